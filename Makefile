@@ -1,0 +1,54 @@
+# framewire's targets are what CI runs (.ci/run). Tools are pinned in go.mod
+# or by version below.
+GO       ?= go
+FUZZTIME ?= 10s
+BENCHTIME ?= 1s
+
+.PHONY: all demo test vet fmt-check unit purego fuzz bench conformance interop lint
+
+all: test
+
+# The main job: an embedded loopback server and a short session through the
+# public API, printed in wsdump's trace format.
+demo:
+	$(GO) run ./cmd/wsdemo
+
+# vet, gofmt, the race detector with shuffled order, then the pure-Go build.
+test: vet fmt-check unit purego
+
+vet:
+	$(GO) vet ./...
+	$(GO) vet -tags purego ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+unit:
+	$(GO) test -race -shuffle=on -count=1 ./...
+
+purego:
+	$(GO) test -tags purego -count=1 ./...
+
+# Every native fuzz target for FUZZTIME each (make fuzz FUZZTIME=1m).
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+		for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "== $$pkg $$t"; \
+			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+
+# The Autobahn-style client conformance suite; writes docs/conformance.md.
+conformance:
+	$(GO) run ./cmd/wsconformance -report docs
+
+# Real servers and proxies from Debian and npm on loopback.
+interop:
+	bash interop/run.sh
+
+lint: vet fmt-check
+	$(GO) test -count=1 ./internal/layering/

@@ -1,0 +1,208 @@
+package frame
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/framewire/ws/mask"
+)
+
+// MaxHeaderLen is the longest encoded header: 2 bytes, an 8-byte extended
+// length and a 4-byte masking key.
+const MaxHeaderLen = 14
+
+// MaxControlPayload is the largest payload of a control frame (§5.5).
+const MaxControlPayload = 125
+
+// Header is the fixed part of a frame (RFC 6455 §5.2): everything but the
+// payload. It is a plain value; the zero Header is a non-final, unmasked
+// continuation frame with an empty payload.
+type Header struct {
+	Fin              bool
+	Rsv1, Rsv2, Rsv3 bool
+	Opcode           Opcode
+	Masked           bool
+	Key              mask.Key
+	Length           int64
+}
+
+// ErrUnencodable is returned by AppendBinary for a header that has no wire
+// form: an opcode above 0xF or a negative length.
+var ErrUnencodable = errors.New("frame: header cannot be encoded")
+
+// Len returns the number of bytes AppendBinary appends for h.
+func (h Header) Len() int {
+	n := 2
+	switch {
+	case h.Length > 0xFFFF:
+		n += 8
+	case h.Length > 125:
+		n += 2
+	}
+	if h.Masked {
+		n += 4
+	}
+	return n
+}
+
+// AppendBinary appends the encoded header to b. The payload length always
+// takes its shortest form, as §5.2 requires. Reserved opcodes and bits are
+// encoded as given, so a test peer can build frames that break the rules;
+// [Header.Validate] is the check.
+func (h Header) AppendBinary(b []byte) ([]byte, error) {
+	if h.Opcode > 0xF || h.Length < 0 {
+		return b, ErrUnencodable
+	}
+	b0 := byte(h.Opcode)
+	if h.Fin {
+		b0 |= 0x80
+	}
+	if h.Rsv1 {
+		b0 |= 0x40
+	}
+	if h.Rsv2 {
+		b0 |= 0x20
+	}
+	if h.Rsv3 {
+		b0 |= 0x10
+	}
+	var b1 byte
+	if h.Masked {
+		b1 = 0x80
+	}
+	switch {
+	case h.Length > 0xFFFF:
+		b = append(b, b0, b1|127)
+		b = binary.BigEndian.AppendUint64(b, uint64(h.Length))
+	case h.Length > 125:
+		b = append(b, b0, b1|126)
+		b = binary.BigEndian.AppendUint16(b, uint16(h.Length))
+	default:
+		b = append(b, b0, b1|byte(h.Length))
+	}
+	if h.Masked {
+		b = append(b, h.Key[:]...)
+	}
+	return b, nil
+}
+
+// ParseHeader decodes the header at the start of b and returns it with the
+// number of bytes it took. When b holds only part of a header it returns
+// io.ErrUnexpectedEOF and consumes nothing. A length not in its shortest
+// form ([ErrNonMinimalLength]) or a 64-bit length with the top bit set
+// ([ErrLengthOverflow]) is an error; the other rules are left to
+// [Header.Validate].
+func ParseHeader(b []byte) (Header, int, error) {
+	if len(b) < 2 || len(b) < headerSize(b[1]) {
+		return Header{}, 0, io.ErrUnexpectedEOF
+	}
+	h := Header{
+		Fin:    b[0]&0x80 != 0,
+		Rsv1:   b[0]&0x40 != 0,
+		Rsv2:   b[0]&0x20 != 0,
+		Rsv3:   b[0]&0x10 != 0,
+		Opcode: Opcode(b[0] & 0x0F),
+		Masked: b[1]&0x80 != 0,
+	}
+	n := 2
+	switch l := b[1] & 0x7F; l {
+	case 126:
+		h.Length = int64(binary.BigEndian.Uint16(b[n:]))
+		n += 2
+		if h.Length < 126 {
+			return Header{}, 0, fmt.Errorf("%w: %d bytes in a 16-bit length", ErrNonMinimalLength, h.Length)
+		}
+	case 127:
+		v := binary.BigEndian.Uint64(b[n:])
+		n += 8
+		if v>>63 != 0 {
+			return Header{}, 0, ErrLengthOverflow
+		}
+		h.Length = int64(v)
+		if h.Length <= 0xFFFF {
+			return Header{}, 0, fmt.Errorf("%w: %d bytes in a 64-bit length", ErrNonMinimalLength, h.Length)
+		}
+	default:
+		h.Length = int64(l)
+	}
+	if h.Masked {
+		copy(h.Key[:], b[n:n+4])
+		n += 4
+	}
+	return h, n, nil
+}
+
+// headerSize returns the size of the header whose second byte is b1.
+func headerSize(b1 byte) int {
+	n := 2
+	switch b1 & 0x7F {
+	case 126:
+		n += 2
+	case 127:
+		n += 8
+	}
+	if b1&0x80 != 0 {
+		n += 4
+	}
+	return n
+}
+
+// ReadHeader reads and decodes one header from r. It reads exactly the
+// header's bytes and no more. A stream that ends inside a header gives
+// io.ErrUnexpectedEOF; one that ends before it gives io.EOF.
+func ReadHeader(r io.Reader) (Header, error) {
+	var buf [MaxHeaderLen]byte
+	if _, err := io.ReadFull(r, buf[:2]); err != nil {
+		return Header{}, err
+	}
+	n := headerSize(buf[1])
+	if _, err := io.ReadFull(r, buf[2:n]); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return Header{}, err
+	}
+	h, _, err := ParseHeader(buf[:n])
+	return h, err
+}
+
+// Policy says what validation allows beyond the base protocol. The zero
+// Policy is strict RFC 6455 with no extension.
+type Policy struct {
+	// Rsv1, Rsv2 and Rsv3 allow the matching reserved bit, for a negotiated
+	// extension (RSV1 is permessage-deflate's, RFC 7692).
+	Rsv1, Rsv2, Rsv3 bool
+	// SkipUTF8Validation skips the UTF-8 check of close reasons (Python:
+	// skip_utf8_validation). Close codes are checked regardless.
+	SkipUTF8Validation bool
+}
+
+// Validate checks the rules of §5.2 and §5.5 that a header alone shows:
+// reserved bits not allowed by p, reserved opcodes, fragmented control
+// frames, control payloads over 125 bytes and 1-byte close payloads.
+//
+// Validate is the header half of websocket-client's ABNF.validate, made
+// strict: websocket-client accepts fragmented close and pong frames and long
+// pongs.
+func (h Header) Validate(p Policy) error {
+	if (h.Rsv1 && !p.Rsv1) || (h.Rsv2 && !p.Rsv2) || (h.Rsv3 && !p.Rsv3) {
+		return ErrReservedBits
+	}
+	if h.Opcode.IsReserved() {
+		return fmt.Errorf("%w %d", ErrReservedOpcode, h.Opcode)
+	}
+	if h.Opcode.IsControl() {
+		if !h.Fin {
+			return fmt.Errorf("%w: %s", ErrFragmentedControl, h.Opcode)
+		}
+		if h.Length > MaxControlPayload {
+			return fmt.Errorf("%w: %s of %d bytes", ErrControlTooLong, h.Opcode, h.Length)
+		}
+		if h.Opcode == OpClose && h.Length == 1 {
+			return ErrClosePayloadLength
+		}
+	}
+	return nil
+}
