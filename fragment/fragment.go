@@ -1,0 +1,233 @@
+package fragment
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/internal/utf8check"
+	"github.com/framewire/ws/status"
+)
+
+// DefaultMaxMessageSize is the message size limit of an Assembler whose
+// MaxMessageSize is zero: 32 MiB.
+const DefaultMaxMessageSize = 32 << 20
+
+// Errors of reassembly. Each is a *[frame.Error] carrying the close code to
+// fail the connection with; detail is added with %w.
+var (
+	// ErrUnexpectedContinuation reports a continuation frame with no
+	// message open (close code 1002; websocket-client: "Illegal frame").
+	ErrUnexpectedContinuation = frame.NewError(status.ProtocolError, "fragment: continuation frame with no message open")
+	// ErrMissingContinuation reports a text or binary frame while a
+	// fragmented message is open (1002; websocket-client: "Illegal
+	// frame").
+	ErrMissingContinuation = frame.NewError(status.ProtocolError, "fragment: new data frame during a fragmented message")
+	// ErrInvalidUTF8 reports a text message that is not UTF-8, including
+	// one that ends inside a multi-byte sequence (1007).
+	ErrInvalidUTF8 = frame.NewError(status.InvalidPayload, "fragment: text message is not valid UTF-8")
+	// ErrMessageTooBig reports a message longer than MaxMessageSize (1009).
+	ErrMessageTooBig = frame.NewError(status.MessageTooBig, "fragment: message exceeds the size limit")
+	// ErrNotData reports a frame whose opcode is neither data nor control
+	// a peer may send (a reserved opcode; 1002).
+	ErrNotData = frame.NewError(status.ProtocolError, "fragment: reserved opcode")
+)
+
+// ErrNoFrame reports a misuse of the streaming calls: Write or End without
+// Begin, or Begin inside a frame.
+var ErrNoFrame = errors.New("fragment: Begin, Write and End called out of order")
+
+// Message is a reassembled message, a single fragment in FireContFrame
+// mode, or a control frame passed through.
+type Message struct {
+	// Opcode is the message's opcode (text or binary) taken from its
+	// first frame; in FireContFrame mode, each fragment's own opcode
+	// (continuation after the first); for a control frame, its opcode.
+	Opcode frame.Opcode
+	// Payload is the data, valid until the next Add or Begin.
+	Payload []byte
+	// Fin reports whether the message is complete: always true except for
+	// the non-final fragments of FireContFrame mode.
+	Fin bool
+}
+
+// Assembler joins the fragments of data messages (RFC 6455 §5.4). It
+// checks the fragmentation rules, the size limit and, for text, UTF-8 as
+// bytes arrive. Control frames go through it untouched. The zero Assembler
+// is ready to use; it is not safe for concurrent use.
+//
+// Assembler is websocket-client's continuous_frame.
+type Assembler struct {
+	// MaxMessageSize is the largest message accepted: 0 means
+	// DefaultMaxMessageSize and a negative value means no limit. In
+	// FireContFrame mode it limits the whole message too.
+	MaxMessageSize int64
+	// SkipUTF8Validation turns off the UTF-8 check of text messages
+	// (Python: skip_utf8_validation).
+	SkipUTF8Validation bool
+	// FireContFrame hands out every fragment as it arrives instead of
+	// whole messages (Python: fire_cont_frame).
+	FireContFrame bool
+
+	open  bool         // a fragmented message is open
+	op    frame.Opcode // its opcode
+	size  int64        // bytes of the open message so far
+	v     utf8check.Validator
+	buf   []byte // message, or fragment in FireContFrame mode
+	ctrl  []byte // payload of a streamed control frame
+	cur   frame.Header
+	inCur bool // between Begin and End
+}
+
+// Reset drops any open message and frame.
+func (a *Assembler) Reset() {
+	a.open, a.inCur = false, false
+	a.size = 0
+	a.buf = a.buf[:0]
+	a.v.Reset()
+}
+
+// Add adds one whole frame and reports whether a message is ready. A
+// control frame is returned at once as a Message of its own, with ready
+// true, and leaves the open message as it was.
+//
+// A control frame, and a data frame that is a whole message by itself (no
+// message open, Fin set), come back without a copy: Message.Payload is
+// f.Payload, so it is valid as long as the caller's buffer is. The payload
+// of a fragment is copied into the Assembler's buffer.
+//
+// Add is websocket-client's continuous_frame validate, add, is_fire and
+// extract in one call.
+func (a *Assembler) Add(f frame.Frame) (Message, bool, error) {
+	if f.Opcode.IsControl() && !f.Opcode.IsReserved() {
+		if a.inCur {
+			return Message{}, false, ErrNoFrame
+		}
+		return Message{Opcode: f.Opcode, Payload: f.Payload, Fin: f.Fin}, true, nil
+	}
+	if f.Fin && !a.open && !a.inCur && (f.Opcode == frame.OpText || f.Opcode == frame.OpBinary) {
+		return a.single(f)
+	}
+	if err := a.Begin(f.Header); err != nil {
+		return Message{}, false, err
+	}
+	if err := a.Write(f.Payload); err != nil {
+		return Message{}, false, err
+	}
+	return a.End()
+}
+
+// single checks an unfragmented message and returns it without copying.
+func (a *Assembler) single(f frame.Frame) (Message, bool, error) {
+	a.buf = a.buf[:0]
+	if limit := a.maxSize(); limit >= 0 && int64(len(f.Payload)) > limit {
+		return Message{}, false, fmt.Errorf("%w: more than %d bytes", ErrMessageTooBig, limit)
+	}
+	if f.Opcode == frame.OpText && !a.SkipUTF8Validation && !utf8check.Valid(f.Payload) {
+		return Message{}, false, ErrInvalidUTF8
+	}
+	return Message{Opcode: f.Opcode, Payload: f.Payload, Fin: true}, true, nil
+}
+
+// Begin starts a frame whose payload follows in Write calls. It checks the
+// fragmentation rules and, from the declared length, the size limit, but
+// allocates nothing from it.
+func (a *Assembler) Begin(h frame.Header) error {
+	if a.inCur {
+		return ErrNoFrame
+	}
+	switch {
+	case h.Opcode.IsReserved():
+		return a.fail(fmt.Errorf("%w %d", ErrNotData, h.Opcode))
+	case h.Opcode.IsControl():
+		a.ctrl = a.ctrl[:0]
+	case h.Opcode == frame.OpContinuation:
+		if !a.open {
+			return a.fail(ErrUnexpectedContinuation)
+		}
+		if a.FireContFrame {
+			a.buf = a.buf[:0]
+		}
+	default: // text or binary
+		if a.open {
+			return a.fail(fmt.Errorf("%w: %s frame", ErrMissingContinuation, h.Opcode))
+		}
+		a.open, a.op, a.size = true, h.Opcode, 0
+		a.buf = a.buf[:0]
+		a.v.Reset()
+	}
+	if h.Opcode.IsData() {
+		if limit := a.maxSize(); limit >= 0 && h.Length > limit-a.size {
+			return a.fail(fmt.Errorf("%w: more than %d bytes", ErrMessageTooBig, limit))
+		}
+	}
+	a.cur, a.inCur = h, true
+	return nil
+}
+
+// Write adds the next bytes of the current frame's payload. For a text
+// message it returns ErrInvalidUTF8 as soon as p holds a byte that cannot
+// be part of UTF-8 text, and ErrMessageTooBig as soon as the message
+// passes the limit.
+func (a *Assembler) Write(p []byte) error {
+	if !a.inCur {
+		return ErrNoFrame
+	}
+	if a.cur.Opcode.IsControl() {
+		a.ctrl = append(a.ctrl, p...)
+		return nil
+	}
+	if limit := a.maxSize(); limit >= 0 && int64(len(p)) > limit-a.size {
+		return a.fail(fmt.Errorf("%w: more than %d bytes", ErrMessageTooBig, limit))
+	}
+	if a.op == frame.OpText && !a.SkipUTF8Validation && !a.v.Write(p) {
+		return a.fail(ErrInvalidUTF8)
+	}
+	a.buf = append(a.buf, p...)
+	a.size += int64(len(p))
+	return nil
+}
+
+// End finishes the current frame and reports whether a message is ready:
+// the message's last frame, a fragment in FireContFrame mode, or a control
+// frame. A text message that ends inside a multi-byte sequence is
+// ErrInvalidUTF8.
+func (a *Assembler) End() (Message, bool, error) {
+	if !a.inCur {
+		return Message{}, false, ErrNoFrame
+	}
+	a.inCur = false
+	h := a.cur
+	if h.Opcode.IsControl() {
+		return Message{Opcode: h.Opcode, Payload: a.ctrl, Fin: h.Fin}, true, nil
+	}
+	if h.Fin {
+		if a.op == frame.OpText && !a.SkipUTF8Validation && !a.v.Complete() {
+			return Message{}, false, a.fail(fmt.Errorf("%w: ends inside a character", ErrInvalidUTF8))
+		}
+		a.open = false
+		op := a.op
+		if a.FireContFrame {
+			op = h.Opcode
+		}
+		return Message{Opcode: op, Payload: a.buf, Fin: true}, true, nil
+	}
+	if a.FireContFrame {
+		return Message{Opcode: h.Opcode, Payload: a.buf, Fin: false}, true, nil
+	}
+	return Message{}, false, nil
+}
+
+func (a *Assembler) maxSize() int64 {
+	if a.MaxMessageSize == 0 {
+		return DefaultMaxMessageSize
+	}
+	return a.MaxMessageSize
+}
+
+// fail drops the open message, so the Assembler starts afresh, and returns
+// err.
+func (a *Assembler) fail(err error) error {
+	a.Reset()
+	return err
+}

@@ -1,0 +1,400 @@
+package fragment
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/status"
+)
+
+func data(op frame.Opcode, fin bool, s string) frame.Frame {
+	return frame.Frame{Header: frame.Header{Fin: fin, Opcode: op, Length: int64(len(s))}, Payload: []byte(s)}
+}
+
+type step struct {
+	in      frame.Frame
+	ready   bool
+	want    Message
+	wantErr error
+}
+
+func msg(op frame.Opcode, fin bool, s string) Message {
+	return Message{Opcode: op, Payload: []byte(s), Fin: fin}
+}
+
+const (
+	text = frame.OpText
+	bin  = frame.OpBinary
+	cont = frame.OpContinuation
+	ping = frame.OpPing
+)
+
+var tests = []struct {
+	name  string
+	asm   Assembler
+	steps []step
+}{
+	{"websocket-client simple fragmentation", Assembler{}, []step{
+		{in: data(text, false, "Brevity is ")},
+		{in: data(cont, true, "the soul of wit"), ready: true, want: msg(text, true, "Brevity is the soul of wit")},
+	}},
+	{"websocket-client prolonged fragmentation", Assembler{}, []step{
+		{in: data(text, false, "Once more unto the breach, ")},
+		{in: data(cont, false, "once more unto the breach, ")},
+		{in: data(cont, true, "dear friends, once more!"), ready: true, want: msg(text, true, "Once more unto the breach, once more unto the breach, dear friends, once more!")},
+	}},
+	{"websocket-client ping in the middle", Assembler{}, []step{
+		{in: data(text, false, "Too much ")},
+		{in: data(ping, true, "Please PONG this"), ready: true, want: msg(ping, true, "Please PONG this")},
+		{in: data(cont, true, "of a good thing"), ready: true, want: msg(text, true, "Too much of a good thing")},
+	}},
+	{"websocket-client leading continuation", Assembler{}, []step{
+		{in: data(cont, true, "Illegal"), wantErr: ErrUnexpectedContinuation},
+	}},
+	{"websocket-client fire_cont_frame", Assembler{FireContFrame: true}, []step{
+		{in: data(text, false, "Brevity is "), ready: true, want: msg(text, false, "Brevity is ")},
+		{in: data(cont, true, "the soul of wit"), ready: true, want: msg(cont, true, "the soul of wit")},
+		{in: data(cont, true, "the soul of wit"), wantErr: ErrUnexpectedContinuation},
+	}},
+	{"RFC 5.7 fragmented Hello", Assembler{}, []step{
+		{in: data(text, false, "Hel")},
+		{in: data(cont, true, "lo"), ready: true, want: msg(text, true, "Hello")},
+	}},
+	{"unfragmented binary", Assembler{}, []step{
+		{in: data(bin, true, "\xff\x00"), ready: true, want: msg(bin, true, "\xff\x00")},
+	}},
+	{"empty fragments", Assembler{}, []step{
+		{in: data(bin, false, "")},
+		{in: data(cont, false, "")},
+		{in: data(cont, true, ""), ready: true, want: msg(bin, true, "")},
+	}},
+	{"data frame during a fragmented message", Assembler{}, []step{
+		{in: data(text, false, "a")},
+		{in: data(bin, true, "b"), wantErr: ErrMissingContinuation},
+		{in: data(cont, true, "c"), wantErr: ErrUnexpectedContinuation},
+	}},
+	{"UTF-8 split across fragments", Assembler{}, []step{
+		{in: data(text, false, "\xe2")},
+		{in: data(cont, false, "\x82")},
+		{in: data(cont, true, "\xac!"), ready: true, want: msg(text, true, "€!")},
+	}},
+	{"invalid UTF-8 fails in the first fragment", Assembler{}, []step{
+		{in: data(text, false, "ok \xed\xa0\x80"), wantErr: ErrInvalidUTF8},
+	}},
+	{"invalid UTF-8 fails in a middle fragment", Assembler{}, []step{
+		{in: data(text, false, "\xf0\x90")},
+		{in: data(cont, false, "\x80\x41"), wantErr: ErrInvalidUTF8},
+	}},
+	{"text ending inside a character", Assembler{}, []step{
+		{in: data(text, false, "ab")},
+		{in: data(cont, true, "\xe2\x82"), wantErr: ErrInvalidUTF8},
+	}},
+	{"unfragmented text ending inside a character", Assembler{}, []step{
+		{in: data(text, true, "ab\xe2\x82"), wantErr: ErrInvalidUTF8},
+	}},
+	{"skip UTF-8 validation", Assembler{SkipUTF8Validation: true}, []step{
+		{in: data(text, false, "\xff")},
+		{in: data(cont, true, "\xe2"), ready: true, want: msg(text, true, "\xff\xe2")},
+	}},
+	{"fire_cont_frame still checks UTF-8", Assembler{FireContFrame: true}, []step{
+		{in: data(text, false, "\xe2\x82"), ready: true, want: msg(text, false, "\xe2\x82")},
+		{in: data(cont, false, "\xac"), ready: true, want: msg(cont, false, "\xac")},
+		{in: data(cont, true, "\xc0"), wantErr: ErrInvalidUTF8},
+	}},
+	{"fire_cont_frame truncated at the end", Assembler{FireContFrame: true}, []step{
+		{in: data(text, false, "a"), ready: true, want: msg(text, false, "a")},
+		{in: data(cont, true, "\xe2"), wantErr: ErrInvalidUTF8},
+	}},
+	{"size limit on one frame", Assembler{MaxMessageSize: 4}, []step{
+		{in: data(bin, true, "12345"), wantErr: ErrMessageTooBig},
+		{in: data(bin, true, "1234"), ready: true, want: msg(bin, true, "1234")},
+	}},
+	{"size limit across fragments", Assembler{MaxMessageSize: 4}, []step{
+		{in: data(bin, false, "12")},
+		{in: data(cont, false, "34")},
+		{in: data(cont, true, "5"), wantErr: ErrMessageTooBig},
+	}},
+	{"size limit in fire_cont_frame mode", Assembler{MaxMessageSize: 4, FireContFrame: true}, []step{
+		{in: data(bin, false, "123"), ready: true, want: msg(bin, false, "123")},
+		{in: data(cont, true, "45"), wantErr: ErrMessageTooBig},
+	}},
+	{"no limit", Assembler{MaxMessageSize: -1}, []step{
+		{in: data(bin, true, strings.Repeat("x", 1000)), ready: true, want: msg(bin, true, strings.Repeat("x", 1000))},
+	}},
+	{"reserved opcode", Assembler{}, []step{
+		{in: data(frame.Opcode(3), true, ""), wantErr: ErrNotData},
+		{in: data(frame.Opcode(0xB), true, ""), wantErr: ErrNotData},
+	}},
+}
+
+func TestAdd(t *testing.T) {
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := tc.asm
+			for i, s := range tc.steps {
+				m, ready, err := a.Add(s.in)
+				if !errors.Is(err, s.wantErr) || (err != nil) != (s.wantErr != nil) {
+					t.Fatalf("step %d: error %v, want %v", i, err, s.wantErr)
+				}
+				if ready != s.ready || m.Opcode != s.want.Opcode || m.Fin != s.want.Fin || !bytes.Equal(m.Payload, s.want.Payload) {
+					t.Fatalf("step %d: got %v %q fin=%v ready=%v, want %v %q fin=%v ready=%v",
+						i, m.Opcode, m.Payload, m.Fin, ready, s.want.Opcode, s.want.Payload, s.want.Fin, s.ready)
+				}
+			}
+		})
+	}
+}
+
+// TestStreaming runs every table row again through Begin, Write and End,
+// one byte per Write.
+func TestStreaming(t *testing.T) {
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := tc.asm
+			for i, s := range tc.steps {
+				m, ready, err := streamOne(&a, s.in)
+				if !errors.Is(err, s.wantErr) || (err != nil) != (s.wantErr != nil) {
+					t.Fatalf("step %d: error %v, want %v", i, err, s.wantErr)
+				}
+				if ready != s.ready || m.Opcode != s.want.Opcode || !bytes.Equal(m.Payload, s.want.Payload) {
+					t.Fatalf("step %d: got %v %q ready=%v", i, m.Opcode, m.Payload, ready)
+				}
+			}
+		})
+	}
+}
+
+func streamOne(a *Assembler, f frame.Frame) (Message, bool, error) {
+	if err := a.Begin(f.Header); err != nil {
+		return Message{}, false, err
+	}
+	for i := range f.Payload {
+		if err := a.Write(f.Payload[i : i+1]); err != nil {
+			return Message{}, false, err
+		}
+	}
+	return a.End()
+}
+
+func TestFailFastWithinAFrame(t *testing.T) {
+	var a Assembler
+	if err := a.Begin(frame.Header{Opcode: text, Length: 1 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Write([]byte("fine so far \xf0\x9f")); err != nil {
+		t.Fatal(err)
+	}
+	err := a.Write([]byte("\x98"))
+	if err != nil {
+		t.Fatalf("valid third byte: %v", err)
+	}
+	err = a.Write([]byte("x rest of the frame"))
+	var fe *frame.Error
+	if !errors.Is(err, ErrInvalidUTF8) || !errors.As(err, &fe) || fe.Code != status.InvalidPayload {
+		t.Fatalf("got %v, want ErrInvalidUTF8 with 1007", err)
+	}
+}
+
+func TestDeclaredLengthOverLimit(t *testing.T) {
+	a := Assembler{MaxMessageSize: 100}
+	err := a.Begin(frame.Header{Opcode: bin, Length: 101})
+	var fe *frame.Error
+	if !errors.Is(err, ErrMessageTooBig) || !errors.As(err, &fe) || fe.Code != status.MessageTooBig || !errors.Is(err, frame.ErrTooBig) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestErrorCodes(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		code status.Code
+		cat  error
+	}{
+		{ErrUnexpectedContinuation, status.ProtocolError, frame.ErrProtocol},
+		{ErrMissingContinuation, status.ProtocolError, frame.ErrProtocol},
+		{ErrNotData, status.ProtocolError, frame.ErrProtocol},
+		{ErrInvalidUTF8, status.InvalidPayload, frame.ErrInvalidPayload},
+		{ErrMessageTooBig, status.MessageTooBig, frame.ErrTooBig},
+	} {
+		var fe *frame.Error
+		if !errors.As(c.err, &fe) || fe.Code != c.code || !errors.Is(c.err, c.cat) {
+			t.Errorf("%v: code %v, want %v", c.err, fe, c.code)
+		}
+		if !strings.HasPrefix(c.err.Error(), "fragment: ") {
+			t.Errorf("%v: text must start with the package name", c.err)
+		}
+	}
+}
+
+func TestMisuse(t *testing.T) {
+	var a Assembler
+	if err := a.Write([]byte("x")); err != ErrNoFrame {
+		t.Fatal(err)
+	}
+	if _, _, err := a.End(); err != ErrNoFrame {
+		t.Fatal(err)
+	}
+	if err := a.Begin(frame.Header{Opcode: bin}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Begin(frame.Header{Opcode: bin}); err != ErrNoFrame {
+		t.Fatal(err)
+	}
+}
+
+func TestControlInsideStreamedMessage(t *testing.T) {
+	var a Assembler
+	steps := []frame.Frame{data(text, false, "ab"), data(ping, true, "p"), data(cont, true, "cd")}
+	for i, f := range steps {
+		m, ready, err := streamOne(&a, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 && (!ready || string(m.Payload) != "p" || m.Opcode != ping) {
+			t.Fatalf("ping: %v %q", m.Opcode, m.Payload)
+		}
+		if i == 2 && string(m.Payload) != "abcd" {
+			t.Fatalf("message %q", m.Payload)
+		}
+	}
+}
+
+func TestBufferReuse(t *testing.T) {
+	var a Assembler
+	parts := []frame.Frame{data(bin, false, strings.Repeat("a", 300)), data(cont, true, strings.Repeat("b", 300))}
+	for _, f := range parts {
+		a.Add(f)
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		for _, f := range parts {
+			if _, _, err := a.Add(f); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per message", allocs)
+	}
+}
+
+// BenchmarkAssemble joins a 64 KiB text message sent as 1024 fragments of
+// 64 bytes.
+func BenchmarkAssemble(b *testing.B) {
+	const n, size = 1024, 64
+	piece := strings.Repeat("héllo wörld, ", 10)[:size]
+	fs := make([]frame.Frame, n)
+	for i := range fs {
+		op := cont
+		if i == 0 {
+			op = text
+		}
+		fs[i] = data(op, i == n-1, piece)
+	}
+	var a Assembler
+	b.SetBytes(n * size)
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, f := range fs {
+			if _, _, err := a.Add(f); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// model is a plain reference for the Assembler: it keeps whole messages
+// and checks UTF-8 with unicode/utf8 after every frame.
+type model struct {
+	fire  bool
+	limit int
+	open  bool
+	op    frame.Opcode
+	buf   []byte
+	frag  []byte
+}
+
+// viable reports whether p could still become valid UTF-8: it is valid, or
+// valid up to an incomplete final character.
+func viable(p []byte) bool {
+	for k := 0; k <= 3 && k <= len(p); k++ {
+		if utf8.Valid(p[:len(p)-k]) && (k == 0 || !utf8.FullRune(p[len(p)-k:])) {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *model) add(f frame.Frame) (Message, bool, error) {
+	switch {
+	case f.Opcode.IsControl():
+		return Message{Opcode: f.Opcode, Payload: f.Payload, Fin: f.Fin}, true, nil
+	case f.Opcode == cont && !m.open:
+		return Message{}, false, ErrUnexpectedContinuation
+	case f.Opcode != cont && m.open:
+		m.open = false
+		return Message{}, false, ErrMissingContinuation
+	case f.Opcode != cont:
+		m.open, m.op, m.buf = true, f.Opcode, nil
+	}
+	if len(m.buf)+len(f.Payload) > m.limit {
+		m.open = false
+		return Message{}, false, ErrMessageTooBig
+	}
+	m.buf = append(m.buf, f.Payload...)
+	if m.op == text && (!viable(m.buf) || (f.Fin && !utf8.Valid(m.buf))) {
+		m.open = false
+		return Message{}, false, ErrInvalidUTF8
+	}
+	if f.Fin {
+		m.open = false
+	}
+	switch {
+	case m.fire:
+		return Message{Opcode: f.Opcode, Payload: f.Payload, Fin: f.Fin}, true, nil
+	case f.Fin:
+		return Message{Opcode: m.op, Payload: m.buf, Fin: true}, true, nil
+	}
+	return Message{}, false, nil
+}
+
+func FuzzAssemble(f *testing.F) {
+	f.Add([]byte("\x11ab\x0cc"), false, uint8(0))
+	f.Add([]byte("\x09\xe2\x82\x0b\xc3\x0c\xac"), true, uint8(0))
+	f.Add([]byte("\x1d\xe2\x82\xac"), false, uint8(8))
+	f.Add([]byte("\x10a\x17xx\x14b"), false, uint8(2))
+	f.Fuzz(func(t *testing.T, in []byte, fire bool, limit uint8) {
+		a := Assembler{FireContFrame: fire, MaxMessageSize: int64(limit) + 1}
+		m := model{fire: fire, limit: int(limit) + 1}
+		ops := [4]frame.Opcode{cont, text, bin, ping}
+		streamed := false
+		for len(in) > 0 {
+			// One byte of frame description: opcode, fin and a length
+			// of up to 31, then the payload.
+			b := in[0]
+			n := min(int(b>>3), len(in)-1)
+			fr := data(ops[b&3], b&4 != 0 || b&3 == 3, string(in[1:1+n]))
+			in = in[1+n:]
+			want, wantReady, wantErr := m.add(fr)
+			var got Message
+			var ready bool
+			var err error
+			if streamed {
+				got, ready, err = streamOne(&a, fr)
+			} else {
+				got, ready, err = a.Add(fr)
+			}
+			streamed = !streamed
+			if !errors.Is(err, wantErr) || (err == nil) != (wantErr == nil) {
+				t.Fatalf("frame %v: error %v, model %v", fr, err, wantErr)
+			}
+			if ready != wantReady || got.Opcode != want.Opcode || got.Fin != want.Fin || !bytes.Equal(got.Payload, want.Payload) {
+				t.Fatalf("frame %v: got %v %q %v %v, model %v %q %v %v", fr, got.Opcode, got.Payload, got.Fin, ready,
+					want.Opcode, want.Payload, want.Fin, wantReady)
+			}
+		}
+	})
+}

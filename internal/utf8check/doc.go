@@ -1,0 +1,32 @@
+// Package utf8check validates UTF-8 (RFC 3629) for text messages and close
+// reasons (RFC 6455 §5.6, §8.1).
+//
+// # Whole buffers
+//
+// [Valid] reports whether a complete buffer is well-formed UTF-8. It checks
+// eight bytes at a time while the input is ASCII and falls back to a
+// per-sequence check on the first byte with its high bit set.
+//
+// # Streams
+//
+// A [Validator] checks a text message that arrives in pieces: fragments of a
+// message, or chunks of one frame's payload read from the network. Its
+// [Validator.Write] reports a failure as soon as the byte that makes the
+// input invalid arrives, even when a multi-byte sequence is split between
+// calls, so a receiver can fail the connection with close code 1007 early
+// (RFC 6455 §8.1, "fail fast"). [Validator.Complete] reports whether the
+// input seen so far ends on a character boundary, which a finished message
+// must.
+//
+// # Rules
+//
+// Both check the ranges of RFC 3629 §4: overlong forms, UTF-16 surrogates
+// (U+D800-U+DFFF) and code points above U+10FFFF are rejected. The results
+// agree with the standard library's unicode/utf8.Valid.
+//
+// # Build tags
+//
+// The word-at-a-time ASCII scan is a fast path. The purego build tag turns
+// it off and leaves the byte-at-a-time reference, against which the fast
+// path is fuzzed.
+package utf8check

@@ -1,0 +1,253 @@
+package utf8check
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// cases are RFC 3629 boundary rows and websocket-client's validator tests.
+var cases = []struct {
+	name string
+	in   string
+	ok   bool
+	// failAt is the index of the byte that makes the input invalid, or -1
+	// when no byte does (valid, or valid so far but truncated).
+	failAt int
+}{
+	{"empty", "", true, -1},
+	{"ascii", "Hello, World", true, -1},
+	{"2-byte", "\u00e9", true, -1},
+	{"3-byte", "\u3053\u3093\u306b\u3061\u306f", true, -1},
+	{"4-byte (websocket-client)", "\xf0\x90\x80\x80", true, -1},
+	{"U+10FFFF", "\xf4\x8f\xbf\xbf", true, -1},
+	{"U+FFFF", "\xef\xbf\xbf", true, -1},
+	{"U+D7FF", "\xed\x9f\xbf", true, -1},
+	{"U+E000", "\xee\x80\x80", true, -1},
+	{"surrogate (websocket-client)", "\xed\xa0\x80", false, 1},
+	{"above U+10FFFF", "\xf4\x90\x80\x80", false, 1},
+	{"F5", "a\xf5\x80\x80\x80", false, 1},
+	{"FF", "\xff", false, 0},
+	{"overlong C0", "\xc0\xaf", false, 0},
+	{"overlong C1", "\xc1\xbf", false, 0},
+	{"overlong E0", "\xe0\x80\xaf", false, 1},
+	{"overlong F0", "\xf0\x80\x80\xaf", false, 1},
+	{"lone continuation", "ab\x80", false, 2},
+	{"bad third byte", "\xe2\x82A", false, 2},
+	{"bad fourth byte", "\xf0\x90\x80A", false, 3},
+	{"truncated 3-byte (websocket-client passes)", "ab\xe2\x82", false, -1},
+	{"truncated 4-byte", "\xf0\x90\x80", false, -1},
+	{"autobahn 6.4.1", "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xf4\x90\x80\x80\x65\x64\x69\x74\x65\x64", false, 12},
+	{"long ascii then bad", strings.Repeat("a", 37) + "\xff", false, 37},
+	{"long mixed", strings.Repeat("ab\u00e9\u3053\U0001F600", 20), true, -1},
+}
+
+func TestValid(t *testing.T) {
+	for _, c := range cases {
+		if got := Valid([]byte(c.in)); got != c.ok {
+			t.Errorf("%s: Valid(%q) = %v, want %v", c.name, c.in, got, c.ok)
+		}
+		if got := validRef([]byte(c.in)); got != c.ok {
+			t.Errorf("%s: validRef(%q) = %v, want %v", c.name, c.in, got, c.ok)
+		}
+		if want := utf8.ValidString(c.in); want != c.ok {
+			t.Errorf("%s: table disagrees with unicode/utf8", c.name)
+		}
+	}
+}
+
+func TestValidatorByteAtATime(t *testing.T) {
+	for _, c := range cases {
+		var v Validator
+		failed := -1
+		for i := 0; i < len(c.in); i++ {
+			if !v.Write([]byte{c.in[i]}) {
+				failed = i
+				break
+			}
+		}
+		if failed != c.failAt {
+			t.Errorf("%s: failed at byte %d, want %d", c.name, failed, c.failAt)
+		}
+		if v.Complete() != c.ok {
+			t.Errorf("%s: Complete() = %v, want %v", c.name, v.Complete(), c.ok)
+		}
+		if failed >= 0 && v.Write([]byte("a")) {
+			t.Errorf("%s: Write after a failure succeeded", c.name)
+		}
+		v.Reset()
+		if !v.Write([]byte("ok")) || !v.Complete() {
+			t.Errorf("%s: Reset did not clear the state", c.name)
+		}
+	}
+}
+
+// firstBad returns the index of the byte at which p stops being a prefix of
+// some valid UTF-8 text, or -1. It uses only unicode/utf8's own analysis.
+func firstBad(p []byte) int {
+	for i := 0; i < len(p); {
+		r, size := utf8.DecodeRune(p[i:])
+		if r != utf8.RuneError || size != 1 {
+			i += size
+			continue
+		}
+		// p[i:] does not start with a valid encoding. If it is a
+		// complete (invalid) one, find the byte that broke it: the
+		// shortest prefix of the tail that utf8 already calls full.
+		if !utf8.FullRune(p[i:]) {
+			return -1 // truncated but viable to the end
+		}
+		for j := i + 1; j <= len(p); j++ {
+			if utf8.FullRune(p[i:j]) {
+				return j - 1
+			}
+		}
+	}
+	return -1
+}
+
+// checkSplits feeds p to a Validator in pieces whose sizes come from cuts
+// and compares the verdicts with unicode/utf8.
+func checkSplits(t *testing.T, p, cuts []byte) {
+	t.Helper()
+	want := firstBad(p)
+	var v Validator
+	pos := 0
+	k := 0
+	for pos < len(p) {
+		n := 1
+		if k < len(cuts) {
+			n = int(cuts[k])%17 + 1
+			k++
+		}
+		n = min(n, len(p)-pos)
+		ok := v.Write(p[pos : pos+n])
+		end := pos + n
+		switch {
+		case want >= 0 && want < end:
+			if ok {
+				t.Fatalf("%x: piece [%d:%d] holds bad byte %d but Write returned true", p, pos, end, want)
+			}
+			if v.Complete() {
+				t.Fatalf("%x: Complete after failure", p)
+			}
+			return
+		case !ok:
+			t.Fatalf("%x: piece [%d:%d] rejected, first bad byte is %d", p, pos, end, want)
+		}
+		pos = end
+	}
+	if v.Complete() != utf8.Valid(p) {
+		t.Fatalf("%x: Complete() = %v, utf8.Valid = %v", p, v.Complete(), utf8.Valid(p))
+	}
+}
+
+func TestValidatorSplits(t *testing.T) {
+	for _, c := range cases {
+		p := []byte(c.in)
+		for n := 1; n <= 17; n++ {
+			checkSplits(t, p, bytes.Repeat([]byte{byte(n - 1)}, len(p)))
+		}
+	}
+}
+
+func TestFirstBadAgreesWithTable(t *testing.T) {
+	for _, c := range cases {
+		if got := firstBad([]byte(c.in)); got != c.failAt {
+			t.Errorf("%s: firstBad = %d, table says %d", c.name, got, c.failAt)
+		}
+	}
+}
+
+func TestAllShortSequences(t *testing.T) {
+	// Every 1- and 2-byte input and every 3-byte input whose first byte is
+	// not ASCII, each with an ASCII run in front to engage the fast path.
+	pad := []byte("0123456789abcdef0")
+	buf := make([]byte, 0, 32)
+	for a := 0; a < 256; a++ {
+		for b := 0; b < 256; b++ {
+			buf = append(append(buf[:0], pad...), byte(a), byte(b))
+			if Valid(buf) != utf8.Valid(buf) {
+				t.Fatalf("Valid(%x) disagrees", buf)
+			}
+			if a < 0x80 {
+				continue
+			}
+			for c := 0x7F; c <= 0xC0; c++ {
+				buf = append(buf[:len(pad)+2], byte(c), 0x80)
+				if Valid(buf) != utf8.Valid(buf) {
+					t.Fatalf("Valid(%x) disagrees", buf)
+				}
+				checkSplits(t, buf, []byte{16, 0, 0, 0})
+			}
+		}
+	}
+}
+
+func FuzzValid(f *testing.F) {
+	for _, c := range cases {
+		f.Add([]byte(c.in))
+	}
+	f.Fuzz(func(t *testing.T, p []byte) {
+		want := utf8.Valid(p)
+		if got := Valid(p); got != want {
+			t.Fatalf("Valid(%x) = %v, utf8.Valid = %v", p, got, want)
+		}
+		if got := validRef(p); got != want {
+			t.Fatalf("validRef(%x) = %v, utf8.Valid = %v", p, got, want)
+		}
+	})
+}
+
+func FuzzValidator(f *testing.F) {
+	for _, c := range cases {
+		f.Add([]byte(c.in), []byte{0, 1, 2, 3})
+	}
+	f.Fuzz(func(t *testing.T, p, cuts []byte) {
+		checkSplits(t, p, cuts)
+	})
+}
+
+var benchInputs = []struct {
+	name string
+	in   []byte
+}{
+	{"ASCII", []byte(strings.Repeat("The quick brown fox jumps over the lazy dog. ", 100))},
+	{"Mixed", []byte(strings.Repeat("The quick brown fox \u00e9t\u00e9 \u3053\u3093\u306b\u3061\u306f \U0001F600 jumps. ", 60))},
+	{"Japanese", []byte(strings.Repeat("\u3053\u3093\u306b\u3061\u306f\u4e16\u754c", 200))},
+}
+
+func BenchmarkValid(b *testing.B) {
+	for _, in := range benchInputs {
+		b.Run(in.name+"/utf8check", func(b *testing.B) {
+			b.SetBytes(int64(len(in.in)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if !Valid(in.in) {
+					b.Fatal("invalid")
+				}
+			}
+		})
+		b.Run(in.name+"/Validator", func(b *testing.B) {
+			b.SetBytes(int64(len(in.in)))
+			b.ReportAllocs()
+			var v Validator
+			for b.Loop() {
+				v.Reset()
+				if !v.Write(in.in) || !v.Complete() {
+					b.Fatal("invalid")
+				}
+			}
+		})
+		b.Run(in.name+"/unicode-utf8", func(b *testing.B) {
+			b.SetBytes(int64(len(in.in)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if !utf8.Valid(in.in) {
+					b.Fatal("invalid")
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,431 @@
+package reader
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/bits"
+	"sync"
+
+	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/mask"
+	"github.com/framewire/ws/status"
+)
+
+const (
+	// DefaultMaxFrameSize is the frame size limit of a Reader whose
+	// MaxFrameSize is zero: 16 MiB.
+	DefaultMaxFrameSize = 16 << 20
+
+	// DefaultBufferSize is the read buffer size of [New].
+	DefaultBufferSize = 4096
+
+	minBufferSize = 64
+	maxBufferSize = 1 << 20
+
+	// maxRetained is the largest ReadFrame payload buffer a Reader keeps
+	// for the next frame; a bigger one is dropped when the next call
+	// starts, so one large frame does not pin its memory for the life of
+	// the connection.
+	maxRetained = 1 << 20
+
+	// minPayloadChunk is the first payload allocation of ReadFrame; the
+	// buffer then doubles as bytes arrive, up to the declared length.
+	minPayloadChunk = 512
+
+	// maxEmptyReads is how many (0, nil) results from the source are
+	// tolerated in a row before io.ErrNoProgress.
+	maxEmptyReads = 100
+)
+
+// Errors returned by a Reader for frames that break its role's rules. Each
+// is a *[frame.Error] carrying the close code to fail the connection with.
+var (
+	// ErrFrameTooLarge reports a frame whose declared length exceeds
+	// MaxFrameSize (close code 1009). It matches [frame.ErrTooBig].
+	ErrFrameTooLarge = frame.NewError(status.MessageTooBig, "reader: frame exceeds the size limit")
+	// ErrMaskedFrame reports a masked frame read by a client (RFC 6455
+	// §5.1; close code 1002). It matches [frame.ErrProtocol].
+	ErrMaskedFrame = frame.NewError(status.ProtocolError, "reader: masked frame from a server")
+	// ErrUnmaskedFrame reports an unmasked frame read by a server (§5.1;
+	// close code 1002). It matches [frame.ErrProtocol].
+	ErrUnmaskedFrame = frame.NewError(status.ProtocolError, "reader: unmasked frame from a client")
+)
+
+var errInvalidRead = errors.New("reader: source returned an invalid count")
+
+// pools caches read buffers between Readers, one pool per power-of-two
+// size. It holds no state a caller can observe: a buffer is taken when a
+// read starts and returned, empty, when nothing is left buffered.
+var pools [bits.UintSize]sync.Pool
+
+const (
+	stateHeader = iota // between frames
+	stateStream        // header returned by ReadHeader; payload read with Read
+	stateFrame         // ReadFrame collecting a payload
+)
+
+// Reader reads WebSocket frames (RFC 6455 §5.2) from a byte stream. The
+// zero Reader must be given a source with [Reader.Reset]; the configuration
+// fields may be set at any time between calls.
+//
+// Reader is websocket-client's frame_buffer. A Reader is not safe for
+// concurrent use.
+type Reader struct {
+	// MaxFrameSize is the largest payload length accepted: 0 means
+	// DefaultMaxFrameSize and a negative value means no limit.
+	MaxFrameSize int64
+	// Server selects the server role, in which every frame must be
+	// masked. In the default client role a masked frame is an error.
+	Server bool
+	// Policy says which reserved bits an extension allows and whether
+	// close reasons are checked for UTF-8.
+	Policy frame.Policy
+
+	src  io.Reader
+	size int // read buffer size, a power of two
+	bufp *[]byte
+	buf  []byte // *bufp while a buffer is held, else nil
+	r, w int    // buf[r:w] is buffered and unread
+	rerr error  // source error not yet returned
+
+	state   int
+	hdr     frame.Header
+	remain  int64 // payload bytes not yet read
+	keyPos  int   // masking key phase of the next payload byte
+	payload []byte
+	n       int   // payload bytes ReadFrame has collected
+	err     error // protocol error; the stream cannot continue
+}
+
+// New returns a client-role Reader of src with a DefaultBufferSize read
+// buffer.
+func New(src io.Reader) *Reader {
+	return NewSize(src, DefaultBufferSize)
+}
+
+// NewSize returns a client-role Reader of src whose read buffer holds size
+// bytes, rounded up to a power of two between 64 bytes and 1 MiB. The
+// buffer is only held while a call is reading or bytes are buffered.
+func NewSize(src io.Reader, size int) *Reader {
+	return &Reader{src: src, size: roundSize(size)}
+}
+
+func roundSize(size int) int {
+	switch {
+	case size <= minBufferSize:
+		return minBufferSize
+	case size >= maxBufferSize:
+		return maxBufferSize
+	}
+	return 1 << bits.Len(uint(size-1))
+}
+
+// Reset discards all state, buffered bytes and any error, and makes r read
+// from src. The configuration fields are kept.
+func (r *Reader) Reset(src io.Reader) {
+	r.r, r.w = 0, 0
+	r.release()
+	r.src = src
+	r.rerr = nil
+	r.state = stateHeader
+	r.hdr = frame.Header{}
+	r.remain, r.keyPos, r.n = 0, 0, 0
+	r.err = nil
+}
+
+// Buffered returns the number of bytes read from the source and not yet
+// consumed.
+func (r *Reader) Buffered() int { return r.w - r.r }
+
+// ReadHeader discards whatever is left of the current frame's payload and
+// returns the next frame's header, validated: reserved bits and opcodes
+// (per Policy), control frame rules, masking for the role and the size
+// limit. Its payload is then read, unmasked, with [Reader.Read] or skipped
+// with [Reader.Discard].
+//
+// A protocol error is final: every later call returns it until Reset. A
+// source error, a timeout included, leaves the state as it was, and the
+// next call continues the same frame.
+func (r *Reader) ReadHeader() (frame.Header, error) {
+	if r.err != nil {
+		return frame.Header{}, r.err
+	}
+	defer r.release()
+	if err := r.skip(); err != nil {
+		return frame.Header{}, err
+	}
+	if err := r.next(); err != nil {
+		return frame.Header{}, err
+	}
+	r.state = stateStream
+	return r.hdr, nil
+}
+
+// Read reads the current frame's payload, unmasked, into p. It returns
+// io.EOF at the end of the payload, and when no frame was started with
+// ReadHeader.
+func (r *Reader) Read(p []byte) (int, error) {
+	if r.err != nil {
+		return 0, r.err
+	}
+	if r.state != stateStream || r.remain == 0 {
+		return 0, io.EOF
+	}
+	defer r.release()
+	return r.readPayload(p)
+}
+
+// Discard skips the rest of the current frame's payload.
+func (r *Reader) Discard() error {
+	if r.err != nil {
+		return r.err
+	}
+	defer r.release()
+	return r.skip()
+}
+
+// ReadFrame reads a whole frame. Its Payload is unmasked, held in a buffer
+// the Reader reuses, and valid until the next call on r. A frame started by
+// ReadHeader is discarded first; a ReadFrame interrupted by a source error
+// continues where it stopped.
+//
+// Beyond the checks of ReadHeader, a close frame's payload is checked with
+// [frame.ValidateClose]; such an error leaves the stream at the next frame.
+func (r *Reader) ReadFrame() (frame.Frame, error) {
+	if r.err != nil {
+		return frame.Frame{}, r.err
+	}
+	defer r.release()
+	if r.state == stateStream {
+		if err := r.skip(); err != nil {
+			return frame.Frame{}, err
+		}
+	}
+	if r.state == stateHeader {
+		if cap(r.payload) > maxRetained {
+			r.payload = nil
+		}
+		if err := r.next(); err != nil {
+			return frame.Frame{}, err
+		}
+		if r.hdr.Length > math.MaxInt {
+			r.err = fmt.Errorf("%w: %d bytes", ErrFrameTooLarge, r.hdr.Length)
+			return frame.Frame{}, r.err
+		}
+		r.state = stateFrame
+		r.n = 0
+	}
+	for r.remain > 0 {
+		if r.n == cap(r.payload) {
+			r.grow()
+		}
+		end := min(int64(cap(r.payload)), r.hdr.Length)
+		n, err := r.readPayload(r.payload[r.n:end])
+		r.n += n
+		if err != nil {
+			return frame.Frame{}, err
+		}
+	}
+	r.state = stateHeader
+	f := frame.Frame{Header: r.hdr, Payload: r.payload[:r.n]}
+	if f.Opcode == frame.OpClose {
+		if err := frame.ValidateClose(f.Payload, r.Policy); err != nil {
+			return frame.Frame{}, err
+		}
+	}
+	return f, nil
+}
+
+// grow enlarges the payload buffer as bytes arrive: it doubles, from
+// minPayloadChunk, and never beyond the declared length.
+func (r *Reader) grow() {
+	c := int64(max(2*cap(r.payload), minPayloadChunk))
+	c = min(c, r.hdr.Length)
+	b := make([]byte, c)
+	copy(b, r.payload[:r.n])
+	r.payload = b
+}
+
+func (r *Reader) maxFrameSize() int64 {
+	if r.MaxFrameSize == 0 {
+		return DefaultMaxFrameSize
+	}
+	return r.MaxFrameSize
+}
+
+// next parses and validates the next header.
+func (r *Reader) next() error {
+	for {
+		h, n, err := frame.ParseHeader(r.buf[r.r:r.w])
+		if err == nil {
+			r.r += n
+			return r.begin(h)
+		}
+		if err != io.ErrUnexpectedEOF {
+			r.err = err
+			return err
+		}
+		if err := r.fill(); err != nil {
+			if err == io.EOF && r.r < r.w {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
+		}
+	}
+}
+
+// begin validates h and makes it the current frame.
+func (r *Reader) begin(h frame.Header) error {
+	err := h.Validate(r.Policy)
+	switch {
+	case err != nil:
+	case h.Masked && !r.Server:
+		err = ErrMaskedFrame
+	case !h.Masked && r.Server:
+		err = ErrUnmaskedFrame
+	case r.maxFrameSize() >= 0 && h.Length > r.maxFrameSize():
+		err = fmt.Errorf("%w: %d bytes, limit %d", ErrFrameTooLarge, h.Length, r.maxFrameSize())
+	}
+	if err != nil {
+		r.err = err
+		return err
+	}
+	r.hdr = h
+	r.remain = h.Length
+	r.keyPos = 0
+	return nil
+}
+
+// skip drops the rest of the current payload.
+func (r *Reader) skip() error {
+	for r.remain > 0 {
+		if r.r == r.w {
+			if err := r.fill(); err != nil {
+				return eofInFrame(err)
+			}
+		}
+		n := int(min(int64(r.w-r.r), r.remain))
+		r.r += n
+		r.remain -= int64(n)
+	}
+	r.state = stateHeader
+	return nil
+}
+
+// readPayload reads up to len(p) bytes of the current payload into p and
+// unmasks them.
+func (r *Reader) readPayload(p []byte) (int, error) {
+	if int64(len(p)) > r.remain {
+		p = p[:r.remain]
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	var n int
+	switch {
+	case r.r < r.w:
+		n = copy(p, r.buf[r.r:r.w])
+		r.r += n
+	case r.rerr == nil && len(p) >= r.bufSize():
+		// A large read goes straight to p, past the buffer.
+		var err error
+		n, err = r.readSource(p)
+		if n == 0 {
+			return 0, eofInFrame(err)
+		}
+		r.rerr = err
+	default:
+		if err := r.fill(); err != nil {
+			return 0, eofInFrame(err)
+		}
+		n = copy(p, r.buf[r.r:r.w])
+		r.r += n
+	}
+	if r.hdr.Masked {
+		r.keyPos = mask.Apply(p[:n], r.hdr.Key, r.keyPos)
+	}
+	r.remain -= int64(n)
+	return n, nil
+}
+
+func eofInFrame(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+func (r *Reader) bufSize() int {
+	if r.size == 0 {
+		r.size = DefaultBufferSize
+	}
+	return r.size
+}
+
+// fill reads more bytes into the buffer, taking one if none is held. It
+// returns a pending source error instead, once.
+func (r *Reader) fill() error {
+	if r.rerr != nil {
+		err := r.rerr
+		r.rerr = nil
+		return err
+	}
+	if r.buf == nil {
+		r.acquire()
+	}
+	if r.r == r.w {
+		r.r, r.w = 0, 0
+	} else if r.r > 0 && r.w == len(r.buf) {
+		r.w = copy(r.buf, r.buf[r.r:r.w])
+		r.r = 0
+	}
+	n, err := r.readSource(r.buf[r.w:])
+	r.w += n
+	if n > 0 {
+		r.rerr = err
+		return nil
+	}
+	return err
+}
+
+// readSource reads from the source into p, which is not empty; it returns
+// n > 0 or an error.
+func (r *Reader) readSource(p []byte) (int, error) {
+	if r.src == nil {
+		return 0, io.EOF
+	}
+	for range maxEmptyReads {
+		n, err := r.src.Read(p)
+		if n < 0 || n > len(p) {
+			return 0, errInvalidRead
+		}
+		if n > 0 || err != nil {
+			return n, err
+		}
+	}
+	return 0, io.ErrNoProgress
+}
+
+func (r *Reader) acquire() {
+	size := r.bufSize()
+	if p, ok := pools[bits.Len(uint(size))].Get().(*[]byte); ok && len(*p) == size {
+		r.bufp = p
+	} else {
+		b := make([]byte, size)
+		r.bufp = &b
+	}
+	r.buf = *r.bufp
+	r.r, r.w = 0, 0
+}
+
+// release gives the buffer back when nothing is left in it.
+func (r *Reader) release() {
+	if r.buf == nil || r.r != r.w {
+		return
+	}
+	pools[bits.Len(uint(len(r.buf)))].Put(r.bufp)
+	r.buf, r.bufp = nil, nil
+	r.r, r.w = 0, 0
+}

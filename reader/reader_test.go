@@ -1,0 +1,689 @@
+package reader
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+	"testing/iotest"
+	"unsafe"
+
+	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/status"
+)
+
+func unhex(s string) []byte {
+	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// wire encodes frames as a peer would send them.
+func wire(t testing.TB, fs ...frame.Frame) []byte {
+	t.Helper()
+	var b []byte
+	for _, f := range fs {
+		var err error
+		if b, err = f.AppendBinary(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b
+}
+
+func hdr(fin bool, op frame.Opcode, n int) frame.Header {
+	return frame.Header{Fin: fin, Opcode: op, Length: int64(n)}
+}
+
+func masked(h frame.Header, key string) frame.Header {
+	h.Masked = true
+	copy(h.Key[:], key)
+	return h
+}
+
+// vectors are wire bytes with the frame they decode to: the examples of RFC
+// 6455 §5.7 and websocket-client's golden vectors.
+var vectors = []struct {
+	name   string
+	server bool
+	wire   []byte
+	want   frame.Frame
+}{
+	{"RFC 5.7 unmasked text", false, unhex("81 05 48656c6c6f"),
+		frame.Frame{Header: hdr(true, frame.OpText, 5), Payload: []byte("Hello")}},
+	{"RFC 5.7 masked text", true, unhex("81 85 37fa213d 7f9f4d5158"),
+		frame.Frame{Header: masked(hdr(true, frame.OpText, 5), "\x37\xfa\x21\x3d"), Payload: []byte("Hello")}},
+	{"RFC 5.7 first fragment", false, unhex("01 03 48656c"),
+		frame.Frame{Header: hdr(false, frame.OpText, 3), Payload: []byte("Hel")}},
+	{"RFC 5.7 last fragment", false, unhex("80 02 6c6f"),
+		frame.Frame{Header: hdr(true, frame.OpContinuation, 2), Payload: []byte("lo")}},
+	{"RFC 5.7 unmasked ping", false, unhex("89 05 48656c6c6f"),
+		frame.Frame{Header: hdr(true, frame.OpPing, 5), Payload: []byte("Hello")}},
+	{"RFC 5.7 masked pong", true, unhex("8a 85 37fa213d 7f9f4d5158"),
+		frame.Frame{Header: masked(hdr(true, frame.OpPong, 5), "\x37\xfa\x21\x3d"), Payload: []byte("Hello")}},
+	{"RFC 5.7 256 bytes", false, append(unhex("82 7e 0100"), make([]byte, 256)...),
+		frame.Frame{Header: hdr(true, frame.OpBinary, 256), Payload: make([]byte, 256)}},
+	{"RFC 5.7 64 KiB", false, append(unhex("82 7f 0000000000010000"), make([]byte, 65536)...),
+		frame.Frame{Header: hdr(true, frame.OpBinary, 65536), Payload: make([]byte, 65536)}},
+	{"websocket-client send Hello", true, unhex("81 85 61626364 29070f080e"),
+		frame.Frame{Header: masked(hdr(true, frame.OpText, 5), "abcd"), Payload: []byte("Hello")}},
+	{"websocket-client send Japanese", true, unhex("81 8f 61626364 82e3f087e3f180e5ca81e2c582e3cc"),
+		frame.Frame{Header: masked(hdr(true, frame.OpText, 15), "abcd"), Payload: []byte("こんにちは")}},
+	{"websocket-client unmasked fin=0", false, unhex("01 03 018acc"),
+		frame.Frame{Header: hdr(false, frame.OpText, 3), Payload: []byte{0x01, 0x8a, 0xcc}}},
+	{"websocket-client auto-pong", true, unhex("8a 90 61626364 310e0605120743342e2c2444150a0a17"),
+		frame.Frame{Header: masked(hdr(true, frame.OpPong, 16), "abcd"), Payload: []byte("Please PONG this")}},
+	{"empty close", false, unhex("88 00"),
+		frame.Frame{Header: hdr(true, frame.OpClose, 0), Payload: []byte{}}},
+	{"close 1000 bye", false, unhex("88 05 03e8 627965"),
+		frame.Frame{Header: hdr(true, frame.OpClose, 5), Payload: []byte("\x03\xe8bye")}},
+}
+
+var readers = []struct {
+	name string
+	wrap func(io.Reader) io.Reader
+}{
+	{"whole", func(r io.Reader) io.Reader { return r }},
+	{"OneByteReader", iotest.OneByteReader},
+	{"HalfReader", iotest.HalfReader},
+	{"DataErrReader", iotest.DataErrReader},
+}
+
+func TestVectors(t *testing.T) {
+	for _, v := range vectors {
+		for _, rd := range readers {
+			t.Run(v.name+"/"+rd.name, func(t *testing.T) {
+				r := New(rd.wrap(bytes.NewReader(v.wire)))
+				r.Server = v.server
+				f, err := r.ReadFrame()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if f.Header != v.want.Header || !bytes.Equal(f.Payload, v.want.Payload) {
+					t.Fatalf("got %v %+v, want %v %+v", f, f.Header, v.want, v.want.Header)
+				}
+				again, err := f.AppendBinary(nil)
+				if err != nil || !bytes.Equal(again, v.wire) {
+					t.Fatalf("re-encoded %x, want %x", again, v.wire)
+				}
+				if _, err := r.ReadFrame(); err != io.EOF {
+					t.Fatalf("after the frame: %v, want io.EOF", err)
+				}
+			})
+		}
+	}
+}
+
+func TestStreamOfFrames(t *testing.T) {
+	var fs []frame.Frame
+	for i, n := range []int{0, 1, 125, 126, 127, 4095, 4096, 4097, 65535, 65536, 70000, 3} {
+		p := bytes.Repeat([]byte{byte(i + 1)}, n)
+		f := frame.Frame{Header: hdr(true, frame.OpBinary, n), Payload: p}
+		if i%2 == 1 {
+			f.Header = masked(f.Header, fmt.Sprint(i*1111))
+		}
+		fs = append(fs, f)
+	}
+	var split []frame.Frame // the unmasked ones, for the client role
+	for _, f := range fs {
+		if !f.Masked {
+			split = append(split, f)
+		}
+	}
+	for _, size := range []int{16, 64, 4096, 100000} {
+		for _, rd := range readers {
+			t.Run(fmt.Sprint(size, "/", rd.name), func(t *testing.T) {
+				r := NewSize(rd.wrap(bytes.NewReader(wire(t, split...))), size)
+				for i, want := range split {
+					f, err := r.ReadFrame()
+					if err != nil {
+						t.Fatalf("frame %d: %v", i, err)
+					}
+					if f.Header != want.Header || !bytes.Equal(f.Payload, want.Payload) {
+						t.Fatalf("frame %d: got %d bytes, want %d", i, len(f.Payload), len(want.Payload))
+					}
+				}
+				if _, err := r.ReadFrame(); err != io.EOF {
+					t.Fatalf("got %v, want io.EOF", err)
+				}
+			})
+		}
+	}
+	t.Run("server", func(t *testing.T) {
+		var ms []frame.Frame
+		for _, f := range fs {
+			f.Header = masked(f.Header, "\x01\x02\x03\x04")
+			ms = append(ms, f)
+		}
+		r := New(iotest.HalfReader(bytes.NewReader(wire(t, ms...))))
+		r.Server = true
+		for i, want := range ms {
+			f, err := r.ReadFrame()
+			if err != nil || !bytes.Equal(f.Payload, want.Payload) {
+				t.Fatalf("frame %d: %v", i, err)
+			}
+		}
+	})
+}
+
+func TestErrors(t *testing.T) {
+	long := func(n int) []byte { return make([]byte, n) }
+	tests := []struct {
+		name   string
+		server bool
+		policy frame.Policy
+		max    int64
+		wire   []byte
+		want   error
+		code   status.Code
+	}{
+		{"masked frame to a client", false, frame.Policy{}, 0, unhex("81 85 37fa213d 7f9f4d5158"), ErrMaskedFrame, status.ProtocolError},
+		{"unmasked frame to a server", true, frame.Policy{}, 0, unhex("81 05 48656c6c6f"), ErrUnmaskedFrame, status.ProtocolError},
+		{"rsv1", false, frame.Policy{}, 0, unhex("c1 00"), frame.ErrReservedBits, status.ProtocolError},
+		{"rsv2", false, frame.Policy{Rsv1: true}, 0, unhex("a1 00"), frame.ErrReservedBits, status.ProtocolError},
+		{"rsv3", false, frame.Policy{}, 0, unhex("91 00"), frame.ErrReservedBits, status.ProtocolError},
+		{"opcode 3", false, frame.Policy{}, 0, unhex("83 00"), frame.ErrReservedOpcode, status.ProtocolError},
+		{"opcode 0xB", false, frame.Policy{}, 0, unhex("8b 00"), frame.ErrReservedOpcode, status.ProtocolError},
+		{"fragmented ping", false, frame.Policy{}, 0, unhex("09 00"), frame.ErrFragmentedControl, status.ProtocolError},
+		{"fragmented close", false, frame.Policy{}, 0, unhex("08 00"), frame.ErrFragmentedControl, status.ProtocolError},
+		{"ping of 126", false, frame.Policy{}, 0, append(unhex("89 7e 007e"), long(126)...), frame.ErrControlTooLong, status.ProtocolError},
+		{"pong of 200", false, frame.Policy{}, 0, append(unhex("8a 7e 00c8"), long(200)...), frame.ErrControlTooLong, status.ProtocolError},
+		{"close of 1 byte", false, frame.Policy{}, 0, unhex("88 01 03"), frame.ErrClosePayloadLength, status.ProtocolError},
+		{"close code 999", false, frame.Policy{}, 0, unhex("88 02 03e7"), frame.ErrInvalidCloseCode, status.ProtocolError},
+		{"close code 1005", false, frame.Policy{}, 0, unhex("88 02 03ed"), frame.ErrInvalidCloseCode, status.ProtocolError},
+		{"close reason not UTF-8", false, frame.Policy{}, 0, unhex("88 03 03e8 ff"), frame.ErrInvalidCloseReason, status.InvalidPayload},
+		{"16-bit length 5", false, frame.Policy{}, 0, unhex("82 7e 0005 0102030405"), frame.ErrNonMinimalLength, status.ProtocolError},
+		{"64-bit length 3", false, frame.Policy{}, 0, unhex("82 7f 0000000000000003 010203"), frame.ErrNonMinimalLength, status.ProtocolError},
+		{"64-bit length top bit", false, frame.Policy{}, -1, unhex("82 7f 8000000000000001"), frame.ErrLengthOverflow, status.ProtocolError},
+		{"default limit", false, frame.Policy{}, 0, unhex("82 7f 0000000001000001"), ErrFrameTooLarge, status.MessageTooBig},
+		{"own limit", false, frame.Policy{}, 10, unhex("82 0b 0102030405060708090a0b"), ErrFrameTooLarge, status.MessageTooBig},
+		{"truncated header", false, frame.Policy{}, 0, unhex("82 7e 01"), io.ErrUnexpectedEOF, 0},
+		{"truncated payload", false, frame.Policy{}, 0, unhex("82 05 0102"), io.ErrUnexpectedEOF, 0},
+		{"truncated key", true, frame.Policy{}, 0, unhex("82 85 0102"), io.ErrUnexpectedEOF, 0},
+		{"huge declared length, no limit", false, frame.Policy{}, -1, unhex("82 7f 7fffffffffffffff 0102"), io.ErrUnexpectedEOF, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := New(bytes.NewReader(tc.wire))
+			r.Server, r.Policy, r.MaxFrameSize = tc.server, tc.policy, tc.max
+			_, err := r.ReadFrame()
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+			var fe *frame.Error
+			if tc.code != 0 && (!errors.As(err, &fe) || fe.Code != tc.code) {
+				t.Fatalf("%v: close code %v, want %v", err, fe, tc.code)
+			}
+			if cap(r.payload) > 1024 {
+				t.Fatalf("payload buffer of %d bytes for a %d-byte input", cap(r.payload), len(tc.wire))
+			}
+		})
+	}
+}
+
+func TestPolicyAndSkip(t *testing.T) {
+	r := New(bytes.NewReader(unhex("c1 02 6869 88 03 03e8 ff")))
+	r.Policy = frame.Policy{Rsv1: true, SkipUTF8Validation: true}
+	f, err := r.ReadFrame()
+	if err != nil || !f.Rsv1 || string(f.Payload) != "hi" {
+		t.Fatalf("rsv1 frame: %v %v", f, err)
+	}
+	if f, err = r.ReadFrame(); err != nil || f.Opcode != frame.OpClose {
+		t.Fatalf("close with a bad reason and skipping: %v %v", f, err)
+	}
+}
+
+func TestProtocolErrorIsFinal(t *testing.T) {
+	r := New(bytes.NewReader(unhex("83 00 81 00")))
+	_, err1 := r.ReadFrame()
+	_, err2 := r.ReadHeader()
+	_, err3 := r.Read(make([]byte, 1))
+	if !errors.Is(err1, frame.ErrReservedOpcode) || err2 != err1 || err3 != err1 || r.Discard() != err1 {
+		t.Fatalf("errors %v, %v, %v", err1, err2, err3)
+	}
+	r.Reset(bytes.NewReader(unhex("81 00")))
+	if f, err := r.ReadFrame(); err != nil || f.Opcode != frame.OpText {
+		t.Fatalf("after Reset: %v %v", f, err)
+	}
+}
+
+func TestCloseErrorKeepsAlignment(t *testing.T) {
+	r := New(bytes.NewReader(unhex("88 02 03e7 81 02 6869")))
+	if _, err := r.ReadFrame(); !errors.Is(err, frame.ErrInvalidCloseCode) {
+		t.Fatal(err)
+	}
+	if f, err := r.ReadFrame(); err != nil || string(f.Payload) != "hi" {
+		t.Fatalf("next frame: %v %v", f, err)
+	}
+}
+
+func TestEOF(t *testing.T) {
+	r := New(bytes.NewReader(nil))
+	if _, err := r.ReadFrame(); err != io.EOF {
+		t.Fatalf("empty stream: %v", err)
+	}
+	if _, err := r.ReadHeader(); err != io.EOF {
+		t.Fatalf("empty stream: %v", err)
+	}
+	r = New(iotest.ErrReader(os.ErrClosed))
+	if _, err := r.ReadFrame(); err != os.ErrClosed {
+		t.Fatalf("source error: %v", err)
+	}
+}
+
+func TestStreaming(t *testing.T) {
+	payload := []byte(strings.Repeat("0123456789", 1000))
+	h := masked(hdr(true, frame.OpBinary, len(payload)), "\x11\x22\x33\x44")
+	in := wire(t,
+		frame.Frame{Header: h, Payload: payload},
+		frame.Frame{Header: masked(hdr(true, frame.OpText, 5), "kkkk"), Payload: []byte("skip!")},
+		frame.Frame{Header: masked(hdr(true, frame.OpText, 2), "zzzz"), Payload: []byte("ok")},
+		frame.Frame{Header: masked(hdr(true, frame.OpText, 4), "wxyz"), Payload: []byte("left")},
+		frame.Frame{Header: masked(hdr(true, frame.OpPing, 0), "wxyz"), Payload: nil},
+	)
+	for _, rd := range readers {
+		t.Run(rd.name, func(t *testing.T) {
+			r := New(rd.wrap(bytes.NewReader(in)))
+			r.Server = true
+			if n, err := r.Read(make([]byte, 4)); n != 0 || err != io.EOF {
+				t.Fatalf("Read before ReadHeader: %d %v", n, err)
+			}
+			got, err := r.ReadHeader()
+			if err != nil || got != h {
+				t.Fatalf("header %+v %v", got, err)
+			}
+			var out bytes.Buffer
+			chunk := make([]byte, 7) // odd size to move the key phase
+			for {
+				n, err := r.Read(chunk)
+				out.Write(chunk[:n])
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !bytes.Equal(out.Bytes(), payload) {
+				t.Fatal("streamed payload differs")
+			}
+			if _, err := r.ReadHeader(); err != nil {
+				t.Fatal(err)
+			}
+			if err := r.Discard(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := r.ReadHeader(); err != nil {
+				t.Fatal(err)
+			}
+			if b, err := io.ReadAll(r); err != nil || string(b) != "ok" {
+				t.Fatalf("ReadAll: %q %v", b, err)
+			}
+			// A header whose payload is never read: ReadFrame skips it.
+			if _, err := r.ReadHeader(); err != nil {
+				t.Fatal(err)
+			}
+			if f, err := r.ReadFrame(); err != nil || f.Opcode != frame.OpPing {
+				t.Fatalf("ReadFrame after an unread payload: %v %v", f, err)
+			}
+		})
+	}
+}
+
+// timeoutError is what a net.Conn returns when its deadline passes.
+var errTimeout = fmt.Errorf("read tcp: %w", os.ErrDeadlineExceeded)
+
+// stutter serves data and fails with a timeout, once, when the stream
+// reaches position at; a read never crosses that position. With withData
+// the timeout comes together with the bytes before it.
+type stutter struct {
+	data     []byte
+	pos, at  int
+	fired    bool
+	withData bool
+	chunk    int
+}
+
+func (s *stutter) Read(p []byte) (int, error) {
+	if s.pos == len(s.data) {
+		return 0, io.EOF
+	}
+	end := len(s.data)
+	if s.chunk > 0 {
+		end = min(end, s.pos+s.chunk)
+	}
+	if !s.fired {
+		if s.pos == s.at {
+			s.fired = true
+			return 0, errTimeout
+		}
+		if s.pos < s.at {
+			end = min(end, s.at)
+		}
+	}
+	n := copy(p, s.data[s.pos:end])
+	s.pos += n
+	if !s.fired && s.withData && s.pos == s.at {
+		s.fired = true
+		return n, errTimeout
+	}
+	return n, nil
+}
+
+func resumableFrames() []frame.Frame {
+	return []frame.Frame{
+		{Header: masked(hdr(false, frame.OpText, 3), "\x01\x02\x03\x04"), Payload: []byte("abc")},
+		{Header: masked(hdr(true, frame.OpPing, 0), "\x05\x06\x07\x08"), Payload: []byte{}},
+		{Header: masked(hdr(true, frame.OpContinuation, 130), "\x09\x0a\x0b\x0c"), Payload: bytes.Repeat([]byte("xyz"), 130)[:130]},
+		{Header: masked(hdr(true, frame.OpBinary, 70000), "\xf1\xf2\xf3\xf4"), Payload: bytes.Repeat([]byte{1, 2, 3, 4, 5, 6, 7}, 10000)},
+		{Header: masked(hdr(true, frame.OpClose, 2), "\xaa\xbb\xcc\xdd"), Payload: []byte{0x03, 0xe8}},
+	}
+}
+
+// TestResumeAfterTimeout injects a timeout at every byte position of a
+// stream and checks that retrying gives the same frames, byte for byte.
+func TestResumeAfterTimeout(t *testing.T) {
+	fs := resumableFrames()
+	in := wire(t, fs...)
+	// Every position in the headers and the small frames, and a stride
+	// through the large payload.
+	var positions []int
+	for at := 0; at <= len(in); at++ {
+		if at < 160 || at > len(in)-40 || at%4099 == 0 {
+			positions = append(positions, at)
+		}
+	}
+	for _, withData := range []bool{false, true} {
+		for _, chunk := range []int{0, 7} {
+			for _, stream := range []bool{false, true} {
+				for _, at := range positions {
+					src := &stutter{data: in, at: at, withData: withData, chunk: chunk}
+					r := NewSize(src, 64)
+					r.Server = true
+					var got []frame.Frame
+					timeouts := 0
+					if stream {
+						got, timeouts = readStreaming(t, r)
+					} else {
+						got, timeouts = readFrames(t, r)
+					}
+					if at < len(in) && timeouts != 1 {
+						t.Fatalf("at %d: %d timeouts seen, want 1", at, timeouts)
+					}
+					if len(got) != len(fs) {
+						t.Fatalf("at %d (data %v, chunk %d, stream %v): %d frames, want %d", at, withData, chunk, stream, len(got), len(fs))
+					}
+					for i := range fs {
+						if got[i].Header != fs[i].Header || !bytes.Equal(got[i].Payload, fs[i].Payload) {
+							t.Fatalf("at %d (data %v, chunk %d, stream %v): frame %d differs", at, withData, chunk, stream, i)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func readFrames(t *testing.T, r *Reader) ([]frame.Frame, int) {
+	var got []frame.Frame
+	timeouts := 0
+	for {
+		f, err := r.ReadFrame()
+		if err == io.EOF {
+			return got, timeouts
+		}
+		if err != nil {
+			if !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("ReadFrame: %v", err)
+			}
+			timeouts++
+			continue
+		}
+		f.Payload = bytes.Clone(f.Payload)
+		got = append(got, f)
+	}
+}
+
+func readStreaming(t *testing.T, r *Reader) ([]frame.Frame, int) {
+	var got []frame.Frame
+	timeouts := 0
+	buf := make([]byte, 33)
+	for {
+		h, err := r.ReadHeader()
+		if err == io.EOF {
+			return got, timeouts
+		}
+		if err != nil {
+			if !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("ReadHeader: %v", err)
+			}
+			timeouts++
+			continue
+		}
+		f := frame.Frame{Header: h, Payload: []byte{}}
+		for {
+			n, err := r.Read(buf)
+			f.Payload = append(f.Payload, buf[:n]...)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				if !errors.Is(err, os.ErrDeadlineExceeded) {
+					t.Fatalf("Read: %v", err)
+				}
+				timeouts++
+			}
+		}
+		got = append(got, f)
+	}
+}
+
+// TestNoAllocationFromDeclaredLength declares 15 MiB (under the default
+// limit) and sends 1000 bytes: the payload buffer stays near what arrived.
+func TestNoAllocationFromDeclaredLength(t *testing.T) {
+	in := append(unhex("82 7f 0000000000f00000"), make([]byte, 1000)...)
+	r := New(bytes.NewReader(in))
+	if _, err := r.ReadFrame(); err != io.ErrUnexpectedEOF {
+		t.Fatal(err)
+	}
+	if c := cap(r.payload); c > 2048 {
+		t.Fatalf("payload buffer of %d bytes after 1000 bytes arrived", c)
+	}
+}
+
+func TestIdleReaderHoldsNoBuffer(t *testing.T) {
+	in := wire(t,
+		frame.Frame{Header: hdr(true, frame.OpText, 2), Payload: []byte("hi")},
+		frame.Frame{Header: hdr(true, frame.OpBinary, 10000), Payload: make([]byte, 10000)},
+	)
+	r := New(iotest.OneByteReader(bytes.NewReader(in)))
+	for range 2 {
+		if _, err := r.ReadFrame(); err != nil {
+			t.Fatal(err)
+		}
+		if r.buf != nil {
+			t.Fatal("idle Reader holds its read buffer")
+		}
+	}
+	// Bytes left buffered keep the buffer until they are consumed.
+	r = New(bytes.NewReader(in))
+	if _, err := r.ReadFrame(); err != nil {
+		t.Fatal(err)
+	}
+	if r.buf == nil || r.Buffered() == 0 {
+		t.Fatal("buffered bytes were dropped")
+	}
+	if _, err := r.ReadFrame(); err != nil || r.buf != nil {
+		t.Fatalf("%v, buffer held: %v", err, r.buf != nil)
+	}
+	t.Logf("idle Reader: %d bytes of struct + %d bytes of retained payload buffer", unsafe.Sizeof(Reader{}), cap(r.payload))
+}
+
+// loop serves the same bytes forever.
+type loop struct {
+	data []byte
+	pos  int
+}
+
+func (l *loop) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		c := copy(p[n:], l.data[l.pos:])
+		n += c
+		l.pos += c
+		if l.pos == len(l.data) {
+			l.pos = 0
+		}
+	}
+	return n, nil
+}
+
+func TestReadFrameAllocs(t *testing.T) {
+	for _, size := range []int{16, 1024, 65536} {
+		in := wire(t, frame.Frame{Header: hdr(true, frame.OpBinary, size), Payload: make([]byte, size)})
+		r := New(&loop{data: in})
+		r.ReadFrame()
+		if a := testing.AllocsPerRun(100, func() {
+			if _, err := r.ReadFrame(); err != nil {
+				t.Fatal(err)
+			}
+		}); a != 0 {
+			t.Errorf("%d-byte frames: %v allocs per ReadFrame", size, a)
+		}
+	}
+}
+
+func BenchmarkReadFrame(b *testing.B) {
+	for _, size := range []int{16, 1024, 65536} {
+		for _, server := range []bool{false, true} {
+			name := fmt.Sprintf("%dB", size)
+			h := hdr(true, frame.OpBinary, size)
+			if server {
+				name += "/masked"
+				h = masked(h, "\x01\x02\x03\x04")
+			}
+			b.Run(name, func(b *testing.B) {
+				in := wire(b, frame.Frame{Header: h, Payload: make([]byte, size)})
+				r := New(&loop{data: in})
+				r.Server = server
+				b.SetBytes(int64(size))
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := r.ReadFrame(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+func BenchmarkStream(b *testing.B) {
+	const size = 65536
+	in := wire(b, frame.Frame{Header: masked(hdr(true, frame.OpBinary, size), "\x01\x02\x03\x04"), Payload: make([]byte, size)})
+	r := New(&loop{data: in})
+	r.Server = true
+	buf := make([]byte, 8192)
+	b.SetBytes(size)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := r.ReadHeader(); err != nil {
+			b.Fatal(err)
+		}
+		for {
+			_, err := r.Read(buf)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+func FuzzReadFrame(f *testing.F) {
+	for _, v := range vectors {
+		if len(v.wire) < 1000 {
+			f.Add(v.wire, v.server, uint8(0))
+		}
+	}
+	f.Add(unhex("01 03 48656c 89 00 80 02 6c6f"), false, uint8(0))
+	f.Add(unhex("c1 02 6869 88 03 03e8 ff"), false, uint8(3))
+	f.Fuzz(func(t *testing.T, in []byte, server bool, flags uint8) {
+		src := bytes.NewReader(in)
+		var rd io.Reader = src
+		if flags&4 != 0 {
+			rd = iotest.OneByteReader(src)
+		}
+		r := NewSize(rd, 64)
+		r.Server = server
+		r.MaxFrameSize = 1 << 16
+		r.Policy = frame.Policy{Rsv1: flags&1 != 0, SkipUTF8Validation: flags&2 != 0}
+		start := 0
+		for {
+			fr, err := r.ReadFrame()
+			if cap(r.payload) > max(2*len(in), minPayloadChunk) {
+				t.Fatalf("payload buffer of %d bytes for %d input bytes", cap(r.payload), len(in))
+			}
+			end := len(in) - src.Len() - r.Buffered()
+			if err != nil {
+				var fe *frame.Error
+				if err != io.EOF && err != io.ErrUnexpectedEOF && !errors.As(err, &fe) {
+					t.Fatalf("unexpected error type %T: %v", err, err)
+				}
+				return
+			}
+			b, err := fr.AppendBinary(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(b, in[start:end]) {
+				t.Fatalf("frame %v re-encodes to %x, consumed %x", fr, b, in[start:end])
+			}
+			if fr.Masked != server {
+				t.Fatalf("masked %v in role server=%v", fr.Masked, server)
+			}
+			if err := fr.Validate(r.Policy); err != nil {
+				t.Fatalf("frame %v returned but invalid: %v", fr, err)
+			}
+			start = end
+		}
+	})
+}
+
+// TestIdleMemory measures the heap held by idle Readers that have each read
+// a small frame. Run with -v to see the figure.
+func TestIdleMemory(t *testing.T) {
+	const n = 2000
+	in := wire(t, frame.Frame{Header: hdr(true, frame.OpText, 2), Payload: []byte("hi")})
+	srcs := make([]*bytes.Reader, n)
+	for i := range srcs {
+		srcs[i] = bytes.NewReader(in)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	rs := make([]*Reader, n)
+	for i := range rs {
+		rs[i] = New(srcs[i])
+		if _, err := rs[i].ReadFrame(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	per := float64(after.HeapAlloc-before.HeapAlloc) / n
+	t.Logf("idle Reader after a 2-byte frame: %.0f bytes of heap each (read buffer %d bytes, not held)", per, DefaultBufferSize)
+	if per > 1500 {
+		t.Errorf("idle Reader holds %.0f bytes", per)
+	}
+	runtime.KeepAlive(rs)
+}
