@@ -1,0 +1,295 @@
+#!/usr/bin/env bash
+# start.sh starts the interop bed on free loopback ports: Node.js ws echo
+# servers (plain and permessage-deflate), a Python websockets server, an
+# Autobahn-Python server, nginx as a ws:// and wss:// reverse proxy in front
+# of the plain Node.js server, squid (HTTP CONNECT, Basic auth), tinyproxy
+# (HTTP CONNECT, no auth) and dante (SOCKS5 with and without
+# username/password). Each server is its own process group, recorded in
+# $FW_INTEROP_DIR/pids; the addresses go to $FW_INTEROP_DIR/env. Run
+# setup.sh first. Running it again while the bed is up does nothing.
+#
+# FW_INTEROP_DIR defaults to .interop at the repository root.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+state="${FW_INTEROP_DIR:-$root/.interop}"
+py=/usr/bin/python3
+user=fwinterop
+
+log() { printf 'interop/start: %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+[[ $EUID -eq 0 ]] || die "run as root: dante checks the password of system user $user and squid drops to user proxy"
+for f in /usr/sbin/nginx /usr/sbin/squid /usr/bin/tinyproxy /usr/sbin/danted /usr/lib/squid/basic_ncsa_auth \
+	"$here/servers/node_modules/ws/package.json"; do
+	[[ -e $f ]] || die "$f is missing: run interop/setup.sh"
+done
+getent passwd "$user" >/dev/null || die "user $user is missing: run interop/setup.sh"
+
+mkdir -p "$state"
+state="$(cd "$state" && pwd)"
+
+# Already up? Every recorded process group must still be the one we started.
+if [[ -s $state/pids && -s $state/env ]]; then
+	up=1
+	while read -r name pid start; do
+		now="$(awk '$3 != "Z" {print $22}' "/proc/$pid/stat" 2>/dev/null || true)"
+		[[ $now == "$start" ]] || up=0
+	done <"$state/pids"
+	if ((up)); then
+		log "already running (see $state/env)"
+		exit 0
+	fi
+fi
+# A partial or stale bed: stop what is left of it.
+bash "$here/stop.sh"
+
+logs="$state/logs"
+mkdir -p "$logs" "$state/nginx" "$state/dante"
+rm -f "$state/env" "$state/pids"
+
+# Daemons that drop privileges need a directory their user can reach. When
+# the checkout is not reachable by other users, use one under /tmp instead.
+if setpriv --reuid=nobody --regid=nogroup --clear-groups test -x "$state"; then
+	run="$state/run"
+	[[ -L $run ]] && rm -f "$run"
+	mkdir -p "$run"
+else
+	run="$(mktemp -d /tmp/fw-interop.XXXXXX)"
+	ln -sfn "$run" "$state/run"
+fi
+chmod 755 "$run"
+mkdir -p "$run/squid" "$run/tinyproxy"
+chown proxy:proxy "$run/squid"
+chown nobody:nogroup "$run/tinyproxy"
+
+started=0
+cleanup_on_error() {
+	local rc=$?
+	if ((rc != 0 && started)); then
+		log "stopping what was started"
+		bash "$here/stop.sh" || true
+	fi
+}
+trap cleanup_on_error EXIT
+
+# Ten distinct free ports: bind them all at once, then release them.
+read -r p_ws p_deflate p_py p_ab p_nginx p_nginx_tls p_squid p_tiny p_dante p_dante_auth < <(
+	"$py" -c '
+import socket
+socks = []
+for _ in range(10):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+')
+
+pass="$(openssl rand -hex 12)"
+printf '%s:%s\n' "$user" "$pass" | chpasswd
+
+# TLS: a CA and a server certificate for localhost, 127.0.0.1 and ::1,
+# made once and kept while valid for at least a day.
+tls="$state/tls"
+mkdir -p "$tls"
+if ! [[ -s $tls/ca.pem && -s $tls/server.pem && -s $tls/server.key ]] ||
+	! openssl x509 -checkend 86400 -noout -in "$tls/server.pem" >/dev/null ||
+	! openssl verify -CAfile "$tls/ca.pem" "$tls/server.pem" >/dev/null 2>&1; then
+	log "generating CA and server certificate"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+		-keyout "$tls/ca.key" -out "$tls/ca.pem" -subj "/CN=framewire interop CA" \
+		-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$tls/server.key" -out "$tls/server.csr" -subj "/CN=localhost" 2>/dev/null
+	printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1" "basicConstraints=critical,CA:FALSE" \
+		"keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth" >"$tls/server.ext"
+	openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" -CAcreateserial \
+		-days 30 -extfile "$tls/server.ext" -out "$tls/server.pem" 2>/dev/null
+	rm -f "$tls/server.csr" "$tls/server.ext" "$tls/ca.srl"
+	chmod 600 "$tls/ca.key" "$tls/server.key"
+fi
+
+cat >"$state/nginx/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $state/nginx/nginx.pid;
+error_log $logs/nginx-error.log notice;
+user nobody nogroup;
+events { worker_connections 256; }
+http {
+	access_log $logs/nginx-access.log;
+	client_body_temp_path $state/nginx/client_body;
+	proxy_temp_path $state/nginx/proxy;
+	fastcgi_temp_path $state/nginx/fastcgi;
+	uwsgi_temp_path $state/nginx/uwsgi;
+	scgi_temp_path $state/nginx/scgi;
+	map \$http_upgrade \$connection_upgrade { default upgrade; '' close; }
+	server {
+		listen 127.0.0.1:$p_nginx;
+		listen 127.0.0.1:$p_nginx_tls ssl;
+		server_name localhost;
+		ssl_certificate $tls/server.pem;
+		ssl_certificate_key $tls/server.key;
+		ssl_protocols TLSv1.2 TLSv1.3;
+		location / {
+			proxy_pass http://127.0.0.1:$p_ws;
+			proxy_http_version 1.1;
+			proxy_set_header Upgrade \$http_upgrade;
+			proxy_set_header Connection \$connection_upgrade;
+			proxy_set_header Host \$http_host;
+			proxy_set_header X-Forwarded-Proto \$scheme;
+			proxy_set_header X-Forwarded-For \$remote_addr;
+			proxy_redirect off;
+			proxy_buffering off;
+			proxy_request_buffering off;
+			proxy_read_timeout 1h;
+			proxy_send_timeout 1h;
+			client_max_body_size 0;
+		}
+	}
+}
+EOF
+
+sq="$run/squid"
+printf '%s:%s\n' "$user" "$(openssl passwd -apr1 "$pass")" >"$sq/passwd"
+chmod 644 "$sq/passwd"
+cat >"$sq/squid.conf" <<EOF
+http_port 127.0.0.1:$p_squid
+visible_hostname framewire-interop
+cache_effective_user proxy
+cache_effective_group proxy
+pid_filename $sq/squid.pid
+cache_log $sq/cache.log
+access_log stdio:$sq/access.log
+cache_store_log none
+cache deny all
+cache_mem 8 MB
+coredump_dir $sq
+pinger_enable off
+shutdown_lifetime 1 seconds
+auth_param basic program /usr/lib/squid/basic_ncsa_auth $sq/passwd
+auth_param basic children 2 startup=1 idle=1
+auth_param basic realm framewire interop
+acl authed proxy_auth REQUIRED
+acl loopback src 127.0.0.0/8
+acl to_loopback dst 127.0.0.0/8 ::1
+http_access deny !loopback
+http_access deny !to_loopback
+http_access allow authed
+http_access deny all
+EOF
+
+tp="$run/tinyproxy"
+cat >"$tp/tinyproxy.conf" <<EOF
+User nobody
+Group nogroup
+Port $p_tiny
+Listen 127.0.0.1
+Timeout 600
+LogFile "$tp/tinyproxy.log"
+LogLevel Info
+PidFile "$tp/tinyproxy.pid"
+MaxClients 64
+Allow 127.0.0.1
+EOF
+
+dante_conf() { # port method
+	cat <<EOF
+logoutput: $logs/dante-$2.log
+internal: 127.0.0.1 port = $1
+external: 127.0.0.1
+clientmethod: none
+socksmethod: $2
+user.privileged: root
+user.unprivileged: nobody
+client pass {
+	from: 127.0.0.0/8 to: 0.0.0.0/0
+	log: error
+}
+socks pass {
+	from: 127.0.0.0/8 to: 0.0.0.0/0
+	command: connect
+	socksmethod: $2
+	log: error
+}
+EOF
+}
+dante_conf "$p_dante" none >"$state/dante/none.conf"
+dante_conf "$p_dante_auth" username >"$state/dante/username.conf"
+
+# launch NAME PORT CMD...: start CMD as the leader of a new process group.
+names=() ports=()
+launch() {
+	local name=$1 port=$2
+	shift 2
+	setsid "$@" </dev/null >"$logs/$name.log" 2>&1 &
+	local pid=$!
+	started=1
+	local pgid="" start=""
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		pgid="$(awk '{print $5}' "/proc/$pid/stat" 2>/dev/null || true)"
+		[[ $pgid == "$pid" ]] && break
+		sleep 0.05
+	done
+	[[ $pgid == "$pid" ]] || die "$name (pid $pid) is not a process group leader"
+	start="$(awk '{print $22}' "/proc/$pid/stat")"
+	printf '%s %s %s\n' "$name" "$pid" "$start" >>"$state/pids"
+	names+=("$name") ports+=("$port")
+}
+
+launch node-echo "$p_ws" env FW_INTEROP_USER="$user" FW_INTEROP_PASS="$pass" \
+	node "$here/servers/echo.mjs" --port "$p_ws"
+launch node-deflate "$p_deflate" env FW_INTEROP_USER="$user" FW_INTEROP_PASS="$pass" \
+	node "$here/servers/echo.mjs" --port "$p_deflate" --deflate
+launch python-websockets "$p_py" "$py" "$here/servers/py_echo.py" --port "$p_py"
+launch autobahn "$p_ab" "$py" "$here/servers/ab_echo.py" --port "$p_ab"
+launch nginx "$p_nginx" /usr/sbin/nginx -e "$logs/nginx-error.log" -p "$state/nginx" -c "$state/nginx/nginx.conf"
+launch squid "$p_squid" /usr/sbin/squid -N -d 1 -f "$sq/squid.conf"
+launch tinyproxy "$p_tiny" /usr/bin/tinyproxy -d -c "$tp/tinyproxy.conf"
+launch dante "$p_dante" /usr/sbin/danted -f "$state/dante/none.conf" -p "$state/dante/none.pid"
+launch dante-auth "$p_dante_auth" /usr/sbin/danted -f "$state/dante/username.conf" -p "$state/dante/username.pid"
+
+# Wait until every server accepts TCP connections, or fail with its log.
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+wait_port() { # name port
+	local name=$1 port=$2 pid
+	pid="$(awk -v n="$name" '$1 == n {print $2}' "$state/pids")"
+	for ((i = 0; i < 300; i++)); do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			log "$name exited; its log:"
+			tail -n 30 "$logs/$name.log" >&2 || true
+			die "$name did not start"
+		fi
+		listening "$port" && return 0
+		sleep 0.1
+	done
+	tail -n 30 "$logs/$name.log" >&2 || true
+	die "$name is not listening on 127.0.0.1:$port after 30s"
+}
+for i in "${!names[@]}"; do
+	wait_port "${names[$i]}" "${ports[$i]}"
+	# nginx also serves TLS on a second port.
+	[[ ${names[$i]} == nginx ]] && wait_port nginx "$p_nginx_tls"
+done
+
+cat >"$state/env.tmp" <<EOF
+FW_INTEROP_DIR=$state
+FW_INTEROP_WS=ws://127.0.0.1:$p_ws
+FW_INTEROP_WS_DEFLATE=ws://127.0.0.1:$p_deflate
+FW_INTEROP_PY=ws://127.0.0.1:$p_py
+FW_INTEROP_AUTOBAHN=ws://127.0.0.1:$p_ab
+FW_INTEROP_NGINX=ws://127.0.0.1:$p_nginx
+FW_INTEROP_NGINX_TLS=wss://127.0.0.1:$p_nginx_tls
+FW_INTEROP_CA=$tls/ca.pem
+FW_INTEROP_USER=$user
+FW_INTEROP_PASS=$pass
+FW_INTEROP_SQUID=http://$user:$pass@127.0.0.1:$p_squid
+FW_INTEROP_SQUID_NOAUTH=http://127.0.0.1:$p_squid
+FW_INTEROP_TINYPROXY=http://127.0.0.1:$p_tiny
+FW_INTEROP_DANTE=socks5://127.0.0.1:$p_dante
+FW_INTEROP_DANTE_AUTH=socks5://$user:$pass@127.0.0.1:$p_dante_auth
+EOF
+mv "$state/env.tmp" "$state/env"
+log "up: $state/env"
+cat "$state/env"
