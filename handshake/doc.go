@@ -1,0 +1,112 @@
+// Package handshake implements the client side of the WebSocket opening
+// handshake (RFC 6455 §4): WebSocket URLs, the HTTP/1.1 Upgrade request,
+// validation of the server's answer, and the proxy tunnels a client may
+// need to reach the server. It is websocket-client's _url.py,
+// _handshake.py and the proxy part of _http.py.
+//
+// The package does not dial the server, set deadlines or follow
+// redirects; the conn package does, with the pieces below.
+//
+// # URLs (RFC 6455 §3)
+//
+// [ParseURL] accepts ws and wss URLs (and http and https as aliases),
+// refuses fragments, and returns a canonical [*url.URL]. [Addr] gives the
+// address to dial with the default port filled in, [IsSecure] tells
+// whether TLS is needed, and [SameHost] whether a redirect stays on the
+// same host. Errors are [*URLError] values wrapping [ErrInvalidURL].
+//
+// # Request (RFC 6455 §4.1)
+//
+// [NewKey] makes a Sec-WebSocket-Key and [AcceptKey] computes the matching
+// Sec-WebSocket-Accept (RFC 6455 §1.3, §4.2.2). A [Request] describes the
+// upgrade request; [Request.AppendBinary] and [Request.Write] produce it
+// in websocket-client's field order, with the caller's extra fields sorted
+// by name, and refuse any name or value that could inject a line
+// ([ErrInvalidHeader]).
+//
+// # Response (RFC 6455 §4.1, §4.2.2)
+//
+// [ReadResponse] reads the answer from a [bufio.Reader] that the caller
+// keeps for the frames that follow. The header section is bounded
+// ([Request.MaxHeaderBytes], [ErrHeaderTooLarge]). A 101 answer is
+// validated strictly; each failure has its own error, all wrapping
+// [ErrHandshake]: [ErrBadUpgrade], [ErrBadConnection], [ErrBadAccept],
+// [ErrBadSubprotocol], [ErrBadExtension]. A redirect gives a
+// [*RedirectError] with the resolved Location; any other status gives a
+// [*StatusError] with a bounded copy of the body. Both wrap
+// [ErrBadStatus].
+//
+// # Proxies
+//
+// A [ProxyDialer] opens a tunnel through an HTTP or HTTPS proxy (CONNECT,
+// RFC 9110 §9.3.6; [AppendConnect] builds the request), a SOCKS5 proxy
+// (RFC 1928, with RFC 1929 username/password; socks5h lets the proxy
+// resolve the name) or a SOCKS4 proxy (socks4a lets the proxy resolve the
+// name). A context bounds the whole dial. A refusal is a [*ProxyError]
+// carrying the HTTP status or SOCKS reply code; it wraps [ErrProxy], and
+// [ErrProxyAuth] when the credentials were refused.
+//
+// [ProxyConfig] chooses a proxy from environment-style settings
+// (http_proxy, https_proxy, all_proxy, no_proxy); [ProxyConfigFromEnv]
+// reads them through a caller-supplied lookup function. Nothing is cached
+// in the package: an explicit proxy chosen by the caller simply bypasses
+// ProxyConfig.
+//
+// # Differences from websocket-client
+//
+// These are deliberate:
+//
+//   - A URL with a fragment is refused (RFC 6455 §3); websocket-client drops
+//     the fragment. The scheme is case-insensitive and http/https are
+//     accepted as ws/wss; websocket-client accepts only lower-case ws and wss.
+//   - The Host and Origin headers leave out only the scheme's default port;
+//     websocket-client leaves out 80 and 443 whatever the scheme, so
+//     ws://h:443 was sent as "Host: h".
+//   - Header names and values are checked: CR, LF, NUL and other control
+//     bytes, or a name that is not a token, are refused. websocket-client
+//     sends them as given.
+//   - Extra request fields come from an [http.Header] and are sent sorted by
+//     name. An entry named like a built-in field (Sec-WebSocket-Key,
+//     Sec-WebSocket-Version, Connection, Origin, Host, Cookie...) replaces
+//     it in place instead of being appended; websocket-client's connection
+//     option appends a whole raw line. Request.Key must be a valid 16-byte
+//     key; a key given as a header field is sent as is.
+//   - Sec-WebSocket-Extensions can be offered, and the answer is checked: an
+//     extension the client did not offer, or one named twice, fails. The
+//     answer is not checked by websocket-client, which never offers any.
+//   - Sec-WebSocket-Accept is compared exactly, case included;
+//     websocket-client lower-cases both sides.
+//   - The selected subprotocol must match an offered one exactly, case
+//     included (RFC 7936), and is returned as offered; websocket-client
+//     compares without case and returns it lower-cased. A server may select
+//     no subprotocol (Subprotocol is then ""), where websocket-client fails;
+//     a subprotocol selected when none was offered fails, where
+//     websocket-client ignores it.
+//   - The response header section is limited to 16 KiB by default;
+//     websocket-client reads it without limit. Header names are
+//     canonicalised and repeated fields keep all their values (websocket-client
+//     lower-cases names, keeps the last value, and joins Set-Cookie values
+//     with "; "). Folded lines are joined; interim 1xx answers are skipped.
+//   - The body of a refused handshake is read when framed by Content-Length,
+//     by chunked encoding or by the end of the stream, up to 64 KiB;
+//     websocket-client reads it only with Content-Length, and whole. The
+//     error text holds the status only; headers and body are fields of
+//     [*StatusError].
+//   - A redirect is reported as a [*RedirectError] whose Location may be
+//     relative and may use http or https (turned into ws or wss);
+//     websocket-client fails on both. Following it is up to the caller.
+//   - CONNECT brackets an IPv6 target, accepts any 2xx answer (websocket-client:
+//     200 only), can carry extra fields, and can run over TLS to an https
+//     proxy. SOCKS is built in, and its refusals carry the reply code.
+//   - Environment proxies: all_proxy is honoured; the proxy URL's scheme is
+//     honoured (socks5://... in https_proxy means SOCKS), where
+//     websocket-client always uses CONNECT. no_proxy follows Go's rules
+//     (golang.org/x/net/http/httpproxy): "example.com" also matches its
+//     subdomains, ".example.com" matches on a label boundary only (not
+//     "badexample.com"), entries may carry a port, and localhost and
+//     loopback addresses are always reached directly (websocket-client has
+//     proxied them since 1.9.0). A proxy URL without a port uses the
+//     scheme's default (80, 443 or 1080); websocket-client requires a port
+//     for an explicit proxy.
+//   - There is no cookie jar here; the caller passes the Cookie value.
+package handshake

@@ -1,0 +1,173 @@
+package handshake
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+)
+
+// ErrHandshake is the category of the errors reported when a 101 response
+// fails the checks of RFC 6455 §4.1. Each of [ErrBadUpgrade],
+// [ErrBadConnection], [ErrBadAccept], [ErrBadSubprotocol] and
+// [ErrBadExtension] wraps it. websocket-client reports all of them as
+// "Invalid WebSocket Header".
+var ErrHandshake = errors.New("handshake: invalid upgrade response")
+
+// Errors reported by [ReadResponse] for a 101 response that fails
+// validation. Each wraps [ErrHandshake].
+var (
+	ErrBadUpgrade     = fmt.Errorf("%w: Upgrade is not websocket", ErrHandshake)
+	ErrBadConnection  = fmt.Errorf("%w: Connection lacks the upgrade token", ErrHandshake)
+	ErrBadAccept      = fmt.Errorf("%w: Sec-WebSocket-Accept does not match the key", ErrHandshake)
+	ErrBadSubprotocol = fmt.Errorf("%w: subprotocol was not offered", ErrHandshake)
+	ErrBadExtension   = fmt.Errorf("%w: extension was not offered", ErrHandshake)
+)
+
+// Errors about the HTTP syntax of a response, from the server or from an
+// HTTP proxy.
+var (
+	// ErrMalformedResponse reports a status line or header field that is
+	// not valid HTTP/1.1.
+	ErrMalformedResponse = errors.New("handshake: malformed HTTP response")
+	// ErrHeaderTooLarge reports a header section longer than the limit
+	// (see [Request.MaxHeaderBytes]).
+	ErrHeaderTooLarge = errors.New("handshake: response header too large")
+)
+
+// ErrInvalidHeader reports a request header field (name or value, including
+// the Host, Origin, Cookie, key, subprotocols and extensions) that could not
+// be sent safely: a CR, LF, NUL or other control byte in a value, or a name
+// that is not an HTTP token. It prevents header injection.
+var ErrInvalidHeader = errors.New("handshake: invalid request header field")
+
+// ErrInvalidKey reports a [Request.Key] that is not the base64 encoding of
+// 16 bytes (RFC 6455 §4.1, item 7).
+var ErrInvalidKey = errors.New("handshake: Sec-WebSocket-Key must be base64 of 16 bytes")
+
+// ErrBadStatus is the category of [*StatusError] and [*RedirectError]: the
+// server answered with a status other than 101.
+var ErrBadStatus = errors.New("handshake: unexpected HTTP status")
+
+// ErrBadRedirect reports a redirect response whose Location header is
+// missing or is not a usable WebSocket URL. The error also unwraps to a
+// [*StatusError] that carries the status and headers.
+var ErrBadRedirect = errors.New("handshake: invalid redirect Location")
+
+// ErrInvalidURL is the category of [*URLError].
+var ErrInvalidURL = errors.New("handshake: invalid WebSocket URL")
+
+// ErrProxy is the category of every proxy failure: a refusal
+// ([*ProxyError]), a reply that breaks the proxy protocol, or an
+// unsupported proxy URL.
+var ErrProxy = errors.New("handshake: proxy failed")
+
+// ErrProxyAuth is matched by a [*ProxyError] whose proxy refused the
+// credentials: HTTP 407, a failed SOCKS5 authentication or no acceptable
+// SOCKS5 method, or SOCKS4 reply 93.
+var ErrProxyAuth = errors.New("handshake: proxy authentication failed")
+
+// URLError reports a URL that [ParseURL] cannot use. It wraps
+// [ErrInvalidURL] and, when there is one, the error from [url.Parse].
+// websocket-client raises ValueError for the same inputs.
+type URLError struct {
+	URL    string // the input
+	Reason string // what is wrong, e.g. "fragment not allowed"
+	Err    error  // the url.Parse error, or nil
+}
+
+func (e *URLError) Error() string {
+	s := "handshake: invalid WebSocket URL " + strconv.Quote(e.URL) + ": " + e.Reason
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Unwrap returns [ErrInvalidURL] and the underlying error, if any.
+func (e *URLError) Unwrap() []error {
+	if e.Err != nil {
+		return []error{ErrInvalidURL, e.Err}
+	}
+	return []error{ErrInvalidURL}
+}
+
+// StatusError reports a response whose status is neither 101 nor a
+// redirect. It is websocket-client's WebSocketBadStatusException. Body holds
+// at most [Request.MaxBodyBytes] bytes of the response body; it is
+// incomplete when the body was longer or could not be read in full.
+type StatusError struct {
+	StatusCode int
+	Status     string // reason phrase, e.g. "Forbidden"
+	Header     http.Header
+	Body       []byte
+}
+
+func (e *StatusError) Error() string {
+	s := "handshake: server answered " + strconv.Itoa(e.StatusCode)
+	if e.Status != "" {
+		s += " " + e.Status
+	}
+	return s
+}
+
+// Unwrap returns [ErrBadStatus].
+func (e *StatusError) Unwrap() error { return ErrBadStatus }
+
+// RedirectError reports a redirect (301, 302, 303, 307 or 308) whose
+// Location is a usable WebSocket URL. The caller may dial Location; see
+// [SameHost] for what to drop when it points elsewhere.
+type RedirectError struct {
+	StatusCode int
+	Status     string   // reason phrase
+	Location   *url.URL // resolved against the request URL; scheme ws or wss
+	Header     http.Header
+}
+
+func (e *RedirectError) Error() string {
+	return "handshake: server redirected (" + strconv.Itoa(e.StatusCode) + ") to " + e.Location.Redacted()
+}
+
+// Unwrap returns [ErrBadStatus].
+func (e *RedirectError) Unwrap() error { return ErrBadStatus }
+
+// ProxyError reports a proxy that refused to open the tunnel. It wraps
+// [ErrProxy], and also [ErrProxyAuth] when the refusal was about
+// credentials.
+type ProxyError struct {
+	Proxy string // proxy URL without credentials
+
+	// StatusCode, Status and Header describe the answer of an HTTP
+	// proxy to CONNECT. StatusCode is 0 for SOCKS proxies.
+	StatusCode int
+	Status     string
+	Header     http.Header
+
+	// Code is the reply code of a SOCKS proxy: the CD byte of SOCKS4
+	// (91, 92 or 93), the REP byte of SOCKS5 (1 to 8, RFC 1928 §6), or
+	// the status byte of a failed username/password exchange (RFC 1929).
+	// It is 0 for HTTP proxies.
+	Code int
+
+	auth bool
+}
+
+func (e *ProxyError) Error() string {
+	s := "handshake: proxy " + e.Proxy + " refused: "
+	if e.StatusCode != 0 {
+		s += strconv.Itoa(e.StatusCode) + " "
+	} else if e.Code != 0 {
+		s += "code " + strconv.Itoa(e.Code) + " "
+	}
+	return s + e.Status
+}
+
+// Unwrap returns [ErrProxy], plus [ErrProxyAuth] for a refusal of the
+// credentials.
+func (e *ProxyError) Unwrap() []error {
+	if e.auth || e.StatusCode == http.StatusProxyAuthRequired {
+		return []error{ErrProxy, ErrProxyAuth}
+	}
+	return []error{ErrProxy}
+}

@@ -1,0 +1,135 @@
+package handshake_test
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/framewire/ws/handshake"
+)
+
+func ExampleAcceptKey() {
+	// The sample handshake of RFC 6455 §1.3.
+	fmt.Println(handshake.AcceptKey("dGhlIHNhbXBsZSBub25jZQ=="))
+	// Output: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=
+}
+
+func ExampleNewKey() {
+	// A fixed source makes the key reproducible; pass nil for crypto/rand.
+	key, err := handshake.NewKey(strings.NewReader("the sample nonce"))
+	fmt.Println(key, err)
+	// Output: dGhlIHNhbXBsZSBub25jZQ== <nil>
+}
+
+func ExampleParseURL() {
+	for _, s := range []string{"WSS://example.com/feed?x=1", "http://[::1]:8080", "ws://example.com/#top"} {
+		u, err := handshake.ParseURL(s)
+		if err != nil {
+			fmt.Println(err)
+			continue
+		}
+		fmt.Println(u, handshake.Addr(u))
+	}
+	// Output:
+	// wss://example.com/feed?x=1 example.com:443
+	// ws://[::1]:8080 [::1]:8080
+	// handshake: invalid WebSocket URL "ws://example.com/#top": fragment not allowed
+}
+
+func ExampleRequest_Write() {
+	u, _ := handshake.ParseURL("ws://example.com/chat")
+	req := &handshake.Request{
+		URL:          u,
+		Key:          "dGhlIHNhbXBsZSBub25jZQ==",
+		Subprotocols: []string{"chat", "superchat"},
+		Header:       http.Header{"User-Agent": {"framewire"}},
+	}
+	var sb strings.Builder
+	if err := req.Write(&sb); err != nil {
+		fmt.Println(err)
+	}
+	fmt.Print(strings.ReplaceAll(sb.String(), "\r\n", "\n"))
+	// Output:
+	// GET /chat HTTP/1.1
+	// Upgrade: websocket
+	// Host: example.com
+	// Origin: http://example.com
+	// Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==
+	// Sec-WebSocket-Version: 13
+	// Connection: Upgrade
+	// Sec-WebSocket-Protocol: chat,superchat
+	// User-Agent: framewire
+}
+
+func ExampleReadResponse() {
+	u, _ := handshake.ParseURL("ws://example.com/chat")
+	req := &handshake.Request{URL: u, Key: "dGhlIHNhbXBsZSBub25jZQ==", Subprotocols: []string{"chat"}}
+	br := bufio.NewReader(strings.NewReader("HTTP/1.1 101 Switching Protocols\r\n" +
+		"Upgrade: websocket\r\n" +
+		"Connection: Upgrade\r\n" +
+		"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n" +
+		"Sec-WebSocket-Protocol: chat\r\n" +
+		"\r\n" +
+		"\x81\x05hello")) // a frame right behind the headers
+	resp, err := handshake.ReadResponse(br, req)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(resp.StatusCode, resp.Subprotocol, br.Buffered(), "bytes left for the frame reader")
+	// Output: 101 chat 7 bytes left for the frame reader
+}
+
+func ExampleStatusError() {
+	u, _ := handshake.ParseURL("ws://example.com/chat")
+	req := &handshake.Request{URL: u, Key: "dGhlIHNhbXBsZSBub25jZQ=="}
+	br := bufio.NewReader(strings.NewReader("HTTP/1.1 403 Forbidden\r\nContent-Length: 5\r\n\r\nnope!"))
+	_, err := handshake.ReadResponse(br, req)
+	var se *handshake.StatusError
+	if errors.As(err, &se) {
+		fmt.Printf("%v: %s\n", err, se.Body)
+	}
+	// Output: handshake: server answered 403 Forbidden: nope!
+}
+
+func ExampleRedirectError() {
+	u, _ := handshake.ParseURL("wss://example.com/v1/chat")
+	req := &handshake.Request{URL: u, Key: "dGhlIHNhbXBsZSBub25jZQ=="}
+	br := bufio.NewReader(strings.NewReader("HTTP/1.1 307 Temporary Redirect\r\nLocation: ../v2/chat\r\n\r\n"))
+	_, err := handshake.ReadResponse(br, req)
+	var re *handshake.RedirectError
+	if errors.As(err, &re) {
+		fmt.Println(re.Location, handshake.SameHost(u, re.Location))
+	}
+	// Output: wss://example.com/v2/chat true
+}
+
+func ExampleProxyConfig() {
+	env := map[string]string{
+		"https_proxy": "http://proxy.corp:3128",
+		"ALL_PROXY":   "socks5h://socks.corp:1080",
+		"NO_PROXY":    ".internal.corp",
+	}
+	proxyFor := handshake.ProxyConfigFromEnv(func(k string) string { return env[k] }).ProxyFunc()
+	for _, s := range []string{"wss://api.example.com/", "ws://api.example.com/", "wss://db.internal.corp/"} {
+		u, _ := handshake.ParseURL(s)
+		p, _ := proxyFor(u)
+		fmt.Println(s, "→", p)
+	}
+	// Output:
+	// wss://api.example.com/ → http://proxy.corp:3128
+	// ws://api.example.com/ → socks5h://socks.corp:1080
+	// wss://db.internal.corp/ → <nil>
+}
+
+func ExampleAppendConnect() {
+	b, _ := handshake.AppendConnect(nil, "[2001:db8::1]:443", nil, http.Header{"User-Agent": {"framewire"}})
+	os.Stdout.WriteString(strings.ReplaceAll(string(b), "\r\n", "\n"))
+	// Output:
+	// CONNECT [2001:db8::1]:443 HTTP/1.1
+	// Host: [2001:db8::1]:443
+	// User-Agent: framewire
+}

@@ -1,0 +1,408 @@
+package handshake
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httputil"
+	"net/textproto"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"golang.org/x/net/http/httpguts"
+)
+
+// Response is the server's accepted opening handshake (RFC 6455 §4.2.2):
+// websocket-client's handshake_response (status, headers, subprotocol).
+type Response struct {
+	StatusCode int    // always 101
+	Status     string // reason phrase, e.g. "Switching Protocols"
+	Header     http.Header
+
+	// Subprotocol is the subprotocol the server selected, spelled as
+	// offered, or "" if it selected none.
+	Subprotocol string
+
+	// Extensions are the elements of the Sec-WebSocket-Extensions
+	// header, each with its parameters ("permessage-deflate;
+	// server_no_context_takeover"), in the server's order.
+	Extensions []string
+}
+
+// ReadResponse reads the server's answer to req from br and validates it
+// (RFC 6455 §4.1, client requirements 1-6).
+//
+// It reads only the status line and the header fields, at most
+// req.MaxHeaderBytes of them ([ErrHeaderTooLarge] beyond). Any byte after
+// the empty line that ends them stays in br: the caller keeps br to read the
+// frames that follow. Lines may end with CRLF or a bare LF; an obsolete
+// folded line is joined to the field before it with a space. Interim 1xx
+// responses other than 101 are skipped. ReadResponse sets no deadline: the
+// caller bounds the time with one on the connection under br.
+//
+// A 101 response must have an Upgrade field with the token "websocket"
+// ([ErrBadUpgrade]), a Connection field with the token "upgrade"
+// ([ErrBadConnection]), both without regard to case, and exactly one
+// Sec-WebSocket-Accept equal, case included, to [AcceptKey] of the key sent
+// ([ErrBadAccept]). A Sec-WebSocket-Protocol must name one offered
+// subprotocol, case included ([ErrBadSubprotocol]); the server may leave it
+// out. Each Sec-WebSocket-Extensions element must name an offered extension,
+// at most once ([ErrBadExtension]).
+//
+// A redirect (301, 302, 303, 307, 308) gives a [*RedirectError] whose
+// Location is resolved against req.URL; a missing or unusable Location
+// gives [ErrBadRedirect]. Any other status gives a [*StatusError] holding at
+// most req.MaxBodyBytes of the body (framed by Content-Length, chunked
+// encoding or the end of the stream). A status line or field that is not
+// HTTP/1.1 gives [ErrMalformedResponse]. Read errors are returned wrapped;
+// an early end of stream is [io.ErrUnexpectedEOF].
+func ReadResponse(br *bufio.Reader, req *Request) (*Response, error) {
+	maxHeader := req.MaxHeaderBytes
+	if maxHeader <= 0 {
+		maxHeader = DefaultMaxHeaderBytes
+	}
+	h, err := readHead(br, maxHeader, true)
+	if err != nil {
+		return nil, err
+	}
+	switch code := h.code; {
+	case code == http.StatusSwitchingProtocols:
+		return validate(h, req)
+	case isRedirect(code):
+		return nil, redirect(h, req)
+	default:
+		se := &StatusError{StatusCode: code, Status: h.reason, Header: h.header}
+		se.Body = readBody(br, h, req.MaxBodyBytes)
+		return nil, se
+	}
+}
+
+func isRedirect(code int) bool {
+	switch code {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		return true
+	}
+	return false
+}
+
+// head is a parsed status line and header section.
+type head struct {
+	code   int
+	reason string
+	header http.Header
+}
+
+// readHead reads a status line and header fields through the empty line,
+// consuming at most max bytes. With skipInterim, 1xx responses other than
+// 101 are read and dropped, within the same byte budget.
+func readHead(br *bufio.Reader, max int, skipInterim bool) (head, error) {
+	budget := max
+	var scratch []byte
+	for {
+		line, err := readLine(br, &budget, &scratch)
+		if err != nil {
+			return head{}, err
+		}
+		code, reason, ok := parseStatusLine(line)
+		if !ok {
+			return head{}, malformed("status line", line)
+		}
+		h := head{code: code, reason: reason, header: make(http.Header)}
+		if err := readFields(br, &budget, &scratch, h.header); err != nil {
+			return head{}, err
+		}
+		if skipInterim && code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+			continue
+		}
+		return h, nil
+	}
+}
+
+// readLine returns the next line without its CRLF or LF, charging its
+// length to budget. The line may alias br's buffer or scratch.
+func readLine(br *bufio.Reader, budget *int, scratch *[]byte) ([]byte, error) {
+	*scratch = (*scratch)[:0]
+	for {
+		frag, err := br.ReadSlice('\n')
+		*budget -= len(frag)
+		if *budget < 0 {
+			return nil, ErrHeaderTooLarge
+		}
+		switch {
+		case err == nil:
+			line := frag
+			if len(*scratch) > 0 {
+				*scratch = append(*scratch, frag...)
+				line = *scratch
+			}
+			line = line[:len(line)-1]
+			if n := len(line); n > 0 && line[n-1] == '\r' {
+				line = line[:n-1]
+			}
+			return line, nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			*scratch = append(*scratch, frag...)
+		case errors.Is(err, io.EOF):
+			return nil, fmt.Errorf("handshake: reading response: %w", io.ErrUnexpectedEOF)
+		default:
+			return nil, fmt.Errorf("handshake: reading response: %w", err)
+		}
+	}
+}
+
+// parseStatusLine parses "HTTP/1.x DDD reason".
+func parseStatusLine(line []byte) (int, string, bool) {
+	const prefix = "HTTP/1."
+	if len(line) < len(prefix)+5 || string(line[:len(prefix)]) != prefix {
+		return 0, "", false
+	}
+	rest := line[len(prefix):]
+	if rest[0] < '0' || rest[0] > '9' || rest[1] != ' ' {
+		return 0, "", false
+	}
+	rest = rest[2:]
+	if len(rest) < 3 || (len(rest) > 3 && rest[3] != ' ') {
+		return 0, "", false
+	}
+	code := 0
+	for _, c := range rest[:3] {
+		if c < '0' || c > '9' {
+			return 0, "", false
+		}
+		code = code*10 + int(c-'0')
+	}
+	if code < 100 {
+		return 0, "", false
+	}
+	var reason string
+	if len(rest) > 3 {
+		reason = string(rest[4:])
+		if !httpguts.ValidHeaderFieldValue(reason) {
+			return 0, "", false
+		}
+	}
+	return code, reason, true
+}
+
+// readFields reads header fields into h up to and including the empty
+// line.
+func readFields(br *bufio.Reader, budget *int, scratch *[]byte, h http.Header) error {
+	var last string // canonical name of the previous field
+	for {
+		line, err := readLine(br, budget, scratch)
+		if err != nil {
+			return err
+		}
+		if len(line) == 0 {
+			return nil
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			// obs-fold (RFC 9112 §5.2): a user agent replaces it with SP.
+			v := trimOWS(line)
+			if last == "" || !httpguts.ValidHeaderFieldValue(string(v)) {
+				return malformed("folded field", line)
+			}
+			vs := h[last]
+			if len(v) > 0 {
+				vs[len(vs)-1] = strings.TrimSpace(vs[len(vs)-1] + " " + string(v))
+			}
+			continue
+		}
+		i := indexByte(line, ':')
+		if i <= 0 {
+			return malformed("field", line)
+		}
+		name := string(line[:i])
+		value := string(trimOWS(line[i+1:]))
+		if !httpguts.ValidHeaderFieldName(name) || !httpguts.ValidHeaderFieldValue(value) {
+			return malformed("field", line)
+		}
+		last = textproto.CanonicalMIMEHeaderKey(name)
+		h[last] = append(h[last], value)
+	}
+}
+
+func malformed(what string, line []byte) error {
+	if len(line) > 64 {
+		line = line[:64]
+	}
+	return fmt.Errorf("%w: %s %q", ErrMalformedResponse, what, line)
+}
+
+func indexByte(b []byte, c byte) int {
+	for i, x := range b {
+		if x == c {
+			return i
+		}
+	}
+	return -1
+}
+
+func trimOWS(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// validate checks a 101 response against the request.
+func validate(h head, req *Request) (*Response, error) {
+	hdr := h.header
+	if !httpguts.HeaderValuesContainsToken(hdr["Upgrade"], "websocket") {
+		return nil, detail(ErrBadUpgrade, hdr["Upgrade"])
+	}
+	if !httpguts.HeaderValuesContainsToken(hdr["Connection"], "upgrade") {
+		return nil, detail(ErrBadConnection, hdr["Connection"])
+	}
+	key, ok := req.sentKey()
+	accept := hdr["Sec-Websocket-Accept"]
+	if !ok || len(accept) != 1 || accept[0] != AcceptKey(key) {
+		return nil, detail(ErrBadAccept, accept)
+	}
+	resp := &Response{StatusCode: h.code, Status: h.reason, Header: hdr}
+
+	if ps := hdr["Sec-Websocket-Protocol"]; len(ps) > 0 {
+		if len(ps) != 1 || strings.IndexByte(ps[0], ',') >= 0 {
+			return nil, detail(ErrBadSubprotocol, ps)
+		}
+		if p := ps[0]; p != "" {
+			offered := req.offered(slotProtocol)
+			i := indexString(offered, p)
+			if i < 0 {
+				return nil, detail(ErrBadSubprotocol, ps)
+			}
+			resp.Subprotocol = offered[i]
+		}
+	}
+
+	var exts []string
+	for _, v := range hdr["Sec-Websocket-Extensions"] {
+		exts = appendList(exts, v)
+	}
+	if len(exts) > 0 {
+		offered := req.offered(slotExtensions)
+		for i, e := range exts {
+			name := extensionName(e)
+			if !hasExtension(offered, name) {
+				return nil, detail(ErrBadExtension, []string{e})
+			}
+			for _, prev := range exts[:i] {
+				if strings.EqualFold(extensionName(prev), name) {
+					return nil, detail(ErrBadExtension, []string{e})
+				}
+			}
+		}
+		resp.Extensions = exts
+	}
+	return resp, nil
+}
+
+// detail adds the offending header values, quoted and shortened, to err.
+func detail(err error, vs []string) error {
+	if len(vs) == 0 {
+		return fmt.Errorf("%w (header missing)", err)
+	}
+	s := strings.Join(vs, ", ")
+	if len(s) > 64 {
+		s = s[:64]
+	}
+	return fmt.Errorf("%w (got %q)", err, s)
+}
+
+func indexString(list []string, s string) int {
+	for i, x := range list {
+		if x == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// extensionName returns the extension token of a list element.
+func extensionName(e string) string {
+	if i := strings.IndexByte(e, ';'); i >= 0 {
+		e = e[:i]
+	}
+	return strings.TrimSpace(e)
+}
+
+func hasExtension(offered []string, name string) bool {
+	for _, o := range offered {
+		for _, e := range appendList(nil, o) {
+			if strings.EqualFold(extensionName(e), name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// redirect builds the error for a redirect response.
+func redirect(h head, req *Request) error {
+	se := &StatusError{StatusCode: h.code, Status: h.reason, Header: h.header}
+	locs := h.header["Location"]
+	if len(locs) != 1 || locs[0] == "" {
+		return fmt.Errorf("%w (%d values): %w", ErrBadRedirect, len(locs), se)
+	}
+	loc, err := resolveLocation(req.URL, locs[0])
+	if err != nil {
+		return fmt.Errorf("%w %q: %w", ErrBadRedirect, locs[0], errors.Join(se, err))
+	}
+	return &RedirectError{StatusCode: h.code, Status: h.reason, Location: loc, Header: h.header}
+}
+
+// resolveLocation resolves a Location value against the request URL and
+// turns the result into a WebSocket URL. A fragment is dropped.
+func resolveLocation(base *url.URL, loc string) (*url.URL, error) {
+	ref, err := url.Parse(loc)
+	if err != nil {
+		return nil, err
+	}
+	u := ref
+	if base != nil {
+		u = base.ResolveReference(ref)
+	}
+	u.Fragment, u.RawFragment = "", ""
+	return ParseURL(u.String())
+}
+
+// readBody reads the body of a non-101 response, keeping at most limit
+// bytes (0: DefaultMaxBodyBytes; negative: none). Errors end the read and
+// are not reported: the status is what matters.
+func readBody(br *bufio.Reader, h head, limit int) []byte {
+	if limit == 0 {
+		limit = DefaultMaxBodyBytes
+	}
+	if limit < 0 || h.code == http.StatusNoContent || h.code == http.StatusNotModified {
+		return nil
+	}
+	var r io.Reader = br
+	n := int64(limit)
+	if te := h.header["Transfer-Encoding"]; len(te) > 0 {
+		if httpguts.HeaderValuesContainsToken(te, "chunked") {
+			// Bound the framing bytes too: chunk lines carry no body.
+			r = httputil.NewChunkedReader(bufio.NewReader(io.LimitReader(br, 2*n+4096)))
+		}
+	} else if cl := h.header["Content-Length"]; len(cl) > 0 {
+		v, err := strconv.ParseInt(strings.TrimSpace(cl[0]), 10, 64)
+		if err != nil || v < 0 {
+			return nil
+		}
+		n = min(n, v)
+	}
+	if n == 0 {
+		return nil
+	}
+	body, _ := io.ReadAll(io.LimitReader(r, n))
+	if len(body) == 0 {
+		return nil
+	}
+	return body
+}
