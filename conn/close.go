@@ -1,0 +1,118 @@
+package conn
+
+import (
+	"context"
+	"net"
+	"time"
+
+	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/status"
+)
+
+// DefaultCloseTimeout bounds [Conn.Close] when its context has no deadline:
+// 3 seconds, websocket-client's close(timeout=3).
+const DefaultCloseTimeout = 3 * time.Second
+
+// Close performs the closing handshake (RFC 6455 §7.1.2): it sends a close
+// frame with code and reason, waits for the peer's close frame, dropping
+// any data frames that arrive meanwhile, then closes the socket. It is
+// websocket-client's close(status, reason, timeout).
+//
+// The code and reason are checked first (see [status.AppendClose]):
+// an invalid code or a reason over 123 bytes is an error and nothing is
+// sent. status.NoStatusReceived sends an empty close frame.
+//
+// The wait ends at ctx's deadline, or after [DefaultCloseTimeout] when ctx
+// has none; the socket is closed in every case. If another goroutine is
+// receiving, Close lets it read the peer's answer and waits for it.
+// Close returns nil when the peer answered, a [*TimeoutError] when it did
+// not in time, and an error matching [ErrClosed] when the connection was
+// already closed.
+func (c *Conn) Close(ctx context.Context, code status.Code, reason string) error {
+	var buf [frame.MaxControlPayload]byte
+	payload, err := status.AppendClose(buf[:0], code, reason)
+	if err != nil {
+		return err
+	}
+	if err := c.readErr(); err != nil {
+		return closedBy(err)
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultCloseTimeout)
+		defer cancel()
+	}
+	if !c.closeSent.Load() {
+		if err := c.send(ctx, frame.Header{Fin: true, Opcode: frame.OpClose}, payload); err != nil {
+			c.terminate(ErrClosed, ErrClosed)
+			return err
+		}
+	}
+	select {
+	case c.rsem <- struct{}{}:
+		err = c.drain(ctx)
+		<-c.rsem
+	case <-c.done:
+	case <-ctx.Done():
+		err = &TimeoutError{Op: "close", Ctx: ctx.Err()}
+	}
+	c.terminate(ErrClosed, ErrClosed)
+	return err
+}
+
+// drain reads frames until the peer's close frame; the caller holds the
+// read lock.
+func (c *Conn) drain(ctx context.Context) error {
+	if c.readErr() != nil {
+		return nil // the peer's close was read by another call
+	}
+	if c.rin && c.rawRead {
+		c.rin, c.rawRead = false, false
+		if err := c.rd.Discard(); err != nil {
+			return err
+		}
+	}
+	bd := c.rbind.arm(ctx)
+	defer c.rbind.disarm(bd)
+	for {
+		f, _, ready, err := c.next()
+		if err != nil {
+			if isTimeout(err) {
+				if cerr := ctxErr(ctx); cerr != nil {
+					return &TimeoutError{Op: "close", Ctx: cerr, Err: err}
+				}
+			}
+			return c.readFailed(ctx, err)
+		}
+		if ready && f.Opcode == frame.OpClose {
+			return c.peerClosed(ctx, f)
+		}
+	}
+}
+
+// Shutdown closes the socket without a closing handshake: websocket-client's
+// shutdown(). Blocked calls return an error matching [ErrClosed]. A second
+// call returns ErrClosed.
+func (c *Conn) Shutdown() error {
+	if c.readErr() != nil {
+		return ErrClosed
+	}
+	c.terminate(ErrClosed, ErrClosed)
+	return nil
+}
+
+// Abort closes the connection at once from any goroutine, unblocking a
+// blocked reader or writer, which return an error matching [ErrClosed]:
+// websocket-client's abort(). Unlike [Conn.Shutdown], a TCP connection is
+// reset (SO_LINGER 0) rather than closed in order, so unsent data is
+// dropped.
+func (c *Conn) Abort() error {
+	if c.readErr() != nil {
+		return ErrClosed
+	}
+	if tc, ok := c.nc.(*net.TCPConn); ok {
+		tc.SetLinger(0)
+	}
+	c.terminate(ErrClosed, ErrClosed)
+	return nil
+}

@@ -1,0 +1,219 @@
+package conn
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+
+	"github.com/framewire/ws/fragment"
+	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/handshake"
+	"github.com/framewire/ws/mask"
+	"github.com/framewire/ws/reader"
+	"github.com/framewire/ws/status"
+)
+
+// Conn is an open WebSocket connection, the client side: websocket-client's
+// WebSocket after connect().
+//
+// A Conn is safe for one reader and any number of writers at once: each
+// Send, Ping, Pong or Close writes whole frames, never interleaved with
+// another goroutine's frames; concurrent readers are serialised. A Conn
+// starts no goroutine of its own and holds no buffer while idle.
+type Conn struct {
+	nc    net.Conn
+	isTLS bool
+	trace *tracer
+
+	status      int
+	subprotocol string
+	fields      []string // response header fields: name, value, name, value...
+	fireCont    bool
+	ctlFrames   bool
+	skipUTF8    bool
+	maskKey     func() mask.Key
+	readPolicy  frame.Policy
+
+	// Reading: held by one reader at a time through rsem.
+	rsem    chan struct{}
+	rbind   binder
+	rd      *reader.Reader
+	asm     fragment.Assembler
+	rin     bool         // a frame's payload is being read
+	rh      frame.Header // its header
+	rn      int          // control payload bytes read so far
+	ctl     [frame.MaxControlPayload]byte
+	pong    int    // length of a pong owed for the ping in ctl, plus one
+	tpay    []byte // payload of the frame being read, kept for the trace
+	rawRead bool   // the frame in progress is read by RecvFrame
+	fbuf    []byte // RecvFrame's payload
+
+	// Writing: held by one writer at a time through wsem.
+	wsem  chan struct{}
+	wbind binder
+	src   *mask.Source // made by the first write
+
+	closeSent atomic.Bool // a close frame was written
+
+	mu      sync.Mutex
+	rerr    error         // terminal error for reads
+	werr    error         // terminal error for writes
+	done    chan struct{} // closed once the socket is closed
+	dropped bool
+}
+
+// newConn wraps nc, whose opening handshake is done; buffered holds bytes
+// read past the handshake response.
+func newConn(nc net.Conn, buffered []byte, resp *handshake.Response, d *Dialer, t *tracer) *Conn {
+	c := &Conn{
+		nc:          nc,
+		status:      resp.StatusCode,
+		subprotocol: resp.Subprotocol,
+		fields:      flatten(resp.Header),
+		fireCont:    d.FireContFrame,
+		ctlFrames:   d.ControlFrames,
+		skipUTF8:    d.SkipUTF8Validation,
+		maskKey:     d.MaskKey,
+		trace:       t,
+		rsem:        make(chan struct{}, 1),
+		wsem:        make(chan struct{}, 1),
+		done:        make(chan struct{}),
+	}
+	_, c.isTLS = nc.(*tls.Conn)
+	c.readPolicy = frame.Policy{SkipUTF8Validation: d.SkipUTF8Validation}
+	var src = nc
+	if len(buffered) > 0 {
+		src = &prefixConn{Conn: nc, buf: buffered}
+	}
+	c.rd = reader.NewSize(src, readBufferSize)
+	c.rd.MaxFrameSize = d.MaxFrameSize
+	c.rd.Policy = c.readPolicy
+	c.asm = fragment.Assembler{
+		MaxMessageSize:     d.MaxMessageSize,
+		SkipUTF8Validation: d.SkipUTF8Validation,
+		FireContFrame:      d.FireContFrame,
+	}
+	c.rbind.set = nc.SetReadDeadline
+	c.wbind.set = nc.SetWriteDeadline
+	return c
+}
+
+// readBufferSize is the reader's buffer, held only during a read.
+const readBufferSize = 4096
+
+// prefixConn serves bytes read past the handshake before reading the
+// socket again.
+type prefixConn struct {
+	net.Conn
+	buf []byte
+}
+
+func (p *prefixConn) Read(b []byte) (int, error) {
+	if len(p.buf) > 0 {
+		n := copy(b, p.buf)
+		p.buf = p.buf[n:]
+		if len(p.buf) == 0 {
+			p.buf = nil
+		}
+		return n, nil
+	}
+	return p.Conn.Read(b)
+}
+
+// lock takes a one-slot semaphore, giving up when ctx ends first.
+func lock(ctx context.Context, sem chan struct{}, op string) error {
+	if err := ctx.Err(); err != nil {
+		return &TimeoutError{Op: op, Ctx: err}
+	}
+	select {
+	case sem <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return &TimeoutError{Op: op, Ctx: ctx.Err()}
+	}
+}
+
+// terminate records the errors that later reads and writes return, unless
+// some were recorded already, and closes the socket.
+func (c *Conn) terminate(rerr, werr error) {
+	c.mu.Lock()
+	if c.rerr == nil {
+		c.rerr, c.werr = rerr, werr
+	}
+	first := !c.dropped
+	c.dropped = true
+	c.mu.Unlock()
+	if first {
+		c.nc.Close()
+		close(c.done)
+	}
+}
+
+func (c *Conn) readErr() error {
+	c.mu.Lock()
+	err := c.rerr
+	c.mu.Unlock()
+	return err
+}
+
+func (c *Conn) writeErr() error {
+	c.mu.Lock()
+	err := c.werr
+	c.mu.Unlock()
+	return err
+}
+
+// Status returns the handshake response's status code: 101.
+// It is websocket-client's getstatus().
+func (c *Conn) Status() int { return c.status }
+
+// Header returns the handshake response's header fields, in a new map the
+// caller may modify. It is websocket-client's getheaders(), with canonical
+// (not lower-cased) names.
+func (c *Conn) Header() http.Header {
+	h := make(http.Header, len(c.fields)/2)
+	for i := 0; i < len(c.fields); i += 2 {
+		h[c.fields[i]] = append(h[c.fields[i]], c.fields[i+1])
+	}
+	return h
+}
+
+// flatten keeps a header in a compact form: an idle Conn holds no map.
+func flatten(h http.Header) []string {
+	n := 0
+	for _, vs := range h {
+		n += 2 * len(vs)
+	}
+	out := make([]string, 0, n)
+	for k, vs := range h {
+		for _, v := range vs {
+			out = append(out, k, v)
+		}
+	}
+	return out
+}
+
+// Subprotocol returns the subprotocol the server selected, spelled as it
+// was offered, or "" if none. websocket-client's getsubprotocol() returns
+// it lower-cased.
+func (c *Conn) Subprotocol() string { return c.subprotocol }
+
+// LocalAddr returns the local network address.
+func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
+
+// RemoteAddr returns the remote network address: the server's, or the
+// proxy's when the connection goes through one.
+func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
+
+// closeErrorOf builds the error a read returns after the peer's close.
+func closeErrorOf(code status.Code, reason string) *status.CloseError {
+	return &status.CloseError{Code: code, Reason: reason}
+}

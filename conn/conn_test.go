@@ -1,0 +1,876 @@
+package conn_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/framewire/ws/conn"
+	"github.com/framewire/ws/fragment"
+	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/internal/wstest"
+	"github.com/framewire/ws/reader"
+	"github.com/framewire/ws/status"
+)
+
+// rawFrame is a server frame on the wire.
+func rawFrame(fin bool, op frame.Opcode, payload []byte) []byte {
+	b, _ := frame.Frame{
+		Header:  frame.Header{Fin: fin, Opcode: op, Length: int64(len(payload))},
+		Payload: payload,
+	}.AppendBinary(nil)
+	return b
+}
+
+// websocket-client's test_send: byte-exact masked frames for a fixed key.
+func TestSendGolden(t *testing.T) {
+	checkLeaks(t)
+	tests := []struct {
+		name string
+		send func(context.Context, *conn.Conn) error
+		wire string
+	}{
+		{"text Hello", func(ctx context.Context, c *conn.Conn) error { return c.SendText(ctx, "Hello") },
+			"81 85 61 62 63 64 29 07 0f 08 0e"},
+		{"text こんにちは", func(ctx context.Context, c *conn.Conn) error { return c.SendText(ctx, "こんにちは") },
+			"81 8f 61626364 82e3f087e3f180e5ca81e2c582e3cc"},
+		{"binary empty", func(ctx context.Context, c *conn.Conn) error { return c.SendBinary(ctx, nil) },
+			"82 80 61626364"},
+		{"ping", func(ctx context.Context, c *conn.Conn) error { return c.Ping(ctx, []byte("hi")) },
+			"89 82 61626364 090b"},
+		{"close 1000", func(ctx context.Context, c *conn.Conn) error {
+			return c.SendFrame(ctx, frame.New(frame.OpClose, []byte{0x03, 0xe8}))
+		}, "88 82 61626364 628a"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := unhex(t, tt.wire)
+			got := make(chan []byte, 1)
+			s := serve(t, func(p *wstest.Peer) {
+				p.Upgrade(nil)
+				b := make([]byte, len(want))
+				p.ReadFull(b)
+				got <- b
+			})
+			c := dial(t, &conn.Dialer{MaskKey: abcd}, s.URL)
+			if err := tt.send(testCtx(t), c); err != nil {
+				t.Fatal(err)
+			}
+			if b := recv(t, got); !bytes.Equal(b, want) {
+				t.Errorf("wire = % x, want % x", b, want)
+			}
+		})
+	}
+}
+
+// A ping is answered by a pong carrying the same payload, byte-exact with
+// websocket-client's test_recv_with_fragmentation_and_control_frame.
+func TestFragmentedWithPing(t *testing.T) {
+	checkLeaks(t)
+	pong := make(chan []byte, 1)
+	s := serve(t, func(p *wstest.Peer) {
+		p.Upgrade(nil)
+		p.Write(rawFrame(false, frame.OpText, []byte("Brevity is ")))
+		p.Write(rawFrame(true, frame.OpPing, []byte("Please PONG this")))
+		p.Write(rawFrame(true, frame.OpContinuation, []byte("the soul of wit")))
+		b := make([]byte, 22)
+		p.ReadFull(b)
+		pong <- b
+		p.ReadClose()
+	})
+	c := dial(t, &conn.Dialer{MaskKey: abcd}, s.URL)
+	op, f, err := c.RecvDataFrame(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if op != frame.OpText || string(f.Payload) != "Brevity is the soul of wit" || !f.Fin {
+		t.Errorf("got %v %q fin=%v", op, f.Payload, f.Fin)
+	}
+	want := unhex(t, "8a 90 61626364 310e0605120743342e2c2444150a0a17")
+	if b := recv(t, pong); !bytes.Equal(b, want) {
+		t.Errorf("pong = % x, want % x", b, want)
+	}
+}
+
+// websocket-client's test_recv_with_simple_fragmentation and
+// test_recv_with_prolonged_fragmentation, and test_recv (server frames).
+func TestReassembly(t *testing.T) {
+	checkLeaks(t)
+	s := serve(t, func(p *wstest.Peer) {
+		p.Upgrade(nil)
+		p.Write(rawFrame(false, frame.OpText, []byte("Brevity is ")))
+		p.Write(rawFrame(true, frame.OpContinuation, []byte("the soul of wit")))
+		p.Write(rawFrame(false, frame.OpBinary, []byte("Once more unto the breach, ")))
+		p.Write(rawFrame(false, frame.OpContinuation, []byte("dear friends, ")))
+		p.Write(rawFrame(true, frame.OpContinuation, []byte("once more")))
+		p.Write(rawFrame(true, frame.OpText, []byte("こんにちは")))
+		p.Write(rawFrame(true, frame.OpBinary, nil))
+		p.ReadClose()
+	})
+	c := dial(t, nil, s.URL)
+	ctx := testCtx(t)
+	for _, want := range []struct {
+		op      frame.Opcode
+		payload string
+	}{
+		{frame.OpText, "Brevity is the soul of wit"},
+		{frame.OpBinary, "Once more unto the breach, dear friends, once more"},
+		{frame.OpText, "こんにちは"},
+		{frame.OpBinary, ""},
+	} {
+		op, p, err := c.RecvData(ctx)
+		if err != nil || op != want.op || string(p) != want.payload {
+			t.Errorf("RecvData = %v, %q, %v; want %v, %q", op, p, err, want.op, want.payload)
+		}
+	}
+}
+
+// websocket-client's test_recv_with_fire_event_of_fragmentation.
+func TestFireContFrame(t *testing.T) {
+	checkLeaks(t)
+	s := serve(t, func(p *wstest.Peer) {
+		p.Upgrade(nil)
+		p.Write(rawFrame(false, frame.OpBinary, []byte("Brevity is ")))
+		p.Write(rawFrame(false, frame.OpContinuation, []byte("Brevity is ")))
+		p.Write(rawFrame(true, frame.OpContinuation, []byte("the soul of wit")))
+		p.Write(rawFrame(true, frame.OpContinuation, []byte("too much ")))
+		p.ReadClose()
+	})
+	c := dial(t, &conn.Dialer{FireContFrame: true}, s.URL)
+	ctx := testCtx(t)
+	for _, want := range []struct {
+		op      frame.Opcode
+		fin     bool
+		payload string
+	}{
+		{frame.OpBinary, false, "Brevity is "},
+		{frame.OpContinuation, false, "Brevity is "},
+		{frame.OpContinuation, true, "the soul of wit"},
+	} {
+		op, f, err := c.RecvDataFrame(ctx)
+		if err != nil || op != want.op || f.Fin != want.fin || string(f.Payload) != want.payload {
+			t.Errorf("RecvDataFrame = %v, fin=%v %q, %v; want %v fin=%v %q", op, f.Fin, f.Payload, err, want.op, want.fin, want.payload)
+		}
+	}
+	// A continuation with nothing open fails the connection.
+	if _, _, err := c.RecvDataFrame(ctx); !errors.Is(err, fragment.ErrUnexpectedContinuation) {
+		t.Errorf("stray continuation: err = %v", err)
+	}
+}
+
+// failCase is a server that sends bad bytes; the client must fail the
+// connection with a close frame carrying code.
+func TestFailTheConnection(t *testing.T) {
+	big := make([]byte, 200)
+	tests := []struct {
+		name   string
+		d      conn.Dialer
+		wire   []byte
+		code   status.Code
+		target error
+	}{
+		{"leading continuation", conn.Dialer{}, rawFrame(true, frame.OpContinuation, []byte("x")), 1002, fragment.ErrUnexpectedContinuation},
+		{"masked server frame", conn.Dialer{}, func() []byte {
+			b, _ := frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpText, Masked: true, Key: abcd(), Length: 2}, Payload: []byte("hi")}.AppendBinary(nil)
+			return b
+		}(), 1002, reader.ErrMaskedFrame},
+		{"reserved bit", conn.Dialer{}, []byte{0xc1, 0x01, 'x'}, 1002, frame.ErrReservedBits},
+		{"reserved opcode", conn.Dialer{}, []byte{0x83, 0x00}, 1002, frame.ErrReservedOpcode},
+		{"non-minimal length", conn.Dialer{}, []byte{0x82, 0x7e, 0x00, 0x05, 1, 2, 3, 4, 5}, 1002, frame.ErrNonMinimalLength},
+		{"fragmented ping", conn.Dialer{}, []byte{0x09, 0x00}, 1002, frame.ErrFragmentedControl},
+		{"long ping", conn.Dialer{}, rawFrame(true, frame.OpPing, big[:126]), 1002, frame.ErrControlTooLong},
+		{"close 1 byte", conn.Dialer{}, []byte{0x88, 0x01, 0x03}, 1002, frame.ErrClosePayloadLength},
+		{"close code 1005", conn.Dialer{}, []byte{0x88, 0x02, 0x03, 0xed}, 1002, frame.ErrInvalidCloseCode},
+		{"close reason not UTF-8", conn.Dialer{}, []byte{0x88, 0x03, 0x03, 0xe8, 0xff}, 1007, frame.ErrInvalidCloseReason},
+		{"text not UTF-8", conn.Dialer{}, rawFrame(true, frame.OpText, []byte{'a', 0xc0, 0xaf}), 1007, fragment.ErrInvalidUTF8},
+		{"text ends inside a character", conn.Dialer{}, rawFrame(true, frame.OpText, []byte{0xe3, 0x81}), 1007, fragment.ErrInvalidUTF8},
+		{"frame too big", conn.Dialer{MaxFrameSize: 100}, rawFrame(true, frame.OpBinary, big), 1009, reader.ErrFrameTooLarge},
+		{"message too big", conn.Dialer{MaxMessageSize: 150}, append(rawFrame(false, frame.OpBinary, big[:100]), rawFrame(true, frame.OpContinuation, big[:100])...), 1009, fragment.ErrMessageTooBig},
+		{"new message inside a fragmented one", conn.Dialer{}, append(rawFrame(false, frame.OpText, []byte("a")), rawFrame(true, frame.OpText, []byte("b"))...), 1002, fragment.ErrMissingContinuation},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			checkLeaks(t)
+			type result struct {
+				code status.Code
+				err  error
+				eof  error
+			}
+			got := make(chan result, 1)
+			s := serve(t, func(p *wstest.Peer) {
+				p.Upgrade(nil)
+				p.Write(tt.wire)
+				code, _, err := p.ReadClose()
+				_, eof := p.ReadFrame()
+				got <- result{code, err, eof}
+			})
+			c := dial(t, &tt.d, s.URL)
+			ctx := testCtx(t)
+			_, _, err := c.RecvDataFrame(ctx)
+			if !errors.Is(err, tt.target) {
+				t.Fatalf("err = %v, want %v", err, tt.target)
+			}
+			var fe *frame.Error
+			if !errors.As(err, &fe) || fe.Code != tt.code {
+				t.Errorf("errors.As(*frame.Error) code = %v, want %v", fe, tt.code)
+			}
+			switch tt.code {
+			case 1002:
+				if !errors.Is(err, frame.ErrProtocol) {
+					t.Errorf("err does not match frame.ErrProtocol")
+				}
+			case 1007:
+				if !errors.Is(err, frame.ErrInvalidPayload) {
+					t.Errorf("err does not match frame.ErrInvalidPayload")
+				}
+			case 1009:
+				if !errors.Is(err, frame.ErrTooBig) {
+					t.Errorf("err does not match frame.ErrTooBig")
+				}
+			}
+			r := recv(t, got)
+			if r.err != nil || r.code != tt.code {
+				t.Errorf("server saw close %v (%v), want %v", r.code, r.err, tt.code)
+			}
+			if !errors.Is(r.eof, io.EOF) {
+				t.Errorf("server read after close: %v, want EOF (socket closed)", r.eof)
+			}
+			if _, err := c.Recv(ctx); !errors.Is(err, net.ErrClosed) {
+				t.Errorf("Recv after failure: %v", err)
+			}
+			if err := c.SendText(ctx, "x"); !errors.Is(err, net.ErrClosed) {
+				t.Errorf("SendText after failure: %v", err)
+			}
+		})
+	}
+}
+
+// Invalid UTF-8 fails the connection as soon as its bytes arrive, before
+// the rest of the frame.
+func TestUTF8FailFast(t *testing.T) {
+	checkLeaks(t)
+	release := make(chan struct{})
+	s := serve(t, func(p *wstest.Peer) {
+		p.Upgrade(nil)
+		// A 1 MiB text frame of which only 3 bytes are ever sent.
+		hdr, _ := frame.Header{Fin: true, Opcode: frame.OpText, Length: 1 << 20}.AppendBinary(nil)
+		p.Write(append(hdr, 'o', 'k', 0xff))
+		p.ReadClose()
+		<-release
+	})
+	defer close(release)
+	c := dial(t, nil, s.URL)
+	_, err := c.Recv(testCtx(t))
+	if !errors.Is(err, frame.ErrInvalidPayload) {
+		t.Fatalf("err = %v, want invalid payload", err)
+	}
+}
+
+// A peer's close is answered with its own code, the socket is closed, and
+// later calls report the close.
+func TestPeerCloseEcho(t *testing.T) {
+	checkLeaks(t)
+	type result struct {
+		code   status.Code
+		reason string
+		eof    error
+	}
+	got := make(chan result, 1)
+	s := serve(t, func(p *wstest.Peer) {
+		p.Upgrade(nil)
+		p.WriteClose(4000, "bye")
+		code, reason, _ := p.ReadClose()
+		_, eof := p.ReadFrame()
+		got <- result{code, reason, eof}
+	})
+	c := dial(t, nil, s.URL)
+	ctx := testCtx(t)
+	op, f, err := c.RecvDataFrame(ctx)
+	if err != nil || op != frame.OpClose || !bytes.Equal(f.Payload, []byte("\x0f\xa0bye")) {
+		t.Fatalf("RecvDataFrame = %v %q %v", op, f.Payload, err)
+	}
+	r := recv(t, got)
+	if r.code != 4000 || r.reason != "" {
+		t.Errorf("echo = %v %q, want 4000 and no reason", r.code, r.reason)
+	}
+	if !errors.Is(r.eof, io.EOF) {
+		t.Errorf("socket not closed after the close: %v", r.eof)
+	}
+	for range 2 {
+		_, err = c.Recv(ctx)
+		var ce *status.CloseError
+		if !errors.As(err, &ce) || ce.Code != 4000 || ce.Reason != "bye" {
+			t.Errorf("Recv after close = %v", err)
+		}
+	}
+	for _, send := range []func() error{
+		func() error { return c.SendText(ctx, "x") },
+		func() error { return c.Ping(ctx, nil) },
+		func() error { return c.SendFrame(ctx, frame.New(frame.OpBinary, nil)) },
+	} {
+		if err := send(); !errors.Is(err, net.ErrClosed) || !errors.Is(err, conn.ErrClosed) {
+			t.Errorf("send after close = %v, want net.ErrClosed", err)
+		}
+	}
+}
+
+// An empty close frame is answered with an empty close frame.
+func TestPeerCloseEmpty(t *testing.T) {
+	checkLeaks(t)
+	got := make(chan status.Code, 1)
+	s := serve(t, func(p *wstest.Peer) {
+		p.Upgrade(nil)
+		p.WriteClose(status.NoStatusReceived, "")
+		code, _, _ := p.ReadClose()
+		got <- code
+	})
+	c := dial(t, nil, s.URL)
+	_, err := c.Recv(testCtx(t))
+	var ce *status.CloseError
+	if !errors.As(err, &ce) || ce.Code != status.NoStatusReceived {
+		t.Errorf("Recv = %v", err)
+	}
+	if code := recv(t, got); code != status.NoStatusReceived {
+		t.Errorf("echo = %v, want empty", code)
+	}
+}
+
+// Close does the closing handshake: it sends the code and reason, waits
+// for the answer and closes; later sends fail with net.ErrClosed.
+func TestClose(t *testing.T) {
+	checkLeaks(t)
+	type result struct {
+		code   status.Code
+		reason string
+	}
+	got := make(chan result, 1)
+	s := serve(t, func(p *wstest.Peer) {
+		p.Upgrade(nil)
+		p.WriteMessage(frame.OpText, []byte("dropped while closing"))
+		code, reason, _ := p.ReadClose()
+		p.WriteClose(code, reason)
+		got <- result{code, reason}
+	})
+	c := dial(t, nil, s.URL)
+	ctx := testCtx(t)
+	if err := c.Close(ctx, 0, ""); !errors.Is(err, status.ErrInvalidCode) {
+		t.Errorf("Close(0) = %v", err)
+	}
+	if err := c.Close(ctx, 1000, strings.Repeat("x", 124)); !errors.Is(err, status.ErrReasonTooLong) {
+		t.Errorf("Close(long reason) = %v", err)
+	}
+	if err := c.Close(ctx, status.GoingAway, "done"); err != nil {
+		t.Fatalf("Close = %v", err)
+	}
+	if r := recv(t, got); r.code != status.GoingAway || r.reason != "done" {
+		t.Errorf("server got %v %q", r.code, r.reason)
+	}
+	if err := c.SendText(ctx, "x"); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("SendText after Close = %v", err)
+	}
+	if _, err := c.Recv(ctx); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Recv after Close = %v", err)
+	}
+}
+
+// Close gives up after its context's deadline when the peer never answers.
+func TestCloseTimeout(t *testing.T) {
+	checkLeaks(t)
+	release := make(chan struct{})
+	s := serve(t, func(p *wstest.Peer) {
+		p.Upgrade(nil)
+		p.ReadClose()
+		<-release
+	})
+	defer close(release)
+	c := dial(t, nil, s.URL)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	err := c.Close(ctx, 1000, "")
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Close = %v, want deadline exceeded", err)
+	}
+	if err := c.SendText(context.Background(), "x"); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("SendText after Close = %v", err)
+	}
+}
+
+// Close while another goroutine is receiving lets that goroutine read the
+// answer.
+func TestCloseWithReader(t *testing.T) {
+	checkLeaks(t)
+	s := serve(t, wstest.Echo)
+	c := dial(t, nil, s.URL)
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Recv(context.Background())
+		done <- err
+	}()
+	time.Sleep(10 * time.Millisecond) // let the reader block; either order is correct
+	if err := c.Close(testCtx(t), 1000, "bye"); err != nil {
+		t.Fatalf("Close = %v", err)
+	}
+	err := recv(t, done)
+	var ce *status.CloseError
+	if !errors.As(err, &ce) || ce.Code != 1000 {
+		t.Errorf("reader got %v, want the peer's close", err)
+	}
+}
+
+// websocket-client's test_recv_timeout and test_internal_recv_strict: a
+// frame that trickles in is read whole across many timeouts.
+func TestResumableTimeout(t *testing.T) {
+	checkLeaks(t)
+	msg := []byte("a frame that arrives one byte at a time")
+	s := serve(t, func(p *wstest.Peer) {
+		p.Upgrade(nil)
+		p.Trickle(rawFrame(true, frame.OpText, msg), 3*time.Millisecond)
+		p.Echo()
+	})
+	c := dial(t, nil, s.URL)
+	timeouts := 0
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+		p, err := c.Recv(ctx)
+		cancel()
+		if err == nil {
+			if !bytes.Equal(p, msg) {
+				t.Fatalf("Recv = %q, want %q", p, msg)
+			}
+			break
+		}
+		if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("Recv = %v, want a timeout", err)
+		}
+		var ne net.Error
+		if !errors.As(err, &ne) || !ne.Timeout() {
+			t.Errorf("timeout is not a net.Error with Timeout: %v", err)
+		}
+		timeouts++
+	}
+	if timeouts < 2 {
+		t.Errorf("only %d timeouts: the test did not interrupt the frame", timeouts)
+	}
+	// The connection still works both ways.
+	ctx := testCtx(t)
+	if err := c.SendText(ctx, "again"); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := c.Recv(ctx); err != nil || string(p) != "again" {
+		t.Errorf("Recv = %q, %v", p, err)
+	}
+}
+
+// A cancelled context stops a read and leaves the connection usable.
+func TestCancelLeavesConnUsable(t *testing.T) {
+	checkLeaks(t)
+	s := serve(t, wstest.Echo)
+	c := dial(t, nil, s.URL)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Recv(ctx)
+		done <- err
+	}()
+	time.Sleep(10 * time.Millisecond)
+	cancel()
+	err := recv(t, done)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Recv = %v, want context.Canceled", err)
+	}
+	// An already-cancelled context fails at once, without touching the
+	// stream.
+	if err := c.SendText(ctx, "never"); !errors.Is(err, context.Canceled) {
+		t.Errorf("SendText(cancelled) = %v", err)
+	}
+	tctx := testCtx(t)
+	if err := c.SendText(tctx, "still here"); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := c.Recv(tctx); err != nil || string(p) != "still here" {
+		t.Errorf("Recv = %q, %v", p, err)
+	}
+}
+
+// A write that cannot start before its deadline returns the timeout and
+// leaves the connection usable; one stopped mid-frame breaks it.
+func TestWriteTimeout(t *testing.T) {
+	checkLeaks(t)
+	release := make(chan struct{})
+	s := serve(t, func(p *wstest.Peer) {
+		p.Upgrade(nil)
+		<-release // read nothing until told
+		p.Discard()
+	})
+	c := dial(t, nil, s.URL)
+	big := make([]byte, 64<<20)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	err := c.SendBinary(ctx, big)
+	cancel()
+	var te *conn.TimeoutError
+	if !errors.As(err, &te) || !te.Broken || !errors.Is(err, conn.ErrBroken) || !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("SendBinary(64 MiB) = %v, want a broken write timeout", err)
+	}
+	close(release)
+	if err := c.SendText(context.Background(), "x"); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("SendText after a broken write = %v", err)
+	}
+}
+
+// A writer blocked behind another gives up when its context ends, and
+// nothing it would have sent reaches the wire.
+func TestWriteLockTimeout(t *testing.T) {
+	checkLeaks(t)
+	release := make(chan struct{})
+	got := make(chan string, 1)
+	s := serve(t, func(p *wstest.Peer) {
+		p.Upgrade(nil)
+		<-release
+		var msgs []string
+		for {
+			f, err := p.ReadFrame()
+			if err != nil || f.Opcode == frame.OpClose {
+				break
+			}
+			msgs = append(msgs, fmt.Sprintf("%d:%d", f.Opcode, len(f.Payload)))
+		}
+		got <- strings.Join(msgs, ",")
+	})
+	c := dial(t, nil, s.URL)
+	big := make([]byte, 16<<20)
+	first := make(chan error, 1)
+	go func() { first <- c.SendBinary(context.Background(), big) }()
+	time.Sleep(20 * time.Millisecond) // the big write now holds the lock
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	err := c.SendText(ctx, "late")
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("blocked SendText = %v", err)
+	}
+	close(release)
+	if err := recv(t, first); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SendText(testCtx(t), "next"); err != nil {
+		t.Fatal(err)
+	}
+	c.SendFrame(testCtx(t), frame.New(frame.OpClose, nil))
+	if msgs := recv(t, got); msgs != "2:16777216,1:4" {
+		t.Errorf("server got %s", msgs)
+	}
+}
+
+// Abort wakes a reader blocked in another goroutine.
+func TestAbortUnblocksReader(t *testing.T) {
+	checkLeaks(t)
+	s := serve(t, func(p *wstest.Peer) {
+		p.Upgrade(nil)
+		p.Discard()
+	})
+	c := dial(t, nil, s.URL)
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Recv(context.Background())
+		done <- err
+	}()
+	time.Sleep(10 * time.Millisecond)
+	if err := c.Abort(); err != nil {
+		t.Fatal(err)
+	}
+	if err := recv(t, done); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("blocked Recv after Abort = %v", err)
+	}
+	if err := c.Abort(); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("second Abort = %v", err)
+	}
+	if err := c.Shutdown(); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Shutdown after Abort = %v", err)
+	}
+}
+
+// Shutdown closes without a handshake: the server sees the end of stream
+// and no close frame.
+func TestShutdown(t *testing.T) {
+	checkLeaks(t)
+	got := make(chan error, 1)
+	s := serve(t, func(p *wstest.Peer) {
+		p.Upgrade(nil)
+		_, err := p.ReadFrame()
+		got <- err
+	})
+	c := dial(t, nil, s.URL)
+	if err := c.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	if err := recv(t, got); !errors.Is(err, io.EOF) {
+		t.Errorf("server read %v, want EOF", err)
+	}
+}
+
+// A server that drops TCP without a close frame gives an abnormal closure.
+func TestConnectionLost(t *testing.T) {
+	checkLeaks(t)
+	s := serve(t, func(p *wstest.Peer) {
+		p.Upgrade(nil)
+		p.Write([]byte{0x81, 0x05, 'h', 'e'}) // cut in the middle of a frame
+	})
+	c := dial(t, nil, s.URL)
+	_, err := c.Recv(testCtx(t))
+	var ce *status.CloseError
+	if !errors.Is(err, conn.ErrConnectionLost) || !errors.As(err, &ce) || ce.Code != status.AbnormalClosure || !errors.Is(err, io.ErrUnexpectedEOF) || !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Recv = %v", err)
+	}
+}
+
+// Pongs are dropped unless ControlFrames is set; pings are answered either
+// way.
+func TestControlFrames(t *testing.T) {
+	checkLeaks(t)
+	for _, ctl := range []bool{false, true} {
+		t.Run(fmt.Sprint("ControlFrames=", ctl), func(t *testing.T) {
+			pong := make(chan string, 1)
+			s := serve(t, func(p *wstest.Peer) {
+				p.Upgrade(nil)
+				p.WriteMessage(frame.OpPong, []byte("unsolicited"))
+				p.WriteMessage(frame.OpPing, []byte("ping!"))
+				p.WriteMessage(frame.OpText, []byte("data"))
+				f, _ := p.ReadFrame()
+				pong <- f.Opcode.String() + ":" + string(f.Payload)
+				p.ReadClose()
+			})
+			c := dial(t, &conn.Dialer{ControlFrames: ctl}, s.URL)
+			ctx := testCtx(t)
+			var got []string
+			for {
+				op, f, err := c.RecvDataFrame(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, op.String()+":"+string(f.Payload))
+				if op == frame.OpText {
+					break
+				}
+			}
+			want := "text:data"
+			if ctl {
+				want = "pong:unsolicited,ping:ping!,text:data"
+			}
+			if strings.Join(got, ",") != want {
+				t.Errorf("got %v, want %s", got, want)
+			}
+			if p := recv(t, pong); p != "pong:ping!" {
+				t.Errorf("server got %s", p)
+			}
+		})
+	}
+}
+
+// RecvFrame returns raw frames without joining or answering.
+func TestRecvFrame(t *testing.T) {
+	checkLeaks(t)
+	s := serve(t, func(p *wstest.Peer) {
+		p.Upgrade(nil)
+		p.Write(rawFrame(false, frame.OpText, []byte("Brevity is ")))
+		p.Write(rawFrame(true, frame.OpPing, []byte("p")))
+		p.Write(rawFrame(true, frame.OpContinuation, []byte("the soul of wit")))
+		p.ReadClose()
+	})
+	c := dial(t, nil, s.URL)
+	ctx := testCtx(t)
+	var got []string
+	for range 3 {
+		f, err := c.RecvFrame(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, f.String())
+	}
+	want := []string{"fin=0 opcode=1 data=b'Brevity is '", "fin=1 opcode=9 data=b'p'", "fin=1 opcode=0 data=b'the soul of wit'"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// Frames that break RFC 6455 are refused before anything is sent.
+func TestSendValidation(t *testing.T) {
+	checkLeaks(t)
+	s := serve(t, wstest.Echo)
+	c := dial(t, nil, s.URL)
+	ctx := testCtx(t)
+	tests := []struct {
+		name string
+		f    frame.Frame
+		want error
+	}{
+		{"long ping", frame.New(frame.OpPing, make([]byte, 126)), frame.ErrControlTooLong},
+		{"fragmented ping", frame.Frame{Header: frame.Header{Opcode: frame.OpPing}}, frame.ErrFragmentedControl},
+		{"reserved opcode", frame.New(3, nil), frame.ErrReservedOpcode},
+		{"rsv1", frame.Frame{Header: frame.Header{Fin: true, Rsv1: true, Opcode: frame.OpText}}, frame.ErrReservedBits},
+		{"close code 1005", frame.New(frame.OpClose, []byte{0x03, 0xed}), frame.ErrInvalidCloseCode},
+		{"close 1 byte", frame.New(frame.OpClose, []byte{0x03}), frame.ErrClosePayloadLength},
+	}
+	for _, tt := range tests {
+		if err := c.SendFrame(ctx, tt.f); !errors.Is(err, tt.want) {
+			t.Errorf("%s: SendFrame = %v, want %v", tt.name, err, tt.want)
+		}
+	}
+	if err := c.Send(ctx, frame.OpText, []byte{0xff}); !errors.Is(err, conn.ErrInvalidText) {
+		t.Errorf("Send(invalid text) = %v", err)
+	}
+	// Nothing reached the wire: the echo is the next message.
+	if err := c.SendText(ctx, "ok"); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := c.Recv(ctx); err != nil || string(p) != "ok" {
+		t.Errorf("Recv = %q, %v", p, err)
+	}
+}
+
+// Concurrent writers never interleave frames, and a pong may go out
+// between the fragments of one writer's message.
+func TestConcurrentWriters(t *testing.T) {
+	checkLeaks(t)
+	const writers, msgs = 8, 50
+	bad := make(chan string, 1)
+	s := serve(t, func(p *wstest.Peer) {
+		p.Upgrade(nil)
+		seen := 0
+		for seen < writers*msgs {
+			f, err := p.ReadFrame()
+			if err != nil {
+				bad <- err.Error()
+				return
+			}
+			// Payload: writer id repeated; length 1000+id*100.
+			id := int(f.Payload[0])
+			if len(f.Payload) != 1000+id*100 || bytes.Count(f.Payload, []byte{byte(id)}) != len(f.Payload) {
+				bad <- fmt.Sprintf("corrupt frame from writer %d: %d bytes", id, len(f.Payload))
+				return
+			}
+			seen++
+		}
+		bad <- ""
+		p.ReadClose()
+	})
+	c := dial(t, nil, s.URL)
+	var wg sync.WaitGroup
+	for id := range writers {
+		wg.Go(func() {
+			p := bytes.Repeat([]byte{byte(id)}, 1000+id*100)
+			for range msgs {
+				if err := c.SendBinary(context.Background(), p); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if msg := recv(t, bad); msg != "" {
+		t.Error(msg)
+	}
+}
+
+// One writer sends a fragmented message while the reader answers a ping:
+// the pong goes out between fragments and the server still sees both
+// intact.
+func TestPongBetweenFragments(t *testing.T) {
+	checkLeaks(t)
+	got := make(chan string, 1)
+	step := make(chan struct{})
+	s := serve(t, func(p *wstest.Peer) {
+		p.Upgrade(nil)
+		var seq []string
+		f, _ := p.ReadFrame() // first fragment
+		seq = append(seq, f.String())
+		p.WriteMessage(frame.OpPing, []byte("mid"))
+		f, _ = p.ReadFrame() // the pong
+		seq = append(seq, f.String())
+		close(step)
+		f, _ = p.ReadFrame() // last fragment
+		seq = append(seq, f.String())
+		got <- strings.Join(seq, "|")
+		p.ReadClose()
+	})
+	c := dial(t, nil, s.URL)
+	ctx := testCtx(t)
+	if err := c.SendFrame(ctx, frame.Frame{Header: frame.Header{Opcode: frame.OpText}, Payload: []byte("one ")}); err != nil {
+		t.Fatal(err)
+	}
+	recvDone := make(chan error, 1)
+	go func() { _, err := c.Recv(ctx); recvDone <- err }()
+	<-step
+	if err := c.SendFrame(ctx, frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpContinuation}, Payload: []byte("two")}); err != nil {
+		t.Fatal(err)
+	}
+	if seq := recv(t, got); seq != "fin=0 opcode=1 data=b'one '|fin=1 opcode=10 data=b'mid'|fin=1 opcode=0 data=b'two'" {
+		t.Errorf("server saw %s", seq)
+	}
+	c.Abort()
+	<-recvDone
+}
+
+// websocket-client's test_websocket / test_after_close: echo, including
+// Japanese, then calls after close fail.
+func TestEcho(t *testing.T) {
+	checkLeaks(t)
+	s := serve(t, wstest.Echo)
+	c := dial(t, nil, s.URL)
+	ctx := testCtx(t)
+	for _, msg := range []string{"Hello, World", "こにゃにゃちは、世界", ""} {
+		if err := c.SendText(ctx, msg); err != nil {
+			t.Fatal(err)
+		}
+		if p, err := c.Recv(ctx); err != nil || string(p) != msg {
+			t.Errorf("Recv = %q, %v; want %q", p, err, msg)
+		}
+	}
+	if err := c.Ping(ctx, []byte("x")); err != nil {
+		t.Error(err)
+	}
+	if err := c.Pong(ctx, []byte("y")); err != nil {
+		t.Error(err)
+	}
+	if c.Status() != 101 || c.Subprotocol() != "" || c.Header().Get("Upgrade") != "websocket" {
+		t.Errorf("Status %d Subprotocol %q Header %v", c.Status(), c.Subprotocol(), c.Header())
+	}
+	if c.LocalAddr() == nil || c.RemoteAddr().String() != s.Addr {
+		t.Errorf("addrs %v %v", c.LocalAddr(), c.RemoteAddr())
+	}
+	if err := c.Close(ctx, status.NormalClosure, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SendText(ctx, "x"); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("SendText after Close = %v", err)
+	}
+	if _, err := c.Recv(ctx); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Recv after Close = %v", err)
+	}
+	if err := c.Close(ctx, status.NormalClosure, ""); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("second Close = %v", err)
+	}
+}
+
+// Frames sent right behind the 101 response, in the same packet, are not
+// lost.
+func TestFramesRightAfterUpgrade(t *testing.T) {
+	checkLeaks(t)
+	s := serve(t, func(p *wstest.Peer) {
+		key := p.Request.Header.Get("Sec-WebSocket-Key")
+		resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + acceptKey(key) + "\r\n\r\n"
+		p.Write(append([]byte(resp), rawFrame(true, frame.OpText, []byte("early"))...))
+		p.ReadClose()
+	})
+	c := dial(t, nil, s.URL)
+	if p, err := c.Recv(testCtx(t)); err != nil || string(p) != "early" {
+		t.Errorf("Recv = %q, %v", p, err)
+	}
+}

@@ -1,0 +1,475 @@
+package conn
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/framewire/ws/handshake"
+	"github.com/framewire/ws/mask"
+)
+
+// DefaultMaxRedirects is the number of redirects a Dialer follows when
+// MaxRedirects is zero: websocket-client's redirect_limit.
+const DefaultMaxRedirects = 3
+
+// TCP keep-alive settings of the default dialer: websocket-client's
+// TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT.
+const (
+	KeepAliveIdle     = 30 * time.Second
+	KeepAliveInterval = 10 * time.Second
+	KeepAliveCount    = 3
+)
+
+// Dialer holds the options for opening a connection: websocket-client's
+// create_connection and connect() options. The zero Dialer is ready to use.
+// A Dialer may be used for several dials at once; it is not modified.
+type Dialer struct {
+	// NetDial opens the TCP connection, to the server or to the proxy
+	// (websocket-client's socket option, generalised). Nil means a
+	// net.Dialer with TCP keep-alive set as websocket-client sets it
+	// (KeepAliveIdle, KeepAliveInterval, KeepAliveCount); Go turns
+	// TCP_NODELAY on by default.
+	NetDial func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// TLSConfig configures TLS for wss URLs (websocket-client's sslopt).
+	// Nil means the default: certificates verified against the system
+	// roots. It is cloned, never modified: an empty ServerName becomes
+	// the host of Host, or else of the URL, and NextProtos is always
+	// ["http/1.1"], so a configuration shared with an HTTP/2 client does
+	// not break the upgrade. It also configures TLS to an https proxy,
+	// with the proxy's name.
+	TLSConfig *tls.Config
+
+	// Proxy returns the proxy URL for a WebSocket URL, or nil for a
+	// direct connection. Schemes http, https, socks4, socks4a, socks5 and
+	// socks5h are supported (see handshake.ProxyDialer). Nil means the
+	// environment: HTTP_PROXY for ws, HTTPS_PROXY for wss, ALL_PROXY for
+	// either, NO_PROXY (see handshake.ProxyConfigFromEnv); to ignore the
+	// environment, return nil, nil.
+	Proxy func(*url.URL) (*url.URL, error)
+
+	// ProxyHeader holds extra header fields for an HTTP CONNECT request.
+	ProxyHeader http.Header
+
+	// Header holds extra header fields for the opening handshake
+	// (websocket-client's header option). A field the handshake builds
+	// itself (Host, Origin, Sec-WebSocket-Key, ...) is replaced; see
+	// handshake.Request.Header.
+	Header http.Header
+
+	// Host replaces the Host header value; the address dialled is not
+	// changed. Its host name is also used for TLS's ServerName.
+	Host string
+
+	// Origin replaces the default Origin header value; SuppressOrigin
+	// leaves the header out.
+	Origin         string
+	SuppressOrigin bool
+
+	// Subprotocols are offered in Sec-WebSocket-Protocol. The server's
+	// choice must be one of them.
+	Subprotocols []string
+
+	// Cookie is sent in the Cookie header, after the cookies from Jar.
+	Cookie string
+
+	// Jar, if not nil, receives the cookies of every handshake response,
+	// redirects included, and gives the cookies of every request. There
+	// is no process-wide jar.
+	Jar http.CookieJar
+
+	// MaxRedirects is the number of redirects (301, 302, 303, 307, 308)
+	// followed: 0 means DefaultMaxRedirects, a negative value none.
+	MaxRedirects int
+
+	// HandshakeTimeout bounds the whole dial: name resolution, TCP,
+	// proxy, TLS, handshake and redirects. Zero means no limit other than
+	// ctx.
+	HandshakeTimeout time.Duration
+
+	// MaxFrameSize limits a received frame's payload: 0 means
+	// reader.DefaultMaxFrameSize (16 MiB), a negative value no limit.
+	MaxFrameSize int64
+
+	// MaxMessageSize limits a received message: 0 means
+	// fragment.DefaultMaxMessageSize (32 MiB), a negative value no limit.
+	MaxMessageSize int64
+
+	// SkipUTF8Validation turns off the UTF-8 checks of received text and
+	// close reasons, and of sent text.
+	SkipUTF8Validation bool
+
+	// FireContFrame makes RecvDataFrame return each fragment of a
+	// message as it arrives.
+	FireContFrame bool
+
+	// ControlFrames makes RecvDataFrame and RecvData also return ping
+	// and pong frames (websocket-client's recv_data_frame(control_frame=True)).
+	// Pings are answered either way.
+	ControlFrames bool
+
+	// MaskKey returns the masking key of each frame sent
+	// (websocket-client's set_mask_key). Nil means a per-connection
+	// mask.Source, a cryptographically strong generator. A fixed key is
+	// for tests only: RFC 6455 §5.3 requires unpredictable keys.
+	MaskKey func() mask.Key
+
+	// Rand is read for the 16 bytes of the Sec-WebSocket-Key. Nil means
+	// crypto/rand.
+	Rand io.Reader
+
+	// Trace and Logger receive websocket-client's trace output
+	// (enableTrace): the handshake and every frame sent and received.
+	// Trace gets one line per record, Logger one debug record per line.
+	// Authorization, Proxy-Authorization, Cookie and Set-Cookie values
+	// are replaced by ***.
+	Trace  io.Writer
+	Logger *slog.Logger
+}
+
+// Dial opens a connection to url with the zero [Dialer].
+func Dial(ctx context.Context, url string) (*Conn, error) {
+	var d Dialer
+	return d.Dial(ctx, url)
+}
+
+// Dial opens a WebSocket connection to rawURL: websocket-client's
+// create_connection. The URL's scheme is ws or wss, or http or https as
+// their aliases; an IPv6 host is written in brackets; the port defaults to
+// 80 or 443.
+//
+// Dial connects (through a proxy if one applies), does TLS for wss, sends
+// the opening handshake and checks the answer (RFC 6455 §4.1). A redirect
+// is followed, up to MaxRedirects times, to its Location, which may be
+// relative and whose http(s) scheme is read as ws(s). When a redirect leads
+// to another host, or from wss to ws, the credentials are dropped: the
+// URL's user information, Authorization, Cookie and Proxy-Authorization
+// fields of Header, the Cookie option and the Host override. Cookies from
+// Jar are chosen for each URL anew.
+//
+// Errors: a *[handshake.URLError] for a bad URL; an [*AddressError] when
+// the name cannot be resolved; a *[handshake.ProxyError] (or another error
+// matching handshake.ErrProxy) from a proxy; TLS errors as crypto/tls
+// returns them; a *[handshake.StatusError] for an answer other than 101 or a
+// redirect; [ErrTooManyRedirects] (wrapping the last
+// *[handshake.RedirectError]); handshake.ErrHandshake for a 101 that fails
+// validation; a [*TimeoutError] when ctx or HandshakeTimeout ends the dial.
+// On error, nothing is left open.
+func (d *Dialer) Dial(ctx context.Context, rawURL string) (*Conn, error) {
+	u, err := handshake.ParseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	if d.HandshakeTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d.HandshakeTimeout)
+		defer cancel()
+	}
+	limit := d.MaxRedirects
+	switch {
+	case limit == 0:
+		limit = DefaultMaxRedirects
+	case limit < 0:
+		limit = 0
+	}
+	st := d.newState()
+	t := newTracer(d.Trace, d.Logger)
+	for n := 0; ; n++ {
+		nc, err := d.dialNet(ctx, u, st.host)
+		if err != nil {
+			return nil, err
+		}
+		c, err := d.upgrade(ctx, nc, u, &st, t)
+		if err == nil {
+			return c, nil
+		}
+		var re *handshake.RedirectError
+		if !errors.As(err, &re) {
+			return nil, err
+		}
+		if n >= limit {
+			return nil, fmt.Errorf("%w (limit %d): %w", ErrTooManyRedirects, limit, err)
+		}
+		next := re.Location
+		if !handshake.SameHost(u, next) || (handshake.IsSecure(u) && !handshake.IsSecure(next)) {
+			st.strip()
+			next.User = nil
+		}
+		u = next
+	}
+}
+
+// DialConn does the opening handshake over nc, which is already connected
+// to the server (websocket-client's socket option): no proxy, no TLS (for
+// wss, pass a *tls.Conn) and no redirects (a redirect is returned as a
+// *[handshake.RedirectError]). On error nc is closed; on success the Conn
+// owns it.
+func (d *Dialer) DialConn(ctx context.Context, nc net.Conn, rawURL string) (*Conn, error) {
+	u, err := handshake.ParseURL(rawURL)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	if d.HandshakeTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d.HandshakeTimeout)
+		defer cancel()
+	}
+	st := d.newState()
+	return d.upgrade(ctx, nc, u, &st, newTracer(d.Trace, d.Logger))
+}
+
+// dialState is what a redirect may have to drop.
+type dialState struct {
+	host   string
+	cookie string
+	header http.Header
+	strict bool // credentials were dropped: do not use URL user information
+}
+
+func (d *Dialer) newState() dialState {
+	return dialState{host: d.Host, cookie: d.Cookie, header: d.Header}
+}
+
+// strip drops the credentials and the Host override before a redirect to
+// another host.
+func (st *dialState) strip() {
+	st.host, st.cookie, st.strict = "", "", true
+	h := st.header.Clone()
+	for k := range h {
+		switch strings.ToLower(k) {
+		case "authorization", "cookie", "proxy-authorization", "host":
+			delete(h, k)
+		}
+	}
+	st.header = h
+}
+
+// dialNet opens the transport to u: TCP, through a proxy if one applies,
+// then TLS for wss.
+func (d *Dialer) dialNet(ctx context.Context, u *url.URL, hostOverride string) (net.Conn, error) {
+	netDial := d.NetDial
+	if netDial == nil {
+		nd := &net.Dialer{KeepAliveConfig: net.KeepAliveConfig{
+			Enable:   true,
+			Idle:     KeepAliveIdle,
+			Interval: KeepAliveInterval,
+			Count:    KeepAliveCount,
+		}}
+		netDial = nd.DialContext
+	}
+	proxy := d.Proxy
+	if proxy == nil {
+		proxy = handshake.ProxyConfigFromEnv(nil).ProxyFunc()
+	}
+	pu, err := proxy(u)
+	if err != nil {
+		return nil, fmt.Errorf("%w: choosing a proxy: %w", handshake.ErrProxy, err)
+	}
+	addr := handshake.Addr(u)
+	var nc net.Conn
+	if pu != nil {
+		pd := &handshake.ProxyDialer{Proxy: pu, Header: d.ProxyHeader, NetDial: netDial}
+		if d.TLSConfig != nil {
+			pd.TLSConfig = d.TLSConfig.Clone()
+			pd.TLSConfig.ServerName = ""
+			pd.TLSConfig.NextProtos = nil
+		}
+		nc, err = pd.DialContext(ctx, "tcp", addr)
+	} else {
+		nc, err = netDial(ctx, "tcp", addr)
+	}
+	if err != nil {
+		return nil, dialError(ctx, err)
+	}
+	if !handshake.IsSecure(u) {
+		return nc, nil
+	}
+	cfg := &tls.Config{}
+	if d.TLSConfig != nil {
+		cfg = d.TLSConfig.Clone()
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = u.Hostname()
+		if hostOverride != "" {
+			cfg.ServerName = hostOnly(hostOverride)
+		}
+	}
+	cfg.NextProtos = []string{"http/1.1"}
+	tc := tls.Client(nc, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		nc.Close()
+		return nil, dialError(ctx, err)
+	}
+	return tc, nil
+}
+
+// hostOnly strips the port and brackets from a Host header value.
+func hostOnly(h string) string {
+	if host, _, err := net.SplitHostPort(h); err == nil {
+		return host
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+}
+
+// dialError classifies an error from dialing or a handshake step.
+func dialError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return &TimeoutError{Op: "dial", Ctx: ctx.Err(), Err: err}
+	}
+	var dns *net.DNSError
+	if errors.As(err, &dns) && !dns.IsTimeout {
+		return &AddressError{Host: dns.Name, Err: err}
+	}
+	return err
+}
+
+// upgrade runs the opening handshake over nc, bound to ctx. It closes nc on
+// error.
+func (d *Dialer) upgrade(ctx context.Context, nc net.Conn, u *url.URL, st *dialState, t *tracer) (*Conn, error) {
+	if dl, ok := ctx.Deadline(); ok {
+		nc.SetDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(longAgo) })
+	c, err := d.handshake(nc, u, st, t)
+	if !stop() {
+		nc.Close()
+		return nil, &TimeoutError{Op: "dial", Ctx: ctx.Err(), Err: err}
+	}
+	if err != nil {
+		nc.Close()
+		if isTimeout(err) {
+			if cerr := ctxErr(ctx); cerr != nil {
+				return nil, &TimeoutError{Op: "dial", Ctx: cerr, Err: err}
+			}
+		}
+		return nil, err
+	}
+	nc.SetDeadline(time.Time{})
+	return c, nil
+}
+
+// handshake sends the request and reads the response.
+func (d *Dialer) handshake(nc net.Conn, u *url.URL, st *dialState, t *tracer) (*Conn, error) {
+	key, err := handshake.NewKey(d.Rand)
+	if err != nil {
+		return nil, err
+	}
+	req := &handshake.Request{
+		URL:            u,
+		Host:           st.host,
+		Origin:         d.Origin,
+		SuppressOrigin: d.SuppressOrigin,
+		Key:            key,
+		Subprotocols:   d.Subprotocols,
+		Header:         st.header,
+		Cookie:         d.cookies(u, st),
+	}
+	if u.User != nil && !st.strict && !hasField(st.header, "Authorization") {
+		pass, _ := u.User.Password()
+		req.Header = st.header.Clone()
+		if req.Header == nil {
+			req.Header = http.Header{}
+		}
+		cred := base64.StdEncoding.EncodeToString([]byte(u.User.Username() + ":" + pass))
+		req.Header.Set("Authorization", "Basic "+cred)
+	}
+	raw, err := req.AppendBinary(nil)
+	if err != nil {
+		return nil, err
+	}
+	t.request(raw)
+	if _, err := nc.Write(raw); err != nil {
+		return nil, err
+	}
+	br := bufio.NewReaderSize(nc, 4096)
+	resp, err := handshake.ReadResponse(br, req)
+	if err != nil {
+		var se *handshake.StatusError
+		var re *handshake.RedirectError
+		switch {
+		case errors.As(err, &re):
+			d.storeCookies(u, re.Header)
+			t.response(re.StatusCode, re.Status, re.Header)
+		case errors.As(err, &se):
+			d.storeCookies(u, se.Header)
+			t.response(se.StatusCode, se.Status, se.Header)
+		}
+		return nil, err
+	}
+	d.storeCookies(u, resp.Header)
+	t.response(resp.StatusCode, resp.Status, resp.Header)
+	var rest []byte
+	if n := br.Buffered(); n > 0 {
+		b, _ := br.Peek(n)
+		rest = append([]byte(nil), b...)
+	}
+	return newConn(nc, rest, resp, d, t), nil
+}
+
+func hasField(h http.Header, name string) bool {
+	for k := range h {
+		if strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// httpURL returns u with its scheme as net/http names it, for the jar.
+func httpURL(u *url.URL) *url.URL {
+	v := *u
+	v.User = nil
+	if handshake.IsSecure(u) {
+		v.Scheme = "https"
+	} else {
+		v.Scheme = "http"
+	}
+	return &v
+}
+
+// cookies builds the Cookie header: the jar's cookies for u, then the
+// Cookie option (websocket-client's order).
+func (d *Dialer) cookies(u *url.URL, st *dialState) string {
+	var parts []string
+	if d.Jar != nil {
+		for _, c := range d.Jar.Cookies(httpURL(u)) {
+			parts = append(parts, c.Name+"="+c.Value)
+		}
+	}
+	if st.cookie != "" {
+		parts = append(parts, st.cookie)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// storeCookies gives the Set-Cookie fields of a response to the jar.
+func (d *Dialer) storeCookies(u *url.URL, h http.Header) {
+	if d.Jar == nil || len(h["Set-Cookie"]) == 0 {
+		return
+	}
+	resp := http.Response{Header: h}
+	if cs := resp.Cookies(); len(cs) > 0 {
+		d.Jar.SetCookies(httpURL(u), cs)
+	}
+}
+
+// NoProxy is a Dialer.Proxy that always connects directly, whatever the
+// environment says.
+func NoProxy(*url.URL) (*url.URL, error) { return nil, nil }
+
+// ProxyURL returns a Dialer.Proxy that always uses the proxy at fixed.
+func ProxyURL(fixed *url.URL) func(*url.URL) (*url.URL, error) {
+	return func(*url.URL) (*url.URL, error) { return fixed, nil }
+}

@@ -1,0 +1,132 @@
+// Package conn is the client side of a WebSocket connection (RFC 6455):
+// dialling and the opening handshake (§4), sending masked frames (§5.3),
+// receiving and reassembling messages (§5.4), control frames (§5.5) and
+// the closing handshake (§7). It is websocket-client's WebSocket class and
+// create_connection.
+//
+// # Python to Go
+//
+//	websocket-client                         conn
+//	create_connection(url, **options)        Dial(ctx, url) / (*Dialer).Dial(ctx, url)
+//	connect(url, socket=s)                   (*Dialer).DialConn(ctx, s, url)
+//	header=, cookie=, origin=, host=         Dialer.Header, Cookie, Origin, Host
+//	suppress_origin=, subprotocols=          Dialer.SuppressOrigin, Subprotocols
+//	redirect_limit=3                         Dialer.MaxRedirects (0 means 3)
+//	http_proxy_host/port/auth, proxy_type=   Dialer.Proxy (a URL: http, https, socks4(a), socks5(h))
+//	sslopt=                                  Dialer.TLSConfig
+//	sockopt=                                 Dialer.NetDial
+//	timeout=                                 ctx and Dialer.HandshakeTimeout
+//	fire_cont_frame=, skip_utf8_validation=  Dialer.FireContFrame, SkipUTF8Validation
+//	set_mask_key(f)                          Dialer.MaskKey
+//	enableTrace(True)                        Dialer.Trace, Dialer.Logger
+//	send(data, opcode) / send_text / send_binary   Send, SendText, SendBinary
+//	send_frame(frame)                        SendFrame
+//	ping(p) / pong(p)                        Ping, Pong
+//	recv()                                   Recv
+//	recv_data(control_frame)                 RecvData (Dialer.ControlFrames)
+//	recv_data_frame(control_frame)           RecvDataFrame (Dialer.ControlFrames)
+//	recv_frame()                             RecvFrame
+//	close(status, reason, timeout=3)         Close(ctx, code, reason)
+//	send_close(status, reason)               SendFrame(ctx, frame.New(frame.OpClose, payload))
+//	shutdown() / abort()                     Shutdown() / Abort()
+//	getstatus(), getheaders(), getsubprotocol()   Status(), Header(), Subprotocol()
+//
+// # Concurrency
+//
+// A [Conn] may be used by one reader and any number of writers at the same
+// time. Each sending call writes whole frames under a write lock, so frames
+// of different goroutines never interleave; a fragmented message sent with
+// several SendFrame calls may have other frames (a pong answering a ping,
+// another goroutine's message) between its fragments, which RFC 6455 §5.4
+// allows only for control frames: send the fragments of a message from one
+// goroutine and other data only when it is done. Receiving calls are
+// serialised: a second reader waits for the first. The automatic pong is
+// written by the receiving goroutine under the same write lock.
+// [Conn.Abort], [Conn.Shutdown] and [Conn.Close] may be called from any
+// goroutine. A Conn starts no goroutine and, between calls, holds no read
+// or write buffer: they are lent from pools for the duration of a call.
+//
+// # Cancellation and timeouts
+//
+// Every blocking call takes a context. Its deadline becomes the socket's
+// deadline and its cancellation sets a deadline in the past (through
+// context.AfterFunc, without a goroutine). A call stopped this way returns
+// a [*TimeoutError] that matches both the context's error
+// (context.DeadlineExceeded or context.Canceled) and the socket's error
+// (os.ErrDeadlineExceeded):
+//
+//   - A stopped read leaves the connection usable: the next receiving call
+//     resumes exactly where the stopped one was, in the middle of a header,
+//     a payload or a fragmented message, with no byte lost.
+//   - A stopped write that had not written any byte leaves the connection
+//     usable too. One stopped in the middle of a frame cannot be resumed
+//     without corrupting the stream: the [*TimeoutError] has Broken set and
+//     matches [ErrBroken], and the connection is closed. Over TLS every
+//     write timeout is fatal, as crypto/tls cannot resume a write.
+//   - A call waiting for the lock held by another goroutine gives up when
+//     its context ends, having done nothing.
+//
+// A context that can never end (context.Background()) costs nothing; one
+// that can costs the allocations of context.AfterFunc on each call.
+//
+// # Errors
+//
+//	websocket-client                    Go (errors.Is / errors.As)
+//	WebSocketProtocolException          frame.ErrProtocol; *frame.Error with Code 1002
+//	WebSocketPayloadException           frame.ErrInvalidPayload (1007); frame.ErrTooBig (1009)
+//	WebSocketConnectionClosedException  net.ErrClosed: ErrClosed, *status.CloseError, ErrConnectionLost
+//	WebSocketTimeoutException           *TimeoutError: context.DeadlineExceeded, os.ErrDeadlineExceeded
+//	WebSocketProxyException             handshake.ErrProxy, *handshake.ProxyError
+//	WebSocketBadStatusException         *handshake.StatusError (status, headers, body)
+//	WebSocketAddressException           ErrAddress, *AddressError (wraps *net.DNSError)
+//	"Invalid WebSocket Header"          handshake.ErrHandshake (ErrBadAccept, ErrBadSubprotocol, ...)
+//	ValueError (bad URL)                *handshake.URLError, handshake.ErrInvalidURL
+//	ValueError (bad close code)         status.ErrInvalidCode, status.ErrReasonTooLong
+//	redirect limit (silently 30x)       ErrTooManyRedirects wrapping *handshake.RedirectError
+//
+// A protocol violation by the server fails the connection (RFC 6455
+// §7.1.7): the receiving call sends a close frame with the matching code
+// (1002, 1007 for invalid UTF-8, 1009 for a frame or message over its
+// limit), closes the socket and returns the error; later calls return
+// [ErrClosed] wrapping it.
+//
+// # Differences from websocket-client
+//
+//   - A peer's close is answered by echoing its status code (RFC 6455
+//     §5.5.1), not with 1000, and the socket is then closed; sends after
+//     it fail with ErrClosed instead of reaching the wire.
+//   - Protocol errors fail the connection with a close frame (1002, 1007,
+//     1009) before returning; websocket-client raises without closing.
+//   - Strict receiving: masked server frames, fragmented or oversized
+//     control frames, non-minimal lengths, reserved bits and opcodes are
+//     errors; UTF-8 is checked as bytes arrive; frames are limited to
+//     16 MiB and messages to 32 MiB by default (MaxFrameSize,
+//     MaxMessageSize).
+//   - Strict sending: SendFrame refuses reserved bits and opcodes, control
+//     frames over 125 bytes or not final, and invalid close codes; Send and
+//     SendText refuse text that is not UTF-8; Close checks the code and the
+//     reason's length. Send returns an error, not the number of bytes sent.
+//   - Redirects: relative Location values are resolved; running out of
+//     MaxRedirects is the error ErrTooManyRedirects, not a "connected"
+//     socket with status 30x; on a redirect to another host, or from wss
+//     to ws, credentials, cookies from the Cookie option and the Host
+//     override are dropped.
+//   - Cookies: no process-wide jar; Dialer.Jar is any http.CookieJar and
+//     is consulted and fed per URL (domain, path, expiry and Secure are
+//     the jar's business).
+//   - URL user information is sent as Basic Authorization.
+//   - Subprotocol() returns the server's choice spelled as offered (the
+//     comparison is exact); websocket-client lower-cases it.
+//   - The trace shows the frames' real wire bytes ("++Rcv raw" is the
+//     received frame, not a re-masked copy) and redacts Authorization,
+//     Proxy-Authorization, Cookie and Set-Cookie values; the response
+//     header lines are printed in the order of their names.
+//   - TLS offers ALPN "http/1.1" only, so a configuration shared with an
+//     HTTP/2 client cannot break the upgrade; ServerName defaults to the
+//     Host override's name.
+//   - Environment proxies follow Go's rules (golang.org/x/net/http/httpproxy):
+//     ALL_PROXY is honoured, and localhost and loopback addresses are never
+//     proxied.
+//   - Abort resets the TCP connection (SO_LINGER 0) and Shutdown closes it;
+//     both end the Conn.
+package conn

@@ -1,0 +1,112 @@
+package conn
+
+import (
+	"errors"
+	"net"
+	"os"
+	"strings"
+)
+
+// ErrClosed is returned by a call on a connection that is closed or
+// closing: a send after a close frame was sent or received, or any call
+// after [Conn.Close], [Conn.Shutdown], [Conn.Abort] or a failure. It matches
+// net.ErrClosed. When there is a cause (the peer's close, a protocol
+// error), the returned error wraps it too. websocket-client raises
+// WebSocketConnectionClosedException.
+var ErrClosed error = closedError{}
+
+type closedError struct{}
+
+func (closedError) Error() string        { return "conn: connection closed" }
+func (closedError) Is(target error) bool { return target == net.ErrClosed }
+
+// ErrBroken is matched by a [*TimeoutError] whose write stopped in the
+// middle of a frame. The rest of the frame can never be sent, so the
+// connection was closed.
+var ErrBroken = errors.New("conn: write stopped in the middle of a frame; connection closed")
+
+// ErrTooManyRedirects reports a handshake still redirected after
+// [Dialer.MaxRedirects] redirects. The error also wraps the last
+// [*handshake.RedirectError].
+var ErrTooManyRedirects = errors.New("conn: too many redirects")
+
+// ErrAddress is the category of [*AddressError]: the host name of the URL
+// or of the proxy could not be resolved. websocket-client raises
+// WebSocketAddressException.
+var ErrAddress = errors.New("conn: cannot resolve address")
+
+// ErrConnectionLost reports a connection that ended without a close frame:
+// the peer closed TCP, or the network failed. It is wrapped together with
+// a [*status.CloseError] of code 1006 (AbnormalClosure) and the read error.
+var ErrConnectionLost = errors.New("conn: connection to remote host was lost")
+
+// AddressError reports a failed name resolution. It wraps [ErrAddress] and
+// the resolver's error (a *net.DNSError).
+type AddressError struct {
+	Host string
+	Err  error
+}
+
+func (e *AddressError) Error() string {
+	return "conn: cannot resolve " + e.Host + ": " + e.Err.Error()
+}
+
+// Unwrap returns [ErrAddress] and the resolver's error.
+func (e *AddressError) Unwrap() []error { return []error{ErrAddress, e.Err} }
+
+// TimeoutError reports a read, write or dial stopped by the end of its
+// context: its deadline or its cancellation. It matches the context's error
+// (context.DeadlineExceeded or context.Canceled) and the network error that
+// stopped the operation, which matches os.ErrDeadlineExceeded. It is a
+// net.Error whose Timeout method reports true. websocket-client raises
+// WebSocketTimeoutException.
+//
+// A read stopped this way leaves the connection usable: the next read
+// resumes where it stopped. So does a write that had not written any byte.
+// A write stopped in the middle of a frame sets Broken, matches
+// [ErrBroken], and leaves the connection closed.
+type TimeoutError struct {
+	Op     string // "read", "write" or "dial"
+	Broken bool
+	Ctx    error // context.DeadlineExceeded or context.Canceled
+	Err    error // the error from the socket
+}
+
+func (e *TimeoutError) Error() string {
+	var b strings.Builder
+	b.WriteString("conn: ")
+	b.WriteString(e.Op)
+	b.WriteString(": ")
+	b.WriteString(e.Ctx.Error())
+	if e.Broken {
+		b.WriteString(" in the middle of a frame; connection closed")
+	}
+	return b.String()
+}
+
+// Unwrap returns the context's error, the socket's error and, for a broken
+// write, [ErrBroken].
+func (e *TimeoutError) Unwrap() []error {
+	errs := []error{e.Ctx}
+	if e.Err != nil {
+		errs = append(errs, e.Err)
+	} else {
+		errs = append(errs, os.ErrDeadlineExceeded)
+	}
+	if e.Broken {
+		errs = append(errs, ErrBroken)
+	}
+	return errs
+}
+
+// Timeout reports true: TimeoutError is a net.Error.
+func (e *TimeoutError) Timeout() bool { return true }
+
+// Temporary reports whether the connection is still usable.
+func (e *TimeoutError) Temporary() bool { return !e.Broken }
+
+// isTimeout reports whether err is a timeout of the socket.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}

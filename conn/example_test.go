@@ -1,0 +1,101 @@
+package conn_test
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/framewire/ws/conn"
+	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/internal/wstest"
+	"github.com/framewire/ws/status"
+)
+
+func ExampleDial() {
+	s := wstest.NewServer(wstest.Echo)
+	defer s.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := conn.Dial(ctx, s.URL+"/chat")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close(ctx, status.NormalClosure, "")
+	fmt.Println(c.Status(), c.Header().Get("Upgrade"))
+
+	c.SendText(ctx, "Hello, World")
+	p, err := c.Recv(ctx)
+	fmt.Printf("%s %v\n", p, err)
+	// Output:
+	// 101 websocket
+	// Hello, World <nil>
+}
+
+func ExampleConn_SendFrame() {
+	done := make(chan struct{})
+	s := wstest.NewServer(func(p *wstest.Peer) {
+		defer close(done)
+		p.Upgrade(nil)
+		for range 2 {
+			f, _ := p.ReadFrame()
+			fmt.Println("server got:", f)
+		}
+	})
+	defer s.Close()
+
+	ctx := context.Background()
+	c, err := conn.Dial(ctx, s.URL)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Shutdown()
+	// A text message in two fragments (RFC 6455 §5.4).
+	c.SendFrame(ctx, frame.Frame{Header: frame.Header{Opcode: frame.OpText}, Payload: []byte("Hello, ")})
+	c.SendFrame(ctx, frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpContinuation}, Payload: []byte("World")})
+	<-done
+	// Output:
+	// server got: fin=0 opcode=1 data=b'Hello, '
+	// server got: fin=1 opcode=0 data=b'World'
+}
+
+func ExampleConn_RecvDataFrame() {
+	s := wstest.NewServer(func(p *wstest.Peer) {
+		p.Upgrade(nil)
+		p.WriteFrame(frame.Frame{Header: frame.Header{Opcode: frame.OpText, Length: 6}, Payload: []byte("Hello,")})
+		p.WriteMessage(frame.OpPing, []byte("are you there?"))
+		p.WriteFrame(frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpContinuation, Length: 6}, Payload: []byte(" World")})
+		f, _ := p.ReadFrame() // the automatic pong
+		p.WriteMessage(frame.OpText, []byte("server got: "+f.String()))
+		p.WriteClose(status.GoingAway, "bye")
+		p.ReadClose()
+	})
+	defer s.Close()
+
+	ctx := context.Background()
+	c, err := conn.Dial(ctx, s.URL)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for {
+		op, f, err := c.RecvDataFrame(ctx)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println(op, f)
+		if op == frame.OpClose {
+			_, err := c.Recv(ctx)
+			fmt.Println(err)
+			return
+		}
+	}
+	// Output:
+	// text fin=1 opcode=1 data=b'Hello, World'
+	// text fin=1 opcode=1 data=b"server got: fin=1 opcode=10 data=b'are you there?'"
+	// close fin=1 opcode=8 data=b'\x03\xe9bye'
+	// status: connection closed by peer: going away (1001): "bye"
+}

@@ -1,0 +1,49 @@
+package conn_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/framewire/ws/conn"
+	"github.com/framewire/ws/internal/wstest"
+)
+
+// FuzzRecv feeds arbitrary server bytes after a valid handshake. The client
+// must never panic or hang, must keep its memory within its limits, and
+// must end with an error once the bytes run out.
+func FuzzRecv(f *testing.F) {
+	f.Add([]byte("\x81\x05hello"))
+	f.Add([]byte("\x01\x03Bre\x89\x01p\x80\x03vit"))
+	f.Add([]byte("\x88\x02\x03\xe8"))
+	f.Add([]byte("\x82\x7f\x7f\xff\xff\xff\xff\xff\xff\xff"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s := wstest.NewServer(func(p *wstest.Peer) {
+			p.Upgrade(nil)
+			p.Write(data)
+		})
+		defer s.Close()
+		d := conn.Dialer{MaxFrameSize: 1 << 16, MaxMessageSize: 1 << 17, ControlFrames: true}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		c, err := d.DialConn(ctx, s.Pipe(), "ws://fuzz.test/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Shutdown()
+		for range len(data) + 2 {
+			_, f, err := c.RecvDataFrame(ctx)
+			if errors.Is(err, context.DeadlineExceeded) {
+				t.Fatal("RecvDataFrame hung")
+			}
+			if err != nil {
+				return
+			}
+			if len(f.Payload) > 1<<17 {
+				t.Fatalf("payload of %d bytes beyond the limit", len(f.Payload))
+			}
+		}
+		t.Fatal("more messages than input bytes")
+	})
+}

@@ -1,0 +1,189 @@
+package conn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"unsafe"
+
+	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/internal/utf8check"
+	"github.com/framewire/ws/mask"
+	"github.com/framewire/ws/status"
+)
+
+// ErrInvalidText reports a text message to send that is not UTF-8
+// (RFC 6455 §5.6). Nothing was sent.
+var ErrInvalidText = errors.New("conn: text message is not valid UTF-8")
+
+// writeBufferSize is the size of a write buffer: a frame whose header and
+// payload fit is written with one Write call, a longer one in pieces of
+// this size. Buffers are lent by writePool for the duration of one write.
+const writeBufferSize = 32 << 10
+
+// writePool caches write buffers across connections. It is a cache only:
+// no caller can observe its contents.
+var writePool = sync.Pool{New: func() any {
+	b := make([]byte, 0, writeBufferSize)
+	return &b
+}}
+
+// SendFrame sends one frame: websocket-client's send_frame. It fills in
+// the payload length and masks the frame with a fresh key (RFC 6455 §5.3);
+// the key in f is ignored and f.Payload is not modified.
+//
+// The frame must be valid for RFC 6455 without extensions: no reserved bit
+// or opcode, a control frame final and at most 125 bytes, a close frame's
+// code and reason valid. Otherwise nothing is sent and the error is a
+// *[frame.Error]. A close frame sent this way starts the closing
+// handshake: later sends fail with [ErrClosed].
+//
+// SendFrame may be called from several goroutines at once: each frame is
+// written whole. It returns when the frame was handed to the operating
+// system. See [Conn] for what a context that ends does.
+func (c *Conn) SendFrame(ctx context.Context, f frame.Frame) error {
+	f.Length = int64(len(f.Payload))
+	f.Masked = true
+	if err := f.Header.Validate(frame.Policy{}); err != nil {
+		return err
+	}
+	if f.Opcode == frame.OpClose {
+		if err := frame.ValidateClose(f.Payload, frame.Policy{}); err != nil {
+			return err
+		}
+	}
+	return c.send(ctx, f.Header, f.Payload)
+}
+
+// Send sends p as one message of type op (websocket-client's send). A text
+// message must be UTF-8 ([ErrInvalidText]) unless the Dialer set
+// SkipUTF8Validation.
+func (c *Conn) Send(ctx context.Context, op frame.Opcode, p []byte) error {
+	if op == frame.OpText && !c.skipUTF8 && !utf8check.Valid(p) {
+		return ErrInvalidText
+	}
+	return c.SendFrame(ctx, frame.New(op, p))
+}
+
+// SendText sends s as a text message (websocket-client's send_text). It
+// does not copy s.
+func (c *Conn) SendText(ctx context.Context, s string) error {
+	return c.Send(ctx, frame.OpText, unsafe.Slice(unsafe.StringData(s), len(s)))
+}
+
+// SendBinary sends p as a binary message (websocket-client's send_binary
+// and send_bytes).
+func (c *Conn) SendBinary(ctx context.Context, p []byte) error {
+	return c.SendFrame(ctx, frame.New(frame.OpBinary, p))
+}
+
+// Ping sends a ping with payload p, at most 125 bytes.
+func (c *Conn) Ping(ctx context.Context, p []byte) error {
+	return c.SendFrame(ctx, frame.New(frame.OpPing, p))
+}
+
+// Pong sends an unsolicited pong with payload p, at most 125 bytes. Pings
+// from the server are answered by the receiving calls; there is no need to
+// call Pong for them.
+func (c *Conn) Pong(ctx context.Context, p []byte) error {
+	return c.SendFrame(ctx, frame.New(frame.OpPong, p))
+}
+
+// send writes one frame under the write lock.
+func (c *Conn) send(ctx context.Context, h frame.Header, payload []byte) error {
+	if err := lock(ctx, c.wsem, "write"); err != nil {
+		return err
+	}
+	defer func() { <-c.wsem }()
+	if err := c.writeErr(); err != nil {
+		return closedBy(err)
+	}
+	if c.closeSent.Load() {
+		return ErrClosed
+	}
+	bd := c.wbind.arm(ctx)
+	err := c.writeLocked(ctx, h, payload)
+	c.wbind.disarm(bd)
+	return err
+}
+
+// writeLocked masks and writes one frame; the caller holds the write lock
+// and has bound ctx to the socket.
+func (c *Conn) writeLocked(ctx context.Context, h frame.Header, payload []byte) error {
+	h.Masked = true
+	h.Length = int64(len(payload))
+	if c.maskKey != nil {
+		h.Key = c.maskKey()
+	} else {
+		if c.src == nil {
+			c.src = mask.NewSource()
+		}
+		h.Key = c.src.Key()
+	}
+	n, err := c.writeFrame(h, payload)
+	if err == nil {
+		if h.Opcode == frame.OpClose {
+			c.closeSent.Store(true)
+		}
+		if c.trace != nil {
+			c.trace.sent(frame.Frame{Header: h, Payload: payload})
+		}
+		return nil
+	}
+	if cerr := ctxErr(ctx); cerr != nil && isTimeout(err) {
+		// TLS cannot resume any write after a timeout.
+		broken := n > 0 || c.isTLS
+		te := &TimeoutError{Op: "write", Broken: broken, Ctx: cerr, Err: err}
+		if broken {
+			c.terminate(closedBy(te), closedBy(te))
+		}
+		return te
+	}
+	if e := c.writeErr(); e != nil {
+		return closedBy(e)
+	}
+	lost := lostErr(err)
+	c.terminate(lost, closedBy(lost))
+	return lost
+}
+
+// writeFrame writes the header and the masked payload, through a lent
+// buffer, and returns the number of bytes written.
+func (c *Conn) writeFrame(h frame.Header, payload []byte) (int, error) {
+	bp := writePool.Get().(*[]byte)
+	defer writePool.Put(bp)
+	buf, _ := h.AppendBinary((*bp)[:0])
+	hl := len(buf)
+	k := min(cap(buf)-hl, len(payload))
+	buf = append(buf, payload[:k]...)
+	pos := mask.Apply(buf[hl:], h.Key, 0)
+	payload = payload[k:]
+	total, err := c.nc.Write(buf)
+	for err == nil && len(payload) > 0 {
+		k = min(cap(buf), len(payload))
+		buf = append(buf[:0], payload[:k]...)
+		pos = mask.Apply(buf, h.Key, pos)
+		payload = payload[k:]
+		var n int
+		n, err = c.nc.Write(buf)
+		total += n
+	}
+	return total, err
+}
+
+// closedBy returns ErrClosed wrapping the reason the connection closed.
+func closedBy(cause error) error {
+	if cause == nil {
+		return ErrClosed
+	}
+	if errors.Is(cause, ErrClosed) {
+		return cause
+	}
+	return fmt.Errorf("%w: %w", ErrClosed, cause)
+}
+
+// lostErr is the error for a connection that ended without a close frame.
+func lostErr(err error) error {
+	return fmt.Errorf("%w: %w: %w", ErrConnectionLost, closeErrorOf(status.AbnormalClosure, ""), err)
+}

@@ -1,0 +1,465 @@
+package wstest
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/handshake"
+	"github.com/framewire/ws/mask"
+	"github.com/framewire/ws/status"
+)
+
+// ErrUnmasked reports a client frame that was not masked (RFC 6455 §5.1).
+var ErrUnmasked = errors.New("wstest: client frame is not masked")
+
+// ErrTooLarge reports a client frame or request head over the peer's limit.
+var ErrTooLarge = errors.New("wstest: client sent too much")
+
+// maxRequest bounds the request head a peer reads; maxFrame bounds a frame.
+const (
+	maxRequest = 64 << 10
+	maxFrame   = 64 << 20
+)
+
+// A Handler scripts the server side of one connection. The connection is
+// closed when the handler returns, unless the handler took it with
+// [Peer.Hijack].
+type Handler func(p *Peer)
+
+// Server is a WebSocket server on 127.0.0.1 that runs a [Handler] for each
+// connection.
+type Server struct {
+	// URL is "ws://127.0.0.1:port", without a path.
+	URL string
+	// Addr is "127.0.0.1:port".
+	Addr string
+
+	h  Handler
+	ln net.Listener
+	wg sync.WaitGroup
+
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	closed bool
+}
+
+// NewServer starts a server on 127.0.0.1 on a free port. It panics if it
+// cannot listen, as httptest.NewServer does. Call [Server.Close] when done.
+func NewServer(h Handler) *Server {
+	return newServer(h).start()
+}
+
+func newServer(h Handler) *Server {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic("wstest: cannot listen: " + err.Error())
+	}
+	s := &Server{
+		URL:   "ws://" + ln.Addr().String(),
+		Addr:  ln.Addr().String(),
+		h:     h,
+		ln:    ln,
+		conns: make(map[net.Conn]struct{}),
+	}
+	return s
+}
+
+func (s *Server) start() *Server {
+	s.wg.Add(1)
+	go s.accept()
+	return s
+}
+
+func (s *Server) accept() {
+	defer s.wg.Done()
+	for {
+		nc, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		s.serve(nc)
+	}
+}
+
+// NewTLSServer is [NewServer] with TLS: the listener is wrapped with
+// tls.NewListener(cfg) and URL starts with "wss://". cfg must hold a
+// certificate.
+func NewTLSServer(h Handler, cfg *tls.Config) *Server {
+	s := newServer(h)
+	s.ln = tls.NewListener(s.ln, cfg)
+	s.URL = "wss://" + s.Addr
+	return s.start()
+}
+
+// Pipe returns the client end of a net.Pipe whose server end runs the
+// server's handler. Closing the server closes it too.
+func (s *Server) Pipe() net.Conn {
+	client, server := net.Pipe()
+	s.serve(server)
+	return client
+}
+
+// serve tracks nc and runs the handler on it in a new goroutine.
+func (s *Server) serve(nc net.Conn) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		nc.Close()
+		return
+	}
+	s.conns[nc] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.wg.Done()
+		p := &Peer{Conn: nc, br: bufio.NewReaderSize(nc, 64<<10)}
+		if err := p.readRequest(); err == nil {
+			s.h(p)
+		}
+		s.mu.Lock()
+		delete(s.conns, nc)
+		s.mu.Unlock()
+		if !p.hijacked {
+			nc.Close()
+		}
+	}()
+}
+
+// Close stops the listener, closes every connection still served and waits
+// for all handlers to return.
+func (s *Server) Close() {
+	s.mu.Lock()
+	s.closed = true
+	for nc := range s.conns {
+		nc.Close()
+	}
+	s.mu.Unlock()
+	s.ln.Close()
+	s.wg.Wait()
+}
+
+// Peer is the server side of one connection.
+type Peer struct {
+	// Conn is the connection. Writing to it directly is fine; reading
+	// from it skips what the peer has buffered.
+	Conn net.Conn
+	// Request is the client's opening handshake, parsed.
+	Request *http.Request
+	// RawRequest is the request head exactly as received, up to and
+	// including the empty line.
+	RawRequest []byte
+
+	br       *bufio.Reader
+	wbuf     []byte
+	rbuf     []byte
+	hijacked bool
+}
+
+func (p *Peer) readRequest() error {
+	var raw []byte
+	for {
+		line, err := p.br.ReadSlice('\n')
+		raw = append(raw, line...)
+		if err != nil {
+			if errors.Is(err, bufio.ErrBufferFull) && len(raw) < maxRequest {
+				continue
+			}
+			return err
+		}
+		if len(raw) > maxRequest {
+			return ErrTooLarge
+		}
+		if len(bytes.TrimRight(line, "\r\n")) == 0 {
+			break
+		}
+	}
+	req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(raw)))
+	if err != nil {
+		return err
+	}
+	p.RawRequest, p.Request = raw, req
+	return nil
+}
+
+// Upgrade is what [Peer.Upgrade] puts in its 101 response.
+type Upgrade struct {
+	// Subprotocol is sent as Sec-WebSocket-Protocol when not empty.
+	Subprotocol string
+	// Extensions is sent as Sec-WebSocket-Extensions when not empty.
+	Extensions string
+	// Accept replaces the Sec-WebSocket-Accept value computed from the
+	// client's key, to test a client's check of it.
+	Accept string
+	// Header holds extra fields, such as Set-Cookie.
+	Header http.Header
+}
+
+// Upgrade writes a 101 Switching Protocols response that completes the
+// opening handshake (RFC 6455 §4.2.2). A nil u writes the plain response.
+func (p *Peer) Upgrade(u *Upgrade) error {
+	if u == nil {
+		u = &Upgrade{}
+	}
+	accept := u.Accept
+	if accept == "" {
+		accept = handshake.AcceptKey(p.Request.Header.Get("Sec-WebSocket-Key"))
+	}
+	var b strings.Builder
+	b.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n")
+	b.WriteString("Sec-WebSocket-Accept: " + accept + "\r\n")
+	if u.Subprotocol != "" {
+		b.WriteString("Sec-WebSocket-Protocol: " + u.Subprotocol + "\r\n")
+	}
+	if u.Extensions != "" {
+		b.WriteString("Sec-WebSocket-Extensions: " + u.Extensions + "\r\n")
+	}
+	writeHeader(&b, u.Header)
+	b.WriteString("\r\n")
+	return p.Write([]byte(b.String()))
+}
+
+// Respond writes a complete HTTP/1.1 response other than 101, with body
+// and a Content-Length, for instance a 403.
+func (p *Peer) Respond(code int, header http.Header, body string) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "HTTP/1.1 %d %s\r\n", code, http.StatusText(code))
+	writeHeader(&b, header)
+	b.WriteString("Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n")
+	b.WriteString(body)
+	return p.Write([]byte(b.String()))
+}
+
+// Redirect writes a redirect response (code is 301, 302, 303, 307 or 308)
+// to location, which may be relative, with extra header fields.
+func (p *Peer) Redirect(code int, location string, header http.Header) error {
+	h := header.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	h.Set("Location", location)
+	return p.Respond(code, h, "")
+}
+
+func writeHeader(b *strings.Builder, h http.Header) {
+	for name, values := range h {
+		for _, v := range values {
+			b.WriteString(name + ": " + v + "\r\n")
+		}
+	}
+}
+
+// Write writes b as is.
+func (p *Peer) Write(b []byte) error {
+	_, err := p.Conn.Write(b)
+	return err
+}
+
+// Trickle writes b one byte per write, sleeping pause between bytes.
+func (p *Peer) Trickle(b []byte, pause time.Duration) error {
+	for i := range b {
+		if i > 0 && pause > 0 {
+			time.Sleep(pause)
+		}
+		if _, err := p.Conn.Write(b[i : i+1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteFrame encodes f exactly as given (frame.Frame.AppendBinary) and
+// writes it in one write. A server frame is normally unmasked: leave
+// f.Masked false unless the test wants a protocol violation.
+func (p *Peer) WriteFrame(f frame.Frame) error {
+	var err error
+	p.wbuf, err = f.AppendBinary(p.wbuf[:0])
+	if err != nil {
+		return err
+	}
+	return p.Write(p.wbuf)
+}
+
+// WriteMessage writes payload as one final, unmasked frame of type op.
+func (p *Peer) WriteMessage(op frame.Opcode, payload []byte) error {
+	return p.WriteFrame(frame.Frame{
+		Header:  frame.Header{Fin: true, Opcode: op, Length: int64(len(payload))},
+		Payload: payload,
+	})
+}
+
+// WriteClose writes a close frame with code and reason
+// (NoStatusReceived writes an empty payload). Invalid codes are written
+// as given, so a test can send them.
+func (p *Peer) WriteClose(code status.Code, reason string) error {
+	var payload []byte
+	if code != status.NoStatusReceived {
+		payload = append([]byte{byte(code >> 8), byte(code)}, reason...)
+	}
+	return p.WriteMessage(frame.OpClose, payload)
+}
+
+// ReadFull reads exactly len(b) raw bytes from the client.
+func (p *Peer) ReadFull(b []byte) error {
+	_, err := io.ReadFull(p.br, b)
+	return err
+}
+
+// ReadFrame reads the next client frame. It fails with [ErrUnmasked] if the
+// frame is not masked. The payload is unmasked and valid until the next
+// call. Only the frame's encoding is checked, not the RFC's other rules, so
+// the test sees what the client sent.
+func (p *Peer) ReadFrame() (frame.Frame, error) {
+	h, err := p.readHeader()
+	if err != nil {
+		return frame.Frame{}, err
+	}
+	if h.Length > maxFrame {
+		return frame.Frame{Header: h}, ErrTooLarge
+	}
+	if cap(p.rbuf) < int(h.Length) {
+		p.rbuf = make([]byte, h.Length)
+	}
+	payload := p.rbuf[:h.Length]
+	if _, err := io.ReadFull(p.br, payload); err != nil {
+		return frame.Frame{Header: h}, err
+	}
+	if !h.Masked {
+		return frame.Frame{Header: h, Payload: payload}, ErrUnmasked
+	}
+	mask.Apply(payload, h.Key, 0)
+	return frame.Frame{Header: h, Payload: payload}, nil
+}
+
+// readHeader reads a frame header from the buffered reader without
+// allocating.
+func (p *Peer) readHeader() (frame.Header, error) {
+	b, err := p.br.Peek(2)
+	if err != nil {
+		return frame.Header{}, err
+	}
+	n := 2
+	switch b[1] & 0x7f {
+	case 126:
+		n += 2
+	case 127:
+		n += 8
+	}
+	if b[1]&0x80 != 0 {
+		n += 4
+	}
+	if b, err = p.br.Peek(n); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return frame.Header{}, err
+	}
+	h, _, err := frame.ParseHeader(b)
+	if err != nil {
+		return frame.Header{}, err
+	}
+	p.br.Discard(n)
+	return h, nil
+}
+
+// ReadClose reads client frames, dropping data and pong frames and
+// answering pings, up to a close frame, and returns its code and reason
+// (NoStatusReceived for an empty payload). It does not answer the close.
+func (p *Peer) ReadClose() (status.Code, string, error) {
+	for {
+		f, err := p.ReadFrame()
+		if err != nil {
+			return 0, "", err
+		}
+		switch f.Opcode {
+		case frame.OpPing:
+			if err := p.WriteMessage(frame.OpPong, f.Payload); err != nil {
+				return 0, "", err
+			}
+		case frame.OpClose:
+			if len(f.Payload) == 1 {
+				return 0, "", status.ErrPayloadLength
+			}
+			if len(f.Payload) == 0 {
+				return status.NoStatusReceived, "", nil
+			}
+			return status.Code(uint16(f.Payload[0])<<8 | uint16(f.Payload[1])), string(f.Payload[2:]), nil
+		}
+	}
+}
+
+// Echo echoes every data frame as the client framed it (same opcode and
+// fin bit, unmasked), answers pings with pongs and drops pongs. When the
+// client sends a close, Echo echoes its payload and returns nil.
+func (p *Peer) Echo() error {
+	for {
+		f, err := p.ReadFrame()
+		if err != nil {
+			return err
+		}
+		switch f.Opcode {
+		case frame.OpPong:
+			continue
+		case frame.OpPing:
+			f.Opcode = frame.OpPong
+		}
+		f.Masked = false
+		if err := p.WriteFrame(f); err != nil {
+			return err
+		}
+		if f.Opcode == frame.OpClose {
+			return nil
+		}
+	}
+}
+
+// Discard reads and drops client frames until a close, which it echoes.
+func (p *Peer) Discard() error {
+	for {
+		f, err := p.ReadFrame()
+		if err != nil {
+			return err
+		}
+		if f.Opcode == frame.OpClose {
+			f.Masked = false
+			return p.WriteFrame(f)
+		}
+	}
+}
+
+// Hijack takes the connection away from the server: it is not closed when
+// the handler returns, nor by [Server.Close], and the caller must close it.
+// Bytes the peer had buffered are returned. The peer must not be used
+// afterwards.
+func (p *Peer) Hijack() (net.Conn, []byte) {
+	p.hijacked = true
+	buffered, _ := p.br.Peek(p.br.Buffered())
+	rest := append([]byte(nil), buffered...)
+	p.br, p.wbuf, p.rbuf = nil, nil, nil
+	return p.Conn, rest
+}
+
+// Echo is a [Handler] that upgrades the connection and runs [Peer.Echo].
+func Echo(p *Peer) {
+	if p.Upgrade(nil) == nil {
+		p.Echo()
+	}
+}
+
+// Discard is a [Handler] that upgrades the connection and runs
+// [Peer.Discard].
+func Discard(p *Peer) {
+	if p.Upgrade(nil) == nil {
+		p.Discard()
+	}
+}
