@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/framewire/ws/conn"
+	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/internal/conformance"
+)
+
+// config holds the command's flags.
+type config struct {
+	server, agent, cases, exclude, report string
+	scale                                 float64
+	verbose                               bool
+}
+
+// caseTimeout bounds one case as the agent sees it.
+const caseTimeout = 3 * time.Minute
+
+// dialer is the agent's client configuration: conn's defaults, with the
+// environment's proxy settings ignored (the server is on loopback).
+func dialer() *conn.Dialer {
+	return &conn.Dialer{Proxy: conn.NoProxy}
+}
+
+// run runs the suite and writes the summary to w. It reports whether every
+// case is OK, INFORMATIONAL or UNIMPLEMENTED.
+func run(ctx context.Context, cfg config, w io.Writer) (bool, error) {
+	base := cfg.server
+	var srv *conformance.Server
+	if base == "" {
+		var stop func()
+		var err error
+		srv, base, stop, err = startServer(cfg)
+		if err != nil {
+			return false, err
+		}
+		defer stop()
+	}
+	start := time.Now()
+	n, err := caseCount(ctx, base)
+	if err != nil {
+		return false, err
+	}
+	for i := 1; i <= n; i++ {
+		if err := ctx.Err(); err != nil {
+			return false, err
+		}
+		u := fmt.Sprintf("%s/runCase?case=%d&agent=%s", base, i, url.QueryEscape(cfg.agent))
+		cctx, cancel := context.WithTimeout(ctx, caseTimeout)
+		echoErr := echo(cctx, u)
+		cancel()
+		if cfg.verbose {
+			fmt.Fprintf(w, "case %d: %v\n", i, describe(echoErr))
+		}
+	}
+	if err := command(ctx, fmt.Sprintf("%s/updateReports?agent=%s", base, url.QueryEscape(cfg.agent))); err != nil {
+		return false, err
+	}
+	elapsed := time.Since(start)
+	if srv == nil {
+		fmt.Fprintf(w, "%d cases run against %s in %v; see the server's reports.\n", n, base, elapsed.Round(time.Millisecond))
+		return true, nil
+	}
+	srv.Wait()
+	results := srv.Results(cfg.agent)
+	if cfg.report != "" {
+		if err := conformance.WriteReportFiles(cfg.report, []string{cfg.agent}, map[string][]conformance.Result{cfg.agent: results}); err != nil {
+			return false, err
+		}
+	}
+	if err := conformance.WriteText(w, cfg.agent, results); err != nil {
+		return false, err
+	}
+	fmt.Fprintf(w, "\nSuite duration: %v\n", elapsed.Round(time.Millisecond))
+	return len(conformance.Problems(results)) == 0, nil
+}
+
+// startServer starts a fuzzing server on a loopback port and returns it
+// with its ws:// base URL and a function that stops it.
+func startServer(cfg config) (*conformance.Server, string, func(), error) {
+	srv, err := conformance.NewServer(conformance.Options{Cases: cfg.cases, Exclude: cfg.exclude, Scale: cfg.scale})
+	if err != nil {
+		return nil, "", nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", nil, err
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		hs.Serve(ln)
+	}()
+	stop := func() {
+		hs.Close()
+		<-done
+		srv.Wait()
+	}
+	return srv, "ws://" + ln.Addr().String(), stop, nil
+}
+
+// caseCount asks the server how many cases it runs.
+func caseCount(ctx context.Context, base string) (int, error) {
+	c, err := dialer().Dial(ctx, base+"/getCaseCount")
+	if err != nil {
+		return 0, err
+	}
+	defer c.Shutdown()
+	_, p, err := c.RecvData(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	if err := json.Unmarshal(p, &n); err != nil {
+		return 0, fmt.Errorf("getCaseCount answered %q: %w", p, err)
+	}
+	c.Close(ctx, 1000, "")
+	return n, nil
+}
+
+// command opens a command URL and waits for the server to close it.
+func command(ctx context.Context, u string) error {
+	c, err := dialer().Dial(ctx, u)
+	if err != nil {
+		return err
+	}
+	defer c.Shutdown()
+	for {
+		op, _, err := c.RecvData(ctx)
+		if err != nil || op == frame.OpClose {
+			return nil
+		}
+	}
+}
+
+// echo is the echo agent for one case: it sends back every message it
+// receives, with the same opcode and payload, until the connection closes
+// or fails. The error says how it ended (nil for a close by the server).
+func echo(ctx context.Context, u string) error {
+	c, err := dialer().Dial(ctx, u)
+	if err != nil {
+		return err
+	}
+	defer c.Shutdown()
+	for {
+		op, p, err := c.RecvData(ctx)
+		if err != nil {
+			return err
+		}
+		if op == frame.OpClose {
+			return nil
+		}
+		if err := c.Send(ctx, op, p); err != nil {
+			return err
+		}
+	}
+}
+
+// describe says how a case ended for the agent.
+func describe(err error) string {
+	var fe *frame.Error
+	switch {
+	case err == nil:
+		return "closed by the server"
+	case errors.As(err, &fe):
+		return "failed the connection with " + strconv.Itoa(int(fe.Code)) + ": " + err.Error()
+	}
+	return err.Error()
+}

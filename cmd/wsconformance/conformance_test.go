@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/framewire/ws/internal/conformance"
+)
+
+// TestConformance runs the whole suite against framewire's client. Every
+// case must be OK, or INFORMATIONAL / UNIMPLEMENTED where Autobahn says so
+// for every client.
+func TestConformance(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	var out strings.Builder
+	cfg := config{agent: "framewire", report: dir, scale: 0.2}
+	ok, err := run(ctx, cfg, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + out.String())
+	if !ok {
+		t.Errorf("cases FAILED or NON-STRICT:\n%s", out.String())
+	}
+	var doc struct {
+		Agents map[string]struct {
+			Cases []conformance.Result `json:"cases"`
+		} `json:"agents"`
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "conformance.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	cases := doc.Agents["framewire"].Cases
+	if len(cases) != 517 {
+		t.Fatalf("report has %d cases, want 517", len(cases))
+	}
+	for _, r := range cases {
+		want := conformance.OK
+		switch {
+		case r.Case == "7.1.6" || strings.HasPrefix(r.Case, "7.13."):
+			want = conformance.Informational
+		case strings.HasPrefix(r.Case, "12.") || strings.HasPrefix(r.Case, "13."):
+			want = conformance.Unimplemented
+		}
+		if r.Verdict != want {
+			t.Errorf("case %s: %s, want %s: %s", r.Case, r.Verdict, want, conformance.Detail(r))
+		}
+	}
+	if md, err := os.ReadFile(filepath.Join(dir, "conformance.md")); err != nil || !strings.Contains(string(md), "| 6 UTF-8 Handling | 145 |") {
+		t.Errorf("conformance.md lacks the section 6 row (err %v)", err)
+	}
+}
+
+// The agent also runs against a server it did not start (-server).
+func TestExternalServer(t *testing.T) {
+	srv, base, stop, err := startServer(config{cases: "1.1.*,2.1", scale: 0.2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	var out strings.Builder
+	ok, err := run(context.Background(), config{server: base, agent: "ext"}, &out)
+	if err != nil || !ok {
+		t.Fatalf("run: %v, %v\n%s", ok, err, out.String())
+	}
+	srv.Wait()
+	rs := srv.Results("ext")
+	if len(rs) != 9 {
+		t.Fatalf("%d results, want 9", len(rs))
+	}
+	for _, r := range rs {
+		if r.Verdict != conformance.OK {
+			t.Errorf("case %s: %s", r.Case, conformance.Detail(r))
+		}
+	}
+}

@@ -1,0 +1,28 @@
+// Command wsconformance runs framewire's conformance suite: the Autobahn
+// testsuite's fuzzing-server cases, played by framewire's fuzzing server
+// against an echo agent built on framewire's client (package conn).
+//
+// Usage:
+//
+//	wsconformance [-server ws://host:port] [-agent framewire] [-cases "1.*,2.1"] [-exclude pattern] [-report dir] [-scale 0.25] [-v]
+//
+// The flags are:
+//
+//	-server   URL of a running fuzzing server (wsfuzzingserver, or Autobahn's
+//	          own "wstest -m fuzzingserver"); default: start one in-process
+//	          on 127.0.0.1
+//	-agent    agent name in the reports (default "framewire")
+//	-cases    case ID patterns to run; "*" matches anything (in-process only)
+//	-exclude  case ID patterns to leave out (in-process only)
+//	-report   directory to write conformance.md and conformance.json into
+//	          (in-process only; default: write nothing)
+//	-scale    multiplier of every wait of every case (in-process only;
+//	          default 0.25: loopback needs no more)
+//	-v        print each case's verdict as it ends
+//
+// The agent asks /getCaseCount, then for each case opens /runCase and echoes
+// every message (same opcode, same payload) until the connection closes or
+// fails, then calls /updateReports. It prints the verdicts by section and
+// every case that is FAILED or NON-STRICT, and exits with status 1 if there
+// is any. "make conformance" runs it with -report docs.
+package main

@@ -1,0 +1,56 @@
+// Package conformance is framewire's conformance suite: a fuzzing server
+// that runs the test cases of the Autobahn testsuite's fuzzing server
+// against any WebSocket client and grades them by Autobahn's rules.
+//
+// # Protocol
+//
+// [Server] is an [net/http.Handler] that speaks the URL protocol of
+// Autobahn's fuzzing server, so that an echo client written for Autobahn
+// runs against it unchanged:
+//
+//	/getCaseCount               text message with the number of cases, then close
+//	/getCaseInfo?case=N         text message {"id": "1.1.1", "description": ...}, then close
+//	/getCaseStatus?case=N&agent=A  text message {"behavior": "OK"}, then close
+//	/runCase?case=N&agent=A     runs case N (counted from 1) against the client
+//	/updateReports?agent=A      writes conformance.json and conformance.md
+//
+// The client under test echoes every message it receives (same opcode,
+// same payload) until the connection closes. The opening handshake is RFC
+// 6455 §4.2.2 with no subprotocol and no extension.
+//
+// # Cases
+//
+// [Catalogue] returns the cases in Autobahn's numbering: 1 framing (§5.2),
+// 2 pings and pongs (§5.5.2, §5.5.3), 3 reserved bits (§5.2), 4 opcodes
+// (§5.2), 5 fragmentation (§5.4), 6 UTF-8 (§8.1, fail fast in 6.4.x and
+// Markus Kuhn's stress test in 6.5 to 6.23), 7 the closing handshake and
+// close codes (§5.5.1, §7.4), 9 large and many-fragment messages and round
+// trips (durations reported), 10 auto-fragmentation, and 12 and 13,
+// permessage-deflate (RFC 7692), graded UNIMPLEMENTED since the server
+// negotiates no extension. [Select] picks cases by ID pattern ("1.*,2.1").
+//
+// # Verdicts
+//
+// [Judge] applies Autobahn's rules. The events the client caused
+// (messages, pings, pongs, and waits that ran out with the connection
+// still open) are compared with each expected outcome: OK, or NON-STRICT
+// for the alternatives Autobahn accepts reluctantly. The end of the
+// connection is checked separately: which endpoint closed, whether the
+// closing handshake completed where required (UNCLEAN) and the client's
+// close code (WRONG CODE). [Overall] folds both into the verdict a CI run
+// gates on. A protocol violation by the client (an unmasked frame,
+// invalid UTF-8 in its text, a bad close frame, reserved bits) fails the
+// close behavior, and the server fails the connection as any server would.
+//
+// # Differences from Autobahn
+//
+// The server closes as soon as the expected events arrived, as Autobahn
+// does; waits that a silent client would hit are multiplied by
+// [Options.Scale], so a loopback run can use a fraction of Autobahn's
+// timings. In 5.19 and 5.20 the pause before the second half of the
+// message ends early once the first pong arrived. When a client neither
+// reacts nor closes before a case's kill timer, the server counts as the
+// endpoint that closed. Section 9 compares echoed content, not only its
+// length. 3.6 sends what Autobahn sends (a binary frame with RSV 6, though
+// its description says ping).
+package conformance
