@@ -287,11 +287,15 @@ func (c *Conn) peerClosed(ctx context.Context, f frame.Frame) error {
 		reason = string(f.Payload[2:]) // kept even when not UTF-8 under SkipUTF8Validation
 	}
 	ce := closeErrorOf(code, reason)
-	if !c.closeSent.Load() {
-		var buf [2]byte
-		echo, _ := status.AppendClose(buf[:0], code, "")
-		c.send(ctx, frame.Header{Fin: true, Opcode: frame.OpClose}, echo)
+	if c.closeSent.Load() {
+		// This is the answer to our close (Close or a close frame sent
+		// with SendFrame): later calls report ErrClosed, wrapping it.
+		c.terminate(closedBy(ce), closedBy(ce))
+		return nil
 	}
+	var buf [2]byte
+	echo, _ := status.AppendClose(buf[:0], code, "")
+	c.send(ctx, frame.Header{Fin: true, Opcode: frame.OpClose}, echo)
 	c.terminate(ce, closedBy(ce))
 	return nil
 }
