@@ -6,7 +6,7 @@ BENCHTIME ?= 1s
 # The interop package needs the bed of real servers; make interop runs it.
 UNIT_PKGS = $$($(GO) list ./... | grep -v '/interop$$')
 
-.PHONY: all demo test vet fmt-check unit purego fuzz bench conformance interop lint
+.PHONY: all demo test vet fmt-check unit purego fuzz bench compare conformance interop lint
 
 all: test
 
@@ -43,6 +43,12 @@ fuzz:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+
+# framewire against gorilla, coder, gobwas and gws (the nested module bench/,
+# about 12 minutes).
+compare:
+	cd bench && $(GO) vet ./... && $(GO) test -run '^$$' -bench . -benchmem -count 5 | tee compare.txt
+	cd bench && $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da compare.txt
 
 # The Autobahn-style client conformance suite; writes docs/conformance.md.
 conformance:

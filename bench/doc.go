@@ -1,0 +1,26 @@
+// Package bench compares framewire with gorilla/websocket, coder/websocket,
+// gobwas/ws and lxzan/gws. It is a module of its own, so that the SDK's
+// go.mod names none of them; it has no code outside its tests.
+//
+// # Benchmarks
+//
+//   - BenchmarkMask: in-place masking (RFC 6455 §5.3) with each library's
+//     own kernel, 16 B to 1 MiB.
+//   - BenchmarkHeaderEncode, BenchmarkHeaderDecode: frame headers
+//     (RFC 6455 §5.2), framewire against gobwas/ws, the only peer that
+//     exports them.
+//   - BenchmarkReadFrames: a stream of server frames read from memory with
+//     framewire's reader and gobwas/ws.
+//   - BenchmarkRecvMemory: whole messages received through each client's
+//     API from a connection that lives in memory.
+//   - BenchmarkEcho: one binary message sent to an echo server over
+//     loopback TCP and received back, per client.
+//   - BenchmarkIdleConn: heap, stack and goroutines per open connection,
+//     idle and with a goroutine waiting in receive.
+//
+// # Running
+//
+//	cd bench && go test -bench . -benchmem
+//
+// README.md has the method and the figures measured.
+package bench

@@ -1,0 +1,162 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"io"
+	"net"
+	"net/http"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+var idleConns = flag.Int("idle.conns", 1000, "connections each BenchmarkIdleConn case dials")
+
+// rawClient is the baseline of BenchmarkIdleConn: a TCP connection that
+// sent a fixed opening handshake and read the answer, with no WebSocket
+// library. Its figures are the sockets' own cost (client and server side),
+// which every library pays too.
+type rawClient struct{ nc net.Conn }
+
+const rawRequest = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+	"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+
+func dialRaw(ctx context.Context, url string, nd netDial) (client, error) {
+	if nd == nil {
+		var d net.Dialer
+		nd = d.DialContext
+	}
+	nc, err := nd(ctx, "tcp", strings.TrimSuffix(strings.TrimPrefix(url, "ws://"), "/"))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := io.WriteString(nc, rawRequest); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(nc), nil)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	resp.Body.Close()
+	return &rawClient{nc: nc}, nil
+}
+
+func (r *rawClient) send(p []byte) error { _, err := r.nc.Write(p); return err }
+
+func (r *rawClient) recv() ([]byte, error) {
+	var b [1]byte
+	_, err := r.nc.Read(b[:])
+	return nil, err
+}
+
+func (r *rawClient) close() error { return r.nc.Close() }
+
+// idleResult is what one BenchmarkIdleConn case measured.
+type idleResult struct {
+	heap, stack, goroutines, dialNs, allocBytes, allocs float64
+}
+
+// measureIdle dials n connections with lib to a holdServer and reports
+// what they cost once the garbage is collected: live heap, goroutine stack
+// and goroutines per connection, and dial time and allocation per dial.
+// With waiting set, each connection also has a goroutine blocked in recv,
+// as a client waiting for its next message has (unless the library runs
+// its own reading goroutine).
+func measureIdle(b *testing.B, lib library, n int, waiting bool) idleResult {
+	srv := startHoldServer(b)
+	defer srv.close()
+	clients := make([]client, 0, n)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	g0 := runtime.NumGoroutine()
+	start := time.Now()
+	for range n {
+		c, err := lib.dial(context.Background(), srv.url, nil)
+		if err != nil {
+			for _, c := range clients {
+				c.close()
+			}
+			b.Fatalf("dial %d: %v", len(clients), err)
+		}
+		clients = append(clients, c)
+		if waiting && !lib.reads {
+			go c.recv()
+		}
+	}
+	dial := time.Since(start)
+	var allocs runtime.MemStats
+	runtime.ReadMemStats(&allocs)
+	if waiting {
+		// Let every reader reach its blocking read.
+		time.Sleep(200 * time.Millisecond)
+	}
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	g1 := runtime.NumGoroutine()
+	// The server closes first, so the TIME_WAIT states stay on its side
+	// and do not use up the client's ephemeral ports over many cases.
+	srv.close()
+	for _, c := range clients {
+		c.close()
+	}
+	// Wait for the libraries' goroutines to see the close, so the next case
+	// starts from the same place.
+	for deadline := time.Now().Add(5 * time.Second); runtime.NumGoroutine() > g0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	fn := float64(n)
+	return idleResult{
+		heap:       (float64(after.HeapAlloc) - float64(before.HeapAlloc)) / fn,
+		stack:      (float64(after.StackInuse) - float64(before.StackInuse)) / fn,
+		goroutines: float64(g1-g0) / fn,
+		dialNs:     float64(dial.Nanoseconds()) / fn,
+		allocBytes: float64(allocs.TotalAlloc-before.TotalAlloc) / fn,
+		allocs:     float64(allocs.Mallocs-before.Mallocs) / fn,
+	}
+}
+
+// BenchmarkIdleConn measures what an open, idle client connection costs:
+// heap-B/conn (live heap after GC, both sockets included), stack-B/conn,
+// goroutines/conn; ns/op, B/op and allocs/op are per dial. The raw row is
+// a bare TCP connection with a handshake and no library, to subtract.
+// gobwas/ws is measured as its Dialer leaves the connection (the
+// gobwas-wsutil row): a net.Conn and nothing else; the gobwas-lowlevel
+// client and gorilla-ReadMessage are skipped, since their extra memory is
+// this package's own buffers or the same connection as gorilla.
+//
+// The measurement dials -idle.conns connections once per run (when the
+// framework calls with b.N == 1) and reports the same figures for the
+// framework's later, larger b.N calls, which do no work.
+func BenchmarkIdleConn(b *testing.B) {
+	libs := append([]library{{name: "raw", dial: dialRaw}}, libraries()...)
+	for _, mode := range []string{"idle", "waiting"} {
+		for _, lib := range libs {
+			switch {
+			case lib.name == "gorilla-ReadMessage", lib.name == "gobwas-lowlevel":
+				continue // same connection as gorilla; the bench's own buffers
+			case mode == "waiting" && lib.name == "raw":
+				continue
+			}
+			var res idleResult
+			b.Run(mode+"/"+lib.name, func(b *testing.B) {
+				if b.N == 1 {
+					res = measureIdle(b, lib, *idleConns, mode == "waiting")
+				}
+				b.ReportMetric(res.heap, "heap-B/conn")
+				b.ReportMetric(res.stack, "stack-B/conn")
+				b.ReportMetric(res.goroutines, "goroutines/conn")
+				b.ReportMetric(res.dialNs, "ns/op")
+				b.ReportMetric(res.allocBytes, "B/op")
+				b.ReportMetric(res.allocs, "allocs/op")
+			})
+		}
+	}
+}
