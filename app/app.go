@@ -1,0 +1,439 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/framewire/ws/conn"
+	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/status"
+)
+
+// DefaultCloseTimeout is how long a closing connection waits for the
+// peer's close frame when CloseTimeout is zero: websocket-client's 3
+// seconds.
+const DefaultCloseTimeout = 3 * time.Second
+
+// App is an event-driven WebSocket client: [App.Run] connects to URL,
+// calls the handlers as events arrive, keeps the connection alive with
+// pings and, if Reconnect is set, reconnects after a failure.
+//
+// The fields configure the App and must not change while Run runs. Every
+// handler is optional and is called on the goroutine that called Run, one
+// at a time; the payload a handler receives is valid only until it
+// returns. [App.Send], [App.SendText], [App.SendBinary], [App.SendFrame]
+// and [App.Close] may be called from any goroutine, handlers included.
+//
+// App is websocket-client's WebSocketApp.
+type App struct {
+	// URL is the ws:// or wss:// URL to connect to.
+	URL string
+
+	// Dialer connects; nil means the zero Dialer. Run uses a copy with
+	// ControlFrames set (so that OnPing and OnPong see pings and pongs),
+	// FireContFrame set exactly when OnContMessage is set, and Header
+	// extended by the Header function.
+	Dialer *conn.Dialer
+
+	// Header, if set, is called before every connection attempt; the
+	// fields it returns are added to Dialer.Header, so that a token can be
+	// refreshed before a reconnect. An error fails the attempt.
+	Header func(ctx context.Context) (http.Header, error)
+
+	// PingInterval is the time between pings; the first ping goes out one
+	// interval after the connection opens. Zero sends no pings.
+	PingInterval time.Duration
+
+	// PingTimeout, if set, is how long to wait for a pong after each ping
+	// before the connection fails with [ErrPongTimeout]. It must be less
+	// than PingInterval.
+	PingTimeout time.Duration
+
+	// PingPayload is the application data of each ping.
+	PingPayload []byte
+
+	// Reconnect, if set, makes Run connect again after a connection or an
+	// attempt fails. Nil, the default, ends Run at the first failure.
+	Reconnect *Backoff
+
+	// CloseTimeout bounds the closing handshake: how long to wait for the
+	// peer's close frame before dropping the connection. Zero means
+	// DefaultCloseTimeout.
+	CloseTimeout time.Duration
+
+	// OnOpen is called when a connection opens, or only the first one if
+	// OnReconnect is set.
+	OnOpen func(a *App)
+	// OnReconnect is called when a connection opens after an earlier
+	// attempt, instead of OnOpen.
+	OnReconnect func(a *App)
+	// OnData is called for every data message (or fragment, when
+	// OnContMessage is set), before OnMessage or OnContMessage. op is the
+	// message's opcode (OpContinuation for later fragments) and fin tells
+	// whether it is the last frame of its message.
+	OnData func(a *App, op frame.Opcode, p []byte, fin bool)
+	// OnMessage is called for every text or binary message; when
+	// OnContMessage is set it gets the first fragment only.
+	OnMessage func(a *App, op frame.Opcode, p []byte)
+	// OnContMessage, if set, makes the App deliver messages fragment by
+	// fragment: it is called for each continuation fragment.
+	OnContMessage func(a *App, p []byte, fin bool)
+	// OnPing is called for each ping, after the pong has been sent.
+	OnPing func(a *App, p []byte)
+	// OnPong is called for each pong.
+	OnPong func(a *App, p []byte)
+	// OnError is called with every error: a failed connection attempt, a
+	// connection that failed (before its OnClose) and a handler that
+	// panicked ([*HandlerError]).
+	OnError func(a *App, err error)
+	// OnClose is called exactly once for every connection that opened,
+	// when it has ended, with the code and reason of the peer's close
+	// frame: status.NoStatusReceived if it had no code and
+	// status.AbnormalClosure if none arrived.
+	OnClose func(a *App, code status.Code, reason string)
+
+	mu  sync.Mutex
+	run *runState // nil while Run is not running
+
+	// dial replaces the Dialer in tests.
+	dial dialFunc
+}
+
+// runState is the state of one call to Run.
+type runState struct {
+	cancel  context.CancelFunc // cancels dialling and waiting to reconnect
+	stopped bool               // Close was called
+	code    status.Code        // what Close was called with
+	reason  string
+	cur     *session // the open connection, or nil
+}
+
+func (a *App) check() error {
+	switch {
+	case a.PingTimeout < 0:
+		return ErrPingTimeout
+	case a.PingInterval < 0:
+		return ErrPingInterval
+	case a.PingInterval > 0 && a.PingTimeout > 0 && a.PingInterval <= a.PingTimeout:
+		return ErrPingOrder
+	case a.CloseTimeout < 0:
+		return ErrCloseTimeout
+	}
+	if a.Reconnect != nil {
+		return a.Reconnect.check()
+	}
+	return nil
+}
+
+// Run connects and handles events until the connection ends, then, if
+// Reconnect is set and the connection failed, connects again. It returns
+// when
+//   - either side completed a closing handshake (a close frame from the
+//     peer, or [App.Close]): errored is false and err nil; a graceful close
+//     by the peer, whatever its code, is not a failure and is not followed
+//     by a reconnect;
+//   - ctx is done: Run sends a close frame (status.NormalClosure), waits up
+//     to CloseTimeout for the reply and returns false and ctx.Err();
+//   - a connection or an attempt failed and Run will not reconnect:
+//     errored is true and err is the failure, which OnError has also seen.
+//
+// An App field out of range makes Run return true and one of the ErrXxx
+// argument errors at once, and so does a second concurrent Run
+// ([ErrRunning]). No goroutine started by Run outlives it.
+//
+// Run is websocket-client's WebSocketApp.run_forever; errored is its
+// return value.
+func (a *App) Run(ctx context.Context) (errored bool, err error) {
+	if err := a.check(); err != nil {
+		return true, err
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	rs := &runState{cancel: cancel}
+	a.mu.Lock()
+	if a.run != nil {
+		a.mu.Unlock()
+		return true, ErrRunning
+	}
+	a.run = rs
+	a.mu.Unlock()
+	defer func() {
+		a.mu.Lock()
+		a.run = nil
+		a.mu.Unlock()
+	}()
+
+	failures := 0
+	reconnecting := false
+	for {
+		opened, err := a.session(ctx, wctx, rs, reconnecting)
+		switch {
+		case ctx.Err() != nil:
+			return false, ctx.Err()
+		case err == nil, a.stopped(rs):
+			return false, nil
+		}
+		if !opened {
+			a.reportError(err)
+		}
+		if a.Reconnect == nil {
+			return true, err
+		}
+		if opened {
+			failures = 0
+		}
+		if a.Reconnect.MaxAttempts > 0 && failures >= a.Reconnect.MaxAttempts {
+			return true, err
+		}
+		d := a.Reconnect.delay(failures, rand.Float64())
+		failures++
+		a.logf("%v - reconnect in %v", err, d)
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-wctx.Done():
+			t.Stop()
+			if ctx.Err() != nil {
+				return false, ctx.Err()
+			}
+			return false, nil
+		}
+		reconnecting = true
+	}
+}
+
+func (a *App) stopped(rs *runState) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return rs.stopped
+}
+
+// session makes one connection attempt and, if it opens, handles the
+// connection until it ends. It reports whether the connection opened and
+// why it ended: nil for a closing handshake.
+func (a *App) session(ctx, wctx context.Context, rs *runState, reconnecting bool) (opened bool, err error) {
+	var h http.Header
+	if a.Header != nil {
+		h, err = a.header(wctx)
+		if err != nil {
+			return false, err
+		}
+	}
+	c, err := a.dialConn(wctx, h)
+	if err != nil {
+		return false, err
+	}
+	s := newSession(c, a.closeTimeout())
+	a.mu.Lock()
+	rs.cur = s
+	stop, code, reason := rs.stopped, rs.code, rs.reason
+	a.mu.Unlock()
+
+	// Cancelling ctx starts the closing handshake; the reader keeps
+	// reading until the reply comes or CloseTimeout aborts the connection.
+	cancelled := make(chan struct{})
+	unwatch := context.AfterFunc(ctx, func() {
+		defer close(cancelled)
+		s.startClose(context.Background(), status.NormalClosure, "")
+	})
+	if stop {
+		s.startClose(context.Background(), code, reason)
+	}
+
+	if reconnecting && a.OnReconnect != nil {
+		a.call("OnReconnect", func() { a.OnReconnect(a) })
+	} else if a.OnOpen != nil {
+		a.call("OnOpen", func() { a.OnOpen(a) })
+	}
+
+	var wg sync.WaitGroup
+	quit := make(chan struct{})
+	if a.PingInterval > 0 {
+		wg.Go(func() { s.keepalive(a.PingInterval, a.PingTimeout, a.PingPayload, quit) })
+	}
+	code, reason, err = a.read(context.WithoutCancel(ctx), s)
+
+	s.end()
+	close(quit)
+	wg.Wait()
+	if !unwatch() {
+		<-cancelled
+	}
+	a.mu.Lock()
+	rs.cur = nil
+	a.mu.Unlock()
+
+	if err != nil {
+		a.reportError(err)
+	}
+	if a.OnClose != nil {
+		a.call("OnClose", func() { a.OnClose(a, code, reason) })
+	}
+	return true, err
+}
+
+// read dispatches the connection's events to the handlers until the
+// connection ends. It returns the peer's close code and reason, and the
+// failure if the connection did not end with a closing handshake.
+func (a *App) read(ctx context.Context, s *session) (status.Code, string, error) {
+	for {
+		op, f, err := s.c.recv(ctx)
+		if err != nil {
+			if ferr := s.failure(); ferr != nil {
+				return status.AbnormalClosure, "", ferr
+			}
+			var ce *status.CloseError
+			if errors.As(err, &ce) {
+				return ce.Code, ce.Reason, nil
+			}
+			if s.isClosing() {
+				// The peer did not answer our close frame in time, or
+				// dropped the connection instead: we asked for the end.
+				return status.AbnormalClosure, "", nil
+			}
+			return status.AbnormalClosure, "", err
+		}
+		switch op {
+		case frame.OpClose:
+			code, reason, perr := status.ParseClose(f.Payload)
+			if perr != nil {
+				code, reason = status.NoStatusReceived, ""
+			}
+			return code, reason, nil
+		case frame.OpPing:
+			if a.OnPing != nil {
+				a.call("OnPing", func() { a.OnPing(a, f.Payload) })
+			}
+		case frame.OpPong:
+			s.notePong()
+			if a.OnPong != nil {
+				a.call("OnPong", func() { a.OnPong(a, f.Payload) })
+			}
+		case frame.OpContinuation:
+			if a.OnData != nil {
+				a.call("OnData", func() { a.OnData(a, op, f.Payload, f.Fin) })
+			}
+			if a.OnContMessage != nil {
+				a.call("OnContMessage", func() { a.OnContMessage(a, f.Payload, f.Fin) })
+			}
+		default:
+			if a.OnData != nil {
+				a.call("OnData", func() { a.OnData(a, op, f.Payload, f.Fin) })
+			}
+			if a.OnMessage != nil {
+				a.call("OnMessage", func() { a.OnMessage(a, op, f.Payload) })
+			}
+		}
+	}
+}
+
+func (a *App) header(ctx context.Context) (h http.Header, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &HandlerError{Handler: "Header", Value: v}
+		}
+	}()
+	return a.Header(ctx)
+}
+
+func (a *App) closeTimeout() time.Duration {
+	if a.CloseTimeout > 0 {
+		return a.CloseTimeout
+	}
+	return DefaultCloseTimeout
+}
+
+// call runs a handler; a panic goes to OnError as a *HandlerError.
+func (a *App) call(name string, f func()) {
+	defer func() {
+		if v := recover(); v != nil {
+			a.logf("error from callback %s: %v", name, v)
+			a.reportError(&HandlerError{Handler: name, Value: v})
+		}
+	}()
+	f()
+}
+
+func (a *App) reportError(err error) {
+	if a.OnError == nil {
+		return
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			a.logf("error from callback OnError: %v", v)
+		}
+	}()
+	a.OnError(a, err)
+}
+
+func (a *App) current() *session {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.run == nil {
+		return nil
+	}
+	return a.run.cur
+}
+
+// Send sends a message with opcode op on the open connection. It returns
+// [ErrNotConnected] when no connection is open.
+func (a *App) Send(ctx context.Context, op frame.Opcode, p []byte) error {
+	s := a.current()
+	if s == nil {
+		return ErrNotConnected
+	}
+	return s.c.send(ctx, op, p)
+}
+
+// SendText sends a text message; see [App.Send].
+func (a *App) SendText(ctx context.Context, text string) error {
+	return a.Send(ctx, frame.OpText, []byte(text))
+}
+
+// SendBinary sends a binary message; see [App.Send].
+func (a *App) SendBinary(ctx context.Context, p []byte) error {
+	return a.Send(ctx, frame.OpBinary, p)
+}
+
+// SendFrame sends one frame as built, for fragments and hand-made frames;
+// see [App.Send].
+func (a *App) SendFrame(ctx context.Context, f frame.Frame) error {
+	s := a.current()
+	if s == nil {
+		return ErrNotConnected
+	}
+	return s.c.sendFrame(ctx, f)
+}
+
+// Close ends Run: it sends a close frame with code and reason on the open
+// connection (ctx bounds the sending) and returns; Run then waits up to
+// CloseTimeout for the peer's close frame, calls OnClose and returns false
+// and nil. Called while Run waits to reconnect, it ends Run at once. It
+// returns [ErrNotConnected] when Run is not running.
+//
+// Close is websocket-client's WebSocketApp.close.
+func (a *App) Close(ctx context.Context, code status.Code, reason string) error {
+	if _, err := status.AppendClose(nil, code, reason); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	rs := a.run
+	if rs == nil {
+		a.mu.Unlock()
+		return ErrNotConnected
+	}
+	if !rs.stopped {
+		rs.stopped, rs.code, rs.reason = true, code, reason
+	}
+	s := rs.cur
+	a.mu.Unlock()
+	if s == nil {
+		rs.cancel()
+		return nil
+	}
+	return s.startClose(ctx, code, reason)
+}

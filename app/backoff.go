@@ -1,0 +1,54 @@
+package app
+
+import (
+	"math"
+	"time"
+)
+
+// Backoff is the reconnect policy of an [App]: after a connection fails,
+// Run waits a delay and connects again. The delay starts at Initial and is
+// multiplied by Multiplier after each failed attempt, up to Max; Jitter
+// then draws it at random from [d×(1−Jitter), d] so that many clients do
+// not reconnect in step. A connection that opens resets the sequence.
+//
+// The zero value reconnects after 1s, 2s, 4s, ... up to 30s, forever, with
+// no jitter. Multiplier 1 gives websocket-client's fixed delay
+// (run_forever(reconnect=N)).
+type Backoff struct {
+	Initial     time.Duration // first delay; 0 means 1s
+	Max         time.Duration // cap on the delay; 0 means 30s
+	Multiplier  float64       // growth per failed attempt, ≥ 1; 0 means 2
+	Jitter      float64       // fraction of the delay drawn at random, in [0, 1]
+	MaxAttempts int           // consecutive failed attempts before Run gives up; 0 means no limit
+}
+
+func (b *Backoff) check() error {
+	switch {
+	case b.Initial < 0, b.Max < 0, b.MaxAttempts < 0,
+		b.Multiplier != 0 && !(b.Multiplier >= 1), // also refuses NaN
+		!(b.Jitter >= 0 && b.Jitter <= 1):
+		return ErrBackoff
+	}
+	return nil
+}
+
+// delay returns the wait before attempt n (0 for the first reconnect),
+// with u a uniform random number in [0, 1).
+func (b *Backoff) delay(n int, u float64) time.Duration {
+	initial, limit, mult := b.Initial, b.Max, b.Multiplier
+	if initial == 0 {
+		initial = time.Second
+	}
+	if limit == 0 {
+		limit = 30 * time.Second
+	}
+	if mult == 0 {
+		mult = 2
+	}
+	d := limit
+	if f := float64(initial) * math.Pow(mult, float64(n)); f < float64(limit) {
+		d = min(time.Duration(f), limit)
+	}
+	d -= time.Duration(float64(d) * b.Jitter * u)
+	return max(d, 0)
+}

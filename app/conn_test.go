@@ -1,0 +1,175 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/framewire/ws/app"
+	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/status"
+)
+
+// These tests run an App over real connections to an in-bubble peer
+// (peer_test.go) inside synctest bubbles.
+
+type log struct {
+	mu     sync.Mutex
+	events []string
+	errs   []error
+}
+
+func (l *log) add(s string) {
+	l.mu.Lock()
+	l.events = append(l.events, s)
+	l.mu.Unlock()
+}
+
+func logged(a *app.App) *log {
+	l := &log{}
+	a.OnOpen = func(*app.App) { l.add("open") }
+	a.OnReconnect = func(*app.App) { l.add("reconnect") }
+	a.OnMessage = func(_ *app.App, op frame.Opcode, p []byte) { l.add(op.String() + " " + string(p)) }
+	a.OnError = func(_ *app.App, err error) {
+		l.add("error")
+		l.mu.Lock()
+		l.errs = append(l.errs, err)
+		l.mu.Unlock()
+	}
+	a.OnClose = func(_ *app.App, code status.Code, reason string) { l.add("close " + code.String() + " " + reason) }
+	return l
+}
+
+func TestConnGracefulServerClose(t *testing.T) {
+	srv := pipeDialer(func(p *peer) {
+		p.write(frame.OpText, []byte("hello"))
+		p.writeClose(4001, "bye!")
+		p.serveFrames(false, false)
+	})
+	synctest.Test(t, func(t *testing.T) {
+		a := &app.App{URL: "ws://peer/", Dialer: srv, Reconnect: &app.Backoff{Initial: time.Millisecond}}
+		l := logged(a)
+		errored, err := a.Run(t.Context())
+		if errored || err != nil {
+			t.Errorf("Run = %v, %v; want false, nil", errored, err)
+		}
+		want := []string{"open", "text hello", "close " + status.Code(4001).String() + " bye!"}
+		if d := cmp.Diff(want, l.events); d != "" {
+			t.Errorf("events (-want +got):\n%s", d)
+		}
+	})
+}
+
+func TestConnEchoAndClose(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := &app.App{URL: "ws://peer/", Dialer: pipeDialer(echoPeer), PingInterval: time.Second}
+		l := logged(a)
+		pongs := 0
+		a.OnPong = func(a *app.App, p []byte) {
+			pongs++
+			if pongs == 2 {
+				a.Close(context.Background(), status.GoingAway, "enough")
+			}
+		}
+		a.OnOpen = func(a *app.App) {
+			l.add("open")
+			a.SendText(context.Background(), "one")
+			a.SendBinary(context.Background(), []byte("two"))
+		}
+		t0 := time.Now()
+		errored, err := a.Run(t.Context())
+		if errored || err != nil {
+			t.Errorf("Run = %v, %v; want false, nil", errored, err)
+		}
+		if got := time.Since(t0); got != 2*time.Second {
+			t.Errorf("second pong after %v; want 2s (first ping one interval after open)", got)
+		}
+		want := []string{"open", "text one", "binary two", "close " + status.GoingAway.String() + " enough"}
+		if d := cmp.Diff(want, l.events); d != "" {
+			t.Errorf("events (-want +got):\n%s", d)
+		}
+	})
+}
+
+func TestConnPongTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// The peer never answers a ping.
+		a := &app.App{URL: "ws://peer/", Dialer: pipeDialer(discardPeer), PingInterval: time.Second, PingTimeout: 500 * time.Millisecond}
+		l := logged(a)
+		t0 := time.Now()
+		errored, err := a.Run(t.Context())
+		if !errored || !errors.Is(err, app.ErrPongTimeout) {
+			t.Errorf("Run = %v, %v; want true, ErrPongTimeout", errored, err)
+		}
+		if got := time.Since(t0); got != 1500*time.Millisecond {
+			t.Errorf("failed after %v; want 1.5s", got)
+		}
+		want := []string{"open", "error", "close " + status.AbnormalClosure.String() + " "}
+		if d := cmp.Diff(want, l.events); d != "" {
+			t.Errorf("events (-want +got):\n%s", d)
+		}
+	})
+}
+
+func TestConnCancel(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		closes := make(chan status.Code, 1)
+		srv := pipeDialer(func(p *peer) {
+			code, _ := p.serveFrames(false, false)
+			closes <- code
+		})
+		ctx, cancel := context.WithCancel(t.Context())
+		a := &app.App{URL: "ws://peer/", Dialer: srv}
+		l := logged(a)
+		a.OnOpen = func(*app.App) { cancel() }
+		errored, err := a.Run(ctx)
+		if errored || !errors.Is(err, context.Canceled) {
+			t.Errorf("Run = %v, %v; want false, context.Canceled", errored, err)
+		}
+		if code := <-closes; code != status.NormalClosure {
+			t.Errorf("server got close %v; want 1000", code)
+		}
+		want := []string{"close " + status.NormalClosure.String() + " "}
+		if d := cmp.Diff(want, l.events); d != "" {
+			t.Errorf("events (-want +got):\n%s", d)
+		}
+	})
+}
+
+func TestConnProtocolErrorReconnects(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		n := 0
+		srv := pipeDialer(func(p *peer) {
+			mu.Lock()
+			n++
+			first := n == 1
+			mu.Unlock()
+			if first {
+				p.writeRaw([]byte{0x83, 0}) // reserved opcode: the client fails the connection with 1002
+			} else {
+				p.writeClose(status.NormalClosure, "")
+			}
+			p.serveFrames(false, false)
+		})
+		a := &app.App{URL: "ws://peer/", Dialer: srv, Reconnect: &app.Backoff{}}
+		l := logged(a)
+		errored, err := a.Run(t.Context())
+		if errored || err != nil {
+			t.Errorf("Run = %v, %v; want false, nil", errored, err)
+		}
+		want := []string{"open", "error", "close " + status.AbnormalClosure.String() + " ", "reconnect", "close " + status.NormalClosure.String() + " "}
+		if d := cmp.Diff(want, l.events); d != "" {
+			t.Errorf("events (-want +got):\n%s", d)
+		}
+		var fe *frame.Error
+		if len(l.errs) != 1 || !errors.As(l.errs[0], &fe) || fe.Code != status.ProtocolError {
+			t.Errorf("errors %v; want one *frame.Error with code 1002", l.errs)
+		}
+	})
+}

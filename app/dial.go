@@ -1,0 +1,75 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/framewire/ws/conn"
+	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/status"
+)
+
+// dialConn opens a connection with a copy of the App's Dialer.
+func (a *App) dialConn(ctx context.Context, h http.Header) (connection, error) {
+	if a.dial != nil {
+		return a.dial(ctx, a.URL, h)
+	}
+	var d conn.Dialer
+	if a.Dialer != nil {
+		d = *a.Dialer
+	}
+	if len(h) > 0 {
+		merged := d.Header.Clone()
+		if merged == nil {
+			merged = make(http.Header, len(h))
+		}
+		for k, v := range h {
+			merged[k] = append(merged[k], v...)
+		}
+		d.Header = merged
+	}
+	d.ControlFrames = true
+	d.FireContFrame = a.OnContMessage != nil
+	c, err := d.Dial(ctx, a.URL)
+	if err != nil {
+		return nil, err
+	}
+	return connAdapter{c}, nil
+}
+
+// logf logs at debug level to the Dialer's Logger, if any.
+func (a *App) logf(format string, args ...any) {
+	if a.Dialer == nil || a.Dialer.Logger == nil {
+		return
+	}
+	a.Dialer.Logger.Log(context.Background(), slog.LevelDebug, fmt.Sprintf(format, args...))
+}
+
+// connAdapter gives a *conn.Conn the connection interface.
+type connAdapter struct{ c *conn.Conn }
+
+func (a connAdapter) recv(ctx context.Context) (frame.Opcode, frame.Frame, error) {
+	return a.c.RecvDataFrame(ctx)
+}
+
+func (a connAdapter) send(ctx context.Context, op frame.Opcode, p []byte) error {
+	return a.c.Send(ctx, op, p)
+}
+
+func (a connAdapter) sendFrame(ctx context.Context, f frame.Frame) error {
+	return a.c.SendFrame(ctx, f)
+}
+
+func (a connAdapter) ping(ctx context.Context, p []byte) error { return a.c.Ping(ctx, p) }
+
+func (a connAdapter) sendClose(ctx context.Context, code status.Code, reason string) error {
+	p, err := status.AppendClose(nil, code, reason)
+	if err != nil {
+		return err
+	}
+	return a.c.SendFrame(ctx, frame.New(frame.OpClose, p))
+}
+
+func (a connAdapter) abort() { a.c.Abort() }

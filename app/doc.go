@@ -1,0 +1,62 @@
+// Package app is an event-driven WebSocket client: an [App] connects,
+// calls handlers as events arrive, keeps the connection alive with pings
+// and reconnects with backoff. It is websocket-client's WebSocketApp,
+// built on the conn package.
+//
+// # Lifecycle
+//
+// [App.Run] connects to App.URL and, when the opening handshake succeeds
+// (RFC 6455 §4), calls OnOpen (OnReconnect instead on later connections
+// if it is set). It then reads until the connection ends, calling OnData
+// and OnMessage for each message (or OnData and OnContMessage for each
+// continuation fragment when OnContMessage is set), OnPing and OnPong for
+// control frames (§5.5.2, §5.5.3; pings are answered before OnPing runs).
+// A connection ends in one of three ways:
+//
+//   - a closing handshake (§7.1.2): the peer's close frame, or the answer
+//     to [App.Close] or to the cancellation of Run's context. OnClose gets
+//     the peer's code and reason. This is not an error and is never
+//     followed by a reconnect, whatever the code;
+//   - a failure: a protocol violation (the connection is failed with the
+//     code of §7.1.7), a lost connection, or a missing pong
+//     ([ErrPongTimeout]). OnError gets the error, then OnClose gets
+//     status.AbnormalClosure (1006). With App.Reconnect set, Run waits the
+//     [Backoff] delay and connects again;
+//   - a failed attempt (address, network, TLS, proxy or handshake error):
+//     OnError only, since nothing opened; then the same reconnect rule.
+//
+// OnClose runs exactly once for every connection that opened. Run returns
+// whether it ended because of a failure (errored), and why.
+//
+// # Keepalive
+//
+// With PingInterval set, the first ping goes out one interval after the
+// connection opens, then one every interval. With PingTimeout set too
+// (and less than PingInterval), a connection that gets no pong within
+// PingTimeout of a ping fails with [ErrPongTimeout]. Run checks these
+// settings before connecting and returns [ErrPingTimeout],
+// [ErrPingInterval] or [ErrPingOrder].
+//
+// # Concurrency
+//
+// Handlers run one at a time on the goroutine that called Run. Send,
+// SendText, SendBinary, SendFrame and Close may be called from any
+// goroutine, handlers included. A handler that panics is reported to
+// OnError as a [*HandlerError] and the connection carries on. Run starts
+// goroutines only for the pinger and the closing timer, and none of them
+// outlives it. There is no process-wide state: two Apps share nothing.
+//
+// # Differences from websocket-client
+//
+// The behaviour is websocket-client 1.8.0's (a graceful close by the
+// server reaches OnClose with its code and reason, is not an error and is
+// not followed by a reconnect), not 1.9.0's. Beyond that: the first ping
+// is sent one interval after opening, not two; reconnecting uses
+// exponential backoff with jitter and a cap instead of a fixed delay;
+// errors of reconnection attempts reach OnError too; OnClose is called
+// for every connection that opened (websocket-client calls on_close once,
+// at the very end, also when nothing opened) and gets 1006 instead of
+// None when no close frame arrived; OnData gets the message's opcode and
+// the real fin bit; cancelling the context closes with a closing
+// handshake and Run reports it as not errored.
+package app

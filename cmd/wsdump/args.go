@@ -1,0 +1,303 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// options are wsdump's parsed command line.
+type options struct {
+	url          string
+	proxy        *url.URL
+	verbose      int
+	nocert       bool
+	raw          bool
+	subprotocols []string
+	origin       string
+	eofWait      time.Duration
+	text         string
+	hasText      bool
+	timings      bool
+	headers      http.Header
+}
+
+// errHelp reports -h or --help.
+var errHelp = errors.New("help requested")
+
+// usageError is a command line wsdump cannot run.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{fmt.Sprintf(format, args...)}
+}
+
+const usageLine = "usage: wsdump [-h] [-p PROXY] [-v [VERBOSE]] [-n] [-r] [-s [SUBPROTOCOLS ...]] [-o ORIGIN]\n" +
+	"              [--eof-wait EOF_WAIT] [-t TEXT] [--timings] [--headers HEADERS]\n" +
+	"              ws_url\n"
+
+const usageText = usageLine + `
+WebSocket Simple Dump Tool
+
+positional arguments:
+  ws_url                websocket url. ex. ws://echo.websocket.events/
+
+options:
+  -h, --help            show this help message and exit
+  -p PROXY, --proxy PROXY
+                        proxy url: http, https, socks4, socks4a, socks5 or socks5h.
+                        ex. http://127.0.0.1:8080
+  -v [VERBOSE], --verbose [VERBOSE]
+                        set verbose mode. If set to 1, show opcode. If set to 2,
+                        enable to trace websocket module
+  -n, --nocert          Ignore invalid SSL cert
+  -r, --raw             raw output
+  -s [SUBPROTOCOLS ...], --subprotocols [SUBPROTOCOLS ...]
+                        Set subprotocols
+  -o ORIGIN, --origin ORIGIN
+                        Set origin
+  --eof-wait EOF_WAIT   wait time(second) after 'EOF' received.
+  -t TEXT, --text TEXT  Send initial text
+  --timings             Print timings in seconds
+  --headers HEADERS     Set custom headers. Use ',' as separator
+
+exit status: 0 success, 2 usage error, 3 connection failed,
+4 connection failed after it opened (protocol error or lost connection)
+`
+
+// proxySchemes are the proxy URL schemes a Dialer supports.
+var proxySchemes = map[string]bool{
+	"http": true, "https": true, "socks4": true, "socks4a": true, "socks5": true, "socks5h": true,
+}
+
+// parseArgs parses wsdump's arguments the way its argparse parser does:
+// short options may be grouped (-rn), -v takes an optional count and may
+// be repeated (-v, -vv, -v 2, --verbose=2), -s takes every following
+// argument up to the next option or the URL.
+func parseArgs(args []string) (*options, error) {
+	o := &options{}
+	var positional []string
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		// value returns the option's argument: inline or the next one.
+		value := func(name, inline string, hasInline bool) (string, error) {
+			if hasInline {
+				return inline, nil
+			}
+			if i+1 >= len(args) {
+				return "", usagef("argument %s: expected one argument", name)
+			}
+			i++
+			return args[i], nil
+		}
+		switch {
+		case arg == "--":
+			positional = append(positional, args[i+1:]...)
+			i = len(args)
+		case strings.HasPrefix(arg, "--"):
+			name, inline, hasInline := strings.Cut(arg[2:], "=")
+			switch name {
+			case "help":
+				return nil, errHelp
+			case "nocert", "raw", "timings":
+				if hasInline {
+					return nil, usagef("argument --%s: ignored explicit argument %q", name, inline)
+				}
+				o.setFlag(name[0])
+			case "verbose":
+				switch {
+				case hasInline:
+					if err := o.setVerbose(inline); err != nil {
+						return nil, err
+					}
+				case i+1 < len(args) && isCount(args[i+1]):
+					i++
+					o.setVerbose(args[i])
+				default:
+					o.verbose = 1
+				}
+			case "subprotocols":
+				if hasInline {
+					o.subprotocols = append(o.subprotocols, inline)
+				}
+				i = o.takeSubprotocols(args, i)
+			case "proxy", "origin", "eof-wait", "text", "headers":
+				v, err := value("--"+name, inline, hasInline)
+				if err != nil {
+					return nil, err
+				}
+				if err := o.set(name, v); err != nil {
+					return nil, err
+				}
+			default:
+				return nil, usagef("unrecognized arguments: %s", arg)
+			}
+		case len(arg) > 1 && arg[0] == '-':
+			cluster := arg[1:]
+			for j := 0; j < len(cluster); j++ {
+				c := cluster[j]
+				rest := cluster[j+1:]
+				switch c {
+				case 'h':
+					return nil, errHelp
+				case 'n', 'r':
+					o.setFlag(c)
+				case 'v':
+					switch {
+					case rest != "" && strings.Trim(rest, "v") == "":
+						o.verbose = len(rest) + 1 // -vv, -vvv
+					case rest != "":
+						if err := o.setVerbose(strings.TrimPrefix(rest, "=")); err != nil {
+							return nil, err
+						}
+					case i+1 < len(args) && isCount(args[i+1]):
+						i++
+						o.setVerbose(args[i])
+					default:
+						o.verbose = 1
+					}
+					j = len(cluster)
+				case 's':
+					if rest != "" {
+						o.subprotocols = append(o.subprotocols, rest)
+					}
+					i = o.takeSubprotocols(args, i)
+					j = len(cluster)
+				case 'p', 'o', 't':
+					name := map[byte]string{'p': "proxy", 'o': "origin", 't': "text"}[c]
+					v, err := value("-"+string(c), rest, rest != "")
+					if err != nil {
+						return nil, err
+					}
+					if err := o.set(name, v); err != nil {
+						return nil, err
+					}
+					j = len(cluster)
+				default:
+					return nil, usagef("unrecognized arguments: -%c", c)
+				}
+			}
+		default:
+			positional = append(positional, arg)
+		}
+	}
+	switch len(positional) {
+	case 0:
+		return nil, usagef("the following arguments are required: ws_url")
+	case 1:
+		o.url = positional[0]
+	default:
+		return nil, usagef("unrecognized arguments: %s", strings.Join(positional[1:], " "))
+	}
+	return o, nil
+}
+
+func (o *options) setFlag(c byte) {
+	switch c {
+	case 'n':
+		o.nocert = true
+	case 'r':
+		o.raw = true
+	case 't':
+		o.timings = true
+	}
+}
+
+// isCount reports whether s is a verbosity level given after -v.
+func isCount(s string) bool {
+	_, err := strconv.ParseUint(s, 10, 8)
+	return err == nil
+}
+
+func (o *options) setVerbose(s string) error {
+	n, err := strconv.ParseUint(s, 10, 8)
+	if err != nil {
+		return usagef("argument -v/--verbose: invalid level %q", s)
+	}
+	o.verbose = int(n)
+	return nil
+}
+
+// takeSubprotocols appends the arguments after args[i] up to the next
+// option, or up to one that looks like the URL when no URL was given yet,
+// and returns the index of the last one taken.
+func (o *options) takeSubprotocols(args []string, i int) int {
+	for i+1 < len(args) {
+		next := args[i+1]
+		if strings.HasPrefix(next, "-") || strings.Contains(next, "://") {
+			break
+		}
+		o.subprotocols = append(o.subprotocols, next)
+		i++
+	}
+	return i
+}
+
+func (o *options) set(name, v string) error {
+	switch name {
+	case "proxy":
+		u, err := parseProxy(v)
+		if err != nil {
+			return err
+		}
+		o.proxy = u
+	case "origin":
+		o.origin = v
+	case "text":
+		o.text, o.hasText = v, true
+	case "eof-wait":
+		secs, err := strconv.ParseFloat(v, 64)
+		if err != nil || secs < 0 || secs > 1e6 {
+			return usagef("argument --eof-wait: invalid value %q", v)
+		}
+		o.eofWait = time.Duration(secs * float64(time.Second))
+	case "headers":
+		h, err := parseHeaders(v)
+		if err != nil {
+			return err
+		}
+		o.headers = h
+	}
+	return nil
+}
+
+// parseProxy parses a proxy URL. Without a scheme, "host:port" means an
+// HTTP proxy, as websocket-client reads it.
+func parseProxy(v string) (*url.URL, error) {
+	if !strings.Contains(v, "://") {
+		v = "http://" + v
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Hostname() == "" {
+		return nil, usagef("argument -p/--proxy: invalid proxy URL %q", v)
+	}
+	u.Scheme = strings.ToLower(u.Scheme)
+	if !proxySchemes[u.Scheme] {
+		return nil, usagef("argument -p/--proxy: unsupported proxy scheme %q", u.Scheme)
+	}
+	return u, nil
+}
+
+// parseHeaders parses "Name: value, Name2: value2", wsdump's --headers.
+func parseHeaders(v string) (http.Header, error) {
+	h := http.Header{}
+	for item := range strings.SplitSeq(v, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		name, value, ok := strings.Cut(item, ":")
+		name = strings.TrimSpace(name)
+		if !ok || name == "" || strings.ContainsAny(name, " \t") {
+			return nil, usagef("argument --headers: %q is not \"Name: value\"", item)
+		}
+		h.Add(name, strings.TrimSpace(value))
+	}
+	return h, nil
+}

@@ -1,0 +1,89 @@
+// Wsdump is a WebSocket client for the terminal: it connects to a URL,
+// prints every frame it receives and sends each line of its standard input
+// as a text message. It is websocket-client's wsdump.
+//
+// Usage:
+//
+//	wsdump [-h] [-p PROXY] [-v [VERBOSE]] [-n] [-r] [-s [SUBPROTOCOLS ...]] [-o ORIGIN]
+//	       [--eof-wait EOF_WAIT] [-t TEXT] [--timings] [--headers HEADERS]
+//	       ws_url
+//
+// # Flags
+//
+//	ws_url                the ws:// or wss:// URL to connect to
+//	-h, --help            print the usage and exit
+//	-p, --proxy URL       connect through this proxy: http, https, socks4,
+//	                      socks4a, socks5 or socks5h (host:port alone means
+//	                      http); without -p, HTTP_PROXY, HTTPS_PROXY,
+//	                      ALL_PROXY and NO_PROXY apply
+//	-v, --verbose [N]     1: prefix each line with the opcode's name;
+//	                      2: also trace the handshake and every frame on
+//	                      stderr. -vv is 2, -v 2 and --verbose=2 too
+//	-n, --nocert          do not verify the server's certificate
+//	-r, --raw             plain output, one line per frame, even on a
+//	                      terminal
+//	-s, --subprotocols P… offer these subprotocols (the arguments up to the
+//	                      next option or the URL)
+//	-o, --origin ORIGIN   send this Origin
+//	--eof-wait SECONDS    after the end of stdin, keep printing for this
+//	                      long before closing (default 0)
+//	-t, --text TEXT       send TEXT as a text message right after connecting
+//	--timings             prefix each line with the seconds since start
+//	--headers "A: 1, B: 2" extra handshake header fields, comma-separated
+//
+// Short flags may be grouped: -rn, -rv.
+//
+// # Output
+//
+// Each received frame is one line; fragments are shown as they arrive,
+// not joined. Text is printed as is. A binary payload (or the payload of
+// a ping, pong or continuation frame) that starts with the gzip magic
+// 1f 8b and inflates to UTF-8 is shown as "[gzip] text"; one that
+// inflates as a raw deflate stream is shown as "[zlib] text"; any other
+// is shown as a Python bytes literal such as b'\x00\x01'. A close frame
+// is an empty line (with -v, "close: " with its trailing space). With -v
+// each line starts with the opcode's name:
+//
+//	text: hello
+//	binary: b'\x00\x01\x02'
+//	binary: [zlib] deflated!
+//	ping: b'pi'
+//	close:
+//
+// When stdout is a terminal and -r is not given, wsdump is interactive:
+// it prints "Press Ctrl+C to quit", prompts with "> " and shows received
+// lines in blue after "< ", redrawing the prompt. Piped, it prints plain
+// lines only.
+//
+// Pings are answered automatically, and so is the server's close frame.
+// At the end of stdin (Ctrl+D), or on Ctrl+C, wsdump sends a close frame
+// (1000) and waits up to 3 seconds for the answer.
+//
+// # Exit status
+//
+//	0  the session ended: stdin ended, the server closed, or Ctrl+C
+//	2  the command line is wrong (the usage is printed)
+//	3  the connection could not be opened: address, network, proxy, TLS
+//	   or handshake failure (for example a 403)
+//	4  the connection failed after it opened: a protocol violation by the
+//	   server, invalid UTF-8, a message over the size limit, or a lost
+//	   connection
+//
+// # Examples
+//
+//	wsdump ws://127.0.0.1:8080/echo
+//	echo hello | wsdump -r -v --eof-wait 1 ws://127.0.0.1:8080/echo
+//	wsdump -vv -s chat superchat -o https://example.com wss://example.com/ws
+//	wsdump -p socks5h://127.0.0.1:1080 -n wss://internal.example/ws
+//	wsdump --headers "Authorization: Bearer t0k3n, X-Trace: 1" ws://host/ws
+//
+// # Differences from websocket-client
+//
+// The proxy keeps its scheme and credentials (websocket-client uses only
+// its host and port, as an HTTP proxy). Interactive mode needs a terminal
+// and plain lines are printed otherwise, with or without -r. The end of
+// stdin and Ctrl+C close the connection with a closing handshake instead
+// of dropping it, and wsdump exits when the server closes rather than
+// waiting for stdin. Exit statuses tell the failures apart. -v takes a
+// following argument as its level only when it is a number.
+package main
