@@ -4,5 +4,5 @@ package mask
 
 // archKernels lists the vector kernels this CPU can run.
 func archKernels() []kernel {
-	return []kernel{{"neon", applyNEON}}
+	return []kernel{{"neon", kernelFunc(xorNEON)}}
 }

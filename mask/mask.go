@@ -9,9 +9,9 @@ import (
 // Byte i of a payload is XORed with Key[i%4].
 type Key [4]byte
 
-// smallLen is the length below which [Apply] does not call a vector kernel:
-// for a handful of bytes the call costs more than the work.
-const smallLen = 16
+// smallLen is the length below which [Apply] masks in Go, with no call: for
+// a few words a call into a vector kernel costs more than the work.
+const smallLen = 64
 
 // Apply XORs b in place with key, starting at key position pos (0-3), and
 // returns the key position to resume from for the bytes that follow b.
@@ -25,28 +25,24 @@ const smallLen = 16
 //		pos = mask.Apply(piece, key, pos)
 //	}
 //
-// Apply is websocket-client's ABNF.mask, made in-place and resumable.
+// Apply does not allocate. It is websocket-client's ABNF.mask, made in
+// place and resumable.
 func Apply(b []byte, key Key, pos int) int {
-	if haveKernels && len(b) < smallLen {
-		return applySmall(b, key, pos)
+	if !haveKernels || len(b) >= smallLen {
+		return applyFast(b, key, pos)
 	}
-	return applyFast(b, key, pos)
-}
-
-// word returns key as a little-endian 64-bit word whose byte 0 is the key
-// byte for position pos: XORing it into 8 payload bytes that start at key
-// position pos masks them.
-func word(key Key, pos int) uint64 {
-	k := bits.RotateLeft32(binary.LittleEndian.Uint32(key[:]), -8*(pos&3))
-	return uint64(k)<<32 | uint64(k)
-}
-
-// applySmall masks the short inputs that [Apply] keeps away from the vector
-// kernels: at most one 8-byte and one 4-byte step, then up to three bytes.
-func applySmall(b []byte, key Key, pos int) int {
+	// Short input: 16 bytes at a time, then a step of 8 and of 4 if needed,
+	// then up to 3 single bytes.
 	pos &= 3
 	next := (pos + len(b)) & 3
 	k := word(key, pos)
+	for len(b) >= 16 {
+		w0 := binary.LittleEndian.Uint64(b) ^ k
+		w1 := binary.LittleEndian.Uint64(b[8:]) ^ k
+		binary.LittleEndian.PutUint64(b, w0)
+		binary.LittleEndian.PutUint64(b[8:], w1)
+		b = b[16:]
+	}
 	if len(b) >= 8 {
 		binary.LittleEndian.PutUint64(b, binary.LittleEndian.Uint64(b)^k)
 		b = b[8:]
@@ -55,10 +51,24 @@ func applySmall(b []byte, key Key, pos int) int {
 		binary.LittleEndian.PutUint32(b, binary.LittleEndian.Uint32(b)^uint32(k))
 		b = b[4:]
 	}
-	for i := range b {
-		b[i] ^= byte(k >> (8 * i))
+	if len(b) > 0 {
+		b[0] ^= byte(k)
+		if len(b) > 1 {
+			b[1] ^= byte(k >> 8)
+			if len(b) > 2 {
+				b[2] ^= byte(k >> 16)
+			}
+		}
 	}
 	return next
+}
+
+// word returns key as a little-endian 64-bit word whose byte 0 is the key
+// byte for position pos: XORing it into 8 payload bytes that start at key
+// position pos masks them.
+func word(key Key, pos int) uint64 {
+	k := bits.RotateLeft32(binary.LittleEndian.Uint32(key[:]), -8*(pos&3))
+	return uint64(k)<<32 | uint64(k)
 }
 
 // applyGeneric is the reference implementation: a plain word-wise loop that

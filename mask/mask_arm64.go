@@ -2,8 +2,9 @@
 
 package mask
 
-// xorNEON XORs n bytes at p with key, a 64-bit word of the key rotated to
-// the position of p[0] (see word). It takes any n and any alignment.
+// xorNEON XORs the n bytes at p with key, a key word for the position of
+// p[0] (see word). It takes any n, including 0, and any alignment; it is in
+// mask_arm64.s.
 //
 //go:noescape
 func xorNEON(p *byte, n int, key uint64)
@@ -12,12 +13,9 @@ func xorNEON(p *byte, n int, key uint64)
 const haveKernels = true
 
 func applyFast(b []byte, key Key, pos int) int {
-	return applyNEON(b, key, pos)
-}
-
-func applyNEON(b []byte, key Key, pos int) int {
-	if len(b) > 0 {
-		xorNEON(&b[0], len(b), word(key, pos))
+	if len(b) == 0 {
+		return pos & 3
 	}
+	xorNEON(&b[0], len(b), word(key, pos))
 	return (pos + len(b)) & 3
 }
