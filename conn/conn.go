@@ -22,7 +22,10 @@ import (
 // A Conn is safe for one reader and any number of writers at once: each
 // Send, Ping, Pong or Close writes whole frames, never interleaved with
 // another goroutine's frames; concurrent readers are serialised. A Conn
-// starts no goroutine of its own and holds no buffer while idle.
+// starts no goroutine of its own and holds no read or write buffer while
+// idle; only the payload buffer of the last receiving call stays, for
+// reuse, when it is small (at most 1 MiB for a message, 64 KiB for a
+// RecvFrame frame).
 type Conn struct {
 	nc    net.Conn
 	isTLS bool

@@ -739,6 +739,7 @@ func TestSendValidation(t *testing.T) {
 func TestConcurrentWriters(t *testing.T) {
 	checkLeaks(t)
 	const writers, msgs = 8, 50
+	size := func(id int) int { return 40<<10 + id*1000 }
 	bad := make(chan string, 1)
 	s := serve(t, func(p *wstest.Peer) {
 		p.Upgrade(nil)
@@ -749,9 +750,10 @@ func TestConcurrentWriters(t *testing.T) {
 				bad <- err.Error()
 				return
 			}
-			// Payload: writer id repeated; length 1000+id*100.
+			// Payload: writer id repeated; length size(id), more than one
+			// write buffer, so a frame takes several writes.
 			id := int(f.Payload[0])
-			if len(f.Payload) != 1000+id*100 || bytes.Count(f.Payload, []byte{byte(id)}) != len(f.Payload) {
+			if len(f.Payload) != size(id) || bytes.Count(f.Payload, []byte{byte(id)}) != len(f.Payload) {
 				bad <- fmt.Sprintf("corrupt frame from writer %d: %d bytes", id, len(f.Payload))
 				return
 			}
@@ -764,7 +766,7 @@ func TestConcurrentWriters(t *testing.T) {
 	var wg sync.WaitGroup
 	for id := range writers {
 		wg.Go(func() {
-			p := bytes.Repeat([]byte{byte(id)}, 1000+id*100)
+			p := bytes.Repeat([]byte{byte(id)}, size(id))
 			for range msgs {
 				if err := c.SendBinary(context.Background(), p); err != nil {
 					t.Error(err)

@@ -345,6 +345,11 @@ func (d *Dialer) upgrade(ctx context.Context, nc net.Conn, u *url.URL, st *dialS
 	c, err := d.handshake(nc, u, st, t)
 	if !stop() {
 		nc.Close()
+		var se *handshake.StatusError
+		if errors.As(err, &se) {
+			// The answer came; only its body was cut short.
+			return nil, err
+		}
 		return nil, &TimeoutError{Op: "dial", Ctx: ctx.Err(), Err: err}
 	}
 	if err != nil {

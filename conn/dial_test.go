@@ -618,3 +618,38 @@ func TestDialConn(t *testing.T) {
 		t.Errorf("DialConn redirect = %v", err)
 	}
 }
+
+// A refusal without a framed body from a server that keeps the connection
+// open is reported at once, not after the dial's deadline; and one whose
+// declared body never arrives is still reported as the refusal when the
+// deadline ends the read of its body.
+func TestStatusErrorServerKeepsOpen(t *testing.T) {
+	checkLeaks(t)
+	tests := []struct {
+		name, head string
+		body       string
+	}{
+		{"unframed", "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\n\r\nnope", "nope"},
+		{"short content-length", "HTTP/1.1 403 Forbidden\r\nContent-Length: 100\r\n\r\nnope", "nope"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hold := make(chan struct{})
+			s := serve(t, func(p *wstest.Peer) {
+				p.Write([]byte(tt.head))
+				<-hold
+			})
+			t.Cleanup(func() { close(hold) }) // before the server's Close
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			_, err := noProxy(&conn.Dialer{}).Dial(ctx, s.URL)
+			var se *handshake.StatusError
+			if !errors.As(err, &se) || se.StatusCode != 403 || string(se.Body) != tt.body {
+				t.Fatalf("Dial = %v; want the 403 with body %q", err, tt.body)
+			}
+			if tt.name == "unframed" && ctx.Err() != nil {
+				t.Errorf("Dial waited for the deadline")
+			}
+		})
+	}
+}

@@ -26,7 +26,9 @@
 //
 // Message.Payload is valid until the next call to Add or Begin; the
 // Assembler reuses its buffer, which grows by appending, so reassembly is
-// linear in the size of the message. A message that is one frame comes
+// linear in the size of the message; a buffer over 1 MiB is dropped when
+// the next message begins, so one large message does not stay in memory.
+// A message that is one frame comes
 // back from Add without a copy, as the frame's own payload.
 //
 // # websocket-client

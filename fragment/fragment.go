@@ -13,6 +13,11 @@ import (
 // MaxMessageSize is zero: 32 MiB.
 const DefaultMaxMessageSize = 32 << 20
 
+// maxRetained is the largest message buffer an Assembler keeps for the next
+// message; a bigger one is dropped when the next message begins, so one
+// large message does not pin its memory for the life of the connection.
+const maxRetained = 1 << 20
+
 // Errors of reassembly. Each is a *[frame.Error] carrying the close code to
 // fail the connection with; detail is added with %w.
 var (
@@ -153,6 +158,9 @@ func (a *Assembler) Begin(h frame.Header) error {
 			return a.fail(fmt.Errorf("%w: %s frame", ErrMissingContinuation, h.Opcode))
 		}
 		a.open, a.op, a.size = true, h.Opcode, 0
+		if cap(a.buf) > maxRetained {
+			a.buf = nil
+		}
 		a.buf = a.buf[:0]
 		a.v.Reset()
 	}

@@ -398,3 +398,33 @@ func FuzzAssemble(f *testing.F) {
 		}
 	})
 }
+
+// The buffer of a large fragmented message is not kept for the messages
+// that follow; a small one is reused.
+func TestLargeBufferNotRetained(t *testing.T) {
+	var a Assembler
+	add := func(fin bool, op frame.Opcode, p []byte) Message {
+		t.Helper()
+		m, _, err := a.Add(frame.Frame{Header: frame.Header{Fin: fin, Opcode: op, Length: int64(len(p))}, Payload: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	big := make([]byte, 2<<20)
+	add(false, frame.OpBinary, big[:1<<20])
+	if m := add(true, frame.OpContinuation, big[1<<20:]); len(m.Payload) != len(big) {
+		t.Fatalf("message of %d bytes, want %d", len(m.Payload), len(big))
+	}
+	add(false, frame.OpBinary, []byte("sm"))
+	m := add(true, frame.OpContinuation, []byte("all"))
+	if string(m.Payload) != "small" || cap(m.Payload) > 1<<20 {
+		t.Errorf("small message %q in a buffer of %d bytes: the large buffer was kept", m.Payload, cap(m.Payload))
+	}
+	small := m.Payload[:1]
+	add(false, frame.OpBinary, []byte("ag"))
+	m = add(true, frame.OpContinuation, []byte("ain"))
+	if string(m.Payload) != "again" || &m.Payload[0] != &small[0] {
+		t.Errorf("a small buffer was not reused")
+	}
+}

@@ -88,7 +88,8 @@
 //     lower-cases names, keeps the last value, and joins Set-Cookie values
 //     with "; "). Folded lines are joined; interim 1xx answers are skipped.
 //   - The body of a refused handshake is read when framed by Content-Length,
-//     by chunked encoding or by the end of the stream, up to 64 KiB;
+//     by chunked encoding or by the end of the stream ("Connection: close";
+//     otherwise only the bytes that came with the header), up to 64 KiB;
 //     websocket-client reads it only with Content-Length, and whole. The
 //     error text holds the status only; headers and body are fields of
 //     [*StatusError].

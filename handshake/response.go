@@ -56,7 +56,9 @@ type Response struct {
 // Location is resolved against req.URL; a missing or unusable Location
 // gives [ErrBadRedirect]. Any other status gives a [*StatusError] holding at
 // most req.MaxBodyBytes of the body (framed by Content-Length, chunked
-// encoding or the end of the stream). A status line or field that is not
+// encoding or, with "Connection: close", the end of the stream; an unframed
+// body without it is what arrived with the header section, as the server may
+// keep the connection open). A status line or field that is not
 // HTTP/1.1 gives [ErrMalformedResponse]. Read errors are returned wrapped;
 // an early end of stream is [io.ErrUnexpectedEOF].
 func ReadResponse(br *bufio.Reader, req *Request) (*Response, error) {
@@ -396,6 +398,11 @@ func readBody(br *bufio.Reader, h head, limit int) []byte {
 			return nil
 		}
 		n = min(n, v)
+	} else if !httpguts.HeaderValuesContainsToken(h.header["Connection"], "close") {
+		// No framing and no promise to close: a server that keeps the
+		// connection open would make a read to the end of the stream
+		// wait forever, so keep only the bytes already received.
+		n = min(n, int64(br.Buffered()))
 	}
 	if n == 0 {
 		return nil

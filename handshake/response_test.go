@@ -303,3 +303,54 @@ func TestReadResponseRedirect(t *testing.T) {
 func itoa(n int) string {
 	return string([]byte{byte('0' + n/100), byte('0' + n/10%10), byte('0' + n%10)})
 }
+
+// chunkReader returns one chunk per Read; past the last one it records the
+// call and fails, standing for a server that keeps the connection open.
+type chunkReader struct {
+	chunks  []string
+	blocked bool
+}
+
+func (r *chunkReader) Read(p []byte) (int, error) {
+	if len(r.chunks) == 0 {
+		r.blocked = true
+		return 0, errors.New("read past what the server sent")
+	}
+	n := copy(p, r.chunks[0])
+	r.chunks[0] = r.chunks[0][n:]
+	if r.chunks[0] == "" {
+		r.chunks = r.chunks[1:]
+	}
+	return n, nil
+}
+
+// An unframed body is read to the end of the stream only when the server
+// said it will close; otherwise only what came with the header is kept, and
+// the stream is not read again (a keep-alive server would make it wait).
+func TestReadResponseUnframedBody(t *testing.T) {
+	tests := []struct {
+		name    string
+		chunks  []string
+		body    string
+		readEOF bool
+	}{
+		{"keep-alive", []string{"HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\n\r\nno", "pe"}, "no", false},
+		{"connection close", []string{"HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\nno", "pe"}, "nope", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &chunkReader{chunks: tt.chunks}
+			_, err := handshake.ReadResponse(bufio.NewReader(r), sampleRequest(t))
+			var se *handshake.StatusError
+			if !errors.As(err, &se) {
+				t.Fatalf("err = %v; want *StatusError", err)
+			}
+			if se.StatusCode != 403 || string(se.Body) != tt.body {
+				t.Errorf("got %d with body %q; want 403 with body %q", se.StatusCode, se.Body, tt.body)
+			}
+			if r.blocked != tt.readEOF {
+				t.Errorf("read past the data = %v, want %v", r.blocked, tt.readEOF)
+			}
+		})
+	}
+}
