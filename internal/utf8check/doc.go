@@ -3,9 +3,13 @@
 //
 // # Whole buffers
 //
-// [Valid] reports whether a complete buffer is well-formed UTF-8. It checks
-// eight bytes at a time while the input is ASCII and falls back to a
-// per-sequence check on the first byte with its high bit set.
+// [Valid] reports whether a complete buffer is well-formed UTF-8. Short
+// inputs are checked here, eight or more bytes at a time while the input is
+// ASCII and one sequence at a time after a byte with its high bit set.
+// From 64 bytes on, the complete sequences of the input go to the standard
+// library's unicode/utf8.Valid, which checks the same rules (and is faster
+// on long runs), and only a sequence cut by the end of the input goes
+// through the state machine.
 //
 // # Streams
 //
@@ -26,7 +30,7 @@
 //
 // # Build tags
 //
-// The word-at-a-time ASCII scan is a fast path. The purego build tag turns
-// it off and leaves the byte-at-a-time reference, against which the fast
-// path is fuzzed.
+// The word-at-a-time ASCII scan and the hand-off to unicode/utf8 are the
+// fast path. The purego build tag turns them off and leaves the
+// byte-at-a-time reference, against which the fast path is fuzzed.
 package utf8check

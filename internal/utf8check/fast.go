@@ -2,7 +2,10 @@
 
 package utf8check
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"unicode/utf8"
+)
 
 const highBits = 0x8080808080808080
 
@@ -28,6 +31,23 @@ func (v *Validator) write(p []byte) bool {
 			return false
 		}
 		i++
+	}
+	if len(p)-i >= bulkLen {
+		// Complete sequences go to the standard library's validator,
+		// which checks the same RFC 3629 rules faster; a sequence cut
+		// by the end of p goes to the state machine.
+		q := p[i:]
+		cut := completePrefix(q)
+		if !utf8.Valid(q[:cut]) {
+			v.failed = true
+			return false
+		}
+		for _, c := range q[cut:] {
+			if !v.step(c) {
+				return false
+			}
+		}
+		return true
 	}
 	for i < len(p) {
 		// Skip ASCII a word at a time.
@@ -86,4 +106,27 @@ func (v *Validator) write(p []byte) bool {
 		}
 	}
 	return true
+}
+
+// bulkLen is the length from which write hands complete sequences to
+// unicode/utf8: below it, the call costs more than the scan.
+const bulkLen = 64
+
+// completePrefix returns the length of the longest prefix of q that does
+// not end inside a multi-byte sequence: q itself, or q up to the leading
+// byte of a sequence that needs more bytes than q has left. Invalid bytes
+// are left in the prefix for the validator to find.
+func completePrefix(q []byte) int {
+	for back := 1; back <= utf8.UTFMax && back <= len(q); back++ {
+		c := q[len(q)-back]
+		if c&0xC0 == 0x80 {
+			continue // a continuation byte: look further back
+		}
+		t := first[c]
+		if t != bad && int(t&3) >= back {
+			return len(q) - back
+		}
+		break
+	}
+	return len(q)
 }
