@@ -174,7 +174,15 @@ func (a *App) Run(ctx context.Context) (errored bool, err error) {
 		switch {
 		case ctx.Err() != nil:
 			return false, ctx.Err()
-		case err == nil, a.stopped(rs):
+		case err == nil:
+			return false, nil
+		case a.stopped(rs):
+			// Close ends Run without a reconnect. An attempt it cut
+			// short is not a failure; a connection that had failed on
+			// its own still is.
+			if opened {
+				return true, err
+			}
 			return false, nil
 		}
 		if !opened {
@@ -412,7 +420,9 @@ func (a *App) SendFrame(ctx context.Context, f frame.Frame) error {
 // Close ends Run: it sends a close frame with code and reason on the open
 // connection (ctx bounds the sending) and returns; Run then waits up to
 // CloseTimeout for the peer's close frame, calls OnClose and returns false
-// and nil. Called while Run waits to reconnect, it ends Run at once. It
+// and nil (or true and the failure, when the connection had failed before
+// the close frame went out). Called while Run waits to reconnect, it ends
+// Run at once. It
 // returns [ErrNotConnected] when Run is not running.
 //
 // Close is websocket-client's WebSocketApp.close.

@@ -303,6 +303,32 @@ func TestPongTimeoutWithoutReconnect(t *testing.T) {
 	})
 }
 
+// A connection that failed stays a failure in Run's result when Close is
+// called afterwards (here from OnClose), although Close stops the reconnect.
+func TestCloseAfterFailureStillErrored(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := newFakeNet()
+		c := n.add()
+		n.add() // a reconnect would find this one
+		a := &App{dial: n.dial, Reconnect: &Backoff{Initial: time.Millisecond}}
+		r := record(a)
+		a.OnClose = func(a *App, code status.Code, reason string) {
+			r.add("close %d %q", code, reason)
+			a.Close(context.Background(), status.NormalClosure, "")
+		}
+		done := start(t.Context(), a)
+		c.drop()
+		res := <-done
+		if !res.errored || !errors.Is(res.err, net.ErrClosed) {
+			t.Errorf("Run = %v, %v; want true, the connection's failure", res.errored, res.err)
+		}
+		diff(t, r.get(), []string{"open", "error " + net.ErrClosed.Error(), `close 1006 ""`})
+		if got := len(n.dialTimes()); got != 1 {
+			t.Errorf("%d dials; want 1 (Close stops the reconnect)", got)
+		}
+	})
+}
+
 func TestCancelSendsClose(t *testing.T) {
 	for _, reply := range []bool{true, false} {
 		t.Run("reply="+strconv.FormatBool(reply), func(t *testing.T) {

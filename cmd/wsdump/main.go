@@ -155,13 +155,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	for {
 		select {
 		case line := <-lines:
+			// The prompt goes first: a reply printed afterwards redraws
+			// it below itself, and one printed before it would leave
+			// two prompts on the line.
+			out.prompt()
 			if err := c.SendText(ctx, line); err != nil {
 				if errors.Is(err, conn.ErrClosed) {
 					return result(<-received, closing, stderr)
 				}
 				fmt.Fprintf(stderr, "wsdump: %v\n", err)
 			}
-			out.prompt()
 		case <-eof:
 			if o.eofWait > 0 {
 				t := time.NewTimer(o.eofWait)

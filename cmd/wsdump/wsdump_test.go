@@ -5,9 +5,11 @@ import (
 	"compress/flate"
 	"compress/gzip"
 	"context"
+	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"slices"
 	"strings"
@@ -450,4 +452,26 @@ func FuzzDescribe(f *testing.F) {
 			t.Errorf("describe(binary, %q) is empty", p)
 		}
 	})
+}
+
+// -n turns certificate verification off; without it a self-signed
+// server is refused before the handshake.
+func TestNoCert(t *testing.T) {
+	hs := httptest.NewTLSServer(http.NotFoundHandler()) // for its self-signed certificate
+	cert := hs.TLS.Certificates[0]
+	hs.Close()
+	srv := wstest.NewTLSServer(wstest.Echo, &tls.Config{Certificates: []tls.Certificate{cert}})
+	defer srv.Close()
+
+	code, _, errs := wsdump(t, strings.NewReader("x\n"), "-r", srv.URL)
+	if code != exitConnect || !strings.Contains(errs, "certificate") {
+		t.Errorf("without -n: exit %d, stderr %q; want %d and a certificate error", code, errs, exitConnect)
+	}
+	code, out, errs := wsdump(t, strings.NewReader("x\n"), "-r", "-n", srv.URL)
+	if code != exitOK {
+		t.Fatalf("with -n: exit %d; stderr %s", code, errs)
+	}
+	if d := cmp.Diff([]string{"x", ""}, lines(out)); d != "" {
+		t.Errorf("with -n: output (-want +got):\n%s", d)
+	}
 }

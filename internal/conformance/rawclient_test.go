@@ -83,6 +83,7 @@ type behavior struct {
 	closeCode   int  // answer a close with this code instead of echoing it
 	echoTwice   bool // echo every message twice
 	echoBadCode bool // echo the server's close code even when invalid
+	emptyPong   bool // answer every ping with an empty pong
 }
 
 // play runs b on c until the connection ends.
@@ -118,6 +119,9 @@ func (b behavior) play(c *rawConn) {
 		}
 		switch h.Opcode {
 		case frame.OpPing:
+			if b.emptyPong {
+				p = nil
+			}
 			c.write(frame.OpPong, true, p)
 			continue
 		case frame.OpPong:
@@ -266,10 +270,13 @@ func TestVerdictsOfScriptedClients(t *testing.T) {
 		{"1.1.1", "close with 1001", behavior{closeCode: 1001}, false, NonStrict, OK, WrongCode},
 		{"2.5", "lax echo", echo, false, Failed, Failed, Failed},
 		{"2.5", "strict", strict, false, OK, OK, OK},
+		{"2.2", "empty pong", behavior{emptyPong: true}, false, Failed, Failed, OK},
 		{"2.7", "echo", echo, false, OK, OK, OK},
 		{"3.1", "lax echo", echo, false, Failed, Failed, Failed},
 		{"3.2", "strict", strict, false, OK, OK, OK},
 		{"3.2", "fails at once", behavior{failAtOnce: 1002}, false, NonStrict, NonStrict, OK},
+		{"5.6", "echo", echo, false, OK, OK, OK},
+		{"5.6", "empty pong", behavior{emptyPong: true}, false, Failed, Failed, OK},
 		{"5.19", "echo", echo, false, OK, OK, OK},
 		{"6.3.1", "lax echo", echo, false, Failed, Failed, Failed},
 		{"6.3.1", "strict", strict, false, OK, OK, OK},
@@ -285,6 +292,7 @@ func TestVerdictsOfScriptedClients(t *testing.T) {
 		{"7.7.1", "close with 1001", behavior{closeCode: 1001}, false, Failed, Failed, WrongCode},
 		{"7.7.13", "echo", echo, false, OK, OK, OK},
 		{"7.9.1", "strict", strict, false, OK, OK, OK},
+		{"7.9.1", "closes with 1000", behavior{closeCode: 1000}, false, Failed, Failed, WrongCode},
 		{"7.9.1", "echoes the bad code", behavior{validate: true, echoBadCode: true}, false, Failed, Failed, Failed},
 		{"7.13.1", "echo", echo, false, Informational, Informational, Informational},
 		{"9.7.1", "echo", echo, false, OK, OK, OK},
