@@ -1,24 +1,35 @@
 package conn_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"net"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/internal/wstest"
 )
 
-var benchSizes = []int{1 << 10, 64 << 10}
+var benchSizes = []int{125, 1 << 10, 64 << 10}
+
+// sizeName names a benchmark size: 125B, 1KiB, 64KiB.
+func sizeName(n int) string {
+	if n%(1<<10) == 0 {
+		return fmt.Sprintf("%dKiB", n>>10)
+	}
+	return fmt.Sprintf("%dB", n)
+}
 
 // BenchmarkSend sends binary messages over loopback TCP to a peer that
 // discards them.
 func BenchmarkSend(b *testing.B) {
 	for _, size := range benchSizes {
-		b.Run(fmt.Sprintf("%dKiB", size>>10), func(b *testing.B) {
+		b.Run(sizeName(size), func(b *testing.B) {
 			s := serve(b, wstest.Discard)
 			c := dial(b, nil, s.URL)
 			p := make([]byte, size)
@@ -38,7 +49,7 @@ func BenchmarkSend(b *testing.B) {
 // that streams them as fast as it can.
 func BenchmarkRecv(b *testing.B) {
 	for _, size := range benchSizes {
-		b.Run(fmt.Sprintf("%dKiB", size>>10), func(b *testing.B) {
+		b.Run(sizeName(size), func(b *testing.B) {
 			var batch []byte
 			for len(batch) < 1<<20 {
 				batch = append(batch, rawFrame(true, frame.OpBinary, make([]byte, size))...)
@@ -61,10 +72,75 @@ func BenchmarkRecv(b *testing.B) {
 	}
 }
 
+// BenchmarkRecvMemory receives binary messages from a connection that
+// lives in memory and serves the same frames forever: the receiving path
+// (locks, header parsing, validation, reassembly, buffers) with no socket
+// and no scheduler in the way.
+func BenchmarkRecvMemory(b *testing.B) {
+	for _, size := range benchSizes {
+		b.Run(sizeName(size), func(b *testing.B) {
+			c := dialMemory(b, rawFrame(true, frame.OpBinary, make([]byte, size)))
+			ctx := context.Background()
+			b.SetBytes(int64(size))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, p, err := c.RecvData(ctx); err != nil || len(p) != size {
+					b.Fatal(len(p), err)
+				}
+			}
+		})
+	}
+}
+
+// dialMemory opens a Conn over a memConn that serves frame forever.
+func dialMemory(b *testing.B, frame []byte) *conn.Conn {
+	b.Helper()
+	var zero [16]byte
+	d := conn.Dialer{Rand: bytes.NewReader(zero[:])}
+	resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Accept: " + acceptKey(base64.StdEncoding.EncodeToString(zero[:])) + "\r\n\r\n"
+	c, err := d.DialConn(context.Background(), &memConn{head: []byte(resp), frame: frame}, "ws://memory.test/")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { c.Shutdown() })
+	return c
+}
+
+// memConn is a net.Conn that reads as a handshake response followed by
+// the same frame over and over, and discards what is written to it.
+type memConn struct {
+	net.Conn // nil: only the methods below are called
+	head     []byte
+	frame    []byte
+	pos      int
+}
+
+func (m *memConn) Read(p []byte) (int, error) {
+	if len(m.head) > 0 {
+		n := copy(p, m.head)
+		m.head = m.head[n:]
+		return n, nil
+	}
+	n := 0
+	for n < len(p) {
+		k := copy(p[n:], m.frame[m.pos:])
+		n += k
+		m.pos = (m.pos + k) % len(m.frame)
+	}
+	return n, nil
+}
+
+func (m *memConn) Write(p []byte) (int, error)      { return len(p), nil }
+func (m *memConn) Close() error                     { return nil }
+func (m *memConn) SetDeadline(time.Time) error      { return nil }
+func (m *memConn) SetReadDeadline(time.Time) error  { return nil }
+func (m *memConn) SetWriteDeadline(time.Time) error { return nil }
+
 // BenchmarkEcho sends a message and receives its echo.
 func BenchmarkEcho(b *testing.B) {
 	for _, size := range benchSizes {
-		b.Run(fmt.Sprintf("%dKiB", size>>10), func(b *testing.B) {
+		b.Run(sizeName(size), func(b *testing.B) {
 			s := serve(b, wstest.Echo)
 			c := dial(b, nil, s.URL)
 			p := make([]byte, size)

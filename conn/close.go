@@ -2,6 +2,7 @@ package conn
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"time"
 
@@ -48,13 +49,13 @@ func (c *Conn) Close(ctx context.Context, code status.Code, reason string) error
 			return err
 		}
 	}
-	select {
-	case c.rsem <- struct{}{}:
+	switch lerr := c.rlock.lock(ctx, c.done); lerr {
+	case nil:
 		err = c.drain(ctx)
-		<-c.rsem
-	case <-c.done:
-	case <-ctx.Done():
-		err = &TimeoutError{Op: "close", Ctx: ctx.Err()}
+		c.rlock.unlock()
+	case errStopped:
+	default:
+		err = &TimeoutError{Op: "close", Ctx: lerr}
 	}
 	c.terminate(ErrClosed, ErrClosed)
 	return err
@@ -75,7 +76,7 @@ func (c *Conn) drain(ctx context.Context) error {
 	bd := c.rbind.arm(ctx)
 	defer c.rbind.disarm(bd)
 	for {
-		f, _, ready, err := c.next()
+		ready, err := c.next()
 		if err != nil {
 			if isTimeout(err) {
 				if cerr := ctxErr(ctx); cerr != nil {
@@ -84,8 +85,8 @@ func (c *Conn) drain(ctx context.Context) error {
 			}
 			return c.readFailed(ctx, err)
 		}
-		if ready && f.Opcode == frame.OpClose {
-			return c.peerClosed(ctx, f)
+		if ready && c.rh.Opcode == frame.OpClose {
+			return c.peerClosed(ctx, frame.Frame{Header: c.rh, Payload: c.ctl[:c.rh.Length]})
 		}
 	}
 }
@@ -94,10 +95,9 @@ func (c *Conn) drain(ctx context.Context) error {
 // shutdown(). Blocked calls return an error matching [ErrClosed]. A second
 // call returns ErrClosed.
 func (c *Conn) Shutdown() error {
-	if c.readErr() != nil {
+	if !c.terminate(ErrClosed, ErrClosed) {
 		return ErrClosed
 	}
-	c.terminate(ErrClosed, ErrClosed)
 	return nil
 }
 
@@ -105,14 +105,28 @@ func (c *Conn) Shutdown() error {
 // blocked reader or writer, which return an error matching [ErrClosed]:
 // websocket-client's abort(). Unlike [Conn.Shutdown], a TCP connection is
 // reset (SO_LINGER 0) rather than closed in order, so unsent data is
-// dropped.
+// dropped. Over TLS the TCP connection under it is reset the same way,
+// without a close_notify alert. A second call returns ErrClosed.
 func (c *Conn) Abort() error {
-	if c.readErr() != nil {
+	raw := c.nc
+	for {
+		tc, ok := raw.(*tls.Conn)
+		if !ok {
+			break
+		}
+		raw = tc.NetConn()
+	}
+	c.mu.Lock()
+	dropped := c.dropped
+	c.mu.Unlock()
+	if dropped {
 		return ErrClosed
 	}
-	if tc, ok := c.nc.(*net.TCPConn); ok {
+	if tc, ok := raw.(*net.TCPConn); ok {
 		tc.SetLinger(0)
 	}
-	c.terminate(ErrClosed, ErrClosed)
+	if !c.drop(ErrClosed, ErrClosed, raw) {
+		return ErrClosed
+	}
 	return nil
 }

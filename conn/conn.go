@@ -3,6 +3,7 @@ package conn
 import (
 	"context"
 	"crypto/tls"
+	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -40,26 +41,28 @@ type Conn struct {
 	maskKey     func() mask.Key
 	readPolicy  frame.Policy
 
-	// Reading: held by one reader at a time through rsem.
-	rsem    chan struct{}
+	// Reading: held by one reader at a time through rlock.
+	rlock   ctxMutex
 	rbind   binder
 	rd      *reader.Reader
 	asm     fragment.Assembler
-	rin     bool         // a frame's payload is being read
-	rh      frame.Header // its header
-	rn      int          // control payload bytes read so far
+	rin     bool             // a frame's payload is being read
+	rh      frame.Header     // its header; once read, the last frame's
+	rn      int64            // payload bytes of that frame read so far
+	msg     fragment.Message // the message the last data frame completed
 	ctl     [frame.MaxControlPayload]byte
 	pong    int    // length of a pong owed for the ping in ctl, plus one
 	tpay    []byte // payload of the frame being read, kept for the trace
 	rawRead bool   // the frame in progress is read by RecvFrame
 	fbuf    []byte // RecvFrame's payload
 
-	// Writing: held by one writer at a time through wsem.
-	wsem  chan struct{}
+	// Writing: held by one writer at a time through wlock.
+	wlock ctxMutex
 	wbind binder
 	src   *mask.Source // made by the first write
 
 	closeSent atomic.Bool // a close frame was written
+	ended     atomic.Bool // rerr and werr are set
 
 	mu      sync.Mutex
 	rerr    error         // terminal error for reads
@@ -81,8 +84,6 @@ func newConn(nc net.Conn, buffered []byte, resp *handshake.Response, d *Dialer, 
 		skipUTF8:    d.SkipUTF8Validation,
 		maskKey:     d.MaskKey,
 		trace:       t,
-		rsem:        make(chan struct{}, 1),
-		wsem:        make(chan struct{}, 1),
 		done:        make(chan struct{}),
 	}
 	_, c.isTLS = nc.(*tls.Conn)
@@ -126,41 +127,58 @@ func (p *prefixConn) Read(b []byte) (int, error) {
 	return p.Conn.Read(b)
 }
 
-// lock takes a one-slot semaphore, giving up when ctx ends first.
-func lock(ctx context.Context, sem chan struct{}, op string) error {
+// lock takes m, giving up when ctx ends first. A context that has ended
+// already fails at once, even when m is free.
+func lock(ctx context.Context, m *ctxMutex, op string) error {
 	if err := ctx.Err(); err != nil {
 		return &TimeoutError{Op: op, Ctx: err}
 	}
-	select {
-	case sem <- struct{}{}:
-		return nil
-	default:
+	if err := m.lock(ctx, nil); err != nil {
+		return &TimeoutError{Op: op, Ctx: err}
 	}
-	select {
-	case sem <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return &TimeoutError{Op: op, Ctx: ctx.Err()}
-	}
+	return nil
 }
 
-// terminate records the errors that later reads and writes return, unless
-// some were recorded already, and closes the socket.
-func (c *Conn) terminate(rerr, werr error) {
+// record sets the errors that later reads and writes return, unless some
+// were set already. The socket stays open.
+func (c *Conn) record(rerr, werr error) {
 	c.mu.Lock()
 	if c.rerr == nil {
 		c.rerr, c.werr = rerr, werr
+		c.ended.Store(true)
+	}
+	c.mu.Unlock()
+}
+
+// terminate records the errors that later reads and writes return, unless
+// some were recorded already, and closes the socket. It reports whether
+// this call closed it.
+func (c *Conn) terminate(rerr, werr error) bool {
+	return c.drop(rerr, werr, c.nc)
+}
+
+// drop is terminate closing the socket through closer, the Conn's
+// net.Conn or the one under it.
+func (c *Conn) drop(rerr, werr error, closer io.Closer) bool {
+	c.mu.Lock()
+	if c.rerr == nil {
+		c.rerr, c.werr = rerr, werr
+		c.ended.Store(true)
 	}
 	first := !c.dropped
 	c.dropped = true
 	c.mu.Unlock()
 	if first {
-		c.nc.Close()
+		closer.Close()
 		close(c.done)
 	}
+	return first
 }
 
 func (c *Conn) readErr() error {
+	if !c.ended.Load() {
+		return nil
+	}
 	c.mu.Lock()
 	err := c.rerr
 	c.mu.Unlock()
@@ -168,6 +186,9 @@ func (c *Conn) readErr() error {
 }
 
 func (c *Conn) writeErr() error {
+	if !c.ended.Load() {
+		return nil
+	}
 	c.mu.Lock()
 	err := c.werr
 	c.mu.Unlock()

@@ -153,10 +153,15 @@ func Dial(ctx context.Context, url string) (*Conn, error) {
 // the opening handshake and checks the answer (RFC 6455 §4.1). A redirect
 // is followed, up to MaxRedirects times, to its Location, which may be
 // relative and whose http(s) scheme is read as ws(s). When a redirect leads
-// to another host, or from wss to ws, the credentials are dropped: the
-// URL's user information, Authorization, Cookie and Proxy-Authorization
-// fields of Header, the Cookie option and the Host override. Cookies from
-// Jar are chosen for each URL anew.
+// to another origin (RFC 6454: another scheme, host or port, so another
+// port of the same host and wss to ws count), the credentials are dropped
+// for the rest of the dial: the URL's user information, Authorization,
+// Cookie and Proxy-Authorization fields of Header, the Cookie option and
+// the Host override. Cookies from Jar are chosen for each URL anew.
+//
+// No extension is implemented: Header may offer one in
+// Sec-WebSocket-Extensions, but a server that accepts it fails the dial
+// with an error matching handshake.ErrBadExtension.
 //
 // Errors: a *[handshake.URLError] for a bad URL; an [*AddressError] when
 // the name cannot be resolved; a *[handshake.ProxyError] (or another error
@@ -202,7 +207,7 @@ func (d *Dialer) Dial(ctx context.Context, rawURL string) (*Conn, error) {
 			return nil, fmt.Errorf("%w (limit %d): %w", ErrTooManyRedirects, limit, err)
 		}
 		next := re.Location
-		if !handshake.SameHost(u, next) || (handshake.IsSecure(u) && !handshake.IsSecure(next)) {
+		if !handshake.SameOrigin(u, next) {
 			st.strip()
 			next.User = nil
 		}
@@ -243,7 +248,7 @@ func (d *Dialer) newState() dialState {
 }
 
 // strip drops the credentials and the Host override before a redirect to
-// another host.
+// another origin.
 func (st *dialState) strip() {
 	st.host, st.cookie, st.strict = "", "", true
 	h := st.header.Clone()
@@ -415,6 +420,10 @@ func (d *Dialer) handshake(nc net.Conn, u *url.URL, st *dialState, t *tracer) (*
 	}
 	d.storeCookies(u, resp.Header)
 	t.response(resp.StatusCode, resp.Status, resp.Header)
+	if len(resp.Extensions) > 0 {
+		// RSV bits and payloads of an extension would fail every frame.
+		return nil, fmt.Errorf("%w: %q accepted, but conn implements no extension", handshake.ErrBadExtension, resp.Extensions)
+	}
 	var rest []byte
 	if n := br.Buffered(); n > 0 {
 		b, _ := br.Peek(n)

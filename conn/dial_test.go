@@ -19,6 +19,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -28,6 +29,7 @@ import (
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/handshake"
 	"github.com/framewire/ws/internal/wstest"
+	"github.com/framewire/ws/status"
 )
 
 func dialErr(t *testing.T, d *conn.Dialer, url string) error {
@@ -651,5 +653,52 @@ func TestStatusErrorServerKeepsOpen(t *testing.T) {
 				t.Errorf("Dial waited for the deadline")
 			}
 		})
+	}
+}
+
+// An IPv6 literal is dialled on its address, and the Host header carries
+// it in brackets with the port.
+func TestDialIPv6(t *testing.T) {
+	checkLeaks(t)
+	ln, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	hosts := make(chan string, 1)
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		wstest.Serve(nc, func(p *wstest.Peer) {
+			hosts <- p.Request.Host
+			p.Upgrade(nil)
+			p.Echo()
+		})
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-served
+	})
+	port := ln.Addr().(*net.TCPAddr).Port
+	c := dial(t, nil, "ws://[::1]:"+strconv.Itoa(port)+"/v6")
+	want := "[::1]:" + strconv.Itoa(port)
+	if got := recv(t, hosts); got != want {
+		t.Errorf("Host = %q, want %q", got, want)
+	}
+	if ra := c.RemoteAddr().String(); ra != want {
+		t.Errorf("RemoteAddr = %s, want %s", ra, want)
+	}
+	ctx := testCtx(t)
+	if err := c.SendText(ctx, "six"); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := c.Recv(ctx); err != nil || string(p) != "six" {
+		t.Errorf("Recv = %q, %v", p, err)
+	}
+	if err := c.Close(ctx, status.NormalClosure, ""); err != nil {
+		t.Errorf("Close = %v", err)
 	}
 }

@@ -41,10 +41,14 @@
 // allows only for control frames: send the fragments of a message from one
 // goroutine and other data only when it is done. Receiving calls are
 // serialised: a second reader waits for the first. The automatic pong is
-// written by the receiving goroutine under the same write lock.
+// written by the receiving goroutine under the same write lock; if that
+// write is stopped by the call's context, the pong is still owed and the
+// next receiving call, [Conn.RecvFrame] included, sends it first.
 // [Conn.Abort], [Conn.Shutdown] and [Conn.Close] may be called from any
 // goroutine. A Conn starts no goroutine and, between calls, holds no read
 // or write buffer: they are lent from pools for the duration of a call.
+// The trace's copy of a received payload is kept between frames only when
+// it is small (64 KiB at most).
 //
 // # Cancellation and timeouts
 //
@@ -88,7 +92,10 @@
 // §7.1.7): the receiving call sends a close frame with the matching code
 // (1002, 1007 for invalid UTF-8, 1009 for a frame or message over its
 // limit), closes the socket and returns the error; later calls return
-// [ErrClosed] wrapping it.
+// [ErrClosed] wrapping it. That close frame, and the one answering the
+// peer's close, are sent within one second whatever the call's context,
+// so neither a writer holding the write lock nor a peer that stopped
+// reading can hold the receiving call longer.
 //
 // # Differences from websocket-client
 //
@@ -108,9 +115,15 @@
 //     reason's length. Send returns an error, not the number of bytes sent.
 //   - Redirects: relative Location values are resolved; running out of
 //     MaxRedirects is the error ErrTooManyRedirects, not a "connected"
-//     socket with status 30x; on a redirect to another host, or from wss
-//     to ws, credentials, cookies from the Cookie option and the Host
-//     override are dropped.
+//     socket with status 30x; on a redirect to another origin (RFC 6454:
+//     another scheme, host or port, so another port of the same host and
+//     wss to ws count too), credentials, cookies from the Cookie option and
+//     the Host override are dropped; websocket-client re-sends them to
+//     any Location.
+//   - Extensions: none is implemented. One offered through Dialer.Header
+//     and accepted by the server fails the dial with an error matching
+//     handshake.ErrBadExtension, rather than the first frame with an RSV
+//     bit failing the connection.
 //   - Cookies: no process-wide jar; Dialer.Jar is any http.CookieJar and
 //     is consulted and fed per URL (domain, path, expiry and Secure are
 //     the jar's business).
@@ -127,6 +140,7 @@
 //   - Environment proxies follow Go's rules (golang.org/x/net/http/httpproxy):
 //     ALL_PROXY is honoured, and localhost and loopback addresses are never
 //     proxied.
-//   - Abort resets the TCP connection (SO_LINGER 0) and Shutdown closes it;
-//     both end the Conn.
+//   - Abort resets the TCP connection (SO_LINGER 0), under TLS too
+//     (without a close_notify alert), and Shutdown closes it; both end the
+//     Conn.
 package conn

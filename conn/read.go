@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"time"
 
-	"github.com/framewire/ws/fragment"
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/status"
 )
@@ -44,15 +44,22 @@ const failTimeout = time.Second
 // connection stays usable: the next call resumes exactly where this one
 // stopped.
 func (c *Conn) RecvDataFrame(ctx context.Context) (frame.Opcode, frame.Frame, error) {
-	if err := lock(ctx, c.rsem, "read"); err != nil {
+	if err := lock(ctx, &c.rlock, "read"); err != nil {
 		return 0, frame.Frame{}, err
 	}
-	defer func() { <-c.rsem }()
+	defer c.rlock.unlock()
 	if err := c.readErr(); err != nil {
 		return 0, frame.Frame{}, err
 	}
 	bd := c.rbind.arm(ctx)
-	defer c.rbind.disarm(bd)
+	op, f, err := c.recvDataFrame(ctx)
+	c.rbind.disarm(bd)
+	return op, f, err
+}
+
+// recvDataFrame is RecvDataFrame under the read lock, with ctx bound to
+// the socket.
+func (c *Conn) recvDataFrame(ctx context.Context) (frame.Opcode, frame.Frame, error) {
 	for {
 		if c.pong > 0 {
 			if err := c.sendPong(ctx); err != nil {
@@ -62,36 +69,34 @@ func (c *Conn) RecvDataFrame(ctx context.Context) (frame.Opcode, frame.Frame, er
 		if c.rin && c.rawRead {
 			return 0, frame.Frame{}, errMixedRead
 		}
-		f, msg, ready, err := c.next()
+		ready, err := c.next()
 		if err != nil {
 			return 0, frame.Frame{}, c.readFailed(ctx, err)
 		}
 		if !ready {
 			continue
 		}
-		switch f.Opcode {
-		case frame.OpPing:
-			if !c.closeSent.Load() {
-				c.pong = len(f.Payload) + 1
+		switch op := c.rh.Opcode; op {
+		case frame.OpPing, frame.OpPong:
+			if op == frame.OpPing && !c.closeSent.Load() {
+				c.pong = int(c.rh.Length) + 1
 				if err := c.sendPong(ctx); err != nil {
 					return 0, frame.Frame{}, err
 				}
 			}
 			if c.ctlFrames {
-				return frame.OpPing, f, nil
-			}
-		case frame.OpPong:
-			if c.ctlFrames {
-				return frame.OpPong, f, nil
+				return op, frame.Frame{Header: c.rh, Payload: c.ctl[:c.rh.Length]}, nil
 			}
 		case frame.OpClose:
+			f := frame.Frame{Header: c.rh, Payload: c.ctl[:c.rh.Length]}
 			if err := c.peerClosed(ctx, f); err != nil {
 				return 0, frame.Frame{}, err
 			}
 			return frame.OpClose, f, nil
 		default:
-			h := frame.Header{Fin: msg.Fin, Opcode: msg.Opcode, Length: int64(len(msg.Payload))}
-			return msg.Opcode, frame.Frame{Header: h, Payload: msg.Payload}, nil
+			m := &c.msg
+			h := frame.Header{Fin: m.Fin, Opcode: m.Opcode, Length: int64(len(m.Payload))}
+			return m.Opcode, frame.Frame{Header: h, Payload: m.Payload}, nil
 		}
 	}
 }
@@ -132,11 +137,19 @@ func (c *Conn) Recv(ctx context.Context) ([]byte, error) {
 // order and UTF-8 are not. Its Payload is valid until the next receiving
 // call. Do not switch between RecvFrame and the other receiving calls in
 // the middle of a fragmented message.
+//
+// A pong still owed for a ping that an earlier [Conn.RecvDataFrame]
+// could not answer in time (its write timed out) is sent first.
 func (c *Conn) RecvFrame(ctx context.Context) (frame.Frame, error) {
-	if err := lock(ctx, c.rsem, "read"); err != nil {
+	if err := lock(ctx, &c.rlock, "read"); err != nil {
 		return frame.Frame{}, err
 	}
-	defer func() { <-c.rsem }()
+	defer c.rlock.unlock()
+	return c.recvFrame(ctx)
+}
+
+// recvFrame is RecvFrame under the read lock.
+func (c *Conn) recvFrame(ctx context.Context) (frame.Frame, error) {
 	if err := c.readErr(); err != nil {
 		return frame.Frame{}, err
 	}
@@ -145,6 +158,11 @@ func (c *Conn) RecvFrame(ctx context.Context) (frame.Frame, error) {
 	}
 	bd := c.rbind.arm(ctx)
 	defer c.rbind.disarm(bd)
+	if c.pong > 0 {
+		if err := c.sendPong(ctx); err != nil {
+			return frame.Frame{}, err
+		}
+	}
 	if !c.rin {
 		h, err := c.rd.ReadHeader()
 		if err != nil {
@@ -186,14 +204,19 @@ func (c *Conn) RecvFrame(ctx context.Context) (frame.Frame, error) {
 // maxRetainedFrame is the largest RecvFrame buffer kept between calls.
 const maxRetainedFrame = 64 << 10
 
-// next reads until the current frame ends. For a data frame it returns the
-// Assembler's verdict (ready, and the message); for a control frame, the
-// frame itself with ready set, its payload in c.ctl.
-func (c *Conn) next() (frame.Frame, fragment.Message, bool, error) {
+// maxRetainedTrace is the largest copy of a payload kept for the trace
+// between frames.
+const maxRetainedTrace = 64 << 10
+
+// next reads until the current frame ends and reports whether it gave
+// something to return. Then c.rh is the frame's header; a control frame's
+// payload is in c.ctl, and for a data frame c.msg is the message (or
+// fragment) the Assembler completed.
+func (c *Conn) next() (bool, error) {
 	if !c.rin {
 		h, err := c.rd.ReadHeader()
 		if err != nil {
-			return frame.Frame{}, fragment.Message{}, false, err
+			return false, err
 		}
 		c.rh, c.rin, c.rn = h, true, 0
 		if c.trace != nil {
@@ -201,64 +224,64 @@ func (c *Conn) next() (frame.Frame, fragment.Message, bool, error) {
 		}
 		if h.Opcode.IsData() {
 			if err := c.asm.Begin(h); err != nil {
-				return frame.Frame{}, fragment.Message{}, false, err
+				return false, err
 			}
 		}
 	}
-	h := c.rh
-	if h.Opcode.IsControl() {
-		for c.rn < int(h.Length) {
-			n, err := c.rd.Read(c.ctl[c.rn:h.Length])
-			c.rn += n
+	if c.rh.Opcode.IsControl() {
+		for c.rn < c.rh.Length {
+			n, err := c.rd.Read(c.ctl[c.rn:c.rh.Length])
+			c.rn += int64(n)
 			if err != nil {
 				if err == io.EOF {
 					err = io.ErrUnexpectedEOF
 				}
-				return frame.Frame{}, fragment.Message{}, false, err
+				return false, err
 			}
 		}
 		c.rin = false
-		f := frame.Frame{Header: h, Payload: c.ctl[:h.Length]}
-		c.trace.received(f)
-		return f, fragment.Message{}, true, nil
+		c.trace.received(frame.Frame{Header: c.rh, Payload: c.ctl[:c.rh.Length]})
+		return true, nil
 	}
 	if err := c.streamPayload(); err != nil {
-		return frame.Frame{}, fragment.Message{}, false, err
+		return false, err
 	}
 	c.rin = false
-	msg, ready, err := c.asm.End()
+	var err error
+	var ready bool
+	c.msg, ready, err = c.asm.End()
 	if c.trace != nil {
-		c.trace.received(frame.Frame{Header: h, Payload: c.tpay})
+		c.trace.received(frame.Frame{Header: c.rh, Payload: c.tpay})
+		if cap(c.tpay) > maxRetainedTrace {
+			c.tpay = nil
+		}
 	}
-	return frame.Frame{Header: h}, msg, ready, err
+	return ready, err
 }
 
-// streamPayload feeds the rest of the current data frame's payload to the
-// Assembler as it arrives, through a lent buffer.
+// streamPayload reads the rest of the current data frame's payload
+// straight into the Assembler's buffer, which checks it as it arrives.
 func (c *Conn) streamPayload() error {
-	if c.rh.Length == 0 {
-		return nil
-	}
-	bp := writePool.Get().(*[]byte)
-	defer writePool.Put(bp)
-	buf := (*bp)[:cap(*bp)]
-	for {
+	for c.rn < c.rh.Length {
+		buf := c.asm.Grow(int(min(c.rh.Length-c.rn, math.MaxInt)))
 		n, err := c.rd.Read(buf)
 		if n > 0 {
 			if c.trace != nil {
 				c.tpay = append(c.tpay, buf[:n]...)
 			}
-			if werr := c.asm.Write(buf[:n]); werr != nil {
-				return werr
+			if cerr := c.asm.Commit(n); cerr != nil {
+				return cerr
 			}
+			c.rn += int64(n)
 		}
-		switch {
-		case err == io.EOF:
-			return nil
-		case err != nil:
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
 			return err
 		}
 	}
+	return nil
 }
 
 // sendPong sends the pong owed for the ping whose payload is in c.ctl.
@@ -277,7 +300,10 @@ func (c *Conn) sendPong(ctx context.Context) error {
 }
 
 // peerClosed handles a close frame from the peer: it answers with the same
-// code unless a close frame was sent already, then closes the socket.
+// code unless a close frame was sent already, then closes the socket. The
+// answer is bounded by failTimeout, whatever ctx, so that a writer holding
+// the write lock or a peer that stopped reading cannot keep the call
+// waiting.
 func (c *Conn) peerClosed(ctx context.Context, f frame.Frame) error {
 	if err := frame.ValidateClose(f.Payload, c.readPolicy); err != nil {
 		return c.readFailed(ctx, err)
@@ -295,8 +321,7 @@ func (c *Conn) peerClosed(ctx context.Context, f frame.Frame) error {
 	}
 	var buf [2]byte
 	echo, _ := status.AppendClose(buf[:0], code, "")
-	c.send(ctx, frame.Header{Fin: true, Opcode: frame.OpClose}, echo)
-	c.terminate(ce, closedBy(ce))
+	c.closeWith(echo, ce, closedBy(ce))
 	return nil
 }
 
@@ -311,6 +336,7 @@ func (c *Conn) readFailed(ctx context.Context, err error) error {
 			return &TimeoutError{Op: "read", Ctx: cerr, Err: err}
 		}
 	}
+	c.tpay = nil
 	var fe *frame.Error
 	if errors.As(err, &fe) {
 		return c.fail(fe.Code, err)
@@ -325,13 +351,28 @@ func (c *Conn) readFailed(ctx context.Context, err error) error {
 // socket.
 func (c *Conn) fail(code status.Code, cause error) error {
 	err := fmt.Errorf("conn: connection failed with %v: %w", code, cause)
-	if !c.closeSent.Load() {
-		ctx, cancel := context.WithTimeout(context.Background(), failTimeout)
-		var buf [2]byte
-		payload, _ := status.AppendClose(buf[:0], code, "")
-		c.send(ctx, frame.Header{Fin: true, Opcode: frame.OpClose}, payload)
-		cancel()
-	}
-	c.terminate(closedBy(err), closedBy(err))
+	var buf [2]byte
+	payload, _ := status.AppendClose(buf[:0], code, "")
+	c.closeWith(payload, closedBy(err), closedBy(err))
 	return err
+}
+
+// closeWith ends the connection with a close frame: it records the errors
+// later calls return (so that concurrent senders stop at once), sends a
+// close frame with payload unless one was sent already, giving up after
+// failTimeout or when the socket is closed by another goroutine, and
+// closes the socket.
+func (c *Conn) closeWith(payload []byte, rerr, werr error) {
+	c.record(rerr, werr)
+	ctx, cancel := context.WithTimeout(context.Background(), failTimeout)
+	if c.wlock.lock(ctx, c.done) == nil {
+		if !c.closeSent.Load() {
+			bd := c.wbind.arm(ctx)
+			c.writeLocked(ctx, frame.Header{Fin: true, Opcode: frame.OpClose}, payload)
+			c.wbind.disarm(bd)
+		}
+		c.wlock.unlock()
+	}
+	cancel()
+	c.terminate(rerr, werr)
 }

@@ -12,7 +12,6 @@ import (
 	"sync"
 
 	"github.com/framewire/ws/frame"
-	"github.com/framewire/ws/handshake"
 )
 
 // tracer prints websocket-client's enableTrace output: one line (a log
@@ -118,16 +117,4 @@ func (t *tracer) received(f frame.Frame) {
 	wire, _ := f.AppendBinary(nil)
 	t.line("++Rcv raw: " + frame.QuoteBytes(wire))
 	t.line("++Rcv decoded: " + f.String())
-}
-
-// traceStatusError prints the head of a refused handshake.
-func (t *tracer) statusErr(err error) {
-	if t == nil {
-		return
-	}
-	if se, ok := err.(*handshake.StatusError); ok {
-		t.response(se.StatusCode, se.Status, se.Header)
-	} else if re, ok := err.(*handshake.RedirectError); ok {
-		t.response(re.StatusCode, re.Status, re.Header)
-	}
 }

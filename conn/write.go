@@ -92,10 +92,10 @@ func (c *Conn) Pong(ctx context.Context, p []byte) error {
 
 // send writes one frame under the write lock.
 func (c *Conn) send(ctx context.Context, h frame.Header, payload []byte) error {
-	if err := lock(ctx, c.wsem, "write"); err != nil {
+	if err := lock(ctx, &c.wlock, "write"); err != nil {
 		return err
 	}
-	defer func() { <-c.wsem }()
+	defer c.wlock.unlock()
 	if err := c.writeErr(); err != nil {
 		return closedBy(err)
 	}

@@ -5,7 +5,10 @@
 //
 // An [Assembler] takes the data frames of a connection in order, with
 // [Assembler.Add] for whole frames or [Assembler.Begin], [Assembler.Write]
-// and [Assembler.End] for a frame whose payload is still being read. It
+// and [Assembler.End] for a frame whose payload is still being read; a
+// reader can also fill the Assembler's buffer in place, with
+// [Assembler.Grow] and [Assembler.Commit] instead of Write, and save a
+// copy. It
 // enforces the rules of §5.4: a message starts with a text or binary frame,
 // continues with continuation frames and ends with the frame that has FIN
 // set; control frames (§5.5) may come between fragments and pass through

@@ -196,6 +196,67 @@ func (a *Assembler) Write(p []byte) error {
 	return nil
 }
 
+// minGrow is the smallest buffer Grow makes.
+const minGrow = 512
+
+// Grow returns free space at the end of the current frame's buffer for
+// the next bytes of its payload, so that they can be read in place instead
+// of passed to Write: fill a prefix of it and call [Assembler.Commit] with
+// its length. The space is at most n bytes long, and at least one byte
+// when n > 0. n may be what the frame's header declares is left: when
+// full, the buffer doubles (from 512 bytes), so it grows with the bytes
+// that arrived, never from n, and a message of many small frames is
+// joined in linear time. Grow returns nil when n <= 0 or outside a frame.
+// The space is valid until the next call on a.
+func (a *Assembler) Grow(n int) []byte {
+	if !a.inCur || n <= 0 {
+		return nil
+	}
+	b := &a.buf
+	if a.cur.Opcode.IsControl() {
+		b = &a.ctrl
+	}
+	if len(*b) == cap(*b) {
+		// Double what arrived, whatever n says: many small frames of
+		// one message cost linear time, a large declared length nothing.
+		nb := make([]byte, len(*b), len(*b)+max(cap(*b), minGrow))
+		copy(nb, *b)
+		*b = nb
+	}
+	free := (*b)[len(*b):cap(*b)]
+	return free[:min(len(free), n)]
+}
+
+// Commit adds the first n bytes of the space the last Grow returned to the
+// current frame's payload, with the checks of [Assembler.Write]. An n
+// beyond that space is ErrNoFrame.
+func (a *Assembler) Commit(n int) error {
+	if !a.inCur {
+		return ErrNoFrame
+	}
+	b := &a.buf
+	if a.cur.Opcode.IsControl() {
+		b = &a.ctrl
+	}
+	if n < 0 || n > cap(*b)-len(*b) {
+		return ErrNoFrame
+	}
+	p := (*b)[len(*b) : len(*b)+n]
+	if a.cur.Opcode.IsControl() {
+		a.ctrl = a.ctrl[:len(a.ctrl)+n]
+		return nil
+	}
+	if limit := a.maxSize(); limit >= 0 && int64(n) > limit-a.size {
+		return a.fail(fmt.Errorf("%w: more than %d bytes", ErrMessageTooBig, limit))
+	}
+	if a.op == frame.OpText && !a.SkipUTF8Validation && !a.v.Write(p) {
+		return a.fail(ErrInvalidUTF8)
+	}
+	a.buf = a.buf[:len(a.buf)+n]
+	a.size += int64(n)
+	return nil
+}
+
 // End finishes the current frame and reports whether a message is ready:
 // the message's last frame, a fragment in FireContFrame mode, or a control
 // frame. A text message that ends inside a multi-byte sequence is

@@ -180,6 +180,147 @@ func streamOne(a *Assembler, f frame.Frame) (Message, bool, error) {
 	return a.End()
 }
 
+// TestGrowCommit runs every table row again through Begin, Grow, Commit
+// and End, reading each payload in place three bytes at a time.
+func TestGrowCommit(t *testing.T) {
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := tc.asm
+			for i, s := range tc.steps {
+				m, ready, err := growOne(&a, s.in, 3)
+				if !errors.Is(err, s.wantErr) || (err != nil) != (s.wantErr != nil) {
+					t.Fatalf("step %d: error %v, want %v", i, err, s.wantErr)
+				}
+				if ready != s.ready || m.Opcode != s.want.Opcode || m.Fin != s.want.Fin || !bytes.Equal(m.Payload, s.want.Payload) {
+					t.Fatalf("step %d: got %v %q fin=%v ready=%v", i, m.Opcode, m.Payload, m.Fin, ready)
+				}
+			}
+		})
+	}
+}
+
+// growOne streams f through Grow and Commit, at most chunk bytes at a
+// time, as a reader filling the Assembler's buffer in place would.
+func growOne(a *Assembler, f frame.Frame, chunk int) (Message, bool, error) {
+	if err := a.Begin(f.Header); err != nil {
+		return Message{}, false, err
+	}
+	rest := f.Payload
+	for len(rest) > 0 {
+		free := a.Grow(len(rest))
+		if len(free) == 0 {
+			return Message{}, false, errors.New("Grow returned no space")
+		}
+		n := copy(free[:min(len(free), chunk)], rest)
+		rest = rest[n:]
+		if err := a.Commit(n); err != nil {
+			return Message{}, false, err
+		}
+	}
+	return a.End()
+}
+
+// Grow sizes the buffer from the bytes that arrived, not from the length
+// the header declared, and never hands out more than asked.
+func TestGrowFromArrivedBytes(t *testing.T) {
+	a := Assembler{MaxMessageSize: -1}
+	if free := a.Grow(10); free != nil {
+		t.Fatalf("Grow outside a frame = %d bytes, want nil", len(free))
+	}
+	if err := a.Begin(frame.Header{Fin: true, Opcode: bin, Length: 1 << 40}); err != nil {
+		t.Fatal(err)
+	}
+	if free := a.Grow(0); free != nil {
+		t.Fatalf("Grow(0) = %d bytes, want nil", len(free))
+	}
+	total := 0
+	for _, want := range []int{512, 512, 1024, 2048} {
+		free := a.Grow(1 << 40)
+		if len(free) != want {
+			t.Fatalf("after %d bytes: Grow = %d bytes, want %d", total, len(free), want)
+		}
+		if err := a.Commit(len(free)); err != nil {
+			t.Fatal(err)
+		}
+		total += len(free)
+	}
+	if free := a.Grow(7); len(free) != 7 {
+		t.Fatalf("Grow(7) = %d bytes", len(free))
+	}
+	if err := a.Commit(1 << 20); err != ErrNoFrame {
+		t.Fatalf("Commit past the space = %v, want ErrNoFrame", err)
+	}
+	if err := a.Commit(-1); err != ErrNoFrame {
+		t.Fatalf("Commit(-1) = %v, want ErrNoFrame", err)
+	}
+}
+
+// A message of many small frames read in place grows its buffer by
+// doubling, not frame by frame.
+func TestGrowManySmallFrames(t *testing.T) {
+	var a Assembler
+	piece := strings.Repeat("x", 64)
+	const n = 4096
+	allocs := testing.AllocsPerRun(1, func() {
+		a = Assembler{}
+		for i := range n {
+			op := cont
+			if i == 0 {
+				op = bin
+			}
+			if _, _, err := growOne(&a, data(op, i == n-1, piece), 64); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	if allocs > 20 {
+		t.Fatalf("%v allocations for %d frames of 64 bytes", allocs, n)
+	}
+}
+
+// Commit checks like Write: UTF-8 fails fast, the size limit holds.
+func TestCommitChecks(t *testing.T) {
+	a := Assembler{MaxMessageSize: 8}
+	if err := a.Begin(frame.Header{Opcode: text, Length: 4}); err != nil {
+		t.Fatal(err)
+	}
+	free := a.Grow(4)
+	n := copy(free, "ok\xff!")
+	if err := a.Commit(n); !errors.Is(err, ErrInvalidUTF8) {
+		t.Fatalf("Commit of invalid UTF-8 = %v", err)
+	}
+	if err := a.Begin(frame.Header{Opcode: bin, Length: 8}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		free = a.Grow(8)
+		if err := a.Commit(copy(free, "abcd")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Commit(copy(a.Grow(1), "x")); !errors.Is(err, ErrMessageTooBig) {
+		t.Fatalf("Commit past the limit = %v", err)
+	}
+	if err := a.Commit(0); err != ErrNoFrame {
+		t.Fatalf("Commit after a failure = %v, want ErrNoFrame", err)
+	}
+}
+
+// Reading in place allocates nothing once the buffer has grown.
+func TestGrowCommitNoAllocs(t *testing.T) {
+	var a Assembler
+	f := data(bin, true, strings.Repeat("z", 3000))
+	growOne(&a, f, 1<<20)
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, _, err := growOne(&a, f, 1<<20); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per message", allocs)
+	}
+}
+
 func TestFailFastWithinAFrame(t *testing.T) {
 	var a Assembler
 	if err := a.Begin(frame.Header{Opcode: text, Length: 1 << 20}); err != nil {
@@ -370,7 +511,7 @@ func FuzzAssemble(f *testing.F) {
 		a := Assembler{FireContFrame: fire, MaxMessageSize: int64(limit) + 1}
 		m := model{fire: fire, limit: int(limit) + 1}
 		ops := [4]frame.Opcode{cont, text, bin, ping}
-		streamed := false
+		mode := 0
 		for len(in) > 0 {
 			// One byte of frame description: opcode, fin and a length
 			// of up to 31, then the payload.
@@ -382,12 +523,15 @@ func FuzzAssemble(f *testing.F) {
 			var got Message
 			var ready bool
 			var err error
-			if streamed {
-				got, ready, err = streamOne(&a, fr)
-			} else {
+			switch mode {
+			case 0:
 				got, ready, err = a.Add(fr)
+			case 1:
+				got, ready, err = streamOne(&a, fr)
+			default:
+				got, ready, err = growOne(&a, fr, 2)
 			}
-			streamed = !streamed
+			mode = (mode + 1) % 3
 			if !errors.Is(err, wantErr) || (err == nil) != (wantErr == nil) {
 				t.Fatalf("frame %v: error %v, model %v", fr, err, wantErr)
 			}

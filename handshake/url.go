@@ -102,19 +102,34 @@ func escapeQuery(q string) string {
 // port, or the scheme's default port (80 for ws and http, 443 for wss and
 // https). An IPv6 literal is bracketed.
 func Addr(u *url.URL) string {
-	port := u.Port()
-	if port == "" {
-		port = defaultPort(u.Scheme)
-	}
-	return net.JoinHostPort(u.Hostname(), port)
+	return net.JoinHostPort(u.Hostname(), portOf(u))
 }
 
 // SameHost reports whether a and b name the same host, compared without
-// regard to case, port or scheme. After a redirect to a URL that is not on
-// the same host, a client should drop credentials it was given for the
-// first host: Authorization and Cookie headers and a Host override.
+// regard to case, port or scheme. To decide whether credentials may follow
+// a redirect, use [SameOrigin], which also compares scheme and port.
 func SameHost(a, b *url.URL) bool {
 	return strings.EqualFold(a.Hostname(), b.Hostname())
+}
+
+// SameOrigin reports whether a and b have the same origin (RFC 6454 §4):
+// the same scheme, host and port, with ws and http, and wss and https,
+// taken as one scheme each, host names compared without regard to case,
+// and an absent port read as the scheme's default. After a redirect to a
+// URL of another origin (another host, another port of the same host, or
+// another scheme, such as wss to ws), a client should drop credentials it
+// was given for the first: Authorization and Cookie headers and a Host
+// override.
+func SameOrigin(a, b *url.URL) bool {
+	return IsSecure(a) == IsSecure(b) && SameHost(a, b) && portOf(a) == portOf(b)
+}
+
+// portOf returns u's port, or its scheme's default port.
+func portOf(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	return defaultPort(u.Scheme)
 }
 
 // IsSecure reports whether u's scheme asks for TLS ("wss" or "https").

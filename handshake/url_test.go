@@ -115,3 +115,33 @@ func TestSameHost(t *testing.T) {
 		}
 	}
 }
+
+func TestSameOrigin(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want bool
+	}{
+		{"ws://h/a", "ws://h/b", true},
+		{"ws://h/a", "ws://H:80/b", true},
+		{"ws://h/a", "http://h/b", true},
+		{"wss://h/a", "https://h:443/b", true},
+		{"ws://[::1]/", "ws://[::1]:80/x", true},
+		{"ws://h/a", "ws://h:8080/a", false},      // another port
+		{"ws://h:8080/a", "ws://h:8081/a", false}, // another port
+		{"wss://h/a", "ws://h/a", false},          // downgrade
+		{"ws://h/a", "wss://h/a", false},          // another scheme
+		{"wss://h:443/a", "ws://h:443/a", false},  // same port, another scheme
+		{"ws://h/a", "ws://other/a", false},
+		{"ws://[::1]/", "ws://[::1]:81/", false},
+	}
+	for _, tt := range tests {
+		a, _ := handshake.ParseURL(tt.a)
+		b, _ := handshake.ParseURL(tt.b)
+		if got := handshake.SameOrigin(a, b); got != tt.want {
+			t.Errorf("SameOrigin(%s, %s) = %v, want %v", tt.a, tt.b, got, tt.want)
+		}
+		if got := handshake.SameOrigin(b, a); got != tt.want {
+			t.Errorf("SameOrigin(%s, %s) = %v, want %v", tt.b, tt.a, got, tt.want)
+		}
+	}
+}

@@ -11,6 +11,17 @@
 // [Server.Close] closes the listener and every live connection and waits for
 // the handlers to return, so a test that closes its server leaks nothing.
 //
+// [Serve] runs a handler on one connection the test made itself, in the
+// calling goroutine, with no Server and nothing shared between
+// connections. It is the way to serve inside a testing/synctest bubble:
+// a Server waits for all its connections with one WaitGroup, which a
+// bubble cannot share, so [Server.Pipe] cannot be used there, while a
+// net.Pipe made in the
+// bubble and served with `go wstest.Serve(server, h)` can, and its
+// deadlines then follow the bubble's clock. A test that serves a listener
+// of its own (an IPv6 one, say) can pass each accepted connection to
+// Serve too.
+//
 // A handler gets a [Peer] whose request head has already been read:
 // [Peer.Request] is the parsed request and [Peer.RawRequest] the bytes as
 // they arrived. The handler then answers the opening handshake of
@@ -39,4 +50,10 @@
 // Peer methods return errors rather than failing the test, because they
 // run in the handler's goroutine; a test collects them through a channel.
 // [ErrUnmasked] reports a client frame without a mask.
+//
+// # Memory
+//
+// A frame's payload buffer grows as its bytes arrive, up to 64 MiB
+// ([ErrTooLarge] beyond): the length a client declares is never allocated
+// up front.
 package wstest

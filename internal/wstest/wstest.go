@@ -30,6 +30,7 @@ var ErrTooLarge = errors.New("wstest: client sent too much")
 const (
 	maxRequest = 64 << 10
 	maxFrame   = 64 << 20
+	minChunk   = 4 << 10 // first size of a frame's read buffer
 )
 
 // A Handler scripts the server side of one connection. The connection is
@@ -123,17 +124,29 @@ func (s *Server) serve(nc net.Conn) {
 	s.mu.Unlock()
 	go func() {
 		defer s.wg.Done()
-		p := &Peer{Conn: nc, br: bufio.NewReaderSize(nc, 64<<10)}
-		if err := p.readRequest(); err == nil {
-			s.h(p)
-		}
+		Serve(nc, s.h)
 		s.mu.Lock()
 		delete(s.conns, nc)
 		s.mu.Unlock()
-		if !p.hijacked {
-			nc.Close()
-		}
 	}()
+}
+
+// Serve runs h on nc, the server end of one connection, in the calling
+// goroutine: it reads the request head, calls h, and closes nc when h
+// returns unless h took it with [Peer.Hijack]. Nothing is shared with any
+// [Server], so Serve works inside a testing/synctest bubble over a
+// net.Pipe made in the bubble:
+//
+//	client, server := net.Pipe()
+//	go wstest.Serve(server, handler)
+func Serve(nc net.Conn, h Handler) {
+	p := &Peer{Conn: nc, br: bufio.NewReaderSize(nc, 64<<10)}
+	if err := p.readRequest(); err == nil {
+		h(p)
+	}
+	if !p.hijacked {
+		nc.Close()
+	}
 }
 
 // Close stops the listener, closes every connection still served and waits
@@ -327,12 +340,25 @@ func (p *Peer) ReadFrame() (frame.Frame, error) {
 	if h.Length > maxFrame {
 		return frame.Frame{Header: h}, ErrTooLarge
 	}
-	if cap(p.rbuf) < int(h.Length) {
-		p.rbuf = make([]byte, h.Length)
-	}
-	payload := p.rbuf[:h.Length]
-	if _, err := io.ReadFull(p.br, payload); err != nil {
-		return frame.Frame{Header: h}, err
+	// The buffer grows as bytes arrive, never from the declared length
+	// alone: a client that declares 64 MiB and sends 10 bytes costs little.
+	payload := p.rbuf[:0]
+	for int64(len(payload)) < h.Length {
+		if len(payload) == cap(payload) {
+			grow := min(max(2*cap(payload), minChunk), int(h.Length))
+			nb := make([]byte, len(payload), grow)
+			copy(nb, payload)
+			payload = nb
+			p.rbuf = nb
+		}
+		n, err := p.br.Read(payload[len(payload):min(cap(payload), int(h.Length))])
+		payload = payload[:len(payload)+n]
+		if err != nil && int64(len(payload)) < h.Length {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return frame.Frame{Header: h}, err
+		}
 	}
 	if !h.Masked {
 		return frame.Frame{Header: h, Payload: payload}, ErrUnmasked

@@ -2,13 +2,17 @@ package wstest_test
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"runtime"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/framewire/ws/frame"
@@ -157,4 +161,92 @@ func Example() {
 	// GET /chat
 	// 101 Switching Protocols true
 	// fin=1 opcode=1 data=b'hi'
+}
+
+// Serve runs a handler on a net.Pipe inside a synctest bubble, where time
+// is fake: the peer's deadline fires after exactly the bubble's second.
+func TestServeInBubble(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		client, server := net.Pipe()
+		done := make(chan error, 1)
+		go func() {
+			wstest.Serve(server, func(p *wstest.Peer) {
+				p.Upgrade(nil)
+				p.Conn.SetReadDeadline(time.Now().Add(time.Second))
+				_, err := p.ReadFrame()
+				done <- err
+			})
+		}()
+		start := time.Now()
+		_, head := handshakeRaw(t, client)
+		if !strings.HasPrefix(head, "HTTP/1.1 101 ") {
+			t.Fatalf("response %q", head)
+		}
+		err := <-done
+		if !errors.Is(err, os.ErrDeadlineExceeded) || time.Since(start) != time.Second {
+			t.Errorf("ReadFrame = %v after %v, want a deadline after 1s", err, time.Since(start))
+		}
+		// Serve closed its end when the handler returned.
+		if _, err := client.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+			t.Errorf("client read %v, want EOF", err)
+		}
+		client.Close()
+	})
+}
+
+// ReadFrame grows its buffer as bytes arrive: a frame that declares 60 MiB
+// and stops after a few bytes does not cost 60 MiB.
+func TestReadFrameDeclaredLength(t *testing.T) {
+	client, server := net.Pipe()
+	got := make(chan error, 1)
+	go wstest.Serve(server, func(p *wstest.Peer) {
+		p.Upgrade(nil)
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, err := p.ReadFrame()
+		runtime.ReadMemStats(&after)
+		if grown := after.TotalAlloc - before.TotalAlloc; grown > 1<<20 {
+			err = fmt.Errorf("ReadFrame allocated %d bytes for a 10-byte payload (%v)", grown, err)
+		}
+		got <- err
+	})
+	handshakeRaw(t, client)
+	h := frame.Header{Fin: true, Opcode: frame.OpBinary, Masked: true, Key: mask.Key{1, 2, 3, 4}, Length: 60 << 20}
+	b, _ := h.AppendBinary(nil)
+	client.Write(append(b, "0123456789"...))
+	client.Close()
+	if err := <-got; !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("ReadFrame of a cut frame = %v, want io.ErrUnexpectedEOF", err)
+	}
+}
+
+// A frame is read whole across many small writes and its buffer reused.
+func TestReadFrameInPieces(t *testing.T) {
+	client, server := net.Pipe()
+	got := make(chan []byte, 2)
+	go wstest.Serve(server, func(p *wstest.Peer) {
+		p.Upgrade(nil)
+		for range 2 {
+			f, err := p.ReadFrame()
+			if err != nil {
+				close(got)
+				return
+			}
+			got <- bytes.Clone(f.Payload)
+		}
+	})
+	handshakeRaw(t, client)
+	want := strings.Repeat("payload ", 5000)
+	for range 2 {
+		wire := masked(frame.OpBinary, want)
+		for len(wire) > 0 {
+			n := min(len(wire), 777)
+			client.Write(wire[:n])
+			wire = wire[n:]
+		}
+		if p := <-got; string(p) != want {
+			t.Fatalf("ReadFrame = %d bytes, want %d", len(p), len(want))
+		}
+	}
+	client.Close()
 }

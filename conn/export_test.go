@@ -1,0 +1,10 @@
+package conn
+
+import "net"
+
+// NetConn returns the connection's socket, for tests that inspect it.
+func NetConn(c *Conn) net.Conn { return c.nc }
+
+// TraceBufferCap returns the capacity of the payload copy kept for the
+// trace between frames.
+func TraceBufferCap(c *Conn) int { return cap(c.tpay) }

@@ -1,0 +1,57 @@
+package conn_test
+
+import (
+	"net"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/framewire/ws/conn"
+	"github.com/framewire/ws/internal/wstest"
+)
+
+// The default dialer sets TCP_NODELAY and websocket-client's keep-alive
+// settings on the socket: read back from the kernel.
+func TestSocketOptions(t *testing.T) {
+	checkLeaks(t)
+	s := serve(t, func(p *wstest.Peer) {
+		p.Upgrade(nil)
+		p.ReadClose()
+	})
+	c := dial(t, nil, s.URL)
+	tc, ok := conn.NetConn(c).(*net.TCPConn)
+	if !ok {
+		t.Fatalf("socket is a %T, want *net.TCPConn", conn.NetConn(c))
+	}
+	raw, err := tc.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		level, opt int
+		want       int
+	}{
+		{"TCP_NODELAY", unix.IPPROTO_TCP, unix.TCP_NODELAY, 1},
+		{"SO_KEEPALIVE", unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1},
+		{"TCP_KEEPIDLE", unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, int(conn.KeepAliveIdle.Seconds())},
+		{"TCP_KEEPINTVL", unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, int(conn.KeepAliveInterval.Seconds())},
+		{"TCP_KEEPCNT", unix.IPPROTO_TCP, unix.TCP_KEEPCNT, conn.KeepAliveCount},
+	}
+	// websocket-client's values, spelled out.
+	if tests[2].want != 30 || tests[3].want != 10 || tests[4].want != 3 {
+		t.Fatalf("keep-alive constants %v %v %v, want 30 s, 10 s, 3", conn.KeepAliveIdle, conn.KeepAliveInterval, conn.KeepAliveCount)
+	}
+	for _, tt := range tests {
+		var got int
+		var gerr error
+		if err := raw.Control(func(fd uintptr) {
+			got, gerr = unix.GetsockoptInt(int(fd), tt.level, tt.opt)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if gerr != nil || got != tt.want {
+			t.Errorf("%s = %d, %v; want %d", tt.name, got, gerr, tt.want)
+		}
+	}
+}
