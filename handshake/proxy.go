@@ -79,9 +79,9 @@ type ProxyDialer struct {
 // interrupted, the connection is closed and ctx's error is returned. The
 // returned connection has no deadline set and outlives ctx.
 //
-// A refusal by the proxy is a [*ProxyError]; a reply that breaks the proxy
-// protocol wraps [ErrProxy]; an invalid target address wraps
-// [ErrInvalidURL].
+// A refusal by the proxy is a [*ProxyError]; a proxy that cannot be
+// reached, or a reply that breaks the proxy protocol, wraps [ErrProxy] (and
+// the dial's own error); an invalid target address wraps [ErrInvalidURL].
 func (d *ProxyDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	switch network {
 	case "tcp", "tcp4", "tcp6":
@@ -113,7 +113,10 @@ func (d *ProxyDialer) DialContext(ctx context.Context, network, addr string) (ne
 	}
 	c, err := dial(ctx, network, proxyAddr)
 	if err != nil {
-		return nil, err
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("%w: cannot reach proxy %s: %w", ErrProxy, d.Proxy.Redacted(), err)
 	}
 
 	// Bind ctx to the connection for the rest of the dial: its deadline,

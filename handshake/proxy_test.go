@@ -394,3 +394,33 @@ func TestProxyHTTPS(t *testing.T) {
 		t.Error("TLS with an unknown CA succeeded")
 	}
 }
+
+// A proxy that cannot be reached is reported as a proxy failure that names
+// the proxy, without its password, and keeps the dial's own error.
+func TestProxyUnreachable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens there now
+	for _, scheme := range []string{"http", "socks4", "socks5h"} {
+		t.Run(scheme, func(t *testing.T) {
+			d := &handshake.ProxyDialer{Proxy: &url.URL{Scheme: scheme, User: url.UserPassword("u", "s3cret"), Host: addr}}
+			_, err := d.DialContext(context.Background(), "tcp", "example.com:80")
+			var oe *net.OpError
+			if !errors.Is(err, handshake.ErrProxy) || !errors.As(err, &oe) {
+				t.Fatalf("DialContext: %v; want ErrProxy wrapping the *net.OpError", err)
+			}
+			if msg := err.Error(); !strings.Contains(msg, addr) || strings.Contains(msg, "s3cret") {
+				t.Errorf("error %q must name the proxy and hide its password", msg)
+			}
+		})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	d := &handshake.ProxyDialer{Proxy: &url.URL{Scheme: "http", Host: addr}}
+	if _, err := d.DialContext(ctx, "tcp", "example.com:80"); err != context.Canceled {
+		t.Errorf("cancelled dial: %v, want context.Canceled", err)
+	}
+}
