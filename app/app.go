@@ -252,17 +252,22 @@ func (a *App) session(ctx, wctx context.Context, rs *runState, reconnecting bool
 		s.startClose(context.Background(), code, reason)
 	}
 
+	// The pinger starts with the connection, before OnOpen, so that the
+	// first ping goes out one interval after opening however long OnOpen
+	// takes (a pong that arrives meanwhile is read after it).
+	var wg sync.WaitGroup
+	quit := make(chan struct{})
+	if a.PingInterval > 0 {
+		s.track = a.PingTimeout > 0
+		wg.Go(func() { s.keepalive(a.PingInterval, a.PingTimeout, a.PingPayload, quit) })
+	}
+
 	if reconnecting && a.OnReconnect != nil {
 		a.call("OnReconnect", func() { a.OnReconnect(a) })
 	} else if a.OnOpen != nil {
 		a.call("OnOpen", func() { a.OnOpen(a) })
 	}
 
-	var wg sync.WaitGroup
-	quit := make(chan struct{})
-	if a.PingInterval > 0 {
-		wg.Go(func() { s.keepalive(a.PingInterval, a.PingTimeout, a.PingPayload, quit) })
-	}
 	code, reason, err = a.read(context.WithoutCancel(ctx), s)
 
 	s.end()
@@ -289,7 +294,9 @@ func (a *App) session(ctx, wctx context.Context, rs *runState, reconnecting bool
 // failure if the connection did not end with a closing handshake.
 func (a *App) read(ctx context.Context, s *session) (status.Code, string, error) {
 	for {
+		s.beginRead()
 		op, f, err := s.c.recv(ctx)
+		s.endRead(err == nil && op == frame.OpPong)
 		if err != nil {
 			if ferr := s.failure(); ferr != nil {
 				return status.AbnormalClosure, "", ferr
@@ -317,7 +324,6 @@ func (a *App) read(ctx context.Context, s *session) (status.Code, string, error)
 				a.call("OnPing", func() { a.OnPing(a, f.Payload) })
 			}
 		case frame.OpPong:
-			s.notePong()
 			if a.OnPong != nil {
 				a.call("OnPong", func() { a.OnPong(a, f.Payload) })
 			}
@@ -421,9 +427,15 @@ func (a *App) SendFrame(ctx context.Context, f frame.Frame) error {
 // connection (ctx bounds the sending) and returns; Run then waits up to
 // CloseTimeout for the peer's close frame, calls OnClose and returns false
 // and nil (or true and the failure, when the connection had failed before
-// the close frame went out). Called while Run waits to reconnect, it ends
-// Run at once. It
-// returns [ErrNotConnected] when Run is not running.
+// the close frame went out). Called while Run dials or waits to reconnect,
+// or while a connection is ending, it sends nothing and Run returns
+// without connecting again.
+//
+// Close returns nil whenever it stopped Run, even if the close frame could
+// not be sent (the connection is then dropped). It returns
+// [ErrNotConnected] when Run is not running, and the error of
+// [status.AppendClose] for a code or reason that cannot be sent; in both
+// cases it did nothing.
 //
 // Close is websocket-client's WebSocketApp.close.
 func (a *App) Close(ctx context.Context, code status.Code, reason string) error {
@@ -441,9 +453,10 @@ func (a *App) Close(ctx context.Context, code status.Code, reason string) error 
 	}
 	s := rs.cur
 	a.mu.Unlock()
-	if s == nil {
+	if s == nil || s.startClose(ctx, code, reason) == ErrNotConnected {
+		// No connection, or one that is ending: Run sees rs.stopped
+		// before it would reconnect; cancelling ends a dial or a wait.
 		rs.cancel()
-		return nil
 	}
-	return s.startClose(ctx, code, reason)
+	return nil
 }

@@ -25,7 +25,13 @@ func (c *loopConn) recv(ctx context.Context) (frame.Opcode, frame.Frame, error) 
 
 // BenchmarkDispatch measures the App's per-message cost: reading an event
 // and calling OnData and OnMessage.
-func BenchmarkDispatch(b *testing.B) {
+func BenchmarkDispatch(b *testing.B) { benchDispatch(b, false) }
+
+// BenchmarkDispatchPongCheck is BenchmarkDispatch with the read loop
+// reporting its reads, as it does when PingTimeout is set.
+func BenchmarkDispatchPongCheck(b *testing.B) { benchDispatch(b, true) }
+
+func benchDispatch(b *testing.B, track bool) {
 	p := []byte("hello")
 	c := &loopConn{n: b.N, msg: frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpText, Length: 5}, Payload: p}}
 	total := 0
@@ -34,6 +40,7 @@ func BenchmarkDispatch(b *testing.B) {
 		OnMessage: func(_ *App, op frame.Opcode, p []byte) { total += len(p) },
 	}
 	s := newSession(c, DefaultCloseTimeout)
+	s.track = track
 	b.ReportAllocs()
 	b.ResetTimer()
 	code, _, err := a.read(context.Background(), s)

@@ -173,3 +173,74 @@ func TestConnProtocolErrorReconnects(t *testing.T) {
 		}
 	})
 }
+
+// Over a real connection: pongs that arrive while OnMessage sleeps are
+// read after it returns, and the connection carries on.
+func TestConnSlowHandler(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := &app.App{URL: "ws://peer/", Dialer: pipeDialer(echoPeer), PingInterval: time.Second, PingTimeout: 500 * time.Millisecond}
+		l := logged(a)
+		a.OnOpen = func(a *app.App) {
+			l.add("open")
+			a.SendText(context.Background(), "slow")
+		}
+		a.OnMessage = func(_ *app.App, op frame.Opcode, p []byte) {
+			l.add(op.String() + " " + string(p))
+			time.Sleep(2 * time.Second)
+		}
+		pongs := 0
+		a.OnPong = func(a *app.App, p []byte) {
+			if pongs++; pongs == 4 {
+				a.Close(context.Background(), status.NormalClosure, "")
+			}
+		}
+		t0 := time.Now()
+		errored, err := a.Run(t.Context())
+		if errored || err != nil {
+			t.Errorf("Run = %v, %v; want false, nil", errored, err)
+		}
+		// Pings at 1s and 2s are answered while the handler sleeps; their
+		// pongs are read at 2s, then one pong per second.
+		if got := time.Since(t0); got != 4*time.Second {
+			t.Errorf("fourth pong after %v; want 4s", got)
+		}
+		want := []string{"open", "text slow", "close " + status.NormalClosure.String() + " "}
+		if d := cmp.Diff(want, l.events); d != "" {
+			t.Errorf("events (-want +got):\n%s", d)
+		}
+	})
+}
+
+// Over a real connection: the first ping goes out one interval after the
+// connection opens, while OnOpen still runs.
+func TestConnPingDuringSlowOnOpen(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := &app.App{URL: "ws://peer/", Dialer: pipeDialer(echoPeer), PingInterval: time.Second, PingTimeout: 500 * time.Millisecond}
+		l := logged(a)
+		a.OnOpen = func(*app.App) {
+			l.add("open")
+			time.Sleep(3 * time.Second)
+		}
+		var at []time.Duration
+		t0 := time.Now()
+		a.OnPong = func(a *app.App, p []byte) {
+			at = append(at, time.Since(t0))
+			if len(at) == 4 {
+				a.Close(context.Background(), status.NormalClosure, "")
+			}
+		}
+		errored, err := a.Run(t.Context())
+		if errored || err != nil {
+			t.Errorf("Run = %v, %v; want false, nil", errored, err)
+		}
+		// The pongs of the pings at 1s, 2s and 3s are read when OnOpen
+		// returns; the next comes at 4s.
+		want := []time.Duration{3 * time.Second, 3 * time.Second, 3 * time.Second, 4 * time.Second}
+		if d := cmp.Diff(want, at); d != "" {
+			t.Errorf("pong times (-want +got):\n%s", d)
+		}
+		if d := cmp.Diff([]string{"open", "close " + status.NormalClosure.String() + " "}, l.events); d != "" {
+			t.Errorf("events (-want +got):\n%s", d)
+		}
+	})
+}

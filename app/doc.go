@@ -31,11 +31,23 @@
 // # Keepalive
 //
 // With PingInterval set, the first ping goes out one interval after the
-// connection opens, then one every interval. With PingTimeout set too
-// (and less than PingInterval), a connection that gets no pong within
-// PingTimeout of a ping fails with [ErrPongTimeout]. Run checks these
-// settings before connecting and returns [ErrPingTimeout],
+// connection opens (the pinger starts before OnOpen runs, so a slow
+// OnOpen does not delay it), then one every interval. With PingTimeout
+// set too (and less than PingInterval), a connection that gets no pong
+// within PingTimeout of a ping fails with [ErrPongTimeout]. Run checks
+// these settings before connecting and returns [ErrPingTimeout],
 // [ErrPingInterval] or [ErrPingOrder].
+//
+// A pong counts when it has arrived, not when it has been read: frames
+// wait on the socket while a handler runs, so a slow handler must not
+// turn a pong that is already there into a timeout. When PingTimeout
+// passes with no pong read, the pong is overdue, and the connection
+// fails only once the read loop has spent a short grace (100ms, handlers
+// excluded) waiting on the socket for frames since, without finding a
+// pong. A read loop that was already waiting when the timeout passed
+// fails at once; one that was running a handler first reads what arrived
+// meanwhile, and any pong among it settles the matter. Pings keep going
+// out on schedule while a verdict is pending.
 //
 // # Concurrency
 //
@@ -53,7 +65,9 @@
 // not followed by a reconnect), not 1.9.0's. Beyond that: the first ping
 // is sent one interval after opening, not two; reconnecting uses
 // exponential backoff with jitter and a cap instead of a fixed delay;
-// errors of reconnection attempts reach OnError too; OnClose is called
+// a pong that arrived while a handler ran is not a timeout
+// (websocket-client reports one, issue #327); errors of reconnection
+// attempts reach OnError too; OnClose is called
 // for every connection that opened (websocket-client calls on_close once,
 // at the very end, also when nothing opened) and gets 1006 instead of
 // None when no close frame arrived; OnData gets the message's opcode and

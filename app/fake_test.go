@@ -38,8 +38,9 @@ type fakeConn struct {
 	once sync.Once
 
 	// peer behaviour
-	echoClose bool // answer a close frame with the same close
-	autoPong  bool // answer a ping with a pong
+	echoClose bool   // answer a close frame with the same close
+	autoPong  bool   // answer a ping with a pong
+	onAbort   func() // called by the first abort, before the connection dies
 }
 
 func newFakeConn() *fakeConn {
@@ -106,7 +107,14 @@ func (c *fakeConn) sendClose(ctx context.Context, code status.Code, reason strin
 	return nil
 }
 
-func (c *fakeConn) abort() { c.once.Do(func() { close(c.dead) }) }
+func (c *fakeConn) abort() {
+	c.once.Do(func() {
+		if c.onAbort != nil {
+			c.onAbort()
+		}
+		close(c.dead)
+	})
+}
 
 // deliver makes recv return a frame from the peer.
 func (c *fakeConn) deliver(op frame.Opcode, p []byte) {

@@ -29,21 +29,38 @@ type connection interface {
 // dialFunc opens a connection; App.dial has this type.
 type dialFunc = func(ctx context.Context, url string, h http.Header) (connection, error)
 
+// readGrace is how long the read loop must have spent waiting on the
+// socket, once a pong is overdue, before the connection fails: ample time
+// to read whatever had already arrived. Time spent in handlers does not
+// count.
+const readGrace = 100 * time.Millisecond
+
 // session is one open connection of a running App.
 type session struct {
 	c            connection
 	closeTimeout time.Duration
-	pong         chan struct{} // a pong arrived; capacity 1
+
+	// track makes the read loop report its reads (beginRead, endRead) so
+	// that keepalive can tell a missing pong from one not read yet. It is
+	// set before the read loop starts and never changes.
+	track   bool
+	entered chan struct{} // the read loop started a read while a pong is overdue; capacity 1
 
 	mu      sync.Mutex
 	closing bool        // a close frame was sent, or is being sent
 	ended   bool        // the reader has stopped; nothing may start
 	failed  error       // why keepalive failed the connection
 	timer   *time.Timer // aborts the connection if the close reply is late
+
+	awaiting  bool          // a ping went out and no pong has been read since
+	overdue   bool          // PingTimeout passed while awaiting
+	inRead    bool          // the read loop is in recv
+	readSince time.Time     // when that recv started
+	waited    time.Duration // time spent in recv calls that ended since the pong became overdue
 }
 
 func newSession(c connection, closeTimeout time.Duration) *session {
-	return &session{c: c, closeTimeout: closeTimeout, pong: make(chan struct{}, 1)}
+	return &session{c: c, closeTimeout: closeTimeout, entered: make(chan struct{}, 1)}
 }
 
 // startClose sends a close frame, once, and arms the timer that drops the
@@ -104,55 +121,137 @@ func (s *session) end() {
 	s.c.abort()
 }
 
-func (s *session) notePong() {
-	select {
-	case s.pong <- struct{}{}:
-	default:
+// beginRead tells keepalive that the read loop is about to wait for the
+// next frame.
+func (s *session) beginRead() {
+	if !s.track {
+		return
+	}
+	s.mu.Lock()
+	s.inRead, s.readSince = true, time.Now()
+	overdue := s.overdue
+	s.mu.Unlock()
+	if overdue {
+		select {
+		case s.entered <- struct{}{}:
+		default:
+		}
 	}
 }
 
+// endRead tells keepalive that recv returned, and whether with a pong.
+func (s *session) endRead(pong bool) {
+	if !s.track {
+		return
+	}
+	s.mu.Lock()
+	s.inRead = false
+	if s.overdue {
+		s.waited += time.Since(s.readSince)
+	}
+	if pong {
+		s.awaiting, s.overdue = false, false
+	}
+	s.mu.Unlock()
+}
+
 // keepalive sends a ping every interval, the first one interval after it
-// starts, and fails the connection with ErrPongTimeout when timeout is set
-// and no pong arrives within it. It returns when quit is closed.
+// starts. When timeout is set and no pong has been read within timeout of
+// a ping, the pong is overdue, but the connection fails with
+// ErrPongTimeout only once the read loop has spent readGrace waiting on
+// the socket (a pong that arrived while a handler ran is read first and
+// counts). It returns when quit is closed or the connection failed.
 func (s *session) keepalive(interval, timeout time.Duration, payload []byte, quit <-chan struct{}) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	check := time.NewTimer(time.Hour)
+	check.Stop()
+	defer check.Stop()
 	for {
+		fired := false
 		select {
 		case <-quit:
 			return
-		case <-t.C:
-		}
-		if s.isClosing() {
-			return // no pings during the closing handshake
-		}
-		select { // a pong that answered an earlier ping does not count
-		case <-s.pong:
-		default:
-		}
-		limit := interval
-		if timeout > 0 {
-			limit = timeout
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), limit)
-		err := s.c.ping(ctx, payload)
-		cancel()
-		if err != nil || timeout <= 0 {
-			// A ping that cannot be sent is not an error of its own
-			// (websocket-client logs it); the reader sees a dead
-			// connection.
+		case <-tick.C:
+			if s.isClosing() {
+				return // no pings during the closing handshake
+			}
+			if s.ping(interval, timeout, payload) && timeout > 0 {
+				check.Reset(timeout)
+			}
 			continue
+		case <-check.C:
+			fired = true
+		case <-s.entered:
 		}
-		w := time.NewTimer(timeout)
-		select {
-		case <-quit:
-			w.Stop()
+		wait, failed := s.verdict(fired)
+		switch {
+		case failed:
 			return
-		case <-s.pong:
-			w.Stop()
-		case <-w.C:
-			s.fail(ErrPongTimeout)
-			return
+		case wait > 0:
+			check.Reset(wait)
 		}
 	}
+}
+
+// ping sends a ping. It reports whether a new wait for a pong started:
+// not when the ping could not be sent, nor when a pong is already overdue
+// (a pong answering this ping settles that one).
+func (s *session) ping(interval, timeout time.Duration, payload []byte) bool {
+	s.mu.Lock()
+	fresh := !s.overdue
+	if fresh && s.track {
+		// Set before sending, so that even the quickest pong clears it.
+		s.awaiting = true
+	}
+	s.mu.Unlock()
+	limit := interval
+	if timeout > 0 {
+		limit = timeout
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	err := s.c.ping(ctx, payload)
+	cancel()
+	if err != nil {
+		// A ping that cannot be sent is not an error of its own
+		// (websocket-client logs it); the reader sees a dead connection.
+		s.mu.Lock()
+		if !s.overdue {
+			s.awaiting = false
+		}
+		s.mu.Unlock()
+		return false
+	}
+	return fresh
+}
+
+// verdict decides about a missing pong; fired says that the pong timeout
+// has just passed. It fails the connection once the pong is overdue and
+// the read loop has spent readGrace in recv since, counting the recv in
+// progress from its start. Otherwise it returns how long to wait before
+// deciding again, or 0 to wait for the read loop to start a read (it is
+// running a handler, or nothing is overdue).
+func (s *session) verdict(fired bool) (wait time.Duration, failed bool) {
+	s.mu.Lock()
+	if fired && s.awaiting && !s.overdue {
+		s.overdue, s.waited = true, 0
+	}
+	if !s.overdue {
+		s.mu.Unlock()
+		return 0, false
+	}
+	used := s.waited
+	if s.inRead {
+		used += time.Since(s.readSince)
+	}
+	inRead := s.inRead
+	s.mu.Unlock()
+	switch {
+	case used >= readGrace:
+		s.fail(ErrPongTimeout)
+		return 0, true
+	case inRead:
+		return readGrace - used, false
+	}
+	return 0, false
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,10 +23,30 @@ type config struct {
 	server, agent, cases, exclude, report string
 	scale                                 float64
 	verbose                               bool
+	caseTimeout                           time.Duration // 0: caseTimeout(scale)
+
+	// wrap, if set, wraps the in-process server's handler (tests).
+	wrap func(http.Handler) http.Handler
 }
 
-// caseTimeout bounds one case as the agent sees it.
-const caseTimeout = 3 * time.Minute
+// maxCaseWait is the longest wait of any case at scale 1 (the 9.x
+// cases wait up to 100 seconds for a silent client), and caseMargin what a
+// case may need beyond its waits (transfers, closing handshakes).
+const (
+	maxCaseWait = 100 * time.Second
+	caseMargin  = 10 * time.Second
+)
+
+// caseTimeout bounds one case as the agent sees it: the longest wait of
+// any case at the given scale (0 means 1, as for the server) plus a
+// margin, so a case that hangs fails the run quickly. It is 30 seconds at
+// scale 0.2.
+func caseTimeout(scale float64) time.Duration {
+	if scale <= 0 {
+		scale = 1
+	}
+	return time.Duration(float64(maxCaseWait)*scale) + caseMargin
+}
 
 // dialer is the agent's client configuration: conn's defaults, with the
 // environment's proxy settings ignored (the server is on loopback).
@@ -50,22 +71,48 @@ func run(ctx context.Context, cfg config, w io.Writer) (bool, error) {
 	start := time.Now()
 	n, err := caseCount(ctx, base)
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("getCaseCount: %w", err)
+	}
+	limit := cfg.caseTimeout
+	switch {
+	case limit > 0:
+	case cfg.server != "":
+		limit = caseTimeout(1) // the server's timings are unknown
+	default:
+		limit = caseTimeout(cfg.scale)
+	}
+	var ids []string
+	if srv != nil {
+		for _, c := range srv.Cases() {
+			ids = append(ids, c.ID)
+		}
 	}
 	for i := 1; i <= n; i++ {
+		name := caseName(ids, i)
 		if err := ctx.Err(); err != nil {
-			return false, err
+			return false, fmt.Errorf("before %s: %w", name, err)
 		}
 		u := fmt.Sprintf("%s/runCase?case=%d&agent=%s", base, i, url.QueryEscape(cfg.agent))
-		cctx, cancel := context.WithTimeout(ctx, caseTimeout)
+		cctx, cancel := context.WithTimeout(ctx, limit)
 		echoErr := echo(cctx, u)
+		// The socket's deadline can fire a moment before the context
+		// notices, hence the errors.Is.
+		hung := echoErr != nil && (cctx.Err() != nil || errors.Is(echoErr, context.DeadlineExceeded))
+		caseEnd, _ := cctx.Deadline()
 		cancel()
 		if cfg.verbose {
-			fmt.Fprintf(w, "case %d: %v\n", i, describe(echoErr))
+			fmt.Fprintf(w, "%s: %v\n", name, describe(echoErr))
+		}
+		end, bounded := ctx.Deadline()
+		switch {
+		case ctx.Err() != nil, hung && bounded && !end.After(caseEnd):
+			return false, fmt.Errorf("%s: stopped: %w", name, cmp.Or(ctx.Err(), echoErr))
+		case hung:
+			return false, fmt.Errorf("%s: did not end within %v: %w", name, limit, echoErr)
 		}
 	}
 	if err := command(ctx, fmt.Sprintf("%s/updateReports?agent=%s", base, url.QueryEscape(cfg.agent))); err != nil {
-		return false, err
+		return false, fmt.Errorf("updateReports: %w", err)
 	}
 	elapsed := time.Since(start)
 	if srv == nil {
@@ -97,7 +144,11 @@ func startServer(cfg config) (*conformance.Server, string, func(), error) {
 	if err != nil {
 		return nil, "", nil, err
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	var h http.Handler = srv
+	if cfg.wrap != nil {
+		h = cfg.wrap(srv)
+	}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -109,6 +160,15 @@ func startServer(cfg config) (*conformance.Server, string, func(), error) {
 		srv.Wait()
 	}
 	return srv, "ws://" + ln.Addr().String(), stop, nil
+}
+
+// caseName names case i (numbered from 1) for messages: its number, and
+// its ID when known (ids lists the IDs of an in-process server's cases).
+func caseName(ids []string, i int) string {
+	if i >= 1 && i <= len(ids) {
+		return fmt.Sprintf("case %d (%s)", i, ids[i-1])
+	}
+	return fmt.Sprintf("case %d", i)
 }
 
 // caseCount asks the server how many cases it runs.

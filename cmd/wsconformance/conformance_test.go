@@ -3,12 +3,16 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/framewire/ws/handshake"
 	"github.com/framewire/ws/internal/conformance"
 )
 
@@ -82,6 +86,69 @@ func TestExternalServer(t *testing.T) {
 	for _, r := range rs {
 		if r.Verdict != conformance.OK {
 			t.Errorf("case %s: %s", r.Case, conformance.Detail(r))
+		}
+	}
+}
+
+// hangCase wraps a fuzzing server so that /runCase?case=n completes the
+// opening handshake and then sends nothing until the client goes away.
+func hangCase(n string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/runCase" || r.URL.Query().Get("case") != n {
+				next.ServeHTTP(w, r)
+				return
+			}
+			nc, brw, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				return
+			}
+			defer nc.Close()
+			brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+				"Sec-WebSocket-Accept: " + handshake.AcceptKey(r.Header.Get("Sec-WebSocket-Key")) + "\r\n\r\n")
+			brw.Flush()
+			io.Copy(io.Discard, nc) // until the agent gives up and closes
+		})
+	}
+}
+
+// A case that hangs fails the run after the case timeout, naming the case,
+// instead of using up the caller's whole budget.
+func TestHungCaseFailsFast(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cfg := config{agent: "hang", cases: "1.1.1,1.1.2,1.1.3", scale: 0.2, caseTimeout: time.Second, wrap: hangCase("2")}
+	var out strings.Builder
+	t0 := time.Now()
+	ok, err := run(ctx, cfg, &out)
+	if ok || err == nil {
+		t.Fatalf("run = %v, %v; want an error\n%s", ok, err, out.String())
+	}
+	if got := err.Error(); !strings.HasPrefix(got, "case 2 (1.1.2): did not end within 1s") {
+		t.Errorf("error %q does not name the hung case and the timeout", got)
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("error %v does not match context.DeadlineExceeded", err)
+	}
+	if ctx.Err() != nil {
+		t.Errorf("the hung case used the caller's whole budget (%v)", time.Since(t0))
+	}
+}
+
+// The default case timeout scales with the case waits.
+func TestCaseTimeout(t *testing.T) {
+	tests := []struct {
+		scale float64
+		want  time.Duration
+	}{
+		{0.2, 30 * time.Second},
+		{0.25, 35 * time.Second},
+		{1, 110 * time.Second},
+		{0, 110 * time.Second},
+	}
+	for _, tt := range tests {
+		if got := caseTimeout(tt.scale); got != tt.want {
+			t.Errorf("caseTimeout(%v) = %v; want %v", tt.scale, got, tt.want)
 		}
 	}
 }
