@@ -3,8 +3,9 @@
 //
 // # Frames
 //
-// A [Reader] parses each header with [frame.ParseHeader] and validates it
-// before any payload is read: reserved bits and opcodes per its
+// A [Reader] parses each header (the common shapes straight from its
+// buffer, any other with [frame.ParseHeader]) and validates it before any
+// payload is read: reserved bits and opcodes per its
 // [frame.Policy], control frame rules (§5.5), masking for its role (§5.1:
 // a client rejects masked frames, a server unmasked ones), the shortest
 // length encoding and the frame size limit. [Reader.ReadFrame] returns a

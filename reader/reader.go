@@ -1,6 +1,7 @@
 package reader
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -149,6 +150,23 @@ func (r *Reader) Buffered() int { return r.w - r.r }
 // source error, a timeout included, leaves the state as it was, and the
 // next call continues the same frame.
 func (r *Reader) ReadHeader() (frame.Header, error) {
+	if r.err == nil && r.remain == 0 {
+		r.state = stateHeader
+		if err := r.fillEmpty(); err != nil {
+			return frame.Header{}, err
+		}
+		if r.parseFast() {
+			r.state = stateStream
+			r.release()
+			return r.hdr, nil
+		}
+	}
+	return r.readHeader()
+}
+
+// readHeader is ReadHeader for every case parseFast leaves: a payload to
+// skip, a header not yet buffered, a rare shape or an error.
+func (r *Reader) readHeader() (frame.Header, error) {
 	if r.err != nil {
 		return frame.Header{}, r.err
 	}
@@ -173,8 +191,9 @@ func (r *Reader) Read(p []byte) (int, error) {
 	if r.state != stateStream || r.remain == 0 {
 		return 0, io.EOF
 	}
-	defer r.release()
-	return r.readPayload(p)
+	n, err := r.readPayload(p)
+	r.release()
+	return n, err
 }
 
 // Discard skips the rest of the current frame's payload.
@@ -194,6 +213,40 @@ func (r *Reader) Discard() error {
 // Beyond the checks of ReadHeader, a close frame's payload is checked with
 // [frame.ValidateClose]; such an error leaves the stream at the next frame.
 func (r *Reader) ReadFrame() (frame.Frame, error) {
+	if r.err == nil && r.state == stateHeader && r.remain == 0 && cap(r.payload) <= maxRetained {
+		if err := r.fillEmpty(); err != nil {
+			return frame.Frame{}, err
+		}
+		if !r.parseFast() {
+			return r.readFrame()
+		}
+		// Often the payload came with the header, and after the first
+		// frames the payload buffer is big enough for it.
+		n := int(r.hdr.Length)
+		if n > r.w-r.r || n > cap(r.payload) {
+			r.state = stateFrame
+			r.n = 0
+			return r.readFrame()
+		}
+		p := r.payload[:n]
+		r.r += copy(p, r.buf[r.r:])
+		r.remain = 0
+		if r.hdr.Masked {
+			mask.Apply(p, r.hdr.Key, 0)
+		}
+		r.release()
+		if r.hdr.Opcode == frame.OpClose {
+			if err := frame.ValidateClose(p, r.Policy); err != nil {
+				return frame.Frame{}, err
+			}
+		}
+		return frame.Frame{Header: r.hdr, Payload: p}, nil
+	}
+	return r.readFrame()
+}
+
+// readFrame is ReadFrame for every case its fast path leaves.
+func (r *Reader) readFrame() (frame.Frame, error) {
 	if r.err != nil {
 		return frame.Frame{}, r.err
 	}
@@ -253,6 +306,83 @@ func (r *Reader) maxFrameSize() int64 {
 		return DefaultMaxFrameSize
 	}
 	return r.MaxFrameSize
+}
+
+// fillEmpty fills the buffer if it is empty, so that parseFast sees the
+// bytes that are there. On an error it gives the buffer back.
+func (r *Reader) fillEmpty() error {
+	if r.r < r.w {
+		return nil
+	}
+	err := r.fill()
+	if err != nil {
+		r.release()
+	}
+	return err
+}
+
+// parseFast decodes the next header straight from the buffer when all of
+// it is there and it has the common shape: a 7- or 16-bit length, no
+// reserved bit, an opcode and length that need no further check, masking
+// as the role requires, and a length within MaxFrameSize. It then makes it
+// the current frame, as begin does. Otherwise it consumes nothing and
+// reports false, and next does the work, errors included.
+func (r *Reader) parseFast() bool {
+	b := r.buf[r.r:r.w]
+	if len(b) < 2 {
+		return false
+	}
+	b0, b1 := b[0], b[1]
+	var maskBit byte
+	if r.Server {
+		maskBit = 0x80
+	}
+	if b0&0x70 != 0 || b1&0x80 != maskBit {
+		return false
+	}
+	length := int64(b1 & 0x7F)
+	switch op := frame.Opcode(b0 & 0x0F); {
+	case op <= frame.OpBinary:
+	case op >= frame.OpClose && op <= frame.OpPong:
+		// Final, 7-bit length (at most 125) and no 1-byte close payload.
+		if b0&0x80 == 0 || length > frame.MaxControlPayload || (op == frame.OpClose && length == 1) {
+			return false
+		}
+	default:
+		return false
+	}
+	n := 2
+	switch length {
+	case 126:
+		if len(b) < 4 {
+			return false
+		}
+		length = int64(binary.BigEndian.Uint16(b[2:]))
+		if length < 126 {
+			return false
+		}
+		n = 4
+	case 127:
+		return false
+	}
+	// A 16-bit length is within DefaultMaxFrameSize.
+	if r.MaxFrameSize > 0 && length > r.MaxFrameSize {
+		return false
+	}
+	h := frame.Header{Fin: b0&0x80 != 0, Opcode: frame.Opcode(b0 & 0x0F), Length: length}
+	if maskBit != 0 {
+		if len(b) < n+4 {
+			return false
+		}
+		h.Masked = true
+		h.Key = mask.Key(b[n : n+4])
+		n += 4
+	}
+	r.r += n
+	r.hdr = h
+	r.remain = length
+	r.keyPos = 0
+	return true
 }
 
 // next parses and validates the next header.
@@ -420,11 +550,15 @@ func (r *Reader) acquire() {
 	r.r, r.w = 0, 0
 }
 
-// release gives the buffer back when nothing is left in it.
+// release gives the buffer back when nothing is left in it. It is cheap
+// when there is nothing to do, so the hot paths call it directly.
 func (r *Reader) release() {
-	if r.buf == nil || r.r != r.w {
-		return
+	if r.buf != nil && r.r == r.w {
+		r.giveBack()
 	}
+}
+
+func (r *Reader) giveBack() {
 	pools[bits.Len(uint(len(r.buf)))].Put(r.bufp)
 	r.buf, r.bufp = nil, nil
 	r.r, r.w = 0, 0

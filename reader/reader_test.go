@@ -337,6 +337,142 @@ func TestStreaming(t *testing.T) {
 	}
 }
 
+// outcome is what a Reader made of one frame, or the error that ended a
+// stream.
+type outcome struct {
+	h       frame.Header
+	payload string
+	err     string
+}
+
+// drain reads in through a Reader configured like cfg until io.EOF or an
+// error returned twice in a row (a final one), with ReadFrame or, with
+// stream, ReadHeader and Read. The source is read whole
+// or one byte at a time; a Reader parses a buffered header in one step and
+// a header that arrives piecemeal byte by byte, and both must agree.
+func drain(cfg *Reader, in []byte, oneByte, stream bool) []outcome {
+	var src io.Reader = bytes.NewReader(in)
+	if oneByte {
+		src = iotest.OneByteReader(src)
+	}
+	r := NewSize(src, 64)
+	r.Server, r.MaxFrameSize, r.Policy = cfg.Server, cfg.MaxFrameSize, cfg.Policy
+	var out []outcome
+	buf := make([]byte, 5)
+	for {
+		var f frame.Frame
+		var err error
+		if stream {
+			f.Header, err = r.ReadHeader()
+			for err == nil {
+				var n int
+				n, err = r.Read(buf)
+				f.Payload = append(f.Payload, buf[:n]...)
+				if err == io.EOF {
+					err = nil
+					break
+				}
+			}
+			if err == nil && f.Opcode == frame.OpClose {
+				// Streaming leaves the close payload to the caller.
+				err = frame.ValidateClose(f.Payload, r.Policy)
+			}
+		} else {
+			f, err = r.ReadFrame()
+		}
+		if err != nil {
+			o := outcome{err: err.Error()}
+			if err == io.EOF || (len(out) > 0 && out[len(out)-1] == o) {
+				return append(out, o)
+			}
+			out = append(out, o)
+			continue
+		}
+		out = append(out, outcome{h: f.Header, payload: string(f.Payload)})
+		if r.buf != nil && r.Buffered() == 0 {
+			return append(out, outcome{err: "buffer held with nothing buffered"})
+		}
+	}
+}
+
+// TestHeaderShapes runs headers on either side of every check through
+// buffered and byte-by-byte sources, with ReadFrame and with ReadHeader
+// and Read: each gives the same frames and the same error.
+func TestHeaderShapes(t *testing.T) {
+	p := func(n int) string { return strings.Repeat("\x00", n) }
+	_ = p
+	tests := []struct {
+		name   string
+		server bool
+		max    int64
+		policy frame.Policy
+		wire   []byte
+		frames int
+	}{
+		{"text 7-bit", false, 0, frame.Policy{}, unhex("81 03 616263 81 00"), 2},
+		{"continuation then binary", false, 0, frame.Policy{}, unhex("01 01 61 00 01 62 80 01 63 82 02 0102"), 4},
+		{"ping 125", false, 0, frame.Policy{}, append(unhex("89 7d"), make([]byte, 125)...), 1},
+		{"pong 0", false, 0, frame.Policy{}, unhex("8a 00"), 1},
+		{"close 0", false, 0, frame.Policy{}, unhex("88 00"), 1},
+		{"close 2", false, 0, frame.Policy{}, unhex("88 02 03e8"), 1},
+		{"close 1", false, 0, frame.Policy{}, unhex("88 01 03 81 00"), 0},
+		{"close bad code", false, 0, frame.Policy{}, unhex("88 02 03e7 81 00"), 1},
+		{"fragmented ping", false, 0, frame.Policy{}, unhex("09 00"), 0},
+		{"ping 16-bit 126", false, 0, frame.Policy{}, append(unhex("89 7e 007e"), make([]byte, 126)...), 0},
+		{"opcode 3", false, 0, frame.Policy{}, unhex("83 00"), 0},
+		{"opcode 0xB", false, 0, frame.Policy{}, unhex("8b 00"), 0},
+		{"opcode 0xF", false, 0, frame.Policy{}, unhex("8f 00"), 0},
+		{"rsv1 refused", false, 0, frame.Policy{}, unhex("c1 00"), 0},
+		{"rsv1 allowed", false, 0, frame.Policy{Rsv1: true}, unhex("c1 01 61 81 01 62"), 2},
+		{"rsv2 allowed", false, 0, frame.Policy{Rsv2: true}, unhex("a2 00"), 1},
+		{"rsv3 allowed", false, 0, frame.Policy{Rsv3: true}, unhex("92 00"), 1},
+		{"16-bit 126", false, 0, frame.Policy{}, append(unhex("82 7e 007e"), make([]byte, 126)...), 1},
+		{"16-bit 65535", false, 0, frame.Policy{}, append(unhex("82 7e ffff"), make([]byte, 65535)...), 1},
+		{"16-bit 125", false, 0, frame.Policy{}, append(unhex("82 7e 007d"), make([]byte, 125)...), 0},
+		{"64-bit 65536", false, 0, frame.Policy{}, append(unhex("82 7f 0000000000010000"), make([]byte, 65536)...), 1},
+		{"64-bit 65535", false, 0, frame.Policy{}, append(unhex("82 7f 000000000000ffff"), make([]byte, 65535)...), 0},
+		{"at the limit", false, 3, frame.Policy{}, unhex("82 03 010203"), 1},
+		{"over the limit", false, 3, frame.Policy{}, unhex("82 04 01020304"), 0},
+		{"16-bit at the limit", false, 200, frame.Policy{}, append(unhex("82 7e 00c8"), make([]byte, 200)...), 1},
+		{"16-bit over the limit", false, 200, frame.Policy{}, append(unhex("82 7e 00c9"), make([]byte, 201)...), 0},
+		{"no limit", false, -1, frame.Policy{}, append(unhex("82 7e 00c9"), make([]byte, 201)...), 1},
+		{"masked to a client", false, 0, frame.Policy{}, unhex("81 81 01020304 60"), 0},
+		{"unmasked to a server", true, 0, frame.Policy{}, unhex("81 01 61"), 0},
+		{"masked to a server", true, 0, frame.Policy{}, unhex("81 83 01020304 606060 8a 80 01020304"), 2},
+		{"masked 16-bit to a server", true, 0, frame.Policy{}, append(unhex("82 fe 0100 01020304"), make([]byte, 256)...), 1},
+		{"masked close to a server", true, 0, frame.Policy{}, unhex("88 82 01020304 02ea"), 1},
+		{"truncated 16-bit length", false, 0, frame.Policy{}, unhex("82 7e 01"), 0},
+		{"truncated key", true, 0, frame.Policy{}, unhex("82 81 0102"), 0},
+		{"truncated payload", false, 0, frame.Policy{}, unhex("82 05 0102"), 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := &Reader{Server: tc.server, MaxFrameSize: tc.max, Policy: tc.policy}
+			want := drain(cfg, tc.wire, true, false)
+			frames := 0
+			for _, o := range want {
+				if o.err == "" {
+					frames++
+				}
+			}
+			if frames != tc.frames {
+				t.Fatalf("%d frames, want %d: %+v", frames, tc.frames, want)
+			}
+			if end := want[len(want)-1].err; (end == io.EOF.Error()) != (tc.frames > 0) {
+				t.Fatalf("stream ends with %q after %d frames", end, tc.frames)
+			}
+			for _, oneByte := range []bool{false, true} {
+				for _, stream := range []bool{false, true} {
+					got := drain(cfg, tc.wire, oneByte, stream)
+					if diff := fmt.Sprint(got); diff != fmt.Sprint(want) {
+						t.Errorf("one byte %v, stream %v:\n got %+v\nwant %+v", oneByte, stream, got, want)
+					}
+				}
+			}
+		})
+	}
+}
+
 // timeoutError is what a net.Conn returns when its deadline passes.
 var errTimeout = fmt.Errorf("read tcp: %w", os.ErrDeadlineExceeded)
 
@@ -609,6 +745,32 @@ func BenchmarkStream(b *testing.B) {
 	}
 }
 
+// BenchmarkReadHeader reads frames the way a connection does: ReadHeader,
+// then Read into the caller's buffer.
+func BenchmarkReadHeader(b *testing.B) {
+	for _, size := range []int{16, 125, 1024} {
+		b.Run(fmt.Sprintf("%dB", size), func(b *testing.B) {
+			in := wire(b, frame.Frame{Header: hdr(true, frame.OpBinary, size), Payload: make([]byte, size)})
+			r := New(&loop{data: in})
+			buf := make([]byte, size)
+			b.SetBytes(int64(size))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := r.ReadHeader(); err != nil {
+					b.Fatal(err)
+				}
+				for n := 0; n < size; {
+					k, err := r.Read(buf[n:])
+					if err != nil {
+						b.Fatal(err)
+					}
+					n += k
+				}
+			}
+		})
+	}
+}
+
 func FuzzReadFrame(f *testing.F) {
 	for _, v := range vectors {
 		if len(v.wire) < 1000 {
@@ -627,6 +789,13 @@ func FuzzReadFrame(f *testing.F) {
 		r.Server = server
 		r.MaxFrameSize = 1 << 16
 		r.Policy = frame.Policy{Rsv1: flags&1 != 0, SkipUTF8Validation: flags&2 != 0}
+		// Buffered and byte-by-byte headers, ReadFrame and streaming agree.
+		want := drain(r, in, true, false)
+		for _, stream := range []bool{false, true} {
+			if got := drain(r, in, false, stream); fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("stream %v:\n got %+v\nwant %+v", stream, got, want)
+			}
+		}
 		start := 0
 		for {
 			fr, err := r.ReadFrame()
