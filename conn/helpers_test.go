@@ -1,16 +1,15 @@
 package conn_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/handshake"
+	"github.com/framewire/ws/internal/leakcheck"
 	"github.com/framewire/ws/internal/wstest"
 	"github.com/framewire/ws/mask"
 )
@@ -81,39 +80,7 @@ func recv[T any](t testing.TB, ch <-chan T) T {
 }
 
 // checkLeaks fails the test if goroutines started during it are still
-// running once its cleanups are done. Call it first, so its cleanup runs
-// last.
-func checkLeaks(t *testing.T) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(3 * time.Second)
-		for {
-			n := runtime.NumGoroutine()
-			if n <= before {
-				return
-			}
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				buf = buf[:runtime.Stack(buf, true)]
-				t.Errorf("%d goroutines leaked:\n%s", n-before, ourStacks(buf))
-				return
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	})
-}
-
-// ourStacks keeps the goroutine dumps that mention this module.
-func ourStacks(all []byte) []byte {
-	var out []byte
-	for g := range bytes.SplitSeq(all, []byte("\n\n")) {
-		if bytes.Contains(g, []byte("framewire/ws")) {
-			out = append(out, g...)
-			out = append(out, "\n\n"...)
-		}
-	}
-	return out
-}
+// running once its cleanups are done. Call it first.
+func checkLeaks(t *testing.T) { leakcheck.Check(t) }
 
 func acceptKey(key string) string { return handshake.AcceptKey(key) }

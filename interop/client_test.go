@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/internal/leakcheck"
 	"github.com/framewire/ws/status"
 )
 
@@ -38,29 +38,9 @@ func testContext(t *testing.T) context.Context {
 	return ctx
 }
 
-// checkGoroutines fails t if, once its cleanups have run, more goroutines
-// are left than when it started. Call it first in a top-level test, so
-// that its cleanup runs last, after the connections were closed.
-func checkGoroutines(t *testing.T) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(3 * time.Second)
-		for {
-			n := runtime.NumGoroutine()
-			if n <= before {
-				return
-			}
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				buf = buf[:runtime.Stack(buf, true)]
-				t.Errorf("%d goroutines left, %d before the test:\n%s", n, before, buf)
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	})
-}
+// checkGoroutines fails t if, once its cleanups have run, goroutines it
+// started are still running. Call it first in a top-level test.
+func checkGoroutines(t *testing.T) { leakcheck.Check(t) }
 
 // clientDialer returns the URL of key's server and a Dialer that reaches
 // it directly, ignoring proxy settings of the environment, and trusts the
