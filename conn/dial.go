@@ -20,7 +20,7 @@ import (
 )
 
 // DefaultMaxRedirects is the number of redirects a Dialer follows when
-// MaxRedirects is zero: websocket-client's redirect_limit.
+// MaxRedirects is nil: websocket-client's default redirect_limit.
 const DefaultMaxRedirects = 3
 
 // TCP keep-alive settings of the default dialer: websocket-client's
@@ -90,8 +90,10 @@ type Dialer struct {
 	Jar http.CookieJar
 
 	// MaxRedirects is the number of redirects (301, 302, 303, 307, 308)
-	// followed: 0 means DefaultMaxRedirects, a negative value none.
-	MaxRedirects int
+	// followed: nil means DefaultMaxRedirects, 0 (or less) none, as
+	// websocket-client's redirect_limit=0. Set it with new:
+	// MaxRedirects: new(0).
+	MaxRedirects *int
 
 	// HandshakeTimeout bounds the whole dial: name resolution, TCP,
 	// proxy, TLS, handshake and redirects. Zero means no limit other than
@@ -181,12 +183,9 @@ func (d *Dialer) Dial(ctx context.Context, rawURL string) (*Conn, error) {
 		ctx, cancel = context.WithTimeout(ctx, d.HandshakeTimeout)
 		defer cancel()
 	}
-	limit := d.MaxRedirects
-	switch {
-	case limit == 0:
-		limit = DefaultMaxRedirects
-	case limit < 0:
-		limit = 0
+	limit := DefaultMaxRedirects
+	if d.MaxRedirects != nil {
+		limit = max(*d.MaxRedirects, 0)
 	}
 	st := d.newState()
 	t := newTracer(d.Trace, d.Logger)

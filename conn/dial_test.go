@@ -176,7 +176,7 @@ func TestRedirects(t *testing.T) {
 			p.Redirect(302, "/loop", nil)
 		}
 	})
-	c := dial(t, &conn.Dialer{MaxRedirects: 5}, s.URL+"/301")
+	c := dial(t, &conn.Dialer{MaxRedirects: new(5)}, s.URL+"/301")
 	if p, err := c.Recv(testCtx(t)); err != nil || string(p) != "/final" {
 		t.Errorf("Recv = %q, %v", p, err)
 	}
@@ -191,10 +191,17 @@ func TestRedirects(t *testing.T) {
 	if err := dialErr(t, nil, s.URL+"/loop"); !errors.Is(err, conn.ErrTooManyRedirects) {
 		t.Errorf("loop: %v", err)
 	}
-	// Negative: none followed.
-	err = dialErr(t, &conn.Dialer{MaxRedirects: -1}, s.URL+"/308")
-	if !errors.Is(err, conn.ErrTooManyRedirects) || !errors.As(err, &re) || re.StatusCode != 308 {
-		t.Errorf("MaxRedirects -1: %v", err)
+	// 0 (and, the same, a negative value): none followed.
+	for _, n := range []int{0, -1} {
+		err = dialErr(t, &conn.Dialer{MaxRedirects: new(n)}, s.URL+"/308")
+		if !errors.Is(err, conn.ErrTooManyRedirects) || !errors.As(err, &re) || re.StatusCode != 308 {
+			t.Errorf("MaxRedirects %d: %v", n, err)
+		}
+	}
+	// Exactly the limit is followed.
+	c = dial(t, &conn.Dialer{MaxRedirects: new(1)}, s.URL+"/308")
+	if p, err := c.Recv(testCtx(t)); err != nil || string(p) != "/final" {
+		t.Errorf("MaxRedirects 1: Recv = %q, %v", p, err)
 	}
 }
 

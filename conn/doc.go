@@ -11,7 +11,7 @@
 //	connect(url, socket=s)                   (*Dialer).DialConn(ctx, s, url)
 //	header=, cookie=, origin=, host=         Dialer.Header, Cookie, Origin, Host
 //	suppress_origin=, subprotocols=          Dialer.SuppressOrigin, Subprotocols
-//	redirect_limit=3                         Dialer.MaxRedirects (0 means 3)
+//	redirect_limit=3                         Dialer.MaxRedirects (nil means 3, 0 none)
 //	http_proxy_host/port/auth, proxy_type=   Dialer.Proxy (a URL: http, https, socks4(a), socks5(h))
 //	sslopt=                                  Dialer.TLSConfig
 //	sockopt=                                 Dialer.NetDial

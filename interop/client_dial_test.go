@@ -215,22 +215,22 @@ func TestClientRedirect(t *testing.T) {
 	checkGoroutines(t)
 	tests := []struct {
 		path    string
-		max     int    // Dialer.MaxRedirects
+		max     int    // Dialer.MaxRedirects; -1: nil, the default
 		tooMany string // "": the dial succeeds; else the last Location's path
 	}{
-		{"/r301", 0, ""},
-		{"/r302", 0, ""},
-		{"/r307", 0, ""},
-		{"/r308", 0, ""},
-		{"/rrel", 0, ""},
-		{"/rn/2", 0, ""},
-		{"/rn/3", 0, ""}, // the default limit, 3
-		{"/rn/4", 0, "/rn/0"},
-		{"/rn/5", 0, "/rn/1"},
+		{"/r301", -1, ""},
+		{"/r302", -1, ""},
+		{"/r307", -1, ""},
+		{"/r308", -1, ""},
+		{"/rrel", -1, ""},
+		{"/rn/2", -1, ""},
+		{"/rn/3", -1, ""}, // the default limit, 3
+		{"/rn/4", -1, "/rn/0"},
+		{"/rn/5", -1, "/rn/1"},
 		{"/rn/5", 5, ""},
-		{"/rn/1", -1, "/rn/0"}, // negative: none followed
-		{"/r302", -1, "/"},
-		{"/rloop", 0, "/rloop"},
+		{"/rn/1", 0, "/rn/0"}, // 0: none followed
+		{"/r302", 0, "/"},
+		{"/rloop", -1, "/rloop"},
 		{"/rloop", 10, "/rloop"},
 	}
 	for _, key := range nodeServers {
@@ -239,7 +239,9 @@ func TestClientRedirect(t *testing.T) {
 			for _, tt := range tests {
 				t.Run(tt.path+"/"+strconv.Itoa(tt.max), func(t *testing.T) {
 					d, base := clientDialer(t, key)
-					d.MaxRedirects = tt.max
+					if tt.max >= 0 {
+						d.MaxRedirects = new(tt.max)
+					}
 					if tt.tooMany == "" {
 						c := dialClient(t, ctx, d, base+tt.path)
 						if c.Status() != http.StatusSwitchingProtocols {
