@@ -137,6 +137,11 @@ func TestWireVectorsDecode(t *testing.T) {
 			if h2 != h || r.Len() != len(wire)-n {
 				t.Errorf("ReadHeader = %+v leaving %d bytes, want %+v leaving %d", h2, r.Len(), h, len(wire)-n)
 			}
+			// The same through the io.ByteReader path.
+			r.Reset(wire)
+			if h2, err = frame.ReadHeader(r); err != nil || h2 != h || r.Len() != len(wire)-n {
+				t.Errorf("ReadHeader(io.ByteReader) = %+v, %v leaving %d bytes, want %+v leaving %d", h2, err, r.Len(), h, len(wire)-n)
+			}
 			if err := v.frame.Validate(frame.Policy{Rsv1: true, Rsv2: true, Rsv3: true}); err != nil {
 				t.Errorf("Validate: %v", err)
 			}
@@ -176,14 +181,40 @@ func TestParseHeaderRejects(t *testing.T) {
 }
 
 func TestReadHeaderShort(t *testing.T) {
-	if _, err := frame.ReadHeader(bytes.NewReader(nil)); err != io.EOF {
-		t.Errorf("empty stream: %v, want io.EOF", err)
+	tests := []struct {
+		wire string
+		want error
+	}{
+		{"", io.EOF},
+		{"81", io.ErrUnexpectedEOF},
+		{"81 fe 01", io.ErrUnexpectedEOF},
+		{"81 ff 00000000000000", io.ErrUnexpectedEOF},
+		{"81 85 3712", io.ErrUnexpectedEOF},
 	}
-	if _, err := frame.ReadHeader(bytes.NewReader([]byte{0x81})); err != io.ErrUnexpectedEOF {
-		t.Errorf("1 byte: %v, want io.ErrUnexpectedEOF", err)
+	readers := map[string]func([]byte) io.Reader{
+		"io.ByteReader": func(b []byte) io.Reader { return bytes.NewReader(b) },
+		"io.Reader":     func(b []byte) io.Reader { return iotest.OneByteReader(bytes.NewReader(b)) },
 	}
-	if _, err := frame.ReadHeader(bytes.NewReader([]byte{0x81, 0xfe, 0x01})); err != io.ErrUnexpectedEOF {
-		t.Errorf("cut extended length: %v, want io.ErrUnexpectedEOF", err)
+	for _, tt := range tests {
+		for name, newReader := range readers {
+			if _, err := frame.ReadHeader(newReader(unhex(t, tt.wire))); err != tt.want {
+				t.Errorf("%s %q: %v, want %v", name, tt.wire, err, tt.want)
+			}
+		}
+	}
+}
+
+func TestReadHeaderAllocs(t *testing.T) {
+	wire := unhex(t, "82 fe 0100 37fa213d")
+	r := bytes.NewReader(wire)
+	got := testing.AllocsPerRun(100, func() {
+		r.Reset(wire)
+		if _, err := frame.ReadHeader(r); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if got != 0 {
+		t.Errorf("ReadHeader from an io.ByteReader: %v allocations, want 0", got)
 	}
 }
 

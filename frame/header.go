@@ -152,7 +152,14 @@ func headerSize(b1 byte) int {
 // ReadHeader reads and decodes one header from r. It reads exactly the
 // header's bytes and no more. A stream that ends inside a header gives
 // io.ErrUnexpectedEOF; one that ends before it gives io.EOF.
+//
+// From an [io.ByteReader] such as a *bufio.Reader it reads byte by byte and
+// allocates nothing; from any other reader its 14-byte buffer escapes to
+// the heap through Read, one small allocation per call.
 func ReadHeader(r io.Reader) (Header, error) {
+	if br, ok := r.(io.ByteReader); ok {
+		return readHeaderBytes(br)
+	}
 	var buf [MaxHeaderLen]byte
 	if _, err := io.ReadFull(r, buf[:2]); err != nil {
 		return Header{}, err
@@ -163,6 +170,26 @@ func ReadHeader(r io.Reader) (Header, error) {
 			err = io.ErrUnexpectedEOF
 		}
 		return Header{}, err
+	}
+	h, _, err := ParseHeader(buf[:n])
+	return h, err
+}
+
+func readHeaderBytes(r io.ByteReader) (Header, error) {
+	var buf [MaxHeaderLen]byte
+	n := 2
+	for i := 0; i < n; i++ {
+		c, err := r.ReadByte()
+		if err != nil {
+			if err == io.EOF && i > 0 {
+				err = io.ErrUnexpectedEOF
+			}
+			return Header{}, err
+		}
+		buf[i] = c
+		if i == 1 {
+			n = headerSize(c)
+		}
 	}
 	h, _, err := ParseHeader(buf[:n])
 	return h, err
