@@ -17,6 +17,7 @@ import (
 	"github.com/framewire/ws/fragment"
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/internal/wstest"
+	"github.com/framewire/ws/mask"
 	"github.com/framewire/ws/reader"
 	"github.com/framewire/ws/status"
 )
@@ -732,6 +733,49 @@ func TestSendValidation(t *testing.T) {
 	if p, err := c.Recv(ctx); err != nil || string(p) != "ok" {
 		t.Errorf("Recv = %q, %v", p, err)
 	}
+}
+
+// SendFrameUnchecked puts on the wire exactly the frames SendFrame refuses,
+// masked or not as the header says; a close frame still ends sending.
+func TestSendFrameUnchecked(t *testing.T) {
+	checkLeaks(t)
+	tests := []struct {
+		name string
+		f    frame.Frame
+		wire string
+	}{
+		{"rsv1 unmasked", frame.Frame{Header: frame.Header{Fin: true, Rsv1: true, Opcode: frame.OpText}, Payload: []byte("Hi")}, "c1 02 4869"},
+		{"reserved opcode masked", frame.Frame{Header: frame.Header{Fin: true, Opcode: 3, Masked: true}, Payload: []byte("ab")}, "83 82 01020304 6060"},
+		{"fragmented ping", frame.Frame{Header: frame.Header{Opcode: frame.OpPing, Masked: true}}, "09 80 01020304"},
+		{"long pong", frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpPong}, Payload: bytes.Repeat([]byte{'z'}, 126)}, "8a 7e 007e " + strings.Repeat("7a", 126)},
+		{"length is the payload's", frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpBinary, Length: 99}, Payload: []byte{7}}, "82 01 07"},
+		{"1-byte close", frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpClose, Masked: true}, Payload: []byte{0x03}}, "88 81 01020304 02"},
+	}
+	var want []byte
+	for _, tt := range tests {
+		want = append(want, unhex(t, tt.wire)...)
+	}
+	wire := make(chan []byte, 1)
+	s := serve(t, func(p *wstest.Peer) {
+		p.Upgrade(nil)
+		b := make([]byte, len(want))
+		p.ReadFull(b)
+		wire <- b
+	})
+	c := dial(t, &conn.Dialer{MaskKey: func() mask.Key { return mask.Key{1, 2, 3, 4} }}, s.URL)
+	ctx := testCtx(t)
+	for _, tt := range tests {
+		if err := c.SendFrameUnchecked(ctx, tt.f); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+	}
+	if got := recv(t, wire); !bytes.Equal(got, want) {
+		t.Errorf("wire:\n got %x\nwant %x", got, want)
+	}
+	if err := c.SendFrameUnchecked(ctx, frame.New(frame.OpText, nil)); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("after the close frame: %v, want net.ErrClosed", err)
+	}
+	c.Abort()
 }
 
 // Concurrent writers never interleave frames, and a pong may go out

@@ -368,7 +368,7 @@ func (c *Conn) closeWith(payload []byte, rerr, werr error) {
 	if c.wlock.lock(ctx, c.done) == nil {
 		if !c.closeSent.Load() {
 			bd := c.wbind.arm(ctx)
-			c.writeLocked(ctx, frame.Header{Fin: true, Opcode: frame.OpClose}, payload)
+			c.writeLocked(ctx, frame.Header{Fin: true, Opcode: frame.OpClose, Masked: true}, payload)
 			c.wbind.disarm(bd)
 		}
 		c.wlock.unlock()

@@ -56,6 +56,20 @@ func (c *Conn) SendFrame(ctx context.Context, f frame.Frame) error {
 	return c.send(ctx, f.Header, f.Payload)
 }
 
+// SendFrameUnchecked sends f as it is, for test harnesses that probe how a
+// server handles broken frames: reserved bits and opcodes, fragmented or
+// long control frames, any close payload, and, with f.Masked false, an
+// unmasked frame (which a server must fail, RFC 6455 §5.1). Only the
+// payload length is filled in, so the stream stays framed; a masked frame
+// gets a fresh key as with [Conn.SendFrame].
+//
+// Nothing here is checked, and a server will usually fail the connection
+// in answer; applications want [Conn.SendFrame]. A close frame, valid or
+// not, starts the closing handshake as with SendFrame.
+func (c *Conn) SendFrameUnchecked(ctx context.Context, f frame.Frame) error {
+	return c.sendHeader(ctx, f.Header, f.Payload)
+}
+
 // Send sends p as one message of type op (websocket-client's send). A text
 // message must be UTF-8 ([ErrInvalidText]) unless the Dialer set
 // SkipUTF8Validation.
@@ -90,8 +104,15 @@ func (c *Conn) Pong(ctx context.Context, p []byte) error {
 	return c.SendFrame(ctx, frame.New(frame.OpPong, p))
 }
 
-// send writes one frame under the write lock.
+// send writes one masked frame under the write lock.
 func (c *Conn) send(ctx context.Context, h frame.Header, payload []byte) error {
+	h.Masked = true
+	return c.sendHeader(ctx, h, payload)
+}
+
+// sendHeader writes one frame, masked only if h says so, under the write
+// lock.
+func (c *Conn) sendHeader(ctx context.Context, h frame.Header, payload []byte) error {
 	if err := lock(ctx, &c.wlock, "write"); err != nil {
 		return err
 	}
@@ -108,14 +129,16 @@ func (c *Conn) send(ctx context.Context, h frame.Header, payload []byte) error {
 	return err
 }
 
-// writeLocked masks and writes one frame; the caller holds the write lock
-// and has bound ctx to the socket.
+// writeLocked writes one frame, masked with a fresh key if h.Masked; the
+// caller holds the write lock and has bound ctx to the socket.
 func (c *Conn) writeLocked(ctx context.Context, h frame.Header, payload []byte) error {
-	h.Masked = true
 	h.Length = int64(len(payload))
-	if c.maskKey != nil {
+	switch {
+	case !h.Masked:
+		h.Key = mask.Key{}
+	case c.maskKey != nil:
 		h.Key = c.maskKey()
-	} else {
+	default:
 		if c.src == nil {
 			c.src = mask.NewSource()
 		}
@@ -157,13 +180,18 @@ func (c *Conn) writeFrame(h frame.Header, payload []byte) (int, error) {
 	hl := len(buf)
 	k := min(cap(buf)-hl, len(payload))
 	buf = append(buf, payload[:k]...)
-	pos := mask.Apply(buf[hl:], h.Key, 0)
+	pos := 0
+	if h.Masked {
+		pos = mask.Apply(buf[hl:], h.Key, 0)
+	}
 	payload = payload[k:]
 	total, err := c.nc.Write(buf)
 	for err == nil && len(payload) > 0 {
 		k = min(cap(buf), len(payload))
 		buf = append(buf[:0], payload[:k]...)
-		pos = mask.Apply(buf, h.Key, pos)
+		if h.Masked {
+			pos = mask.Apply(buf, h.Key, pos)
+		}
 		payload = payload[k:]
 		var n int
 		n, err = c.nc.Write(buf)
