@@ -98,40 +98,50 @@ func ParseHeader(b []byte) (Header, int, error) {
 	if len(b) < 2 || len(b) < headerSize(b[1]) {
 		return Header{}, 0, io.ErrUnexpectedEOF
 	}
-	h := Header{
-		Fin:    b[0]&0x80 != 0,
-		Rsv1:   b[0]&0x40 != 0,
-		Rsv2:   b[0]&0x20 != 0,
-		Rsv3:   b[0]&0x10 != 0,
-		Opcode: Opcode(b[0] & 0x0F),
-		Masked: b[1]&0x80 != 0,
-	}
+	b0, b1 := b[0], b[1]
 	n := 2
-	switch l := b[1] & 0x7F; l {
+	length := int64(b1 & 0x7F)
+	switch length {
 	case 126:
-		h.Length = int64(binary.BigEndian.Uint16(b[n:]))
-		n += 2
-		if h.Length < 126 {
-			return Header{}, 0, fmt.Errorf("%w: %d bytes in a 16-bit length", ErrNonMinimalLength, h.Length)
+		length = int64(binary.BigEndian.Uint16(b[2:4]))
+		n = 4
+		if length < 126 {
+			return Header{}, 0, nonMinimal(16, length)
 		}
 	case 127:
-		v := binary.BigEndian.Uint64(b[n:])
-		n += 8
+		v := binary.BigEndian.Uint64(b[2:10])
+		n = 10
 		if v>>63 != 0 {
 			return Header{}, 0, ErrLengthOverflow
 		}
-		h.Length = int64(v)
-		if h.Length <= 0xFFFF {
-			return Header{}, 0, fmt.Errorf("%w: %d bytes in a 64-bit length", ErrNonMinimalLength, h.Length)
+		length = int64(v)
+		if length <= 0xFFFF {
+			return Header{}, 0, nonMinimal(64, length)
 		}
-	default:
-		h.Length = int64(l)
 	}
-	if h.Masked {
-		copy(h.Key[:], b[n:n+4])
+	var key [4]byte
+	if b1&0x80 != 0 {
+		key = [4]byte(b[n : n+4])
 		n += 4
 	}
-	return h, n, nil
+	return Header{
+		Fin:    b0&0x80 != 0,
+		Rsv1:   b0&0x40 != 0,
+		Rsv2:   b0&0x20 != 0,
+		Rsv3:   b0&0x10 != 0,
+		Opcode: Opcode(b0 & 0x0F),
+		Masked: b1&0x80 != 0,
+		Length: length,
+		Key:    key,
+	}, n, nil
+}
+
+// nonMinimal is the error for a length of bits bits that fits a shorter
+// form. It is kept out of ParseHeader so that the common path stays small.
+//
+//go:noinline
+func nonMinimal(bits int, length int64) error {
+	return fmt.Errorf("%w: %d bytes in a %d-bit length", ErrNonMinimalLength, length, bits)
 }
 
 // headerSize returns the size of the header whose second byte is b1.
