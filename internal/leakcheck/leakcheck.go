@@ -35,7 +35,7 @@ func Wait(before int, timeout time.Duration) (int, []byte) {
 // last.
 func Check(t testing.TB) {
 	t.Helper()
-	before := runtime.NumGoroutine()
+	before := Baseline()
 	t.Cleanup(func() {
 		if n, stacks := Wait(before, Timeout); n > 0 {
 			t.Errorf("%d goroutines leaked:\n%s", n, stacks)
@@ -53,4 +53,22 @@ func ours(all []byte) []byte {
 		}
 	}
 	return out
+}
+
+// Baseline returns the number of goroutines once it has stopped changing:
+// the goroutine of a test that just ended (or one it started) may still be
+// on its way out, and counting it would let a leak of one go unseen, or
+// make a later count look smaller than it is. It waits at most 200ms.
+func Baseline() int {
+	n := runtime.NumGoroutine()
+	for deadline, stable := time.Now().Add(200*time.Millisecond), 0; stable < 4 && time.Now().Before(deadline); {
+		time.Sleep(2 * time.Millisecond)
+		m := runtime.NumGoroutine()
+		if m == n {
+			stable++
+		} else {
+			n, stable = m, 0
+		}
+	}
+	return n
 }

@@ -14,7 +14,7 @@ func parked(stop chan struct{}) { <-stop }
 
 func TestWait(t *testing.T) {
 	leakcheck.Check(t)
-	before := runtime.NumGoroutine()
+	before := leakcheck.Baseline()
 	stop := make(chan struct{})
 	go parked(stop)
 	n, stacks := leakcheck.Wait(before, 50*time.Millisecond)
