@@ -137,6 +137,17 @@ func BenchmarkHeaderDecode(b *testing.B) {
 				}
 			}
 		})
+		b.Run(c.name+"/framewire-read-bufio", func(b *testing.B) {
+			// An endless stream of the same header through a 4 KiB
+			// bufio.Reader: the header is parsed in the reader's buffer.
+			br := bufio.NewReaderSize(&loopReader{data: bytes.Repeat(enc, 4096/len(enc))}, 4096)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := frame.ReadHeader(br); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 		b.Run(c.name+"/gobwas-buffer", func(b *testing.B) {
 			r := bytes.NewReader(enc)
 			bts := make([]byte, ws.MaxHeaderSize)

@@ -1,6 +1,7 @@
 package frame_test
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/hex"
 	"errors"
@@ -142,6 +143,12 @@ func TestWireVectorsDecode(t *testing.T) {
 			if h2, err = frame.ReadHeader(r); err != nil || h2 != h || r.Len() != len(wire)-n {
 				t.Errorf("ReadHeader(io.ByteReader) = %+v, %v leaving %d bytes, want %+v leaving %d", h2, err, r.Len(), h, len(wire)-n)
 			}
+			// And through a *bufio.Reader's buffer.
+			r.Reset(wire)
+			br := bufio.NewReader(r)
+			if h2, err = frame.ReadHeader(br); err != nil || h2 != h || br.Buffered()+r.Len() != len(wire)-n {
+				t.Errorf("ReadHeader(*bufio.Reader) = %+v, %v leaving %d bytes, want %+v leaving %d", h2, err, br.Buffered()+r.Len(), h, len(wire)-n)
+			}
 			if err := v.frame.Validate(frame.Policy{Rsv1: true, Rsv2: true, Rsv3: true}); err != nil {
 				t.Errorf("Validate: %v", err)
 			}
@@ -173,8 +180,18 @@ func TestParseHeaderRejects(t *testing.T) {
 			if !errors.As(err, &fe) || fe.Code != status.ProtocolError {
 				t.Fatalf("errors.As: %v, want code 1002", err)
 			}
-			if _, err := frame.ReadHeader(bytes.NewReader(wire)); !errors.Is(err, tt.want) {
-				t.Fatalf("ReadHeader: %v, want %v", err, tt.want)
+			// Every way of reading fails the same and consumes the header.
+			for name, r := range map[string]io.Reader{
+				"*bytes.Reader": bytes.NewReader(append(wire, 0x81)),
+				"io.Reader":     iotest.OneByteReader(bytes.NewReader(append(wire, 0x81))),
+				"*bufio.Reader": bufio.NewReader(bytes.NewReader(append(wire, 0x81))),
+			} {
+				if _, err := frame.ReadHeader(r); !errors.Is(err, tt.want) {
+					t.Fatalf("ReadHeader(%s): %v, want %v", name, err, tt.want)
+				}
+				if rest, _ := io.ReadAll(r); !bytes.Equal(rest, []byte{0x81}) {
+					t.Errorf("ReadHeader(%s) left %x, want 81", name, rest)
+				}
 			}
 		})
 	}
@@ -194,6 +211,7 @@ func TestReadHeaderShort(t *testing.T) {
 	readers := map[string]func([]byte) io.Reader{
 		"io.ByteReader": func(b []byte) io.Reader { return bytes.NewReader(b) },
 		"io.Reader":     func(b []byte) io.Reader { return iotest.OneByteReader(bytes.NewReader(b)) },
+		"*bufio.Reader": func(b []byte) io.Reader { return bufio.NewReader(iotest.OneByteReader(bytes.NewReader(b))) },
 	}
 	for _, tt := range tests {
 		for name, newReader := range readers {
@@ -207,14 +225,25 @@ func TestReadHeaderShort(t *testing.T) {
 func TestReadHeaderAllocs(t *testing.T) {
 	wire := unhex(t, "82 fe 0100 37fa213d")
 	r := bytes.NewReader(wire)
-	got := testing.AllocsPerRun(100, func() {
-		r.Reset(wire)
-		if _, err := frame.ReadHeader(r); err != nil {
-			t.Fatal(err)
+	br := bufio.NewReader(r)
+	readers := []struct {
+		name  string
+		reset func()
+		r     io.Reader
+	}{
+		{"*bytes.Reader (io.ByteReader)", func() { r.Reset(wire) }, r},
+		{"*bufio.Reader", func() { r.Reset(wire); br.Reset(r) }, br},
+	}
+	for _, rd := range readers {
+		got := testing.AllocsPerRun(100, func() {
+			rd.reset()
+			if _, err := frame.ReadHeader(rd.r); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if got != 0 {
+			t.Errorf("ReadHeader from a %s: %v allocations, want 0", rd.name, got)
 		}
-	})
-	if got != 0 {
-		t.Errorf("ReadHeader from an io.ByteReader: %v allocations, want 0", got)
 	}
 }
 

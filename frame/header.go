@@ -1,6 +1,7 @@
 package frame
 
 import (
+	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -163,12 +164,29 @@ func headerSize(b1 byte) int {
 // header's bytes and no more. A stream that ends inside a header gives
 // io.ErrUnexpectedEOF; one that ends before it gives io.EOF.
 //
-// From an [io.ByteReader] such as a *bufio.Reader it reads byte by byte and
-// allocates nothing; from any other reader its 14-byte buffer escapes to
-// the heap through Read, one small allocation per call.
+// It allocates nothing when r is a *bufio.Reader (or has its Peek and
+// Discard methods), whose buffer it parses in place, or an [io.ByteReader]
+// such as a *bytes.Reader, which it reads byte by byte. From any other
+// reader its 14-byte buffer escapes to the heap through Read: one small
+// allocation per call.
 func ReadHeader(r io.Reader) (Header, error) {
-	if br, ok := r.(io.ByteReader); ok {
-		return readHeaderBytes(br)
+	switch r := r.(type) {
+	case *bufio.Reader:
+		if n := r.Buffered(); n >= 2 {
+			// The common case, the whole header buffered: parse it in
+			// place with no call that may block.
+			b, _ := r.Peek(n)
+			if size := headerSize(b[1]); size <= n {
+				h, _, err := ParseHeader(b)
+				r.Discard(size)
+				return h, err
+			}
+		}
+		return readHeaderPeek(r)
+	case peeker:
+		return readHeaderPeek(r)
+	case io.ByteReader:
+		return readHeaderBytes(r)
 	}
 	var buf [MaxHeaderLen]byte
 	if _, err := io.ReadFull(r, buf[:2]); err != nil {
@@ -182,6 +200,35 @@ func ReadHeader(r io.Reader) (Header, error) {
 		return Header{}, err
 	}
 	h, _, err := ParseHeader(buf[:n])
+	return h, err
+}
+
+// peeker is the part of *bufio.Reader that readHeaderPeek uses.
+type peeker interface {
+	Peek(n int) ([]byte, error)
+	Discard(n int) (int, error)
+}
+
+// readHeaderPeek parses the header in r's buffer.
+func readHeaderPeek(r peeker) (Header, error) {
+	b, err := r.Peek(2)
+	if err != nil {
+		if err == io.EOF && len(b) > 0 {
+			err = io.ErrUnexpectedEOF
+		}
+		return Header{}, err
+	}
+	n := headerSize(b[1])
+	if b, err = r.Peek(n); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return Header{}, err
+	}
+	h, _, err := ParseHeader(b)
+	if _, derr := r.Discard(n); err == nil {
+		err = derr
+	}
 	return h, err
 }
 
