@@ -92,8 +92,35 @@ func BenchmarkRecvMemory(b *testing.B) {
 	}
 }
 
+// BenchmarkRecvMemoryContext is BenchmarkRecvMemory at 125 B with the
+// contexts applications pass: one that can be cancelled, one with a
+// deadline, and a fresh value context of the latter on every call.
+func BenchmarkRecvMemoryContext(b *testing.B) {
+	type key struct{}
+	for _, kind := range []string{"WithCancel", "WithTimeout", "WithValue-per-call"} {
+		b.Run(kind, func(b *testing.B) {
+			c := dialMemory(b, rawFrame(true, frame.OpBinary, make([]byte, 125)))
+			ctx, cancel := context.WithCancel(context.Background())
+			if kind != "WithCancel" {
+				ctx, cancel = context.WithTimeout(context.Background(), time.Hour)
+			}
+			defer cancel()
+			b.ReportAllocs()
+			for b.Loop() {
+				cctx := ctx
+				if kind == "WithValue-per-call" {
+					cctx = context.WithValue(ctx, key{}, nil)
+				}
+				if _, _, err := c.RecvData(cctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 // dialMemory opens a Conn over a memConn that serves frame forever.
-func dialMemory(b *testing.B, frame []byte) *conn.Conn {
+func dialMemory(b testing.TB, frame []byte) *conn.Conn {
 	b.Helper()
 	var zero [16]byte
 	d := conn.Dialer{Rand: bytes.NewReader(zero[:])}

@@ -171,6 +171,8 @@ func (c *Conn) drop(rerr, werr error, closer io.Closer) bool {
 	if first {
 		closer.Close()
 		close(c.done)
+		c.rbind.release()
+		c.wbind.release()
 	}
 	return first
 }

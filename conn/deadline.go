@@ -3,6 +3,7 @@ package conn
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -13,62 +14,132 @@ var longAgo = time.Unix(1, 0)
 // binder ties one direction of a socket (reads or writes) to the context of
 // the call in progress, without a goroutine: the context's deadline becomes
 // the socket's deadline, and context.AfterFunc sets a deadline in the past
-// when the context is cancelled. A context that can never end
-// (context.Background) costs nothing.
+// when the context is cancelled during a call.
+//
+// The registration and the deadline outlive the call: a caller that passes
+// the same context (or one with the same Done channel, such as a
+// context.WithValue of it) call after call pays for neither again, so a
+// receive or send with a cancellable context allocates nothing in steady
+// state. A context that can never end (context.Background) costs nothing,
+// and the next call with another context, or release when the connection
+// ends, drops what the last one left.
 type binder struct {
 	set func(time.Time) error // SetReadDeadline or SetWriteDeadline
 
-	mu    sync.Mutex
-	gen   uint64 // identifies the call in progress
-	armed bool   // the socket may have a deadline to clear
+	// left reports that a registration or a deadline is left from an
+	// earlier call, so that a call with a context that cannot end has
+	// something to undo. Only arm, disarm and release change it.
+	left atomic.Bool
+
+	mu       sync.Mutex
+	done     <-chan struct{} // Done of the registered context; nil: none
+	stop     func() bool     // its AfterFunc's stop
+	dl       time.Time       // the deadline the socket has from us; zero: none
+	active   bool            // a call is in progress
+	fired    bool            // the socket has a past deadline from a cancellation
+	released bool            // the connection ended: register nothing more
 }
 
-// bound is what arm returns and disarm takes.
-type bound struct {
-	stop func() bool
-	ctx  context.Context
-}
+// bound is what arm returns and disarm takes: whether arm bound anything.
+type bound bool
 
 // arm binds ctx to the socket until disarm. Calls are serialised by the
 // caller (one read, or one write, at a time).
 func (b *binder) arm(ctx context.Context) bound {
 	done := ctx.Done()
 	if done == nil {
-		return bound{}
+		if b.left.Load() {
+			b.mu.Lock()
+			b.unbind()
+			b.mu.Unlock()
+		}
+		return false
 	}
 	b.mu.Lock()
-	b.gen++
-	gen := b.gen
-	if dl, ok := ctx.Deadline(); ok {
-		b.set(dl)
-		b.armed = true
+	defer b.mu.Unlock()
+	if b.released {
+		return false
 	}
-	b.mu.Unlock()
-	stop := context.AfterFunc(ctx, func() {
-		b.mu.Lock()
-		if b.gen == gen {
-			b.set(longAgo)
-			b.armed = true
-		}
-		b.mu.Unlock()
-	})
-	return bound{stop: stop, ctx: ctx}
+	if done != b.done {
+		b.unbind()
+		b.done = done
+		b.stop = context.AfterFunc(ctx, func() { b.cancelled(done) })
+		b.left.Store(true)
+	}
+	dl, _ := ctx.Deadline()
+	if !dl.Equal(b.dl) {
+		b.set(dl)
+		b.dl = dl
+		b.left.Store(true)
+	}
+	b.active = true
+	select {
+	case <-done:
+		// Cancelled before the call bound it: the AfterFunc may have run
+		// already and found no call to stop.
+		b.fire()
+	default:
+	}
+	return true
 }
 
-// disarm undoes arm. Once it returns, the socket has no deadline left from
-// this call and the AfterFunc can no longer set one.
-func (b *binder) disarm(bd bound) {
-	if bd.stop == nil {
-		return
-	}
-	bd.stop()
+// cancelled is the AfterFunc of the context whose Done channel is done.
+func (b *binder) cancelled(done <-chan struct{}) {
 	b.mu.Lock()
-	b.gen++
-	if b.armed {
-		b.set(time.Time{})
-		b.armed = false
+	if b.active && b.done == done {
+		b.fire()
 	}
 	b.mu.Unlock()
+}
+
+// fire wakes the call in progress with a deadline in the past. b.mu is
+// held.
+func (b *binder) fire() {
+	if !b.fired {
+		b.set(longAgo)
+		b.fired = true
+	}
+}
+
+// disarm ends the call arm bound. Once it returns, the AfterFunc can no
+// longer touch the socket, and a past deadline set by a cancellation is
+// gone; the context's own deadline stays for the next call.
+func (b *binder) disarm(bd bound) {
+	if !bd {
+		return
+	}
+	b.mu.Lock()
+	b.active = false
+	if b.fired {
+		// The context has ended: nothing of it is worth keeping.
+		b.unbind()
+	}
+	b.mu.Unlock()
+}
+
+// release drops the registration for good; the connection has ended and
+// must not stay reachable from a long-lived context.
+func (b *binder) release() {
+	b.mu.Lock()
+	b.released = true
+	if b.stop != nil {
+		b.stop()
+	}
+	b.done, b.stop = nil, nil
+	b.mu.Unlock()
+}
+
+// unbind stops the registration and clears the socket's deadline. b.mu is
+// held.
+func (b *binder) unbind() {
+	if b.stop != nil {
+		b.stop()
+	}
+	if !b.dl.IsZero() || b.fired {
+		b.set(time.Time{})
+	}
+	b.done, b.stop, b.dl, b.fired = nil, nil, time.Time{}, false
+	b.left.Store(false)
 }
 
 // ctxErr returns the context error that explains a socket timeout during

@@ -70,8 +70,13 @@
 //   - A call waiting for the lock held by another goroutine gives up when
 //     its context ends, having done nothing.
 //
-// A context that can never end (context.Background()) costs nothing; one
-// that can costs the allocations of context.AfterFunc on each call.
+// A context that can never end (context.Background()) costs nothing. One
+// that can is bound once and stays bound between calls: a reader or writer
+// that passes the same context (or a context.WithValue of it) call after
+// call allocates nothing and sets the socket's deadline only when it
+// changes. A call with another context, and the end of the connection,
+// undo what the last one left, so a closed Conn is never kept alive by a
+// long-lived context.
 //
 // # Errors
 //

@@ -1,0 +1,179 @@
+package conn_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"runtime"
+	"testing"
+	"time"
+	"weak"
+
+	"github.com/framewire/ws/conn"
+	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/internal/wstest"
+)
+
+// Receiving and sending with the same cancellable context, or a value
+// context of it, allocate nothing once the first call has bound it.
+func TestCancellableContextAllocs(t *testing.T) {
+	c := dialMemory(t, rawFrame(true, frame.OpBinary, make([]byte, 125)))
+	parent, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	type key struct{}
+	for name, ctx := range map[string]context.Context{
+		"WithTimeout":        parent,
+		"WithValue of it":    context.WithValue(parent, key{}, 1),
+		"WithCancel, again":  nil, // replaced below
+		"context.Background": context.Background(),
+	} {
+		if ctx == nil {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithCancel(context.Background())
+			defer cancel()
+		}
+		recvAllocs := testing.AllocsPerRun(100, func() {
+			if _, _, err := c.RecvData(ctx); err != nil {
+				t.Fatal(err)
+			}
+		})
+		sendAllocs := testing.AllocsPerRun(100, func() {
+			if err := c.SendBinary(ctx, []byte("ping")); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if recvAllocs != 0 || sendAllocs != 0 {
+			t.Errorf("%s: RecvData %v allocs, SendBinary %v allocs; want 0", name, recvAllocs, sendAllocs)
+		}
+	}
+}
+
+// A context kept from call to call still stops a later call when it is
+// cancelled, and leaves nothing behind for the calls after it.
+func TestContextReusedAcrossCalls(t *testing.T) {
+	checkLeaks(t)
+	s := serve(t, wstest.Echo)
+	c := dial(t, nil, s.URL)
+	ctx, cancel := context.WithCancel(context.Background())
+	for _, msg := range []string{"one", "two"} {
+		if err := c.SendText(ctx, msg); err != nil {
+			t.Fatal(err)
+		}
+		if p, err := c.Recv(ctx); err != nil || string(p) != msg {
+			t.Fatalf("Recv = %q, %v", p, err)
+		}
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Recv(ctx) // nothing comes: only the cancel ends it
+		done <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	cancel()
+	if err := recv(t, done); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Recv after cancel = %v, want context.Canceled", err)
+	}
+	// No past deadline is left on the socket for a context that cannot
+	// end: this receive waits for a message that comes 50ms later.
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		c.SendText(context.Background(), "three")
+	}()
+	if p, err := c.Recv(context.Background()); err != nil || string(p) != "three" {
+		t.Fatalf("Recv(Background) = %q, %v", p, err)
+	}
+}
+
+// A context cancelled between two calls fails the next call at once and
+// disturbs none after it.
+func TestContextCancelledBetweenCalls(t *testing.T) {
+	checkLeaks(t)
+	s := serve(t, wstest.Echo)
+	c := dial(t, nil, s.URL)
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := c.SendText(ctx, "one"); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := c.Recv(ctx); err != nil || string(p) != "one" {
+		t.Fatalf("Recv = %q, %v", p, err)
+	}
+	cancel()
+	time.Sleep(10 * time.Millisecond) // let the AfterFunc run with no call in progress
+	if _, err := c.Recv(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Recv(cancelled) = %v, want context.Canceled", err)
+	}
+	other := testCtx(t)
+	if err := c.SendText(other, "two"); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := c.Recv(other); err != nil || string(p) != "two" {
+		t.Fatalf("Recv = %q, %v", p, err)
+	}
+}
+
+// The deadline of a context stays on the socket after its call, but a
+// later call with a context that has none is not stopped by it.
+func TestDeadlineDoesNotOutliveItsContext(t *testing.T) {
+	checkLeaks(t)
+	s := serve(t, wstest.Echo)
+	c := dial(t, nil, s.URL)
+	short, cancel := context.WithTimeout(context.Background(), 80*time.Millisecond)
+	defer cancel()
+	if err := c.SendText(short, "one"); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := c.Recv(short); err != nil || string(p) != "one" {
+		t.Fatalf("Recv = %q, %v", p, err)
+	}
+	go func() {
+		time.Sleep(150 * time.Millisecond) // past the short deadline
+		c.SendText(context.Background(), "two")
+	}()
+	if p, err := c.Recv(context.Background()); err != nil || string(p) != "two" {
+		t.Fatalf("Recv(Background) after a deadline passed = %q, %v", p, err)
+	}
+	// And the other way: a context with a later deadline replaces it.
+	later, cancel2 := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel2()
+	if err := c.SendText(later, "three"); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := c.Recv(later); err != nil || string(p) != "three" {
+		t.Fatalf("Recv(later) = %q, %v", p, err)
+	}
+}
+
+// A closed connection is not kept alive by a long-lived context it was
+// used with.
+func TestClosedConnNotHeldByContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	wp := func() weak.Pointer[conn.Conn] {
+		var zero [16]byte
+		d := conn.Dialer{Rand: bytes.NewReader(zero[:])}
+		resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+			"Sec-WebSocket-Accept: " + acceptKey(base64.StdEncoding.EncodeToString(zero[:])) + "\r\n\r\n"
+		mc := &memConn{head: []byte(resp), frame: rawFrame(true, frame.OpBinary, []byte("x"))}
+		c, err := d.DialConn(ctx, mc, "ws://memory.test/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := c.RecvData(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.SendText(ctx, "x"); err != nil {
+			t.Fatal(err)
+		}
+		c.Shutdown()
+		return weak.Make(c)
+	}()
+	for range 5 {
+		runtime.GC()
+		if wp.Value() == nil {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Error("the Conn is still reachable after Shutdown: the context holds it")
+}
