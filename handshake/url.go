@@ -68,6 +68,11 @@ func ParseURL(s string) (*url.URL, error) {
 		if err != nil {
 			return fail("invalid host name", err)
 		}
+		if a == "" {
+			// Every character was one IDNA maps to nothing, such as a
+			// soft hyphen.
+			return fail("missing host", nil)
+		}
 		host, rebuild = a, true
 	}
 	if rebuild {

@@ -51,6 +51,8 @@ func TestParseURL(t *testing.T) {
 		{in: "ws:///p", reason: "missing host"},
 		{in: "ws://:80/p", reason: "missing host"},
 		{in: "ws:opaque", reason: "missing host"},
+		{in: "ws://\u00ad/p", reason: "missing host"}, // IDNA maps a soft hyphen to nothing
+		{in: "ws://\u00ad\u200b:8080/", reason: "missing host"},
 		{in: "ws://h:0/", reason: `invalid port "0"`},
 		{in: "ws://h:65536/", reason: `invalid port "65536"`},
 		{in: "ws://h:x/", reason: "cannot parse"},
