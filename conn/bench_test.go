@@ -119,18 +119,26 @@ func BenchmarkRecvMemoryContext(b *testing.B) {
 	}
 }
 
-// dialMemory opens a Conn over a memConn that serves frame forever.
-func dialMemory(b testing.TB, frame []byte) *conn.Conn {
-	b.Helper()
+// dialMemory opens a Conn over a memConn that serves frame forever, shut
+// down when the test ends.
+func dialMemory(tb testing.TB, frame []byte) *conn.Conn {
+	tb.Helper()
+	c := openMemory(tb, frame)
+	tb.Cleanup(func() { c.Shutdown() })
+	return c
+}
+
+// openMemory is dialMemory leaving the Conn to the caller.
+func openMemory(tb testing.TB, frame []byte) *conn.Conn {
+	tb.Helper()
 	var zero [16]byte
 	d := conn.Dialer{Rand: bytes.NewReader(zero[:])}
 	resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
 		"Sec-WebSocket-Accept: " + acceptKey(base64.StdEncoding.EncodeToString(zero[:])) + "\r\n\r\n"
 	c, err := d.DialConn(context.Background(), &memConn{head: []byte(resp), frame: frame}, "ws://memory.test/")
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	b.Cleanup(func() { c.Shutdown() })
 	return c
 }
 

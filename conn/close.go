@@ -67,14 +67,14 @@ func (c *Conn) drain(ctx context.Context) error {
 	if c.readErr() != nil {
 		return nil // the peer's close was read by another call
 	}
+	bd := c.rbind.arm(ctx)
+	defer c.rbind.disarm(bd)
 	if c.rin && c.rawRead {
 		c.rin, c.rawRead = false, false
 		if err := c.rd.Discard(); err != nil {
 			return err
 		}
 	}
-	bd := c.rbind.arm(ctx)
-	defer c.rbind.disarm(bd)
 	for {
 		ready, err := c.next()
 		if err != nil {

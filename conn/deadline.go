@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"weak"
 )
 
 // longAgo is a deadline in the past: setting it wakes a blocked read or
@@ -63,7 +64,15 @@ func (b *binder) arm(ctx context.Context) bound {
 	if done != b.done {
 		b.unbind()
 		b.done = done
-		b.stop = context.AfterFunc(ctx, func() { b.cancelled(done) })
+		// The registration refers to the binder weakly: a Conn that is
+		// dropped without being closed is not kept alive by a context
+		// that outlives it.
+		wb := weak.Make(b)
+		b.stop = context.AfterFunc(ctx, func() {
+			if b := wb.Value(); b != nil {
+				b.cancelled(done)
+			}
+		})
 		b.left.Store(true)
 	}
 	dl, _ := ctx.Deadline()
@@ -110,11 +119,22 @@ func (b *binder) disarm(bd bound) {
 	}
 	b.mu.Lock()
 	b.active = false
-	if b.fired {
-		// The context has ended: nothing of it is worth keeping.
+	if b.fired || isClosed(b.done) {
+		// The context has ended: nothing of it is worth keeping, least of
+		// all a deadline that has passed.
 		b.unbind()
 	}
 	b.mu.Unlock()
+}
+
+// isClosed reports whether done is a closed channel.
+func isClosed(done <-chan struct{}) bool {
+	select {
+	case <-done:
+		return done != nil
+	default:
+		return false
+	}
 }
 
 // release drops the registration for good; the connection has ended and

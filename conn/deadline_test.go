@@ -1,9 +1,7 @@
 package conn_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"errors"
 	"runtime"
 	"testing"
@@ -13,6 +11,7 @@ import (
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/internal/wstest"
+	"github.com/framewire/ws/status"
 )
 
 // Receiving and sending with the same cancellable context, or a value
@@ -150,15 +149,7 @@ func TestClosedConnNotHeldByContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	wp := func() weak.Pointer[conn.Conn] {
-		var zero [16]byte
-		d := conn.Dialer{Rand: bytes.NewReader(zero[:])}
-		resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-			"Sec-WebSocket-Accept: " + acceptKey(base64.StdEncoding.EncodeToString(zero[:])) + "\r\n\r\n"
-		mc := &memConn{head: []byte(resp), frame: rawFrame(true, frame.OpBinary, []byte("x"))}
-		c, err := d.DialConn(ctx, mc, "ws://memory.test/")
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := openMemory(t, rawFrame(true, frame.OpBinary, []byte("x")))
 		if _, _, err := c.RecvData(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -176,4 +167,54 @@ func TestClosedConnNotHeldByContext(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Error("the Conn is still reachable after Shutdown: the context holds it")
+}
+
+// A RecvFrame stopped by its deadline in the middle of a frame leaves no
+// deadline behind for Close, which discards the rest of that frame and
+// waits for the peer's answer.
+func TestCloseAfterRecvFrameTimeout(t *testing.T) {
+	checkLeaks(t)
+	raw := rawFrame(true, frame.OpBinary, make([]byte, 100))
+	s := serve(t, func(p *wstest.Peer) {
+		p.Upgrade(nil)
+		p.Write(raw[:12]) // the header and 10 bytes of the payload
+		p.ReadFrame()     // the client's close
+		p.Write(raw[12:])
+		p.WriteClose(status.NormalClosure, "")
+		p.Discard()
+	})
+	c := dial(t, nil, s.URL)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	if _, err := c.RecvFrame(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("RecvFrame = %v, want a timeout", err)
+	}
+	cancel()
+	if err := c.Close(context.Background(), status.NormalClosure, ""); err != nil {
+		t.Errorf("Close after a stopped RecvFrame = %v, want nil", err)
+	}
+}
+
+// A Conn dropped without being closed is not kept alive by the context of
+// its last call.
+func TestAbandonedConnNotHeldByContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	wp := func() weak.Pointer[conn.Conn] {
+		c := openMemory(t, rawFrame(true, frame.OpBinary, []byte("x")))
+		if _, _, err := c.RecvData(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.SendText(ctx, "x"); err != nil {
+			t.Fatal(err)
+		}
+		return weak.Make(c)
+	}()
+	for range 5 {
+		runtime.GC()
+		if wp.Value() == nil {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Error("an abandoned Conn is still reachable: the context of its last call holds it")
 }

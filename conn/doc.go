@@ -45,7 +45,8 @@
 // write is stopped by the call's context, the pong is still owed and the
 // next receiving call, [Conn.RecvFrame] included, sends it first.
 // [Conn.Abort], [Conn.Shutdown] and [Conn.Close] may be called from any
-// goroutine. A Conn starts no goroutine and, between calls, holds no read
+// goroutine. A Conn starts no goroutine (but see the note on context
+// types under Cancellation and timeouts) and, between calls, holds no read
 // or write buffer: they are lent from pools for the duration of a call.
 // The trace's copy of a received payload is kept between frames only when
 // it is small (64 KiB at most).
@@ -75,8 +76,12 @@
 // that passes the same context (or a context.WithValue of it) call after
 // call allocates nothing and sets the socket's deadline only when it
 // changes. A call with another context, and the end of the connection,
-// undo what the last one left, so a closed Conn is never kept alive by a
-// long-lived context.
+// undo what the last one left; the binding refers to the Conn weakly, so
+// not even an unclosed Conn is kept alive by a long-lived context. A
+// context of a type outside the context package that does not derive from
+// one of its contexts makes context.AfterFunc start a goroutine waiting on
+// it; with such a context that goroutine stays between calls, until a call
+// with another context or the end of the connection or of the context.
 //
 // # Errors
 //
