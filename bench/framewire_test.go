@@ -11,7 +11,10 @@ import (
 // framewire's client, with the zero Dialer: SendBinary, and RecvData, which
 // returns the reassembled message in the connection's own buffer.
 
-type framewireClient struct{ c *conn.Conn }
+type framewireClient struct {
+	c   *conn.Conn
+	ctx context.Context
+}
 
 func init() {
 	framewireLibrary = &library{name: "framewire", dial: dialFramewire}
@@ -23,17 +26,17 @@ func dialFramewire(ctx context.Context, url string, nd netDial) (client, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &framewireClient{c: c}, nil
+	return &framewireClient{c: c, ctx: context.Background()}, nil
 }
 
 func (f *framewireClient) send(p []byte) error {
-	return f.c.SendBinary(context.Background(), p)
+	return f.c.SendBinary(f.ctx, p)
 }
 
 var errClosed = errors.New("bench: peer closed")
 
 func (f *framewireClient) recv() ([]byte, error) {
-	op, p, err := f.c.RecvData(context.Background())
+	op, p, err := f.c.RecvData(f.ctx)
 	if err == nil && op == frame.OpClose {
 		err = errClosed
 	}
@@ -41,3 +44,5 @@ func (f *framewireClient) recv() ([]byte, error) {
 }
 
 func (f *framewireClient) close() error { return f.c.Abort() }
+
+func (f *framewireClient) setContext(ctx context.Context) { f.ctx = ctx }

@@ -105,6 +105,36 @@ func (m *memConn) SetDeadline(time.Time) error      { return nil }
 func (m *memConn) SetReadDeadline(time.Time) error  { return nil }
 func (m *memConn) SetWriteDeadline(time.Time) error { return nil }
 
+// BenchmarkRecvMemoryContext is BenchmarkRecvMemory at 125 B for the
+// clients whose calls take a context, passing one that can be cancelled
+// (context.WithCancel, kept for the whole run) instead of
+// context.Background(): what an application that can stop its reader pays.
+func BenchmarkRecvMemoryContext(b *testing.B) {
+	const size = 125
+	stream := serverFrames(size)
+	for _, lib := range libraries() {
+		b.Run(lib.name, func(b *testing.B) {
+			c := dialMemory(b, lib, stream)
+			defer c.close()
+			cc, ok := c.(interface{ setContext(context.Context) })
+			if !ok {
+				b.Skip("calls take no context")
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			cc.setContext(ctx)
+			b.SetBytes(size)
+			b.ReportAllocs()
+			for b.Loop() {
+				p, err := c.recv()
+				if err != nil || len(p) != size {
+					b.Fatal(len(p), err)
+				}
+			}
+		})
+	}
+}
+
 // dialMemory dials lib over a memConn that serves stream.
 func dialMemory(tb testing.TB, lib library, stream []byte) client {
 	nd := func(context.Context, string, string) (net.Conn, error) { return newMemConn(stream), nil }

@@ -142,6 +142,7 @@ func (g *gorillaReadMessage) recv() ([]byte, error) {
 
 type coderClient struct {
 	c   *cws.Conn
+	ctx context.Context
 	buf []byte
 }
 
@@ -155,15 +156,15 @@ func dialCoder(ctx context.Context, url string, nd netDial) (client, error) {
 		return nil, err
 	}
 	c.SetReadLimit(maxMessage)
-	return &coderClient{c: c}, nil
+	return &coderClient{c: c, ctx: context.Background()}, nil
 }
 
 func (c *coderClient) send(p []byte) error {
-	return c.c.Write(context.Background(), cws.MessageBinary, p)
+	return c.c.Write(c.ctx, cws.MessageBinary, p)
 }
 
 func (c *coderClient) recv() ([]byte, error) {
-	_, r, err := c.c.Reader(context.Background())
+	_, r, err := c.c.Reader(c.ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -172,6 +173,8 @@ func (c *coderClient) recv() ([]byte, error) {
 }
 
 func (c *coderClient) close() error { return c.c.CloseNow() }
+
+func (c *coderClient) setContext(ctx context.Context) { c.ctx = ctx }
 
 // gobwas/ws low level: the header and the masked payload go through a
 // bufio.Writer, and ReadHeaderBuffer and io.ReadFull read from a 4 KiB
