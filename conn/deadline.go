@@ -29,7 +29,7 @@ type binder struct {
 
 	// left reports that a registration or a deadline is left from an
 	// earlier call, so that a call with a context that cannot end has
-	// something to undo. Only arm, disarm and release change it.
+	// something to undo. Only arm and unbind change it.
 	left atomic.Bool
 
 	mu       sync.Mutex
@@ -127,11 +127,11 @@ func (b *binder) disarm(bd bound) {
 	b.mu.Unlock()
 }
 
-// isClosed reports whether done is a closed channel.
+// isClosed reports whether done is a closed channel (a nil one never is).
 func isClosed(done <-chan struct{}) bool {
 	select {
 	case <-done:
-		return done != nil
+		return true
 	default:
 		return false
 	}
