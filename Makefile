@@ -6,7 +6,7 @@ BENCHTIME ?= 1s
 # The interop package needs the bed of real servers; make interop runs it.
 UNIT_PKGS = $$($(GO) list ./... | grep -v '/interop$$')
 
-.PHONY: all demo test vet fmt-check unit purego fuzz bench compare conformance interop lint
+.PHONY: all api demo test vet fmt-check unit purego fuzz bench compare conformance interop lint
 
 all: test
 
@@ -52,6 +52,10 @@ conformance:
 # Real servers and proxies from Debian and npm on loopback.
 interop:
 	bash interop/run.sh
+
+# The exported identifiers of each public package (make api V=-v lists them).
+api:
+	$(GO) run ./internal/apisurface $(V)
 
 lint: vet fmt-check
 	$(GO) test -count=1 ./internal/layering/
