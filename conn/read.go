@@ -40,9 +40,9 @@ const ReplyTimeout = 5 * time.Second
 // carrying the same payload; a pong is dropped; with Dialer.ControlFrames
 // both are also returned. A close frame is answered with a close frame
 // echoing its status code, the socket is closed, and RecvDataFrame returns
-// (frame.OpClose, the close frame, nil); every later receiving call then
-// returns a *[status.CloseError] with the peer's code and reason, and
-// every send [ErrClosed].
+// (frame.OpClose, the close frame, nil); every later call then returns
+// [ErrClosed] wrapping a *[status.CloseError] with the peer's code and
+// reason.
 //
 // A frame or message that breaks RFC 6455 fails the connection (§7.1.7):
 // a close frame with code 1002 (1007 for text that is not UTF-8, 1009 for
@@ -62,9 +62,9 @@ const ReplyTimeout = 5 * time.Second
 // socket is closed (after a close frame with code 1008, within
 // ReplyTimeout, if the write lock was what the pong waited for).
 //
-// After any error but a [*TimeoutError] that is not Broken, the connection
-// is closed and every later call returns an error matching [ErrClosed]
-// that wraps the cause.
+// Any other error, except mixing it with [Conn.RecvFrame] in the middle of
+// a frame, ends the connection: every later call returns an error matching
+// [ErrClosed] that wraps the cause.
 func (c *Conn) RecvDataFrame(ctx context.Context) (frame.Opcode, frame.Frame, error) {
 	if err := lock(ctx, &c.rlock, "read"); err != nil {
 		return 0, frame.Frame{}, err
@@ -161,7 +161,8 @@ func (c *Conn) Recv(ctx context.Context) ([]byte, error) {
 // the middle of a fragmented message.
 //
 // A pong still owed for a ping that an earlier [Conn.RecvDataFrame]
-// could not answer in time (its write timed out) is sent first.
+// could not answer before its context ended (another goroutine's send held
+// the write lock) is sent first, as described there.
 func (c *Conn) RecvFrame(ctx context.Context) (frame.Frame, error) {
 	if err := lock(ctx, &c.rlock, "read"); err != nil {
 		return frame.Frame{}, err
@@ -340,11 +341,12 @@ func (c *Conn) reply(ctx context.Context, op frame.Opcode, payload []byte) error
 		err := c.wlock.lock(lctx, c.done)
 		cancel()
 		switch {
+		case err == nil:
 		case err == errStopped:
 			return c.writeErr() // the connection ended meanwhile
 		case ctx.Err() != nil:
 			return &TimeoutError{Op: "read", Ctx: ctx.Err()}
-		case err != nil:
+		default:
 			if op != frame.OpPong {
 				return err
 			}
