@@ -140,18 +140,24 @@ func lock(ctx context.Context, m *ctxMutex, op string) error {
 }
 
 // record sets the errors that later reads and writes return, unless some
-// were set already. The socket stays open.
+// were set already: each matches [ErrClosed] and wraps its cause. The
+// socket stays open.
 func (c *Conn) record(rerr, werr error) {
 	c.mu.Lock()
-	if c.rerr == nil {
-		c.rerr, c.werr = rerr, werr
-		c.ended.Store(true)
-	}
+	c.setErrs(rerr, werr)
 	c.mu.Unlock()
 }
 
+// setErrs is record with c.mu held.
+func (c *Conn) setErrs(rerr, werr error) {
+	if c.rerr == nil {
+		c.rerr, c.werr = closedBy(rerr), closedBy(werr)
+		c.ended.Store(true)
+	}
+}
+
 // terminate records the errors that later reads and writes return, unless
-// some were recorded already, and closes the socket. It reports whether
+// some were recorded already (see record), and closes the socket. It reports whether
 // this call closed it.
 func (c *Conn) terminate(rerr, werr error) bool {
 	return c.drop(rerr, werr, c.nc)
@@ -161,10 +167,7 @@ func (c *Conn) terminate(rerr, werr error) bool {
 // net.Conn or the one under it.
 func (c *Conn) drop(rerr, werr error, closer io.Closer) bool {
 	c.mu.Lock()
-	if c.rerr == nil {
-		c.rerr, c.werr = rerr, werr
-		c.ended.Store(true)
-	}
+	c.setErrs(rerr, werr)
 	first := !c.dropped
 	c.dropped = true
 	c.mu.Unlock()

@@ -92,6 +92,19 @@ func (b *binder) arm(ctx context.Context) bound {
 	return true
 }
 
+// until gives the socket the fixed deadline dl, for a write that no
+// context bounds. No call may be armed: a cancellation of the registered
+// context then leaves the socket alone, and the next arm replaces dl.
+func (b *binder) until(dl time.Time) {
+	b.mu.Lock()
+	if !dl.Equal(b.dl) {
+		b.set(dl)
+		b.dl = dl
+		b.left.Store(true)
+	}
+	b.mu.Unlock()
+}
+
 // cancelled is the AfterFunc of the context whose Done channel is done.
 func (b *binder) cancelled(done <-chan struct{}) {
 	b.mu.Lock()

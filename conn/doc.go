@@ -41,9 +41,8 @@
 // allows only for control frames: send the fragments of a message from one
 // goroutine and other data only when it is done. Receiving calls are
 // serialised: a second reader waits for the first. The automatic pong is
-// written by the receiving goroutine under the same write lock; if that
-// write is stopped by the call's context, the pong is still owed and the
-// next receiving call, [Conn.RecvFrame] included, sends it first.
+// written by the receiving goroutine under the same write lock (see
+// Answering the peer below).
 // [Conn.Abort], [Conn.Shutdown] and [Conn.Close] may be called from any
 // goroutine. A Conn starts no goroutine (but see the note on context
 // types under Cancellation and timeouts) and, between calls, holds no read
@@ -101,11 +100,40 @@
 // A protocol violation by the server fails the connection (RFC 6455
 // §7.1.7): the receiving call sends a close frame with the matching code
 // (1002, 1007 for invalid UTF-8, 1009 for a frame or message over its
-// limit), closes the socket and returns the error; later calls return
-// [ErrClosed] wrapping it. That close frame, and the one answering the
-// peer's close, are sent within one second whatever the call's context,
-// so neither a writer holding the write lock nor a peer that stopped
-// reading can hold the receiving call longer.
+// limit), closes the socket and returns the error. Once the connection has
+// ended, in any way (a failure, the peer's close, a lost connection,
+// Close, Shutdown, Abort), every call returns an error matching
+// [ErrClosed] and net.ErrClosed that also wraps the cause:
+// [ErrConnectionLost], a *[status.CloseError], a *[frame.Error],
+// [ErrReplyTimeout] or a broken write's [*TimeoutError].
+//
+// # Answering the peer
+//
+// A receiving call writes three kinds of frames on its own behalf: the pong
+// answering a ping, the close frame answering the peer's, and the close
+// frame that fails the connection. Each gets [ReplyTimeout] (5 seconds)
+// for waiting for the write lock and writing, on a deadline of its own:
+// the call's context never cuts such a frame in the middle, so neither a
+// writer holding the write lock nor a peer that stopped reading can hold
+// the call longer, and no half frame is ever left on the wire.
+//
+//   - A call whose context ends while it writes a pong finishes the pong,
+//     then returns a [*TimeoutError]; the connection stays usable.
+//   - A call whose context ends while the pong waits for another
+//     goroutine's send returns a [*TimeoutError] having written nothing;
+//     the pong is still owed and the next receiving call, [Conn.RecvFrame]
+//     included, sends it first.
+//   - A pong that cannot be written within ReplyTimeout fails the
+//     connection with an error matching [ErrReplyTimeout]. If its write
+//     stalled, the peer is not reading and the socket is closed at once; if
+//     it never got the write lock, a close frame with code 1008 is
+//     attempted within ReplyTimeout more, then the socket is closed. A
+//     peer that floods pings and reads nothing thus ends the connection,
+//     and a send that holds the write lock longer than ReplyTimeout while
+//     a ping waits does too: send very large messages in fragments when
+//     the peer pings.
+//   - A close frame that cannot be written within ReplyTimeout is given
+//     up, and the socket is closed.
 //
 // # Differences from websocket-client
 //

@@ -97,5 +97,5 @@ func ExampleConn_RecvDataFrame() {
 	// text fin=1 opcode=1 data=b'Hello, World'
 	// text fin=1 opcode=1 data=b"server got: fin=1 opcode=10 data=b'are you there?'"
 	// close fin=1 opcode=8 data=b'\x03\xe9bye'
-	// status: connection closed by peer: going away (1001): "bye"
+	// conn: connection closed: status: connection closed by peer: going away (1001): "bye"
 }

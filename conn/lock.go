@@ -40,6 +40,11 @@ func (m *ctxMutex) lock(ctx context.Context, stop <-chan struct{}) error {
 	return m.lockSlow(ctx, stop)
 }
 
+// tryLock takes the lock if it is free, without waiting.
+func (m *ctxMutex) tryLock() bool {
+	return m.state.CompareAndSwap(mutexUnlocked, mutexLocked)
+}
+
 func (m *ctxMutex) lockSlow(ctx context.Context, stop <-chan struct{}) error {
 	m.mu.Lock()
 	for {

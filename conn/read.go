@@ -16,8 +16,19 @@ import (
 // in the middle of a frame, or the reverse.
 var errMixedRead = errors.New("conn: RecvFrame mixed with RecvDataFrame in the middle of a frame")
 
-// failTimeout bounds the close frame sent when failing the connection.
-const failTimeout = time.Second
+// ReplyTimeout bounds each frame a receiving call writes on its own
+// behalf: the pong answering a ping, the close frame answering the peer's,
+// and the close frame that fails the connection. The wait for the write
+// lock and the write together take at most this long, whatever the call's
+// context; the frame, once started, is never cut by that context.
+//
+// A pong or close frame is at most 131 bytes and leaves at once when the
+// peer reads, so the bound only matters when the peer has stopped reading
+// or another goroutine's send holds the write lock. Five seconds lets such
+// a send finish (16 MiB, the default frame limit, at 30 Mbit/s) while a
+// pong that late is already worthless to a peer pinging to detect a dead
+// connection, which it typically does every 10 to 30 seconds.
+const ReplyTimeout = 5 * time.Second
 
 // RecvDataFrame returns the next data message: websocket-client's
 // recv_data_frame. Fragments are joined (RFC 6455 §5.4) unless the Dialer
@@ -29,9 +40,9 @@ const failTimeout = time.Second
 // carrying the same payload; a pong is dropped; with Dialer.ControlFrames
 // both are also returned. A close frame is answered with a close frame
 // echoing its status code, the socket is closed, and RecvDataFrame returns
-// (frame.OpClose, the close frame, nil); every later receiving call then
-// returns a *[status.CloseError] with the peer's code and reason, and
-// every send [ErrClosed].
+// (frame.OpClose, the close frame, nil); every later call then returns
+// [ErrClosed] wrapping a *[status.CloseError] with the peer's code and
+// reason.
 //
 // A frame or message that breaks RFC 6455 fails the connection (§7.1.7):
 // a close frame with code 1002 (1007 for text that is not UTF-8, 1009 for
@@ -42,7 +53,18 @@ const failTimeout = time.Second
 //
 // When ctx ends, RecvDataFrame returns a [*TimeoutError] and the
 // connection stays usable: the next call resumes exactly where this one
-// stopped.
+// stopped. A pong or close frame being written when ctx ends is finished
+// first, within [ReplyTimeout], never cut; a pong whose write had not
+// started (another goroutine was sending) is still owed and sent by the
+// next receiving call. A pong that cannot be written within ReplyTimeout,
+// because the peer does not read or a send holds the write lock all that
+// time, fails the connection: the error matches [ErrReplyTimeout], and the
+// socket is closed (after a close frame with code 1008, within
+// ReplyTimeout, if the write lock was what the pong waited for).
+//
+// Any other error, except mixing it with [Conn.RecvFrame] in the middle of
+// a frame, ends the connection: every later call returns an error matching
+// [ErrClosed] that wraps the cause.
 func (c *Conn) RecvDataFrame(ctx context.Context) (frame.Opcode, frame.Frame, error) {
 	if err := lock(ctx, &c.rlock, "read"); err != nil {
 		return 0, frame.Frame{}, err
@@ -139,7 +161,8 @@ func (c *Conn) Recv(ctx context.Context) ([]byte, error) {
 // the middle of a fragmented message.
 //
 // A pong still owed for a ping that an earlier [Conn.RecvDataFrame]
-// could not answer in time (its write timed out) is sent first.
+// could not answer before its context ended (another goroutine's send held
+// the write lock) is sent first, as described there.
 func (c *Conn) RecvFrame(ctx context.Context) (frame.Frame, error) {
 	if err := lock(ctx, &c.rlock, "read"); err != nil {
 		return frame.Frame{}, err
@@ -284,24 +307,84 @@ func (c *Conn) streamPayload() error {
 	return nil
 }
 
-// sendPong sends the pong owed for the ping whose payload is in c.ctl.
+// sendPong sends the pong owed for the ping whose payload is in c.ctl
+// (see reply). It returns nil when the pong went out or is no longer due, a
+// [*TimeoutError] when ctx ended before its write started (the pong is
+// still owed), and otherwise the error that failed the connection.
 func (c *Conn) sendPong(ctx context.Context) error {
-	payload := c.ctl[:c.pong-1]
-	err := c.send(ctx, frame.Header{Fin: true, Opcode: frame.OpPong}, payload)
-	var te *TimeoutError
-	if errors.As(err, &te) && !te.Broken {
-		return err // still owed: the next call sends it
+	err := c.reply(ctx, frame.OpPong, c.ctl[:c.pong-1])
+	if _, owed := err.(*TimeoutError); owed {
+		return err
 	}
 	c.pong = 0
-	if errors.Is(err, ErrClosed) && c.closeSent.Load() {
-		return nil // we are closing: no pong is due
-	}
 	return err
+}
+
+// reply writes a masked control frame that a receiving call owes the
+// peer: a pong, or a close frame unless one was sent already. Waiting for
+// the write lock and writing take at most ReplyTimeout together, on a
+// deadline of the reply's own, so that ctx never cuts the frame; ctx ends
+// only the wait for the lock, and a reply whose lock came after ctx ended
+// is not started. Both return a *TimeoutError having written nothing.
+//
+// A pong is not due once a close frame was sent, nor after the connection
+// ended. A pong that runs out of time fails the connection with an error
+// matching ErrReplyTimeout: a close frame (1008) is attempted, within
+// ReplyTimeout, when the pong never got the write lock; when its write
+// stalled, the peer is not reading and the socket is closed at once. A
+// close frame that runs out of time only returns the error: its caller
+// closes the socket.
+func (c *Conn) reply(ctx context.Context, op frame.Opcode, payload []byte) error {
+	dl := time.Now().Add(ReplyTimeout)
+	if !c.wlock.tryLock() {
+		lctx, cancel := context.WithDeadline(ctx, dl)
+		err := c.wlock.lock(lctx, c.done)
+		cancel()
+		switch {
+		case err == nil:
+		case err == errStopped:
+			return c.writeErr() // the connection ended meanwhile
+		case ctx.Err() != nil:
+			return &TimeoutError{Op: "read", Ctx: ctx.Err()}
+		default:
+			if op != frame.OpPong {
+				return err
+			}
+			rerr := fmt.Errorf("%w: waited %v for the write lock", ErrReplyTimeout, ReplyTimeout)
+			var buf [2]byte
+			payload, _ := status.AppendClose(buf[:0], status.PolicyViolation, "")
+			c.closeWith(payload, rerr, rerr)
+			return rerr
+		}
+	}
+	defer c.wlock.unlock()
+	if c.closeSent.Load() {
+		return nil
+	}
+	if op == frame.OpPong {
+		if err := c.writeErr(); err != nil {
+			return err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return &TimeoutError{Op: "read", Ctx: err}
+	}
+	c.wbind.until(dl)
+	_, err := c.put(frame.Header{Fin: true, Opcode: op, Masked: true}, payload)
+	switch {
+	case err == nil:
+		return nil
+	case isTimeout(err):
+		rerr := fmt.Errorf("%w: the peer did not read it: %w", ErrReplyTimeout, err)
+		c.terminate(rerr, rerr)
+		return rerr
+	}
+	return c.writeFailed(err)
 }
 
 // peerClosed handles a close frame from the peer: it answers with the same
 // code unless a close frame was sent already, then closes the socket. The
-// answer is bounded by failTimeout, whatever ctx, so that a writer holding
+// answer is bounded by ReplyTimeout, whatever ctx, so that a writer holding
 // the write lock or a peer that stopped reading cannot keep the call
 // waiting.
 func (c *Conn) peerClosed(ctx context.Context, f frame.Frame) error {
@@ -316,12 +399,12 @@ func (c *Conn) peerClosed(ctx context.Context, f frame.Frame) error {
 	if c.closeSent.Load() {
 		// This is the answer to our close (Close or a close frame sent
 		// with SendFrame): later calls report ErrClosed, wrapping it.
-		c.terminate(closedBy(ce), closedBy(ce))
+		c.terminate(ce, ce)
 		return nil
 	}
 	var buf [2]byte
 	echo, _ := status.AppendClose(buf[:0], code, "")
-	c.closeWith(echo, ce, closedBy(ce))
+	c.closeWith(echo, ce, ce)
 	return nil
 }
 
@@ -342,37 +425,28 @@ func (c *Conn) readFailed(ctx context.Context, err error) error {
 		return c.fail(fe.Code, err)
 	}
 	lost := lostErr(err)
-	c.terminate(lost, closedBy(lost))
+	c.terminate(lost, lost)
 	return lost
 }
 
 // fail fails the connection (RFC 6455 §7.1.7): it sends a close frame with
-// code, unless one was sent already, within failTimeout, then closes the
+// code, unless one was sent already, within ReplyTimeout, then closes the
 // socket.
 func (c *Conn) fail(code status.Code, cause error) error {
 	err := fmt.Errorf("conn: connection failed with %v: %w", code, cause)
 	var buf [2]byte
 	payload, _ := status.AppendClose(buf[:0], code, "")
-	c.closeWith(payload, closedBy(err), closedBy(err))
+	c.closeWith(payload, err, err)
 	return err
 }
 
 // closeWith ends the connection with a close frame: it records the errors
 // later calls return (so that concurrent senders stop at once), sends a
-// close frame with payload unless one was sent already, giving up after
-// failTimeout or when the socket is closed by another goroutine, and
+// close frame with payload unless one was sent already, within
+// ReplyTimeout or until the socket is closed by another goroutine, and
 // closes the socket.
 func (c *Conn) closeWith(payload []byte, rerr, werr error) {
 	c.record(rerr, werr)
-	ctx, cancel := context.WithTimeout(context.Background(), failTimeout)
-	if c.wlock.lock(ctx, c.done) == nil {
-		if !c.closeSent.Load() {
-			bd := c.wbind.arm(ctx)
-			c.writeLocked(ctx, frame.Header{Fin: true, Opcode: frame.OpClose, Masked: true}, payload)
-			c.wbind.disarm(bd)
-		}
-		c.wlock.unlock()
-	}
-	cancel()
+	c.reply(context.Background(), frame.OpClose, payload)
 	c.terminate(rerr, werr)
 }

@@ -37,7 +37,7 @@ func dialPipe(t *testing.T, d *conn.Dialer, h wstest.Handler) *conn.Conn {
 	return c
 }
 
-// The answer to the peer's close is bounded by one second even with a
+// The answer to the peer's close is bounded by ReplyTimeout even with a
 // context that never ends: neither a writer holding the write lock nor a
 // peer that stopped reading holds the receiving call for longer.
 func TestPeerCloseAnswerBounded(t *testing.T) {
@@ -64,8 +64,8 @@ func TestPeerCloseAnswerBounded(t *testing.T) {
 				if err != nil || op != frame.OpClose || string(f.Payload) != "\x0f\xa1going" {
 					t.Fatalf("RecvDataFrame = %v %q %v", op, f.Payload, err)
 				}
-				if d := time.Since(start); d != time.Second {
-					t.Errorf("RecvDataFrame took %v, want the 1s bound", d)
+				if d := time.Since(start); d != conn.ReplyTimeout {
+					t.Errorf("RecvDataFrame took %v, want the %v bound", d, conn.ReplyTimeout)
 				}
 				if writer {
 					if err := <-sent; !errors.Is(err, net.ErrClosed) {

@@ -118,7 +118,7 @@ func (c *Conn) sendHeader(ctx context.Context, h frame.Header, payload []byte) e
 	}
 	defer c.wlock.unlock()
 	if err := c.writeErr(); err != nil {
-		return closedBy(err)
+		return err
 	}
 	if c.closeSent.Load() {
 		return ErrClosed
@@ -132,6 +132,25 @@ func (c *Conn) sendHeader(ctx context.Context, h frame.Header, payload []byte) e
 // writeLocked writes one frame, masked with a fresh key if h.Masked; the
 // caller holds the write lock and has bound ctx to the socket.
 func (c *Conn) writeLocked(ctx context.Context, h frame.Header, payload []byte) error {
+	n, err := c.put(h, payload)
+	if err == nil {
+		return nil
+	}
+	if cerr := ctxErr(ctx); cerr != nil && isTimeout(err) {
+		// TLS cannot resume any write after a timeout.
+		broken := n > 0 || c.isTLS
+		te := &TimeoutError{Op: "write", Broken: broken, Ctx: cerr, Err: err}
+		if broken {
+			c.terminate(te, te)
+		}
+		return te
+	}
+	return c.writeFailed(err)
+}
+
+// put writes one frame, masked with a fresh key if h.Masked, and returns
+// the number of bytes written; the caller holds the write lock.
+func (c *Conn) put(h frame.Header, payload []byte) (int, error) {
 	h.Length = int64(len(payload))
 	switch {
 	case !h.Masked:
@@ -152,22 +171,18 @@ func (c *Conn) writeLocked(ctx context.Context, h frame.Header, payload []byte) 
 		if c.trace != nil {
 			c.trace.sent(frame.Frame{Header: h, Payload: payload})
 		}
-		return nil
 	}
-	if cerr := ctxErr(ctx); cerr != nil && isTimeout(err) {
-		// TLS cannot resume any write after a timeout.
-		broken := n > 0 || c.isTLS
-		te := &TimeoutError{Op: "write", Broken: broken, Ctx: cerr, Err: err}
-		if broken {
-			c.terminate(closedBy(te), closedBy(te))
-		}
-		return te
-	}
+	return n, err
+}
+
+// writeFailed turns a write error that is no timeout into the error
+// returned, closing the connection.
+func (c *Conn) writeFailed(err error) error {
 	if e := c.writeErr(); e != nil {
-		return closedBy(e)
+		return e
 	}
 	lost := lostErr(err)
-	c.terminate(lost, closedBy(lost))
+	c.terminate(lost, lost)
 	return lost
 }
 
