@@ -6,7 +6,7 @@ BENCHTIME ?= 1s
 # The interop package needs the bed of real servers; make interop runs it.
 UNIT_PKGS = $$($(GO) list ./... | grep -v '/interop$$')
 
-.PHONY: all api demo test vet fmt-check unit purego fuzz bench compare conformance interop lint
+.PHONY: all api demo test racecheck vet fmt-check unit purego fuzz bench compare conformance interop lint
 
 all: test
 
@@ -16,7 +16,12 @@ demo:
 	$(GO) run ./cmd/wsdemo
 
 # vet, gofmt, the race detector with shuffled order, then the pure-Go build.
-test: vet fmt-check unit purego
+# The race detector needs cgo and a C compiler: racecheck fails first, saying
+# what to install, rather than run the tests without it.
+test: racecheck vet fmt-check unit purego
+
+racecheck:
+	@GO=$(GO) bash scripts/racecheck.sh
 
 vet:
 	$(GO) vet ./...
@@ -26,7 +31,7 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-unit:
+unit: racecheck
 	$(GO) test -race -shuffle=on -count=1 $(UNIT_PKGS)
 
 purego:
@@ -45,7 +50,8 @@ compare:
 	cd bench && $(GO) vet ./... && $(GO) test -run '^$$' -bench . -benchmem -count 5 | tee compare.txt
 	cd bench && $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da compare.txt
 
-# The Autobahn-style client conformance suite; writes docs/conformance.md.
+# The Autobahn-style client conformance suite; writes docs/conformance.md and
+# docs/conformance.json, which hold no timings, and prints the timings.
 conformance:
 	$(GO) run ./cmd/wsconformance -report docs
 

@@ -23,6 +23,7 @@ pkgs=(
 	"python3-autobahn:/usr/lib/python3/dist-packages/autobahn/__init__.py"
 	"passwd:/usr/sbin/chpasswd"
 	"util-linux:/usr/bin/setpriv"
+	"procps:/usr/bin/ps"
 )
 command -v node >/dev/null 2>&1 || pkgs+=("nodejs:/usr/bin/node")
 command -v npm >/dev/null 2>&1 || pkgs+=("npm:/usr/bin/npm")

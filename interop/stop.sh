@@ -2,7 +2,10 @@
 # stop.sh stops the interop bed that start.sh recorded in $FW_INTEROP_DIR/pids:
 # each server's process group gets SIGTERM, then SIGKILL after 5 seconds.
 # A recorded PID that now belongs to another process (its start time
-# differs) is left alone. Removes the env and pids files. Safe to run again.
+# differs) is left alone. It reads /proc for what runs, so it needs no ps.
+# Removes the env and pids files once every group is gone; if one is left
+# or /proc cannot be read, the pids file stays for the next run. Safe to
+# run again.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -17,17 +20,37 @@ if [[ ! -s $state/pids ]]; then
 	exit 0
 fi
 
+# fields PID: sets f to the fields of /proc/PID/stat after the command name
+# (f[0] is the state, f[2] the process group, f[19] the start time), or to
+# nothing when the process is gone. The name is skipped up to the last ')'
+# since it may hold spaces and parentheses.
+fields() {
+	local line
+	f=()
+	read -r line 2>/dev/null <"/proc/$1/stat" || return 0
+	read -r -a f <<<"${line##*) }"
+}
 # ours PID START: the process group PID still exists and its leader, if
 # alive, is the process we started.
 ours() {
-	local now
-	now="$(awk '{print $22}' "/proc/$1/stat" 2>/dev/null || true)"
-	[[ -z $now || $now == "$2" ]]
+	local f
+	fields "$1"
+	[[ ${#f[@]} -eq 0 || ${f[19]:-} == "$2" ]]
 }
 # group_alive PGID: a process of the group is still running (zombies
-# waiting for init to reap them do not count).
+# waiting for their parent to reap them do not count).
 group_alive() {
-	ps -e -o pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'
+	local p f
+	for p in /proc/[0-9]*; do
+		fields "${p#/proc/}"
+		[[ ${f[2]:-} == "$1" && ${f[0]} != Z ]] && return 0
+	done
+	return 1
+}
+
+[[ -r /proc/self/stat ]] || {
+	log "ERROR: /proc is not readable: cannot tell which servers run; $state/pids kept"
+	exit 1
 }
 
 pids=() starts=() names=()

@@ -46,7 +46,7 @@ const usageText = usageLine + `
 WebSocket Simple Dump Tool
 
 positional arguments:
-  ws_url                websocket url. ex. ws://echo.websocket.events/
+  ws_url                websocket url. ex. ws://127.0.0.1:8080/
 
 options:
   -h, --help            show this help message and exit

@@ -35,9 +35,10 @@
 //
 // # Output
 //
-// Each received frame is one line; fragments are shown as they arrive,
-// not joined. Text is printed as is. A binary payload (or the payload of
-// a ping, pong or continuation frame) that starts with the gzip magic
+// Each received message is one line: a fragmented message is joined and
+// shown once, whole (with -vv the trace shows its fragments). So is each
+// ping, pong and close frame. Text is printed as is. A binary payload (or
+// the payload of a ping or pong) that starts with the gzip magic
 // 1f 8b and inflates to UTF-8 is shown as "[gzip] text"; one that
 // inflates as a raw deflate stream is shown as "[zlib] text"; any other
 // is shown as a Python bytes literal such as b'\x00\x01'. A close frame
@@ -52,8 +53,12 @@
 //
 // When stdout is a terminal and -r is not given, wsdump is interactive:
 // it prints "Press Ctrl+C to quit", prompts with "> " and shows received
-// lines in blue after "< ", redrawing the prompt. Piped, it prints plain
-// lines only.
+// lines in blue after "< ", redrawing the prompt (but not after the close,
+// which ends the session). Piped, it prints plain lines only.
+//
+// With -vv the trace shows each frame wsdump sends before anything the
+// server sends in answer to it: while a frame is being sent, what arrives
+// waits (at most 3 seconds) to be read.
 //
 // Pings are answered automatically, and so is the server's close frame.
 // At the end of stdin (Ctrl+D), or on Ctrl+C, wsdump sends a close frame
@@ -79,11 +84,14 @@
 //
 // # Differences from websocket-client
 //
-// The proxy keeps its scheme and credentials (websocket-client uses only
-// its host and port, as an HTTP proxy). Interactive mode needs a terminal
-// and plain lines are printed otherwise, with or without -r. The end of
-// stdin and Ctrl+C close the connection with a closing handshake instead
-// of dropping it, and wsdump exits when the server closes rather than
-// waiting for stdin. Exit statuses tell the failures apart. -v takes a
-// following argument as its level only when it is a number.
+// A fragmented message is printed once, whole: websocket-client prints
+// each fragment as it arrives, so an echo that ends with an empty fragment
+// gets a second line for it. The proxy keeps its scheme and credentials
+// (websocket-client uses only its host and port, as an HTTP proxy).
+// Interactive mode needs a terminal and plain lines are printed otherwise,
+// with or without -r. The end of stdin and Ctrl+C close the connection
+// with a closing handshake instead of dropping it, and wsdump exits when
+// the server closes rather than waiting for stdin. Exit statuses tell the
+// failures apart. -v takes a following argument as its level only when it
+// is a number.
 package main

@@ -62,8 +62,10 @@ type console struct {
 	start       time.Time
 }
 
-// message prints a received frame as wsdump does: with -v, prefixed with
-// the opcode's name; with --timings, with the seconds since start.
+// message prints a received message or control frame as wsdump does: with
+// -v, prefixed with the opcode's name; with --timings, with the seconds
+// since start. On a terminal a new prompt follows, except after a close,
+// which ends the session.
 func (c *console) message(op frame.Opcode, p []byte) {
 	msg := describe(op, p)
 	if c.verbose > 0 {
@@ -75,7 +77,11 @@ func (c *console) message(op frame.Opcode, p []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.interactive {
-		io.WriteString(c.w, "\x1b[2K\x1b[E\x1b[34m< "+msg+"\x1b[39m\n> ")
+		prompt := "> "
+		if op == frame.OpClose {
+			prompt = ""
+		}
+		io.WriteString(c.w, "\x1b[2K\x1b[E\x1b[34m< "+msg+"\x1b[39m\n"+prompt)
 		return
 	}
 	io.WriteString(c.w, msg+"\n")

@@ -47,13 +47,14 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-// dialer builds the Dialer for o.
-func (o *options) dialer(stderr io.Writer) *conn.Dialer {
+// dialer builds the Dialer for o, opening connections with netDial (nil:
+// conn's default). With -vv it traces to stderr and returns the gate that
+// keeps the trace in order; otherwise the gate is nil.
+func (o *options) dialer(stderr io.Writer, netDial netDialFunc) (*conn.Dialer, *readGate) {
 	d := &conn.Dialer{
 		Header:        o.headers,
 		Origin:        o.origin,
 		Subprotocols:  o.subprotocols,
-		FireContFrame: true, // show fragments as they arrive, as recv_frame does
 		ControlFrames: true,
 	}
 	if o.proxy != nil {
@@ -63,10 +64,17 @@ func (o *options) dialer(stderr io.Writer) *conn.Dialer {
 	if o.nocert {
 		d.TLSConfig = &tls.Config{InsecureSkipVerify: true}
 	}
-	if o.verbose >= 2 {
-		d.Trace = stderr
+	if o.verbose < 2 {
+		d.NetDial = netDial
+		return d, nil
 	}
-	return d
+	d.Trace = stderr
+	if netDial == nil {
+		netDial = defaultNetDial
+	}
+	g := new(readGate)
+	d.NetDial = g.dial(netDial)
+	return d, g
 }
 
 // run is wsdump: it parses args, connects, prints what arrives on stdout
@@ -74,6 +82,12 @@ func (o *options) dialer(stderr io.Writer) *conn.Dialer {
 // waits --eof-wait and closes), the server closes, the connection fails or
 // ctx is done. It returns the exit status.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runDial(ctx, nil, args, stdin, stdout, stderr)
+}
+
+// runDial is run with the TCP connection opened by netDial (nil: conn's
+// default).
+func runDial(ctx context.Context, netDial netDialFunc, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	start := time.Now()
 	o, err := parseArgs(args)
 	if errors.Is(err, errHelp) {
@@ -85,7 +99,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitUsage
 	}
 
-	c, err := o.dialer(stderr).Dial(ctx, o.url)
+	d, gate := o.dialer(stderr, netDial)
+	c, err := d.Dial(ctx, o.url)
 	if err != nil {
 		fmt.Fprintf(stderr, "wsdump: %v\n", err)
 		return exitConnect
@@ -134,7 +149,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		payload, _ := status.AppendClose(buf[:0], status.NormalClosure, "")
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeWait)
 		defer cancel()
-		if err := c.SendFrame(cctx, frame.New(frame.OpClose, payload)); err != nil {
+		err := gate.send(closeWait, func() error { return c.SendFrame(cctx, frame.New(frame.OpClose, payload)) })
+		if err != nil {
 			c.Abort()
 		}
 		select {
@@ -147,7 +163,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 
 	if o.hasText {
-		if err := c.SendText(ctx, o.text); err != nil {
+		if err := gate.send(closeWait, func() error { return c.SendText(ctx, o.text) }); err != nil {
 			fmt.Fprintf(stderr, "wsdump: %v\n", err)
 		}
 	}
@@ -159,7 +175,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			// it below itself, and one printed before it would leave
 			// two prompts on the line.
 			out.prompt()
-			if err := c.SendText(ctx, line); err != nil {
+			if err := gate.send(closeWait, func() error { return c.SendText(ctx, line) }); err != nil {
 				if errors.Is(err, conn.ErrClosed) {
 					return result(<-received, closing, stderr)
 				}

@@ -39,7 +39,7 @@ func openPTY(t *testing.T) (master, tty *os.File) {
 
 // On a terminal wsdump is interactive: a note, prompts, and each received
 // frame in colour on a cleared line followed by a fresh prompt, never two
-// prompts in a row after a reply.
+// prompts in a row after a reply, and none after the close.
 func TestInteractiveOnTerminal(t *testing.T) {
 	master, tty := openPTY(t)
 	srv := wstest.NewServer(wstest.Echo)
@@ -59,7 +59,7 @@ func TestInteractiveOnTerminal(t *testing.T) {
 		"> " + // before the first line
 		"> " + // after reading "hello", before sending it
 		"\x1b[2K\x1b[E\x1b[34m< hello\x1b[39m\n> " +
-		"\x1b[2K\x1b[E\x1b[34m< \x1b[39m\n> " // the close
+		"\x1b[2K\x1b[E\x1b[34m< \x1b[39m\n" // the close, and no prompt after it
 	if got != want {
 		t.Errorf("terminal shows %q; want %q", got, want)
 	}

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -71,14 +72,31 @@ func TestDescribeBomb(t *testing.T) {
 	}
 }
 
+// On a terminal each line received is followed by a new prompt, but the
+// close ends the session and leaves none.
 func TestConsoleInteractive(t *testing.T) {
 	var b bytes.Buffer
 	c := &console{w: &b, interactive: true, verbose: 1}
 	c.prompt()
 	c.message(frame.OpText, []byte("hi"))
-	want := "> \x1b[2K\x1b[E\x1b[34m< text: hi\x1b[39m\n> "
+	c.message(frame.OpClose, []byte{3, 232})
+	want := "> \x1b[2K\x1b[E\x1b[34m< text: hi\x1b[39m\n> " +
+		"\x1b[2K\x1b[E\x1b[34m< close: \x1b[39m\n"
 	if b.String() != want {
 		t.Errorf("interactive output %q; want %q", b.String(), want)
+	}
+}
+
+// The help names no public server, only a local placeholder.
+func TestUsageURLs(t *testing.T) {
+	urls := regexp.MustCompile(`[a-z0-9]+://[^\s/]+`).FindAllString(usageText, -1)
+	if len(urls) == 0 {
+		t.Fatal("the usage shows no example URL")
+	}
+	for _, u := range urls {
+		if _, host, _ := strings.Cut(u, "://"); !strings.HasPrefix(host, "127.0.0.1:") {
+			t.Errorf("the usage shows %s; want an address on 127.0.0.1", u)
+		}
 	}
 }
 
@@ -202,6 +220,9 @@ func scripted(p *wstest.Peer) {
 	p.WriteMessage(frame.OpText, []byte("hello"))
 	p.WriteFrame(frame.Frame{Header: frame.Header{Opcode: frame.OpText, Length: 3}, Payload: []byte("fra")})
 	p.WriteFrame(frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpContinuation, Length: 3}, Payload: []byte("gs!")})
+	// Some servers end every message with an empty fragment.
+	p.WriteFrame(frame.Frame{Header: frame.Header{Opcode: frame.OpText, Length: 6}, Payload: []byte("echoed")})
+	p.WriteFrame(frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpContinuation}})
 	code, reason, err := p.ReadClose()
 	if err == nil {
 		p.WriteClose(code, reason)
@@ -221,8 +242,8 @@ func TestFormats(t *testing.T) {
 			"binary: [gzip] gzipped!",
 			"ping: b'pi'",
 			"text: hello",
-			"text: fra",
-			"cont: b'gs!'",
+			"text: frags!", // a fragmented message is printed once, whole
+			"text: echoed",
 			"close: ",
 		}},
 		{[]string{"-r"}, []string{
@@ -231,8 +252,8 @@ func TestFormats(t *testing.T) {
 			"[gzip] gzipped!",
 			"b'pi'",
 			"hello",
-			"fra",
-			"b'gs!'",
+			"frags!",
+			"echoed",
 			"",
 		}},
 	}
@@ -474,4 +495,59 @@ func TestNoCert(t *testing.T) {
 	if d := cmp.Diff([]string{"x", ""}, lines(out)); d != "" {
 		t.Errorf("with -n: output (-want +got):\n%s", d)
 	}
+}
+
+// Under -vv the trace shows wsdump's close frame before the server's
+// answer to it, even when the answer is read before the close is traced.
+// The connection is a net.Pipe in a synctest bubble whose writes wait for
+// every other goroutine to stop: the server answers at once, so without
+// the gate its answer would be read and traced while the close is being
+// sent.
+func TestTraceOrder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		netDial := func(context.Context, string, string) (net.Conn, error) {
+			client, server := net.Pipe()
+			go wstest.Serve(server, func(p *wstest.Peer) {
+				if p.Upgrade(nil) != nil {
+					return
+				}
+				p.Echo()
+				if code, reason, err := p.ReadClose(); err == nil {
+					p.WriteClose(code, reason)
+				}
+			})
+			return settlingConn{client}, nil
+		}
+		var out, errs bytes.Buffer
+		code := runDial(t.Context(), netDial, []string{"-r", "-vv", "ws://127.0.0.1:1/"}, strings.NewReader("yo\n"), &out, &errs)
+		if code != exitOK {
+			t.Fatalf("exit %d; stderr %s", code, errs.String())
+		}
+		var got []string
+		for _, l := range lines(errs.String()) {
+			if strings.Contains(l, "decoded:") {
+				got = append(got, l)
+			}
+		}
+		want := []string{
+			"++Sent decoded: fin=1 opcode=1 data=b'yo'",
+			"++Rcv decoded: fin=1 opcode=1 data=b'yo'",
+			"++Sent decoded: fin=1 opcode=8 data=b'\\x03\\xe8'",
+			"++Rcv decoded: fin=1 opcode=8 data=b'\\x03\\xe8'",
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("frames traced (-want +got):\n%s", d)
+		}
+	})
+}
+
+// settlingConn returns from each write only when every other goroutine of
+// the bubble is blocked, so whatever can happen before the writer goes on
+// does.
+type settlingConn struct{ net.Conn }
+
+func (c settlingConn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	synctest.Wait()
+	return n, err
 }

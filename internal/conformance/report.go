@@ -52,8 +52,9 @@ func Problems(results []Result) []Result {
 	return r
 }
 
-// WriteText writes the summary table of results and a line for every
-// problem case to w.
+// WriteText writes the summary table of results, a line for every problem
+// case and the measured durations to w. The durations are only here: the
+// report files leave them out so that they change only when a verdict does.
 func WriteText(w io.Writer, agent string, results []Result) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Agent %s: %d cases\n\n", agent, len(results))
@@ -70,6 +71,17 @@ func WriteText(w io.Writer, agent string, results []Result) error {
 		fmt.Fprintf(&b, "\nCases not OK:\n")
 		for _, r := range p {
 			fmt.Fprintf(&b, "  %-8s %-10s %s\n", r.Case, r.Verdict, Detail(r))
+		}
+	}
+	var total time.Duration
+	for _, r := range results {
+		total += r.Duration
+	}
+	fmt.Fprintf(&b, "\nCase time in total: %v\n", total.Round(time.Millisecond))
+	if timed := timedCases(results); len(timed) > 0 {
+		fmt.Fprintf(&b, "\nDurations (section 9):\n")
+		for _, r := range timed {
+			fmt.Fprintf(&b, "  %-8s %-10s %6d ms  %s\n", r.Case, r.Verdict, r.DurationMS, r.Description)
 		}
 	}
 	_, err := io.WriteString(w, b.String())
@@ -113,7 +125,26 @@ type report struct {
 
 type agentReport struct {
 	Summary []SectionSummary `json:"summary"`
-	Cases   []Result         `json:"cases"`
+	Cases   []reportCase     `json:"cases"`
+}
+
+// reportCase is a Result as the report files show it: without its
+// duration, which differs from run to run.
+type reportCase struct {
+	Result
+	DurationMS int64 `json:"duration,omitempty"` // always zero: hides Result's
+}
+
+// timedCases returns the results whose duration Autobahn reports (section
+// 9), leaving out the unimplemented ones.
+func timedCases(results []Result) []Result {
+	var timed []Result
+	for _, r := range results {
+		if r.ReportTime && r.Behavior != Unimplemented {
+			timed = append(timed, r)
+		}
+	}
+	return timed
 }
 
 // WriteReports writes conformance.json (every result of every agent) and
@@ -128,14 +159,19 @@ func (s *Server) WriteReports(dir string) error {
 }
 
 // WriteReportFiles writes conformance.json and conformance.md for the
-// results of agents into dir.
+// results of agents into dir. Neither holds a duration or a time, so the
+// files of two runs with the same verdicts are identical.
 func WriteReportFiles(dir string, agents []string, results map[string][]Result) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	doc := report{Generator: "framewire conformance (Autobahn fuzzing-server cases)", Agents: map[string]agentReport{}, Sections: sectionNames}
 	for _, a := range agents {
-		doc.Agents[a] = agentReport{Summary: Summarize(results[a]), Cases: results[a]}
+		cases := make([]reportCase, len(results[a]))
+		for i, r := range results[a] {
+			cases[i] = reportCase{Result: r}
+		}
+		doc.Agents[a] = agentReport{Summary: Summarize(results[a]), Cases: cases}
 	}
 	js, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
@@ -150,8 +186,8 @@ func WriteReportFiles(dir string, agents []string, results map[string][]Result) 
 }
 
 // WriteMarkdown writes the report of agents' results as Markdown: the
-// verdict rules, a summary by section, the problem cases, the measured
-// durations of section 9 and every case's verdict.
+// verdict rules, a summary by section, the problem cases and every case's
+// verdict. It holds no duration (see WriteText).
 func WriteMarkdown(w io.Writer, agents []string, results map[string][]Result) {
 	fmt.Fprint(w, `# Conformance report
 
@@ -170,14 +206,13 @@ overall verdict is FAILED when either is failed or unclean; a wrong close code m
 NON-STRICT (in section 7 it fails the case, as in Autobahn). INFORMATIONAL cases (7.1.6, 7.13.x) have
 no right answer; sections 12 and 13 (permessage-deflate) are UNIMPLEMENTED because the fuzzing
 server negotiates no extension.
+
+Durations (the case time in total and the section 9 timings) differ from run to run, so they are
+printed by `+"`make conformance`"+` and left out of this file and of `+"`conformance.json`"+`.
 `)
 	for _, a := range agents {
 		res := results[a]
-		var dur time.Duration
-		for _, r := range res {
-			dur += r.Duration
-		}
-		fmt.Fprintf(w, "\n## Agent `%s`\n\n%d cases, %s of case time in total.\n\n", a, len(res), dur.Round(time.Millisecond))
+		fmt.Fprintf(w, "\n## Agent `%s`\n\n%d cases.\n\n", a, len(res))
 		fmt.Fprintf(w, "| Section | OK | NON-STRICT | INFORMATIONAL | UNIMPLEMENTED | FAILED | Total |\n|---|--:|--:|--:|--:|--:|--:|\n")
 		for _, row := range Summarize(res) {
 			name := row.Section
@@ -196,18 +231,6 @@ server negotiates no extension.
 			}
 		} else {
 			fmt.Fprintf(w, "\nNo case is FAILED or NON-STRICT.\n")
-		}
-		var timed []Result
-		for _, r := range res {
-			if r.ReportTime && r.Behavior != Unimplemented {
-				timed = append(timed, r)
-			}
-		}
-		if len(timed) > 0 {
-			fmt.Fprintf(w, "\n### Durations (section 9)\n\n| Case | Verdict | Duration | Description |\n|---|---|--:|---|\n")
-			for _, r := range timed {
-				fmt.Fprintf(w, "| %s | %s | %s ms | %s |\n", r.Case, r.Verdict, strconv.FormatInt(r.DurationMS, 10), mdEscape(r.Description))
-			}
 		}
 		fmt.Fprintf(w, "\n<details><summary>Every case</summary>\n\n| Case | Verdict | Behavior | Close | Close code | Description |\n|---|---|---|---|--:|---|\n")
 		for _, r := range res {
