@@ -163,14 +163,14 @@ func (c *Conn) put(h frame.Header, payload []byte) (int, error) {
 		}
 		h.Key = c.src.Key()
 	}
+	if c.trace != nil {
+		// Traced before it is written, as websocket-client does, so that
+		// a quick answer is never traced before the frame it answers.
+		c.trace.sent(frame.Frame{Header: h, Payload: payload})
+	}
 	n, err := c.writeFrame(h, payload)
-	if err == nil {
-		if h.Opcode == frame.OpClose {
-			c.closeSent.Store(true)
-		}
-		if c.trace != nil {
-			c.trace.sent(frame.Frame{Header: h, Payload: payload})
-		}
+	if err == nil && h.Opcode == frame.OpClose {
+		c.closeSent.Store(true)
 	}
 	return n, err
 }

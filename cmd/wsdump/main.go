@@ -37,6 +37,9 @@ func main() {
 	os.Exit(code)
 }
 
+// netDialFunc opens the TCP connection, as conn.Dialer.NetDial.
+type netDialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+
 // isTerminal reports whether w is a character device, such as a terminal.
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
@@ -48,9 +51,8 @@ func isTerminal(w io.Writer) bool {
 }
 
 // dialer builds the Dialer for o, opening connections with netDial (nil:
-// conn's default). With -vv it traces to stderr and returns the gate that
-// keeps the trace in order; otherwise the gate is nil.
-func (o *options) dialer(stderr io.Writer, netDial netDialFunc) (*conn.Dialer, *readGate) {
+// conn's default). With -vv it traces to stderr.
+func (o *options) dialer(stderr io.Writer, netDial netDialFunc) *conn.Dialer {
 	d := &conn.Dialer{
 		Header:        o.headers,
 		Origin:        o.origin,
@@ -64,17 +66,11 @@ func (o *options) dialer(stderr io.Writer, netDial netDialFunc) (*conn.Dialer, *
 	if o.nocert {
 		d.TLSConfig = &tls.Config{InsecureSkipVerify: true}
 	}
-	if o.verbose < 2 {
-		d.NetDial = netDial
-		return d, nil
+	d.NetDial = netDial
+	if o.verbose >= 2 {
+		d.Trace = stderr
 	}
-	d.Trace = stderr
-	if netDial == nil {
-		netDial = defaultNetDial
-	}
-	g := new(readGate)
-	d.NetDial = g.dial(netDial)
-	return d, g
+	return d
 }
 
 // run is wsdump: it parses args, connects, prints what arrives on stdout
@@ -99,7 +95,7 @@ func runDial(ctx context.Context, netDial netDialFunc, args []string, stdin io.R
 		return exitUsage
 	}
 
-	d, gate := o.dialer(stderr, netDial)
+	d := o.dialer(stderr, netDial)
 	c, err := d.Dial(ctx, o.url)
 	if err != nil {
 		fmt.Fprintf(stderr, "wsdump: %v\n", err)
@@ -149,7 +145,7 @@ func runDial(ctx context.Context, netDial netDialFunc, args []string, stdin io.R
 		payload, _ := status.AppendClose(buf[:0], status.NormalClosure, "")
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeWait)
 		defer cancel()
-		err := gate.send(closeWait, func() error { return c.SendFrame(cctx, frame.New(frame.OpClose, payload)) })
+		err := c.SendFrame(cctx, frame.New(frame.OpClose, payload))
 		if err != nil {
 			c.Abort()
 		}
@@ -163,7 +159,7 @@ func runDial(ctx context.Context, netDial netDialFunc, args []string, stdin io.R
 	}
 
 	if o.hasText {
-		if err := gate.send(closeWait, func() error { return c.SendText(ctx, o.text) }); err != nil {
+		if err := c.SendText(ctx, o.text); err != nil {
 			fmt.Fprintf(stderr, "wsdump: %v\n", err)
 		}
 	}
@@ -175,7 +171,7 @@ func runDial(ctx context.Context, netDial netDialFunc, args []string, stdin io.R
 			// it below itself, and one printed before it would leave
 			// two prompts on the line.
 			out.prompt()
-			if err := gate.send(closeWait, func() error { return c.SendText(ctx, line) }); err != nil {
+			if err := c.SendText(ctx, line); err != nil {
 				if errors.Is(err, conn.ErrClosed) {
 					return result(<-received, closing, stderr)
 				}

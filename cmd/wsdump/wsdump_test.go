@@ -498,11 +498,10 @@ func TestNoCert(t *testing.T) {
 }
 
 // Under -vv the trace shows wsdump's close frame before the server's
-// answer to it, even when the answer is read before the close is traced.
-// The connection is a net.Pipe in a synctest bubble whose writes wait for
-// every other goroutine to stop: the server answers at once, so without
-// the gate its answer would be read and traced while the close is being
-// sent.
+// answer to it. The connection is a net.Pipe in a synctest bubble whose
+// writes wait for every other goroutine to stop: the server answers at
+// once, so a frame traced only after its write returned would come after
+// the answer.
 func TestTraceOrder(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		netDial := func(context.Context, string, string) (net.Conn, error) {
