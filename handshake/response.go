@@ -45,12 +45,11 @@ type Response struct {
 //
 // A 101 response must be HTTP/1.1 or a later HTTP/1 minor version, read
 // as 1.1 (RFC 6455 §4.1 and RFC 9110 §2.5; [ErrBadVersion]: an HTTP/1.0
-// server cannot switch protocols), have an Upgrade field with the token
-// "websocket"
-// ([ErrBadUpgrade]), a Connection field with the token "upgrade"
-// ([ErrBadConnection]), both without regard to case, and exactly one
-// Sec-WebSocket-Accept equal, case included, to [AcceptKey] of the key sent
-// ([ErrBadAccept]). A Sec-WebSocket-Protocol must name one offered
+// server cannot switch protocols). It must have an Upgrade field with the
+// token "websocket" ([ErrBadUpgrade]), a Connection field with the token
+// "upgrade" ([ErrBadConnection]), both without regard to case, and exactly
+// one Sec-WebSocket-Accept equal, case included, to [AcceptKey] of the key
+// sent ([ErrBadAccept]). A Sec-WebSocket-Protocol must name one offered
 // subprotocol, case included ([ErrBadSubprotocol]); the server may leave it
 // out. Each Sec-WebSocket-Extensions element must name an offered extension,
 // at most once ([ErrBadExtension]).
