@@ -118,6 +118,10 @@ func TestHandshakeFailures(t *testing.T) {
 		{"not an upgrade", conn.Dialer{}, func(p *wstest.Peer) {
 			p.Write([]byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n"))
 		}, handshake.ErrBadUpgrade},
+		{"101 in HTTP/1.0", conn.Dialer{}, func(p *wstest.Peer) {
+			p.Write([]byte("HTTP/1.0 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+				"Sec-WebSocket-Accept: " + acceptKey(p.Request.Header.Get("Sec-WebSocket-Key")) + "\r\n\r\n"))
+		}, handshake.ErrBadVersion},
 		{"garbage", conn.Dialer{}, func(p *wstest.Peer) {
 			p.Write([]byte("SSH-2.0-OpenSSH\r\n\r\n"))
 		}, handshake.ErrMalformedResponse},

@@ -130,6 +130,10 @@
 //     wss to ws count too), credentials, cookies from the Cookie option and
 //     the Host override are dropped; websocket-client re-sends them to
 //     any Location.
+//   - Dials are bounded by default: Dialer.HandshakeTimeout zero means
+//     DefaultHandshakeTimeout (30 s), where websocket-client without
+//     timeout= waits as long as the server takes. A 101 answer in HTTP/1.0
+//     is refused (handshake.ErrBadVersion).
 //   - Extensions: none is implemented. One offered through Dialer.Header
 //     and accepted by the server fails the dial with an error matching
 //     handshake.ErrBadExtension, rather than the first frame with an RSV
