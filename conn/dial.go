@@ -114,6 +114,11 @@ type Dialer struct {
 	// other than ctx.
 	HandshakeTimeout time.Duration
 
+	// AllowInsecureRedirect lets a redirect lead a wss dial to a ws URL,
+	// so that the rest of the connection is plaintext. By default such a
+	// redirect fails the dial with [ErrInsecureRedirect].
+	AllowInsecureRedirect bool
+
 	// MaxFrameSize limits a received frame's payload: 0 means
 	// reader.DefaultMaxFrameSize (16 MiB), a negative value no limit.
 	MaxFrameSize int64
@@ -173,7 +178,8 @@ func Dial(ctx context.Context, url string) (*Conn, error) {
 // port of the same host and wss to ws count), the credentials are dropped
 // for the rest of the dial: the URL's user information, Authorization,
 // Cookie and Proxy-Authorization fields of Header, the Cookie option and
-// the Host override. Cookies from Jar are chosen for each URL anew.
+// the Host override. Cookies from Jar are chosen for each URL anew. A
+// redirect from wss to ws is refused unless AllowInsecureRedirect is set.
 //
 // No extension is implemented: Header may offer one in
 // Sec-WebSocket-Extensions, but a server that accepts it fails the dial
@@ -184,8 +190,9 @@ func Dial(ctx context.Context, url string) (*Conn, error) {
 // matching handshake.ErrProxy) from a proxy; TLS errors as crypto/tls
 // returns them; a *[handshake.StatusError] for an answer other than 101 or a
 // redirect; [ErrTooManyRedirects] (wrapping the last
-// *[handshake.RedirectError]); handshake.ErrHandshake for a 101 that fails
-// validation; a [*TimeoutError] whenever ctx or
+// *[handshake.RedirectError]); [ErrInsecureRedirect] for a redirect from
+// wss to ws, unless AllowInsecureRedirect is set; handshake.ErrHandshake for
+// a 101 that fails validation; a [*TimeoutError] whenever ctx or
 // HandshakeTimeout ends the dial, whatever step it was at (it matches
 // context.DeadlineExceeded or context.Canceled). The one exception is a
 // refusal whose body was still arriving: it is the *[handshake.StatusError],
@@ -220,6 +227,9 @@ func (d *Dialer) Dial(ctx context.Context, rawURL string) (*Conn, error) {
 			return nil, fmt.Errorf("%w (limit %d): %w", ErrTooManyRedirects, limit, err)
 		}
 		next := re.Location
+		if handshake.IsSecure(u) && !handshake.IsSecure(next) && !d.AllowInsecureRedirect {
+			return nil, fmt.Errorf("%w: %w", ErrInsecureRedirect, err)
+		}
 		if !handshake.SameOrigin(u, next) {
 			st.strip()
 			next.User = nil
@@ -244,6 +254,12 @@ func (d *Dialer) DialConn(ctx context.Context, nc net.Conn, rawURL string) (*Con
 	st := d.newState()
 	return d.upgrade(ctx, nc, u, &st, newTracer(d.Trace, d.Logger))
 }
+
+// ErrInsecureRedirect reports a redirect from a wss URL to a ws URL, which
+// would carry the connection in plaintext; see
+// [Dialer.AllowInsecureRedirect]. The error also wraps the
+// *[handshake.RedirectError].
+var ErrInsecureRedirect = errors.New("conn: redirect from wss to ws refused")
 
 // bound applies HandshakeTimeout to ctx.
 func (d *Dialer) bound(ctx context.Context) (context.Context, context.CancelFunc) {
