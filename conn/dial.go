@@ -23,6 +23,19 @@ import (
 // MaxRedirects is nil: websocket-client's default redirect_limit.
 const DefaultMaxRedirects = 3
 
+// DefaultHandshakeTimeout bounds a dial whose Dialer leaves
+// HandshakeTimeout zero: 30 seconds. A dial is name resolution, TCP and
+// perhaps TLS to a proxy and to the server, the opening handshake, and up to
+// DefaultMaxRedirects redirects that each repeat the lot, so the bound must
+// outlast several TCP retransmissions on a lossy link (their waits double
+// from one second: 1, 2, 4, 8 s) and a slow redirect chain; a few seconds
+// would fail such dials. Past half a minute a person has given up and a
+// program had better retry: net/http's default transport gives up
+// connecting after the same 30 seconds. The bound is what stops a server
+// that accepts and then drips its answer a byte at a time from holding the
+// dial for hours.
+const DefaultHandshakeTimeout = 30 * time.Second
+
 // TCP keep-alive settings of the default dialer: websocket-client's
 // TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT.
 const (
@@ -96,9 +109,15 @@ type Dialer struct {
 	MaxRedirects *int
 
 	// HandshakeTimeout bounds the whole dial: name resolution, TCP,
-	// proxy, TLS, handshake and redirects. Zero means no limit other than
-	// ctx.
+	// proxy, TLS, handshake, the read of a refusal's body, and redirects.
+	// Zero means DefaultHandshakeTimeout; a negative value means no limit
+	// other than ctx.
 	HandshakeTimeout time.Duration
+
+	// AllowInsecureRedirect lets a redirect lead a wss dial to a ws URL,
+	// so that the rest of the connection is plaintext. By default such a
+	// redirect fails the dial with [ErrInsecureRedirect].
+	AllowInsecureRedirect bool
 
 	// MaxFrameSize limits a received frame's payload: 0 means
 	// reader.DefaultMaxFrameSize (16 MiB), a negative value no limit.
@@ -159,7 +178,8 @@ func Dial(ctx context.Context, url string) (*Conn, error) {
 // port of the same host and wss to ws count), the credentials are dropped
 // for the rest of the dial: the URL's user information, Authorization,
 // Cookie and Proxy-Authorization fields of Header, the Cookie option and
-// the Host override. Cookies from Jar are chosen for each URL anew.
+// the Host override. Cookies from Jar are chosen for each URL anew. A
+// redirect from wss to ws is refused unless AllowInsecureRedirect is set.
 //
 // No extension is implemented: Header may offer one in
 // Sec-WebSocket-Extensions, but a server that accepts it fails the dial
@@ -170,19 +190,20 @@ func Dial(ctx context.Context, url string) (*Conn, error) {
 // matching handshake.ErrProxy) from a proxy; TLS errors as crypto/tls
 // returns them; a *[handshake.StatusError] for an answer other than 101 or a
 // redirect; [ErrTooManyRedirects] (wrapping the last
-// *[handshake.RedirectError]); handshake.ErrHandshake for a 101 that fails
-// validation; a [*TimeoutError] when ctx or HandshakeTimeout ends the dial.
-// On error, nothing is left open.
+// *[handshake.RedirectError]); [ErrInsecureRedirect] for a redirect from
+// wss to ws, unless AllowInsecureRedirect is set; handshake.ErrHandshake for
+// a 101 that fails validation; a [*TimeoutError] whenever ctx or
+// HandshakeTimeout ends the dial, whatever step it was at (it matches
+// context.DeadlineExceeded or context.Canceled). The one exception is a
+// refusal whose body was still arriving: it is the *[handshake.StatusError],
+// with the body received so far. On error, nothing is left open.
 func (d *Dialer) Dial(ctx context.Context, rawURL string) (*Conn, error) {
 	u, err := handshake.ParseURL(rawURL)
 	if err != nil {
 		return nil, err
 	}
-	if d.HandshakeTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, d.HandshakeTimeout)
-		defer cancel()
-	}
+	ctx, cancel := d.bound(ctx)
+	defer cancel()
 	limit := DefaultMaxRedirects
 	if d.MaxRedirects != nil {
 		limit = max(*d.MaxRedirects, 0)
@@ -206,6 +227,9 @@ func (d *Dialer) Dial(ctx context.Context, rawURL string) (*Conn, error) {
 			return nil, fmt.Errorf("%w (limit %d): %w", ErrTooManyRedirects, limit, err)
 		}
 		next := re.Location
+		if handshake.IsSecure(u) && !handshake.IsSecure(next) && !d.AllowInsecureRedirect {
+			return nil, fmt.Errorf("%w: %w", ErrInsecureRedirect, err)
+		}
 		if !handshake.SameOrigin(u, next) {
 			st.strip()
 			next.User = nil
@@ -225,13 +249,28 @@ func (d *Dialer) DialConn(ctx context.Context, nc net.Conn, rawURL string) (*Con
 		nc.Close()
 		return nil, err
 	}
-	if d.HandshakeTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, d.HandshakeTimeout)
-		defer cancel()
-	}
+	ctx, cancel := d.bound(ctx)
+	defer cancel()
 	st := d.newState()
 	return d.upgrade(ctx, nc, u, &st, newTracer(d.Trace, d.Logger))
+}
+
+// ErrInsecureRedirect reports a redirect from a wss URL to a ws URL, which
+// would carry the connection in plaintext; see
+// [Dialer.AllowInsecureRedirect]. The error also wraps the
+// *[handshake.RedirectError].
+var ErrInsecureRedirect = errors.New("conn: redirect from wss to ws refused")
+
+// bound applies HandshakeTimeout to ctx.
+func (d *Dialer) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	switch t := d.HandshakeTimeout; {
+	case t < 0:
+		return ctx, func() {}
+	case t == 0:
+		return context.WithTimeout(ctx, DefaultHandshakeTimeout)
+	default:
+		return context.WithTimeout(ctx, t)
+	}
 }
 
 // dialState is what a redirect may have to drop.
@@ -311,6 +350,9 @@ func (d *Dialer) dialNet(ctx context.Context, u *url.URL, hostOverride string) (
 		}
 	}
 	cfg.NextProtos = []string{"http/1.1"}
+	if dl, ok := ctx.Deadline(); ok {
+		nc.SetDeadline(dl) // upgrade sets it again, then clears it
+	}
 	tc := tls.Client(nc, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		nc.Close()
@@ -329,14 +371,29 @@ func hostOnly(h string) string {
 
 // dialError classifies an error from dialing or a handshake step.
 func dialError(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return &TimeoutError{Op: "dial", Ctx: ctx.Err(), Err: err}
+	if cerr := endedBy(ctx, err); cerr != nil {
+		return &TimeoutError{Op: "dial", Ctx: cerr, Err: err}
 	}
 	var dns *net.DNSError
 	if errors.As(err, &dns) && !dns.IsTimeout {
 		return &AddressError{Host: dns.Name, Err: err}
 	}
 	return err
+}
+
+// endedBy returns the error of ctx when ctx explains err: ctx has ended, or
+// err is a timeout (a socket's deadline, or context.DeadlineExceeded from a
+// step that checks the clock) and ctx's deadline has passed. A socket's
+// deadline is set from ctx's and may fire before ctx's own timer, so
+// ctx.Err() alone misses that case.
+func endedBy(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		return cerr
+	}
+	if dl, ok := ctx.Deadline(); ok && isTimeout(err) && !time.Now().Before(dl) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 // upgrade runs the opening handshake over nc, bound to ctx. It closes nc on
@@ -358,10 +415,8 @@ func (d *Dialer) upgrade(ctx context.Context, nc net.Conn, u *url.URL, st *dialS
 	}
 	if err != nil {
 		nc.Close()
-		if isTimeout(err) {
-			if cerr := ctxErr(ctx); cerr != nil {
-				return nil, &TimeoutError{Op: "dial", Ctx: cerr, Err: err}
-			}
+		if cerr := endedBy(ctx, err); cerr != nil {
+			return nil, &TimeoutError{Op: "dial", Ctx: cerr, Err: err}
 		}
 		return nil, err
 	}

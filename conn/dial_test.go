@@ -118,6 +118,10 @@ func TestHandshakeFailures(t *testing.T) {
 		{"not an upgrade", conn.Dialer{}, func(p *wstest.Peer) {
 			p.Write([]byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n"))
 		}, handshake.ErrBadUpgrade},
+		{"101 in HTTP/1.0", conn.Dialer{}, func(p *wstest.Peer) {
+			p.Write([]byte("HTTP/1.0 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+				"Sec-WebSocket-Accept: " + acceptKey(p.Request.Header.Get("Sec-WebSocket-Key")) + "\r\n\r\n"))
+		}, handshake.ErrBadVersion},
 		{"garbage", conn.Dialer{}, func(p *wstest.Peer) {
 			p.Write([]byte("SSH-2.0-OpenSSH\r\n\r\n"))
 		}, handshake.ErrMalformedResponse},
@@ -242,6 +246,45 @@ func TestRedirectCrossHost(t *testing.T) {
 	if cs := jar.Cookies(&url.URL{Scheme: "http", Host: first.Addr}); len(cs) != 1 || cs[0].Name != "sid" {
 		t.Errorf("jar = %v", cs)
 	}
+}
+
+// A redirect from wss to ws is refused unless AllowInsecureRedirect says
+// otherwise; ws to wss, and wss to wss, are followed.
+func TestRedirectDowngrade(t *testing.T) {
+	checkLeaks(t)
+	pool, cert := testCA(t)
+	plain := serve(t, func(p *wstest.Peer) {
+		p.Upgrade(nil)
+		p.ReadClose()
+	})
+	var secure *wstest.Server
+	secure = wstest.NewTLSServer(func(p *wstest.Peer) {
+		switch p.Request.URL.Path {
+		case "/down":
+			p.Redirect(302, plain.URL+"/plain", nil)
+		case "/https":
+			p.Redirect(302, strings.Replace(plain.URL, "ws://", "http://", 1)+"/plain", nil)
+		case "/same":
+			p.Redirect(302, "/final", nil)
+		default:
+			p.Upgrade(nil)
+			p.ReadClose()
+		}
+	}, &tls.Config{Certificates: []tls.Certificate{cert}})
+	t.Cleanup(secure.Close)
+	up := serve(t, func(p *wstest.Peer) { p.Redirect(301, secure.URL+"/final", nil) })
+	cfg := &tls.Config{RootCAs: pool}
+
+	for _, path := range []string{"/down", "/https"} {
+		err := dialErr(t, &conn.Dialer{TLSConfig: cfg}, secure.URL+path)
+		var re *handshake.RedirectError
+		if !errors.Is(err, conn.ErrInsecureRedirect) || !errors.As(err, &re) || re.Location.Scheme != "ws" {
+			t.Errorf("wss redirected to ws (%s): Dial = %v, want ErrInsecureRedirect", path, err)
+		}
+	}
+	dial(t, &conn.Dialer{TLSConfig: cfg, AllowInsecureRedirect: true}, secure.URL+"/down")
+	dial(t, &conn.Dialer{TLSConfig: cfg}, secure.URL+"/same")
+	dial(t, &conn.Dialer{TLSConfig: cfg}, up.URL)
 }
 
 // URL user information becomes Basic credentials, on the same host only.

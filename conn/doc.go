@@ -157,7 +157,12 @@
 //     another scheme, host or port, so another port of the same host and
 //     wss to ws count too), credentials, cookies from the Cookie option and
 //     the Host override are dropped; websocket-client re-sends them to
-//     any Location.
+//     any Location. A redirect from wss to ws fails the dial with
+//     ErrInsecureRedirect unless Dialer.AllowInsecureRedirect is set.
+//   - Dials are bounded by default: Dialer.HandshakeTimeout zero means
+//     DefaultHandshakeTimeout (30 s), where websocket-client without
+//     timeout= waits as long as the server takes. A 101 answer in HTTP/1.0
+//     is refused (handshake.ErrBadVersion).
 //   - Extensions: none is implemented. One offered through Dialer.Header
 //     and accepted by the server fails the dial with an error matching
 //     handshake.ErrBadExtension, rather than the first frame with an RSV

@@ -8,6 +8,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/framewire/ws/fragment"
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/status"
 )
@@ -199,10 +200,9 @@ func (c *Conn) recvFrame(ctx context.Context) (frame.Frame, error) {
 	}
 	for int64(len(c.fbuf)) < c.rh.Length {
 		if len(c.fbuf) == cap(c.fbuf) {
-			grow := int64(max(2*cap(c.fbuf), 512))
-			nb := make([]byte, len(c.fbuf), min(grow, c.rh.Length))
-			copy(nb, c.fbuf)
-			c.fbuf = nb
+			// Doubles as bytes arrive, never past the frame's length,
+			// which the reader checked against MaxFrameSize.
+			c.fbuf = fragment.GrowBuffer(c.fbuf, 1, int(min(c.rh.Length, math.MaxInt)))
 		}
 		n, err := c.rd.Read(c.fbuf[len(c.fbuf):cap(c.fbuf)])
 		c.fbuf = c.fbuf[:len(c.fbuf)+n]

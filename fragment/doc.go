@@ -28,8 +28,9 @@
 // # Ownership
 //
 // Message.Payload is valid until the next call to Add or Begin; the
-// Assembler reuses its buffer, which grows by appending, so reassembly is
-// linear in the size of the message; a buffer over 1 MiB is dropped when
+// Assembler reuses its buffer, which doubles as bytes arrive (see
+// [GrowBuffer]), so reassembly is linear in the size of the message, and
+// never holds more than MaxMessageSize; a buffer over 1 MiB is dropped when
 // the next message begins, so one large message does not stay in memory.
 // A message that is one frame comes
 // back from Add without a copy, as the frame's own payload.

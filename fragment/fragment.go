@@ -3,6 +3,7 @@ package fragment
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/internal/utf8check"
@@ -191,38 +192,63 @@ func (a *Assembler) Write(p []byte) error {
 	if a.op == frame.OpText && !a.SkipUTF8Validation && !a.v.Write(p) {
 		return a.fail(ErrInvalidUTF8)
 	}
-	a.buf = append(a.buf, p...)
+	a.buf = append(GrowBuffer(a.buf, len(p), a.room()), p...)
 	a.size += int64(len(p))
 	return nil
 }
 
-// minGrow is the smallest buffer Grow makes.
+// minGrow is the smallest buffer GrowBuffer makes.
 const minGrow = 512
+
+// GrowBuffer returns b, with its length and contents, and room for at least
+// n more bytes. When b lacks the room, its capacity at least doubles (from
+// 512 bytes), so a buffer filled in many small steps costs linear time, but
+// it never passes limit unless len(b)+n does; a negative limit means none.
+// The limit is the caller's own bound (a configured size limit, or bytes
+// already known to be coming), never a length the peer declared alone.
+func GrowBuffer(b []byte, n, limit int) []byte {
+	need := len(b) + n
+	if need <= cap(b) {
+		return b
+	}
+	c := max(need, 2*cap(b), minGrow)
+	if limit >= 0 {
+		c = min(c, max(limit, need))
+	}
+	nb := make([]byte, len(b), c)
+	copy(nb, b)
+	return nb
+}
+
+// room is the capacity the data buffer may grow to: the bytes it holds and
+// those MaxMessageSize still allows, or -1 when there is no limit.
+func (a *Assembler) room() int {
+	limit := a.maxSize()
+	if limit < 0 {
+		return -1
+	}
+	return len(a.buf) + int(min(max(limit-a.size, 0), int64(math.MaxInt-len(a.buf))))
+}
 
 // Grow returns free space at the end of the current frame's buffer for
 // the next bytes of its payload, so that they can be read in place instead
 // of passed to Write: fill a prefix of it and call [Assembler.Commit] with
 // its length. The space is at most n bytes long, and at least one byte
 // when n > 0. n may be what the frame's header declares is left: when
-// full, the buffer doubles (from 512 bytes), so it grows with the bytes
-// that arrived, never from n, and a message of many small frames is
-// joined in linear time. Grow returns nil when n <= 0 or outside a frame.
-// The space is valid until the next call on a.
+// full, the buffer doubles (from 512 bytes) but never holds more than
+// MaxMessageSize allows, so it grows with the bytes that arrived, never
+// from n, and a message of many small frames is joined in linear time.
+// Grow returns nil when n <= 0 or outside a frame. The space is valid until
+// the next call on a.
 func (a *Assembler) Grow(n int) []byte {
 	if !a.inCur || n <= 0 {
 		return nil
 	}
-	b := &a.buf
+	b, limit := &a.buf, a.room()
 	if a.cur.Opcode.IsControl() {
-		b = &a.ctrl
+		b, limit = &a.ctrl, -1 // at most 125 bytes: the reader checks
 	}
-	if len(*b) == cap(*b) {
-		// Double what arrived, whatever n says: many small frames of
-		// one message cost linear time, a large declared length nothing.
-		nb := make([]byte, len(*b), len(*b)+max(cap(*b), minGrow))
-		copy(nb, *b)
-		*b = nb
-	}
+	*b = GrowBuffer(*b, 1, limit)
 	free := (*b)[len(*b):cap(*b)]
 	return free[:min(len(free), n)]
 }

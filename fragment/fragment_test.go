@@ -572,3 +572,126 @@ func TestLargeBufferNotRetained(t *testing.T) {
 		t.Errorf("a small buffer was not reused")
 	}
 }
+
+// assembleExact sends a binary message of exactly a's limit, in frames of
+// at most frameLen bytes, through Add (copy) or through Grow and Commit in
+// reads of at most 64 KiB (in place). It returns the largest buffer a
+// message or fragment came back in. src holds at least frameLen bytes.
+func assembleExact(tb testing.TB, a *Assembler, src []byte, frameLen int, inPlace bool) int {
+	tb.Helper()
+	size := int(a.maxSize())
+	got, largest := 0, 0
+	for sent := 0; sent < size; {
+		n := min(frameLen, size-sent)
+		op := cont
+		if sent == 0 {
+			op = frame.OpBinary
+		}
+		f := frame.Frame{Header: frame.Header{Fin: sent+n == size, Opcode: op, Length: int64(n)}, Payload: src[:n]}
+		var m Message
+		var ready bool
+		var err error
+		if inPlace {
+			m, ready, err = growOne(a, f, 64<<10)
+		} else {
+			m, ready, err = a.Add(f)
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if ready != (f.Fin || a.FireContFrame) {
+			tb.Fatalf("frame at %d: ready = %v", sent, ready)
+		}
+		if ready {
+			got = len(m.Payload)
+			if a.FireContFrame {
+				got += sent
+			}
+			largest = max(largest, cap(m.Payload))
+		}
+		sent += n
+	}
+	if got != size {
+		tb.Fatalf("message of %d bytes, want %d", got, size)
+	}
+	return largest
+}
+
+// A message of exactly MaxMessageSize fits in a buffer of at most
+// MaxMessageSize bytes: the buffer doubles as bytes arrive but never grows
+// past the limit, whatever the limit and the frame sizes.
+func TestBufferCappedAtLimit(t *testing.T) {
+	for _, row := range []struct {
+		name     string
+		limit    int64
+		frameLen int
+	}{
+		{"default limit, two frames", 0, DefaultMaxMessageSize / 2},
+		{"power of two, frames of 3 KiB", 1 << 20, 3 << 10},
+		{"one million, frames of 300000", 1_000_000, 300_000},
+		{"one million, frames of 1000", 1_000_000, 1000},
+		{"limit under the first growth", 100, 30},
+	} {
+		for _, inPlace := range []bool{false, true} {
+			for _, fire := range []bool{false, true} {
+				a := Assembler{MaxMessageSize: row.limit, FireContFrame: fire}
+				c := assembleExact(t, &a, make([]byte, row.frameLen), row.frameLen, inPlace)
+				if limit := a.maxSize(); int64(c) > limit {
+					t.Errorf("%s (in place %v, fire %v): buffer of %d bytes for a limit of %d",
+						row.name, inPlace, fire, c, limit)
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkAssembleMaxMessage joins a message of exactly
+// DefaultMaxMessageSize sent as two frames, copied by Add or read in place
+// through Grow and Commit. B/op is what reassembly allocates per message;
+// cap-MiB is the final buffer, which is live together with the one before
+// it while the last growth copies.
+func BenchmarkAssembleMaxMessage(b *testing.B) {
+	for _, inPlace := range []bool{false, true} {
+		name := "Add"
+		if inPlace {
+			name = "GrowCommit"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			src := make([]byte, DefaultMaxMessageSize/2)
+			var c int
+			for b.Loop() {
+				var a Assembler
+				c = assembleExact(b, &a, src, len(src), inPlace)
+			}
+			b.ReportMetric(float64(c)/(1<<20), "cap-MiB")
+		})
+	}
+}
+
+func TestGrowBuffer(t *testing.T) {
+	full := func(n int) []byte { return make([]byte, n) }
+	for _, row := range []struct {
+		name         string
+		b            []byte
+		n, limit     int
+		wantCap      int
+		wantSameBack bool
+	}{
+		{"room already", make([]byte, 3, 10), 7, -1, 10, true},
+		{"from nothing", nil, 1, -1, minGrow, false},
+		{"doubles", full(minGrow), 1, -1, 2 * minGrow, false},
+		{"more than double asked", full(minGrow), 3 * minGrow, -1, 4 * minGrow, false},
+		{"stops at the limit", full(minGrow), 1, 600, 600, false},
+		{"limit under the first growth", nil, 1, 100, 100, false},
+		{"need beyond the limit", full(10), 5, 12, 15, false},
+	} {
+		got := GrowBuffer(row.b, row.n, row.limit)
+		if cap(got) != row.wantCap || len(got) != len(row.b) {
+			t.Errorf("%s: len %d cap %d, want len %d cap %d", row.name, len(got), cap(got), len(row.b), row.wantCap)
+		}
+		if same := cap(row.b) > 0 && &got[:1][0] == &row.b[:1][0]; same != row.wantSameBack {
+			t.Errorf("%s: same array = %v", row.name, same)
+		}
+	}
+}

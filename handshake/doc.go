@@ -30,8 +30,9 @@
 // keeps for the frames that follow. The header section is bounded
 // ([Request.MaxHeaderBytes], [ErrHeaderTooLarge]). A 101 answer is
 // validated strictly; each failure has its own error, all wrapping
-// [ErrHandshake]: [ErrBadUpgrade], [ErrBadConnection], [ErrBadAccept],
-// [ErrBadSubprotocol], [ErrBadExtension]. A redirect gives a
+// [ErrHandshake]: [ErrBadVersion] (a 101 in HTTP/1.0), [ErrBadUpgrade],
+// [ErrBadConnection], [ErrBadAccept], [ErrBadSubprotocol],
+// [ErrBadExtension]. A redirect gives a
 // [*RedirectError] with the resolved Location; any other status gives a
 // [*StatusError] with a bounded copy of the body. Both wrap
 // [ErrBadStatus].

@@ -9,15 +9,16 @@ import (
 )
 
 // ErrHandshake is the category of the errors reported when a 101 response
-// fails the checks of RFC 6455 §4.1. Each of [ErrBadUpgrade],
-// [ErrBadConnection], [ErrBadAccept], [ErrBadSubprotocol] and
-// [ErrBadExtension] wraps it. websocket-client reports all of them as
+// fails the checks of RFC 6455 §4.1. Each of [ErrBadVersion],
+// [ErrBadUpgrade], [ErrBadConnection], [ErrBadAccept], [ErrBadSubprotocol]
+// and [ErrBadExtension] wraps it. websocket-client reports all of them as
 // "Invalid WebSocket Header".
 var ErrHandshake = errors.New("handshake: invalid upgrade response")
 
 // Errors reported by [ReadResponse] for a 101 response that fails
 // validation. Each wraps [ErrHandshake].
 var (
+	ErrBadVersion     = fmt.Errorf("%w: 101 response is not HTTP/1.1", ErrHandshake)
 	ErrBadUpgrade     = fmt.Errorf("%w: Upgrade is not websocket", ErrHandshake)
 	ErrBadConnection  = fmt.Errorf("%w: Connection lacks the upgrade token", ErrHandshake)
 	ErrBadAccept      = fmt.Errorf("%w: Sec-WebSocket-Accept does not match the key", ErrHandshake)

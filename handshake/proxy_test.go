@@ -424,3 +424,15 @@ func TestProxyUnreachable(t *testing.T) {
 		t.Errorf("cancelled dial: %v, want context.Canceled", err)
 	}
 }
+
+// Many proxies answer CONNECT in HTTP/1.0; only a WebSocket 101 must be
+// HTTP/1.1.
+func TestProxyHTTP10Answer(t *testing.T) {
+	addr := badProxy(t, "HTTP/1.0 200 Connection established\r\n\r\n")
+	d := &handshake.ProxyDialer{Proxy: proxyURL(t, "http://"+addr)}
+	c, err := d.DialContext(t.Context(), "tcp", "127.0.0.1:9")
+	if err != nil {
+		t.Fatalf("HTTP/1.0 200 from the proxy: %v", err)
+	}
+	c.Close()
+}

@@ -43,11 +43,13 @@ type Response struct {
 // responses other than 101 are skipped. ReadResponse sets no deadline: the
 // caller bounds the time with one on the connection under br.
 //
-// A 101 response must have an Upgrade field with the token "websocket"
-// ([ErrBadUpgrade]), a Connection field with the token "upgrade"
-// ([ErrBadConnection]), both without regard to case, and exactly one
-// Sec-WebSocket-Accept equal, case included, to [AcceptKey] of the key sent
-// ([ErrBadAccept]). A Sec-WebSocket-Protocol must name one offered
+// A 101 response must be HTTP/1.1 or a later HTTP/1 minor version, read
+// as 1.1 (RFC 6455 §4.1 and RFC 9110 §2.5; [ErrBadVersion]: an HTTP/1.0
+// server cannot switch protocols). It must have an Upgrade field with the
+// token "websocket" ([ErrBadUpgrade]), a Connection field with the token
+// "upgrade" ([ErrBadConnection]), both without regard to case, and exactly
+// one Sec-WebSocket-Accept equal, case included, to [AcceptKey] of the key
+// sent ([ErrBadAccept]). A Sec-WebSocket-Protocol must name one offered
 // subprotocol, case included ([ErrBadSubprotocol]); the server may leave it
 // out. Each Sec-WebSocket-Extensions element must name an offered extension,
 // at most once ([ErrBadExtension]).
@@ -72,6 +74,9 @@ func ReadResponse(br *bufio.Reader, req *Request) (*Response, error) {
 	}
 	switch code := h.code; {
 	case code == http.StatusSwitchingProtocols:
+		if h.minor < 1 {
+			return nil, fmt.Errorf("%w (got HTTP/1.%d)", ErrBadVersion, h.minor)
+		}
 		return validate(h, req)
 	case isRedirect(code):
 		return nil, redirect(h, req)
@@ -93,6 +98,7 @@ func isRedirect(code int) bool {
 
 // head is a parsed status line and header section.
 type head struct {
+	minor  int // HTTP/1.minor
 	code   int
 	reason string
 	header http.Header
@@ -109,11 +115,11 @@ func readHead(br *bufio.Reader, max int, skipInterim bool) (head, error) {
 		if err != nil {
 			return head{}, err
 		}
-		code, reason, ok := parseStatusLine(line)
+		minor, code, reason, ok := parseStatusLine(line)
 		if !ok {
 			return head{}, malformed("status line", line)
 		}
-		h := head{code: code, reason: reason, header: make(http.Header)}
+		h := head{minor: minor, code: code, reason: reason, header: make(http.Header)}
 		if err := readFields(br, &budget, &scratch, h.header); err != nil {
 			return head{}, err
 		}
@@ -156,38 +162,39 @@ func readLine(br *bufio.Reader, budget *int, scratch *[]byte) ([]byte, error) {
 	}
 }
 
-// parseStatusLine parses "HTTP/1.x DDD reason".
-func parseStatusLine(line []byte) (int, string, bool) {
+// parseStatusLine parses "HTTP/1.x DDD reason" into x, DDD and reason.
+func parseStatusLine(line []byte) (int, int, string, bool) {
 	const prefix = "HTTP/1."
 	if len(line) < len(prefix)+5 || string(line[:len(prefix)]) != prefix {
-		return 0, "", false
+		return 0, 0, "", false
 	}
 	rest := line[len(prefix):]
 	if rest[0] < '0' || rest[0] > '9' || rest[1] != ' ' {
-		return 0, "", false
+		return 0, 0, "", false
 	}
+	minor := int(rest[0] - '0')
 	rest = rest[2:]
 	if len(rest) < 3 || (len(rest) > 3 && rest[3] != ' ') {
-		return 0, "", false
+		return 0, 0, "", false
 	}
 	code := 0
 	for _, c := range rest[:3] {
 		if c < '0' || c > '9' {
-			return 0, "", false
+			return 0, 0, "", false
 		}
 		code = code*10 + int(c-'0')
 	}
 	if code < 100 {
-		return 0, "", false
+		return 0, 0, "", false
 	}
 	var reason string
 	if len(rest) > 3 {
 		reason = string(rest[4:])
 		if !httpguts.ValidHeaderFieldValue(reason) {
-			return 0, "", false
+			return 0, 0, "", false
 		}
 	}
-	return code, reason, true
+	return minor, code, reason, true
 }
 
 // readFields reads header fields into h up to and including the empty

@@ -50,6 +50,7 @@ func TestReadResponseValid(t *testing.T) {
 			"upgrade: foo, WebSocket",
 			"CONNECTION: keep-alive,  UPGRADE",
 			"sec-websocket-accept:   "+sampleAccept+"  ")},
+		{name: "HTTP/1.2 read as 1.1", in: strings.Replace(ok101(), "HTTP/1.1", "HTTP/1.2", 1)},
 		{name: "no reason phrase", in: crlf("HTTP/1.1 101", "Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Accept: "+sampleAccept)},
 		{name: "interim 103 skipped", in: crlf("HTTP/1.1 103 Early Hints", "Link: </a>") + ok101()},
 		{name: "subprotocol as offered", in: ok101("Sec-WebSocket-Protocol: Super.Chat"), protocol: "Super.Chat"},
@@ -122,6 +123,7 @@ func TestReadResponseInvalid(t *testing.T) {
 		{"two subprotocol fields", ok101("Sec-WebSocket-Protocol: chat", "Sec-WebSocket-Protocol: chat"), handshake.ErrBadSubprotocol},
 		{"extension not offered", ok101("Sec-WebSocket-Extensions: x-webkit-deflate-frame"), handshake.ErrBadExtension},
 		{"extension twice", ok101("Sec-WebSocket-Extensions: permessage-deflate, permessage-deflate"), handshake.ErrBadExtension},
+		{"HTTP/1.0 101", crlf("HTTP/1.0 101 Switching Protocols", up, conn, acc), handshake.ErrBadVersion},
 		{"bad status line", crlf("HTTP/2 101 Switching Protocols", up, conn, acc), handshake.ErrMalformedResponse},
 		{"not HTTP", crlf("SSH-2.0-OpenSSH_9.6"), handshake.ErrMalformedResponse},
 		{"status not 3 digits", crlf("HTTP/1.1 1010 x"), handshake.ErrMalformedResponse},
@@ -143,7 +145,7 @@ func TestReadResponseInvalid(t *testing.T) {
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("err = %v; want %v", err, tt.want)
 			}
-			validation := []error{handshake.ErrBadUpgrade, handshake.ErrBadConnection, handshake.ErrBadAccept, handshake.ErrBadSubprotocol, handshake.ErrBadExtension}
+			validation := []error{handshake.ErrBadVersion, handshake.ErrBadUpgrade, handshake.ErrBadConnection, handshake.ErrBadAccept, handshake.ErrBadSubprotocol, handshake.ErrBadExtension}
 			for _, v := range validation {
 				if v == tt.want && !errors.Is(err, handshake.ErrHandshake) {
 					t.Errorf("%v does not wrap ErrHandshake", err)

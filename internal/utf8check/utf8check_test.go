@@ -251,3 +251,39 @@ func BenchmarkValid(b *testing.B) {
 		})
 	}
 }
+
+// TestEveryPosition puts one non-ASCII byte, or one two-byte character, at
+// every position of ASCII texts of every length up to 80 (past the 64 bytes
+// from which the fast path hands whole texts to unicode/utf8), whole and
+// after a character left open by the previous Write. A scan that
+// steps over any byte of a word (the first one included) accepts a text
+// with a bad byte there.
+func TestEveryPosition(t *testing.T) {
+	for n := 1; n <= 80; n++ {
+		for k := range n {
+			for _, row := range []struct {
+				ins string
+				ok  bool
+			}{
+				{"\x80", false}, // lone continuation byte
+				{"\xff", false}, // never in UTF-8
+				{"\xc3", false}, // leading byte followed by ASCII
+				{"\u00e9", true},
+			} {
+				p := bytes.Repeat([]byte("a"), n)
+				p = append(p[:k], append([]byte(row.ins), p[k+1:]...)...)
+				if got := Valid(p); got != row.ok {
+					t.Fatalf("Valid(%x) = %v, want %v", p, got, row.ok)
+				}
+				var v Validator
+				if !v.Write([]byte("\xe2\x82")) {
+					t.Fatal("open sequence rejected")
+				}
+				got := v.Write(append([]byte{0xac}, p...)) && v.Complete()
+				if got != row.ok {
+					t.Fatalf("Write(\\xe2\\x82) then Write(\\xac%x): %v, want %v", p, got, row.ok)
+				}
+			}
+		}
+	}
+}
