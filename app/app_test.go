@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/status"
 )
@@ -186,7 +187,7 @@ func TestReconnectHandlers(t *testing.T) {
 				synctest.Wait()
 				time.Sleep(2 * time.Second)
 				synctest.Wait()
-				c2.deliverClose(status.GoingAway, "later")
+				c2.deliverClose(status.NormalClosure, "later")
 				res := <-done
 				if res.errored || res.err != nil {
 					t.Errorf("Run = %v, %v; want false, nil", res.errored, res.err)
@@ -197,10 +198,10 @@ func TestReconnectHandlers(t *testing.T) {
 				}
 				diff(t, r.get(), []string{
 					"open",
-					"error " + net.ErrClosed.Error(),
+					"error " + errLost.Error(),
 					`close 1006 ""`,
 					again,
-					`close 1001 "later"`,
+					`close 1000 "later"`,
 				})
 				d := n.dialTimes()
 				if len(d) != 2 || d[1].Sub(d[0]) != 2*time.Second {
@@ -319,10 +320,10 @@ func TestCloseAfterFailureStillErrored(t *testing.T) {
 		done := start(t.Context(), a)
 		c.drop()
 		res := <-done
-		if !res.errored || !errors.Is(res.err, net.ErrClosed) {
+		if !res.errored || !errors.Is(res.err, conn.ErrConnectionLost) {
 			t.Errorf("Run = %v, %v; want true, the connection's failure", res.errored, res.err)
 		}
-		diff(t, r.get(), []string{"open", "error " + net.ErrClosed.Error(), `close 1006 ""`})
+		diff(t, r.get(), []string{"open", "error " + errLost.Error(), `close 1006 ""`})
 		if got := len(n.dialTimes()); got != 1 {
 			t.Errorf("%d dials; want 1 (Close stops the reconnect)", got)
 		}
@@ -560,7 +561,7 @@ func TestPanicInOnErrorAndOnClose(t *testing.T) {
 		done := start(t.Context(), a)
 		c.drop()
 		res := <-done
-		if !res.errored || !errors.Is(res.err, net.ErrClosed) {
+		if !res.errored || !errors.Is(res.err, conn.ErrConnectionLost) {
 			t.Errorf("Run = %v, %v", res.errored, res.err)
 		}
 		if closes != 1 {
@@ -618,10 +619,10 @@ func TestCloseOncePerConnection(t *testing.T) {
 		time.Sleep(time.Second)
 		synctest.Wait()
 		// A close frame and a drop racing each other.
-		conns[1].deliverClose(status.TryAgainLater, "")
+		conns[1].deliverClose(status.NormalClosure, "")
 		conns[1].drop()
 		<-done
-		diff(t, r.get(), []string{"open", "error " + net.ErrClosed.Error(), `close 1006 ""`, "reconnect", `close 1013 ""`})
+		diff(t, r.get(), []string{"open", "error " + errLost.Error(), `close 1006 ""`, "reconnect", `close 1000 ""`})
 	})
 }
 
