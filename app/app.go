@@ -56,7 +56,10 @@ type App struct {
 	PingPayload []byte
 
 	// Reconnect, if set, makes Run connect again after a connection or an
-	// attempt fails. Nil, the default, ends Run at the first failure.
+	// attempt ends, when its policy (Backoff.Retry, by default
+	// [Retryable]) approves: after a failure, a transient dial failure or
+	// a close with 1001 or 1011-1014. Nil, the default, ends Run at the
+	// first failure or close.
 	Reconnect *Backoff
 
 	// CloseTimeout bounds the closing handshake: how long to wait for the

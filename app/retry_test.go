@@ -12,65 +12,9 @@ import (
 	"github.com/framewire/ws/status"
 )
 
-// A server's close with a code of a restart is followed by a reconnect
-// after the first backoff delay, with no OnError; a normal close then
-// ends Run.
-func TestReconnectAfterServiceRestart(t *testing.T) {
-	for _, code := range []status.Code{status.GoingAway, status.InternalError, status.ServiceRestart, status.TryAgainLater, status.BadGateway} {
-		t.Run(code.String(), func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				n := newFakeNet()
-				c1, c2 := n.add(), n.add()
-				a := &App{dial: n.dial, Reconnect: &Backoff{Initial: 3 * time.Second}}
-				r := record(a)
-				done := start(t.Context(), a)
-				c1.deliverClose(code, "restarting")
-				synctest.Wait()
-				time.Sleep(3 * time.Second)
-				synctest.Wait()
-				c2.deliverClose(status.NormalClosure, "")
-				res := <-done
-				if res.errored || res.err != nil {
-					t.Errorf("Run = %v, %v; want false, nil", res.errored, res.err)
-				}
-				diff(t, r.get(), []string{"open", closeLine(code, "restarting"), "reconnect", `close 1000 ""`})
-				d := n.dialTimes()
-				if len(d) != 2 || d[1].Sub(d[0]) != 3*time.Second {
-					t.Errorf("dials at %v; want two, 3s apart", d)
-				}
-			})
-		})
-	}
-}
-
 // closeLine is the line record writes for OnClose(code, reason).
 func closeLine(code status.Code, reason string) string {
 	return fmt.Sprintf("close %d %q", code, reason)
-}
-
-// A close with any other code ends Run although Reconnect is set.
-func TestNoReconnectAfterFinalClose(t *testing.T) {
-	for _, code := range []status.Code{status.NormalClosure, status.ProtocolError, status.NoStatusReceived, status.PolicyViolation, status.MandatoryExtension, 4000} {
-		t.Run(code.String(), func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				n := newFakeNet()
-				c := n.add()
-				n.add() // a reconnect would find this one
-				a := &App{dial: n.dial, Reconnect: &Backoff{Initial: time.Millisecond}}
-				r := record(a)
-				done := start(t.Context(), a)
-				c.deliverClose(code, "")
-				res := <-done
-				if res.errored || res.err != nil {
-					t.Errorf("Run = %v, %v; want false, nil", res.errored, res.err)
-				}
-				diff(t, r.get(), []string{"open", closeLine(code, "")})
-				if got := len(n.dialTimes()); got != 1 {
-					t.Errorf("%d dials; want 1", got)
-				}
-			})
-		})
-	}
 }
 
 // A dial failure that may be transient is retried up to MaxAttempts; one
