@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"math/rand/v2"
 	"net/http"
 	"sync"
@@ -57,7 +56,10 @@ type App struct {
 	PingPayload []byte
 
 	// Reconnect, if set, makes Run connect again after a connection or an
-	// attempt fails. Nil, the default, ends Run at the first failure.
+	// attempt ends, when its policy (Backoff.Retry, by default
+	// [Retryable]) approves: after a failure, a transient dial failure or
+	// a close with 1001 or 1011-1014. Nil, the default, ends Run at the
+	// first failure or close.
 	Reconnect *Backoff
 
 	// CloseTimeout bounds the closing handshake: how long to wait for the
@@ -130,12 +132,11 @@ func (a *App) check() error {
 }
 
 // Run connects and handles events until the connection ends, then, if
-// Reconnect is set and the connection failed, connects again. It returns
-// when
-//   - either side completed a closing handshake (a close frame from the
-//     peer, or [App.Close]): errored is false and err nil; a graceful close
-//     by the peer, whatever its code, is not a failure and is not followed
-//     by a reconnect;
+// Reconnect is set and its policy ([Backoff.Retry], by default
+// [Retryable]) approves of what ended it, connects again. It returns when
+//   - a closing handshake started by [App.Close] completed, or the peer
+//     closed and Run will not reconnect: errored is false and err nil (a
+//     close by the peer is not a failure, whatever its code);
 //   - ctx is done: Run sends a close frame (status.NormalClosure), waits up
 //     to CloseTimeout for the reply and returns false and ctx.Err();
 //   - a connection or an attempt failed and Run will not reconnect:
@@ -170,17 +171,17 @@ func (a *App) Run(ctx context.Context) (errored bool, err error) {
 	failures := 0
 	reconnecting := false
 	for {
-		opened, err := a.session(ctx, wctx, rs, reconnecting)
+		opened, closed, err := a.session(ctx, wctx, rs, reconnecting)
 		switch {
 		case ctx.Err() != nil:
 			return false, ctx.Err()
-		case err == nil:
+		case closed == nil && err == nil:
 			return false, nil
 		case a.stopped(rs):
 			// Close ends Run without a reconnect. An attempt it cut
 			// short is not a failure; a connection that had failed on
 			// its own still is.
-			if opened {
+			if opened && err != nil {
 				return true, err
 			}
 			return false, nil
@@ -188,7 +189,14 @@ func (a *App) Run(ctx context.Context) (errored bool, err error) {
 		if !opened {
 			a.reportError(err)
 		}
-		if a.Reconnect == nil {
+		why := err
+		if closed != nil {
+			why = closed
+		}
+		if a.Reconnect == nil || !a.retry(why) {
+			if err == nil {
+				return false, nil // the peer's close
+			}
 			return true, err
 		}
 		if opened {
@@ -199,7 +207,7 @@ func (a *App) Run(ctx context.Context) (errored bool, err error) {
 		}
 		d := a.Reconnect.delay(failures, rand.Float64())
 		failures++
-		a.logf("%v - reconnect in %v", err, d)
+		a.logf("%v - reconnect in %v", why, d)
 		t := time.NewTimer(d)
 		select {
 		case <-t.C:
@@ -222,18 +230,19 @@ func (a *App) stopped(rs *runState) bool {
 
 // session makes one connection attempt and, if it opens, handles the
 // connection until it ends. It reports whether the connection opened and
-// why it ended: nil for a closing handshake.
-func (a *App) session(ctx, wctx context.Context, rs *runState, reconnecting bool) (opened bool, err error) {
+// why it ended: the peer's close frame in closed, a failure in err, or
+// neither for a closing handshake that Run started.
+func (a *App) session(ctx, wctx context.Context, rs *runState, reconnecting bool) (opened bool, closed *status.CloseError, err error) {
 	var h http.Header
 	if a.Header != nil {
 		h, err = a.header(wctx)
 		if err != nil {
-			return false, err
+			return false, nil, err
 		}
 	}
 	c, err := a.dialConn(wctx, h)
 	if err != nil {
-		return false, err
+		return false, nil, err
 	}
 	s := newSession(c, a.closeTimeout())
 	a.mu.Lock()
@@ -269,6 +278,9 @@ func (a *App) session(ctx, wctx context.Context, rs *runState, reconnecting bool
 	}
 
 	code, reason, err = a.read(context.WithoutCancel(ctx), s)
+	if err == nil && !s.isClosing() && code != status.AbnormalClosure {
+		closed = &status.CloseError{Code: code, Reason: reason}
+	}
 
 	s.end()
 	close(quit)
@@ -286,7 +298,7 @@ func (a *App) session(ctx, wctx context.Context, rs *runState, reconnecting bool
 	if a.OnClose != nil {
 		a.call("OnClose", func() { a.OnClose(a, code, reason) })
 	}
-	return true, err
+	return true, closed, err
 }
 
 // read dispatches the connection's events to the handlers until the
@@ -301,8 +313,7 @@ func (a *App) read(ctx context.Context, s *session) (status.Code, string, error)
 			if ferr := s.failure(); ferr != nil {
 				return status.AbnormalClosure, "", ferr
 			}
-			var ce *status.CloseError
-			if errors.As(err, &ce) {
+			if ce := peerClose(err); ce != nil {
 				return ce.Code, ce.Reason, nil
 			}
 			if s.isClosing() {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/status"
 )
@@ -97,27 +98,37 @@ func drain(c *fakeConn) []sent {
 	}
 }
 
+// A server's close is no failure, and, but for the codes of a restart
+// (TestReconnectHandlers), it ends Run although Reconnect is set.
 func TestServerCloseIsGraceful(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		n := newFakeNet()
-		c := n.add()
-		n.add() // a reconnect would find this one
-		a := &App{dial: n.dial, Reconnect: &Backoff{Initial: time.Millisecond}}
-		r := record(a)
-		done := start(t.Context(), a)
-		c.deliverClose(4001, "bye!")
-		res := <-done
-		if res.errored || res.err != nil {
-			t.Errorf("Run = %v, %v; want false, nil", res.errored, res.err)
-		}
-		diff(t, r.get(), []string{"open", `close 4001 "bye!"`})
-		if got := len(n.dialTimes()); got != 1 {
-			t.Errorf("%d dials after a graceful close; want 1 (no reconnect)", got)
-		}
-		if s := drain(c); len(s) != 0 {
-			t.Errorf("App sent %v after the peer's close; the connection answers it", s)
-		}
-	})
+	for _, code := range []status.Code{4001, status.NormalClosure, status.ProtocolError, status.NoStatusReceived, status.PolicyViolation, status.MandatoryExtension} {
+		t.Run(code.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				n := newFakeNet()
+				c := n.add()
+				n.add() // a reconnect would find this one
+				a := &App{dial: n.dial, Reconnect: &Backoff{Initial: time.Millisecond}}
+				r := record(a)
+				done := start(t.Context(), a)
+				reason := "bye!"
+				if code == status.NoStatusReceived {
+					reason = ""
+				}
+				c.deliverClose(code, reason)
+				res := <-done
+				if res.errored || res.err != nil {
+					t.Errorf("Run = %v, %v; want false, nil", res.errored, res.err)
+				}
+				diff(t, r.get(), []string{"open", closeLine(code, reason)})
+				if got := len(n.dialTimes()); got != 1 {
+					t.Errorf("%d dials after a graceful close; want 1 (no reconnect)", got)
+				}
+				if s := drain(c); len(s) != 0 {
+					t.Errorf("App sent %v after the peer's close; the connection answers it", s)
+				}
+			})
+		})
+	}
 }
 
 func TestHandlerOrder(t *testing.T) {
@@ -170,38 +181,50 @@ func TestContMessage(t *testing.T) {
 	})
 }
 
+// A lost connection, and a server's close with a code of a restart, are
+// followed by a reconnect after the first backoff delay, which calls
+// OnReconnect (OnOpen when OnReconnect is nil); a normal close then ends
+// Run.
 func TestReconnectHandlers(t *testing.T) {
-	for _, withReconnect := range []bool{true, false} {
-		t.Run("OnReconnect="+strconv.FormatBool(withReconnect), func(t *testing.T) {
+	type row struct {
+		name        string
+		end         func(c *fakeConn)
+		ended       []string // the first connection's events after "open"
+		onReconnect bool
+	}
+	lost := []string{"error " + errLost.Error(), `close 1006 ""`}
+	tests := []row{
+		{"loss", (*fakeConn).drop, lost, true},
+		{"loss without OnReconnect", (*fakeConn).drop, lost, false},
+	}
+	for _, code := range []status.Code{status.GoingAway, status.InternalError, status.ServiceRestart, status.TryAgainLater, status.BadGateway} {
+		end := func(c *fakeConn) { c.deliverClose(code, "restarting") }
+		// No OnError: a close is no failure.
+		tests = append(tests, row{code.String(), end, []string{closeLine(code, "restarting")}, true})
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				n := newFakeNet()
 				c1, c2 := n.add(), n.add()
 				a := &App{dial: n.dial, Reconnect: &Backoff{Initial: 2 * time.Second}}
 				r := record(a)
-				if !withReconnect {
-					a.OnReconnect = nil
+				again := "reconnect"
+				if !tt.onReconnect {
+					a.OnReconnect, again = nil, "open"
 				}
 				done := start(t.Context(), a)
-				c1.drop()
+				tt.end(c1)
 				synctest.Wait()
 				time.Sleep(2 * time.Second)
 				synctest.Wait()
-				c2.deliverClose(status.GoingAway, "later")
+				c2.deliverClose(status.NormalClosure, "later")
 				res := <-done
 				if res.errored || res.err != nil {
 					t.Errorf("Run = %v, %v; want false, nil", res.errored, res.err)
 				}
-				again := "open"
-				if withReconnect {
-					again = "reconnect"
-				}
-				diff(t, r.get(), []string{
-					"open",
-					"error " + net.ErrClosed.Error(),
-					`close 1006 ""`,
-					again,
-					`close 1001 "later"`,
-				})
+				want := append([]string{"open"}, tt.ended...)
+				diff(t, r.get(), append(want, again, `close 1000 "later"`))
 				d := n.dialTimes()
 				if len(d) != 2 || d[1].Sub(d[0]) != 2*time.Second {
 					t.Errorf("dials at %v; want two, 2s apart", d)
@@ -319,10 +342,10 @@ func TestCloseAfterFailureStillErrored(t *testing.T) {
 		done := start(t.Context(), a)
 		c.drop()
 		res := <-done
-		if !res.errored || !errors.Is(res.err, net.ErrClosed) {
+		if !res.errored || !errors.Is(res.err, conn.ErrConnectionLost) {
 			t.Errorf("Run = %v, %v; want true, the connection's failure", res.errored, res.err)
 		}
-		diff(t, r.get(), []string{"open", "error " + net.ErrClosed.Error(), `close 1006 ""`})
+		diff(t, r.get(), []string{"open", "error " + errLost.Error(), `close 1006 ""`})
 		if got := len(n.dialTimes()); got != 1 {
 			t.Errorf("%d dials; want 1 (Close stops the reconnect)", got)
 		}
@@ -560,7 +583,7 @@ func TestPanicInOnErrorAndOnClose(t *testing.T) {
 		done := start(t.Context(), a)
 		c.drop()
 		res := <-done
-		if !res.errored || !errors.Is(res.err, net.ErrClosed) {
+		if !res.errored || !errors.Is(res.err, conn.ErrConnectionLost) {
 			t.Errorf("Run = %v, %v", res.errored, res.err)
 		}
 		if closes != 1 {
@@ -618,10 +641,10 @@ func TestCloseOncePerConnection(t *testing.T) {
 		time.Sleep(time.Second)
 		synctest.Wait()
 		// A close frame and a drop racing each other.
-		conns[1].deliverClose(status.TryAgainLater, "")
+		conns[1].deliverClose(status.NormalClosure, "")
 		conns[1].drop()
 		<-done
-		diff(t, r.get(), []string{"open", "error " + net.ErrClosed.Error(), `close 1006 ""`, "reconnect", `close 1013 ""`})
+		diff(t, r.get(), []string{"open", "error " + errLost.Error(), `close 1006 ""`, "reconnect", `close 1000 ""`})
 	})
 }
 

@@ -5,21 +5,31 @@ import (
 	"time"
 )
 
-// Backoff is the reconnect policy of an [App]: after a connection fails,
-// Run waits a delay and connects again. The delay starts at Initial and is
-// multiplied by Multiplier after each failed attempt, up to Max; Jitter
-// then draws it at random from [d×(1−Jitter), d] so that many clients do
-// not reconnect in step. A connection that opens resets the sequence.
+// Backoff is the reconnect policy of an [App]: when a connection or an
+// attempt to open one ends and Retry approves, Run waits a delay and
+// connects again. The delay starts at Initial and is multiplied by
+// Multiplier after each failed attempt, up to Max; Jitter then draws it at
+// random from [d×(1−Jitter), d] so that many clients do not reconnect in
+// step. A connection that opens resets the sequence.
 //
 // The zero value reconnects after 1s, 2s, 4s, ... up to 30s, forever, with
-// no jitter. Multiplier 1 gives websocket-client's fixed delay
-// (run_forever(reconnect=N)).
+// no jitter, whenever [Retryable] approves. Multiplier 1 gives
+// websocket-client's fixed delay (run_forever(reconnect=N)).
 type Backoff struct {
 	Initial     time.Duration // first delay; 0 means 1s
 	Max         time.Duration // cap on the delay; 0 means 30s
 	Multiplier  float64       // growth per failed attempt, ≥ 1; 0 means 2
 	Jitter      float64       // fraction of the delay drawn at random, in [0, 1]
 	MaxAttempts int           // consecutive failed attempts before Run gives up; 0 means no limit
+
+	// Retry reports whether Run connects again after err ended a
+	// connection or an attempt: a *[status.CloseError] for the peer's
+	// close frame, otherwise the error OnError has seen. Nil means
+	// [Retryable]; a policy of one's own can wrap it. Retry is not asked
+	// when Run ends because of [App.Close] or its context. It runs on
+	// Run's goroutine; a panic counts as false and reaches OnError as a
+	// [*HandlerError].
+	Retry func(err error) bool
 }
 
 func (b *Backoff) check() error {

@@ -15,18 +15,32 @@
 //
 //   - a closing handshake (§7.1.2): the peer's close frame, or the answer
 //     to [App.Close] or to the cancellation of Run's context. OnClose gets
-//     the peer's code and reason. This is not an error and is never
-//     followed by a reconnect, whatever the code;
+//     the peer's code and reason. This is not an error;
 //   - a failure: a protocol violation (the connection is failed with the
-//     code of §7.1.7), a lost connection, or a missing pong
-//     ([ErrPongTimeout]). OnError gets the error, then OnClose gets
-//     status.AbnormalClosure (1006). With App.Reconnect set, Run waits the
-//     [Backoff] delay and connects again;
+//     code of §7.1.7), a lost connection ([conn.ErrConnectionLost]: the
+//     server was killed, or dropped TCP without a close frame), or a
+//     missing pong ([ErrPongTimeout]). OnError gets the error, then
+//     OnClose gets status.AbnormalClosure (1006);
 //   - a failed attempt (address, network, TLS, proxy or handshake error):
-//     OnError only, since nothing opened; then the same reconnect rule.
+//     OnError only, since nothing opened.
 //
 // OnClose runs exactly once for every connection that opened. Run returns
 // whether it ended because of a failure (errored), and why.
+//
+// # Reconnecting
+//
+// With App.Reconnect set, Run asks the [Backoff]'s policy, Retry, whether
+// to connect again after a peer's close (a *[status.CloseError]), a
+// failure or a failed attempt, and if so waits the Backoff delay first.
+// The default policy, [Retryable], reconnects after every failure, after
+// an attempt that may succeed later (refused, timed out, answered with
+// HTTP 408, 429, 500, 502, 503 or 504) and after a close with 1001, 1011,
+// 1012, 1013 or 1014, the codes of a server that is going away,
+// restarting or overloaded; not after any other close, nor after an
+// attempt that would fail the same way again (a bad URL, an unknown host,
+// an untrusted certificate, HTTP 401 or 404). A policy of one's own can
+// wrap Retryable. [App.Close] and the end of Run's context are never
+// followed by a reconnect.
 //
 // # Keepalive
 //
@@ -60,9 +74,11 @@
 //
 // # Differences from websocket-client
 //
-// The behaviour is websocket-client 1.8.0's (a graceful close by the
-// server reaches OnClose with its code and reason, is not an error and is
-// not followed by a reconnect), not 1.9.0's. Beyond that: the first ping
+// A graceful close by the server reaches OnClose with its code and reason
+// and is not an error, as in websocket-client 1.8.0 (not 1.9.0). But
+// where websocket-client never reconnects after a close frame, Run with
+// Reconnect set reconnects after 1001 and 1011-1014, so that a feed
+// survives a server's restart. Beyond that: the first ping
 // is sent one interval after opening, not two; reconnecting uses
 // exponential backoff with jitter and a cap instead of a fixed delay;
 // a pong that arrived while a handler ran is not a timeout

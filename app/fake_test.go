@@ -2,12 +2,13 @@ package app
 
 import (
 	"context"
-	"errors"
-	"net"
+	"fmt"
+	"io"
 	"net/http"
 	"sync"
 	"time"
 
+	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/status"
 )
@@ -53,14 +54,17 @@ func newFakeConn() *fakeConn {
 	}
 }
 
-var errFakeClosed = errors.New("fake: connection closed")
+// errLost is what conn.Conn's receiving calls return when the peer
+// drops TCP without a close frame: ErrConnectionLost wrapped with a
+// *status.CloseError of code 1006 and the read error.
+var errLost = fmt.Errorf("%w: %w: %w", conn.ErrConnectionLost, &status.CloseError{Code: status.AbnormalClosure}, io.EOF)
 
 func (c *fakeConn) recv(ctx context.Context) (frame.Opcode, frame.Frame, error) {
 	select {
 	case e := <-c.in:
 		return e.op, e.f, e.err
 	case <-c.dead:
-		return 0, frame.Frame{}, errFakeClosed
+		return 0, frame.Frame{}, conn.ErrClosed
 	case <-ctx.Done():
 		return 0, frame.Frame{}, ctx.Err()
 	}
@@ -69,7 +73,7 @@ func (c *fakeConn) recv(ctx context.Context) (frame.Opcode, frame.Frame, error) 
 func (c *fakeConn) record(s sent) error {
 	select {
 	case <-c.dead:
-		return errFakeClosed
+		return conn.ErrClosed
 	default:
 	}
 	s.at = time.Now()
@@ -133,7 +137,7 @@ func (c *fakeConn) deliverClose(code status.Code, reason string) {
 }
 
 // drop makes recv fail as when the network connection is lost.
-func (c *fakeConn) drop() { c.in <- event{err: net.ErrClosed} }
+func (c *fakeConn) drop() { c.in <- event{err: errLost} }
 
 // fakeNet hands out fake connections, or dial errors, in order.
 type fakeNet struct {

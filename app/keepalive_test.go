@@ -2,13 +2,13 @@ package app
 
 import (
 	"errors"
-	"net"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/status"
 )
@@ -186,10 +186,10 @@ func TestCloseWhileConnectionEnds(t *testing.T) {
 		if closeErr != nil {
 			t.Errorf("Close while the connection ends = %v; want nil", closeErr)
 		}
-		if !res.errored || !errors.Is(res.err, net.ErrClosed) {
+		if !res.errored || !errors.Is(res.err, conn.ErrConnectionLost) {
 			t.Errorf("Run = %v, %v; want true, the connection's failure", res.errored, res.err)
 		}
-		diff(t, r.get(), []string{"open", "error " + net.ErrClosed.Error(), `close 1006 ""`})
+		diff(t, r.get(), []string{"open", "error " + errLost.Error(), `close 1006 ""`})
 		if got := len(n.dialTimes()); got != 1 {
 			t.Errorf("%d dials; want 1 (Close stops the reconnect)", got)
 		}
