@@ -12,7 +12,8 @@
 //	header=, cookie=, origin=, host=         Dialer.Header, Cookie, Origin, Host
 //	suppress_origin=, subprotocols=          Dialer.SuppressOrigin, Subprotocols
 //	redirect_limit=3                         Dialer.MaxRedirects (nil means 3, 0 none)
-//	http_proxy_host/port/auth, proxy_type=   Dialer.Proxy (a URL: http, https, socks4(a), socks5(h))
+//	http_proxy_host/port/auth, proxy_type=   Dialer.Proxy = ProxyURL(u): u's scheme http, https, socks4(a), socks5(h)
+//	http_no_proxy=                           a Dialer.Proxy func that returns nil for those hosts
 //	sslopt=                                  Dialer.TLSConfig
 //	sockopt=                                 Dialer.NetDial
 //	timeout=                                 ctx and Dialer.HandshakeTimeout

@@ -10,6 +10,22 @@
 // Encoding appends to the caller's slice, so a sender that keeps its buffer
 // encodes without allocating.
 //
+// A Frame's payload length is len(Payload): AppendBinary and Validate take
+// it from the payload and ignore Header.Length, which only a Header on its
+// own (from [ParseHeader], or before its payload is read) needs. A frame
+// literal may leave Length out.
+//
+// # Lengths
+//
+// The payload length is written in its shortest form (§5.2): up to
+// [Max7BitLength] (125) in the header's second byte, up to [Max16BitLength]
+// (65535) in 16 more bits, and above that in 64 bits. websocket-client's
+// ABNF.LENGTH_7 and LENGTH_16 are the first lengths of the longer forms,
+// Max7BitLength+1 and Max16BitLength+1. Its LENGTH_63 has no counterpart:
+// Header.Length is an int64, so every length it holds fits the 64-bit form.
+// [MaxControlPayload] (also 125) is the §5.5 limit of a control frame's
+// payload.
+//
 // # Decoding
 //
 // [ParseHeader] decodes a header from bytes and [ReadHeader] from an

@@ -54,5 +54,4 @@ var (
 	ErrClosePayloadLength = &Error{status.ProtocolError, "frame: invalid close frame: 1-byte payload"}
 	ErrInvalidCloseCode   = &Error{status.ProtocolError, "frame: invalid close code"}
 	ErrInvalidCloseReason = &Error{status.InvalidPayload, "frame: invalid close frame: reason is not UTF-8"}
-	ErrLengthMismatch     = &Error{status.ProtocolError, "frame: header length does not match the payload"}
 )

@@ -6,6 +6,7 @@ import (
 
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/mask"
+	"github.com/framewire/ws/status"
 )
 
 // A text frame built as websocket-client's ABNF.create_frame builds it and
@@ -32,6 +33,25 @@ func ExampleParseHeader() {
 	mask.Apply(payload, h.Key, 0)
 	fmt.Printf("fin=%v opcode=%s masked=%v length=%d payload=%s\n", h.Fin, h.Opcode, h.Masked, h.Length, payload)
 	// Output: fin=true opcode=text masked=true length=5 payload=Hello
+}
+
+// A frame built as a literal needs no Length: encoding and validation take
+// the length from the payload. Here a server's unmasked close frame.
+func ExampleFrame_AppendBinary() {
+	payload, err := status.AppendClose(nil, status.NormalClosure, "bye")
+	if err != nil {
+		panic(err)
+	}
+	f := frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpClose}, Payload: payload}
+	if err := f.Validate(frame.Policy{}); err != nil {
+		panic(err)
+	}
+	wire, err := f.AppendBinary(nil)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("% x\n", wire)
+	// Output: 88 05 03 e8 62 79 65
 }
 
 // Validation is strict: a fragmented ping is a protocol error whose close

@@ -11,7 +11,9 @@ import (
 
 // Frame is one WebSocket frame: a [Header] and its payload. The payload is
 // held unmasked; masking happens only in the bytes [Frame.AppendBinary]
-// produces.
+// produces. The frame's payload length is len(Payload): [Frame.AppendBinary]
+// and [Frame.Validate] take it from there and ignore Header.Length, so a
+// Frame built without Length is encoded and validated as its payload says.
 //
 // Frame is websocket-client's ABNF.
 type Frame struct {
@@ -20,7 +22,8 @@ type Frame struct {
 }
 
 // New returns a final, masked frame of opcode op carrying payload, the way a
-// client sends it. The masking key is left zero: the connection that sends
+// client sends it, with Length set to len(payload) for code that reads the
+// Header alone. The masking key is left zero: the connection that sends
 // the frame sets a fresh one. For a fragment, set Fin to false on the
 // result. New keeps payload; it does not copy it.
 //
@@ -33,13 +36,12 @@ func New(op Opcode, payload []byte) Frame {
 }
 
 // AppendBinary appends the frame's wire form to b: the header, with the
-// length taken from the payload, then the payload masked with Key when
-// Masked is set. f.Payload is never modified.
+// length taken from the payload (Header.Length is ignored), then the
+// payload masked with Key when Masked is set. f.Payload is never modified.
 //
 // AppendBinary is websocket-client's ABNF.format.
 func (f Frame) AppendBinary(b []byte) ([]byte, error) {
-	h := f.Header
-	h.Length = int64(len(f.Payload))
+	h := f.header()
 	b, err := h.AppendBinary(b)
 	if err != nil {
 		return b, err
@@ -52,24 +54,29 @@ func (f Frame) AppendBinary(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// Validate checks the header rules of [Header.Validate] and, for a close
-// frame, the payload: the code must be one a peer may send
-// ([status.Code.IsValid]) and the reason must be UTF-8 unless
-// p.SkipUTF8Validation is set. A Length that disagrees with the payload is
-// an error too.
+// Validate checks the header rules of [Header.Validate], with the length
+// taken from the payload as [Frame.AppendBinary] takes it (Header.Length is
+// ignored), and, for a close frame, the payload: the code must be one a
+// peer may send ([status.Code.IsValid]) and the reason must be UTF-8 unless
+// p.SkipUTF8Validation is set.
 //
 // Validate is websocket-client's ABNF.validate, made strict.
 func (f Frame) Validate(p Policy) error {
-	if f.Length != int64(len(f.Payload)) {
-		return fmt.Errorf("%w: header says %d, payload has %d", ErrLengthMismatch, f.Length, len(f.Payload))
-	}
-	if err := f.Header.Validate(p); err != nil {
+	if err := f.header().Validate(p); err != nil {
 		return err
 	}
 	if f.Opcode == OpClose {
 		return ValidateClose(f.Payload, p)
 	}
 	return nil
+}
+
+// header returns f's Header with the length of its payload, the header its
+// wire form carries.
+func (f Frame) header() Header {
+	h := f.Header
+	h.Length = int64(len(f.Payload))
+	return h
 }
 
 // ValidateClose checks a close frame's payload as [Frame.Validate] does and

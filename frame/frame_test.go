@@ -156,6 +156,57 @@ func TestWireVectorsDecode(t *testing.T) {
 	}
 }
 
+// TestFrameLengthFromPayload checks that a Frame's Length does not matter:
+// with Length left zero, or wrong, every wire vector encodes to the same
+// bytes and validates as with the right Length.
+func TestFrameLengthFromPayload(t *testing.T) {
+	policy := frame.Policy{Rsv1: true, Rsv2: true, Rsv3: true}
+	for i := range wireVectors {
+		v := &wireVectors[i]
+		for _, length := range []int64{0, v.frame.Length + 1, 1 << 20} {
+			t.Run(v.name+"/Length="+strconv.FormatInt(length, 10), func(t *testing.T) {
+				f := v.frame
+				f.Length = length
+				got, err := f.AppendBinary(nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := v.bytes(t); !bytes.Equal(got, want) {
+					t.Errorf("AppendBinary:\n got %x\nwant %x", got, want)
+				}
+				if err := f.Validate(policy); err != nil {
+					t.Errorf("Validate: %v", err)
+				}
+			})
+		}
+	}
+}
+
+func TestLengthForms(t *testing.T) {
+	tests := []struct {
+		length int64
+		header string // unmasked binary frame
+	}{
+		{frame.Max7BitLength, "82 7d"},
+		{frame.Max7BitLength + 1, "82 7e 007e"}, // websocket-client's LENGTH_7
+		{frame.Max16BitLength, "82 7e ffff"},
+		{frame.Max16BitLength + 1, "82 7f 0000000000010000"}, // LENGTH_16
+	}
+	for _, tt := range tests {
+		h := frame.Header{Fin: true, Opcode: frame.OpBinary, Length: tt.length}
+		got, err := h.AppendBinary(nil)
+		if want := unhex(t, tt.header); err != nil || !bytes.Equal(got, want) {
+			t.Errorf("length %d: AppendBinary = %x, %v; want %x", tt.length, got, err, want)
+		}
+		if h.Len() != len(got) {
+			t.Errorf("length %d: Len() = %d, header is %d bytes", tt.length, h.Len(), len(got))
+		}
+	}
+	if frame.Max7BitLength+1 != 0x7e || frame.Max16BitLength+1 != 1<<16 {
+		t.Error("Max7BitLength+1 and Max16BitLength+1 must be websocket-client's LENGTH_7 and LENGTH_16")
+	}
+}
+
 func TestParseHeaderRejects(t *testing.T) {
 	tests := []struct {
 		name string
@@ -284,7 +335,13 @@ func TestValidate(t *testing.T) {
 		{"close reason not utf8", closeFrame([]byte{0x03, 0xe8, 0xff}), frame.Policy{}, frame.ErrInvalidCloseReason, 1007},
 		{"close reason not utf8, skipped", closeFrame([]byte{0x03, 0xe8, 0xff}), frame.Policy{SkipUTF8Validation: true}, nil, 0},
 		{"close 126 bytes", closeFrame(append([]byte{0x03, 0xe8}, long[:124]...)), frame.Policy{}, frame.ErrControlTooLong, 1002},
-		{"length mismatch", frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpText, Length: 3}, Payload: []byte("hi")}, frame.Policy{}, frame.ErrLengthMismatch, 1002},
+		// A Frame's length is its payload's: Header.Length is ignored.
+		{"text without Length", frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpText}, Payload: []byte("hi")}, frame.Policy{}, nil, 0},
+		{"text with a wrong Length", frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpText, Length: 3}, Payload: []byte("hi")}, frame.Policy{}, nil, 0},
+		{"ping of 126 bytes without Length", frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpPing}, Payload: long}, frame.Policy{}, frame.ErrControlTooLong, 1002},
+		{"ping of 2 bytes with Length 126", frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpPing, Length: 126}, Payload: []byte("hi")}, frame.Policy{}, nil, 0},
+		{"close of 1 byte without Length", frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpClose}, Payload: []byte{0x03}}, frame.Policy{}, frame.ErrClosePayloadLength, 1002},
+		{"close 1000 without Length", frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpClose}, Payload: []byte{0x03, 0xe8}}, frame.Policy{}, nil, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package frame_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"testing"
 
@@ -50,8 +51,9 @@ func FuzzParseHeader(f *testing.F) {
 	})
 }
 
-// FuzzValidate checks that validation never panics and that every error it
-// returns carries a close code.
+// FuzzValidate checks that validation never panics, that every error it
+// returns carries a close code, and that a Frame's Length changes neither
+// its validation nor its encoding.
 func FuzzValidate(f *testing.F) {
 	f.Add(byte(0x88), []byte{0x03, 0xe8, 'o', 'k'})
 	f.Add(byte(0x81), []byte("hello"))
@@ -63,10 +65,22 @@ func FuzzValidate(f *testing.F) {
 		}
 		h.Length = int64(len(payload))
 		fr := frame.Frame{Header: h, Payload: payload}
-		if err := fr.Validate(frame.Policy{}); err != nil {
+		err = fr.Validate(frame.Policy{})
+		if err != nil {
 			var fe *frame.Error
 			if !errors.As(err, &fe) || fe.Code == 0 {
 				t.Fatalf("error without close code: %v", err)
+			}
+		}
+		want, _ := fr.AppendBinary(nil)
+		for _, length := range []int64{0, int64(len(payload)) + 126} {
+			g := fr
+			g.Length = length
+			if err2 := g.Validate(frame.Policy{}); fmt.Sprint(err2) != fmt.Sprint(err) {
+				t.Fatalf("Length %d: Validate = %v, with the payload's length %v", length, err2, err)
+			}
+			if got, _ := g.AppendBinary(nil); !bytes.Equal(got, want) {
+				t.Fatalf("Length %d: AppendBinary = %x, with the payload's length %x", length, got, want)
 			}
 		}
 	})

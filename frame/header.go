@@ -17,6 +17,23 @@ const MaxHeaderLen = 14
 // MaxControlPayload is the largest payload of a control frame (§5.5).
 const MaxControlPayload = 125
 
+// The payload length takes one of three forms (§5.2): the 7 bits of the
+// second byte, a 16-bit length after them, or a 64-bit one. Max7BitLength
+// and Max16BitLength are the largest lengths of the first two forms; a
+// length above Max16BitLength takes the 64-bit form. websocket-client's
+// LENGTH_7 is Max7BitLength+1 (126) and its LENGTH_16 Max16BitLength+1
+// (65536).
+const (
+	Max7BitLength  = 125
+	Max16BitLength = 1<<16 - 1
+)
+
+// Values of the 7-bit length field that announce a longer form.
+const (
+	len16Bit = 126
+	len64Bit = 127
+)
+
 // Header is the fixed part of a frame (RFC 6455 §5.2): everything but the
 // payload. It is a plain value; the zero Header is a non-final, unmasked
 // continuation frame with an empty payload.
@@ -26,7 +43,10 @@ type Header struct {
 	Opcode           Opcode
 	Masked           bool
 	Key              mask.Key
-	Length           int64
+	// Length is the payload length of the frame this header announces.
+	// A [Frame] takes its length from its payload instead: its methods
+	// ignore Length.
+	Length int64
 }
 
 // ErrUnencodable is returned by AppendBinary for a header that has no wire
@@ -37,9 +57,9 @@ var ErrUnencodable = errors.New("frame: header cannot be encoded")
 func (h Header) Len() int {
 	n := 2
 	switch {
-	case h.Length > 0xFFFF:
+	case h.Length > Max16BitLength:
 		n += 8
-	case h.Length > 125:
+	case h.Length > Max7BitLength:
 		n += 2
 	}
 	if h.Masked {
@@ -74,11 +94,11 @@ func (h Header) AppendBinary(b []byte) ([]byte, error) {
 		b1 = 0x80
 	}
 	switch {
-	case h.Length > 0xFFFF:
-		b = append(b, b0, b1|127)
+	case h.Length > Max16BitLength:
+		b = append(b, b0, b1|len64Bit)
 		b = binary.BigEndian.AppendUint64(b, uint64(h.Length))
-	case h.Length > 125:
-		b = append(b, b0, b1|126)
+	case h.Length > Max7BitLength:
+		b = append(b, b0, b1|len16Bit)
 		b = binary.BigEndian.AppendUint16(b, uint16(h.Length))
 	default:
 		b = append(b, b0, b1|byte(h.Length))
@@ -103,20 +123,20 @@ func ParseHeader(b []byte) (Header, int, error) {
 	n := 2
 	length := int64(b1 & 0x7F)
 	switch length {
-	case 126:
+	case len16Bit:
 		length = int64(binary.BigEndian.Uint16(b[2:4]))
 		n = 4
-		if length < 126 {
+		if length <= Max7BitLength {
 			return Header{}, 0, nonMinimal(16, length)
 		}
-	case 127:
+	case len64Bit:
 		v := binary.BigEndian.Uint64(b[2:10])
 		n = 10
 		if v>>63 != 0 {
 			return Header{}, 0, ErrLengthOverflow
 		}
 		length = int64(v)
-		if length <= 0xFFFF {
+		if length <= Max16BitLength {
 			return Header{}, 0, nonMinimal(64, length)
 		}
 	}
@@ -149,9 +169,9 @@ func nonMinimal(bits int, length int64) error {
 func headerSize(b1 byte) int {
 	n := 2
 	switch b1 & 0x7F {
-	case 126:
+	case len16Bit:
 		n += 2
-	case 127:
+	case len64Bit:
 		n += 8
 	}
 	if b1&0x80 != 0 {
