@@ -114,7 +114,9 @@ func (a *Assembler) Add(f frame.Frame) (Message, bool, error) {
 	if f.Fin && !a.open && !a.inCur && (f.Opcode == frame.OpText || f.Opcode == frame.OpBinary) {
 		return a.single(f)
 	}
-	if err := a.Begin(f.Header); err != nil {
+	h := f.Header
+	h.Length = int64(len(f.Payload)) // a Frame's length is its payload's
+	if err := a.Begin(h); err != nil {
 		return Message{}, false, err
 	}
 	if err := a.Write(f.Payload); err != nil {

@@ -695,3 +695,23 @@ func TestGrowBuffer(t *testing.T) {
 		}
 	}
 }
+
+// Add takes a frame's length from its payload, as frame.Frame does: a
+// Length left over from another frame is no reason to refuse a fragment.
+func TestAddLengthFromPayload(t *testing.T) {
+	for _, length := range []int64{0, 3, 1 << 40} {
+		var a Assembler
+		first := frame.New(frame.OpText, []byte("Hel"))
+		first.Fin = false
+		first.Length = length
+		if _, ready, err := a.Add(first); err != nil || ready {
+			t.Fatalf("Length %d: first fragment: ready %v, err %v", length, ready, err)
+		}
+		last := frame.New(frame.OpContinuation, []byte("lo"))
+		last.Length = length
+		m, ready, err := a.Add(last)
+		if err != nil || !ready || string(m.Payload) != "Hello" {
+			t.Fatalf("Length %d: got %q, ready %v, err %v", length, m.Payload, ready, err)
+		}
+	}
+}
