@@ -30,8 +30,8 @@ func (a *App) dialConn(ctx context.Context, h http.Header) (connection, error) {
 		}
 		d.Header = merged
 	}
-	d.ControlFrames = true
-	d.FireContFrame = a.OnContMessage != nil
+	d.Config.ControlFrames = true
+	d.Config.FireContFrame = a.OnContMessage != nil
 	c, err := d.Dial(ctx, a.URL)
 	if err != nil {
 		return nil, err
@@ -41,10 +41,10 @@ func (a *App) dialConn(ctx context.Context, h http.Header) (connection, error) {
 
 // logf logs at debug level to the Dialer's Logger, if any.
 func (a *App) logf(format string, args ...any) {
-	if a.Dialer == nil || a.Dialer.Logger == nil {
+	if a.Dialer == nil || a.Dialer.Config.Logger == nil {
 		return
 	}
-	a.Dialer.Logger.Log(context.Background(), slog.LevelDebug, fmt.Sprintf(format, args...))
+	a.Dialer.Config.Logger.Log(context.Background(), slog.LevelDebug, fmt.Sprintf(format, args...))
 }
 
 // connAdapter gives a *conn.Conn the connection interface.

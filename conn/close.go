@@ -2,8 +2,6 @@ package conn
 
 import (
 	"context"
-	"crypto/tls"
-	"net"
 	"time"
 
 	"github.com/framewire/ws/frame"
@@ -108,24 +106,7 @@ func (c *Conn) Shutdown() error {
 // dropped. Over TLS the TCP connection under it is reset the same way,
 // without a close_notify alert. A second call returns ErrClosed.
 func (c *Conn) Abort() error {
-	raw := c.nc
-	for {
-		tc, ok := raw.(*tls.Conn)
-		if !ok {
-			break
-		}
-		raw = tc.NetConn()
-	}
-	c.mu.Lock()
-	dropped := c.dropped
-	c.mu.Unlock()
-	if dropped {
-		return ErrClosed
-	}
-	if tc, ok := raw.(*net.TCPConn); ok {
-		tc.SetLinger(0)
-	}
-	if !c.drop(ErrClosed, ErrClosed, raw) {
+	if !c.drop(ErrClosed, ErrClosed, func() error { return abort(c.t) }) {
 		return ErrClosed
 	}
 	return nil

@@ -2,8 +2,6 @@ package conn
 
 import (
 	"context"
-	"crypto/tls"
-	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -11,14 +9,14 @@ import (
 
 	"github.com/framewire/ws/fragment"
 	"github.com/framewire/ws/frame"
-	"github.com/framewire/ws/handshake"
 	"github.com/framewire/ws/mask"
 	"github.com/framewire/ws/reader"
 	"github.com/framewire/ws/status"
 )
 
-// Conn is an open WebSocket connection, the client side: websocket-client's
-// WebSocket after connect().
+// Conn is an open WebSocket connection: websocket-client's WebSocket
+// after connect(). A client Conn comes from [Dialer.Dial]; [New] makes one
+// of either role over a [Transport] whose handshake is done.
 //
 // A Conn is safe for one reader and any number of writers at once: each
 // Send, Ping, Pong or Close writes whole frames, never interleaved with
@@ -28,18 +26,13 @@ import (
 // reuse, when it is small (at most 1 MiB for a message, 64 KiB for a
 // RecvFrame frame).
 type Conn struct {
-	nc    net.Conn
-	isTLS bool
+	t     Transport
+	cfg   Config
 	trace *tracer
 
 	status      int
 	subprotocol string
 	fields      []string // response header fields: name, value, name, value...
-	fireCont    bool
-	ctlFrames   bool
-	skipUTF8    bool
-	maskKey     func() mask.Key
-	readPolicy  frame.Policy
 
 	// Reading: held by one reader at a time through rlock.
 	rlock   ctxMutex
@@ -67,65 +60,39 @@ type Conn struct {
 	mu      sync.Mutex
 	rerr    error         // terminal error for reads
 	werr    error         // terminal error for writes
-	done    chan struct{} // closed once the socket is closed
+	done    chan struct{} // closed once the transport is closed
 	dropped bool
 }
 
-// newConn wraps nc, whose opening handshake is done; buffered holds bytes
-// read past the handshake response.
-func newConn(nc net.Conn, buffered []byte, resp *handshake.Response, d *Dialer, t *tracer) *Conn {
+// New returns a Conn over t, whose opening handshake is done: the server
+// side of a connection accepted elsewhere, a test peer, or a client over a
+// transport the Dialer does not make. Bytes already read from t past the
+// handshake must be served by t. A nil cfg is the zero Config: a client
+// with the defaults.
+func New(t Transport, cfg *Config) *Conn {
+	if cfg == nil {
+		cfg = &Config{}
+	}
+	return newConn(t, cfg, newTracer(cfg.Trace, cfg.Logger))
+}
+
+// newConn is New with the tracer that the handshake used.
+func newConn(t Transport, cfg *Config, tr *tracer) *Conn {
 	c := &Conn{
-		nc:          nc,
-		status:      resp.StatusCode,
-		subprotocol: resp.Subprotocol,
-		fields:      flatten(resp.Header),
-		fireCont:    d.FireContFrame,
-		ctlFrames:   d.ControlFrames,
-		skipUTF8:    d.SkipUTF8Validation,
-		maskKey:     d.MaskKey,
-		trace:       t,
-		done:        make(chan struct{}),
+		t:     t,
+		cfg:   *cfg,
+		trace: tr,
+		done:  make(chan struct{}),
 	}
-	_, c.isTLS = nc.(*tls.Conn)
-	c.readPolicy = frame.Policy{SkipUTF8Validation: d.SkipUTF8Validation}
-	var src = nc
-	if len(buffered) > 0 {
-		src = &prefixConn{Conn: nc, buf: buffered}
-	}
-	c.rd = reader.NewSize(src, readBufferSize)
-	c.rd.MaxFrameSize = d.MaxFrameSize
-	c.rd.Policy = c.readPolicy
-	c.asm = fragment.Assembler{
-		MaxMessageSize:     d.MaxMessageSize,
-		SkipUTF8Validation: d.SkipUTF8Validation,
-		FireContFrame:      d.FireContFrame,
-	}
-	c.rbind.set = nc.SetReadDeadline
-	c.wbind.set = nc.SetWriteDeadline
+	c.rd = cfg.reader(t)
+	c.asm = cfg.assembler()
+	c.rbind.set = t.SetReadDeadline
+	c.wbind.set = t.SetWriteDeadline
 	return c
 }
 
 // readBufferSize is the reader's buffer, held only during a read.
 const readBufferSize = 4096
-
-// prefixConn serves bytes read past the handshake before reading the
-// socket again.
-type prefixConn struct {
-	net.Conn
-	buf []byte
-}
-
-func (p *prefixConn) Read(b []byte) (int, error) {
-	if len(p.buf) > 0 {
-		n := copy(b, p.buf)
-		p.buf = p.buf[n:]
-		if len(p.buf) == 0 {
-			p.buf = nil
-		}
-		return n, nil
-	}
-	return p.Conn.Read(b)
-}
 
 // lock takes m, giving up when ctx ends first. A context that has ended
 // already fails at once, even when m is free.
@@ -160,19 +127,19 @@ func (c *Conn) setErrs(rerr, werr error) {
 // some were recorded already (see record), and closes the socket. It reports whether
 // this call closed it.
 func (c *Conn) terminate(rerr, werr error) bool {
-	return c.drop(rerr, werr, c.nc)
+	return c.drop(rerr, werr, c.t.Close)
 }
 
-// drop is terminate closing the socket through closer, the Conn's
-// net.Conn or the one under it.
-func (c *Conn) drop(rerr, werr error, closer io.Closer) bool {
+// drop is terminate closing the transport with closeT: its Close, or its
+// abort for CloseNow.
+func (c *Conn) drop(rerr, werr error, closeT func() error) bool {
 	c.mu.Lock()
 	c.setErrs(rerr, werr)
 	first := !c.dropped
 	c.dropped = true
 	c.mu.Unlock()
 	if first {
-		closer.Close()
+		closeT()
 		close(c.done)
 		c.rbind.release()
 		c.wbind.release()
@@ -235,12 +202,14 @@ func flatten(h http.Header) []string {
 // it lower-cased.
 func (c *Conn) Subprotocol() string { return c.subprotocol }
 
-// LocalAddr returns the local network address.
-func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
+// LocalAddr returns the local network address, or nil when the transport
+// has none.
+func (c *Conn) LocalAddr() net.Addr { return localAddr(c.t) }
 
-// RemoteAddr returns the remote network address: the server's, or the
-// proxy's when the connection goes through one.
-func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
+// RemoteAddr returns the remote network address (the server's, or the
+// proxy's when the connection goes through one), or nil when the
+// transport has none.
+func (c *Conn) RemoteAddr() net.Addr { return remoteAddr(c.t) }
 
 // closeErrorOf builds the error a read returns after the peer's close.
 func closeErrorOf(code status.Code, reason string) *status.CloseError {

@@ -61,7 +61,7 @@ func TestSendGolden(t *testing.T) {
 				p.ReadFull(b)
 				got <- b
 			})
-			c := dial(t, &conn.Dialer{MaskKey: abcd}, s.URL)
+			c := dial(t, &conn.Dialer{Config: conn.Config{MaskKey: abcd}}, s.URL)
 			if err := tt.send(testCtx(t), c); err != nil {
 				t.Fatal(err)
 			}
@@ -87,7 +87,7 @@ func TestFragmentedWithPing(t *testing.T) {
 		pong <- b
 		p.ReadClose()
 	})
-	c := dial(t, &conn.Dialer{MaskKey: abcd}, s.URL)
+	c := dial(t, &conn.Dialer{Config: conn.Config{MaskKey: abcd}}, s.URL)
 	op, f, err := c.RecvDataFrame(testCtx(t))
 	if err != nil {
 		t.Fatal(err)
@@ -145,7 +145,7 @@ func TestFireContFrame(t *testing.T) {
 		p.Write(rawFrame(true, frame.OpContinuation, []byte("too much ")))
 		p.ReadClose()
 	})
-	c := dial(t, &conn.Dialer{FireContFrame: true}, s.URL)
+	c := dial(t, &conn.Dialer{Config: conn.Config{FireContFrame: true}}, s.URL)
 	ctx := testCtx(t)
 	for _, want := range []struct {
 		op      frame.Opcode
@@ -193,8 +193,8 @@ func TestFailTheConnection(t *testing.T) {
 		{"close reason not UTF-8", conn.Dialer{}, []byte{0x88, 0x03, 0x03, 0xe8, 0xff}, 1007, frame.ErrInvalidCloseReason},
 		{"text not UTF-8", conn.Dialer{}, rawFrame(true, frame.OpText, []byte{'a', 0xc0, 0xaf}), 1007, fragment.ErrInvalidUTF8},
 		{"text ends inside a character", conn.Dialer{}, rawFrame(true, frame.OpText, []byte{0xe3, 0x81}), 1007, fragment.ErrInvalidUTF8},
-		{"frame too big", conn.Dialer{MaxFrameSize: 100}, rawFrame(true, frame.OpBinary, big), 1009, reader.ErrFrameTooLarge},
-		{"message too big", conn.Dialer{MaxMessageSize: 150}, append(rawFrame(false, frame.OpBinary, big[:100]), rawFrame(true, frame.OpContinuation, big[:100])...), 1009, fragment.ErrMessageTooBig},
+		{"frame too big", conn.Dialer{Config: conn.Config{MaxFrameSize: 100}}, rawFrame(true, frame.OpBinary, big), 1009, reader.ErrFrameTooLarge},
+		{"message too big", conn.Dialer{Config: conn.Config{MaxMessageSize: 150}}, append(rawFrame(false, frame.OpBinary, big[:100]), rawFrame(true, frame.OpContinuation, big[:100])...), 1009, fragment.ErrMessageTooBig},
 		{"new message inside a fragmented one", conn.Dialer{}, append(rawFrame(false, frame.OpText, []byte("a")), rawFrame(true, frame.OpText, []byte("b"))...), 1002, fragment.ErrMissingContinuation},
 	}
 	for _, tt := range tests {
@@ -647,7 +647,7 @@ func TestControlFrames(t *testing.T) {
 				pong <- f.Opcode.String() + ":" + string(f.Payload)
 				p.ReadClose()
 			})
-			c := dial(t, &conn.Dialer{ControlFrames: ctl}, s.URL)
+			c := dial(t, &conn.Dialer{Config: conn.Config{ControlFrames: ctl}}, s.URL)
 			ctx := testCtx(t)
 			var got []string
 			for {
@@ -735,9 +735,10 @@ func TestSendValidation(t *testing.T) {
 	}
 }
 
-// SendFrameUnchecked puts on the wire exactly the frames SendFrame refuses,
-// masked or not as the header says; a close frame still ends sending.
-func TestSendFrameUnchecked(t *testing.T) {
+// With Config.AllowIllegalWrites, SendFrame puts on the wire exactly the
+// frames it otherwise refuses, masked or not as the header says; a close
+// frame still ends sending.
+func TestAllowIllegalWrites(t *testing.T) {
 	checkLeaks(t)
 	tests := []struct {
 		name string
@@ -762,17 +763,18 @@ func TestSendFrameUnchecked(t *testing.T) {
 		p.ReadFull(b)
 		wire <- b
 	})
-	c := dial(t, &conn.Dialer{MaskKey: func() mask.Key { return mask.Key{1, 2, 3, 4} }}, s.URL)
+	cfg := conn.Config{AllowIllegalWrites: true, MaskKey: func() mask.Key { return mask.Key{1, 2, 3, 4} }}
+	c := dial(t, &conn.Dialer{Config: cfg}, s.URL)
 	ctx := testCtx(t)
 	for _, tt := range tests {
-		if err := c.SendFrameUnchecked(ctx, tt.f); err != nil {
+		if err := c.SendFrame(ctx, tt.f); err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
 	}
 	if got := recv(t, wire); !bytes.Equal(got, want) {
 		t.Errorf("wire:\n got %x\nwant %x", got, want)
 	}
-	if err := c.SendFrameUnchecked(ctx, frame.New(frame.OpText, nil)); !errors.Is(err, net.ErrClosed) {
+	if err := c.SendFrame(ctx, frame.New(frame.OpText, nil)); !errors.Is(err, net.ErrClosed) {
 		t.Errorf("after the close frame: %v, want net.ErrClosed", err)
 	}
 	c.Abort()

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -16,11 +15,10 @@ import (
 	"time"
 
 	"github.com/framewire/ws/handshake"
-	"github.com/framewire/ws/mask"
 )
 
 // DefaultMaxRedirects is the number of redirects a Dialer follows when
-// MaxRedirects is nil: websocket-client's default redirect_limit.
+// MaxRedirects is 0: websocket-client's default redirect_limit.
 const DefaultMaxRedirects = 3
 
 // DefaultHandshakeTimeout bounds a dial whose Dialer leaves
@@ -103,10 +101,9 @@ type Dialer struct {
 	Jar http.CookieJar
 
 	// MaxRedirects is the number of redirects (301, 302, 303, 307, 308)
-	// followed: nil means DefaultMaxRedirects, 0 (or less) none, as
-	// websocket-client's redirect_limit=0. Set it with new:
-	// MaxRedirects: new(0).
-	MaxRedirects *int
+	// followed: 0 means DefaultMaxRedirects, a negative value none
+	// (websocket-client's redirect_limit=0), as in [Config]'s convention.
+	MaxRedirects int
 
 	// HandshakeTimeout bounds the whole dial: name resolution, TCP,
 	// proxy, TLS, handshake, the read of a refusal's body, and redirects.
@@ -119,44 +116,15 @@ type Dialer struct {
 	// redirect fails the dial with [ErrInsecureRedirect].
 	AllowInsecureRedirect bool
 
-	// MaxFrameSize limits a received frame's payload: 0 means
-	// reader.DefaultMaxFrameSize (16 MiB), a negative value no limit.
-	MaxFrameSize int64
-
-	// MaxMessageSize limits a received message: 0 means
-	// fragment.DefaultMaxMessageSize (32 MiB), a negative value no limit.
-	MaxMessageSize int64
-
-	// SkipUTF8Validation turns off the UTF-8 checks of received text and
-	// close reasons, and of sent text.
-	SkipUTF8Validation bool
-
-	// FireContFrame makes RecvDataFrame return each fragment of a
-	// message as it arrives.
-	FireContFrame bool
-
-	// ControlFrames makes RecvDataFrame and RecvData also return ping
-	// and pong frames (websocket-client's recv_data_frame(control_frame=True)).
-	// Pings are answered either way.
-	ControlFrames bool
-
-	// MaskKey returns the masking key of each frame sent
-	// (websocket-client's set_mask_key). Nil means a per-connection
-	// mask.Source, a cryptographically strong generator. A fixed key is
-	// for tests only: RFC 6455 §5.3 requires unpredictable keys.
-	MaskKey func() mask.Key
-
 	// Rand is read for the 16 bytes of the Sec-WebSocket-Key. Nil means
 	// crypto/rand.
 	Rand io.Reader
 
-	// Trace and Logger receive websocket-client's trace output
-	// (enableTrace): the handshake and every frame sent and received.
-	// Trace gets one line per record, Logger one debug record per line.
-	// Authorization, Proxy-Authorization, Cookie and Set-Cookie values
-	// are replaced by ***.
-	Trace  io.Writer
-	Logger *slog.Logger
+	// Config is the configuration of the connections this Dialer makes:
+	// limits, UTF-8 policy, mask keys, trace (see [Config]). Its Role is
+	// ignored: a dialed connection is a client. Its Trace and Logger also
+	// receive the opening handshake.
+	Config Config
 }
 
 // Dial opens a connection to url with the zero [Dialer].
@@ -204,12 +172,15 @@ func (d *Dialer) Dial(ctx context.Context, rawURL string) (*Conn, error) {
 	}
 	ctx, cancel := d.bound(ctx)
 	defer cancel()
-	limit := DefaultMaxRedirects
-	if d.MaxRedirects != nil {
-		limit = max(*d.MaxRedirects, 0)
+	limit := d.MaxRedirects
+	switch {
+	case limit == 0:
+		limit = DefaultMaxRedirects
+	case limit < 0:
+		limit = 0
 	}
 	st := d.newState()
-	t := newTracer(d.Trace, d.Logger)
+	t := newTracer(d.Config.Trace, d.Config.Logger)
 	for n := 0; ; n++ {
 		nc, err := d.dialNet(ctx, u, st.host)
 		if err != nil {
@@ -252,7 +223,7 @@ func (d *Dialer) DialConn(ctx context.Context, nc net.Conn, rawURL string) (*Con
 	ctx, cancel := d.bound(ctx)
 	defer cancel()
 	st := d.newState()
-	return d.upgrade(ctx, nc, u, &st, newTracer(d.Trace, d.Logger))
+	return d.upgrade(ctx, nc, u, &st, newTracer(d.Config.Trace, d.Config.Logger))
 }
 
 // ErrInsecureRedirect reports a redirect from a wss URL to a ws URL, which
@@ -483,7 +454,11 @@ func (d *Dialer) handshake(nc net.Conn, u *url.URL, st *dialState, t *tracer) (*
 		b, _ := br.Peek(n)
 		rest = append([]byte(nil), b...)
 	}
-	return newConn(nc, rest, resp, d, t), nil
+	cfg := d.Config
+	cfg.Role = RoleClient
+	c := newConn(transportOf(nc, rest), &cfg, t)
+	c.status, c.subprotocol, c.fields = resp.StatusCode, resp.Subprotocol, flatten(resp.Header)
+	return c, nil
 }
 
 func hasField(h http.Header, name string) bool {

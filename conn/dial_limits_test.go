@@ -16,7 +16,7 @@ import (
 func TestReceiveBuffersWithinLimits(t *testing.T) {
 	checkLeaks(t)
 	const frameLimit, msgLimit = 100_000, 250_000
-	d := &conn.Dialer{MaxFrameSize: frameLimit, MaxMessageSize: msgLimit}
+	d := &conn.Dialer{Config: conn.Config{MaxFrameSize: frameLimit, MaxMessageSize: msgLimit}}
 	c := dialPipe(t, d, func(p *wstest.Peer) {
 		p.Upgrade(nil)
 		p.WriteFrame(frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpBinary, Length: frameLimit}, Payload: make([]byte, frameLimit)})

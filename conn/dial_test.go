@@ -180,7 +180,7 @@ func TestRedirects(t *testing.T) {
 			p.Redirect(302, "/loop", nil)
 		}
 	})
-	c := dial(t, &conn.Dialer{MaxRedirects: new(5)}, s.URL+"/301")
+	c := dial(t, &conn.Dialer{MaxRedirects: 5}, s.URL+"/301")
 	if p, err := c.Recv(testCtx(t)); err != nil || string(p) != "/final" {
 		t.Errorf("Recv = %q, %v", p, err)
 	}
@@ -195,15 +195,15 @@ func TestRedirects(t *testing.T) {
 	if err := dialErr(t, nil, s.URL+"/loop"); !errors.Is(err, conn.ErrTooManyRedirects) {
 		t.Errorf("loop: %v", err)
 	}
-	// 0 (and, the same, a negative value): none followed.
-	for _, n := range []int{0, -1} {
-		err = dialErr(t, &conn.Dialer{MaxRedirects: new(n)}, s.URL+"/308")
+	// A negative value: none followed.
+	for _, n := range []int{-1, -5} {
+		err = dialErr(t, &conn.Dialer{MaxRedirects: n}, s.URL+"/308")
 		if !errors.Is(err, conn.ErrTooManyRedirects) || !errors.As(err, &re) || re.StatusCode != 308 {
 			t.Errorf("MaxRedirects %d: %v", n, err)
 		}
 	}
 	// Exactly the limit is followed.
-	c = dial(t, &conn.Dialer{MaxRedirects: new(1)}, s.URL+"/308")
+	c = dial(t, &conn.Dialer{MaxRedirects: 1}, s.URL+"/308")
 	if p, err := c.Recv(testCtx(t)); err != nil || string(p) != "/final" {
 		t.Errorf("MaxRedirects 1: Recv = %q, %v", p, err)
 	}
@@ -395,12 +395,14 @@ func TestTrace(t *testing.T) {
 	var buf bytes.Buffer
 	var logBuf bytes.Buffer
 	d := &conn.Dialer{
-		Trace:   &buf,
-		Logger:  slog.New(slog.NewTextHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Header:  http.Header{"Authorization": {"Bearer secret"}},
-		Cookie:  "c=secret",
-		MaskKey: abcd,
-		Rand:    bytes.NewReader(make([]byte, 16)),
+		Header: http.Header{"Authorization": {"Bearer secret"}},
+		Cookie: "c=secret",
+		Rand:   bytes.NewReader(make([]byte, 16)),
+		Config: conn.Config{
+			Trace:   &buf,
+			Logger:  slog.New(slog.NewTextHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelDebug})),
+			MaskKey: abcd,
+		},
 	}
 	c := dial(t, d, s.URL+"/t")
 	ctx := testCtx(t)

@@ -24,7 +24,7 @@ func FuzzRecv(f *testing.F) {
 			p.Write(data)
 		})
 		defer s.Close()
-		d := conn.Dialer{MaxFrameSize: 1 << 16, MaxMessageSize: 1 << 17, ControlFrames: true}
+		d := conn.Dialer{Config: conn.Config{MaxFrameSize: 1 << 16, MaxMessageSize: 1 << 17, ControlFrames: true}}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		c, err := d.DialConn(ctx, s.Pipe(), "ws://fuzz.test/")

@@ -107,7 +107,7 @@ func (c *Conn) recvDataFrame(ctx context.Context) (frame.Opcode, frame.Frame, er
 					return 0, frame.Frame{}, err
 				}
 			}
-			if c.ctlFrames {
+			if c.cfg.ControlFrames {
 				return op, frame.Frame{Header: c.rh, Payload: c.ctl[:c.rh.Length]}, nil
 			}
 		case frame.OpClose:
@@ -216,7 +216,7 @@ func (c *Conn) recvFrame(ctx context.Context) (frame.Frame, error) {
 	c.rin, c.rawRead = false, false
 	f := frame.Frame{Header: c.rh, Payload: c.fbuf}
 	if f.Opcode == frame.OpClose {
-		if err := frame.ValidateClose(f.Payload, c.readPolicy); err != nil {
+		if err := frame.ValidateClose(f.Payload, c.rd.Policy); err != nil {
 			return frame.Frame{}, c.readFailed(ctx, err)
 		}
 	}
@@ -370,7 +370,7 @@ func (c *Conn) reply(ctx context.Context, op frame.Opcode, payload []byte) error
 		return &TimeoutError{Op: "read", Ctx: err}
 	}
 	c.wbind.until(dl)
-	_, err := c.put(frame.Header{Fin: true, Opcode: op, Masked: true}, payload)
+	_, err := c.put(frame.Header{Fin: true, Opcode: op, Masked: c.masks()}, payload)
 	switch {
 	case err == nil:
 		return nil
@@ -388,7 +388,7 @@ func (c *Conn) reply(ctx context.Context, op frame.Opcode, payload []byte) error
 // the write lock or a peer that stopped reading cannot keep the call
 // waiting.
 func (c *Conn) peerClosed(ctx context.Context, f frame.Frame) error {
-	if err := frame.ValidateClose(f.Payload, c.readPolicy); err != nil {
+	if err := frame.ValidateClose(f.Payload, c.rd.Policy); err != nil {
 		return c.readFailed(ctx, err)
 	}
 	code, reason, _ := status.ParseClose(f.Payload)

@@ -66,7 +66,7 @@ func TestPingFloodNotRead(t *testing.T) {
 func TestPongToSlowReader(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		got := make(chan []byte, 1)
-		c := dialPipe(t, &conn.Dialer{MaskKey: abcd}, func(p *wstest.Peer) {
+		c := dialPipe(t, &conn.Dialer{Config: conn.Config{MaskKey: abcd}}, func(p *wstest.Peer) {
 			p.Upgrade(nil)
 			p.WriteMessage(frame.OpPing, []byte("slow"))
 			time.Sleep(conn.ReplyTimeout - time.Second)
@@ -97,7 +97,7 @@ func TestPongNotCutByContext(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		got := make(chan []byte, 1)
 		closed := make(chan status.Code, 1)
-		c := dialPipe(t, &conn.Dialer{MaskKey: abcd}, func(p *wstest.Peer) {
+		c := dialPipe(t, &conn.Dialer{Config: conn.Config{MaskKey: abcd}}, func(p *wstest.Peer) {
 			p.Upgrade(nil)
 			p.WriteMessage(frame.OpPing, []byte("p1"))
 			// Read the socket itself, unbuffered, to take the pong

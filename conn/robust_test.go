@@ -141,7 +141,7 @@ func TestTraceDropsLargePayload(t *testing.T) {
 		p.ReadClose()
 	})
 	var trace bytes.Buffer
-	c := dial(t, &conn.Dialer{Trace: &trace}, s.URL)
+	c := dial(t, &conn.Dialer{Config: conn.Config{Trace: &trace}}, s.URL)
 	ctx := testCtx(t)
 	if p, err := c.Recv(ctx); err != nil || !bytes.Equal(p, big) {
 		t.Fatalf("Recv = %d bytes, %v", len(p), err)

@@ -30,21 +30,25 @@ var writePool = sync.Pool{New: func() any {
 }}
 
 // SendFrame sends one frame: websocket-client's send_frame. It fills in
-// the payload length and masks the frame with a fresh key (RFC 6455 §5.3);
-// the key in f is ignored and f.Payload is not modified.
+// the payload length and, for a client, masks the frame with a fresh key
+// (RFC 6455 §5.3); the key in f is ignored and f.Payload is not modified.
 //
 // The frame must be valid for RFC 6455 without extensions: no reserved bit
 // or opcode, a control frame final and at most 125 bytes, a close frame's
 // code and reason valid. Otherwise nothing is sent and the error is a
-// *[frame.Error]. A close frame sent this way starts the closing
-// handshake: later sends fail with [ErrClosed].
+// *[frame.Error]. With [Config.AllowIllegalWrites] nothing is checked and
+// the frame is sent as given: masked only if f.Masked says so. A close
+// frame sent this way starts the closing handshake: later sends fail with
+// [ErrClosed].
 //
 // SendFrame may be called from several goroutines at once: each frame is
 // written whole. It returns when the frame was handed to the operating
 // system. See [Conn] for what a context that ends does.
 func (c *Conn) SendFrame(ctx context.Context, f frame.Frame) error {
+	if c.cfg.AllowIllegalWrites {
+		return c.sendHeader(ctx, f.Header, f.Payload)
+	}
 	f.Length = int64(len(f.Payload))
-	f.Masked = true
 	if err := f.Header.Validate(frame.Policy{}); err != nil {
 		return err
 	}
@@ -56,25 +60,11 @@ func (c *Conn) SendFrame(ctx context.Context, f frame.Frame) error {
 	return c.send(ctx, f.Header, f.Payload)
 }
 
-// SendFrameUnchecked sends f as it is, for test harnesses that probe how a
-// server handles broken frames: reserved bits and opcodes, fragmented or
-// long control frames, any close payload, and, with f.Masked false, an
-// unmasked frame (which a server must fail, RFC 6455 §5.1). Only the
-// payload length is filled in, so the stream stays framed; a masked frame
-// gets a fresh key as with [Conn.SendFrame].
-//
-// Nothing here is checked, and a server will usually fail the connection
-// in answer; applications want [Conn.SendFrame]. A close frame, valid or
-// not, starts the closing handshake as with SendFrame.
-func (c *Conn) SendFrameUnchecked(ctx context.Context, f frame.Frame) error {
-	return c.sendHeader(ctx, f.Header, f.Payload)
-}
-
 // Send sends p as one message of type op (websocket-client's send). A text
-// message must be UTF-8 ([ErrInvalidText]) unless the Dialer set
+// message must be UTF-8 ([ErrInvalidText]) unless the Config set
 // SkipUTF8Validation.
 func (c *Conn) Send(ctx context.Context, op frame.Opcode, p []byte) error {
-	if op == frame.OpText && !c.skipUTF8 && !utf8check.Valid(p) {
+	if op == frame.OpText && !c.cfg.SkipUTF8Validation && !utf8check.Valid(p) {
 		return ErrInvalidText
 	}
 	return c.SendFrame(ctx, frame.New(op, p))
@@ -104,11 +94,16 @@ func (c *Conn) Pong(ctx context.Context, p []byte) error {
 	return c.SendFrame(ctx, frame.New(frame.OpPong, p))
 }
 
-// send writes one masked frame under the write lock.
+// send writes one frame under the write lock, masked if the Conn is a
+// client.
 func (c *Conn) send(ctx context.Context, h frame.Header, payload []byte) error {
-	h.Masked = true
+	h.Masked = c.masks()
 	return c.sendHeader(ctx, h, payload)
 }
+
+// masks reports whether the frames the Conn sends are masked: a client's
+// are (RFC 6455 §5.3), a server's are not.
+func (c *Conn) masks() bool { return c.cfg.Role == RoleClient }
 
 // sendHeader writes one frame, masked only if h says so, under the write
 // lock.
@@ -137,8 +132,8 @@ func (c *Conn) writeLocked(ctx context.Context, h frame.Header, payload []byte) 
 		return nil
 	}
 	if cerr := ctxErr(ctx); cerr != nil && isTimeout(err) {
-		// TLS cannot resume any write after a timeout.
-		broken := n > 0 || c.isTLS
+		// Some transports (TLS) cannot resume any write after a timeout.
+		broken := n > 0 || isBroken(err)
 		te := &TimeoutError{Op: "write", Broken: broken, Ctx: cerr, Err: err}
 		if broken {
 			c.terminate(te, te)
@@ -155,8 +150,8 @@ func (c *Conn) put(h frame.Header, payload []byte) (int, error) {
 	switch {
 	case !h.Masked:
 		h.Key = mask.Key{}
-	case c.maskKey != nil:
-		h.Key = c.maskKey()
+	case c.cfg.MaskKey != nil:
+		h.Key = c.cfg.MaskKey()
 	default:
 		if c.src == nil {
 			c.src = mask.NewSource()
@@ -200,7 +195,7 @@ func (c *Conn) writeFrame(h frame.Header, payload []byte) (int, error) {
 		pos = mask.Apply(buf[hl:], h.Key, 0)
 	}
 	payload = payload[k:]
-	total, err := c.nc.Write(buf)
+	total, err := c.t.Write(buf)
 	for err == nil && len(payload) > 0 {
 		k = min(cap(buf), len(payload))
 		buf = append(buf[:0], payload[:k]...)
@@ -209,7 +204,7 @@ func (c *Conn) writeFrame(h frame.Header, payload []byte) (int, error) {
 		}
 		payload = payload[k:]
 		var n int
-		n, err = c.nc.Write(buf)
+		n, err = c.t.Write(buf)
 		total += n
 	}
 	return total, err

@@ -215,22 +215,22 @@ func TestClientRedirect(t *testing.T) {
 	checkGoroutines(t)
 	tests := []struct {
 		path    string
-		max     int    // Dialer.MaxRedirects; -1: nil, the default
+		max     int    // Dialer.MaxRedirects: 0 the default, -1 none
 		tooMany string // "": the dial succeeds; else the last Location's path
 	}{
-		{"/r301", -1, ""},
-		{"/r302", -1, ""},
-		{"/r307", -1, ""},
-		{"/r308", -1, ""},
-		{"/rrel", -1, ""},
-		{"/rn/2", -1, ""},
-		{"/rn/3", -1, ""}, // the default limit, 3
-		{"/rn/4", -1, "/rn/0"},
-		{"/rn/5", -1, "/rn/1"},
+		{"/r301", 0, ""},
+		{"/r302", 0, ""},
+		{"/r307", 0, ""},
+		{"/r308", 0, ""},
+		{"/rrel", 0, ""},
+		{"/rn/2", 0, ""},
+		{"/rn/3", 0, ""}, // the default limit, 3
+		{"/rn/4", 0, "/rn/0"},
+		{"/rn/5", 0, "/rn/1"},
 		{"/rn/5", 5, ""},
-		{"/rn/1", 0, "/rn/0"}, // 0: none followed
-		{"/r302", 0, "/"},
-		{"/rloop", -1, "/rloop"},
+		{"/rn/1", -1, "/rn/0"}, // -1: none followed
+		{"/r302", -1, "/"},
+		{"/rloop", 0, "/rloop"},
 		{"/rloop", 10, "/rloop"},
 	}
 	for _, key := range nodeServers {
@@ -239,9 +239,7 @@ func TestClientRedirect(t *testing.T) {
 			for _, tt := range tests {
 				t.Run(tt.path+"/"+strconv.Itoa(tt.max), func(t *testing.T) {
 					d, base := clientDialer(t, key)
-					if tt.max >= 0 {
-						d.MaxRedirects = new(tt.max)
-					}
+					d.MaxRedirects = tt.max
 					if tt.tooMany == "" {
 						c := dialClient(t, ctx, d, base+tt.path)
 						if c.Status() != http.StatusSwitchingProtocols {
@@ -684,7 +682,7 @@ func TestClientTrace(t *testing.T) {
 	ctx := testContext(t)
 	d, base := clientDialer(t, KeyWS)
 	var trace bytes.Buffer
-	d.Trace = &trace
+	d.Config.Trace = &trace
 	d.Cookie = "session=s3cr3t-cookie"
 	u, _ := url.Parse(base + "/basic")
 	u.User = url.UserPassword(need(t, KeyUser), need(t, KeyPass))

@@ -139,7 +139,7 @@ func TestClientEcho(t *testing.T) {
 		t.Run(key, func(t *testing.T) {
 			ctx := testContext(t)
 			d, u := clientDialer(t, key)
-			d.MaxFrameSize, d.MaxMessageSize = bigLimit, bigLimit
+			d.Config.MaxFrameSize, d.Config.MaxMessageSize = bigLimit, bigLimit
 			c := dialClient(t, ctx, d, u)
 			if c.Status() != 101 {
 				t.Errorf("Status() = %d, want 101", c.Status())
@@ -300,7 +300,7 @@ func TestClientReceiveFragments(t *testing.T) {
 
 			t.Run("FireContFrame", func(t *testing.T) {
 				d := *d
-				d.FireContFrame = true
+				d.Config.FireContFrame = true
 				c := dialClient(t, ctx, &d, u+"/frag")
 				if err := c.SendText(ctx, string(msg)); err != nil {
 					t.Fatal(err)
@@ -348,7 +348,7 @@ func TestClientPing(t *testing.T) {
 		t.Run(key, func(t *testing.T) {
 			ctx := testContext(t)
 			d, u := clientDialer(t, key)
-			d.ControlFrames = true
+			d.Config.ControlFrames = true
 			c := dialClient(t, ctx, d, u)
 			for _, p := range payloads {
 				if err := c.Ping(ctx, p); err != nil {
@@ -401,7 +401,7 @@ func TestClientPingPath(t *testing.T) {
 
 			t.Run("ControlFrames", func(t *testing.T) {
 				d := *d
-				d.ControlFrames = true
+				d.Config.ControlFrames = true
 				c := dialClient(t, ctx, &d, u+"/ping")
 				op, f, err := c.RecvDataFrame(ctx)
 				if err != nil || op != frame.OpPing || string(f.Payload) != "framewire" {

@@ -57,7 +57,7 @@ func section(w io.Writer, title string) { fmt.Fprintf(w, "\n== %s ==\n", title) 
 // Dialer traces every frame as websocket-client's enableTrace does.
 func lowLevel(ctx context.Context, url string, w io.Writer) error {
 	section(w, "Connect (trace on)")
-	d := &conn.Dialer{Trace: w, Proxy: direct, ControlFrames: true}
+	d := &conn.Dialer{Proxy: direct, Config: conn.Config{Trace: w, ControlFrames: true}}
 	c, err := d.Dial(ctx, url)
 	if err != nil {
 		return err

@@ -54,10 +54,10 @@ func isTerminal(w io.Writer) bool {
 // conn's default). With -vv it traces to stderr.
 func (o *options) dialer(stderr io.Writer, netDial netDialFunc) *conn.Dialer {
 	d := &conn.Dialer{
-		Header:        o.headers,
-		Origin:        o.origin,
-		Subprotocols:  o.subprotocols,
-		ControlFrames: true,
+		Header:       o.headers,
+		Origin:       o.origin,
+		Subprotocols: o.subprotocols,
+		Config:       conn.Config{ControlFrames: true},
 	}
 	if o.proxy != nil {
 		p := o.proxy
@@ -68,7 +68,7 @@ func (o *options) dialer(stderr io.Writer, netDial netDialFunc) *conn.Dialer {
 	}
 	d.NetDial = netDial
 	if o.verbose >= 2 {
-		d.Trace = stderr
+		d.Config.Trace = stderr
 	}
 	return d
 }

@@ -1,0 +1,111 @@
+package conn
+
+import (
+	"io"
+	"log/slog"
+	"strconv"
+
+	"github.com/framewire/ws/fragment"
+	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/mask"
+	"github.com/framewire/ws/reader"
+)
+
+// Role says which end of a connection a [Conn] is (RFC 6455 §5.1).
+type Role uint8
+
+const (
+	// RoleClient masks every frame it sends and fails the connection on a
+	// masked frame. It is the zero Role.
+	RoleClient Role = iota
+	// RoleServer sends frames unmasked and fails the connection on an
+	// unmasked frame.
+	RoleServer
+)
+
+// String returns "client" or "server".
+func (r Role) String() string {
+	switch r {
+	case RoleClient:
+		return "client"
+	case RoleServer:
+		return "server"
+	}
+	return "Role(" + strconv.Itoa(int(r)) + ")"
+}
+
+// Config is a connection's configuration, apart from how it was dialed:
+// its role, limits and policies. The zero Config is a client with the
+// defaults. A Config is read once, when the Conn is made; changing it
+// later changes no Conn.
+//
+// Numbers follow one convention here and in [Dialer]: 0 means the default,
+// a negative value turns the setting off (no limit, no bound, no
+// redirect), and any other value is used as it is.
+type Config struct {
+	// Role is the end of the connection: RoleClient (the zero value) or
+	// RoleServer.
+	Role Role
+
+	// MaxFrameSize limits a received frame's payload: 0 means
+	// reader.DefaultMaxFrameSize (16 MiB), a negative value no limit.
+	MaxFrameSize int64
+
+	// MaxMessageSize limits a received message: 0 means
+	// fragment.DefaultMaxMessageSize (32 MiB), a negative value no limit.
+	MaxMessageSize int64
+
+	// SkipUTF8Validation turns off the UTF-8 checks of received text and
+	// close reasons, and of sent text.
+	SkipUTF8Validation bool
+
+	// FireContFrame makes RecvDataFrame return each fragment of a
+	// message as it arrives.
+	FireContFrame bool
+
+	// ControlFrames makes RecvDataFrame and RecvData also return ping
+	// and pong frames (websocket-client's recv_data_frame(control_frame=True)).
+	// Pings are answered either way.
+	ControlFrames bool
+
+	// MaskKey returns the masking key of each frame a client sends
+	// (websocket-client's set_mask_key). Nil means a per-connection
+	// mask.Source, a cryptographically strong generator. A fixed key is
+	// for tests only: RFC 6455 §5.3 requires unpredictable keys.
+	MaskKey func() mask.Key
+
+	// AllowIllegalWrites makes SendFrame send frames as given, for test
+	// harnesses that probe how a peer handles broken frames: reserved
+	// bits and opcodes, fragmented or long control frames, any close
+	// payload, and frames masked or not whatever the role. Only the
+	// payload length is filled in, so the stream stays framed, and a
+	// masked frame gets a fresh key. Applications leave it off.
+	AllowIllegalWrites bool
+
+	// Trace and Logger receive websocket-client's trace output
+	// (enableTrace): the handshake and every frame sent and received.
+	// Trace gets one line per record, Logger one debug record per line.
+	// Authorization, Proxy-Authorization, Cookie and Set-Cookie values
+	// are replaced by ***.
+	Trace  io.Writer
+	Logger *slog.Logger
+}
+
+// reader makes the frame reader of a Conn over t. The reader and the
+// assembler below take the limits in the same convention as Config.
+func (cfg *Config) reader(t io.Reader) *reader.Reader {
+	rd := reader.NewSize(t, readBufferSize)
+	rd.MaxFrameSize = cfg.MaxFrameSize
+	rd.Policy = frame.Policy{SkipUTF8Validation: cfg.SkipUTF8Validation}
+	rd.Server = cfg.Role == RoleServer
+	return rd
+}
+
+// assembler makes the message assembler of a Conn.
+func (cfg *Config) assembler() fragment.Assembler {
+	return fragment.Assembler{
+		MaxMessageSize:     cfg.MaxMessageSize,
+		SkipUTF8Validation: cfg.SkipUTF8Validation,
+		FireContFrame:      cfg.FireContFrame,
+	}
+}

@@ -1,0 +1,145 @@
+package conn
+
+import (
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"time"
+)
+
+// Transport is the byte stream a [Conn] runs over: a TCP or TLS
+// connection from [Dialer.Dial], any net.Conn, or a stream of another
+// protocol. Its opening handshake is done before [New] gets it.
+//
+// Deadlines are how a blocked call is interrupted: a Conn turns a call's
+// context into read and write deadlines, and a deadline in the past must
+// make a blocked Read or Write return at once with an error whose
+// Timeout method reports true (os.ErrDeadlineExceeded, as net.Conn does).
+//
+// What a stopped call leaves behind is part of the contract, so that every
+// Conn keeps the same promises whatever runs under it:
+//   - A Read stopped by a deadline loses no byte: the next Read continues
+//     the stream. TCP, TLS and net.Pipe do so, and a Conn over them
+//     resumes a stopped receive exactly where it was. A transport with no
+//     deadlines of its own (an HTTP/2 stream's body) implements them in its
+//     adapter, for example by pumping the stream into a buffer that Read
+//     waits on until the deadline, and so keeps this promise too.
+//   - A Write stopped by a deadline before it wrote anything leaves the
+//     stream usable. A transport that cannot resume any write after a
+//     timeout (TLS: crypto/tls fails every later write) says so by
+//     returning an error matching [ErrBroken]; the Conn is then closed.
+//
+// A transport may also have these methods, which a Conn uses when present:
+//
+//	Abort() error          // close at once, dropping unsent data (CloseNow)
+//	LocalAddr() net.Addr   // for Conn.LocalAddr
+//	RemoteAddr() net.Addr  // for Conn.RemoteAddr
+type Transport interface {
+	io.ReadWriteCloser
+	SetReadDeadline(t time.Time) error
+	SetWriteDeadline(t time.Time) error
+}
+
+// aborter is a Transport that can close at once, dropping unsent data.
+type aborter interface{ Abort() error }
+
+// netTransport adapts a connection from the dialer or a caller's net.Conn:
+// it resets TCP on Abort (under TLS too) and reports TLS write timeouts as
+// broken, since crypto/tls cannot resume a write.
+type netTransport struct {
+	net.Conn
+	tls bool
+}
+
+// transportOf wraps nc, with bytes read past the handshake served first.
+func transportOf(nc net.Conn, buffered []byte) Transport {
+	_, isTLS := nc.(*tls.Conn)
+	var t Transport = &netTransport{Conn: nc, tls: isTLS}
+	if len(buffered) > 0 {
+		t = &prefixed{Transport: t, buf: buffered}
+	}
+	return t
+}
+
+func (t *netTransport) Write(b []byte) (int, error) {
+	n, err := t.Conn.Write(b)
+	if err != nil && t.tls && isTimeout(err) {
+		err = &brokenError{err}
+	}
+	return n, err
+}
+
+// Abort resets the TCP connection under any TLS layers (SO_LINGER 0),
+// without a close_notify alert, and closes it.
+func (t *netTransport) Abort() error {
+	raw := t.Conn
+	for {
+		tc, ok := raw.(*tls.Conn)
+		if !ok {
+			break
+		}
+		raw = tc.NetConn()
+	}
+	if tc, ok := raw.(*net.TCPConn); ok {
+		tc.SetLinger(0)
+	}
+	return raw.Close()
+}
+
+// brokenError is a write timeout after which the transport cannot resume.
+type brokenError struct{ err error }
+
+func (e *brokenError) Error() string   { return e.err.Error() }
+func (e *brokenError) Unwrap() []error { return []error{e.err, ErrBroken} }
+func (e *brokenError) Timeout() bool   { return true }
+
+// prefixed serves bytes read past the handshake before reading its
+// transport again.
+type prefixed struct {
+	Transport
+	buf []byte
+}
+
+func (p *prefixed) Read(b []byte) (int, error) {
+	if len(p.buf) > 0 {
+		n := copy(b, p.buf)
+		p.buf = p.buf[n:]
+		if len(p.buf) == 0 {
+			p.buf = nil
+		}
+		return n, nil
+	}
+	return p.Transport.Read(b)
+}
+
+// Abort passes the optional methods of the transport under the prefix on.
+func (p *prefixed) Abort() error { return abort(p.Transport) }
+
+func (p *prefixed) LocalAddr() net.Addr  { return localAddr(p.Transport) }
+func (p *prefixed) RemoteAddr() net.Addr { return remoteAddr(p.Transport) }
+
+// abort closes t at once: through its Abort method, or else Close.
+func abort(t Transport) error {
+	if a, ok := t.(aborter); ok {
+		return a.Abort()
+	}
+	return t.Close()
+}
+
+func localAddr(t Transport) net.Addr {
+	if a, ok := t.(interface{ LocalAddr() net.Addr }); ok {
+		return a.LocalAddr()
+	}
+	return nil
+}
+
+func remoteAddr(t Transport) net.Addr {
+	if a, ok := t.(interface{ RemoteAddr() net.Addr }); ok {
+		return a.RemoteAddr()
+	}
+	return nil
+}
+
+// isBroken reports whether err says the transport cannot resume writing.
+func isBroken(err error) bool { return errors.Is(err, ErrBroken) }
