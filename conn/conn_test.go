@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"os"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/framewire/ws/conn"
@@ -823,6 +825,57 @@ func TestConcurrentWriters(t *testing.T) {
 	if msg := recv(t, bad); msg != "" {
 		t.Error(msg)
 	}
+}
+
+// A frame longer than the write buffer goes out in pieces, each masked
+// from where the last one stopped in the key: the peer unmasks every byte.
+// The sizes sit around the ends of the 32 KiB pieces. With an 8-byte
+// header (up to 65535 bytes) the first piece holds 32760 bytes of payload,
+// a multiple of 4; with a 14-byte header (65536 and more) it holds 32754,
+// so the next piece starts in the middle of the key.
+func TestSendMaskedAcrossPieces(t *testing.T) {
+	key := mask.Key{0x37, 0xfa, 0x21, 0x3d}
+	sizes := []int{
+		32759, 32760, 32761, 32762, 32763, // end of the first piece, 8-byte header
+		65527, 65528, 65529, 65531, 65535, // end of the second
+		65536, 65537, // the first with a 14-byte header
+		98289, 98290, 98291, 98293, // end of the third piece, 14-byte header
+		100_000, 131_059,
+	}
+	payload := make([]byte, 131_059)
+	rand.NewChaCha8([32]byte{'w', 's'}).Read(payload)
+	synctest.Test(t, func(t *testing.T) {
+		got := make(chan []byte)
+		c := dialPipe(t, &conn.Dialer{MaskKey: func() mask.Key { return key }}, func(p *wstest.Peer) {
+			p.Upgrade(nil)
+			for _, n := range sizes {
+				hdr, _ := frame.Header{Fin: true, Opcode: frame.OpBinary, Masked: true, Key: key, Length: int64(n)}.AppendBinary(nil)
+				b := make([]byte, len(hdr)+n)
+				if err := p.ReadFull(b); err != nil || !bytes.Equal(b[:len(hdr)], hdr) {
+					t.Errorf("%d bytes: header % x (%v), want % x", n, b[:len(hdr)], err, hdr)
+					close(got)
+					return
+				}
+				got <- b[len(hdr):]
+			}
+		})
+		for _, n := range sizes {
+			if err := c.SendBinary(context.Background(), payload[:n]); err != nil {
+				t.Fatal(err)
+			}
+			wire, ok := <-got
+			if !ok {
+				return
+			}
+			// Unmask byte by byte, independently of package mask.
+			for i, b := range wire {
+				if b^key[i%4] != payload[i] {
+					t.Errorf("%d bytes: byte %d unmasks to %#02x, want %#02x", n, i, b^key[i%4], payload[i])
+					break
+				}
+			}
+		}
+	})
 }
 
 // One writer sends a fragmented message while the reader answers a ping:

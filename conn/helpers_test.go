@@ -2,7 +2,9 @@ package conn_test
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/hex"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -84,3 +86,40 @@ func recv[T any](t testing.TB, ch <-chan T) T {
 func checkLeaks(t *testing.T) { leakcheck.Check(t) }
 
 func acceptKey(key string) string { return handshake.AcceptKey(key) }
+
+// dialPipe dials over a net.Pipe whose server end runs h with
+// wstest.Serve; inside a synctest bubble, everything runs on its clock.
+// The Conn is shut down at the end of the test.
+func dialPipe(t *testing.T, d *conn.Dialer, h wstest.Handler) *conn.Conn {
+	t.Helper()
+	client, server := net.Pipe()
+	return dialOver(t, d, client, server, "ws://pipe.test/", h)
+}
+
+// dialPipeTLS is dialPipe with TLS over the pipe, the server holding a
+// certificate for ws.test made by testCA. Call it inside the bubble, so
+// that the certificate is valid on the bubble's clock.
+func dialPipeTLS(t *testing.T, d *conn.Dialer, h wstest.Handler) *conn.Conn {
+	t.Helper()
+	pool, cert := testCA(t)
+	client, server := net.Pipe()
+	return dialOver(t, d,
+		tls.Client(client, &tls.Config{RootCAs: pool, ServerName: "ws.test"}),
+		tls.Server(server, &tls.Config{Certificates: []tls.Certificate{cert}}),
+		"wss://ws.test/", h)
+}
+
+// dialOver dials url over client while server, its other end, runs h.
+func dialOver(t *testing.T, d *conn.Dialer, client, server net.Conn, url string, h wstest.Handler) *conn.Conn {
+	t.Helper()
+	go wstest.Serve(server, h)
+	if d == nil {
+		d = &conn.Dialer{}
+	}
+	c, err := d.DialConn(context.Background(), client, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Shutdown() })
+	return c
+}

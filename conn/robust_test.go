@@ -21,22 +21,6 @@ import (
 	"github.com/framewire/ws/status"
 )
 
-// dialPipe dials over a net.Pipe whose server end runs h with
-// wstest.Serve; inside a synctest bubble, everything runs on its clock.
-func dialPipe(t *testing.T, d *conn.Dialer, h wstest.Handler) *conn.Conn {
-	t.Helper()
-	client, server := net.Pipe()
-	go wstest.Serve(server, h)
-	if d == nil {
-		d = &conn.Dialer{}
-	}
-	c, err := d.DialConn(context.Background(), client, "ws://pipe.test/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 // The answer to the peer's close is bounded by one second even with a
 // context that never ends: neither a writer holding the write lock nor a
 // peer that stopped reading holds the receiving call for longer.
