@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/framewire/ws/conn"
@@ -122,4 +123,28 @@ func dialOver(t *testing.T, d *conn.Dialer, client, server net.Conn, url string,
 	}
 	t.Cleanup(func() { c.Shutdown() })
 	return c
+}
+
+// echoed sends msg on c, whose peer echoes, and checks that it comes back.
+func echoed(t *testing.T, ctx context.Context, c *conn.Conn, msg string) {
+	t.Helper()
+	if err := c.SendText(ctx, msg); err != nil {
+		t.Fatalf("SendText(%q) = %v", msg, err)
+	}
+	if p, err := c.Recv(ctx); err != nil || string(p) != msg {
+		t.Fatalf("Recv = %q, %v; want the echo of %q", p, err, msg)
+	}
+}
+
+// recvBlocked calls c.Recv(ctx) in another goroutine and returns, inside a
+// synctest bubble, once that call is blocked; the channel receives its
+// error.
+func recvBlocked(ctx context.Context, c *conn.Conn) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Recv(ctx)
+		done <- err
+	}()
+	synctest.Wait()
+	return done
 }
