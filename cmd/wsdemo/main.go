@@ -225,10 +225,7 @@ func eventDriven(ctx context.Context, url string, w io.Writer) error {
 			fmt.Fprintf(w, "OnClose: %d %s\n", int(code), reason)
 		},
 	}
-	errored, err := a.Run(ctx)
-	fmt.Fprintf(w, "Run returned errored=%v err=%v\n", errored, err)
-	if errored {
-		return err
-	}
-	return nil
+	err := a.Run(ctx)
+	fmt.Fprintf(w, "Run returned %v\n", err)
+	return err
 }
