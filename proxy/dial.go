@@ -89,10 +89,11 @@ func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 		if ctx.Err() != nil || err == context.DeadlineExceeded {
 			return nil, err
 		}
+		if pe, ok := errors.AsType[*Error](err); ok {
+			return nil, pe // a refusal, already described
+		}
 		e := &Error{Err: err}
-		if errors.As(err, &e) {
-			// A refusal, already described.
-		} else if d.URL != nil {
+		if d.URL != nil {
 			e.Proxy = d.URL.Redacted()
 		}
 		return nil, e
