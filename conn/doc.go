@@ -12,8 +12,8 @@
 //	header=, cookie=, origin=, host=         Dialer.Header, Cookie, Origin, Host
 //	suppress_origin=, subprotocols=          Dialer.SuppressOrigin, Subprotocols
 //	redirect_limit=3                         Dialer.MaxRedirects (nil means 3, 0 none)
-//	http_proxy_host/port/auth, proxy_type=   Dialer.Proxy = ProxyURL(u): u's scheme http, https, socks4(a), socks5(h)
-//	http_no_proxy=                           a Dialer.Proxy func that returns nil for those hosts
+//	http_proxy_host/port/auth, proxy_type=   Dialer.Proxy = http.ProxyURL(u): u's scheme http, https, socks4(a), socks5(h)
+//	http_no_proxy=                           Dialer.Proxy = proxy.Env{HTTPProxy: p, HTTPSProxy: p, NoProxy: hosts}.ProxyFunc()
 //	sslopt=                                  Dialer.TLSConfig
 //	sockopt=                                 Dialer.NetDial
 //	timeout=                                 ctx and Dialer.HandshakeTimeout
@@ -90,7 +90,7 @@
 //	WebSocketPayloadException           frame.ErrInvalidPayload (1007); frame.ErrTooBig (1009)
 //	WebSocketConnectionClosedException  net.ErrClosed: ErrClosed, *status.CloseError, ErrConnectionLost
 //	WebSocketTimeoutException           *TimeoutError: context.DeadlineExceeded, os.ErrDeadlineExceeded
-//	WebSocketProxyException             handshake.ErrProxy, *handshake.ProxyError
+//	WebSocketProxyException             *proxy.Error (proxy.ErrRefused, proxy.ErrAuth, ...)
 //	WebSocketBadStatusException         *handshake.StatusError (status, headers, body)
 //	WebSocketAddressException           ErrAddress, *AddressError (wraps *net.DNSError)
 //	"Invalid WebSocket Header"          handshake.ErrHandshake (ErrBadAccept, ErrBadSubprotocol, ...)

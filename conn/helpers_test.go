@@ -15,6 +15,7 @@ import (
 	"github.com/framewire/ws/internal/leakcheck"
 	"github.com/framewire/ws/internal/wstest"
 	"github.com/framewire/ws/mask"
+	"github.com/framewire/ws/proxy"
 )
 
 // abcd is the fixed masking key of websocket-client's test_send.
@@ -23,7 +24,7 @@ func abcd() mask.Key { return mask.Key{'a', 'b', 'c', 'd'} }
 // noProxy makes a Dialer ignore the environment's proxy settings.
 func noProxy(d *conn.Dialer) *conn.Dialer {
 	if d.Proxy == nil {
-		d.Proxy = conn.NoProxy
+		d.Proxy = proxy.Direct
 	}
 	return d
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"os/signal"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/internal/wstest"
+	"github.com/framewire/ws/proxy"
 	"github.com/framewire/ws/status"
 )
 
@@ -47,9 +47,6 @@ func run(ctx context.Context, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// direct ignores proxy environment variables: the server is on loopback.
-func direct(*url.URL) (*url.URL, error) { return nil, nil }
-
 // section prints a heading.
 func section(w io.Writer, title string) { fmt.Fprintf(w, "\n== %s ==\n", title) }
 
@@ -57,7 +54,7 @@ func section(w io.Writer, title string) { fmt.Fprintf(w, "\n== %s ==\n", title) 
 // Dialer traces every frame as websocket-client's enableTrace does.
 func lowLevel(ctx context.Context, url string, w io.Writer) error {
 	section(w, "Connect (trace on)")
-	d := &conn.Dialer{Trace: w, Proxy: direct, ControlFrames: true}
+	d := &conn.Dialer{Trace: w, Proxy: proxy.Direct, ControlFrames: true}
 	c, err := d.Dial(ctx, url)
 	if err != nil {
 		return err
@@ -194,7 +191,7 @@ func eventDriven(ctx context.Context, url string, w io.Writer) error {
 	}
 	a := &app.App{
 		URL:          url,
-		Dialer:       &conn.Dialer{Proxy: direct},
+		Dialer:       &conn.Dialer{Proxy: proxy.Direct},
 		PingInterval: 100 * time.Millisecond,
 		PingTimeout:  50 * time.Millisecond,
 		PingPayload:  []byte("keepalive"),
