@@ -99,10 +99,11 @@ func (t *tracer) request(u *url.URL, raw []byte) {
 	var text strings.Builder
 	var method string
 	h := http.Header{} // as written: the names are not canonicalised
+	first := true
 	for line := range bytes.Lines(raw) {
-		if method == "" {
+		if first { // the request line
 			m, _, _ := bytes.Cut(line, []byte(" "))
-			method = string(m)
+			method, first = string(m), false
 			text.Write(line)
 			continue
 		}
