@@ -18,6 +18,7 @@ import (
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/fragment"
 	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/internal/pyrepr"
 	"github.com/framewire/ws/internal/wstest"
 	"github.com/framewire/ws/mask"
 	"github.com/framewire/ws/reader"
@@ -714,7 +715,7 @@ func TestRecvFrame(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got = append(got, f.String())
+		got = append(got, pyrepr.Frame(f))
 	}
 	want := []string{"fin=0 opcode=1 data=b'Brevity is '", "fin=1 opcode=9 data=b'p'", "fin=1 opcode=0 data=b'the soul of wit'"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
@@ -909,13 +910,13 @@ func TestPongBetweenFragments(t *testing.T) {
 		p.Upgrade(nil)
 		var seq []string
 		f, _ := p.ReadFrame() // first fragment
-		seq = append(seq, f.String())
+		seq = append(seq, pyrepr.Frame(f))
 		p.WriteMessage(frame.OpPing, []byte("mid"))
 		f, _ = p.ReadFrame() // the pong
-		seq = append(seq, f.String())
+		seq = append(seq, pyrepr.Frame(f))
 		close(step)
 		f, _ = p.ReadFrame() // last fragment
-		seq = append(seq, f.String())
+		seq = append(seq, pyrepr.Frame(f))
 		got <- strings.Join(seq, "|")
 		p.ReadClose()
 	})

@@ -454,7 +454,7 @@ func (d *Dialer) handshake(nc net.Conn, u *url.URL, st *dialState, t *tracer) (*
 	if err != nil {
 		return nil, err
 	}
-	t.request(raw)
+	t.request(u, raw)
 	if _, err := nc.Write(raw); err != nil {
 		return nil, err
 	}

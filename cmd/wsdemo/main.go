@@ -11,6 +11,7 @@ import (
 	"github.com/framewire/ws/app"
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/internal/pyrepr"
 	"github.com/framewire/ws/internal/wstest"
 	"github.com/framewire/ws/proxy"
 	"github.com/framewire/ws/status"
@@ -78,7 +79,7 @@ func lowLevel(ctx context.Context, url string, w io.Writer) error {
 	if op, p, err = c.RecvData(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "Received %v: %s\n", op, frame.QuoteBytes(p))
+	fmt.Fprintf(w, "Received %v: %s\n", op, pyrepr.Bytes(p))
 
 	section(w, "Fragmented message, with a ping between fragments")
 	msg := "This is a long message that will be sent in fragments"
@@ -109,7 +110,7 @@ func lowLevel(ctx context.Context, url string, w io.Writer) error {
 			return err
 		}
 		if op == frame.OpPong {
-			fmt.Fprintf(w, "Received pong: %s\n", frame.QuoteBytes(f.Payload))
+			fmt.Fprintf(w, "Received pong: %s\n", pyrepr.Bytes(f.Payload))
 			continue
 		}
 		fmt.Fprintf(w, "Received %v reassembled from %d fragments: %s\n", op, len(chunks), f.Payload)
@@ -164,7 +165,7 @@ func frameDetails(w io.Writer, op frame.Opcode, f frame.Frame) {
 	fmt.Fprintf(w, " Reserved bits: RSV1=%d, RSV2=%d, RSV3=%d\n", bit(f.Rsv1), bit(f.Rsv2), bit(f.Rsv3))
 	fmt.Fprintf(w, " Masked: %v\n", f.Masked)
 	fmt.Fprintf(w, " Data length: %d\n", len(f.Payload))
-	fmt.Fprintf(w, " Data: %s\n", frame.QuoteBytes(f.Payload))
+	fmt.Fprintf(w, " Data: %s\n", pyrepr.Bytes(f.Payload))
 	if err := f.Validate(frame.Policy{}); err != nil {
 		fmt.Fprintf(w, "Frame validation error: %v\n", err)
 		return
@@ -200,7 +201,7 @@ func eventDriven(ctx context.Context, url string, w io.Writer) error {
 			a.SendText(ctx, "hello from App")
 		},
 		OnData: func(a *app.App, op frame.Opcode, p []byte, fin bool) {
-			fmt.Fprintf(w, "OnData: %v fin=%v %s\n", op, fin, frame.QuoteBytes(p))
+			fmt.Fprintf(w, "OnData: %v fin=%v %s\n", op, fin, pyrepr.Bytes(p))
 		},
 		OnMessage: func(a *app.App, op frame.Opcode, p []byte) {
 			fmt.Fprintf(w, "OnMessage: %v %s\n", op, p)
@@ -211,7 +212,7 @@ func eventDriven(ctx context.Context, url string, w io.Writer) error {
 			if gotPong {
 				return
 			}
-			fmt.Fprintf(w, "OnPong: %s\n", frame.QuoteBytes(p))
+			fmt.Fprintf(w, "OnPong: %s\n", pyrepr.Bytes(p))
 			gotPong = true
 			maybeClose(a)
 		},
