@@ -133,24 +133,30 @@ func (a *App) check() error {
 
 // Run connects and handles events until the connection ends, then, if
 // Reconnect is set and its policy ([Backoff.Retry], by default
-// [Retryable]) approves of what ended it, connects again. It returns when
-//   - a closing handshake started by [App.Close] completed, or the peer
-//     closed and Run will not reconnect: errored is false and err nil (a
-//     close by the peer is not a failure, whatever its code);
-//   - ctx is done: Run sends a close frame (status.NormalClosure), waits up
-//     to CloseTimeout for the reply and returns false and ctx.Err();
-//   - a connection or an attempt failed and Run will not reconnect:
-//     errored is true and err is the failure, which OnError has also seen.
+// [Retryable]) approves of what ended it, connects again. It returns
+//   - nil after a clean end: the closing handshake started by [App.Close]
+//     completed (or Close stopped a dial or a wait to reconnect), or the
+//     peer closed with NormalClosure (1000) or an empty close frame
+//     (NoStatusReceived) and Run does not reconnect;
+//   - ctx.Err() when ctx ended: Run performs the closing handshake
+//     (status.NormalClosure) within CloseTimeout first;
+//   - otherwise the failure that ended Run, which is typed: the peer's
+//     close frame with any other code as a *[status.CloseError], a lost
+//     connection ([conn.ErrConnectionLost]), [ErrPongTimeout], a dial error
+//     (a *[handshake.StatusError], a *net.OpError, ...), or, once
+//     Reconnect.MaxAttempts attempts in a row have failed, the last of
+//     those failures. A connection that had failed before Close was
+//     called still reports its failure.
 //
-// An App field out of range makes Run return true and one of the ErrXxx
-// argument errors at once, and so does a second concurrent Run
-// ([ErrRunning]). No goroutine started by Run outlives it.
+// An App field out of range makes Run return one of the ErrXxx argument
+// errors at once, and so does a second concurrent Run ([ErrRunning]). No
+// goroutine started by Run outlives it.
 //
-// Run is websocket-client's WebSocketApp.run_forever; errored is its
-// return value.
-func (a *App) Run(ctx context.Context) (errored bool, err error) {
+// Run is websocket-client's WebSocketApp.run_forever, which returns True
+// where Run returns an error.
+func (a *App) Run(ctx context.Context) error {
 	if err := a.check(); err != nil {
-		return true, err
+		return err
 	}
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -158,7 +164,7 @@ func (a *App) Run(ctx context.Context) (errored bool, err error) {
 	a.mu.Lock()
 	if a.run != nil {
 		a.mu.Unlock()
-		return true, ErrRunning
+		return ErrRunning
 	}
 	a.run = rs
 	a.mu.Unlock()
@@ -171,39 +177,36 @@ func (a *App) Run(ctx context.Context) (errored bool, err error) {
 	failures := 0
 	reconnecting := false
 	for {
-		opened, closed, err := a.session(ctx, wctx, rs, reconnecting)
+		e := a.session(ctx, wctx, rs, reconnecting)
 		switch {
 		case ctx.Err() != nil:
-			return false, ctx.Err()
-		case closed == nil && err == nil:
-			return false, nil
+			return ctx.Err()
+		case e.closed == nil && e.err == nil:
+			return nil // the closing handshake Close started
 		case a.stopped(rs):
 			// Close ends Run without a reconnect. An attempt it cut
 			// short is not a failure; a connection that had failed on
 			// its own still is.
-			if opened && err != nil {
-				return true, err
+			if e.opened && e.err != nil {
+				return e.err
 			}
-			return false, nil
+			return nil
 		}
-		if !opened {
-			a.reportError(err)
+		if !e.opened {
+			a.reportError(e.err)
 		}
-		why := err
-		if closed != nil {
-			why = closed
+		why := e.err
+		if e.closed != nil {
+			why = e.closed
 		}
 		if a.Reconnect == nil || !a.retry(why) {
-			if err == nil {
-				return false, nil // the peer's close
-			}
-			return true, err
+			return endedBy(why)
 		}
-		if opened {
+		if e.opened && e.up >= a.Reconnect.stable() {
 			failures = 0
 		}
 		if a.Reconnect.MaxAttempts > 0 && failures >= a.Reconnect.MaxAttempts {
-			return true, err
+			return why
 		}
 		d := a.Reconnect.delay(failures, rand.Float64())
 		failures++
@@ -214,12 +217,21 @@ func (a *App) Run(ctx context.Context) (errored bool, err error) {
 		case <-wctx.Done():
 			t.Stop()
 			if ctx.Err() != nil {
-				return false, ctx.Err()
+				return ctx.Err()
 			}
-			return false, nil
+			return nil
 		}
 		reconnecting = true
 	}
+}
+
+// endedBy is Run's result when why, a failure or the peer's close frame,
+// ends it: nil for a close frame with a normal code.
+func endedBy(why error) error {
+	if ce := peerClose(why); ce != nil && (ce.Code == status.NormalClosure || ce.Code == status.NoStatusReceived) {
+		return nil
+	}
+	return why
 }
 
 func (a *App) stopped(rs *runState) bool {
@@ -228,22 +240,31 @@ func (a *App) stopped(rs *runState) bool {
 	return rs.stopped
 }
 
+// ending tells how one connection attempt ended.
+type ending struct {
+	opened bool               // the connection opened
+	up     time.Duration      // how long it stayed open
+	closed *status.CloseError // the peer's close frame, if it ended the connection
+	err    error              // the failure, if any
+}
+
 // session makes one connection attempt and, if it opens, handles the
-// connection until it ends. It reports whether the connection opened and
-// why it ended: the peer's close frame in closed, a failure in err, or
-// neither for a closing handshake that Run started.
-func (a *App) session(ctx, wctx context.Context, rs *runState, reconnecting bool) (opened bool, closed *status.CloseError, err error) {
+// connection until it ends. The ending has neither closed nor err for a
+// closing handshake that Run started.
+func (a *App) session(ctx, wctx context.Context, rs *runState, reconnecting bool) ending {
 	var h http.Header
 	if a.Header != nil {
+		var err error
 		h, err = a.header(wctx)
 		if err != nil {
-			return false, nil, err
+			return ending{err: err}
 		}
 	}
 	c, err := a.dialConn(wctx, h)
 	if err != nil {
-		return false, nil, err
+		return ending{err: err}
 	}
+	opened := time.Now()
 	s := newSession(c, a.closeTimeout())
 	a.mu.Lock()
 	rs.cur = s
@@ -251,14 +272,14 @@ func (a *App) session(ctx, wctx context.Context, rs *runState, reconnecting bool
 	a.mu.Unlock()
 
 	// Cancelling ctx starts the closing handshake; the reader keeps
-	// reading until the reply comes or CloseTimeout aborts the connection.
+	// reading until the reply comes or CloseTimeout drops the connection.
 	cancelled := make(chan struct{})
 	unwatch := context.AfterFunc(ctx, func() {
 		defer close(cancelled)
-		s.startClose(context.Background(), status.NormalClosure, "")
+		s.close(context.Background(), status.NormalClosure, "")
 	})
 	if stop {
-		s.startClose(context.Background(), code, reason)
+		s.close(context.Background(), code, reason)
 	}
 
 	// The pinger starts with the connection, before OnOpen, so that the
@@ -277,9 +298,11 @@ func (a *App) session(ctx, wctx context.Context, rs *runState, reconnecting bool
 		a.call("OnOpen", func() { a.OnOpen(a) })
 	}
 
-	code, reason, err = a.read(context.WithoutCancel(ctx), s)
-	if err == nil && !s.isClosing() && code != status.AbnormalClosure {
-		closed = &status.CloseError{Code: code, Reason: reason}
+	e := ending{opened: true}
+	code, reason, e.err = a.read(context.WithoutCancel(ctx), s)
+	e.up = time.Since(opened)
+	if e.err == nil && !s.isClosing() && code != status.AbnormalClosure {
+		e.closed = &status.CloseError{Code: code, Reason: reason}
 	}
 
 	s.end()
@@ -292,13 +315,13 @@ func (a *App) session(ctx, wctx context.Context, rs *runState, reconnecting bool
 	rs.cur = nil
 	a.mu.Unlock()
 
-	if err != nil {
-		a.reportError(err)
+	if e.err != nil {
+		a.reportError(e.err)
 	}
 	if a.OnClose != nil {
 		a.call("OnClose", func() { a.OnClose(a, code, reason) })
 	}
-	return true, closed, err
+	return e
 }
 
 // read dispatches the connection's events to the handlers until the
@@ -434,19 +457,22 @@ func (a *App) SendFrame(ctx context.Context, f frame.Frame) error {
 	return s.c.sendFrame(ctx, f)
 }
 
-// Close ends Run: it sends a close frame with code and reason on the open
-// connection (ctx bounds the sending) and returns; Run then waits up to
-// CloseTimeout for the peer's close frame, calls OnClose and returns false
-// and nil (or true and the failure, when the connection had failed before
-// the close frame went out). Called while Run dials or waits to reconnect,
-// or while a connection is ending, it sends nothing and Run returns
-// without connecting again.
+// Close ends Run with the closing handshake: the open connection sends a
+// close frame with code and reason and waits for the peer's, which Run's
+// read loop reads, then closes; Run calls OnClose with the peer's code
+// and reason and returns nil (or the failure, when the connection had
+// failed before the close frame went out). Close returns once the
+// handshake is over: when the peer answered, or after CloseTimeout (or
+// when ctx ends, if sooner), when the connection is dropped and OnClose
+// gets status.AbnormalClosure. Data messages that arrive meanwhile may be
+// dropped. Called while Run dials or waits to reconnect, or while a
+// connection is ending, Close sends nothing and Run returns without
+// connecting again. A second Close returns at once.
 //
-// Close returns nil whenever it stopped Run, even if the close frame could
-// not be sent (the connection is then dropped). It returns
-// [ErrNotConnected] when Run is not running, and the error of
-// [status.AppendClose] for a code or reason that cannot be sent; in both
-// cases it did nothing.
+// Close returns nil whenever it stopped Run, even if the peer never
+// answered. It returns [ErrNotConnected] when Run is not running, and the
+// error of [status.AppendClose] for a code or reason that cannot be sent;
+// in both cases it did nothing.
 //
 // Close is websocket-client's WebSocketApp.close.
 func (a *App) Close(ctx context.Context, code status.Code, reason string) error {
@@ -464,7 +490,7 @@ func (a *App) Close(ctx context.Context, code status.Code, reason string) error 
 	}
 	s := rs.cur
 	a.mu.Unlock()
-	if s == nil || s.startClose(ctx, code, reason) == ErrNotConnected {
+	if s == nil || s.close(ctx, code, reason) == ErrNotConnected {
 		// No connection, or one that is ending: Run sees rs.stopped
 		// before it would reconnect; cancelling ends a dial or a wait.
 		rs.cancel()

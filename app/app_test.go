@@ -61,18 +61,15 @@ func record(a *App) *recorder {
 	return r
 }
 
-type result struct {
-	errored bool
-	err     error
-}
+type result struct{ err error }
 
 // start runs a.Run(ctx) in a goroutine of the bubble and waits until it
 // blocks.
 func start(ctx context.Context, a *App) <-chan result {
 	done := make(chan result, 1)
 	go func() {
-		errored, err := a.Run(ctx)
-		done <- result{errored, err}
+		err := a.Run(ctx)
+		done <- result{err}
 	}()
 	synctest.Wait()
 	return done
@@ -98,9 +95,11 @@ func drain(c *fakeConn) []sent {
 	}
 }
 
-// A server's close is no failure, and, but for the codes of a restart
-// (TestReconnectHandlers), it ends Run although Reconnect is set.
-func TestServerCloseIsGraceful(t *testing.T) {
+// A server's close is no failure of the connection (no OnError), and, but
+// for the codes of a restart (TestReconnectHandlers), it ends Run although
+// Reconnect is set. Run returns nil for a normal close, the close frame
+// otherwise.
+func TestServerCloseEndsRun(t *testing.T) {
 	for _, code := range []status.Code{4001, status.NormalClosure, status.ProtocolError, status.NoStatusReceived, status.PolicyViolation, status.MandatoryExtension} {
 		t.Run(code.String(), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -116,12 +115,20 @@ func TestServerCloseIsGraceful(t *testing.T) {
 				}
 				c.deliverClose(code, reason)
 				res := <-done
-				if res.errored || res.err != nil {
-					t.Errorf("Run = %v, %v; want false, nil", res.errored, res.err)
+				var ce *status.CloseError
+				switch code {
+				case status.NormalClosure, status.NoStatusReceived:
+					if res.err != nil {
+						t.Errorf("Run = %v; want nil", res.err)
+					}
+				default:
+					if !errors.As(res.err, &ce) || ce.Code != code || ce.Reason != reason {
+						t.Errorf("Run = %v; want the peer's close %v %q", res.err, code, reason)
+					}
 				}
 				diff(t, r.get(), []string{"open", closeLine(code, reason)})
 				if got := len(n.dialTimes()); got != 1 {
-					t.Errorf("%d dials after a graceful close; want 1 (no reconnect)", got)
+					t.Errorf("%d dials after the peer's close; want 1 (no reconnect)", got)
 				}
 				if s := drain(c); len(s) != 0 {
 					t.Errorf("App sent %v after the peer's close; the connection answers it", s)
@@ -220,8 +227,8 @@ func TestReconnectHandlers(t *testing.T) {
 				synctest.Wait()
 				c2.deliverClose(status.NormalClosure, "later")
 				res := <-done
-				if res.errored || res.err != nil {
-					t.Errorf("Run = %v, %v; want false, nil", res.errored, res.err)
+				if res.err != nil {
+					t.Errorf("Run = %v; want nil", res.err)
 				}
 				want := append([]string{"open"}, tt.ended...)
 				diff(t, r.get(), append(want, again, `close 1000 "later"`))
@@ -247,8 +254,8 @@ func TestPingSchedule(t *testing.T) {
 			t.Fatal(err)
 		}
 		res := <-done
-		if res.errored || res.err != nil {
-			t.Errorf("Run = %v, %v; want false, nil", res.errored, res.err)
+		if res.err != nil {
+			t.Errorf("Run = %v; want nil", res.err)
 		}
 		var pings []time.Duration
 		for _, s := range drain(c) {
@@ -284,8 +291,8 @@ func TestPongTimeoutReconnects(t *testing.T) {
 		time.Sleep(16 * time.Second) // 10s to the ping, 3s without pong, 2s backoff
 		a.Close(t.Context(), status.NormalClosure, "done")
 		res := <-done
-		if res.errored || res.err != nil {
-			t.Errorf("Run = %v, %v; want false, nil", res.errored, res.err)
+		if res.err != nil {
+			t.Errorf("Run = %v; want nil", res.err)
 		}
 		diff(t, r.get(), []string{
 			"open",
@@ -319,8 +326,8 @@ func TestPongTimeoutWithoutReconnect(t *testing.T) {
 		done := start(t.Context(), a)
 		time.Sleep(2 * time.Second)
 		res := <-done
-		if !res.errored || !errors.Is(res.err, ErrPongTimeout) {
-			t.Errorf("Run = %v, %v; want true, ErrPongTimeout", res.errored, res.err)
+		if !errors.Is(res.err, ErrPongTimeout) {
+			t.Errorf("Run = %v; want ErrPongTimeout", res.err)
 		}
 		diff(t, r.get(), []string{"open", "error app: ping/pong timed out", `close 1006 ""`})
 	})
@@ -342,8 +349,8 @@ func TestCloseAfterFailureStillErrored(t *testing.T) {
 		done := start(t.Context(), a)
 		c.drop()
 		res := <-done
-		if !res.errored || !errors.Is(res.err, conn.ErrConnectionLost) {
-			t.Errorf("Run = %v, %v; want true, the connection's failure", res.errored, res.err)
+		if !errors.Is(res.err, conn.ErrConnectionLost) {
+			t.Errorf("Run = %v; want the connection's failure", res.err)
 		}
 		diff(t, r.get(), []string{"open", "error " + errLost.Error(), `close 1006 ""`})
 		if got := len(n.dialTimes()); got != 1 {
@@ -366,8 +373,8 @@ func TestCancelSendsClose(t *testing.T) {
 				t0 := time.Now()
 				cancel()
 				res := <-done
-				if res.errored || !errors.Is(res.err, context.Canceled) {
-					t.Errorf("Run = %v, %v; want false, context.Canceled", res.errored, res.err)
+				if !errors.Is(res.err, context.Canceled) {
+					t.Errorf("Run = %v; want context.Canceled", res.err)
 				}
 				s := drain(c)
 				if len(s) != 1 || s[0].op != frame.OpClose || s[0].code != status.NormalClosure {
@@ -402,8 +409,8 @@ func TestCloseFromAnotherGoroutine(t *testing.T) {
 		wg.Wait()
 		go a.Close(t.Context(), status.GoingAway, "bye")
 		res := <-done
-		if res.errored || res.err != nil {
-			t.Errorf("Run = %v, %v; want false, nil", res.errored, res.err)
+		if res.err != nil {
+			t.Errorf("Run = %v; want nil", res.err)
 		}
 		s := drain(c)
 		if len(s) != 5 || s[4].op != frame.OpClose || s[4].code != status.GoingAway || s[4].reason != "bye" {
@@ -455,8 +462,8 @@ func TestCloseWhileWaitingToReconnect(t *testing.T) {
 			t.Errorf("Close = %v", err)
 		}
 		res := <-done
-		if res.errored || res.err != nil {
-			t.Errorf("Run = %v, %v; want false, nil", res.errored, res.err)
+		if res.err != nil {
+			t.Errorf("Run = %v; want nil", res.err)
 		}
 		if time.Since(t0) != 0 {
 			t.Errorf("Run took %v to stop", time.Since(t0))
@@ -472,9 +479,9 @@ func TestDialFailure(t *testing.T) {
 		n.fail = refused
 		a := &App{dial: n.dial}
 		r := record(a)
-		errored, err := a.Run(t.Context())
-		if !errored || err != refused {
-			t.Errorf("Run = %v, %v; want true, refused", errored, err)
+		err := a.Run(t.Context())
+		if err != refused {
+			t.Errorf("Run = %v; want refused", err)
 		}
 		diff(t, r.get(), []string{"error refused"}) // no OnClose: nothing opened
 	})
@@ -487,9 +494,9 @@ func TestBackoffSchedule(t *testing.T) {
 		n.fail = refused
 		a := &App{dial: n.dial, Reconnect: &Backoff{Initial: time.Second, Max: 5 * time.Second, MaxAttempts: 4}}
 		r := record(a)
-		errored, err := a.Run(t.Context())
-		if !errored || err != refused {
-			t.Errorf("Run = %v, %v; want true, refused", errored, err)
+		err := a.Run(t.Context())
+		if err != refused {
+			t.Errorf("Run = %v; want refused", err)
 		}
 		var gaps []time.Duration
 		d := n.dialTimes()
@@ -506,32 +513,207 @@ func TestBackoffSchedule(t *testing.T) {
 	})
 }
 
-func TestBackoffResetsAfterOpen(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		n := newFakeNet()
-		n.fail = errors.New("refused")
-		a := &App{dial: n.dial, Reconnect: &Backoff{Initial: time.Second, MaxAttempts: 2}}
-		record(a)
-		done := start(t.Context(), a) // fails at 0s
-		time.Sleep(time.Second)       // fails at 1s
-		synctest.Wait()
-		c := n.add()
-		time.Sleep(2 * time.Second) // opens at 3s
-		synctest.Wait()
-		c.drop() // the count restarts: two more attempts, 1s then 2s
-		res := <-done
-		if !res.errored {
-			t.Errorf("Run = %v, %v; want errored", res.errored, res.err)
-		}
-		d := n.dialTimes()
-		var at []time.Duration
-		for _, x := range d {
-			at = append(at, x.Sub(d[0]))
-		}
-		want := []time.Duration{0, time.Second, 3 * time.Second, 4 * time.Second, 6 * time.Second}
-		if diff := cmp.Diff(want, at); diff != "" {
-			t.Errorf("attempt times (-want +got):\n%s", diff)
-		}
+// attemptTimes returns when each attempt of n dialled, from the first.
+func attemptTimes(n *fakeNet) []time.Duration {
+	d := n.dialTimes()
+	var at []time.Duration
+	for _, x := range d {
+		at = append(at, x.Sub(d[0]))
+	}
+	return at
+}
+
+// A connection that stays open for Backoff.Max resets the sequence; one
+// that ends sooner counts as a failed attempt.
+func TestBackoffResetsAfterStableConnection(t *testing.T) {
+	tests := []struct {
+		name string
+		up   time.Duration // how long the connection opened at 3s stays open
+		want []time.Duration
+		lost bool // Run returns the loss, not the last refused dial
+	}{
+		// Stable: the count restarts, two more attempts, 1s then 2s.
+		{"stable", 4 * time.Second, []time.Duration{0, time.Second, 3 * time.Second, 8 * time.Second, 10 * time.Second}, false},
+		// Short-lived: a third failure in a row, MaxAttempts is reached.
+		{"short", 4*time.Second - time.Millisecond, []time.Duration{0, time.Second, 3 * time.Second}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				n := newFakeNet()
+				n.fail = errors.New("refused")
+				a := &App{dial: n.dial, Reconnect: &Backoff{Initial: time.Second, Max: 4 * time.Second, MaxAttempts: 2}}
+				record(a)
+				done := start(t.Context(), a) // fails at 0s
+				time.Sleep(time.Second)       // fails at 1s
+				synctest.Wait()
+				c := n.add()
+				time.Sleep(2 * time.Second) // opens at 3s
+				synctest.Wait()
+				time.Sleep(tt.up)
+				c.drop()
+				res := <-done
+				if want := n.fail; tt.lost && !errors.Is(res.err, conn.ErrConnectionLost) || !tt.lost && res.err != want {
+					t.Errorf("Run = %v; want the last failure", res.err)
+				}
+				if diff := cmp.Diff(tt.want, attemptTimes(n)); diff != "" {
+					t.Errorf("attempt times (-want +got):\n%s", diff)
+				}
+			})
+		})
+	}
+}
+
+// A server that accepts every connection and at once closes it with 1013
+// (or drops it) is retried with growing delays, as a refused dial is, and
+// MaxAttempts ends Run with the last close (or loss).
+func TestShortConnectionsBackOff(t *testing.T) {
+	tests := []struct {
+		name  string
+		end   func(c *fakeConn)
+		check func(err error) bool
+	}{
+		{"1013", func(c *fakeConn) { c.deliverClose(status.TryAgainLater, "busy") }, func(err error) bool {
+			var ce *status.CloseError
+			return errors.As(err, &ce) && ce.Code == status.TryAgainLater && ce.Reason == "busy"
+		}},
+		{"drop", (*fakeConn).drop, func(err error) bool { return errors.Is(err, conn.ErrConnectionLost) }},
+		{"greet then 1013", func(c *fakeConn) {
+			c.deliver(frame.OpText, []byte("welcome"))
+			c.deliverClose(status.TryAgainLater, "busy")
+		}, func(err error) bool {
+			var ce *status.CloseError
+			return errors.As(err, &ce) && ce.Code == status.TryAgainLater
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				n := newFakeNet()
+				for range 6 {
+					tt.end(n.add())
+				}
+				n.fail = errors.New("refused") // once the connections are used up
+				a := &App{dial: n.dial, Reconnect: &Backoff{Initial: time.Second, Max: 8 * time.Second, MaxAttempts: 4}}
+				r := record(a)
+				done := start(t.Context(), a)
+				res := <-done
+				if !tt.check(res.err) {
+					t.Errorf("Run = %v; want the last connection's end", res.err)
+				}
+				want := []time.Duration{0, time.Second, 3 * time.Second, 7 * time.Second, 15 * time.Second}
+				if diff := cmp.Diff(want, attemptTimes(n)); diff != "" {
+					t.Errorf("attempt times (-want +got):\n%s", diff)
+				}
+				opens := 0
+				for _, e := range r.get() {
+					if e == "open" || e == "reconnect" {
+						opens++
+					}
+				}
+				if opens != 5 {
+					t.Errorf("%d connections opened; want 5", opens)
+				}
+			})
+		})
+	}
+}
+
+// isClose returns a check that err is the peer's close frame with code.
+func isClose(code status.Code) func(error) bool {
+	return func(err error) bool {
+		var ce *status.CloseError
+		return errors.As(err, &ce) && ce.Code == code
+	}
+}
+
+// Every way Run can end, and what it returns: nil for a clean end, the
+// context's error, or the typed failure.
+func TestRunResult(t *testing.T) {
+	refused := errors.New("refused")
+	isNil := func(err error) bool { return err == nil }
+	is := func(target error) func(error) bool {
+		return func(err error) bool { return errors.Is(err, target) }
+	}
+	tests := []struct {
+		name string
+		app  *App
+		// act makes Run end; c is the open connection, nil if none opened.
+		act   func(a *App, c *fakeConn, cancel context.CancelFunc)
+		conn  bool             // queue a connection
+		setup func(n *fakeNet) // queue more
+		want  func(error) bool
+	}{
+		{"Close", &App{}, func(a *App, c *fakeConn, _ context.CancelFunc) {
+			a.Close(context.Background(), status.NormalClosure, "")
+		}, true, nil, isNil},
+		{"Close, peer silent", &App{}, func(a *App, c *fakeConn, _ context.CancelFunc) {
+			c.echoClose = false
+			a.Close(context.Background(), status.NormalClosure, "")
+		}, true, nil, isNil},
+		{"Close while dialling", &App{}, func(a *App, c *fakeConn, _ context.CancelFunc) {
+			a.Close(context.Background(), status.NormalClosure, "")
+		}, false, nil, isNil},
+		{"ctx cancelled", &App{}, func(a *App, c *fakeConn, cancel context.CancelFunc) { cancel() }, true, nil, is(context.Canceled)},
+		{"ctx cancelled while dialling", &App{}, func(a *App, c *fakeConn, cancel context.CancelFunc) { cancel() }, false, nil, is(context.Canceled)},
+		{"peer 1000", &App{}, func(a *App, c *fakeConn, _ context.CancelFunc) { c.deliverClose(status.NormalClosure, "") }, true, nil, isNil},
+		{"peer empty close", &App{}, func(a *App, c *fakeConn, _ context.CancelFunc) { c.deliver(frame.OpClose, nil) }, true, nil, isNil},
+		{"peer 1008", &App{}, func(a *App, c *fakeConn, _ context.CancelFunc) { c.deliverClose(status.PolicyViolation, "") }, true, nil, isClose(status.PolicyViolation)},
+		{"peer 4001", &App{}, func(a *App, c *fakeConn, _ context.CancelFunc) { c.deliverClose(4001, "who?") }, true, nil, isClose(4001)},
+		{"peer 1001, no Reconnect", &App{}, func(a *App, c *fakeConn, _ context.CancelFunc) { c.deliverClose(status.GoingAway, "") }, true, nil, isClose(status.GoingAway)},
+		{"lost", &App{}, func(a *App, c *fakeConn, _ context.CancelFunc) { c.drop() }, true, nil, is(conn.ErrConnectionLost)},
+		{"protocol error", &App{}, func(a *App, c *fakeConn, _ context.CancelFunc) {
+			c.in <- event{err: &frame.Error{Code: status.ProtocolError}}
+		}, true, nil, func(err error) bool { var fe *frame.Error; return errors.As(err, &fe) }},
+		{"pong timeout", &App{PingInterval: 2 * time.Second, PingTimeout: time.Second}, nil, false, func(n *fakeNet) {
+			n.add().autoPong = false
+		}, is(ErrPongTimeout)},
+		{"dial refused", &App{}, nil, false, nil, is(refused)},
+		{"dial refused, MaxAttempts", &App{Reconnect: &Backoff{Initial: time.Second, MaxAttempts: 2}}, nil, false, nil, is(refused)},
+		{"peer 1013, MaxAttempts", &App{Reconnect: &Backoff{Initial: time.Second, MaxAttempts: 1}}, nil, false, func(n *fakeNet) {
+			n.add().deliverClose(status.TryAgainLater, "")
+			n.add().deliverClose(status.TryAgainLater, "")
+		}, isClose(status.TryAgainLater)},
+		{"bad field", &App{PingInterval: time.Second, PingTimeout: time.Second}, nil, false, nil, is(ErrPingOrder)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				n := newFakeNet()
+				var c *fakeConn
+				if tt.conn {
+					c = n.add()
+				} else if tt.act == nil {
+					n.fail = refused
+				}
+				if tt.setup != nil {
+					tt.setup(n)
+				}
+				a := tt.app
+				a.dial = n.dial
+				ctx, cancel := context.WithCancel(t.Context())
+				defer cancel()
+				done := start(ctx, a)
+				if tt.act != nil {
+					tt.act(a, c, cancel)
+				}
+				if res := <-done; !tt.want(res.err) {
+					t.Errorf("Run = %v (%T)", res.err, res.err)
+				}
+			})
+		})
+	}
+	t.Run("ctx deadline", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			n := newFakeNet()
+			n.add()
+			a := &App{dial: n.dial}
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			defer cancel()
+			if err := a.Run(ctx); !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("Run = %v; want context.DeadlineExceeded", err)
+			}
+		})
 	})
 }
 
@@ -551,8 +733,8 @@ func TestHandlerPanic(t *testing.T) {
 		c.deliver(frame.OpText, []byte("boom"))
 		c.deliver(frame.OpText, []byte("after"))
 		c.deliverClose(status.NormalClosure, "")
-		if res := <-done; res.errored || res.err != nil {
-			t.Errorf("Run = %v, %v; want false, nil", res.errored, res.err)
+		if res := <-done; res.err != nil {
+			t.Errorf("Run = %v; want nil", res.err)
 		}
 		diff(t, r.get(), []string{
 			"open",
@@ -583,8 +765,8 @@ func TestPanicInOnErrorAndOnClose(t *testing.T) {
 		done := start(t.Context(), a)
 		c.drop()
 		res := <-done
-		if !res.errored || !errors.Is(res.err, conn.ErrConnectionLost) {
-			t.Errorf("Run = %v, %v", res.errored, res.err)
+		if !errors.Is(res.err, conn.ErrConnectionLost) {
+			t.Errorf("Run = %v", res.err)
 		}
 		if closes != 1 {
 			t.Errorf("OnClose called %d times; want 1", closes)
@@ -620,8 +802,8 @@ func TestHeaderError(t *testing.T) {
 		bad := errors.New("no token")
 		a := &App{dial: n.dial, Header: func(context.Context) (http.Header, error) { return nil, bad }}
 		r := record(a)
-		if errored, err := a.Run(t.Context()); !errored || err != bad {
-			t.Errorf("Run = %v, %v; want true, %v", errored, err, bad)
+		if err := a.Run(t.Context()); err != bad {
+			t.Errorf("Run = %v; want %v", err, bad)
 		}
 		if len(n.dialTimes()) != 0 {
 			t.Error("dialled despite the Header error")
@@ -668,9 +850,9 @@ func TestRunArgumentChecks(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			n := newFakeNet()
 			tt.app.dial = n.dial
-			errored, err := tt.app.Run(t.Context())
-			if !errored || !errors.Is(err, tt.want) {
-				t.Errorf("Run = %v, %v; want true, %v", errored, err, tt.want)
+			err := tt.app.Run(t.Context())
+			if !errors.Is(err, tt.want) {
+				t.Errorf("Run = %v; want %v", err, tt.want)
 			}
 			if len(n.dialTimes()) != 0 {
 				t.Error("Run dialled despite a bad argument")
@@ -682,7 +864,7 @@ func TestRunArgumentChecks(t *testing.T) {
 		n := newFakeNet()
 		n.fail = errors.New("refused")
 		a := &App{dial: n.dial, PingTimeout: time.Second}
-		if _, err := a.Run(t.Context()); err != n.fail {
+		if err := a.Run(t.Context()); err != n.fail {
 			t.Errorf("Run = %v; want the dial error", err)
 		}
 	})
@@ -694,8 +876,8 @@ func TestRunTwice(t *testing.T) {
 		c := n.add()
 		a := &App{dial: n.dial}
 		done := start(t.Context(), a)
-		if errored, err := a.Run(t.Context()); !errored || err != ErrRunning {
-			t.Errorf("second Run = %v, %v; want true, ErrRunning", errored, err)
+		if err := a.Run(t.Context()); err != ErrRunning {
+			t.Errorf("second Run = %v; want ErrRunning", err)
 		}
 		c.deliverClose(status.NormalClosure, "")
 		<-done
@@ -703,8 +885,8 @@ func TestRunTwice(t *testing.T) {
 		c2 := n.add()
 		done = start(t.Context(), a)
 		c2.deliverClose(status.NormalClosure, "")
-		if res := <-done; res.errored {
-			t.Errorf("Run again = %v, %v", res.errored, res.err)
+		if res := <-done; res.err != nil {
+			t.Errorf("Run again = %v", res.err)
 		}
 	})
 }

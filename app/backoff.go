@@ -10,7 +10,15 @@ import (
 // connects again. The delay starts at Initial and is multiplied by
 // Multiplier after each failed attempt, up to Max; Jitter then draws it at
 // random from [d×(1−Jitter), d] so that many clients do not reconnect in
-// step. A connection that opens resets the sequence.
+// step.
+//
+// A connection that stays open for at least Max (the longest delay)
+// resets the sequence: the next reconnect waits Initial again. One that
+// ends sooner is part of the same outage and counts as a failed attempt,
+// so that a server that accepts and at once closes (with 1013, say) or
+// drops the connection is retried with growing delays, and MaxAttempts
+// ends Run. Time open, rather than a first message, is the test because
+// a server in trouble may well send a greeting before it closes.
 //
 // The zero value reconnects after 1s, 2s, 4s, ... up to 30s, forever, with
 // no jitter, whenever [Retryable] approves. Multiplier 1 gives
@@ -20,7 +28,7 @@ type Backoff struct {
 	Max         time.Duration // cap on the delay; 0 means 30s
 	Multiplier  float64       // growth per failed attempt, ≥ 1; 0 means 2
 	Jitter      float64       // fraction of the delay drawn at random, in [0, 1]
-	MaxAttempts int           // consecutive failed attempts before Run gives up; 0 means no limit
+	MaxAttempts int           // failed attempts in a row before Run gives up; 0 means no limit
 
 	// Retry reports whether Run connects again after err ended a
 	// connection or an attempt: a *[status.CloseError] for the peer's
@@ -42,15 +50,21 @@ func (b *Backoff) check() error {
 	return nil
 }
 
+// stable returns how long a connection must stay open to reset the
+// sequence: Max, or its default.
+func (b *Backoff) stable() time.Duration {
+	if b.Max == 0 {
+		return 30 * time.Second
+	}
+	return b.Max
+}
+
 // delay returns the wait before attempt n (0 for the first reconnect),
 // with u a uniform random number in [0, 1).
 func (b *Backoff) delay(n int, u float64) time.Duration {
-	initial, limit, mult := b.Initial, b.Max, b.Multiplier
+	initial, limit, mult := b.Initial, b.stable(), b.Multiplier
 	if initial == 0 {
 		initial = time.Second
-	}
-	if limit == 0 {
-		limit = 30 * time.Second
 	}
 	if mult == 0 {
 		mult = 2

@@ -54,9 +54,10 @@ func TestConnGracefulServerClose(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		a := &app.App{URL: "ws://peer/", Dialer: srv, Reconnect: &app.Backoff{Initial: time.Millisecond}}
 		l := logged(a)
-		errored, err := a.Run(t.Context())
-		if errored || err != nil {
-			t.Errorf("Run = %v, %v; want false, nil", errored, err)
+		err := a.Run(t.Context())
+		var ce *status.CloseError
+		if !errors.As(err, &ce) || ce.Code != 4001 || ce.Reason != "bye!" {
+			t.Errorf("Run = %v; want the peer's close 4001", err)
 		}
 		want := []string{"open", "text hello", "close " + status.Code(4001).String() + " bye!"}
 		if d := cmp.Diff(want, l.events); d != "" {
@@ -82,9 +83,9 @@ func TestConnEchoAndClose(t *testing.T) {
 			a.SendBinary(context.Background(), []byte("two"))
 		}
 		t0 := time.Now()
-		errored, err := a.Run(t.Context())
-		if errored || err != nil {
-			t.Errorf("Run = %v, %v; want false, nil", errored, err)
+		err := a.Run(t.Context())
+		if err != nil {
+			t.Errorf("Run = %v; want nil", err)
 		}
 		if got := time.Since(t0); got != 2*time.Second {
 			t.Errorf("second pong after %v; want 2s (first ping one interval after open)", got)
@@ -102,9 +103,9 @@ func TestConnPongTimeout(t *testing.T) {
 		a := &app.App{URL: "ws://peer/", Dialer: pipeDialer(discardPeer), PingInterval: time.Second, PingTimeout: 500 * time.Millisecond}
 		l := logged(a)
 		t0 := time.Now()
-		errored, err := a.Run(t.Context())
-		if !errored || !errors.Is(err, app.ErrPongTimeout) {
-			t.Errorf("Run = %v, %v; want true, ErrPongTimeout", errored, err)
+		err := a.Run(t.Context())
+		if !errors.Is(err, app.ErrPongTimeout) {
+			t.Errorf("Run = %v; want ErrPongTimeout", err)
 		}
 		if got := time.Since(t0); got != 1500*time.Millisecond {
 			t.Errorf("failed after %v; want 1.5s", got)
@@ -127,9 +128,9 @@ func TestConnCancel(t *testing.T) {
 		a := &app.App{URL: "ws://peer/", Dialer: srv}
 		l := logged(a)
 		a.OnOpen = func(*app.App) { cancel() }
-		errored, err := a.Run(ctx)
-		if errored || !errors.Is(err, context.Canceled) {
-			t.Errorf("Run = %v, %v; want false, context.Canceled", errored, err)
+		err := a.Run(ctx)
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("Run = %v; want context.Canceled", err)
 		}
 		if code := <-closes; code != status.NormalClosure {
 			t.Errorf("server got close %v; want 1000", code)
@@ -159,9 +160,9 @@ func TestConnProtocolErrorReconnects(t *testing.T) {
 		})
 		a := &app.App{URL: "ws://peer/", Dialer: srv, Reconnect: &app.Backoff{}}
 		l := logged(a)
-		errored, err := a.Run(t.Context())
-		if errored || err != nil {
-			t.Errorf("Run = %v, %v; want false, nil", errored, err)
+		err := a.Run(t.Context())
+		if err != nil {
+			t.Errorf("Run = %v; want nil", err)
 		}
 		want := []string{"open", "error", "close " + status.AbnormalClosure.String() + " ", "reconnect", "close " + status.NormalClosure.String() + " "}
 		if d := cmp.Diff(want, l.events); d != "" {
@@ -195,9 +196,9 @@ func TestConnSlowHandler(t *testing.T) {
 			}
 		}
 		t0 := time.Now()
-		errored, err := a.Run(t.Context())
-		if errored || err != nil {
-			t.Errorf("Run = %v, %v; want false, nil", errored, err)
+		err := a.Run(t.Context())
+		if err != nil {
+			t.Errorf("Run = %v; want nil", err)
 		}
 		// Pings at 1s and 2s are answered while the handler sleeps; their
 		// pongs are read at 2s, then one pong per second.
@@ -229,9 +230,9 @@ func TestConnPingDuringSlowOnOpen(t *testing.T) {
 				a.Close(context.Background(), status.NormalClosure, "")
 			}
 		}
-		errored, err := a.Run(t.Context())
-		if errored || err != nil {
-			t.Errorf("Run = %v, %v; want false, nil", errored, err)
+		err := a.Run(t.Context())
+		if err != nil {
+			t.Errorf("Run = %v; want nil", err)
 		}
 		// The pongs of the pings at 1s, 2s and 3s are read when OnOpen
 		// returns; the next comes at 4s.
@@ -240,6 +241,107 @@ func TestConnPingDuringSlowOnOpen(t *testing.T) {
 			t.Errorf("pong times (-want +got):\n%s", d)
 		}
 		if d := cmp.Diff([]string{"open", "close " + status.NormalClosure.String() + " "}, l.events); d != "" {
+			t.Errorf("events (-want +got):\n%s", d)
+		}
+	})
+}
+
+// closePeer returns a handler that reads client frames until a close
+// frame, waits delay, answers with code and reason unless silent, then
+// reads on until the client drops the connection. It reports on closes
+// how many close frames it read.
+func closePeer(delay time.Duration, silent bool, code status.Code, reason string, closes chan<- int) func(p *peer) {
+	return func(p *peer) {
+		n := 0
+		for {
+			f, err := p.read()
+			if err != nil {
+				closes <- n
+				return
+			}
+			if f.Opcode != frame.OpClose {
+				continue
+			}
+			if n++; n == 1 && !silent {
+				time.Sleep(delay)
+				p.writeClose(code, reason)
+			}
+		}
+	}
+}
+
+// App.Close from another goroutine while Run reads is one closing
+// handshake, conn.Conn.Close's: one close frame goes out, Close returns
+// once the peer has answered (or, for a silent peer, after CloseTimeout,
+// when the connection is dropped), and OnClose gets the peer's code and
+// reason, or 1006 when none came.
+func TestConnCloseHandshake(t *testing.T) {
+	tests := []struct {
+		name   string
+		silent bool
+		took   time.Duration
+		close  string
+	}{
+		{"answered", false, time.Second, "close " + status.NormalClosure.String() + " ok"},
+		{"silent", true, 2 * time.Second, "close " + status.AbnormalClosure.String() + " "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				closes := make(chan int, 1)
+				srv := pipeDialer(closePeer(time.Second, tt.silent, status.NormalClosure, "ok", closes))
+				a := &app.App{URL: "ws://peer/", Dialer: srv, CloseTimeout: 2 * time.Second}
+				l := logged(a)
+				done := make(chan error, 1)
+				go func() { done <- a.Run(t.Context()) }()
+				synctest.Wait()
+				t0 := time.Now()
+				if err := a.Close(t.Context(), status.GoingAway, "bye"); err != nil {
+					t.Errorf("Close = %v", err)
+				}
+				if got := time.Since(t0); got != tt.took {
+					t.Errorf("Close returned after %v; want %v", got, tt.took)
+				}
+				if err := <-done; err != nil {
+					t.Errorf("Run = %v; want nil", err)
+				}
+				if got := time.Since(t0); got != tt.took {
+					t.Errorf("Run returned after %v; want %v", got, tt.took)
+				}
+				if n := <-closes; n != 1 {
+					t.Errorf("peer read %d close frames; want 1", n)
+				}
+				if d := cmp.Diff([]string{"open", tt.close}, l.events); d != "" {
+					t.Errorf("events (-want +got):\n%s", d)
+				}
+			})
+		})
+	}
+}
+
+// App.Close from a handler, on Run's goroutine, with a peer that never
+// answers: the connection is dropped after CloseTimeout.
+func TestConnCloseFromHandlerSilentPeer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		closes := make(chan int, 1)
+		srv := pipeDialer(closePeer(0, true, 0, "", closes))
+		a := &app.App{URL: "ws://peer/", Dialer: srv, CloseTimeout: 2 * time.Second}
+		l := logged(a)
+		t0 := time.Now()
+		a.OnOpen = func(a *app.App) {
+			l.add("open")
+			a.Close(context.Background(), status.NormalClosure, "")
+		}
+		if err := a.Run(t.Context()); err != nil {
+			t.Errorf("Run = %v; want nil", err)
+		}
+		if got := time.Since(t0); got != 2*time.Second {
+			t.Errorf("Run returned after %v; want the CloseTimeout, 2s", got)
+		}
+		if n := <-closes; n != 1 {
+			t.Errorf("peer read %d close frames; want 1", n)
+		}
+		if d := cmp.Diff([]string{"open", "close " + status.AbnormalClosure.String() + " "}, l.events); d != "" {
 			t.Errorf("events (-want +got):\n%s", d)
 		}
 	})

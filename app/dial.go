@@ -64,12 +64,8 @@ func (a connAdapter) sendFrame(ctx context.Context, f frame.Frame) error {
 
 func (a connAdapter) ping(ctx context.Context, p []byte) error { return a.c.Ping(ctx, p) }
 
-func (a connAdapter) sendClose(ctx context.Context, code status.Code, reason string) error {
-	p, err := status.AppendClose(nil, code, reason)
-	if err != nil {
-		return err
-	}
-	return a.c.SendFrame(ctx, frame.New(frame.OpClose, p))
+func (a connAdapter) close(ctx context.Context, code status.Code, reason string) error {
+	return a.c.Close(ctx, code, reason)
 }
 
 func (a connAdapter) abort() { a.c.Abort() }

@@ -25,7 +25,15 @@
 //     OnError only, since nothing opened.
 //
 // OnClose runs exactly once for every connection that opened. Run returns
-// whether it ended because of a failure (errored), and why.
+// nil after a clean end ([App.Close], or a peer's close with 1000 or an
+// empty close frame), ctx.Err() when its context ended, and the typed
+// failure otherwise: a *[status.CloseError] for any other close code, the
+// connection's failure or the dial error.
+//
+// [App.Close] and the end of Run's context close through
+// [conn.Conn.Close], the one closing handshake: the close frame goes out,
+// Run's read loop reads the peer's answer, and a peer that does not answer
+// within CloseTimeout is dropped.
 //
 // # Reconnecting
 //
@@ -41,6 +49,11 @@
 // an untrusted certificate, HTTP 401 or 404). A policy of one's own can
 // wrap Retryable. [App.Close] and the end of Run's context are never
 // followed by a reconnect.
+//
+// A connection that stays open for Backoff.Max resets the backoff; one
+// that ends sooner counts as a failed attempt, so that a server that
+// accepts and at once closes or drops is retried with growing delays and
+// MaxAttempts ends Run.
 //
 // # Keepalive
 //
@@ -69,8 +82,10 @@
 // SendText, SendBinary, SendFrame and Close may be called from any
 // goroutine, handlers included. A handler that panics is reported to
 // OnError as a [*HandlerError] and the connection carries on. Run starts
-// goroutines only for the pinger and the closing timer, and none of them
-// outlives it. There is no process-wide state: two Apps share nothing.
+// goroutines only for the pinger and for the closing handshake when its
+// context ends, and none of them outlives it. Close waits for the closing
+// handshake, so Close from a handler holds up the read loop until the
+// peer answers or CloseTimeout passes. There is no process-wide state: two Apps share nothing.
 //
 // # Differences from websocket-client
 //
@@ -88,5 +103,7 @@
 // at the very end, also when nothing opened) and gets 1006 instead of
 // None when no close frame arrived; OnData gets the message's opcode and
 // the real fin bit; cancelling the context closes with a closing
-// handshake and Run reports it as not errored.
+// handshake and Run returns ctx.Err(), not a failure; Run returns an error
+// where run_forever returns a bool; a connection shorter than Backoff.Max
+// counts as a failed attempt.
 package app

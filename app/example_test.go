@@ -31,12 +31,12 @@ func ExampleApp() {
 			fmt.Println("closed:", int(code), reason)
 		},
 	}
-	errored, err := a.Run(context.Background())
-	fmt.Println("errored:", errored, err)
+	err := a.Run(context.Background())
+	fmt.Println("Run:", err)
 	// Output:
 	// text: Hello, World!
 	// closed: 1000 bye
-	// errored: false <nil>
+	// Run: <nil>
 }
 
 // A long-running App: pings every 20 seconds, fails a connection whose
@@ -62,5 +62,5 @@ func ExampleApp_reconnect() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
 	defer cancel()
-	_, _ = a.Run(ctx)
+	_ = a.Run(ctx)
 }

@@ -31,12 +31,19 @@ type sent struct {
 
 // fakeConn is an in-memory connection whose peer is the test. Everything
 // it uses is created inside the synctest bubble, so blocking on it is
-// durable.
+// durable. Like conn.Conn, one reader at a time holds its read lock, and
+// close waits for a concurrent reader to read the peer's answer.
 type fakeConn struct {
-	in   chan event
-	out  chan sent
-	dead chan struct{}
-	once sync.Once
+	in    chan event
+	out   chan sent
+	dead  chan struct{}
+	rlock chan struct{} // capacity 1: held by recv, or by close reading the answer
+	once  sync.Once     // the first abort
+
+	mu        sync.Mutex
+	ended     bool
+	rerr      error // what recv returns once dead is closed
+	closeSent bool
 
 	// peer behaviour
 	echoClose bool   // answer a close frame with the same close
@@ -49,6 +56,7 @@ func newFakeConn() *fakeConn {
 		in:        make(chan event, 64),
 		out:       make(chan sent, 64),
 		dead:      make(chan struct{}),
+		rlock:     make(chan struct{}, 1),
 		echoClose: true,
 		autoPong:  true,
 	}
@@ -59,12 +67,52 @@ func newFakeConn() *fakeConn {
 // *status.CloseError of code 1006 and the read error.
 var errLost = fmt.Errorf("%w: %w: %w", conn.ErrConnectionLost, &status.CloseError{Code: status.AbnormalClosure}, io.EOF)
 
+// end closes the connection; later calls of recv return err.
+func (c *fakeConn) end(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.ended {
+		c.ended, c.rerr = true, err
+		close(c.dead)
+	}
+}
+
+func (c *fakeConn) readErr() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rerr
+}
+
+// take ends the connection as conn.Conn does after e: a peer's close
+// frame or a failure.
+func (c *fakeConn) take(e event) {
+	switch {
+	case e.err != nil:
+		c.end(fmt.Errorf("%w: %w", conn.ErrClosed, e.err))
+	case e.op == frame.OpClose:
+		code, reason, _ := status.ParseClose(e.f.Payload)
+		c.end(fmt.Errorf("%w: %w", conn.ErrClosed, &status.CloseError{Code: code, Reason: reason}))
+	}
+}
+
 func (c *fakeConn) recv(ctx context.Context) (frame.Opcode, frame.Frame, error) {
 	select {
+	case c.rlock <- struct{}{}:
+	case <-ctx.Done():
+		return 0, frame.Frame{}, ctx.Err()
+	}
+	defer func() { <-c.rlock }()
+	select {
+	case <-c.dead:
+		return 0, frame.Frame{}, c.readErr()
+	default:
+	}
+	select {
 	case e := <-c.in:
+		c.take(e)
 		return e.op, e.f, e.err
 	case <-c.dead:
-		return 0, frame.Frame{}, conn.ErrClosed
+		return 0, frame.Frame{}, c.readErr()
 	case <-ctx.Done():
 		return 0, frame.Frame{}, ctx.Err()
 	}
@@ -100,15 +148,47 @@ func (c *fakeConn) ping(ctx context.Context, p []byte) error {
 	return nil
 }
 
-func (c *fakeConn) sendClose(ctx context.Context, code status.Code, reason string) error {
-	p, _ := status.AppendClose(nil, code, reason)
-	if err := c.record(sent{op: frame.OpClose, payload: p, code: code, reason: reason}); err != nil {
+// close is conn.Conn.Close's closing handshake.
+func (c *fakeConn) close(ctx context.Context, code status.Code, reason string) error {
+	if err := c.readErr(); err != nil {
 		return err
 	}
-	if c.echoClose {
-		c.deliver(frame.OpClose, p)
+	c.mu.Lock()
+	sentBefore := c.closeSent
+	c.closeSent = true
+	c.mu.Unlock()
+	if !sentBefore {
+		p, _ := status.AppendClose(nil, code, reason)
+		if err := c.record(sent{op: frame.OpClose, payload: p, code: code, reason: reason}); err != nil {
+			return err
+		}
+		if c.echoClose {
+			c.deliver(frame.OpClose, p)
+		}
 	}
-	return nil
+	select {
+	case c.rlock <- struct{}{}:
+		defer func() { <-c.rlock }()
+	case <-c.dead:
+		return nil // a concurrent recv read the answer
+	case <-ctx.Done():
+		c.end(conn.ErrClosed)
+		return ctx.Err()
+	}
+	for { // no reader: read the answer here, dropping data
+		select {
+		case e := <-c.in:
+			c.take(e)
+			if e.err != nil || e.op == frame.OpClose {
+				return e.err
+			}
+		case <-c.dead:
+			return nil
+		case <-ctx.Done():
+			c.end(conn.ErrClosed)
+			return ctx.Err()
+		}
+	}
 }
 
 func (c *fakeConn) abort() {
@@ -116,8 +196,8 @@ func (c *fakeConn) abort() {
 		if c.onAbort != nil {
 			c.onAbort()
 		}
-		close(c.dead)
 	})
+	c.end(conn.ErrClosed)
 }
 
 // deliver makes recv return a frame from the peer.

@@ -46,8 +46,8 @@ func TestSlowHandlerIsNoPongTimeout(t *testing.T) {
 			t.Fatal(err)
 		}
 		res := <-done
-		if res.errored || res.err != nil {
-			t.Errorf("Run = %v, %v; want false, nil", res.errored, res.err)
+		if res.err != nil {
+			t.Errorf("Run = %v; want nil", res.err)
 		}
 		diff(t, r.get(), []string{
 			"open",
@@ -81,8 +81,8 @@ func TestSlowHandlerThenPongTimeout(t *testing.T) {
 		time.Sleep(800 * time.Millisecond)
 		c.deliver(frame.OpText, []byte("slow")) // the handler runs from 0.8s to 2.8s
 		res := <-done
-		if !res.errored || !errors.Is(res.err, ErrPongTimeout) {
-			t.Errorf("Run = %v, %v; want true, ErrPongTimeout", res.errored, res.err)
+		if !errors.Is(res.err, ErrPongTimeout) {
+			t.Errorf("Run = %v; want ErrPongTimeout", res.err)
 		}
 		diff(t, r.get(), []string{`open`, `data text "slow" fin=true`, "error app: ping/pong timed out", `close 1006 ""`})
 		if got, want := r.times[2], 2800*time.Millisecond+readGrace; got != want {
@@ -118,8 +118,8 @@ func TestStreamingPeerWithoutPongsTimesOut(t *testing.T) {
 		res := <-done
 		close(stop)
 		<-fed
-		if !res.errored || !errors.Is(res.err, ErrPongTimeout) {
-			t.Errorf("Run = %v, %v; want true, ErrPongTimeout", res.errored, res.err)
+		if !errors.Is(res.err, ErrPongTimeout) {
+			t.Errorf("Run = %v; want ErrPongTimeout", res.err)
 		}
 		ev := r.get()
 		i := len(ev) - 2
@@ -155,8 +155,8 @@ func TestPingDuringSlowOnOpen(t *testing.T) {
 			t.Fatal(err)
 		}
 		res := <-done
-		if res.errored || res.err != nil {
-			t.Errorf("Run = %v, %v; want false, nil", res.errored, res.err)
+		if res.err != nil {
+			t.Errorf("Run = %v; want nil", res.err)
 		}
 		want := []time.Duration{time.Second, 2 * time.Second, 3 * time.Second, 4 * time.Second}
 		if d := cmp.Diff(want, pingTimes(drain(c), t0)); d != "" {
@@ -186,8 +186,8 @@ func TestCloseWhileConnectionEnds(t *testing.T) {
 		if closeErr != nil {
 			t.Errorf("Close while the connection ends = %v; want nil", closeErr)
 		}
-		if !res.errored || !errors.Is(res.err, conn.ErrConnectionLost) {
-			t.Errorf("Run = %v, %v; want true, the connection's failure", res.errored, res.err)
+		if !errors.Is(res.err, conn.ErrConnectionLost) {
+			t.Errorf("Run = %v; want the connection's failure", res.err)
 		}
 		diff(t, r.get(), []string{"open", "error " + errLost.Error(), `close 1006 ""`})
 		if got := len(n.dialTimes()); got != 1 {
@@ -209,8 +209,8 @@ func TestCloseWhileDialing(t *testing.T) {
 		if err := a.Close(t.Context(), status.NormalClosure, ""); err != nil {
 			t.Errorf("Close = %v; want nil", err)
 		}
-		if res := <-done; res.errored || res.err != nil {
-			t.Errorf("Run = %v, %v; want false, nil", res.errored, res.err)
+		if res := <-done; res.err != nil {
+			t.Errorf("Run = %v; want nil", res.err)
 		}
 		diff(t, r.get(), nil)
 		if err := a.Close(t.Context(), status.NormalClosure, ""); !errors.Is(err, ErrNotConnected) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/handshake"
+	"github.com/framewire/ws/proxy"
 	"github.com/framewire/ws/status"
 )
 
@@ -22,7 +23,7 @@ import (
 //     (1013) and BadGateway (1014). A close with 1000, 1002-1010 or an
 //     application's code (3000-4999) ends Run;
 //   - a handshake answered with an HTTP status other than 101
-//     (*[handshake.StatusError], or a *[handshake.ProxyError] for a
+//     (*[handshake.StatusError], or a *[proxy.Error] for a
 //     proxy's answer): only for 408, 429, 500, 502, 503 and 504;
 //   - never for what connecting again would repeat: a bad URL
 //     ([handshake.ErrInvalidURL]), a host name that does not exist (a
@@ -30,7 +31,7 @@ import (
 //     verification, a 101 response that fails validation
 //     ([handshake.ErrHandshake]), too many or bad redirects, a request
 //     header that cannot be sent, refused proxy credentials
-//     ([handshake.ErrProxyAuth]);
+//     ([proxy.ErrAuth]);
 //   - always for anything else: a lost connection
 //     ([conn.ErrConnectionLost]), a protocol violation by the peer, a
 //     missing pong ([ErrPongTimeout]), a refused or reset TCP connection, a
@@ -54,7 +55,7 @@ func Retryable(err error) bool {
 	if errors.As(err, &se) {
 		return transientStatus(se.StatusCode)
 	}
-	var pe *handshake.ProxyError
+	var pe *proxy.Error
 	if errors.As(err, &pe) && pe.StatusCode != 0 {
 		return transientStatus(pe.StatusCode)
 	}
@@ -72,7 +73,7 @@ func Retryable(err error) bool {
 		errors.Is(err, conn.ErrTooManyRedirects),
 		errors.Is(err, handshake.ErrInvalidHeader),
 		errors.Is(err, handshake.ErrInvalidKey),
-		errors.Is(err, handshake.ErrProxyAuth),
+		errors.Is(err, proxy.ErrAuth),
 		errors.As(err, &dns) && dns.IsNotFound,
 		errors.As(err, &cve), errors.As(err, &uae), errors.As(err, &hne), errors.As(err, &cie):
 		return false

@@ -36,9 +36,9 @@ func TestDialFailurePolicy(t *testing.T) {
 				n.fail = &handshake.StatusError{StatusCode: tt.status}
 				a := &App{dial: n.dial, Reconnect: &Backoff{MaxAttempts: 3}}
 				r := record(a)
-				errored, err := a.Run(t.Context())
-				if !errored || err != n.fail {
-					t.Errorf("Run = %v, %v; want true, %v", errored, err, n.fail)
+				err := a.Run(t.Context())
+				if err != n.fail {
+					t.Errorf("Run = %v; want %v", err, n.fail)
 				}
 				if got := len(n.dialTimes()); got != tt.dials {
 					t.Errorf("%d dials; want %d", got, tt.dials)
@@ -76,8 +76,8 @@ func TestCustomRetryPolicy(t *testing.T) {
 		synctest.Wait()
 		c3.drop() // no reconnect: the default would
 		res := <-done
-		if !res.errored || res.err != errLost {
-			t.Errorf("Run = %v, %v; want true, %v", res.errored, res.err, errLost)
+		if res.err != errLost {
+			t.Errorf("Run = %v; want %v", res.err, errLost)
 		}
 		diff(t, r.get(), []string{
 			"open", `close 1000 "again"`,
@@ -103,8 +103,8 @@ func TestRetryPolicyPanics(t *testing.T) {
 		done := start(t.Context(), a)
 		c.drop()
 		res := <-done
-		if !res.errored || res.err != errLost {
-			t.Errorf("Run = %v, %v; want true, %v", res.errored, res.err, errLost)
+		if res.err != errLost {
+			t.Errorf("Run = %v; want %v", res.err, errLost)
 		}
 		diff(t, r.get(), []string{"open", "error " + errLost.Error(), `close 1006 ""`, "error app: Retry panicked: policy"})
 		if got := len(n.dialTimes()); got != 1 {

@@ -20,6 +20,7 @@ import (
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/handshake"
 	"github.com/framewire/ws/internal/wstest"
+	"github.com/framewire/ws/proxy"
 	"github.com/framewire/ws/status"
 )
 
@@ -164,9 +165,9 @@ func TestRetryable(t *testing.T) {
 		{"bad accept", is(handshake.ErrBadAccept), false},
 		{"too many redirects", is(fmt.Errorf("%w: %w", conn.ErrTooManyRedirects, &handshake.RedirectError{StatusCode: 302})), false},
 		{"bad header", is(handshake.ErrInvalidHeader), false},
-		{"proxy auth", is(&handshake.ProxyError{Proxy: "http://proxy", StatusCode: http.StatusProxyAuthRequired}), false},
-		{"proxy 503", is(&handshake.ProxyError{Proxy: "http://proxy", StatusCode: http.StatusServiceUnavailable}), true},
-		{"proxy 403", is(&handshake.ProxyError{Proxy: "http://proxy", StatusCode: http.StatusForbidden}), false},
+		{"proxy auth", is(&proxy.Error{Proxy: "http://proxy", StatusCode: http.StatusProxyAuthRequired, Err: proxy.ErrAuth}), false},
+		{"proxy 503", is(&proxy.Error{Proxy: "http://proxy", StatusCode: http.StatusServiceUnavailable, Err: proxy.ErrRefused}), true},
+		{"proxy 403", is(&proxy.Error{Proxy: "http://proxy", StatusCode: http.StatusForbidden, Err: proxy.ErrRefused}), false},
 		{"header func", is(errors.New("token service down")), true},
 		{"nil", is(nil), false},
 	}

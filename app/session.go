@@ -19,10 +19,12 @@ type connection interface {
 	send(ctx context.Context, op frame.Opcode, p []byte) error
 	sendFrame(ctx context.Context, f frame.Frame) error
 	ping(ctx context.Context, p []byte) error
-	// sendClose sends a close frame and returns without waiting for the
-	// reply, which recv delivers.
-	sendClose(ctx context.Context, code status.Code, reason string) error
-	// abort drops the connection; a blocked recv returns.
+	// close is the closing handshake of conn.Conn.Close: it sends a close
+	// frame, waits until ctx ends for the peer's, which a concurrent recv
+	// reads (otherwise close reads it, dropping data frames), then closes
+	// the connection; a later recv returns the peer's close as an error.
+	close(ctx context.Context, code status.Code, reason string) error
+	// abort drops the connection at once; a blocked recv returns.
 	abort()
 }
 
@@ -47,10 +49,9 @@ type session struct {
 	entered chan struct{} // the read loop started a read while a pong is overdue; capacity 1
 
 	mu      sync.Mutex
-	closing bool        // a close frame was sent, or is being sent
-	ended   bool        // the reader has stopped; nothing may start
-	failed  error       // why keepalive failed the connection
-	timer   *time.Timer // aborts the connection if the close reply is late
+	closing bool  // the closing handshake has started
+	ended   bool  // the reader has stopped; nothing may start
+	failed  error // why keepalive failed the connection
 
 	awaiting  bool          // a ping went out and no pong has been read since
 	overdue   bool          // PingTimeout passed while awaiting
@@ -63,9 +64,11 @@ func newSession(c connection, closeTimeout time.Duration) *session {
 	return &session{c: c, closeTimeout: closeTimeout, entered: make(chan struct{}, 1)}
 }
 
-// startClose sends a close frame, once, and arms the timer that drops the
-// connection if the peer has not answered within closeTimeout.
-func (s *session) startClose(ctx context.Context, code status.Code, reason string) error {
+// close performs the closing handshake, once: the connection sends a close
+// frame and waits for the peer's, which the read loop reads if it is
+// receiving, within closeTimeout (and ctx), then closes. A peer that does
+// not answer in time is dropped, and the read loop's recv returns.
+func (s *session) close(ctx context.Context, code status.Code, reason string) error {
 	s.mu.Lock()
 	if s.ended {
 		s.mu.Unlock()
@@ -76,16 +79,14 @@ func (s *session) startClose(ctx context.Context, code status.Code, reason strin
 		return nil
 	}
 	s.closing = true
-	s.timer = time.AfterFunc(s.closeTimeout, s.c.abort)
 	s.mu.Unlock()
 
 	ctx, cancel := context.WithTimeout(ctx, s.closeTimeout)
 	defer cancel()
-	err := s.c.sendClose(ctx, code, reason)
-	if err != nil {
-		s.c.abort()
-	}
-	return err
+	// A late or failed answer is reported by the read loop: OnClose gets
+	// status.AbnormalClosure.
+	s.c.close(ctx, code, reason)
+	return nil
 }
 
 func (s *session) isClosing() bool {
@@ -114,9 +115,6 @@ func (s *session) failure() error {
 func (s *session) end() {
 	s.mu.Lock()
 	s.ended = true
-	if s.timer != nil {
-		s.timer.Stop()
-	}
 	s.mu.Unlock()
 	s.c.abort()
 }

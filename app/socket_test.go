@@ -119,9 +119,8 @@ func watch(a *app.App) <-chan appEvent {
 
 // running is a call of App.Run in a goroutine of its own.
 type running struct {
-	done    chan struct{} // closed when Run has returned
-	errored bool
-	err     error
+	done chan struct{} // closed when Run has returned
+	err  error
 }
 
 // runApp runs a.Run in a goroutine; the test's cleanup cancels it and
@@ -131,7 +130,7 @@ func runApp(t *testing.T, a *app.App) *running {
 	r := &running{done: make(chan struct{})}
 	go func() {
 		defer close(r.done)
-		r.errored, r.err = a.Run(ctx)
+		r.err = a.Run(ctx)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -157,7 +156,7 @@ func next(t *testing.T, ch <-chan appEvent, r *running) appEvent {
 			return e
 		default:
 		}
-		t.Fatalf("Run returned %v, %v while an event was expected", r.errored, r.err)
+		t.Fatalf("Run returned %v while an event was expected", r.err)
 	case <-time.After(eventWait):
 		t.Fatal("no event within", eventWait)
 	}
@@ -175,24 +174,34 @@ func expect(t *testing.T, ch <-chan appEvent, r *running, kind string) appEvent 
 	return e
 }
 
-// ended waits for Run to return and fails the test unless it returned
-// errored and an error matching want (nil: not errored, nil error) and
-// every event has been checked.
-func ended(t *testing.T, ch <-chan appEvent, r *running, errored bool, want error) {
+// ended waits for Run to return and fails the test unless it returned an
+// error matching want (nil: nil; a *status.CloseError: one with its code)
+// and every event has been checked.
+func ended(t *testing.T, ch <-chan appEvent, r *running, want error) {
 	t.Helper()
 	select {
 	case <-r.done:
 	case <-time.After(eventWait):
 		t.Fatal("Run did not return within", eventWait)
 	}
-	if r.errored != errored || (want == nil) != (r.err == nil) || !errors.Is(r.err, want) {
-		t.Errorf("Run = %v, %v; want %v, %v", r.errored, r.err, errored, want)
+	if !endsWith(r.err, want) {
+		t.Errorf("Run = %v; want %v", r.err, want)
 	}
 	select {
 	case e := <-ch:
 		t.Errorf("unexpected event %+v", e)
 	default:
 	}
+}
+
+// endsWith reports whether Run's result err matches want: nil for nil, the
+// code for a *status.CloseError, errors.Is otherwise.
+func endsWith(err, want error) bool {
+	var wce, ce *status.CloseError
+	if errors.As(want, &wce) {
+		return errors.As(err, &ce) && ce.Code == wce.Code && ce.Reason == wce.Reason
+	}
+	return (want == nil) == (err == nil) && errors.Is(err, want)
 }
 
 // fastBackoff reconnects at once, again and again.
@@ -259,7 +268,7 @@ func TestSocketServerKilledAndRestarted(t *testing.T) {
 	if e := expect(t, ch, done, "close"); e.code != status.NormalClosure {
 		t.Errorf("OnClose(%v); want 1000", e.code)
 	}
-	ended(t, ch, done, false, nil)
+	ended(t, ch, done, nil)
 }
 
 // A server that completes the handshake and closes TCP at once, with no
@@ -277,7 +286,7 @@ func TestSocketUpgradeThenDrop(t *testing.T) {
 	if e := expect(t, ch, done, "close"); e.code != status.AbnormalClosure {
 		t.Errorf("OnClose(%v); want 1006", e.code)
 	}
-	ended(t, ch, done, true, conn.ErrConnectionLost)
+	ended(t, ch, done, conn.ErrConnectionLost)
 }
 
 // closeThen returns a handler whose first connection sends "first" and
@@ -328,7 +337,11 @@ func TestSocketCloseCodePolicy(t *testing.T) {
 				t.Fatalf("OnClose(%v, %q); want %v, bye", e.code, e.text, tt.code)
 			}
 			if !tt.reconnect {
-				ended(t, ch, done, false, nil)
+				var want error // a normal close ends Run cleanly
+				if tt.code != status.NormalClosure {
+					want = &status.CloseError{Code: tt.code, Reason: "bye"}
+				}
+				ended(t, ch, done, want)
 				if got := n.Load(); got != 1 {
 					t.Errorf("%d connections; want 1", got)
 				}
@@ -340,7 +353,7 @@ func TestSocketCloseCodePolicy(t *testing.T) {
 			}
 			a.Close(context.Background(), status.NormalClosure, "")
 			expect(t, ch, done, "close")
-			ended(t, ch, done, false, nil)
+			ended(t, ch, done, nil)
 		})
 	}
 }
@@ -371,7 +384,7 @@ func TestSocketCustomPolicy(t *testing.T) {
 	if e := expect(t, ch, done, "close"); e.code != status.ServiceRestart {
 		t.Fatalf("OnClose(%v); want 1012", e.code)
 	}
-	ended(t, ch, done, false, nil)
+	ended(t, ch, done, &status.CloseError{Code: status.ServiceRestart, Reason: "bye"})
 	if got := n.Load(); got != 2 {
 		t.Errorf("%d connections; want 2", got)
 	}

@@ -131,8 +131,14 @@ func dialMemory(tb testing.TB, frame []byte) *conn.Conn {
 // openMemory is dialMemory leaving the Conn to the caller.
 func openMemory(tb testing.TB, frame []byte) *conn.Conn {
 	tb.Helper()
+	return openMemoryWith(tb, conn.Dialer{}, frame)
+}
+
+// openMemoryWith is openMemory with the options of d (but its Rand).
+func openMemoryWith(tb testing.TB, d conn.Dialer, frame []byte) *conn.Conn {
+	tb.Helper()
 	var zero [16]byte
-	d := conn.Dialer{Rand: bytes.NewReader(zero[:])}
+	d.Rand = bytes.NewReader(zero[:])
 	resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
 		"Sec-WebSocket-Accept: " + acceptKey(base64.StdEncoding.EncodeToString(zero[:])) + "\r\n\r\n"
 	c, err := d.DialConn(context.Background(), &memConn{head: []byte(resp), frame: frame}, "ws://memory.test/")

@@ -82,11 +82,11 @@ type Config struct {
 	// masked frame gets a fresh key. Applications leave it off.
 	AllowIllegalWrites bool
 
-	// Trace and Logger receive websocket-client's trace output
-	// (enableTrace): the handshake and every frame sent and received.
-	// Trace gets one line per record, Logger one debug record per line.
-	// Authorization, Proxy-Authorization, Cookie and Set-Cookie values
-	// are replaced by ***.
+	// Trace and Logger receive the trace: the handshake and every frame
+	// sent and received. Trace gets websocket-client's enableTrace text,
+	// Logger structured debug records (see the package doc's Tracing
+	// section). Authorization, Proxy-Authorization, Cookie and Set-Cookie
+	// values are replaced by ***.
 	Trace  io.Writer
 	Logger *slog.Logger
 }

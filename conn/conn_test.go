@@ -6,16 +6,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"os"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/fragment"
 	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/internal/pyrepr"
 	"github.com/framewire/ws/internal/wstest"
 	"github.com/framewire/ws/mask"
 	"github.com/framewire/ws/reader"
@@ -382,218 +385,238 @@ func TestClose(t *testing.T) {
 	}
 }
 
-// Close gives up after its context's deadline when the peer never answers.
+// Close gives up at its context's deadline when the peer never answers,
+// and the connection is closed all the same.
 func TestCloseTimeout(t *testing.T) {
-	checkLeaks(t)
-	release := make(chan struct{})
-	s := serve(t, func(p *wstest.Peer) {
-		p.Upgrade(nil)
-		p.ReadClose()
-		<-release
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		defer close(release)
+		c := dialPipe(t, nil, func(p *wstest.Peer) {
+			p.Upgrade(nil)
+			p.ReadClose()
+			<-release
+		})
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		err := c.Close(ctx, 1000, "")
+		var te *conn.TimeoutError
+		if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &te) || time.Since(start) != 50*time.Millisecond {
+			t.Errorf("Close = %v after %v, want a timeout after 50ms", err, time.Since(start))
+		}
+		if err := c.SendText(context.Background(), "x"); !errors.Is(err, net.ErrClosed) {
+			t.Errorf("SendText after Close = %v", err)
+		}
 	})
-	defer close(release)
-	c := dial(t, nil, s.URL)
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	err := c.Close(ctx, 1000, "")
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("Close = %v, want deadline exceeded", err)
-	}
-	if err := c.SendText(context.Background(), "x"); !errors.Is(err, net.ErrClosed) {
-		t.Errorf("SendText after Close = %v", err)
-	}
 }
 
-// Close while another goroutine is receiving lets that goroutine read the
-// answer.
+// Close while another goroutine is blocked receiving lets that goroutine
+// read the answer.
 func TestCloseWithReader(t *testing.T) {
-	checkLeaks(t)
-	s := serve(t, wstest.Echo)
-	c := dial(t, nil, s.URL)
-	done := make(chan error, 1)
-	go func() {
-		_, err := c.Recv(context.Background())
-		done <- err
-	}()
-	time.Sleep(10 * time.Millisecond) // let the reader block; either order is correct
-	if err := c.Close(testCtx(t), 1000, "bye"); err != nil {
-		t.Fatalf("Close = %v", err)
-	}
-	err := recv(t, done)
-	var ce *status.CloseError
-	if !errors.As(err, &ce) || ce.Code != 1000 {
-		t.Errorf("reader got %v, want the peer's close", err)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		c := dialPipe(t, nil, wstest.Echo)
+		done := recvBlocked(context.Background(), c)
+		if err := c.Close(context.Background(), 1000, "bye"); err != nil {
+			t.Fatalf("Close = %v", err)
+		}
+		err := <-done
+		var ce *status.CloseError
+		if !errors.As(err, &ce) || ce.Code != 1000 {
+			t.Errorf("reader got %v, want the peer's close", err)
+		}
+	})
 }
 
 // websocket-client's test_recv_timeout and test_internal_recv_strict: a
 // frame that trickles in is read whole across many timeouts.
 func TestResumableTimeout(t *testing.T) {
-	checkLeaks(t)
-	msg := []byte("a frame that arrives one byte at a time")
-	s := serve(t, func(p *wstest.Peer) {
-		p.Upgrade(nil)
-		p.Trickle(rawFrame(true, frame.OpText, msg), 3*time.Millisecond)
-		p.Echo()
-	})
-	c := dial(t, nil, s.URL)
-	timeouts := 0
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
-		p, err := c.Recv(ctx)
-		cancel()
-		if err == nil {
-			if !bytes.Equal(p, msg) {
-				t.Fatalf("Recv = %q, want %q", p, msg)
+	synctest.Test(t, func(t *testing.T) {
+		msg := []byte("a frame that arrives one byte at a time")
+		raw := rawFrame(true, frame.OpText, msg)
+		c := dialPipe(t, nil, func(p *wstest.Peer) {
+			p.Upgrade(nil)
+			p.Trickle(raw, 3*time.Millisecond)
+			p.Echo()
+		})
+		timeouts := 0
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+			p, err := c.Recv(ctx)
+			cancel()
+			if err == nil {
+				if !bytes.Equal(p, msg) {
+					t.Fatalf("Recv = %q, want %q", p, msg)
+				}
+				break
 			}
-			break
+			if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("Recv = %v, want a timeout", err)
+			}
+			var ne net.Error
+			if !errors.As(err, &ne) || !ne.Timeout() {
+				t.Errorf("timeout is not a net.Error with Timeout: %v", err)
+			}
+			timeouts++
 		}
-		if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, os.ErrDeadlineExceeded) {
-			t.Fatalf("Recv = %v, want a timeout", err)
+		// The bytes come 3ms apart: at least two 1ms timeouts between any
+		// two of them.
+		if timeouts < 2*(len(raw)-1) {
+			t.Errorf("only %d timeouts for %d bytes: the test did not interrupt the frame", timeouts, len(raw))
 		}
-		var ne net.Error
-		if !errors.As(err, &ne) || !ne.Timeout() {
-			t.Errorf("timeout is not a net.Error with Timeout: %v", err)
-		}
-		timeouts++
-	}
-	if timeouts < 2 {
-		t.Errorf("only %d timeouts: the test did not interrupt the frame", timeouts)
-	}
-	// The connection still works both ways.
-	ctx := testCtx(t)
-	if err := c.SendText(ctx, "again"); err != nil {
-		t.Fatal(err)
-	}
-	if p, err := c.Recv(ctx); err != nil || string(p) != "again" {
-		t.Errorf("Recv = %q, %v", p, err)
-	}
+		// The connection still works both ways.
+		echoed(t, context.Background(), c, "again")
+	})
 }
 
-// A cancelled context stops a read and leaves the connection usable.
+// A cancelled context stops a blocked read and leaves the connection
+// usable.
 func TestCancelLeavesConnUsable(t *testing.T) {
-	checkLeaks(t)
-	s := serve(t, wstest.Echo)
-	c := dial(t, nil, s.URL)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		_, err := c.Recv(ctx)
-		done <- err
-	}()
-	time.Sleep(10 * time.Millisecond)
-	cancel()
-	err := recv(t, done)
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("Recv = %v, want context.Canceled", err)
-	}
-	// An already-cancelled context fails at once, without touching the
-	// stream.
-	if err := c.SendText(ctx, "never"); !errors.Is(err, context.Canceled) {
-		t.Errorf("SendText(cancelled) = %v", err)
-	}
-	tctx := testCtx(t)
-	if err := c.SendText(tctx, "still here"); err != nil {
-		t.Fatal(err)
-	}
-	if p, err := c.Recv(tctx); err != nil || string(p) != "still here" {
-		t.Errorf("Recv = %q, %v", p, err)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		c := dialPipe(t, nil, wstest.Echo)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := recvBlocked(ctx, c)
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Fatalf("Recv = %v, want context.Canceled", err)
+		}
+		// An already-cancelled context fails at once, without touching the
+		// stream.
+		if err := c.SendText(ctx, "never"); !errors.Is(err, context.Canceled) {
+			t.Errorf("SendText(cancelled) = %v", err)
+		}
+		echoed(t, context.Background(), c, "still here")
+	})
 }
 
 // A write that cannot start before its deadline returns the timeout and
-// leaves the connection usable; one stopped mid-frame breaks it.
+// leaves the connection usable; one stopped mid-frame breaks it, and so
+// does any stopped write over TLS, which cannot resume one.
 func TestWriteTimeout(t *testing.T) {
-	checkLeaks(t)
-	release := make(chan struct{})
-	s := serve(t, func(p *wstest.Peer) {
-		p.Upgrade(nil)
-		<-release // read nothing until told
-		p.Discard()
-	})
-	c := dial(t, nil, s.URL)
-	big := make([]byte, 64<<20)
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	err := c.SendBinary(ctx, big)
-	cancel()
-	var te *conn.TimeoutError
-	if !errors.As(err, &te) || !te.Broken || !errors.Is(err, conn.ErrBroken) || !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Fatalf("SendBinary(64 MiB) = %v, want a broken write timeout", err)
+	tests := []struct {
+		name   string
+		tls    bool
+		read   int // bytes the peer reads before it stops
+		broken bool
+	}{
+		{"nothing written", false, 0, false},
+		{"stopped mid-frame", false, 1000, true},
+		{"tls, nothing written", true, 0, true},
 	}
-	close(release)
-	if err := c.SendText(context.Background(), "x"); !errors.Is(err, net.ErrClosed) {
-		t.Errorf("SendText after a broken write = %v", err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				release := make(chan struct{})
+				unblock := sync.OnceFunc(func() { close(release) })
+				defer unblock()
+				got := make(chan string, 1)
+				h := func(p *wstest.Peer) {
+					p.Upgrade(nil)
+					p.ReadFull(make([]byte, tt.read))
+					<-release
+					f, err := p.ReadFrame()
+					got <- fmt.Sprint(f.Opcode, ":", string(f.Payload), " ", err)
+					p.Discard()
+				}
+				dial := dialPipe
+				if tt.tls {
+					dial = dialPipeTLS
+				}
+				c := dial(t, nil, h)
+				ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+				err := c.SendBinary(ctx, make([]byte, 1<<20))
+				cancel()
+				var te *conn.TimeoutError
+				if !errors.As(err, &te) || te.Broken != tt.broken || errors.Is(err, conn.ErrBroken) != tt.broken ||
+					!errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, os.ErrDeadlineExceeded) {
+					t.Fatalf("SendBinary(1 MiB) = %v, want a write timeout, broken %v", err, tt.broken)
+				}
+				unblock()
+				err = c.SendText(context.Background(), "x")
+				if tt.broken {
+					if !errors.Is(err, net.ErrClosed) {
+						t.Errorf("SendText after a broken write = %v", err)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatalf("SendText after a write that did not start = %v", err)
+				}
+				if f := <-got; f != "text:x <nil>" {
+					t.Errorf("server read %s, want the text frame next", f)
+				}
+			})
+		})
 	}
 }
 
 // A writer blocked behind another gives up when its context ends, and
 // nothing it would have sent reaches the wire.
 func TestWriteLockTimeout(t *testing.T) {
-	checkLeaks(t)
-	release := make(chan struct{})
-	got := make(chan string, 1)
-	s := serve(t, func(p *wstest.Peer) {
-		p.Upgrade(nil)
-		<-release
-		var msgs []string
-		for {
-			f, err := p.ReadFrame()
-			if err != nil || f.Opcode == frame.OpClose {
-				break
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		got := make(chan string, 1)
+		c := dialPipe(t, nil, func(p *wstest.Peer) {
+			p.Upgrade(nil)
+			<-release
+			var msgs []string
+			for {
+				f, err := p.ReadFrame()
+				if err != nil || f.Opcode == frame.OpClose {
+					break
+				}
+				msgs = append(msgs, fmt.Sprintf("%d:%d", f.Opcode, len(f.Payload)))
 			}
-			msgs = append(msgs, fmt.Sprintf("%d:%d", f.Opcode, len(f.Payload)))
+			got <- strings.Join(msgs, ",")
+		})
+		first := make(chan error, 1)
+		go func() { first <- c.SendBinary(context.Background(), make([]byte, 1<<20)) }()
+		synctest.Wait() // the big write holds the lock
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		start := time.Now()
+		err := c.SendText(ctx, "late")
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) != 20*time.Millisecond {
+			t.Errorf("blocked SendText = %v after %v, want a timeout after 20ms", err, time.Since(start))
 		}
-		got <- strings.Join(msgs, ",")
+		close(release)
+		if err := <-first; err != nil {
+			t.Fatal(err)
+		}
+		if err := c.SendText(context.Background(), "next"); err != nil {
+			t.Fatal(err)
+		}
+		c.SendFrame(context.Background(), frame.New(frame.OpClose, nil))
+		if msgs := <-got; msgs != "2:1048576,1:4" {
+			t.Errorf("server got %s", msgs)
+		}
 	})
-	c := dial(t, nil, s.URL)
-	big := make([]byte, 16<<20)
-	first := make(chan error, 1)
-	go func() { first <- c.SendBinary(context.Background(), big) }()
-	time.Sleep(20 * time.Millisecond) // the big write now holds the lock
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-	err := c.SendText(ctx, "late")
-	cancel()
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("blocked SendText = %v", err)
-	}
-	close(release)
-	if err := recv(t, first); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.SendText(testCtx(t), "next"); err != nil {
-		t.Fatal(err)
-	}
-	c.SendFrame(testCtx(t), frame.New(frame.OpClose, nil))
-	if msgs := recv(t, got); msgs != "2:16777216,1:4" {
-		t.Errorf("server got %s", msgs)
-	}
 }
 
-// Abort wakes a reader blocked in another goroutine.
+// Abort wakes a reader blocked in another goroutine, over TLS too.
 func TestAbortUnblocksReader(t *testing.T) {
-	checkLeaks(t)
-	s := serve(t, func(p *wstest.Peer) {
-		p.Upgrade(nil)
-		p.Discard()
-	})
-	c := dial(t, nil, s.URL)
-	done := make(chan error, 1)
-	go func() {
-		_, err := c.Recv(context.Background())
-		done <- err
-	}()
-	time.Sleep(10 * time.Millisecond)
-	if err := c.Abort(); err != nil {
-		t.Fatal(err)
-	}
-	if err := recv(t, done); !errors.Is(err, net.ErrClosed) {
-		t.Errorf("blocked Recv after Abort = %v", err)
-	}
-	if err := c.Abort(); !errors.Is(err, net.ErrClosed) {
-		t.Errorf("second Abort = %v", err)
-	}
-	if err := c.Shutdown(); !errors.Is(err, net.ErrClosed) {
-		t.Errorf("Shutdown after Abort = %v", err)
+	for _, secure := range []bool{false, true} {
+		t.Run(fmt.Sprint("tls=", secure), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				dial := dialPipe
+				if secure {
+					dial = dialPipeTLS
+				}
+				c := dial(t, nil, wstest.Discard)
+				done := recvBlocked(context.Background(), c)
+				if err := c.Abort(); err != nil {
+					t.Fatal(err)
+				}
+				if err := <-done; !errors.Is(err, net.ErrClosed) {
+					t.Errorf("blocked Recv after Abort = %v", err)
+				}
+				if err := c.Abort(); !errors.Is(err, net.ErrClosed) {
+					t.Errorf("second Abort = %v", err)
+				}
+				if err := c.Shutdown(); !errors.Is(err, net.ErrClosed) {
+					t.Errorf("Shutdown after Abort = %v", err)
+				}
+			})
+		})
 	}
 }
 
@@ -692,7 +715,7 @@ func TestRecvFrame(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got = append(got, f.String())
+		got = append(got, pyrepr.Frame(f))
 	}
 	want := []string{"fin=0 opcode=1 data=b'Brevity is '", "fin=1 opcode=9 data=b'p'", "fin=1 opcode=0 data=b'the soul of wit'"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
@@ -827,6 +850,57 @@ func TestConcurrentWriters(t *testing.T) {
 	}
 }
 
+// A frame longer than the write buffer goes out in pieces, each masked
+// from where the last one stopped in the key: the peer unmasks every byte.
+// The sizes sit around the ends of the 32 KiB pieces. With an 8-byte
+// header (up to 65535 bytes) the first piece holds 32760 bytes of payload,
+// a multiple of 4; with a 14-byte header (65536 and more) it holds 32754,
+// so the next piece starts in the middle of the key.
+func TestSendMaskedAcrossPieces(t *testing.T) {
+	key := mask.Key{0x37, 0xfa, 0x21, 0x3d}
+	sizes := []int{
+		32759, 32760, 32761, 32762, 32763, // end of the first piece, 8-byte header
+		65527, 65528, 65529, 65531, 65535, // end of the second
+		65536, 65537, // the first with a 14-byte header
+		98289, 98290, 98291, 98293, // end of the third piece, 14-byte header
+		100_000, 131_059,
+	}
+	payload := make([]byte, 131_059)
+	rand.NewChaCha8([32]byte{'w', 's'}).Read(payload)
+	synctest.Test(t, func(t *testing.T) {
+		got := make(chan []byte)
+		c := dialPipe(t, &conn.Dialer{Config: conn.Config{MaskKey: func() mask.Key { return key }}}, func(p *wstest.Peer) {
+			p.Upgrade(nil)
+			for _, n := range sizes {
+				hdr, _ := frame.Header{Fin: true, Opcode: frame.OpBinary, Masked: true, Key: key, Length: int64(n)}.AppendBinary(nil)
+				b := make([]byte, len(hdr)+n)
+				if err := p.ReadFull(b); err != nil || !bytes.Equal(b[:len(hdr)], hdr) {
+					t.Errorf("%d bytes: header % x (%v), want % x", n, b[:len(hdr)], err, hdr)
+					close(got)
+					return
+				}
+				got <- b[len(hdr):]
+			}
+		})
+		for _, n := range sizes {
+			if err := c.SendBinary(context.Background(), payload[:n]); err != nil {
+				t.Fatal(err)
+			}
+			wire, ok := <-got
+			if !ok {
+				return
+			}
+			// Unmask byte by byte, independently of package mask.
+			for i, b := range wire {
+				if b^key[i%4] != payload[i] {
+					t.Errorf("%d bytes: byte %d unmasks to %#02x, want %#02x", n, i, b^key[i%4], payload[i])
+					break
+				}
+			}
+		}
+	})
+}
+
 // One writer sends a fragmented message while the reader answers a ping:
 // the pong goes out between fragments and the server still sees both
 // intact.
@@ -838,13 +912,13 @@ func TestPongBetweenFragments(t *testing.T) {
 		p.Upgrade(nil)
 		var seq []string
 		f, _ := p.ReadFrame() // first fragment
-		seq = append(seq, f.String())
+		seq = append(seq, pyrepr.Frame(f))
 		p.WriteMessage(frame.OpPing, []byte("mid"))
 		f, _ = p.ReadFrame() // the pong
-		seq = append(seq, f.String())
+		seq = append(seq, pyrepr.Frame(f))
 		close(step)
 		f, _ = p.ReadFrame() // last fragment
-		seq = append(seq, f.String())
+		seq = append(seq, pyrepr.Frame(f))
 		got <- strings.Join(seq, "|")
 		p.ReadClose()
 	})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"runtime"
 	"testing"
+	"testing/synctest"
 	"time"
 	"weak"
 
@@ -51,121 +52,99 @@ func TestCancellableContextAllocs(t *testing.T) {
 // A context kept from call to call still stops a later call when it is
 // cancelled, and leaves nothing behind for the calls after it.
 func TestContextReusedAcrossCalls(t *testing.T) {
-	checkLeaks(t)
-	s := serve(t, wstest.Echo)
-	c := dial(t, nil, s.URL)
-	ctx, cancel := context.WithCancel(context.Background())
-	for _, msg := range []string{"one", "two"} {
-		if err := c.SendText(ctx, msg); err != nil {
-			t.Fatal(err)
+	synctest.Test(t, func(t *testing.T) {
+		c := dialPipe(t, nil, wstest.Echo)
+		ctx, cancel := context.WithCancel(context.Background())
+		echoed(t, ctx, c, "one")
+		echoed(t, ctx, c, "two")
+		done := recvBlocked(ctx, c) // nothing comes: only the cancel ends it
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Fatalf("Recv after cancel = %v, want context.Canceled", err)
 		}
-		if p, err := c.Recv(ctx); err != nil || string(p) != msg {
-			t.Fatalf("Recv = %q, %v", p, err)
+		// No past deadline is left on the socket for a context that cannot
+		// end: this receive waits for a message that comes 50ms later.
+		sent := make(chan error, 1)
+		go func() {
+			time.Sleep(50 * time.Millisecond)
+			sent <- c.SendText(context.Background(), "three")
+		}()
+		start := time.Now()
+		if p, err := c.Recv(context.Background()); err != nil || string(p) != "three" || time.Since(start) != 50*time.Millisecond {
+			t.Errorf("Recv(Background) = %q, %v after %v; want the message after 50ms", p, err, time.Since(start))
 		}
-	}
-	done := make(chan error, 1)
-	go func() {
-		_, err := c.Recv(ctx) // nothing comes: only the cancel ends it
-		done <- err
-	}()
-	time.Sleep(20 * time.Millisecond)
-	cancel()
-	if err := recv(t, done); !errors.Is(err, context.Canceled) {
-		t.Fatalf("Recv after cancel = %v, want context.Canceled", err)
-	}
-	// No past deadline is left on the socket for a context that cannot
-	// end: this receive waits for a message that comes 50ms later.
-	go func() {
-		time.Sleep(50 * time.Millisecond)
-		c.SendText(context.Background(), "three")
-	}()
-	if p, err := c.Recv(context.Background()); err != nil || string(p) != "three" {
-		t.Fatalf("Recv(Background) = %q, %v", p, err)
-	}
+		<-sent
+	})
 }
 
 // A context cancelled between two calls fails the next call at once and
 // disturbs none after it.
 func TestContextCancelledBetweenCalls(t *testing.T) {
-	checkLeaks(t)
-	s := serve(t, wstest.Echo)
-	c := dial(t, nil, s.URL)
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := c.SendText(ctx, "one"); err != nil {
-		t.Fatal(err)
-	}
-	if p, err := c.Recv(ctx); err != nil || string(p) != "one" {
-		t.Fatalf("Recv = %q, %v", p, err)
-	}
-	cancel()
-	time.Sleep(10 * time.Millisecond) // let the AfterFunc run with no call in progress
-	if _, err := c.Recv(ctx); !errors.Is(err, context.Canceled) {
-		t.Fatalf("Recv(cancelled) = %v, want context.Canceled", err)
-	}
-	other := testCtx(t)
-	if err := c.SendText(other, "two"); err != nil {
-		t.Fatal(err)
-	}
-	if p, err := c.Recv(other); err != nil || string(p) != "two" {
-		t.Fatalf("Recv = %q, %v", p, err)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		c := dialPipe(t, nil, wstest.Echo)
+		ctx, cancel := context.WithCancel(context.Background())
+		echoed(t, ctx, c, "one")
+		cancel()
+		synctest.Wait() // the AfterFunc ran with no call in progress
+		if _, err := c.Recv(ctx); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Recv(cancelled) = %v, want context.Canceled", err)
+		}
+		other, cancel2 := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel2()
+		echoed(t, other, c, "two")
+	})
 }
 
 // The deadline of a context stays on the socket after its call, but a
 // later call with a context that has none is not stopped by it.
 func TestDeadlineDoesNotOutliveItsContext(t *testing.T) {
-	checkLeaks(t)
-	s := serve(t, wstest.Echo)
-	c := dial(t, nil, s.URL)
-	short, cancel := context.WithTimeout(context.Background(), 80*time.Millisecond)
-	defer cancel()
-	if err := c.SendText(short, "one"); err != nil {
-		t.Fatal(err)
-	}
-	if p, err := c.Recv(short); err != nil || string(p) != "one" {
-		t.Fatalf("Recv = %q, %v", p, err)
-	}
-	go func() {
-		time.Sleep(150 * time.Millisecond) // past the short deadline
-		c.SendText(context.Background(), "two")
-	}()
-	if p, err := c.Recv(context.Background()); err != nil || string(p) != "two" {
-		t.Fatalf("Recv(Background) after a deadline passed = %q, %v", p, err)
-	}
-	// And the other way: a context with a later deadline replaces it.
-	later, cancel2 := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel2()
-	if err := c.SendText(later, "three"); err != nil {
-		t.Fatal(err)
-	}
-	if p, err := c.Recv(later); err != nil || string(p) != "three" {
-		t.Fatalf("Recv(later) = %q, %v", p, err)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		c := dialPipe(t, nil, wstest.Echo)
+		short, cancel := context.WithTimeout(context.Background(), 80*time.Millisecond)
+		defer cancel()
+		echoed(t, short, c, "one")
+		sent := make(chan error, 1)
+		go func() {
+			time.Sleep(150 * time.Millisecond) // past the short deadline
+			sent <- c.SendText(context.Background(), "two")
+		}()
+		start := time.Now()
+		p, err := c.Recv(context.Background())
+		took := time.Since(start)
+		<-sent
+		if err != nil || string(p) != "two" || took != 150*time.Millisecond {
+			t.Fatalf("Recv(Background) after a deadline passed = %q, %v after %v; want the message after 150ms", p, err, took)
+		}
+		// And the other way: a context with a later deadline replaces it.
+		later, cancel2 := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel2()
+		echoed(t, later, c, "three")
+	})
 }
 
 // A RecvFrame stopped by its deadline in the middle of a frame leaves no
 // deadline behind for Close, which discards the rest of that frame and
 // waits for the peer's answer.
 func TestCloseAfterRecvFrameTimeout(t *testing.T) {
-	checkLeaks(t)
-	raw := rawFrame(true, frame.OpBinary, make([]byte, 100))
-	s := serve(t, func(p *wstest.Peer) {
-		p.Upgrade(nil)
-		p.Write(raw[:12]) // the header and 10 bytes of the payload
-		p.ReadFrame()     // the client's close
-		p.Write(raw[12:])
-		p.WriteClose(status.NormalClosure, "")
-		p.Discard()
+	synctest.Test(t, func(t *testing.T) {
+		raw := rawFrame(true, frame.OpBinary, make([]byte, 100))
+		c := dialPipe(t, nil, func(p *wstest.Peer) {
+			p.Upgrade(nil)
+			p.Write(raw[:12]) // the header and 10 bytes of the payload
+			p.ReadFrame()     // the client's close
+			p.Write(raw[12:])
+			p.WriteClose(status.NormalClosure, "")
+			p.Discard()
+		})
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+		if _, err := c.RecvFrame(ctx); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("RecvFrame = %v, want a timeout", err)
+		}
+		cancel()
+		if err := c.Close(context.Background(), status.NormalClosure, ""); err != nil {
+			t.Errorf("Close after a stopped RecvFrame = %v, want nil", err)
+		}
 	})
-	c := dial(t, nil, s.URL)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
-	if _, err := c.RecvFrame(ctx); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("RecvFrame = %v, want a timeout", err)
-	}
-	cancel()
-	if err := c.Close(context.Background(), status.NormalClosure, ""); err != nil {
-		t.Errorf("Close after a stopped RecvFrame = %v, want nil", err)
-	}
 }
 
 // A Conn, closed or simply dropped, is not kept alive by a long-lived

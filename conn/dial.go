@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/framewire/ws/handshake"
+	"github.com/framewire/ws/proxy"
 )
 
 // DefaultMaxRedirects is the number of redirects a Dialer follows when
@@ -62,15 +63,19 @@ type Dialer struct {
 	// with the proxy's name.
 	TLSConfig *tls.Config
 
-	// Proxy returns the proxy URL for a WebSocket URL, or nil for a
-	// direct connection. Schemes http, https, socks4, socks4a, socks5 and
-	// socks5h are supported (see handshake.ProxyDialer). Nil means the
-	// environment: HTTP_PROXY for ws, HTTPS_PROXY for wss, ALL_PROXY for
-	// either, NO_PROXY (see handshake.ProxyConfigFromEnv); to ignore the
-	// environment, return nil, nil.
-	Proxy func(*url.URL) (*url.URL, error)
+	// Proxy returns the proxy URL for a request, or nil for a direct
+	// connection: net/http's Transport.Proxy type, so http.ProxyURL and
+	// http.ProxyFromEnvironment serve. The request's URL is the WebSocket
+	// URL with scheme http for ws and https for wss; its header is empty.
+	// Schemes http, https, socks4, socks4a, socks5 and socks5h are
+	// supported (see proxy.Dialer). Nil means proxy.FromEnvironment, which
+	// reads HTTP_PROXY for ws, HTTPS_PROXY for wss, ALL_PROXY for either
+	// and NO_PROXY at every dial; to ignore the environment, use
+	// proxy.Direct.
+	Proxy func(*http.Request) (*url.URL, error)
 
-	// ProxyHeader holds extra header fields for an HTTP CONNECT request.
+	// ProxyHeader holds extra header fields for an HTTP CONNECT request
+	// (see proxy.AppendConnect).
 	ProxyHeader http.Header
 
 	// Header holds extra header fields for the opening handshake
@@ -154,8 +159,8 @@ func Dial(ctx context.Context, url string) (*Conn, error) {
 // with an error matching handshake.ErrBadExtension.
 //
 // Errors: a *[handshake.URLError] for a bad URL; an [*AddressError] when
-// the name cannot be resolved; a *[handshake.ProxyError] (or another error
-// matching handshake.ErrProxy) from a proxy; TLS errors as crypto/tls
+// the name cannot be resolved; a *[proxy.Error] from a proxy (a refusal
+// matches proxy.ErrRefused); TLS errors as crypto/tls
 // returns them; a *[handshake.StatusError] for an answer other than 101 or a
 // redirect; [ErrTooManyRedirects] (wrapping the last
 // *[handshake.RedirectError]); [ErrInsecureRedirect] for a redirect from
@@ -283,18 +288,14 @@ func (d *Dialer) dialNet(ctx context.Context, u *url.URL, hostOverride string) (
 		}}
 		netDial = nd.DialContext
 	}
-	proxy := d.Proxy
-	if proxy == nil {
-		proxy = handshake.ProxyConfigFromEnv(nil).ProxyFunc()
-	}
-	pu, err := proxy(u)
+	pu, err := d.proxyFor(ctx, u)
 	if err != nil {
-		return nil, fmt.Errorf("%w: choosing a proxy: %w", handshake.ErrProxy, err)
+		return nil, err
 	}
 	addr := handshake.Addr(u)
 	var nc net.Conn
 	if pu != nil {
-		pd := &handshake.ProxyDialer{Proxy: pu, Header: d.ProxyHeader, NetDial: netDial}
+		pd := &proxy.Dialer{URL: pu, Header: d.ProxyHeader, NetDial: netDial}
 		if d.TLSConfig != nil {
 			pd.TLSConfig = d.TLSConfig.Clone()
 			pd.TLSConfig.ServerName = ""
@@ -424,7 +425,7 @@ func (d *Dialer) handshake(nc net.Conn, u *url.URL, st *dialState, t *tracer) (*
 	if err != nil {
 		return nil, err
 	}
-	t.request(raw)
+	t.request(u, raw)
 	if _, err := nc.Write(raw); err != nil {
 		return nil, err
 	}
@@ -470,7 +471,8 @@ func hasField(h http.Header, name string) bool {
 	return false
 }
 
-// httpURL returns u with its scheme as net/http names it, for the jar.
+// httpURL returns u with its scheme as net/http names it, without user
+// information, for the jar and the proxy function.
 func httpURL(u *url.URL) *url.URL {
 	v := *u
 	v.User = nil
@@ -508,11 +510,18 @@ func (d *Dialer) storeCookies(u *url.URL, h http.Header) {
 	}
 }
 
-// NoProxy is a Dialer.Proxy that always connects directly, whatever the
-// environment says.
-func NoProxy(*url.URL) (*url.URL, error) { return nil, nil }
-
-// ProxyURL returns a Dialer.Proxy that always uses the proxy at fixed.
-func ProxyURL(fixed *url.URL) func(*url.URL) (*url.URL, error) {
-	return func(*url.URL) (*url.URL, error) { return fixed, nil }
+// proxyFor asks Proxy (nil: proxy.FromEnvironment) for u's proxy, with a
+// request whose URL has scheme http for ws and https for wss.
+func (d *Dialer) proxyFor(ctx context.Context, u *url.URL) (*url.URL, error) {
+	f := d.Proxy
+	if f == nil {
+		f = proxy.FromEnvironment
+	}
+	v := httpURL(u)
+	req := (&http.Request{Method: http.MethodGet, URL: v, Host: v.Host, Header: http.Header{}}).WithContext(ctx)
+	pu, err := f(req)
+	if err != nil {
+		return nil, &proxy.Error{Err: fmt.Errorf("choosing a proxy: %w", err)}
+	}
+	return pu, nil
 }

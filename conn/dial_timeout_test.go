@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/framewire/ws/handshake"
 	"github.com/framewire/ws/internal/proxytest"
 	"github.com/framewire/ws/internal/wstest"
+	"github.com/framewire/ws/proxy"
 )
 
 // The zero Dialer bounds a dial with a context that never ends: a server
@@ -173,10 +175,10 @@ func TestDialTimeoutEveryStep(t *testing.T) {
 					}()
 				}
 				at := p.start(t, arrived)
-				d := &conn.Dialer{Proxy: conn.NoProxy, TLSConfig: &tls.Config{InsecureSkipVerify: true}}
+				d := &conn.Dialer{Proxy: proxy.Direct, TLSConfig: &tls.Config{InsecureSkipVerify: true}}
 				if at.proxy != "" {
 					pu, _ := url.Parse(at.proxy)
-					d.Proxy = conn.ProxyURL(pu)
+					d.Proxy = http.ProxyURL(pu)
 				}
 				c, err := d.Dial(ctx, at.url)
 				if err == nil {

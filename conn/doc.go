@@ -12,8 +12,8 @@
 //	header=, cookie=, origin=, host=         Dialer.Header, Cookie, Origin, Host
 //	suppress_origin=, subprotocols=          Dialer.SuppressOrigin, Subprotocols
 //	redirect_limit=3                         Dialer.MaxRedirects (nil means 3, 0 none)
-//	http_proxy_host/port/auth, proxy_type=   Dialer.Proxy = ProxyURL(u): u's scheme http, https, socks4(a), socks5(h)
-//	http_no_proxy=                           a Dialer.Proxy func that returns nil for those hosts
+//	http_proxy_host/port/auth, proxy_type=   Dialer.Proxy = http.ProxyURL(u): u's scheme http, https, socks4(a), socks5(h)
+//	http_no_proxy=                           Dialer.Proxy = proxy.Env{HTTPProxy: p, HTTPSProxy: p, NoProxy: hosts}.ProxyFunc()
 //	sslopt=                                  Dialer.TLSConfig
 //	sockopt=                                 Dialer.NetDial
 //	timeout=                                 ctx and Dialer.HandshakeTimeout
@@ -90,7 +90,7 @@
 //	WebSocketPayloadException           frame.ErrInvalidPayload (1007); frame.ErrTooBig (1009)
 //	WebSocketConnectionClosedException  net.ErrClosed: ErrClosed, *status.CloseError, ErrConnectionLost
 //	WebSocketTimeoutException           *TimeoutError: context.DeadlineExceeded, os.ErrDeadlineExceeded
-//	WebSocketProxyException             handshake.ErrProxy, *handshake.ProxyError
+//	WebSocketProxyException             *proxy.Error (proxy.ErrRefused, proxy.ErrAuth, ...)
 //	WebSocketBadStatusException         *handshake.StatusError (status, headers, body)
 //	WebSocketAddressException           ErrAddress, *AddressError (wraps *net.DNSError)
 //	"Invalid WebSocket Header"          handshake.ErrHandshake (ErrBadAccept, ErrBadSubprotocol, ...)
@@ -135,6 +135,44 @@
 //     the peer pings.
 //   - A close frame that cannot be written within ReplyTimeout is given
 //     up, and the socket is closed.
+//
+// # Tracing
+//
+// Dialer.Trace and Dialer.Logger are websocket-client's enableTrace, in two
+// forms. Either, both or neither may be set.
+//
+// Trace, an io.Writer, gets websocket-client's text byte for byte (the
+// wsdump command's -vv output): the request head and the response's
+// status line and header fields between "--- request header ---" and
+// "--- response header ---" banners, then two lines per frame sent or
+// received, its wire bytes and websocket-client's str() of it, both with
+// Python bytes literals:
+//
+//	++Sent raw: b'\x81\x82abcd\x18\r'
+//	++Sent decoded: fin=1 opcode=1 data=b'yo'
+//
+// Each event is one Write, made under a lock. For this text the reader
+// keeps a copy of each received payload.
+//
+// Logger, a *slog.Logger, gets one structured record per event at
+// slog.LevelDebug, with a constant message and typed attributes:
+//
+//	"ws handshake request"   method, url (the password, if any, as xxxxx), header
+//	"ws handshake response"  status (int), header
+//	"ws frame sent"          dir ("sent"), opcode, fin, rsv, len, masked
+//	"ws frame received"      dir ("received"), opcode, fin, rsv, len, masked
+//
+// header is a group with one string per field, its values joined by ", ".
+// opcode is the opcode's name ([frame.Opcode.String]); rsv is the three
+// RSV bits as a number, RSV1 the high bit (4), as they sit in the first
+// byte; len is the payload length the header declares. Payloads are never
+// logged: they may be large or secret, and Trace shows them. When the
+// logger's handler is not enabled for debug records (its Enabled method is
+// consulted for every event, so a level may change during a connection),
+// no attribute is built and a frame costs no allocation.
+//
+// In both forms the values of Authorization, Proxy-Authorization, Cookie
+// and Set-Cookie are replaced by ***.
 //
 // # Differences from websocket-client
 //

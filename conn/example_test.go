@@ -57,8 +57,8 @@ func ExampleConn_SendFrame() {
 	c.SendFrame(ctx, frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpContinuation}, Payload: []byte("World")})
 	<-done
 	// Output:
-	// server got: fin=0 opcode=1 data=b'Hello, '
-	// server got: fin=1 opcode=0 data=b'World'
+	// server got: text fin=false masked=true len=7 data="Hello, "
+	// server got: cont fin=true masked=true len=5 data="World"
 }
 
 func ExampleConn_RecvDataFrame() {
@@ -68,7 +68,7 @@ func ExampleConn_RecvDataFrame() {
 		p.WriteMessage(frame.OpPing, []byte("are you there?"))
 		p.WriteFrame(frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpContinuation, Length: 6}, Payload: []byte(" World")})
 		f, _ := p.ReadFrame() // the automatic pong
-		p.WriteMessage(frame.OpText, []byte("server got: "+f.String()))
+		p.WriteMessage(frame.OpText, []byte("server got: "+f.Opcode.String()+" "+string(f.Payload)))
 		p.WriteClose(status.GoingAway, "bye")
 		p.ReadClose()
 	})
@@ -86,7 +86,7 @@ func ExampleConn_RecvDataFrame() {
 			fmt.Println(err)
 			return
 		}
-		fmt.Println(op, f)
+		fmt.Printf("%v: %q\n", op, f.Payload)
 		if op == frame.OpClose {
 			_, err := c.Recv(ctx)
 			fmt.Println(err)
@@ -94,8 +94,8 @@ func ExampleConn_RecvDataFrame() {
 		}
 	}
 	// Output:
-	// text fin=1 opcode=1 data=b'Hello, World'
-	// text fin=1 opcode=1 data=b"server got: fin=1 opcode=10 data=b'are you there?'"
-	// close fin=1 opcode=8 data=b'\x03\xe9bye'
+	// text: "Hello, World"
+	// text: "server got: pong are you there?"
+	// close: "\x03\xe9bye"
 	// conn: connection closed: status: connection closed by peer: going away (1001): "bye"
 }

@@ -2,9 +2,12 @@ package conn_test
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/hex"
+	"net"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/framewire/ws/conn"
@@ -12,6 +15,7 @@ import (
 	"github.com/framewire/ws/internal/leakcheck"
 	"github.com/framewire/ws/internal/wstest"
 	"github.com/framewire/ws/mask"
+	"github.com/framewire/ws/proxy"
 )
 
 // abcd is the fixed masking key of websocket-client's test_send.
@@ -20,7 +24,7 @@ func abcd() mask.Key { return mask.Key{'a', 'b', 'c', 'd'} }
 // noProxy makes a Dialer ignore the environment's proxy settings.
 func noProxy(d *conn.Dialer) *conn.Dialer {
 	if d.Proxy == nil {
-		d.Proxy = conn.NoProxy
+		d.Proxy = proxy.Direct
 	}
 	return d
 }
@@ -84,3 +88,64 @@ func recv[T any](t testing.TB, ch <-chan T) T {
 func checkLeaks(t *testing.T) { leakcheck.Check(t) }
 
 func acceptKey(key string) string { return handshake.AcceptKey(key) }
+
+// dialPipe dials over a net.Pipe whose server end runs h with
+// wstest.Serve; inside a synctest bubble, everything runs on its clock.
+// The Conn is shut down at the end of the test.
+func dialPipe(t *testing.T, d *conn.Dialer, h wstest.Handler) *conn.Conn {
+	t.Helper()
+	client, server := net.Pipe()
+	return dialOver(t, d, client, server, "ws://pipe.test/", h)
+}
+
+// dialPipeTLS is dialPipe with TLS over the pipe, the server holding a
+// certificate for ws.test made by testCA. Call it inside the bubble, so
+// that the certificate is valid on the bubble's clock.
+func dialPipeTLS(t *testing.T, d *conn.Dialer, h wstest.Handler) *conn.Conn {
+	t.Helper()
+	pool, cert := testCA(t)
+	client, server := net.Pipe()
+	return dialOver(t, d,
+		tls.Client(client, &tls.Config{RootCAs: pool, ServerName: "ws.test"}),
+		tls.Server(server, &tls.Config{Certificates: []tls.Certificate{cert}}),
+		"wss://ws.test/", h)
+}
+
+// dialOver dials url over client while server, its other end, runs h.
+func dialOver(t *testing.T, d *conn.Dialer, client, server net.Conn, url string, h wstest.Handler) *conn.Conn {
+	t.Helper()
+	go wstest.Serve(server, h)
+	if d == nil {
+		d = &conn.Dialer{}
+	}
+	c, err := d.DialConn(context.Background(), client, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Shutdown() })
+	return c
+}
+
+// echoed sends msg on c, whose peer echoes, and checks that it comes back.
+func echoed(t *testing.T, ctx context.Context, c *conn.Conn, msg string) {
+	t.Helper()
+	if err := c.SendText(ctx, msg); err != nil {
+		t.Fatalf("SendText(%q) = %v", msg, err)
+	}
+	if p, err := c.Recv(ctx); err != nil || string(p) != msg {
+		t.Fatalf("Recv = %q, %v; want the echo of %q", p, err, msg)
+	}
+}
+
+// recvBlocked calls c.Recv(ctx) in another goroutine and returns, inside a
+// synctest bubble, once that call is blocked; the channel receives its
+// error.
+func recvBlocked(ctx context.Context, c *conn.Conn) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Recv(ctx)
+		done <- err
+	}()
+	synctest.Wait()
+	return done
+}

@@ -3,9 +3,11 @@ package conn
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -46,35 +48,180 @@ func TestCtxMutexExcludes(t *testing.T) {
 // A waiter gives up when its context ends or its stop channel closes, and
 // the lock still works afterwards; a waiter that stays gets it in turn.
 func TestCtxMutexGiveUp(t *testing.T) {
-	var m ctxMutex
-	if err := m.lock(context.Background(), nil); err != nil {
-		t.Fatal(err)
+	synctest.Test(t, func(t *testing.T) {
+		var m ctxMutex
+		if err := m.lock(context.Background(), nil); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		if err := m.lock(ctx, nil); !errors.Is(err, context.DeadlineExceeded) || time.Since(start) != 10*time.Millisecond {
+			t.Fatalf("lock with a 10ms context = %v after %v", err, time.Since(start))
+		}
+		stop := make(chan struct{})
+		close(stop)
+		if err := m.lock(context.Background(), stop); err != errStopped {
+			t.Fatalf("lock with a closed stop = %v", err)
+		}
+		got := make(chan struct{})
+		go func() {
+			m.lock(context.Background(), nil)
+			close(got)
+		}()
+		synctest.Wait()
+		select {
+		case <-got:
+			t.Fatal("a waiter took a held lock")
+		default:
+		}
+		m.unlock()
+		<-got
+		m.unlock()
+		if !m.state.CompareAndSwap(mutexUnlocked, mutexLocked) {
+			t.Fatal("lock not free at the end")
+		}
+	})
+}
+
+// queue starts a goroutine per context that waits for m, held by the
+// caller, each one queued before the next starts. A goroutine that takes
+// the lock sends its index on took and releases the lock; each sends what
+// lock returned on done. stops[i], if not nil, is the stop channel of
+// waiter i.
+func queue(m *ctxMutex, ctxs []context.Context, stops []chan struct{}) (took chan int, done chan error) {
+	took = make(chan int, len(ctxs))
+	done = make(chan error, len(ctxs))
+	for i, ctx := range ctxs {
+		var stop chan struct{}
+		if stops != nil {
+			stop = stops[i]
+		}
+		go func() {
+			err := m.lock(ctx, stop)
+			if err == nil {
+				took <- i
+				m.unlock()
+			}
+			done <- err
+		}()
+		synctest.Wait() // waiter i is queued before waiter i+1 arrives
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
-	defer cancel()
-	if err := m.lock(ctx, nil); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("lock with an ending context = %v", err)
+	return took, done
+}
+
+// drain returns what n goroutines started by queue sent, once all ended.
+func drain(took chan int, done chan error, n int) ([]int, []error) {
+	var errs []error
+	for range n {
+		errs = append(errs, <-done)
 	}
-	stop := make(chan struct{})
-	close(stop)
-	if err := m.lock(context.Background(), stop); err != errStopped {
-		t.Fatalf("lock with a closed stop = %v", err)
+	close(took)
+	var order []int
+	for i := range took {
+		order = append(order, i)
 	}
-	got := make(chan struct{})
-	go func() {
+	return order, errs
+}
+
+// Waiters are handed the lock in the order they arrived.
+func TestCtxMutexArrivalOrder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var m ctxMutex
 		m.lock(context.Background(), nil)
-		close(got)
-	}()
-	select {
-	case <-got:
-		t.Fatal("a waiter took a held lock")
-	case <-time.After(10 * time.Millisecond):
-	}
-	m.unlock()
-	<-got
-	m.unlock()
-	if !m.state.CompareAndSwap(mutexUnlocked, mutexLocked) {
-		t.Fatal("lock not free at the end")
+		ctxs := make([]context.Context, 6)
+		for i := range ctxs {
+			ctxs[i] = context.Background()
+		}
+		took, done := queue(&m, ctxs, nil)
+		m.unlock()
+		order, _ := drain(took, done, len(ctxs))
+		if !slices.Equal(order, []int{0, 1, 2, 3, 4, 5}) {
+			t.Errorf("waiters took the lock in the order %v, want their arrival order", order)
+		}
+		if m.state.Load() != mutexUnlocked || len(m.waiters) != 0 {
+			t.Errorf("state %d, %d waiters at the end", m.state.Load(), len(m.waiters))
+		}
+	})
+}
+
+// A waiter whose context ends, or whose stop channel closes, leaves the
+// queue: it takes nothing, the waiters behind it get the lock in their
+// order, and once the last waiter left the holder releases without
+// looking for any.
+func TestCtxMutexWaiterLeaves(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var m ctxMutex
+		m.lock(context.Background(), nil)
+		ctx1, cancel1 := context.WithCancel(context.Background())
+		defer cancel1()
+		stops := []chan struct{}{nil, nil, make(chan struct{}), nil}
+		ctxs := []context.Context{context.Background(), ctx1, context.Background(), context.Background()}
+		took, done := queue(&m, ctxs, stops)
+		cancel1()
+		close(stops[2])
+		synctest.Wait()
+		if len(done) != 2 {
+			t.Fatalf("%d waiters gave up, want the 2 told to", len(done))
+		}
+		if e1, e2 := <-done, <-done; !(errors.Is(e1, context.Canceled) && e2 == errStopped || errors.Is(e2, context.Canceled) && e1 == errStopped) {
+			t.Errorf("waiters gave up with %v and %v", e1, e2)
+		}
+		m.unlock()
+		order, _ := drain(took, done, 2)
+		if !slices.Equal(order, []int{0, 3}) {
+			t.Errorf("the lock went to %v, want [0 3]", order)
+		}
+
+		// The only waiter leaves: the lock is held without waiters again.
+		m.lock(context.Background(), nil)
+		ctx, cancel := context.WithCancel(context.Background())
+		took, done = queue(&m, []context.Context{ctx}, nil)
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("the waiter gave up with %v", err)
+		}
+		if s := m.state.Load(); s != mutexLocked || len(m.waiters) != 0 {
+			t.Errorf("after the last waiter left: state %d, %d waiters; want locked, none", s, len(m.waiters))
+		}
+		m.unlock()
+		if len(took) != 0 || m.state.Load() != mutexUnlocked {
+			t.Errorf("state %d at the end", m.state.Load())
+		}
+	})
+}
+
+// A waiter whose context ends as the lock is handed to it either takes
+// the lock or passes it on: the waiter behind it gets the lock in both
+// cases, after it if it took it, and nobody holds it twice.
+func TestCtxMutexHandOverWhileLeaving(t *testing.T) {
+	for i := range 200 {
+		synctest.Test(t, func(t *testing.T) {
+			var m ctxMutex
+			m.lock(context.Background(), nil)
+			ctx, cancel := context.WithCancel(context.Background())
+			took, done := queue(&m, []context.Context{ctx, context.Background()}, nil)
+			// No synctest.Wait between the two: the waiter wakes for
+			// its context while the lock is on its way to it.
+			if i%2 == 0 {
+				cancel()
+				m.unlock()
+			} else {
+				m.unlock()
+				cancel()
+			}
+			order, errs := drain(took, done, 2)
+			want := []int{1}
+			if errs[0] == nil && errs[1] == nil {
+				want = []int{0, 1} // the first took the lock before its context ended
+			}
+			if !slices.Equal(order, want) {
+				t.Errorf("the lock went to %v (lock returned %v), want %v", order, errs, want)
+			}
+			if m.state.Load() != mutexUnlocked || len(m.waiters) != 0 {
+				t.Errorf("state %d, %d waiters at the end", m.state.Load(), len(m.waiters))
+			}
+		})
 	}
 }
 

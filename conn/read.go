@@ -289,7 +289,7 @@ func (c *Conn) streamPayload() error {
 		buf := c.asm.Grow(int(min(c.rh.Length-c.rn, math.MaxInt)))
 		n, err := c.rd.Read(buf)
 		if n > 0 {
-			if c.trace != nil {
+			if c.trace.payloads() {
 				c.tpay = append(c.tpay, buf[:n]...)
 			}
 			if cerr := c.asm.Commit(n); cerr != nil {

@@ -6,20 +6,38 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/internal/pyrepr"
 )
 
-// tracer prints websocket-client's enableTrace output: one line (a log
-// record) per event, to an io.Writer and/or a *slog.Logger at debug level.
+// The messages of the records a tracer logs; see the package doc's
+// Tracing section.
+const (
+	msgRequest  = "ws handshake request"
+	msgResponse = "ws handshake response"
+	msgSent     = "ws frame sent"
+	msgReceived = "ws frame received"
+)
+
+// maxRetainedLine is the largest text trace buffer kept between frames.
+const maxRetainedLine = 64 << 10
+
+// tracer reports the handshake and every frame sent and received: as
+// websocket-client's enableTrace text to an io.Writer, and as structured
+// debug records to a *slog.Logger. A nil tracer does nothing.
 type tracer struct {
-	mu sync.Mutex
-	w  io.Writer
-	l  *slog.Logger
+	l *slog.Logger
+
+	mu   sync.Mutex // guards the writes to w and the buffers
+	w    io.Writer
+	line []byte // the text of one event
+	wire []byte // a frame's wire form, for the text
 }
 
 func newTracer(w io.Writer, l *slog.Logger) *tracer {
@@ -29,18 +47,36 @@ func newTracer(w io.Writer, l *slog.Logger) *tracer {
 	return &tracer{w: w, l: l}
 }
 
-// line emits one record. A nil tracer does nothing.
-func (t *tracer) line(s string) {
-	if t == nil {
-		return
+// payloads reports whether the tracer shows payloads, so that the reader
+// must keep a copy of each one for it. Only the text trace does.
+func (t *tracer) payloads() bool { return t != nil && t.w != nil }
+
+// logging reports whether the logger takes debug records now; a logger's
+// level may change during a connection.
+func (t *tracer) logging() bool {
+	return t.l != nil && t.l.Enabled(context.Background(), slog.LevelDebug)
+}
+
+// text writes lines, each ending in a newline, to w in one Write.
+func (t *tracer) text(lines ...string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.line = t.line[:0]
+	for _, s := range lines {
+		t.line = append(t.line, s...)
+		t.line = append(t.line, '\n')
 	}
-	if t.w != nil {
-		t.mu.Lock()
-		io.WriteString(t.w, s+"\n")
-		t.mu.Unlock()
+	t.flush()
+}
+
+// flush writes t.line to w and drops a large buffer; t.mu is held.
+func (t *tracer) flush() {
+	t.w.Write(t.line)
+	if cap(t.line) > maxRetainedLine {
+		t.line = nil
 	}
-	if t.l != nil {
-		t.l.Log(context.Background(), slog.LevelDebug, s)
+	if cap(t.wire) > maxRetainedLine {
+		t.wire = nil
 	}
 }
 
@@ -54,67 +90,141 @@ func secret(name string) bool {
 	return false
 }
 
-// request prints the request head, as one record, with secrets redacted.
-func (t *tracer) request(raw []byte) {
+// request reports the request head raw sent to open u, with secrets
+// redacted.
+func (t *tracer) request(u *url.URL, raw []byte) {
 	if t == nil {
 		return
 	}
-	var b strings.Builder
+	var text strings.Builder
+	var method string
+	h := http.Header{} // as written: the names are not canonicalised
+	first := true
 	for line := range bytes.Lines(raw) {
-		if i := bytes.IndexByte(line, ':'); i > 0 && secret(string(line[:i])) {
-			b.Write(line[:i])
-			b.WriteString(": ***\r\n")
+		if first { // the request line
+			m, _, _ := bytes.Cut(line, []byte(" "))
+			method, first = string(m), false
+			text.Write(line)
 			continue
 		}
-		b.Write(line)
+		name, value, ok := bytes.Cut(line, []byte(":"))
+		if !ok || len(name) == 0 {
+			text.Write(line)
+			continue
+		}
+		v := string(bytes.TrimSpace(value))
+		if secret(string(name)) {
+			text.Write(name)
+			text.WriteString(": ***\r\n")
+			v = "***"
+		} else {
+			text.Write(line)
+		}
+		h[string(name)] = append(h[string(name)], v)
 	}
-	t.line("--- request header ---")
-	t.line(b.String())
-	t.line("-----------------------")
+	if t.w != nil {
+		t.text("--- request header ---", text.String(), "-----------------------")
+	}
+	if t.logging() {
+		t.l.LogAttrs(context.Background(), slog.LevelDebug, msgRequest,
+			slog.String("method", method),
+			slog.String("url", u.Redacted()),
+			headerAttr(h))
+	}
 }
 
-// response prints the status line and each header field of a response, one
-// record each, with secrets redacted. Fields are in the order of their
-// names.
+// response reports the status and header of a response, with secrets
+// redacted. The text shows the header fields in the order of their names.
 func (t *tracer) response(code int, reason string, h http.Header) {
 	if t == nil {
 		return
 	}
-	t.line("--- response header ---")
-	t.line("HTTP/1.1 " + strconv.Itoa(code) + " " + reason)
-	for _, name := range slices.Sorted(func(yield func(string) bool) {
-		for k := range h {
-			if !yield(k) {
-				return
+	if t.w != nil {
+		lines := []string{"--- response header ---", "HTTP/1.1 " + strconv.Itoa(code) + " " + reason}
+		for _, name := range sortedNames(h) {
+			for _, v := range h[name] {
+				if secret(name) {
+					v = "***"
+				}
+				lines = append(lines, name+": "+v)
 			}
 		}
-	}) {
-		for _, v := range h[name] {
-			if secret(name) {
-				v = "***"
-			}
-			t.line(name + ": " + v)
+		t.text(append(lines, "-----------------------")...)
+	}
+	if t.logging() {
+		t.l.LogAttrs(context.Background(), slog.LevelDebug, msgResponse,
+			slog.Int("status", code),
+			headerAttr(h))
+	}
+}
+
+func sortedNames(h http.Header) []string {
+	names := make([]string, 0, len(h))
+	for name := range h {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// headerAttr returns h as a group named "header": one string attribute per
+// field, in the order of the names, its values joined by ", " (RFC 9110
+// §5.3) and secrets replaced by ***.
+func headerAttr(h http.Header) slog.Attr {
+	attrs := make([]any, 0, len(h))
+	for _, name := range sortedNames(h) {
+		v := strings.Join(h[name], ", ")
+		if secret(name) {
+			v = "***"
 		}
+		attrs = append(attrs, slog.String(name, v))
 	}
-	t.line("-----------------------")
+	return slog.Group("header", attrs...)
 }
 
-// sent prints a frame as sent: its wire bytes, then its decoded form.
-func (t *tracer) sent(f frame.Frame) {
-	if t == nil {
-		return
-	}
-	wire, _ := f.AppendBinary(nil)
-	t.line("++Sent raw: " + frame.QuoteBytes(wire))
-	t.line("++Sent decoded: " + f.String())
-}
+// sent reports a frame as it is sent. Its Length must be the payload's.
+func (t *tracer) sent(f frame.Frame) { t.frame(f, "++Sent raw: ", "++Sent decoded: ", msgSent, "sent") }
 
-// received prints a frame as received.
+// received reports a frame as it was received. Its Length is the one its
+// header declared; its Payload may be empty when [tracer.payloads] is
+// false.
 func (t *tracer) received(f frame.Frame) {
+	t.frame(f, "++Rcv raw: ", "++Rcv decoded: ", msgReceived, "received")
+}
+
+// frame reports f. The text is websocket-client's two lines: the wire
+// bytes and str() of the frame, both with Python bytes literals. The
+// record carries the header only, not the payload.
+func (t *tracer) frame(f frame.Frame, raw, decoded, msg, dir string) {
 	if t == nil {
 		return
 	}
-	wire, _ := f.AppendBinary(nil)
-	t.line("++Rcv raw: " + frame.QuoteBytes(wire))
-	t.line("++Rcv decoded: " + f.String())
+	if t.w != nil {
+		t.mu.Lock()
+		t.wire, _ = f.AppendBinary(t.wire[:0])
+		t.line = append(t.line[:0], raw...)
+		t.line = pyrepr.AppendBytes(t.line, t.wire)
+		t.line = append(t.line, '\n')
+		t.line = append(t.line, decoded...)
+		t.line = pyrepr.AppendFrame(t.line, f)
+		t.line = append(t.line, '\n')
+		t.flush()
+		t.mu.Unlock()
+	}
+	if t.logging() {
+		rsv := 0
+		for _, bit := range [...]bool{f.Rsv1, f.Rsv2, f.Rsv3} {
+			rsv <<= 1
+			if bit {
+				rsv |= 1
+			}
+		}
+		t.l.LogAttrs(context.Background(), slog.LevelDebug, msg,
+			slog.String("dir", dir),
+			slog.String("opcode", f.Opcode.String()),
+			slog.Bool("fin", f.Fin),
+			slog.Int("rsv", rsv),
+			slog.Int64("len", f.Length),
+			slog.Bool("masked", f.Masked))
+	}
 }

@@ -68,7 +68,8 @@ func ExampleFrame_Validate() {
 }
 
 // A fragmented message: the first frame carries the opcode, the rest are
-// continuations, and only the last is final.
+// continuations, and only the last is final. %v shows a frame with
+// String, Go's debugging form.
 func ExampleFrame_String() {
 	first := frame.New(frame.OpText, []byte("Hel"))
 	first.Fin = false
@@ -76,6 +77,6 @@ func ExampleFrame_String() {
 	fmt.Println(first)
 	fmt.Println(last)
 	// Output:
-	// fin=0 opcode=1 data=b'Hel'
-	// fin=1 opcode=0 data=b'lo'
+	// text fin=false masked=true len=3 data="Hel"
+	// cont fin=true masked=true len=2 data="lo"
 }

@@ -102,47 +102,37 @@ func ValidateClose(payload []byte, p Policy) error {
 	return err
 }
 
-// String formats the frame as websocket-client prints an ABNF:
-// "fin=1 opcode=1 data=b'hi'", the payload shown as a Python bytes literal.
-func (f Frame) String() string {
-	fin := "0"
-	if f.Fin {
-		fin = "1"
-	}
-	return "fin=" + fin + " opcode=" + strconv.Itoa(int(f.Opcode)) + " data=" + QuoteBytes(f.Payload)
-}
+// maxStringPayload is the number of payload bytes [Frame.String] shows.
+const maxStringPayload = 32
 
-// QuoteBytes returns b written as a Python bytes literal (b'...'), the form
-// websocket-client's trace output uses.
-func QuoteBytes(b []byte) string {
-	q := byte('\'')
-	for _, c := range b {
-		if c == '\'' {
-			q = '"'
-		}
-		if c == '"' {
-			q = '\''
-			break
-		}
-	}
-	const hex = "0123456789abcdef"
-	out := make([]byte, 0, len(b)+3)
-	out = append(out, 'b', q)
-	for _, c := range b {
-		switch {
-		case c == q || c == '\\':
-			out = append(out, '\\', c)
-		case c == '\t':
-			out = append(out, '\\', 't')
-		case c == '\n':
-			out = append(out, '\\', 'n')
-		case c == '\r':
-			out = append(out, '\\', 'r')
-		case c < 0x20 || c >= 0x7F:
-			out = append(out, '\\', 'x', hex[c>>4], hex[c&0xF])
-		default:
-			out = append(out, c)
+// String formats the frame for debugging (fmt's %v): the opcode's name,
+// fin, the RSV bits and the mask bit when set, the payload's length and
+// its first 32 bytes as a Go string literal, followed by "..." when there
+// are more:
+//
+//	text fin=true masked=true len=5 data="Hello"
+//
+// The masking key is not shown. websocket-client's form of a frame,
+// "fin=1 opcode=1 data=b'Hello'", is what conn's Trace writes.
+func (f Frame) String() string {
+	b := make([]byte, 0, 64)
+	b = append(b, f.Opcode.String()...)
+	b = append(b, " fin="...)
+	b = strconv.AppendBool(b, f.Fin)
+	for _, flag := range [...]struct {
+		set  bool
+		name string
+	}{{f.Rsv1, " rsv1=true"}, {f.Rsv2, " rsv2=true"}, {f.Rsv3, " rsv3=true"}, {f.Masked, " masked=true"}} {
+		if flag.set {
+			b = append(b, flag.name...)
 		}
 	}
-	return string(append(out, q))
+	b = append(b, " len="...)
+	b = strconv.AppendInt(b, int64(len(f.Payload)), 10)
+	b = append(b, " data="...)
+	b = strconv.AppendQuote(b, string(f.Payload[:min(len(f.Payload), maxStringPayload)]))
+	if len(f.Payload) > maxStringPayload {
+		b = append(b, "..."...)
+	}
+	return string(b)
 }

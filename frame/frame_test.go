@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -424,19 +425,26 @@ func TestNew(t *testing.T) {
 }
 
 func TestString(t *testing.T) {
+	long := []byte("0123456789abcdef0123456789ABCDEF!")
 	tests := []struct {
 		f    frame.Frame
 		want string
 	}{
-		{frame.New(frame.OpText, []byte("yo")), "fin=1 opcode=1 data=b'yo'"},
-		{frame.Frame{Header: frame.Header{Opcode: frame.OpBinary}, Payload: []byte{0, 1, 0xff, '\n'}}, `fin=0 opcode=2 data=b'\x00\x01\xff\n'`},
-		{frame.New(frame.OpText, []byte("it's")), `fin=1 opcode=1 data=b"it's"`},
-		{frame.New(frame.OpText, []byte(`'"\`)), `fin=1 opcode=1 data=b'\'"\\'`},
-		{frame.New(frame.OpClose, nil), "fin=1 opcode=8 data=b''"},
+		{frame.New(frame.OpText, []byte("Hello")), `text fin=true masked=true len=5 data="Hello"`},
+		{frame.Frame{Header: frame.Header{Opcode: frame.OpContinuation}}, `cont fin=false len=0 data=""`},
+		{frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpBinary}, Payload: []byte{0, 1, 0xff, '\n', '"'}}, `binary fin=true len=5 data="\x00\x01\xff\n\""`},
+		{frame.Frame{Header: frame.Header{Fin: true, Rsv1: true, Rsv3: true, Opcode: frame.OpText}, Payload: []byte("z")}, `text fin=true rsv1=true rsv3=true len=1 data="z"`},
+		{frame.Frame{Header: frame.Header{Rsv2: true, Opcode: 0xB}}, `opcode(0xb) fin=false rsv2=true len=0 data=""`},
+		// Length is the payload's, not Header.Length; the payload is cut at 32 bytes.
+		{frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpPing, Length: 99}, Payload: long}, `ping fin=true len=33 data="0123456789abcdef0123456789ABCDEF"...`},
+		{frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpPing}, Payload: long[:32]}, `ping fin=true len=32 data="0123456789abcdef0123456789ABCDEF"`},
 	}
 	for _, tt := range tests {
 		if got := tt.f.String(); got != tt.want {
 			t.Errorf("String() = %s, want %s", got, tt.want)
+		}
+		if got := fmt.Sprint(tt.f); got != tt.want {
+			t.Errorf("Sprint = %s, want %s", got, tt.want)
 		}
 	}
 }

@@ -1,11 +1,11 @@
 // Package handshake implements the client side of the WebSocket opening
 // handshake (RFC 6455 §4): WebSocket URLs, the HTTP/1.1 Upgrade request,
-// validation of the server's answer, and the proxy tunnels a client may
-// need to reach the server. It is websocket-client's _url.py,
-// _handshake.py and the proxy part of _http.py.
+// validation of the server's answer. It is websocket-client's _url.py and
+// _handshake.py.
 //
-// The package does not dial the server, set deadlines or follow
-// redirects; the conn package does, with the pieces below.
+// The package is bytes in, bytes out: it does not dial the server, set
+// deadlines or follow redirects; the conn package does, with the pieces
+// below, and package proxy opens tunnels through proxies.
 //
 // # URLs (RFC 6455 §3)
 //
@@ -36,22 +36,6 @@
 // [*RedirectError] with the resolved Location; any other status gives a
 // [*StatusError] with a bounded copy of the body. Both wrap
 // [ErrBadStatus].
-//
-// # Proxies
-//
-// A [ProxyDialer] opens a tunnel through an HTTP or HTTPS proxy (CONNECT,
-// RFC 9110 §9.3.6; [AppendConnect] builds the request), a SOCKS5 proxy
-// (RFC 1928, with RFC 1929 username/password; socks5h lets the proxy
-// resolve the name) or a SOCKS4 proxy (socks4a lets the proxy resolve the
-// name). A context bounds the whole dial. A refusal is a [*ProxyError]
-// carrying the HTTP status or SOCKS reply code; it wraps [ErrProxy], and
-// [ErrProxyAuth] when the credentials were refused.
-//
-// [ProxyConfig] chooses a proxy from environment-style settings
-// (http_proxy, https_proxy, all_proxy, no_proxy); [ProxyConfigFromEnv]
-// reads them through a caller-supplied lookup function. Nothing is cached
-// in the package: an explicit proxy chosen by the caller simply bypasses
-// ProxyConfig.
 //
 // # Differences from websocket-client
 //
@@ -97,18 +81,5 @@
 //   - A redirect is reported as a [*RedirectError] whose Location may be
 //     relative and may use http or https (turned into ws or wss);
 //     websocket-client fails on both. Following it is up to the caller.
-//   - CONNECT brackets an IPv6 target, accepts any 2xx answer (websocket-client:
-//     200 only), can carry extra fields, and can run over TLS to an https
-//     proxy. SOCKS is built in, and its refusals carry the reply code.
-//   - Environment proxies: all_proxy is honoured; the proxy URL's scheme is
-//     honoured (socks5://... in https_proxy means SOCKS), where
-//     websocket-client always uses CONNECT. no_proxy follows Go's rules
-//     (golang.org/x/net/http/httpproxy): "example.com" also matches its
-//     subdomains, ".example.com" matches on a label boundary only (not
-//     "badexample.com"), entries may carry a port, and localhost and
-//     loopback addresses are always reached directly (websocket-client has
-//     proxied them since 1.9.0). A proxy URL without a port uses the
-//     scheme's default (80, 443 or 1080); websocket-client requires a port
-//     for an explicit proxy.
 //   - There is no cookie jar here; the caller passes the Cookie value.
 package handshake

@@ -26,8 +26,7 @@ var (
 	ErrBadExtension   = fmt.Errorf("%w: extension was not offered", ErrHandshake)
 )
 
-// Errors about the HTTP syntax of a response, from the server or from an
-// HTTP proxy.
+// Errors about the HTTP syntax of the server's response.
 var (
 	// ErrMalformedResponse reports a status line or header field that is
 	// not valid HTTP/1.1.
@@ -58,16 +57,6 @@ var ErrBadRedirect = errors.New("handshake: invalid redirect Location")
 
 // ErrInvalidURL is the category of [*URLError].
 var ErrInvalidURL = errors.New("handshake: invalid WebSocket URL")
-
-// ErrProxy is the category of every proxy failure: a refusal
-// ([*ProxyError]), a reply that breaks the proxy protocol, or an
-// unsupported proxy URL.
-var ErrProxy = errors.New("handshake: proxy failed")
-
-// ErrProxyAuth is matched by a [*ProxyError] whose proxy refused the
-// credentials: HTTP 407, a failed SOCKS5 authentication or no acceptable
-// SOCKS5 method, or SOCKS4 reply 93.
-var ErrProxyAuth = errors.New("handshake: proxy authentication failed")
 
 // URLError reports a URL that [ParseURL] cannot use. It wraps
 // [ErrInvalidURL] and, when there is one, the error from [url.Parse].
@@ -132,43 +121,3 @@ func (e *RedirectError) Error() string {
 
 // Unwrap returns [ErrBadStatus].
 func (e *RedirectError) Unwrap() error { return ErrBadStatus }
-
-// ProxyError reports a proxy that refused to open the tunnel. It wraps
-// [ErrProxy], and also [ErrProxyAuth] when the refusal was about
-// credentials.
-type ProxyError struct {
-	Proxy string // proxy URL without credentials
-
-	// StatusCode, Status and Header describe the answer of an HTTP
-	// proxy to CONNECT. StatusCode is 0 for SOCKS proxies.
-	StatusCode int
-	Status     string
-	Header     http.Header
-
-	// Code is the reply code of a SOCKS proxy: the CD byte of SOCKS4
-	// (91, 92 or 93), the REP byte of SOCKS5 (1 to 8, RFC 1928 §6), or
-	// the status byte of a failed username/password exchange (RFC 1929).
-	// It is 0 for HTTP proxies.
-	Code int
-
-	auth bool
-}
-
-func (e *ProxyError) Error() string {
-	s := "handshake: proxy " + e.Proxy + " refused: "
-	if e.StatusCode != 0 {
-		s += strconv.Itoa(e.StatusCode) + " "
-	} else if e.Code != 0 {
-		s += "code " + strconv.Itoa(e.Code) + " "
-	}
-	return s + e.Status
-}
-
-// Unwrap returns [ErrProxy], plus [ErrProxyAuth] for a refusal of the
-// credentials.
-func (e *ProxyError) Unwrap() []error {
-	if e.auth || e.StatusCode == http.StatusProxyAuthRequired {
-		return []error{ErrProxy, ErrProxyAuth}
-	}
-	return []error{ErrProxy}
-}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 
 	"github.com/framewire/ws/handshake"
@@ -105,31 +104,4 @@ func ExampleRedirectError() {
 		fmt.Println(re.Location, handshake.SameHost(u, re.Location))
 	}
 	// Output: wss://example.com/v2/chat true
-}
-
-func ExampleProxyConfig() {
-	env := map[string]string{
-		"https_proxy": "http://proxy.corp:3128",
-		"ALL_PROXY":   "socks5h://socks.corp:1080",
-		"NO_PROXY":    ".internal.corp",
-	}
-	proxyFor := handshake.ProxyConfigFromEnv(func(k string) string { return env[k] }).ProxyFunc()
-	for _, s := range []string{"wss://api.example.com/", "ws://api.example.com/", "wss://db.internal.corp/"} {
-		u, _ := handshake.ParseURL(s)
-		p, _ := proxyFor(u)
-		fmt.Println(s, "→", p)
-	}
-	// Output:
-	// wss://api.example.com/ → http://proxy.corp:3128
-	// ws://api.example.com/ → socks5h://socks.corp:1080
-	// wss://db.internal.corp/ → <nil>
-}
-
-func ExampleAppendConnect() {
-	b, _ := handshake.AppendConnect(nil, "[2001:db8::1]:443", nil, http.Header{"User-Agent": {"framewire"}})
-	os.Stdout.WriteString(strings.ReplaceAll(string(b), "\r\n", "\n"))
-	// Output:
-	// CONNECT [2001:db8::1]:443 HTTP/1.1
-	// Host: [2001:db8::1]:443
-	// User-Agent: framewire
 }

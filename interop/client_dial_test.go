@@ -22,6 +22,7 @@ import (
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/handshake"
+	"github.com/framewire/ws/proxy"
 	"github.com/framewire/ws/status"
 )
 
@@ -347,7 +348,7 @@ func TestClientTLS(t *testing.T) {
 	t.Run("trusted", func(t *testing.T) {
 		for _, target := range []string{base, localhost} {
 			ctx := testContext(t)
-			d := &conn.Dialer{Proxy: conn.NoProxy, TLSConfig: tlsConfig(t, "")}
+			d := &conn.Dialer{Proxy: proxy.Direct, TLSConfig: tlsConfig(t, "")}
 			c := dialClient(t, ctx, d, target)
 			echoMessage(t, ctx, c, frame.OpText, []byte("over TLS to "+target))
 			if err := c.Close(ctx, status.NormalClosure, ""); err != nil {
@@ -360,7 +361,7 @@ func TestClientTLS(t *testing.T) {
 		ctx := testContext(t)
 		cfg := tlsConfig(t, "")
 		cfg.NextProtos = []string{"h2", "http/1.1"}
-		d := &conn.Dialer{Proxy: conn.NoProxy, TLSConfig: cfg}
+		d := &conn.Dialer{Proxy: proxy.Direct, TLSConfig: cfg}
 		c := dialClient(t, ctx, d, base)
 		echoMessage(t, ctx, c, frame.OpText, []byte("ALPN"))
 		if !slices.Equal(cfg.NextProtos, []string{"h2", "http/1.1"}) {
@@ -374,7 +375,7 @@ func TestClientTLS(t *testing.T) {
 	t.Run("unknown authority", func(t *testing.T) {
 		ctx := testContext(t)
 		for _, cfg := range []*tls.Config{nil, {}} {
-			d := &conn.Dialer{Proxy: conn.NoProxy, TLSConfig: cfg}
+			d := &conn.Dialer{Proxy: proxy.Direct, TLSConfig: cfg}
 			c, err := d.Dial(ctx, base)
 			if err == nil {
 				c.Shutdown()
@@ -390,7 +391,7 @@ func TestClientTLS(t *testing.T) {
 
 	t.Run("wrong name", func(t *testing.T) {
 		ctx := testContext(t)
-		d := &conn.Dialer{Proxy: conn.NoProxy, TLSConfig: tlsConfig(t, "wrong.example.test")}
+		d := &conn.Dialer{Proxy: proxy.Direct, TLSConfig: tlsConfig(t, "wrong.example.test")}
 		c, err := d.Dial(ctx, base)
 		if err == nil {
 			c.Shutdown()
@@ -404,7 +405,7 @@ func TestClientTLS(t *testing.T) {
 
 	t.Run("ws to the TLS port", func(t *testing.T) {
 		ctx := testContext(t)
-		d := &conn.Dialer{Proxy: conn.NoProxy}
+		d := &conn.Dialer{Proxy: proxy.Direct}
 		c, err := d.Dial(ctx, "ws://"+u.Host+"/")
 		if err == nil {
 			c.Shutdown()
@@ -418,7 +419,7 @@ func TestClientTLS(t *testing.T) {
 
 	t.Run("wss to a plain port", func(t *testing.T) {
 		ctx := testContext(t)
-		d := &conn.Dialer{Proxy: conn.NoProxy, TLSConfig: tlsConfig(t, "")}
+		d := &conn.Dialer{Proxy: proxy.Direct, TLSConfig: tlsConfig(t, "")}
 		c, err := d.Dial(ctx, "wss://"+hostOf(t, KeyWS)+"/")
 		if err == nil {
 			c.Shutdown()
@@ -477,7 +478,7 @@ func TestClientProxy(t *testing.T) {
 			if tt.host != "" {
 				target = strings.Replace(target, "127.0.0.1", tt.host, 1)
 			}
-			d.Proxy = conn.ProxyURL(pu)
+			d.Proxy = http.ProxyURL(pu)
 			if tt.header {
 				d.ProxyHeader = http.Header{"Proxy-Authorization": {basicAuth(need(t, KeyUser), need(t, KeyPass))}}
 			}
@@ -532,17 +533,17 @@ func TestClientProxyErrors(t *testing.T) {
 			if target == "" {
 				target = need(t, KeyWS)
 			}
-			d := &conn.Dialer{Proxy: conn.ProxyURL(pu)}
+			d := &conn.Dialer{Proxy: http.ProxyURL(pu)}
 			c, err := d.Dial(ctx, target)
 			if err == nil {
 				c.Shutdown()
 				t.Fatal("Dial succeeded")
 			}
-			var pe *handshake.ProxyError
-			if !errors.As(err, &pe) || !errors.Is(err, handshake.ErrProxy) {
-				t.Fatalf("Dial: %v, want a *handshake.ProxyError", err)
+			var pe *proxy.Error
+			if !errors.As(err, &pe) || !errors.Is(err, proxy.ErrRefused) {
+				t.Fatalf("Dial: %v, want a *proxy.Error", err)
 			}
-			if errors.Is(err, handshake.ErrProxyAuth) != tt.auth {
+			if errors.Is(err, proxy.ErrAuth) != tt.auth {
 				t.Errorf("Dial: %v; errors.Is(ErrProxyAuth) = %v, want %v", err, !tt.auth, tt.auth)
 			}
 			if pe.StatusCode != tt.http {
@@ -559,7 +560,7 @@ func TestClientProxyErrors(t *testing.T) {
 
 	t.Run("proxy not listening", func(t *testing.T) {
 		ctx := testContext(t)
-		d := &conn.Dialer{Proxy: conn.ProxyURL(&url.URL{Scheme: "http", Host: refused})}
+		d := &conn.Dialer{Proxy: http.ProxyURL(&url.URL{Scheme: "http", Host: refused})}
 		c, err := d.Dial(ctx, need(t, KeyWS))
 		if err == nil {
 			c.Shutdown()
@@ -589,7 +590,7 @@ func TestClientUnreachable(t *testing.T) {
 	t.Run("connection refused", func(t *testing.T) {
 		ctx := testContext(t)
 		for _, scheme := range []string{"ws", "wss"} {
-			d := &conn.Dialer{Proxy: conn.NoProxy}
+			d := &conn.Dialer{Proxy: proxy.Direct}
 			c, err := d.Dial(ctx, scheme+"://"+closedPort(t)+"/")
 			if err == nil {
 				c.Shutdown()
@@ -605,7 +606,7 @@ func TestClientUnreachable(t *testing.T) {
 	t.Run("unknown host", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(testContext(t), 10*time.Second)
 		defer cancel()
-		d := &conn.Dialer{Proxy: conn.NoProxy}
+		d := &conn.Dialer{Proxy: proxy.Direct}
 		c, err := d.Dial(ctx, "ws://nonexistent.invalid/")
 		if err == nil {
 			c.Shutdown()

@@ -16,6 +16,7 @@ import (
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/internal/leakcheck"
+	"github.com/framewire/ws/proxy"
 	"github.com/framewire/ws/status"
 )
 
@@ -48,7 +49,7 @@ func checkGoroutines(t *testing.T) { leakcheck.Check(t) }
 func clientDialer(t *testing.T, key string) (*conn.Dialer, string) {
 	t.Helper()
 	u := need(t, key)
-	d := &conn.Dialer{Proxy: conn.NoProxy}
+	d := &conn.Dialer{Proxy: proxy.Direct}
 	if strings.HasPrefix(u, "wss:") {
 		d.TLSConfig = tlsConfig(t, "")
 	}

@@ -26,9 +26,9 @@ func ExampleReader_ReadFrame() {
 		fmt.Println(f)
 	}
 	// Output:
-	// fin=0 opcode=1 data=b'Hel'
-	// fin=1 opcode=0 data=b'lo'
-	// fin=1 opcode=9 data=b''
+	// text fin=false len=3 data="Hel"
+	// cont fin=true len=2 data="lo"
+	// ping fin=true len=0 data=""
 }
 
 func ExampleReader_ReadHeader() {

@@ -16,6 +16,7 @@ import (
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/internal/conformance"
+	"github.com/framewire/ws/proxy"
 )
 
 // config holds the command's flags.
@@ -51,7 +52,7 @@ func caseTimeout(scale float64) time.Duration {
 // dialer is the agent's client configuration: conn's defaults, with the
 // environment's proxy settings ignored (the server is on loopback).
 func dialer() *conn.Dialer {
-	return &conn.Dialer{Proxy: conn.NoProxy}
+	return &conn.Dialer{Proxy: proxy.Direct}
 }
 
 // run runs the suite and writes the summary to w. It reports whether every

@@ -34,7 +34,7 @@
 // sends a greeting, OnData and OnMessage print the echo, OnPong the
 // answer to the first ping, and once both have arrived the App closes
 // with 1000 "app done"; OnClose prints the server's answer and Run
-// returns errored=false.
+// returns nil.
 //
 // Proxy environment variables are ignored: the server is on loopback.
 // The exit status is 0 on success and 1 if any step fails.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"os/signal"
 	"time"
@@ -12,7 +11,9 @@ import (
 	"github.com/framewire/ws/app"
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/internal/pyrepr"
 	"github.com/framewire/ws/internal/wstest"
+	"github.com/framewire/ws/proxy"
 	"github.com/framewire/ws/status"
 )
 
@@ -47,9 +48,6 @@ func run(ctx context.Context, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// direct ignores proxy environment variables: the server is on loopback.
-func direct(*url.URL) (*url.URL, error) { return nil, nil }
-
 // section prints a heading.
 func section(w io.Writer, title string) { fmt.Fprintf(w, "\n== %s ==\n", title) }
 
@@ -57,7 +55,7 @@ func section(w io.Writer, title string) { fmt.Fprintf(w, "\n== %s ==\n", title) 
 // Dialer traces every frame as websocket-client's enableTrace does.
 func lowLevel(ctx context.Context, url string, w io.Writer) error {
 	section(w, "Connect (trace on)")
-	d := &conn.Dialer{Proxy: direct, Config: conn.Config{Trace: w, ControlFrames: true}}
+	d := &conn.Dialer{Proxy: proxy.Direct, Config: conn.Config{Trace: w, ControlFrames: true}}
 	c, err := d.Dial(ctx, url)
 	if err != nil {
 		return err
@@ -81,7 +79,7 @@ func lowLevel(ctx context.Context, url string, w io.Writer) error {
 	if op, p, err = c.RecvData(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "Received %v: %s\n", op, frame.QuoteBytes(p))
+	fmt.Fprintf(w, "Received %v: %s\n", op, pyrepr.Bytes(p))
 
 	section(w, "Fragmented message, with a ping between fragments")
 	msg := "This is a long message that will be sent in fragments"
@@ -112,7 +110,7 @@ func lowLevel(ctx context.Context, url string, w io.Writer) error {
 			return err
 		}
 		if op == frame.OpPong {
-			fmt.Fprintf(w, "Received pong: %s\n", frame.QuoteBytes(f.Payload))
+			fmt.Fprintf(w, "Received pong: %s\n", pyrepr.Bytes(f.Payload))
 			continue
 		}
 		fmt.Fprintf(w, "Received %v reassembled from %d fragments: %s\n", op, len(chunks), f.Payload)
@@ -167,7 +165,7 @@ func frameDetails(w io.Writer, op frame.Opcode, f frame.Frame) {
 	fmt.Fprintf(w, " Reserved bits: RSV1=%d, RSV2=%d, RSV3=%d\n", bit(f.Rsv1), bit(f.Rsv2), bit(f.Rsv3))
 	fmt.Fprintf(w, " Masked: %v\n", f.Masked)
 	fmt.Fprintf(w, " Data length: %d\n", len(f.Payload))
-	fmt.Fprintf(w, " Data: %s\n", frame.QuoteBytes(f.Payload))
+	fmt.Fprintf(w, " Data: %s\n", pyrepr.Bytes(f.Payload))
 	if err := f.Validate(frame.Policy{}); err != nil {
 		fmt.Fprintf(w, "Frame validation error: %v\n", err)
 		return
@@ -194,7 +192,7 @@ func eventDriven(ctx context.Context, url string, w io.Writer) error {
 	}
 	a := &app.App{
 		URL:          url,
-		Dialer:       &conn.Dialer{Proxy: direct},
+		Dialer:       &conn.Dialer{Proxy: proxy.Direct},
 		PingInterval: 100 * time.Millisecond,
 		PingTimeout:  50 * time.Millisecond,
 		PingPayload:  []byte("keepalive"),
@@ -203,7 +201,7 @@ func eventDriven(ctx context.Context, url string, w io.Writer) error {
 			a.SendText(ctx, "hello from App")
 		},
 		OnData: func(a *app.App, op frame.Opcode, p []byte, fin bool) {
-			fmt.Fprintf(w, "OnData: %v fin=%v %s\n", op, fin, frame.QuoteBytes(p))
+			fmt.Fprintf(w, "OnData: %v fin=%v %s\n", op, fin, pyrepr.Bytes(p))
 		},
 		OnMessage: func(a *app.App, op frame.Opcode, p []byte) {
 			fmt.Fprintf(w, "OnMessage: %v %s\n", op, p)
@@ -214,7 +212,7 @@ func eventDriven(ctx context.Context, url string, w io.Writer) error {
 			if gotPong {
 				return
 			}
-			fmt.Fprintf(w, "OnPong: %s\n", frame.QuoteBytes(p))
+			fmt.Fprintf(w, "OnPong: %s\n", pyrepr.Bytes(p))
 			gotPong = true
 			maybeClose(a)
 		},
@@ -225,10 +223,7 @@ func eventDriven(ctx context.Context, url string, w io.Writer) error {
 			fmt.Fprintf(w, "OnClose: %d %s\n", int(code), reason)
 		},
 	}
-	errored, err := a.Run(ctx)
-	fmt.Fprintf(w, "Run returned errored=%v err=%v\n", errored, err)
-	if errored {
-		return err
-	}
-	return nil
+	err := a.Run(ctx)
+	fmt.Fprintf(w, "Run returned %v\n", err)
+	return err
 }

@@ -37,7 +37,7 @@ func TestDemo(t *testing.T) {
 		"++Sent decoded: fin=1 opcode=8 data=b'\\x03\\xe9Custom shutdown'",
 		"++Rcv raw: b'\\x88\\x11\\x03\\xe9Custom shutdown'",
 		"Server closed with status 1001: Custom shutdown",
-		"OnOpen\nOnData: text fin=true b'hello from App'\nOnMessage: text hello from App\nOnPong: b'keepalive'\nOnClose: 1000 app done\nRun returned errored=false err=<nil>\nDone.\n",
+		"OnOpen\nOnData: text fin=true b'hello from App'\nOnMessage: text hello from App\nOnPong: b'keepalive'\nOnClose: 1000 app done\nRun returned <nil>\nDone.\n",
 	}
 	rest := got
 	for _, w := range want {

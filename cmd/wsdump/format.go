@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/internal/pyrepr"
 )
 
 // maxInflated bounds the decompressed size of a payload shown as [gzip] or
@@ -37,7 +38,7 @@ func describe(op frame.Opcode, p []byte) string {
 	} else if s, ok := inflate(flate.NewReader(bytes.NewReader(p))); ok {
 		return "[zlib] " + s
 	}
-	return frame.QuoteBytes(p)
+	return pyrepr.Bytes(p)
 }
 
 // inflate reads r to its end and returns the text, if it is UTF-8 and at

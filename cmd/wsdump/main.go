@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/url"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -60,8 +60,7 @@ func (o *options) dialer(stderr io.Writer, netDial netDialFunc) *conn.Dialer {
 		Config:       conn.Config{ControlFrames: true},
 	}
 	if o.proxy != nil {
-		p := o.proxy
-		d.Proxy = func(*url.URL) (*url.URL, error) { return p, nil }
+		d.Proxy = http.ProxyURL(o.proxy)
 	}
 	if o.nocert {
 		d.TLSConfig = &tls.Config{InsecureSkipVerify: true}

@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/internal/pyrepr"
 	"github.com/framewire/ws/internal/wstest"
 	"github.com/framewire/ws/status"
 )
@@ -51,8 +52,8 @@ func TestDescribe(t *testing.T) {
 		{frame.OpBinary, []byte{0, 1, 2}, `b'\x00\x01\x02'`},
 		{frame.OpBinary, deflated("deflated!"), "[zlib] deflated!"},
 		{frame.OpBinary, gzipped("gzipped!"), "[gzip] gzipped!"},
-		{frame.OpBinary, []byte{0x1f, 0x8b, 0x08, 0}, `b'\x1f\x8b\x08\x00'`},           // gzip magic, bad stream: no zlib attempt
-		{frame.OpBinary, deflated("\xff\xfe"), frame.QuoteBytes(deflated("\xff\xfe"))}, // inflates, but not to UTF-8
+		{frame.OpBinary, []byte{0x1f, 0x8b, 0x08, 0}, `b'\x1f\x8b\x08\x00'`},       // gzip magic, bad stream: no zlib attempt
+		{frame.OpBinary, deflated("\xff\xfe"), pyrepr.Bytes(deflated("\xff\xfe"))}, // inflates, but not to UTF-8
 		{frame.OpPing, []byte("pi"), `b'pi'`},
 		{frame.OpPong, nil, `b''`},
 		{frame.OpContinuation, []byte("it's"), `b"it's"`},

@@ -28,13 +28,15 @@ var allowed = map[string][]string{
 	"internal/apisurface":  {},
 	"internal/leakcheck":   {},
 	"internal/proxytest":   {},
+	"proxy":                {},
+	"internal/pyrepr":      {"frame"},
 	"frame":                {"mask", "status"},
 	"reader":               {"frame", "mask", "status"},
 	"fragment":             {"frame", "status", "internal/utf8check"},
 	"internal/wstest":      {"frame", "mask", "status", "handshake", "reader", "fragment", "internal/utf8check"},
 	"internal/conformance": {"frame", "mask", "status", "handshake", "reader", "fragment", "internal/utf8check"},
-	"conn":                 {"frame", "mask", "status", "reader", "fragment", "handshake", "internal/utf8check"},
-	"app":                  {"conn", "frame", "mask", "status", "reader", "fragment", "handshake"},
+	"conn":                 {"frame", "mask", "status", "reader", "fragment", "handshake", "proxy", "internal/utf8check", "internal/pyrepr"},
+	"app":                  {"conn", "frame", "mask", "status", "reader", "fragment", "handshake", "proxy"},
 	"interop":              {},
 }
 

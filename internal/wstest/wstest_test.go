@@ -160,7 +160,7 @@ func Example() {
 	// Output:
 	// GET /chat
 	// 101 Switching Protocols true
-	// fin=1 opcode=1 data=b'hi'
+	// text fin=true len=2 data="hi"
 }
 
 // Serve runs a handler on a net.Pipe inside a synctest bubble, where time

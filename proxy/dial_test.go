@@ -1,4 +1,4 @@
-package handshake_test
+package proxy_test
 
 import (
 	"context"
@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/framewire/ws/handshake"
 	"github.com/framewire/ws/internal/proxytest"
+	"github.com/framewire/ws/proxy"
 )
 
 func proxyURL(t testing.TB, s string) *url.URL {
@@ -107,8 +107,8 @@ func TestProxyDial(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := tt.server(t, tt.cfg)
-			d := &handshake.ProxyDialer{
-				Proxy:  proxyURL(t, tt.scheme+"://"+tt.userinfo+p.Addr),
+			d := &proxy.Dialer{
+				URL:    proxyURL(t, tt.scheme+"://"+tt.userinfo+p.Addr),
 				Auth:   tt.auth,
 				Header: http.Header{"X-Trace": {"1"}},
 			}
@@ -171,21 +171,21 @@ func TestProxyRefused(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := tt.server(t, tt.cfg)
-			d := &handshake.ProxyDialer{Proxy: proxyURL(t, tt.proxy+p.Addr)}
+			d := &proxy.Dialer{URL: proxyURL(t, tt.proxy+p.Addr)}
 			c, err := d.DialContext(t.Context(), "tcp", target.Addr)
 			if err == nil {
 				c.Close()
 				t.Fatal("dial succeeded")
 			}
-			var pe *handshake.ProxyError
-			if !errors.As(err, &pe) || !errors.Is(err, handshake.ErrProxy) {
-				t.Fatalf("err = %v; want *ProxyError", err)
+			pe, ok := errors.AsType[*proxy.Error](err)
+			if !ok || !errors.Is(err, proxy.ErrRefused) {
+				t.Fatalf("err = %v; want a refusal *proxy.Error", err)
 			}
 			if pe.StatusCode != tt.status || pe.Code != tt.code {
 				t.Errorf("got status %d code %d; want %d %d", pe.StatusCode, pe.Code, tt.status, tt.code)
 			}
-			if errors.Is(err, handshake.ErrProxyAuth) != tt.wantAuth {
-				t.Errorf("errors.Is(err, ErrProxyAuth) = %v", !tt.wantAuth)
+			if errors.Is(err, proxy.ErrAuth) != tt.wantAuth {
+				t.Errorf("errors.Is(err, ErrAuth) = %v", !tt.wantAuth)
 			}
 			if strings.Contains(err.Error(), ":x@") || strings.Contains(pe.Proxy, ":x@") {
 				t.Errorf("error shows the password: %v", err)
@@ -220,32 +220,39 @@ func badProxy(t *testing.T, reply string) string {
 	return ln.Addr().String()
 }
 
+// A reply that breaks the protocol is an *Error matching ErrProtocol, with
+// what was wrong in its text.
 func TestProxyProtocolErrors(t *testing.T) {
 	tests := []struct {
 		scheme, reply string
-		want          error
+		want          string // in the error text
 	}{
-		{"http", "garbage\r\n\r\n", handshake.ErrMalformedResponse},
-		{"http", "HTTP/1.1 200 OK\r\n" + strings.Repeat("X: y\r\n", 5000) + "\r\n", handshake.ErrHeaderTooLarge},
-		{"http", "HTTP/1.1 200 OK\r\n", io.ErrUnexpectedEOF},
-		{"socks5", "\x04\x00", handshake.ErrProxy},
-		{"socks5", "\x05\x02", handshake.ErrProxy},
-		{"socks5", "\x05", handshake.ErrProxy},
-		{"socks4", "\x00\x5a\x00", handshake.ErrProxy},
-		{"socks4", "\x05\x5a\x00\x00\x00\x00\x00\x00", handshake.ErrProxy},
+		{"http", "garbage\r\n\r\n", "malformed CONNECT response"},
+		{"http", "HTTP/1.1 200 OK\r\n" + strings.Repeat("X: y\r\n", 5000) + "\r\n", "longer than 16384 bytes"},
+		{"http", "HTTP/1.1 100 Continue\r\n\r\n" + strings.Repeat("HTTP/1.1 103 Early Hints\r\n\r\n", 2000), "longer than 16384 bytes"},
+		{"http", "HTTP/1.1 200 OK\r\n", "connection closed during the CONNECT response"},
+		{"http", "", "connection closed during the CONNECT response"},
+		{"socks5", "\x04\x00", "SOCKS5 reply version 4"},
+		{"socks5", "\x05\x02", "method that was not offered"},
+		{"socks5", "\x05", "connection closed during the SOCKS exchange"},
+		{"socks4", "\x00\x5a\x00", "connection closed during the SOCKS exchange"},
+		{"socks4", "\x05\x5a\x00\x00\x00\x00\x00\x00", "SOCKS4 reply version 5"},
+		{"socks4", "\x00\x10\x00\x00\x00\x00\x00\x00", "SOCKS4 reply code 16"},
 	}
 	for _, tt := range tests {
 		addr := badProxy(t, tt.reply)
-		d := &handshake.ProxyDialer{Proxy: proxyURL(t, tt.scheme+"://"+addr)}
+		d := &proxy.Dialer{URL: proxyURL(t, tt.scheme+"://"+addr)}
 		c, err := d.DialContext(t.Context(), "tcp", "127.0.0.1:9")
 		if err == nil {
 			c.Close()
 		}
-		if !errors.Is(err, tt.want) {
-			t.Errorf("%s %.20q: err = %v; want %v", tt.scheme, tt.reply, err, tt.want)
+		pe, ok := errors.AsType[*proxy.Error](err)
+		if !ok || !errors.Is(err, proxy.ErrProtocol) || errors.Is(err, proxy.ErrRefused) {
+			t.Errorf("%s %.20q: err = %v; want an *Error matching ErrProtocol", tt.scheme, tt.reply, err)
+			continue
 		}
-		if tt.scheme == "http" && tt.want != io.ErrUnexpectedEOF && !errors.Is(err, handshake.ErrProxy) {
-			t.Errorf("%s %.20q: err = %v does not wrap ErrProxy", tt.scheme, tt.reply, err)
+		if pe.Proxy != tt.scheme+"://"+addr || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "proxy: "+pe.Proxy+": ") {
+			t.Errorf("%s %.20q: err = %q (Proxy %q); want it to name the proxy and say %q", tt.scheme, tt.reply, err, pe.Proxy, tt.want)
 		}
 	}
 }
@@ -253,39 +260,42 @@ func TestProxyProtocolErrors(t *testing.T) {
 func TestProxyDialArguments(t *testing.T) {
 	ctx := t.Context()
 	tests := []struct {
-		d    handshake.ProxyDialer
+		d    proxy.Dialer
 		net  string
 		addr string
 		want error
 	}{
-		{handshake.ProxyDialer{}, "tcp", "h:80", handshake.ErrProxy},
-		{handshake.ProxyDialer{Proxy: proxyURL(t, "ftp://p:1")}, "tcp", "h:80", handshake.ErrProxy},
-		{handshake.ProxyDialer{Proxy: proxyURL(t, "http://:8080")}, "tcp", "h:80", handshake.ErrProxy},
-		{handshake.ProxyDialer{Proxy: proxyURL(t, "http://p:1")}, "udp", "h:80", handshake.ErrProxy},
-		{handshake.ProxyDialer{Proxy: proxyURL(t, "http://p:1")}, "tcp", "h", handshake.ErrInvalidURL},
-		{handshake.ProxyDialer{Proxy: proxyURL(t, "http://p:1")}, "tcp", "h\r\n:80", handshake.ErrInvalidURL},
+		{proxy.Dialer{}, "tcp", "h:80", proxy.ErrInvalid},
+		{proxy.Dialer{URL: proxyURL(t, "ftp://p:1")}, "tcp", "h:80", proxy.ErrInvalid},
+		{proxy.Dialer{URL: proxyURL(t, "http://:8080")}, "tcp", "h:80", proxy.ErrInvalid},
+		{proxy.Dialer{URL: proxyURL(t, "http://p:1")}, "udp", "h:80", proxy.ErrInvalid},
+		{proxy.Dialer{URL: proxyURL(t, "http://p:1")}, "tcp", "h", proxy.ErrInvalid},
+		{proxy.Dialer{URL: proxyURL(t, "http://p:1")}, "tcp", "h\r\n:80", proxy.ErrInvalid},
+		{proxy.Dialer{URL: proxyURL(t, "http://p:1"), Header: http.Header{"X": {"a\r\nb"}}}, "tcp", "h:80", proxy.ErrInvalid},
+		{proxy.Dialer{URL: proxyURL(t, "socks4://p:1")}, "tcp", "[2001:db8::1]:80", proxy.ErrInvalid},
+		{proxy.Dialer{URL: proxyURL(t, "socks5://"+strings.Repeat("u", 256)+"@p:1")}, "tcp", "h:80", proxy.ErrInvalid},
 	}
 	for _, tt := range tests {
 		tt.d.NetDial = func(context.Context, string, string) (net.Conn, error) {
-			t.Errorf("dialled for %v %q", tt.d.Proxy, tt.addr)
+			t.Errorf("dialled for %v %q", tt.d.URL, tt.addr)
 			return nil, errors.New("no")
 		}
-		if _, err := tt.d.DialContext(ctx, tt.net, tt.addr); !errors.Is(err, tt.want) {
-			t.Errorf("%v %s %q: err = %v; want %v", tt.d.Proxy, tt.net, tt.addr, err, tt.want)
+		if _, err := tt.d.DialContext(ctx, tt.net, tt.addr); !errors.Is(err, tt.want) || !errors.As(err, new(*proxy.Error)) {
+			t.Errorf("%v %s %q: err = %v; want %v", tt.d.URL, tt.net, tt.addr, err, tt.want)
 		}
 	}
 }
 
 func TestProxyDefaultPortAndNetDial(t *testing.T) {
 	var got []string
-	d := &handshake.ProxyDialer{
+	d := &proxy.Dialer{
 		NetDial: func(_ context.Context, network, addr string) (net.Conn, error) {
 			got = append(got, network+" "+addr)
 			return nil, errors.New("stop")
 		},
 	}
 	for _, p := range []string{"http://p", "https://p", "socks5://p", "socks4a://p", "http://[::1]", "socks5h://p:99"} {
-		d.Proxy = proxyURL(t, p)
+		d.URL = proxyURL(t, p)
 		d.DialContext(t.Context(), "tcp4", "h:80")
 	}
 	want := "tcp4 p:80,tcp4 p:443,tcp4 p:1080,tcp4 p:1080,tcp4 [::1]:80,tcp4 p:99"
@@ -313,7 +323,7 @@ func TestProxyCancel(t *testing.T) {
 			// The proxy reads the request, cancels the dial, and never
 			// answers: only the cancellation can end DialContext.
 			p := tc.server(t, proxytest.Config{Hold: hold, OnRequest: func(proxytest.Request) { cancel() }})
-			d := &handshake.ProxyDialer{Proxy: proxyURL(t, tc.scheme+"://"+p.Addr)}
+			d := &proxy.Dialer{URL: proxyURL(t, tc.scheme+"://"+p.Addr)}
 			c, err := d.DialContext(ctx, "tcp", target.Addr)
 			if err == nil {
 				c.Close()
@@ -329,7 +339,7 @@ func TestProxyCancel(t *testing.T) {
 		p := proxytest.NewHTTP(t, proxytest.Config{Hold: hold})
 		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 		defer cancel()
-		d := &handshake.ProxyDialer{Proxy: proxyURL(t, "http://"+p.Addr)}
+		d := &proxy.Dialer{URL: proxyURL(t, "http://"+p.Addr)}
 		_, err := d.DialContext(ctx, "tcp", target.Addr)
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("err = %v; want context.DeadlineExceeded", err)
@@ -374,7 +384,7 @@ func TestProxyHTTPS(t *testing.T) {
 	cfg := srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
 	cfg.NextProtos = nil
 	u := proxyURL(t, srv.URL) // https://127.0.0.1:port, in the test certificate
-	d := &handshake.ProxyDialer{Proxy: u, TLSConfig: cfg, Auth: url.UserPassword("u", "p")}
+	d := &proxy.Dialer{URL: u, TLSConfig: cfg, Auth: url.UserPassword("u", "p")}
 	c, err := d.DialContext(t.Context(), "tcp", target.Addr)
 	if err != nil {
 		t.Fatal(err)
@@ -388,7 +398,7 @@ func TestProxyHTTPS(t *testing.T) {
 	}
 
 	// Without the test CA, TLS to the proxy fails.
-	d = &handshake.ProxyDialer{Proxy: u}
+	d = &proxy.Dialer{URL: u}
 	if c, err := d.DialContext(t.Context(), "tcp", target.Addr); err == nil {
 		c.Close()
 		t.Error("TLS with an unknown CA succeeded")
@@ -406,11 +416,11 @@ func TestProxyUnreachable(t *testing.T) {
 	l.Close() // nothing listens there now
 	for _, scheme := range []string{"http", "socks4", "socks5h"} {
 		t.Run(scheme, func(t *testing.T) {
-			d := &handshake.ProxyDialer{Proxy: &url.URL{Scheme: scheme, User: url.UserPassword("u", "s3cret"), Host: addr}}
+			d := &proxy.Dialer{URL: &url.URL{Scheme: scheme, User: url.UserPassword("u", "s3cret"), Host: addr}}
 			_, err := d.DialContext(context.Background(), "tcp", "example.com:80")
 			var oe *net.OpError
-			if !errors.Is(err, handshake.ErrProxy) || !errors.As(err, &oe) {
-				t.Fatalf("DialContext: %v; want ErrProxy wrapping the *net.OpError", err)
+			if !errors.As(err, new(*proxy.Error)) || !errors.As(err, &oe) {
+				t.Fatalf("DialContext: %v; want a *proxy.Error wrapping the *net.OpError", err)
 			}
 			if msg := err.Error(); !strings.Contains(msg, addr) || strings.Contains(msg, "s3cret") {
 				t.Errorf("error %q must name the proxy and hide its password", msg)
@@ -419,7 +429,7 @@ func TestProxyUnreachable(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	d := &handshake.ProxyDialer{Proxy: &url.URL{Scheme: "http", Host: addr}}
+	d := &proxy.Dialer{URL: &url.URL{Scheme: "http", Host: addr}}
 	if _, err := d.DialContext(ctx, "tcp", "example.com:80"); err != context.Canceled {
 		t.Errorf("cancelled dial: %v, want context.Canceled", err)
 	}
@@ -429,7 +439,7 @@ func TestProxyUnreachable(t *testing.T) {
 // HTTP/1.1.
 func TestProxyHTTP10Answer(t *testing.T) {
 	addr := badProxy(t, "HTTP/1.0 200 Connection established\r\n\r\n")
-	d := &handshake.ProxyDialer{Proxy: proxyURL(t, "http://"+addr)}
+	d := &proxy.Dialer{URL: proxyURL(t, "http://"+addr)}
 	c, err := d.DialContext(t.Context(), "tcp", "127.0.0.1:9")
 	if err != nil {
 		t.Fatalf("HTTP/1.0 200 from the proxy: %v", err)

@@ -1,4 +1,4 @@
-package handshake
+package proxy
 
 import (
 	"bufio"
@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -18,9 +19,13 @@ import (
 	"golang.org/x/net/http/httpguts"
 )
 
-// ProxyDialer opens a connection to a target through one proxy. It is
+// DefaultMaxHeaderBytes bounds an HTTP proxy's answer to CONNECT when
+// [Dialer.MaxHeaderBytes] is zero: 16 KiB, status line and header fields.
+const DefaultMaxHeaderBytes = 16 << 10
+
+// Dialer opens connections to targets through one proxy. It is
 // websocket-client's http_proxy_host/port/auth, proxy_type and the tunnel
-// code of _http.py. The zero value is not usable: Proxy must be set.
+// code of _http.py. The zero value is not usable: URL must be set.
 //
 // Supported proxy URL schemes:
 //
@@ -35,29 +40,27 @@ import (
 //     socks4a: the name is sent to the proxy. The username is sent as the
 //     user ID; the password is ignored. Default port 1080.
 //
-// A ProxyDialer holds no state between calls and may be used concurrently.
-type ProxyDialer struct {
-	// Proxy is the proxy URL, such as "http://proxy:3128" or
+// A Dialer holds no state between calls and may be used concurrently.
+type Dialer struct {
+	// URL is the proxy's URL, such as "http://proxy:3128" or
 	// "socks5h://user:pass@proxy:1080". Its user information gives the
 	// credentials unless Auth is set.
-	Proxy *url.URL
+	URL *url.URL
 
-	// Auth, if not nil, replaces the credentials of Proxy.User
+	// Auth, if not nil, replaces the credentials of URL.User
 	// (websocket-client's http_proxy_auth). For HTTP proxies it is sent
 	// as Proxy-Authorization: Basic.
 	Auth *url.Userinfo
 
 	// Header holds extra fields for the CONNECT request of HTTP and
-	// HTTPS proxies, sent after Host and Proxy-Authorization in the order
-	// of their sorted names. A Proxy-Authorization entry replaces the one
-	// built from the credentials.
+	// HTTPS proxies; see [AppendConnect].
 	Header http.Header
 
 	// NetDial dials the proxy. Nil means a zero net.Dialer's DialContext.
 	NetDial func(ctx context.Context, network, addr string) (net.Conn, error)
 
 	// TLSConfig configures TLS to an https proxy. Nil means the default
-	// configuration; an empty ServerName is taken from Proxy. NextProtos
+	// configuration; an empty ServerName is taken from URL. NextProtos
 	// is replaced by "http/1.1".
 	TLSConfig *tls.Config
 
@@ -70,53 +73,92 @@ type ProxyDialer struct {
 	MaxHeaderBytes int
 }
 
-// DialContext connects to addr ("host:port") through the proxy and returns the
-// tunnel: bytes written to it reach addr. network must be "tcp", "tcp4" or
-// "tcp6"; the proxy itself is dialled with the same network.
+// DialContext connects to addr ("host:port") through the proxy and returns
+// the tunnel: bytes written to it reach addr. network must be "tcp",
+// "tcp4" or "tcp6"; the proxy itself is dialled with the same network.
 //
 // ctx bounds the whole operation: the connection to the proxy, TLS and the
 // proxy's protocol. When ctx is done, a pending read or write is
 // interrupted, the connection is closed and ctx's error is returned. The
 // returned connection has no deadline set and outlives ctx.
 //
-// A refusal by the proxy is a [*ProxyError]; a proxy that cannot be
-// reached, or a reply that breaks the proxy protocol, wraps [ErrProxy] (and
-// the dial's own error); an invalid target address wraps [ErrInvalidURL].
-func (d *ProxyDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+// Any other failure is an [*Error]; see there.
+func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, err := d.dial(ctx, network, addr)
+	if err != nil {
+		if ctx.Err() != nil || err == context.DeadlineExceeded {
+			return nil, err
+		}
+		if pe, ok := errors.AsType[*Error](err); ok {
+			return nil, pe // a refusal, already described
+		}
+		e := &Error{Err: err}
+		if d.URL != nil {
+			e.Proxy = d.URL.Redacted()
+		}
+		return nil, e
+	}
+	return c, nil
+}
+
+func (d *Dialer) dial(ctx context.Context, network, addr string) (net.Conn, error) {
 	switch network {
 	case "tcp", "tcp4", "tcp6":
 	default:
-		return nil, fmt.Errorf("%w: network %q not supported", ErrProxy, network)
+		return nil, fmt.Errorf("%w: network %q not supported", ErrInvalid, network)
 	}
-	if d.Proxy == nil {
-		return nil, fmt.Errorf("%w: no proxy URL", ErrProxy)
+	if d.URL == nil {
+		return nil, fmt.Errorf("%w: no proxy URL", ErrInvalid)
 	}
 	host, port, err := splitTarget(addr)
 	if err != nil {
 		return nil, err
 	}
-	scheme := strings.ToLower(d.Proxy.Scheme)
+	scheme := strings.ToLower(d.URL.Scheme)
+	var defPort string
 	switch scheme {
-	case "http", "https", "socks4", "socks4a", "socks5", "socks5h":
+	case "http":
+		defPort = "80"
+	case "https":
+		defPort = "443"
+	case "socks4", "socks4a", "socks5", "socks5h":
+		defPort = "1080"
 	default:
-		return nil, fmt.Errorf("%w: unsupported proxy scheme %q", ErrProxy, d.Proxy.Scheme)
+		return nil, fmt.Errorf("%w: unsupported proxy scheme %q", ErrInvalid, d.URL.Scheme)
 	}
-	if d.Proxy.Hostname() == "" {
-		return nil, fmt.Errorf("%w: proxy URL has no host", ErrProxy)
+	if d.URL.Hostname() == "" {
+		return nil, fmt.Errorf("%w: proxy URL has no host", ErrInvalid)
 	}
-	proxyAddr := Addr(&url.URL{Scheme: scheme, Host: d.Proxy.Host})
+	proxyPort := d.URL.Port()
+	if proxyPort == "" {
+		proxyPort = defPort
+	}
+	user := d.URL.User
+	if d.Auth != nil {
+		user = d.Auth
+	}
+	// Refuse what cannot be sent before dialing.
+	var connectReq []byte
+	if scheme == "http" || scheme == "https" {
+		connectReq, err = AppendConnect(make([]byte, 0, 256), addr, user, d.Header)
+	} else {
+		err = checkSOCKS(scheme, user, host)
+	}
+	if err != nil {
+		return nil, err
+	}
 
 	dial := d.NetDial
 	if dial == nil {
 		var nd net.Dialer
 		dial = nd.DialContext
 	}
-	c, err := dial(ctx, network, proxyAddr)
+	c, err := dial(ctx, network, net.JoinHostPort(d.URL.Hostname(), proxyPort))
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("%w: cannot reach proxy %s: %w", ErrProxy, d.Proxy.Redacted(), err)
+		return nil, err
 	}
 
 	// Bind ctx to the connection for the rest of the dial: its deadline,
@@ -125,7 +167,7 @@ func (d *ProxyDialer) DialContext(ctx context.Context, network, addr string) (ne
 		c.SetDeadline(dl)
 	}
 	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
-	tunnel, err := d.handshake(ctx, c, scheme, host, port)
+	tunnel, err := d.handshake(ctx, c, scheme, connectReq, user, host, port)
 	if !stop() {
 		// ctx ended during the handshake: its error explains the failure
 		// (or voids a success that raced with it).
@@ -151,11 +193,9 @@ func (d *ProxyDialer) DialContext(ctx context.Context, network, addr string) (ne
 	return tunnel, nil
 }
 
-func (d *ProxyDialer) handshake(ctx context.Context, c net.Conn, scheme, host string, port uint16) (net.Conn, error) {
-	user := d.Proxy.User
-	if d.Auth != nil {
-		user = d.Auth
-	}
+// handshake runs the proxy's protocol over c. connectReq is the CONNECT
+// request for http and https.
+func (d *Dialer) handshake(ctx context.Context, c net.Conn, scheme string, connectReq []byte, user *url.Userinfo, host string, port uint16) (net.Conn, error) {
 	switch scheme {
 	case "https":
 		var cfg *tls.Config
@@ -165,16 +205,16 @@ func (d *ProxyDialer) handshake(ctx context.Context, c net.Conn, scheme, host st
 			cfg = &tls.Config{}
 		}
 		if cfg.ServerName == "" {
-			cfg.ServerName = d.Proxy.Hostname()
+			cfg.ServerName = d.URL.Hostname()
 		}
 		cfg.NextProtos = []string{"http/1.1"} // CONNECT is sent in HTTP/1.1
 		tc := tls.Client(c, cfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			return nil, err
 		}
-		return d.connect(tc, user, host, port)
+		return d.connect(tc, connectReq)
 	case "http":
-		return d.connect(c, user, host, port)
+		return d.connect(c, connectReq)
 	case "socks4", "socks4a":
 		return d.socks4(ctx, c, scheme == "socks4a", user, host, port)
 	default:
@@ -182,13 +222,23 @@ func (d *ProxyDialer) handshake(ctx context.Context, c net.Conn, scheme, host st
 	}
 }
 
+// refused returns the error for a proxy's refusal.
+func (d *Dialer) refused(e *Error, auth bool) *Error {
+	e.Proxy = d.URL.Redacted()
+	e.Err = ErrRefused
+	if auth {
+		e.Err = ErrAuth
+	}
+	return e
+}
+
 // AppendConnect appends an HTTP CONNECT request for addr ("host:port") to
 // b: the request line, Host, Proxy-Authorization (Basic, when user is not
 // nil and has a name, unless header sets it), and the fields of header in
-// the order of their sorted names. An IPv6 host is bracketed.
-// websocket-client's _tunnel sends the same request, without brackets. It
-// fails with [ErrInvalidHeader] for a name or value that could inject a line,
-// and with an error wrapping [ErrInvalidURL] for a bad addr.
+// the order of their sorted names (a Host entry is left out). An IPv6 host
+// is bracketed. websocket-client's _tunnel sends the same request, without
+// brackets. It fails with an error wrapping [ErrInvalid] for a bad addr, or
+// for a header name or value that could inject a line.
 func AppendConnect(b []byte, addr string, user *url.Userinfo, header http.Header) ([]byte, error) {
 	host, port, err := splitTarget(addr)
 	if err != nil {
@@ -199,11 +249,11 @@ func AppendConnect(b []byte, addr string, user *url.Userinfo, header http.Header
 	ownAuth := false
 	for k, vs := range header {
 		if !httpguts.ValidHeaderFieldName(k) {
-			return b, headerErr(k)
+			return b, fmt.Errorf("%w: header field name %q", ErrInvalid, k)
 		}
 		for _, v := range vs {
 			if !httpguts.ValidHeaderFieldValue(v) {
-				return b, headerErr(k)
+				return b, fmt.Errorf("%w: value of header field %s", ErrInvalid, k)
 			}
 		}
 		if strings.EqualFold(k, "Host") {
@@ -217,30 +267,28 @@ func AppendConnect(b []byte, addr string, user *url.Userinfo, header http.Header
 	slices.Sort(names)
 	b = append(b, "CONNECT "...)
 	b = append(b, target...)
-	b = append(b, " HTTP/1.1\r\n"...)
-	b = appendField(b, "Host", target)
+	b = append(b, " HTTP/1.1\r\nHost: "...)
+	b = append(b, target...)
+	b = append(b, "\r\n"...)
 	if user != nil && user.Username() != "" && !ownAuth {
 		pass, _ := user.Password()
-		cred := user.Username() + ":" + pass
 		b = append(b, "Proxy-Authorization: Basic "...)
-		b = base64.StdEncoding.AppendEncode(b, []byte(cred))
+		b = base64.StdEncoding.AppendEncode(b, []byte(user.Username()+":"+pass))
 		b = append(b, "\r\n"...)
 	}
 	for _, k := range names {
 		for _, v := range header[k] {
-			b = appendField(b, k, v)
+			b = append(b, k...)
+			b = append(b, ": "...)
+			b = append(b, v...)
+			b = append(b, "\r\n"...)
 		}
 	}
 	return append(b, "\r\n"...), nil
 }
 
-// connect runs HTTP CONNECT over c.
-func (d *ProxyDialer) connect(c net.Conn, user *url.Userinfo, host string, port uint16) (net.Conn, error) {
-	addr := net.JoinHostPort(host, strconv.Itoa(int(port)))
-	req, err := AppendConnect(make([]byte, 0, 256), addr, user, d.Header)
-	if err != nil {
-		return nil, err
-	}
+// connect sends the CONNECT request req over c and reads the answer.
+func (d *Dialer) connect(c net.Conn, req []byte) (net.Conn, error) {
 	if _, err := c.Write(req); err != nil {
 		return nil, err
 	}
@@ -248,22 +296,45 @@ func (d *ProxyDialer) connect(c net.Conn, user *url.Userinfo, host string, port 
 	if max <= 0 {
 		max = DefaultMaxHeaderBytes
 	}
-	br := bufio.NewReaderSize(c, 1024)
-	h, err := readHead(br, max, true)
-	if err != nil {
-		if errors.Is(err, ErrMalformedResponse) || errors.Is(err, ErrHeaderTooLarge) {
-			return nil, fmt.Errorf("%w: %w", ErrProxy, err)
+	// The limit covers the whole answer, interim 1xx answers included;
+	// tunnel bytes that came with it stay in br.
+	lr := &io.LimitedReader{R: c, N: int64(max)}
+	br := bufio.NewReaderSize(lr, 1024)
+	connectReq := &http.Request{Method: http.MethodConnect}
+	for {
+		resp, err := http.ReadResponse(br, connectReq)
+		switch {
+		case err == nil:
+		case lr.N == 0:
+			return nil, fmt.Errorf("%w: CONNECT response header longer than %d bytes", ErrProtocol, max)
+		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+			return nil, fmt.Errorf("%w: connection closed during the CONNECT response: %w", ErrProtocol, io.ErrUnexpectedEOF)
+		case errors.As(err, new(net.Error)):
+			return nil, err // a timeout or a broken connection
+		default:
+			return nil, fmt.Errorf("%w: malformed CONNECT response: %w", ErrProtocol, err)
 		}
-		return nil, err
+		code := resp.StatusCode
+		switch {
+		case code >= 100 && code < 200 && code != http.StatusSwitchingProtocols:
+			continue // interim answer
+		case code < 200 || code > 299:
+			return nil, d.refused(&Error{StatusCode: code, Status: reason(resp.Status), Header: resp.Header},
+				code == http.StatusProxyAuthRequired)
+		}
+		if br.Buffered() > 0 {
+			// The proxy sent tunnel bytes along with its answer.
+			return &bufferedConn{Conn: c, br: br}, nil
+		}
+		return c, nil
 	}
-	if h.code < 200 || h.code > 299 {
-		return nil, &ProxyError{Proxy: d.Proxy.Redacted(), StatusCode: h.code, Status: h.reason, Header: h.header}
-	}
-	if br.Buffered() > 0 {
-		// The proxy sent tunnel bytes along with its answer.
-		return &bufferedConn{Conn: c, br: br}, nil
-	}
-	return c, nil
+}
+
+// reason returns the reason phrase of a Response.Status such as "407 Proxy
+// Authentication Required".
+func reason(status string) string {
+	_, r, _ := strings.Cut(status, " ")
+	return r
 }
 
 // bufferedConn is a connection whose first bytes sit in br.
@@ -286,7 +357,7 @@ func (c *bufferedConn) Read(p []byte) (int, error) {
 // refused: it means nothing to a proxy.
 func splitTarget(addr string) (string, uint16, error) {
 	bad := func(reason string) (string, uint16, error) {
-		return "", 0, fmt.Errorf("%w: target %q: %s", ErrInvalidURL, addr, reason)
+		return "", 0, fmt.Errorf("%w: target %q: %s", ErrInvalid, addr, reason)
 	}
 	host, p, err := net.SplitHostPort(addr)
 	if err != nil {

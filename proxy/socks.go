@@ -1,4 +1,4 @@
-package handshake
+package proxy
 
 import (
 	"context"
@@ -24,13 +24,33 @@ const (
 	socks4IdentdDiff = 93
 )
 
-func (d *ProxyDialer) socks4(ctx context.Context, c net.Conn, remote bool, user *url.Userinfo, host string, port uint16) (net.Conn, error) {
+// checkSOCKS reports, before any byte is sent, a target or credentials
+// that the SOCKS version cannot carry.
+func checkSOCKS(scheme string, user *url.Userinfo, host string) error {
+	var name, pass string
+	if user != nil {
+		name = user.Username()
+		pass, _ = user.Password()
+	}
+	if scheme == "socks5" || scheme == "socks5h" {
+		if len(name) > 255 || len(pass) > 255 {
+			return fmt.Errorf("%w: SOCKS5 username or password longer than 255 bytes", ErrInvalid)
+		}
+		return nil
+	}
+	if strings.IndexByte(name, 0) >= 0 || len(name) > 255 {
+		return fmt.Errorf("%w: invalid SOCKS4 user ID", ErrInvalid)
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && !ip.Unmap().Is4() {
+		return fmt.Errorf("%w: SOCKS4 cannot reach IPv6 address %s", ErrInvalid, host)
+	}
+	return nil
+}
+
+func (d *Dialer) socks4(ctx context.Context, c net.Conn, remote bool, user *url.Userinfo, host string, port uint16) (net.Conn, error) {
 	var userID string
 	if user != nil {
 		userID = user.Username()
-	}
-	if strings.IndexByte(userID, 0) >= 0 || len(userID) > 255 {
-		return nil, fmt.Errorf("%w: invalid SOCKS4 user ID", ErrProxy)
 	}
 	b := make([]byte, 0, 10+len(userID)+len(host))
 	b = append(b, 4, 1, byte(port>>8), byte(port))
@@ -38,10 +58,7 @@ func (d *ProxyDialer) socks4(ctx context.Context, c net.Conn, remote bool, user 
 	sendName := false
 	switch {
 	case err == nil:
-		ip = ip.Unmap()
-		if !ip.Is4() {
-			return nil, fmt.Errorf("%w: SOCKS4 cannot reach IPv6 address %s", ErrProxy, host)
-		}
+		ip = ip.Unmap() // IPv4: checked by checkSOCKS
 	case remote:
 		ip, sendName = netip.AddrFrom4([4]byte{0, 0, 0, 1}), true
 	default:
@@ -62,23 +79,18 @@ func (d *ProxyDialer) socks4(ctx context.Context, c net.Conn, remote bool, user 
 	}
 	var reply [8]byte
 	if _, err := io.ReadFull(c, reply[:]); err != nil {
-		return nil, proxyReadErr(err)
+		return nil, socksReadErr(err)
 	}
 	if reply[0] != 0 && reply[0] != 4 {
-		return nil, fmt.Errorf("%w: SOCKS4 reply version %d", ErrProxy, reply[0])
+		return nil, fmt.Errorf("%w: SOCKS4 reply version %d", ErrProtocol, reply[0])
 	}
 	switch code := reply[1]; code {
 	case socks4Granted:
 		return c, nil
 	case socks4Rejected, socks4NoIdentd, socks4IdentdDiff:
-		return nil, &ProxyError{
-			Proxy:  d.Proxy.Redacted(),
-			Code:   int(code),
-			Status: socks4Text(code),
-			auth:   code == socks4IdentdDiff,
-		}
+		return nil, d.refused(&Error{Code: int(code), Status: socks4Text(code)}, code == socks4IdentdDiff)
 	default:
-		return nil, fmt.Errorf("%w: SOCKS4 reply code %d", ErrProxy, code)
+		return nil, fmt.Errorf("%w: SOCKS4 reply code %d", ErrProtocol, code)
 	}
 }
 
@@ -107,17 +119,14 @@ const (
 	socks5AuthVersion = 1
 )
 
-func (d *ProxyDialer) socks5(ctx context.Context, c net.Conn, remote bool, user *url.Userinfo, host string, port uint16) (net.Conn, error) {
+func (d *Dialer) socks5(ctx context.Context, c net.Conn, remote bool, user *url.Userinfo, host string, port uint16) (net.Conn, error) {
 	refused := func(code byte, status string, auth bool) error {
-		return &ProxyError{Proxy: d.Proxy.Redacted(), Code: int(code), Status: status, auth: auth}
+		return d.refused(&Error{Code: int(code), Status: status}, auth)
 	}
 	var name, pass string
 	if user != nil {
 		name = user.Username()
 		pass, _ = user.Password()
-	}
-	if len(name) > 255 || len(pass) > 255 {
-		return nil, fmt.Errorf("%w: SOCKS5 username or password longer than 255 bytes", ErrProxy)
 	}
 
 	// Method selection.
@@ -132,16 +141,16 @@ func (d *ProxyDialer) socks5(ctx context.Context, c net.Conn, remote bool, user 
 	}
 	var r [4]byte
 	if _, err := io.ReadFull(c, r[:2]); err != nil {
-		return nil, proxyReadErr(err)
+		return nil, socksReadErr(err)
 	}
 	if r[0] != socks5Version {
-		return nil, fmt.Errorf("%w: SOCKS5 reply version %d", ErrProxy, r[0])
+		return nil, fmt.Errorf("%w: SOCKS5 reply version %d", ErrProtocol, r[0])
 	}
 	switch r[1] {
 	case socks5NoAuth:
 	case socks5UserPass:
 		if name == "" {
-			return nil, fmt.Errorf("%w: SOCKS5 proxy chose a method that was not offered", ErrProxy)
+			return nil, fmt.Errorf("%w: SOCKS5 proxy chose a method that was not offered", ErrProtocol)
 		}
 		b = append(b[:0], socks5AuthVersion, byte(len(name)))
 		b = append(b, name...)
@@ -151,7 +160,7 @@ func (d *ProxyDialer) socks5(ctx context.Context, c net.Conn, remote bool, user 
 			return nil, err
 		}
 		if _, err := io.ReadFull(c, r[:2]); err != nil {
-			return nil, proxyReadErr(err)
+			return nil, socksReadErr(err)
 		}
 		if r[1] != 0 {
 			return nil, refused(r[1], "username/password rejected", true)
@@ -159,7 +168,7 @@ func (d *ProxyDialer) socks5(ctx context.Context, c net.Conn, remote bool, user 
 	case socks5NoMethod:
 		return nil, refused(r[1], "no acceptable authentication method", true)
 	default:
-		return nil, fmt.Errorf("%w: SOCKS5 proxy chose a method that was not offered", ErrProxy)
+		return nil, fmt.Errorf("%w: SOCKS5 proxy chose a method that was not offered", ErrProtocol)
 	}
 
 	// Connect request.
@@ -190,10 +199,10 @@ func (d *ProxyDialer) socks5(ctx context.Context, c net.Conn, remote bool, user 
 
 	// Reply: VER REP RSV ATYP BND.ADDR BND.PORT.
 	if _, err := io.ReadFull(c, r[:4]); err != nil {
-		return nil, proxyReadErr(err)
+		return nil, socksReadErr(err)
 	}
 	if r[0] != socks5Version {
-		return nil, fmt.Errorf("%w: SOCKS5 reply version %d", ErrProxy, r[0])
+		return nil, fmt.Errorf("%w: SOCKS5 reply version %d", ErrProtocol, r[0])
 	}
 	if r[1] != 0 {
 		return nil, refused(r[1], socks5Text(r[1]), false)
@@ -206,15 +215,15 @@ func (d *ProxyDialer) socks5(ctx context.Context, c net.Conn, remote bool, user 
 		n = 16
 	case socks5AddrName:
 		if _, err := io.ReadFull(c, r[:1]); err != nil {
-			return nil, proxyReadErr(err)
+			return nil, socksReadErr(err)
 		}
 		n = int(r[0])
 	default:
-		return nil, fmt.Errorf("%w: SOCKS5 reply address type %d", ErrProxy, r[3])
+		return nil, fmt.Errorf("%w: SOCKS5 reply address type %d", ErrProtocol, r[3])
 	}
 	var skip [255 + 2]byte
 	if _, err := io.ReadFull(c, skip[:n+2]); err != nil {
-		return nil, proxyReadErr(err)
+		return nil, socksReadErr(err)
 	}
 	return c, nil
 }
@@ -242,7 +251,7 @@ func socks5Text(code byte) string {
 }
 
 // resolve looks host up for a SOCKS proxy that needs an address.
-func (d *ProxyDialer) resolve(ctx context.Context, network, host string) (netip.Addr, error) {
+func (d *Dialer) resolve(ctx context.Context, network, host string) (netip.Addr, error) {
 	res := d.Resolver
 	if res == nil {
 		res = net.DefaultResolver
@@ -257,11 +266,11 @@ func (d *ProxyDialer) resolve(ctx context.Context, network, host string) (netip.
 	return ips[0].Unmap(), nil
 }
 
-// proxyReadErr reports an early end of the proxy's reply as a protocol
-// failure; other errors (timeouts) pass through.
-func proxyReadErr(err error) error {
+// socksReadErr reports an early end of the proxy's reply as a protocol
+// violation; other errors (timeouts) pass through.
+func socksReadErr(err error) error {
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
-		return fmt.Errorf("%w: connection closed during the SOCKS exchange", ErrProxy)
+		return fmt.Errorf("%w: connection closed during the SOCKS exchange", ErrProtocol)
 	}
 	return err
 }

@@ -1,0 +1,107 @@
+package proxy
+
+import (
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+
+	"golang.org/x/net/http/httpproxy"
+)
+
+// Env chooses a proxy for a request the way environment variables
+// describe it: websocket-client's get_proxy_info with http_proxy,
+// https_proxy and no_proxy, plus all_proxy. The zero value selects no
+// proxy. It holds plain strings; nothing is cached.
+type Env struct {
+	// HTTPProxy is the proxy for ws and http URLs (http_proxy).
+	HTTPProxy string
+	// HTTPSProxy is the proxy for wss and https URLs (https_proxy).
+	HTTPSProxy string
+	// AllProxy is used when the field for the URL's scheme is empty
+	// (all_proxy), typically "socks5h://host:1080".
+	AllProxy string
+	// NoProxy lists hosts reached directly (no_proxy): comma-separated
+	// host names, which also match their subdomains (".example.com"
+	// matches subdomains only, on a label boundary), IP addresses, CIDR
+	// ranges, optionally with ":port", or "*" for all.
+	NoProxy string
+	// CGI refuses HTTPProxy, which a CGI client can set through a
+	// "Proxy:" request header.
+	CGI bool
+}
+
+// ReadEnv reads an Env through getenv, which is [os.Getenv] when nil:
+// http_proxy, https_proxy, all_proxy and no_proxy, each falling back to its
+// upper-case name, and CGI from REQUEST_METHOD. The lower-case name wins
+// when both are set.
+func ReadEnv(getenv func(string) string) Env {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	get := func(name string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return getenv(strings.ToUpper(name))
+	}
+	return Env{
+		HTTPProxy:  get("http_proxy"),
+		HTTPSProxy: get("https_proxy"),
+		AllProxy:   get("all_proxy"),
+		NoProxy:    get("no_proxy"),
+		CGI:        getenv("REQUEST_METHOD") != "",
+	}
+}
+
+// ProxyFunc returns a function of net/http's Transport.Proxy type that
+// gives the proxy URL for a request, or nil for a direct connection. http
+// and ws URLs use HTTPProxy, https and wss URLs use HTTPSProxy, each
+// replaced by AllProxy when empty; other schemes are reached directly. A
+// proxy value without a scheme is taken as http; without a port, [Dialer]
+// uses the scheme's default. Hosts in NoProxy, "localhost" and loopback
+// addresses are reached directly. An unparsable proxy value is ignored.
+// The matching is that of golang.org/x/net/http/httpproxy. Changing e
+// afterwards does not affect the function.
+func (e Env) ProxyFunc() func(*http.Request) (*url.URL, error) {
+	cfg := httpproxy.Config{
+		HTTPProxy:  strings.TrimSpace(e.HTTPProxy),
+		HTTPSProxy: strings.TrimSpace(e.HTTPSProxy),
+		NoProxy:    e.NoProxy,
+		CGI:        e.CGI,
+	}
+	all := strings.TrimSpace(e.AllProxy)
+	if cfg.HTTPProxy == "" {
+		cfg.HTTPProxy = all
+	}
+	if cfg.HTTPSProxy == "" {
+		cfg.HTTPSProxy = all
+	}
+	f := cfg.ProxyFunc()
+	return func(req *http.Request) (*url.URL, error) {
+		v := url.URL{Host: req.URL.Host}
+		switch strings.ToLower(req.URL.Scheme) {
+		case "ws", "http":
+			v.Scheme = "http"
+		case "wss", "https":
+			v.Scheme = "https"
+		default:
+			return nil, nil
+		}
+		return f(&v)
+	}
+}
+
+// FromEnvironment is a proxy function of net/http's Transport.Proxy type
+// that reads the environment through [ReadEnv] on every call: the nil
+// Proxy of conn.Dialer. It differs from [http.ProxyFromEnvironment] in two
+// ways: that one reads the environment once per process and keeps what it
+// read, and it does not know all_proxy.
+func FromEnvironment(req *http.Request) (*url.URL, error) {
+	return ReadEnv(os.Getenv).ProxyFunc()(req)
+}
+
+// Direct is a proxy function that always connects directly, whatever the
+// environment says: set it as conn.Dialer's Proxy to ignore the
+// environment.
+func Direct(*http.Request) (*url.URL, error) { return nil, nil }
