@@ -24,7 +24,7 @@ const DefaultCloseTimeout = 3 * time.Second
 // The fields configure the App and must not change while Run runs. Every
 // handler is optional and is called on the goroutine that called Run, one
 // at a time; the payload a handler receives is valid only until it
-// returns. [App.Send], [App.SendText], [App.SendBinary], [App.SendFrame]
+// returns. [App.WriteMessage], [App.WriteFrame]
 // and [App.Close] may be called from any goroutine, handlers included.
 //
 // App is websocket-client's WebSocketApp.
@@ -427,9 +427,9 @@ func (a *App) current() *session {
 	return a.run.cur
 }
 
-// Send sends a message with opcode op on the open connection. It returns
-// [ErrNotConnected] when no connection is open.
-func (a *App) Send(ctx context.Context, op frame.Opcode, p []byte) error {
+// WriteMessage sends a message of type op on the open connection, in
+// one frame. It returns [ErrNotConnected] when no connection is open.
+func (a *App) WriteMessage(ctx context.Context, op frame.Opcode, p []byte) error {
 	s := a.current()
 	if s == nil {
 		return ErrNotConnected
@@ -437,19 +437,9 @@ func (a *App) Send(ctx context.Context, op frame.Opcode, p []byte) error {
 	return s.c.send(ctx, op, p)
 }
 
-// SendText sends a text message; see [App.Send].
-func (a *App) SendText(ctx context.Context, text string) error {
-	return a.Send(ctx, frame.OpText, []byte(text))
-}
-
-// SendBinary sends a binary message; see [App.Send].
-func (a *App) SendBinary(ctx context.Context, p []byte) error {
-	return a.Send(ctx, frame.OpBinary, p)
-}
-
-// SendFrame sends one frame as built, for fragments and hand-made frames;
-// see [App.Send].
-func (a *App) SendFrame(ctx context.Context, f frame.Frame) error {
+// WriteFrame sends one frame as built, for fragments and hand-made frames;
+// see [App.WriteMessage].
+func (a *App) WriteFrame(ctx context.Context, f frame.Frame) error {
 	s := a.current()
 	if s == nil {
 		return ErrNotConnected

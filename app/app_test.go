@@ -404,7 +404,7 @@ func TestCloseFromAnotherGoroutine(t *testing.T) {
 		done := start(t.Context(), a)
 		var wg sync.WaitGroup
 		for i := range 4 {
-			wg.Go(func() { a.SendText(t.Context(), strconv.Itoa(i)) })
+			wg.Go(func() { a.WriteMessage(t.Context(), frame.OpText, []byte(strconv.Itoa(i))) })
 		}
 		wg.Wait()
 		go a.Close(t.Context(), status.GoingAway, "bye")
@@ -417,8 +417,8 @@ func TestCloseFromAnotherGoroutine(t *testing.T) {
 			t.Errorf("sent %v; want 4 texts then close 1001 bye", s)
 		}
 		diff(t, r.get(), []string{"open", `close 1001 "bye"`})
-		if err := a.SendText(t.Context(), "late"); !errors.Is(err, ErrNotConnected) || !errors.Is(err, net.ErrClosed) {
-			t.Errorf("SendText after Run = %v; want ErrNotConnected", err)
+		if err := a.WriteMessage(t.Context(), frame.OpText, []byte("late")); !errors.Is(err, ErrNotConnected) || !errors.Is(err, net.ErrClosed) {
+			t.Errorf("WriteMessage after Run = %v; want ErrNotConnected", err)
 		}
 		if err := a.Close(t.Context(), status.NormalClosure, ""); !errors.Is(err, ErrNotConnected) {
 			t.Errorf("Close after Run = %v; want ErrNotConnected", err)
@@ -434,7 +434,7 @@ func TestCloseFromHandler(t *testing.T) {
 		r := record(a)
 		a.OnOpen = func(a *App) {
 			r.add("open")
-			a.SendText(context.Background(), "hello")
+			a.WriteMessage(context.Background(), frame.OpText, []byte("hello"))
 		}
 		a.OnMessage = func(a *App, op frame.Opcode, p []byte) {
 			r.add("message %q", p)

@@ -79,8 +79,8 @@ func TestConnEchoAndClose(t *testing.T) {
 		}
 		a.OnOpen = func(a *app.App) {
 			l.add("open")
-			a.SendText(context.Background(), "one")
-			a.SendBinary(context.Background(), []byte("two"))
+			a.WriteMessage(context.Background(), frame.OpText, []byte("one"))
+			a.WriteMessage(context.Background(), frame.OpBinary, []byte("two"))
 		}
 		t0 := time.Now()
 		err := a.Run(t.Context())
@@ -183,7 +183,7 @@ func TestConnSlowHandler(t *testing.T) {
 		l := logged(a)
 		a.OnOpen = func(a *app.App) {
 			l.add("open")
-			a.SendText(context.Background(), "slow")
+			a.WriteMessage(context.Background(), frame.OpText, []byte("slow"))
 		}
 		a.OnMessage = func(_ *app.App, op frame.Opcode, p []byte) {
 			l.add(op.String() + " " + string(p))

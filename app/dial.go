@@ -36,7 +36,7 @@ func (a *App) dialConn(ctx context.Context, h http.Header) (connection, error) {
 	if err != nil {
 		return nil, err
 	}
-	return connAdapter{c}, nil
+	return &connAdapter{c: c}, nil
 }
 
 // logf logs at debug level to the Dialer's Logger, if any.
@@ -47,25 +47,36 @@ func (a *App) logf(format string, args ...any) {
 	a.Dialer.Config.Logger.Log(context.Background(), slog.LevelDebug, fmt.Sprintf(format, args...))
 }
 
-// connAdapter gives a *conn.Conn the connection interface.
-type connAdapter struct{ c *conn.Conn }
-
-func (a connAdapter) recv(ctx context.Context) (frame.Opcode, frame.Frame, error) {
-	return a.c.RecvDataFrame(ctx)
+// connAdapter gives a *conn.Conn the connection interface. It receives
+// into one buffer, reused from message to message while it stays small.
+type connAdapter struct {
+	c   *conn.Conn
+	buf []byte
 }
 
-func (a connAdapter) send(ctx context.Context, op frame.Opcode, p []byte) error {
-	return a.c.Send(ctx, op, p)
+// maxRetained is the largest receive buffer kept between messages.
+const maxRetained = 1 << 20
+
+func (a *connAdapter) recv(ctx context.Context) (frame.Opcode, frame.Frame, error) {
+	f, err := a.c.ReadDataFrame(ctx, a.buf[:0])
+	if cap(f.Payload) <= maxRetained {
+		a.buf = f.Payload[:0]
+	}
+	return f.Opcode, f, err
 }
 
-func (a connAdapter) sendFrame(ctx context.Context, f frame.Frame) error {
-	return a.c.SendFrame(ctx, f)
+func (a *connAdapter) send(ctx context.Context, op frame.Opcode, p []byte) error {
+	return a.c.WriteMessage(ctx, op, p)
 }
 
-func (a connAdapter) ping(ctx context.Context, p []byte) error { return a.c.Ping(ctx, p) }
+func (a *connAdapter) sendFrame(ctx context.Context, f frame.Frame) error {
+	return a.c.WriteFrame(ctx, f)
+}
 
-func (a connAdapter) close(ctx context.Context, code status.Code, reason string) error {
+func (a *connAdapter) ping(ctx context.Context, p []byte) error { return a.c.Ping(ctx, p) }
+
+func (a *connAdapter) close(ctx context.Context, code status.Code, reason string) error {
 	return a.c.Close(ctx, code, reason)
 }
 
-func (a connAdapter) abort() { a.c.Abort() }
+func (a *connAdapter) abort() { a.c.CloseNow() }

@@ -78,8 +78,8 @@
 //
 // # Concurrency
 //
-// Handlers run one at a time on the goroutine that called Run. Send,
-// SendText, SendBinary, SendFrame and Close may be called from any
+// Handlers run one at a time on the goroutine that called Run.
+// WriteMessage, WriteFrame and Close may be called from any
 // goroutine, handlers included. A handler that panics is reported to
 // OnError as a [*HandlerError] and the connection carries on. Run starts
 // goroutines only for the pinger and for the closing handshake when its

@@ -21,7 +21,7 @@ func ExampleApp() {
 	a := &app.App{
 		URL: srv.URL,
 		OnOpen: func(a *app.App) {
-			a.SendText(context.Background(), "Hello, World!")
+			a.WriteMessage(context.Background(), frame.OpText, []byte("Hello, World!"))
 		},
 		OnMessage: func(a *app.App, op frame.Opcode, p []byte) {
 			fmt.Printf("%v: %s\n", op, p)
@@ -54,7 +54,7 @@ func ExampleApp_reconnect() {
 			return http.Header{"Authorization": {"Bearer " + token}}, nil
 		},
 		OnReconnect: func(a *app.App) {
-			a.SendText(context.Background(), `{"op":"resubscribe"}`)
+			a.WriteMessage(context.Background(), frame.OpText, []byte(`{"op":"resubscribe"}`))
 		},
 		OnError: func(a *app.App, err error) {
 			fmt.Println("error:", err)

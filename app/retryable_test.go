@@ -31,7 +31,7 @@ func dialErr(t *testing.T, d *conn.Dialer, url string) error {
 	defer cancel()
 	c, err := d.Dial(ctx, url)
 	if err == nil {
-		c.Abort()
+		c.CloseNow()
 		t.Fatalf("dial %s succeeded; want an error", url)
 	}
 	return err
@@ -97,10 +97,10 @@ func lost(t *testing.T) error {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Abort()
+	defer c.CloseNow()
 	ctx, cancel := context.WithTimeout(t.Context(), eventWait)
 	defer cancel()
-	_, _, err = c.RecvDataFrame(ctx)
+	_, err = c.ReadDataFrame(ctx, nil)
 	if !errors.Is(err, conn.ErrConnectionLost) {
 		t.Fatalf("read error %v; want conn.ErrConnectionLost", err)
 	}

@@ -14,7 +14,7 @@ import (
 // it through connAdapter, tests through fakes.
 type connection interface {
 	// recv returns the next message (or fragment), ping, pong or close
-	// frame, like conn.Conn.RecvDataFrame with ControlFrames set.
+	// frame, like conn.Conn.ReadDataFrame with ControlFrames set.
 	recv(ctx context.Context) (frame.Opcode, frame.Frame, error)
 	send(ctx context.Context, op frame.Opcode, p []byte) error
 	sendFrame(ctx context.Context, f frame.Frame) error

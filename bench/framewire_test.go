@@ -8,12 +8,13 @@ import (
 	"github.com/framewire/ws/frame"
 )
 
-// framewire's client, with the zero Dialer: SendBinary, and RecvData, which
-// returns the reassembled message in the connection's own buffer.
+// framewire's client, with the zero Dialer: WriteMessage, and
+// ReadDataFrame into a buffer the client reuses.
 
 type framewireClient struct {
 	c   *conn.Conn
 	ctx context.Context
+	buf []byte
 }
 
 func init() {
@@ -30,19 +31,20 @@ func dialFramewire(ctx context.Context, url string, nd netDial) (client, error) 
 }
 
 func (f *framewireClient) send(p []byte) error {
-	return f.c.SendBinary(f.ctx, p)
+	return f.c.WriteMessage(f.ctx, frame.OpBinary, p)
 }
 
 var errClosed = errors.New("bench: peer closed")
 
 func (f *framewireClient) recv() ([]byte, error) {
-	op, p, err := f.c.RecvData(f.ctx)
-	if err == nil && op == frame.OpClose {
+	df, err := f.c.ReadDataFrame(f.ctx, f.buf[:0])
+	f.buf = df.Payload
+	if err == nil && df.Opcode == frame.OpClose {
 		err = errClosed
 	}
-	return p, err
+	return df.Payload, err
 }
 
-func (f *framewireClient) close() error { return f.c.Abort() }
+func (f *framewireClient) close() error { return f.c.CloseNow() }
 
 func (f *framewireClient) setContext(ctx context.Context) { f.ctx = ctx }

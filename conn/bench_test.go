@@ -37,7 +37,7 @@ func BenchmarkSend(b *testing.B) {
 			b.SetBytes(int64(size))
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := c.SendBinary(ctx, p); err != nil {
+				if err := c.WriteMessage(ctx, frame.OpBinary, p); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -64,7 +64,7 @@ func BenchmarkRecv(b *testing.B) {
 			b.SetBytes(int64(size))
 			b.ReportAllocs()
 			for b.Loop() {
-				if p, err := c.Recv(ctx); err != nil || len(p) != size {
+				if _, p, err := c.ReadMessage(ctx); err != nil || len(p) != size {
 					b.Fatal(len(p), err)
 				}
 			}
@@ -81,11 +81,14 @@ func BenchmarkRecvMemory(b *testing.B) {
 		b.Run(sizeName(size), func(b *testing.B) {
 			c := dialMemory(b, rawFrame(true, frame.OpBinary, make([]byte, size)))
 			ctx := context.Background()
+			var buf []byte
 			b.SetBytes(int64(size))
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, p, err := c.RecvData(ctx); err != nil || len(p) != size {
-					b.Fatal(len(p), err)
+				if f, err := c.ReadDataFrame(ctx, buf[:0]); err != nil || len(f.Payload) != size {
+					b.Fatal(len(f.Payload), err)
+				} else {
+					buf = f.Payload
 				}
 			}
 		})
@@ -111,7 +114,7 @@ func BenchmarkRecvMemoryContext(b *testing.B) {
 				if kind == "WithValue-per-call" {
 					cctx = context.WithValue(ctx, key{}, nil)
 				}
-				if _, _, err := c.RecvData(cctx); err != nil {
+				if _, err := c.ReadDataFrame(cctx, nil); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -124,7 +127,7 @@ func BenchmarkRecvMemoryContext(b *testing.B) {
 func dialMemory(tb testing.TB, frame []byte) *conn.Conn {
 	tb.Helper()
 	c := openMemory(tb, frame)
-	tb.Cleanup(func() { c.Shutdown() })
+	tb.Cleanup(func() { c.CloseNow() })
 	return c
 }
 
@@ -189,10 +192,10 @@ func BenchmarkEcho(b *testing.B) {
 			b.SetBytes(int64(size))
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := c.SendBinary(ctx, p); err != nil {
+				if err := c.WriteMessage(ctx, frame.OpBinary, p); err != nil {
 					b.Fatal(err)
 				}
-				if _, err := c.Recv(ctx); err != nil {
+				if _, _, err := c.ReadMessage(ctx); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -239,7 +242,7 @@ func BenchmarkIdleConn(b *testing.B) {
 		b.ReportMetric(float64(total)/n, "B/conn")
 		b.ReportMetric(float64(total-pipeBytes)/n, "B/conn-excl-pipe")
 		for _, c := range conns {
-			c.Shutdown()
+			c.CloseNow()
 		}
 		for _, nc := range servers {
 			nc.Close()

@@ -89,23 +89,13 @@ func (c *Conn) drain(ctx context.Context) error {
 	}
 }
 
-// Shutdown closes the socket without a closing handshake: websocket-client's
-// shutdown(). Blocked calls return an error matching [ErrClosed]. A second
-// call returns ErrClosed.
-func (c *Conn) Shutdown() error {
-	if !c.terminate(ErrClosed, ErrClosed) {
-		return ErrClosed
-	}
-	return nil
-}
-
-// Abort closes the connection at once from any goroutine, unblocking a
-// blocked reader or writer, which return an error matching [ErrClosed]:
-// websocket-client's abort(). Unlike [Conn.Shutdown], a TCP connection is
-// reset (SO_LINGER 0) rather than closed in order, so unsent data is
-// dropped. Over TLS the TCP connection under it is reset the same way,
-// without a close_notify alert. A second call returns ErrClosed.
-func (c *Conn) Abort() error {
+// CloseNow closes the connection at once, without a closing handshake,
+// from any goroutine: websocket-client's shutdown() and abort(). Blocked
+// calls return an error matching [ErrClosed]. Unsent data is dropped: a
+// TCP connection from the Dialer is reset (SO_LINGER 0), under TLS too
+// (without a close_notify alert); a [Transport] with an Abort method is
+// aborted, any other closed. A second call returns ErrClosed.
+func (c *Conn) CloseNow() error {
 	if !c.drop(ErrClosed, ErrClosed, func() error { return abort(c.t) }) {
 		return ErrClosed
 	}

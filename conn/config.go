@@ -59,11 +59,11 @@ type Config struct {
 	// close reasons, and of sent text.
 	SkipUTF8Validation bool
 
-	// FireContFrame makes RecvDataFrame return each fragment of a
+	// FireContFrame makes ReadDataFrame return each fragment of a
 	// message as it arrives.
 	FireContFrame bool
 
-	// ControlFrames makes RecvDataFrame and RecvData also return ping
+	// ControlFrames makes ReadDataFrame also return ping
 	// and pong frames (websocket-client's recv_data_frame(control_frame=True)).
 	// Pings are answered either way.
 	ControlFrames bool
@@ -74,7 +74,7 @@ type Config struct {
 	// for tests only: RFC 6455 §5.3 requires unpredictable keys.
 	MaskKey func() mask.Key
 
-	// AllowIllegalWrites makes SendFrame send frames as given, for test
+	// AllowIllegalWrites makes WriteFrame send frames as given, for test
 	// harnesses that probe how a peer handles broken frames: reserved
 	// bits and opcodes, fragmented or long control frames, any close
 	// payload, and frames masked or not whatever the role. Only the

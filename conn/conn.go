@@ -19,12 +19,13 @@ import (
 // of either role over a [Transport] whose handshake is done.
 //
 // A Conn is safe for one reader and any number of writers at once: each
-// Send, Ping, Pong or Close writes whole frames, never interleaved with
-// another goroutine's frames; concurrent readers are serialised. A Conn
+// WriteMessage, WriteFrame, Ping or Close writes whole frames, never
+// interleaved with another goroutine's frames; concurrent readers are
+// serialised. A Conn
 // starts no goroutine of its own and holds no read or write buffer while
 // idle; only the payload buffer of the last receiving call stays, for
 // reuse, when it is small (at most 1 MiB for a message, 64 KiB for a
-// RecvFrame frame).
+// ReadFrame frame).
 type Conn struct {
 	t     Transport
 	cfg   Config
@@ -46,8 +47,8 @@ type Conn struct {
 	ctl     [frame.MaxControlPayload]byte
 	pong    int    // length of a pong owed for the ping in ctl, plus one
 	tpay    []byte // payload of the frame being read, kept for the trace
-	rawRead bool   // the frame in progress is read by RecvFrame
-	fbuf    []byte // RecvFrame's payload
+	rawRead bool   // the frame in progress is read by ReadFrame
+	fbuf    []byte // ReadFrame's payload
 
 	// Writing: held by one writer at a time through wlock.
 	wlock ctxMutex

@@ -42,16 +42,20 @@ func TestSendGolden(t *testing.T) {
 		send func(context.Context, *conn.Conn) error
 		wire string
 	}{
-		{"text Hello", func(ctx context.Context, c *conn.Conn) error { return c.SendText(ctx, "Hello") },
+		{"text Hello", func(ctx context.Context, c *conn.Conn) error {
+			return c.WriteMessage(ctx, frame.OpText, []byte("Hello"))
+		},
 			"81 85 61 62 63 64 29 07 0f 08 0e"},
-		{"text こんにちは", func(ctx context.Context, c *conn.Conn) error { return c.SendText(ctx, "こんにちは") },
+		{"text こんにちは", func(ctx context.Context, c *conn.Conn) error {
+			return c.WriteMessage(ctx, frame.OpText, []byte("こんにちは"))
+		},
 			"81 8f 61626364 82e3f087e3f180e5ca81e2c582e3cc"},
-		{"binary empty", func(ctx context.Context, c *conn.Conn) error { return c.SendBinary(ctx, nil) },
+		{"binary empty", func(ctx context.Context, c *conn.Conn) error { return c.WriteMessage(ctx, frame.OpBinary, nil) },
 			"82 80 61626364"},
 		{"ping", func(ctx context.Context, c *conn.Conn) error { return c.Ping(ctx, []byte("hi")) },
 			"89 82 61626364 090b"},
 		{"close 1000", func(ctx context.Context, c *conn.Conn) error {
-			return c.SendFrame(ctx, frame.New(frame.OpClose, []byte{0x03, 0xe8}))
+			return c.WriteFrame(ctx, frame.New(frame.OpClose, []byte{0x03, 0xe8}))
 		}, "88 82 61626364 628a"},
 	}
 	for _, tt := range tests {
@@ -91,7 +95,8 @@ func TestFragmentedWithPing(t *testing.T) {
 		p.ReadClose()
 	})
 	c := dial(t, &conn.Dialer{Config: conn.Config{MaskKey: abcd}}, s.URL)
-	op, f, err := c.RecvDataFrame(testCtx(t))
+	f, err := c.ReadDataFrame(testCtx(t), nil)
+	op := f.Opcode
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,9 +135,10 @@ func TestReassembly(t *testing.T) {
 		{frame.OpText, "こんにちは"},
 		{frame.OpBinary, ""},
 	} {
-		op, p, err := c.RecvData(ctx)
+		df, err := c.ReadDataFrame(ctx, nil)
+		op, p := df.Opcode, df.Payload
 		if err != nil || op != want.op || string(p) != want.payload {
-			t.Errorf("RecvData = %v, %q, %v; want %v, %q", op, p, err, want.op, want.payload)
+			t.Errorf("ReadDataFrame = %v, %q, %v; want %v, %q", op, p, err, want.op, want.payload)
 		}
 	}
 }
@@ -159,13 +165,14 @@ func TestFireContFrame(t *testing.T) {
 		{frame.OpContinuation, false, "Brevity is "},
 		{frame.OpContinuation, true, "the soul of wit"},
 	} {
-		op, f, err := c.RecvDataFrame(ctx)
+		f, err := c.ReadDataFrame(ctx, nil)
+		op := f.Opcode
 		if err != nil || op != want.op || f.Fin != want.fin || string(f.Payload) != want.payload {
-			t.Errorf("RecvDataFrame = %v, fin=%v %q, %v; want %v fin=%v %q", op, f.Fin, f.Payload, err, want.op, want.fin, want.payload)
+			t.Errorf("ReadDataFrame = %v, fin=%v %q, %v; want %v fin=%v %q", op, f.Fin, f.Payload, err, want.op, want.fin, want.payload)
 		}
 	}
 	// A continuation with nothing open fails the connection.
-	if _, _, err := c.RecvDataFrame(ctx); !errors.Is(err, fragment.ErrUnexpectedContinuation) {
+	if _, err := c.ReadDataFrame(ctx, nil); !errors.Is(err, fragment.ErrUnexpectedContinuation) {
 		t.Errorf("stray continuation: err = %v", err)
 	}
 }
@@ -218,7 +225,7 @@ func TestFailTheConnection(t *testing.T) {
 			})
 			c := dial(t, &tt.d, s.URL)
 			ctx := testCtx(t)
-			_, _, err := c.RecvDataFrame(ctx)
+			_, err := c.ReadDataFrame(ctx, nil)
 			if !errors.Is(err, tt.target) {
 				t.Fatalf("err = %v, want %v", err, tt.target)
 			}
@@ -247,11 +254,11 @@ func TestFailTheConnection(t *testing.T) {
 			if !errors.Is(r.eof, io.EOF) {
 				t.Errorf("server read after close: %v, want EOF (socket closed)", r.eof)
 			}
-			if _, err := c.Recv(ctx); !errors.Is(err, net.ErrClosed) {
-				t.Errorf("Recv after failure: %v", err)
+			if _, _, err := c.ReadMessage(ctx); !errors.Is(err, net.ErrClosed) {
+				t.Errorf("ReadMessage after failure: %v", err)
 			}
-			if err := c.SendText(ctx, "x"); !errors.Is(err, net.ErrClosed) {
-				t.Errorf("SendText after failure: %v", err)
+			if err := c.WriteMessage(ctx, frame.OpText, []byte("x")); !errors.Is(err, net.ErrClosed) {
+				t.Errorf("WriteMessage after failure: %v", err)
 			}
 		})
 	}
@@ -272,7 +279,7 @@ func TestUTF8FailFast(t *testing.T) {
 	})
 	defer close(release)
 	c := dial(t, nil, s.URL)
-	_, err := c.Recv(testCtx(t))
+	_, _, err := c.ReadMessage(testCtx(t))
 	if !errors.Is(err, frame.ErrInvalidPayload) {
 		t.Fatalf("err = %v, want invalid payload", err)
 	}
@@ -297,9 +304,10 @@ func TestPeerCloseEcho(t *testing.T) {
 	})
 	c := dial(t, nil, s.URL)
 	ctx := testCtx(t)
-	op, f, err := c.RecvDataFrame(ctx)
+	f, err := c.ReadDataFrame(ctx, nil)
+	op := f.Opcode
 	if err != nil || op != frame.OpClose || !bytes.Equal(f.Payload, []byte("\x0f\xa0bye")) {
-		t.Fatalf("RecvDataFrame = %v %q %v", op, f.Payload, err)
+		t.Fatalf("ReadDataFrame = %v %q %v", op, f.Payload, err)
 	}
 	r := recv(t, got)
 	if r.code != 4000 || r.reason != "" {
@@ -309,16 +317,16 @@ func TestPeerCloseEcho(t *testing.T) {
 		t.Errorf("socket not closed after the close: %v", r.eof)
 	}
 	for range 2 {
-		_, err = c.Recv(ctx)
+		_, _, err = c.ReadMessage(ctx)
 		var ce *status.CloseError
 		if !errors.As(err, &ce) || ce.Code != 4000 || ce.Reason != "bye" {
-			t.Errorf("Recv after close = %v", err)
+			t.Errorf("ReadMessage after close = %v", err)
 		}
 	}
 	for _, send := range []func() error{
-		func() error { return c.SendText(ctx, "x") },
+		func() error { return c.WriteMessage(ctx, frame.OpText, []byte("x")) },
 		func() error { return c.Ping(ctx, nil) },
-		func() error { return c.SendFrame(ctx, frame.New(frame.OpBinary, nil)) },
+		func() error { return c.WriteFrame(ctx, frame.New(frame.OpBinary, nil)) },
 	} {
 		if err := send(); !errors.Is(err, net.ErrClosed) || !errors.Is(err, conn.ErrClosed) {
 			t.Errorf("send after close = %v, want net.ErrClosed", err)
@@ -337,10 +345,10 @@ func TestPeerCloseEmpty(t *testing.T) {
 		got <- code
 	})
 	c := dial(t, nil, s.URL)
-	_, err := c.Recv(testCtx(t))
+	_, _, err := c.ReadMessage(testCtx(t))
 	var ce *status.CloseError
 	if !errors.As(err, &ce) || ce.Code != status.NoStatusReceived {
-		t.Errorf("Recv = %v", err)
+		t.Errorf("ReadMessage = %v", err)
 	}
 	if code := recv(t, got); code != status.NoStatusReceived {
 		t.Errorf("echo = %v, want empty", code)
@@ -377,11 +385,11 @@ func TestClose(t *testing.T) {
 	if r := recv(t, got); r.code != status.GoingAway || r.reason != "done" {
 		t.Errorf("server got %v %q", r.code, r.reason)
 	}
-	if err := c.SendText(ctx, "x"); !errors.Is(err, net.ErrClosed) {
-		t.Errorf("SendText after Close = %v", err)
+	if err := c.WriteMessage(ctx, frame.OpText, []byte("x")); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("WriteMessage after Close = %v", err)
 	}
-	if _, err := c.Recv(ctx); !errors.Is(err, net.ErrClosed) {
-		t.Errorf("Recv after Close = %v", err)
+	if _, _, err := c.ReadMessage(ctx); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("ReadMessage after Close = %v", err)
 	}
 }
 
@@ -404,8 +412,8 @@ func TestCloseTimeout(t *testing.T) {
 		if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &te) || time.Since(start) != 50*time.Millisecond {
 			t.Errorf("Close = %v after %v, want a timeout after 50ms", err, time.Since(start))
 		}
-		if err := c.SendText(context.Background(), "x"); !errors.Is(err, net.ErrClosed) {
-			t.Errorf("SendText after Close = %v", err)
+		if err := c.WriteMessage(context.Background(), frame.OpText, []byte("x")); !errors.Is(err, net.ErrClosed) {
+			t.Errorf("WriteMessage after Close = %v", err)
 		}
 	})
 }
@@ -441,16 +449,16 @@ func TestResumableTimeout(t *testing.T) {
 		timeouts := 0
 		for {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
-			p, err := c.Recv(ctx)
+			_, p, err := c.ReadMessage(ctx)
 			cancel()
 			if err == nil {
 				if !bytes.Equal(p, msg) {
-					t.Fatalf("Recv = %q, want %q", p, msg)
+					t.Fatalf("ReadMessage = %q, want %q", p, msg)
 				}
 				break
 			}
 			if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, os.ErrDeadlineExceeded) {
-				t.Fatalf("Recv = %v, want a timeout", err)
+				t.Fatalf("ReadMessage = %v, want a timeout", err)
 			}
 			var ne net.Error
 			if !errors.As(err, &ne) || !ne.Timeout() {
@@ -477,12 +485,12 @@ func TestCancelLeavesConnUsable(t *testing.T) {
 		done := recvBlocked(ctx, c)
 		cancel()
 		if err := <-done; !errors.Is(err, context.Canceled) {
-			t.Fatalf("Recv = %v, want context.Canceled", err)
+			t.Fatalf("ReadMessage = %v, want context.Canceled", err)
 		}
 		// An already-cancelled context fails at once, without touching the
 		// stream.
-		if err := c.SendText(ctx, "never"); !errors.Is(err, context.Canceled) {
-			t.Errorf("SendText(cancelled) = %v", err)
+		if err := c.WriteMessage(ctx, frame.OpText, []byte("never")); !errors.Is(err, context.Canceled) {
+			t.Errorf("WriteMessage(cancelled) = %v", err)
 		}
 		echoed(t, context.Background(), c, "still here")
 	})
@@ -523,23 +531,23 @@ func TestWriteTimeout(t *testing.T) {
 				}
 				c := dial(t, nil, h)
 				ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-				err := c.SendBinary(ctx, make([]byte, 1<<20))
+				err := c.WriteMessage(ctx, frame.OpBinary, make([]byte, 1<<20))
 				cancel()
 				var te *conn.TimeoutError
 				if !errors.As(err, &te) || te.Broken != tt.broken || errors.Is(err, conn.ErrBroken) != tt.broken ||
 					!errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, os.ErrDeadlineExceeded) {
-					t.Fatalf("SendBinary(1 MiB) = %v, want a write timeout, broken %v", err, tt.broken)
+					t.Fatalf("WriteMessage(1 MiB) = %v, want a write timeout, broken %v", err, tt.broken)
 				}
 				unblock()
-				err = c.SendText(context.Background(), "x")
+				err = c.WriteMessage(context.Background(), frame.OpText, []byte("x"))
 				if tt.broken {
 					if !errors.Is(err, net.ErrClosed) {
-						t.Errorf("SendText after a broken write = %v", err)
+						t.Errorf("WriteMessage after a broken write = %v", err)
 					}
 					return
 				}
 				if err != nil {
-					t.Fatalf("SendText after a write that did not start = %v", err)
+					t.Fatalf("WriteMessage after a write that did not start = %v", err)
 				}
 				if f := <-got; f != "text:x <nil>" {
 					t.Errorf("server read %s, want the text frame next", f)
@@ -569,30 +577,30 @@ func TestWriteLockTimeout(t *testing.T) {
 			got <- strings.Join(msgs, ",")
 		})
 		first := make(chan error, 1)
-		go func() { first <- c.SendBinary(context.Background(), make([]byte, 1<<20)) }()
+		go func() { first <- c.WriteMessage(context.Background(), frame.OpBinary, make([]byte, 1<<20)) }()
 		synctest.Wait() // the big write holds the lock
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 		start := time.Now()
-		err := c.SendText(ctx, "late")
+		err := c.WriteMessage(ctx, frame.OpText, []byte("late"))
 		cancel()
 		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) != 20*time.Millisecond {
-			t.Errorf("blocked SendText = %v after %v, want a timeout after 20ms", err, time.Since(start))
+			t.Errorf("blocked WriteMessage = %v after %v, want a timeout after 20ms", err, time.Since(start))
 		}
 		close(release)
 		if err := <-first; err != nil {
 			t.Fatal(err)
 		}
-		if err := c.SendText(context.Background(), "next"); err != nil {
+		if err := c.WriteMessage(context.Background(), frame.OpText, []byte("next")); err != nil {
 			t.Fatal(err)
 		}
-		c.SendFrame(context.Background(), frame.New(frame.OpClose, nil))
+		c.WriteFrame(context.Background(), frame.New(frame.OpClose, nil))
 		if msgs := <-got; msgs != "2:1048576,1:4" {
 			t.Errorf("server got %s", msgs)
 		}
 	})
 }
 
-// Abort wakes a reader blocked in another goroutine, over TLS too.
+// CloseNow wakes a reader blocked in another goroutine, over TLS too.
 func TestAbortUnblocksReader(t *testing.T) {
 	for _, secure := range []bool{false, true} {
 		t.Run(fmt.Sprint("tls=", secure), func(t *testing.T) {
@@ -603,39 +611,20 @@ func TestAbortUnblocksReader(t *testing.T) {
 				}
 				c := dial(t, nil, wstest.Discard)
 				done := recvBlocked(context.Background(), c)
-				if err := c.Abort(); err != nil {
+				if err := c.CloseNow(); err != nil {
 					t.Fatal(err)
 				}
 				if err := <-done; !errors.Is(err, net.ErrClosed) {
-					t.Errorf("blocked Recv after Abort = %v", err)
+					t.Errorf("blocked ReadMessage after CloseNow = %v", err)
 				}
-				if err := c.Abort(); !errors.Is(err, net.ErrClosed) {
-					t.Errorf("second Abort = %v", err)
+				if err := c.CloseNow(); !errors.Is(err, net.ErrClosed) {
+					t.Errorf("second CloseNow = %v", err)
 				}
-				if err := c.Shutdown(); !errors.Is(err, net.ErrClosed) {
-					t.Errorf("Shutdown after Abort = %v", err)
+				if err := c.CloseNow(); !errors.Is(err, net.ErrClosed) {
+					t.Errorf("CloseNow after CloseNow = %v", err)
 				}
 			})
 		})
-	}
-}
-
-// Shutdown closes without a handshake: the server sees the end of stream
-// and no close frame.
-func TestShutdown(t *testing.T) {
-	checkLeaks(t)
-	got := make(chan error, 1)
-	s := serve(t, func(p *wstest.Peer) {
-		p.Upgrade(nil)
-		_, err := p.ReadFrame()
-		got <- err
-	})
-	c := dial(t, nil, s.URL)
-	if err := c.Shutdown(); err != nil {
-		t.Fatal(err)
-	}
-	if err := recv(t, got); !errors.Is(err, io.EOF) {
-		t.Errorf("server read %v, want EOF", err)
 	}
 }
 
@@ -647,10 +636,10 @@ func TestConnectionLost(t *testing.T) {
 		p.Write([]byte{0x81, 0x05, 'h', 'e'}) // cut in the middle of a frame
 	})
 	c := dial(t, nil, s.URL)
-	_, err := c.Recv(testCtx(t))
+	_, _, err := c.ReadMessage(testCtx(t))
 	var ce *status.CloseError
 	if !errors.Is(err, conn.ErrConnectionLost) || !errors.As(err, &ce) || ce.Code != status.AbnormalClosure || !errors.Is(err, io.ErrUnexpectedEOF) || !errors.Is(err, net.ErrClosed) {
-		t.Errorf("Recv = %v", err)
+		t.Errorf("ReadMessage = %v", err)
 	}
 }
 
@@ -674,7 +663,8 @@ func TestControlFrames(t *testing.T) {
 			ctx := testCtx(t)
 			var got []string
 			for {
-				op, f, err := c.RecvDataFrame(ctx)
+				f, err := c.ReadDataFrame(ctx, nil)
+				op := f.Opcode
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -697,7 +687,7 @@ func TestControlFrames(t *testing.T) {
 	}
 }
 
-// RecvFrame returns raw frames without joining or answering.
+// ReadFrame returns raw frames without joining or answering.
 func TestRecvFrame(t *testing.T) {
 	checkLeaks(t)
 	s := serve(t, func(p *wstest.Peer) {
@@ -711,7 +701,7 @@ func TestRecvFrame(t *testing.T) {
 	ctx := testCtx(t)
 	var got []string
 	for range 3 {
-		f, err := c.RecvFrame(ctx)
+		f, err := c.ReadFrame(ctx, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -742,23 +732,23 @@ func TestSendValidation(t *testing.T) {
 		{"close 1 byte", frame.New(frame.OpClose, []byte{0x03}), frame.ErrClosePayloadLength},
 	}
 	for _, tt := range tests {
-		if err := c.SendFrame(ctx, tt.f); !errors.Is(err, tt.want) {
-			t.Errorf("%s: SendFrame = %v, want %v", tt.name, err, tt.want)
+		if err := c.WriteFrame(ctx, tt.f); !errors.Is(err, tt.want) {
+			t.Errorf("%s: WriteFrame = %v, want %v", tt.name, err, tt.want)
 		}
 	}
-	if err := c.Send(ctx, frame.OpText, []byte{0xff}); !errors.Is(err, conn.ErrInvalidText) {
+	if err := c.WriteMessage(ctx, frame.OpText, []byte{0xff}); !errors.Is(err, conn.ErrInvalidText) {
 		t.Errorf("Send(invalid text) = %v", err)
 	}
 	// Nothing reached the wire: the echo is the next message.
-	if err := c.SendText(ctx, "ok"); err != nil {
+	if err := c.WriteMessage(ctx, frame.OpText, []byte("ok")); err != nil {
 		t.Fatal(err)
 	}
-	if p, err := c.Recv(ctx); err != nil || string(p) != "ok" {
-		t.Errorf("Recv = %q, %v", p, err)
+	if _, p, err := c.ReadMessage(ctx); err != nil || string(p) != "ok" {
+		t.Errorf("ReadMessage = %q, %v", p, err)
 	}
 }
 
-// With Config.AllowIllegalWrites, SendFrame puts on the wire exactly the
+// With Config.AllowIllegalWrites, WriteFrame puts on the wire exactly the
 // frames it otherwise refuses, masked or not as the header says; a close
 // frame still ends sending.
 func TestAllowIllegalWrites(t *testing.T) {
@@ -790,17 +780,17 @@ func TestAllowIllegalWrites(t *testing.T) {
 	c := dial(t, &conn.Dialer{Config: cfg}, s.URL)
 	ctx := testCtx(t)
 	for _, tt := range tests {
-		if err := c.SendFrame(ctx, tt.f); err != nil {
+		if err := c.WriteFrame(ctx, tt.f); err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
 	}
 	if got := recv(t, wire); !bytes.Equal(got, want) {
 		t.Errorf("wire:\n got %x\nwant %x", got, want)
 	}
-	if err := c.SendFrame(ctx, frame.New(frame.OpText, nil)); !errors.Is(err, net.ErrClosed) {
+	if err := c.WriteFrame(ctx, frame.New(frame.OpText, nil)); !errors.Is(err, net.ErrClosed) {
 		t.Errorf("after the close frame: %v, want net.ErrClosed", err)
 	}
-	c.Abort()
+	c.CloseNow()
 }
 
 // Concurrent writers never interleave frames, and a pong may go out
@@ -837,7 +827,7 @@ func TestConcurrentWriters(t *testing.T) {
 		wg.Go(func() {
 			p := bytes.Repeat([]byte{byte(id)}, size(id))
 			for range msgs {
-				if err := c.SendBinary(context.Background(), p); err != nil {
+				if err := c.WriteMessage(context.Background(), frame.OpBinary, p); err != nil {
 					t.Error(err)
 					return
 				}
@@ -883,7 +873,7 @@ func TestSendMaskedAcrossPieces(t *testing.T) {
 			}
 		})
 		for _, n := range sizes {
-			if err := c.SendBinary(context.Background(), payload[:n]); err != nil {
+			if err := c.WriteMessage(context.Background(), frame.OpBinary, payload[:n]); err != nil {
 				t.Fatal(err)
 			}
 			wire, ok := <-got
@@ -924,19 +914,19 @@ func TestPongBetweenFragments(t *testing.T) {
 	})
 	c := dial(t, nil, s.URL)
 	ctx := testCtx(t)
-	if err := c.SendFrame(ctx, frame.Frame{Header: frame.Header{Opcode: frame.OpText}, Payload: []byte("one ")}); err != nil {
+	if err := c.WriteFrame(ctx, frame.Frame{Header: frame.Header{Opcode: frame.OpText}, Payload: []byte("one ")}); err != nil {
 		t.Fatal(err)
 	}
 	recvDone := make(chan error, 1)
-	go func() { _, err := c.Recv(ctx); recvDone <- err }()
+	go func() { _, _, err := c.ReadMessage(ctx); recvDone <- err }()
 	<-step
-	if err := c.SendFrame(ctx, frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpContinuation}, Payload: []byte("two")}); err != nil {
+	if err := c.WriteFrame(ctx, frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpContinuation}, Payload: []byte("two")}); err != nil {
 		t.Fatal(err)
 	}
 	if seq := recv(t, got); seq != "fin=0 opcode=1 data=b'one '|fin=1 opcode=10 data=b'mid'|fin=1 opcode=0 data=b'two'" {
 		t.Errorf("server saw %s", seq)
 	}
-	c.Abort()
+	c.CloseNow()
 	<-recvDone
 }
 
@@ -948,17 +938,17 @@ func TestEcho(t *testing.T) {
 	c := dial(t, nil, s.URL)
 	ctx := testCtx(t)
 	for _, msg := range []string{"Hello, World", "こにゃにゃちは、世界", ""} {
-		if err := c.SendText(ctx, msg); err != nil {
+		if err := c.WriteMessage(ctx, frame.OpText, []byte(msg)); err != nil {
 			t.Fatal(err)
 		}
-		if p, err := c.Recv(ctx); err != nil || string(p) != msg {
-			t.Errorf("Recv = %q, %v; want %q", p, err, msg)
+		if _, p, err := c.ReadMessage(ctx); err != nil || string(p) != msg {
+			t.Errorf("ReadMessage = %q, %v; want %q", p, err, msg)
 		}
 	}
 	if err := c.Ping(ctx, []byte("x")); err != nil {
 		t.Error(err)
 	}
-	if err := c.Pong(ctx, []byte("y")); err != nil {
+	if err := c.WriteFrame(ctx, frame.New(frame.OpPong, []byte("y"))); err != nil {
 		t.Error(err)
 	}
 	if c.Status() != 101 || c.Subprotocol() != "" || c.Header().Get("Upgrade") != "websocket" {
@@ -970,11 +960,11 @@ func TestEcho(t *testing.T) {
 	if err := c.Close(ctx, status.NormalClosure, ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.SendText(ctx, "x"); !errors.Is(err, net.ErrClosed) {
-		t.Errorf("SendText after Close = %v", err)
+	if err := c.WriteMessage(ctx, frame.OpText, []byte("x")); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("WriteMessage after Close = %v", err)
 	}
-	if _, err := c.Recv(ctx); !errors.Is(err, net.ErrClosed) {
-		t.Errorf("Recv after Close = %v", err)
+	if _, _, err := c.ReadMessage(ctx); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("ReadMessage after Close = %v", err)
 	}
 	if err := c.Close(ctx, status.NormalClosure, ""); !errors.Is(err, net.ErrClosed) {
 		t.Errorf("second Close = %v", err)
@@ -992,7 +982,7 @@ func TestFramesRightAfterUpgrade(t *testing.T) {
 		p.ReadClose()
 	})
 	c := dial(t, nil, s.URL)
-	if p, err := c.Recv(testCtx(t)); err != nil || string(p) != "early" {
-		t.Errorf("Recv = %q, %v", p, err)
+	if _, p, err := c.ReadMessage(testCtx(t)); err != nil || string(p) != "early" {
+		t.Errorf("ReadMessage = %q, %v", p, err)
 	}
 }

@@ -33,18 +33,19 @@ func TestCancellableContextAllocs(t *testing.T) {
 			ctx, cancel = context.WithCancel(context.Background())
 			defer cancel()
 		}
+		buf := make([]byte, 0, 125)
 		recvAllocs := testing.AllocsPerRun(100, func() {
-			if _, _, err := c.RecvData(ctx); err != nil {
+			if _, err := c.ReadDataFrame(ctx, buf[:0]); err != nil {
 				t.Fatal(err)
 			}
 		})
 		sendAllocs := testing.AllocsPerRun(100, func() {
-			if err := c.SendBinary(ctx, []byte("ping")); err != nil {
+			if err := c.WriteMessage(ctx, frame.OpBinary, []byte("ping")); err != nil {
 				t.Fatal(err)
 			}
 		})
 		if recvAllocs != 0 || sendAllocs != 0 {
-			t.Errorf("%s: RecvData %v allocs, SendBinary %v allocs; want 0", name, recvAllocs, sendAllocs)
+			t.Errorf("%s: ReadDataFrame %v allocs, WriteMessage %v allocs; want 0", name, recvAllocs, sendAllocs)
 		}
 	}
 }
@@ -60,18 +61,18 @@ func TestContextReusedAcrossCalls(t *testing.T) {
 		done := recvBlocked(ctx, c) // nothing comes: only the cancel ends it
 		cancel()
 		if err := <-done; !errors.Is(err, context.Canceled) {
-			t.Fatalf("Recv after cancel = %v, want context.Canceled", err)
+			t.Fatalf("ReadMessage after cancel = %v, want context.Canceled", err)
 		}
 		// No past deadline is left on the socket for a context that cannot
 		// end: this receive waits for a message that comes 50ms later.
 		sent := make(chan error, 1)
 		go func() {
 			time.Sleep(50 * time.Millisecond)
-			sent <- c.SendText(context.Background(), "three")
+			sent <- c.WriteMessage(context.Background(), frame.OpText, []byte("three"))
 		}()
 		start := time.Now()
-		if p, err := c.Recv(context.Background()); err != nil || string(p) != "three" || time.Since(start) != 50*time.Millisecond {
-			t.Errorf("Recv(Background) = %q, %v after %v; want the message after 50ms", p, err, time.Since(start))
+		if _, p, err := c.ReadMessage(context.Background()); err != nil || string(p) != "three" || time.Since(start) != 50*time.Millisecond {
+			t.Errorf("ReadMessage(Background) = %q, %v after %v; want the message after 50ms", p, err, time.Since(start))
 		}
 		<-sent
 	})
@@ -86,8 +87,8 @@ func TestContextCancelledBetweenCalls(t *testing.T) {
 		echoed(t, ctx, c, "one")
 		cancel()
 		synctest.Wait() // the AfterFunc ran with no call in progress
-		if _, err := c.Recv(ctx); !errors.Is(err, context.Canceled) {
-			t.Fatalf("Recv(cancelled) = %v, want context.Canceled", err)
+		if _, _, err := c.ReadMessage(ctx); !errors.Is(err, context.Canceled) {
+			t.Fatalf("ReadMessage(cancelled) = %v, want context.Canceled", err)
 		}
 		other, cancel2 := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel2()
@@ -106,14 +107,14 @@ func TestDeadlineDoesNotOutliveItsContext(t *testing.T) {
 		sent := make(chan error, 1)
 		go func() {
 			time.Sleep(150 * time.Millisecond) // past the short deadline
-			sent <- c.SendText(context.Background(), "two")
+			sent <- c.WriteMessage(context.Background(), frame.OpText, []byte("two"))
 		}()
 		start := time.Now()
-		p, err := c.Recv(context.Background())
+		_, p, err := c.ReadMessage(context.Background())
 		took := time.Since(start)
 		<-sent
 		if err != nil || string(p) != "two" || took != 150*time.Millisecond {
-			t.Fatalf("Recv(Background) after a deadline passed = %q, %v after %v; want the message after 150ms", p, err, took)
+			t.Fatalf("ReadMessage(Background) after a deadline passed = %q, %v after %v; want the message after 150ms", p, err, took)
 		}
 		// And the other way: a context with a later deadline replaces it.
 		later, cancel2 := context.WithTimeout(context.Background(), time.Minute)
@@ -122,7 +123,7 @@ func TestDeadlineDoesNotOutliveItsContext(t *testing.T) {
 	})
 }
 
-// A RecvFrame stopped by its deadline in the middle of a frame leaves no
+// A ReadFrame stopped by its deadline in the middle of a frame leaves no
 // deadline behind for Close, which discards the rest of that frame and
 // waits for the peer's answer.
 func TestCloseAfterRecvFrameTimeout(t *testing.T) {
@@ -137,12 +138,12 @@ func TestCloseAfterRecvFrameTimeout(t *testing.T) {
 			p.Discard()
 		})
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
-		if _, err := c.RecvFrame(ctx); !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("RecvFrame = %v, want a timeout", err)
+		if _, err := c.ReadFrame(ctx, nil); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("ReadFrame = %v, want a timeout", err)
 		}
 		cancel()
 		if err := c.Close(context.Background(), status.NormalClosure, ""); err != nil {
-			t.Errorf("Close after a stopped RecvFrame = %v, want nil", err)
+			t.Errorf("Close after a stopped ReadFrame = %v, want nil", err)
 		}
 	})
 }
@@ -155,14 +156,14 @@ func TestConnNotHeldByContext(t *testing.T) {
 		defer cancel()
 		wp := func() weak.Pointer[conn.Conn] {
 			c := openMemory(t, rawFrame(true, frame.OpBinary, []byte("x")))
-			if _, _, err := c.RecvData(ctx); err != nil {
+			if _, err := c.ReadDataFrame(ctx, nil); err != nil {
 				t.Fatal(err)
 			}
-			if err := c.SendText(ctx, "x"); err != nil {
+			if err := c.WriteMessage(ctx, frame.OpText, []byte("x")); err != nil {
 				t.Fatal(err)
 			}
 			if shutdown {
-				c.Shutdown()
+				c.CloseNow()
 			}
 			return weak.Make(c)
 		}()
@@ -175,7 +176,7 @@ func TestConnNotHeldByContext(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 		if !collected {
-			t.Errorf("Shutdown %v: the Conn is still reachable; the context of its last call holds it", shutdown)
+			t.Errorf("CloseNow %v: the Conn is still reachable; the context of its last call holds it", shutdown)
 		}
 	}
 }

@@ -10,8 +10,8 @@ import (
 )
 
 // The Dialer's size limits bound the buffers of the received data, not
-// only the data: RecvFrame's buffer for a frame of exactly MaxFrameSize,
-// and Recv's for a message of exactly MaxMessageSize, are no larger than
+// only the data: the Conn's buffer for a ReadFrame of exactly
+// MaxFrameSize, and for a message of exactly MaxMessageSize, are no larger than
 // the limit, with limits that are not a power of two.
 func TestReceiveBuffersWithinLimits(t *testing.T) {
 	checkLeaks(t)
@@ -30,20 +30,20 @@ func TestReceiveBuffersWithinLimits(t *testing.T) {
 		}
 		p.ReadClose()
 	})
-	defer c.Shutdown()
+	defer c.CloseNow()
 	ctx := context.Background()
-	f, err := c.RecvFrame(ctx)
+	f, err := c.ReadFrame(ctx, nil)
 	if err != nil || len(f.Payload) != frameLimit {
-		t.Fatalf("RecvFrame = %d bytes, %v", len(f.Payload), err)
+		t.Fatalf("ReadFrame = %d bytes, %v", len(f.Payload), err)
 	}
-	if cap(f.Payload) > frameLimit {
-		t.Errorf("RecvFrame buffer of %d bytes for MaxFrameSize %d", cap(f.Payload), frameLimit)
+	if n, _ := conn.ReceiveBufferCaps(c); n > frameLimit {
+		t.Errorf("ReadFrame buffer of %d bytes for MaxFrameSize %d", n, frameLimit)
 	}
-	p, err := c.Recv(ctx)
+	_, p, err := c.ReadMessage(ctx)
 	if err != nil || len(p) != msgLimit {
-		t.Fatalf("Recv = %d bytes, %v", len(p), err)
+		t.Fatalf("ReadMessage = %d bytes, %v", len(p), err)
 	}
-	if cap(p) > msgLimit {
-		t.Errorf("Recv buffer of %d bytes for MaxMessageSize %d", cap(p), msgLimit)
+	if _, n := conn.ReceiveBufferCaps(c); n > msgLimit {
+		t.Errorf("message buffer of %d bytes for MaxMessageSize %d", n, msgLimit)
 	}
 }

@@ -39,7 +39,7 @@ func dialErr(t *testing.T, d *conn.Dialer, url string) error {
 	}
 	c, err := noProxy(d).Dial(testCtx(t), url)
 	if err == nil {
-		c.Shutdown()
+		c.CloseNow()
 		t.Fatalf("Dial(%s) succeeded", url)
 	}
 	return err
@@ -181,8 +181,8 @@ func TestRedirects(t *testing.T) {
 		}
 	})
 	c := dial(t, &conn.Dialer{MaxRedirects: 5}, s.URL+"/301")
-	if p, err := c.Recv(testCtx(t)); err != nil || string(p) != "/final" {
-		t.Errorf("Recv = %q, %v", p, err)
+	if _, p, err := c.ReadMessage(testCtx(t)); err != nil || string(p) != "/final" {
+		t.Errorf("ReadMessage = %q, %v", p, err)
 	}
 
 	// Default limit 3: 5 redirects are too many.
@@ -204,8 +204,8 @@ func TestRedirects(t *testing.T) {
 	}
 	// Exactly the limit is followed.
 	c = dial(t, &conn.Dialer{MaxRedirects: 1}, s.URL+"/308")
-	if p, err := c.Recv(testCtx(t)); err != nil || string(p) != "/final" {
-		t.Errorf("MaxRedirects 1: Recv = %q, %v", p, err)
+	if _, p, err := c.ReadMessage(testCtx(t)); err != nil || string(p) != "/final" {
+		t.Errorf("MaxRedirects 1: ReadMessage = %q, %v", p, err)
 	}
 }
 
@@ -401,8 +401,8 @@ func TestTrace(t *testing.T) {
 	}
 	c := dial(t, d, s.URL+"/t")
 	ctx := testCtx(t)
-	c.SendText(ctx, "yo")
-	c.Recv(ctx)
+	c.WriteMessage(ctx, frame.OpText, []byte("yo"))
+	c.ReadMessage(ctx)
 	got := buf.String()
 	want := "--- request header ---\n" +
 		"GET /t HTTP/1.1\r\nUpgrade: websocket\r\nHost: " + s.Addr + "\r\nOrigin: http://" + s.Addr + "\r\n" +
@@ -482,11 +482,11 @@ func TestTLS(t *testing.T) {
 	shared := &tls.Config{RootCAs: pool, NextProtos: []string{"h2", "http/1.1"}}
 	c := dial(t, &conn.Dialer{TLSConfig: shared}, s.URL)
 	ctx := testCtx(t)
-	if err := c.SendText(ctx, "secure"); err != nil {
+	if err := c.WriteMessage(ctx, frame.OpText, []byte("secure")); err != nil {
 		t.Fatal(err)
 	}
-	if p, err := c.Recv(ctx); err != nil || string(p) != "secure" {
-		t.Errorf("Recv = %q, %v", p, err)
+	if _, p, err := c.ReadMessage(ctx); err != nil || string(p) != "secure" {
+		t.Errorf("ReadMessage = %q, %v", p, err)
 	}
 	if got := recv(t, sni); got != "|http/1.1" {
 		t.Errorf("ClientHello SNI|ALPN = %q, want no SNI for an IP and http/1.1 only", got)
@@ -603,9 +603,9 @@ func TestHTTPProxy(t *testing.T) {
 	d := &conn.Dialer{Proxy: http.ProxyURL(pu), ProxyHeader: http.Header{"X-Proxy": {"1"}}}
 	c := dial(t, d, s.URL)
 	ctx := testCtx(t)
-	c.SendText(ctx, "via proxy")
-	if p, err := c.Recv(ctx); err != nil || string(p) != "via proxy" {
-		t.Errorf("Recv = %q, %v", p, err)
+	c.WriteMessage(ctx, frame.OpText, []byte("via proxy"))
+	if _, p, err := c.ReadMessage(ctx); err != nil || string(p) != "via proxy" {
+		t.Errorf("ReadMessage = %q, %v", p, err)
 	}
 	c.Close(ctx, 1000, "")
 	px.mu.Lock()
@@ -650,11 +650,11 @@ func TestDialConn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Shutdown()
+	defer c.CloseNow()
 	ctx := testCtx(t)
-	c.SendText(ctx, "over a pipe")
-	if p, err := c.Recv(ctx); err != nil || string(p) != "over a pipe" {
-		t.Errorf("Recv = %q, %v", p, err)
+	c.WriteMessage(ctx, frame.OpText, []byte("over a pipe"))
+	if _, p, err := c.ReadMessage(ctx); err != nil || string(p) != "over a pipe" {
+		t.Errorf("ReadMessage = %q, %v", p, err)
 	}
 	// A redirect cannot be followed over a given connection.
 	r := serve(t, func(p *wstest.Peer) { p.Redirect(301, "/x", nil) })
@@ -736,11 +736,11 @@ func TestDialIPv6(t *testing.T) {
 		t.Errorf("RemoteAddr = %s, want %s", ra, want)
 	}
 	ctx := testCtx(t)
-	if err := c.SendText(ctx, "six"); err != nil {
+	if err := c.WriteMessage(ctx, frame.OpText, []byte("six")); err != nil {
 		t.Fatal(err)
 	}
-	if p, err := c.Recv(ctx); err != nil || string(p) != "six" {
-		t.Errorf("Recv = %q, %v", p, err)
+	if _, p, err := c.ReadMessage(ctx); err != nil || string(p) != "six" {
+		t.Errorf("ReadMessage = %q, %v", p, err)
 	}
 	if err := c.Close(ctx, status.NormalClosure, ""); err != nil {
 		t.Errorf("Close = %v", err)

@@ -67,7 +67,7 @@ func TestHandshakeTimeoutDefault(t *testing.T) {
 				d := &conn.Dialer{HandshakeTimeout: tt.timeout}
 				c, err := d.DialConn(ctx, client, "ws://pipe.test/")
 				if err == nil {
-					c.Shutdown()
+					c.CloseNow()
 					t.Fatal("DialConn succeeded")
 				}
 				if took := time.Since(start); took != tt.want {
@@ -182,7 +182,7 @@ func TestDialTimeoutEveryStep(t *testing.T) {
 				}
 				c, err := d.Dial(ctx, at.url)
 				if err == nil {
-					c.Shutdown()
+					c.CloseNow()
 					t.Fatal("Dial succeeded")
 				}
 				var te *conn.TimeoutError

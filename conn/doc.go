@@ -1,8 +1,14 @@
-// Package conn is the client side of a WebSocket connection (RFC 6455):
-// dialling and the opening handshake (§4), sending masked frames (§5.3),
+// Package conn is a WebSocket connection (RFC 6455): dialling and the
+// opening handshake (§4), sending frames (§5.3: masked by a client),
 // receiving and reassembling messages (§5.4), control frames (§5.5) and
 // the closing handshake (§7). It is websocket-client's WebSocket class and
 // create_connection.
+//
+// A [Dialer] opens client connections over TCP or TLS. [New] makes a
+// [Conn] of either [Role] over any [Transport] whose handshake is done:
+// the server side of a test peer, an in-memory pipe, or a stream of
+// another protocol. One [Config] holds what a connection is, apart from
+// how it was dialed: its role, limits, UTF-8 policy, mask keys and trace.
 //
 // # Python to Go
 //
@@ -11,41 +17,57 @@
 //	connect(url, socket=s)                   (*Dialer).DialConn(ctx, s, url)
 //	header=, cookie=, origin=, host=         Dialer.Header, Cookie, Origin, Host
 //	suppress_origin=, subprotocols=          Dialer.SuppressOrigin, Subprotocols
-//	redirect_limit=3                         Dialer.MaxRedirects (nil means 3, 0 none)
+//	redirect_limit=3                         Dialer.MaxRedirects (0 means 3, -1 none)
 //	http_proxy_host/port/auth, proxy_type=   Dialer.Proxy = http.ProxyURL(u): u's scheme http, https, socks4(a), socks5(h)
 //	http_no_proxy=                           Dialer.Proxy = proxy.Env{HTTPProxy: p, HTTPSProxy: p, NoProxy: hosts}.ProxyFunc()
 //	sslopt=                                  Dialer.TLSConfig
 //	sockopt=                                 Dialer.NetDial
 //	timeout=                                 ctx and Dialer.HandshakeTimeout
-//	fire_cont_frame=, skip_utf8_validation=  Dialer.FireContFrame, SkipUTF8Validation
-//	set_mask_key(f)                          Dialer.MaskKey
-//	enableTrace(True)                        Dialer.Trace, Dialer.Logger
-//	send(data, opcode) / send_text / send_binary   Send, SendText, SendBinary
-//	send_frame(frame)                        SendFrame
-//	ping(p) / pong(p)                        Ping, Pong
-//	recv()                                   Recv
-//	recv_data(control_frame)                 RecvData (Dialer.ControlFrames)
-//	recv_data_frame(control_frame)           RecvDataFrame (Dialer.ControlFrames)
-//	recv_frame()                             RecvFrame
+//	fire_cont_frame=, skip_utf8_validation=  Config.FireContFrame, Config.SkipUTF8Validation
+//	set_mask_key(f)                          Config.MaskKey
+//	enableTrace(True)                        Config.Trace, Config.Logger
+//	send(data, opcode) / send_text / send_binary   WriteMessage(ctx, op, p)
+//	send_frame(frame)                        WriteFrame
+//	ping(p) / pong(p)                        Ping(ctx, p) / WriteFrame(ctx, frame.New(frame.OpPong, p))
+//	recv()                                   ReadMessage
+//	recv_data(control_frame)                 ReadDataFrame(ctx, buf) (Config.ControlFrames)
+//	recv_data_frame(control_frame)           ReadDataFrame(ctx, buf) (Config.ControlFrames)
+//	recv_frame()                             ReadFrame(ctx, buf)
 //	close(status, reason, timeout=3)         Close(ctx, code, reason)
-//	send_close(status, reason)               SendFrame(ctx, frame.New(frame.OpClose, payload))
-//	shutdown() / abort()                     Shutdown() / Abort()
+//	send_close(status, reason)               WriteFrame(ctx, frame.New(frame.OpClose, payload))
+//	shutdown() / abort()                     CloseNow()
 //	getstatus(), getheaders(), getsubprotocol()   Status(), Header(), Subprotocol()
+//
+// # Transports and roles
+//
+// A Conn reads and writes a [Transport]: a net.Conn, or anything with
+// Read, Write, Close and read and write deadlines. The deadlines are how a
+// call's context interrupts a blocked read or write, and the Transport
+// contract says what a stopped call leaves behind: a stopped read loses
+// no byte, so every transport keeps the promise below that a stopped
+// receive resumes where it was. What is specific to one transport lives
+// in its adapter: the Dialer's TCP and TLS adapter resets TCP on
+// [Conn.CloseNow] (SO_LINGER 0, under TLS too) and reports a TLS write
+// timeout as broken, since crypto/tls cannot resume a write.
+//
+// A client (RoleClient, the zero Role) masks every frame it sends with a
+// fresh key and fails the connection on a masked frame; a server
+// (RoleServer) sends unmasked frames and fails on unmasked ones (RFC 6455
+// §5.1). Nothing else differs between the roles.
 //
 // # Concurrency
 //
 // A [Conn] may be used by one reader and any number of writers at the same
 // time. Each sending call writes whole frames under a write lock, so frames
 // of different goroutines never interleave; a fragmented message sent with
-// several SendFrame calls may have other frames (a pong answering a ping,
+// several WriteFrame calls may have other frames (a pong answering a ping,
 // another goroutine's message) between its fragments, which RFC 6455 §5.4
 // allows only for control frames: send the fragments of a message from one
 // goroutine and other data only when it is done. Receiving calls are
 // serialised: a second reader waits for the first. The automatic pong is
 // written by the receiving goroutine under the same write lock (see
 // Answering the peer below).
-// [Conn.Abort], [Conn.Shutdown] and [Conn.Close] may be called from any
-// goroutine. A Conn starts no goroutine (but see the note on context
+// [Conn.CloseNow] and [Conn.Close] may be called from any goroutine. A Conn starts no goroutine (but see the note on context
 // types under Cancellation and timeouts) and, between calls, holds no read
 // or write buffer: they are lent from pools for the duration of a call.
 // The trace's copy of a received payload is kept between frames only when
@@ -103,7 +125,7 @@
 // (1002, 1007 for invalid UTF-8, 1009 for a frame or message over its
 // limit), closes the socket and returns the error. Once the connection has
 // ended, in any way (a failure, the peer's close, a lost connection,
-// Close, Shutdown, Abort), every call returns an error matching
+// Close, CloseNow), every call returns an error matching
 // [ErrClosed] and net.ErrClosed that also wraps the cause:
 // [ErrConnectionLost], a *[status.CloseError], a *[frame.Error],
 // [ErrReplyTimeout] or a broken write's [*TimeoutError].
@@ -122,7 +144,7 @@
 //     then returns a [*TimeoutError]; the connection stays usable.
 //   - A call whose context ends while the pong waits for another
 //     goroutine's send returns a [*TimeoutError] having written nothing;
-//     the pong is still owed and the next receiving call, [Conn.RecvFrame]
+//     the pong is still owed and the next receiving call, [Conn.ReadFrame]
 //     included, sends it first.
 //   - A pong that cannot be written within ReplyTimeout fails the
 //     connection with an error matching [ErrReplyTimeout]. If its write
@@ -138,7 +160,7 @@
 //
 // # Tracing
 //
-// Dialer.Trace and Dialer.Logger are websocket-client's enableTrace, in two
+// Config.Trace and Config.Logger are websocket-client's enableTrace, in two
 // forms. Either, both or neither may be set.
 //
 // Trace, an io.Writer, gets websocket-client's text byte for byte (the
@@ -186,10 +208,14 @@
 //     errors; UTF-8 is checked as bytes arrive; frames are limited to
 //     16 MiB and messages to 32 MiB by default (MaxFrameSize,
 //     MaxMessageSize).
-//   - Strict sending: SendFrame refuses reserved bits and opcodes, control
-//     frames over 125 bytes or not final, and invalid close codes; Send and
-//     SendText refuse text that is not UTF-8; Close checks the code and the
-//     reason's length. Send returns an error, not the number of bytes sent.
+//   - Strict sending: WriteFrame refuses reserved bits and opcodes, control
+//     frames over 125 bytes or not final, and invalid close codes (unless
+//     Config.AllowIllegalWrites); WriteMessage refuses text that is not
+//     UTF-8; Close checks the code and the reason's length. WriteMessage
+//     returns an error, not the number of bytes sent.
+//   - Received payloads belong to the caller: ReadMessage returns a new
+//     slice and ReadDataFrame and ReadFrame append to the caller's buffer,
+//     where websocket-client returns new bytes every time.
 //   - Redirects: relative Location values are resolved; running out of
 //     MaxRedirects is the error ErrTooManyRedirects, not a "connected"
 //     socket with status 30x; on a redirect to another origin (RFC 6454:
@@ -222,7 +248,7 @@
 //   - Environment proxies follow Go's rules (golang.org/x/net/http/httpproxy):
 //     ALL_PROXY is honoured, and localhost and loopback addresses are never
 //     proxied.
-//   - Abort resets the TCP connection (SO_LINGER 0), under TLS too
-//     (without a close_notify alert), and Shutdown closes it; both end the
-//     Conn.
+//   - CloseNow, websocket-client's shutdown() and abort() in one, resets
+//     the TCP connection (SO_LINGER 0), under TLS too (without a
+//     close_notify alert), and ends the Conn.
 package conn

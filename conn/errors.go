@@ -9,7 +9,7 @@ import (
 
 // ErrClosed is returned by a call on a connection that is closed or
 // closing: a send after a close frame was sent or received, or any call
-// after [Conn.Close], [Conn.Shutdown], [Conn.Abort] or a failure. It matches
+// after [Conn.Close], [Conn.CloseNow] or a failure. It matches
 // net.ErrClosed. When there is a cause (the peer's close, a protocol
 // error), the returned error wraps it too. websocket-client raises
 // WebSocketConnectionClosedException.

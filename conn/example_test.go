@@ -25,15 +25,15 @@ func ExampleDial() {
 	defer c.Close(ctx, status.NormalClosure, "")
 	fmt.Println(c.Status(), c.Header().Get("Upgrade"))
 
-	c.SendText(ctx, "Hello, World")
-	p, err := c.Recv(ctx)
+	c.WriteMessage(ctx, frame.OpText, []byte("Hello, World"))
+	_, p, err := c.ReadMessage(ctx)
 	fmt.Printf("%s %v\n", p, err)
 	// Output:
 	// 101 websocket
 	// Hello, World <nil>
 }
 
-func ExampleConn_SendFrame() {
+func ExampleConn_WriteFrame() {
 	done := make(chan struct{})
 	s := wstest.NewServer(func(p *wstest.Peer) {
 		defer close(done)
@@ -51,17 +51,17 @@ func ExampleConn_SendFrame() {
 		fmt.Println(err)
 		return
 	}
-	defer c.Shutdown()
+	defer c.CloseNow()
 	// A text message in two fragments (RFC 6455 §5.4).
-	c.SendFrame(ctx, frame.Frame{Header: frame.Header{Opcode: frame.OpText}, Payload: []byte("Hello, ")})
-	c.SendFrame(ctx, frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpContinuation}, Payload: []byte("World")})
+	c.WriteFrame(ctx, frame.Frame{Header: frame.Header{Opcode: frame.OpText}, Payload: []byte("Hello, ")})
+	c.WriteFrame(ctx, frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpContinuation}, Payload: []byte("World")})
 	<-done
 	// Output:
 	// server got: text fin=false masked=true len=7 data="Hello, "
 	// server got: cont fin=true masked=true len=5 data="World"
 }
 
-func ExampleConn_RecvDataFrame() {
+func ExampleConn_ReadDataFrame() {
 	s := wstest.NewServer(func(p *wstest.Peer) {
 		p.Upgrade(nil)
 		p.WriteFrame(frame.Frame{Header: frame.Header{Opcode: frame.OpText, Length: 6}, Payload: []byte("Hello,")})
@@ -80,15 +80,17 @@ func ExampleConn_RecvDataFrame() {
 		fmt.Println(err)
 		return
 	}
+	var buf []byte // reused: receiving allocates nothing once it has grown
 	for {
-		op, f, err := c.RecvDataFrame(ctx)
+		f, err := c.ReadDataFrame(ctx, buf[:0])
 		if err != nil {
 			fmt.Println(err)
 			return
 		}
-		fmt.Printf("%v: %q\n", op, f.Payload)
-		if op == frame.OpClose {
-			_, err := c.Recv(ctx)
+		buf = f.Payload
+		fmt.Printf("%v: %q\n", f.Opcode, f.Payload)
+		if f.Opcode == frame.OpClose {
+			_, _, err := c.ReadMessage(ctx)
 			fmt.Println(err)
 			return
 		}

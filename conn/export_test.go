@@ -8,3 +8,7 @@ func NetConn(c *Conn) net.Conn { return c.t.(*netTransport).Conn }
 // TraceBufferCap returns the capacity of the payload copy kept for the
 // trace between frames.
 func TraceBufferCap(c *Conn) int { return cap(c.tpay) }
+
+// ReceiveBufferCaps returns the capacities of the buffers a Conn keeps
+// for ReadFrame's frames and for messages.
+func ReceiveBufferCaps(c *Conn) (frame, message int) { return cap(c.fbuf), cap(c.msg.Payload) }

@@ -31,11 +31,11 @@ func FuzzRecv(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer c.Shutdown()
+		defer c.CloseNow()
 		for range len(data) + 2 {
-			_, f, err := c.RecvDataFrame(ctx)
+			f, err := c.ReadDataFrame(ctx, nil)
 			if errors.Is(err, context.DeadlineExceeded) {
-				t.Fatal("RecvDataFrame hung")
+				t.Fatal("ReadDataFrame hung")
 			}
 			if err != nil {
 				return

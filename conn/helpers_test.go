@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/framewire/ws/conn"
+	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/handshake"
 	"github.com/framewire/ws/internal/leakcheck"
 	"github.com/framewire/ws/internal/wstest"
@@ -50,7 +51,7 @@ func dial(t testing.TB, d *conn.Dialer, url string) *conn.Conn {
 	if err != nil {
 		t.Fatalf("Dial(%s): %v", url, err)
 	}
-	t.Cleanup(func() { c.Shutdown() })
+	t.Cleanup(func() { c.CloseNow() })
 	return c
 }
 
@@ -122,28 +123,28 @@ func dialOver(t *testing.T, d *conn.Dialer, client, server net.Conn, url string,
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.Shutdown() })
+	t.Cleanup(func() { c.CloseNow() })
 	return c
 }
 
 // echoed sends msg on c, whose peer echoes, and checks that it comes back.
 func echoed(t *testing.T, ctx context.Context, c *conn.Conn, msg string) {
 	t.Helper()
-	if err := c.SendText(ctx, msg); err != nil {
-		t.Fatalf("SendText(%q) = %v", msg, err)
+	if err := c.WriteMessage(ctx, frame.OpText, []byte(msg)); err != nil {
+		t.Fatalf("WriteMessage(%q) = %v", msg, err)
 	}
-	if p, err := c.Recv(ctx); err != nil || string(p) != msg {
-		t.Fatalf("Recv = %q, %v; want the echo of %q", p, err, msg)
+	if _, p, err := c.ReadMessage(ctx); err != nil || string(p) != msg {
+		t.Fatalf("ReadMessage = %q, %v; want the echo of %q", p, err, msg)
 	}
 }
 
-// recvBlocked calls c.Recv(ctx) in another goroutine and returns, inside a
+// recvBlocked calls c.ReadMessage(ctx) in another goroutine and returns, inside a
 // synctest bubble, once that call is blocked; the channel receives its
 // error.
 func recvBlocked(ctx context.Context, c *conn.Conn) <-chan error {
 	done := make(chan error, 1)
 	go func() {
-		_, err := c.Recv(ctx)
+		_, _, err := c.ReadMessage(ctx)
 		done <- err
 	}()
 	synctest.Wait()

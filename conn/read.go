@@ -13,9 +13,9 @@ import (
 	"github.com/framewire/ws/status"
 )
 
-// errMixedRead reports a RecvFrame call while another receiving call was
+// errMixedRead reports a ReadFrame call while another receiving call was
 // in the middle of a frame, or the reverse.
-var errMixedRead = errors.New("conn: RecvFrame mixed with RecvDataFrame in the middle of a frame")
+var errMixedRead = errors.New("conn: ReadFrame mixed with another receiving call in the middle of a frame")
 
 // ReplyTimeout bounds each frame a receiving call writes on its own
 // behalf: the pong answering a ping, the close frame answering the peer's,
@@ -31,28 +31,33 @@ var errMixedRead = errors.New("conn: RecvFrame mixed with RecvDataFrame in the m
 // connection, which it typically does every 10 to 30 seconds.
 const ReplyTimeout = 5 * time.Second
 
-// RecvDataFrame returns the next data message: websocket-client's
-// recv_data_frame. Fragments are joined (RFC 6455 §5.4) unless the Dialer
-// set FireContFrame, in which case each fragment is returned as it ends,
-// with Fin false on all but the last. The returned frame's Payload is valid
-// until the next receiving call.
+// ReadDataFrame returns the next data message: websocket-client's
+// recv_data_frame and recv_data. Fragments are joined (RFC 6455 §5.4)
+// unless the Config set FireContFrame, in which case each fragment is
+// returned as it ends, with Fin false on all but the last. The message's
+// type is the frame's Opcode.
+//
+// The payload is appended to dst, and the frame's Payload is the result,
+// owned by the caller: pass nil for a new slice, or a buffer to reuse
+// (buf[:0]), which makes receiving allocation-free once the buffer has
+// grown to the largest message.
 //
 // Control frames are handled on the way: a ping is answered with a pong
-// carrying the same payload; a pong is dropped; with Dialer.ControlFrames
+// carrying the same payload; a pong is dropped; with Config.ControlFrames
 // both are also returned. A close frame is answered with a close frame
-// echoing its status code, the socket is closed, and RecvDataFrame returns
-// (frame.OpClose, the close frame, nil); every later call then returns
+// echoing its status code, the transport is closed, and ReadDataFrame
+// returns the close frame with a nil error; every later call then returns
 // [ErrClosed] wrapping a *[status.CloseError] with the peer's code and
 // reason.
 //
 // A frame or message that breaks RFC 6455 fails the connection (§7.1.7):
 // a close frame with code 1002 (1007 for text that is not UTF-8, 1009 for
-// a frame or message over the size limit) is sent, the socket is closed and
-// the error is returned; errors.As with a *[frame.Error] gives the code.
-// Text is checked as its bytes arrive, so invalid UTF-8 fails the
+// a frame or message over the size limit) is sent, the transport is closed
+// and the error is returned; errors.As with a *[frame.Error] gives the
+// code. Text is checked as its bytes arrive, so invalid UTF-8 fails the
 // connection before the rest of a long frame is read.
 //
-// When ctx ends, RecvDataFrame returns a [*TimeoutError] and the
+// When ctx ends, ReadDataFrame returns a [*TimeoutError] and the
 // connection stays usable: the next call resumes exactly where this one
 // stopped. A pong or close frame being written when ctx ends is finished
 // first, within [ReplyTimeout], never cut; a pong whose write had not
@@ -60,41 +65,45 @@ const ReplyTimeout = 5 * time.Second
 // next receiving call. A pong that cannot be written within ReplyTimeout,
 // because the peer does not read or a send holds the write lock all that
 // time, fails the connection: the error matches [ErrReplyTimeout], and the
-// socket is closed (after a close frame with code 1008, within
+// transport is closed (after a close frame with code 1008, within
 // ReplyTimeout, if the write lock was what the pong waited for).
 //
-// Any other error, except mixing it with [Conn.RecvFrame] in the middle of
+// Any other error, except mixing it with [Conn.ReadFrame] in the middle of
 // a frame, ends the connection: every later call returns an error matching
 // [ErrClosed] that wraps the cause.
-func (c *Conn) RecvDataFrame(ctx context.Context) (frame.Opcode, frame.Frame, error) {
+func (c *Conn) ReadDataFrame(ctx context.Context, dst []byte) (frame.Frame, error) {
 	if err := lock(ctx, &c.rlock, "read"); err != nil {
-		return 0, frame.Frame{}, err
+		return frame.Frame{}, err
 	}
 	defer c.rlock.unlock()
 	if err := c.readErr(); err != nil {
-		return 0, frame.Frame{}, err
+		return frame.Frame{}, err
 	}
 	bd := c.rbind.arm(ctx)
-	op, f, err := c.recvDataFrame(ctx)
+	f, err := c.recvDataFrame(ctx)
 	c.rbind.disarm(bd)
-	return op, f, err
+	if err != nil {
+		return frame.Frame{}, err
+	}
+	f.Payload = append(dst, f.Payload...)
+	return f, nil
 }
 
-// recvDataFrame is RecvDataFrame under the read lock, with ctx bound to
-// the socket.
-func (c *Conn) recvDataFrame(ctx context.Context) (frame.Opcode, frame.Frame, error) {
+// recvDataFrame is ReadDataFrame under the read lock, with ctx bound to
+// the transport. The frame's payload is the Conn's own buffer.
+func (c *Conn) recvDataFrame(ctx context.Context) (frame.Frame, error) {
 	for {
 		if c.pong > 0 {
 			if err := c.sendPong(ctx); err != nil {
-				return 0, frame.Frame{}, err
+				return frame.Frame{}, err
 			}
 		}
 		if c.rin && c.rawRead {
-			return 0, frame.Frame{}, errMixedRead
+			return frame.Frame{}, errMixedRead
 		}
 		ready, err := c.next()
 		if err != nil {
-			return 0, frame.Frame{}, c.readFailed(ctx, err)
+			return frame.Frame{}, c.readFailed(ctx, err)
 		}
 		if !ready {
 			continue
@@ -104,75 +113,74 @@ func (c *Conn) recvDataFrame(ctx context.Context) (frame.Opcode, frame.Frame, er
 			if op == frame.OpPing && !c.closeSent.Load() {
 				c.pong = int(c.rh.Length) + 1
 				if err := c.sendPong(ctx); err != nil {
-					return 0, frame.Frame{}, err
+					return frame.Frame{}, err
 				}
 			}
 			if c.cfg.ControlFrames {
-				return op, frame.Frame{Header: c.rh, Payload: c.ctl[:c.rh.Length]}, nil
+				return frame.Frame{Header: c.rh, Payload: c.ctl[:c.rh.Length]}, nil
 			}
 		case frame.OpClose:
 			f := frame.Frame{Header: c.rh, Payload: c.ctl[:c.rh.Length]}
 			if err := c.peerClosed(ctx, f); err != nil {
-				return 0, frame.Frame{}, err
+				return frame.Frame{}, err
 			}
-			return frame.OpClose, f, nil
+			return f, nil
 		default:
 			m := &c.msg
 			h := frame.Header{Fin: m.Fin, Opcode: m.Opcode, Length: int64(len(m.Payload))}
-			return m.Opcode, frame.Frame{Header: h, Payload: m.Payload}, nil
+			return frame.Frame{Header: h, Payload: m.Payload}, nil
 		}
 	}
 }
 
-// RecvData returns the next message's type and payload, valid until the
-// next receiving call: websocket-client's recv_data. A peer's close is
-// returned as (frame.OpClose, its payload, nil) after it was answered; see
-// [Conn.RecvDataFrame].
-func (c *Conn) RecvData(ctx context.Context) (frame.Opcode, []byte, error) {
-	op, f, err := c.RecvDataFrame(ctx)
-	return op, f.Payload, err
-}
-
-// Recv returns the next text or binary message's payload, valid until the
-// next receiving call: websocket-client's recv, without the decoding of
-// text to a string. Control frames are never returned. A peer's close is
-// answered and returned as a *[status.CloseError].
-func (c *Conn) Recv(ctx context.Context) ([]byte, error) {
+// ReadMessage returns the next text or binary message, in a new slice
+// the caller owns: websocket-client's recv, without the decoding of text
+// to a string. Control frames are never returned. A peer's close is
+// answered and returned as an error matching *[status.CloseError] (and
+// [ErrClosed]). See [Conn.ReadDataFrame] for the rest, and for reading
+// into a buffer of the caller's.
+func (c *Conn) ReadMessage(ctx context.Context) (frame.Opcode, []byte, error) {
 	for {
-		op, f, err := c.RecvDataFrame(ctx)
+		f, err := c.ReadDataFrame(ctx, nil)
 		if err != nil {
-			return nil, err
+			return 0, nil, err
 		}
-		switch op {
+		switch f.Opcode {
 		case frame.OpPing, frame.OpPong:
 			continue
 		case frame.OpClose:
-			return nil, c.readErr()
+			return 0, nil, c.readErr()
 		}
-		return f.Payload, nil
+		return f.Opcode, f.Payload, nil
 	}
 }
 
-// RecvFrame returns the next frame as it arrived: websocket-client's
+// ReadFrame returns the next frame as it arrived: websocket-client's
 // recv_frame. It does not join fragments, answer pings or answer a close;
 // the caller does all of that. The frame is checked like in
-// [Conn.RecvDataFrame] (a violation fails the connection), but fragment
-// order and UTF-8 are not. Its Payload is valid until the next receiving
-// call. Do not switch between RecvFrame and the other receiving calls in
-// the middle of a fragmented message.
+// [Conn.ReadDataFrame] (a violation fails the connection), but fragment
+// order and UTF-8 are not. Its payload is appended to dst, as with
+// ReadDataFrame. Do not switch between ReadFrame and the other receiving
+// calls in the middle of a fragmented message.
 //
-// A pong still owed for a ping that an earlier [Conn.RecvDataFrame]
+// A pong still owed for a ping that an earlier [Conn.ReadDataFrame]
 // could not answer before its context ended (another goroutine's send held
 // the write lock) is sent first, as described there.
-func (c *Conn) RecvFrame(ctx context.Context) (frame.Frame, error) {
+func (c *Conn) ReadFrame(ctx context.Context, dst []byte) (frame.Frame, error) {
 	if err := lock(ctx, &c.rlock, "read"); err != nil {
 		return frame.Frame{}, err
 	}
 	defer c.rlock.unlock()
-	return c.recvFrame(ctx)
+	f, err := c.recvFrame(ctx)
+	if err != nil {
+		return frame.Frame{}, err
+	}
+	f.Payload = append(dst, f.Payload...)
+	return f, nil
 }
 
-// recvFrame is RecvFrame under the read lock.
+// recvFrame is ReadFrame under the read lock; the payload is the Conn's
+// own buffer.
 func (c *Conn) recvFrame(ctx context.Context) (frame.Frame, error) {
 	if err := c.readErr(); err != nil {
 		return frame.Frame{}, err
@@ -224,7 +232,7 @@ func (c *Conn) recvFrame(ctx context.Context) (frame.Frame, error) {
 	return f, nil
 }
 
-// maxRetainedFrame is the largest RecvFrame buffer kept between calls.
+// maxRetainedFrame is the largest ReadFrame buffer kept between calls.
 const maxRetainedFrame = 64 << 10
 
 // maxRetainedTrace is the largest copy of a payload kept for the trace
@@ -398,7 +406,7 @@ func (c *Conn) peerClosed(ctx context.Context, f frame.Frame) error {
 	ce := closeErrorOf(code, reason)
 	if c.closeSent.Load() {
 		// This is the answer to our close (Close or a close frame sent
-		// with SendFrame): later calls report ErrClosed, wrapping it.
+		// with WriteFrame): later calls report ErrClosed, wrapping it.
 		c.terminate(ce, ce)
 		return nil
 	}
@@ -412,7 +420,7 @@ func (c *Conn) peerClosed(ctx context.Context, f frame.Frame) error {
 // closing the connection as the error requires.
 func (c *Conn) readFailed(ctx context.Context, err error) error {
 	if e := c.readErr(); e != nil {
-		return e // closed meanwhile: Abort, Shutdown, Close or a writer's failure
+		return e // closed meanwhile: CloseNow, Close or a writer's failure
 	}
 	if isTimeout(err) {
 		if cerr := ctxErr(ctx); cerr != nil {

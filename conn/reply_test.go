@@ -44,19 +44,19 @@ func TestPingFloodNotRead(t *testing.T) {
 			}
 		})
 		start := time.Now()
-		_, err := c.Recv(context.Background())
+		_, _, err := c.ReadMessage(context.Background())
 		if d := time.Since(start); d != conn.ReplyTimeout {
-			t.Errorf("Recv returned after %v, want %v", d, conn.ReplyTimeout)
+			t.Errorf("ReadMessage returned after %v, want %v", d, conn.ReplyTimeout)
 		}
 		if !errors.Is(err, conn.ErrReplyTimeout) || !errors.Is(err, os.ErrDeadlineExceeded) {
-			t.Fatalf("Recv = %v, want ErrReplyTimeout wrapping the write's timeout", err)
+			t.Fatalf("ReadMessage = %v, want ErrReplyTimeout wrapping the write's timeout", err)
 		}
 		if err := <-flooded; err == nil {
 			t.Error("the peer could still write: the socket is open")
 		}
-		_, err = c.Recv(context.Background())
+		_, _, err = c.ReadMessage(context.Background())
 		if !errors.Is(err, conn.ErrClosed) || !errors.Is(err, conn.ErrReplyTimeout) {
-			t.Errorf("second Recv = %v, want ErrClosed wrapping ErrReplyTimeout", err)
+			t.Errorf("second ReadMessage = %v, want ErrClosed wrapping ErrReplyTimeout", err)
 		}
 	})
 }
@@ -77,8 +77,8 @@ func TestPongToSlowReader(t *testing.T) {
 			code, _, _ := p.ReadClose()
 			p.WriteClose(code, "")
 		})
-		if b, err := c.Recv(context.Background()); err != nil || string(b) != "after" {
-			t.Fatalf("Recv = %q, %v", b, err)
+		if _, b, err := c.ReadMessage(context.Background()); err != nil || string(b) != "after" {
+			t.Fatalf("ReadMessage = %q, %v", b, err)
 		}
 		if b, want := <-got, maskedPong("slow"); !bytes.Equal(b, want) {
 			t.Errorf("peer read % x, want % x", b, want)
@@ -115,19 +115,19 @@ func TestPongNotCutByContext(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		defer cancel()
 		start := time.Now()
-		_, err := c.Recv(ctx)
+		_, _, err := c.ReadMessage(ctx)
 		var te *conn.TimeoutError
 		if !errors.As(err, &te) || te.Broken || !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("Recv = %v, want a *TimeoutError that leaves the connection usable", err)
+			t.Fatalf("ReadMessage = %v, want a *TimeoutError that leaves the connection usable", err)
 		}
 		if d := time.Since(start); d != time.Second {
-			t.Errorf("Recv returned after %v, want 1s, when the pong was written", d)
+			t.Errorf("ReadMessage returned after %v, want 1s, when the pong was written", d)
 		}
 		if b, want := <-got, maskedPong("p1"); !bytes.Equal(b, want) {
 			t.Errorf("peer read % x, want % x", b, want)
 		}
-		if b, err := c.Recv(context.Background()); err != nil || string(b) != "next" {
-			t.Fatalf("Recv after the timeout = %q, %v", b, err)
+		if _, b, err := c.ReadMessage(context.Background()); err != nil || string(b) != "next" {
+			t.Fatalf("ReadMessage after the timeout = %q, %v", b, err)
 		}
 		if err := c.Close(context.Background(), status.NormalClosure, ""); err != nil {
 			t.Error(err)
@@ -156,10 +156,10 @@ func TestPongWaitsForSender(t *testing.T) {
 			p.WriteClose(code, "")
 		})
 		sent := make(chan error, 1)
-		go func() { sent <- c.SendBinary(context.Background(), []byte("big")) }()
+		go func() { sent <- c.WriteMessage(context.Background(), frame.OpBinary, []byte("big")) }()
 		synctest.Wait() // the sender holds the write lock
-		if b, err := c.Recv(context.Background()); err != nil || string(b) != "after" {
-			t.Fatalf("Recv = %q, %v", b, err)
+		if _, b, err := c.ReadMessage(context.Background()); err != nil || string(b) != "after" {
+			t.Fatalf("ReadMessage = %q, %v", b, err)
 		}
 		if err := <-sent; err != nil {
 			t.Fatal(err)
@@ -186,15 +186,15 @@ func TestPongSenderHoldsLockTooLong(t *testing.T) {
 		})
 		defer close(release)
 		sent := make(chan error, 1)
-		go func() { sent <- c.SendBinary(context.Background(), []byte("stuck")) }()
+		go func() { sent <- c.WriteMessage(context.Background(), frame.OpBinary, []byte("stuck")) }()
 		synctest.Wait()
 		start := time.Now()
-		_, err := c.Recv(context.Background())
+		_, _, err := c.ReadMessage(context.Background())
 		if d := time.Since(start); d != 2*conn.ReplyTimeout {
-			t.Errorf("Recv returned after %v, want %v", d, 2*conn.ReplyTimeout)
+			t.Errorf("ReadMessage returned after %v, want %v", d, 2*conn.ReplyTimeout)
 		}
 		if !errors.Is(err, conn.ErrReplyTimeout) {
-			t.Fatalf("Recv = %v, want ErrReplyTimeout", err)
+			t.Fatalf("ReadMessage = %v, want ErrReplyTimeout", err)
 		}
 		if err := <-sent; !errors.Is(err, conn.ErrClosed) || !errors.Is(err, conn.ErrReplyTimeout) {
 			t.Errorf("stuck sender got %v, want ErrClosed wrapping ErrReplyTimeout", err)
@@ -246,16 +246,16 @@ func TestCallsAfterEndMatchErrClosed(t *testing.T) {
 					tt.peer(p)
 				})
 				defer func() { <-peerDone }()
-				_, first := c.Recv(context.Background())
+				_, _, first := c.ReadMessage(context.Background())
 				if !tt.cause(first) {
-					t.Fatalf("first Recv = %v, not the cause", first)
+					t.Fatalf("first ReadMessage = %v, not the cause", first)
 				}
 				ctx := context.Background()
 				calls := map[string]func() error{
-					"Recv":          func() error { _, err := c.Recv(ctx); return err },
-					"RecvDataFrame": func() error { _, _, err := c.RecvDataFrame(ctx); return err },
-					"RecvFrame":     func() error { _, err := c.RecvFrame(ctx); return err },
-					"SendText":      func() error { return c.SendText(ctx, "x") },
+					"ReadMessage":   func() error { _, _, err := c.ReadMessage(ctx); return err },
+					"ReadDataFrame": func() error { _, err := c.ReadDataFrame(ctx, nil); return err },
+					"ReadFrame":     func() error { _, err := c.ReadFrame(ctx, nil); return err },
+					"WriteMessage":  func() error { return c.WriteMessage(ctx, frame.OpText, []byte("x")) },
 					"Ping":          func() error { return c.Ping(ctx, nil) },
 					"Close":         func() error { return c.Close(ctx, status.NormalClosure, "") },
 				}
@@ -269,19 +269,20 @@ func TestCallsAfterEndMatchErrClosed(t *testing.T) {
 	}
 }
 
-// Answering a ping allocates nothing: each Recv below reads a ping, writes
-// its pong and returns the binary message after it.
+// Answering a ping allocates nothing: each ReadDataFrame below reads a
+// ping, writes its pong and returns the binary message after it.
 func TestPingAllocs(t *testing.T) {
 	c := dialMemory(t, append(rawFrame(true, frame.OpPing, []byte("keepalive")), rawFrame(true, frame.OpBinary, []byte("data"))...))
 	ctx := t.Context()
+	buf := make([]byte, 0, 16)
 	recv := func() {
-		if p, err := c.Recv(ctx); err != nil || string(p) != "data" {
-			t.Fatalf("Recv = %q, %v", p, err)
+		if f, err := c.ReadDataFrame(ctx, buf[:0]); err != nil || string(f.Payload) != "data" {
+			t.Fatalf("ReadDataFrame = %q, %v", f.Payload, err)
 		}
 	}
 	recv() // the first pong draws the masking key source
 	if n := testing.AllocsPerRun(100, recv); n != 0 {
-		t.Errorf("Recv with a ping to answer: %v allocations, want 0", n)
+		t.Errorf("ReadDataFrame with a ping to answer: %v allocations, want 0", n)
 	}
 }
 
@@ -291,7 +292,7 @@ func BenchmarkRecvPing(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := c.Recv(ctx); err != nil {
+		if _, _, err := c.ReadMessage(ctx); err != nil {
 			b.Fatal(err)
 		}
 	}

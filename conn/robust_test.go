@@ -40,26 +40,27 @@ func TestPeerCloseAnswerBounded(t *testing.T) {
 				})
 				sent := make(chan error, 1)
 				if writer {
-					go func() { sent <- c.SendBinary(context.Background(), make([]byte, 1<<10)) }()
+					go func() { sent <- c.WriteMessage(context.Background(), frame.OpBinary, make([]byte, 1<<10)) }()
 					synctest.Wait() // the writer is blocked with the lock held
 				}
 				start := time.Now()
-				op, f, err := c.RecvDataFrame(context.Background())
+				f, err := c.ReadDataFrame(context.Background(), nil)
+				op := f.Opcode
 				if err != nil || op != frame.OpClose || string(f.Payload) != "\x0f\xa1going" {
-					t.Fatalf("RecvDataFrame = %v %q %v", op, f.Payload, err)
+					t.Fatalf("ReadDataFrame = %v %q %v", op, f.Payload, err)
 				}
 				if d := time.Since(start); d != conn.ReplyTimeout {
-					t.Errorf("RecvDataFrame took %v, want the %v bound", d, conn.ReplyTimeout)
+					t.Errorf("ReadDataFrame took %v, want the %v bound", d, conn.ReplyTimeout)
 				}
 				if writer {
 					if err := <-sent; !errors.Is(err, net.ErrClosed) {
 						t.Errorf("blocked writer got %v, want net.ErrClosed", err)
 					}
 				}
-				_, err = c.Recv(context.Background())
+				_, _, err = c.ReadMessage(context.Background())
 				var ce *status.CloseError
 				if !errors.As(err, &ce) || ce.Code != 4001 || ce.Reason != "going" {
-					t.Errorf("Recv after the close = %v, want the peer's 4001", err)
+					t.Errorf("ReadMessage after the close = %v, want the peer's 4001", err)
 				}
 				close(release)
 			})
@@ -67,8 +68,8 @@ func TestPeerCloseAnswerBounded(t *testing.T) {
 	}
 }
 
-// A pong whose write timed out in RecvDataFrame is sent by the next
-// receiving call, RecvFrame included, before it reads.
+// A pong whose write timed out in ReadDataFrame is sent by the next
+// receiving call, ReadFrame included, before it reads.
 func TestOwedPongSentByRecvFrame(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		release := make(chan struct{})
@@ -88,23 +89,23 @@ func TestOwedPongSentByRecvFrame(t *testing.T) {
 			p.ReadClose()
 		})
 		sent := make(chan error, 1)
-		go func() { sent <- c.SendBinary(context.Background(), make([]byte, 1<<10)) }()
+		go func() { sent <- c.WriteMessage(context.Background(), frame.OpBinary, make([]byte, 1<<10)) }()
 		synctest.Wait() // the writer is blocked with the lock held
 
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-		_, _, err := c.RecvDataFrame(ctx)
+		f, err := c.ReadDataFrame(ctx, nil)
 		cancel()
 		var te *conn.TimeoutError
 		if !errors.As(err, &te) || te.Broken || !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("RecvDataFrame = %v, want a timeout while sending the pong", err)
+			t.Fatalf("ReadDataFrame = %v, want a timeout while sending the pong", err)
 		}
 		close(release)
 		if err := <-sent; err != nil {
 			t.Fatal(err)
 		}
-		f, err := c.RecvFrame(context.Background())
+		f, err = c.ReadFrame(context.Background(), nil)
 		if err != nil || f.Opcode != frame.OpText || string(f.Payload) != "after" {
-			t.Fatalf("RecvFrame = %v, %v", f, err)
+			t.Fatalf("ReadFrame = %v, %v", f, err)
 		}
 		if got := <-seen; got != "pong:p1" {
 			t.Errorf("server got %q after the binary message, want the owed pong", got)
@@ -127,14 +128,14 @@ func TestTraceDropsLargePayload(t *testing.T) {
 	var trace bytes.Buffer
 	c := dial(t, &conn.Dialer{Config: conn.Config{Trace: &trace}}, s.URL)
 	ctx := testCtx(t)
-	if p, err := c.Recv(ctx); err != nil || !bytes.Equal(p, big) {
-		t.Fatalf("Recv = %d bytes, %v", len(p), err)
+	if _, p, err := c.ReadMessage(ctx); err != nil || !bytes.Equal(p, big) {
+		t.Fatalf("ReadMessage = %d bytes, %v", len(p), err)
 	}
 	if n := conn.TraceBufferCap(c); n > 64<<10 {
 		t.Errorf("trace keeps %d bytes after a 1 MiB frame", n)
 	}
-	if p, err := c.Recv(ctx); err != nil || string(p) != "small" {
-		t.Fatalf("Recv = %q, %v", p, err)
+	if _, p, err := c.ReadMessage(ctx); err != nil || string(p) != "small" {
+		t.Fatalf("ReadMessage = %q, %v", p, err)
 	}
 	if n := conn.TraceBufferCap(c); n == 0 || n > 64<<10 {
 		t.Errorf("trace buffer of %d bytes after a small frame, want it kept for reuse", n)
@@ -165,7 +166,7 @@ func TestExtensionRefused(t *testing.T) {
 	}
 }
 
-// Abort resets the TCP connection, over TLS too: the server sees a reset,
+// CloseNow resets the TCP connection, over TLS too: the server sees a reset,
 // not an orderly end (nor TLS's close_notify), and a reader started before
 // it returns, whether or not it blocked first (TestAbortUnblocksReader
 // makes sure it did).
@@ -196,20 +197,20 @@ func TestAbortResets(t *testing.T) {
 			c := dial(t, d, s.URL)
 			done := make(chan error, 1)
 			go func() {
-				_, err := c.Recv(context.Background())
+				_, _, err := c.ReadMessage(context.Background())
 				done <- err
 			}()
-			if err := c.Abort(); err != nil {
+			if err := c.CloseNow(); err != nil {
 				t.Fatal(err)
 			}
 			if err := recv(t, done); !errors.Is(err, net.ErrClosed) {
-				t.Errorf("blocked Recv after Abort = %v", err)
+				t.Errorf("blocked ReadMessage after CloseNow = %v", err)
 			}
 			if err := recv(t, got); !errors.Is(err, syscall.ECONNRESET) {
 				t.Errorf("server read %v, want a connection reset", err)
 			}
-			if err := c.Abort(); !errors.Is(err, net.ErrClosed) {
-				t.Errorf("second Abort = %v", err)
+			if err := c.CloseNow(); !errors.Is(err, net.ErrClosed) {
+				t.Errorf("second CloseNow = %v", err)
 			}
 		})
 	}

@@ -90,11 +90,11 @@ func TestTraceLogger(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Shutdown()
-	if err := c.SendText(ctx, "yo"); err != nil {
+	defer c.CloseNow()
+	if err := c.WriteMessage(ctx, frame.OpText, []byte("yo")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Recv(ctx); err != nil {
+	if _, _, err := c.ReadMessage(ctx); err != nil {
 		t.Fatal(err)
 	}
 	want := []logged{
@@ -136,13 +136,14 @@ func TestTraceLoggerDisabled(t *testing.T) {
 	rec := &recorder{level: slog.LevelInfo}
 	wire := rawFrame(true, frame.OpBinary, make([]byte, 125))
 	c := openMemoryWith(t, conn.Dialer{Config: conn.Config{Logger: slog.New(rec)}}, wire)
-	defer c.Shutdown()
+	defer c.CloseNow()
 	ctx := context.Background()
+	buf := make([]byte, 0, 125)
 	allocs := testing.AllocsPerRun(100, func() {
-		if _, _, err := c.RecvData(ctx); err != nil {
+		if _, err := c.ReadDataFrame(ctx, buf[:0]); err != nil {
 			t.Fatal(err)
 		}
-		if err := c.SendBinary(ctx, wire[:125]); err != nil {
+		if err := c.WriteMessage(ctx, frame.OpBinary, wire[:125]); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -17,7 +17,7 @@ import (
 )
 
 // memTransport is an in-memory Transport that is not a net.Conn: it has
-// no addresses and counts its Abort calls.
+// no addresses and counts its CloseNow calls.
 type memTransport struct {
 	conn.Transport
 	aborts int
@@ -52,18 +52,19 @@ func TestNewClientServer(t *testing.T) {
 		go func() {
 			// The server echoes messages until the client's close.
 			for {
-				op, p, err := server.RecvData(ctx)
+				df, err := server.ReadDataFrame(ctx, nil)
+				op, p := df.Opcode, df.Payload
 				if err != nil || op == frame.OpClose {
 					return
 				}
-				server.Send(ctx, op, p)
+				server.WriteMessage(ctx, op, p)
 			}
 		}()
 		for _, msg := range []string{"hello", string(bytes.Repeat([]byte("x"), 70_000))} {
-			if err := client.SendText(ctx, msg); err != nil {
+			if err := client.WriteMessage(ctx, frame.OpText, []byte(msg)); err != nil {
 				t.Fatal(err)
 			}
-			p, err := client.Recv(ctx)
+			_, p, err := client.ReadMessage(ctx)
 			if err != nil || string(p) != msg {
 				t.Fatalf("echo of %d bytes: %d bytes, %v", len(msg), len(p), err)
 			}
@@ -71,8 +72,8 @@ func TestNewClientServer(t *testing.T) {
 		if err := client.Ping(ctx, []byte("p")); err != nil {
 			t.Fatal(err)
 		}
-		if op, f, err := client.RecvDataFrame(ctx); op != frame.OpPong || string(f.Payload) != "p" || err != nil {
-			t.Fatalf("after a ping: %v %q %v, want the server's pong", op, f.Payload, err)
+		if f, err := client.ReadDataFrame(ctx, nil); f.Opcode != frame.OpPong || string(f.Payload) != "p" || err != nil {
+			t.Fatalf("after a ping: %v %q %v, want the server's pong", f.Opcode, f.Payload, err)
 		}
 		if err := client.Close(ctx, status.NormalClosure, "bye"); err != nil {
 			t.Errorf("Close = %v", err)
@@ -102,17 +103,17 @@ func TestRoleMasking(t *testing.T) {
 				a, b := net.Pipe()
 				c := conn.New(a, &conn.Config{Role: tt.role, MaskKey: func() mask.Key { return key }})
 				ctx := context.Background()
-				go c.SendText(ctx, "Hi")
+				go c.WriteMessage(ctx, frame.OpText, []byte("Hi"))
 				want := unhex(t, tt.sent)
 				got := make([]byte, len(want))
 				if _, err := io.ReadFull(b, got); err != nil || !bytes.Equal(got, want) {
 					t.Fatalf("wire = %x, %v; want %x", got, err, want)
 				}
 				go b.Write(tt.received)
-				_, err := c.Recv(ctx)
+				_, _, err := c.ReadMessage(ctx)
 				var fe *frame.Error
 				if !errors.Is(err, tt.want) || !errors.As(err, &fe) || fe.Code != status.ProtocolError {
-					t.Errorf("Recv = %v, want %v with 1002", err, tt.want)
+					t.Errorf("ReadMessage = %v, want %v with 1002", err, tt.want)
 				}
 				b.Close()
 			})
@@ -127,20 +128,20 @@ func maskedFrame(key mask.Key, payload string) []byte {
 	return append([]byte{0x81, 0x80 | byte(len(p)), key[0], key[1], key[2], key[3]}, p...)
 }
 
-// CloseNow-style Abort uses the transport's Abort when it has one.
-func TestAbortUsesTransport(t *testing.T) {
+// CloseNow uses the transport's CloseNow when it has one.
+func TestCloseNowUsesTransport(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		client, server, ct, _ := memPair(nil, nil)
-		if err := client.Abort(); err != nil {
+		if err := client.CloseNow(); err != nil {
 			t.Fatal(err)
 		}
 		if ct.aborts != 1 {
 			t.Errorf("transport aborted %d times, want 1", ct.aborts)
 		}
-		if err := client.Abort(); !errors.Is(err, conn.ErrClosed) {
-			t.Errorf("second Abort = %v", err)
+		if err := client.CloseNow(); !errors.Is(err, conn.ErrClosed) {
+			t.Errorf("second CloseNow = %v", err)
 		}
-		if _, err := server.Recv(context.Background()); !errors.Is(err, conn.ErrConnectionLost) {
+		if _, _, err := server.ReadMessage(context.Background()); !errors.Is(err, conn.ErrConnectionLost) {
 			t.Errorf("server after the client's abort: %v", err)
 		}
 	})

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"unsafe"
 
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/internal/utf8check"
@@ -29,7 +28,7 @@ var writePool = sync.Pool{New: func() any {
 	return &b
 }}
 
-// SendFrame sends one frame: websocket-client's send_frame. It fills in
+// WriteFrame sends one frame: websocket-client's send_frame. It fills in
 // the payload length and, for a client, masks the frame with a fresh key
 // (RFC 6455 §5.3); the key in f is ignored and f.Payload is not modified.
 //
@@ -41,10 +40,10 @@ var writePool = sync.Pool{New: func() any {
 // frame sent this way starts the closing handshake: later sends fail with
 // [ErrClosed].
 //
-// SendFrame may be called from several goroutines at once: each frame is
+// WriteFrame may be called from several goroutines at once: each frame is
 // written whole. It returns when the frame was handed to the operating
 // system. See [Conn] for what a context that ends does.
-func (c *Conn) SendFrame(ctx context.Context, f frame.Frame) error {
+func (c *Conn) WriteFrame(ctx context.Context, f frame.Frame) error {
 	if c.cfg.AllowIllegalWrites {
 		return c.sendHeader(ctx, f.Header, f.Payload)
 	}
@@ -60,38 +59,22 @@ func (c *Conn) SendFrame(ctx context.Context, f frame.Frame) error {
 	return c.send(ctx, f.Header, f.Payload)
 }
 
-// Send sends p as one message of type op (websocket-client's send). A text
-// message must be UTF-8 ([ErrInvalidText]) unless the Config set
-// SkipUTF8Validation.
-func (c *Conn) Send(ctx context.Context, op frame.Opcode, p []byte) error {
+// WriteMessage sends p as one message of type op (websocket-client's
+// send, send_text and send_binary), in one frame. A text message must be
+// UTF-8 ([ErrInvalidText]) unless the Config set SkipUTF8Validation. See
+// [Conn.WriteFrame].
+func (c *Conn) WriteMessage(ctx context.Context, op frame.Opcode, p []byte) error {
 	if op == frame.OpText && !c.cfg.SkipUTF8Validation && !utf8check.Valid(p) {
 		return ErrInvalidText
 	}
-	return c.SendFrame(ctx, frame.New(op, p))
+	return c.WriteFrame(ctx, frame.New(op, p))
 }
 
-// SendText sends s as a text message (websocket-client's send_text). It
-// does not copy s.
-func (c *Conn) SendText(ctx context.Context, s string) error {
-	return c.Send(ctx, frame.OpText, unsafe.Slice(unsafe.StringData(s), len(s)))
-}
-
-// SendBinary sends p as a binary message (websocket-client's send_binary
-// and send_bytes).
-func (c *Conn) SendBinary(ctx context.Context, p []byte) error {
-	return c.SendFrame(ctx, frame.New(frame.OpBinary, p))
-}
-
-// Ping sends a ping with payload p, at most 125 bytes.
+// Ping sends a ping with payload p, at most 125 bytes. The peer's pong is
+// dropped by the receiving calls, or returned by them with
+// Config.ControlFrames.
 func (c *Conn) Ping(ctx context.Context, p []byte) error {
-	return c.SendFrame(ctx, frame.New(frame.OpPing, p))
-}
-
-// Pong sends an unsolicited pong with payload p, at most 125 bytes. Pings
-// from the server are answered by the receiving calls; there is no need to
-// call Pong for them.
-func (c *Conn) Pong(ctx context.Context, p []byte) error {
-	return c.SendFrame(ctx, frame.New(frame.OpPong, p))
+	return c.WriteFrame(ctx, frame.New(frame.OpPing, p))
 }
 
 // send writes one frame under the write lock, masked if the Conn is a

@@ -85,9 +85,10 @@ type seenRequest struct {
 func requestSeen(t *testing.T, ctx context.Context, d *conn.Dialer, rawURL string) seenRequest {
 	t.Helper()
 	c := dialClient(t, ctx, d, rawURL)
-	op, p, err := c.RecvData(ctx)
+	df, err := c.ReadDataFrame(ctx, nil)
+	op, p := df.Opcode, df.Payload
 	if err != nil || op != frame.OpText {
-		t.Fatalf("RecvData = %v, %v; want the text message of /headers", op, err)
+		t.Fatalf("ReadDataFrame = %v, %v; want the text message of /headers", op, err)
 	}
 	var r seenRequest
 	if err := json.Unmarshal(p, &r); err != nil {
@@ -254,7 +255,7 @@ func TestClientRedirect(t *testing.T) {
 					}
 					c, err := d.Dial(ctx, base+tt.path)
 					if err == nil {
-						c.Shutdown()
+						c.CloseNow()
 						t.Fatal("Dial succeeded, want ErrTooManyRedirects")
 					}
 					var re *handshake.RedirectError
@@ -313,7 +314,7 @@ func TestClientHTTPStatus(t *testing.T) {
 					}
 					c, err := d.Dial(ctx, u.String())
 					if err == nil {
-						c.Shutdown()
+						c.CloseNow()
 						t.Fatalf("Dial succeeded, want status %d", tt.status)
 					}
 					var se *handshake.StatusError
@@ -378,7 +379,7 @@ func TestClientTLS(t *testing.T) {
 			d := &conn.Dialer{Proxy: proxy.Direct, TLSConfig: cfg}
 			c, err := d.Dial(ctx, base)
 			if err == nil {
-				c.Shutdown()
+				c.CloseNow()
 				t.Fatal("Dial succeeded without the bed's CA")
 			}
 			var ua x509.UnknownAuthorityError
@@ -394,7 +395,7 @@ func TestClientTLS(t *testing.T) {
 		d := &conn.Dialer{Proxy: proxy.Direct, TLSConfig: tlsConfig(t, "wrong.example.test")}
 		c, err := d.Dial(ctx, base)
 		if err == nil {
-			c.Shutdown()
+			c.CloseNow()
 			t.Fatal("Dial succeeded with a name not in the certificate")
 		}
 		var he x509.HostnameError
@@ -408,7 +409,7 @@ func TestClientTLS(t *testing.T) {
 		d := &conn.Dialer{Proxy: proxy.Direct}
 		c, err := d.Dial(ctx, "ws://"+u.Host+"/")
 		if err == nil {
-			c.Shutdown()
+			c.CloseNow()
 			t.Fatal("Dial succeeded")
 		}
 		var se *handshake.StatusError
@@ -422,7 +423,7 @@ func TestClientTLS(t *testing.T) {
 		d := &conn.Dialer{Proxy: proxy.Direct, TLSConfig: tlsConfig(t, "")}
 		c, err := d.Dial(ctx, "wss://"+hostOf(t, KeyWS)+"/")
 		if err == nil {
-			c.Shutdown()
+			c.CloseNow()
 			t.Fatal("Dial succeeded")
 		}
 		var rhe tls.RecordHeaderError
@@ -536,7 +537,7 @@ func TestClientProxyErrors(t *testing.T) {
 			d := &conn.Dialer{Proxy: http.ProxyURL(pu)}
 			c, err := d.Dial(ctx, target)
 			if err == nil {
-				c.Shutdown()
+				c.CloseNow()
 				t.Fatal("Dial succeeded")
 			}
 			var pe *proxy.Error
@@ -563,7 +564,7 @@ func TestClientProxyErrors(t *testing.T) {
 		d := &conn.Dialer{Proxy: http.ProxyURL(&url.URL{Scheme: "http", Host: refused})}
 		c, err := d.Dial(ctx, need(t, KeyWS))
 		if err == nil {
-			c.Shutdown()
+			c.CloseNow()
 			t.Fatal("Dial succeeded")
 		}
 		if !errors.Is(err, syscall.ECONNREFUSED) {
@@ -593,7 +594,7 @@ func TestClientUnreachable(t *testing.T) {
 			d := &conn.Dialer{Proxy: proxy.Direct}
 			c, err := d.Dial(ctx, scheme+"://"+closedPort(t)+"/")
 			if err == nil {
-				c.Shutdown()
+				c.CloseNow()
 				t.Fatal("Dial succeeded")
 			}
 			var oe *net.OpError
@@ -609,7 +610,7 @@ func TestClientUnreachable(t *testing.T) {
 		d := &conn.Dialer{Proxy: proxy.Direct}
 		c, err := d.Dial(ctx, "ws://nonexistent.invalid/")
 		if err == nil {
-			c.Shutdown()
+			c.CloseNow()
 			t.Fatal("Dial succeeded")
 		}
 		var dnsErr *net.DNSError
@@ -650,7 +651,7 @@ func TestClientDialConn(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(func() { c.Shutdown() })
+			t.Cleanup(func() { c.CloseNow() })
 			echoMessage(t, ctx, c, frame.OpText, []byte("over my own socket"))
 			if err := c.Close(ctx, status.NormalClosure, ""); err != nil {
 				t.Errorf("Close: %v", err)
@@ -668,7 +669,7 @@ func TestClientDialConn(t *testing.T) {
 			var re *handshake.RedirectError
 			if !errors.As(err, &re) {
 				if c2 != nil {
-					c2.Shutdown()
+					c2.CloseNow()
 				}
 				t.Fatalf("DialConn to /r302: %v, want a *handshake.RedirectError", err)
 			}

@@ -64,19 +64,20 @@ func dialClient(t *testing.T, ctx context.Context, d *conn.Dialer, rawURL string
 	if err != nil {
 		t.Fatalf("Dial %s: %v", rawURL, err)
 	}
-	t.Cleanup(func() { c.Shutdown() })
+	t.Cleanup(func() { c.CloseNow() })
 	return c
 }
 
 // echoMessage sends p as a message of type op and expects it back.
 func echoMessage(t *testing.T, ctx context.Context, c *conn.Conn, op frame.Opcode, p []byte) {
 	t.Helper()
-	if err := c.Send(ctx, op, p); err != nil {
+	if err := c.WriteMessage(ctx, op, p); err != nil {
 		t.Fatalf("Send %v of %d bytes: %v", op, len(p), err)
 	}
-	gotOp, got, err := c.RecvData(ctx)
+	df, err := c.ReadDataFrame(ctx, nil)
+	gotOp, got := df.Opcode, df.Payload
 	if err != nil {
-		t.Fatalf("RecvData after sending %v of %d bytes: %v", op, len(p), err)
+		t.Fatalf("ReadDataFrame after sending %v of %d bytes: %v", op, len(p), err)
 	}
 	if gotOp != op || !bytes.Equal(got, p) {
 		t.Fatalf("echo of %v of %d bytes: got %v of %d bytes (differ at %d)", op, len(p), gotOp, len(got), firstDiff(got, p))
@@ -176,19 +177,19 @@ func TestClientDefaultLimits(t *testing.T) {
 	echoMessage(t, ctx, c, frame.OpBinary, binaryPayload(16<<20))
 
 	// Sending is not limited; the 16 MiB + 1 echo is over the limit.
-	if err := c.SendBinary(ctx, binaryPayload(16<<20+1)); err != nil {
+	if err := c.WriteMessage(ctx, frame.OpBinary, binaryPayload(16<<20+1)); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err := c.RecvData(ctx)
+	_, err := c.ReadDataFrame(ctx, nil)
 	var fe *frame.Error
 	if !errors.Is(err, frame.ErrTooBig) || !errors.As(err, &fe) || fe.Code != status.MessageTooBig {
-		t.Fatalf("RecvData of a 16 MiB + 1 frame: %v, want frame.ErrTooBig with code 1009", err)
+		t.Fatalf("ReadDataFrame of a 16 MiB + 1 frame: %v, want frame.ErrTooBig with code 1009", err)
 	}
-	if _, _, err := c.RecvData(ctx); !errors.Is(err, conn.ErrClosed) {
-		t.Errorf("RecvData after the failure: %v, want ErrClosed", err)
+	if _, err := c.ReadDataFrame(ctx, nil); !errors.Is(err, conn.ErrClosed) {
+		t.Errorf("ReadDataFrame after the failure: %v, want ErrClosed", err)
 	}
-	if err := c.SendText(ctx, "x"); !errors.Is(err, net.ErrClosed) {
-		t.Errorf("SendText after the failure: %v, want net.ErrClosed", err)
+	if err := c.WriteMessage(ctx, frame.OpText, []byte("x")); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("WriteMessage after the failure: %v, want net.ErrClosed", err)
 	}
 }
 
@@ -239,8 +240,8 @@ func TestClientFragmentedSend(t *testing.T) {
 				t.Run(tt.name, func(t *testing.T) {
 					var want []byte
 					for i, f := range tt.frags {
-						if err := c.SendFrame(ctx, f); err != nil {
-							t.Fatalf("SendFrame %d: %v", i, err)
+						if err := c.WriteFrame(ctx, f); err != nil {
+							t.Fatalf("WriteFrame %d: %v", i, err)
 						}
 						if i == 0 && tt.ping {
 							if err := c.Ping(ctx, []byte("between")); err != nil {
@@ -249,7 +250,8 @@ func TestClientFragmentedSend(t *testing.T) {
 						}
 						want = append(want, f.Payload...)
 					}
-					op, got, err := c.RecvData(ctx)
+					df, err := c.ReadDataFrame(ctx, nil)
+					op, got := df.Opcode, df.Payload
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -286,12 +288,13 @@ func TestClientReceiveFragments(t *testing.T) {
 				c := dialClient(t, ctx, d, u+"/frag")
 				big := textPayload(1 << 20)
 				for _, p := range [][]byte{msg, big} {
-					if err := c.SendText(ctx, string(p)); err != nil {
+					if err := c.WriteMessage(ctx, frame.OpText, []byte(string(p))); err != nil {
 						t.Fatal(err)
 					}
-					op, got, err := c.RecvData(ctx)
+					df, err := c.ReadDataFrame(ctx, nil)
+					op, got := df.Opcode, df.Payload
 					if err != nil || op != frame.OpText || !bytes.Equal(got, p) {
-						t.Fatalf("RecvData: %v %d bytes %v, want text of %d bytes", op, len(got), err, len(p))
+						t.Fatalf("ReadDataFrame: %v %d bytes %v, want text of %d bytes", op, len(got), err, len(p))
 					}
 				}
 				if err := c.Close(ctx, status.NormalClosure, ""); err != nil {
@@ -303,11 +306,12 @@ func TestClientReceiveFragments(t *testing.T) {
 				d := *d
 				d.Config.FireContFrame = true
 				c := dialClient(t, ctx, &d, u+"/frag")
-				if err := c.SendText(ctx, string(msg)); err != nil {
+				if err := c.WriteMessage(ctx, frame.OpText, []byte(string(msg))); err != nil {
 					t.Fatal(err)
 				}
 				for i, w := range want {
-					op, f, err := c.RecvDataFrame(ctx)
+					f, err := c.ReadDataFrame(ctx, nil)
+					op := f.Opcode
 					if err != nil {
 						t.Fatalf("fragment %d: %v", i, err)
 					}
@@ -320,13 +324,13 @@ func TestClientReceiveFragments(t *testing.T) {
 				}
 			})
 
-			t.Run("RecvFrame", func(t *testing.T) {
+			t.Run("ReadFrame", func(t *testing.T) {
 				c := dialClient(t, ctx, d, u+"/frag")
-				if err := c.SendText(ctx, string(msg)); err != nil {
+				if err := c.WriteMessage(ctx, frame.OpText, []byte(string(msg))); err != nil {
 					t.Fatal(err)
 				}
 				for i, w := range want {
-					f, err := c.RecvFrame(ctx)
+					f, err := c.ReadFrame(ctx, nil)
 					if err != nil {
 						t.Fatalf("frame %d: %v", i, err)
 					}
@@ -355,7 +359,8 @@ func TestClientPing(t *testing.T) {
 				if err := c.Ping(ctx, p); err != nil {
 					t.Fatalf("Ping %d bytes: %v", len(p), err)
 				}
-				op, f, err := c.RecvDataFrame(ctx)
+				f, err := c.ReadDataFrame(ctx, nil)
+				op := f.Opcode
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -364,7 +369,7 @@ func TestClientPing(t *testing.T) {
 				}
 			}
 			// An unsolicited pong is ignored by the server (RFC 6455 §5.5.3).
-			if err := c.Pong(ctx, []byte("unsolicited")); err != nil {
+			if err := c.WriteFrame(ctx, frame.New(frame.OpPong, []byte("unsolicited"))); err != nil {
 				t.Fatal(err)
 			}
 			echoMessage(t, ctx, c, frame.OpText, []byte("after the pong"))
@@ -390,9 +395,9 @@ func TestClientPingPath(t *testing.T) {
 
 			t.Run("answered", func(t *testing.T) {
 				c := dialClient(t, ctx, d, u+"/ping")
-				got, err := c.Recv(ctx)
+				_, got, err := c.ReadMessage(ctx)
 				if err != nil || string(got) != "pong:framewire" {
-					t.Fatalf("Recv = %q, %v; want pong:framewire", got, err)
+					t.Fatalf("ReadMessage = %q, %v; want pong:framewire", got, err)
 				}
 				echoMessage(t, ctx, c, frame.OpText, []byte("after ping"))
 				if err := c.Close(ctx, status.NormalClosure, ""); err != nil {
@@ -404,13 +409,15 @@ func TestClientPingPath(t *testing.T) {
 				d := *d
 				d.Config.ControlFrames = true
 				c := dialClient(t, ctx, &d, u+"/ping")
-				op, f, err := c.RecvDataFrame(ctx)
+				f, err := c.ReadDataFrame(ctx, nil)
+				op := f.Opcode
 				if err != nil || op != frame.OpPing || string(f.Payload) != "framewire" {
-					t.Fatalf("RecvDataFrame = %v %q, %v; want ping \"framewire\"", op, f.Payload, err)
+					t.Fatalf("ReadDataFrame = %v %q, %v; want ping \"framewire\"", op, f.Payload, err)
 				}
-				op, f, err = c.RecvDataFrame(ctx)
+				f, err = c.ReadDataFrame(ctx, nil)
+				op = f.Opcode
 				if err != nil || op != frame.OpText || string(f.Payload) != "pong:framewire" {
-					t.Fatalf("RecvDataFrame = %v %q, %v; want text \"pong:framewire\"", op, f.Payload, err)
+					t.Fatalf("ReadDataFrame = %v %q, %v; want text \"pong:framewire\"", op, f.Payload, err)
 				}
 				if err := c.Close(ctx, status.NormalClosure, ""); err != nil {
 					t.Errorf("Close: %v", err)
@@ -425,11 +432,11 @@ func TestClientPingPath(t *testing.T) {
 // sends with ErrClosed.
 func checkClosed(t *testing.T, ctx context.Context, c *conn.Conn, want error) {
 	t.Helper()
-	if _, err := c.Recv(ctx); !errors.Is(err, want) || !errors.Is(err, net.ErrClosed) {
-		t.Errorf("Recv after the close: %v, want %v and net.ErrClosed", err, want)
+	if _, _, err := c.ReadMessage(ctx); !errors.Is(err, want) || !errors.Is(err, net.ErrClosed) {
+		t.Errorf("ReadMessage after the close: %v, want %v and net.ErrClosed", err, want)
 	}
-	if err := c.SendText(ctx, "late"); !errors.Is(err, conn.ErrClosed) || !errors.Is(err, net.ErrClosed) {
-		t.Errorf("SendText after the close: %v, want ErrClosed", err)
+	if err := c.WriteMessage(ctx, frame.OpText, []byte("late")); !errors.Is(err, conn.ErrClosed) || !errors.Is(err, net.ErrClosed) {
+		t.Errorf("WriteMessage after the close: %v, want ErrClosed", err)
 	}
 	if err := c.Ping(ctx, nil); !errors.Is(err, conn.ErrClosed) {
 		t.Errorf("Ping after the close: %v, want ErrClosed", err)
@@ -455,8 +462,8 @@ func TestClientClose(t *testing.T) {
 				// Calls after Close report ErrClosed; receiving calls wrap
 				// the server's answer too.
 				var ce *status.CloseError
-				if _, err := c.Recv(ctx); !errors.As(err, &ce) {
-					t.Errorf("Recv after Close: %v, want the server's answer as a *status.CloseError", err)
+				if _, _, err := c.ReadMessage(ctx); !errors.As(err, &ce) {
+					t.Errorf("ReadMessage after Close: %v, want the server's answer as a *status.CloseError", err)
 				}
 				checkClosed(t, ctx, c, conn.ErrClosed)
 			})
@@ -488,15 +495,16 @@ func TestClientClose(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if err := c.SendFrame(ctx, frame.New(frame.OpClose, p)); err != nil {
+				if err := c.WriteFrame(ctx, frame.New(frame.OpClose, p)); err != nil {
 					t.Fatal(err)
 				}
-				if err := c.SendText(ctx, "after close"); !errors.Is(err, conn.ErrClosed) {
-					t.Errorf("SendText after sending a close frame: %v, want ErrClosed", err)
+				if err := c.WriteMessage(ctx, frame.OpText, []byte("after close")); !errors.Is(err, conn.ErrClosed) {
+					t.Errorf("WriteMessage after sending a close frame: %v, want ErrClosed", err)
 				}
-				op, f, err := c.RecvDataFrame(ctx)
+				f, err := c.ReadDataFrame(ctx, nil)
+				op := f.Opcode
 				if err != nil || op != frame.OpClose {
-					t.Fatalf("RecvDataFrame = %v, %v; want the server's close frame", op, err)
+					t.Fatalf("ReadDataFrame = %v, %v; want the server's close frame", op, err)
 				}
 				// RFC 6455 §5.5.1: the answer typically echoes the code;
 				// Autobahn answers 1000 whatever the code.
@@ -509,8 +517,8 @@ func TestClientClose(t *testing.T) {
 					t.Errorf("server answered close %v, %v; want %v", code, err, want)
 				}
 				var ce *status.CloseError
-				if _, err := c.Recv(ctx); !errors.As(err, &ce) || ce.Code != want || !errors.Is(err, conn.ErrClosed) {
-					t.Errorf("Recv after the close: %v, want ErrClosed wrapping *status.CloseError %v", err, want)
+				if _, _, err := c.ReadMessage(ctx); !errors.As(err, &ce) || ce.Code != want || !errors.Is(err, conn.ErrClosed) {
+					t.Errorf("ReadMessage after the close: %v, want ErrClosed wrapping *status.CloseError %v", err, want)
 				}
 			})
 
@@ -521,28 +529,29 @@ func TestClientClose(t *testing.T) {
 				path := fmt.Sprintf("/close?code=%d&reason=%s", tt.code, urlQueryEscape(tt.reason))
 				t.Run("server close "+fmt.Sprint(int(tt.code)), func(t *testing.T) {
 					c := dialClient(t, ctx, d, u+path)
-					op, f, err := c.RecvDataFrame(ctx)
+					f, err := c.ReadDataFrame(ctx, nil)
+					op := f.Opcode
 					if err != nil || op != frame.OpClose {
-						t.Fatalf("RecvDataFrame = %v, %v; want the close frame", op, err)
+						t.Fatalf("ReadDataFrame = %v, %v; want the close frame", op, err)
 					}
 					code, reason, err := status.ParseClose(f.Payload)
 					if err != nil || code != tt.code || reason != tt.reason {
 						t.Errorf("close frame %v %q, %v; want %v %q", code, reason, err, tt.code, tt.reason)
 					}
 					var ce *status.CloseError
-					_, _, err = c.RecvData(ctx)
+					_, err = c.ReadDataFrame(ctx, nil)
 					if !errors.As(err, &ce) || ce.Code != tt.code || ce.Reason != tt.reason {
-						t.Errorf("RecvData after the close: %v, want *status.CloseError %v %q", err, tt.code, tt.reason)
+						t.Errorf("ReadDataFrame after the close: %v, want *status.CloseError %v %q", err, tt.code, tt.reason)
 					}
 					checkClosed(t, ctx, c, ce)
 				})
 			}
 
-			t.Run("server close through Recv", func(t *testing.T) {
+			t.Run("server close through ReadMessage", func(t *testing.T) {
 				c := dialClient(t, ctx, d, u+"/close?code=4002&reason=x")
 				var ce *status.CloseError
-				if _, err := c.Recv(ctx); !errors.As(err, &ce) || ce.Code != 4002 || ce.Reason != "x" {
-					t.Fatalf("Recv: %v, want *status.CloseError 4002 \"x\"", err)
+				if _, _, err := c.ReadMessage(ctx); !errors.As(err, &ce) || ce.Code != 4002 || ce.Reason != "x" {
+					t.Fatalf("ReadMessage: %v, want *status.CloseError 4002 \"x\"", err)
 				}
 			})
 		})
@@ -571,11 +580,11 @@ func TestClientReadTimeout(t *testing.T) {
 			d, u := clientDialer(t, key)
 			c := dialClient(t, ctx, d, u)
 			short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
-			_, _, err := c.RecvData(short)
+			_, err := c.ReadDataFrame(short, nil)
 			cancel()
 			var te *conn.TimeoutError
 			if !errors.As(err, &te) || !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, os.ErrDeadlineExceeded) {
-				t.Fatalf("RecvData on an idle connection: %v, want a *conn.TimeoutError", err)
+				t.Fatalf("ReadDataFrame on an idle connection: %v, want a *conn.TimeoutError", err)
 			}
 			// The stopped read leaves the connection usable.
 			echoMessage(t, ctx, c, frame.OpText, []byte("after the timeout"))
@@ -586,11 +595,11 @@ func TestClientReadTimeout(t *testing.T) {
 	}
 }
 
-// TestClientAbort checks that Abort and Shutdown unblock a blocked reader.
+// TestClientAbort checks that CloseNow and CloseNow unblock a blocked reader.
 func TestClientAbort(t *testing.T) {
 	checkGoroutines(t)
 	for _, key := range echoServers {
-		for _, stop := range []string{"Abort", "Shutdown"} {
+		for _, stop := range []string{"CloseNow", "CloseNow"} {
 			t.Run(key+"/"+stop, func(t *testing.T) {
 				ctx := testContext(t)
 				d, u := clientDialer(t, key)
@@ -598,23 +607,23 @@ func TestClientAbort(t *testing.T) {
 				echoMessage(t, ctx, c, frame.OpText, []byte("ready"))
 				done := make(chan error, 1)
 				go func() {
-					_, err := c.Recv(ctx)
+					_, _, err := c.ReadMessage(ctx)
 					done <- err
 				}()
 				var err error
-				if stop == "Abort" {
-					err = c.Abort()
+				if stop == "CloseNow" {
+					err = c.CloseNow()
 				} else {
-					err = c.Shutdown()
+					err = c.CloseNow()
 				}
 				if err != nil {
 					t.Fatalf("%s: %v", stop, err)
 				}
 				if err := <-done; !errors.Is(err, net.ErrClosed) {
-					t.Errorf("blocked Recv returned %v, want net.ErrClosed", err)
+					t.Errorf("blocked ReadMessage returned %v, want net.ErrClosed", err)
 				}
-				if err := c.SendText(ctx, "late"); !errors.Is(err, conn.ErrClosed) {
-					t.Errorf("SendText after %s: %v, want ErrClosed", stop, err)
+				if err := c.WriteMessage(ctx, frame.OpText, []byte("late")); !errors.Is(err, conn.ErrClosed) {
+					t.Errorf("WriteMessage after %s: %v, want ErrClosed", stop, err)
 				}
 			})
 		}
@@ -639,7 +648,7 @@ func TestClientConcurrentSend(t *testing.T) {
 						// Sizes around the length encodings' limits.
 						p := fmt.Appendf(nil, "w%d-%d-", w, i)
 						p = append(p, textPayload([]int{0, 120, 65530, 70000}[i%4])...)
-						if err := c.Send(ctx, frame.OpText, p); err != nil {
+						if err := c.WriteMessage(ctx, frame.OpText, p); err != nil {
 							errs <- err
 							return
 						}
@@ -648,9 +657,9 @@ func TestClientConcurrentSend(t *testing.T) {
 			}
 			seen := map[string]bool{}
 			for range writers * each {
-				got, err := c.Recv(ctx)
+				_, got, err := c.ReadMessage(ctx)
 				if err != nil {
-					t.Fatalf("Recv after %d messages: %v", len(seen), err)
+					t.Fatalf("ReadMessage after %d messages: %v", len(seen), err)
 				}
 				var w, i int
 				if _, err := fmt.Sscanf(string(got), "w%d-%d-", &w, &i); err != nil {

@@ -178,8 +178,9 @@ func caseCount(ctx context.Context, base string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer c.Shutdown()
-	_, p, err := c.RecvData(ctx)
+	defer c.CloseNow()
+	df, err := c.ReadDataFrame(ctx, nil)
+	_, p := df.Opcode, df.Payload
 	if err != nil {
 		return 0, err
 	}
@@ -197,9 +198,10 @@ func command(ctx context.Context, u string) error {
 	if err != nil {
 		return err
 	}
-	defer c.Shutdown()
+	defer c.CloseNow()
 	for {
-		op, _, err := c.RecvData(ctx)
+		df, err := c.ReadDataFrame(ctx, nil)
+		op, _ := df.Opcode, df.Payload
 		if err != nil || op == frame.OpClose {
 			return nil
 		}
@@ -214,16 +216,17 @@ func echo(ctx context.Context, u string) error {
 	if err != nil {
 		return err
 	}
-	defer c.Shutdown()
+	defer c.CloseNow()
 	for {
-		op, p, err := c.RecvData(ctx)
+		df, err := c.ReadDataFrame(ctx, nil)
+		op, p := df.Opcode, df.Payload
 		if err != nil {
 			return err
 		}
 		if op == frame.OpClose {
 			return nil
 		}
-		if err := c.Send(ctx, op, p); err != nil {
+		if err := c.WriteMessage(ctx, op, p); err != nil {
 			return err
 		}
 	}

@@ -13,7 +13,7 @@
 // enableTrace format ("++Sent raw: ...", "++Rcv decoded: fin=1 opcode=1
 // data=b'hi'"). It sends a text and a binary message, a text message in
 // six fragments with a ping between the first two, and a frame built by
-// hand with SendFrame, which RecvDataFrame brings back and the demo
+// hand with WriteFrame, which ReadDataFrame brings back and the demo
 // prints as websocket-client's frame example does:
 //
 //	Frame details:

@@ -60,23 +60,23 @@ func lowLevel(ctx context.Context, url string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer c.Abort()
+	defer c.CloseNow()
 
 	section(w, "Text message")
-	if err := c.SendText(ctx, "Hello, World!"); err != nil {
+	if err := c.WriteMessage(ctx, frame.OpText, []byte("Hello, World!")); err != nil {
 		return err
 	}
-	op, p, err := c.RecvData(ctx)
+	op, p, err := c.ReadMessage(ctx)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "Received %v: %s\n", op, p)
 
 	section(w, "Binary message")
-	if err := c.SendBinary(ctx, []byte{1, 2, 3, 4}); err != nil {
+	if err := c.WriteMessage(ctx, frame.OpBinary, []byte{1, 2, 3, 4}); err != nil {
 		return err
 	}
-	if op, p, err = c.RecvData(ctx); err != nil {
+	if op, p, err = c.ReadMessage(ctx); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "Received %v: %s\n", op, pyrepr.Bytes(p))
@@ -94,7 +94,7 @@ func lowLevel(ctx context.Context, url string, w io.Writer) error {
 		}
 		f := frame.New(op, []byte(chunk))
 		f.Fin = i == len(chunks)-1
-		if err := c.SendFrame(ctx, f); err != nil {
+		if err := c.WriteFrame(ctx, f); err != nil {
 			return err
 		}
 		if i == 0 {
@@ -105,15 +105,15 @@ func lowLevel(ctx context.Context, url string, w io.Writer) error {
 		}
 	}
 	for {
-		op, f, err := c.RecvDataFrame(ctx)
+		f, err := c.ReadDataFrame(ctx, nil)
 		if err != nil {
 			return err
 		}
-		if op == frame.OpPong {
+		if op := f.Opcode; op == frame.OpPong {
 			fmt.Fprintf(w, "Received pong: %s\n", pyrepr.Bytes(f.Payload))
 			continue
 		}
-		fmt.Fprintf(w, "Received %v reassembled from %d fragments: %s\n", op, len(chunks), f.Payload)
+		fmt.Fprintf(w, "Received %v reassembled from %d fragments: %s\n", f.Opcode, len(chunks), f.Payload)
 		break
 	}
 
@@ -122,25 +122,26 @@ func lowLevel(ctx context.Context, url string, w io.Writer) error {
 		Header:  frame.Header{Fin: true, Opcode: frame.OpBinary, Masked: true},
 		Payload: []byte("hand-made"),
 	}
-	if err := c.SendFrame(ctx, hand); err != nil {
+	if err := c.WriteFrame(ctx, hand); err != nil {
 		return err
 	}
-	op, f, err := c.RecvDataFrame(ctx)
+	f, err := c.ReadDataFrame(ctx, nil)
 	if err != nil {
 		return err
 	}
-	frameDetails(w, op, f)
+	frameDetails(w, f.Opcode, f)
 
 	section(w, "Close with a code and a reason")
 	closing, err := status.AppendClose(nil, status.GoingAway, "Custom shutdown")
 	if err != nil {
 		return err
 	}
-	if err := c.SendFrame(ctx, frame.New(frame.OpClose, closing)); err != nil {
+	if err := c.WriteFrame(ctx, frame.New(frame.OpClose, closing)); err != nil {
 		return err
 	}
 	for {
-		op, f, err := c.RecvDataFrame(ctx)
+		f, err := c.ReadDataFrame(ctx, nil)
+		op := f.Opcode
 		if err != nil {
 			return err
 		}
@@ -198,7 +199,7 @@ func eventDriven(ctx context.Context, url string, w io.Writer) error {
 		PingPayload:  []byte("keepalive"),
 		OnOpen: func(a *app.App) {
 			fmt.Fprintln(w, "OnOpen")
-			a.SendText(ctx, "hello from App")
+			a.WriteMessage(ctx, frame.OpText, []byte("hello from App"))
 		},
 		OnData: func(a *app.App, op frame.Opcode, p []byte, fin bool) {
 			fmt.Fprintf(w, "OnData: %v fin=%v %s\n", op, fin, pyrepr.Bytes(p))

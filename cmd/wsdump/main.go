@@ -115,7 +115,8 @@ func runDial(ctx context.Context, netDial netDialFunc, args []string, stdin io.R
 	received := make(chan error, 1)
 	go func() {
 		for {
-			op, f, err := c.RecvDataFrame(context.Background())
+			f, err := c.ReadDataFrame(context.Background(), nil)
+			op := f.Opcode
 			if err != nil {
 				received <- err
 				return
@@ -144,21 +145,21 @@ func runDial(ctx context.Context, netDial netDialFunc, args []string, stdin io.R
 		payload, _ := status.AppendClose(buf[:0], status.NormalClosure, "")
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeWait)
 		defer cancel()
-		err := c.SendFrame(cctx, frame.New(frame.OpClose, payload))
+		err := c.WriteFrame(cctx, frame.New(frame.OpClose, payload))
 		if err != nil {
-			c.Abort()
+			c.CloseNow()
 		}
 		select {
 		case err := <-received:
 			return result(err, closing, stderr)
 		case <-cctx.Done():
-			c.Abort()
+			c.CloseNow()
 			return result(<-received, closing, stderr)
 		}
 	}
 
 	if o.hasText {
-		if err := c.SendText(ctx, o.text); err != nil {
+		if err := c.WriteMessage(ctx, frame.OpText, []byte(o.text)); err != nil {
 			fmt.Fprintf(stderr, "wsdump: %v\n", err)
 		}
 	}
@@ -170,7 +171,7 @@ func runDial(ctx context.Context, netDial netDialFunc, args []string, stdin io.R
 			// it below itself, and one printed before it would leave
 			// two prompts on the line.
 			out.prompt()
-			if err := c.SendText(ctx, line); err != nil {
+			if err := c.WriteMessage(ctx, frame.OpText, []byte(line)); err != nil {
 				if errors.Is(err, conn.ErrClosed) {
 					return result(<-received, closing, stderr)
 				}
@@ -190,7 +191,7 @@ func runDial(ctx context.Context, netDial netDialFunc, args []string, stdin io.R
 			}
 			return finish()
 		case err := <-received:
-			c.Abort()
+			c.CloseNow()
 			return result(err, closing, stderr)
 		case <-ctx.Done():
 			return finish()
