@@ -53,7 +53,13 @@ type Conn struct {
 	// Writing: held by one writer at a time through wlock.
 	wlock ctxMutex
 	wbind binder
+	w     writer       // holds a buffer only under wlock
+	enc   msgEncoder   // the negotiated extension's write side; nil: none
 	src   *mask.Source // made by the first write
+
+	// A pong the receiving call left to the write lock's holder (pong.go).
+	pongOwed atomic.Bool
+	pongBox  atomic.Pointer[pongBox]
 
 	closeSent atomic.Bool // a close frame was written
 	ended     atomic.Bool // rerr and werr are set

@@ -17,18 +17,20 @@ import (
 // in the middle of a frame, or the reverse.
 var errMixedRead = errors.New("conn: ReadFrame mixed with another receiving call in the middle of a frame")
 
-// ReplyTimeout bounds each frame a receiving call writes on its own
-// behalf: the pong answering a ping, the close frame answering the peer's,
-// and the close frame that fails the connection. The wait for the write
-// lock and the write together take at most this long, whatever the call's
-// context; the frame, once started, is never cut by that context.
+// ReplyTimeout bounds each frame a receiving call owes the peer: the pong
+// answering a ping, the close frame answering the peer's, and the close
+// frame that fails the connection. A pong's write takes at most this long,
+// whoever writes it (see [Conn.ReadDataFrame]); for a close frame, the
+// wait for the write lock and the write together do. The call's context
+// plays no part: such a frame, once started, is never cut.
 //
 // A pong or close frame is at most 131 bytes and leaves at once when the
-// peer reads, so the bound only matters when the peer has stopped reading
-// or another goroutine's send holds the write lock. Five seconds lets such
-// a send finish (16 MiB, the default frame limit, at 30 Mbit/s) while a
-// pong that late is already worthless to a peer pinging to detect a dead
-// connection, which it typically does every 10 to 30 seconds.
+// peer reads, so the bound only matters when the peer has stopped reading,
+// or, for a close frame, when another goroutine's send holds the write
+// lock. Five seconds lets such a send finish (16 MiB, the default frame
+// limit, at 30 Mbit/s) while a pong that late is already worthless to a
+// peer pinging to detect a dead connection, which it typically does every
+// 10 to 30 seconds.
 const ReplyTimeout = 5 * time.Second
 
 // ReadDataFrame returns the next data message: websocket-client's
@@ -60,13 +62,14 @@ const ReplyTimeout = 5 * time.Second
 // When ctx ends, ReadDataFrame returns a [*TimeoutError] and the
 // connection stays usable: the next call resumes exactly where this one
 // stopped. A pong or close frame being written when ctx ends is finished
-// first, within [ReplyTimeout], never cut; a pong whose write had not
-// started (another goroutine was sending) is still owed and sent by the
-// next receiving call. A pong that cannot be written within ReplyTimeout,
-// because the peer does not read or a send holds the write lock all that
-// time, fails the connection: the error matches [ErrReplyTimeout], and the
-// transport is closed (after a close frame with code 1008, within
-// ReplyTimeout, if the write lock was what the pong waited for).
+// first, within [ReplyTimeout], never cut.
+//
+// A ping never makes ReadDataFrame wait for the write lock: while another
+// goroutine's send holds it, the pong is left to that goroutine, which
+// writes it after its frame, and ReadDataFrame reads on. A pong that
+// cannot be written within ReplyTimeout, because the peer does not read,
+// fails the connection: the error matches [ErrReplyTimeout] and the
+// transport is closed.
 //
 // Any other error, except mixing it with [Conn.ReadFrame] in the middle of
 // a frame, ends the connection: every later call returns an error matching
@@ -162,10 +165,6 @@ func (c *Conn) ReadMessage(ctx context.Context) (frame.Opcode, []byte, error) {
 // order and UTF-8 are not. Its payload is appended to dst, as with
 // ReadDataFrame. Do not switch between ReadFrame and the other receiving
 // calls in the middle of a fragmented message.
-//
-// A pong still owed for a ping that an earlier [Conn.ReadDataFrame]
-// could not answer before its context ended (another goroutine's send held
-// the write lock) is sent first, as described there.
 func (c *Conn) ReadFrame(ctx context.Context, dst []byte) (frame.Frame, error) {
 	if err := lock(ctx, &c.rlock, "read"); err != nil {
 		return frame.Frame{}, err
@@ -190,11 +189,6 @@ func (c *Conn) recvFrame(ctx context.Context) (frame.Frame, error) {
 	}
 	bd := c.rbind.arm(ctx)
 	defer c.rbind.disarm(bd)
-	if c.pong > 0 {
-		if err := c.sendPong(ctx); err != nil {
-			return frame.Frame{}, err
-		}
-	}
 	if !c.rin {
 		h, err := c.rd.ReadHeader()
 		if err != nil {
@@ -315,81 +309,6 @@ func (c *Conn) streamPayload() error {
 	return nil
 }
 
-// sendPong sends the pong owed for the ping whose payload is in c.ctl
-// (see reply). It returns nil when the pong went out or is no longer due, a
-// [*TimeoutError] when ctx ended before its write started (the pong is
-// still owed), and otherwise the error that failed the connection.
-func (c *Conn) sendPong(ctx context.Context) error {
-	err := c.reply(ctx, frame.OpPong, c.ctl[:c.pong-1])
-	if _, owed := err.(*TimeoutError); owed {
-		return err
-	}
-	c.pong = 0
-	return err
-}
-
-// reply writes a masked control frame that a receiving call owes the
-// peer: a pong, or a close frame unless one was sent already. Waiting for
-// the write lock and writing take at most ReplyTimeout together, on a
-// deadline of the reply's own, so that ctx never cuts the frame; ctx ends
-// only the wait for the lock, and a reply whose lock came after ctx ended
-// is not started. Both return a *TimeoutError having written nothing.
-//
-// A pong is not due once a close frame was sent, nor after the connection
-// ended. A pong that runs out of time fails the connection with an error
-// matching ErrReplyTimeout: a close frame (1008) is attempted, within
-// ReplyTimeout, when the pong never got the write lock; when its write
-// stalled, the peer is not reading and the socket is closed at once. A
-// close frame that runs out of time only returns the error: its caller
-// closes the socket.
-func (c *Conn) reply(ctx context.Context, op frame.Opcode, payload []byte) error {
-	dl := time.Now().Add(ReplyTimeout)
-	if !c.wlock.tryLock() {
-		lctx, cancel := context.WithDeadline(ctx, dl)
-		err := c.wlock.lock(lctx, c.done)
-		cancel()
-		switch {
-		case err == nil:
-		case err == errStopped:
-			return c.writeErr() // the connection ended meanwhile
-		case ctx.Err() != nil:
-			return &TimeoutError{Op: "read", Ctx: ctx.Err()}
-		default:
-			if op != frame.OpPong {
-				return err
-			}
-			rerr := fmt.Errorf("%w: waited %v for the write lock", ErrReplyTimeout, ReplyTimeout)
-			var buf [2]byte
-			payload, _ := status.AppendClose(buf[:0], status.PolicyViolation, "")
-			c.closeWith(payload, rerr, rerr)
-			return rerr
-		}
-	}
-	defer c.wlock.unlock()
-	if c.closeSent.Load() {
-		return nil
-	}
-	if op == frame.OpPong {
-		if err := c.writeErr(); err != nil {
-			return err
-		}
-	}
-	if err := ctx.Err(); err != nil {
-		return &TimeoutError{Op: "read", Ctx: err}
-	}
-	c.wbind.until(dl)
-	_, err := c.put(frame.Header{Fin: true, Opcode: op, Masked: c.masks()}, payload)
-	switch {
-	case err == nil:
-		return nil
-	case isTimeout(err):
-		rerr := fmt.Errorf("%w: the peer did not read it: %w", ErrReplyTimeout, err)
-		c.terminate(rerr, rerr)
-		return rerr
-	}
-	return c.writeFailed(err)
-}
-
 // peerClosed handles a close frame from the peer: it answers with the same
 // code unless a close frame was sent already, then closes the socket. The
 // answer is bounded by ReplyTimeout, whatever ctx, so that a writer holding
@@ -455,6 +374,28 @@ func (c *Conn) fail(code status.Code, cause error) error {
 // closes the socket.
 func (c *Conn) closeWith(payload []byte, rerr, werr error) {
 	c.record(rerr, werr)
-	c.reply(context.Background(), frame.OpClose, payload)
+	c.replyClose(payload)
 	c.terminate(rerr, werr)
+}
+
+// replyClose writes a close frame with payload unless one was sent
+// already. Waiting for the write lock and writing take at most
+// ReplyTimeout together, on a deadline of the frame's own; the wait ends
+// early when the socket is closed by another goroutine. A close frame that
+// runs out of time is given up: the caller closes the socket.
+func (c *Conn) replyClose(payload []byte) {
+	dl := time.Now().Add(ReplyTimeout)
+	if !c.wlock.tryLock() {
+		ctx, cancel := context.WithDeadline(context.Background(), dl)
+		err := c.wlock.lock(ctx, c.done)
+		cancel()
+		if err != nil {
+			return
+		}
+	}
+	if !c.closeSent.Load() {
+		c.wbind.until(dl)
+		c.put(frame.Header{Fin: true, Opcode: frame.OpClose, Masked: c.masks()}, payload)
+	}
+	c.unlockWrite()
 }

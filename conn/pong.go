@@ -1,0 +1,161 @@
+package conn
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/framewire/ws/frame"
+)
+
+// Answering a ping without waiting for the write lock.
+//
+// The receiving call never waits for the write lock to answer a ping
+// (RFC 6455 §5.5.2): a send of a large message on a slow link may hold it
+// far longer than a ping's sender would wait for the pong. Whoever holds
+// the write lock when a ping arrives owes its pong instead, and writes it
+// between two frames before it releases the lock; control frames may come
+// between the frames of a message (§5.4), never inside a frame. Only the
+// most recent ping is answered (§5.5.3): a newer one replaces the pong
+// owed.
+//
+// The hand-over is two atomics, pongOwed and the lock's state, used in
+// opposite orders by the two sides:
+//
+//   - the receiving call stores the pong's payload, sets pongOwed, then
+//     tries the lock without waiting (answerPing);
+//   - the holder writes the owed pong, releases the lock, then loads
+//     pongOwed and, if set, tries the lock without waiting and writes it
+//     (unlockWrite, releaseWrite).
+//
+// Go's atomics are sequentially consistent, so either the receiving call's
+// try comes after the release and succeeds, and it writes the pong itself,
+// or it comes before the release, and then so does the store of pongOwed,
+// which the holder's load after the release sees. When both tries fail,
+// the lock went to a third goroutine, which checks pongOwed before it
+// releases in turn. No pong is left behind with the lock free.
+
+// pongBox holds the payload of the pong owed to the peer. The receiving
+// call makes it the first time a pong has to be left to the holder of the
+// write lock, so a Conn whose pings meet no send holds none.
+type pongBox struct {
+	mu sync.Mutex // guards p and n, and pairs them with pongOwed
+	n  int
+	p  [frame.MaxControlPayload]byte
+
+	out [frame.MaxControlPayload]byte // the payload being written, under the write lock
+}
+
+// sendPong answers the ping whose payload is c.ctl[:c.pong-1] and clears
+// c.pong: see answerPing. The call's context plays no part.
+func (c *Conn) sendPong(context.Context) error {
+	p := c.ctl[:c.pong-1]
+	c.pong = 0
+	return c.answerPing(p)
+}
+
+// answerPing answers a ping with payload p on behalf of the receiving
+// call, the only goroutine that does. With the write lock free it writes
+// the pong at once and returns the pong's error; otherwise it leaves the
+// pong to the holder and returns nil at once.
+func (c *Conn) answerPing(p []byte) error {
+	if c.wlock.tryLock() {
+		// Nothing else can become owed while this goroutine holds the
+		// lock; a pong still owed is older than this one.
+		c.pongOwed.Store(false)
+		err := c.writePong(p)
+		if rerr := c.releaseWrite(); err == nil {
+			err = rerr
+		}
+		return err
+	}
+	b := c.pongBox.Load()
+	if b == nil {
+		b = new(pongBox)
+		c.pongBox.Store(b)
+	}
+	b.mu.Lock()
+	b.n = copy(b.p[:], p)
+	c.pongOwed.Store(true)
+	b.mu.Unlock()
+	// The holder may have released the lock before pongOwed was set.
+	if c.wlock.tryLock() {
+		return c.unlockWrite()
+	}
+	return nil
+}
+
+// unlockWrite writes the pong owed, if any, and releases the write lock,
+// which the caller holds: every locked section of the write side ends
+// here. It returns the pong's error.
+func (c *Conn) unlockWrite() error {
+	var err error
+	if c.pongOwed.Load() {
+		err = c.flushPong()
+	}
+	if rerr := c.releaseWrite(); err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// releaseWrite gives the writer's buffer back and releases the write lock,
+// then takes it again, without waiting, for a pong owed meanwhile, until
+// none is (see the hand-over above). It returns the first pong's error.
+func (c *Conn) releaseWrite() error {
+	var err error
+	for {
+		c.w.release()
+		c.wlock.unlock()
+		if !c.pongOwed.Load() || !c.wlock.tryLock() {
+			return err
+		}
+		if perr := c.flushPong(); err == nil {
+			err = perr
+		}
+	}
+}
+
+// flushPong writes the pong owed, if it still is; the caller holds the
+// write lock.
+func (c *Conn) flushPong() error {
+	b := c.pongBox.Load()
+	if b == nil {
+		return nil
+	}
+	b.mu.Lock()
+	owed := c.pongOwed.Swap(false)
+	n := copy(b.out[:], b.p[:b.n])
+	b.mu.Unlock()
+	if !owed {
+		return nil
+	}
+	return c.writePong(b.out[:n])
+}
+
+// writePong writes a pong with payload p, within ReplyTimeout on a
+// deadline of its own; the caller holds the write lock and has no context
+// bound to the socket. A pong is not due once a close frame was sent. One
+// that runs out of time means the peer is not reading: the connection
+// fails with an error matching ErrReplyTimeout and the socket is closed at
+// once.
+func (c *Conn) writePong(p []byte) error {
+	if c.closeSent.Load() {
+		return nil
+	}
+	if err := c.writeErr(); err != nil {
+		return err
+	}
+	c.wbind.until(time.Now().Add(ReplyTimeout))
+	_, err := c.put(frame.Header{Fin: true, Opcode: frame.OpPong, Masked: c.masks()}, p)
+	switch {
+	case err == nil:
+		return nil
+	case isTimeout(err):
+		rerr := fmt.Errorf("%w: the peer did not read it: %w", ErrReplyTimeout, err)
+		c.terminate(rerr, rerr)
+		return rerr
+	}
+	return c.writeFailed(err)
+}
