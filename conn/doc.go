@@ -64,14 +64,18 @@
 // another goroutine's message) between its fragments, which RFC 6455 §5.4
 // allows only for control frames: send the fragments of a message from one
 // goroutine and other data only when it is done. Receiving calls are
-// serialised: a second reader waits for the first. The automatic pong is
-// written by the receiving goroutine under the same write lock (see
-// Answering the peer below).
-// [Conn.CloseNow] and [Conn.Close] may be called from any goroutine. A Conn starts no goroutine (but see the note on context
-// types under Cancellation and timeouts) and, between calls, holds no read
-// or write buffer: they are lent from pools for the duration of a call.
-// The trace's copy of a received payload is kept between frames only when
-// it is small (64 KiB at most).
+// serialised: a second reader waits for the first. A receiving call never
+// waits for the write lock to answer a ping: the goroutine holding it
+// writes the pong after its frame (see Answering the peer below).
+// [Conn.CloseNow] and [Conn.Close] may be called from any goroutine.
+//
+// A Conn starts no goroutine (but see the note on context types under
+// Cancellation and timeouts) and, between calls, holds no read or write
+// buffer: they are lent from pools for the duration of a call. A sending
+// call encodes its frame into a lent buffer and writes it with one system
+// call, or in 32 KiB pieces when it is longer. The trace's copy of a
+// received payload is kept between frames only when it is small (64 KiB at
+// most).
 //
 // # Cancellation and timeouts
 //
@@ -132,31 +136,30 @@
 //
 // # Answering the peer
 //
-// A receiving call writes three kinds of frames on its own behalf: the pong
-// answering a ping, the close frame answering the peer's, and the close
-// frame that fails the connection. Each gets [ReplyTimeout] (5 seconds)
-// for waiting for the write lock and writing, on a deadline of its own:
-// the call's context never cuts such a frame in the middle, so neither a
-// writer holding the write lock nor a peer that stopped reading can hold
-// the call longer, and no half frame is ever left on the wire.
+// A receiving call owes the peer three kinds of frames: the pong answering
+// a ping, the close frame answering the peer's, and the close frame that
+// fails the connection. Each is written within [ReplyTimeout] (5 seconds)
+// on a deadline of its own: the call's context never cuts such a frame in
+// the middle, so no half frame is ever left on the wire.
 //
+//   - A ping is answered at once when the write lock is free. When another
+//     goroutine's send holds it, the receiving call does not wait: it
+//     leaves the pong to that goroutine, which writes it after its frame,
+//     before it releases the lock, and reads on. A send that takes long
+//     (a large message on a slow link) thus delays the pong but neither
+//     stalls the reader nor ends the connection. Only the latest ping is
+//     answered when several arrive meanwhile (RFC 6455 §5.5.3).
 //   - A call whose context ends while it writes a pong finishes the pong,
 //     then returns a [*TimeoutError]; the connection stays usable.
-//   - A call whose context ends while the pong waits for another
-//     goroutine's send returns a [*TimeoutError] having written nothing;
-//     the pong is still owed and the next receiving call, [Conn.ReadFrame]
-//     included, sends it first.
-//   - A pong that cannot be written within ReplyTimeout fails the
-//     connection with an error matching [ErrReplyTimeout]. If its write
-//     stalled, the peer is not reading and the socket is closed at once; if
-//     it never got the write lock, a close frame with code 1008 is
-//     attempted within ReplyTimeout more, then the socket is closed. A
-//     peer that floods pings and reads nothing thus ends the connection,
-//     and a send that holds the write lock longer than ReplyTimeout while
-//     a ping waits does too: send very large messages in fragments when
-//     the peer pings.
-//   - A close frame that cannot be written within ReplyTimeout is given
-//     up, and the socket is closed.
+//   - A pong that cannot be written within ReplyTimeout means the peer is
+//     not reading: the connection fails with an error matching
+//     [ErrReplyTimeout] and the socket is closed at once. A peer that
+//     floods pings and reads nothing thus ends the connection. When a
+//     sending call wrote that pong, its own frame was sent and it returns
+//     nil; the receiving call reports the failure.
+//   - A close frame waits for the write lock, and is written, within
+//     ReplyTimeout together; one that cannot be is given up, and the
+//     socket is closed.
 //
 // # Tracing
 //

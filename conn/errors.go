@@ -25,10 +25,9 @@ func (closedError) Is(target error) bool { return target == net.ErrClosed }
 // connection was closed.
 var ErrBroken = errors.New("conn: write stopped in the middle of a frame; connection closed")
 
-// ErrReplyTimeout reports a pong that a receiving call could not write
-// within [ReplyTimeout]: the peer did not read it, or another goroutine's
-// send held the write lock all that time. The connection was failed and
-// closed; the error also wraps the socket's error when the write stalled.
+// ErrReplyTimeout reports a pong that could not be written within
+// [ReplyTimeout]: the peer did not read it. The connection was failed and
+// closed; the error also wraps the socket's error.
 var ErrReplyTimeout = errors.New("conn: pong not written within ReplyTimeout; connection failed")
 
 // ErrTooManyRedirects reports a handshake still redirected after
