@@ -114,7 +114,7 @@
 //	WebSocketTimeoutException           *TimeoutError: context.DeadlineExceeded, os.ErrDeadlineExceeded
 //	WebSocketProxyException             *proxy.Error (proxy.ErrRefused, proxy.ErrAuth, ...)
 //	WebSocketBadStatusException         *handshake.StatusError (status, headers, body)
-//	WebSocketAddressException           ErrAddress, *AddressError (wraps *net.DNSError)
+//	WebSocketAddressException           ErrAddress (wraps *net.DNSError)
 //	"Invalid WebSocket Header"          handshake.ErrHandshake (ErrBadAccept, ErrBadSubprotocol, ...)
 //	ValueError (bad URL)                *handshake.URLError, handshake.ErrInvalidURL
 //	ValueError (bad close code)         status.ErrInvalidCode, status.ErrReasonTooLong
