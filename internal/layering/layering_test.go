@@ -25,6 +25,7 @@ var allowed = map[string][]string{
 	"handshake":            {},
 	"internal/utf8check":   {},
 	"internal/layering":    {},
+	"internal/docexamples": {},
 	"internal/apisurface":  {},
 	"internal/leakcheck":   {},
 	"internal/proxytest":   {},
