@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
@@ -92,6 +93,20 @@ func ExampleStatusError() {
 		fmt.Printf("%v: %s\n", err, se.Body)
 	}
 	// Output: handshake: server answered 403 Forbidden: nope!
+}
+
+func ExampleStatusError_Response() {
+	u, _ := handshake.ParseURL("ws://example.com/chat")
+	req := &handshake.Request{URL: u, Key: "dGhlIHNhbXBsZSBub25jZQ=="}
+	br := bufio.NewReader(strings.NewReader("HTTP/1.1 401 Unauthorized\r\nWww-Authenticate: Bearer\r\nContent-Length: 6\r\n\r\nlog in"))
+	_, err := handshake.ReadResponse(br, req)
+	var se *handshake.StatusError
+	if errors.As(err, &se) {
+		resp := se.Response()
+		body, _ := io.ReadAll(resp.Body)
+		fmt.Println(resp.Status, resp.Header.Get("WWW-Authenticate"), string(body))
+	}
+	// Output: 401 Unauthorized Bearer log in
 }
 
 func ExampleRedirectError() {
