@@ -16,9 +16,8 @@ import (
 	"time"
 
 	"github.com/framewire/ws/frame"
-	"github.com/framewire/ws/handshake"
-	"github.com/framewire/ws/internal/wstest"
 	"github.com/framewire/ws/mask"
+	"github.com/framewire/ws/wstest"
 )
 
 const request = "GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n" +
@@ -139,28 +138,25 @@ func TestRespondAndClose(t *testing.T) {
 	nc2.Close()
 }
 
-func Example() {
+// The raw peer writes exactly the bytes it is given.
+func TestUpgradeRaw(t *testing.T) {
 	s := wstest.NewServer(func(p *wstest.Peer) {
-		fmt.Println(p.Request.Method, p.Request.URL.Path)
-		p.Upgrade(nil)
+		p.Upgrade(&wstest.Upgrade{Accept: "wrong", Extensions: "x"})
 		p.WriteMessage(frame.OpText, []byte("hi"))
 	})
 	defer s.Close()
-
-	nc, _ := net.Dial("tcp", s.Addr)
+	nc, err := net.Dial("tcp", s.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer nc.Close()
 	io.WriteString(nc, request)
-	br := bufio.NewReader(nc)
-	resp, _ := http.ReadResponse(br, nil)
-	fmt.Println(resp.Status, resp.Header.Get("Sec-WebSocket-Accept") == handshake.AcceptKey("dGhlIHNhbXBsZSBub25jZQ=="))
-	h, _ := frame.ReadHeader(br)
-	p := make([]byte, h.Length)
-	io.ReadFull(br, p)
-	fmt.Println(frame.Frame{Header: h, Payload: p})
-	// Output:
-	// GET /chat
-	// 101 Switching Protocols true
-	// text fin=true len=2 data="hi"
+	got, _ := io.ReadAll(nc)
+	want := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-Websocket-Accept: wrong\r\nSec-Websocket-Extensions: x\r\n\r\n\x81\x02hi"
+	if string(got) != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
 }
 
 // Serve runs a handler on a net.Pipe inside a synctest bubble, where time
