@@ -19,9 +19,9 @@ import (
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/handshake"
-	"github.com/framewire/ws/internal/wstest"
 	"github.com/framewire/ws/proxy"
 	"github.com/framewire/ws/status"
+	"github.com/framewire/ws/wstest"
 )
 
 // dialErr dials url with d over real sockets and returns the error.

@@ -27,9 +27,9 @@ import (
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/handshake"
-	"github.com/framewire/ws/internal/wstest"
 	"github.com/framewire/ws/proxy"
 	"github.com/framewire/ws/status"
+	"github.com/framewire/ws/wstest"
 )
 
 func dialErr(t *testing.T, d *conn.Dialer, url string) error {

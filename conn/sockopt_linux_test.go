@@ -7,7 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/framewire/ws/conn"
-	"github.com/framewire/ws/internal/wstest"
+	"github.com/framewire/ws/wstest"
 )
 
 // The default dialer sets TCP_NODELAY and websocket-client's keep-alive

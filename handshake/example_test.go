@@ -120,3 +120,31 @@ func ExampleRedirectError() {
 	}
 	// Output: wss://example.com/v2/chat true
 }
+
+// The server side: read the RFC 6455 §1.2 sample request, check it and
+// write the answer of §1.3.
+func ExampleCheckRequest() {
+	in := "GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n" +
+		"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
+		"Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	req, err := handshake.ReadRequest(bufio.NewReader(strings.NewReader(in)), 0)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	key, err := handshake.CheckRequest(req)
+	if err != nil {
+		fmt.Printf("%s", handshake.AppendRefusal(nil, err))
+		return
+	}
+	resp, err := handshake.AppendUpgrade(nil, key, "chat", nil)
+	fmt.Print(strings.ReplaceAll(string(resp), "\r\n", "\n"), err)
+	// Output:
+	// HTTP/1.1 101 Switching Protocols
+	// Upgrade: websocket
+	// Connection: Upgrade
+	// Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=
+	// Sec-WebSocket-Protocol: chat
+	//
+	// <nil>
+}
