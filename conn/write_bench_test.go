@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/framewire/ws/frame"
-	"github.com/framewire/ws/internal/wstest"
+	"github.com/framewire/ws/wstest"
 )
 
 // BenchmarkSendLarge sends 1 MiB binary messages over loopback TCP to a
