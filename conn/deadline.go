@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"time"
 	"weak"
+
+	"github.com/framewire/ws/internal/bind"
 )
 
 // longAgo is a deadline in the past: setting it wakes a blocked read or
@@ -27,6 +29,9 @@ var longAgo = time.Unix(1, 0)
 type binder struct {
 	set func(time.Time) error // SetReadDeadline or SetWriteDeadline
 
+	perCall bool // TEMPORARY: bind per call through alt, for the comparison
+	alt     bind.Binder
+
 	// left reports that a registration or a deadline is left from an
 	// earlier call, so that a call with a context that cannot end has
 	// something to undo. Only arm and unbind change it.
@@ -47,6 +52,10 @@ type bound bool
 // arm binds ctx to the socket until disarm. Calls are serialised by the
 // caller (one read, or one write, at a time).
 func (b *binder) arm(ctx context.Context) bound {
+	if b.perCall {
+		b.alt.Arm(ctx)
+		return true
+	}
 	done := ctx.Done()
 	if done == nil {
 		if b.left.Load() {
@@ -96,6 +105,10 @@ func (b *binder) arm(ctx context.Context) bound {
 // context bounds. No call may be armed: a cancellation of the registered
 // context then leaves the socket alone, and the next arm replaces dl.
 func (b *binder) until(dl time.Time) {
+	if b.perCall {
+		b.alt.Until(dl)
+		return
+	}
 	b.mu.Lock()
 	if !dl.Equal(b.dl) {
 		b.set(dl)
@@ -127,6 +140,10 @@ func (b *binder) fire() {
 // longer touch the socket, and a past deadline set by a cancellation is
 // gone; the context's own deadline stays for the next call.
 func (b *binder) disarm(bd bound) {
+	if b.perCall {
+		b.alt.Disarm()
+		return
+	}
 	if !bd {
 		return
 	}
