@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/internal/wstest"
 )
@@ -41,42 +40,35 @@ func withBindContext(b *testing.B, kind string, call func(ctx context.Context) e
 }
 
 // BenchmarkBindLoopback receives and sends small messages over loopback
-// TCP with the contexts of bindContexts, binding them per call.
+// TCP with the contexts of bindContexts: what binding a context costs a
+// call on a real socket.
 func BenchmarkBindLoopback(b *testing.B) {
-	for _, binder := range []string{"cached", "per-call"} {
-		for _, size := range []int{16, 125} {
-			for _, kind := range bindContexts {
-				b.Run(binder+"/recv/"+sizeName(size)+"/"+kind, func(b *testing.B) {
-					var batch []byte
-					for len(batch) < 1<<20 {
-						batch = append(batch, rawFrame(true, frame.OpBinary, make([]byte, size))...)
+	for _, size := range []int{16, 125} {
+		for _, kind := range bindContexts {
+			b.Run("recv/"+sizeName(size)+"/"+kind, func(b *testing.B) {
+				var batch []byte
+				for len(batch) < 1<<20 {
+					batch = append(batch, rawFrame(true, frame.OpBinary, make([]byte, size))...)
+				}
+				s := serve(b, func(p *wstest.Peer) {
+					p.Upgrade(nil)
+					for p.Write(batch) == nil {
 					}
-					s := serve(b, func(p *wstest.Peer) {
-						p.Upgrade(nil)
-						for p.Write(batch) == nil {
-						}
-					})
-					c := dial(b, nil, s.URL)
-					if binder == "per-call" {
-						conn.BindPerCall(c)
-					}
-					withBindContext(b, kind, func(ctx context.Context) error {
-						_, _, err := c.ReadMessage(ctx)
-						return err
-					})
 				})
-				b.Run(binder+"/send/"+sizeName(size)+"/"+kind, func(b *testing.B) {
-					s := serve(b, wstest.Discard)
-					c := dial(b, nil, s.URL)
-					if binder == "per-call" {
-						conn.BindPerCall(c)
-					}
-					p := make([]byte, size)
-					withBindContext(b, kind, func(ctx context.Context) error {
-						return c.WriteMessage(ctx, frame.OpBinary, p)
-					})
+				c := dial(b, nil, s.URL)
+				withBindContext(b, kind, func(ctx context.Context) error {
+					_, _, err := c.ReadMessage(ctx)
+					return err
 				})
-			}
+			})
+			b.Run("send/"+sizeName(size)+"/"+kind, func(b *testing.B) {
+				s := serve(b, wstest.Discard)
+				c := dial(b, nil, s.URL)
+				p := make([]byte, size)
+				withBindContext(b, kind, func(ctx context.Context) error {
+					return c.WriteMessage(ctx, frame.OpBinary, p)
+				})
+			})
 		}
 	}
 }

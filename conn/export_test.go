@@ -12,10 +12,3 @@ func TraceBufferCap(c *Conn) int { return cap(c.tpay) }
 // ReceiveBufferCaps returns the capacities of the buffers a Conn keeps
 // for ReadFrame's frames and for messages.
 func ReceiveBufferCaps(c *Conn) (frame, message int) { return cap(c.fbuf), cap(c.msg.Payload) }
-
-// BindPerCall makes c bind contexts per call, for the comparison of the
-// two binders. TEMPORARY.
-func BindPerCall(c *Conn) {
-	c.rbind.perCall, c.wbind.perCall = true, true
-	c.rbind.alt.Set, c.wbind.alt.Set = c.rbind.set, c.wbind.set
-}

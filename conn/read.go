@@ -79,9 +79,9 @@ func (c *Conn) ReadDataFrame(ctx context.Context, dst []byte) (frame.Frame, erro
 	if err := c.readErr(); err != nil {
 		return frame.Frame{}, err
 	}
-	bd := c.rbind.arm(ctx)
+	c.rbind.Arm(ctx)
 	f, err := c.recvDataFrame(ctx)
-	c.rbind.disarm(bd)
+	c.rbind.Disarm()
 	if err != nil {
 		return frame.Frame{}, err
 	}
@@ -188,8 +188,8 @@ func (c *Conn) recvFrame(ctx context.Context) (frame.Frame, error) {
 	if c.rin && !c.rawRead {
 		return frame.Frame{}, errMixedRead
 	}
-	bd := c.rbind.arm(ctx)
-	defer c.rbind.disarm(bd)
+	c.rbind.Arm(ctx)
+	defer c.rbind.Disarm()
 	if c.pong > 0 {
 		if err := c.sendPong(ctx); err != nil {
 			return frame.Frame{}, err
@@ -377,7 +377,7 @@ func (c *Conn) reply(ctx context.Context, op frame.Opcode, payload []byte) error
 	if err := ctx.Err(); err != nil {
 		return &TimeoutError{Op: "read", Ctx: err}
 	}
-	c.wbind.until(dl)
+	c.wbind.Until(dl)
 	_, err := c.put(frame.Header{Fin: true, Opcode: op, Masked: c.masks()}, payload)
 	switch {
 	case err == nil:

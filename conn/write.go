@@ -101,9 +101,9 @@ func (c *Conn) sendHeader(ctx context.Context, h frame.Header, payload []byte) e
 	if c.closeSent.Load() {
 		return ErrClosed
 	}
-	bd := c.wbind.arm(ctx)
+	c.wbind.Arm(ctx)
 	err := c.writeLocked(ctx, h, payload)
-	c.wbind.disarm(bd)
+	c.wbind.Disarm()
 	return err
 }
 
