@@ -65,8 +65,8 @@ func (c *Conn) drain(ctx context.Context) error {
 	if c.readErr() != nil {
 		return nil // the peer's close was read by another call
 	}
-	bd := c.rbind.arm(ctx)
-	defer c.rbind.disarm(bd)
+	c.rbind.Arm(ctx)
+	defer c.rbind.Disarm()
 	if c.rin && c.rawRead {
 		c.rin, c.rawRead = false, false
 		if err := c.rd.Discard(); err != nil {

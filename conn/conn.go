@@ -9,6 +9,7 @@ import (
 
 	"github.com/framewire/ws/fragment"
 	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/internal/bind"
 	"github.com/framewire/ws/mask"
 	"github.com/framewire/ws/reader"
 	"github.com/framewire/ws/status"
@@ -37,7 +38,7 @@ type Conn struct {
 
 	// Reading: held by one reader at a time through rlock.
 	rlock   ctxMutex
-	rbind   binder
+	rbind   bind.Binder
 	rd      *reader.Reader
 	asm     fragment.Assembler
 	rin     bool             // a frame's payload is being read
@@ -52,7 +53,7 @@ type Conn struct {
 
 	// Writing: held by one writer at a time through wlock.
 	wlock ctxMutex
-	wbind binder
+	wbind bind.Binder
 	w     writer       // holds a buffer only under wlock
 	enc   msgEncoder   // the negotiated extension's write side; nil: none
 	src   *mask.Source // made by the first write
@@ -93,8 +94,8 @@ func newConn(t Transport, cfg *Config, tr *tracer) *Conn {
 	}
 	c.rd = cfg.reader(t)
 	c.asm = cfg.assembler()
-	c.rbind.set = t.SetReadDeadline
-	c.wbind.set = t.SetWriteDeadline
+	c.rbind.Set = t.SetReadDeadline
+	c.wbind.Set = t.SetWriteDeadline
 	return c
 }
 
@@ -148,8 +149,8 @@ func (c *Conn) drop(rerr, werr error, closeT func() error) bool {
 	if first {
 		closeT()
 		close(c.done)
-		c.rbind.release()
-		c.wbind.release()
+		c.rbind.Release()
+		c.wbind.Release()
 	}
 	return first
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/framewire/ws/handshake"
+	"github.com/framewire/ws/internal/bind"
 	"github.com/framewire/ws/proxy"
 )
 
@@ -323,11 +324,12 @@ func (d *Dialer) dialNet(ctx context.Context, u *url.URL, hostOverride string) (
 		}
 	}
 	cfg.NextProtos = []string{"http/1.1"}
-	if dl, ok := ctx.Deadline(); ok {
-		nc.SetDeadline(dl) // upgrade sets it again, then clears it
-	}
 	tc := tls.Client(nc, cfg)
-	if err := tc.HandshakeContext(ctx); err != nil {
+	b := bind.Binder{Set: nc.SetDeadline}
+	b.Arm(ctx)
+	err = tc.Handshake()
+	b.Release()
+	if err != nil {
 		nc.Close()
 		return nil, dialError(ctx, err)
 	}
@@ -372,12 +374,10 @@ func endedBy(ctx context.Context, err error) error {
 // upgrade runs the opening handshake over nc, bound to ctx. It closes nc on
 // error.
 func (d *Dialer) upgrade(ctx context.Context, nc net.Conn, u *url.URL, st *dialState, t *tracer) (*Conn, error) {
-	if dl, ok := ctx.Deadline(); ok {
-		nc.SetDeadline(dl)
-	}
-	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(longAgo) })
+	b := bind.Binder{Set: nc.SetDeadline}
+	b.Arm(ctx)
 	c, err := d.handshake(nc, u, st, t)
-	if !stop() {
+	if b.Release() {
 		nc.Close()
 		var se *handshake.StatusError
 		if errors.As(err, &se) {
@@ -393,7 +393,6 @@ func (d *Dialer) upgrade(ctx context.Context, nc net.Conn, u *url.URL, st *dialS
 		}
 		return nil, err
 	}
-	nc.SetDeadline(time.Time{})
 	return c, nil
 }
 

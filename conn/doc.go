@@ -98,16 +98,17 @@
 //     its context ends, having done nothing.
 //
 // A context that can never end (context.Background()) costs nothing. One
-// that can is bound once and stays bound between calls: a reader or writer
-// that passes the same context (or a context.WithValue of it) call after
-// call allocates nothing and sets the socket's deadline only when it
-// changes. A call with another context, and the end of the connection,
-// undo what the last one left; the binding refers to the Conn weakly, so
-// not even an unclosed Conn is kept alive by a long-lived context. A
-// context of a type outside the context package that does not derive from
-// one of its contexts makes context.AfterFunc start a goroutine waiting on
-// it; with such a context that goroutine stays between calls, until a call
-// with another context or the end of the connection or of the context.
+// that can is registered once and stays registered between calls: a
+// reader or writer that passes the same context (or a context.WithValue
+// of it) call after call allocates nothing; a context's deadline is set on
+// the socket for each call. A call with another context, and the end of
+// the connection, undo what the last one left; the binding refers to the
+// Conn weakly, so not even an unclosed Conn is kept alive by a long-lived
+// context. A context of a type outside the context package that does not
+// derive from one of its contexts makes context.AfterFunc start a
+// goroutine waiting on it; with such a context that goroutine stays
+// between calls, until a call with another context or the end of the
+// connection or of the context.
 //
 // # Errors
 //

@@ -147,7 +147,7 @@ func (c *Conn) writePong(p []byte) error {
 	if err := c.writeErr(); err != nil {
 		return err
 	}
-	c.wbind.until(time.Now().Add(ReplyTimeout))
+	c.wbind.Until(time.Now().Add(ReplyTimeout))
 	_, err := c.put(frame.Header{Fin: true, Opcode: frame.OpPong, Masked: c.masks()}, p)
 	switch {
 	case err == nil:

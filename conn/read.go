@@ -82,9 +82,9 @@ func (c *Conn) ReadDataFrame(ctx context.Context, dst []byte) (frame.Frame, erro
 	if err := c.readErr(); err != nil {
 		return frame.Frame{}, err
 	}
-	bd := c.rbind.arm(ctx)
+	c.rbind.Arm(ctx)
 	f, err := c.recvDataFrame(ctx)
-	c.rbind.disarm(bd)
+	c.rbind.Disarm()
 	if err != nil {
 		return frame.Frame{}, err
 	}
@@ -187,8 +187,8 @@ func (c *Conn) recvFrame(ctx context.Context) (frame.Frame, error) {
 	if c.rin && !c.rawRead {
 		return frame.Frame{}, errMixedRead
 	}
-	bd := c.rbind.arm(ctx)
-	defer c.rbind.disarm(bd)
+	c.rbind.Arm(ctx)
+	defer c.rbind.Disarm()
 	if !c.rin {
 		h, err := c.rd.ReadHeader()
 		if err != nil {
@@ -394,7 +394,7 @@ func (c *Conn) replyClose(payload []byte) {
 		}
 	}
 	if !c.closeSent.Load() {
-		c.wbind.until(dl)
+		c.wbind.Until(dl)
 		c.put(frame.Header{Fin: true, Opcode: frame.OpClose, Masked: c.masks()}, payload)
 	}
 	c.unlockWrite()

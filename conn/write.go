@@ -168,9 +168,9 @@ func (c *Conn) sendLocked(ctx context.Context, h frame.Header, payload []byte, m
 			return err
 		}
 	}
-	bd := c.wbind.arm(ctx)
+	c.wbind.Arm(ctx)
 	err := c.writeLocked(ctx, h, payload)
-	c.wbind.disarm(bd)
+	c.wbind.Disarm()
 	return err
 }
 

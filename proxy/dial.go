@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/framewire/ws/internal/bind"
 )
 
 // DefaultMaxHeaderBytes bounds an HTTP proxy's answer to CONNECT when
@@ -163,12 +165,10 @@ func (d *Dialer) dial(ctx context.Context, network, addr string) (net.Conn, erro
 
 	// Bind ctx to the connection for the rest of the dial: its deadline,
 	// and an immediate deadline when it is cancelled.
-	if dl, ok := ctx.Deadline(); ok {
-		c.SetDeadline(dl)
-	}
-	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
+	b := bind.Binder{Set: c.SetDeadline}
+	b.Arm(ctx)
 	tunnel, err := d.handshake(ctx, c, scheme, connectReq, user, host, port)
-	if !stop() {
+	if b.Release() {
 		// ctx ended during the handshake: its error explains the failure
 		// (or voids a success that raced with it).
 		if tunnel != nil {
@@ -189,7 +189,6 @@ func (d *Dialer) dial(ctx context.Context, network, addr string) (net.Conn, erro
 		}
 		return nil, err
 	}
-	tunnel.SetDeadline(time.Time{})
 	return tunnel, nil
 }
 
