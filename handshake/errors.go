@@ -25,7 +25,7 @@ var (
 	ErrBadConnection  = fmt.Errorf("%w: Connection lacks the upgrade token", ErrHandshake)
 	ErrBadAccept      = fmt.Errorf("%w: Sec-WebSocket-Accept does not match the key", ErrHandshake)
 	ErrBadSubprotocol = fmt.Errorf("%w: subprotocol was not offered", ErrHandshake)
-	ErrBadExtension   = fmt.Errorf("%w: extension was not offered", ErrHandshake)
+	ErrBadExtension   = fmt.Errorf("%w: extension not acceptable", ErrHandshake)
 )
 
 // Errors about the HTTP syntax of the server's response.
@@ -56,6 +56,36 @@ var ErrBadStatus = errors.New("handshake: unexpected HTTP status")
 // missing or is not a usable WebSocket URL. The error also unwraps to a
 // [*StatusError] that carries the status and headers.
 var ErrBadRedirect = errors.New("handshake: invalid redirect Location")
+
+// ExtensionError reports an extension in the server's answer that the
+// client cannot accept: one it did not offer, one answered twice, or, for
+// permessage-deflate, a parameter that RFC 7692 §7 does not allow (see
+// [ParseDeflateAnswer]). It wraps [ErrBadExtension]. websocket-client does
+// not check extensions.
+type ExtensionError struct {
+	Extension string // the extension token as received, e.g. "permessage-deflate"
+	Param     string // the parameter at fault, or "" when it is the whole element
+	Value     string // the parameter's value, unquoted, or "" when it has none
+	Reason    string // what is wrong, e.g. "outside 8-15"
+}
+
+func (e *ExtensionError) Error() string {
+	s := ErrHandshake.Error() + ": extension " + quoteName(e.Extension)
+	if e.Param != "" {
+		s += " parameter " + quoteName(e.Param)
+		if e.Value != "" {
+			v := e.Value
+			if len(v) > 32 {
+				v = v[:32]
+			}
+			s += "=" + strconv.Quote(v)
+		}
+	}
+	return s + ": " + e.Reason
+}
+
+// Unwrap returns [ErrBadExtension].
+func (e *ExtensionError) Unwrap() error { return ErrBadExtension }
 
 // ErrInvalidURL is the category of [*URLError].
 var ErrInvalidURL = errors.New("handshake: invalid WebSocket URL")

@@ -52,7 +52,8 @@ type Response struct {
 // sent ([ErrBadAccept]). A Sec-WebSocket-Protocol must name one offered
 // subprotocol, case included ([ErrBadSubprotocol]); the server may leave it
 // out. Each Sec-WebSocket-Extensions element must name an offered extension,
-// at most once ([ErrBadExtension]).
+// at most once ([*ExtensionError]); [ParseDeflateAnswer] checks the
+// parameters of permessage-deflate.
 //
 // A redirect (301, 302, 303, 307, 308) gives a [*RedirectError] whose
 // Location is resolved against req.URL; a missing or unusable Location
@@ -300,11 +301,11 @@ func validate(h head, req *Request) (*Response, error) {
 		for i, e := range exts {
 			name := extensionName(e)
 			if !hasExtension(offered, name) {
-				return nil, detail(ErrBadExtension, []string{e})
+				return nil, &ExtensionError{Extension: name, Reason: "not offered"}
 			}
 			for _, prev := range exts[:i] {
 				if strings.EqualFold(extensionName(prev), name) {
-					return nil, detail(ErrBadExtension, []string{e})
+					return nil, &ExtensionError{Extension: name, Reason: "answered twice"}
 				}
 			}
 		}
