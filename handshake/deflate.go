@@ -272,7 +272,7 @@ func parseBits(v string) (int, string) {
 			return 0, "not a number"
 		}
 	}
-	if v[0] == '0' {
+	if v[0] == '0' && len(v) > 1 {
 		return 0, "leading zero"
 	}
 	if len(v) > 2 {
@@ -297,6 +297,7 @@ type extParam struct {
 // tabs may surround the separators.
 func splitElement(e string) (string, []extParam, error) {
 	s := scanner{s: e}
+	s.skipSpace()
 	name := s.token()
 	if name == "" {
 		return "", nil, s.malformed(name)
