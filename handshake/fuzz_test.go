@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/framewire/ws/handshake"
@@ -82,6 +83,72 @@ func FuzzParseURL(f *testing.F) {
 		}
 		if _, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(b))); err != nil {
 			t.Fatalf("request for %q does not parse: %v\n%q", u, err, b)
+		}
+	})
+}
+
+// fuzzOffers turns sel into one or two valid offers.
+func fuzzOffers(sel uint16) []handshake.DeflateParams {
+	o := handshake.DeflateParams{
+		ServerNoContextTakeover: sel&1 != 0,
+		ClientNoContextTakeover: sel&2 != 0,
+	}
+	if b := int(sel>>2) & 15; b >= 1 && b <= 8 {
+		o.ServerMaxWindowBits = b + 7
+	}
+	switch b := int(sel>>6) & 15; {
+	case b >= 1 && b <= 8:
+		o.ClientMaxWindowBits = b + 7
+	case b == 9:
+		o.ClientMaxWindowBits = handshake.AnyWindowBits
+	}
+	if sel&(1<<10) != 0 {
+		return []handshake.DeflateParams{o, {}}
+	}
+	return []handshake.DeflateParams{o}
+}
+
+func FuzzDeflateAnswer(f *testing.F) {
+	for _, s := range []struct {
+		answer string
+		sel    uint16
+	}{
+		{"permessage-deflate", 0},
+		{"permessage-deflate; server_max_window_bits=10", 10<<2 | 9<<6 | 1<<10},
+		{`permessage-deflate; server_max_window_bits="10"`, 0},
+		{"permessage-deflate; client_max_window_bits=9, x-foo", 9 << 6},
+		{"permessage-deflate; server_no_context_takeover; client_no_context_takeover", 3},
+		{"permessage-deflate; server_no_context_takeover=x", 1},
+		{"permessage-deflate; server_max_window_bits=010", 0},
+		{"permessage-deflate, permessage-deflate", 0},
+	} {
+		f.Add(s.answer, s.sel)
+	}
+	f.Fuzz(func(t *testing.T, answer string, sel uint16) {
+		offers := fuzzOffers(sel)
+		exts := strings.Split(answer, ",")
+		p, ok, err := handshake.ParseDeflateAnswer(exts, offers)
+		if err != nil {
+			var ee *handshake.ExtensionError
+			if !errors.As(err, &ee) || !errors.Is(err, handshake.ErrBadExtension) || ok {
+				t.Fatalf("error %v (ok %v) is not an *ExtensionError", err, ok)
+			}
+			return
+		}
+		if !ok {
+			if p != (handshake.DeflateParams{}) {
+				t.Fatalf("declined with %+v", p)
+			}
+			return
+		}
+		for _, bits := range []int{p.ServerMaxWindowBits, p.ClientMaxWindowBits} {
+			if bits != 0 && (bits < handshake.MinWindowBits || bits > handshake.MaxWindowBits) {
+				t.Fatalf("agreed %+v", p)
+			}
+		}
+		again, ok, err := handshake.ParseDeflateAnswer([]string{p.String()}, offers)
+		if err != nil || !ok || again != p {
+			t.Fatalf("%q agreed %+v; re-parse of %q = %+v, %v, %v", answer, p, p.String(), again, ok, err)
 		}
 	})
 }
