@@ -446,9 +446,8 @@ func (d *Dialer) handshake(nc net.Conn, u *url.URL, st *dialState, t *tracer) (*
 	}
 	d.storeCookies(u, resp.Header)
 	t.response(resp.StatusCode, resp.Status, resp.Header)
-	if len(resp.Extensions) > 0 {
-		// RSV bits and payloads of an extension would fail every frame.
-		return nil, fmt.Errorf("%w: %q accepted, but conn implements no extension", handshake.ErrBadExtension, resp.Extensions)
+	if err := acceptExtensions(resp.Extensions); err != nil {
+		return nil, err
 	}
 	var rest []byte
 	if n := br.Buffered(); n > 0 {
@@ -524,4 +523,17 @@ func (d *Dialer) proxyFor(ctx context.Context, u *url.URL) (*url.URL, error) {
 		return nil, &proxy.Error{Err: fmt.Errorf("choosing a proxy: %w", err)}
 	}
 	return pu, nil
+}
+
+// acceptExtensions is where the extensions the server accepted join the
+// connection. None is implemented yet: RSV bits and payloads of an extension
+// would fail every frame, so any accepted one fails the dial. The
+// permessage-deflate agreement, from handshake.ParseDeflateAnswer, is to be
+// handed to newConn from here.
+func acceptExtensions(accepted []string) error {
+	if len(accepted) == 0 {
+		return nil
+	}
+	name, _, _ := strings.Cut(accepted[0], ";")
+	return &handshake.ExtensionError{Extension: strings.TrimSpace(name), Reason: "accepted by the server, but not supported by conn yet"}
 }

@@ -275,10 +275,7 @@ func parseBits(v string) (int, string) {
 	if v[0] == '0' && len(v) > 1 {
 		return 0, "leading zero"
 	}
-	if len(v) > 2 {
-		return 0, "outside 8-15"
-	}
-	n, _ := strconv.Atoi(v)
+	n, _ := strconv.Atoi(v) // clamped on overflow
 	if n < MinWindowBits || n > MaxWindowBits {
 		return 0, "outside 8-15"
 	}

@@ -37,6 +37,31 @@
 // [*StatusError] with a bounded copy of the body. Both wrap
 // [ErrBadStatus].
 //
+// # permessage-deflate negotiation (RFC 7692 §5, §7)
+//
+// A [DeflateParams] value holds the four parameters of permessage-deflate.
+// Zero means absent: no parameter, context takeover, a 15-bit window.
+// [AnyWindowBits] offers client_max_window_bits without a value. [DeflateOffer]
+// turns one or more offers, most preferred first, into elements for
+// [Request.Extensions]; a window size outside 8-15 fails with
+// [ErrInvalidOffer].
+//
+// [ParseDeflateAnswer] checks the server's answer ([Response.Extensions])
+// strictly against the offers and returns what both sides must honour. An
+// answer without permessage-deflate is a decline, not an error: the
+// connection is uncompressed. Each failure is an [*ExtensionError] naming
+// the parameter, its value and the reason, wrapping [ErrBadExtension]:
+// permessage-deflate answered twice or not offered; a parameter unknown or
+// repeated; a value on *_no_context_takeover; no value on
+// *_max_window_bits; a window size that is not 8 to 15 without leading
+// zeros (a quoted-string value is unquoted first); or an answer that no
+// offer allows: server_no_context_takeover or server_max_window_bits
+// offered but not answered, server_max_window_bits larger than offered,
+// client_max_window_bits not offered or larger than offered. The first
+// offer the answer satisfies is the one accepted; what it promised for the
+// client (client_no_context_takeover, client_max_window_bits with a value)
+// holds in the result even when the server does not repeat it.
+//
 // # Server side (RFC 6455 §4.2)
 //
 // [ReadRequest] reads a client's request from a [bufio.Reader], bounded
@@ -67,8 +92,9 @@
 //     option appends a whole raw line. Request.Key must be a valid 16-byte
 //     key; a key given as a header field is sent as is.
 //   - Sec-WebSocket-Extensions can be offered, and the answer is checked: an
-//     extension the client did not offer, or one named twice, fails. The
-//     answer is not checked by websocket-client, which never offers any.
+//     extension the client did not offer, or one named twice, fails, and
+//     permessage-deflate's parameters are checked by [ParseDeflateAnswer].
+//     The answer is not checked by websocket-client, which never offers any.
 //   - Sec-WebSocket-Accept is compared exactly, case included;
 //     websocket-client lower-cases both sides.
 //   - The selected subprotocol must match an offered one exactly, case

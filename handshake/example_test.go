@@ -2,6 +2,7 @@ package handshake_test
 
 import (
 	"bufio"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -147,4 +148,58 @@ func ExampleCheckRequest() {
 	// Sec-WebSocket-Protocol: chat
 	//
 	// <nil>
+}
+
+func ExampleDeflateOffer() {
+	// Prefer a 10-bit server window, else plain permessage-deflate; the
+	// client can limit its own window in both offers.
+	exts, err := handshake.DeflateOffer(
+		handshake.DeflateParams{ServerMaxWindowBits: 10, ClientMaxWindowBits: handshake.AnyWindowBits},
+		handshake.DeflateParams{ClientMaxWindowBits: handshake.AnyWindowBits},
+	)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	u, _ := handshake.ParseURL("ws://example.com/chat")
+	req := &handshake.Request{URL: u, Key: "dGhlIHNhbXBsZSBub25jZQ==", Extensions: exts}
+	b, _ := req.AppendBinary(nil)
+	for line := range strings.SplitSeq(string(b), "\r\n") {
+		if strings.HasPrefix(line, "Sec-WebSocket-Extensions") {
+			fmt.Println(line)
+		}
+	}
+	// Output: Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=10; client_max_window_bits, permessage-deflate; client_max_window_bits
+}
+
+func ExampleParseDeflateAnswer() {
+	offers := []handshake.DeflateParams{
+		{ServerMaxWindowBits: 10, ClientMaxWindowBits: handshake.AnyWindowBits},
+		{ClientMaxWindowBits: handshake.AnyWindowBits},
+	}
+	for _, answer := range [][]string{
+		{`permessage-deflate; server_max_window_bits="9"; client_max_window_bits=12`},
+		{"permessage-deflate"},
+		nil, // the server declined: no compression
+		{"permessage-deflate; server_max_window_bits=11"}, // allowed by the second offer
+		{"permessage-deflate; server_max_window_bits=16"},
+		{"permessage-deflate; server_no_context_takeover=yes"},
+	} {
+		agreed, ok, err := handshake.ParseDeflateAnswer(answer, offers)
+		switch {
+		case err != nil:
+			fmt.Println(err)
+		case ok:
+			fmt.Printf("agreed %v (server window %d bits)\n", agreed, cmp.Or(agreed.ServerMaxWindowBits, handshake.MaxWindowBits))
+		default:
+			fmt.Println("declined")
+		}
+	}
+	// Output:
+	// agreed permessage-deflate; server_max_window_bits=9; client_max_window_bits=12 (server window 9 bits)
+	// agreed permessage-deflate (server window 15 bits)
+	// declined
+	// agreed permessage-deflate; server_max_window_bits=11 (server window 11 bits)
+	// handshake: invalid upgrade response: extension "permessage-deflate" parameter "server_max_window_bits"="16": outside 8-15
+	// handshake: invalid upgrade response: extension "permessage-deflate" parameter "server_no_context_takeover"="yes": takes no value
 }
