@@ -209,49 +209,6 @@ func FuzzValidator(f *testing.F) {
 	})
 }
 
-var benchInputs = []struct {
-	name string
-	in   []byte
-}{
-	{"ASCII", []byte(strings.Repeat("The quick brown fox jumps over the lazy dog. ", 100))},
-	{"Mixed", []byte(strings.Repeat("The quick brown fox \u00e9t\u00e9 \u3053\u3093\u306b\u3061\u306f \U0001F600 jumps. ", 60))},
-	{"Japanese", []byte(strings.Repeat("\u3053\u3093\u306b\u3061\u306f\u4e16\u754c", 200))},
-}
-
-func BenchmarkValid(b *testing.B) {
-	for _, in := range benchInputs {
-		b.Run(in.name+"/utf8check", func(b *testing.B) {
-			b.SetBytes(int64(len(in.in)))
-			b.ReportAllocs()
-			for b.Loop() {
-				if !Valid(in.in) {
-					b.Fatal("invalid")
-				}
-			}
-		})
-		b.Run(in.name+"/Validator", func(b *testing.B) {
-			b.SetBytes(int64(len(in.in)))
-			b.ReportAllocs()
-			var v Validator
-			for b.Loop() {
-				v.Reset()
-				if !v.Write(in.in) || !v.Complete() {
-					b.Fatal("invalid")
-				}
-			}
-		})
-		b.Run(in.name+"/unicode-utf8", func(b *testing.B) {
-			b.SetBytes(int64(len(in.in)))
-			b.ReportAllocs()
-			for b.Loop() {
-				if !utf8.Valid(in.in) {
-					b.Fatal("invalid")
-				}
-			}
-		})
-	}
-}
-
 // TestEveryPosition puts one non-ASCII byte, or one two-byte character, at
 // every position of ASCII texts of every length up to 80 (past the 64 bytes
 // from which the fast path hands whole texts to unicode/utf8), whole and
