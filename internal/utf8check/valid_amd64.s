@@ -56,6 +56,39 @@ TEXT ·validAVX2(SB), NOSPLIT, $0-17
 	VPXOR Y9, Y9, Y9
 	XORQ  CX, CX           // offset of the next block
 	LEAQ  -64(DX), BX      // the last offset with 64 bytes to go
+	LEAQ  -128(DX), R9     // the last offset with 128 bytes to go
+
+loop128:
+	CMPQ    CX, R9
+	JGT     loop64
+	VMOVDQU (SI)(CX*1), Y0
+	VMOVDQU 32(SI)(CX*1), Y1
+	VMOVDQU 64(SI)(CX*1), Y3
+	VMOVDQU 96(SI)(CX*1), Y4
+	VPOR    Y0, Y1, Y2
+	VPOR    Y3, Y4, Y5
+	VPOR    Y2, Y5, Y5
+	VPTEST  Y8, Y5
+	JNZ     multi128
+	// 128 bytes of ASCII: only a sequence left open before them can fail.
+	VPOR  Y10, Y11, Y11
+	VPXOR Y10, Y10, Y10
+	VPXOR Y9, Y9, Y9
+	ADDQ  $128, CX
+	JMP   loop128
+
+multi128:
+	// CHECK overwrites Y3 and Y4: load the second half again.
+	CHECK(Y0, Y9)
+	CHECK(Y1, Y0)
+	VMOVDQU  64(SI)(CX*1), Y0
+	CHECK(Y0, Y1)
+	VMOVDQU  96(SI)(CX*1), Y1
+	CHECK(Y1, Y0)
+	VMOVDQA  Y1, Y9
+	VPSUBUSB 48(R8), Y1, Y10
+	ADDQ     $128, CX
+	JMP      loop128
 
 loop64:
 	CMPQ CX, BX
