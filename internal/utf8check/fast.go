@@ -41,7 +41,10 @@ func (v *Validator) write(p []byte) bool {
 		// many bytes at a time; a sequence cut by the end of p goes to
 		// the state machine.
 		q := p[i:]
-		cut := completePrefix(q)
+		cut := len(q)
+		if q[cut-1] >= 0x80 {
+			cut = completePrefix(q)
+		}
 		if !validComplete(q[:cut]) {
 			v.failed = true
 			return false
