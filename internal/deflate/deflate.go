@@ -243,7 +243,7 @@ func (c *Compressor) match(dst []byte) []byte {
 		table[h] = uint16(i)
 		dist := i - cand
 		if dist <= 0 || dist > c.window || load32(buf, cand) != v {
-			step := 1 + (i-c.covered)>>5
+			step := 1 + min((i-c.covered)>>5, 7)
 			i = min(i+step, end)
 			continue
 		}
