@@ -71,26 +71,24 @@ func BenchmarkCompress(b *testing.B) {
 				c, _ := deflate.NewCompressor(p.Config())
 				dst := make([]byte, 0, 2*benchMsg)
 				dst, total := ourSize(c, msgs, dst)
-				b.ReportMetric(float64(total)/float64(len(in)), "ratio")
 				b.SetBytes(int64(len(in)))
 				b.ReportAllocs()
-				b.ResetTimer()
 				for b.Loop() {
 					dst, _ = ourSize(c, msgs, dst)
 				}
+				b.ReportMetric(float64(total)/float64(len(in)), "ratio")
 			})
 		}
 		b.Run(cp.name+"/flate-BestSpeed", func(b *testing.B) {
 			var buf bytes.Buffer
 			fw, _ := flate.NewWriter(&buf, flate.BestSpeed)
 			total := flateSize(fw, &buf, msgs)
-			b.ReportMetric(float64(total)/float64(len(in)), "ratio")
 			b.SetBytes(int64(len(in)))
 			b.ReportAllocs()
-			b.ResetTimer()
 			for b.Loop() {
 				flateSize(fw, &buf, msgs)
 			}
+			b.ReportMetric(float64(total)/float64(len(in)), "ratio")
 		})
 	}
 }

@@ -85,9 +85,10 @@ type Compressor struct {
 	shift  uint8 // 32 - HashBits
 
 	buf    []byte   // 2*window bytes: history, then input not yet slid out
-	table  []uint16 // the last position in buf of each hash of four bytes
+	table  []uint16 // the last stream position, modulo 1<<16, of each hash of four bytes
 	tokens []uint32 // the open block's symbols: a literal byte, or matchFlag|(length-3)<<15|(distance-1)
 
+	base       int // the stream position of buf[0], modulo 1<<16 where stored in table
 	pos        int // next position of buf to look for a match at
 	end        int // bytes of buf filled
 	covered    int // bytes of buf turned into tokens
@@ -148,12 +149,13 @@ func (c *Compressor) WindowBits() int {
 // next message decodes on its own: permessage-deflate without context
 // takeover calls it after each Flush.
 func (c *Compressor) Reset() {
-	c.pos, c.end, c.covered, c.blockStart, c.matched = 0, 0, 0, 0, 0
+	c.base, c.pos, c.end, c.covered, c.blockStart, c.matched = 0, 0, 0, 0, 0, 0
 	c.tokens = c.tokens[:0]
 	c.acc, c.nacc = 0, 0
-	// Stale table entries need no clearing: a candidate must lie before
-	// the current position and match four bytes, and every byte before the
-	// current position belongs to the stream since the reset.
+	// Stale table entries need no clearing, here or when the buffer
+	// slides: a candidate must lie in buf before the current position,
+	// within the window, and match four bytes, and every byte of buf
+	// before the current position belongs to the stream since the reset.
 }
 
 func (c *Compressor) init() {
@@ -213,14 +215,7 @@ func (c *Compressor) slide(dst []byte) []byte {
 	if c.blockStart >= 0 {
 		c.blockStart -= delta
 	}
-	d := uint16(delta)
-	for i, v := range c.table {
-		if v >= d {
-			c.table[i] = v - d
-		} else {
-			c.table[i] = 0
-		}
-	}
+	c.base += delta
 	return dst
 }
 
@@ -239,10 +234,11 @@ func (c *Compressor) match(dst []byte) []byte {
 	for i+minMatch <= end {
 		v := load32(buf, i)
 		h := (v * 0x1e35a7bd) >> shift
-		cand := int(table[h])
-		table[h] = uint16(i)
-		dist := i - cand
-		if dist <= 0 || dist > c.window || load32(buf, cand) != v {
+		now := uint16(c.base + i)
+		dist := int(now - table[h])
+		table[h] = now
+		cand := i - dist
+		if dist == 0 || dist > c.window || cand < 0 || load32(buf, cand) != v {
 			step := 1 + min((i-c.covered)>>5, 7)
 			i = min(i+step, end)
 			continue
@@ -266,9 +262,9 @@ func (c *Compressor) match(dst []byte) []byte {
 		// Index the match's last positions, where the next match often
 		// starts.
 		if i+minMatch-2 <= end {
-			table[(load32(buf, i-2)*0x1e35a7bd)>>shift] = uint16(i - 2)
+			table[(load32(buf, i-2)*0x1e35a7bd)>>shift] = uint16(c.base + i - 2)
 			if i+minMatch-1 <= end {
-				table[(load32(buf, i-1)*0x1e35a7bd)>>shift] = uint16(i - 1)
+				table[(load32(buf, i-1)*0x1e35a7bd)>>shift] = uint16(c.base + i - 1)
 			}
 		}
 	}
