@@ -30,6 +30,7 @@ var allowed = map[string][]string{
 	"internal/leakcheck":   {},
 	"internal/proxytest":   {},
 	"internal/bind":        {},
+	"internal/deflate":     {},
 	"proxy":                {"internal/bind"},
 	"internal/pyrepr":      {"frame"},
 	"frame":                {"mask", "status"},
