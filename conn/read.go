@@ -8,8 +8,8 @@ import (
 	"math"
 	"time"
 
-	"github.com/framewire/ws/fragment"
 	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/internal/grow"
 	"github.com/framewire/ws/status"
 )
 
@@ -210,7 +210,7 @@ func (c *Conn) recvFrame(ctx context.Context) (frame.Frame, error) {
 		if len(c.fbuf) == cap(c.fbuf) {
 			// Doubles as bytes arrive, never past the frame's length,
 			// which the reader checked against MaxFrameSize.
-			c.fbuf = fragment.GrowBuffer(c.fbuf, 1, int(min(c.rh.Length, math.MaxInt)))
+			c.fbuf = grow.Buffer(c.fbuf, 1, int(min(c.rh.Length, math.MaxInt)))
 		}
 		n, err := c.rd.Read(c.fbuf[len(c.fbuf):cap(c.fbuf)])
 		c.fbuf = c.fbuf[:len(c.fbuf)+n]
@@ -224,7 +224,7 @@ func (c *Conn) recvFrame(ctx context.Context) (frame.Frame, error) {
 	c.rin, c.rawRead = false, false
 	f := frame.Frame{Header: c.rh, Payload: c.fbuf}
 	if f.Opcode == frame.OpClose {
-		if err := frame.ValidateClose(f.Payload, c.rd.Policy); err != nil {
+		if _, _, err := frame.ParseClose(f.Payload, c.rd.Policy); err != nil {
 			return frame.Frame{}, c.readFailed(ctx, err)
 		}
 	}
@@ -396,12 +396,9 @@ func (c *Conn) reply(ctx context.Context, op frame.Opcode, payload []byte) error
 // the write lock or a peer that stopped reading cannot keep the call
 // waiting.
 func (c *Conn) peerClosed(ctx context.Context, f frame.Frame) error {
-	if err := frame.ValidateClose(f.Payload, c.rd.Policy); err != nil {
+	code, reason, err := frame.ParseClose(f.Payload, c.rd.Policy)
+	if err != nil {
 		return c.readFailed(ctx, err)
-	}
-	code, reason, _ := status.ParseClose(f.Payload)
-	if len(f.Payload) >= 2 {
-		reason = string(f.Payload[2:]) // kept even when not UTF-8 under SkipUTF8Validation
 	}
 	ce := closeErrorOf(code, reason)
 	if c.closeSent.Load() {

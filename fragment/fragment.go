@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/internal/grow"
 	"github.com/framewire/ws/internal/utf8check"
 	"github.com/framewire/ws/status"
 )
@@ -194,32 +195,9 @@ func (a *Assembler) Write(p []byte) error {
 	if a.op == frame.OpText && !a.SkipUTF8Validation && !a.v.Write(p) {
 		return a.fail(ErrInvalidUTF8)
 	}
-	a.buf = append(GrowBuffer(a.buf, len(p), a.room()), p...)
+	a.buf = append(grow.Buffer(a.buf, len(p), a.room()), p...)
 	a.size += int64(len(p))
 	return nil
-}
-
-// minGrow is the smallest buffer GrowBuffer makes.
-const minGrow = 512
-
-// GrowBuffer returns b, with its length and contents, and room for at least
-// n more bytes. When b lacks the room, its capacity at least doubles (from
-// 512 bytes), so a buffer filled in many small steps costs linear time, but
-// it never passes limit unless len(b)+n does; a negative limit means none.
-// The limit is the caller's own bound (a configured size limit, or bytes
-// already known to be coming), never a length the peer declared alone.
-func GrowBuffer(b []byte, n, limit int) []byte {
-	need := len(b) + n
-	if need <= cap(b) {
-		return b
-	}
-	c := max(need, 2*cap(b), minGrow)
-	if limit >= 0 {
-		c = min(c, max(limit, need))
-	}
-	nb := make([]byte, len(b), c)
-	copy(nb, b)
-	return nb
 }
 
 // room is the capacity the data buffer may grow to: the bytes it holds and
@@ -250,7 +228,7 @@ func (a *Assembler) Grow(n int) []byte {
 	if a.cur.Opcode.IsControl() {
 		b, limit = &a.ctrl, -1 // at most 125 bytes: the reader checks
 	}
-	*b = GrowBuffer(*b, 1, limit)
+	*b = grow.Buffer(*b, 1, limit)
 	free := (*b)[len(*b):cap(*b)]
 	return free[:min(len(free), n)]
 }
