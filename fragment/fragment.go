@@ -56,6 +56,11 @@ type Message struct {
 	// Fin reports whether the message is complete: always true except for
 	// the non-final fragments of FireContFrame mode.
 	Fin bool
+	// Rsv1 is the RSV1 bit of the message's first frame, kept for every
+	// fragment in FireContFrame mode: the mark of a negotiated extension
+	// (RFC 7692: the message is compressed). RFC 6455 leaves it to the
+	// extension, so the Assembler neither checks nor decodes it.
+	Rsv1 bool
 }
 
 // Assembler joins the fragments of data messages (RFC 6455 §5.4). It
@@ -78,6 +83,7 @@ type Assembler struct {
 
 	open  bool         // a fragmented message is open
 	op    frame.Opcode // its opcode
+	rsv1  bool         // its first frame's RSV1
 	size  int64        // bytes of the open message so far
 	v     utf8check.Validator
 	buf   []byte // message, or fragment in FireContFrame mode
@@ -135,7 +141,7 @@ func (a *Assembler) single(f frame.Frame) (Message, bool, error) {
 	if f.Opcode == frame.OpText && !a.SkipUTF8Validation && !utf8check.Valid(f.Payload) {
 		return Message{}, false, ErrInvalidUTF8
 	}
-	return Message{Opcode: f.Opcode, Payload: f.Payload, Fin: true}, true, nil
+	return Message{Opcode: f.Opcode, Payload: f.Payload, Fin: true, Rsv1: f.Rsv1}, true, nil
 }
 
 // Begin starts a frame whose payload follows in Write calls. It checks the
@@ -161,7 +167,7 @@ func (a *Assembler) Begin(h frame.Header) error {
 		if a.open {
 			return a.fail(fmt.Errorf("%w: %s frame", ErrMissingContinuation, h.Opcode))
 		}
-		a.open, a.op, a.size = true, h.Opcode, 0
+		a.open, a.op, a.rsv1, a.size = true, h.Opcode, h.Rsv1, 0
 		if cap(a.buf) > maxRetained {
 			a.buf = nil
 		}
@@ -285,10 +291,10 @@ func (a *Assembler) End() (Message, bool, error) {
 		if a.FireContFrame {
 			op = h.Opcode
 		}
-		return Message{Opcode: op, Payload: a.buf, Fin: true}, true, nil
+		return Message{Opcode: op, Payload: a.buf, Fin: true, Rsv1: a.rsv1}, true, nil
 	}
 	if a.FireContFrame {
-		return Message{Opcode: h.Opcode, Payload: a.buf, Fin: false}, true, nil
+		return Message{Opcode: h.Opcode, Payload: a.buf, Fin: false, Rsv1: a.rsv1}, true, nil
 	}
 	return Message{}, false, nil
 }

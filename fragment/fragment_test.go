@@ -688,3 +688,32 @@ func TestAddLengthFromPayload(t *testing.T) {
 		}
 	}
 }
+
+// TestRsv1Kept checks that the first frame's RSV1, an extension's mark, is
+// in the Message: for a single frame, a joined message, every fragment in
+// FireContFrame mode, and not for the next message without it.
+func TestRsv1Kept(t *testing.T) {
+	first := func(op frame.Opcode, p string, fin, rsv1 bool) frame.Frame {
+		f := frame.New(op, []byte(p))
+		f.Fin, f.Rsv1 = fin, rsv1
+		return f
+	}
+	for _, fire := range []bool{false, true} {
+		a := Assembler{FireContFrame: fire}
+		if m, ready, err := a.Add(first(frame.OpText, "one", true, true)); err != nil || !ready || !m.Rsv1 {
+			t.Fatalf("fire %v: single frame: %+v, %v, %v; want Rsv1", fire, m, ready, err)
+		}
+		m, ready, err := a.Add(first(frame.OpBinary, "ab", false, true))
+		if err != nil || ready != fire || (fire && !m.Rsv1) {
+			t.Fatalf("fire %v: first fragment: %+v, %v, %v", fire, m, ready, err)
+		}
+		m, ready, err = a.Add(first(frame.OpContinuation, "cd", true, false))
+		if err != nil || !ready || !m.Rsv1 {
+			t.Fatalf("fire %v: last fragment: %+v, %v, %v; want Rsv1 of the first", fire, m, ready, err)
+		}
+		a.Add(first(frame.OpText, "x", false, false))
+		if m, ready, err = a.Add(first(frame.OpContinuation, "y", true, false)); err != nil || !ready || m.Rsv1 {
+			t.Fatalf("fire %v: plain message: %+v, %v, %v; want no Rsv1", fire, m, ready, err)
+		}
+	}
+}
