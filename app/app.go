@@ -12,11 +12,6 @@ import (
 	"github.com/framewire/ws/status"
 )
 
-// DefaultCloseTimeout is how long a closing connection waits for the
-// peer's close frame when CloseTimeout is zero: websocket-client's 3
-// seconds.
-const DefaultCloseTimeout = 3 * time.Second
-
 // App is an event-driven WebSocket client: [App.Run] connects to URL,
 // calls the handlers as events arrive, keeps the connection alive with
 // pings and, if Reconnect is set, reconnects after a failure.
@@ -64,7 +59,7 @@ type App struct {
 
 	// CloseTimeout bounds the closing handshake: how long to wait for the
 	// peer's close frame before dropping the connection. Zero means
-	// DefaultCloseTimeout.
+	// conn.DefaultCloseTimeout.
 	CloseTimeout time.Duration
 
 	// OnOpen is called when a connection opens, or only the first one if
@@ -117,13 +112,13 @@ type runState struct {
 func (a *App) check() error {
 	switch {
 	case a.PingTimeout < 0:
-		return ErrPingTimeout
+		return invalid("PingTimeout > 0 (zero disables it)")
 	case a.PingInterval < 0:
-		return ErrPingInterval
+		return invalid("PingInterval >= 0")
 	case a.PingInterval > 0 && a.PingTimeout > 0 && a.PingInterval <= a.PingTimeout:
-		return ErrPingOrder
+		return invalid("PingInterval > PingTimeout")
 	case a.CloseTimeout < 0:
-		return ErrCloseTimeout
+		return invalid("CloseTimeout >= 0")
 	}
 	if a.Reconnect != nil {
 		return a.Reconnect.check()
@@ -392,7 +387,7 @@ func (a *App) closeTimeout() time.Duration {
 	if a.CloseTimeout > 0 {
 		return a.CloseTimeout
 	}
-	return DefaultCloseTimeout
+	return conn.DefaultCloseTimeout
 }
 
 // call runs a handler; a panic goes to OnError as a *HandlerError.

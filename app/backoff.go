@@ -45,7 +45,7 @@ func (b *Backoff) check() error {
 	case b.Initial < 0, b.Max < 0, b.MaxAttempts < 0,
 		b.Multiplier != 0 && !(b.Multiplier >= 1), // also refuses NaN
 		!(b.Jitter >= 0 && b.Jitter <= 1):
-		return ErrBackoff
+		return invalid("Backoff's durations and MaxAttempts >= 0, Multiplier 0 or >= 1, Jitter in [0, 1]")
 	}
 	return nil
 }

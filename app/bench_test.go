@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/status"
 )
@@ -39,7 +40,7 @@ func benchDispatch(b *testing.B, track bool) {
 		OnData:    func(_ *App, op frame.Opcode, p []byte, fin bool) { total += len(p) },
 		OnMessage: func(_ *App, op frame.Opcode, p []byte) { total += len(p) },
 	}
-	s := newSession(c, DefaultCloseTimeout)
+	s := newSession(c, conn.DefaultCloseTimeout)
 	s.track = track
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -62,8 +62,8 @@
 // OnOpen does not delay it), then one every interval. With PingTimeout
 // set too (and less than PingInterval), a connection that gets no pong
 // within PingTimeout of a ping fails with [ErrPongTimeout]. Run checks
-// these settings before connecting and returns [ErrPingTimeout],
-// [ErrPingInterval] or [ErrPingOrder].
+// these settings before connecting and returns an error matching
+// [ErrInvalid] that names the setting.
 //
 // A pong counts when it has arrived, not when it has been read: frames
 // wait on the socket while a handler runs, so a slow handler must not

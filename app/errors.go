@@ -7,17 +7,18 @@ import (
 	"os"
 )
 
-// Errors returned by [App.Run] before it connects, when a field of the App
-// is out of range. They are websocket-client's WebSocketException raised by
-// run_forever's argument checks.
-var (
-	ErrPingTimeout  = errors.New("app: ensure PingTimeout > 0 (zero disables it)")
-	ErrPingInterval = errors.New("app: ensure PingInterval >= 0")
-	ErrPingOrder    = errors.New("app: ensure PingInterval > PingTimeout")
-	ErrBackoff      = errors.New("app: invalid Backoff")
-	ErrCloseTimeout = errors.New("app: ensure CloseTimeout >= 0")
-	ErrRunning      = errors.New("app: Run is already running")
-)
+// ErrInvalid is matched by the error [App.Run] returns before it
+// connects when a field of the App or of its Backoff is out of range; the
+// error's text names the field. It is websocket-client's
+// WebSocketException raised by run_forever's argument checks.
+var ErrInvalid = errors.New("app: invalid setting")
+
+// ErrRunning is returned by [App.Run] while another Run of the same App is
+// running.
+var ErrRunning = errors.New("app: Run is already running")
+
+// invalid returns an error matching ErrInvalid that says what is wrong.
+func invalid(what string) error { return fmt.Errorf("%w: ensure %s", ErrInvalid, what) }
 
 // ErrNotConnected is returned by the send methods and [App.Close] when no
 // connection is open. It matches net.ErrClosed with errors.Is.

@@ -8,8 +8,8 @@ import (
 
 	"github.com/framewire/ws/app"
 	"github.com/framewire/ws/frame"
-	"github.com/framewire/ws/internal/wstest"
 	"github.com/framewire/ws/status"
+	"github.com/framewire/ws/wstest"
 )
 
 // An App that says hello to an echo server and closes when the echo
@@ -28,14 +28,15 @@ func ExampleApp() {
 			a.Close(context.Background(), status.NormalClosure, "bye")
 		},
 		OnClose: func(a *app.App, code status.Code, reason string) {
-			fmt.Println("closed:", int(code), reason)
+			// The echo server answers a close with its code only.
+			fmt.Printf("closed: %d %q\n", int(code), reason)
 		},
 	}
 	err := a.Run(context.Background())
 	fmt.Println("Run:", err)
 	// Output:
 	// text: Hello, World!
-	// closed: 1000 bye
+	// closed: 1000 ""
 	// Run: <nil>
 }
 

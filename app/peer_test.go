@@ -14,11 +14,10 @@ import (
 	"github.com/framewire/ws/status"
 )
 
-// peer is a minimal server end of a connection over net.Pipe. Unlike
-// internal/wstest's server it keeps no state outside the connection, so
-// it can live inside a synctest bubble, where everything net.Pipe does is
-// durably blocking. Its writes are queued to a goroutine of its own, so
-// the peer never blocks on a client that is busy writing.
+// peer is a minimal server end of a connection over net.Pipe, for tests
+// inside a synctest bubble, where everything net.Pipe does is durably
+// blocking. Unlike a wstest.Peer, it queues its writes to a goroutine of
+// its own, so it never blocks on a client that is busy writing.
 type peer struct {
 	br  *bufio.Reader
 	out chan []byte

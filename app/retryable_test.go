@@ -19,9 +19,9 @@ import (
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/handshake"
-	"github.com/framewire/ws/internal/wstest"
 	"github.com/framewire/ws/proxy"
 	"github.com/framewire/ws/status"
+	"github.com/framewire/ws/wstest"
 )
 
 // dialErr dials url with d over real sockets and returns the error.
@@ -160,8 +160,8 @@ func TestRetryable(t *testing.T) {
 		{"TLS verification", untrusted, false},
 
 		// Failed attempts, as documented.
-		{"unknown host", is(&conn.AddressError{Host: "nowhere.invalid", Err: &net.DNSError{Name: "nowhere.invalid", IsNotFound: true}}), false},
-		{"resolver down", is(&conn.AddressError{Host: "example.com", Err: &net.DNSError{Name: "example.com", IsTemporary: true}}), true},
+		{"unknown host", is(fmt.Errorf("%w nowhere.invalid: %w", conn.ErrAddress, &net.DNSError{Name: "nowhere.invalid", IsNotFound: true})), false},
+		{"resolver down", is(fmt.Errorf("%w example.com: %w", conn.ErrAddress, &net.DNSError{Name: "example.com", IsTemporary: true})), true},
 		{"bad accept", is(handshake.ErrBadAccept), false},
 		{"too many redirects", is(fmt.Errorf("%w: %w", conn.ErrTooManyRedirects, &handshake.RedirectError{StatusCode: 302})), false},
 		{"bad header", is(handshake.ErrInvalidHeader), false},

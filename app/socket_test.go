@@ -14,8 +14,8 @@ import (
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/internal/leakcheck"
-	"github.com/framewire/ws/internal/wstest"
 	"github.com/framewire/ws/status"
+	"github.com/framewire/ws/wstest"
 )
 
 // These tests run an App over the real conn package and real TCP sockets

@@ -12,7 +12,7 @@ import (
 
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
-	"github.com/framewire/ws/internal/wstest"
+	"github.com/framewire/ws/wstest"
 )
 
 var benchSizes = []int{125, 1 << 10, 64 << 10}

@@ -19,10 +19,10 @@ import (
 	"github.com/framewire/ws/fragment"
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/internal/pyrepr"
-	"github.com/framewire/ws/internal/wstest"
 	"github.com/framewire/ws/mask"
 	"github.com/framewire/ws/reader"
 	"github.com/framewire/ws/status"
+	"github.com/framewire/ws/wstest"
 )
 
 // rawFrame is a server frame on the wire.

@@ -11,8 +11,8 @@ import (
 
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
-	"github.com/framewire/ws/internal/wstest"
 	"github.com/framewire/ws/status"
+	"github.com/framewire/ws/wstest"
 )
 
 // Receiving and sending with the same cancellable context, or a value

@@ -38,9 +38,9 @@ const DefaultHandshakeTimeout = 30 * time.Second
 // TCP keep-alive settings of the default dialer: websocket-client's
 // TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT.
 const (
-	KeepAliveIdle     = 30 * time.Second
-	KeepAliveInterval = 10 * time.Second
-	KeepAliveCount    = 3
+	keepAliveIdle     = 30 * time.Second
+	keepAliveInterval = 10 * time.Second
+	keepAliveCount    = 3
 )
 
 // Dialer holds the options for opening a connection: websocket-client's
@@ -50,8 +50,8 @@ type Dialer struct {
 	// NetDial opens the TCP connection, to the server or to the proxy
 	// (websocket-client's socket option, generalised). Nil means a
 	// net.Dialer with TCP keep-alive set as websocket-client sets it
-	// (KeepAliveIdle, KeepAliveInterval, KeepAliveCount); Go turns
-	// TCP_NODELAY on by default.
+	// (idle 30 s, interval 10 s, 3 probes); Go turns TCP_NODELAY on by
+	// default.
 	NetDial func(ctx context.Context, network, addr string) (net.Conn, error)
 
 	// TLSConfig configures TLS for wss URLs (websocket-client's sslopt).
@@ -158,7 +158,8 @@ func Dial(ctx context.Context, url string) (*Conn, error) {
 // Sec-WebSocket-Extensions, but a server that accepts it fails the dial
 // with an error matching handshake.ErrBadExtension.
 //
-// Errors: a *[handshake.URLError] for a bad URL; an [*AddressError] when
+// Errors: a *[handshake.URLError] for a bad URL; an error matching
+// [ErrAddress] and wrapping the resolver's *net.DNSError when
 // the name cannot be resolved; a *[proxy.Error] from a proxy (a refusal
 // matches proxy.ErrRefused); TLS errors as crypto/tls
 // returns them; a *[handshake.StatusError] for an answer other than 101 or a
@@ -282,9 +283,9 @@ func (d *Dialer) dialNet(ctx context.Context, u *url.URL, hostOverride string) (
 	if netDial == nil {
 		nd := &net.Dialer{KeepAliveConfig: net.KeepAliveConfig{
 			Enable:   true,
-			Idle:     KeepAliveIdle,
-			Interval: KeepAliveInterval,
-			Count:    KeepAliveCount,
+			Idle:     keepAliveIdle,
+			Interval: keepAliveInterval,
+			Count:    keepAliveCount,
 		}}
 		netDial = nd.DialContext
 	}
@@ -348,7 +349,7 @@ func dialError(ctx context.Context, err error) error {
 	}
 	var dns *net.DNSError
 	if errors.As(err, &dns) && !dns.IsTimeout {
-		return &AddressError{Host: dns.Name, Err: err}
+		return fmt.Errorf("%w %s: %w", ErrAddress, dns.Name, err)
 	}
 	return err
 }

@@ -16,8 +16,8 @@ import (
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/handshake"
 	"github.com/framewire/ws/internal/proxytest"
-	"github.com/framewire/ws/internal/wstest"
 	"github.com/framewire/ws/proxy"
+	"github.com/framewire/ws/wstest"
 )
 
 // The zero Dialer bounds a dial with a context that never ends: a server

@@ -113,8 +113,8 @@
 //	WebSocketConnectionClosedException  net.ErrClosed: ErrClosed, *status.CloseError, ErrConnectionLost
 //	WebSocketTimeoutException           *TimeoutError: context.DeadlineExceeded, os.ErrDeadlineExceeded
 //	WebSocketProxyException             *proxy.Error (proxy.ErrRefused, proxy.ErrAuth, ...)
-//	WebSocketBadStatusException         *handshake.StatusError (status, headers, body)
-//	WebSocketAddressException           ErrAddress, *AddressError (wraps *net.DNSError)
+//	WebSocketBadStatusException         *handshake.StatusError (status, headers, body; Response())
+//	WebSocketAddressException           ErrAddress (wraps *net.DNSError)
 //	"Invalid WebSocket Header"          handshake.ErrHandshake (ErrBadAccept, ErrBadSubprotocol, ...)
 //	ValueError (bad URL)                *handshake.URLError, handshake.ErrInvalidURL
 //	ValueError (bad close code)         status.ErrInvalidCode, status.ErrReasonTooLong

@@ -36,8 +36,9 @@ var ErrReplyTimeout = errors.New("conn: pong not written within ReplyTimeout; co
 // [*handshake.RedirectError].
 var ErrTooManyRedirects = errors.New("conn: too many redirects")
 
-// ErrAddress is the category of [*AddressError]: the host name of the URL
-// or of the proxy could not be resolved. websocket-client raises
+// ErrAddress reports that the host name of the URL or of the proxy could
+// not be resolved; the error also wraps the resolver's *net.DNSError,
+// whose Name is the host. websocket-client raises
 // WebSocketAddressException.
 var ErrAddress = errors.New("conn: cannot resolve address")
 
@@ -45,20 +46,6 @@ var ErrAddress = errors.New("conn: cannot resolve address")
 // the peer closed TCP, or the network failed. It is wrapped together with
 // a [*status.CloseError] of code 1006 (AbnormalClosure) and the read error.
 var ErrConnectionLost = errors.New("conn: connection to remote host was lost")
-
-// AddressError reports a failed name resolution. It wraps [ErrAddress] and
-// the resolver's error (a *net.DNSError).
-type AddressError struct {
-	Host string
-	Err  error
-}
-
-func (e *AddressError) Error() string {
-	return "conn: cannot resolve " + e.Host + ": " + e.Err.Error()
-}
-
-// Unwrap returns [ErrAddress] and the resolver's error.
-func (e *AddressError) Unwrap() []error { return []error{ErrAddress, e.Err} }
 
 // TimeoutError reports a read, write or dial stopped by the end of its
 // context: its deadline or its cancellation. It matches the context's error

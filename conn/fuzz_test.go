@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/framewire/ws/conn"
-	"github.com/framewire/ws/internal/wstest"
+	"github.com/framewire/ws/wstest"
 )
 
 // FuzzRecv feeds arbitrary server bytes after a valid handshake. The client

@@ -14,9 +14,9 @@ import (
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/handshake"
 	"github.com/framewire/ws/internal/leakcheck"
-	"github.com/framewire/ws/internal/wstest"
 	"github.com/framewire/ws/mask"
 	"github.com/framewire/ws/proxy"
+	"github.com/framewire/ws/wstest"
 )
 
 // abcd is the fixed masking key of websocket-client's test_send.

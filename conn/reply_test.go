@@ -12,8 +12,8 @@ import (
 
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
-	"github.com/framewire/ws/internal/wstest"
 	"github.com/framewire/ws/status"
+	"github.com/framewire/ws/wstest"
 )
 
 // maskedPong is the pong with payload p masked with abcd, as it must

@@ -12,7 +12,7 @@ import (
 
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
-	"github.com/framewire/ws/internal/wstest"
+	"github.com/framewire/ws/wstest"
 )
 
 // recorder is a slog.Handler that keeps the records at or above its level.

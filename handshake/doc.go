@@ -1,7 +1,7 @@
-// Package handshake implements the client side of the WebSocket opening
-// handshake (RFC 6455 §4): WebSocket URLs, the HTTP/1.1 Upgrade request,
-// validation of the server's answer. It is websocket-client's _url.py and
-// _handshake.py.
+// Package handshake implements the WebSocket opening handshake (RFC 6455
+// §4): WebSocket URLs, the HTTP/1.1 Upgrade request, validation of the
+// server's answer, and the server's side of the exchange. It is
+// websocket-client's _url.py and _handshake.py.
 //
 // The package is bytes in, bytes out: it does not dial the server, set
 // deadlines or follow redirects; the conn package does, with the pieces
@@ -36,6 +36,16 @@
 // [*RedirectError] with the resolved Location; any other status gives a
 // [*StatusError] with a bounded copy of the body. Both wrap
 // [ErrBadStatus].
+//
+// # Server side (RFC 6455 §4.2)
+//
+// [ReadRequest] reads a client's request from a [bufio.Reader], bounded
+// like ReadResponse, and parses it with net/http. [CheckRequest] checks it
+// as a server must (§4.2.1) and returns its key; each failure is a
+// [*RequestError] wrapping [ErrBadRequest] that names the status to
+// answer. [AppendUpgrade] appends the 101 response that accepts it and
+// [AppendRefusal] the one that refuses it. Package wstest's test server
+// is built on them.
 //
 // # Differences from websocket-client
 //

@@ -1,8 +1,10 @@
 package handshake
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -104,6 +106,26 @@ func (e *StatusError) Error() string {
 
 // Unwrap returns [ErrBadStatus].
 func (e *StatusError) Unwrap() error { return ErrBadStatus }
+
+// Response returns the refusal as net/http describes a response, as
+// gorilla/websocket and coder/websocket return it from a failed dial: a
+// new *http.Response whose Body reads the bounded copy in e.Body.
+func (e *StatusError) Response() *http.Response {
+	status := strconv.Itoa(e.StatusCode)
+	if e.Status != "" {
+		status += " " + e.Status
+	}
+	return &http.Response{
+		Status:        status,
+		StatusCode:    e.StatusCode,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        e.Header.Clone(),
+		Body:          io.NopCloser(bytes.NewReader(e.Body)),
+		ContentLength: int64(len(e.Body)),
+	}
+}
 
 // RedirectError reports a redirect (301, 302, 303, 307 or 308) whose
 // Location is a usable WebSocket URL. The caller may dial Location; see

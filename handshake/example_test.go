@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
@@ -94,6 +95,20 @@ func ExampleStatusError() {
 	// Output: handshake: server answered 403 Forbidden: nope!
 }
 
+func ExampleStatusError_Response() {
+	u, _ := handshake.ParseURL("ws://example.com/chat")
+	req := &handshake.Request{URL: u, Key: "dGhlIHNhbXBsZSBub25jZQ=="}
+	br := bufio.NewReader(strings.NewReader("HTTP/1.1 401 Unauthorized\r\nWww-Authenticate: Bearer\r\nContent-Length: 6\r\n\r\nlog in"))
+	_, err := handshake.ReadResponse(br, req)
+	var se *handshake.StatusError
+	if errors.As(err, &se) {
+		resp := se.Response()
+		body, _ := io.ReadAll(resp.Body)
+		fmt.Println(resp.Status, resp.Header.Get("WWW-Authenticate"), string(body))
+	}
+	// Output: 401 Unauthorized Bearer log in
+}
+
 func ExampleRedirectError() {
 	u, _ := handshake.ParseURL("wss://example.com/v1/chat")
 	req := &handshake.Request{URL: u, Key: "dGhlIHNhbXBsZSBub25jZQ=="}
@@ -104,4 +119,32 @@ func ExampleRedirectError() {
 		fmt.Println(re.Location, handshake.SameHost(u, re.Location))
 	}
 	// Output: wss://example.com/v2/chat true
+}
+
+// The server side: read the RFC 6455 §1.2 sample request, check it and
+// write the answer of §1.3.
+func ExampleCheckRequest() {
+	in := "GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n" +
+		"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
+		"Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	req, err := handshake.ReadRequest(bufio.NewReader(strings.NewReader(in)), 0)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	key, err := handshake.CheckRequest(req)
+	if err != nil {
+		fmt.Printf("%s", handshake.AppendRefusal(nil, err))
+		return
+	}
+	resp, err := handshake.AppendUpgrade(nil, key, "chat", nil)
+	fmt.Print(strings.ReplaceAll(string(resp), "\r\n", "\n"), err)
+	// Output:
+	// HTTP/1.1 101 Switching Protocols
+	// Upgrade: websocket
+	// Connection: Upgrade
+	// Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=
+	// Sec-WebSocket-Protocol: chat
+	//
+	// <nil>
 }

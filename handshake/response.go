@@ -155,9 +155,9 @@ func readLine(br *bufio.Reader, budget *int, scratch *[]byte) ([]byte, error) {
 		case errors.Is(err, bufio.ErrBufferFull):
 			*scratch = append(*scratch, frag...)
 		case errors.Is(err, io.EOF):
-			return nil, fmt.Errorf("handshake: reading response: %w", io.ErrUnexpectedEOF)
+			return nil, fmt.Errorf("handshake: reading header: %w", io.ErrUnexpectedEOF)
 		default:
-			return nil, fmt.Errorf("handshake: reading response: %w", err)
+			return nil, fmt.Errorf("handshake: reading header: %w", err)
 		}
 	}
 }

@@ -356,3 +356,31 @@ func TestReadResponseUnframedBody(t *testing.T) {
 		})
 	}
 }
+
+// StatusError.Response is the refusal in net/http's form, with its own
+// header and a body that reads the bounded copy.
+func TestStatusErrorResponse(t *testing.T) {
+	tests := []struct {
+		se         handshake.StatusError
+		wantStatus string
+	}{
+		{handshake.StatusError{StatusCode: 503, Status: "Service Unavailable", Header: http.Header{"Retry-After": {"7"}}, Body: []byte("busy")}, "503 Service Unavailable"},
+		{handshake.StatusError{StatusCode: 418}, "418"},
+	}
+	for _, tt := range tests {
+		resp := tt.se.Response()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil || string(body) != string(tt.se.Body) || resp.ContentLength != int64(len(tt.se.Body)) {
+			t.Errorf("%d: body %q (%d), %v; want %q", tt.se.StatusCode, body, resp.ContentLength, err, tt.se.Body)
+		}
+		if resp.StatusCode != tt.se.StatusCode || resp.Status != tt.wantStatus || resp.ProtoMajor != 1 || resp.ProtoMinor != 1 {
+			t.Errorf("%d: status %d %q %s", tt.se.StatusCode, resp.StatusCode, resp.Status, resp.Proto)
+		}
+		if tt.se.Header != nil {
+			resp.Header.Set("Retry-After", "0")
+			if tt.se.Header.Get("Retry-After") != "7" {
+				t.Errorf("the response's header is the error's own")
+			}
+		}
+	}
+}

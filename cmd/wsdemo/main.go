@@ -11,58 +11,55 @@ import (
 	"github.com/framewire/ws/app"
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
-	"github.com/framewire/ws/internal/pyrepr"
-	"github.com/framewire/ws/internal/wstest"
 	"github.com/framewire/ws/proxy"
 	"github.com/framewire/ws/status"
+	"github.com/framewire/ws/wstest"
 )
-
-// timeout bounds the whole demo.
-const timeout = 10 * time.Second
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	code := run(ctx, os.Stdout, os.Stderr)
+	err := run(ctx, os.Stdout)
 	stop()
-	os.Exit(code)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "wsdemo:", err)
+		os.Exit(1)
+	}
 }
 
-// run starts the embedded echo server, runs both sessions and returns the
-// exit status.
-func run(ctx context.Context, stdout, stderr io.Writer) int {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+// run starts an echo server on 127.0.0.1 and runs both sessions on it.
+func run(ctx context.Context, w io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+
+	// 1. A server to talk to: package wstest's echo server.
 	srv := wstest.NewServer(wstest.Echo)
 	defer srv.Close()
-	fmt.Fprintf(stdout, "Echo server listening on %s\n", srv.URL)
+	fmt.Fprintln(w, "Echo server listening on", srv.URL)
 
-	if err := lowLevel(ctx, srv.URL+"/demo", stdout); err != nil {
-		fmt.Fprintf(stderr, "wsdemo: %v\n", err)
-		return 1
+	if err := session(ctx, srv.URL+"/demo", w); err != nil {
+		return err
 	}
-	if err := eventDriven(ctx, srv.URL+"/app", stdout); err != nil {
-		fmt.Fprintf(stderr, "wsdemo: %v\n", err)
-		return 1
+	if err := events(ctx, srv.URL+"/app", w); err != nil {
+		return err
 	}
-	fmt.Fprintln(stdout, "Done.")
-	return 0
+	fmt.Fprintln(w, "Done.")
+	return nil
 }
 
-// section prints a heading.
-func section(w io.Writer, title string) { fmt.Fprintf(w, "\n== %s ==\n", title) }
-
-// lowLevel is websocket-client's low-level API tour, on a Conn whose
-// Dialer traces every frame as websocket-client's enableTrace does.
-func lowLevel(ctx context.Context, url string, w io.Writer) error {
-	section(w, "Connect (trace on)")
-	d := &conn.Dialer{Proxy: proxy.Direct, Config: conn.Config{Trace: w, ControlFrames: true}}
+// session is a Conn's life, traced frame by frame.
+func session(ctx context.Context, url string, w io.Writer) error {
+	// 2. Dial, with the trace on: websocket-client's enableTrace output.
+	// The server is on loopback, so proxy variables are not consulted.
+	fmt.Fprintln(w, "\n== Connect ==")
+	d := &conn.Dialer{Proxy: proxy.Direct, Config: conn.Config{Trace: w}}
 	c, err := d.Dial(ctx, url)
 	if err != nil {
 		return err
 	}
 	defer c.CloseNow()
 
-	section(w, "Text message")
+	// 3. A message out, its echo back.
+	fmt.Fprintln(w, "\n== Text message ==")
 	if err := c.WriteMessage(ctx, frame.OpText, []byte("Hello, World!")); err != nil {
 		return err
 	}
@@ -72,156 +69,56 @@ func lowLevel(ctx context.Context, url string, w io.Writer) error {
 	}
 	fmt.Fprintf(w, "Received %v: %s\n", op, p)
 
-	section(w, "Binary message")
-	if err := c.WriteMessage(ctx, frame.OpBinary, []byte{1, 2, 3, 4}); err != nil {
-		return err
-	}
-	if op, p, err = c.ReadMessage(ctx); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "Received %v: %s\n", op, pyrepr.Bytes(p))
-
-	section(w, "Fragmented message, with a ping between fragments")
-	msg := "This is a long message that will be sent in fragments"
-	var chunks []string
-	for i := 0; i < len(msg); i += 10 {
-		chunks = append(chunks, msg[i:min(i+10, len(msg))])
-	}
-	for i, chunk := range chunks {
-		op := frame.OpContinuation
+	// 4. One message in three frames, with a ping between them (control
+	// frames may come between fragments); the reply is one message.
+	fmt.Fprintln(w, "\n== Fragments and a ping ==")
+	parts := []string{"Hello, ", "fragmented ", "World!"}
+	for i, part := range parts {
+		f := frame.New(frame.OpContinuation, []byte(part))
 		if i == 0 {
-			op = frame.OpText
+			f.Opcode = frame.OpText
 		}
-		f := frame.New(op, []byte(chunk))
-		f.Fin = i == len(chunks)-1
+		f.Fin = i == len(parts)-1
 		if err := c.WriteFrame(ctx, f); err != nil {
 			return err
 		}
 		if i == 0 {
-			// Control frames may come between the fragments of a message.
-			if err := c.Ping(ctx, []byte("between fragments")); err != nil {
+			if err := c.Ping(ctx, []byte("are you there?")); err != nil {
 				return err
 			}
 		}
 	}
-	for {
-		f, err := c.ReadDataFrame(ctx, nil)
-		if err != nil {
-			return err
-		}
-		if op := f.Opcode; op == frame.OpPong {
-			fmt.Fprintf(w, "Received pong: %s\n", pyrepr.Bytes(f.Payload))
-			continue
-		}
-		fmt.Fprintf(w, "Received %v reassembled from %d fragments: %s\n", f.Opcode, len(chunks), f.Payload)
-		break
+	if op, p, err = c.ReadMessage(ctx); err != nil {
+		return err
 	}
+	fmt.Fprintf(w, "Received %v: %s\n", op, p)
 
-	section(w, "A frame built by hand")
-	hand := frame.Frame{
-		Header:  frame.Header{Fin: true, Opcode: frame.OpBinary, Masked: true},
-		Payload: []byte("hand-made"),
-	}
-	if err := c.WriteFrame(ctx, hand); err != nil {
+	// 5. The closing handshake: the server answers with the same code.
+	fmt.Fprintln(w, "\n== Close ==")
+	if err := c.Close(ctx, status.GoingAway, "demo over"); err != nil {
 		return err
 	}
-	f, err := c.ReadDataFrame(ctx, nil)
-	if err != nil {
-		return err
-	}
-	frameDetails(w, f.Opcode, f)
-
-	section(w, "Close with a code and a reason")
-	closing, err := status.AppendClose(nil, status.GoingAway, "Custom shutdown")
-	if err != nil {
-		return err
-	}
-	if err := c.WriteFrame(ctx, frame.New(frame.OpClose, closing)); err != nil {
-		return err
-	}
-	for {
-		f, err := c.ReadDataFrame(ctx, nil)
-		op := f.Opcode
-		if err != nil {
-			return err
-		}
-		if op != frame.OpClose {
-			continue
-		}
-		code, reason, err := status.ParseClose(f.Payload)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(w, "Server closed with status %d: %s\n", int(code), reason)
-		return nil
-	}
+	fmt.Fprintln(w, "Closed cleanly")
+	return nil
 }
 
-// frameDetails prints a received frame as websocket-client's frame
-// example does.
-func frameDetails(w io.Writer, op frame.Opcode, f frame.Frame) {
-	fmt.Fprintln(w, "Frame details:")
-	fmt.Fprintf(w, " Opcode: %d (%v)\n", int(op), op)
-	fmt.Fprintf(w, " Final frame: %v\n", f.Fin)
-	fmt.Fprintf(w, " Reserved bits: RSV1=%d, RSV2=%d, RSV3=%d\n", bit(f.Rsv1), bit(f.Rsv2), bit(f.Rsv3))
-	fmt.Fprintf(w, " Masked: %v\n", f.Masked)
-	fmt.Fprintf(w, " Data length: %d\n", len(f.Payload))
-	fmt.Fprintf(w, " Data: %s\n", pyrepr.Bytes(f.Payload))
-	if err := f.Validate(frame.Policy{}); err != nil {
-		fmt.Fprintf(w, "Frame validation error: %v\n", err)
-		return
-	}
-	fmt.Fprintln(w, "Frame is valid")
-}
-
-func bit(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-// eventDriven runs an App: it greets the server on open, pings every
-// 100ms, and closes once the echo and a pong have both arrived.
-func eventDriven(ctx context.Context, url string, w io.Writer) error {
-	section(w, "Event-driven App")
-	gotEcho, gotPong := false, false
-	maybeClose := func(a *app.App) {
-		if gotEcho && gotPong {
-			a.Close(ctx, status.NormalClosure, "app done")
-		}
-	}
+// events is the same server seen through app.App's callbacks: greet on
+// open, close once the echo arrives.
+func events(ctx context.Context, url string, w io.Writer) error {
+	fmt.Fprintln(w, "\n== Event-driven App ==")
 	a := &app.App{
-		URL:          url,
-		Dialer:       &conn.Dialer{Proxy: proxy.Direct},
-		PingInterval: 100 * time.Millisecond,
-		PingTimeout:  50 * time.Millisecond,
-		PingPayload:  []byte("keepalive"),
+		URL:    url,
+		Dialer: &conn.Dialer{Proxy: proxy.Direct},
 		OnOpen: func(a *app.App) {
 			fmt.Fprintln(w, "OnOpen")
 			a.WriteMessage(ctx, frame.OpText, []byte("hello from App"))
 		},
-		OnData: func(a *app.App, op frame.Opcode, p []byte, fin bool) {
-			fmt.Fprintf(w, "OnData: %v fin=%v %s\n", op, fin, pyrepr.Bytes(p))
-		},
 		OnMessage: func(a *app.App, op frame.Opcode, p []byte) {
 			fmt.Fprintf(w, "OnMessage: %v %s\n", op, p)
-			gotEcho = true
-			maybeClose(a)
-		},
-		OnPong: func(a *app.App, p []byte) {
-			if gotPong {
-				return
-			}
-			fmt.Fprintf(w, "OnPong: %s\n", pyrepr.Bytes(p))
-			gotPong = true
-			maybeClose(a)
-		},
-		OnError: func(a *app.App, err error) {
-			fmt.Fprintf(w, "OnError: %v\n", err)
+			a.Close(ctx, status.NormalClosure, "app done")
 		},
 		OnClose: func(a *app.App, code status.Code, reason string) {
-			fmt.Fprintf(w, "OnClose: %d %s\n", int(code), reason)
+			fmt.Fprintf(w, "OnClose: %d\n", int(code))
 		},
 	}
 	err := a.Run(ctx)

@@ -6,7 +6,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/framewire/ws/internal/wstest"
+	"github.com/framewire/ws/wstest"
 )
 
 // wsdump in a pipe against an echo server: each line of standard input goes

@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/framewire/ws/internal/wstest"
+	"github.com/framewire/ws/wstest"
 )
 
 // openPTY returns the two ends of a new pseudo-terminal.

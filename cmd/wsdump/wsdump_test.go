@@ -22,8 +22,8 @@ import (
 
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/internal/pyrepr"
-	"github.com/framewire/ws/internal/wstest"
 	"github.com/framewire/ws/status"
+	"github.com/framewire/ws/wstest"
 )
 
 func deflated(s string) []byte {

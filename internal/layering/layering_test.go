@@ -25,6 +25,7 @@ var allowed = map[string][]string{
 	"handshake":            {},
 	"internal/utf8check":   {},
 	"internal/layering":    {},
+	"internal/docexamples": {},
 	"internal/apisurface":  {},
 	"internal/leakcheck":   {},
 	"internal/proxytest":   {},
@@ -34,10 +35,10 @@ var allowed = map[string][]string{
 	"frame":                {"mask", "status"},
 	"reader":               {"frame", "mask", "status", "internal/grow"},
 	"fragment":             {"frame", "status", "internal/grow", "internal/utf8check"},
-	"internal/wstest":      {"frame", "mask", "status", "handshake", "reader", "fragment", "internal/utf8check"},
 	"internal/conformance": {"frame", "mask", "status", "handshake", "reader", "fragment", "internal/utf8check"},
 	"conn":                 {"frame", "mask", "status", "reader", "fragment", "handshake", "proxy", "internal/grow", "internal/utf8check", "internal/pyrepr"},
 	"app":                  {"conn", "frame", "mask", "status", "reader", "fragment", "handshake", "proxy"},
+	"wstest":               {"conn", "frame", "mask", "status", "reader", "fragment", "handshake", "proxy", "internal/utf8check", "internal/pyrepr"},
 	"interop":              {},
 }
 

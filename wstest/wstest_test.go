@@ -3,6 +3,7 @@ package wstest_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -11,14 +12,18 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/handshake"
-	"github.com/framewire/ws/internal/wstest"
+	"github.com/framewire/ws/internal/leakcheck"
 	"github.com/framewire/ws/mask"
+	"github.com/framewire/ws/status"
+	"github.com/framewire/ws/wstest"
 )
 
 const request = "GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n" +
@@ -139,28 +144,25 @@ func TestRespondAndClose(t *testing.T) {
 	nc2.Close()
 }
 
-func Example() {
+// The raw peer writes exactly the bytes it is given.
+func TestUpgradeRaw(t *testing.T) {
 	s := wstest.NewServer(func(p *wstest.Peer) {
-		fmt.Println(p.Request.Method, p.Request.URL.Path)
-		p.Upgrade(nil)
+		p.Upgrade(&wstest.Upgrade{Accept: "wrong", Extensions: "x"})
 		p.WriteMessage(frame.OpText, []byte("hi"))
 	})
 	defer s.Close()
-
-	nc, _ := net.Dial("tcp", s.Addr)
+	nc, err := net.Dial("tcp", s.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer nc.Close()
 	io.WriteString(nc, request)
-	br := bufio.NewReader(nc)
-	resp, _ := http.ReadResponse(br, nil)
-	fmt.Println(resp.Status, resp.Header.Get("Sec-WebSocket-Accept") == handshake.AcceptKey("dGhlIHNhbXBsZSBub25jZQ=="))
-	h, _ := frame.ReadHeader(br)
-	p := make([]byte, h.Length)
-	io.ReadFull(br, p)
-	fmt.Println(frame.Frame{Header: h, Payload: p})
-	// Output:
-	// GET /chat
-	// 101 Switching Protocols true
-	// text fin=true len=2 data="hi"
+	got, _ := io.ReadAll(nc)
+	want := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-Websocket-Accept: wrong\r\nSec-Websocket-Extensions: x\r\n\r\n\x81\x02hi"
+	if string(got) != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
 }
 
 // Serve runs a handler on a net.Pipe inside a synctest bubble, where time
@@ -249,4 +251,158 @@ func TestReadFrameInPieces(t *testing.T) {
 		}
 	}
 	client.Close()
+}
+
+// Accept answers a request a server must refuse with the status the check
+// names, and hands the error to the handler.
+func TestAcceptRefuses(t *testing.T) {
+	tests := []struct {
+		name, request string
+		code          int
+		header        string // a field the answer must carry
+	}{
+		{"version 8", strings.Replace(request, "Version: 13", "Version: 8", 1), 426, "Sec-WebSocket-Version: 13"},
+		{"POST", strings.Replace(request, "GET", "POST", 1), 405, ""},
+		{"no key", strings.Replace(request, "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", "", 1), 400, ""},
+		{"Upgrade h2c", strings.Replace(request, "Upgrade: websocket", "Upgrade: h2c", 1), 400, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := make(chan error, 1)
+			s := wstest.NewServer(func(p *wstest.Peer) {
+				c, err := p.Accept(nil, nil)
+				if c != nil {
+					c.CloseNow()
+				}
+				got <- err
+			})
+			defer s.Close()
+			nc := s.Pipe()
+			defer nc.Close()
+			io.WriteString(nc, tt.request)
+			resp, err := http.ReadResponse(bufio.NewReader(nc), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tt.code {
+				t.Errorf("status %d, want %d", resp.StatusCode, tt.code)
+			}
+			if name, value, ok := strings.Cut(tt.header, ": "); ok && resp.Header.Get(name) != value {
+				t.Errorf("%s: %q, want %q", name, resp.Header.Get(name), value)
+			}
+			var re *handshake.RequestError
+			if err := <-got; !errors.As(err, &re) || re.StatusCode != tt.code {
+				t.Errorf("Accept = %v, want a RequestError with status %d", err, tt.code)
+			}
+		})
+	}
+}
+
+// The Conn from Accept reads the frames that came with the request first,
+// is a server (it refuses an unmasked frame) and writes unmasked frames.
+func TestAcceptConn(t *testing.T) {
+	got := make(chan string, 2)
+	s := wstest.NewServer(func(p *wstest.Peer) {
+		c, err := p.Accept(nil, nil)
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		ctx := context.Background()
+		for range 2 {
+			_, msg, err := c.ReadMessage(ctx)
+			if err != nil {
+				got <- err.Error()
+				return
+			}
+			got <- string(msg)
+			c.WriteMessage(ctx, frame.OpText, msg)
+		}
+	})
+	defer s.Close()
+	nc := s.Pipe()
+	defer nc.Close()
+	// The request and the first frame in one write.
+	go nc.Write(append([]byte(request), masked(frame.OpText, "first")...))
+	br := bufio.NewReader(nc)
+	if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != 101 {
+		t.Fatal(resp, err)
+	}
+	if msg := <-got; msg != "first" {
+		t.Fatalf("the Conn read %q, want the frame sent with the request", msg)
+	}
+	if h, err := frame.ReadHeader(br); err != nil || h.Masked || h.Length != 5 {
+		t.Fatalf("server frame %+v, %v; want unmasked, 5 bytes", h, err)
+	}
+	br.Discard(5)
+	nc.Write([]byte{0x81, 0x01, 'x'}) // unmasked: a server fails the connection
+	if h, err := frame.ReadHeader(br); h.Opcode != frame.OpClose {
+		t.Fatalf("got %v, %v; want the close frame failing the connection", h.Opcode, err)
+	}
+	if msg := <-got; !strings.Contains(msg, "mask") {
+		t.Fatalf("the Conn read an unmasked frame: %q", msg)
+	}
+}
+
+// A Server made outside a synctest bubble serves a Pipe made inside it:
+// the client's deadline is the bubble's fake second.
+func TestPipeInBubble(t *testing.T) {
+	leakcheck.Check(t)
+	s := wstest.NewServer(wstest.Discard)
+	defer s.Close()
+	synctest.Test(t, func(t *testing.T) {
+		c, err := new(conn.Dialer).DialConn(t.Context(), s.Pipe(), "ws://pipe.test/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		if _, _, err := c.ReadMessage(ctx); !errors.Is(err, context.DeadlineExceeded) || time.Since(start) != time.Second {
+			t.Errorf("ReadMessage = %v after %v; want the deadline after 1s", err, time.Since(start))
+		}
+		if err := c.Close(t.Context(), status.NormalClosure, ""); err != nil {
+			t.Errorf("Close = %v", err)
+		}
+	})
+}
+
+// Close stops the accept loop and every handler, including one blocked
+// on a read and one over a Conn, and later connections are refused.
+func TestCloseLeaksNothing(t *testing.T) {
+	leakcheck.Check(t)
+	var running atomic.Int32
+	s := wstest.NewServer(func(p *wstest.Peer) {
+		running.Add(1)
+		defer running.Add(-1)
+		if p.Request.URL.Path == "/raw" {
+			p.Upgrade(nil)
+			p.ReadFrame()
+			// A handler slow to finish: Close must wait for it.
+			time.Sleep(20 * time.Millisecond)
+			return
+		}
+		wstest.Echo(p)
+	})
+	ctx := t.Context()
+	for _, path := range []string{"/raw", "/echo"} {
+		c, err := conn.Dial(ctx, s.URL+path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.CloseNow()
+	}
+	pipe := s.Pipe()
+	defer pipe.Close()
+	s.Close()
+	if n := running.Load(); n != 0 {
+		t.Errorf("%d handlers still running after Close", n)
+	}
+	if nc, err := net.Dial("tcp", s.Addr); err == nil {
+		nc.Close()
+		t.Error("the listener still accepts after Close")
+	}
+	if _, err := s.Pipe().Write([]byte("x")); err == nil {
+		t.Error("a Pipe after Close is served")
+	}
 }

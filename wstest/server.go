@@ -2,7 +2,7 @@ package wstest
 
 import (
 	"bufio"
-	"bytes"
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/handshake"
 	"github.com/framewire/ws/mask"
@@ -33,57 +34,64 @@ const (
 	minChunk   = 4 << 10 // first size of a frame's read buffer
 )
 
-// A Handler scripts the server side of one connection. The connection is
-// closed when the handler returns, unless the handler took it with
-// [Peer.Hijack].
+// A Handler runs the server side of one connection. It gets a [Peer]
+// whose request has been read, and answers it: with [Peer.Accept] for a
+// server-role [conn.Conn], or byte by byte with the Peer's other methods.
+// The connection is closed when the handler returns, unless the handler
+// took it with [Peer.Hijack].
 type Handler func(p *Peer)
 
 // Server is a WebSocket server on 127.0.0.1 that runs a [Handler] for each
-// connection.
+// connection, as net/http/httptest's Server runs an http.Handler.
 type Server struct {
-	// URL is "ws://127.0.0.1:port", without a path.
+	// URL is "ws://127.0.0.1:port" ("wss://" for [NewTLSServer]), without
+	// a path.
 	URL string
 	// Addr is "127.0.0.1:port".
 	Addr string
 
 	h  Handler
 	ln net.Listener
-	wg sync.WaitGroup
 
 	mu     sync.Mutex
+	idle   sync.Cond // broadcast when running drops to zero
 	conns  map[net.Conn]struct{}
+	run    int // goroutines started: the accept loop and the handlers
 	closed bool
 }
 
 // NewServer starts a server on 127.0.0.1 on a free port. It panics if it
 // cannot listen, as httptest.NewServer does. Call [Server.Close] when done.
 func NewServer(h Handler) *Server {
-	return newServer(h).start()
+	return newServer(h, nil)
 }
 
-func newServer(h Handler) *Server {
+// NewTLSServer is [NewServer] with TLS: the listener is wrapped with
+// tls.NewListener(cfg) and URL starts with "wss://". cfg must hold a
+// certificate.
+func NewTLSServer(h Handler, cfg *tls.Config) *Server {
+	return newServer(h, cfg)
+}
+
+func newServer(h Handler, cfg *tls.Config) *Server {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		panic("wstest: cannot listen: " + err.Error())
 	}
-	s := &Server{
-		URL:   "ws://" + ln.Addr().String(),
-		Addr:  ln.Addr().String(),
-		h:     h,
-		ln:    ln,
-		conns: make(map[net.Conn]struct{}),
+	s := &Server{URL: "ws://" + ln.Addr().String(), Addr: ln.Addr().String(), h: h, ln: ln}
+	if cfg != nil {
+		s.ln = tls.NewListener(ln, cfg)
+		s.URL = "wss://" + s.Addr
 	}
-	return s
-}
-
-func (s *Server) start() *Server {
-	s.wg.Add(1)
+	s.idle.L = &s.mu
+	s.conns = make(map[net.Conn]struct{})
+	s.run = 1
 	go s.accept()
 	return s
 }
 
 func (s *Server) accept() {
-	defer s.wg.Done()
+	defer s.done(nil)
 	for {
 		nc, err := s.ln.Accept()
 		if err != nil {
@@ -93,18 +101,13 @@ func (s *Server) accept() {
 	}
 }
 
-// NewTLSServer is [NewServer] with TLS: the listener is wrapped with
-// tls.NewListener(cfg) and URL starts with "wss://". cfg must hold a
-// certificate.
-func NewTLSServer(h Handler, cfg *tls.Config) *Server {
-	s := newServer(h)
-	s.ln = tls.NewListener(s.ln, cfg)
-	s.URL = "wss://" + s.Addr
-	return s.start()
-}
-
 // Pipe returns the client end of a net.Pipe whose server end runs the
-// server's handler. Closing the server closes it too.
+// server's handler in a new goroutine. Closing the server closes it too.
+//
+// Pipe may be called inside a testing/synctest bubble on a Server made
+// outside it: the pipe then belongs to the bubble, its deadlines follow
+// the bubble's clock, and the handler's goroutine is one of the bubble's,
+// which ends when the test closes its end (or the handler returns).
 func (s *Server) Pipe() net.Conn {
 	client, server := net.Pipe()
 	s.serve(server)
@@ -120,37 +123,28 @@ func (s *Server) serve(nc net.Conn) {
 		return
 	}
 	s.conns[nc] = struct{}{}
-	s.wg.Add(1)
+	s.run++
 	s.mu.Unlock()
 	go func() {
-		defer s.wg.Done()
+		defer s.done(nc)
 		Serve(nc, s.h)
-		s.mu.Lock()
-		delete(s.conns, nc)
-		s.mu.Unlock()
 	}()
 }
 
-// Serve runs h on nc, the server end of one connection, in the calling
-// goroutine: it reads the request head, calls h, and closes nc when h
-// returns unless h took it with [Peer.Hijack]. Nothing is shared with any
-// [Server], so Serve works inside a testing/synctest bubble over a
-// net.Pipe made in the bubble:
-//
-//	client, server := net.Pipe()
-//	go wstest.Serve(server, handler)
-func Serve(nc net.Conn, h Handler) {
-	p := &Peer{Conn: nc, br: bufio.NewReaderSize(nc, 64<<10)}
-	if err := p.readRequest(); err == nil {
-		h(p)
+// done ends one goroutine of the server: the accept loop (nil) or the
+// handler of nc.
+func (s *Server) done(nc net.Conn) {
+	s.mu.Lock()
+	delete(s.conns, nc)
+	if s.run--; s.run == 0 {
+		s.idle.Broadcast()
 	}
-	if !p.hijacked {
-		nc.Close()
-	}
+	s.mu.Unlock()
 }
 
 // Close stops the listener, closes every connection still served and waits
-// for all handlers to return.
+// for all handlers to return. A connection taken with [Peer.Hijack] is
+// the caller's to close.
 func (s *Server) Close() {
 	s.mu.Lock()
 	s.closed = true
@@ -159,7 +153,32 @@ func (s *Server) Close() {
 	}
 	s.mu.Unlock()
 	s.ln.Close()
-	s.wg.Wait()
+	s.mu.Lock()
+	for s.run > 0 {
+		s.idle.Wait()
+	}
+	s.mu.Unlock()
+}
+
+// Serve runs h on nc, the server end of one connection, in the calling
+// goroutine: it reads the request head (bounded, see package handshake's
+// ReadRequest), calls h, and closes nc when h returns unless h took it
+// with [Peer.Hijack]. A request that cannot be read is not handed to h.
+// Nothing is shared with any [Server], so Serve suits a listener of the
+// test's own (an IPv6 one, say) and a net.Pipe made in a testing/synctest
+// bubble:
+//
+//	client, server := net.Pipe()
+//	go wstest.Serve(server, handler)
+func Serve(nc net.Conn, h Handler) {
+	p := &Peer{Conn: nc, rec: &recorder{r: nc, on: true}}
+	p.br = bufio.NewReaderSize(p.rec, 4<<10)
+	if err := p.readRequest(); err == nil {
+		h(p)
+	}
+	if !p.hijacked {
+		nc.Close()
+	}
 }
 
 // Peer is the server side of one connection.
@@ -174,35 +193,39 @@ type Peer struct {
 	RawRequest []byte
 
 	br       *bufio.Reader
+	rec      *recorder
 	wbuf     []byte
 	rbuf     []byte
 	hijacked bool
 }
 
+// readRequest reads the request head with handshake.ReadRequest, keeping
+// a copy of its bytes as they arrived.
 func (p *Peer) readRequest() error {
-	var raw []byte
-	for {
-		line, err := p.br.ReadSlice('\n')
-		raw = append(raw, line...)
-		if err != nil {
-			if errors.Is(err, bufio.ErrBufferFull) && len(raw) < maxRequest {
-				continue
-			}
-			return err
-		}
-		if len(raw) > maxRequest {
-			return ErrTooLarge
-		}
-		if len(bytes.TrimRight(line, "\r\n")) == 0 {
-			break
-		}
-	}
-	req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(raw)))
+	req, err := handshake.ReadRequest(p.br, maxRequest)
+	p.rec.on = false
 	if err != nil {
 		return err
 	}
-	p.RawRequest, p.Request = raw, req
+	p.RawRequest = p.rec.buf[:len(p.rec.buf)-p.br.Buffered()]
+	p.rec.buf = nil
+	p.Request = req
 	return nil
+}
+
+// recorder keeps a copy of what is read through it while on.
+type recorder struct {
+	r   io.Reader
+	buf []byte
+	on  bool
+}
+
+func (r *recorder) Read(b []byte) (int, error) {
+	n, err := r.r.Read(b)
+	if r.on {
+		r.buf = append(r.buf, b[:n]...)
+	}
+	return n, err
 }
 
 // Upgrade is what [Peer.Upgrade] puts in its 101 response.
@@ -219,28 +242,69 @@ type Upgrade struct {
 }
 
 // Upgrade writes a 101 Switching Protocols response that completes the
-// opening handshake (RFC 6455 §4.2.2). A nil u writes the plain response.
+// opening handshake (RFC 6455 §4.2.2), whatever the request was: see
+// handshake.AppendUpgrade. A nil u writes the plain response. A field
+// value with a CR or LF is refused (handshake.ErrInvalidHeader); write
+// such a response with [Peer.Write].
 func (p *Peer) Upgrade(u *Upgrade) error {
 	if u == nil {
 		u = &Upgrade{}
 	}
-	accept := u.Accept
-	if accept == "" {
-		accept = handshake.AcceptKey(p.Request.Header.Get("Sec-WebSocket-Key"))
+	h := u.Header.Clone()
+	if u.Accept != "" || u.Extensions != "" {
+		if h == nil {
+			h = http.Header{}
+		}
+		if u.Accept != "" {
+			h.Set("Sec-WebSocket-Accept", u.Accept)
+		}
+		if u.Extensions != "" {
+			h.Set("Sec-WebSocket-Extensions", u.Extensions)
+		}
 	}
-	var b strings.Builder
-	b.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n")
-	b.WriteString("Sec-WebSocket-Accept: " + accept + "\r\n")
-	if u.Subprotocol != "" {
-		b.WriteString("Sec-WebSocket-Protocol: " + u.Subprotocol + "\r\n")
+	b, err := handshake.AppendUpgrade(p.wbuf[:0], p.Request.Header.Get("Sec-WebSocket-Key"), u.Subprotocol, h)
+	if err != nil {
+		return err
 	}
-	if u.Extensions != "" {
-		b.WriteString("Sec-WebSocket-Extensions: " + u.Extensions + "\r\n")
-	}
-	writeHeader(&b, u.Header)
-	b.WriteString("\r\n")
-	return p.Write([]byte(b.String()))
+	p.wbuf = b
+	return p.Write(b)
 }
+
+// Accept completes the opening handshake as a server must and returns
+// the connection as a server-role [conn.Conn] (conn.New with cfg, whose
+// Role is set to conn.RoleServer; a nil cfg is the zero Config). The
+// request is checked first (handshake.CheckRequest): a request that fails
+// is answered with the status the check names (handshake.AppendRefusal)
+// and the error is returned. u is what [Peer.Upgrade] takes.
+//
+// The Conn owns the stream from then on: bytes the peer had buffered are
+// read first, and the handler must not use the Peer's reading or writing
+// methods any more. When the handler returns, the connection is closed
+// unless the handler hijacked it before Accept.
+func (p *Peer) Accept(u *Upgrade, cfg *conn.Config) (*conn.Conn, error) {
+	if _, err := handshake.CheckRequest(p.Request); err != nil {
+		p.Write(handshake.AppendRefusal(p.wbuf[:0], err))
+		return nil, err
+	}
+	if err := p.Upgrade(u); err != nil {
+		return nil, err
+	}
+	var c conn.Config
+	if cfg != nil {
+		c = *cfg
+	}
+	c.Role = conn.RoleServer
+	return conn.New(transport{Conn: p.Conn, br: p.br}, &c), nil
+}
+
+// transport is the connection under a Conn from Accept: reads go through
+// the peer's buffer, which may hold the first frames.
+type transport struct {
+	net.Conn
+	br *bufio.Reader
+}
+
+func (t transport) Read(b []byte) (int, error) { return t.br.Read(b) }
 
 // Respond writes a complete HTTP/1.1 response other than 101, with body
 // and a Content-Length, for instance a 403.
@@ -475,17 +539,47 @@ func (p *Peer) Hijack() (net.Conn, []byte) {
 	return p.Conn, rest
 }
 
-// Echo is a [Handler] that upgrades the connection and runs [Peer.Echo].
+// Echo is a [Handler] that echoes every message over a server-role
+// [conn.Conn] from [Peer.Accept], with the default limits: a message
+// comes back as one frame of the same type, pings are answered, and the
+// client's close is answered with its status code (conn's closing
+// handshake). Use [Peer.Echo] to echo frame by frame, byte for byte.
 func Echo(p *Peer) {
-	if p.Upgrade(nil) == nil {
-		p.Echo()
+	c, err := p.Accept(nil, nil)
+	if err != nil {
+		return
+	}
+	defer c.CloseNow()
+	ctx := context.Background()
+	var buf []byte
+	for {
+		f, err := c.ReadDataFrame(ctx, buf[:0])
+		if err != nil {
+			return
+		}
+		buf = f.Payload
+		if f.Opcode.IsData() {
+			if err := c.WriteMessage(ctx, f.Opcode, f.Payload); err != nil {
+				return
+			}
+		}
 	}
 }
 
-// Discard is a [Handler] that upgrades the connection and runs
-// [Peer.Discard].
+// Discard is a [Handler] that accepts the connection ([Peer.Accept]) and
+// drops every message until the client closes.
 func Discard(p *Peer) {
-	if p.Upgrade(nil) == nil {
-		p.Discard()
+	c, err := p.Accept(nil, nil)
+	if err != nil {
+		return
+	}
+	defer c.CloseNow()
+	var buf []byte
+	for {
+		f, err := c.ReadDataFrame(context.Background(), buf[:0])
+		if err != nil {
+			return
+		}
+		buf = f.Payload
 	}
 }
