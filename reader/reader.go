@@ -206,7 +206,7 @@ func (r *Reader) Discard() error {
 // continues where it stopped.
 //
 // Beyond the checks of ReadHeader, a close frame's payload is checked with
-// [frame.ValidateClose]; such an error leaves the stream at the next frame.
+// [frame.ParseClose]; such an error leaves the stream at the next frame.
 func (r *Reader) ReadFrame() (frame.Frame, error) {
 	if r.err == nil && r.state == stateHeader && r.remain == 0 && cap(r.payload) <= maxRetained {
 		if err := r.fillEmpty(); err != nil {
