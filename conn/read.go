@@ -36,11 +36,17 @@ type inFrame struct {
 	mode readMode     // the mode reading it; modeNone between frames
 }
 
-// beginFrame reads the next header and makes it the frame that mode reads.
-func (c *Conn) beginFrame(mode readMode) error {
+// claim reports errMixedRead when a frame that another mode began is in
+// progress; a receiving call checks it before it reads.
+func (c *Conn) claim(mode readMode) error {
 	if c.rf.mode != modeNone && c.rf.mode != mode {
 		return errMixedRead
 	}
+	return nil
+}
+
+// beginFrame reads the next header and makes it the frame that mode reads.
+func (c *Conn) beginFrame(mode readMode) error {
 	h, err := c.rd.ReadHeader()
 	if err != nil {
 		return err
@@ -140,8 +146,8 @@ func (c *Conn) recvDataFrame(ctx context.Context) (frame.Frame, error) {
 				return frame.Frame{}, err
 			}
 		}
-		if c.rf.mode == modeFrame {
-			return frame.Frame{}, errMixedRead
+		if err := c.claim(modeMessage); err != nil {
+			return frame.Frame{}, err
 		}
 		ready, err := c.next()
 		if err != nil {
@@ -227,8 +233,8 @@ func (c *Conn) recvFrame(ctx context.Context) (frame.Frame, error) {
 	if err := c.readErr(); err != nil {
 		return frame.Frame{}, err
 	}
-	if c.rf.mode == modeMessage {
-		return frame.Frame{}, errMixedRead
+	if err := c.claim(modeFrame); err != nil {
+		return frame.Frame{}, err
 	}
 	bd := c.rbind.arm(ctx)
 	defer c.rbind.disarm(bd)
