@@ -51,15 +51,16 @@ func (c *Conn) beginFrame(mode readMode) error {
 	if err != nil {
 		return err
 	}
-	c.rf = inFrame{h: h, mode: mode}
+	c.rf.h, c.rf.n, c.rf.mode = h, 0, mode
 	return nil
 }
 
-// payload reads the next bytes of the current frame's payload into p.
+// payload reads the next bytes of the current frame's payload into p; it
+// is called only while some are left, so io.EOF is unexpected.
 func (c *Conn) payload(p []byte) (int, error) {
 	n, err := c.rd.Read(p)
 	c.rf.n += int64(n)
-	if err == io.EOF && c.rf.n < c.rf.h.Length {
+	if err == io.EOF {
 		err = io.ErrUnexpectedEOF
 	}
 	return n, err
@@ -294,8 +295,14 @@ func (c *Conn) next() (bool, error) {
 		if c.trace != nil {
 			c.tpay = c.tpay[:0]
 		}
-		if h := c.rf.h; h.Opcode.IsData() {
-			if err := c.beginData(h); err != nil {
+		if h := &c.rf.h; h.Opcode.IsData() {
+			var err error
+			if h.Rsv1 || h.Rsv2 || h.Rsv3 || c.dec != nil {
+				err = c.beginDecoded(*h)
+			} else {
+				err = c.asm.Begin(*h)
+			}
+			if err != nil {
 				return false, err
 			}
 		}
@@ -335,12 +342,13 @@ func (c *Conn) next() (bool, error) {
 	return ready, err
 }
 
-// beginData starts a data frame in the assembler. The first frame of a
-// message carrying reserved bits, which the reader allows only for the
-// extension that owns them, starts the extension's decoder; the frames of
-// that message then feed it. The assembler is then told no length: the
-// decoded one is not known, and the limit applies to decoded bytes.
-func (c *Conn) beginData(h frame.Header) error {
+// beginDecoded starts a data frame in the assembler when it carries
+// reserved bits or a decoded message is open. The first frame of a message
+// carrying reserved bits, which the reader allows only for the extension
+// that owns them, starts the extension's decoder; the frames of that
+// message then feed it. The assembler is then told no length: the decoded
+// one is not known, and the limit applies to decoded bytes.
+func (c *Conn) beginDecoded(h frame.Header) error {
 	if h.Opcode != frame.OpContinuation {
 		c.dec = nil
 		if (h.Rsv1 || h.Rsv2 || h.Rsv3) && c.ext != nil {
