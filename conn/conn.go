@@ -37,19 +37,18 @@ type Conn struct {
 	fields      []string // response header fields: name, value, name, value...
 
 	// Reading: held by one reader at a time through rlock.
-	rlock   ctxMutex
-	rbind   bind.Binder
-	rd      *reader.Reader
-	asm     fragment.Assembler
-	rin     bool             // a frame's payload is being read
-	rh      frame.Header     // its header; once read, the last frame's
-	rn      int64            // payload bytes of that frame read so far
-	msg     fragment.Message // the message the last data frame completed
-	ctl     [frame.MaxControlPayload]byte
-	pong    int    // length of a pong owed for the ping in ctl, plus one
-	tpay    []byte // payload of the frame being read, kept for the trace
-	rawRead bool   // the frame in progress is read by ReadFrame
-	fbuf    []byte // ReadFrame's payload
+	rlock ctxMutex
+	rbind bind.Binder
+	rd    *reader.Reader
+	asm   fragment.Assembler
+	rf    inFrame          // the frame being read, or the last one read
+	ext   extension        // the negotiated extension, or nil
+	dec   decoder          // its decoder of the message being read, or nil
+	msg   fragment.Message // the message the last data frame completed
+	ctl   [frame.MaxControlPayload]byte
+	pong  int    // length of a pong owed for the ping in ctl, plus one
+	tpay  []byte // payload of the frame being read, kept for the trace
+	fbuf  []byte // ReadFrame's payload
 
 	// Writing: held by one writer at a time through wlock.
 	wlock ctxMutex

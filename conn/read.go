@@ -8,14 +8,63 @@ import (
 	"math"
 	"time"
 
-	"github.com/framewire/ws/fragment"
 	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/internal/grow"
 	"github.com/framewire/ws/status"
 )
 
 // errMixedRead reports a ReadFrame call while another receiving call was
 // in the middle of a frame, or the reverse.
 var errMixedRead = errors.New("conn: ReadFrame mixed with another receiving call in the middle of a frame")
+
+// readMode is how a frame's payload is read: where it goes.
+type readMode uint8
+
+const (
+	modeNone    readMode = iota // between frames
+	modeMessage                 // ReadDataFrame, ReadMessage, Close: control payloads to ctl, data through the assembler
+	modeFrame                   // ReadFrame: the payload to fbuf as it arrived
+)
+
+// inFrame is the read state of a Conn, one for every receiving call: the
+// frame being read and the mode that began it. Every mode reads the payload
+// through payload; only where the bytes go differs. A call continues only a
+// frame its own mode began: another mode's is errMixedRead.
+type inFrame struct {
+	h    frame.Header // the frame's header; after its end, the last frame's
+	n    int64        // payload bytes read so far
+	mode readMode     // the mode reading it; modeNone between frames
+}
+
+// claim reports errMixedRead when a frame that another mode began is in
+// progress; a receiving call checks it before it reads.
+func (c *Conn) claim(mode readMode) error {
+	if c.rf.mode != modeNone && c.rf.mode != mode {
+		return errMixedRead
+	}
+	return nil
+}
+
+// beginFrame reads the next header and makes it the frame that mode reads.
+func (c *Conn) beginFrame(mode readMode) error {
+	h, err := c.rd.ReadHeader()
+	if err != nil {
+		return err
+	}
+	c.rf.h, c.rf.n, c.rf.mode = h, 0, mode
+	return nil
+}
+
+// payload reads the next bytes of the current frame's payload into p; it
+// is called only while some are left, so io.EOF is unexpected.
+func (c *Conn) payload(p []byte) (int, error) {
+	n, err := c.rd.Read(p)
+	c.rf.n += int64(n)
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
+}
 
 // ReplyTimeout bounds each frame a receiving call owes the peer: the pong
 // answering a ping, the close frame answering the peer's, and the close
@@ -101,8 +150,8 @@ func (c *Conn) recvDataFrame(ctx context.Context) (frame.Frame, error) {
 				return frame.Frame{}, err
 			}
 		}
-		if c.rin && c.rawRead {
-			return frame.Frame{}, errMixedRead
+		if err := c.claim(modeMessage); err != nil {
+			return frame.Frame{}, err
 		}
 		ready, err := c.next()
 		if err != nil {
@@ -111,19 +160,19 @@ func (c *Conn) recvDataFrame(ctx context.Context) (frame.Frame, error) {
 		if !ready {
 			continue
 		}
-		switch op := c.rh.Opcode; op {
+		switch op := c.rf.h.Opcode; op {
 		case frame.OpPing, frame.OpPong:
 			if op == frame.OpPing && !c.closeSent.Load() {
-				c.pong = int(c.rh.Length) + 1
+				c.pong = int(c.rf.h.Length) + 1
 				if err := c.sendPong(ctx); err != nil {
 					return frame.Frame{}, err
 				}
 			}
 			if c.cfg.ControlFrames {
-				return frame.Frame{Header: c.rh, Payload: c.ctl[:c.rh.Length]}, nil
+				return frame.Frame{Header: c.rf.h, Payload: c.ctl[:c.rf.h.Length]}, nil
 			}
 		case frame.OpClose:
-			f := frame.Frame{Header: c.rh, Payload: c.ctl[:c.rh.Length]}
+			f := frame.Frame{Header: c.rf.h, Payload: c.ctl[:c.rf.h.Length]}
 			if err := c.peerClosed(ctx, f); err != nil {
 				return frame.Frame{}, err
 			}
@@ -184,41 +233,36 @@ func (c *Conn) recvFrame(ctx context.Context) (frame.Frame, error) {
 	if err := c.readErr(); err != nil {
 		return frame.Frame{}, err
 	}
-	if c.rin && !c.rawRead {
-		return frame.Frame{}, errMixedRead
+	if err := c.claim(modeFrame); err != nil {
+		return frame.Frame{}, err
 	}
 	c.rbind.Arm(ctx)
 	defer c.rbind.Disarm()
-	if !c.rin {
-		h, err := c.rd.ReadHeader()
-		if err != nil {
+	if c.rf.mode == modeNone {
+		if err := c.beginFrame(modeFrame); err != nil {
 			return frame.Frame{}, c.readFailed(ctx, err)
 		}
-		c.rh, c.rin, c.rawRead, c.rn = h, true, true, 0
 		if cap(c.fbuf) > maxRetainedFrame {
 			c.fbuf = nil
 		}
 		c.fbuf = c.fbuf[:0]
 	}
-	for int64(len(c.fbuf)) < c.rh.Length {
+	for c.rf.n < c.rf.h.Length {
 		if len(c.fbuf) == cap(c.fbuf) {
 			// Doubles as bytes arrive, never past the frame's length,
 			// which the reader checked against MaxFrameSize.
-			c.fbuf = fragment.GrowBuffer(c.fbuf, 1, int(min(c.rh.Length, math.MaxInt)))
+			c.fbuf = grow.Buffer(c.fbuf, 1, int(min(c.rf.h.Length, math.MaxInt)))
 		}
-		n, err := c.rd.Read(c.fbuf[len(c.fbuf):cap(c.fbuf)])
+		n, err := c.payload(c.fbuf[len(c.fbuf):cap(c.fbuf)])
 		c.fbuf = c.fbuf[:len(c.fbuf)+n]
 		if err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
 			return frame.Frame{}, c.readFailed(ctx, err)
 		}
 	}
-	c.rin, c.rawRead = false, false
-	f := frame.Frame{Header: c.rh, Payload: c.fbuf}
+	c.rf.mode = modeNone
+	f := frame.Frame{Header: c.rf.h, Payload: c.fbuf}
 	if f.Opcode == frame.OpClose {
-		if err := frame.ValidateClose(f.Payload, c.rd.Policy); err != nil {
+		if _, _, err := frame.ParseClose(f.Payload, c.rd.Policy); err != nil {
 			return frame.Frame{}, c.readFailed(ctx, err)
 		}
 	}
@@ -234,49 +278,57 @@ const maxRetainedFrame = 64 << 10
 const maxRetainedTrace = 64 << 10
 
 // next reads until the current frame ends and reports whether it gave
-// something to return. Then c.rh is the frame's header; a control frame's
-// payload is in c.ctl, and for a data frame c.msg is the message (or
-// fragment) the Assembler completed.
+// something to return. Then c.rf.h is the frame's header; a control
+// frame's payload is in c.ctl, and for a data frame c.msg is the message
+// (or fragment) the Assembler completed.
 func (c *Conn) next() (bool, error) {
-	if !c.rin {
-		h, err := c.rd.ReadHeader()
-		if err != nil {
+	if c.rf.mode == modeNone {
+		if err := c.beginFrame(modeMessage); err != nil {
 			return false, err
 		}
-		c.rh, c.rin, c.rn = h, true, 0
 		if c.trace != nil {
 			c.tpay = c.tpay[:0]
 		}
-		if h.Opcode.IsData() {
-			if err := c.asm.Begin(h); err != nil {
+		if h := &c.rf.h; h.Opcode.IsData() {
+			var err error
+			if h.Rsv1 || h.Rsv2 || h.Rsv3 || c.dec != nil {
+				err = c.beginDecoded(*h)
+			} else {
+				err = c.asm.Begin(*h)
+			}
+			if err != nil {
 				return false, err
 			}
 		}
 	}
-	if c.rh.Opcode.IsControl() {
-		for c.rn < c.rh.Length {
-			n, err := c.rd.Read(c.ctl[c.rn:c.rh.Length])
-			c.rn += int64(n)
-			if err != nil {
-				if err == io.EOF {
-					err = io.ErrUnexpectedEOF
-				}
+	h := c.rf.h
+	if h.Opcode.IsControl() {
+		for c.rf.n < h.Length {
+			if _, err := c.payload(c.ctl[c.rf.n:h.Length]); err != nil {
 				return false, err
 			}
 		}
-		c.rin = false
-		c.trace.received(frame.Frame{Header: c.rh, Payload: c.ctl[:c.rh.Length]})
+		c.rf.mode = modeNone
+		c.trace.received(frame.Frame{Header: h, Payload: c.ctl[:h.Length]})
 		return true, nil
 	}
-	if err := c.streamPayload(); err != nil {
+	var err error
+	if c.dec != nil {
+		err = c.decodePayload()
+	} else {
+		err = c.streamPayload()
+	}
+	if err != nil {
 		return false, err
 	}
-	c.rin = false
-	var err error
+	c.rf.mode = modeNone
+	if h.Fin {
+		c.dec = nil
+	}
 	var ready bool
 	c.msg, ready, err = c.asm.End()
 	if c.trace != nil {
-		c.trace.received(frame.Frame{Header: c.rh, Payload: c.tpay})
+		c.trace.received(frame.Frame{Header: h, Payload: c.tpay})
 		if cap(c.tpay) > maxRetainedTrace {
 			c.tpay = nil
 		}
@@ -284,12 +336,32 @@ func (c *Conn) next() (bool, error) {
 	return ready, err
 }
 
+// beginDecoded starts a data frame in the assembler when it carries
+// reserved bits or a decoded message is open. The first frame of a message
+// carrying reserved bits, which the reader allows only for the extension
+// that owns them, starts the extension's decoder; the frames of that
+// message then feed it. The assembler is then told no length: the decoded
+// one is not known, and the limit applies to decoded bytes.
+func (c *Conn) beginDecoded(h frame.Header) error {
+	if h.Opcode != frame.OpContinuation {
+		c.dec = nil
+		if (h.Rsv1 || h.Rsv2 || h.Rsv3) && c.ext != nil {
+			c.dec = c.ext.decoder(h)
+		}
+	}
+	if c.dec != nil {
+		c.dec.next((*wireSource)(c), h.Fin)
+		h.Length = 0
+	}
+	return c.asm.Begin(h)
+}
+
 // streamPayload reads the rest of the current data frame's payload
 // straight into the Assembler's buffer, which checks it as it arrives.
 func (c *Conn) streamPayload() error {
-	for c.rn < c.rh.Length {
-		buf := c.asm.Grow(int(min(c.rh.Length-c.rn, math.MaxInt)))
-		n, err := c.rd.Read(buf)
+	for c.rf.n < c.rf.h.Length {
+		buf := c.asm.Grow(int(min(c.rf.h.Length-c.rf.n, math.MaxInt)))
+		n, err := c.payload(buf)
 		if n > 0 {
 			if c.trace.payloads() {
 				c.tpay = append(c.tpay, buf[:n]...)
@@ -297,12 +369,8 @@ func (c *Conn) streamPayload() error {
 			if cerr := c.asm.Commit(n); cerr != nil {
 				return cerr
 			}
-			c.rn += int64(n)
 		}
 		if err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
 			return err
 		}
 	}
@@ -315,12 +383,9 @@ func (c *Conn) streamPayload() error {
 // the write lock or a peer that stopped reading cannot keep the call
 // waiting.
 func (c *Conn) peerClosed(ctx context.Context, f frame.Frame) error {
-	if err := frame.ValidateClose(f.Payload, c.rd.Policy); err != nil {
+	code, reason, err := frame.ParseClose(f.Payload, c.rd.Policy)
+	if err != nil {
 		return c.readFailed(ctx, err)
-	}
-	code, reason, _ := status.ParseClose(f.Payload)
-	if len(f.Payload) >= 2 {
-		reason = string(f.Payload[2:]) // kept even when not UTF-8 under SkipUTF8Validation
 	}
 	ce := closeErrorOf(code, reason)
 	if c.closeSent.Load() {

@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/internal/grow"
 	"github.com/framewire/ws/internal/utf8check"
 	"github.com/framewire/ws/status"
 )
@@ -55,6 +56,11 @@ type Message struct {
 	// Fin reports whether the message is complete: always true except for
 	// the non-final fragments of FireContFrame mode.
 	Fin bool
+	// Rsv1 is the RSV1 bit of the message's first frame, kept for every
+	// fragment in FireContFrame mode: the mark of a negotiated extension
+	// (RFC 7692: the message is compressed). RFC 6455 leaves it to the
+	// extension, so the Assembler neither checks nor decodes it.
+	Rsv1 bool
 }
 
 // Assembler joins the fragments of data messages (RFC 6455 §5.4). It
@@ -77,6 +83,7 @@ type Assembler struct {
 
 	open  bool         // a fragmented message is open
 	op    frame.Opcode // its opcode
+	rsv1  bool         // its first frame's RSV1
 	size  int64        // bytes of the open message so far
 	v     utf8check.Validator
 	buf   []byte // message, or fragment in FireContFrame mode
@@ -134,7 +141,7 @@ func (a *Assembler) single(f frame.Frame) (Message, bool, error) {
 	if f.Opcode == frame.OpText && !a.SkipUTF8Validation && !utf8check.Valid(f.Payload) {
 		return Message{}, false, ErrInvalidUTF8
 	}
-	return Message{Opcode: f.Opcode, Payload: f.Payload, Fin: true}, true, nil
+	return Message{Opcode: f.Opcode, Payload: f.Payload, Fin: true, Rsv1: f.Rsv1}, true, nil
 }
 
 // Begin starts a frame whose payload follows in Write calls. It checks the
@@ -160,7 +167,7 @@ func (a *Assembler) Begin(h frame.Header) error {
 		if a.open {
 			return a.fail(fmt.Errorf("%w: %s frame", ErrMissingContinuation, h.Opcode))
 		}
-		a.open, a.op, a.size = true, h.Opcode, 0
+		a.open, a.op, a.rsv1, a.size = true, h.Opcode, h.Rsv1, 0
 		if cap(a.buf) > maxRetained {
 			a.buf = nil
 		}
@@ -194,32 +201,9 @@ func (a *Assembler) Write(p []byte) error {
 	if a.op == frame.OpText && !a.SkipUTF8Validation && !a.v.Write(p) {
 		return a.fail(ErrInvalidUTF8)
 	}
-	a.buf = append(GrowBuffer(a.buf, len(p), a.room()), p...)
+	a.buf = append(grow.Buffer(a.buf, len(p), a.room()), p...)
 	a.size += int64(len(p))
 	return nil
-}
-
-// minGrow is the smallest buffer GrowBuffer makes.
-const minGrow = 512
-
-// GrowBuffer returns b, with its length and contents, and room for at least
-// n more bytes. When b lacks the room, its capacity at least doubles (from
-// 512 bytes), so a buffer filled in many small steps costs linear time, but
-// it never passes limit unless len(b)+n does; a negative limit means none.
-// The limit is the caller's own bound (a configured size limit, or bytes
-// already known to be coming), never a length the peer declared alone.
-func GrowBuffer(b []byte, n, limit int) []byte {
-	need := len(b) + n
-	if need <= cap(b) {
-		return b
-	}
-	c := max(need, 2*cap(b), minGrow)
-	if limit >= 0 {
-		c = min(c, max(limit, need))
-	}
-	nb := make([]byte, len(b), c)
-	copy(nb, b)
-	return nb
 }
 
 // room is the capacity the data buffer may grow to: the bytes it holds and
@@ -250,7 +234,7 @@ func (a *Assembler) Grow(n int) []byte {
 	if a.cur.Opcode.IsControl() {
 		b, limit = &a.ctrl, -1 // at most 125 bytes: the reader checks
 	}
-	*b = GrowBuffer(*b, 1, limit)
+	*b = grow.Buffer(*b, 1, limit)
 	free := (*b)[len(*b):cap(*b)]
 	return free[:min(len(free), n)]
 }
@@ -307,10 +291,10 @@ func (a *Assembler) End() (Message, bool, error) {
 		if a.FireContFrame {
 			op = h.Opcode
 		}
-		return Message{Opcode: op, Payload: a.buf, Fin: true}, true, nil
+		return Message{Opcode: op, Payload: a.buf, Fin: true, Rsv1: a.rsv1}, true, nil
 	}
 	if a.FireContFrame {
-		return Message{Opcode: h.Opcode, Payload: a.buf, Fin: false}, true, nil
+		return Message{Opcode: h.Opcode, Payload: a.buf, Fin: false, Rsv1: a.rsv1}, true, nil
 	}
 	return Message{}, false, nil
 }
