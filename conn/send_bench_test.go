@@ -83,3 +83,25 @@ func BenchmarkEchoLatency(b *testing.B) {
 	b.ReportMetric(float64(rtts[len(rtts)/2].Nanoseconds()), "p50-ns")
 	b.ReportMetric(float64(rtts[len(rtts)*99/100].Nanoseconds()), "p99-ns")
 }
+
+// BenchmarkSendBatch has one goroutine send 16 B binary messages in bursts
+// of 64 through WriteMessages; a message is one op.
+func BenchmarkSendBatch(b *testing.B) {
+	s := serve(b, wstest.Discard)
+	c := dial(b, nil, s.URL)
+	ctx := context.Background()
+	ps := make([][]byte, 64)
+	for i := range ps {
+		ps[i] = make([]byte, 16)
+	}
+	b.SetBytes(16)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if i%len(ps) != 0 {
+			continue
+		}
+		if err := c.WriteMessages(ctx, frame.OpBinary, ps...); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

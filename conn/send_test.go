@@ -21,7 +21,7 @@ type gateTransport struct {
 	discard bool // count the Writes only
 	mu      sync.Mutex
 	n       int
-	writes [][]byte
+	writes  [][]byte
 }
 
 func (g *gateTransport) Read([]byte) (int, error) { return 0, io.EOF }
