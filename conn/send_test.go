@@ -167,3 +167,55 @@ func TestSendContendedNoAllocs(t *testing.T) {
 		t.Errorf("%d allocations for 16000 messages in %d writes", n, g.n)
 	}
 }
+
+// A prepared message goes out from each Conn as that Conn's role frames
+// it: unmasked from servers, masked with each client's own fresh key.
+func TestWritePrepared(t *testing.T) {
+	if _, err := NewPreparedMessage(frame.OpText, []byte{0xff}); err != ErrInvalidText {
+		t.Errorf("invalid text: %v", err)
+	}
+	if _, err := NewPreparedMessage(frame.OpPing, make([]byte, 126)); err == nil {
+		t.Errorf("a 126-byte ping was prepared")
+	}
+	src := []byte("broadcast to all")
+	pm, err := NewPreparedMessage(frame.OpText, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src[0] = 'X' // the prepared message holds a copy
+	want := "broadcast to all"
+	ctx := context.Background()
+	keys := map[[4]byte]bool{}
+	for i, role := range []Role{RoleServer, RoleClient, RoleServer, RoleClient, RoleClient} {
+		g := &gateTransport{}
+		c := New(g, &Config{Role: role})
+		for range 2 {
+			if err := c.WritePrepared(ctx, pm); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, b := range g.writes {
+			h, n, err := frame.ParseHeader(b)
+			if err != nil || !h.Fin || h.Opcode != frame.OpText || h.Masked != (role == RoleClient) || len(b) != n+int(h.Length) {
+				t.Fatalf("conn %d (%v) sent %x: %+v, %v", i, role, b, h, err)
+			}
+			got := bytes.Clone(b[n:])
+			if h.Masked {
+				keys[h.Key] = true
+				for j := range got {
+					got[j] ^= h.Key[j%4]
+				}
+			}
+			if string(got) != want {
+				t.Errorf("conn %d (%v) sent %q, want %q", i, role, got, want)
+			}
+		}
+		g.discard = true
+		if n := testing.AllocsPerRun(100, func() { c.WritePrepared(ctx, pm) }); n != 0 && !raceEnabled {
+			t.Errorf("conn %d (%v): WritePrepared: %v allocations", i, role, n)
+		}
+	}
+	if len(keys) != 6 {
+		t.Errorf("the 3 clients' 6 frames used %d distinct keys, want a fresh key each", len(keys))
+	}
+}
