@@ -77,6 +77,18 @@
 // received payload is kept between frames only when it is small (64 KiB at
 // most).
 //
+// Writes are coalesced. A sender that finds the write lock held queues a
+// copy of its frame when the frame is small (a payload of at most 4 KiB)
+// and needs no encoding by a negotiated extension; the next holder of the
+// lock writes its own frame and the frames queued behind it, in their
+// order, with one system call, and their calls return when that write
+// returns, with its result. A lone sender is not delayed: it writes at
+// once. [Conn.WriteMessages] sends a burst of messages from one goroutine
+// in one write, and a [PreparedMessage] is checked once and sent to many
+// Conns with [Conn.WritePrepared]. Waiting senders hold their goroutine,
+// which is the send queue's backpressure; waiting allocates nothing once
+// the Conn has seen as many senders wait at once.
+//
 // # Cancellation and timeouts
 //
 // Every blocking call takes a context. Its deadline becomes the socket's
@@ -95,7 +107,10 @@
 //     matches [ErrBroken], and the connection is closed. Over TLS every
 //     write timeout is fatal, as crypto/tls cannot resume a write.
 //   - A call waiting for the lock held by another goroutine gives up when
-//     its context ends, having done nothing.
+//     its context ends, having done nothing, unless the holder already
+//     took its queued frame into its own write (see Concurrency): then it
+//     waits for that write, which the holder's context bounds, and returns
+//     its result.
 //
 // A context that can never end (context.Background()) costs nothing. One
 // that can is registered once and stays registered between calls: a
