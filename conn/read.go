@@ -91,7 +91,11 @@ const ReplyTimeout = 5 * time.Second
 // The payload is appended to dst, and the frame's Payload is the result,
 // owned by the caller: pass nil for a new slice, or a buffer to reuse
 // (buf[:0]), which makes receiving allocation-free once the buffer has
-// grown to the largest message.
+// grown to the largest message. An empty dst with room is not copied
+// into: the Conn trades it for the buffer the message arrived in, so the
+// payload comes back in memory the caller now owns and dst's array becomes
+// the Conn's. Keep f.Payload (buf = f.Payload) and never read dst's array
+// after the call; with that, receiving copies nothing.
 //
 // Control frames are handled on the way: a ping is answered with a pong
 // carrying the same payload; a pong is dropped; with Config.ControlFrames
@@ -136,6 +140,14 @@ func (c *Conn) ReadDataFrame(ctx context.Context, dst []byte) (frame.Frame, erro
 	c.rbind.Disarm()
 	if err != nil {
 		return frame.Frame{}, err
+	}
+	if len(dst) == 0 && cap(dst) > 0 && f.Opcode.IsData() {
+		// An empty buffer to fill: trade it for the assembler's, which
+		// holds the message, instead of copying (see fragment's Swap).
+		if p := c.asm.Swap(dst); p != nil {
+			f.Payload, c.msg.Payload = p, nil
+			return f, nil
+		}
 	}
 	f.Payload = append(dst, f.Payload...)
 	return f, nil
@@ -222,6 +234,11 @@ func (c *Conn) ReadFrame(ctx context.Context, dst []byte) (frame.Frame, error) {
 	f, err := c.recvFrame(ctx)
 	if err != nil {
 		return frame.Frame{}, err
+	}
+	if len(dst) == 0 && cap(dst) > 0 {
+		// Trade the caller's empty buffer for the one holding the frame.
+		c.fbuf = dst[:0]
+		return f, nil
 	}
 	f.Payload = append(dst, f.Payload...)
 	return f, nil

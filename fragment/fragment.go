@@ -87,6 +87,7 @@ type Assembler struct {
 	size  int64        // bytes of the open message so far
 	v     utf8check.Validator
 	buf   []byte // message, or fragment in FireContFrame mode
+	given bool   // buf holds the data payload End returned last
 	ctrl  []byte // payload of a streamed control frame
 	cur   frame.Header
 	inCur bool // between Begin and End
@@ -94,7 +95,7 @@ type Assembler struct {
 
 // Reset drops any open message and frame.
 func (a *Assembler) Reset() {
-	a.open, a.inCur = false, false
+	a.open, a.inCur, a.given = false, false, false
 	a.size = 0
 	a.buf = a.buf[:0]
 	a.v.Reset()
@@ -134,7 +135,7 @@ func (a *Assembler) Add(f frame.Frame) (Message, bool, error) {
 
 // single checks an unfragmented message and returns it without copying.
 func (a *Assembler) single(f frame.Frame) (Message, bool, error) {
-	a.buf = a.buf[:0]
+	a.buf, a.given = a.buf[:0], false
 	if limit := a.maxSize(); limit >= 0 && int64(len(f.Payload)) > limit {
 		return Message{}, false, fmt.Errorf("%w: more than %d bytes", ErrMessageTooBig, limit)
 	}
@@ -151,6 +152,7 @@ func (a *Assembler) Begin(h frame.Header) error {
 	if a.inCur {
 		return ErrNoFrame
 	}
+	a.given = false
 	switch {
 	case h.Opcode.IsReserved():
 		return a.fail(fmt.Errorf("%w %d", ErrNotData, h.Opcode))
@@ -291,12 +293,30 @@ func (a *Assembler) End() (Message, bool, error) {
 		if a.FireContFrame {
 			op = h.Opcode
 		}
+		a.given = true
 		return Message{Opcode: op, Payload: a.buf, Fin: true, Rsv1: a.rsv1}, true, nil
 	}
 	if a.FireContFrame {
+		a.given = true
 		return Message{Opcode: h.Opcode, Payload: a.buf, Fin: false, Rsv1: a.rsv1}, true, nil
 	}
 	return Message{}, false, nil
+}
+
+// Swap gives the caller the buffer that holds the data payload End
+// returned last, and takes buf, whose contents it discards, as its buffer
+// for what comes next; the Assembler keeps no reference to the buffer it
+// returns. It lets a receiver hand each message to its caller without a
+// copy while the two trade buffers. Swap works only between End reporting
+// a data message (or, in FireContFrame mode, a fragment) and the next
+// Begin; at any other time it returns nil and changes nothing.
+func (a *Assembler) Swap(buf []byte) []byte {
+	if !a.given {
+		return nil
+	}
+	p := a.buf
+	a.buf, a.given = buf[:0], false
+	return p
 }
 
 func (a *Assembler) maxSize() int64 {

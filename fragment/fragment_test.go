@@ -717,3 +717,51 @@ func TestRsv1Kept(t *testing.T) {
 		}
 	}
 }
+
+// Swap trades buffers only right after End reported a data payload, and
+// the Assembler then fills the buffer it was given.
+func TestSwap(t *testing.T) {
+	var a Assembler
+	if p := a.Swap(make([]byte, 0, 8)); p != nil {
+		t.Fatalf("Swap before any message = %q", p)
+	}
+	first := frame.New(frame.OpText, []byte("Hel"))
+	first.Fin = false
+	if _, _, err := a.Add(first); err != nil {
+		t.Fatal(err)
+	}
+	if p := a.Swap(make([]byte, 0, 8)); p != nil {
+		t.Fatalf("Swap in the middle of a message = %q", p)
+	}
+	m, ready, err := a.Add(frame.New(frame.OpContinuation, []byte("lo")))
+	if err != nil || !ready {
+		t.Fatal(ready, err)
+	}
+	mine := make([]byte, 0, 16)
+	p := a.Swap(mine)
+	if string(p) != "Hello" || &p[0] != &m.Payload[0] {
+		t.Fatalf("Swap = %q, want the message's own buffer", p)
+	}
+	if a.Swap(nil) != nil {
+		t.Error("a second Swap traded again")
+	}
+	// The next message is assembled in the buffer Swap took.
+	first = frame.New(frame.OpBinary, []byte("ab"))
+	first.Fin = false
+	a.Add(first)
+	m, _, _ = a.Add(frame.New(frame.OpContinuation, []byte("cd")))
+	if string(m.Payload) != "abcd" || &m.Payload[0] != &mine[:1][0] {
+		t.Errorf("next message %q not in the buffer Swap took", m.Payload)
+	}
+	if string(p) != "Hello" {
+		t.Errorf("the traded buffer changed: %q", p)
+	}
+	// FireContFrame: each fragment can be traded.
+	b := Assembler{FireContFrame: true}
+	first = frame.New(frame.OpText, []byte("x"))
+	first.Fin = false
+	b.Add(first)
+	if p := b.Swap(nil); string(p) != "x" {
+		t.Errorf("FireContFrame fragment Swap = %q", p)
+	}
+}
