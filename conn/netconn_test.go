@@ -46,7 +46,7 @@ type onlyReader struct{ io.Reader }
 // reading side sees io.EOF.
 func TestNetConnCopy(t *testing.T) {
 	client, server, _, _ := netPair(t)
-	up, down := randomBytes(1<<20), randomBytes(1<<20)[1:]
+	up, down := randomBytes(1<<20), randomBytes(1 << 20)[1:]
 	errs := make(chan error, 2)
 	go func() {
 		_, err := io.Copy(client, onlyReader{bytes.NewReader(up)})
@@ -188,7 +188,6 @@ func TestNetConnUnexpectedType(t *testing.T) {
 		t.Errorf("peer got %v, want a close with 1003", f)
 	}
 }
-
 
 func TestNetConnAddr(t *testing.T) {
 	a, b := net.Pipe()
