@@ -486,3 +486,32 @@ func echoedTo(t *testing.T, c *conn.Conn, p *streamPeer) {
 		t.Errorf("peer got %v", f)
 	}
 }
+
+// The trace of a streamed message is the trace of the same message read
+// whole.
+func TestNextReaderTrace(t *testing.T) {
+	frames := []frame.Frame{frag(frame.OpText, false, "Hel"), ping("p"), frag(frame.OpContinuation, true, "lo")}
+	trace := func(stream bool) string {
+		var buf bytes.Buffer
+		c, p := streamPair(t, &conn.Config{Trace: &buf, MaskKey: abcd})
+		p.send(frames...)
+		ctx := testCtx(t)
+		if stream {
+			_, r, err := c.NextReader(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.ReadAll(r); err != nil {
+				t.Fatal(err)
+			}
+		} else if _, _, err := c.ReadMessage(ctx); err != nil {
+			t.Fatal(err)
+		}
+		p.next(t) // the pong
+		return buf.String()
+	}
+	whole, streamed := trace(false), trace(true)
+	if !strings.Contains(whole, "Hel") || streamed != whole {
+		t.Errorf("streamed trace:\n%s\nwant the trace of ReadMessage:\n%s", streamed, whole)
+	}
+}
