@@ -3,8 +3,10 @@ package conn
 import (
 	"bytes"
 	"context"
+	"errors"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/framewire/ws/frame"
 )
@@ -38,4 +40,54 @@ func TestExtensionEncodesStreams(t *testing.T) {
 			t.Errorf("the encoder was handed %d parts, want 3", enc.parts)
 		}
 	})
+}
+
+// A writer stopped by its context before its first fragment leaves the
+// connection usable; one stopped after it closes the connection, since the
+// message can never be finished.
+func TestNextWriterStopped(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		frames int // frames the peer reads before it stops reading
+		usable bool
+	}{
+		{"before the first fragment", 0, true},
+		{"after the first fragment", 1, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c, z := pipeConn(t, RoleClient)
+				got := readFrames(z, tt.frames)
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				defer cancel()
+				w, err := c.NextWriter(ctx, frame.OpBinary)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, err = w.Write(make([]byte, 3*writeBufferSize))
+				var te *TimeoutError
+				if !errors.As(err, &te) {
+					t.Fatalf("Write = %v, want a *TimeoutError", err)
+				}
+				if cerr := w.Close(); !errors.Is(cerr, context.DeadlineExceeded) {
+					t.Errorf("Close = %v, want the Write's error", cerr)
+				}
+				for range tt.frames {
+					<-got
+				}
+				synctest.Wait()
+				done := make(chan error, 1)
+				go func() { done <- c.WriteMessage(context.Background(), frame.OpText, []byte("next")) }()
+				if tt.usable {
+					f := <-readFrames(z, 1)
+					if string(f.Payload) != "next" || f.Opcode != frame.OpText {
+						t.Errorf("peer read %v, want the next message", f)
+					}
+				}
+				if err := <-done; (err == nil) != tt.usable {
+					t.Errorf("WriteMessage after the stop = %v; usable: %v", err, tt.usable)
+				}
+			})
+		})
+	}
 }
