@@ -515,3 +515,25 @@ func TestNextReaderTrace(t *testing.T) {
 		t.Errorf("streamed trace:\n%s\nwant the trace of ReadMessage:\n%s", streamed, whole)
 	}
 }
+
+// NextReader stopped by its context while it waits returns a
+// *TimeoutError; the next call receives the message.
+func TestNextReaderWaitStopped(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, p := streamPair(t, nil)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		var te *conn.TimeoutError
+		if _, _, err := c.NextReader(ctx); !errors.As(err, &te) {
+			t.Fatalf("NextReader = %v, want a *TimeoutError", err)
+		}
+		p.send(ping("a"), frag(frame.OpBinary, true, "msg"))
+		op, r, err := c.NextReader(context.Background())
+		if err != nil || op != frame.OpBinary {
+			t.Fatalf("NextReader = %v, %v", op, err)
+		}
+		if b, err := io.ReadAll(r); err != nil || string(b) != "msg" {
+			t.Fatalf("ReadAll = %q, %v", b, err)
+		}
+	})
+}
