@@ -67,6 +67,12 @@ func (c *Conn) drain(ctx context.Context) error {
 	}
 	c.rbind.Arm(ctx)
 	defer c.rbind.Disarm()
+	if err := c.endStream(ctx); err != nil {
+		if c.rf.h.Opcode == frame.OpClose && c.readErr() != nil {
+			return nil // the peer's close came between the message's frames
+		}
+		return err
+	}
 	if c.rf.mode == modeFrame {
 		// The rest of a frame ReadFrame began is of no use to anyone.
 		c.rf.mode = modeNone

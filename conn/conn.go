@@ -45,6 +45,7 @@ type Conn struct {
 	ext   extension        // the negotiated extension, or nil
 	dec   decoder          // its decoder of the message being read, or nil
 	msg   fragment.Message // the message the last data frame completed
+	rs    streamState      // the message a MessageReader streams
 	ctl   [frame.MaxControlPayload]byte
 	pong  int    // length of a pong owed for the ping in ctl, plus one
 	tpay  []byte // payload of the frame being read, kept for the trace

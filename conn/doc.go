@@ -63,10 +63,12 @@
 // several WriteFrame calls may have other frames (a pong answering a ping,
 // another goroutine's message) between its fragments, which RFC 6455 §5.4
 // allows only for control frames: send the fragments of a message from one
-// goroutine and other data only when it is done. Receiving calls are
-// serialised: a second reader waits for the first. A receiving call never
-// waits for the write lock to answer a ping: the goroutine holding it
-// writes the pong after its frame (see Answering the peer below).
+// goroutine and other data only when it is done, or use [Conn.NextWriter],
+// which holds the write lock from the first fragment to the last.
+// Receiving calls are serialised: a second reader waits for the first. A
+// receiving call never waits for the write lock to answer a ping: the
+// goroutine holding it writes the pong after its frame (see Answering the
+// peer below).
 // [Conn.CloseNow] and [Conn.Close] may be called from any goroutine.
 //
 // A Conn starts no goroutine (but see the note on context types under
@@ -88,6 +90,16 @@
 // Conns with [Conn.WritePrepared]. Waiting senders hold their goroutine,
 // which is the send queue's backpressure; waiting allocates nothing once
 // the Conn has seen as many senders wait at once.
+//
+// # Streams
+//
+// [Conn.NextReader] returns a message as an io.Reader and
+// [Conn.NextWriter] as an io.WriteCloser: fragments pass through a
+// bounded buffer, never joined, with the checks and the control frames of
+// the other calls, so a message of any length is sent or received in
+// constant memory. [NetConn] makes a net.Conn of a Conn's binary
+// messages: a byte stream across message boundaries, with net.Conn's
+// deadlines, for protocols written for sockets.
 //
 // # Cancellation and timeouts
 //

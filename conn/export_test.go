@@ -2,8 +2,8 @@ package conn
 
 import "net"
 
-// NetConn returns the connection's socket, for tests that inspect it.
-func NetConn(c *Conn) net.Conn { return c.t.(*netTransport).Conn }
+// Socket returns the connection's socket, for tests that inspect it.
+func Socket(c *Conn) net.Conn { return c.t.(*netTransport).Conn }
 
 // TraceBufferCap returns the capacity of the payload copy kept for the
 // trace between frames.

@@ -204,3 +204,30 @@ func TestExtensionUTF8OnDecodedText(t *testing.T) {
 	_, _, err := c.ReadMessage(context.Background())
 	failedWith(t, err, status.InvalidPayload)
 }
+
+// A marked message streamed by a MessageReader is decoded, and its limit
+// and UTF-8 check apply to the decoded bytes.
+func TestExtensionStreams(t *testing.T) {
+	c, send := extConn(t, &Config{MaxMessageSize: 6}, flipDouble{})
+	send(wireOf(t,
+		dataFrame(frame.OpText, false, true, "\xc1"),
+		frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpPing}, Payload: []byte("p")},
+		dataFrame(frame.OpContinuation, true, false, "\xc2\xe9"),
+		dataFrame(frame.OpBinary, false, true, "\x01\x02"),
+		dataFrame(frame.OpContinuation, true, false, "\x03\x04"),
+	))
+	ctx := context.Background()
+	op, r, err := c.NextReader(ctx)
+	if err != nil || op != frame.OpText {
+		t.Fatalf("NextReader = %v, %v", op, err)
+	}
+	if p, err := io.ReadAll(r); err != nil || string(p) != "AABBii" {
+		t.Fatalf("ReadAll = %q, %v; want the decoded AABBii", p, err)
+	}
+	// 4 wire bytes decode to 8, over the limit of 6.
+	if _, r, err = c.NextReader(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, err = io.ReadAll(r)
+	failedWith(t, err, status.MessageTooBig)
+}

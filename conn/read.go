@@ -24,6 +24,7 @@ const (
 	modeNone    readMode = iota // between frames
 	modeMessage                 // ReadDataFrame, ReadMessage, Close: control payloads to ctl, data through the assembler
 	modeFrame                   // ReadFrame: the payload to fbuf as it arrived
+	modeStream                  // a MessageReader: data payloads to the caller's p, from a message's first frame to its last
 )
 
 // inFrame is the read state of a Conn, one for every receiving call: the
@@ -43,6 +44,29 @@ func (c *Conn) claim(mode readMode) error {
 		return errMixedRead
 	}
 	return nil
+}
+
+// endStream drops the rest of a message a [MessageReader] left unfinished,
+// so that another receiving call can begin: its bytes are still checked,
+// and control frames between its fragments answered, as if they were read.
+// ctx is bound to the transport.
+func (c *Conn) endStream(ctx context.Context) error {
+	if c.rf.mode != modeStream {
+		return nil
+	}
+	if cap(c.fbuf) < readBufferSize {
+		c.fbuf = make([]byte, 0, readBufferSize)
+	}
+	for {
+		// fbuf is ReadFrame's, unused while a message is streamed.
+		_, err := c.streamRead(ctx, c.fbuf[:cap(c.fbuf)])
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
 }
 
 // beginFrame reads the next header and makes it the frame that mode reads.
@@ -156,6 +180,9 @@ func (c *Conn) ReadDataFrame(ctx context.Context, dst []byte) (frame.Frame, erro
 // recvDataFrame is ReadDataFrame under the read lock, with ctx bound to
 // the transport. The frame's payload is the Conn's own buffer.
 func (c *Conn) recvDataFrame(ctx context.Context) (frame.Frame, error) {
+	if err := c.endStream(ctx); err != nil {
+		return frame.Frame{}, err
+	}
 	for {
 		if c.pong > 0 {
 			if err := c.sendPong(ctx); err != nil {
@@ -173,28 +200,35 @@ func (c *Conn) recvDataFrame(ctx context.Context) (frame.Frame, error) {
 			continue
 		}
 		switch op := c.rf.h.Opcode; op {
-		case frame.OpPing, frame.OpPong:
-			if op == frame.OpPing && !c.closeSent.Load() {
-				c.pong = int(c.rf.h.Length) + 1
-				if err := c.sendPong(ctx); err != nil {
-					return frame.Frame{}, err
-				}
-			}
-			if c.cfg.ControlFrames {
-				return frame.Frame{Header: c.rf.h, Payload: c.ctl[:c.rf.h.Length]}, nil
-			}
-		case frame.OpClose:
+		case frame.OpPing, frame.OpPong, frame.OpClose:
 			f := frame.Frame{Header: c.rf.h, Payload: c.ctl[:c.rf.h.Length]}
-			if err := c.peerClosed(ctx, f); err != nil {
+			if err := c.control(ctx); err != nil {
 				return frame.Frame{}, err
 			}
-			return f, nil
+			if op == frame.OpClose || c.cfg.ControlFrames {
+				return f, nil
+			}
 		default:
 			m := &c.msg
 			h := frame.Header{Fin: m.Fin, Opcode: m.Opcode, Length: int64(len(m.Payload))}
 			return frame.Frame{Header: h, Payload: m.Payload}, nil
 		}
 	}
+}
+
+// control acts on the control frame just read, whose payload is in ctl:
+// a ping is answered; a close frame is answered and the connection closed.
+func (c *Conn) control(ctx context.Context) error {
+	switch c.rf.h.Opcode {
+	case frame.OpPing:
+		if !c.closeSent.Load() {
+			c.pong = int(c.rf.h.Length) + 1
+			return c.sendPong(ctx)
+		}
+	case frame.OpClose:
+		return c.peerClosed(ctx, frame.Frame{Header: c.rf.h, Payload: c.ctl[:c.rf.h.Length]})
+	}
+	return nil
 }
 
 // ReadMessage returns the next text or binary message, in a new slice
@@ -250,11 +284,14 @@ func (c *Conn) recvFrame(ctx context.Context) (frame.Frame, error) {
 	if err := c.readErr(); err != nil {
 		return frame.Frame{}, err
 	}
+	c.rbind.Arm(ctx)
+	defer c.rbind.Disarm()
+	if err := c.endStream(ctx); err != nil {
+		return frame.Frame{}, err
+	}
 	if err := c.claim(modeFrame); err != nil {
 		return frame.Frame{}, err
 	}
-	c.rbind.Arm(ctx)
-	defer c.rbind.Disarm()
 	if c.rf.mode == modeNone {
 		if err := c.beginFrame(modeFrame); err != nil {
 			return frame.Frame{}, c.readFailed(ctx, err)
@@ -300,33 +337,16 @@ const maxRetainedTrace = 64 << 10
 // (or fragment) the Assembler completed.
 func (c *Conn) next() (bool, error) {
 	if c.rf.mode == modeNone {
-		if err := c.beginFrame(modeMessage); err != nil {
+		if err := c.begin(modeMessage); err != nil {
 			return false, err
-		}
-		if c.trace != nil {
-			c.tpay = c.tpay[:0]
-		}
-		if h := &c.rf.h; h.Opcode.IsData() {
-			var err error
-			if h.Rsv1 || h.Rsv2 || h.Rsv3 || c.dec != nil {
-				err = c.beginDecoded(*h)
-			} else {
-				err = c.asm.Begin(*h)
-			}
-			if err != nil {
-				return false, err
-			}
 		}
 	}
 	h := c.rf.h
 	if h.Opcode.IsControl() {
-		for c.rf.n < h.Length {
-			if _, err := c.payload(c.ctl[c.rf.n:h.Length]); err != nil {
-				return false, err
-			}
+		if err := c.controlPayload(); err != nil {
+			return false, err
 		}
 		c.rf.mode = modeNone
-		c.trace.received(frame.Frame{Header: h, Payload: c.ctl[:h.Length]})
 		return true, nil
 	}
 	var err error
@@ -351,6 +371,39 @@ func (c *Conn) next() (bool, error) {
 		}
 	}
 	return ready, err
+}
+
+// begin reads the next header and makes it the frame that mode reads; a
+// data frame is begun in the assembler, which checks the order of
+// fragments, and in the extension's decoder if its message is marked.
+func (c *Conn) begin(mode readMode) error {
+	if err := c.beginFrame(mode); err != nil {
+		return err
+	}
+	if c.trace != nil {
+		c.tpay = c.tpay[:0]
+	}
+	h := &c.rf.h
+	switch {
+	case !h.Opcode.IsData():
+		return nil
+	case h.Rsv1 || h.Rsv2 || h.Rsv3 || c.dec != nil:
+		return c.beginDecoded(*h)
+	}
+	return c.asm.Begin(*h)
+}
+
+// controlPayload reads the rest of the current control frame's payload
+// into ctl.
+func (c *Conn) controlPayload() error {
+	h := c.rf.h
+	for c.rf.n < h.Length {
+		if _, err := c.payload(c.ctl[c.rf.n:h.Length]); err != nil {
+			return err
+		}
+	}
+	c.trace.received(frame.Frame{Header: h, Payload: c.ctl[:h.Length]})
+	return nil
 }
 
 // beginDecoded starts a data frame in the assembler when it carries
