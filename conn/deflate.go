@@ -447,6 +447,9 @@ func (d *inflater) record(p []byte) {
 func (d *inflater) end() {
 	if d.window > 0 {
 		b := *d.out
+		if d.hist == nil {
+			d.hist = make([]byte, 0, d.window) // never grown by append
+		}
 		d.hist = append(d.hist[:0], b[max(len(b)-d.window, 0):]...)
 	}
 	d.release()
