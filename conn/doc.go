@@ -219,7 +219,10 @@
 // sum of its frames, is held to the same limit. Data that does not
 // inflate fails it with 1007. A receiving call that times out in the
 // middle of a compressed message resumes, like any other, at the next
-// call. docs/compression.md gives the memory and speed of each preset.
+// call. ReadFrame returns frames as they arrived, compressed: with context
+// takeover, a message read that way is missing from the history of the
+// messages after it, which then fail to inflate. docs/compression.md gives
+// the memory and speed of each preset.
 //
 // # Differences from websocket-client
 //
