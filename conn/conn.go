@@ -9,6 +9,7 @@ import (
 
 	"github.com/framewire/ws/fragment"
 	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/handshake"
 	"github.com/framewire/ws/internal/bind"
 	"github.com/framewire/ws/mask"
 	"github.com/framewire/ws/reader"
@@ -58,6 +59,9 @@ type Conn struct {
 	enc   msgEncoder   // the negotiated extension's write side; nil: none
 	src   *mask.Source // made by the first write
 
+	pmd   handshake.DeflateParams // the permessage-deflate agreement, if pmdOn
+	pmdOn bool
+
 	// A pong the receiving call left to the write lock's holder (pong.go).
 	pongOwed atomic.Bool
 	pongBox  atomic.Pointer[pongBox]
@@ -76,12 +80,17 @@ type Conn struct {
 // side of a connection accepted elsewhere, a test peer, or a client over a
 // transport the Dialer does not make. Bytes already read from t past the
 // handshake must be served by t. A nil cfg is the zero Config: a client
-// with the defaults.
+// with the defaults. With Config.Compression set, the Conn uses
+// permessage-deflate with the parameters in its Agreed field.
 func New(t Transport, cfg *Config) *Conn {
 	if cfg == nil {
 		cfg = &Config{}
 	}
-	return newConn(t, cfg, newTracer(cfg.Trace, cfg.Logger))
+	c := newConn(t, cfg, newTracer(cfg.Trace, cfg.Logger))
+	if cfg.Compression != nil {
+		c.useDeflate(cfg.Compression, cfg.Compression.Agreed)
+	}
+	return c
 }
 
 // newConn is New with the tracer that the handshake used.

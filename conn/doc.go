@@ -227,6 +227,30 @@
 // In both forms the values of Authorization, Proxy-Authorization, Cookie
 // and Set-Cookie are replaced by ***.
 //
+// # Compression
+//
+// Set [Config.Compression] (for a dial, Dialer.Config.Compression) to a
+// *[Compression] to use permessage-deflate (RFC 7692), as the Compression
+// example shows. The Dialer offers it (Compression.Offers, or the preset's), parses the
+// answer strictly with handshake.ParseDeflateAnswer and, if the server
+// agreed, compresses messages of at least Compression.Threshold bytes
+// sent with WriteMessage (WriteFrame and control frames never) and
+// inflates those received with RSV1 set. A server that declines leaves
+// the connection uncompressed. [Conn.Compression] returns what was
+// agreed, which the trace also shows. [New] takes the agreement in
+// Compression.Agreed, for the server role or a handshake made elsewhere.
+//
+// Inflated bytes count against MaxMessageSize as they are produced, so a
+// small message that would inflate to gigabytes fails the connection with
+// 1009 once it passes the limit; the compressed size of a message, the
+// sum of its frames, is held to the same limit. Data that does not
+// inflate fails it with 1007. A receiving call that times out in the
+// middle of a compressed message resumes, like any other, at the next
+// call. ReadFrame returns frames as they arrived, compressed: with context
+// takeover, a message read that way is missing from the history of the
+// messages after it, which then fail to inflate. docs/compression.md gives
+// the memory and speed of each preset.
+//
 // # Differences from websocket-client
 //
 //   - A peer's close is answered by echoing its status code (RFC 6455
@@ -259,8 +283,10 @@
 //     DefaultHandshakeTimeout (30 s), where websocket-client without
 //     timeout= waits as long as the server takes. A 101 answer in HTTP/1.0
 //     is refused (handshake.ErrBadVersion).
-//   - Extensions: none is implemented. One offered through Dialer.Header
-//     and accepted by the server fails the dial with an error matching
+//   - Extensions: permessage-deflate (RFC 7692) is implemented and off by
+//     default: see Compression above. Any other extension, or
+//     permessage-deflate offered through Dialer.Header, accepted by the
+//     server fails the dial with an error matching
 //     handshake.ErrBadExtension, rather than the first frame with an RSV
 //     bit failing the connection.
 //   - Cookies: no process-wide jar; Dialer.Jar is any http.CookieJar and

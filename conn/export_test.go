@@ -12,3 +12,6 @@ func TraceBufferCap(c *Conn) int { return cap(c.tpay) }
 // ReceiveBufferCaps returns the capacities of the buffers a Conn keeps
 // for ReadFrame's frames and for messages.
 func ReceiveBufferCaps(c *Conn) (frame, message int) { return cap(c.fbuf), cap(c.msg.Payload) }
+
+// RaceEnabled reports a build with the race detector, for the external tests.
+const RaceEnabled = raceEnabled

@@ -38,7 +38,7 @@ var allowed = map[string][]string{
 	"reader":               {"frame", "mask", "status", "internal/grow"},
 	"fragment":             {"frame", "status", "internal/grow", "internal/utf8check"},
 	"internal/conformance": {"frame", "mask", "status", "handshake", "reader", "fragment", "internal/utf8check"},
-	"conn":                 {"frame", "mask", "status", "reader", "fragment", "handshake", "proxy", "internal/bind", "internal/grow", "internal/utf8check", "internal/pyrepr"},
+	"conn":                 {"frame", "mask", "status", "reader", "fragment", "handshake", "proxy", "internal/bind", "internal/grow", "internal/utf8check", "internal/pyrepr", "internal/deflate"},
 	"app":                  {"conn", "frame", "mask", "status", "reader", "fragment", "handshake", "proxy"},
 	"wstest":               {"conn", "frame", "mask", "status", "reader", "fragment", "handshake", "proxy", "internal/utf8check", "internal/pyrepr"},
 	"interop":              {},
