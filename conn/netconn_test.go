@@ -12,8 +12,6 @@ import (
 	"testing/synctest"
 	"time"
 
-	"golang.org/x/net/nettest"
-
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/status"
@@ -91,24 +89,6 @@ func TestNetConnCopy(t *testing.T) {
 	}
 	if _, err := client.Read(make([]byte, 1)); !errors.Is(err, net.ErrClosed) {
 		t.Errorf("Read after Close = %v, want net.ErrClosed", err)
-	}
-}
-
-// x/net's conformance suite for net.Conn. It runs on the real clock:
-// it calls t.Run, which a synctest bubble does not allow; its own waits
-// are at most a few hundred milliseconds.
-func TestNetConnNettest(t *testing.T) {
-	{
-		nettest.TestConn(t, func() (c1, c2 net.Conn, stop func(), err error) {
-			a, b := net.Pipe()
-			cc := conn.New(a, nil)
-			sc := conn.New(b, &conn.Config{Role: conn.RoleServer})
-			ctx := context.Background()
-			return conn.NetConn(ctx, cc, frame.OpBinary), conn.NetConn(ctx, sc, frame.OpBinary), func() {
-				cc.CloseNow()
-				sc.CloseNow()
-			}, nil
-		})
 	}
 }
 
