@@ -9,7 +9,6 @@ import (
 
 	"github.com/framewire/ws/fragment"
 	"github.com/framewire/ws/frame"
-	"github.com/framewire/ws/handshake"
 	"github.com/framewire/ws/internal/bind"
 	"github.com/framewire/ws/mask"
 	"github.com/framewire/ws/reader"
@@ -58,9 +57,6 @@ type Conn struct {
 	w     writer       // holds a buffer only under wlock
 	enc   msgEncoder   // the negotiated extension's write side; nil: none
 	src   *mask.Source // made by the first write
-
-	pmd   handshake.DeflateParams // the permessage-deflate agreement, if pmdOn
-	pmdOn bool
 
 	// A pong the receiving call left to the write lock's holder (pong.go).
 	pongOwed atomic.Bool

@@ -141,7 +141,7 @@ func (c *Conn) useDeflate(cp *Compression, p handshake.DeflateParams) {
 		// what such a peer may refer to.
 		e.inf.window = 1 << max(windowBits(recvBits), 9)
 	}
-	c.pmd, c.pmdOn = p, true
+	e.params = p
 	c.useExtension(e)
 	c.enc = &e.enc
 	c.trace.extension(p.String())
@@ -149,11 +149,18 @@ func (c *Conn) useDeflate(cp *Compression, p handshake.DeflateParams) {
 
 // Compression returns the permessage-deflate parameters agreed for the
 // connection, and false if it is uncompressed.
-func (c *Conn) Compression() (handshake.DeflateParams, bool) { return c.pmd, c.pmdOn }
+func (c *Conn) Compression() (handshake.DeflateParams, bool) {
+	if e, ok := c.ext.(*deflateExt); ok {
+		return e.params, true
+	}
+	return handshake.DeflateParams{}, false
+}
 
 // deflateExt is permessage-deflate (RFC 7692) on one Conn: RSV1 marks a
 // compressed message.
 type deflateExt struct {
+	params handshake.DeflateParams // as agreed
+
 	enc deflater
 	inf inflater
 }
