@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/framewire/ws/handshake"
@@ -432,7 +433,10 @@ func (d *Dialer) handshake(nc net.Conn, u *url.URL, st *dialState, t *tracer) (*
 		cred := base64.StdEncoding.EncodeToString([]byte(u.User.Username() + ":" + pass))
 		req.Header.Set("Authorization", "Basic "+cred)
 	}
-	raw, err := req.AppendBinary(nil)
+	hb := handshakePool.Get().(*handshakeBuffers)
+	defer hb.release()
+	raw, err := req.AppendBinary(hb.req[:0])
+	hb.req = raw
 	if err != nil {
 		return nil, err
 	}
@@ -440,7 +444,8 @@ func (d *Dialer) handshake(nc net.Conn, u *url.URL, st *dialState, t *tracer) (*
 	if _, err := nc.Write(raw); err != nil {
 		return nil, err
 	}
-	br := bufio.NewReaderSize(nc, 4096)
+	br := hb.br
+	br.Reset(nc)
 	resp, err := handshake.ReadResponse(br, req)
 	if err != nil {
 		var se *handshake.StatusError
@@ -474,6 +479,30 @@ func (d *Dialer) handshake(nc net.Conn, u *url.URL, st *dialState, t *tracer) (*
 		c.useDeflate(cfg.Compression, agreed)
 	}
 	return c, nil
+}
+
+// handshakeBuffers are what an opening handshake borrows: the bytes of
+// the request and the reader of the answer. Nothing taken from them
+// outlives the handshake: the answer's fields are strings and the bytes
+// read past it are copied out.
+type handshakeBuffers struct {
+	req []byte
+	br  *bufio.Reader
+}
+
+var handshakePool = sync.Pool{New: func() any {
+	return &handshakeBuffers{req: make([]byte, 0, 512), br: bufio.NewReaderSize(nil, 4096)}
+}}
+
+// release gives hb back to the pool, unless its request buffer grew for a
+// large request.
+func (hb *handshakeBuffers) release() {
+	hb.br.Reset(nil)
+	if cap(hb.req) > 4096 {
+		return
+	}
+	hb.req = hb.req[:0]
+	handshakePool.Put(hb)
 }
 
 func hasField(h http.Header, name string) bool {
