@@ -232,10 +232,20 @@ func (d *Dialer) DialConn(ctx context.Context, nc net.Conn, rawURL string) (*Con
 		nc.Close()
 		return nil, err
 	}
+	st := d.newState()
+	t := newTracer(d.Config.Trace, d.Config.Logger)
+	if ctx.Done() == nil {
+		// A context that never ends has nothing to bind: the handshake
+		// needs only its own bound, as nc's deadline.
+		var limit time.Time
+		if ht := d.handshakeTimeout(); ht > 0 {
+			limit = time.Now().Add(ht)
+		}
+		return d.upgradeUntil(nc, limit, u, &st, t)
+	}
 	ctx, cancel := d.bound(ctx)
 	defer cancel()
-	st := d.newState()
-	return d.upgrade(ctx, nc, u, &st, newTracer(d.Config.Trace, d.Config.Logger))
+	return d.upgrade(ctx, nc, u, &st, t)
 }
 
 // ErrInsecureRedirect reports a redirect from a wss URL to a ws URL, which
@@ -246,14 +256,19 @@ var ErrInsecureRedirect = errors.New("conn: redirect from wss to ws refused")
 
 // bound applies HandshakeTimeout to ctx.
 func (d *Dialer) bound(ctx context.Context) (context.Context, context.CancelFunc) {
-	switch t := d.HandshakeTimeout; {
-	case t < 0:
-		return ctx, func() {}
-	case t == 0:
-		return context.WithTimeout(ctx, DefaultHandshakeTimeout)
-	default:
+	if t := d.handshakeTimeout(); t > 0 {
 		return context.WithTimeout(ctx, t)
 	}
+	return ctx, func() {}
+}
+
+// handshakeTimeout returns the bound of a dial: HandshakeTimeout, or
+// DefaultHandshakeTimeout for zero; not positive means none.
+func (d *Dialer) handshakeTimeout() time.Duration {
+	if d.HandshakeTimeout == 0 {
+		return DefaultHandshakeTimeout
+	}
+	return d.HandshakeTimeout
 }
 
 // dialState is what a redirect may have to drop.
@@ -397,6 +412,29 @@ func (d *Dialer) upgrade(ctx context.Context, nc net.Conn, u *url.URL, st *dialS
 			return nil, &TimeoutError{Op: "dial", Ctx: cerr, Err: err}
 		}
 		return nil, err
+	}
+	return c, nil
+}
+
+// upgradeUntil is upgrade for a context that never ends: limit (zero:
+// none) is nc's deadline during the handshake, and its passing fails the
+// dial as the end of a context's deadline does.
+func (d *Dialer) upgradeUntil(nc net.Conn, limit time.Time, u *url.URL, st *dialState, t *tracer) (*Conn, error) {
+	bounded := !limit.IsZero()
+	if bounded {
+		nc.SetDeadline(limit)
+	}
+	c, err := d.handshake(nc, u, st, t)
+	if err != nil {
+		nc.Close()
+		var se *handshake.StatusError
+		if bounded && !time.Now().Before(limit) && !errors.As(err, &se) {
+			return nil, &TimeoutError{Op: "dial", Ctx: context.DeadlineExceeded, Err: err}
+		}
+		return nil, err
+	}
+	if bounded {
+		nc.SetDeadline(time.Time{})
 	}
 	return c, nil
 }
