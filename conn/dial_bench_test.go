@@ -20,13 +20,13 @@ func (zeroRand) Read(p []byte) (int, error) {
 
 // cannedUpgrade is the 101 answer to a request whose key was read from
 // zeroRand.
-var cannedUpgrade = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-	"Sec-WebSocket-Accept: " + acceptKey(base64.StdEncoding.EncodeToString(make([]byte, 16))) + "\r\n\r\n"
+var cannedUpgrade = []byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+	"Sec-WebSocket-Accept: " + acceptKey(base64.StdEncoding.EncodeToString(make([]byte, 16))) + "\r\n\r\n")
 
 // dialCanned runs one DialConn over m, rewound to answer with
 // cannedUpgrade, and shuts the Conn down.
 func dialCanned(tb testing.TB, d *conn.Dialer, m *memConn) {
-	m.head = append(m.head[:0], cannedUpgrade...)
+	m.head = cannedUpgrade // read, never written
 	c, err := d.DialConn(context.Background(), m, "ws://memory.test/chat?room=1")
 	if err != nil {
 		tb.Fatal(err)
@@ -39,10 +39,29 @@ func dialCanned(tb testing.TB, d *conn.Dialer, m *memConn) {
 // an in-memory transport.
 func BenchmarkDialConn(b *testing.B) {
 	d := &conn.Dialer{Rand: zeroRand{}}
-	m := &memConn{head: make([]byte, 0, len(cannedUpgrade))}
+	m := &memConn{}
 	b.ReportAllocs()
 	for b.Loop() {
 		dialCanned(b, d, m)
+	}
+}
+
+// maxDialAllocs is what a DialConn may allocate: the URL, the key, the
+// answer's fields, and the Conn with its reader and transport.
+const maxDialAllocs = 15
+
+// DialConn over a canned answer allocates at most maxDialAllocs times:
+// the request and the answer's reader are pooled, the answer's fields are
+// slices of one string, and a context that never ends binds nothing.
+func TestDialConnAllocs(t *testing.T) {
+	if conn.RaceEnabled {
+		t.Skip("the race detector drops pooled buffers at random")
+	}
+	d := &conn.Dialer{Rand: zeroRand{}}
+	m := &memConn{}
+	dialCanned(t, d, m) // fill the pool
+	if n := testing.AllocsPerRun(100, func() { dialCanned(t, d, m) }); n > maxDialAllocs {
+		t.Errorf("DialConn: %v allocations, want at most %d", n, maxDialAllocs)
 	}
 }
 
