@@ -182,6 +182,7 @@ func (d *Dialer) Dial(ctx context.Context, rawURL string) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	parent := ctx
 	ctx, cancel := d.bound(ctx)
 	defer cancel()
 	limit := d.MaxRedirects
@@ -198,7 +199,15 @@ func (d *Dialer) Dial(ctx context.Context, rawURL string) (*Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		c, err := d.upgrade(ctx, nc, u, &st, t)
+		var c *Conn
+		if parent.Done() == nil {
+			// ctx ends only at its deadline, if it has one: nc's
+			// deadline alone bounds the handshake.
+			dl, _ := ctx.Deadline()
+			c, err = d.upgradeUntil(nc, dl, u, &st, t)
+		} else {
+			c, err = d.upgrade(ctx, nc, u, &st, t)
+		}
 		if err == nil {
 			return c, nil
 		}
@@ -596,6 +605,9 @@ func (d *Dialer) storeCookies(u *url.URL, h http.Header) {
 func (d *Dialer) proxyFor(ctx context.Context, u *url.URL) (*url.URL, error) {
 	f := d.Proxy
 	if f == nil {
+		if e := proxy.ReadEnv(nil); e.HTTPProxy == "" && e.HTTPSProxy == "" && e.AllProxy == "" {
+			return nil, nil // what FromEnvironment would answer
+		}
 		f = proxy.FromEnvironment
 	}
 	v := httpURL(u)
