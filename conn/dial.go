@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/framewire/ws/handshake"
@@ -181,6 +182,7 @@ func (d *Dialer) Dial(ctx context.Context, rawURL string) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	parent := ctx
 	ctx, cancel := d.bound(ctx)
 	defer cancel()
 	limit := d.MaxRedirects
@@ -197,7 +199,15 @@ func (d *Dialer) Dial(ctx context.Context, rawURL string) (*Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		c, err := d.upgrade(ctx, nc, u, &st, t)
+		var c *Conn
+		if parent.Done() == nil {
+			// ctx ends only at its deadline, if it has one: nc's
+			// deadline alone bounds the handshake.
+			dl, _ := ctx.Deadline()
+			c, err = d.upgradeUntil(nc, dl, u, &st, t)
+		} else {
+			c, err = d.upgrade(ctx, nc, u, &st, t)
+		}
 		if err == nil {
 			return c, nil
 		}
@@ -231,10 +241,20 @@ func (d *Dialer) DialConn(ctx context.Context, nc net.Conn, rawURL string) (*Con
 		nc.Close()
 		return nil, err
 	}
+	st := d.newState()
+	t := newTracer(d.Config.Trace, d.Config.Logger)
+	if ctx.Done() == nil {
+		// A context that never ends has nothing to bind: the handshake
+		// needs only its own bound, as nc's deadline.
+		var limit time.Time
+		if ht := d.handshakeTimeout(); ht > 0 {
+			limit = time.Now().Add(ht)
+		}
+		return d.upgradeUntil(nc, limit, u, &st, t)
+	}
 	ctx, cancel := d.bound(ctx)
 	defer cancel()
-	st := d.newState()
-	return d.upgrade(ctx, nc, u, &st, newTracer(d.Config.Trace, d.Config.Logger))
+	return d.upgrade(ctx, nc, u, &st, t)
 }
 
 // ErrInsecureRedirect reports a redirect from a wss URL to a ws URL, which
@@ -245,14 +265,19 @@ var ErrInsecureRedirect = errors.New("conn: redirect from wss to ws refused")
 
 // bound applies HandshakeTimeout to ctx.
 func (d *Dialer) bound(ctx context.Context) (context.Context, context.CancelFunc) {
-	switch t := d.HandshakeTimeout; {
-	case t < 0:
-		return ctx, func() {}
-	case t == 0:
-		return context.WithTimeout(ctx, DefaultHandshakeTimeout)
-	default:
+	if t := d.handshakeTimeout(); t > 0 {
 		return context.WithTimeout(ctx, t)
 	}
+	return ctx, func() {}
+}
+
+// handshakeTimeout returns the bound of a dial: HandshakeTimeout, or
+// DefaultHandshakeTimeout for zero; not positive means none.
+func (d *Dialer) handshakeTimeout() time.Duration {
+	if d.HandshakeTimeout == 0 {
+		return DefaultHandshakeTimeout
+	}
+	return d.HandshakeTimeout
 }
 
 // dialState is what a redirect may have to drop.
@@ -400,6 +425,29 @@ func (d *Dialer) upgrade(ctx context.Context, nc net.Conn, u *url.URL, st *dialS
 	return c, nil
 }
 
+// upgradeUntil is upgrade for a context that never ends: limit (zero:
+// none) is nc's deadline during the handshake, and its passing fails the
+// dial as the end of a context's deadline does.
+func (d *Dialer) upgradeUntil(nc net.Conn, limit time.Time, u *url.URL, st *dialState, t *tracer) (*Conn, error) {
+	bounded := !limit.IsZero()
+	if bounded {
+		nc.SetDeadline(limit)
+	}
+	c, err := d.handshake(nc, u, st, t)
+	if err != nil {
+		nc.Close()
+		var se *handshake.StatusError
+		if bounded && !time.Now().Before(limit) && !errors.As(err, &se) {
+			return nil, &TimeoutError{Op: "dial", Ctx: context.DeadlineExceeded, Err: err}
+		}
+		return nil, err
+	}
+	if bounded {
+		nc.SetDeadline(time.Time{})
+	}
+	return c, nil
+}
+
 // handshake sends the request and reads the response.
 func (d *Dialer) handshake(nc net.Conn, u *url.URL, st *dialState, t *tracer) (*Conn, error) {
 	key, err := handshake.NewKey(d.Rand)
@@ -432,7 +480,10 @@ func (d *Dialer) handshake(nc net.Conn, u *url.URL, st *dialState, t *tracer) (*
 		cred := base64.StdEncoding.EncodeToString([]byte(u.User.Username() + ":" + pass))
 		req.Header.Set("Authorization", "Basic "+cred)
 	}
-	raw, err := req.AppendBinary(nil)
+	hb := handshakePool.Get().(*handshakeBuffers)
+	defer hb.release()
+	raw, err := req.AppendBinary(hb.req[:0])
+	hb.req = raw
 	if err != nil {
 		return nil, err
 	}
@@ -440,7 +491,8 @@ func (d *Dialer) handshake(nc net.Conn, u *url.URL, st *dialState, t *tracer) (*
 	if _, err := nc.Write(raw); err != nil {
 		return nil, err
 	}
-	br := bufio.NewReaderSize(nc, 4096)
+	br := hb.br
+	br.Reset(nc)
 	resp, err := handshake.ReadResponse(br, req)
 	if err != nil {
 		var se *handshake.StatusError
@@ -474,6 +526,30 @@ func (d *Dialer) handshake(nc net.Conn, u *url.URL, st *dialState, t *tracer) (*
 		c.useDeflate(cfg.Compression, agreed)
 	}
 	return c, nil
+}
+
+// handshakeBuffers are what an opening handshake borrows: the bytes of
+// the request and the reader of the answer. Nothing taken from them
+// outlives the handshake: the answer's fields are strings and the bytes
+// read past it are copied out.
+type handshakeBuffers struct {
+	req []byte
+	br  *bufio.Reader
+}
+
+var handshakePool = sync.Pool{New: func() any {
+	return &handshakeBuffers{req: make([]byte, 0, 512), br: bufio.NewReaderSize(nil, 4096)}
+}}
+
+// release gives hb back to the pool, unless its request buffer grew for a
+// large request.
+func (hb *handshakeBuffers) release() {
+	hb.br.Reset(nil)
+	if cap(hb.req) > 4096 {
+		return
+	}
+	hb.req = hb.req[:0]
+	handshakePool.Put(hb)
 }
 
 func hasField(h http.Header, name string) bool {
@@ -529,6 +605,9 @@ func (d *Dialer) storeCookies(u *url.URL, h http.Header) {
 func (d *Dialer) proxyFor(ctx context.Context, u *url.URL) (*url.URL, error) {
 	f := d.Proxy
 	if f == nil {
+		if e := proxy.ReadEnv(nil); e.HTTPProxy == "" && e.HTTPSProxy == "" && e.AllProxy == "" {
+			return nil, nil // what FromEnvironment would answer
+		}
 		f = proxy.FromEnvironment
 	}
 	v := httpURL(u)

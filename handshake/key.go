@@ -27,11 +27,23 @@ func NewKey(r io.Reader) (string, error) {
 // key: base64(SHA-1(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
 // (RFC 6455 §4.2.2, item 5.4).
 func AcceptKey(key string) string {
+	var out [28]byte
+	acceptKey(&out, key)
+	return string(out[:])
+}
+
+// acceptKey writes AcceptKey(key) to out.
+func acceptKey(out *[28]byte, key string) {
 	var in [64]byte // a 24-byte key and the 36-byte GUID fit
 	sum := sha1.Sum(append(append(in[:0], key...), keyGUID...))
-	var out [28]byte
 	base64.StdEncoding.Encode(out[:], sum[:])
-	return string(out[:])
+}
+
+// isAccept reports whether v is AcceptKey(key), case included.
+func isAccept(v, key string) bool {
+	var out [28]byte
+	acceptKey(&out, key)
+	return v == string(out[:])
 }
 
 // validKey reports whether key is the base64 encoding of 16 bytes.

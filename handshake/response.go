@@ -2,6 +2,7 @@ package handshake
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -105,12 +106,22 @@ type head struct {
 	header http.Header
 }
 
+// field locates a header field in the text of a header section: its name
+// starts at name and its value at value, and the value runs to the next
+// field's name or the end of the text.
+type field struct{ name, value int }
+
 // readHead reads a status line and header fields through the empty line,
 // consuming at most max bytes. With skipInterim, 1xx responses other than
 // 101 are read and dropped, within the same byte budget.
+//
+// The reason phrase, names and values are gathered into one text that
+// becomes one string; the head's strings are slices of it.
 func readHead(br *bufio.Reader, max int, skipInterim bool) (head, error) {
 	budget := max
 	var scratch []byte
+	var textArr [1024]byte
+	var fieldArr [16]field
 	for {
 		line, err := readLine(br, &budget, &scratch)
 		if err != nil {
@@ -120,15 +131,69 @@ func readHead(br *bufio.Reader, max int, skipInterim bool) (head, error) {
 		if !ok {
 			return head{}, malformed("status line", line)
 		}
-		h := head{minor: minor, code: code, reason: reason, header: make(http.Header)}
-		if err := readFields(br, &budget, &scratch, h.header); err != nil {
+		text := append(textArr[:0], reason...)
+		fields, text, err := readFields(br, &budget, &scratch, fieldArr[:0], text)
+		if err != nil {
 			return head{}, err
 		}
 		if skipInterim && code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
 			continue
 		}
-		return h, nil
+		return newHead(minor, code, len(reason), fields, text), nil
 	}
+}
+
+// newHead builds the head whose reason phrase is text[:nreason], and
+// whose fields are located in text by fields.
+func newHead(minor, code, nreason int, fields []field, text []byte) head {
+	s := string(text)
+	h := head{minor: minor, code: code, reason: s[:nreason], header: make(http.Header, len(fields))}
+	values := make([]string, len(fields))
+	for i, f := range fields {
+		end := len(s)
+		if i+1 < len(fields) {
+			end = fields[i+1].name
+		}
+		name := canonicalKey(s[f.name:f.value])
+		values[i] = s[f.value:end]
+		if vs, ok := h.header[name]; ok {
+			h.header[name] = append(vs, values[i])
+		} else {
+			// Capped, so that appending to it never writes over the
+			// next field's value.
+			h.header[name] = values[i : i+1 : i+1]
+		}
+	}
+	return h
+}
+
+// knownKeys are canonical names of fields a handshake answer usually has,
+// spelled as textproto.CanonicalMIMEHeaderKey spells them.
+var knownKeys = [...]string{
+	"Upgrade",
+	"Connection",
+	"Sec-Websocket-Accept",
+	"Sec-Websocket-Protocol",
+	"Sec-Websocket-Extensions",
+	"Date",
+	"Server",
+	"Content-Length",
+	"Content-Type",
+	"Set-Cookie",
+	"Location",
+	"Transfer-Encoding",
+}
+
+// canonicalKey is textproto.CanonicalMIMEHeaderKey for a valid field name,
+// without allocating for the names in knownKeys.
+func canonicalKey(name string) string {
+	for _, k := range knownKeys {
+		// name is an ASCII token, so EqualFold is ASCII case folding.
+		if len(k) == len(name) && strings.EqualFold(k, name) {
+			return k
+		}
+	}
+	return textproto.CanonicalMIMEHeaderKey(name)
 }
 
 // readLine returns the next line without its CRLF or LF, charging its
@@ -163,77 +228,104 @@ func readLine(br *bufio.Reader, budget *int, scratch *[]byte) ([]byte, error) {
 	}
 }
 
-// parseStatusLine parses "HTTP/1.x DDD reason" into x, DDD and reason.
-func parseStatusLine(line []byte) (int, int, string, bool) {
+// parseStatusLine parses "HTTP/1.x DDD reason" into x, DDD and reason,
+// which aliases line.
+func parseStatusLine(line []byte) (int, int, []byte, bool) {
 	const prefix = "HTTP/1."
 	if len(line) < len(prefix)+5 || string(line[:len(prefix)]) != prefix {
-		return 0, 0, "", false
+		return 0, 0, nil, false
 	}
 	rest := line[len(prefix):]
 	if rest[0] < '0' || rest[0] > '9' || rest[1] != ' ' {
-		return 0, 0, "", false
+		return 0, 0, nil, false
 	}
 	minor := int(rest[0] - '0')
 	rest = rest[2:]
 	if len(rest) < 3 || (len(rest) > 3 && rest[3] != ' ') {
-		return 0, 0, "", false
+		return 0, 0, nil, false
 	}
 	code := 0
 	for _, c := range rest[:3] {
 		if c < '0' || c > '9' {
-			return 0, 0, "", false
+			return 0, 0, nil, false
 		}
 		code = code*10 + int(c-'0')
 	}
 	if code < 100 {
-		return 0, 0, "", false
+		return 0, 0, nil, false
 	}
-	var reason string
+	var reason []byte
 	if len(rest) > 3 {
-		reason = string(rest[4:])
-		if !httpguts.ValidHeaderFieldValue(reason) {
-			return 0, 0, "", false
+		reason = rest[4:]
+		if !validValue(reason) {
+			return 0, 0, nil, false
 		}
 	}
 	return minor, code, reason, true
 }
 
-// readFields reads header fields into h up to and including the empty
-// line.
-func readFields(br *bufio.Reader, budget *int, scratch *[]byte, h http.Header) error {
-	var last string // canonical name of the previous field
+// readFields reads header fields up to and including the empty line,
+// appending each name and value to text and its place to fields.
+func readFields(br *bufio.Reader, budget *int, scratch *[]byte, fields []field, text []byte) ([]field, []byte, error) {
 	for {
 		line, err := readLine(br, budget, scratch)
 		if err != nil {
-			return err
+			return fields, text, err
 		}
 		if len(line) == 0 {
-			return nil
+			return fields, text, nil
 		}
 		if line[0] == ' ' || line[0] == '\t' {
 			// obs-fold (RFC 9112 §5.2): a user agent replaces it with SP.
 			v := trimOWS(line)
-			if last == "" || !httpguts.ValidHeaderFieldValue(string(v)) {
-				return malformed("folded field", line)
+			if len(fields) == 0 || !validValue(v) {
+				return fields, text, malformed("folded field", line)
 			}
-			vs := h[last]
 			if len(v) > 0 {
-				vs[len(vs)-1] = strings.TrimSpace(vs[len(vs)-1] + " " + string(v))
+				// The previous field's value ends the text.
+				at := fields[len(fields)-1].value
+				text = append(text, ' ')
+				text = append(text, v...)
+				n := copy(text[at:], bytes.TrimSpace(text[at:]))
+				text = text[:at+n]
 			}
 			continue
 		}
 		i := indexByte(line, ':')
 		if i <= 0 {
-			return malformed("field", line)
+			return fields, text, malformed("field", line)
 		}
-		name := string(line[:i])
-		value := string(trimOWS(line[i+1:]))
-		if !httpguts.ValidHeaderFieldName(name) || !httpguts.ValidHeaderFieldValue(value) {
-			return malformed("field", line)
+		name, value := line[:i], trimOWS(line[i+1:])
+		if !validName(name) || !validValue(value) {
+			return fields, text, malformed("field", line)
 		}
-		last = textproto.CanonicalMIMEHeaderKey(name)
-		h[last] = append(h[last], value)
+		f := field{name: len(text)}
+		text = append(text, name...)
+		f.value = len(text)
+		text = append(text, value...)
+		fields = append(fields, f)
 	}
+}
+
+// validName is httpguts.ValidHeaderFieldName for bytes: a token.
+func validName(b []byte) bool {
+	for _, c := range b {
+		if !httpguts.IsTokenRune(rune(c)) {
+			return false
+		}
+	}
+	return len(b) > 0
+}
+
+// validValue is httpguts.ValidHeaderFieldValue for bytes: no control
+// character but HTAB.
+func validValue(b []byte) bool {
+	for _, c := range b {
+		if (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 func malformed(what string, line []byte) error {
@@ -273,7 +365,7 @@ func validate(h head, req *Request) (*Response, error) {
 	}
 	key, ok := req.sentKey()
 	accept := hdr["Sec-Websocket-Accept"]
-	if !ok || len(accept) != 1 || accept[0] != AcceptKey(key) {
+	if !ok || len(accept) != 1 || !isAccept(accept[0], key) {
 		return nil, detail(ErrBadAccept, accept)
 	}
 	resp := &Response{StatusCode: h.code, Status: h.reason, Header: hdr}

@@ -39,17 +39,17 @@ func ReadEnv(getenv func(string) string) Env {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	get := func(name string) string {
-		if v := getenv(name); v != "" {
+	get := func(lower, upper string) string {
+		if v := getenv(lower); v != "" {
 			return v
 		}
-		return getenv(strings.ToUpper(name))
+		return getenv(upper)
 	}
 	return Env{
-		HTTPProxy:  get("http_proxy"),
-		HTTPSProxy: get("https_proxy"),
-		AllProxy:   get("all_proxy"),
-		NoProxy:    get("no_proxy"),
+		HTTPProxy:  get("http_proxy", "HTTP_PROXY"),
+		HTTPSProxy: get("https_proxy", "HTTPS_PROXY"),
+		AllProxy:   get("all_proxy", "ALL_PROXY"),
+		NoProxy:    get("no_proxy", "NO_PROXY"),
 		CGI:        getenv("REQUEST_METHOD") != "",
 	}
 }
@@ -98,7 +98,18 @@ func (e Env) ProxyFunc() func(*http.Request) (*url.URL, error) {
 // ways: that one reads the environment once per process and keeps what it
 // read, and it does not know all_proxy.
 func FromEnvironment(req *http.Request) (*url.URL, error) {
-	return ReadEnv(os.Getenv).ProxyFunc()(req)
+	e := ReadEnv(os.Getenv)
+	if e.direct() {
+		return nil, nil
+	}
+	return e.ProxyFunc()(req)
+}
+
+// direct reports whether e names no proxy at all, so that ProxyFunc's
+// function would answer nil for every request.
+func (e Env) direct() bool {
+	return strings.TrimSpace(e.HTTPProxy) == "" && strings.TrimSpace(e.HTTPSProxy) == "" &&
+		strings.TrimSpace(e.AllProxy) == ""
 }
 
 // Direct is a proxy function that always connects directly, whatever the
