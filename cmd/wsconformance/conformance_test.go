@@ -141,10 +141,10 @@ func TestCaseTimeout(t *testing.T) {
 		scale float64
 		want  time.Duration
 	}{
-		{0.2, 30 * time.Second},
-		{0.25, 35 * time.Second},
-		{1, 110 * time.Second},
-		{0, 110 * time.Second},
+		{0.2, 106 * time.Second},
+		{0.25, 130 * time.Second},
+		{1, 490 * time.Second},
+		{0, 490 * time.Second},
 	}
 	for _, tt := range tests {
 		if got := caseTimeout(tt.scale); got != tt.want {
