@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"bytes"
+	"cmp"
 	"compress/flate"
 	"errors"
 	"io"
@@ -39,6 +40,9 @@ func (d deflateClient) play(t *testing.T, base, path string) {
 		t.Errorf("answer %q: %v", accepted, err)
 		return
 	}
+	// check holds the server to the window and context it agreed to.
+	bits := cmp.Or(agreed.ServerMaxWindowBits, 15)
+	check := newWindowInflater(bits, !agreed.ServerNoContextTakeover)
 	var (
 		out     bytes.Buffer
 		w       *flate.Writer
@@ -83,6 +87,9 @@ func (d deflateClient) play(t *testing.T, base, path string) {
 			if !agreed.ServerNoContextTakeover {
 				hist = append(hist, plain...)
 				hist = hist[max(0, len(hist)-32768):]
+			}
+			if _, err := check.inflate(nil, msg, 1<<30); err != nil {
+				t.Errorf("the server's message breaks its own agreement: %v", err)
 			}
 			msg = plain
 		}
@@ -136,6 +143,11 @@ func TestCompressionHonestClient(t *testing.T) {
 	if len(rs) != 5*4+7*3 {
 		t.Fatalf("%d results", len(rs))
 	}
+	// The server honours the window and context takeover it is asked for.
+	serverBits := []handshake.DeflateParams{{ServerMaxWindowBits: 9, ClientMaxWindowBits: handshake.AnyWindowBits}}
+	rs = append(rs, runDeflate(t, "12.1.9,12.3.10,13.6.9", 3, deflateClient{offers: serverBits})...)
+	noContext := []handshake.DeflateParams{{ServerNoContextTakeover: true}}
+	rs = append(rs, runDeflate(t, "12.1.9,13.2.9", 3, deflateClient{offers: noContext})...)
 	for _, r := range rs {
 		if r.Verdict != OK || !strings.Contains(r.Result, "The client compressed 3 of them") {
 			t.Errorf("%s: %s\n%s", r.Case, r.Verdict, Detail(r))
