@@ -102,7 +102,9 @@ func negotiate(p acceptPolicy, offers []handshake.DeflateParams) (n negotiation,
 
 // serverDeflater compresses the server's messages as agreed. compress/flate
 // always uses a 32 KiB window, so below 15 bits the server sends
-// Huffman-only blocks, which refer back to nothing.
+// Huffman-only blocks, which refer back to nothing. Otherwise it uses level
+// 2, the fastest that refers back into earlier messages (BestSpeed starts
+// afresh at each flush), so that context takeover is put to the test.
 type serverDeflater struct {
 	w        *flate.Writer
 	buf      bytes.Buffer
@@ -110,7 +112,7 @@ type serverDeflater struct {
 }
 
 func newServerDeflater(a handshake.DeflateParams) *serverDeflater {
-	level := flate.BestSpeed
+	level := 2
 	if a.ServerMaxWindowBits != 0 && a.ServerMaxWindowBits < handshake.MaxWindowBits {
 		level = flate.HuffmanOnly
 	}
