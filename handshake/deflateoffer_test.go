@@ -46,3 +46,20 @@ func TestParseDeflateOffers(t *testing.T) {
 		})
 	}
 }
+
+// FuzzDeflateOffers parses arbitrary header values as offers: never a
+// panic, and every offer it returns writes out and parses back the same.
+func FuzzDeflateOffers(f *testing.F) {
+	f.Add("permessage-deflate; client_max_window_bits, permessage-deflate; server_no_context_takeover; server_max_window_bits=9")
+	f.Add(`permessage-deflate; client_max_window_bits="10"; client_no_context_takeover, x-other; a=b`)
+	f.Add("permessage-deflate; server_max_window_bits")
+	f.Fuzz(func(t *testing.T, v string) {
+		offers, _ := ParseDeflateOffers([]string{v})
+		for _, o := range offers {
+			again, err := ParseDeflateOffers([]string{o.String()})
+			if err != nil || len(again) != 1 || again[0] != o {
+				t.Fatalf("%q: offer %+v writes as %q, which parses as %+v, %v", v, o, o.String(), again, err)
+			}
+		}
+	})
+}
