@@ -210,8 +210,9 @@ agreed window, one into an earlier message where client_no_context_takeover was 
 a continuation or control frame fails the case. They are UNIMPLEMENTED when the client offers no
 permessage-deflate (or nothing the case's policy accepts), as in Autobahn.
 
-Durations (the case time in total and the timings of sections 9, 12 and 13) differ from run to run, so they are
-printed by `+"`make conformance`"+` and left out of this file and of `+"`conformance.json`"+`.
+Durations (the case time in total and the timings of sections 9, 12 and 13) differ from run to
+run, so they are printed by `+"`make conformance`"+` and left out of this file and of
+`+"`conformance.json`"+`.
 `)
 	for _, a := range agents {
 		res := results[a]
