@@ -22,6 +22,7 @@ type deflateClient struct {
 	ignoreWindow     bool // compress with flate's 32 KiB window whatever was agreed
 	keepHistory      bool // keep the context despite client_no_context_takeover
 	rsv1Continuation bool // send echoes in two frames, both with RSV1
+	rsv1Ping         bool // send a ping with RSV1 before each echo
 	plain            bool // echo uncompressed (allowed: RFC 7692 §6)
 	corrupt          bool // make the echo's first block of reserved type 3
 	garble           bool // flip a bit in the middle of the compressed echo
@@ -92,6 +93,9 @@ func (d deflateClient) play(t *testing.T, base, path string) {
 				t.Errorf("the server's message breaks its own agreement: %v", err)
 			}
 			msg = plain
+		}
+		if d.rsv1Ping {
+			c.writeFrame(frame.Header{Fin: true, Rsv1: true, Opcode: frame.OpPing}, []byte("compressed?"))
 		}
 		if !ok || d.plain {
 			c.write(msgOp, true, msg)
@@ -199,6 +203,7 @@ func TestCompressionBuggyClients(t *testing.T) {
 		{"history kept under client_no_context_takeover", "13.2.4", deflateClient{offers: anyBits, keepHistory: true}, "with no context takeover agreed"},
 		{"history kept, first-fit policy", "13.7.4", deflateClient{offers: []handshake.DeflateParams{{}}, keepHistory: true}, "with no context takeover agreed"},
 		{"RSV1 on a continuation", "12.1.4", deflateClient{offers: anyBits, rsv1Continuation: true}, "RSV1 on a continuation frame"},
+		{"RSV1 on a ping", "13.1.2", deflateClient{offers: anyBits, rsv1Ping: true}, "RSV1 on a ping frame"},
 		{"invalid DEFLATE data", "12.2.6", deflateClient{offers: anyBits, corrupt: true}, "compressed message 1: invalid DEFLATE data"},
 		{"wrong payload", "12.4.6", deflateClient{offers: anyBits, garble: true}, "Echo'ed message 1 "},
 	}
