@@ -188,6 +188,7 @@ func BenchmarkEcho(b *testing.B) {
 			s := serve(b, wstest.Echo)
 			c := dial(b, nil, s.URL)
 			p := make([]byte, size)
+			buf := make([]byte, 0, size)
 			ctx := context.Background()
 			b.SetBytes(int64(size))
 			b.ReportAllocs()
@@ -195,9 +196,11 @@ func BenchmarkEcho(b *testing.B) {
 				if err := c.WriteMessage(ctx, frame.OpBinary, p); err != nil {
 					b.Fatal(err)
 				}
-				if _, _, err := c.ReadMessage(ctx); err != nil {
+				f, err := c.ReadDataFrame(ctx, buf[:0])
+				if err != nil {
 					b.Fatal(err)
 				}
+				buf = f.Payload
 			}
 		})
 	}

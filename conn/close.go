@@ -67,8 +67,15 @@ func (c *Conn) drain(ctx context.Context) error {
 	}
 	c.rbind.Arm(ctx)
 	defer c.rbind.Disarm()
-	if c.rin && c.rawRead {
-		c.rin, c.rawRead = false, false
+	if err := c.endStream(ctx); err != nil {
+		if c.rf.h.Opcode == frame.OpClose && c.readErr() != nil {
+			return nil // the peer's close came between the message's frames
+		}
+		return err
+	}
+	if c.rf.mode == modeFrame {
+		// The rest of a frame ReadFrame began is of no use to anyone.
+		c.rf.mode = modeNone
 		if err := c.rd.Discard(); err != nil {
 			return err
 		}
@@ -83,8 +90,8 @@ func (c *Conn) drain(ctx context.Context) error {
 			}
 			return c.readFailed(ctx, err)
 		}
-		if ready && c.rh.Opcode == frame.OpClose {
-			return c.peerClosed(ctx, frame.Frame{Header: c.rh, Payload: c.ctl[:c.rh.Length]})
+		if ready && c.rf.h.Opcode == frame.OpClose {
+			return c.peerClosed(ctx, frame.Frame{Header: c.rf.h, Payload: c.ctl[:c.rf.h.Length]})
 		}
 	}
 }

@@ -82,6 +82,12 @@ type Config struct {
 	// masked frame gets a fresh key. Applications leave it off.
 	AllowIllegalWrites bool
 
+	// Compression turns on permessage-deflate (RFC 7692): a Dialer
+	// offers it and uses it if the server agrees; New uses it with the
+	// parameters in Compression.Agreed. Nil, the default, leaves the
+	// connection uncompressed. See [Compression].
+	Compression *Compression
+
 	// Trace and Logger receive the trace: the handshake and every frame
 	// sent and received. Trace gets websocket-client's enableTrace text,
 	// Logger structured debug records (see the package doc's Tracing

@@ -9,6 +9,7 @@ import (
 
 	"github.com/framewire/ws/fragment"
 	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/handshake"
 	"github.com/framewire/ws/internal/bind"
 	"github.com/framewire/ws/mask"
 	"github.com/framewire/ws/reader"
@@ -37,19 +38,19 @@ type Conn struct {
 	fields      []string // response header fields: name, value, name, value...
 
 	// Reading: held by one reader at a time through rlock.
-	rlock   ctxMutex
-	rbind   bind.Binder
-	rd      *reader.Reader
-	asm     fragment.Assembler
-	rin     bool             // a frame's payload is being read
-	rh      frame.Header     // its header; once read, the last frame's
-	rn      int64            // payload bytes of that frame read so far
-	msg     fragment.Message // the message the last data frame completed
-	ctl     [frame.MaxControlPayload]byte
-	pong    int    // length of a pong owed for the ping in ctl, plus one
-	tpay    []byte // payload of the frame being read, kept for the trace
-	rawRead bool   // the frame in progress is read by ReadFrame
-	fbuf    []byte // ReadFrame's payload
+	rlock ctxMutex
+	rbind bind.Binder
+	rd    *reader.Reader
+	asm   fragment.Assembler
+	rf    inFrame          // the frame being read, or the last one read
+	ext   extension        // the negotiated extension, or nil
+	dec   decoder          // its decoder of the message being read, or nil
+	msg   fragment.Message // the message the last data frame completed
+	rs    streamState      // the message a MessageReader streams
+	ctl   [frame.MaxControlPayload]byte
+	pong  int    // length of a pong owed for the ping in ctl, plus one
+	tpay  []byte // payload of the frame being read, kept for the trace
+	fbuf  []byte // ReadFrame's payload
 
 	// Writing: held by one writer at a time through wlock.
 	wlock ctxMutex
@@ -57,6 +58,9 @@ type Conn struct {
 	w     writer       // holds a buffer only under wlock
 	enc   msgEncoder   // the negotiated extension's write side; nil: none
 	src   *mask.Source // made by the first write
+
+	pmd   handshake.DeflateParams // the permessage-deflate agreement, if pmdOn
+	pmdOn bool
 
 	// A pong the receiving call left to the write lock's holder (pong.go).
 	pongOwed atomic.Bool
@@ -76,12 +80,17 @@ type Conn struct {
 // side of a connection accepted elsewhere, a test peer, or a client over a
 // transport the Dialer does not make. Bytes already read from t past the
 // handshake must be served by t. A nil cfg is the zero Config: a client
-// with the defaults.
+// with the defaults. With Config.Compression set, the Conn uses
+// permessage-deflate with the parameters in its Agreed field.
 func New(t Transport, cfg *Config) *Conn {
 	if cfg == nil {
 		cfg = &Config{}
 	}
-	return newConn(t, cfg, newTracer(cfg.Trace, cfg.Logger))
+	c := newConn(t, cfg, newTracer(cfg.Trace, cfg.Logger))
+	if cfg.Compression != nil {
+		c.useDeflate(cfg.Compression, cfg.Compression.Agreed)
+	}
+	return c
 }
 
 // newConn is New with the tracer that the handshake used.

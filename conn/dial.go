@@ -155,9 +155,13 @@ func Dial(ctx context.Context, url string) (*Conn, error) {
 // the Host override. Cookies from Jar are chosen for each URL anew. A
 // redirect from wss to ws is refused unless AllowInsecureRedirect is set.
 //
-// No extension is implemented: Header may offer one in
-// Sec-WebSocket-Extensions, but a server that accepts it fails the dial
-// with an error matching handshake.ErrBadExtension.
+// With Config.Compression set, Dial offers permessage-deflate (RFC 7692)
+// and compresses if the server agrees ([Conn.Compression]); a server that
+// declines leaves the connection uncompressed. No other extension is
+// implemented: Header may offer one in Sec-WebSocket-Extensions, but a
+// server that accepts it fails the dial with an error matching
+// handshake.ErrBadExtension, and so does an answer to a permessage-deflate
+// offer that breaks RFC 7692 (a *handshake.ExtensionError).
 //
 // Errors: a *[handshake.URLError] for a bad URL; an error matching
 // [ErrAddress] and wrapping the resolver's *net.DNSError when
@@ -412,6 +416,13 @@ func (d *Dialer) handshake(nc net.Conn, u *url.URL, st *dialState, t *tracer) (*
 		Header:         st.header,
 		Cookie:         d.cookies(u, st),
 	}
+	var offers []handshake.DeflateParams
+	if cp := d.Config.Compression; cp != nil {
+		offers = cp.offers()
+		if req.Extensions, err = handshake.DeflateOffer(offers...); err != nil {
+			return nil, err
+		}
+	}
 	if u.User != nil && !st.strict && !hasField(st.header, "Authorization") {
 		pass, _ := u.User.Password()
 		req.Header = st.header.Clone()
@@ -446,7 +457,8 @@ func (d *Dialer) handshake(nc net.Conn, u *url.URL, st *dialState, t *tracer) (*
 	}
 	d.storeCookies(u, resp.Header)
 	t.response(resp.StatusCode, resp.Status, resp.Header)
-	if err := acceptExtensions(resp.Extensions); err != nil {
+	agreed, compressed, err := acceptExtensions(resp.Extensions, offers)
+	if err != nil {
 		return nil, err
 	}
 	var rest []byte
@@ -458,6 +470,9 @@ func (d *Dialer) handshake(nc net.Conn, u *url.URL, st *dialState, t *tracer) (*
 	cfg.Role = RoleClient
 	c := newConn(transportOf(nc, rest), &cfg, t)
 	c.status, c.subprotocol, c.fields = resp.StatusCode, resp.Subprotocol, flatten(resp.Header)
+	if compressed {
+		c.useDeflate(cfg.Compression, agreed)
+	}
 	return c, nil
 }
 
@@ -525,15 +540,37 @@ func (d *Dialer) proxyFor(ctx context.Context, u *url.URL) (*url.URL, error) {
 	return pu, nil
 }
 
-// acceptExtensions is where the extensions the server accepted join the
-// connection. None is implemented yet: RSV bits and payloads of an extension
-// would fail every frame, so any accepted one fails the dial. The
-// permessage-deflate agreement, from handshake.ParseDeflateAnswer, is to be
-// handed to newConn from here.
-func acceptExtensions(accepted []string) error {
-	if len(accepted) == 0 {
-		return nil
+// acceptExtensions checks the extensions the server accepted against the
+// permessage-deflate offers made (none: compression is off) and returns
+// the agreement, if any (RFC 7692 §5). permessage-deflate is the only
+// extension implemented: one offered through Dialer.Header instead, or
+// any other, fails the dial.
+func acceptExtensions(accepted []string, offers []handshake.DeflateParams) (handshake.DeflateParams, bool, error) {
+	if len(offers) > 0 {
+		agreed, ok, err := handshake.ParseDeflateAnswer(accepted, offers)
+		if err != nil {
+			return agreed, false, err
+		}
+		for _, e := range accepted {
+			if name := extensionName(e); !strings.EqualFold(name, handshake.DeflateExtension) {
+				return agreed, false, &handshake.ExtensionError{Extension: name, Reason: "accepted by the server, but not implemented by conn"}
+			}
+		}
+		return agreed, ok, nil
 	}
-	name, _, _ := strings.Cut(accepted[0], ";")
-	return &handshake.ExtensionError{Extension: strings.TrimSpace(name), Reason: "accepted by the server, but not supported by conn yet"}
+	if len(accepted) == 0 {
+		return handshake.DeflateParams{}, false, nil
+	}
+	name := extensionName(accepted[0])
+	reason := "accepted by the server, but not implemented by conn"
+	if strings.EqualFold(name, handshake.DeflateExtension) {
+		reason = "accepted by the server, but offered through Dialer.Header: set Dialer.Config.Compression instead"
+	}
+	return handshake.DeflateParams{}, false, &handshake.ExtensionError{Extension: name, Reason: reason}
+}
+
+// extensionName returns the token of an extension element.
+func extensionName(e string) string {
+	name, _, _ := strings.Cut(e, ";")
+	return strings.TrimSpace(name)
 }

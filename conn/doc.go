@@ -63,10 +63,12 @@
 // several WriteFrame calls may have other frames (a pong answering a ping,
 // another goroutine's message) between its fragments, which RFC 6455 §5.4
 // allows only for control frames: send the fragments of a message from one
-// goroutine and other data only when it is done. Receiving calls are
-// serialised: a second reader waits for the first. A receiving call never
-// waits for the write lock to answer a ping: the goroutine holding it
-// writes the pong after its frame (see Answering the peer below).
+// goroutine and other data only when it is done, or use [Conn.NextWriter],
+// which holds the write lock from the first fragment to the last.
+// Receiving calls are serialised: a second reader waits for the first. A
+// receiving call never waits for the write lock to answer a ping: the
+// goroutine holding it writes the pong after its frame (see Answering the
+// peer below).
 // [Conn.CloseNow] and [Conn.Close] may be called from any goroutine.
 //
 // A Conn starts no goroutine (but see the note on context types under
@@ -76,6 +78,28 @@
 // call, or in 32 KiB pieces when it is longer. The trace's copy of a
 // received payload is kept between frames only when it is small (64 KiB at
 // most).
+//
+// Writes are coalesced. A sender that finds the write lock held queues a
+// copy of its frame when the frame is small (a payload of at most 4 KiB)
+// and needs no encoding by a negotiated extension; the next holder of the
+// lock writes its own frame and the frames queued behind it, in their
+// order, with one system call, and their calls return when that write
+// returns, with its result. A lone sender is not delayed: it writes at
+// once. [Conn.WriteMessages] sends a burst of messages from one goroutine
+// in one write, and a [PreparedMessage] is checked once and sent to many
+// Conns with [Conn.WritePrepared]. Waiting senders hold their goroutine,
+// which is the send queue's backpressure; waiting allocates nothing once
+// the Conn has seen as many senders wait at once.
+//
+// # Streams
+//
+// [Conn.NextReader] returns a message as an io.Reader and
+// [Conn.NextWriter] as an io.WriteCloser: fragments pass through a
+// bounded buffer, never joined, with the checks and the control frames of
+// the other calls, so a message of any length is sent or received in
+// constant memory. [NetConn] makes a net.Conn of a Conn's binary
+// messages: a byte stream across message boundaries, with net.Conn's
+// deadlines, for protocols written for sockets.
 //
 // # Cancellation and timeouts
 //
@@ -95,7 +119,10 @@
 //     matches [ErrBroken], and the connection is closed. Over TLS every
 //     write timeout is fatal, as crypto/tls cannot resume a write.
 //   - A call waiting for the lock held by another goroutine gives up when
-//     its context ends, having done nothing.
+//     its context ends, having done nothing, unless the holder already
+//     took its queued frame into its own write (see Concurrency): then it
+//     waits for that write, which the holder's context bounds, and returns
+//     its result.
 //
 // A context that can never end (context.Background()) costs nothing. One
 // that can is registered once and stays registered between calls: a
@@ -200,6 +227,30 @@
 // In both forms the values of Authorization, Proxy-Authorization, Cookie
 // and Set-Cookie are replaced by ***.
 //
+// # Compression
+//
+// Set [Config.Compression] (for a dial, Dialer.Config.Compression) to a
+// *[Compression] to use permessage-deflate (RFC 7692), as the Compression
+// example shows. The Dialer offers it (Compression.Offers, or the preset's), parses the
+// answer strictly with handshake.ParseDeflateAnswer and, if the server
+// agreed, compresses messages of at least Compression.Threshold bytes
+// sent with WriteMessage (WriteFrame and control frames never) and
+// inflates those received with RSV1 set. A server that declines leaves
+// the connection uncompressed. [Conn.Compression] returns what was
+// agreed, which the trace also shows. [New] takes the agreement in
+// Compression.Agreed, for the server role or a handshake made elsewhere.
+//
+// Inflated bytes count against MaxMessageSize as they are produced, so a
+// small message that would inflate to gigabytes fails the connection with
+// 1009 once it passes the limit; the compressed size of a message, the
+// sum of its frames, is held to the same limit. Data that does not
+// inflate fails it with 1007. A receiving call that times out in the
+// middle of a compressed message resumes, like any other, at the next
+// call. ReadFrame returns frames as they arrived, compressed: with context
+// takeover, a message read that way is missing from the history of the
+// messages after it, which then fail to inflate. docs/compression.md gives
+// the memory and speed of each preset.
+//
 // # Differences from websocket-client
 //
 //   - A peer's close is answered by echoing its status code (RFC 6455
@@ -232,8 +283,10 @@
 //     DefaultHandshakeTimeout (30 s), where websocket-client without
 //     timeout= waits as long as the server takes. A 101 answer in HTTP/1.0
 //     is refused (handshake.ErrBadVersion).
-//   - Extensions: none is implemented. One offered through Dialer.Header
-//     and accepted by the server fails the dial with an error matching
+//   - Extensions: permessage-deflate (RFC 7692) is implemented and off by
+//     default: see Compression above. Any other extension, or
+//     permessage-deflate offered through Dialer.Header, accepted by the
+//     server fails the dial with an error matching
 //     handshake.ErrBadExtension, rather than the first frame with an RSV
 //     bit failing the connection.
 //   - Cookies: no process-wide jar; Dialer.Jar is any http.CookieJar and

@@ -2,8 +2,8 @@ package conn
 
 import "net"
 
-// NetConn returns the connection's socket, for tests that inspect it.
-func NetConn(c *Conn) net.Conn { return c.t.(*netTransport).Conn }
+// Socket returns the connection's socket, for tests that inspect it.
+func Socket(c *Conn) net.Conn { return c.t.(*netTransport).Conn }
 
 // TraceBufferCap returns the capacity of the payload copy kept for the
 // trace between frames.
@@ -12,3 +12,6 @@ func TraceBufferCap(c *Conn) int { return cap(c.tpay) }
 // ReceiveBufferCaps returns the capacities of the buffers a Conn keeps
 // for ReadFrame's frames and for messages.
 func ReceiveBufferCaps(c *Conn) (frame, message int) { return cap(c.fbuf), cap(c.msg.Payload) }
+
+// RaceEnabled reports a build with the race detector, for the external tests.
+const RaceEnabled = raceEnabled

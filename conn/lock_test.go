@@ -40,8 +40,8 @@ func TestCtxMutexExcludes(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if taken.Load()+gaveUp.Load() != 8*300 || m.state.Load() != mutexUnlocked || len(m.waiters) != 0 {
-		t.Fatalf("taken %d, gave up %d, state %d, %d waiters", taken.Load(), gaveUp.Load(), m.state.Load(), len(m.waiters))
+	if taken.Load()+gaveUp.Load() != 8*300 || m.state.Load() != mutexUnlocked || m.queued() != 0 {
+		t.Fatalf("taken %d, gave up %d, state %d, %d waiters", taken.Load(), gaveUp.Load(), m.state.Load(), m.queued())
 	}
 }
 
@@ -139,8 +139,8 @@ func TestCtxMutexArrivalOrder(t *testing.T) {
 		if !slices.Equal(order, []int{0, 1, 2, 3, 4, 5}) {
 			t.Errorf("waiters took the lock in the order %v, want their arrival order", order)
 		}
-		if m.state.Load() != mutexUnlocked || len(m.waiters) != 0 {
-			t.Errorf("state %d, %d waiters at the end", m.state.Load(), len(m.waiters))
+		if m.state.Load() != mutexUnlocked || m.queued() != 0 {
+			t.Errorf("state %d, %d waiters at the end", m.state.Load(), m.queued())
 		}
 	})
 }
@@ -181,8 +181,8 @@ func TestCtxMutexWaiterLeaves(t *testing.T) {
 		if err := <-done; !errors.Is(err, context.Canceled) {
 			t.Errorf("the waiter gave up with %v", err)
 		}
-		if s := m.state.Load(); s != mutexLocked || len(m.waiters) != 0 {
-			t.Errorf("after the last waiter left: state %d, %d waiters; want locked, none", s, len(m.waiters))
+		if s := m.state.Load(); s != mutexLocked || m.queued() != 0 {
+			t.Errorf("after the last waiter left: state %d, %d waiters; want locked, none", s, m.queued())
 		}
 		m.unlock()
 		if len(took) != 0 || m.state.Load() != mutexUnlocked {
@@ -218,8 +218,8 @@ func TestCtxMutexHandOverWhileLeaving(t *testing.T) {
 			if !slices.Equal(order, want) {
 				t.Errorf("the lock went to %v (lock returned %v), want %v", order, errs, want)
 			}
-			if m.state.Load() != mutexUnlocked || len(m.waiters) != 0 {
-				t.Errorf("state %d, %d waiters at the end", m.state.Load(), len(m.waiters))
+			if m.state.Load() != mutexUnlocked || m.queued() != 0 {
+				t.Errorf("state %d, %d waiters at the end", m.state.Load(), m.queued())
 			}
 		})
 	}

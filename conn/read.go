@@ -8,14 +8,87 @@ import (
 	"math"
 	"time"
 
-	"github.com/framewire/ws/fragment"
 	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/internal/grow"
 	"github.com/framewire/ws/status"
 )
 
 // errMixedRead reports a ReadFrame call while another receiving call was
 // in the middle of a frame, or the reverse.
 var errMixedRead = errors.New("conn: ReadFrame mixed with another receiving call in the middle of a frame")
+
+// readMode is how a frame's payload is read: where it goes.
+type readMode uint8
+
+const (
+	modeNone    readMode = iota // between frames
+	modeMessage                 // ReadDataFrame, ReadMessage, Close: control payloads to ctl, data through the assembler
+	modeFrame                   // ReadFrame: the payload to fbuf as it arrived
+	modeStream                  // a MessageReader: data payloads to the caller's p, from a message's first frame to its last
+)
+
+// inFrame is the read state of a Conn, one for every receiving call: the
+// frame being read and the mode that began it. Every mode reads the payload
+// through payload; only where the bytes go differs. A call continues only a
+// frame its own mode began: another mode's is errMixedRead.
+type inFrame struct {
+	h    frame.Header // the frame's header; after its end, the last frame's
+	n    int64        // payload bytes read so far
+	mode readMode     // the mode reading it; modeNone between frames
+}
+
+// claim reports errMixedRead when a frame that another mode began is in
+// progress; a receiving call checks it before it reads.
+func (c *Conn) claim(mode readMode) error {
+	if c.rf.mode != modeNone && c.rf.mode != mode {
+		return errMixedRead
+	}
+	return nil
+}
+
+// endStream drops the rest of a message a [MessageReader] left unfinished,
+// so that another receiving call can begin: its bytes are still checked,
+// and control frames between its fragments answered, as if they were read.
+// ctx is bound to the transport.
+func (c *Conn) endStream(ctx context.Context) error {
+	if c.rf.mode != modeStream {
+		return nil
+	}
+	if cap(c.fbuf) < readBufferSize {
+		c.fbuf = make([]byte, 0, readBufferSize)
+	}
+	for {
+		// fbuf is ReadFrame's, unused while a message is streamed.
+		_, err := c.streamRead(ctx, c.fbuf[:cap(c.fbuf)])
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// beginFrame reads the next header and makes it the frame that mode reads.
+func (c *Conn) beginFrame(mode readMode) error {
+	h, err := c.rd.ReadHeader()
+	if err != nil {
+		return err
+	}
+	c.rf.h, c.rf.n, c.rf.mode = h, 0, mode
+	return nil
+}
+
+// payload reads the next bytes of the current frame's payload into p; it
+// is called only while some are left, so io.EOF is unexpected.
+func (c *Conn) payload(p []byte) (int, error) {
+	n, err := c.rd.Read(p)
+	c.rf.n += int64(n)
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
+}
 
 // ReplyTimeout bounds each frame a receiving call owes the peer: the pong
 // answering a ping, the close frame answering the peer's, and the close
@@ -42,7 +115,11 @@ const ReplyTimeout = 5 * time.Second
 // The payload is appended to dst, and the frame's Payload is the result,
 // owned by the caller: pass nil for a new slice, or a buffer to reuse
 // (buf[:0]), which makes receiving allocation-free once the buffer has
-// grown to the largest message.
+// grown to the largest message. An empty dst with room is not copied
+// into: the Conn trades it for the buffer the message arrived in, so the
+// payload comes back in memory the caller now owns and dst's array becomes
+// the Conn's. Keep f.Payload (buf = f.Payload) and never read dst's array
+// after the call; with that, receiving copies nothing.
 //
 // Control frames are handled on the way: a ping is answered with a pong
 // carrying the same payload; a pong is dropped; with Config.ControlFrames
@@ -88,6 +165,14 @@ func (c *Conn) ReadDataFrame(ctx context.Context, dst []byte) (frame.Frame, erro
 	if err != nil {
 		return frame.Frame{}, err
 	}
+	if len(dst) == 0 && cap(dst) > 0 && f.Opcode.IsData() {
+		// An empty buffer to fill: trade it for the assembler's, which
+		// holds the message, instead of copying (see fragment's Swap).
+		if p := c.asm.Swap(dst); p != nil {
+			f.Payload, c.msg.Payload = p, nil
+			return f, nil
+		}
+	}
 	f.Payload = append(dst, f.Payload...)
 	return f, nil
 }
@@ -95,14 +180,17 @@ func (c *Conn) ReadDataFrame(ctx context.Context, dst []byte) (frame.Frame, erro
 // recvDataFrame is ReadDataFrame under the read lock, with ctx bound to
 // the transport. The frame's payload is the Conn's own buffer.
 func (c *Conn) recvDataFrame(ctx context.Context) (frame.Frame, error) {
+	if err := c.endStream(ctx); err != nil {
+		return frame.Frame{}, err
+	}
 	for {
 		if c.pong > 0 {
 			if err := c.sendPong(ctx); err != nil {
 				return frame.Frame{}, err
 			}
 		}
-		if c.rin && c.rawRead {
-			return frame.Frame{}, errMixedRead
+		if err := c.claim(modeMessage); err != nil {
+			return frame.Frame{}, err
 		}
 		ready, err := c.next()
 		if err != nil {
@@ -111,29 +199,36 @@ func (c *Conn) recvDataFrame(ctx context.Context) (frame.Frame, error) {
 		if !ready {
 			continue
 		}
-		switch op := c.rh.Opcode; op {
-		case frame.OpPing, frame.OpPong:
-			if op == frame.OpPing && !c.closeSent.Load() {
-				c.pong = int(c.rh.Length) + 1
-				if err := c.sendPong(ctx); err != nil {
-					return frame.Frame{}, err
-				}
-			}
-			if c.cfg.ControlFrames {
-				return frame.Frame{Header: c.rh, Payload: c.ctl[:c.rh.Length]}, nil
-			}
-		case frame.OpClose:
-			f := frame.Frame{Header: c.rh, Payload: c.ctl[:c.rh.Length]}
-			if err := c.peerClosed(ctx, f); err != nil {
+		switch op := c.rf.h.Opcode; op {
+		case frame.OpPing, frame.OpPong, frame.OpClose:
+			f := frame.Frame{Header: c.rf.h, Payload: c.ctl[:c.rf.h.Length]}
+			if err := c.control(ctx); err != nil {
 				return frame.Frame{}, err
 			}
-			return f, nil
+			if op == frame.OpClose || c.cfg.ControlFrames {
+				return f, nil
+			}
 		default:
 			m := &c.msg
 			h := frame.Header{Fin: m.Fin, Opcode: m.Opcode, Length: int64(len(m.Payload))}
 			return frame.Frame{Header: h, Payload: m.Payload}, nil
 		}
 	}
+}
+
+// control acts on the control frame just read, whose payload is in ctl:
+// a ping is answered; a close frame is answered and the connection closed.
+func (c *Conn) control(ctx context.Context) error {
+	switch c.rf.h.Opcode {
+	case frame.OpPing:
+		if !c.closeSent.Load() {
+			c.pong = int(c.rf.h.Length) + 1
+			return c.sendPong(ctx)
+		}
+	case frame.OpClose:
+		return c.peerClosed(ctx, frame.Frame{Header: c.rf.h, Payload: c.ctl[:c.rf.h.Length]})
+	}
+	return nil
 }
 
 // ReadMessage returns the next text or binary message, in a new slice
@@ -174,6 +269,11 @@ func (c *Conn) ReadFrame(ctx context.Context, dst []byte) (frame.Frame, error) {
 	if err != nil {
 		return frame.Frame{}, err
 	}
+	if len(dst) == 0 && cap(dst) > 0 {
+		// Trade the caller's empty buffer for the one holding the frame.
+		c.fbuf = dst[:0]
+		return f, nil
+	}
 	f.Payload = append(dst, f.Payload...)
 	return f, nil
 }
@@ -184,41 +284,39 @@ func (c *Conn) recvFrame(ctx context.Context) (frame.Frame, error) {
 	if err := c.readErr(); err != nil {
 		return frame.Frame{}, err
 	}
-	if c.rin && !c.rawRead {
-		return frame.Frame{}, errMixedRead
-	}
 	c.rbind.Arm(ctx)
 	defer c.rbind.Disarm()
-	if !c.rin {
-		h, err := c.rd.ReadHeader()
-		if err != nil {
+	if err := c.endStream(ctx); err != nil {
+		return frame.Frame{}, err
+	}
+	if err := c.claim(modeFrame); err != nil {
+		return frame.Frame{}, err
+	}
+	if c.rf.mode == modeNone {
+		if err := c.beginFrame(modeFrame); err != nil {
 			return frame.Frame{}, c.readFailed(ctx, err)
 		}
-		c.rh, c.rin, c.rawRead, c.rn = h, true, true, 0
 		if cap(c.fbuf) > maxRetainedFrame {
 			c.fbuf = nil
 		}
 		c.fbuf = c.fbuf[:0]
 	}
-	for int64(len(c.fbuf)) < c.rh.Length {
+	for c.rf.n < c.rf.h.Length {
 		if len(c.fbuf) == cap(c.fbuf) {
 			// Doubles as bytes arrive, never past the frame's length,
 			// which the reader checked against MaxFrameSize.
-			c.fbuf = fragment.GrowBuffer(c.fbuf, 1, int(min(c.rh.Length, math.MaxInt)))
+			c.fbuf = grow.Buffer(c.fbuf, 1, int(min(c.rf.h.Length, math.MaxInt)))
 		}
-		n, err := c.rd.Read(c.fbuf[len(c.fbuf):cap(c.fbuf)])
+		n, err := c.payload(c.fbuf[len(c.fbuf):cap(c.fbuf)])
 		c.fbuf = c.fbuf[:len(c.fbuf)+n]
 		if err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
 			return frame.Frame{}, c.readFailed(ctx, err)
 		}
 	}
-	c.rin, c.rawRead = false, false
-	f := frame.Frame{Header: c.rh, Payload: c.fbuf}
+	c.rf.mode = modeNone
+	f := frame.Frame{Header: c.rf.h, Payload: c.fbuf}
 	if f.Opcode == frame.OpClose {
-		if err := frame.ValidateClose(f.Payload, c.rd.Policy); err != nil {
+		if _, _, err := frame.ParseClose(f.Payload, c.rd.Policy); err != nil {
 			return frame.Frame{}, c.readFailed(ctx, err)
 		}
 	}
@@ -234,49 +332,40 @@ const maxRetainedFrame = 64 << 10
 const maxRetainedTrace = 64 << 10
 
 // next reads until the current frame ends and reports whether it gave
-// something to return. Then c.rh is the frame's header; a control frame's
-// payload is in c.ctl, and for a data frame c.msg is the message (or
-// fragment) the Assembler completed.
+// something to return. Then c.rf.h is the frame's header; a control
+// frame's payload is in c.ctl, and for a data frame c.msg is the message
+// (or fragment) the Assembler completed.
 func (c *Conn) next() (bool, error) {
-	if !c.rin {
-		h, err := c.rd.ReadHeader()
-		if err != nil {
+	if c.rf.mode == modeNone {
+		if err := c.begin(modeMessage); err != nil {
 			return false, err
 		}
-		c.rh, c.rin, c.rn = h, true, 0
-		if c.trace != nil {
-			c.tpay = c.tpay[:0]
-		}
-		if h.Opcode.IsData() {
-			if err := c.asm.Begin(h); err != nil {
-				return false, err
-			}
-		}
 	}
-	if c.rh.Opcode.IsControl() {
-		for c.rn < c.rh.Length {
-			n, err := c.rd.Read(c.ctl[c.rn:c.rh.Length])
-			c.rn += int64(n)
-			if err != nil {
-				if err == io.EOF {
-					err = io.ErrUnexpectedEOF
-				}
-				return false, err
-			}
+	h := c.rf.h
+	if h.Opcode.IsControl() {
+		if err := c.controlPayload(); err != nil {
+			return false, err
 		}
-		c.rin = false
-		c.trace.received(frame.Frame{Header: c.rh, Payload: c.ctl[:c.rh.Length]})
+		c.rf.mode = modeNone
 		return true, nil
 	}
-	if err := c.streamPayload(); err != nil {
+	var err error
+	if c.dec != nil {
+		err = c.decodePayload()
+	} else {
+		err = c.streamPayload()
+	}
+	if err != nil {
 		return false, err
 	}
-	c.rin = false
-	var err error
+	c.rf.mode = modeNone
+	if h.Fin {
+		c.dec = nil
+	}
 	var ready bool
 	c.msg, ready, err = c.asm.End()
 	if c.trace != nil {
-		c.trace.received(frame.Frame{Header: c.rh, Payload: c.tpay})
+		c.trace.received(frame.Frame{Header: h, Payload: c.tpay})
 		if cap(c.tpay) > maxRetainedTrace {
 			c.tpay = nil
 		}
@@ -284,12 +373,65 @@ func (c *Conn) next() (bool, error) {
 	return ready, err
 }
 
+// begin reads the next header and makes it the frame that mode reads; a
+// data frame is begun in the assembler, which checks the order of
+// fragments, and in the extension's decoder if its message is marked.
+func (c *Conn) begin(mode readMode) error {
+	if err := c.beginFrame(mode); err != nil {
+		return err
+	}
+	if c.trace != nil {
+		c.tpay = c.tpay[:0]
+	}
+	h := &c.rf.h
+	switch {
+	case !h.Opcode.IsData():
+		return nil
+	case h.Rsv1 || h.Rsv2 || h.Rsv3 || c.dec != nil:
+		return c.beginDecoded(*h)
+	}
+	return c.asm.Begin(*h)
+}
+
+// controlPayload reads the rest of the current control frame's payload
+// into ctl.
+func (c *Conn) controlPayload() error {
+	h := c.rf.h
+	for c.rf.n < h.Length {
+		if _, err := c.payload(c.ctl[c.rf.n:h.Length]); err != nil {
+			return err
+		}
+	}
+	c.trace.received(frame.Frame{Header: h, Payload: c.ctl[:h.Length]})
+	return nil
+}
+
+// beginDecoded starts a data frame in the assembler when it carries
+// reserved bits or a decoded message is open. The first frame of a message
+// carrying reserved bits, which the reader allows only for the extension
+// that owns them, starts the extension's decoder; the frames of that
+// message then feed it. The assembler is then told no length: the decoded
+// one is not known, and the limit applies to decoded bytes.
+func (c *Conn) beginDecoded(h frame.Header) error {
+	if h.Opcode != frame.OpContinuation {
+		c.dec = nil
+		if (h.Rsv1 || h.Rsv2 || h.Rsv3) && c.ext != nil {
+			c.dec = c.ext.decoder(h)
+		}
+	}
+	if c.dec != nil {
+		c.dec.next((*wireSource)(c), h.Fin)
+		h.Length = 0
+	}
+	return c.asm.Begin(h)
+}
+
 // streamPayload reads the rest of the current data frame's payload
 // straight into the Assembler's buffer, which checks it as it arrives.
 func (c *Conn) streamPayload() error {
-	for c.rn < c.rh.Length {
-		buf := c.asm.Grow(int(min(c.rh.Length-c.rn, math.MaxInt)))
-		n, err := c.rd.Read(buf)
+	for c.rf.n < c.rf.h.Length {
+		buf := c.asm.Grow(int(min(c.rf.h.Length-c.rf.n, math.MaxInt)))
+		n, err := c.payload(buf)
 		if n > 0 {
 			if c.trace.payloads() {
 				c.tpay = append(c.tpay, buf[:n]...)
@@ -297,12 +439,8 @@ func (c *Conn) streamPayload() error {
 			if cerr := c.asm.Commit(n); cerr != nil {
 				return cerr
 			}
-			c.rn += int64(n)
 		}
 		if err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
 			return err
 		}
 	}
@@ -315,12 +453,9 @@ func (c *Conn) streamPayload() error {
 // the write lock or a peer that stopped reading cannot keep the call
 // waiting.
 func (c *Conn) peerClosed(ctx context.Context, f frame.Frame) error {
-	if err := frame.ValidateClose(f.Payload, c.rd.Policy); err != nil {
+	code, reason, err := frame.ParseClose(f.Payload, c.rd.Policy)
+	if err != nil {
 		return c.readFailed(ctx, err)
-	}
-	code, reason, _ := status.ParseClose(f.Payload)
-	if len(f.Payload) >= 2 {
-		reason = string(f.Payload[2:]) // kept even when not UTF-8 under SkipUTF8Validation
 	}
 	ce := closeErrorOf(code, reason)
 	if c.closeSent.Load() {

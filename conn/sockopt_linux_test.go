@@ -19,9 +19,9 @@ func TestSocketOptions(t *testing.T) {
 		p.ReadClose()
 	})
 	c := dial(t, nil, s.URL)
-	tc, ok := conn.NetConn(c).(*net.TCPConn)
+	tc, ok := conn.Socket(c).(*net.TCPConn)
 	if !ok {
-		t.Fatalf("socket is a %T, want *net.TCPConn", conn.NetConn(c))
+		t.Fatalf("socket is a %T, want *net.TCPConn", conn.Socket(c))
 	}
 	raw, err := tc.SyscallConn()
 	if err != nil {

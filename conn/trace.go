@@ -19,10 +19,11 @@ import (
 // The messages of the records a tracer logs; see the package doc's
 // Tracing section.
 const (
-	msgRequest  = "ws handshake request"
-	msgResponse = "ws handshake response"
-	msgSent     = "ws frame sent"
-	msgReceived = "ws frame received"
+	msgRequest   = "ws handshake request"
+	msgResponse  = "ws handshake response"
+	msgSent      = "ws frame sent"
+	msgReceived  = "ws frame received"
+	msgExtension = "ws extension agreed"
 )
 
 // maxRetainedLine is the largest text trace buffer kept between frames.
@@ -180,6 +181,20 @@ func headerAttr(h http.Header) slog.Attr {
 		attrs = append(attrs, slog.String(name, v))
 	}
 	return slog.Group("header", attrs...)
+}
+
+// extension reports the extension agreed for the connection, as it is
+// written in Sec-WebSocket-Extensions.
+func (t *tracer) extension(e string) {
+	if t == nil {
+		return
+	}
+	if t.w != nil {
+		t.text("--- extension agreed: " + e + " ---")
+	}
+	if t.logging() {
+		t.l.LogAttrs(context.Background(), slog.LevelDebug, msgExtension, slog.String("extension", e))
+	}
 }
 
 // sent reports a frame as it is sent. Its Length must be the payload's.

@@ -78,6 +78,58 @@ func (c *Conn) WriteMessage(ctx context.Context, op frame.Opcode, p []byte) erro
 	return c.sendHeader(ctx, h, p, op.IsData())
 }
 
+// WriteMessages sends each of ps as one message of type op, in order and
+// together: no other goroutine's frame comes between them, and they leave
+// in as few Writes as fit in the write buffer (one for small messages), so
+// that a burst costs about one system call. Each message is checked as
+// WriteMessage checks it before anything is sent; an error then sends
+// none. It returns when the last Write returned. See [Conn.WriteMessage].
+func (c *Conn) WriteMessages(ctx context.Context, op frame.Opcode, ps ...[]byte) error {
+	h := frame.Header{Fin: true, Opcode: op, Masked: c.masks()}
+	for _, p := range ps {
+		if op == frame.OpText && !c.cfg.SkipUTF8Validation && !utf8check.Valid(p) {
+			return ErrInvalidText
+		}
+		if err := checkOut(h, p); err != nil {
+			return err
+		}
+	}
+	if err := lock(ctx, &c.wlock, "write"); err != nil {
+		return err
+	}
+	err := c.sendBatch(ctx, h, ps)
+	c.unlockWrite()
+	return err
+}
+
+// sendBatch is WriteMessages under the write lock.
+func (c *Conn) sendBatch(ctx context.Context, h frame.Header, ps [][]byte) error {
+	if err := c.writeErr(); err != nil {
+		return err
+	}
+	if c.closeSent.Load() {
+		return ErrClosed
+	}
+	c.wbind.Arm(ctx)
+	defer c.wbind.Disarm()
+	n := 0
+	for _, p := range ps {
+		h, p := h, p
+		if c.enc != nil && h.Opcode.IsData() {
+			var err error
+			if h, p, err = c.encode(h, p); err != nil {
+				return err
+			}
+		}
+		k, err := c.frame(h, p)
+		if n += k; err != nil {
+			return c.wrote(ctx, n, err)
+		}
+	}
+	k, err := c.w.flush(c.t)
+	return c.wrote(ctx, n+k, err)
+}
+
 // checkOut checks a frame to send against RFC 6455 without extensions.
 func checkOut(h frame.Header, payload []byte) error {
 	h.Length = int64(len(payload))
@@ -139,15 +191,36 @@ func (c *Conn) send(ctx context.Context, h frame.Header, payload []byte) error {
 // are (RFC 6455 §5.3), a server's are not.
 func (c *Conn) masks() bool { return c.cfg.Role == RoleClient }
 
+// combineMax is the longest payload a waiting sender hands to the holder
+// of the write lock, to go out in the holder's write (see sendHeader).
+const combineMax = 4 << 10
+
 // sendHeader writes one frame, masked only if h says so, under the write
 // lock: the pipeline of the sending calls. A message (msg) goes through
 // the negotiated extension's encoder, then the frame through the Conn's
 // writer; a pong owed meanwhile follows it (see unlockWrite). That pong's
 // failure ends the connection but is not this call's error: its frame was
 // sent.
+//
+// Writes are coalesced (group commit): a sender that finds the lock held
+// queues a copy of a small frame that needs no encoding, and the next
+// holder appends the frames queued at the head of the queue to its own
+// and writes them all with one Write. Their calls return when that Write
+// returns, with its result; the holder's context bounds it.
 func (c *Conn) sendHeader(ctx context.Context, h frame.Header, payload []byte, msg bool) error {
-	if err := lock(ctx, &c.wlock, "write"); err != nil {
-		return err
+	if err := ctx.Err(); err != nil {
+		return &TimeoutError{Op: "write", Ctx: err}
+	}
+	if !c.wlock.tryLock() {
+		job := len(payload) <= combineMax && h.Opcode != frame.OpClose && !(msg && c.enc != nil)
+		h.Length = int64(len(payload))
+		claimed, werr, err := c.wlock.wait(ctx, nil, job, h, payload)
+		if err != nil {
+			return &TimeoutError{Op: "write", Ctx: err}
+		}
+		if claimed {
+			return werr
+		}
 	}
 	err := c.sendLocked(ctx, h, payload, msg)
 	c.unlockWrite()
@@ -169,15 +242,33 @@ func (c *Conn) sendLocked(ctx context.Context, h frame.Header, payload []byte, m
 		}
 	}
 	c.wbind.Arm(ctx)
-	err := c.writeLocked(ctx, h, payload)
+	n, err := c.frame(h, payload)
+	var claimed *waiter
+	if err == nil && h.Opcode != frame.OpClose {
+		claimed = c.wlock.claim(c.w.room())
+		for w := claimed; w != nil && err == nil; w = w.next {
+			var k int
+			k, err = c.frame(w.h, w.payload())
+			n += k
+		}
+	}
+	if err == nil {
+		var k int
+		k, err = c.w.flush(c.t)
+		n += k
+	}
+	if err == nil && h.Opcode == frame.OpClose {
+		c.closeSent.Store(true)
+	}
+	err = c.wrote(ctx, n, err)
 	c.wbind.Disarm()
+	done(claimed, err)
 	return err
 }
 
-// writeLocked writes one frame, masked with a fresh key if h.Masked; the
-// caller holds the write lock and has bound ctx to the socket.
-func (c *Conn) writeLocked(ctx context.Context, h frame.Header, payload []byte) error {
-	n, err := c.put(h, payload)
+// wrote turns the result of a write of n bytes bound to ctx into the error
+// returned; the caller holds the write lock.
+func (c *Conn) wrote(ctx context.Context, n int, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -197,6 +288,22 @@ func (c *Conn) writeLocked(ctx context.Context, h frame.Header, payload []byte) 
 // h.Masked, and returns the number of bytes written; the caller holds the
 // write lock.
 func (c *Conn) put(h frame.Header, payload []byte) (int, error) {
+	n, err := c.frame(h, payload)
+	if err == nil {
+		var k int
+		k, err = c.w.flush(c.t)
+		n += k
+	}
+	if err == nil && h.Opcode == frame.OpClose {
+		c.closeSent.Store(true)
+	}
+	return n, err
+}
+
+// frame appends one frame to the writer, masked with a fresh key if
+// h.Masked, and returns the number of bytes written to the transport to
+// make room; the caller holds the write lock.
+func (c *Conn) frame(h frame.Header, payload []byte) (int, error) {
 	h.Length = int64(len(payload))
 	switch {
 	case !h.Masked:
@@ -214,16 +321,7 @@ func (c *Conn) put(h frame.Header, payload []byte) (int, error) {
 		// a quick answer is never traced before the frame it answers.
 		c.trace.sent(frame.Frame{Header: h, Payload: payload})
 	}
-	n, err := c.w.frame(c.t, h, payload)
-	if err == nil {
-		var k int
-		k, err = c.w.flush(c.t)
-		n += k
-	}
-	if err == nil && h.Opcode == frame.OpClose {
-		c.closeSent.Store(true)
-	}
-	return n, err
+	return c.w.frame(c.t, h, payload)
 }
 
 // writeFailed turns a write error that is no timeout into the error
@@ -296,6 +394,14 @@ func (w *writer) flush(t io.Writer) (int, error) {
 	n, err := t.Write(*w.bp)
 	*w.bp = (*w.bp)[:0]
 	return n, err
+}
+
+// room returns how many bytes can be appended before the next Write.
+func (w *writer) room() int {
+	if w.bp == nil {
+		return writeBufferSize
+	}
+	return cap(*w.bp) - len(*w.bp)
 }
 
 // release gives the buffer back to writePool, dropping what was not

@@ -29,7 +29,7 @@
 //
 // Message.Payload is valid until the next call to Add or Begin; the
 // Assembler reuses its buffer, which doubles as bytes arrive (see
-// [GrowBuffer]), so reassembly is linear in the size of the message, and
+// [Assembler.Grow]), so reassembly is linear in the size of the message, and
 // never holds more than MaxMessageSize; a buffer over 1 MiB is dropped when
 // the next message begins, so one large message does not stay in memory.
 // A message that is one frame comes

@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/internal/grow"
 	"github.com/framewire/ws/internal/utf8check"
 	"github.com/framewire/ws/status"
 )
@@ -55,6 +56,11 @@ type Message struct {
 	// Fin reports whether the message is complete: always true except for
 	// the non-final fragments of FireContFrame mode.
 	Fin bool
+	// Rsv1 is the RSV1 bit of the message's first frame, kept for every
+	// fragment in FireContFrame mode: the mark of a negotiated extension
+	// (RFC 7692: the message is compressed). RFC 6455 leaves it to the
+	// extension, so the Assembler neither checks nor decodes it.
+	Rsv1 bool
 }
 
 // Assembler joins the fragments of data messages (RFC 6455 §5.4). It
@@ -77,9 +83,11 @@ type Assembler struct {
 
 	open  bool         // a fragmented message is open
 	op    frame.Opcode // its opcode
+	rsv1  bool         // its first frame's RSV1
 	size  int64        // bytes of the open message so far
 	v     utf8check.Validator
 	buf   []byte // message, or fragment in FireContFrame mode
+	given bool   // buf holds the data payload End returned last
 	ctrl  []byte // payload of a streamed control frame
 	cur   frame.Header
 	inCur bool // between Begin and End
@@ -87,7 +95,7 @@ type Assembler struct {
 
 // Reset drops any open message and frame.
 func (a *Assembler) Reset() {
-	a.open, a.inCur = false, false
+	a.open, a.inCur, a.given = false, false, false
 	a.size = 0
 	a.buf = a.buf[:0]
 	a.v.Reset()
@@ -127,14 +135,14 @@ func (a *Assembler) Add(f frame.Frame) (Message, bool, error) {
 
 // single checks an unfragmented message and returns it without copying.
 func (a *Assembler) single(f frame.Frame) (Message, bool, error) {
-	a.buf = a.buf[:0]
+	a.buf, a.given = a.buf[:0], false
 	if limit := a.maxSize(); limit >= 0 && int64(len(f.Payload)) > limit {
 		return Message{}, false, fmt.Errorf("%w: more than %d bytes", ErrMessageTooBig, limit)
 	}
 	if f.Opcode == frame.OpText && !a.SkipUTF8Validation && !utf8check.Valid(f.Payload) {
 		return Message{}, false, ErrInvalidUTF8
 	}
-	return Message{Opcode: f.Opcode, Payload: f.Payload, Fin: true}, true, nil
+	return Message{Opcode: f.Opcode, Payload: f.Payload, Fin: true, Rsv1: f.Rsv1}, true, nil
 }
 
 // Begin starts a frame whose payload follows in Write calls. It checks the
@@ -144,6 +152,7 @@ func (a *Assembler) Begin(h frame.Header) error {
 	if a.inCur {
 		return ErrNoFrame
 	}
+	a.given = false
 	switch {
 	case h.Opcode.IsReserved():
 		return a.fail(fmt.Errorf("%w %d", ErrNotData, h.Opcode))
@@ -160,7 +169,7 @@ func (a *Assembler) Begin(h frame.Header) error {
 		if a.open {
 			return a.fail(fmt.Errorf("%w: %s frame", ErrMissingContinuation, h.Opcode))
 		}
-		a.open, a.op, a.size = true, h.Opcode, 0
+		a.open, a.op, a.rsv1, a.size = true, h.Opcode, h.Rsv1, 0
 		if cap(a.buf) > maxRetained {
 			a.buf = nil
 		}
@@ -194,32 +203,9 @@ func (a *Assembler) Write(p []byte) error {
 	if a.op == frame.OpText && !a.SkipUTF8Validation && !a.v.Write(p) {
 		return a.fail(ErrInvalidUTF8)
 	}
-	a.buf = append(GrowBuffer(a.buf, len(p), a.room()), p...)
+	a.buf = append(grow.Buffer(a.buf, len(p), a.room()), p...)
 	a.size += int64(len(p))
 	return nil
-}
-
-// minGrow is the smallest buffer GrowBuffer makes.
-const minGrow = 512
-
-// GrowBuffer returns b, with its length and contents, and room for at least
-// n more bytes. When b lacks the room, its capacity at least doubles (from
-// 512 bytes), so a buffer filled in many small steps costs linear time, but
-// it never passes limit unless len(b)+n does; a negative limit means none.
-// The limit is the caller's own bound (a configured size limit, or bytes
-// already known to be coming), never a length the peer declared alone.
-func GrowBuffer(b []byte, n, limit int) []byte {
-	need := len(b) + n
-	if need <= cap(b) {
-		return b
-	}
-	c := max(need, 2*cap(b), minGrow)
-	if limit >= 0 {
-		c = min(c, max(limit, need))
-	}
-	nb := make([]byte, len(b), c)
-	copy(nb, b)
-	return nb
 }
 
 // room is the capacity the data buffer may grow to: the bytes it holds and
@@ -250,7 +236,7 @@ func (a *Assembler) Grow(n int) []byte {
 	if a.cur.Opcode.IsControl() {
 		b, limit = &a.ctrl, -1 // at most 125 bytes: the reader checks
 	}
-	*b = GrowBuffer(*b, 1, limit)
+	*b = grow.Buffer(*b, 1, limit)
 	free := (*b)[len(*b):cap(*b)]
 	return free[:min(len(free), n)]
 }
@@ -307,12 +293,30 @@ func (a *Assembler) End() (Message, bool, error) {
 		if a.FireContFrame {
 			op = h.Opcode
 		}
-		return Message{Opcode: op, Payload: a.buf, Fin: true}, true, nil
+		a.given = true
+		return Message{Opcode: op, Payload: a.buf, Fin: true, Rsv1: a.rsv1}, true, nil
 	}
 	if a.FireContFrame {
-		return Message{Opcode: h.Opcode, Payload: a.buf, Fin: false}, true, nil
+		a.given = true
+		return Message{Opcode: h.Opcode, Payload: a.buf, Fin: false, Rsv1: a.rsv1}, true, nil
 	}
 	return Message{}, false, nil
+}
+
+// Swap gives the caller the buffer that holds the data payload End
+// returned last, and takes buf, whose contents it discards, as its buffer
+// for what comes next; the Assembler keeps no reference to the buffer it
+// returns. It lets a receiver hand each message to its caller without a
+// copy while the two trade buffers. Swap works only between End reporting
+// a data message (or, in FireContFrame mode, a fragment) and the next
+// Begin; at any other time it returns nil and changes nothing.
+func (a *Assembler) Swap(buf []byte) []byte {
+	if !a.given {
+		return nil
+	}
+	p := a.buf
+	a.buf, a.given = buf[:0], false
+	return p
 }
 
 func (a *Assembler) maxSize() int64 {

@@ -669,33 +669,6 @@ func BenchmarkAssembleMaxMessage(b *testing.B) {
 	}
 }
 
-func TestGrowBuffer(t *testing.T) {
-	full := func(n int) []byte { return make([]byte, n) }
-	for _, row := range []struct {
-		name         string
-		b            []byte
-		n, limit     int
-		wantCap      int
-		wantSameBack bool
-	}{
-		{"room already", make([]byte, 3, 10), 7, -1, 10, true},
-		{"from nothing", nil, 1, -1, minGrow, false},
-		{"doubles", full(minGrow), 1, -1, 2 * minGrow, false},
-		{"more than double asked", full(minGrow), 3 * minGrow, -1, 4 * minGrow, false},
-		{"stops at the limit", full(minGrow), 1, 600, 600, false},
-		{"limit under the first growth", nil, 1, 100, 100, false},
-		{"need beyond the limit", full(10), 5, 12, 15, false},
-	} {
-		got := GrowBuffer(row.b, row.n, row.limit)
-		if cap(got) != row.wantCap || len(got) != len(row.b) {
-			t.Errorf("%s: len %d cap %d, want len %d cap %d", row.name, len(got), cap(got), len(row.b), row.wantCap)
-		}
-		if same := cap(row.b) > 0 && &got[:1][0] == &row.b[:1][0]; same != row.wantSameBack {
-			t.Errorf("%s: same array = %v", row.name, same)
-		}
-	}
-}
-
 // Add takes a frame's length from its payload, as frame.Frame does: a
 // Length left over from another frame is no reason to refuse a fragment.
 func TestAddLengthFromPayload(t *testing.T) {
@@ -713,5 +686,82 @@ func TestAddLengthFromPayload(t *testing.T) {
 		if err != nil || !ready || string(m.Payload) != "Hello" {
 			t.Fatalf("Length %d: got %q, ready %v, err %v", length, m.Payload, ready, err)
 		}
+	}
+}
+
+// TestRsv1Kept checks that the first frame's RSV1, an extension's mark, is
+// in the Message: for a single frame, a joined message, every fragment in
+// FireContFrame mode, and not for the next message without it.
+func TestRsv1Kept(t *testing.T) {
+	first := func(op frame.Opcode, p string, fin, rsv1 bool) frame.Frame {
+		f := frame.New(op, []byte(p))
+		f.Fin, f.Rsv1 = fin, rsv1
+		return f
+	}
+	for _, fire := range []bool{false, true} {
+		a := Assembler{FireContFrame: fire}
+		if m, ready, err := a.Add(first(frame.OpText, "one", true, true)); err != nil || !ready || !m.Rsv1 {
+			t.Fatalf("fire %v: single frame: %+v, %v, %v; want Rsv1", fire, m, ready, err)
+		}
+		m, ready, err := a.Add(first(frame.OpBinary, "ab", false, true))
+		if err != nil || ready != fire || (fire && !m.Rsv1) {
+			t.Fatalf("fire %v: first fragment: %+v, %v, %v", fire, m, ready, err)
+		}
+		m, ready, err = a.Add(first(frame.OpContinuation, "cd", true, false))
+		if err != nil || !ready || !m.Rsv1 {
+			t.Fatalf("fire %v: last fragment: %+v, %v, %v; want Rsv1 of the first", fire, m, ready, err)
+		}
+		a.Add(first(frame.OpText, "x", false, false))
+		if m, ready, err = a.Add(first(frame.OpContinuation, "y", true, false)); err != nil || !ready || m.Rsv1 {
+			t.Fatalf("fire %v: plain message: %+v, %v, %v; want no Rsv1", fire, m, ready, err)
+		}
+	}
+}
+
+// Swap trades buffers only right after End reported a data payload, and
+// the Assembler then fills the buffer it was given.
+func TestSwap(t *testing.T) {
+	var a Assembler
+	if p := a.Swap(make([]byte, 0, 8)); p != nil {
+		t.Fatalf("Swap before any message = %q", p)
+	}
+	first := frame.New(frame.OpText, []byte("Hel"))
+	first.Fin = false
+	if _, _, err := a.Add(first); err != nil {
+		t.Fatal(err)
+	}
+	if p := a.Swap(make([]byte, 0, 8)); p != nil {
+		t.Fatalf("Swap in the middle of a message = %q", p)
+	}
+	m, ready, err := a.Add(frame.New(frame.OpContinuation, []byte("lo")))
+	if err != nil || !ready {
+		t.Fatal(ready, err)
+	}
+	mine := make([]byte, 0, 16)
+	p := a.Swap(mine)
+	if string(p) != "Hello" || &p[0] != &m.Payload[0] {
+		t.Fatalf("Swap = %q, want the message's own buffer", p)
+	}
+	if a.Swap(nil) != nil {
+		t.Error("a second Swap traded again")
+	}
+	// The next message is assembled in the buffer Swap took.
+	first = frame.New(frame.OpBinary, []byte("ab"))
+	first.Fin = false
+	a.Add(first)
+	m, _, _ = a.Add(frame.New(frame.OpContinuation, []byte("cd")))
+	if string(m.Payload) != "abcd" || &m.Payload[0] != &mine[:1][0] {
+		t.Errorf("next message %q not in the buffer Swap took", m.Payload)
+	}
+	if string(p) != "Hello" {
+		t.Errorf("the traded buffer changed: %q", p)
+	}
+	// FireContFrame: each fragment can be traded.
+	b := Assembler{FireContFrame: true}
+	first = frame.New(frame.OpText, []byte("x"))
+	first.Fin = false
+	b.Add(first)
+	if p := b.Swap(nil); string(p) != "x" {
+		t.Errorf("FireContFrame fragment Swap = %q", p)
 	}
 }

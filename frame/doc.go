@@ -28,10 +28,18 @@
 //
 // # Decoding
 //
-// [ParseHeader] decodes a header from bytes and [ReadHeader] from an
-// io.Reader. Both accept only the shortest length encoding and reject a
-// 64-bit length with its top bit set (§5.2). Reading whole frames from a
-// stream is the reader package's job.
+// [ParseHeader] decodes a header from bytes, [DecodeHeader] does the same
+// into a Header the caller holds, and [ReadHeader] reads one from an
+// io.Reader; all three are the same decoder. They accept only the shortest
+// length encoding and reject a 64-bit length with its top bit set (§5.2).
+// Reading whole frames from a stream is the reader package's job.
+// [ParseClose] checks and decodes a close frame's payload in one pass.
+//
+// # Extensions
+//
+// A [Policy] allows the reserved bits a negotiated extension owns, only
+// on the first frame of a data message, as RFC 7692 defines RSV1 for
+// permessage-deflate; the zero Policy refuses every reserved bit.
 //
 // # Errors
 //

@@ -66,7 +66,8 @@ func (f Frame) Validate(p Policy) error {
 		return err
 	}
 	if f.Opcode == OpClose {
-		return ValidateClose(f.Payload, p)
+		_, _, err := ParseClose(f.Payload, p)
+		return err
 	}
 	return nil
 }
@@ -79,27 +80,38 @@ func (f Frame) header() Header {
 	return h
 }
 
-// ValidateClose checks a close frame's payload as [Frame.Validate] does and
-// returns an *Error carrying the close code to fail the connection with.
+// ValidateClose checks a close frame's payload as [Frame.Validate] does:
+// it is [ParseClose] without the results.
 func ValidateClose(payload []byte, p Policy) error {
+	_, _, err := ParseClose(payload, p)
+	return err
+}
+
+// ParseClose checks and decodes a close frame's payload in one pass: the
+// code must be one a peer may send ([status.Code.IsValid]) and the reason
+// UTF-8 unless p.SkipUTF8Validation is set, in which case a reason that is
+// not UTF-8 is returned as it is. An empty payload is
+// [status.NoStatusReceived] with no reason. A violation is an *Error
+// carrying the close code to fail the connection with.
+func ParseClose(payload []byte, p Policy) (status.Code, string, error) {
 	if len(payload) > MaxControlPayload {
-		return ErrControlTooLong
+		return 0, "", ErrControlTooLong
 	}
-	_, _, err := status.ParseClose(payload)
+	code, reason, err := status.ParseClose(payload)
 	switch {
 	case err == nil:
-		return nil
+		return code, reason, nil
 	case errors.Is(err, status.ErrPayloadLength):
-		return ErrClosePayloadLength
+		return 0, "", ErrClosePayloadLength
 	case errors.Is(err, status.ErrInvalidCode):
-		return fmt.Errorf("%w %d", ErrInvalidCloseCode, uint16(payload[0])<<8|uint16(payload[1]))
+		return 0, "", fmt.Errorf("%w %d", ErrInvalidCloseCode, code)
 	case errors.Is(err, status.ErrInvalidUTF8):
 		if p.SkipUTF8Validation {
-			return nil
+			return code, reason, nil
 		}
-		return ErrInvalidCloseReason
+		return 0, "", ErrInvalidCloseReason
 	}
-	return err
+	return 0, "", err
 }
 
 // maxStringPayload is the number of payload bytes [Frame.String] shows.

@@ -1,7 +1,6 @@
 package frame
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -116,8 +115,18 @@ func (h Header) AppendBinary(b []byte) ([]byte, error) {
 // ([ErrLengthOverflow]) is an error; the other rules are left to
 // [Header.Validate].
 func ParseHeader(b []byte) (Header, int, error) {
+	var h Header
+	n, err := DecodeHeader(&h, b)
+	return h, n, err
+}
+
+// DecodeHeader is [ParseHeader] writing the header into *h, which it
+// leaves as it was on an error. It is the one header decoder: ParseHeader,
+// [ReadHeader] and the reader use it; decoding in place spares a hot loop
+// the copy of a returned Header.
+func DecodeHeader(h *Header, b []byte) (int, error) {
 	if len(b) < 2 || len(b) < headerSize(b[1]) {
-		return Header{}, 0, io.ErrUnexpectedEOF
+		return 0, io.ErrUnexpectedEOF
 	}
 	b0, b1 := b[0], b[1]
 	n := 2
@@ -127,34 +136,32 @@ func ParseHeader(b []byte) (Header, int, error) {
 		length = int64(binary.BigEndian.Uint16(b[2:4]))
 		n = 4
 		if length <= Max7BitLength {
-			return Header{}, 0, nonMinimal(16, length)
+			return 0, nonMinimal(16, length)
 		}
 	case len64Bit:
 		v := binary.BigEndian.Uint64(b[2:10])
 		n = 10
 		if v>>63 != 0 {
-			return Header{}, 0, ErrLengthOverflow
+			return 0, ErrLengthOverflow
 		}
 		length = int64(v)
 		if length <= Max16BitLength {
-			return Header{}, 0, nonMinimal(64, length)
+			return 0, nonMinimal(64, length)
 		}
 	}
-	var key [4]byte
-	if b1&0x80 != 0 {
-		key = [4]byte(b[n : n+4])
+	h.Fin = b0&0x80 != 0
+	h.Rsv1 = b0&0x40 != 0
+	h.Rsv2 = b0&0x20 != 0
+	h.Rsv3 = b0&0x10 != 0
+	h.Opcode = Opcode(b0 & 0x0F)
+	h.Masked = b1&0x80 != 0
+	h.Length = length
+	h.Key = mask.Key{}
+	if h.Masked {
+		h.Key = mask.Key(b[n : n+4])
 		n += 4
 	}
-	return Header{
-		Fin:    b0&0x80 != 0,
-		Rsv1:   b0&0x40 != 0,
-		Rsv2:   b0&0x20 != 0,
-		Rsv3:   b0&0x10 != 0,
-		Opcode: Opcode(b0 & 0x0F),
-		Masked: b1&0x80 != 0,
-		Length: length,
-		Key:    key,
-	}, n, nil
+	return n, nil
 }
 
 // nonMinimal is the error for a length of bits bits that fits a shorter
@@ -180,29 +187,17 @@ func headerSize(b1 byte) int {
 	return n
 }
 
-// ReadHeader reads and decodes one header from r. It reads exactly the
-// header's bytes and no more. A stream that ends inside a header gives
-// io.ErrUnexpectedEOF; one that ends before it gives io.EOF.
+// ReadHeader reads and decodes one header from r with [ParseHeader]. It
+// reads exactly the header's bytes and no more. A stream that ends inside a
+// header gives io.ErrUnexpectedEOF; one that ends before it gives io.EOF.
 //
-// It allocates nothing when r is a *bufio.Reader (or has its Peek and
-// Discard methods), whose buffer it parses in place, or an [io.ByteReader]
-// such as a *bytes.Reader, which it reads byte by byte. From any other
-// reader its 14-byte buffer escapes to the heap through Read: one small
-// allocation per call.
+// It allocates nothing when r has Peek and Discard methods, as a
+// *bufio.Reader does, whose buffer it parses in place, or is an
+// [io.ByteReader] such as a *bytes.Reader, which it reads byte by byte.
+// From any other reader its 14-byte buffer escapes to the heap through
+// Read: one small allocation per call.
 func ReadHeader(r io.Reader) (Header, error) {
 	switch r := r.(type) {
-	case *bufio.Reader:
-		if n := r.Buffered(); n >= 2 {
-			// The common case, the whole header buffered: parse it in
-			// place with no call that may block.
-			b, _ := r.Peek(n)
-			if size := headerSize(b[1]); size <= n {
-				h, _, err := ParseHeader(b)
-				r.Discard(size)
-				return h, err
-			}
-		}
-		return readHeaderPeek(r)
 	case peeker:
 		return readHeaderPeek(r)
 	case io.ByteReader:
@@ -273,10 +268,14 @@ func readHeaderBytes(r io.ByteReader) (Header, error) {
 }
 
 // Policy says what validation allows beyond the base protocol. The zero
-// Policy is strict RFC 6455 with no extension.
+// Policy is strict RFC 6455 with no extension: every reserved bit is an
+// error.
 type Policy struct {
-	// Rsv1, Rsv2 and Rsv3 allow the matching reserved bit, for a negotiated
-	// extension (RSV1 is permessage-deflate's, RFC 7692).
+	// Rsv1, Rsv2 and Rsv3 allow the matching reserved bit for a negotiated
+	// extension that owns it, and only where a per-message extension may
+	// set it: on the first frame of a data message (a text or binary
+	// frame), never on a continuation or control frame. This is how RFC
+	// 7692 (permessage-deflate, RSV1) defines its bit.
 	Rsv1, Rsv2, Rsv3 bool
 	// SkipUTF8Validation skips the UTF-8 check of close reasons (Python:
 	// skip_utf8_validation). Close codes are checked regardless.
@@ -284,15 +283,19 @@ type Policy struct {
 }
 
 // Validate checks the rules of §5.2 and §5.5 that a header alone shows:
-// reserved bits not allowed by p, reserved opcodes, fragmented control
-// frames, control payloads over 125 bytes and 1-byte close payloads.
+// reserved bits not allowed by p (see [Policy]), reserved opcodes,
+// fragmented control frames, control payloads over 125 bytes and 1-byte
+// close payloads.
 //
 // Validate is the header half of websocket-client's ABNF.validate, made
 // strict: websocket-client accepts fragmented close and pong frames and long
 // pongs.
 func (h Header) Validate(p Policy) error {
-	if (h.Rsv1 && !p.Rsv1) || (h.Rsv2 && !p.Rsv2) || (h.Rsv3 && !p.Rsv3) {
-		return ErrReservedBits
+	if h.Rsv1 || h.Rsv2 || h.Rsv3 {
+		first := h.Opcode == OpText || h.Opcode == OpBinary
+		if !first || (h.Rsv1 && !p.Rsv1) || (h.Rsv2 && !p.Rsv2) || (h.Rsv3 && !p.Rsv3) {
+			return ErrReservedBits
+		}
 	}
 	if h.Opcode.IsReserved() {
 		return fmt.Errorf("%w %d", ErrReservedOpcode, h.Opcode)

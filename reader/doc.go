@@ -3,10 +3,10 @@
 //
 // # Frames
 //
-// A [Reader] parses each header (the common shapes straight from its
-// buffer, any other with [frame.ParseHeader]) and validates it before any
-// payload is read: reserved bits and opcodes per its
-// [frame.Policy], control frame rules (§5.5), masking for its role (§5.1:
+// A [Reader] decodes each header in its buffer with [frame.DecodeHeader],
+// the one header decoder, and validates it before any payload is read:
+// reserved bits (only those its [frame.Policy] allows, and only on the
+// first frame of a data message) and opcodes, control frame rules (§5.5), masking for its role (§5.1:
 // a client rejects masked frames, a server unmasked ones), the shortest
 // length encoding and the frame size limit. [Reader.ReadFrame] returns a
 // whole frame with its payload unmasked (§5.3); [Reader.ReadHeader] with

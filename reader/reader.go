@@ -1,7 +1,6 @@
 package reader
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/internal/grow"
 	"github.com/framewire/ws/mask"
 	"github.com/framewire/ws/status"
 )
@@ -30,10 +30,6 @@ const (
 	// starts, so one large frame does not pin its memory for the life of
 	// the connection.
 	maxRetained = 1 << 20
-
-	// minPayloadChunk is the first payload allocation of ReadFrame; the
-	// buffer then doubles as bytes arrive, up to the declared length.
-	minPayloadChunk = 512
 
 	// maxEmptyReads is how many (0, nil) results from the source are
 	// tolerated in a row before io.ErrNoProgress.
@@ -93,11 +89,10 @@ type Reader struct {
 
 	state   int
 	hdr     frame.Header
-	remain  int64 // payload bytes not yet read
-	keyPos  int   // masking key phase of the next payload byte
-	payload []byte
-	n       int   // payload bytes ReadFrame has collected
-	err     error // protocol error; the stream cannot continue
+	remain  int64  // payload bytes not yet read
+	keyPos  int    // masking key phase of the next payload byte
+	payload []byte // ReadFrame's payload, collected so far
+	err     error  // protocol error; the stream cannot continue
 }
 
 // New returns a client-role Reader of src with a DefaultBufferSize read
@@ -132,7 +127,7 @@ func (r *Reader) Reset(src io.Reader) {
 	r.rerr = nil
 	r.state = stateHeader
 	r.hdr = frame.Header{}
-	r.remain, r.keyPos, r.n = 0, 0, 0
+	r.remain, r.keyPos = 0, 0
 	r.err = nil
 }
 
@@ -155,7 +150,7 @@ func (r *Reader) ReadHeader() (frame.Header, error) {
 		if err := r.fillEmpty(); err != nil {
 			return frame.Header{}, err
 		}
-		if r.parseFast() {
+		if r.parseBuffered() {
 			r.state = stateStream
 			r.release()
 			return r.hdr, nil
@@ -164,8 +159,8 @@ func (r *Reader) ReadHeader() (frame.Header, error) {
 	return r.readHeader()
 }
 
-// readHeader is ReadHeader for every case parseFast leaves: a payload to
-// skip, a header not yet buffered, a rare shape or an error.
+// readHeader is ReadHeader for every case parseBuffered leaves: a payload
+// to skip, a header not yet buffered or an error.
 func (r *Reader) readHeader() (frame.Header, error) {
 	if r.err != nil {
 		return frame.Header{}, r.err
@@ -211,13 +206,13 @@ func (r *Reader) Discard() error {
 // continues where it stopped.
 //
 // Beyond the checks of ReadHeader, a close frame's payload is checked with
-// [frame.ValidateClose]; such an error leaves the stream at the next frame.
+// [frame.ParseClose]; such an error leaves the stream at the next frame.
 func (r *Reader) ReadFrame() (frame.Frame, error) {
 	if r.err == nil && r.state == stateHeader && r.remain == 0 && cap(r.payload) <= maxRetained {
 		if err := r.fillEmpty(); err != nil {
 			return frame.Frame{}, err
 		}
-		if !r.parseFast() {
+		if !r.parseBuffered() {
 			return r.readFrame()
 		}
 		// Often the payload came with the header, and after the first
@@ -225,7 +220,7 @@ func (r *Reader) ReadFrame() (frame.Frame, error) {
 		n := int(r.hdr.Length)
 		if n > r.w-r.r || n > cap(r.payload) {
 			r.state = stateFrame
-			r.n = 0
+			r.payload = r.payload[:0]
 			return r.readFrame()
 		}
 		p := r.payload[:n]
@@ -236,7 +231,7 @@ func (r *Reader) ReadFrame() (frame.Frame, error) {
 		}
 		r.release()
 		if r.hdr.Opcode == frame.OpClose {
-			if err := frame.ValidateClose(p, r.Policy); err != nil {
+			if err := validateClose(p, r.Policy); err != nil {
 				return frame.Frame{}, err
 			}
 		}
@@ -268,37 +263,28 @@ func (r *Reader) readFrame() (frame.Frame, error) {
 			return frame.Frame{}, r.err
 		}
 		r.state = stateFrame
-		r.n = 0
+		r.payload = r.payload[:0]
 	}
 	for r.remain > 0 {
-		if r.n == cap(r.payload) {
-			r.grow()
+		if len(r.payload) == cap(r.payload) {
+			// Grows with the bytes that arrive, never past the
+			// declared length, which begin checked against the limit.
+			r.payload = grow.Buffer(r.payload, 1, int(r.hdr.Length))
 		}
-		end := min(int64(cap(r.payload)), r.hdr.Length)
-		n, err := r.readPayload(r.payload[r.n:end])
-		r.n += n
+		n, err := r.readPayload(r.payload[len(r.payload):cap(r.payload)])
+		r.payload = r.payload[:len(r.payload)+n]
 		if err != nil {
 			return frame.Frame{}, err
 		}
 	}
 	r.state = stateHeader
-	f := frame.Frame{Header: r.hdr, Payload: r.payload[:r.n]}
+	f := frame.Frame{Header: r.hdr, Payload: r.payload}
 	if f.Opcode == frame.OpClose {
-		if err := frame.ValidateClose(f.Payload, r.Policy); err != nil {
+		if err := validateClose(f.Payload, r.Policy); err != nil {
 			return frame.Frame{}, err
 		}
 	}
 	return f, nil
-}
-
-// grow enlarges the payload buffer as bytes arrive: it doubles, from
-// minPayloadChunk, and never beyond the declared length.
-func (r *Reader) grow() {
-	c := int64(max(2*cap(r.payload), minPayloadChunk))
-	c = min(c, r.hdr.Length)
-	b := make([]byte, c)
-	copy(b, r.payload[:r.n])
-	r.payload = b
 }
 
 func (r *Reader) maxFrameSize() int64 {
@@ -308,8 +294,8 @@ func (r *Reader) maxFrameSize() int64 {
 	return r.MaxFrameSize
 }
 
-// fillEmpty fills the buffer if it is empty, so that parseFast sees the
-// bytes that are there. On an error it gives the buffer back.
+// fillEmpty fills the buffer if it is empty, so that parseBuffered sees
+// the bytes that are there. On an error it gives the buffer back.
 func (r *Reader) fillEmpty() error {
 	if r.r < r.w {
 		return nil
@@ -321,66 +307,26 @@ func (r *Reader) fillEmpty() error {
 	return err
 }
 
-// parseFast decodes the next header straight from the buffer when all of
-// it is there and it has the common shape: a 7- or 16-bit length, no
-// reserved bit, an opcode and length that need no further check, masking
-// as the role requires, and a length within MaxFrameSize. It then makes it
-// the current frame, as begin does. Otherwise it consumes nothing and
-// reports false, and next does the work, errors included.
-func (r *Reader) parseFast() bool {
-	b := r.buf[r.r:r.w]
-	if len(b) < 2 {
+// parseBuffered decodes the next header with frame.ParseHeader when all of
+// it is buffered and makes it the current frame when it is valid, as next
+// does. Otherwise it consumes nothing and reports false, and next does the
+// work again, errors included.
+func (r *Reader) parseBuffered() bool {
+	h := &r.hdr
+	n, err := frame.DecodeHeader(h, r.buf[r.r:r.w])
+	if err != nil {
 		return false
 	}
-	b0, b1 := b[0], b[1]
-	var maskBit byte
-	if r.Server {
-		maskBit = 0x80
-	}
-	if b0&0x70 != 0 || b1&0x80 != maskBit {
-		return false
-	}
-	length := int64(b1 & 0x7F)
-	switch op := frame.Opcode(b0 & 0x0F); {
-	case op <= frame.OpBinary:
-	case op >= frame.OpClose && op <= frame.OpPong:
-		// Final, 7-bit length (at most 125) and no 1-byte close payload.
-		if b0&0x80 == 0 || length > frame.MaxControlPayload || (op == frame.OpClose && length == 1) {
+	// The common shape, a data frame with no reserved bit, masked as the
+	// role requires and within the limit, needs no further check.
+	if limit := r.maxFrameSize(); h.Rsv1 || h.Rsv2 || h.Rsv3 || h.Opcode > frame.OpBinary ||
+		h.Masked != r.Server || (limit >= 0 && h.Length > limit) {
+		if r.check(*h) != nil {
 			return false
 		}
-	default:
-		return false
-	}
-	n := 2
-	switch length {
-	case 126:
-		if len(b) < 4 {
-			return false
-		}
-		length = int64(binary.BigEndian.Uint16(b[2:]))
-		if length < 126 {
-			return false
-		}
-		n = 4
-	case 127:
-		return false
-	}
-	// A 16-bit length is within DefaultMaxFrameSize.
-	if r.MaxFrameSize > 0 && length > r.MaxFrameSize {
-		return false
-	}
-	h := frame.Header{Fin: b0&0x80 != 0, Opcode: frame.Opcode(b0 & 0x0F), Length: length}
-	if maskBit != 0 {
-		if len(b) < n+4 {
-			return false
-		}
-		h.Masked = true
-		h.Key = mask.Key(b[n : n+4])
-		n += 4
 	}
 	r.r += n
-	r.hdr = h
-	r.remain = length
+	r.remain = h.Length
 	r.keyPos = 0
 	return true
 }
@@ -406,19 +352,27 @@ func (r *Reader) next() error {
 	}
 }
 
+// check validates h: the header rules with Policy, masking for the role
+// and the size limit.
+func (r *Reader) check(h frame.Header) error {
+	if err := h.Validate(r.Policy); err != nil {
+		return err
+	}
+	switch {
+	case h.Masked != r.Server:
+		if r.Server {
+			return ErrUnmaskedFrame
+		}
+		return ErrMaskedFrame
+	case r.maxFrameSize() >= 0 && h.Length > r.maxFrameSize():
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrFrameTooLarge, h.Length, r.maxFrameSize())
+	}
+	return nil
+}
+
 // begin validates h and makes it the current frame.
 func (r *Reader) begin(h frame.Header) error {
-	err := h.Validate(r.Policy)
-	switch {
-	case err != nil:
-	case h.Masked && !r.Server:
-		err = ErrMaskedFrame
-	case !h.Masked && r.Server:
-		err = ErrUnmaskedFrame
-	case r.maxFrameSize() >= 0 && h.Length > r.maxFrameSize():
-		err = fmt.Errorf("%w: %d bytes, limit %d", ErrFrameTooLarge, h.Length, r.maxFrameSize())
-	}
-	if err != nil {
+	if err := r.check(h); err != nil {
 		r.err = err
 		return err
 	}
@@ -562,4 +516,10 @@ func (r *Reader) giveBack() {
 	pools[bits.Len(uint(len(r.buf)))].Put(r.bufp)
 	r.buf, r.bufp = nil, nil
 	r.r, r.w = 0, 0
+}
+
+// validateClose checks a close frame's payload with frame.ParseClose.
+func validateClose(p []byte, policy frame.Policy) error {
+	_, _, err := frame.ParseClose(p, policy)
+	return err
 }

@@ -14,6 +14,7 @@ import (
 	"unsafe"
 
 	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/internal/grow"
 	"github.com/framewire/ws/status"
 )
 
@@ -799,7 +800,7 @@ func FuzzReadFrame(f *testing.F) {
 		start := 0
 		for {
 			fr, err := r.ReadFrame()
-			if cap(r.payload) > max(2*len(in), minPayloadChunk) {
+			if cap(r.payload) > max(2*len(in), grow.Min) {
 				t.Fatalf("payload buffer of %d bytes for %d input bytes", cap(r.payload), len(in))
 			}
 			end := len(in) - src.Len() - r.Buffered()

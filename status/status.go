@@ -114,7 +114,9 @@ func AppendClose(b []byte, c Code, reason string) ([]byte, error) {
 // ParseClose decodes the payload of a close frame. An empty payload yields
 // NoStatusReceived and no reason. A 1-byte payload, a code that fails
 // [Code.IsValid] or a reason that is not UTF-8 is an error; RFC 6455 §7.4
-// asks the receiver to fail the connection for each.
+// asks the receiver to fail the connection for each. With ErrInvalidCode
+// the code is returned, and with ErrInvalidUTF8 the code and the reason as
+// they are, for a receiver that does not check UTF-8.
 func ParseClose(p []byte) (Code, string, error) {
 	switch len(p) {
 	case 0:
@@ -127,7 +129,7 @@ func ParseClose(p []byte) (Code, string, error) {
 		return c, "", ErrInvalidCode
 	}
 	if !utf8.Valid(p[2:]) {
-		return c, "", ErrInvalidUTF8
+		return c, string(p[2:]), ErrInvalidUTF8
 	}
 	return c, string(p[2:]), nil
 }

@@ -23,6 +23,7 @@ type options struct {
 	text         string
 	hasText      bool
 	timings      bool
+	compress     bool
 	headers      http.Header
 }
 
@@ -38,7 +39,7 @@ func usagef(format string, args ...any) error {
 	return &usageError{fmt.Sprintf(format, args...)}
 }
 
-const usageLine = "usage: wsdump [-h] [-p PROXY] [-v [VERBOSE]] [-n] [-r] [-s [SUBPROTOCOLS ...]] [-o ORIGIN]\n" +
+const usageLine = "usage: wsdump [-h] [-p PROXY] [-v [VERBOSE]] [-n] [-r] [-z] [-s [SUBPROTOCOLS ...]] [-o ORIGIN]\n" +
 	"              [--eof-wait EOF_WAIT] [-t TEXT] [--timings] [--headers HEADERS]\n" +
 	"              ws_url\n"
 
@@ -58,6 +59,7 @@ options:
                         enable to trace websocket module
   -n, --nocert          Ignore invalid SSL cert
   -r, --raw             raw output
+  -z, --compress        offer permessage-deflate; with -v, show what was agreed
   -s [SUBPROTOCOLS ...], --subprotocols [SUBPROTOCOLS ...]
                         Set subprotocols
   -o ORIGIN, --origin ORIGIN
@@ -105,11 +107,15 @@ func parseArgs(args []string) (*options, error) {
 			switch name {
 			case "help":
 				return nil, errHelp
-			case "nocert", "raw", "timings":
+			case "nocert", "raw", "timings", "compress":
 				if hasInline {
 					return nil, usagef("argument --%s: ignored explicit argument %q", name, inline)
 				}
-				o.setFlag(name[0])
+				flag := name[0]
+				if name == "compress" {
+					flag = 'z'
+				}
+				o.setFlag(flag)
 			case "verbose":
 				switch {
 				case hasInline:
@@ -146,7 +152,7 @@ func parseArgs(args []string) (*options, error) {
 				switch c {
 				case 'h':
 					return nil, errHelp
-				case 'n', 'r':
+				case 'n', 'r', 'z':
 					o.setFlag(c)
 				case 'v':
 					switch {
@@ -206,6 +212,8 @@ func (o *options) setFlag(c byte) {
 		o.raw = true
 	case 't':
 		o.timings = true
+	case 'z':
+		o.compress = true
 	}
 }
 

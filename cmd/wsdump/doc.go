@@ -4,7 +4,7 @@
 //
 // Usage:
 //
-//	wsdump [-h] [-p PROXY] [-v [VERBOSE]] [-n] [-r] [-s [SUBPROTOCOLS ...]] [-o ORIGIN]
+//	wsdump [-h] [-p PROXY] [-v [VERBOSE]] [-n] [-r] [-z] [-s [SUBPROTOCOLS ...]] [-o ORIGIN]
 //	       [--eof-wait EOF_WAIT] [-t TEXT] [--timings] [--headers HEADERS]
 //	       ws_url
 //
@@ -22,6 +22,9 @@
 //	-n, --nocert          do not verify the server's certificate
 //	-r, --raw             plain output, one line per frame, even on a
 //	                      terminal
+//	-z, --compress        offer permessage-deflate (RFC 7692, the default
+//	                      preset); with -v, print the agreed parameters,
+//	                      or that the server declined, on stderr
 //	-s, --subprotocols P… offer these subprotocols (the arguments up to the
 //	                      next option or the URL)
 //	-o, --origin ORIGIN   send this Origin
@@ -31,7 +34,7 @@
 //	--timings             prefix each line with the seconds since start
 //	--headers "A: 1, B: 2" extra handshake header fields, comma-separated
 //
-// Short flags may be grouped: -rn, -rv.
+// Short flags may be grouped: -rn, -rv, -rzv.
 //
 // # Output
 //

@@ -69,6 +69,9 @@ func (o *options) dialer(stderr io.Writer, netDial netDialFunc) *conn.Dialer {
 	if o.verbose >= 2 {
 		d.Config.Trace = stderr
 	}
+	if o.compress {
+		d.Config.Compression = &conn.Compression{}
+	}
 	return d
 }
 
@@ -99,6 +102,13 @@ func runDial(ctx context.Context, netDial netDialFunc, args []string, stdin io.R
 	if err != nil {
 		fmt.Fprintf(stderr, "wsdump: %v\n", err)
 		return exitConnect
+	}
+	if o.compress && o.verbose >= 1 {
+		if p, ok := c.Compression(); ok {
+			fmt.Fprintf(stderr, "wsdump: compression: %v\n", p)
+		} else {
+			fmt.Fprintln(stderr, "wsdump: compression: declined by the server")
+		}
 	}
 	out := &console{
 		w:           stdout,

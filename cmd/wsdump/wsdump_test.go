@@ -20,7 +20,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/handshake"
 	"github.com/framewire/ws/internal/pyrepr"
 	"github.com/framewire/ws/status"
 	"github.com/framewire/ws/wstest"
@@ -113,6 +115,8 @@ func TestParseArgs(t *testing.T) {
 		{[]string{"--verbose=3", "ws://h/"}, options{url: "ws://h/", verbose: 3}},
 		{[]string{"ws://h/", "--verbose"}, options{url: "ws://h/", verbose: 1}},
 		{[]string{"-rnv", "ws://h/"}, options{url: "ws://h/", verbose: 1, raw: true, nocert: true}},
+		{[]string{"-rz", "ws://h/"}, options{url: "ws://h/", raw: true, compress: true}},
+		{[]string{"--compress", "ws://h/"}, options{url: "ws://h/", compress: true}},
 		{[]string{"-s", "chat", "superchat", "ws://h/"}, options{url: "ws://h/", subprotocols: []string{"chat", "superchat"}}},
 		{[]string{"ws://h/", "-s", "a", "-r"}, options{url: "ws://h/", subprotocols: []string{"a"}, raw: true}},
 		{[]string{"-o", "http://o", "-t", "hi", "ws://h/"}, options{url: "ws://h/", origin: "http://o", text: "hi", hasText: true}},
@@ -193,6 +197,49 @@ func TestEcho(t *testing.T) {
 	}
 	if d := cmp.Diff([]string{"text: hello", "text: world", "text: last", "close: "}, lines(out)); d != "" {
 		t.Errorf("output (-want +got):\n%s", d)
+	}
+}
+
+// With -z wsdump offers permessage-deflate; with -v it shows what was
+// agreed, or that the server declined.
+func TestCompress(t *testing.T) {
+	deflateEcho := func(p *wstest.Peer) {
+		agreed := handshake.DeflateParams{ServerMaxWindowBits: 12, ClientMaxWindowBits: 12}
+		if p.Request.Header.Get("Sec-WebSocket-Extensions") != "permessage-deflate; client_max_window_bits" {
+			p.Respond(400, nil, "no offer")
+			return
+		}
+		c, err := p.Accept(&wstest.Upgrade{Extensions: agreed.String()}, &conn.Config{Compression: &conn.Compression{Agreed: agreed}})
+		if err != nil {
+			return
+		}
+		for {
+			op, m, err := c.ReadMessage(t.Context())
+			if err != nil || c.WriteMessage(t.Context(), op, m) != nil {
+				return
+			}
+		}
+	}
+	for _, tc := range []struct {
+		h          wstest.Handler
+		wantStderr string
+	}{
+		{deflateEcho, "wsdump: compression: permessage-deflate; server_max_window_bits=12; client_max_window_bits=12\n"},
+		{wstest.Echo, "wsdump: compression: declined by the server\n"},
+	} {
+		srv := wstest.NewServer(tc.h)
+		long := strings.Repeat("compressible ", 40)
+		code, out, errs := wsdump(t, strings.NewReader("hello\n"+long+"\n"), "-rzv", srv.URL)
+		srv.Close()
+		if code != exitOK {
+			t.Fatalf("exit %d; stderr %s", code, errs)
+		}
+		if errs != tc.wantStderr {
+			t.Errorf("stderr %q, want %q", errs, tc.wantStderr)
+		}
+		if d := cmp.Diff([]string{"text: hello", "text: " + long, "close: "}, lines(out)); d != "" {
+			t.Errorf("output (-want +got):\n%s", d)
+		}
 	}
 }
 

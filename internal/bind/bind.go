@@ -9,6 +9,7 @@ package bind
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 	"weak"
 )
@@ -36,15 +37,27 @@ type Binder struct {
 	active   bool            // a call is bound: the AfterFunc may wake it
 	dl       bool            // the connection has a deadline from the Binder
 	released bool            // after Release: register nothing more
+
+	// clean reports, without the lock, that nothing is registered and the
+	// connection has no deadline from the Binder: a call with a context
+	// that never ends (context.Background) then has nothing to do.
+	clean atomic.Bool
 }
+
+// settle records whether the Binder is clean. b.mu is held.
+func (b *Binder) settle() { b.clean.Store(b.done == nil && !b.dl) }
 
 // Arm binds ctx to the connection until Disarm: ctx's deadline, or none,
 // becomes the connection's, and ctx ending wakes the call.
 func (b *Binder) Arm(ctx context.Context) {
 	done := ctx.Done()
+	if done == nil && b.clean.Load() {
+		return // nothing to bind and nothing to undo
+	}
 	dl, hasDL := ctx.Deadline()
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	defer b.settle()
 	if done != b.done && !b.released {
 		b.unregister()
 		if done != nil {
@@ -57,7 +70,7 @@ func (b *Binder) Arm(ctx context.Context) {
 			})
 		}
 	}
-	b.active = true
+	b.active = done != nil // only a registered context can wake the call
 	switch {
 	case isClosed(done):
 		// ctx ended before this call: its AfterFunc found no call to
@@ -79,6 +92,7 @@ func (b *Binder) cancelled(done <-chan struct{}) {
 	if b.active && b.done == done {
 		b.Set(past)
 		b.dl = true
+		b.settle()
 	}
 	b.mu.Unlock()
 }
@@ -87,6 +101,9 @@ func (b *Binder) cancelled(done <-chan struct{}) {
 // longer touch the connection; the deadline it left is replaced by the
 // next Arm.
 func (b *Binder) Disarm() {
+	if b.clean.Load() {
+		return // Arm bound nothing: no AfterFunc can wake this call
+	}
 	b.mu.Lock()
 	b.active = false
 	b.mu.Unlock()
@@ -99,6 +116,7 @@ func (b *Binder) Until(dl time.Time) {
 	b.mu.Lock()
 	b.Set(dl)
 	b.dl = true
+	b.settle()
 	b.mu.Unlock()
 }
 
@@ -116,6 +134,7 @@ func (b *Binder) Release() (ended bool) {
 		b.Set(time.Time{})
 		b.dl = false
 	}
+	b.settle()
 	return ended
 }
 

@@ -9,9 +9,13 @@ import (
 
 const highBits = 0x8080808080808080
 
-// Valid reports whether p is entirely well-formed UTF-8. Runs of ASCII are
-// checked eight bytes at a time.
+// Valid reports whether p is entirely well-formed UTF-8. Short inputs are
+// checked here, runs of ASCII eight bytes at a time; longer ones go to
+// validComplete.
 func Valid(p []byte) bool {
+	if len(p) >= bulkLen {
+		return validComplete(p)
+	}
 	var v Validator
 	return v.write(p) && v.need == 0
 }
@@ -33,12 +37,15 @@ func (v *Validator) write(p []byte) bool {
 		i++
 	}
 	if len(p)-i >= bulkLen {
-		// Complete sequences go to the standard library's validator,
-		// which checks the same RFC 3629 rules faster; a sequence cut
-		// by the end of p goes to the state machine.
+		// Complete sequences go to validComplete, which checks them
+		// many bytes at a time; a sequence cut by the end of p goes to
+		// the state machine.
 		q := p[i:]
-		cut := completePrefix(q)
-		if !utf8.Valid(q[:cut]) {
+		cut := len(q)
+		if q[cut-1] >= 0x80 {
+			cut = completePrefix(q)
+		}
+		if !validComplete(q[:cut]) {
 			v.failed = true
 			return false
 		}
@@ -109,7 +116,8 @@ func (v *Validator) write(p []byte) bool {
 }
 
 // bulkLen is the length from which write hands complete sequences to
-// unicode/utf8: below it, the call costs more than the scan.
+// validComplete: below it, the call costs more than the scan. It is at
+// least kernelMin.
 const bulkLen = 64
 
 // completePrefix returns the length of the longest prefix of q that does

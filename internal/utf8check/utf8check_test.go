@@ -108,7 +108,7 @@ func firstBad(p []byte) int {
 }
 
 // checkSplits feeds p to a Validator in pieces whose sizes come from cuts
-// and compares the verdicts with unicode/utf8.
+// (a byte c means c+1 bytes; one byte each once cuts runs out) and compares the verdicts with unicode/utf8.
 func checkSplits(t *testing.T, p, cuts []byte) {
 	t.Helper()
 	want := firstBad(p)
@@ -118,7 +118,7 @@ func checkSplits(t *testing.T, p, cuts []byte) {
 	for pos < len(p) {
 		n := 1
 		if k < len(cuts) {
-			n = int(cuts[k])%17 + 1
+			n = int(cuts[k]) + 1
 			k++
 		}
 		n = min(n, len(p)-pos)
@@ -185,10 +185,33 @@ func TestAllShortSequences(t *testing.T) {
 	}
 }
 
-func FuzzValid(f *testing.F) {
+// fuzzSeeds are the seeds of both fuzz targets besides the table: texts
+// long enough for the bulk path, with and without a bad byte near a block
+// boundary and at the end.
+func fuzzSeeds() [][]byte {
+	var seeds [][]byte
 	for _, c := range cases {
-		f.Add([]byte(c.in))
+		seeds = append(seeds, []byte(c.in))
 	}
+	long := corpus(200, 70)
+	seeds = append(seeds, long)
+	for _, at := range []int{31, 32, 63, 64, 199} {
+		p := bytes.Clone(long)
+		p[at] = 0xC0
+		seeds = append(seeds, p)
+	}
+	return append(seeds, append(corpus(130, 5), 0xF0, 0x9F))
+}
+
+// FuzzValid compares Valid with unicode/utf8.Valid on p, on every prefix
+// and suffix of p (every length, and every offset from the start), and on
+// p behind every number of ASCII bytes up to 64 (every position relative to
+// the kernel's 32-byte blocks), padded so the bulk path runs.
+func FuzzValid(f *testing.F) {
+	for _, p := range fuzzSeeds() {
+		f.Add(p)
+	}
+	pad := bytes.Repeat([]byte("a"), 64)
 	f.Fuzz(func(t *testing.T, p []byte) {
 		want := utf8.Valid(p)
 		if got := Valid(p); got != want {
@@ -197,69 +220,45 @@ func FuzzValid(f *testing.F) {
 		if got := validRef(p); got != want {
 			t.Fatalf("validRef(%x) = %v, utf8.Valid = %v", p, got, want)
 		}
+		for i := range len(p) {
+			if got, want := Valid(p[i:]), utf8.Valid(p[i:]); got != want {
+				t.Fatalf("Valid(%x) = %v, utf8.Valid = %v", p[i:], got, want)
+			}
+			if got, want := Valid(p[:i]), utf8.Valid(p[:i]); got != want {
+				t.Fatalf("Valid(%x) = %v, utf8.Valid = %v", p[:i], got, want)
+			}
+		}
+		buf := make([]byte, 0, 2*len(pad)+len(p))
+		for k := range len(pad) {
+			buf = append(append(append(buf[:0], pad[:k]...), p...), pad...)
+			if got := Valid(buf); got != want {
+				t.Fatalf("Valid(%x) = %v, utf8.Valid = %v", buf, got, want)
+			}
+		}
 	})
 }
 
+// FuzzValidator feeds p to a Validator in pieces cut where cuts says (1 to
+// 256 bytes each) and compares each verdict with unicode/utf8.
 func FuzzValidator(f *testing.F) {
-	for _, c := range cases {
-		f.Add([]byte(c.in), []byte{0, 1, 2, 3})
+	for _, p := range fuzzSeeds() {
+		f.Add(p, []byte{0, 1, 2, 3})
+		f.Add(p, []byte{70, 5, 99})
 	}
 	f.Fuzz(func(t *testing.T, p, cuts []byte) {
 		checkSplits(t, p, cuts)
 	})
 }
 
-var benchInputs = []struct {
-	name string
-	in   []byte
-}{
-	{"ASCII", []byte(strings.Repeat("The quick brown fox jumps over the lazy dog. ", 100))},
-	{"Mixed", []byte(strings.Repeat("The quick brown fox \u00e9t\u00e9 \u3053\u3093\u306b\u3061\u306f \U0001F600 jumps. ", 60))},
-	{"Japanese", []byte(strings.Repeat("\u3053\u3093\u306b\u3061\u306f\u4e16\u754c", 200))},
-}
-
-func BenchmarkValid(b *testing.B) {
-	for _, in := range benchInputs {
-		b.Run(in.name+"/utf8check", func(b *testing.B) {
-			b.SetBytes(int64(len(in.in)))
-			b.ReportAllocs()
-			for b.Loop() {
-				if !Valid(in.in) {
-					b.Fatal("invalid")
-				}
-			}
-		})
-		b.Run(in.name+"/Validator", func(b *testing.B) {
-			b.SetBytes(int64(len(in.in)))
-			b.ReportAllocs()
-			var v Validator
-			for b.Loop() {
-				v.Reset()
-				if !v.Write(in.in) || !v.Complete() {
-					b.Fatal("invalid")
-				}
-			}
-		})
-		b.Run(in.name+"/unicode-utf8", func(b *testing.B) {
-			b.SetBytes(int64(len(in.in)))
-			b.ReportAllocs()
-			for b.Loop() {
-				if !utf8.Valid(in.in) {
-					b.Fatal("invalid")
-				}
-			}
-		})
-	}
-}
-
 // TestEveryPosition puts one non-ASCII byte, or one two-byte character, at
-// every position of ASCII texts of every length up to 80 (past the 64 bytes
-// from which the fast path hands whole texts to unicode/utf8), whole and
+// every position of ASCII texts of every length up to 200 (past the 64
+// bytes from which the fast path hands whole texts to validComplete, and
+// over several of the kernel's 32-byte blocks), whole and
 // after a character left open by the previous Write. A scan that
 // steps over any byte of a word (the first one included) accepts a text
 // with a bad byte there.
 func TestEveryPosition(t *testing.T) {
-	for n := 1; n <= 80; n++ {
+	for n := 1; n <= 200; n++ {
 		for k := range n {
 			for _, row := range []struct {
 				ins string

@@ -1,0 +1,415 @@
+package conn_test
+
+import (
+	"bytes"
+	"compress/flate"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"runtime"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/framewire/ws/conn"
+	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/handshake"
+)
+
+// loop is one end of an in-memory connection that never blocks: what is
+// written goes to out, reads come from in. It lets one goroutine play
+// both ends.
+type loop struct{ in, out *bytes.Buffer }
+
+func (l loop) Read(p []byte) (int, error)     { return l.in.Read(p) }
+func (l loop) Write(p []byte) (int, error)    { return l.out.Write(p) }
+func (loop) Close() error                     { return nil }
+func (loop) SetReadDeadline(time.Time) error  { return nil }
+func (loop) SetWriteDeadline(time.Time) error { return nil }
+
+// deflatePair returns a client and a server Conn that agreed p, joined by
+// buffers: c2s holds what the client sent and the server has not read,
+// s2c the reverse.
+func deflatePair(p handshake.DeflateParams, client, server conn.Config) (c, s *conn.Conn, c2s, s2c *bytes.Buffer) {
+	c2s, s2c = new(bytes.Buffer), new(bytes.Buffer)
+	if client.Compression == nil {
+		client.Compression = &conn.Compression{}
+	}
+	if server.Compression == nil {
+		server.Compression = &conn.Compression{}
+	}
+	client.Compression.Agreed, server.Compression.Agreed = p, p
+	server.Role = conn.RoleServer
+	return conn.New(loop{in: s2c, out: c2s}, &client), conn.New(loop{in: c2s, out: s2c}, &server), c2s, s2c
+}
+
+// textOf returns n bytes of text that compress well but not trivially.
+func textOf(n int, seed int) []byte {
+	var b []byte
+	for i := seed; len(b) < n; i++ {
+		b = fmt.Appendf(b, `{"id":%d,"name":"user%d","tags":["a","b%d"],"ok":%t}`+"\n", i, i*7%1000, i%13, i%3 == 0)
+	}
+	return b[:n]
+}
+
+// exchange sends m from one Conn to the other and checks it arrives,
+// compressed (RSV1) when compress is true; it returns the wire size of the
+// frame's payload.
+func exchange(t *testing.T, from, to *conn.Conn, wire *bytes.Buffer, m []byte, compress bool) int {
+	t.Helper()
+	ctx := context.Background()
+	if err := from.WriteMessage(ctx, frame.OpText, m); err != nil {
+		t.Fatalf("WriteMessage(%d bytes): %v", len(m), err)
+	}
+	h, _, err := frame.ParseHeader(wire.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Rsv1 != compress {
+		t.Fatalf("message of %d bytes sent with RSV1 %v, want %v", len(m), h.Rsv1, compress)
+	}
+	op, got, err := to.ReadMessage(ctx)
+	if err != nil || op != frame.OpText || !bytes.Equal(got, m) {
+		t.Fatalf("ReadMessage = %v, %d bytes (equal %v), %v; want the %d bytes sent", op, len(got), bytes.Equal(got, m), err, len(m))
+	}
+	return int(h.Length)
+}
+
+// Messages go both ways, compressed above the threshold, with and without
+// context takeover each way and with small windows; without takeover an
+// identical message compresses to the same size each time, with it the
+// second copy is far smaller.
+func TestDeflateRoundTrip(t *testing.T) {
+	for _, p := range []handshake.DeflateParams{
+		{},
+		{ClientNoContextTakeover: true},
+		{ServerNoContextTakeover: true},
+		{ClientNoContextTakeover: true, ServerNoContextTakeover: true},
+		{ClientMaxWindowBits: 9, ServerMaxWindowBits: 10},
+		{ClientMaxWindowBits: 8, ServerMaxWindowBits: 8, ServerNoContextTakeover: true},
+	} {
+		t.Run(p.String(), func(t *testing.T) {
+			c, s, c2s, s2c := deflatePair(p, conn.Config{}, conn.Config{})
+			for _, n := range []int{0, 1, 100, 127, 128, 1000, 3000, 40000, 200000} {
+				m := textOf(n, n)
+				for _, dir := range []struct {
+					name       string
+					from, to   *conn.Conn
+					wire       *bytes.Buffer
+					noTakeover bool
+				}{
+					{"client to server", c, s, c2s, p.ClientNoContextTakeover},
+					{"server to client", s, c, s2c, p.ServerNoContextTakeover},
+				} {
+					first := exchange(t, dir.from, dir.to, dir.wire, m, n >= conn.DefaultCompressionThreshold)
+					second := exchange(t, dir.from, dir.to, dir.wire, m, n >= conn.DefaultCompressionThreshold)
+					if n < 1000 {
+						continue
+					}
+					if first > n/2 {
+						t.Errorf("%s: %d bytes compressed to %d", dir.name, n, first)
+					}
+					if dir.noTakeover && second != first {
+						t.Errorf("%s without context takeover: the same %d bytes took %d then %d", dir.name, n, first, second)
+					}
+					if !dir.noTakeover && p.ClientMaxWindowBits == 0 && n <= 3000 && second >= first/2 {
+						t.Errorf("%s with context takeover: the same %d bytes took %d then %d", dir.name, n, first, second)
+					}
+				}
+			}
+		})
+	}
+}
+
+// The threshold: a negative one compresses every message, the empty one
+// included; a large one leaves messages below it as they are.
+func TestDeflateThreshold(t *testing.T) {
+	c, s, c2s, _ := deflatePair(handshake.DeflateParams{},
+		conn.Config{Compression: &conn.Compression{Threshold: -1}}, conn.Config{})
+	exchange(t, c, s, c2s, nil, true)
+	exchange(t, c, s, c2s, []byte("a"), true)
+	c, s, c2s, _ = deflatePair(handshake.DeflateParams{},
+		conn.Config{Compression: &conn.Compression{Threshold: 5000}}, conn.Config{})
+	exchange(t, c, s, c2s, textOf(4999, 0), false)
+	exchange(t, c, s, c2s, textOf(5000, 0), true)
+	// WriteFrame never compresses; control frames neither.
+	if err := c.WriteFrame(context.Background(), frame.New(frame.OpText, textOf(6000, 0))); err != nil {
+		t.Fatal(err)
+	}
+	if h, _, _ := frame.ParseHeader(c2s.Bytes()); h.Rsv1 {
+		t.Error("WriteFrame compressed its frame")
+	}
+	c2s.Reset()
+	if err := c.Ping(context.Background(), textOf(125, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if h, _, _ := frame.ParseHeader(c2s.Bytes()); h.Rsv1 {
+		t.Error("a ping was compressed")
+	}
+}
+
+// For every window size, what the client sends inflates with compress/flate
+// given only the last 2^bits bytes of the earlier messages as history: no
+// back-reference reaches farther into them.
+func TestDeflateWindowBits(t *testing.T) {
+	for bits := 8; bits <= 15; bits++ {
+		p := handshake.DeflateParams{ClientMaxWindowBits: bits, ServerMaxWindowBits: bits}
+		c, s, _, _ := deflatePair(p, conn.Config{Compression: &conn.Compression{Preset: conn.CompressionBest}}, conn.Config{})
+		var hist []byte
+		for i := range 6 {
+			m := textOf(3000*(i+1), i*100)
+			if err := c.WriteMessage(context.Background(), frame.OpText, m); err != nil {
+				t.Fatal(err)
+			}
+			f, err := s.ReadFrame(context.Background(), nil)
+			if err != nil || !f.Rsv1 {
+				t.Fatalf("bits %d: ReadFrame = %v, %v", bits, f.Header, err)
+			}
+			dict := hist[max(len(hist)-1<<bits, 0):]
+			r := flate.NewReaderDict(io.MultiReader(bytes.NewReader(f.Payload), strings.NewReader("\x00\x00\xff\xff\x01\x00\x00\xff\xff")), dict)
+			got, err := io.ReadAll(r)
+			if err != nil || !bytes.Equal(got, m) {
+				t.Fatalf("bits %d, message %d: compress/flate gave %d bytes (equal %v), %v", bits, i, len(got), bytes.Equal(got, m), err)
+			}
+			hist = append(hist, m...)
+		}
+	}
+}
+
+// flateMessage compresses m as a permessage-deflate peer would, with w
+// (which keeps its history), and returns the payload without 00 00 ff ff.
+func flateMessage(t testing.TB, w *flate.Writer, buf *bytes.Buffer, m []byte) []byte {
+	t.Helper()
+	buf.Reset()
+	w.Write(m)
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	b := buf.Bytes()
+	return bytes.Clone(b[:len(b)-4])
+}
+
+// serverFrames encodes frames as a server sends them.
+func serverFrames(frames ...frame.Frame) []byte {
+	var b []byte
+	for _, f := range frames {
+		b, _ = f.AppendBinary(b)
+	}
+	return b
+}
+
+// fragments splits a compressed payload into frames of at most size bytes,
+// RSV1 on the first, with a ping after the first.
+func fragments(op frame.Opcode, p []byte, size int) []frame.Frame {
+	var fs []frame.Frame
+	for first := true; first || len(p) > 0; first = false {
+		k := min(size, len(p))
+		h := frame.Header{Fin: k == len(p), Opcode: frame.OpContinuation}
+		if first {
+			h.Opcode, h.Rsv1 = op, true
+		}
+		fs = append(fs, frame.Frame{Header: h, Payload: p[:k]})
+		if first {
+			fs = append(fs, frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpPing}, Payload: []byte("mid")})
+		}
+		p = p[k:]
+	}
+	return fs
+}
+
+// Fragmented compressed messages from a peer that keeps its context are
+// inflated whole (ReadMessage) and fragment by fragment (FireContFrame),
+// with a ping between fragments and fragments as small as one byte.
+func TestDeflateFragmented(t *testing.T) {
+	for _, fire := range []bool{false, true} {
+		for _, size := range []int{1, 7, 1000, 1 << 20} {
+			t.Run(fmt.Sprintf("fire=%v,size=%d", fire, size), func(t *testing.T) {
+				c, _, _, s2c := deflatePair(handshake.DeflateParams{}, conn.Config{FireContFrame: fire}, conn.Config{})
+				var buf bytes.Buffer
+				w, _ := flate.NewWriter(&buf, flate.BestSpeed)
+				for i, n := range []int{5000, 300, 70000} {
+					if size == 1 && n > 5000 {
+						n = 5000
+					}
+					m := textOf(n, i)
+					s2c.Write(serverFrames(fragments(frame.OpText, flateMessage(t, w, &buf, m), size)...))
+					var got []byte
+					for {
+						f, err := c.ReadDataFrame(context.Background(), nil)
+						if err != nil {
+							t.Fatal(err)
+						}
+						got = append(got, f.Payload...)
+						if f.Fin {
+							break
+						}
+						if !fire {
+							t.Fatal("a fragment returned without FireContFrame")
+						}
+					}
+					if !bytes.Equal(got, m) {
+						t.Fatalf("message %d: got %d bytes, want %d", i, len(got), n)
+					}
+				}
+			})
+		}
+	}
+}
+
+// readFailure reads until an error and checks it fails the connection
+// with code.
+func readFailure(t *testing.T, c *conn.Conn, code uint16) error {
+	t.Helper()
+	_, _, err := c.ReadMessage(context.Background())
+	var fe *frame.Error
+	if !errors.As(err, &fe) || uint16(fe.Code) != code {
+		t.Fatalf("ReadMessage error %v, want a failure with %d", err, code)
+	}
+	return err
+}
+
+// Data that does not inflate fails the connection with 1007; RSV1 on a
+// continuation frame with 1002.
+func TestDeflateBadInput(t *testing.T) {
+	c, _, _, s2c := deflatePair(handshake.DeflateParams{}, conn.Config{}, conn.Config{})
+	s2c.Write(serverFrames(frame.Frame{Header: frame.Header{Fin: true, Rsv1: true, Opcode: frame.OpBinary}, Payload: []byte{0xff, 0xff, 0xff, 0xff}}))
+	readFailure(t, c, 1007)
+
+	c, _, _, s2c = deflatePair(handshake.DeflateParams{}, conn.Config{}, conn.Config{})
+	var buf bytes.Buffer
+	w, _ := flate.NewWriter(&buf, flate.BestSpeed)
+	p := flateMessage(t, w, &buf, textOf(1000, 0))
+	s2c.Write(serverFrames(
+		frame.Frame{Header: frame.Header{Rsv1: true, Opcode: frame.OpText}, Payload: p[:10]},
+		frame.Frame{Header: frame.Header{Fin: true, Rsv1: true, Opcode: frame.OpContinuation}, Payload: p[10:]},
+	))
+	readFailure(t, c, 1002)
+}
+
+// zeroStream returns a raw DEFLATE stream of n MiB of zeros, without its
+// last 00 00 ff ff: one compressed MiB repeated, each copy byte-aligned.
+func zeroStream(t testing.TB, n int) []byte {
+	var buf bytes.Buffer
+	w, _ := flate.NewWriter(&buf, flate.BestCompression)
+	w.Write(make([]byte, 1<<20))
+	w.Flush()
+	one := buf.Bytes()
+	return bytes.Repeat(one, n)[:len(one)*n-4]
+}
+
+// A bomb: about 1 MB on the wire that inflates to 1 GiB stops at the
+// message limit with 1009, having allocated about what the limit needs.
+func TestDeflateBomb(t *testing.T) {
+	bomb := zeroStream(t, 1024)
+	for _, limit := range []int64{1 << 20, 0} {
+		c, _, _, s2c := deflatePair(handshake.DeflateParams{}, conn.Config{MaxMessageSize: limit}, conn.Config{})
+		s2c.Write(serverFrames(frame.Frame{Header: frame.Header{Fin: true, Rsv1: true, Opcode: frame.OpBinary}, Payload: bomb}))
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		readFailure(t, c, 1009)
+		runtime.ReadMemStats(&after)
+		alloc := after.TotalAlloc - before.TotalAlloc
+		if limit == 0 {
+			limit = 32 << 20
+		}
+		t.Logf("limit %d MiB, wire %d bytes: allocated %d KiB while reading", limit>>20, len(bomb), alloc>>10)
+		if alloc > 4*uint64(limit) {
+			t.Errorf("allocated %d KiB for a message limited to %d KiB", alloc>>10, limit>>10)
+		}
+	}
+	// The sum of the compressed frames is limited too: empty stored
+	// blocks inflate to nothing.
+	c, _, _, s2c := deflatePair(handshake.DeflateParams{}, conn.Config{MaxMessageSize: 100}, conn.Config{})
+	s2c.Write(serverFrames(fragments(frame.OpBinary, bytes.Repeat([]byte{0, 0, 0, 0xff, 0xff}, 200), 60)...))
+	readFailure(t, c, 1009)
+}
+
+// A read that times out in the middle of a compressed message, inside a
+// frame or between two of its frames, returns a *TimeoutError, and the
+// next read returns the whole message.
+func TestDeflateTimeoutResumes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b := net.Pipe()
+		c := conn.New(a, &conn.Config{Compression: &conn.Compression{}})
+		defer c.CloseNow()
+		go io.Copy(io.Discard, b)
+		var buf bytes.Buffer
+		w, _ := flate.NewWriter(&buf, flate.BestSpeed)
+		for _, size := range []int{1 << 20, 3000} {
+			m := textOf(20000, size)
+			wire := serverFrames(fragments(frame.OpText, flateMessage(t, w, &buf, m), size)...)
+			third := len(wire) / 3
+			for range 2 {
+				cut := third
+				go b.Write(wire[:cut])
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				_, got, err := c.ReadMessage(ctx)
+				cancel()
+				var te *conn.TimeoutError
+				if !errors.As(err, &te) {
+					t.Fatalf("frames of %d, cut at %d: ReadMessage = %d bytes, %v, want a *TimeoutError", size, cut, len(got), err)
+				}
+				wire = wire[cut:]
+			}
+			go b.Write(wire)
+			_, got, err := c.ReadMessage(context.Background())
+			if err != nil || !bytes.Equal(got, m) {
+				t.Fatalf("after the timeouts: %d bytes (equal %v), %v", len(got), bytes.Equal(got, m), err)
+			}
+		}
+	})
+}
+
+// With context takeover both ways, a Conn sends and receives compressed
+// messages without allocating.
+func TestDeflateNoAllocs(t *testing.T) {
+	if conn.RaceEnabled {
+		t.Skip("sync.Pool drops items under -race")
+	}
+	c, s, _, _ := deflatePair(handshake.DeflateParams{}, conn.Config{}, conn.Config{})
+	ctx := context.Background()
+	m := textOf(2000, 0)
+	buf := make([]byte, 0, 4096)
+	round := func() {
+		if err := c.WriteMessage(ctx, frame.OpText, m); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.ReadDataFrame(ctx, buf[:0]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	round()
+	send := testing.AllocsPerRun(100, func() {
+		if err := c.WriteMessage(ctx, frame.OpText, m); err != nil {
+			t.Fatal(err)
+		}
+	})
+	recv := testing.AllocsPerRun(100, func() {
+		if _, err := s.ReadDataFrame(ctx, buf[:0]); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if send != 0 || recv != 0 {
+		t.Errorf("per message: %v allocations to send, %v to receive; want 0", send, recv)
+	}
+}
+
+// The agreement is visible on the Conn and in the trace.
+func TestDeflateAgreementShown(t *testing.T) {
+	var trace bytes.Buffer
+	p := handshake.DeflateParams{ClientMaxWindowBits: 12, ServerNoContextTakeover: true}
+	c, _, _, _ := deflatePair(p, conn.Config{Trace: &trace}, conn.Config{})
+	if got, ok := c.Compression(); !ok || got != p {
+		t.Errorf("Compression() = %+v, %v", got, ok)
+	}
+	if want := "permessage-deflate; server_no_context_takeover; client_max_window_bits=12"; !strings.Contains(trace.String(), want) {
+		t.Errorf("trace %q lacks %q", trace.String(), want)
+	}
+	if _, ok := conn.New(loop{in: new(bytes.Buffer), out: new(bytes.Buffer)}, nil).Compression(); ok {
+		t.Error("Compression() true without compression")
+	}
+}

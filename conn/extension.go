@@ -1,0 +1,87 @@
+package conn
+
+import (
+	"io"
+
+	"github.com/framewire/ws/frame"
+)
+
+// extension is the receive half of a negotiated extension (RFC 6455 §9):
+// the stage of the read pipeline between the reader and the assembler.
+// permessage-deflate (RFC 7692) is the first to come; with none
+// negotiated, the pipeline makes no call through this interface.
+type extension interface {
+	// rsv returns the reserved bits the extension owns, as a Policy with
+	// only Rsv1, Rsv2 and Rsv3 set. The reader then allows exactly these,
+	// and only on the first frame of a data message (see frame.Policy).
+	rsv() frame.Policy
+	// decoder returns the decoder of the message whose first frame, h,
+	// carries some of those bits.
+	decoder(h frame.Header) decoder
+}
+
+// decoder turns the wire payload of one message, frame after frame, into
+// the message's bytes, which the assembler then checks against the size
+// limit and, for text, UTF-8.
+type decoder interface {
+	// next starts the message's next frame: its wire payload is read from
+	// src, which returns io.EOF at the end of that frame's payload; fin
+	// reports that the frame ends the message.
+	next(src io.Reader, fin bool)
+	// Read reads decoded bytes into p. It returns io.EOF once the current
+	// frame is decoded (and, on the last frame, the message is flushed).
+	// Any other error of src, such as a timeout, is returned as it is,
+	// and the next Read continues where this one stopped.
+	Read(p []byte) (int, error)
+}
+
+// decodeChunk is the room the assembler is asked for before each read of
+// decoded bytes: the decoded size is not known in advance, and the
+// assembler's buffer grows with what arrives, up to its limit.
+const decodeChunk = 4096
+
+// useExtension makes e the negotiated extension: the reader allows the
+// reserved bits e owns, and messages marked with them are decoded by e.
+func (c *Conn) useExtension(e extension) {
+	c.ext = e
+	p := e.rsv()
+	c.rd.Policy.Rsv1, c.rd.Policy.Rsv2, c.rd.Policy.Rsv3 = p.Rsv1, p.Rsv2, p.Rsv3
+}
+
+// wireSource is a Conn seen as the wire payload of the current frame, the
+// source a decoder reads: io.EOF at the frame's end.
+type wireSource Conn
+
+func (w *wireSource) Read(p []byte) (int, error) {
+	c := (*Conn)(w)
+	if c.rf.n == c.rf.h.Length {
+		return 0, io.EOF
+	}
+	n, err := c.payload(p)
+	if c.trace.payloads() {
+		c.tpay = append(c.tpay, p[:n]...)
+	}
+	return n, err
+}
+
+// decodePayload is streamPayload for a message the extension marked: the
+// decoder reads the frame's wire payload and the assembler receives the
+// decoded bytes, so its limit and UTF-8 check apply to those.
+func (c *Conn) decodePayload() error {
+	for {
+		buf := c.asm.Grow(decodeChunk)
+		n, err := c.dec.Read(buf)
+		if n > 0 {
+			if cerr := c.asm.Commit(n); cerr != nil {
+				return cerr
+			}
+		}
+		switch err {
+		case nil:
+		case io.EOF:
+			return nil
+		default:
+			return err
+		}
+	}
+}

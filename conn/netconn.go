@@ -1,0 +1,229 @@
+package conn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/status"
+)
+
+// ErrUnexpectedMessage reports a message of another type than the one a
+// [NetConn] carries. The connection was failed with close code 1003
+// (UnsupportedData).
+var ErrUnexpectedMessage = errors.New("conn: message of an unexpected type")
+
+// NetConn returns a net.Conn whose bytes are the Conn's messages of type op
+// (text or binary, usually binary): coder's NetConn. Read returns the bytes
+// of the messages received as one stream, across their boundaries; a
+// message of another type fails the connection with 1003 and Read returns
+// [ErrUnexpectedMessage]. Write sends its bytes as one message. Close
+// performs the closing handshake with code 1000 within
+// [DefaultCloseTimeout]; once the peer has closed with 1000 (or 1001),
+// Read returns io.EOF.
+//
+// Deadlines stop the calls in progress and later ones, as net.Conn's do:
+// each Read and Write runs within a context that ends at the deadline
+// (SetReadDeadline, SetWriteDeadline), which a later call can move. A call
+// so stopped returns an error that is a net.Error whose Timeout method
+// reports true and that matches os.ErrDeadlineExceeded; a stopped Read
+// loses nothing, the next one continues the stream. A Write stopped in the
+// middle of a frame leaves the connection closed (see [TimeoutError]).
+// When ctx ends, every call returns a [*TimeoutError], and so do all
+// later ones.
+//
+// The Conn must not be used for receiving while the net.Conn is: its reads
+// consume the messages. Sending on both is fine. LocalAddr and RemoteAddr
+// are the transport's, or an address of network "websocket" when it has
+// none.
+func NetConn(ctx context.Context, c *Conn, op frame.Opcode) net.Conn {
+	return &netConn{c: c, op: op, rd: deadline{parent: ctx}, wd: deadline{parent: ctx}}
+}
+
+// netConn is the net.Conn of NetConn.
+type netConn struct {
+	c  *Conn
+	op frame.Opcode
+
+	rmu sync.Mutex     // serialises Reads
+	r   *MessageReader // the message being read, or nil
+	eof error          // io.EOF after the peer's normal close
+
+	rd, wd deadline
+	closed atomic.Bool // Close was called
+}
+
+func (n *netConn) Read(p []byte) (int, error) {
+	n.rmu.Lock()
+	defer n.rmu.Unlock()
+	ctx := n.rd.context()
+	for {
+		if n.eof != nil {
+			return 0, n.eof
+		}
+		if n.r == nil {
+			op, r, err := n.c.NextReader(ctx)
+			if err != nil {
+				return 0, n.opError("read", err, &n.rd)
+			}
+			if op != n.op {
+				err := fmt.Errorf("%w: %v, want %v", ErrUnexpectedMessage, op, n.op)
+				return 0, n.c.fail(status.UnsupportedData, err)
+			}
+			n.r = r
+		}
+		k, err := n.r.ReadContext(ctx, p)
+		if err == io.EOF {
+			n.r = nil
+			err = nil
+			if k == 0 && len(p) > 0 {
+				continue // an empty message
+			}
+		}
+		if err != nil {
+			return k, n.opError("read", err, &n.rd)
+		}
+		return k, nil
+	}
+}
+
+func (n *netConn) Write(p []byte) (int, error) {
+	if err := n.c.WriteMessage(n.wd.context(), n.op, p); err != nil {
+		return 0, n.opError("write", err, &n.wd)
+	}
+	return len(p), nil
+}
+
+// opError is the error a call returns: a deadline's timeout as net.Conn
+// reports it, io.EOF after the peer's normal close, otherwise err.
+func (n *netConn) opError(op string, err error, d *deadline) error {
+	if n.closed.Load() {
+		return ErrClosed
+	}
+	if e := n.c.readErr(); e != nil {
+		err = e // closed, maybe while the call waited
+	}
+	var te *TimeoutError
+	if errors.As(err, &te) && d.parent.Err() == nil {
+		return &net.OpError{Op: op, Net: "websocket", Source: n.LocalAddr(), Addr: n.RemoteAddr(), Err: os.ErrDeadlineExceeded}
+	}
+	if op == "read" && isNormalClose(err) {
+		n.eof = io.EOF
+		return io.EOF
+	}
+	return err
+}
+
+// Close performs the closing handshake and ends the deadlines' contexts.
+// After the peer's normal close it closes the transport and returns nil,
+// as closing a socket the peer has closed does; a second call returns
+// [ErrClosed].
+func (n *netConn) Close() error {
+	if n.closed.Swap(true) {
+		return ErrClosed
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), DefaultCloseTimeout)
+	defer cancel()
+	err := n.c.Close(ctx, status.NormalClosure, "")
+	n.rd.stop()
+	n.wd.stop()
+	if isNormalClose(err) {
+		return nil
+	}
+	return err
+}
+
+// isNormalClose reports whether err is the peer's close with 1000 or 1001.
+func isNormalClose(err error) bool {
+	var ce *status.CloseError
+	return errors.As(err, &ce) && (ce.Code == status.NormalClosure || ce.Code == status.GoingAway)
+}
+
+func (n *netConn) LocalAddr() net.Addr  { return addrOr(n.c.LocalAddr()) }
+func (n *netConn) RemoteAddr() net.Addr { return addrOr(n.c.RemoteAddr()) }
+
+func (n *netConn) SetDeadline(t time.Time) error {
+	n.rd.set(t)
+	n.wd.set(t)
+	return nil
+}
+
+func (n *netConn) SetReadDeadline(t time.Time) error  { n.rd.set(t); return nil }
+func (n *netConn) SetWriteDeadline(t time.Time) error { n.wd.set(t); return nil }
+
+// wsAddr is the address of a transport that has none.
+type wsAddr struct{}
+
+func (wsAddr) Network() string { return "websocket" }
+func (wsAddr) String() string  { return "websocket" }
+
+func addrOr(a net.Addr) net.Addr {
+	if a == nil {
+		return wsAddr{}
+	}
+	return a
+}
+
+// deadline is a net.Conn deadline as a context: the calls of one
+// direction share ctx, which ends when the deadline passes. Moving the
+// deadline before it passed moves it for the calls in progress too; once
+// it passed, a new deadline (or none) gives later calls a new context.
+type deadline struct {
+	parent context.Context
+
+	mu     sync.Mutex
+	ctx    context.Context
+	cancel context.CancelFunc
+	timer  *time.Timer
+}
+
+// context returns the context a call runs within.
+func (d *deadline) context() context.Context {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ctx == nil {
+		d.ctx, d.cancel = context.WithCancel(d.parent)
+	}
+	return d.ctx
+}
+
+// set moves the deadline to t; the zero t means none.
+func (d *deadline) set(t time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	fired := d.timer != nil && !d.timer.Stop()
+	d.timer = nil
+	if d.ctx == nil || fired || d.ctx.Err() != nil {
+		if d.cancel != nil {
+			d.cancel()
+		}
+		d.ctx, d.cancel = context.WithCancel(d.parent)
+	}
+	if t.IsZero() {
+		return
+	}
+	if dur := time.Until(t); dur > 0 {
+		d.timer = time.AfterFunc(dur, d.cancel)
+		return
+	}
+	d.cancel()
+}
+
+// stop releases the context and its timer.
+func (d *deadline) stop() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.timer != nil {
+		d.timer.Stop()
+	}
+	if d.cancel != nil {
+		d.cancel()
+	}
+}

@@ -1,0 +1,213 @@
+package conn_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"os"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"golang.org/x/net/nettest"
+
+	"github.com/framewire/ws/conn"
+	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/status"
+)
+
+// netPair returns the net.Conns of binary streams over a client and a
+// server Conn joined by net.Pipe.
+func netPair(t *testing.T) (client, server net.Conn, cc, sc *conn.Conn) {
+	a, b := net.Pipe()
+	cc = conn.New(a, nil)
+	sc = conn.New(b, &conn.Config{Role: conn.RoleServer})
+	t.Cleanup(func() { cc.CloseNow(); sc.CloseNow() })
+	ctx := context.Background()
+	return conn.NetConn(ctx, cc, frame.OpBinary), conn.NetConn(ctx, sc, frame.OpBinary), cc, sc
+}
+
+func randomBytes(n int) []byte {
+	r := rand.New(rand.NewPCG(1, 2))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+// onlyReader hides a reader's WriteTo, so that io.Copy writes in pieces.
+type onlyReader struct{ io.Reader }
+
+// 1 MiB each way at once with io.Copy, then the closing handshake: the
+// reading side sees io.EOF.
+func TestNetConnCopy(t *testing.T) {
+	client, server, _, _ := netPair(t)
+	up, down := randomBytes(1<<20), randomBytes(1 << 20)[1:]
+	errs := make(chan error, 2)
+	go func() {
+		_, err := io.Copy(client, onlyReader{bytes.NewReader(up)})
+		errs <- err
+	}()
+	go func() {
+		_, err := io.Copy(server, onlyReader{bytes.NewReader(down)})
+		errs <- err
+	}()
+	var gotDown bytes.Buffer
+	readDown := make(chan error, 1)
+	go func() {
+		_, err := io.CopyN(&gotDown, client, int64(len(down)))
+		readDown <- err
+	}()
+	var gotUp bytes.Buffer
+	if _, err := io.CopyN(&gotUp, server, int64(len(up))); err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range []chan error{errs, errs, readDown} {
+		if err := recv(t, ch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !bytes.Equal(gotUp.Bytes(), up) || !bytes.Equal(gotDown.Bytes(), down) {
+		t.Fatal("the streams differ from what was written")
+	}
+
+	rest := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(io.Discard, server)
+		rest <- err
+	}()
+	if err := client.Close(); err != nil {
+		t.Fatalf("Close = %v", err)
+	}
+	if err := recv(t, rest); err != nil {
+		t.Fatalf("io.Copy after the peer's Close = %v, want nil (io.EOF)", err)
+	}
+	if _, err := client.Write([]byte("x")); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Write after Close = %v, want net.ErrClosed", err)
+	}
+	if _, err := client.Read(make([]byte, 1)); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Read after Close = %v, want net.ErrClosed", err)
+	}
+}
+
+// x/net's conformance suite for net.Conn. It runs on the real clock:
+// it calls t.Run, which a synctest bubble does not allow; its own waits
+// are at most a few hundred milliseconds.
+func TestNetConnNettest(t *testing.T) {
+	{
+		nettest.TestConn(t, func() (c1, c2 net.Conn, stop func(), err error) {
+			a, b := net.Pipe()
+			cc := conn.New(a, nil)
+			sc := conn.New(b, &conn.Config{Role: conn.RoleServer})
+			ctx := context.Background()
+			return conn.NetConn(ctx, cc, frame.OpBinary), conn.NetConn(ctx, sc, frame.OpBinary), func() {
+				cc.CloseNow()
+				sc.CloseNow()
+			}, nil
+		})
+	}
+}
+
+// A deadline stops a blocked Read, also in the middle of a message, and
+// the next Read continues the stream.
+func TestNetConnReadDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		client, _, _, sc := netPair(t)
+		ctx := context.Background()
+		go sc.WriteFrame(ctx, frame.Frame{Header: frame.Header{Opcode: frame.OpBinary}, Payload: []byte("ab")})
+		buf := make([]byte, 10)
+		if n, err := client.Read(buf); err != nil || string(buf[:n]) != "ab" {
+			t.Fatalf("Read = %q, %v", buf[:n], err)
+		}
+		start := time.Now()
+		done := make(chan error, 1)
+		go func() {
+			_, err := client.Read(buf)
+			done <- err
+		}()
+		synctest.Wait()
+		client.SetReadDeadline(start.Add(time.Second)) // set while the Read is blocked
+		err := <-done
+		var ne net.Error
+		if !errors.As(err, &ne) || !ne.Timeout() || !errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.Canceled) {
+			t.Fatalf("Read = %v, want a timeout of the deadline, not a cancellation", err)
+		}
+		if d := time.Since(start); d != time.Second {
+			t.Errorf("stopped after %v, want 1s", d)
+		}
+		if _, err := client.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("Read past the deadline = %v, want a timeout at once", err)
+		}
+
+		client.SetReadDeadline(time.Time{})
+		go sc.WriteFrame(ctx, frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpContinuation}, Payload: []byte("cd")})
+		if n, err := client.Read(buf); err != nil || string(buf[:n]) != "cd" {
+			t.Fatalf("Read after the deadline = %q, %v; want the rest of the message", buf[:n], err)
+		}
+	})
+}
+
+// A deadline stops a Write the peer does not read; moving the deadline
+// later before it passes lets the Write go on.
+func TestNetConnWriteDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		client, server, _, _ := netPair(t)
+		start := time.Now()
+		client.SetWriteDeadline(start.Add(time.Second))
+		client.SetWriteDeadline(start.Add(2 * time.Second))
+		_, err := client.Write([]byte("nobody reads"))
+		if !errors.Is(err, os.ErrDeadlineExceeded) || time.Since(start) != 2*time.Second {
+			t.Fatalf("Write = %v after %v, want a timeout after 2s", err, time.Since(start))
+		}
+		client.SetWriteDeadline(time.Time{})
+		go client.Write([]byte("read"))
+		buf := make([]byte, 10)
+		if n, err := server.Read(buf); err != nil || string(buf[:n]) != "read" {
+			t.Fatalf("Read = %q, %v", buf[:n], err)
+		}
+	})
+}
+
+func TestNetConnUnexpectedType(t *testing.T) {
+	client, _, _, sc := netPair(t)
+	go sc.WriteMessage(context.Background(), frame.OpText, []byte("text"))
+	got := make(chan frame.Frame, 1)
+	go func() {
+		f, _ := sc.ReadFrame(context.Background(), nil)
+		got <- f
+	}()
+	if _, err := client.Read(make([]byte, 10)); !errors.Is(err, conn.ErrUnexpectedMessage) {
+		t.Fatalf("Read = %v, want ErrUnexpectedMessage", err)
+	}
+	f := recv(t, got)
+	if code, _, _ := frame.ParseClose(f.Payload, frame.Policy{}); f.Opcode != frame.OpClose || code != status.UnsupportedData {
+		t.Errorf("peer got %v, want a close with 1003", f)
+	}
+}
+
+func TestNetConnAddr(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	var tr conn.Transport = struct {
+		io.ReadWriteCloser
+		deadlines
+	}{a, a}
+	nc := conn.NetConn(context.Background(), conn.New(tr, nil), frame.OpBinary)
+	if l, r := nc.LocalAddr(), nc.RemoteAddr(); l == nil || r == nil || l.Network() != "websocket" {
+		t.Errorf("addresses %v, %v; want placeholders", l, r)
+	}
+	nc = conn.NetConn(context.Background(), conn.New(a, nil), frame.OpBinary)
+	if l := nc.LocalAddr(); l != a.LocalAddr() {
+		t.Errorf("LocalAddr = %v, want the transport's %v", l, a.LocalAddr())
+	}
+}
+
+type deadlines interface {
+	SetReadDeadline(time.Time) error
+	SetWriteDeadline(time.Time) error
+}

@@ -1,0 +1,87 @@
+package conn
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/framewire/ws/frame"
+)
+
+// halfFrame has the peer send the first part of a frame, then waits for
+// the call reading it to time out; rest sends the remainder.
+func halfFrame(t *testing.T, ext extension, f frame.Frame, cut int) (c *Conn, rest func()) {
+	t.Helper()
+	client, peer := net.Pipe()
+	c = New(client, nil)
+	if ext != nil {
+		c.useExtension(ext)
+	}
+	go io.Copy(io.Discard, peer)
+	t.Cleanup(func() { c.CloseNow(); peer.Close() })
+	wire := wireOf(t, f)
+	go peer.Write(wire[:cut])
+	return c, func() { go peer.Write(wire[cut:]) }
+}
+
+func shortCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// A frame in progress belongs to the mode that began it: the other mode
+// is refused without harm, and the first one resumes it.
+func TestReadStateOneModeAtATime(t *testing.T) {
+	f := dataFrame(frame.OpBinary, true, false, "0123456789")
+	type read func(*Conn, context.Context) (frame.Frame, error)
+	readFrame := func(c *Conn, ctx context.Context) (frame.Frame, error) { return c.ReadFrame(ctx, nil) }
+	readData := func(c *Conn, ctx context.Context) (frame.Frame, error) { return c.ReadDataFrame(ctx, nil) }
+	for _, tt := range []struct {
+		name         string
+		first, other read
+	}{
+		{"ReadFrame first", readFrame, readData},
+		{"ReadDataFrame first", readData, readFrame},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c, rest := halfFrame(t, nil, f, 6)
+				var to *TimeoutError
+				if _, err := tt.first(c, shortCtx(t)); !errors.As(err, &to) {
+					t.Fatalf("first call: %v, want a timeout", err)
+				}
+				if _, err := tt.other(c, shortCtx(t)); !errors.Is(err, errMixedRead) {
+					t.Fatalf("other mode: %v, want errMixedRead", err)
+				}
+				rest()
+				g, err := tt.first(c, context.Background())
+				if err != nil || string(g.Payload) != "0123456789" {
+					t.Fatalf("first call resumed: %q, %v", g.Payload, err)
+				}
+			})
+		})
+	}
+}
+
+// A decoded message interrupted in the middle of a frame resumes where it
+// stopped: the decoder keeps its place.
+func TestReadStateDecodedResumes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := dataFrame(frame.OpBinary, true, true, "\x01\x02\x03")
+		c, rest := halfFrame(t, flipDouble{}, f, 3)
+		var to *TimeoutError
+		if _, _, err := c.ReadMessage(shortCtx(t)); !errors.As(err, &to) {
+			t.Fatalf("ReadMessage: %v, want a timeout", err)
+		}
+		rest()
+		_, p, err := c.ReadMessage(context.Background())
+		if err != nil || string(p) != "\x81\x81\x82\x82\x83\x83" {
+			t.Fatalf("ReadMessage resumed: %q, %v", p, err)
+		}
+	})
+}

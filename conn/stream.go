@@ -1,0 +1,504 @@
+package conn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/framewire/ws/fragment"
+	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/internal/utf8check"
+)
+
+// errSuperseded is what a MessageReader returns once another receiving
+// call has dropped the rest of its message.
+var errSuperseded = fmt.Errorf("conn: message reader superseded by another receiving call: %w", io.ErrUnexpectedEOF)
+
+// ErrWriterClosed reports a Write or Close on a [MessageWriter] that was
+// closed already.
+var ErrWriterClosed = errors.New("conn: message writer closed")
+
+// ErrNotData reports a message type that is neither text nor binary.
+var ErrNotData = errors.New("conn: a message is text or binary")
+
+// streamState is the message a MessageReader streams, while the read mode
+// is modeStream.
+type streamState struct {
+	seq    uint64 // bumped when a message reader begins and when its message ends
+	inData bool   // a data frame of the message is being read
+	text   bool   // the message is text, checked as UTF-8
+	size   int64  // the message's (decoded) bytes so far
+	v      utf8check.Validator
+}
+
+// MessageReader reads one received data message as a stream of bytes: its
+// fragments' payloads, decoded by the negotiated extension if the message
+// is marked, go straight into the caller's buffer, never into a buffer of
+// the Conn's. It comes from [Conn.NextReader].
+type MessageReader struct {
+	c   *Conn
+	ctx context.Context
+	seq uint64
+	eof bool
+}
+
+// NextReader waits for the next text or binary message and returns its
+// type and a reader of its bytes, which returns io.EOF at the message's
+// end. Nothing is buffered: each Read takes what the peer has sent of the
+// message so far, so a message of any length can be received in a small
+// buffer. It is gorilla's NextReader, coder's Reader.
+//
+// The checks of [Conn.ReadDataFrame] apply as the bytes pass: the order of
+// fragments, the size limit, counted on the message's (decoded) bytes
+// (1009), and UTF-8 for text (1007 at the first byte that cannot be UTF-8,
+// or at the end inside a character). A violation fails the connection and
+// Read returns the error; the bytes of the Read that found it are not
+// returned. Control frames between fragments are handled as ReadDataFrame
+// does: pings answered, pongs dropped (never returned, whatever
+// Config.ControlFrames says); a close frame is answered and Read returns an
+// error matching *[status.CloseError] and [ErrClosed].
+//
+// ctx bounds the wait for the message and every Read of the reader: when it
+// ends, the call returns a [*TimeoutError] and nothing is lost, so the
+// message can be read on with [MessageReader.ReadContext] and a new
+// context. Reads are serialised with the Conn's other receiving calls.
+//
+// Only one message is read at a time. A receiving call made before the
+// reader reached io.EOF (NextReader, ReadMessage, ReadDataFrame, ReadFrame
+// or Close) first reads and drops the rest of that message, with the same
+// checks; the old reader's Read then fails with an error matching
+// io.ErrUnexpectedEOF. Each call allocates the small reader; the message's
+// bytes allocate nothing.
+func (c *Conn) NextReader(ctx context.Context) (frame.Opcode, *MessageReader, error) {
+	if err := lock(ctx, &c.rlock, "read"); err != nil {
+		return 0, nil, err
+	}
+	defer c.rlock.unlock()
+	if err := c.readErr(); err != nil {
+		return 0, nil, err
+	}
+	c.rbind.Arm(ctx)
+	op, err := c.beginStream(ctx)
+	c.rbind.Disarm()
+	if err != nil {
+		return 0, nil, err
+	}
+	return op, &MessageReader{c: c, ctx: ctx, seq: c.rs.seq}, nil
+}
+
+// beginStream reads frames until a data message begins and makes it the
+// message streamed; control frames before it are handled on the way.
+func (c *Conn) beginStream(ctx context.Context) (frame.Opcode, error) {
+	if err := c.endStream(ctx); err != nil {
+		return 0, err
+	}
+	for {
+		if c.pong > 0 {
+			if err := c.sendPong(ctx); err != nil {
+				return 0, err
+			}
+		}
+		if err := c.claim(modeMessage); err != nil {
+			return 0, err
+		}
+		if c.rf.mode == modeNone {
+			if err := c.begin(modeMessage); err != nil {
+				return 0, c.readFailed(ctx, err)
+			}
+		}
+		h := c.rf.h
+		if h.Opcode.IsData() {
+			if c.rf.n > 0 {
+				// ReadDataFrame stopped inside this frame.
+				return 0, errMixedRead
+			}
+			c.rf.mode = modeStream
+			c.rs.seq++
+			c.rs.text = h.Opcode == frame.OpText && !c.cfg.SkipUTF8Validation
+			c.rs.size = 0
+			c.rs.v.Reset()
+			if err := c.beginData(); err != nil {
+				return 0, c.readFailed(ctx, err)
+			}
+			return h.Opcode, nil
+		}
+		if err := c.controlPayload(); err != nil {
+			return 0, c.readFailed(ctx, err)
+		}
+		c.rf.mode = modeNone
+		if err := c.control(ctx); err != nil {
+			return 0, err
+		}
+		if h.Opcode == frame.OpClose {
+			return 0, c.readErr()
+		}
+	}
+}
+
+// beginData starts reading the data frame whose header was just read, one
+// of the streamed message's: the size the header declares is checked
+// against the limit at once, unless the message is decoded.
+func (c *Conn) beginData() error {
+	c.rs.inData = true
+	if c.dec == nil {
+		if limit := c.messageLimit(); limit >= 0 && c.rf.h.Length > limit-c.rs.size {
+			return fmt.Errorf("%w: more than %d bytes", fragment.ErrMessageTooBig, limit)
+		}
+	}
+	return nil
+}
+
+// messageLimit is the message size limit: negative for none.
+func (c *Conn) messageLimit() int64 {
+	if c.asm.MaxMessageSize == 0 {
+		return fragment.DefaultMaxMessageSize
+	}
+	return c.asm.MaxMessageSize
+}
+
+// Read reads the next bytes of the message into p, within the context given
+// to [Conn.NextReader]. It returns io.EOF at the message's end.
+func (r *MessageReader) Read(p []byte) (int, error) {
+	return r.ReadContext(r.ctx, p)
+}
+
+// ReadContext is Read within ctx instead of the context given to
+// NextReader: when ctx ends, it returns a [*TimeoutError], and a later call
+// resumes where this one stopped.
+func (r *MessageReader) ReadContext(ctx context.Context, p []byte) (int, error) {
+	if r.eof {
+		return 0, io.EOF
+	}
+	c := r.c
+	if err := lock(ctx, &c.rlock, "read"); err != nil {
+		return 0, err
+	}
+	defer c.rlock.unlock()
+	if err := c.readErr(); err != nil {
+		return 0, err
+	}
+	if r.seq != c.rs.seq || c.rf.mode != modeStream {
+		return 0, errSuperseded
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	c.rbind.Arm(ctx)
+	n, err := c.streamRead(ctx, p)
+	c.rbind.Disarm()
+	if err == io.EOF {
+		r.eof = true
+	}
+	return n, err
+}
+
+// streamRead reads the next bytes of the streamed message into p, handling
+// the control frames between its fragments, and returns io.EOF (possibly
+// with bytes) at its end. An error other than io.EOF has been through
+// readFailed. The caller holds the read lock and has bound ctx.
+func (c *Conn) streamRead(ctx context.Context, p []byte) (int, error) {
+	s := &c.rs
+	for {
+		if s.inData {
+			n, end, err := c.passPayload(p)
+			if err != nil {
+				return 0, c.readFailed(ctx, err)
+			}
+			if end {
+				if err := c.endData(); err != nil {
+					return 0, c.readFailed(ctx, err)
+				}
+				if c.rf.mode == modeNone {
+					return n, io.EOF
+				}
+			}
+			if n > 0 {
+				return n, nil
+			}
+			continue
+		}
+		if c.pong > 0 {
+			if err := c.sendPong(ctx); err != nil {
+				return 0, err
+			}
+		}
+		if c.rf.n == c.rf.h.Length {
+			// Between frames: the next one is a fragment or a control
+			// frame, read in the same mode.
+			if err := c.begin(modeStream); err != nil {
+				return 0, c.readFailed(ctx, err)
+			}
+			if c.rf.h.Opcode.IsData() {
+				if err := c.beginData(); err != nil {
+					return 0, c.readFailed(ctx, err)
+				}
+				continue
+			}
+		}
+		if err := c.controlPayload(); err != nil {
+			return 0, c.readFailed(ctx, err)
+		}
+		if err := c.control(ctx); err != nil {
+			return 0, err
+		}
+		if c.rf.h.Opcode == frame.OpClose {
+			return 0, c.readErr()
+		}
+	}
+}
+
+// passPayload reads the next bytes of the current data frame into p,
+// decoded if the message is, checks them, and reports whether the frame
+// has ended.
+func (c *Conn) passPayload(p []byte) (n int, end bool, err error) {
+	if c.dec != nil {
+		n, err = c.dec.Read(p)
+		if err == io.EOF {
+			end, err = true, nil
+		}
+	} else {
+		left := c.rf.h.Length - c.rf.n
+		if int64(len(p)) > left {
+			p = p[:left]
+		}
+		if left > 0 {
+			n, err = c.payload(p)
+			if c.trace.payloads() {
+				c.tpay = append(c.tpay, p[:n]...)
+			}
+		}
+		end = c.rf.n == c.rf.h.Length
+	}
+	if n > 0 {
+		if cerr := c.rs.pass(p[:n], c.messageLimit()); cerr != nil {
+			return 0, false, cerr
+		}
+	}
+	return n, end, err
+}
+
+// pass counts and checks the next bytes of the message.
+func (s *streamState) pass(p []byte, limit int64) error {
+	if limit >= 0 && int64(len(p)) > limit-s.size {
+		return fmt.Errorf("%w: more than %d bytes", fragment.ErrMessageTooBig, limit)
+	}
+	s.size += int64(len(p))
+	if s.text && !s.v.Write(p) {
+		return fragment.ErrInvalidUTF8
+	}
+	return nil
+}
+
+// endData ends the current data frame; after the message's last one, the
+// read mode is modeNone.
+func (c *Conn) endData() error {
+	h := c.rf.h
+	c.rs.inData = false
+	if c.trace != nil {
+		c.trace.received(frame.Frame{Header: h, Payload: c.tpay})
+		if cap(c.tpay) > maxRetainedTrace {
+			c.tpay = nil
+		}
+	}
+	if _, _, err := c.asm.End(); err != nil {
+		return err
+	}
+	if !h.Fin {
+		return nil
+	}
+	c.dec = nil
+	c.rf.mode = modeNone
+	c.rs.seq++
+	if c.rs.text && !c.rs.v.Complete() {
+		return fmt.Errorf("%w: ends inside a character", fragment.ErrInvalidUTF8)
+	}
+	return nil
+}
+
+// MessageWriter writes one data message as a stream of bytes, in fragments
+// (RFC 6455 §5.4). It comes from [Conn.NextWriter] and holds the Conn's
+// write lock from then until Close.
+type MessageWriter struct {
+	c    *Conn
+	ctx  context.Context
+	op   frame.Opcode // the next frame's: the message's type, then continuation
+	bp   *[]byte      // bytes not sent yet, in a buffer lent by writePool
+	text bool         // check the bytes as UTF-8
+	v    utf8check.Validator
+	err  error // the first error, returned by every later call
+	done bool  // Close was called
+}
+
+// NextWriter begins a message of type op (text or binary, else
+// [ErrNotData]) and returns a writer of its bytes; Close ends the
+// message. It is gorilla's NextWriter, coder's Writer.
+//
+// Written bytes are gathered in a buffer and sent as a fragment each time
+// it fills (32 KiB), so a message of any length is sent with a bounded
+// buffer; Close sends the last fragment, which may be empty. When an
+// extension that encodes messages (permessage-deflate) is negotiated, the
+// bytes are encoded as they are written and the encoded message is sent
+// in one frame at Close. Text is checked as it is written: a Write holding
+// bytes that cannot be UTF-8 sends none of them and returns
+// [ErrInvalidText], as does every later Write; Close then ends the
+// message with the valid bytes before them, dropping a character left
+// unfinished, and returns ErrInvalidText too. A character split between
+// Writes is never split between fragments.
+//
+// Messages are atomic: from NextWriter until Close, the writer holds the
+// Conn's write lock, so every other sending call (WriteMessage,
+// WriteFrame, Ping, Close and other writers) waits until Close, and no
+// frame of another message comes between this one's. Pongs the receiving
+// side owes are sent between fragments, as the write lock's holder does
+// (see [Conn.ReadDataFrame]); one owed while the writer is idle waits for
+// its next Write or Close. Always Close a writer.
+//
+// ctx bounds the wait for the write lock and every Write and Close. A write
+// stopped when it ends returns a [*TimeoutError]. Once a fragment has
+// been sent, a message that cannot be finished leaves the connection
+// unusable for data: a failed Write or Close then closes the connection.
+func (c *Conn) NextWriter(ctx context.Context, op frame.Opcode) (*MessageWriter, error) {
+	if op != frame.OpText && op != frame.OpBinary {
+		return nil, fmt.Errorf("%w: %v", ErrNotData, op)
+	}
+	if err := lock(ctx, &c.wlock, "write"); err != nil {
+		return nil, err
+	}
+	err := c.writeErr()
+	if err == nil && c.closeSent.Load() {
+		err = ErrClosed
+	}
+	if err != nil {
+		c.unlockWrite()
+		return nil, err
+	}
+	return &MessageWriter{
+		c:    c,
+		ctx:  ctx,
+		op:   op,
+		bp:   writePool.Get().(*[]byte),
+		text: op == frame.OpText && !c.cfg.SkipUTF8Validation,
+	}, nil
+}
+
+// Write adds p to the message, sending a fragment each time the buffer
+// fills. It returns len(p) unless there is an error.
+func (w *MessageWriter) Write(p []byte) (int, error) {
+	if w.done {
+		return 0, ErrWriterClosed
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	if w.text && !w.v.Write(p) {
+		w.err = ErrInvalidText
+		return 0, w.err
+	}
+	n := 0
+	for len(p) > 0 {
+		b := *w.bp
+		k := copy(b[len(b):cap(b)], p)
+		*w.bp = b[:len(b)+k]
+		p, n = p[k:], n+k
+		if len(*w.bp) == cap(*w.bp) {
+			if err := w.flush(false); err != nil {
+				return n, err
+			}
+		}
+	}
+	return n, nil
+}
+
+// Close ends the message with a final frame and releases the Conn's write
+// lock. A second Close returns [ErrWriterClosed].
+func (w *MessageWriter) Close() error {
+	if w.done {
+		return ErrWriterClosed
+	}
+	w.done = true
+	c := w.c
+	defer func() {
+		*w.bp = (*w.bp)[:0]
+		writePool.Put(w.bp)
+		w.bp = nil
+		c.unlockWrite()
+	}()
+	err := w.err
+	if err != nil && !errors.Is(err, ErrInvalidText) {
+		return err
+	}
+	if b := *w.bp; w.text {
+		if t := partialTail(b); t > 0 {
+			*w.bp, err = b[:len(b)-t], ErrInvalidText
+		}
+	}
+	if ferr := w.flush(true); ferr != nil {
+		return ferr
+	}
+	return err
+}
+
+// flush sends the bytes gathered as a fragment (fin: the message's last),
+// or hands them to the extension's encoder; the caller holds the write
+// lock. A character left unfinished at the end of text stays for the next
+// fragment. A failure is kept in w.err; after a fragment was sent, it
+// closes the connection.
+func (w *MessageWriter) flush(fin bool) error {
+	c := w.c
+	b := *w.bp
+	k := len(b)
+	if w.text && !fin {
+		k -= partialTail(b)
+	}
+	h := frame.Header{Fin: fin, Opcode: w.op, Masked: c.masks()}
+	err := c.writeErr()
+	if err == nil && c.closeSent.Load() {
+		err = ErrClosed
+	}
+	payload := b[:k]
+	if err == nil && c.enc != nil {
+		err = c.enc.write(payload)
+		payload = nil
+		if err == nil && fin {
+			h, payload, err = c.enc.finish(h)
+		}
+	}
+	if err == nil && (fin || c.enc == nil) {
+		c.wbind.Arm(w.ctx)
+		n, werr := c.put(h, payload)
+		err = c.wrote(w.ctx, n, werr)
+		c.wbind.Disarm()
+		if err == nil && !fin {
+			w.op = frame.OpContinuation
+			if c.pongOwed.Load() {
+				err = c.flushPong()
+			}
+		}
+	}
+	if err != nil {
+		w.err = err
+		if w.op == frame.OpContinuation {
+			c.terminate(err, err)
+		}
+		return err
+	}
+	*w.bp = b[:copy(b, b[k:])]
+	return nil
+}
+
+// partialTail returns the length of the character that valid UTF-8 b ends
+// inside of: 0 when b ends on a character boundary.
+func partialTail(b []byte) int {
+	for i := 1; i <= 3 && i <= len(b); i++ {
+		c := b[len(b)-i]
+		switch {
+		case c&0xc0 == 0x80: // a continuation byte
+			continue
+		case c >= 0xf0 && i < 4, c >= 0xe0 && i < 3, c >= 0xc0 && i < 2:
+			return i
+		}
+		return 0
+	}
+	return 0
+}

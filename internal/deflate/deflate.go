@@ -1,0 +1,323 @@
+package deflate
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/bits"
+	"unsafe"
+)
+
+// ErrConfig is returned by [NewCompressor] for a [Config] field out of range.
+var ErrConfig = errors.New("deflate: invalid config")
+
+// The range of [Config.WindowBits] (RFC 7692 §7.1.2) and its default.
+const (
+	MinWindowBits     = 8
+	MaxWindowBits     = 15
+	DefaultWindowBits = 12
+)
+
+// Config sizes a [Compressor]. The zero value is [PresetDefault]'s.
+type Config struct {
+	// WindowBits is the base-2 logarithm of the farthest distance a
+	// back-reference may reach, 8 to 15; zero means 12.
+	WindowBits int
+	// HashBits is the base-2 logarithm of the number of entries of the
+	// match finder's hash table (two bytes each), 8 to 16; zero means
+	// WindowBits.
+	HashBits int
+}
+
+// Preset names a [Config] on the scale from least memory to best ratio.
+type Preset int
+
+const (
+	// PresetDefault: a 4 KiB window and a 4096-entry hash table, about
+	// 24 KiB per compressor, python websockets' window.
+	PresetDefault Preset = iota
+	// PresetSmall: a 1 KiB window and a 1024-entry hash table, about 8 KiB.
+	PresetSmall
+	// PresetBest: the full 32 KiB window and a 65536-entry hash table,
+	// about 256 KiB.
+	PresetBest
+)
+
+// String returns the preset's name.
+func (p Preset) String() string {
+	switch p {
+	case PresetDefault:
+		return "default"
+	case PresetSmall:
+		return "small"
+	case PresetBest:
+		return "best"
+	}
+	return fmt.Sprintf("Preset(%d)", int(p))
+}
+
+// Config returns the preset's settings; an unknown preset gives the default.
+func (p Preset) Config() Config {
+	switch p {
+	case PresetSmall:
+		return Config{WindowBits: 10, HashBits: 10}
+	case PresetBest:
+		return Config{WindowBits: 15, HashBits: 16}
+	}
+	return Config{WindowBits: DefaultWindowBits, HashBits: DefaultWindowBits}
+}
+
+const (
+	minMatch  = 4   // the matcher hashes and compares four bytes
+	maxMatch  = 258 // RFC 1951 §3.2.5
+	matchFlag = 1 << 31
+	maxStored = 65535 // RFC 1951 §3.2.4
+)
+
+// A Compressor writes one raw DEFLATE stream (RFC 1951) as a series of
+// messages, each ended by a sync flush. The zero value is ready to use with
+// [PresetDefault]. A Compressor is not safe for concurrent use.
+//
+// Compress and Flush append to the caller's dst and return it; the
+// Compressor keeps no reference to dst or to the input.
+type Compressor struct {
+	window int   // 1 << WindowBits: the farthest distance allowed
+	shift  uint8 // 32 - HashBits
+
+	buf    []byte   // 2*window bytes: history, then input not yet slid out
+	table  []uint16 // the last stream position, modulo 1<<16, of each hash of four bytes
+	tokens []uint32 // the open block's symbols: a literal byte, or matchFlag|(length-3)<<15|(distance-1)
+
+	base       int // the stream position of buf[0], modulo 1<<16 where stored in table
+	pos        int // next position of buf to look for a match at
+	end        int // bytes of buf filled
+	covered    int // bytes of buf turned into tokens
+	blockStart int // where the open block's input begins in buf, or -1 once it slid out
+	matched    int // bytes of the open block covered by matches
+
+	acc  uint64 // output bits not yet appended, least significant first
+	nacc uint   // number of bits in acc
+}
+
+// NewCompressor returns a Compressor sized by cfg, with all its memory
+// allocated. It fails with [ErrConfig] for a field out of range.
+func NewCompressor(cfg Config) (*Compressor, error) {
+	c := new(Compressor)
+	if err := c.setup(cfg); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Compressor) setup(cfg Config) error {
+	wb, hb := cfg.WindowBits, cfg.HashBits
+	if wb == 0 {
+		wb = DefaultWindowBits
+	}
+	if hb == 0 {
+		hb = wb
+	}
+	if wb < MinWindowBits || wb > MaxWindowBits {
+		return fmt.Errorf("%w: window bits %d outside %d to %d", ErrConfig, wb, MinWindowBits, MaxWindowBits)
+	}
+	if hb < 8 || hb > 16 {
+		return fmt.Errorf("%w: hash bits %d outside 8 to 16", ErrConfig, hb)
+	}
+	c.window = 1 << wb
+	c.shift = uint8(32 - hb)
+	c.buf = make([]byte, 2*c.window)
+	c.table = make([]uint16, 1<<hb)
+	// Enough symbols for a block to amortise its header, at a cost of
+	// four bytes each.
+	c.tokens = make([]uint32, 0, min(max(c.window/2, 1024), 16384))
+	c.Reset()
+	return nil
+}
+
+// Size reports the bytes the Compressor holds: the struct and its buffers.
+func (c *Compressor) Size() int {
+	return int(unsafe.Sizeof(*c)) + cap(c.buf) + 2*cap(c.table) + 4*cap(c.tokens)
+}
+
+// WindowBits reports the window the Compressor's back-references stay in.
+func (c *Compressor) WindowBits() int {
+	c.init()
+	return bits.Len(uint(c.window)) - 1
+}
+
+// Reset forgets the history and drops anything not yet flushed, so that the
+// next message decodes on its own: permessage-deflate without context
+// takeover calls it after each Flush.
+func (c *Compressor) Reset() {
+	c.base, c.pos, c.end, c.covered, c.blockStart, c.matched = 0, 0, 0, 0, 0, 0
+	c.tokens = c.tokens[:0]
+	c.acc, c.nacc = 0, 0
+	// Stale table entries need no clearing, here or when the buffer
+	// slides: a candidate must lie in buf before the current position,
+	// within the window, and match four bytes, and every byte of buf
+	// before the current position belongs to the stream since the reset.
+}
+
+func (c *Compressor) init() {
+	if c.buf == nil {
+		_ = c.setup(Config{}) // the default is valid
+	}
+}
+
+// Compress appends to dst the compressed form of p, as far as whole blocks
+// are ready, and returns the extended slice. The rest follows from later
+// calls and from [Compressor.Flush].
+func (c *Compressor) Compress(dst, p []byte) []byte {
+	c.init()
+	for len(p) > 0 {
+		if c.end == len(c.buf) {
+			dst = c.slide(dst)
+		}
+		n := copy(c.buf[c.end:], p)
+		c.end += n
+		p = p[n:]
+		dst = c.match(dst)
+	}
+	return dst
+}
+
+// Flush ends the message: it writes the open block and an empty stored
+// block, so that the output is byte-aligned and ends with 00 00 ff ff
+// (RFC 7692 §7.2.1), and returns the extended dst.
+func (c *Compressor) Flush(dst []byte) []byte {
+	c.init()
+	dst = c.addLiterals(dst, c.end)
+	c.pos = c.end
+	if len(c.tokens) > 0 {
+		dst = c.writeBlock(dst)
+	}
+	dst = c.writeBits(dst, 0, 3) // BFINAL 0, BTYPE 00: stored
+	dst = c.align(dst)
+	return append(dst, 0, 0, 0xff, 0xff)
+}
+
+// slide keeps the last window of buf as history and makes room after it.
+func (c *Compressor) slide(dst []byte) []byte {
+	delta := c.end - c.window
+	if c.blockStart >= 0 && c.blockStart < delta {
+		if c.matched*8 < c.covered-c.blockStart {
+			// Little matched: the block may be best stored, which needs
+			// its bytes, so write it while they are here.
+			dst = c.writeBlock(dst)
+		} else {
+			c.blockStart = -1
+		}
+	}
+	copy(c.buf, c.buf[delta:c.end])
+	c.end -= delta
+	c.pos -= delta
+	c.covered -= delta
+	if c.blockStart >= 0 {
+		c.blockStart -= delta
+	}
+	c.base += delta
+	return dst
+}
+
+func load32(b []byte, i int) uint32 { return binary.LittleEndian.Uint32(b[i:]) }
+func load64(b []byte, i int) uint64 { return binary.LittleEndian.Uint64(b[i:]) }
+
+// match finds back-references in buf from pos to end: a greedy search with
+// one candidate per hash, which skips faster through input that does not
+// match.
+func (c *Compressor) match(dst []byte) []byte {
+	buf := c.buf[:c.end]
+	end := c.end
+	i := c.pos
+	table := c.table
+	shift := c.shift
+	for i+minMatch <= end {
+		v := load32(buf, i)
+		h := (v * 0x1e35a7bd) >> shift
+		now := uint16(c.base + i)
+		dist := int(now - table[h])
+		table[h] = now
+		cand := i - dist
+		if dist == 0 || dist > c.window || cand < 0 || load32(buf, cand) != v {
+			step := 1 + min((i-c.covered)>>5, 7)
+			i = min(i+step, end)
+			continue
+		}
+		n := minMatch
+		limit := min(maxMatch, end-i)
+		for n+8 <= limit {
+			if x := load64(buf, cand+n) ^ load64(buf, i+n); x != 0 {
+				n += bits.TrailingZeros64(x) / 8
+				goto found
+			}
+			n += 8
+		}
+		for n < limit && buf[cand+n] == buf[i+n] {
+			n++
+		}
+	found:
+		dst = c.addLiterals(dst, i)
+		dst = c.addMatch(dst, n, dist)
+		i += n
+		// Index the match's last positions, where the next match often
+		// starts.
+		if i+minMatch-2 <= end {
+			table[(load32(buf, i-2)*0x1e35a7bd)>>shift] = uint16(c.base + i - 2)
+			if i+minMatch-1 <= end {
+				table[(load32(buf, i-1)*0x1e35a7bd)>>shift] = uint16(c.base + i - 1)
+			}
+		}
+	}
+	c.pos = i
+	return c.addLiterals(dst, i)
+}
+
+// addLiterals turns buf[covered:to] into literal tokens.
+func (c *Compressor) addLiterals(dst []byte, to int) []byte {
+	for c.covered < to {
+		n := min(to-c.covered, cap(c.tokens)-len(c.tokens))
+		for _, b := range c.buf[c.covered : c.covered+n] {
+			c.tokens = append(c.tokens, uint32(b))
+		}
+		c.covered += n
+		if len(c.tokens) == cap(c.tokens) {
+			dst = c.writeBlock(dst)
+		}
+	}
+	return dst
+}
+
+func (c *Compressor) addMatch(dst []byte, length, dist int) []byte {
+	c.tokens = append(c.tokens, matchFlag|uint32(length-3)<<15|uint32(dist-1))
+	c.covered += length
+	c.matched += length
+	if len(c.tokens) == cap(c.tokens) {
+		dst = c.writeBlock(dst)
+	}
+	return dst
+}
+
+// writeBits appends the n low bits of v to the stream.
+func (c *Compressor) writeBits(dst []byte, v uint64, n uint) []byte {
+	c.acc |= v << c.nacc
+	c.nacc += n
+	if c.nacc >= 48 {
+		dst = binary.LittleEndian.AppendUint64(dst, c.acc)
+		dst = dst[:len(dst)-2]
+		c.acc >>= 48
+		c.nacc -= 48
+	}
+	return dst
+}
+
+// align pads the stream with zero bits to a byte boundary and appends
+// every pending byte.
+func (c *Compressor) align(dst []byte) []byte {
+	for c.nacc > 0 {
+		dst = append(dst, byte(c.acc))
+		c.acc >>= 8
+		c.nacc -= min(8, c.nacc)
+	}
+	c.acc = 0
+	return dst
+}

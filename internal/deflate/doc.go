@@ -1,0 +1,42 @@
+// Package deflate is framewire's compressor for permessage-deflate
+// (RFC 7692): a windowed LZ77 matcher with Huffman coding that writes a raw
+// DEFLATE stream (RFC 1951) any inflater reads, compress/flate's included.
+//
+// # Why not compress/flate
+//
+// compress/flate always keeps a 32 KiB window and about 1 MB of state per
+// writer, and cannot be told to keep back-references shorter. A
+// [Compressor] holds only the window the peer agreed to (RFC 7692 §7.1.2,
+// 2^8 to 2^15 bytes), so a connection with context takeover stays small.
+//
+// # Messages
+//
+// A message is compressed with [Compressor.Compress] (as many calls as the
+// message has pieces) and ended with [Compressor.Flush], which closes the
+// current block and appends a sync flush: an empty stored block whose last
+// four bytes, 00 00 ff ff, the caller strips before framing (RFC 7692
+// §7.2.1). With context takeover the next message goes on with the same
+// history; without it the caller calls [Compressor.Reset] after each Flush
+// and every message decodes on its own.
+//
+// # Window bits
+//
+// With [Config.WindowBits] = b, no back-reference reaches farther than 2^b
+// bytes, for every b from 8 to 15. zlib silently widens a window of 8 bits
+// to 9 (RFC 7692 §7.1.2.1 warns of it); this package does not: 8 means 256
+// bytes, which is what a strict peer's inflater checks.
+//
+// # Blocks
+//
+// Each block is written as the cheapest of its three encodings (RFC 1951
+// §3.2.3): dynamic Huffman codes built from the block's own symbol counts
+// and limited to 15 bits, the fixed codes, or stored, so that input that
+// does not compress grows by only a few bytes per block.
+//
+// # Memory
+//
+// The state is a byte buffer of twice the window, a hash table of uint16
+// positions and a buffer of pending symbols, all allocated once by
+// [NewCompressor]; [Compressor.Size] reports the bytes held. Compressing
+// allocates nothing once the caller's output slice has grown.
+package deflate
