@@ -51,9 +51,15 @@ func caseTimeout(scale float64) time.Duration {
 }
 
 // dialer is the agent's client configuration: conn's defaults, with the
-// environment's proxy settings ignored (the server is on loopback).
+// environment's proxy settings ignored (the server is on loopback), and
+// permessage-deflate offered with the default preset ("permessage-deflate;
+// client_max_window_bits", so that every accept policy of section 13 can
+// take it), compressing every message whatever its size so that sections
+// 12 and 13 check all of them.
 func dialer() *conn.Dialer {
-	return &conn.Dialer{Proxy: proxy.Direct}
+	d := &conn.Dialer{Proxy: proxy.Direct}
+	d.Config.Compression = &conn.Compression{Threshold: -1}
+	return d
 }
 
 // run runs the suite and writes the summary to w. It reports whether every

@@ -79,7 +79,7 @@ func WriteText(w io.Writer, agent string, results []Result) error {
 	}
 	fmt.Fprintf(&b, "\nCase time in total: %v\n", total.Round(time.Millisecond))
 	if timed := timedCases(results); len(timed) > 0 {
-		fmt.Fprintf(&b, "\nDurations (section 9):\n")
+		fmt.Fprintf(&b, "\nDurations (sections 9, 12 and 13):\n")
 		for _, r := range timed {
 			fmt.Fprintf(&b, "  %-8s %-10s %6d ms  %s\n", r.Case, r.Verdict, r.DurationMS, r.Description)
 		}
