@@ -28,6 +28,10 @@
 //	          scale; 490s with -server)
 //	-v        print each case's verdict as it ends
 //
+// The agent dials with permessage-deflate offered (conn's default preset,
+// "permessage-deflate; client_max_window_bits") and compresses every
+// message, so sections 12 and 13 check all it sends.
+//
 // The agent asks /getCaseCount, then for each case opens /runCase and echoes
 // every message (same opcode, same payload) until the connection closes or
 // fails, then calls /updateReports. It prints the verdicts by section and
