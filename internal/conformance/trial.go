@@ -448,6 +448,14 @@ func (t *trial) readLoop() {
 			t.readEnded(err)
 			return
 		}
+		switch {
+		case t.pmd != nil && h.Rsv1 && h.Opcode.IsControl():
+			t.violation("RSV1 on a %v frame", h.Opcode)
+			return
+		case t.pmd != nil && h.Rsv1 && h.Opcode == frame.OpContinuation:
+			t.violation("RSV1 on a continuation frame")
+			return
+		}
 		if err := h.Validate(policy); err != nil {
 			t.violation("%v", err)
 			return
@@ -457,12 +465,6 @@ func (t *trial) readLoop() {
 			return
 		}
 		switch {
-		case h.Rsv1 && h.Opcode.IsControl():
-			t.violation("RSV1 on a %v frame", h.Opcode)
-			return
-		case h.Rsv1 && h.Opcode == frame.OpContinuation:
-			t.violation("RSV1 on a continuation frame")
-			return
 		case h.Opcode.IsControl():
 			p, err := t.readPayload(nil, h, 0)
 			if err != nil {
