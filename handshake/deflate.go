@@ -145,7 +145,7 @@ func ParseDeflateAnswer(accepted []string, offers []DeflateParams) (agreed Defla
 	if !ok {
 		return DeflateParams{}, false, nil
 	}
-	a, err := parseDeflate(answer)
+	a, err := parseDeflate(answer, false)
 	if err != nil {
 		return DeflateParams{}, false, err
 	}
@@ -210,10 +210,11 @@ const (
 	paramClientBits      = "client_max_window_bits"
 )
 
-// parseDeflate parses a permessage-deflate element of an answer on its own:
-// syntax, known parameters, each at most once, with a value exactly where
-// one is required.
-func parseDeflate(e string) (DeflateParams, error) {
+// parseDeflate parses a permessage-deflate element of an answer, or of an
+// offer, on its own: syntax, known parameters, each at most once, with a
+// value exactly where one is required. In an offer client_max_window_bits
+// may come without a value, which gives [AnyWindowBits].
+func parseDeflate(e string, offer bool) (DeflateParams, error) {
 	var p DeflateParams
 	var seen [4]bool
 	_, params, err := splitElement(e)
@@ -237,6 +238,12 @@ func parseDeflate(e string) (DeflateParams, error) {
 			return DeflateParams{}, bad("repeated")
 		case i < 2 && kv.hasValue:
 			return DeflateParams{}, bad("takes no value")
+		case i == 3 && !kv.hasValue && offer:
+			seen[i] = true
+			p.ClientMaxWindowBits = AnyWindowBits
+			continue
+		case i >= 2 && !kv.hasValue && offer:
+			return DeflateParams{}, bad("needs a value")
 		case i >= 2 && !kv.hasValue:
 			return DeflateParams{}, bad("needs a value in an answer")
 		}

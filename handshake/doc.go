@@ -62,6 +62,9 @@
 // client (client_no_context_takeover, client_max_window_bits with a value)
 // holds in the result even when the server does not repeat it.
 //
+// A server reads the offers of a request with [ParseDeflateOffers], which
+// keeps the valid ones in order and reports the others.
+//
 // # Server side (RFC 6455 §4.2)
 //
 // [ReadRequest] reads a client's request from a [bufio.Reader], bounded

@@ -4,7 +4,7 @@
 //
 // Usage:
 //
-//	wsconformance [-server ws://host:port] [-agent framewire] [-cases "1.*,2.1"] [-exclude pattern] [-report dir] [-scale 0.25] [-case-timeout d] [-v]
+//	wsconformance [-server ws://host:port] [-agent framewire] [-cases "1.*,2.1"] [-exclude pattern] [-report dir] [-scale 0.25] [-messages 20] [-case-timeout d] [-v]
 //
 // The flags are:
 //
@@ -18,12 +18,19 @@
 //	          (in-process only; default: write nothing)
 //	-scale    multiplier of every wait of every case (in-process only;
 //	          default 0.25: loopback needs no more)
+//	-messages messages each case of sections 12 and 13 (permessage-deflate)
+//	          sends (in-process only; default 20, Autobahn sends 1000; every
+//	          size, fragment size and parameter set is covered either way)
 //	-case-timeout
 //	          longest one case may take; a case that runs longer stops the
-//	          run with an error naming it (default: 10s + 100s × scale, the
-//	          longest wait of any case plus a margin: 35s at the default
-//	          scale; 110s with -server)
+//	          run with an error naming it (default: 10s + 480s × scale, the
+//	          longest wait of any case plus a margin: 130s at the default
+//	          scale; 490s with -server)
 //	-v        print each case's verdict as it ends
+//
+// The agent dials with permessage-deflate offered (conn's default preset,
+// "permessage-deflate; client_max_window_bits") and compresses every
+// message, so sections 12 and 13 check all it sends.
 //
 // The agent asks /getCaseCount, then for each case opens /runCase and echoes
 // every message (same opcode, same payload) until the connection closes or

@@ -16,7 +16,8 @@ func main() {
 	flag.StringVar(&cfg.exclude, "exclude", "", "case ID patterns to leave out")
 	flag.StringVar(&cfg.report, "report", "", "directory for conformance.md and conformance.json")
 	flag.Float64Var(&cfg.scale, "scale", 0.25, "multiplier of every wait of every case")
-	flag.DurationVar(&cfg.caseTimeout, "case-timeout", 0, "longest a case may take before the run fails (default: 10s + 100s × scale)")
+	flag.IntVar(&cfg.messages, "messages", 20, "messages per case of sections 12 and 13 (Autobahn: 1000)")
+	flag.DurationVar(&cfg.caseTimeout, "case-timeout", 0, "longest a case may take before the run fails (default: 10s + 480s × scale)")
 	flag.BoolVar(&cfg.verbose, "v", false, "print each case's verdict as it ends")
 	flag.Parse()
 

@@ -22,9 +22,10 @@ func main() {
 	exclude := flag.String("exclude", "", "case ID patterns to leave out")
 	report := flag.String("report", "reports", "directory for conformance.json and conformance.md")
 	scale := flag.Float64("scale", 1, "multiplier of every wait of every case")
+	messages := flag.Int("messages", 1000, "messages per case of sections 12 and 13")
 	flag.Parse()
 
-	srv, err := conformance.NewServer(conformance.Options{Cases: *cases, Exclude: *exclude, ReportDir: *report, Scale: *scale})
+	srv, err := conformance.NewServer(conformance.Options{Cases: *cases, Exclude: *exclude, ReportDir: *report, Scale: *scale, Messages: *messages})
 	if err != nil {
 		log.Fatal(err)
 	}

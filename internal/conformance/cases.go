@@ -18,10 +18,12 @@ type Case struct {
 	ID          string // "1.1.1", numbered as Autobahn numbers it
 	Description string // what the server sends
 	Expectation string // what a conforming client does
-	// ReportTime marks cases whose duration is a measurement (9.x).
+	// ReportTime marks cases whose duration is a measurement (9.x, 12.x
+	// and 13.x).
 	ReportTime bool
 
-	run func(t *trial)
+	run     func(t *trial)
+	deflate *acceptPolicy // how the server answers permessage-deflate offers; nil: not at all
 }
 
 // Sections names the case sections (Autobahn's case categories).
@@ -48,9 +50,13 @@ func (c *catalogue) add(id, desc, exp string, run func(t *trial)) {
 }
 
 // Catalogue returns every case in Autobahn's order: sections 1 to 7, 9 and
-// 10, then 12 and 13 (permessage-deflate), which the server grades
-// UNIMPLEMENTED since it negotiates no extension.
-func Catalogue() []Case {
+// 10, then 12 and 13 (permessage-deflate), with Autobahn's 1,000 messages
+// per case of sections 12 and 13.
+func Catalogue() []Case { return catalogueOf(compressedCount) }
+
+// catalogueOf returns every case, those of sections 12 and 13 sending
+// count messages each.
+func catalogueOf(count int) []Case {
 	var c catalogue
 	framing(&c)
 	pings(&c)
@@ -61,7 +67,7 @@ func Catalogue() []Case {
 	closeHandling(&c)
 	limits(&c)
 	misc(&c)
-	compression(&c)
+	compression(&c, count)
 	return c
 }
 
@@ -683,46 +689,103 @@ func misc(c *catalogue) {
 		})
 }
 
-func compression(c *catalogue) {
-	type size struct{ n, frag int }
+// compressedCount is the number of messages each case of sections 12 and
+// 13 sends in Autobahn.
+const compressedCount = 1000
+
+func compression(c *catalogue, count int) {
+	type size struct {
+		n, frag int
+		wait    time.Duration
+	}
 	var sizes []size
-	for _, n := range []int{16, 64, 256, 1024, 4096, 8192, 16384, 32768, 65536, 131072} {
-		sizes = append(sizes, size{n, 0})
+	for i, n := range []int{16, 64, 256, 1024, 4096, 8192, 16384, 32768, 65536, 131072} {
+		sizes = append(sizes, size{n, 0, []time.Duration{60, 60, 120, 240, 480, 480, 480, 480, 480, 480}[i] * sec})
 	}
 	for _, n := range []int{8192, 16384, 32768, 65536, 131072} {
-		sizes = append(sizes, size{n, 256})
+		sizes = append(sizes, size{n, 256, 480 * sec})
 	}
 	for _, f := range []int{1024, 4096, 32768} {
-		sizes = append(sizes, size{131072, f})
+		sizes = append(sizes, size{131072, f, 480 * sec})
 	}
-	unimplemented := func(t *trial) {
-		t.judgement = Judgement{Behavior: Unimplemented, Result: "permessage-deflate (RFC 7692) was not negotiated: the fuzzing server does not implement it."}
+	add := func(id, use string, s size, cp corpus, p *acceptPolicy) {
+		c.add(id, fmt.Sprintf("Send %d compressed messages each of payload size %d, auto-fragment to %d octets. Use %s.", count, s.n, s.frag, use),
+			fmt.Sprintf("Receive echo'ed messages (with payload as sent). Timeout case after %d secs.", s.wait/sec),
+			compressedEcho(cp, s.n, s.frag, count, s.wait))
+		(*c)[len(*c)-1].ReportTime = true
+		(*c)[len(*c)-1].deflate = p
+	}
+	for j, cp := range corpora {
+		for i, s := range sizes {
+			add(fmt.Sprintf("12.%d.%d", j+1, i+1), "default permessage-deflate offer. Data: "+cp.desc, s, cp, &acceptFirst)
+		}
+	}
+	offers := []string{"[(False, 0)]", "[(True, 0)]", "[(False, 9)]", "[(False, 15)]", "[(True, 9)]", "[(True, 15)]", "[(True, 9), (True, 0), (False, 0)]"}
+	for j := range acceptPolicies {
+		p := &acceptPolicies[j]
+		use := fmt.Sprintf("permessage-deflate client offers (requestNoContextTakeover, requestMaxWindowBits): %s / server accept (requestNoContextTakeover, requestMaxWindowBits): %s", offers[j], p.name)
+		for i, s := range sizes {
+			add(fmt.Sprintf("13.%d.%d", j+1, i+1), use, s, corpora[0], p)
+		}
+	}
+}
+
+// compressedEcho is the script of a case of sections 12 and 13: once
+// permessage-deflate is agreed, it sends count compressed messages of n
+// bytes of cp, in fragments of frag bytes (0: one frame), each after the
+// echo of the one before, and checks each echo's type, length and content.
+// Without permessage-deflate the case is UNIMPLEMENTED, as in Autobahn.
+func compressedEcho(cp corpus, n, frag, count int, wait time.Duration) func(*trial) {
+	return func(t *trial) {
 		t.normalClose()
-		t.sendClose(closePayload(1000, ""))
-		t.killAfter(sec)
-	}
-	data := []string{"Large JSON data file", "Lena Picture, Bitmap 512x512 bw", "Human readable text, Goethe's Faust I (German)", "Large HTML file", "A larger PDF"}
-	for j, d := range data {
-		for i, s := range sizes {
-			c.add(fmt.Sprintf("12.%d.%d", j+1, i+1),
-				fmt.Sprintf("Send 1000 compressed messages each of payload size %d, auto-fragment to %d octets. Use default permessage-deflate offer. Data: %s.", s.n, s.frag, d),
-				"Receive echo'ed messages (with payload as sent).", unimplemented)
+		if t.pmd == nil {
+			t.judgement = Judgement{Behavior: Unimplemented, Result: t.pmdNote}
+			t.sendClose(closePayload(1000, ""))
+			t.killAfter(sec)
+			return
 		}
-	}
-	offers := []string{
-		"client offers (requestNoContextTakeover, requestMaxWindowBits): [(False, 0)] / server accept (requestNoContextTakeover, requestMaxWindowBits): [(False, 0)]",
-		"client offers (requestNoContextTakeover, requestMaxWindowBits): [(True, 0)] / server accept (requestNoContextTakeover, requestMaxWindowBits): [(True, 0)]",
-		"client offers (requestNoContextTakeover, requestMaxWindowBits): [(False, 8)] / server accept (requestNoContextTakeover, requestMaxWindowBits): [(False, 8)]",
-		"client offers (requestNoContextTakeover, requestMaxWindowBits): [(False, 15)] / server accept (requestNoContextTakeover, requestMaxWindowBits): [(False, 15)]",
-		"client offers (requestNoContextTakeover, requestMaxWindowBits): [(True, 8)] / server accept (requestNoContextTakeover, requestMaxWindowBits): [(True, 8)]",
-		"client offers (requestNoContextTakeover, requestMaxWindowBits): [(True, 15)] / server accept (requestNoContextTakeover, requestMaxWindowBits): [(True, 15)]",
-		"client offers (requestNoContextTakeover, requestMaxWindowBits): [(True, 8), (True, 0), (False, 0)] / server accept (requestNoContextTakeover, requestMaxWindowBits): [(True, 8), (True, 0), (False, 0)]",
-	}
-	for j, o := range offers {
-		for i, s := range sizes {
-			c.add(fmt.Sprintf("13.%d.%d", j+1, i+1),
-				fmt.Sprintf("Send 1000 compressed messages each of payload size %d, auto-fragment to %d octets. Use permessage-deflate %s.", s.n, s.frag, o),
-				"Receive echo'ed messages (with payload as sent).", unimplemented)
+		data := cp.data()
+		op := frame.OpText
+		if cp.binary {
+			op = frame.OpBinary
 		}
+		pos, sent := 0, 0
+		var want []byte
+		next := func() { // Autobahn's slices, wrapping around the data
+			want = want[:0]
+			for len(want) < n {
+				k := min(n-len(want), len(data)-pos)
+				want = append(want, data[pos:pos+k]...)
+				pos = (pos + k) % len(data)
+			}
+			sent++
+			t.sendCompressed(op, want, frag)
+		}
+		t.judgement = Judgement{Behavior: Failed, Result: fmt.Sprintf("Case did not finish within %v.", t.scaled(wait))}
+		t.onMessage = func(ev Event) {
+			t.mu.Lock()
+			defer t.mu.Unlock()
+			switch {
+			case ev.Binary != cp.binary:
+				t.judgement.Result = fmt.Sprintf("Echo'ed message %d has the wrong type (got binary %v, expected binary %v).", sent, ev.Binary, cp.binary)
+			case len(ev.Payload) != n:
+				t.judgement.Result = fmt.Sprintf("Echo'ed message %d has the wrong length (got %d, expected %d).", sent, len(ev.Payload), n)
+			case !bytes.Equal(ev.Payload, want):
+				t.judgement.Result = fmt.Sprintf("Echo'ed message %d differs from what I sent.", sent)
+			case sent < count:
+				next()
+				return
+			default:
+				s := t.pmd.stats
+				t.judgement.Behavior = OK
+				t.judgement.Result = fmt.Sprintf("Ok, received all %d echo'ed messages in time. Agreed: %s. The client compressed %d of them: %d bytes on the wire for %d.",
+					count, t.pmd.agreed.answer, s.compressed, s.wire, s.inflated)
+			}
+			t.sendCloseLocked(closePayload(1000, ""))
+		}
+		t.closeAfter(wait)
+		t.mu.Lock()
+		next()
+		t.mu.Unlock()
 	}
 }

@@ -26,8 +26,31 @@
 // Markus Kuhn's stress test in 6.5 to 6.23), 7 the closing handshake and
 // close codes (§5.5.1, §7.4), 9 large and many-fragment messages and round
 // trips (durations reported), 10 auto-fragmentation, and 12 and 13,
-// permessage-deflate (RFC 7692), graded UNIMPLEMENTED since the server
-// negotiates no extension. [Select] picks cases by ID pattern ("1.*,2.1").
+// permessage-deflate (RFC 7692). [Select] picks cases by ID pattern
+// ("1.*,2.1").
+//
+// # Compression
+//
+// Sections 12 and 13 are Autobahn's: 18 message and fragment sizes, for
+// five kinds of data (12.1 to 12.5: JSON, a bitmap, German verse, HTML, a
+// PDF; generated from fixed seeds, as Autobahn's files are not
+// framewire's) and for seven server accept policies on the JSON data (13.1
+// to 13.7: the first offer as it is; client_no_context_takeover;
+// client_max_window_bits 9; 15; both with 9; both with 15; and first fit
+// of the last-but-two, the second and the first). The server answers the
+// client's offers by the case's policy, echoing server_no_context_takeover
+// and server_max_window_bits where offered; policies that set
+// client_max_window_bits accept only an offer that has it. The server
+// compresses with compress/flate, Huffman-only when its window must be
+// below 15 bits. It inflates what the client sends with its own decoder,
+// which checks that no back-reference reaches farther than the agreed
+// client window and, where client_no_context_takeover was agreed, none
+// into an earlier message: either is a protocol violation, as is RSV1 on
+// a continuation or control frame, and fails the case. Messages the client
+// sends uncompressed are allowed (RFC 7692 §6); the result counts the
+// compressed ones. A client that offers no permessage-deflate, or nothing
+// the policy accepts, is UNIMPLEMENTED, as in Autobahn. [Options.Messages]
+// shortens the 1,000 messages of each case.
 //
 // # Verdicts
 //
@@ -50,7 +73,7 @@
 // timings. In 5.19 and 5.20 the pause before the second half of the
 // message ends early once the first pong arrived. When a client neither
 // reacts nor closes before a case's kill timer, the server counts as the
-// endpoint that closed. Section 9 compares echoed content, not only its
-// length. 3.6 sends what Autobahn sends (a binary frame with RSV 6, though
+// endpoint that closed. Sections 9, 12 and 13 compare echoed content, not
+// only its length (Autobahn compares a SHA-1 in 12 and 13). 3.6 sends what Autobahn sends (a binary frame with RSV 6, though
 // its description says ping).
 package conformance

@@ -3,6 +3,7 @@ package conformance
 import (
 	"bufio"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -28,12 +29,24 @@ type rawConn struct {
 
 func dialRaw(t *testing.T, base, path string) *rawConn {
 	t.Helper()
+	c, _ := dialRawExt(t, base, path, nil)
+	return c
+}
+
+// dialRawExt is dialRaw with Sec-WebSocket-Extensions elements offered;
+// it returns the elements the server accepted too.
+func dialRawExt(t *testing.T, base, path string, exts []string) (*rawConn, []string) {
+	t.Helper()
 	nc, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	req := "GET " + path + " HTTP/1.1\r\nHost: test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+	if len(exts) > 0 {
+		req += "Sec-WebSocket-Extensions: " + strings.Join(exts, ", ") + "\r\n"
+	}
+	req += "\r\n"
 	if _, err := nc.Write([]byte(req)); err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +58,7 @@ func dialRaw(t *testing.T, base, path string) *rawConn {
 	if resp.StatusCode != http.StatusSwitchingProtocols || resp.Header.Get("Sec-WebSocket-Accept") != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" {
 		t.Fatalf("handshake: %s %v", resp.Status, resp.Header)
 	}
-	return &rawConn{nc: nc, br: br}
+	return &rawConn{nc: nc, br: br}, resp.Header.Values("Sec-WebSocket-Extensions")
 }
 
 // read returns the next frame from the server.
@@ -224,30 +237,42 @@ func startsRune(p []byte) bool {
 // result.
 func runCase(t *testing.T, id string, b behavior, unmasked bool) Result {
 	t.Helper()
-	srv, err := NewServer(Options{Cases: id, Scale: 0.1})
+	return runPlayer(t, Options{Cases: id, Scale: 0.1}, func(base, path string) {
+		c := dialRaw(t, base, path)
+		c.unmask = unmasked
+		b.play(c)
+	})[0]
+}
+
+// runPlayer runs the cases o selects one after the other, each played by
+// play given the server's base URL and the case's path, and returns the
+// results.
+func runPlayer(t *testing.T, o Options, play func(base, path string)) []Result {
+	t.Helper()
+	srv, err := NewServer(o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
-	c := dialRaw(t, hs.URL, "/runCase?case=1&agent=raw")
-	c.unmask = unmasked
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		b.play(c)
-	}()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		t.Fatal("case did not end")
+	for i := range srv.Cases() {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			play(hs.URL, fmt.Sprintf("/runCase?case=%d&agent=raw", i+1))
+		}()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Fatal("case did not end")
+		}
 	}
 	srv.Wait()
 	rs := srv.Results("raw")
-	if len(rs) != 1 {
-		t.Fatalf("got %d results", len(rs))
+	if len(rs) != len(srv.Cases()) {
+		t.Fatalf("got %d results, want %d", len(rs), len(srv.Cases()))
 	}
-	return rs[0]
+	return rs
 }
 
 func TestVerdictsOfScriptedClients(t *testing.T) {

@@ -79,7 +79,7 @@ func WriteText(w io.Writer, agent string, results []Result) error {
 	}
 	fmt.Fprintf(&b, "\nCase time in total: %v\n", total.Round(time.Millisecond))
 	if timed := timedCases(results); len(timed) > 0 {
-		fmt.Fprintf(&b, "\nDurations (section 9):\n")
+		fmt.Fprintf(&b, "\nDurations (sections 9, 12 and 13):\n")
 		for _, r := range timed {
 			fmt.Fprintf(&b, "  %-8s %-10s %6d ms  %s\n", r.Case, r.Verdict, r.DurationMS, r.Description)
 		}
@@ -204,11 +204,15 @@ alternative (for instance failing only at the end of a message where failing fas
 closing handshake completed where the case requires it, and the close code (WRONG CODE). The
 overall verdict is FAILED when either is failed or unclean; a wrong close code makes an OK case
 NON-STRICT (in section 7 it fails the case, as in Autobahn). INFORMATIONAL cases (7.1.6, 7.13.x) have
-no right answer; sections 12 and 13 (permessage-deflate) are UNIMPLEMENTED because the fuzzing
-server negotiates no extension.
+no right answer. Sections 12 and 13 (permessage-deflate, RFC 7692) answer the client's offers by
+Autobahn's accept policies and check what the client compresses: a back-reference beyond the
+agreed window, one into an earlier message where client_no_context_takeover was agreed, or RSV1 on
+a continuation or control frame fails the case. They are UNIMPLEMENTED when the client offers no
+permessage-deflate (or nothing the case's policy accepts), as in Autobahn.
 
-Durations (the case time in total and the section 9 timings) differ from run to run, so they are
-printed by `+"`make conformance`"+` and left out of this file and of `+"`conformance.json`"+`.
+Durations (the case time in total and the timings of sections 9, 12 and 13) differ from run to
+run, so they are printed by `+"`make conformance`"+` and left out of this file and of
+`+"`conformance.json`"+`.
 `)
 	for _, a := range agents {
 		res := results[a]

@@ -35,6 +35,11 @@ type Options struct {
 	// CaseLimit caps one case run, whatever the client does; 0 means
 	// 5 minutes.
 	CaseLimit time.Duration
+	// Messages is how many messages each case of sections 12 and 13
+	// (permessage-deflate) sends; 0 means Autobahn's 1,000. A CI run can
+	// send fewer: every size, fragment size and parameter set is still
+	// covered.
+	Messages int
 }
 
 // Result is the outcome of one case run by one agent (a row of Autobahn's
@@ -82,7 +87,10 @@ func NewServer(o Options) (*Server, error) {
 	if o.CaseLimit <= 0 {
 		o.CaseLimit = 5 * time.Minute
 	}
-	cases := Select(Catalogue(), o.Cases, o.Exclude)
+	if o.Messages <= 0 {
+		o.Messages = compressedCount
+	}
+	cases := Select(catalogueOf(o.Messages), o.Cases, o.Exclude)
 	if len(cases) == 0 {
 		return nil, fmt.Errorf("conformance: no case matches %q", o.Cases)
 	}
@@ -232,7 +240,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.mu.Unlock()
 		}()
 	}
-	t, err := s.accept(w, r)
+	var policy *acceptPolicy
+	if script == nil {
+		policy = c.deflate
+	}
+	t, err := s.accept(w, r, policy)
 	if err != nil {
 		return
 	}
@@ -275,8 +287,9 @@ func reply(msg string) func(*trial) {
 }
 
 // accept completes the opening handshake (RFC 6455 §4.2.2) and returns a
-// trial on the connection. It negotiates no subprotocol and no extension.
-func (s *Server) accept(w http.ResponseWriter, r *http.Request) (*trial, error) {
+// trial on the connection. It negotiates no subprotocol, and
+// permessage-deflate only when policy is not nil, by that policy.
+func (s *Server) accept(w http.ResponseWriter, r *http.Request, policy *acceptPolicy) (*trial, error) {
 	fail := func(msg string) (*trial, error) {
 		http.Error(w, msg, http.StatusBadRequest)
 		return nil, errors.New(msg)
@@ -302,8 +315,16 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request) (*trial, error) 
 	if err != nil {
 		return nil, err
 	}
+	var pmd *pmdState
+	var note, ext string
+	if policy != nil {
+		pmd, note = negotiateRequest(*policy, r.Header)
+		if pmd != nil {
+			ext = "Sec-WebSocket-Extensions: " + pmd.agreed.answer.String() + "\r\n"
+		}
+	}
 	resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-		"Sec-WebSocket-Accept: " + handshake.AcceptKey(key) + "\r\n\r\n"
+		"Sec-WebSocket-Accept: " + handshake.AcceptKey(key) + "\r\n" + ext + "\r\n"
 	if _, err := nc.Write([]byte(resp)); err != nil {
 		nc.Close()
 		return nil, err
@@ -312,7 +333,28 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request) (*trial, error) 
 	if br == nil {
 		br = newReader(nc)
 	}
-	return newTrial(nc, br, s.opts.Scale, s.opts.MaxMessageSize), nil
+	t := newTrial(nc, br, s.opts.Scale, s.opts.MaxMessageSize)
+	t.pmd, t.pmdNote = pmd, note
+	return t, nil
+}
+
+// negotiateRequest answers the permessage-deflate offers of a request by
+// policy. When it agrees on none, note says why.
+func negotiateRequest(policy acceptPolicy, h http.Header) (pmd *pmdState, note string) {
+	offers, err := handshake.ParseDeflateOffers(h.Values("Sec-WebSocket-Extensions"))
+	n, ok := negotiate(policy, offers)
+	switch {
+	case ok:
+		return newPMD(n), ""
+	case len(offers) == 0:
+		note = "The client offered no permessage-deflate."
+	default:
+		note = fmt.Sprintf("The server declined: none of the client's %d permessage-deflate offers allows this case's accept policy %s.", len(offers), policy.name)
+	}
+	if err != nil {
+		note += " Offers left out: " + err.Error()
+	}
+	return nil, note
 }
 
 // headerHas reports whether a comma-separated header of h lists token,

@@ -61,6 +61,9 @@ type trial struct {
 	violated string      // the client's protocol violation, if any
 	ended    string      // how the connection ended
 
+	pmd     *pmdState // permessage-deflate, when agreed
+	pmdNote string    // why permessage-deflate was not agreed
+
 	events  chan struct{} // signalled after each recorded event
 	closing chan struct{} // closed when the state leaves open
 	done    chan struct{} // closed when the connection is gone
@@ -78,6 +81,29 @@ func newTrial(nc net.Conn, br *bufio.Reader, scale float64, maxMessage int64) *t
 		events:     make(chan struct{}, 1),
 		closing:    make(chan struct{}),
 		done:       make(chan struct{}),
+	}
+}
+
+// pmdState is a trial's permessage-deflate (RFC 7692): the agreement, the
+// server's compressor and the inflater that checks the client's messages.
+type pmdState struct {
+	agreed   negotiation
+	deflater *serverDeflater // used by one sender at a time: the script, then echoes
+	inflater *windowInflater // used by the reader only
+	stats    pmdStats        // updated by the reader only
+}
+
+// pmdStats counts the client's compressed messages.
+type pmdStats struct {
+	compressed     int
+	wire, inflated int64
+}
+
+func newPMD(n negotiation) *pmdState {
+	return &pmdState{
+		agreed:   n,
+		deflater: newServerDeflater(n.answer),
+		inflater: newWindowInflater(n.clientBits, !n.clientNoContext),
 	}
 }
 
@@ -243,17 +269,33 @@ func (t *trial) send(os ...out) {
 // sendMessage sends p as one message of opcode op in fragments of at most
 // size bytes (Autobahn's sendMessage with a fragment size).
 func (t *trial) sendMessage(op frame.Opcode, p []byte, size int) {
-	var b []byte
+	t.write(appendMessage(nil, op, p, size, 0), 0, false)
+}
+
+// sendCompressed sends p compressed as agreed (RFC 7692 §6), in fragments
+// of at most size bytes of compressed data (0: one frame); RSV1 marks the
+// first frame only.
+func (t *trial) sendCompressed(op frame.Opcode, p []byte, size int) {
+	t.write(appendMessage(nil, op, t.pmd.deflater.compress(p), size, 4), 0, false)
+}
+
+// appendMessage appends the frames of a message of opcode op carrying p,
+// in fragments of at most size bytes (0: one frame), the first with the
+// reserved bits rsv.
+func appendMessage(b []byte, op frame.Opcode, p []byte, size int, rsv uint8) []byte {
+	if size <= 0 {
+		size = max(len(p), 1)
+	}
 	for first := true; first || len(p) > 0; first = false {
 		k := min(size, len(p))
 		o := out{op: frame.OpContinuation, more: k < len(p), payload: p[:k]}
 		if first {
-			o.op = op
+			o.op, o.rsv = op, rsv
 		}
 		b = appendOut(b, o)
 		p = p[k:]
 	}
-	t.write(b, 0, false)
+	return b
 }
 
 // write writes b, in pieces of chop bytes when chop is positive. midFrame
@@ -391,18 +433,30 @@ func (t *trial) finish() {
 func (t *trial) readLoop() {
 	defer t.finish()
 	var (
-		msgOp  frame.Opcode // opcode of the open fragmented message; 0 when none
-		msg    []byte
-		valid  utf8check.Validator
-		inText bool
+		msgOp      frame.Opcode // opcode of the open fragmented message; 0 when none
+		msg, plain []byte
+		valid      utf8check.Validator
+		inText     bool
+		compressed bool // the open message has RSV1 (permessage-deflate)
 	)
+	// RSV1 is permessage-deflate's, on the first frame of a data message
+	// (RFC 7692 §6).
+	policy := frame.Policy{Rsv1: t.pmd != nil}
 	for {
 		h, err := frame.ReadHeader(t.br)
 		if err != nil {
 			t.readEnded(err)
 			return
 		}
-		if err := h.Validate(frame.Policy{}); err != nil {
+		switch {
+		case t.pmd != nil && h.Rsv1 && h.Opcode.IsControl():
+			t.violation("RSV1 on a %v frame", h.Opcode)
+			return
+		case t.pmd != nil && h.Rsv1 && h.Opcode == frame.OpContinuation:
+			t.violation("RSV1 on a continuation frame")
+			return
+		}
+		if err := h.Validate(policy); err != nil {
 			t.violation("%v", err)
 			return
 		}
@@ -428,7 +482,7 @@ func (t *trial) readLoop() {
 			t.violation("new %v message inside a fragmented message", h.Opcode)
 			return
 		case h.Opcode != frame.OpContinuation:
-			msgOp, msg, inText = h.Opcode, msg[:0], h.Opcode == frame.OpText
+			msgOp, msg, inText, compressed = h.Opcode, msg[:0], h.Opcode == frame.OpText, h.Rsv1
 			valid.Reset()
 		}
 		start := len(msg)
@@ -437,18 +491,35 @@ func (t *trial) readLoop() {
 			t.readEnded(err)
 			return
 		}
-		if inText && !valid.Write(msg[start:]) {
+		if inText && !compressed && !valid.Write(msg[start:]) {
 			t.violation("text message is not valid UTF-8")
 			return
 		}
 		if !h.Fin {
 			continue
 		}
+		p := msg
+		if compressed {
+			st := &t.pmd.stats
+			plain, err = t.pmd.inflater.inflate(plain[:0], msg, int(t.maxMessage))
+			if err != nil {
+				t.violation("compressed message %d: %v", st.compressed+1, err)
+				return
+			}
+			st.compressed++
+			st.wire += int64(len(msg))
+			st.inflated += int64(len(plain))
+			p = plain
+			if inText && !valid.Write(p) {
+				t.violation("text message is not valid UTF-8")
+				return
+			}
+		}
 		if inText && !valid.Complete() {
 			t.violation("text message ends inside a UTF-8 sequence")
 			return
 		}
-		ev := Message(slices.Clone(msg), msgOp == frame.OpBinary)
+		ev := Message(slices.Clone(p), msgOp == frame.OpBinary)
 		msgOp = 0
 		t.deliver(ev)
 	}
