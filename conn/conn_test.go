@@ -204,6 +204,10 @@ func TestFailTheConnection(t *testing.T) {
 		{"text not UTF-8", conn.Dialer{}, rawFrame(true, frame.OpText, []byte{'a', 0xc0, 0xaf}), 1007, fragment.ErrInvalidUTF8},
 		{"text ends inside a character", conn.Dialer{}, rawFrame(true, frame.OpText, []byte{0xe3, 0x81}), 1007, fragment.ErrInvalidUTF8},
 		{"frame too big", conn.Dialer{Config: conn.Config{MaxFrameSize: 100}}, rawFrame(true, frame.OpBinary, big), 1009, reader.ErrFrameTooLarge},
+		// The client stops at the header with most of the payload unread:
+		// it must drop it before it closes, or the server's read after the
+		// close frame ends with a reset (RST) and not EOF.
+		{"frame too big, 256 KiB of it following", conn.Dialer{Config: conn.Config{MaxFrameSize: 100}}, rawFrame(true, frame.OpBinary, make([]byte, 256<<10)), 1009, reader.ErrFrameTooLarge},
 		{"message too big", conn.Dialer{Config: conn.Config{MaxMessageSize: 150}}, append(rawFrame(false, frame.OpBinary, big[:100]), rawFrame(true, frame.OpContinuation, big[:100])...), 1009, fragment.ErrMessageTooBig},
 		{"new message inside a fragmented one", conn.Dialer{}, append(rawFrame(false, frame.OpText, []byte("a")), rawFrame(true, frame.OpText, []byte("b"))...), 1002, fragment.ErrMissingContinuation},
 	}

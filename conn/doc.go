@@ -187,7 +187,10 @@
 //     nil; the receiving call reports the failure.
 //   - A close frame waits for the write lock, and is written, within
 //     ReplyTimeout together; one that cannot be is given up, and the
-//     socket is closed.
+//     socket is closed. Over TCP the Conn then half-closes and drops what
+//     the peer still sends (at most 64 KiB) until the peer ends its side,
+//     within the same ReplyTimeout, so that the socket closes with a FIN
+//     and not a reset, which could make the peer lose the close frame.
 //
 // # Tracing
 //

@@ -94,8 +94,14 @@ func (c *Conn) payload(p []byte) (int, error) {
 // answering a ping, the close frame answering the peer's, and the close
 // frame that fails the connection. A pong's write takes at most this long,
 // whoever writes it (see [Conn.ReadDataFrame]); for a close frame, the
-// wait for the write lock and the write together do. The call's context
-// plays no part: such a frame, once started, is never cut.
+// wait for the write lock, the write and the wait for the peer to end its
+// side together do. The call's context plays no part: such a frame, once
+// started, is never cut.
+//
+// After its close frame a Conn over TCP half-closes (FIN) and reads and
+// drops what the peer still sends, at most 64 KiB, until the peer ends its
+// side, and only then closes the socket: a socket closed with unread
+// input resets the connection, and the peer could lose the close frame.
 //
 // A pong or close frame is at most 131 bytes and leaves at once when the
 // peer reads, so the bound only matters when the peer has stopped reading,
@@ -461,6 +467,12 @@ func (c *Conn) peerClosed(ctx context.Context, f frame.Frame) error {
 	if c.closeSent.Load() {
 		// This is the answer to our close (Close or a close frame sent
 		// with WriteFrame): later calls report ErrClosed, wrapping it.
+		c.record(ce, ce)
+		dl := time.Now().Add(ReplyTimeout)
+		if cdl, ok := ctx.Deadline(); ok && cdl.Before(dl) {
+			dl = cdl
+		}
+		c.lingerUntil(dl)
 		c.terminate(ce, ce)
 		return nil
 	}
@@ -504,22 +516,40 @@ func (c *Conn) fail(code status.Code, cause error) error {
 
 // closeWith ends the connection with a close frame: it records the errors
 // later calls return (so that concurrent senders stop at once), sends a
-// close frame with payload unless one was sent already, within
-// ReplyTimeout or until the socket is closed by another goroutine, and
-// closes the socket.
+// close frame with payload unless one was sent already, lingers until the
+// peer's end of stream, all within ReplyTimeout or until the socket is
+// closed by another goroutine, and closes the socket. The caller holds
+// the read lock.
 func (c *Conn) closeWith(payload []byte, rerr, werr error) {
 	c.record(rerr, werr)
-	c.replyClose(payload)
+	dl := time.Now().Add(ReplyTimeout)
+	c.replyClose(payload, dl)
+	c.lingerUntil(dl)
 	c.terminate(rerr, werr)
 }
 
+// lingerUntil ends the writing side once a close frame is sent and reads
+// what the peer still sends until dl (see linger), so that the socket is
+// closed with nothing unread. The caller holds the read lock and has
+// recorded the errors later calls return, so no frame follows the close
+// frame; the frame being read, if any, is abandoned.
+func (c *Conn) lingerUntil(dl time.Time) {
+	if !c.closeSent.Load() {
+		return
+	}
+	select {
+	case <-c.done:
+	default:
+		linger(c.t, dl)
+	}
+}
+
 // replyClose writes a close frame with payload unless one was sent
-// already. Waiting for the write lock and writing take at most
-// ReplyTimeout together, on a deadline of the frame's own; the wait ends
-// early when the socket is closed by another goroutine. A close frame that
-// runs out of time is given up: the caller closes the socket.
-func (c *Conn) replyClose(payload []byte) {
-	dl := time.Now().Add(ReplyTimeout)
+// already. Waiting for the write lock and writing end by dl, on a
+// deadline of the frame's own; the wait ends early when the socket is
+// closed by another goroutine. A close frame that runs out of time is
+// given up: the caller closes the socket.
+func (c *Conn) replyClose(payload []byte, dl time.Time) {
 	if !c.wlock.tryLock() {
 		ctx, cancel := context.WithDeadline(context.Background(), dl)
 		err := c.wlock.lock(ctx, c.done)

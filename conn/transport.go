@@ -44,6 +44,29 @@ type Transport interface {
 // aborter is a Transport that can close at once, dropping unsent data.
 type aborter interface{ Abort() error }
 
+// halfCloser is a Transport that can end its writing side alone: the peer
+// reads the end of the stream while this side still reads.
+type halfCloser interface{ CloseWrite() error }
+
+// lingerMax is the most a lingering close reads from the peer before it
+// closes the transport anyway.
+const lingerMax = 64 << 10
+
+// linger ends the writing side of t, then reads and drops what the peer
+// still sends, until its end of stream, lingerMax bytes or dl, whichever
+// comes first. A TCP socket closed while input is unread is reset (RST),
+// and the peer may then lose the close frame sent just before; after
+// linger the close is a plain FIN. A transport that cannot half-close is
+// left as it is. The caller holds the read side and closes t after.
+func linger(t Transport, dl time.Time) {
+	hc, ok := t.(halfCloser)
+	if !ok || hc.CloseWrite() != nil {
+		return
+	}
+	t.SetReadDeadline(dl)
+	io.CopyN(io.Discard, t, lingerMax)
+}
+
 // netTransport adapts a connection from the dialer or a caller's net.Conn:
 // it resets TCP on Abort (under TLS too) and reports TLS write timeouts as
 // broken, since crypto/tls cannot resume a write.
@@ -73,18 +96,37 @@ func (t *netTransport) Write(b []byte) (int, error) {
 // Abort resets the TCP connection under any TLS layers (SO_LINGER 0),
 // without a close_notify alert, and closes it.
 func (t *netTransport) Abort() error {
-	raw := t.Conn
-	for {
-		tc, ok := raw.(*tls.Conn)
-		if !ok {
-			break
-		}
-		raw = tc.NetConn()
-	}
+	raw := t.under(nil)
 	if tc, ok := raw.(*net.TCPConn); ok {
 		tc.SetLinger(0)
 	}
 	return raw.Close()
+}
+
+// CloseWrite ends the writing side: under TLS a close_notify alert is sent
+// first, then the TCP connection is half-closed (FIN).
+func (t *netTransport) CloseWrite() error {
+	hc, ok := t.under((*tls.Conn).CloseWrite).(halfCloser)
+	if !ok {
+		return errors.ErrUnsupported
+	}
+	return hc.CloseWrite()
+}
+
+// under returns the connection under any TLS layers, calling each layer's
+// f, if not nil, on the way down.
+func (t *netTransport) under(f func(*tls.Conn) error) net.Conn {
+	raw := t.Conn
+	for {
+		tc, ok := raw.(*tls.Conn)
+		if !ok {
+			return raw
+		}
+		if f != nil {
+			f(tc)
+		}
+		raw = tc.NetConn()
+	}
 }
 
 // brokenError is a write timeout after which the transport cannot resume.
@@ -115,6 +157,14 @@ func (p *prefixed) Read(b []byte) (int, error) {
 
 // Abort passes the optional methods of the transport under the prefix on.
 func (p *prefixed) Abort() error { return abort(p.Transport) }
+
+// CloseWrite half-closes the transport under the prefix when it can.
+func (p *prefixed) CloseWrite() error {
+	if hc, ok := p.Transport.(halfCloser); ok {
+		return hc.CloseWrite()
+	}
+	return errors.ErrUnsupported
+}
 
 func (p *prefixed) LocalAddr() net.Addr  { return localAddr(p.Transport) }
 func (p *prefixed) RemoteAddr() net.Addr { return remoteAddr(p.Transport) }

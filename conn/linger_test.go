@@ -1,0 +1,77 @@
+package conn_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/framewire/ws/conn"
+	"github.com/framewire/ws/frame"
+)
+
+// halfPipe is one end of a net.Pipe that can half-close: CloseWrite is
+// recorded and ends the peer's reading.
+type halfPipe struct {
+	net.Conn
+	closedWrite atomic.Bool
+}
+
+func (h *halfPipe) CloseWrite() error {
+	h.closedWrite.Store(true)
+	return nil
+}
+
+// The wait for the peer's end of stream after failing the connection is
+// bounded: by ReplyTimeout when the peer sends nothing more and never
+// closes, and by a fixed number of bytes when it never stops sending.
+func TestFailureLingerIsBounded(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		flood bool
+		wait  time.Duration
+	}{
+		{"silent peer", false, conn.ReplyTimeout},
+		{"flooding peer", true, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				client, peer := net.Pipe()
+				hp := &halfPipe{Conn: client}
+				c := conn.New(hp, nil)
+				t.Cleanup(func() { c.CloseNow(); peer.Close() })
+				var sent atomic.Int64
+				go func() {
+					// A reserved opcode, then the flood if any.
+					peer.Write([]byte{0x83, 0x00})
+					junk := make([]byte, 1000)
+					for tt.flood {
+						n, err := peer.Write(junk)
+						sent.Add(int64(n))
+						if err != nil {
+							return
+						}
+					}
+				}()
+				go io.Copy(io.Discard, peer)
+				start := time.Now()
+				if _, err := c.ReadDataFrame(context.Background(), nil); !errors.Is(err, frame.ErrReservedOpcode) {
+					t.Fatalf("err = %v, want %v", err, frame.ErrReservedOpcode)
+				}
+				if d := time.Since(start); d != tt.wait {
+					t.Errorf("failing took %v, want %v", d, tt.wait)
+				}
+				if !hp.closedWrite.Load() {
+					t.Errorf("the transport was not half-closed")
+				}
+				if n := sent.Load(); n > 80<<10 {
+					t.Errorf("the failing call read %d bytes of a flood", n)
+				}
+			})
+		})
+	}
+}
