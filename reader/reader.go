@@ -25,6 +25,13 @@ const (
 	minBufferSize = 64
 	maxBufferSize = 1 << 20
 
+	// waitSize is the size of the buffer inside the Reader that a call
+	// waits for the next header in. It holds any header and a small
+	// frame whole (a 16 B message from a server takes 18 bytes), and it
+	// is no larger than minBufferSize, so a pooled buffer can take over
+	// what it holds.
+	waitSize = 64
+
 	// maxRetained is the largest ReadFrame payload buffer a Reader keeps
 	// for the next frame; a bigger one is dropped when the next call
 	// starts, so one large frame does not pin its memory for the life of
@@ -53,8 +60,9 @@ var (
 var errInvalidRead = errors.New("reader: source returned an invalid count")
 
 // pools caches read buffers between Readers, one pool per power-of-two
-// size. It holds no state a caller can observe: a buffer is taken when a
-// read starts and returned, empty, when nothing is left buffered.
+// size. It holds no state a caller can observe: a buffer is taken once
+// the bytes of a frame start to arrive and returned, empty, when nothing
+// is left buffered.
 var pools [bits.UintSize]sync.Pool
 
 const (
@@ -83,9 +91,12 @@ type Reader struct {
 	src  io.Reader
 	size int // read buffer size, a power of two
 	bufp *[]byte
-	buf  []byte // *bufp while a buffer is held, else nil
+	buf  []byte // *bufp while a pooled buffer is held, wait[:] or nil
 	r, w int    // buf[r:w] is buffered and unread
 	rerr error  // source error not yet returned
+	// wait is the buffer a read between frames blocks on, so a Reader
+	// waiting for a message holds no pooled buffer.
+	wait [waitSize]byte
 
 	state   int
 	hdr     frame.Header
@@ -103,7 +114,10 @@ func New(src io.Reader) *Reader {
 
 // NewSize returns a client-role Reader of src whose read buffer holds size
 // bytes, rounded up to a power of two between 64 bytes and 1 MiB. The
-// buffer is only held while a call is reading or bytes are buffered.
+// buffer is only held while a call is reading a frame or bytes are
+// buffered: a call waiting for the next frame waits with a small buffer
+// of its own and takes the read buffer once more bytes arrive than that
+// holds.
 func NewSize(src io.Reader, size int) *Reader {
 	return &Reader{src: src, size: roundSize(size)}
 }
@@ -448,16 +462,22 @@ func (r *Reader) bufSize() int {
 	return r.size
 }
 
-// fill reads more bytes into the buffer, taking one if none is held. It
-// returns a pending source error instead, once.
+// fill reads more bytes into the buffer. Between frames it reads into the
+// Reader's wait buffer until that is full; otherwise it takes a pooled
+// buffer if none is held, moving the waiting bytes into it. It returns a
+// pending source error instead, once.
 func (r *Reader) fill() error {
 	if r.rerr != nil {
 		err := r.rerr
 		r.rerr = nil
 		return err
 	}
-	if r.buf == nil {
-		r.acquire()
+	if r.bufp == nil {
+		if r.remain == 0 && (r.r == r.w || r.w < waitSize) {
+			r.buf = r.wait[:]
+		} else {
+			r.acquire()
+		}
 	}
 	if r.r == r.w {
 		r.r, r.w = 0, 0
@@ -492,6 +512,8 @@ func (r *Reader) readSource(p []byte) (int, error) {
 	return 0, io.ErrNoProgress
 }
 
+// acquire takes a pooled buffer and moves the bytes of the wait buffer
+// into it.
 func (r *Reader) acquire() {
 	size := r.bufSize()
 	if p, ok := pools[bits.Len(uint(size))].Get().(*[]byte); ok && len(*p) == size {
@@ -500,8 +522,9 @@ func (r *Reader) acquire() {
 		b := make([]byte, size)
 		r.bufp = &b
 	}
+	n := copy(*r.bufp, r.buf[r.r:r.w])
 	r.buf = *r.bufp
-	r.r, r.w = 0, 0
+	r.r, r.w = 0, n
 }
 
 // release gives the buffer back when nothing is left in it. It is cheap
@@ -513,7 +536,9 @@ func (r *Reader) release() {
 }
 
 func (r *Reader) giveBack() {
-	pools[bits.Len(uint(len(r.buf)))].Put(r.bufp)
+	if r.bufp != nil {
+		pools[bits.Len(uint(len(r.buf)))].Put(r.bufp)
+	}
 	r.buf, r.bufp = nil, nil
 	r.r, r.w = 0, 0
 }
