@@ -203,7 +203,7 @@ func serverFrames(size int) []byte {
 	return out
 }
 
-var streamSizes = []int{125, 1 << 10, 64 << 10}
+var streamSizes = []int{16, 125, 1 << 10, 64 << 10}
 
 // BenchmarkReadFrames reads a stream of server frames from memory; one op is
 // one frame. Every reader uses a 4 KiB read buffer. framewire's Reader
