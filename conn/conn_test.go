@@ -208,6 +208,7 @@ func TestFailTheConnection(t *testing.T) {
 		// it must drop it before it closes, or the server's read after the
 		// close frame ends with a reset (RST) and not EOF.
 		{"frame too big, 256 KiB of it following", conn.Dialer{Config: conn.Config{MaxFrameSize: 100}}, rawFrame(true, frame.OpBinary, make([]byte, 256<<10)), 1009, reader.ErrFrameTooLarge},
+		{"message of one frame too big", conn.Dialer{Config: conn.Config{MaxMessageSize: 10}}, rawFrame(true, frame.OpBinary, big[:20]), 1009, fragment.ErrMessageTooBig},
 		{"message too big", conn.Dialer{Config: conn.Config{MaxMessageSize: 150}}, append(rawFrame(false, frame.OpBinary, big[:100]), rawFrame(true, frame.OpContinuation, big[:100])...), 1009, fragment.ErrMessageTooBig},
 		{"new message inside a fragmented one", conn.Dialer{}, append(rawFrame(false, frame.OpText, []byte("a")), rawFrame(true, frame.OpText, []byte("b"))...), 1002, fragment.ErrMissingContinuation},
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/framewire/ws/frame"
@@ -166,10 +167,13 @@ func (c *Conn) ReadDataFrame(ctx context.Context, dst []byte) (frame.Frame, erro
 		return frame.Frame{}, err
 	}
 	c.rbind.Arm(ctx)
-	f, err := c.recvDataFrame(ctx)
+	f, whole, err := c.recvWhole(ctx, dst)
+	if !whole && err == nil {
+		f, err = c.recvDataFrame(ctx)
+	}
 	c.rbind.Disarm()
-	if err != nil {
-		return frame.Frame{}, err
+	if err != nil || whole {
+		return f, err
 	}
 	if len(dst) == 0 && cap(dst) > 0 && f.Opcode.IsData() {
 		// An empty buffer to fill: trade it for the assembler's, which
@@ -181,6 +185,44 @@ func (c *Conn) ReadDataFrame(ctx context.Context, dst []byte) (frame.Frame, erro
 	}
 	f.Payload = append(dst, f.Payload...)
 	return f, nil
+}
+
+// recvWhole is the shortcut of recvDataFrame for the common message: a
+// final text or binary frame with no reserved bit whose payload came with
+// its header, while no frame, pong or compressed message is pending and
+// no trace is on. The
+// payload goes from the reader's buffer straight to the end of dst, and
+// the assembler checks it as a message of one frame
+// ([fragment.Assembler.Whole]) without holding a copy. Any other frame is
+// left begun, and whole false, for recvDataFrame to go on with.
+func (c *Conn) recvWhole(ctx context.Context, dst []byte) (f frame.Frame, whole bool, err error) {
+	if c.rf.mode != modeNone || c.pong > 0 || c.dec != nil || c.trace != nil {
+		return f, false, nil
+	}
+	if err := c.beginFrame(modeMessage); err != nil {
+		return f, false, c.readFailed(ctx, err)
+	}
+	h := &c.rf.h
+	if !h.Fin || h.Opcode != frame.OpText && h.Opcode != frame.OpBinary || h.Rsv1 || h.Rsv2 || h.Rsv3 ||
+		h.Length > int64(c.rd.Buffered()) {
+		if err := c.begun(); err != nil {
+			return f, false, c.readFailed(ctx, err)
+		}
+		return f, false, nil
+	}
+	// The payload is buffered: dst grows by bytes that arrived.
+	n := len(dst)
+	dst = slices.Grow(dst, int(h.Length))[:n+int(h.Length)]
+	if n < len(dst) {
+		if _, err := c.payload(dst[n:]); err != nil {
+			return f, false, c.readFailed(ctx, err)
+		}
+	}
+	c.rf.mode = modeNone
+	if err := c.asm.Whole(h.Opcode, dst[n:]); err != nil {
+		return f, false, c.readFailed(ctx, err)
+	}
+	return frame.Frame{Header: frame.Header{Fin: true, Opcode: h.Opcode, Length: h.Length}, Payload: dst}, true, nil
 }
 
 // recvDataFrame is ReadDataFrame under the read lock, with ctx bound to
@@ -386,6 +428,11 @@ func (c *Conn) begin(mode readMode) error {
 	if err := c.beginFrame(mode); err != nil {
 		return err
 	}
+	return c.begun()
+}
+
+// begun is begin once the header is read.
+func (c *Conn) begun() error {
 	if c.trace != nil {
 		c.tpay = c.tpay[:0]
 	}

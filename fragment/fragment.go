@@ -135,14 +135,30 @@ func (a *Assembler) Add(f frame.Frame) (Message, bool, error) {
 
 // single checks an unfragmented message and returns it without copying.
 func (a *Assembler) single(f frame.Frame) (Message, bool, error) {
-	a.buf, a.given = a.buf[:0], false
-	if limit := a.maxSize(); limit >= 0 && int64(len(f.Payload)) > limit {
-		return Message{}, false, fmt.Errorf("%w: more than %d bytes", ErrMessageTooBig, limit)
-	}
-	if f.Opcode == frame.OpText && !a.SkipUTF8Validation && !utf8check.Valid(f.Payload) {
-		return Message{}, false, ErrInvalidUTF8
+	if err := a.Whole(f.Opcode, f.Payload); err != nil {
+		return Message{}, false, err
 	}
 	return Message{Opcode: f.Opcode, Payload: f.Payload, Fin: true, Rsv1: f.Rsv1}, true, nil
+}
+
+// Whole checks p, the payload of a final text or binary frame, as a
+// message of its own, for a caller that keeps the payload: what [Assembler.Add]
+// checks for such a frame (the size limit and, for text, UTF-8), without
+// a Frame or Message by value and without copying. While a message is
+// open, or for another opcode, the verdict is Add's for that frame.
+func (a *Assembler) Whole(op frame.Opcode, p []byte) error {
+	if a.open || a.inCur || op != frame.OpText && op != frame.OpBinary {
+		_, _, err := a.Add(frame.Frame{Header: frame.Header{Fin: true, Opcode: op, Length: int64(len(p))}, Payload: p})
+		return err
+	}
+	a.buf, a.given = a.buf[:0], false
+	if limit := a.maxSize(); limit >= 0 && int64(len(p)) > limit {
+		return fmt.Errorf("%w: more than %d bytes", ErrMessageTooBig, limit)
+	}
+	if op == frame.OpText && !a.SkipUTF8Validation && !utf8check.Valid(p) {
+		return ErrInvalidUTF8
+	}
+	return nil
 }
 
 // Begin starts a frame whose payload follows in Write calls. It checks the

@@ -149,6 +149,32 @@ func TestAdd(t *testing.T) {
 	}
 }
 
+// TestWhole runs every table row again, giving each final text or binary
+// frame to Whole instead of Add: the verdict must be Add's, and the
+// message the payload itself.
+func TestWhole(t *testing.T) {
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := tc.asm
+			for i, s := range tc.steps {
+				if !s.in.Fin || s.in.Opcode != text && s.in.Opcode != bin {
+					if _, _, err := a.Add(s.in); !errors.Is(err, s.wantErr) || (err != nil) != (s.wantErr != nil) {
+						t.Fatalf("step %d: Add error %v, want %v", i, err, s.wantErr)
+					}
+					continue
+				}
+				err := a.Whole(s.in.Opcode, s.in.Payload)
+				if !errors.Is(err, s.wantErr) || (err != nil) != (s.wantErr != nil) {
+					t.Fatalf("step %d: error %v, want %v", i, err, s.wantErr)
+				}
+				if err == nil && (!s.ready || !bytes.Equal(s.in.Payload, s.want.Payload)) {
+					t.Fatalf("step %d: Whole accepted %q, want %q (ready %v)", i, s.in.Payload, s.want.Payload, s.ready)
+				}
+			}
+		})
+	}
+}
+
 // TestStreaming runs every table row again through Begin, Write and End,
 // one byte per Write.
 func TestStreaming(t *testing.T) {
