@@ -167,13 +167,19 @@ func (c *Conn) ReadDataFrame(ctx context.Context, dst []byte) (frame.Frame, erro
 		return frame.Frame{}, err
 	}
 	c.rbind.Arm(ctx)
-	f, whole, err := c.recvWhole(ctx, dst)
-	if !whole && err == nil {
+	p, whole, err := c.recvWhole(ctx, dst)
+	if whole {
+		c.rbind.Disarm()
+		h := &c.rf.h
+		return frame.Frame{Header: frame.Header{Fin: true, Opcode: h.Opcode, Length: h.Length}, Payload: p}, nil
+	}
+	var f frame.Frame
+	if err == nil {
 		f, err = c.recvDataFrame(ctx)
 	}
 	c.rbind.Disarm()
-	if err != nil || whole {
-		return f, err
+	if err != nil {
+		return frame.Frame{}, err
 	}
 	if len(dst) == 0 && cap(dst) > 0 && f.Opcode.IsData() {
 		// An empty buffer to fill: trade it for the assembler's, which
@@ -189,40 +195,40 @@ func (c *Conn) ReadDataFrame(ctx context.Context, dst []byte) (frame.Frame, erro
 
 // recvWhole is the shortcut of recvDataFrame for the common message: a
 // final text or binary frame with no reserved bit whose payload came with
-// its header, while no frame, pong or compressed message is pending and
-// no trace is on. The
-// payload goes from the reader's buffer straight to the end of dst, and
-// the assembler checks it as a message of one frame
-// ([fragment.Assembler.Whole]) without holding a copy. Any other frame is
-// left begun, and whole false, for recvDataFrame to go on with.
-func (c *Conn) recvWhole(ctx context.Context, dst []byte) (f frame.Frame, whole bool, err error) {
+// its header, while no frame, pong or compressed message is pending and no
+// trace is on. The payload goes from the reader's buffer straight to the
+// end of dst, and the assembler checks it as a message of one frame
+// ([fragment.Assembler.Whole]) without holding a copy; p is dst with the
+// payload appended, and c.rf.h the frame's header. Any other frame is left
+// begun, and whole false, for recvDataFrame to go on with.
+func (c *Conn) recvWhole(ctx context.Context, dst []byte) (p []byte, whole bool, err error) {
 	if c.rf.mode != modeNone || c.pong > 0 || c.dec != nil || c.trace != nil {
-		return f, false, nil
+		return nil, false, nil
 	}
 	if err := c.beginFrame(modeMessage); err != nil {
-		return f, false, c.readFailed(ctx, err)
+		return nil, false, c.readFailed(ctx, err)
 	}
 	h := &c.rf.h
 	if !h.Fin || h.Opcode != frame.OpText && h.Opcode != frame.OpBinary || h.Rsv1 || h.Rsv2 || h.Rsv3 ||
 		h.Length > int64(c.rd.Buffered()) {
 		if err := c.begun(); err != nil {
-			return f, false, c.readFailed(ctx, err)
+			return nil, false, c.readFailed(ctx, err)
 		}
-		return f, false, nil
+		return nil, false, nil
 	}
 	// The payload is buffered: dst grows by bytes that arrived.
 	n := len(dst)
 	dst = slices.Grow(dst, int(h.Length))[:n+int(h.Length)]
 	if n < len(dst) {
 		if _, err := c.payload(dst[n:]); err != nil {
-			return f, false, c.readFailed(ctx, err)
+			return nil, false, c.readFailed(ctx, err)
 		}
 	}
 	c.rf.mode = modeNone
 	if err := c.asm.Whole(h.Opcode, dst[n:]); err != nil {
-		return f, false, c.readFailed(ctx, err)
+		return nil, false, c.readFailed(ctx, err)
 	}
-	return frame.Frame{Header: frame.Header{Fin: true, Opcode: h.Opcode, Length: h.Length}, Payload: dst}, true, nil
+	return dst, true, nil
 }
 
 // recvDataFrame is ReadDataFrame under the read lock, with ctx bound to
