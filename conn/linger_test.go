@@ -12,6 +12,8 @@ import (
 
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/status"
+	"github.com/framewire/ws/wstest"
 )
 
 // halfPipe is one end of a net.Pipe that can half-close: CloseWrite is
@@ -73,5 +75,30 @@ func TestFailureLingerIsBounded(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// A closing handshake after which the peer still sent bytes ends with a
+// FIN too: Close reads the peer's close frame, then drops the bytes that
+// came after it before closing the socket. Over real TCP, as a socket
+// closed with unread input resets the connection.
+func TestCloseWithBytesPendingEndsWithFIN(t *testing.T) {
+	checkLeaks(t)
+	got := make(chan error, 1)
+	s := serve(t, func(p *wstest.Peer) {
+		p.Upgrade(nil)
+		p.ReadClose()
+		// The answer, and 32 KiB after it in the same write.
+		answer := append([]byte{0x88, 0x02, 0x03, 0xe8}, make([]byte, 32<<10)...)
+		p.Write(answer)
+		_, end := p.ReadFrame()
+		got <- end
+	})
+	c := dial(t, nil, s.URL)
+	if err := c.Close(testCtx(t), status.NormalClosure, ""); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if end := recv(t, got); end != io.EOF {
+		t.Errorf("server read after the closing handshake: %v, want io.EOF (a FIN, not a reset)", end)
 	}
 }
