@@ -24,9 +24,10 @@ import (
 // interleaved with another goroutine's frames; concurrent readers are
 // serialised. A Conn
 // starts no goroutine of its own and holds no read or write buffer while
-// idle; only the payload buffer of the last receiving call stays, for
-// reuse, when it is small (at most 1 MiB for a message, 64 KiB for a
-// ReadFrame frame).
+// idle, nor while a receive waits for the next frame (it waits on the
+// reader's 64-byte buffer); only the payload buffer of the last receiving
+// call stays, for reuse, when it is small (at most 1 MiB for a message,
+// 64 KiB for a ReadFrame frame).
 type Conn struct {
 	t     Transport
 	cfg   Config
