@@ -370,31 +370,48 @@ func TestDeflateNoAllocs(t *testing.T) {
 	if conn.RaceEnabled {
 		t.Skip("sync.Pool drops items under -race")
 	}
-	c, s, _, _ := deflatePair(handshake.DeflateParams{}, conn.Config{}, conn.Config{})
 	ctx := context.Background()
-	m := textOf(2000, 0)
-	buf := make([]byte, 0, 4096)
-	round := func() {
-		if err := c.WriteMessage(ctx, frame.OpText, m); err != nil {
-			t.Fatal(err)
+	for _, tc := range []struct {
+		name string
+		m    []byte
+		p    handshake.DeflateParams
+		op   frame.Opcode
+	}{
+		{"json-2KB", textOf(2000, 0), handshake.DeflateParams{}, frame.OpText},
+		{"json-64KiB", textOf(64<<10, 0), handshake.DeflateParams{}, frame.OpText},
+		{"text-64KiB", proseOf(64<<10, 0), handshake.DeflateParams{}, frame.OpText},
+		{"binary-64KiB", binaryOf(64<<10, 0), handshake.DeflateParams{}, frame.OpBinary},
+		{"json-64KiB/no-takeover", textOf(64<<10, 0), handshake.DeflateParams{ClientNoContextTakeover: true, ServerNoContextTakeover: true}, frame.OpText},
+	} {
+		c, s, _, _ := deflatePair(tc.p, conn.Config{}, conn.Config{})
+		buf := make([]byte, 0, 4096)
+		round := func() {
+			if err := c.WriteMessage(ctx, tc.op, tc.m); err != nil {
+				t.Fatal(err)
+			}
+			f, err := s.ReadDataFrame(ctx, buf[:0])
+			if err != nil || !bytes.Equal(f.Payload, tc.m) {
+				t.Fatal(err)
+			}
+			buf = f.Payload
 		}
-		if _, err := s.ReadDataFrame(ctx, buf[:0]); err != nil {
-			t.Fatal(err)
+		round()
+		round()
+		send := testing.AllocsPerRun(50, func() {
+			if err := c.WriteMessage(ctx, tc.op, tc.m); err != nil {
+				t.Fatal(err)
+			}
+		})
+		recv := testing.AllocsPerRun(50, func() {
+			f, err := s.ReadDataFrame(ctx, buf[:0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			buf = f.Payload
+		})
+		if send != 0 || recv != 0 {
+			t.Errorf("%s: per message: %v allocations to send, %v to receive; want 0", tc.name, send, recv)
 		}
-	}
-	round()
-	send := testing.AllocsPerRun(100, func() {
-		if err := c.WriteMessage(ctx, frame.OpText, m); err != nil {
-			t.Fatal(err)
-		}
-	})
-	recv := testing.AllocsPerRun(100, func() {
-		if _, err := s.ReadDataFrame(ctx, buf[:0]); err != nil {
-			t.Fatal(err)
-		}
-	})
-	if send != 0 || recv != 0 {
-		t.Errorf("per message: %v allocations to send, %v to receive; want 0", send, recv)
 	}
 }
 
