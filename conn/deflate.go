@@ -233,6 +233,20 @@ func (e *deflater) compressor() *deflate.Compressor {
 	return c
 }
 
+func (e *deflater) ready(n int) []byte {
+	if !e.started || len(e.out) < n {
+		return nil
+	}
+	p := e.out
+	e.out = e.out[:0] // p stays valid until the next Compress
+	return p
+}
+
+func (e *deflater) header(h frame.Header) frame.Header {
+	h.Rsv1 = true
+	return h
+}
+
 func (e *deflater) finish(h frame.Header) (frame.Header, []byte, error) {
 	if !e.started {
 		if len(e.pending) < e.threshold {
@@ -253,8 +267,7 @@ func (e *deflater) finish(h frame.Header) (frame.Header, []byte, error) {
 		compressors[e.cfg.WindowBits][e.cfg.HashBits].Put(e.c)
 		e.c = nil
 	}
-	h.Rsv1 = true
-	return h, e.out, nil
+	return e.header(h), e.out, nil
 }
 
 // errInflate is the error, wrapping the inflater's, of a compressed

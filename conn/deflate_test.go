@@ -17,6 +17,7 @@ import (
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/handshake"
+	"github.com/framewire/ws/internal/deflate"
 )
 
 // loop is one end of an in-memory connection that never blocks: what is
@@ -428,5 +429,107 @@ func TestDeflateAgreementShown(t *testing.T) {
 	}
 	if _, ok := conn.New(loop{in: new(bytes.Buffer), out: new(bytes.Buffer)}, nil).Compression(); ok {
 		t.Error("Compression() true without compression")
+	}
+}
+
+// A compressed message written with NextWriter in many Writes goes out
+// as it is compressed: several frames, RSV1 on the first only, whose
+// payloads joined inflate to the message with a window-limited inflater
+// that takes them one by one, with the history of the message before
+// under context takeover and with none without. The receiving Conn reads
+// the same messages.
+func TestDeflateStreamFragments(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		p    handshake.DeflateParams
+		bits int
+	}{
+		{"takeover, 9 bits", handshake.DeflateParams{ClientMaxWindowBits: 9}, 9},
+		{"takeover, 15 bits", handshake.DeflateParams{}, 15},
+		{"no takeover, 10 bits", handshake.DeflateParams{ClientMaxWindowBits: 10, ClientNoContextTakeover: true}, 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cp := &conn.Compression{Preset: conn.CompressionBest} // a 32 KiB window, cut to the agreement
+			c, s, _, _ := deflatePair(tc.p, conn.Config{Compression: cp}, conn.Config{})
+			inf, err := deflate.NewInflater(tc.bits)
+			if err != nil {
+				t.Fatal(err)
+			}
+			write := func(m []byte) {
+				w, err := c.NextWriter(ctx, frame.OpText)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for p, k := m, 1; len(p) > 0; k = k*7%4093 + 1 {
+					k = min(k, len(p))
+					if _, err := w.Write(p[:k]); err != nil {
+						t.Fatal(err)
+					}
+					p = p[k:]
+				}
+				if err := w.Close(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i := range 3 {
+				m := proseOf(512<<10, i)
+				write(m)
+				if tc.p.ClientNoContextTakeover {
+					inf.Reset()
+				}
+				var got []byte
+				out := make([]byte, 1000)
+				frames := 0
+				for fin := false; !fin; frames++ {
+					f, err := s.ReadFrame(ctx, nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					fin = f.Fin
+					wantOp := frame.OpContinuation
+					if frames == 0 {
+						wantOp = frame.OpText
+					}
+					if f.Opcode != wantOp || f.Rsv1 != (frames == 0) {
+						t.Fatalf("message %d, frame %d: %v rsv1=%v", i, frames, f.Opcode, f.Rsv1)
+					}
+					p := f.Payload
+					if fin {
+						p = append(p, 0, 0, 0xff, 0xff) // RFC 7692 §7.2.2
+					}
+					for len(p) > 0 {
+						n, used, err := inf.Inflate(out, p)
+						if err != nil {
+							t.Fatalf("message %d, frame %d: %v", i, frames, err)
+						}
+						got, p = append(got, out[:n]...), p[used:]
+					}
+				}
+				for n := 1; n > 0; {
+					n, _, _ = inf.Inflate(out, nil)
+					got = append(got, out[:n]...)
+				}
+				if !bytes.Equal(got, m) {
+					t.Fatalf("message %d: %d frames inflate to %d bytes, differing from the %d sent", i, frames, len(got), len(m))
+				}
+				if frames < 3 {
+					t.Errorf("message %d of %d bytes went out in %d frames", i, len(m), frames)
+				}
+				if i == 0 {
+					t.Logf("%d bytes in %d frames", len(m), frames)
+				}
+			}
+			// The receiving Conn inflates fragmented messages too, its
+			// history now that of the frames read raw: start a new pair.
+			c, s, _, _ = deflatePair(tc.p, conn.Config{Compression: cp}, conn.Config{})
+			for i := range 2 {
+				m := proseOf(200<<10, 10+i)
+				write(m)
+				if _, got, err := s.ReadMessage(ctx); err != nil || !bytes.Equal(got, m) {
+					t.Fatalf("ReadMessage: %d bytes, %v", len(got), err)
+				}
+			}
+		})
 	}
 }
