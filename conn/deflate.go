@@ -326,8 +326,16 @@ func (d *inflater) inflater() *deflate.Inflater {
 	return f
 }
 
-func (d *inflater) next(src io.Reader, fin bool) {
+func (d *inflater) next(src io.Reader, length int64, fin bool) error {
 	d.src, d.fin, d.srcDone = src, fin, false
+	if d.limit >= 0 && length > d.limit-d.wire {
+		return d.tooBig()
+	}
+	return nil
+}
+
+func (d *inflater) tooBig() error {
+	return fmt.Errorf("%w: compressed message over %d bytes", fragment.ErrMessageTooBig, d.limit)
 }
 
 func (d *inflater) Read(p []byte) (int, error) {
@@ -389,7 +397,7 @@ func (d *inflater) readSrc() error {
 		d.srcDone, err = true, nil
 	}
 	if d.limit >= 0 && d.wire > d.limit {
-		return fmt.Errorf("%w: compressed message over %d bytes", fragment.ErrMessageTooBig, d.limit)
+		return d.tooBig()
 	}
 	return err
 }

@@ -288,6 +288,57 @@ func TestDeflateBadInput(t *testing.T) {
 		frame.Frame{Header: frame.Header{Fin: true, Rsv1: true, Opcode: frame.OpContinuation}, Payload: p[10:]},
 	))
 	readFailure(t, c, 1002)
+
+	// A back-reference beyond the window the server agreed to, 2^9 bytes
+	// here, is an inflate error, and so is a message cut inside a block.
+	r := binaryOf(1200, 7)
+	for i := range r {
+		r[i] ^= byte(i * 131) // no repeat within 600 bytes
+	}
+	far := append(r[:600:600], r[:600]...)
+	z, _ := deflate.NewCompressor(deflate.Config{WindowBits: 15})
+	wide := z.Flush(z.Compress(nil, far))
+	p9 := handshake.DeflateParams{ServerMaxWindowBits: 9}
+	c, _, _, s2c = deflatePair(p9, conn.Config{}, conn.Config{})
+	s2c.Write(serverFrames(frame.Frame{Header: frame.Header{Fin: true, Rsv1: true, Opcode: frame.OpBinary}, Payload: wide[:len(wide)-4]}))
+	if err := readFailure(t, c, 1007); !errors.Is(err, deflate.ErrDistance) {
+		t.Errorf("beyond the window: %v, want deflate.ErrDistance", err)
+	}
+	c, _, _, s2c = deflatePair(handshake.DeflateParams{}, conn.Config{}, conn.Config{})
+	s2c.Write(serverFrames(frame.Frame{Header: frame.Header{Fin: true, Rsv1: true, Opcode: frame.OpText}, Payload: p[:len(p)-3]}))
+	readFailure(t, c, 1007)
+}
+
+// A compressed frame whose header declares more than the limit, alone or
+// with the frames of the message before it, fails with 1009 before its
+// payload is read or any room is made for it.
+func TestDeflateDeclaredLength(t *testing.T) {
+	header := func(h frame.Header) []byte {
+		b, err := h.AppendBinary(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	hello := []byte{0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00} // RFC 7692 §7.2.3.1
+	for _, wire := range [][]byte{
+		append(header(frame.Header{Fin: true, Rsv1: true, Opcode: frame.OpBinary, Length: 1<<20 + 1}), hello...),
+		append(serverFrames(frame.Frame{Header: frame.Header{Rsv1: true, Opcode: frame.OpText}, Payload: hello[:4]}),
+			append(header(frame.Header{Fin: true, Opcode: frame.OpContinuation, Length: 1<<20 - 3}), hello[4:]...)...),
+	} {
+		c, _, _, s2c := deflatePair(handshake.DeflateParams{}, conn.Config{MaxMessageSize: 1 << 20}, conn.Config{})
+		s2c.Write(wire)
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		readFailure(t, c, 1009)
+		runtime.ReadMemStats(&after)
+		// The inflater's 32 KiB window and the Conn's buffers, nothing
+		// near the megabyte declared.
+		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 128<<10 {
+			t.Errorf("allocated %d KiB for a frame refused by its header", alloc>>10)
+		}
+	}
 }
 
 // zeroStream returns a raw DEFLATE stream of n MiB of zeros, without its
@@ -301,11 +352,16 @@ func zeroStream(t testing.TB, n int) []byte {
 	return bytes.Repeat(one, n)[:len(one)*n-4]
 }
 
-// A bomb: about 1 MB on the wire that inflates to 1 GiB stops at the
-// message limit with 1009, having allocated about what the limit needs.
+// A bomb: about 1 MB on the wire that inflates to 1 GiB, or half that
+// to half as much under a limit of 1 MiB (a frame over the limit is
+// refused by its header), stops at the message limit with 1009, having
+// allocated about what the limit needs.
 func TestDeflateBomb(t *testing.T) {
-	bomb := zeroStream(t, 1024)
 	for _, limit := range []int64{1 << 20, 0} {
+		bomb := zeroStream(t, 1024)
+		if limit > 0 {
+			bomb = zeroStream(t, 512)
+		}
 		c, _, _, s2c := deflatePair(handshake.DeflateParams{}, conn.Config{MaxMessageSize: limit}, conn.Config{})
 		s2c.Write(serverFrames(frame.Frame{Header: frame.Header{Fin: true, Rsv1: true, Opcode: frame.OpBinary}, Payload: bomb}))
 		var before, after runtime.MemStats
