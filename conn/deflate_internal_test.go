@@ -77,6 +77,8 @@ func TestDeflateIdleMemory(t *testing.T) {
 		most   int
 	}{
 		{CompressionDefault, handshake.DeflateParams{}, 64 << 10},
+		// python websockets' answer: the inflater keeps 4 KiB, not 32.
+		{CompressionDefault, handshake.DeflateParams{ServerMaxWindowBits: 12}, 32 << 10},
 		{CompressionSmall, handshake.DeflateParams{ServerMaxWindowBits: 10}, 16 << 10},
 		{CompressionBest, handshake.DeflateParams{}, 320 << 10},
 		{CompressionDefault, handshake.DeflateParams{ClientNoContextTakeover: true, ServerNoContextTakeover: true}, 1 << 10},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/bits"
+	"sync"
 	"unsafe"
 )
 
@@ -153,9 +154,12 @@ func (h *huffman) decode(v uint64, n uint) (sym uint16, length uint, ok bool) {
 
 // An Inflater decodes a raw DEFLATE stream (RFC 1951) given in pieces of
 // any size into output buffers of any size, keeping 2^WindowBits bytes of
-// history: permessage-deflate's receiving side (RFC 7692 §7.2.2). Its
-// memory is allocated once by [NewInflater]; inflating allocates nothing.
-// An Inflater is not safe for concurrent use.
+// history: permessage-deflate's receiving side (RFC 7692 §7.2.2).
+// [NewInflater] allocates the window; the decoding tables, about 4 KiB,
+// come from a pool when a Huffman block begins and go back to it at
+// [Inflater.Restart] or [Inflater.Reset], so an Inflater between messages
+// holds its history only. Inflating allocates nothing once the pool has
+// tables. An Inflater is not safe for concurrent use.
 type Inflater struct {
 	win   []byte // the history: a ring of 1<<WindowBits bytes
 	wr    int    // where the next decoded byte goes in win
@@ -169,12 +173,34 @@ type Inflater struct {
 	final bool // the block being decoded is the stream's last
 	left  int  // bytes left of a stored block or of a match
 	dist  int  // the distance of the match being copied
-	fixed bool // lit and dist hold the fixed codes (RFC 1951 §3.2.6)
 
 	nlit, ndist, nclen, idx int
-	lens                    [286 + 30]uint8
-	lit, dst, clen          huffman
+	c                       *codes // during Huffman blocks
 }
+
+// codes holds the Huffman codes of a block and the code lengths they are
+// built from, with their tables in place.
+type codes struct {
+	lit, dst, clen huffman
+	fixed          bool // lit and dst hold the fixed codes (RFC 1951 §3.2.6)
+	lens           [286 + 30]uint8
+
+	litTable  [1 << litTableBits]uint16
+	dstTable  [1 << distTableBits]uint16
+	clenTable [1 << clenTableBits]uint16
+	litSyms   [288]uint16
+	dstSyms   [32]uint16
+	clenSyms  [19]uint16
+}
+
+// codesPool holds the codes of Inflaters between messages: a cache.
+var codesPool = sync.Pool{New: func() any {
+	c := new(codes)
+	c.lit = huffman{table: c.litTable[:], tbits: litTableBits, syms: c.litSyms[:0]}
+	c.dst = huffman{table: c.dstTable[:], tbits: distTableBits, syms: c.dstSyms[:0]}
+	c.clen = huffman{table: c.clenTable[:], tbits: clenTableBits, syms: c.clenSyms[:0]}
+	return c
+}}
 
 // NewInflater returns an Inflater with a window of 2^windowBits bytes, 8 to
 // 15; it fails with [ErrConfig] outside that range.
@@ -182,30 +208,20 @@ func NewInflater(windowBits int) (*Inflater, error) {
 	if windowBits < MinWindowBits || windowBits > MaxWindowBits {
 		return nil, fmt.Errorf("%w: window bits %d outside %d to %d", ErrConfig, windowBits, MinWindowBits, MaxWindowBits)
 	}
-	// One allocation for the three tables and their symbols.
-	const tabLen = 1<<litTableBits + 1<<distTableBits + 1<<clenTableBits + 288 + 32 + 19
-	tab := make([]uint16, tabLen)
-	f := &Inflater{win: make([]byte, 1<<windowBits)}
-	take := func(n int) []uint16 {
-		s := tab[:n:n]
-		tab = tab[n:]
-		return s
-	}
-	f.lit = huffman{table: take(1 << litTableBits), tbits: litTableBits}
-	f.dst = huffman{table: take(1 << distTableBits), tbits: distTableBits}
-	f.clen = huffman{table: take(1 << clenTableBits), tbits: clenTableBits}
-	f.lit.syms, f.dst.syms, f.clen.syms = take(288)[:0], take(32)[:0], take(19)[:0]
-	return f, nil
+	return &Inflater{win: make([]byte, 1<<windowBits)}, nil
 }
 
 // WindowBits reports the base-2 logarithm of the history kept.
 func (f *Inflater) WindowBits() int { return bits.Len(uint(len(f.win))) - 1 }
 
-// Size reports the bytes the Inflater holds: the struct, its window and
-// its tables.
+// Size reports the bytes the Inflater holds: the struct, its window and,
+// inside a message, its tables.
 func (f *Inflater) Size() int {
-	return int(unsafe.Sizeof(*f)) + cap(f.win) +
-		2*(cap(f.lit.table)+cap(f.dst.table)+cap(f.clen.table)+cap(f.lit.syms)+cap(f.dst.syms)+cap(f.clen.syms))
+	n := int(unsafe.Sizeof(*f)) + cap(f.win)
+	if f.c != nil {
+		n += int(unsafe.Sizeof(*f.c))
+	}
+	return n
 }
 
 // Reset forgets the history and starts a new stream: permessage-deflate
@@ -217,10 +233,15 @@ func (f *Inflater) Reset() {
 
 // Restart starts a new stream that keeps the history: a message that ended
 // with a final block leaves the next message of a connection with context
-// takeover its history (RFC 7692 §7.2.3.4). Bits not decoded are dropped.
+// takeover its history (RFC 7692 §7.2.3.4). Bits not decoded are dropped,
+// and the tables go back to the pool.
 func (f *Inflater) Restart() {
 	f.acc, f.nacc = 0, 0
 	f.state, f.final, f.left = stHeader, false, 0
+	if f.c != nil {
+		codesPool.Put(f.c)
+		f.c = nil
+	}
 }
 
 // Idle reports whether the stream is between blocks, with every decoded
@@ -304,11 +325,17 @@ func (f *Inflater) step(src []byte) (used int, err error) {
 				f.drop(f.nacc % 8)
 				f.state = stStored
 			case 1:
-				if !f.fixed {
-					f.buildFixed()
+				if f.c == nil {
+					f.c = codesPool.Get().(*codes)
+				}
+				if !f.c.fixed {
+					f.c.buildFixed()
 				}
 				f.state = stSymbols
 			case 2:
+				if f.c == nil {
+					f.c = codesPool.Get().(*codes)
+				}
 				f.state = stDynamic
 			default:
 				return used, fmt.Errorf("%w: block type 3", ErrCorrupt)
@@ -357,8 +384,8 @@ func (f *Inflater) step(src []byte) (used int, err error) {
 			if f.nlit > 286 || f.ndist > 30 {
 				return used, fmt.Errorf("%w: %d literal/length and %d distance codes", ErrCorrupt, f.nlit, f.ndist)
 			}
-			f.lens = [len(f.lens)]uint8{}
-			f.idx, f.state, f.fixed = 0, stCodeLens, false
+			f.c.lens = [len(f.c.lens)]uint8{}
+			f.idx, f.state, f.c.fixed = 0, stCodeLens, false
 		case stCodeLens:
 			for f.idx < f.nclen {
 				if f.nacc < 3 {
@@ -367,14 +394,14 @@ func (f *Inflater) step(src []byte) (used int, err error) {
 						return used, nil
 					}
 				}
-				f.lens[codeLenOrder[f.idx]] = uint8(f.acc & 7)
+				f.c.lens[codeLenOrder[f.idx]] = uint8(f.acc & 7)
 				f.drop(3)
 				f.idx++
 			}
-			if !f.clen.build(f.lens[:19]) {
+			if !f.c.clen.build(f.c.lens[:19]) {
 				return used, fmt.Errorf("%w: invalid code-length code", ErrCorrupt)
 			}
-			f.lens = [len(f.lens)]uint8{}
+			f.c.lens = [len(f.c.lens)]uint8{}
 			f.idx, f.state = 0, stLens
 		case stLens:
 			if err := f.readLens(src, &used); err != nil || f.state == stLens {
@@ -406,7 +433,7 @@ func (f *Inflater) readLens(src []byte, used *int) error {
 		if f.nacc < 7+7 {
 			*used += f.fill(src[*used:])
 		}
-		sym, l, ok := f.clen.decode(f.acc, f.nacc)
+		sym, l, ok := f.c.clen.decode(f.acc, f.nacc)
 		if !ok {
 			return fmt.Errorf("%w: invalid code length symbol", ErrCorrupt)
 		}
@@ -420,7 +447,7 @@ func (f *Inflater) readLens(src []byte, used *int) error {
 			if f.idx == 0 {
 				return fmt.Errorf("%w: repeat of no code length", ErrCorrupt)
 			}
-			extra, rep, val = 2, 3, f.lens[f.idx-1]
+			extra, rep, val = 2, 3, f.c.lens[f.idx-1]
 		case 17:
 			extra, rep, val = 3, 3, 0
 		case 18:
@@ -435,11 +462,11 @@ func (f *Inflater) readLens(src []byte, used *int) error {
 			return fmt.Errorf("%w: code lengths repeat past the end", ErrCorrupt)
 		}
 		for range rep {
-			f.lens[f.idx] = val
+			f.c.lens[f.idx] = val
 			f.idx++
 		}
 	}
-	if !f.lit.build(f.lens[:f.nlit]) || !f.dst.build(f.lens[f.nlit:n]) {
+	if !f.c.lit.build(f.c.lens[:f.nlit]) || !f.c.dst.build(f.c.lens[f.nlit:n]) {
 		return fmt.Errorf("%w: invalid Huffman code lengths", ErrCorrupt)
 	}
 	f.state = stSymbols
@@ -447,16 +474,16 @@ func (f *Inflater) readLens(src []byte, used *int) error {
 }
 
 // buildFixed makes lit and dst the fixed codes (RFC 1951 §3.2.6).
-func (f *Inflater) buildFixed() {
+func (c *codes) buildFixed() {
 	// All 32 distance codes: the two unused complete the code, and are
 	// rejected when they appear.
 	var dist [32]uint8
 	for s := range dist {
 		dist[s] = 5
 	}
-	f.lit.build(fixedLitLen[:])
-	f.dst.build(dist[:])
-	f.fixed = true
+	c.lit.build(fixedLitLen[:])
+	c.dst.build(dist[:])
+	c.fixed = true
 }
 
 func (f *Inflater) endBlock() {
@@ -508,6 +535,7 @@ func (f *Inflater) copyMatch() {
 // consumed.
 func (f *Inflater) symbols(src []byte) (used int, err error) {
 	win := f.win
+	lit, dst := &f.c.lit, &f.c.dst
 	acc, nacc := f.acc, f.nacc
 	defer func() {
 		f.acc, f.nacc = acc&(1<<nacc-1), nacc
@@ -532,7 +560,7 @@ func (f *Inflater) symbols(src []byte) (used int, err error) {
 		if f.wr == len(win) {
 			return used, nil
 		}
-		sym, l, ok := f.lit.decode(acc, nacc)
+		sym, l, ok := lit.decode(acc, nacc)
 		if !ok {
 			return used, fmt.Errorf("%w: invalid literal/length code", ErrCorrupt)
 		}
@@ -567,7 +595,7 @@ func (f *Inflater) symbols(src []byte) (used int, err error) {
 		}
 		length := int(lengthBase[sym]) + 3 + int(acc>>l&(1<<le-1))
 		v, n := acc>>(l+le), nacc-l-le
-		dsym, dl, ok := f.dst.decode(v, n)
+		dsym, dl, ok := dst.decode(v, n)
 		if !ok {
 			return used, fmt.Errorf("%w: invalid distance code", ErrCorrupt)
 		}
