@@ -532,14 +532,11 @@ func (f *Inflater) copyMatch() {
 
 // symbols decodes the symbols of a Huffman block into win until the block
 // ends, win is full, or the input runs short. It returns the bytes of src
-// consumed.
+// consumed. The decoder's state lives in locals, written back on return.
 func (f *Inflater) symbols(src []byte) (used int, err error) {
 	win := f.win
 	lit, dst := &f.c.lit, &f.c.dst
-	acc, nacc := f.acc, f.nacc
-	defer func() {
-		f.acc, f.nacc = acc&(1<<nacc-1), nacc
-	}()
+	acc, nacc, wr := f.acc, f.nacc, f.wr
 	for {
 		// Refill: with eight bytes of input, load them at once, leaving
 		// in acc's top bits copies of bits not yet consumed; they are
@@ -557,84 +554,107 @@ func (f *Inflater) symbols(src []byte) (used int, err error) {
 				used++
 			}
 		}
-		if f.wr == len(win) {
-			return used, nil
+		if wr == len(win) {
+			break
 		}
-		sym, l, ok := lit.decode(acc, nacc)
-		if !ok {
-			return used, fmt.Errorf("%w: invalid literal/length code", ErrCorrupt)
-		}
-		if l == 0 {
-			return used, nil
+		// The table gives most symbols; decode handles the rest.
+		e := lit.table[acc&(1<<litTableBits-1)]
+		l := uint(e & 15)
+		sym := e >> 4
+		if l == 0 || l > nacc {
+			var ok bool
+			if sym, l, ok = lit.decode(acc, nacc); !ok {
+				err = fmt.Errorf("%w: invalid literal/length code", ErrCorrupt)
+				break
+			}
+			if l == 0 {
+				break
+			}
 		}
 		if sym < 256 {
 			acc >>= l
 			nacc -= l
-			win[f.wr] = byte(sym)
-			f.wr++
-			if f.avail < len(win) {
-				f.avail++
-			}
+			win[wr] = byte(sym)
+			wr++
 			continue
 		}
 		if sym == 256 {
 			acc >>= l
 			nacc -= l
 			f.endBlock()
-			return used, nil
+			break
 		}
 		sym -= 257
 		if sym >= 29 {
-			return used, fmt.Errorf("%w: length code %d", ErrCorrupt, sym+257)
+			err = fmt.Errorf("%w: length code %d", ErrCorrupt, sym+257)
+			break
 		}
 		// The length and the distance are decoded together or not at
 		// all: at most 15+5+15+13 bits.
 		le := uint(lengthExtra[sym])
 		if l+le > nacc {
-			return used, nil
+			break
 		}
 		length := int(lengthBase[sym]) + 3 + int(acc>>l&(1<<le-1))
 		v, n := acc>>(l+le), nacc-l-le
-		dsym, dl, ok := dst.decode(v, n)
-		if !ok {
-			return used, fmt.Errorf("%w: invalid distance code", ErrCorrupt)
-		}
-		if dl == 0 {
-			return used, nil
+		de := dst.table[v&(1<<distTableBits-1)]
+		dl := uint(de & 15)
+		dsym := de >> 4
+		if dl == 0 || dl > n {
+			var ok bool
+			if dsym, dl, ok = dst.decode(v, n); !ok {
+				err = fmt.Errorf("%w: invalid distance code", ErrCorrupt)
+				break
+			}
+			if dl == 0 {
+				break
+			}
 		}
 		if dsym >= 30 {
-			return used, fmt.Errorf("%w: distance code %d", ErrCorrupt, dsym)
+			err = fmt.Errorf("%w: distance code %d", ErrCorrupt, dsym)
+			break
 		}
-		de := uint(distExtra[dsym])
-		if dl+de > n {
-			return used, nil
+		dx := uint(distExtra[dsym])
+		if dl+dx > n {
+			break
 		}
-		dist := int(distBase[dsym]) + 1 + int(v>>dl&(1<<de-1))
-		acc >>= l + le + dl + de
-		nacc -= l + le + dl + de
-		if dist > f.avail {
-			return used, ErrDistance
+		dist := int(distBase[dsym]) + 1 + int(v>>dl&(1<<dx-1))
+		acc >>= l + le + dl + dx
+		nacc -= l + le + dl + dx
+		if dist > min(f.avail+wr-f.wr, len(win)) {
+			err = ErrDistance
+			break
 		}
-		f.left, f.dist = length, dist
-		if f.wr+length <= len(win) && dist <= f.wr {
+		if wr+length <= len(win) && dist <= wr {
 			// The common case: the match and its source are inside
 			// the window without wrapping.
-			from := f.wr - dist
+			from := wr - dist
 			if dist >= length {
-				copy(win[f.wr:f.wr+length], win[from:from+length])
+				copy(win[wr:wr+length], win[from:from+length])
 			} else {
 				for k := 0; k < length; {
-					k += copy(win[f.wr+k:f.wr+length], win[from:f.wr+k])
+					k += copy(win[wr+k:wr+length], win[from:wr+k])
 				}
 			}
-			f.advance(length)
-			f.left = 0
+			wr += length
 			continue
 		}
+		f.advanceTo(wr)
+		f.left, f.dist = length, dist
 		f.copyMatch()
+		wr = f.wr
 		if f.left > 0 {
 			f.state = stMatch
-			return used, nil
+			break
 		}
 	}
+	f.acc, f.nacc = acc&(1<<nacc-1), nacc
+	f.advanceTo(wr)
+	return used, err
+}
+
+// advanceTo moves the write position to wr, counting the bytes decoded
+// since f.wr as history.
+func (f *Inflater) advanceTo(wr int) {
+	f.advance(wr - f.wr)
 }
