@@ -1,8 +1,6 @@
 package conn
 
 import (
-	"compress/flate"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -12,7 +10,6 @@ import (
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/handshake"
 	"github.com/framewire/ws/internal/deflate"
-	"github.com/framewire/ws/internal/grow"
 	"github.com/framewire/ws/status"
 )
 
@@ -134,12 +131,9 @@ func (c *Conn) useDeflate(cp *Compression, p handshake.DeflateParams) {
 	}
 	e := &deflateExt{
 		enc: deflater{cfg: cfg, takeover: !sendNoTakeover, threshold: threshold},
-		inf: inflater{limit: limit},
-	}
-	if !recvNoTakeover {
 		// zlib widens a window of 8 bits to 9 (RFC 7692 §7.1.2.1): keep
 		// what such a peer may refer to.
-		e.inf.window = 1 << max(windowBits(recvBits), 9)
+		inf: inflater{bits: max(windowBits(recvBits), 9), takeover: !recvNoTakeover, limit: limit},
 	}
 	e.params = p
 	c.useExtension(e)
@@ -175,17 +169,21 @@ func (e *deflateExt) decoder(frame.Header) decoder {
 // Pools shared by connections: caches only, whose contents no caller can
 // observe. An idle Conn without context takeover holds none of these.
 var (
-	// inflaters holds compress/flate readers, each about 43 KiB.
-	inflaters sync.Pool
-	// inflateBufs holds the buffers of a message being inflated.
-	inflateBufs = sync.Pool{New: func() any { return new([]byte) }}
+	// inflaters holds the inflaters of messages received without context
+	// takeover, one pool per window size.
+	inflaters [deflate.MaxWindowBits + 1]sync.Pool
+	// inflateBufs holds the wire bytes of a message being inflated.
+	inflateBufs = sync.Pool{New: func() any { b := make([]byte, 0, inflateChunk); return &b }}
 	// compressors holds the compressors of messages sent without context
 	// takeover, one pool per window and hash size.
 	compressors [deflate.MaxWindowBits + 1][17]sync.Pool
 )
 
-// maxPooledBuf is the largest inflate buffer given back to inflateBufs,
-// and the largest compressed output kept by a deflater between messages.
+// inflateChunk is how many wire bytes the inflater reads at a time.
+const inflateChunk = 4096
+
+// maxPooledBuf is the largest compressed output kept by a deflater between
+// messages.
 const maxPooledBuf = 1 << 20
 
 // deflater is the send side of permessage-deflate: the msgEncoder of a
@@ -235,6 +233,20 @@ func (e *deflater) compressor() *deflate.Compressor {
 	return c
 }
 
+func (e *deflater) ready(n int) []byte {
+	if !e.started || len(e.out) < n {
+		return nil
+	}
+	p := e.out
+	e.out = e.out[:0] // p stays valid until the next Compress
+	return p
+}
+
+func (e *deflater) header(h frame.Header) frame.Header {
+	h.Rsv1 = true
+	return h
+}
+
 func (e *deflater) finish(h frame.Header) (frame.Header, []byte, error) {
 	if !e.started {
 		if len(e.pending) < e.threshold {
@@ -255,174 +267,145 @@ func (e *deflater) finish(h frame.Header) (frame.Header, []byte, error) {
 		compressors[e.cfg.WindowBits][e.cfg.HashBits].Put(e.c)
 		e.c = nil
 	}
-	h.Rsv1 = true
-	return h, e.out, nil
+	return e.header(h), e.out, nil
 }
 
-// errInflate is the error, wrapping compress/flate's, of a compressed
+// errInflate is the error, wrapping the inflater's, of a compressed
 // message that does not inflate: it fails the connection with 1007.
 var errInflate = frame.NewError(status.InvalidPayload, "conn: permessage-deflate data does not inflate")
 
-// errPaused is what compress/flate reads when its input stops for now: at
-// the end of a frame that does not end the message, or on an error of the
-// wire (a timeout). compress/flate keeps the first error of its input for
-// good, so the inflater restarts it later; see inflater.restart.
-var errPaused = errors.New("conn: inflate paused")
-
-// endMarker ends the input of every message: the 00 00 ff ff the sender
-// stripped (RFC 7692 §7.2.2), then an empty final stored block, so that
-// compress/flate reports io.EOF at the message's end.
-var endMarker = [...]byte{0, 0, 0xff, 0xff, 1, 0, 0, 0xff, 0xff}
+// syncTail ends the input of every message: the 00 00 ff ff the sender
+// stripped (RFC 7692 §7.2.2). Read only.
+var syncTail = [...]byte{0, 0, 0xff, 0xff}
 
 // inflater is the receive side of permessage-deflate: the decoder of the
 // messages marked with RSV1, one at a time. It inflates as the wire
-// payload arrives, so decoded bytes reach the assembler, and its limit, as
-// they are produced.
-//
-// compress/flate cannot stop in the middle of its input and go on later:
-// an error of its input, a timeout included, is final. So the inflater
-// keeps the message's wire bytes, feeds compress/flate from them, reads
-// the wire itself when they run out, and pauses compress/flate (errPaused)
-// when the wire does: at the end of a frame that does not end the message,
-// or on a timeout, which Read returns. Then it restarts compress/flate on
-// the kept bytes and the history the message began with, dropping the
-// bytes it returned already. It restarts once the message's input is
-// complete or has doubled since the last start, so that the work of all
-// the restarts of a message stays within twice its inflation.
+// payload arrives, a chunk at a time, so decoded bytes reach the
+// assembler, and its limit, as they are produced; a deflate.Inflater
+// resumes at any byte, so a frame boundary or a timeout of the wire only
+// pauses it.
 type inflater struct {
-	window int   // bytes of history kept between messages (context takeover); 0: none
-	limit  int64 // the largest wire size of a message, the sum of its frames; negative: none
-	hist   []byte
+	bits     int               // the window of what the peer sends
+	takeover bool              // the history goes on from message to message
+	limit    int64             // the largest wire size of a message, the sum of its frames; negative: none
+	f        *deflate.Inflater // with takeover, kept once made; otherwise held during a message only
 
-	fr   io.ReadCloser // compress/flate's reader, from inflaters, during a message
-	in   *[]byte       // the message's wire bytes, then endMarker
-	out  *[]byte       // with takeover: hist and the message's output, trimmed to 2*window
-	pos  int           // the next byte of in that compress/flate reads
-	wire int64         // wire bytes of the message
+	in    *[]byte // wire bytes read and not yet inflated, during a message
+	pos   int     // the next byte of in to inflate
+	wire  int64   // wire bytes of the message
+	tail  int     // bytes of syncTail inflated
+	ended bool    // a final block ended the stream (RFC 7692 §7.2.3.4)
 
 	src     io.Reader // the current frame's wire payload
 	fin     bool      // the current frame ends the message
 	srcDone bool      // src reached io.EOF
-	srcErr  error     // the error that paused compress/flate, owed to the caller
-
-	live      bool  // fr can go on
-	done      bool  // fr reached the end of the stream
-	delivered int64 // bytes of the message returned by Read
-	skip      int64 // bytes compress/flate produces again after a restart, to drop
-	started   int   // len(*in) at the last start
 }
 
 // begin starts a message.
 func (d *inflater) begin() {
 	d.release()
-	d.in = inflateBufs.Get().(*[]byte)
-	if d.window > 0 {
-		d.out = inflateBufs.Get().(*[]byte)
-		*d.out = append((*d.out)[:0], d.hist...)
+	if d.f == nil {
+		d.f = d.inflater()
 	}
-	d.pos, d.wire, d.delivered, d.skip, d.started = 0, 0, 0, 0, 0
-	d.live, d.done, d.srcErr = false, false, nil
+	d.in = inflateBufs.Get().(*[]byte)
+	d.pos, d.wire, d.tail, d.ended = 0, 0, 0, false
 }
 
-func (d *inflater) next(src io.Reader, fin bool) {
+// inflater returns an inflater for a message: made once with context
+// takeover, from the pool without.
+func (d *inflater) inflater() *deflate.Inflater {
+	if !d.takeover {
+		if f, ok := inflaters[d.bits].Get().(*deflate.Inflater); ok {
+			return f
+		}
+	}
+	f, err := deflate.NewInflater(d.bits)
+	if err != nil {
+		panic("conn: inflater window: " + err.Error()) // bits is from windowBits
+	}
+	return f
+}
+
+func (d *inflater) next(src io.Reader, length int64, fin bool) error {
 	d.src, d.fin, d.srcDone = src, fin, false
+	if d.limit >= 0 && length > d.limit-d.wire {
+		return d.tooBig()
+	}
+	return nil
+}
+
+func (d *inflater) tooBig() error {
+	return fmt.Errorf("%w: compressed message over %d bytes", fragment.ErrMessageTooBig, d.limit)
 }
 
 func (d *inflater) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
 	for {
-		if d.done {
+		if d.ended {
 			return 0, d.drain()
 		}
-		if !d.live {
-			if err := d.restart(); err != nil {
+		in := *d.in
+		if d.pos == len(in) && !d.srcDone {
+			if err := d.readSrc(); err != nil {
 				return 0, err
 			}
+			continue
 		}
-		n, err := d.fr.Read(p)
-		if d.skip > 0 {
-			k := int(min(d.skip, int64(n)))
-			n = copy(p, p[k:n])
-			d.skip -= int64(k)
+		src := in[d.pos:]
+		if len(src) == 0 && d.fin {
+			src = syncTail[d.tail:]
 		}
-		if n > 0 {
-			d.delivered += int64(n)
-			if d.window > 0 {
-				d.record(p[:n])
-			}
+		n, used, err := d.f.Inflate(p, src)
+		if d.pos < len(in) {
+			d.pos += used
+		} else {
+			d.tail += used
 		}
 		switch {
-		case err == nil:
 		case err == io.EOF:
-			d.done = true
-		case errors.Is(err, errPaused):
-			d.live = false
-		default:
+			d.ended = true
+		case err != nil:
 			return n, fmt.Errorf("%w: %w", errInflate, err)
 		}
 		if n > 0 {
 			return n, nil
 		}
+		if d.ended || d.pos < len(in) || (d.fin && d.tail < len(syncTail)) || !d.srcDone {
+			continue
+		}
+		if !d.fin {
+			return 0, io.EOF // the end of a frame that does not end the message
+		}
+		if !d.f.Idle() {
+			return 0, fmt.Errorf("%w: the message ends inside a deflate block", errInflate)
+		}
+		d.end()
+		return 0, io.EOF
 	}
 }
 
-// restart starts compress/flate again, if it is time to (see inflater);
-// until then it reads the wire. It returns the error that paused it, or
-// io.EOF at the end of a frame that does not end the message.
-func (d *inflater) restart() error {
-	if err := d.srcErr; err != nil {
-		d.srcErr = nil
-		return err
-	}
-	for !(d.srcDone && d.fin) {
-		if d.srcDone {
-			return io.EOF
-		}
-		if len(*d.in) >= 2*d.started {
-			break
-		}
-		if err := d.readSrc(); err != nil {
-			return err
-		}
-	}
-	if d.fr == nil {
-		if r, ok := inflaters.Get().(io.ReadCloser); ok {
-			d.fr = r
-		} else {
-			d.fr = flate.NewReader(nil)
-		}
-	}
-	d.fr.(flate.Resetter).Reset((*inflateSrc)(d), d.hist)
-	d.pos, d.skip, d.started, d.live = 0, d.delivered, len(*d.in), true
-	return nil
-}
-
-// readSrc appends the next wire bytes of the frame to in, and endMarker
-// after the message's last.
+// readSrc reads the next wire bytes of the frame into in, which the
+// inflater has used up.
 func (d *inflater) readSrc() error {
-	b := grow.Buffer(*d.in, grow.Min, -1)
-	n, err := d.src.Read(b[len(b):cap(b)])
-	b = b[:len(b)+n]
+	b := (*d.in)[:cap(*d.in)]
+	n, err := d.src.Read(b)
+	*d.in, d.pos = b[:n], 0
 	d.wire += int64(n)
 	if err == io.EOF {
 		d.srcDone, err = true, nil
-		if d.fin {
-			b = append(b, endMarker[:]...)
-		}
 	}
-	*d.in = b
 	if d.limit >= 0 && d.wire > d.limit {
-		return fmt.Errorf("%w: compressed message over %d bytes", fragment.ErrMessageTooBig, d.limit)
+		return d.tooBig()
 	}
 	return err
 }
 
-// drain reads the rest of the message's frames once compress/flate has
-// reached the end of its stream (a final block, RFC 1951 §3.2.3), and ends
-// the message with the last.
+// drain reads the rest of the message's frames once a final block has
+// ended the stream, and ends the message with the last.
 func (d *inflater) drain() error {
 	for !d.srcDone {
-		*d.in = (*d.in)[:0]
-		d.pos = 0
 		if err := d.readSrc(); err != nil {
 			return err
 		}
@@ -433,96 +416,26 @@ func (d *inflater) drain() error {
 	return io.EOF
 }
 
-// record keeps the output for the history: at least its last window
-// bytes, and at most twice as many.
-func (d *inflater) record(p []byte) {
-	w := d.window
-	if len(p) >= w {
-		*d.out = append((*d.out)[:0], p[len(p)-w:]...)
-		return
-	}
-	b := *d.out
-	if len(b)+len(p) > 2*w {
-		keep := w - len(p)
-		b = b[:copy(b, b[len(b)-keep:])]
-	}
-	*d.out = append(b, p...)
-}
-
-// end ends the message: the history moves on and the buffers and reader
-// go back to their pools.
+// end ends the message: with context takeover the inflater keeps its
+// history for the next; the buffers go back to their pools.
 func (d *inflater) end() {
-	if d.window > 0 {
-		b := *d.out
-		if d.hist == nil {
-			d.hist = make([]byte, 0, d.window) // never grown by append
-		}
-		d.hist = append(d.hist[:0], b[max(len(b)-d.window, 0):]...)
+	if d.takeover {
+		d.f.Restart()
 	}
 	d.release()
 }
 
 // release gives back what a message holds.
 func (d *inflater) release() {
-	if d.fr != nil {
-		inflaters.Put(d.fr)
-		d.fr = nil
+	if d.in != nil {
+		*d.in = (*d.in)[:0]
+		inflateBufs.Put(d.in)
+		d.in = nil
 	}
-	putBuf(&d.in)
-	putBuf(&d.out)
+	if !d.takeover && d.f != nil {
+		d.f.Reset()
+		inflaters[d.bits].Put(d.f)
+		d.f = nil
+	}
 	d.src = nil
-}
-
-// putBuf gives *bp back to inflateBufs, unless it is large, and clears it.
-func putBuf(bp **[]byte) {
-	if *bp == nil {
-		return
-	}
-	if cap(**bp) <= maxPooledBuf {
-		**bp = (**bp)[:0]
-		inflateBufs.Put(*bp)
-	}
-	*bp = nil
-}
-
-// inflateSrc is an inflater seen as compress/flate's input: the message's
-// wire bytes, read from the wire as compress/flate needs them.
-type inflateSrc inflater
-
-func (s *inflateSrc) more() error {
-	d := (*inflater)(s)
-	for d.pos == len(*d.in) {
-		switch {
-		case d.srcDone && d.fin:
-			return io.EOF
-		case d.srcDone:
-			return errPaused
-		}
-		if err := d.readSrc(); err != nil {
-			d.srcErr = err
-			return errPaused
-		}
-	}
-	return nil
-}
-
-func (s *inflateSrc) ReadByte() (byte, error) {
-	if err := s.more(); err != nil {
-		return 0, err
-	}
-	b := (*s.in)[s.pos]
-	s.pos++
-	return b, nil
-}
-
-func (s *inflateSrc) Read(p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
-	}
-	if err := s.more(); err != nil {
-		return 0, err
-	}
-	n := copy(p, (*s.in)[s.pos:])
-	s.pos += n
-	return n, nil
 }

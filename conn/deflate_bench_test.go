@@ -1,8 +1,11 @@
 package conn_test
 
 import (
+	"bytes"
+	"compress/flate"
 	"context"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/framewire/ws/conn"
@@ -81,5 +84,89 @@ func BenchmarkDeflate(b *testing.B) {
 				})
 			}
 		}
+	}
+}
+
+// proseOf returns n bytes of English-like text: words drawn with a skewed
+// distribution, in sentences.
+func proseOf(n, seed int) []byte {
+	words := strings.Fields("the of and to in is that it was for on are with as they be at one have this from " +
+		"or had by word but what some we can out other were all there when up use your how said each which " +
+		"message window frame server client stream compression history latency header payload socket")
+	r := rand.New(rand.NewPCG(2, uint64(seed)))
+	b := make([]byte, 0, n+16)
+	for len(b) < n {
+		for k := 4 + r.IntN(10); k > 0; k-- {
+			b = append(b, words[int(float64(len(words))*r.Float64()*r.Float64())]...)
+			b = append(b, ' ')
+		}
+		b = append(b, ". "...)
+	}
+	return b[:n]
+}
+
+// compressedFrames returns messages compressed as a zlib peer (Node's ws,
+// python websockets) sends them, each with a fresh compressor at the
+// default level: frames a receiver that agreed context takeover also
+// accepts, so they can be served again and again.
+func compressedFrames(tb testing.TB, op frame.Opcode, msgs [][]byte) []byte {
+	var wire []byte
+	for _, m := range msgs {
+		var b bytes.Buffer
+		w, err := flate.NewWriter(&b, flate.DefaultCompression)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		w.Write(m)
+		w.Flush()
+		p := b.Bytes()[:b.Len()-4] // RFC 7692 §7.2.1
+		wire, err = frame.Frame{
+			Header:  frame.Header{Fin: true, Rsv1: true, Opcode: op, Length: int64(len(p))},
+			Payload: p,
+		}.AppendBinary(wire)
+		if err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return wire
+}
+
+// BenchmarkRecvInflate receives 64 KiB messages compressed by a zlib
+// peer, served from memory, with context takeover agreed: the receive
+// path and the inflater, without a socket. Eight different messages of
+// each corpus come in turn.
+func BenchmarkRecvInflate(b *testing.B) {
+	const size = 64 << 10
+	for _, corpus := range []struct {
+		name string
+		op   frame.Opcode
+		gen  func(n, seed int) []byte
+	}{
+		{"json", frame.OpText, textOf},
+		{"text", frame.OpText, proseOf},
+		{"binary", frame.OpBinary, binaryOf},
+	} {
+		b.Run(corpus.name+"-64KiB", func(b *testing.B) {
+			var msgs [][]byte
+			for i := range 8 {
+				msgs = append(msgs, corpus.gen(size, i*1000))
+			}
+			cfg := conn.Config{Compression: &conn.Compression{}}
+			c := conn.New(&memConn{frame: compressedFrames(b, corpus.op, msgs)}, &cfg)
+			defer c.CloseNow()
+			ctx := context.Background()
+			buf := make([]byte, 0, size)
+			b.SetBytes(size)
+			b.ReportAllocs()
+			n := 0
+			for b.Loop() {
+				f, err := c.ReadDataFrame(ctx, buf[:0])
+				if err != nil || !bytes.Equal(f.Payload, msgs[n%len(msgs)]) {
+					b.Fatal(len(f.Payload), err)
+				}
+				buf = f.Payload
+				n++
+			}
+		})
 	}
 }

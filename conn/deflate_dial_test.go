@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/framewire/ws/conn"
@@ -94,8 +97,7 @@ func TestDialDeflate(t *testing.T) {
 	}
 }
 
-// Answers that break RFC 7692 fail the dial with a typed error, and so
-// does an offer written into Dialer.Header instead of Compression.
+// Answers that break RFC 7692 fail the dial with a typed error.
 func TestDialDeflateBadAnswer(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -106,7 +108,6 @@ func TestDialDeflateBadAnswer(t *testing.T) {
 		{"unknown parameter", conn.Dialer{Config: conn.Config{Compression: &conn.Compression{}}}, "permessage-deflate; x=1"},
 		{"client bits larger than offered", conn.Dialer{Config: conn.Config{Compression: &conn.Compression{
 			Offers: []handshake.DeflateParams{{ClientMaxWindowBits: 9}}}}}, "permessage-deflate; client_max_window_bits=10"},
-		{"offered through Header", conn.Dialer{Header: http.Header{"Sec-Websocket-Extensions": {"permessage-deflate"}}}, "permessage-deflate"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			offer := make(chan string, 1)
@@ -117,6 +118,62 @@ func TestDialDeflateBadAnswer(t *testing.T) {
 				t.Fatalf("Dial = %v, want a *handshake.ExtensionError", err)
 			}
 			t.Log(err)
+		})
+	}
+}
+
+// A permessage-deflate offer written into Dialer.Header fails Dial and
+// DialConn with ErrExtensionHeader before anything is sent, with or
+// without Compression, however the field is spelt and even malformed;
+// another extension in Header is sent as it is.
+func TestDialDeflateHeaderOffer(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		header http.Header
+		cp     *conn.Compression
+		fails  bool
+	}{
+		{"header only", http.Header{"Sec-Websocket-Extensions": {"permessage-deflate; client_max_window_bits"}}, nil, true},
+		{"header and Compression", http.Header{"Sec-Websocket-Extensions": {"permessage-deflate"}}, &conn.Compression{}, true},
+		{"spelt otherwise, second element", http.Header{"sec-websocket-extensions": {"x-foo, PerMessage-Deflate; x=1"}}, nil, true},
+		{"another extension", http.Header{"Sec-Websocket-Extensions": {"x-foo"}}, nil, false},
+		{"another extension and Compression", http.Header{"Sec-Websocket-Extensions": {"x-foo"}}, &conn.Compression{}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dials := 0
+			d := conn.Dialer{Header: tc.header, Config: conn.Config{Compression: tc.cp}}
+			d.NetDial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+				dials++
+				var nd net.Dialer
+				return nd.DialContext(ctx, network, addr)
+			}
+			offer := make(chan string, 1)
+			srv := deflateServer(t, "", handshake.DeflateParams{}, offer)
+			c, err := noProxy(&d).Dial(testCtx(t), srv.URL)
+			if !tc.fails {
+				if err != nil {
+					t.Fatalf("Dial: %v", err)
+				}
+				c.CloseNow()
+				if got := <-offer; !strings.Contains(got, "x-foo") {
+					t.Errorf("offer %q lacks the Header's extension", got)
+				}
+				return
+			}
+			if !errors.Is(err, conn.ErrExtensionHeader) || dials != 0 {
+				t.Fatalf("Dial = %v after %d connections, want ErrExtensionHeader before any", err, dials)
+			}
+			if want := "Dialer.Config.Compression"; !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not say to use %s", err, want)
+			}
+			client, server := net.Pipe()
+			defer server.Close()
+			if _, err := d.DialConn(testCtx(t), client, "ws://example.test/"); !errors.Is(err, conn.ErrExtensionHeader) {
+				t.Fatalf("DialConn = %v, want ErrExtensionHeader", err)
+			}
+			if _, err := client.Write([]byte{0}); !errors.Is(err, io.ErrClosedPipe) {
+				t.Errorf("DialConn left its connection open: %v", err)
+			}
 		})
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/handshake"
+	"github.com/framewire/ws/internal/deflate"
 )
 
 // loop is one end of an in-memory connection that never blocks: what is
@@ -287,6 +288,57 @@ func TestDeflateBadInput(t *testing.T) {
 		frame.Frame{Header: frame.Header{Fin: true, Rsv1: true, Opcode: frame.OpContinuation}, Payload: p[10:]},
 	))
 	readFailure(t, c, 1002)
+
+	// A back-reference beyond the window the server agreed to, 2^9 bytes
+	// here, is an inflate error, and so is a message cut inside a block.
+	r := binaryOf(1200, 7)
+	for i := range r {
+		r[i] ^= byte(i * 131) // no repeat within 600 bytes
+	}
+	far := append(r[:600:600], r[:600]...)
+	z, _ := deflate.NewCompressor(deflate.Config{WindowBits: 15})
+	wide := z.Flush(z.Compress(nil, far))
+	p9 := handshake.DeflateParams{ServerMaxWindowBits: 9}
+	c, _, _, s2c = deflatePair(p9, conn.Config{}, conn.Config{})
+	s2c.Write(serverFrames(frame.Frame{Header: frame.Header{Fin: true, Rsv1: true, Opcode: frame.OpBinary}, Payload: wide[:len(wide)-4]}))
+	if err := readFailure(t, c, 1007); !errors.Is(err, deflate.ErrDistance) {
+		t.Errorf("beyond the window: %v, want deflate.ErrDistance", err)
+	}
+	c, _, _, s2c = deflatePair(handshake.DeflateParams{}, conn.Config{}, conn.Config{})
+	s2c.Write(serverFrames(frame.Frame{Header: frame.Header{Fin: true, Rsv1: true, Opcode: frame.OpText}, Payload: p[:len(p)-3]}))
+	readFailure(t, c, 1007)
+}
+
+// A compressed frame whose header declares more than the limit, alone or
+// with the frames of the message before it, fails with 1009 before its
+// payload is read or any room is made for it.
+func TestDeflateDeclaredLength(t *testing.T) {
+	header := func(h frame.Header) []byte {
+		b, err := h.AppendBinary(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	hello := []byte{0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00} // RFC 7692 §7.2.3.1
+	for _, wire := range [][]byte{
+		append(header(frame.Header{Fin: true, Rsv1: true, Opcode: frame.OpBinary, Length: 1<<20 + 1}), hello...),
+		append(serverFrames(frame.Frame{Header: frame.Header{Rsv1: true, Opcode: frame.OpText}, Payload: hello[:4]}),
+			append(header(frame.Header{Fin: true, Opcode: frame.OpContinuation, Length: 1<<20 - 3}), hello[4:]...)...),
+	} {
+		c, _, _, s2c := deflatePair(handshake.DeflateParams{}, conn.Config{MaxMessageSize: 1 << 20}, conn.Config{})
+		s2c.Write(wire)
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		readFailure(t, c, 1009)
+		runtime.ReadMemStats(&after)
+		// The inflater's 32 KiB window and the Conn's buffers, nothing
+		// near the megabyte declared.
+		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 128<<10 {
+			t.Errorf("allocated %d KiB for a frame refused by its header", alloc>>10)
+		}
+	}
 }
 
 // zeroStream returns a raw DEFLATE stream of n MiB of zeros, without its
@@ -300,11 +352,16 @@ func zeroStream(t testing.TB, n int) []byte {
 	return bytes.Repeat(one, n)[:len(one)*n-4]
 }
 
-// A bomb: about 1 MB on the wire that inflates to 1 GiB stops at the
-// message limit with 1009, having allocated about what the limit needs.
+// A bomb: about 1 MB on the wire that inflates to 1 GiB, or half that
+// to half as much under a limit of 1 MiB (a frame over the limit is
+// refused by its header), stops at the message limit with 1009, having
+// allocated about what the limit needs.
 func TestDeflateBomb(t *testing.T) {
-	bomb := zeroStream(t, 1024)
 	for _, limit := range []int64{1 << 20, 0} {
+		bomb := zeroStream(t, 1024)
+		if limit > 0 {
+			bomb = zeroStream(t, 512)
+		}
 		c, _, _, s2c := deflatePair(handshake.DeflateParams{}, conn.Config{MaxMessageSize: limit}, conn.Config{})
 		s2c.Write(serverFrames(frame.Frame{Header: frame.Header{Fin: true, Rsv1: true, Opcode: frame.OpBinary}, Payload: bomb}))
 		var before, after runtime.MemStats
@@ -370,31 +427,48 @@ func TestDeflateNoAllocs(t *testing.T) {
 	if conn.RaceEnabled {
 		t.Skip("sync.Pool drops items under -race")
 	}
-	c, s, _, _ := deflatePair(handshake.DeflateParams{}, conn.Config{}, conn.Config{})
 	ctx := context.Background()
-	m := textOf(2000, 0)
-	buf := make([]byte, 0, 4096)
-	round := func() {
-		if err := c.WriteMessage(ctx, frame.OpText, m); err != nil {
-			t.Fatal(err)
+	for _, tc := range []struct {
+		name string
+		m    []byte
+		p    handshake.DeflateParams
+		op   frame.Opcode
+	}{
+		{"json-2KB", textOf(2000, 0), handshake.DeflateParams{}, frame.OpText},
+		{"json-64KiB", textOf(64<<10, 0), handshake.DeflateParams{}, frame.OpText},
+		{"text-64KiB", proseOf(64<<10, 0), handshake.DeflateParams{}, frame.OpText},
+		{"binary-64KiB", binaryOf(64<<10, 0), handshake.DeflateParams{}, frame.OpBinary},
+		{"json-64KiB/no-takeover", textOf(64<<10, 0), handshake.DeflateParams{ClientNoContextTakeover: true, ServerNoContextTakeover: true}, frame.OpText},
+	} {
+		c, s, _, _ := deflatePair(tc.p, conn.Config{}, conn.Config{})
+		buf := make([]byte, 0, 4096)
+		round := func() {
+			if err := c.WriteMessage(ctx, tc.op, tc.m); err != nil {
+				t.Fatal(err)
+			}
+			f, err := s.ReadDataFrame(ctx, buf[:0])
+			if err != nil || !bytes.Equal(f.Payload, tc.m) {
+				t.Fatal(err)
+			}
+			buf = f.Payload
 		}
-		if _, err := s.ReadDataFrame(ctx, buf[:0]); err != nil {
-			t.Fatal(err)
+		round()
+		round()
+		send := testing.AllocsPerRun(50, func() {
+			if err := c.WriteMessage(ctx, tc.op, tc.m); err != nil {
+				t.Fatal(err)
+			}
+		})
+		recv := testing.AllocsPerRun(50, func() {
+			f, err := s.ReadDataFrame(ctx, buf[:0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			buf = f.Payload
+		})
+		if send != 0 || recv != 0 {
+			t.Errorf("%s: per message: %v allocations to send, %v to receive; want 0", tc.name, send, recv)
 		}
-	}
-	round()
-	send := testing.AllocsPerRun(100, func() {
-		if err := c.WriteMessage(ctx, frame.OpText, m); err != nil {
-			t.Fatal(err)
-		}
-	})
-	recv := testing.AllocsPerRun(100, func() {
-		if _, err := s.ReadDataFrame(ctx, buf[:0]); err != nil {
-			t.Fatal(err)
-		}
-	})
-	if send != 0 || recv != 0 {
-		t.Errorf("per message: %v allocations to send, %v to receive; want 0", send, recv)
 	}
 }
 
@@ -411,5 +485,107 @@ func TestDeflateAgreementShown(t *testing.T) {
 	}
 	if _, ok := conn.New(loop{in: new(bytes.Buffer), out: new(bytes.Buffer)}, nil).Compression(); ok {
 		t.Error("Compression() true without compression")
+	}
+}
+
+// A compressed message written with NextWriter in many Writes goes out
+// as it is compressed: several frames, RSV1 on the first only, whose
+// payloads joined inflate to the message with a window-limited inflater
+// that takes them one by one, with the history of the message before
+// under context takeover and with none without. The receiving Conn reads
+// the same messages.
+func TestDeflateStreamFragments(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		p    handshake.DeflateParams
+		bits int
+	}{
+		{"takeover, 9 bits", handshake.DeflateParams{ClientMaxWindowBits: 9}, 9},
+		{"takeover, 15 bits", handshake.DeflateParams{}, 15},
+		{"no takeover, 10 bits", handshake.DeflateParams{ClientMaxWindowBits: 10, ClientNoContextTakeover: true}, 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cp := &conn.Compression{Preset: conn.CompressionBest} // a 32 KiB window, cut to the agreement
+			c, s, _, _ := deflatePair(tc.p, conn.Config{Compression: cp}, conn.Config{})
+			inf, err := deflate.NewInflater(tc.bits)
+			if err != nil {
+				t.Fatal(err)
+			}
+			write := func(m []byte) {
+				w, err := c.NextWriter(ctx, frame.OpText)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for p, k := m, 1; len(p) > 0; k = k*7%4093 + 1 {
+					k = min(k, len(p))
+					if _, err := w.Write(p[:k]); err != nil {
+						t.Fatal(err)
+					}
+					p = p[k:]
+				}
+				if err := w.Close(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i := range 3 {
+				m := proseOf(512<<10, i)
+				write(m)
+				if tc.p.ClientNoContextTakeover {
+					inf.Reset()
+				}
+				var got []byte
+				out := make([]byte, 1000)
+				frames := 0
+				for fin := false; !fin; frames++ {
+					f, err := s.ReadFrame(ctx, nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					fin = f.Fin
+					wantOp := frame.OpContinuation
+					if frames == 0 {
+						wantOp = frame.OpText
+					}
+					if f.Opcode != wantOp || f.Rsv1 != (frames == 0) {
+						t.Fatalf("message %d, frame %d: %v rsv1=%v", i, frames, f.Opcode, f.Rsv1)
+					}
+					p := f.Payload
+					if fin {
+						p = append(p, 0, 0, 0xff, 0xff) // RFC 7692 §7.2.2
+					}
+					for len(p) > 0 {
+						n, used, err := inf.Inflate(out, p)
+						if err != nil {
+							t.Fatalf("message %d, frame %d: %v", i, frames, err)
+						}
+						got, p = append(got, out[:n]...), p[used:]
+					}
+				}
+				for n := 1; n > 0; {
+					n, _, _ = inf.Inflate(out, nil)
+					got = append(got, out[:n]...)
+				}
+				if !bytes.Equal(got, m) {
+					t.Fatalf("message %d: %d frames inflate to %d bytes, differing from the %d sent", i, frames, len(got), len(m))
+				}
+				if frames < 3 {
+					t.Errorf("message %d of %d bytes went out in %d frames", i, len(m), frames)
+				}
+				if i == 0 {
+					t.Logf("%d bytes in %d frames", len(m), frames)
+				}
+			}
+			// The receiving Conn inflates fragmented messages too, its
+			// history now that of the frames read raw: start a new pair.
+			c, s, _, _ = deflatePair(tc.p, conn.Config{Compression: cp}, conn.Config{})
+			for i := range 2 {
+				m := proseOf(200<<10, 10+i)
+				write(m)
+				if _, got, err := s.ReadMessage(ctx); err != nil || !bytes.Equal(got, m) {
+					t.Fatalf("ReadMessage: %d bytes, %v", len(got), err)
+				}
+			}
+		})
 	}
 }

@@ -158,11 +158,13 @@ func Dial(ctx context.Context, url string) (*Conn, error) {
 //
 // With Config.Compression set, Dial offers permessage-deflate (RFC 7692)
 // and compresses if the server agrees ([Conn.Compression]); a server that
-// declines leaves the connection uncompressed. No other extension is
-// implemented: Header may offer one in Sec-WebSocket-Extensions, but a
-// server that accepts it fails the dial with an error matching
-// handshake.ErrBadExtension, and so does an answer to a permessage-deflate
-// offer that breaks RFC 7692 (a *handshake.ExtensionError).
+// declines leaves the connection uncompressed. A permessage-deflate offer
+// written into Header's Sec-WebSocket-Extensions fails the dial before it
+// starts with [ErrExtensionHeader] (see there why). No other extension is
+// implemented: Header may offer one, but a server that accepts it fails
+// the dial with an error matching handshake.ErrBadExtension, and so does
+// an answer to a permessage-deflate offer that breaks RFC 7692 (a
+// *handshake.ExtensionError).
 //
 // Errors: a *[handshake.URLError] for a bad URL; an error matching
 // [ErrAddress] and wrapping the resolver's *net.DNSError when
@@ -180,6 +182,9 @@ func Dial(ctx context.Context, url string) (*Conn, error) {
 func (d *Dialer) Dial(ctx context.Context, rawURL string) (*Conn, error) {
 	u, err := handshake.ParseURL(rawURL)
 	if err != nil {
+		return nil, err
+	}
+	if err := d.checkHeader(); err != nil {
 		return nil, err
 	}
 	parent := ctx
@@ -237,6 +242,9 @@ func (d *Dialer) Dial(ctx context.Context, rawURL string) (*Conn, error) {
 // owns it.
 func (d *Dialer) DialConn(ctx context.Context, nc net.Conn, rawURL string) (*Conn, error) {
 	u, err := handshake.ParseURL(rawURL)
+	if err == nil {
+		err = d.checkHeader()
+	}
 	if err != nil {
 		nc.Close()
 		return nil, err
@@ -619,11 +627,33 @@ func (d *Dialer) proxyFor(ctx context.Context, u *url.URL) (*url.URL, error) {
 	return pu, nil
 }
 
+// checkHeader refuses a permessage-deflate offer in Header's
+// Sec-WebSocket-Extensions, whatever its spelling: see ErrExtensionHeader.
+func (d *Dialer) checkHeader() error {
+	var values []string
+	for k, vs := range d.Header {
+		if strings.EqualFold(k, "Sec-WebSocket-Extensions") {
+			values = append(values, vs...)
+		}
+	}
+	if len(values) == 0 {
+		return nil
+	}
+	// Malformed offers count too: the server may read them otherwise.
+	if offers, err := handshake.ParseDeflateOffers(values); len(offers) == 0 && err == nil {
+		return nil
+	}
+	if d.Config.Compression != nil {
+		return fmt.Errorf("%w, and Dialer.Config.Compression makes the offer: remove it from Header", ErrExtensionHeader)
+	}
+	return fmt.Errorf("%w: set Dialer.Config.Compression instead", ErrExtensionHeader)
+}
+
 // acceptExtensions checks the extensions the server accepted against the
 // permessage-deflate offers made (none: compression is off) and returns
 // the agreement, if any (RFC 7692 §5). permessage-deflate is the only
-// extension implemented: one offered through Dialer.Header instead, or
-// any other, fails the dial.
+// extension implemented: any other fails the dial, and so does
+// permessage-deflate when it was not offered.
 func acceptExtensions(accepted []string, offers []handshake.DeflateParams) (handshake.DeflateParams, bool, error) {
 	if len(offers) > 0 {
 		agreed, ok, err := handshake.ParseDeflateAnswer(accepted, offers)
@@ -643,7 +673,7 @@ func acceptExtensions(accepted []string, offers []handshake.DeflateParams) (hand
 	name := extensionName(accepted[0])
 	reason := "accepted by the server, but not implemented by conn"
 	if strings.EqualFold(name, handshake.DeflateExtension) {
-		reason = "accepted by the server, but offered through Dialer.Header: set Dialer.Config.Compression instead"
+		reason = "accepted by the server, but not offered"
 	}
 	return handshake.DeflateParams{}, false, &handshake.ExtensionError{Extension: name, Reason: reason}
 }

@@ -41,6 +41,17 @@ var ErrTooManyRedirects = errors.New("conn: too many redirects")
 // WebSocketAddressException.
 var ErrAddress = errors.New("conn: cannot resolve address")
 
+// ErrExtensionHeader reports a permessage-deflate offer written into
+// Dialer.Header's Sec-WebSocket-Extensions. The dial fails before any
+// connection is made, with or without Config.Compression: Compression is
+// the one way to turn compression on, because the offer is only half of
+// it. The Conn must also compress and inflate with the agreed window and
+// context takeover, at a memory cost that Compression.Preset chooses and a
+// header cannot; a header offer next to Compression's would be a second,
+// contradicting offer. Failing at once, rather than when some server
+// accepts the header, shows the mistake on the first run.
+var ErrExtensionHeader = errors.New("conn: permessage-deflate offered in Dialer.Header")
+
 // ErrConnectionLost reports a connection that ended without a close frame:
 // the peer closed TCP, or the network failed. It is wrapped together with
 // a [*status.CloseError] of code 1006 (AbnormalClosure) and the read error.

@@ -24,10 +24,12 @@ type extension interface {
 // the message's bytes, which the assembler then checks against the size
 // limit and, for text, UTF-8.
 type decoder interface {
-	// next starts the message's next frame: its wire payload is read from
-	// src, which returns io.EOF at the end of that frame's payload; fin
-	// reports that the frame ends the message.
-	next(src io.Reader, fin bool)
+	// next starts the message's next frame: its wire payload, of the
+	// length its header declares, is read from src, which returns io.EOF
+	// at the end of it; fin reports that the frame ends the message. It
+	// fails, with an error that matches fragment.ErrMessageTooBig (1009),
+	// when that length would take the message's wire size past the limit.
+	next(src io.Reader, length int64, fin bool) error
 	// Read reads decoded bytes into p. It returns io.EOF once the current
 	// frame is decoded (and, on the last frame, the message is flushed).
 	// Any other error of src, such as a timeout, is returned as it is,

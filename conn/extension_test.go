@@ -26,7 +26,7 @@ type flipDecoder struct {
 	last    byte
 }
 
-func (d *flipDecoder) next(src io.Reader, fin bool) { d.src = src }
+func (d *flipDecoder) next(src io.Reader, _ int64, _ bool) error { d.src = src; return nil }
 
 func (d *flipDecoder) Read(p []byte) (int, error) {
 	n := 0

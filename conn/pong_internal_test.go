@@ -103,11 +103,24 @@ func (u *upper) write(p []byte) error {
 	return nil
 }
 
+func (u *upper) ready(n int) []byte {
+	if len(u.buf) < n {
+		return nil
+	}
+	p := u.buf
+	u.buf = nil
+	return p
+}
+
+func (u *upper) header(h frame.Header) frame.Header {
+	h.Rsv1 = true
+	return h
+}
+
 func (u *upper) finish(h frame.Header) (frame.Header, []byte, error) {
 	p := u.buf
 	u.buf = nil
-	h.Rsv1 = true
-	return h, p, nil
+	return u.header(h), p, nil
 }
 
 // A negotiated extension encodes the data messages of WriteMessage, in

@@ -479,7 +479,9 @@ func (c *Conn) beginDecoded(h frame.Header) error {
 		}
 	}
 	if c.dec != nil {
-		c.dec.next((*wireSource)(c), h.Fin)
+		if err := c.dec.next((*wireSource)(c), h.Length, h.Fin); err != nil {
+			return err
+		}
 		h.Length = 0
 	}
 	return c.asm.Begin(h)

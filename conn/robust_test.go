@@ -146,17 +146,18 @@ func TestTraceDropsLargePayload(t *testing.T) {
 	}
 }
 
-// An extension offered through Header and accepted by the server fails
-// the dial: conn implements none, so its first RSV1 frame would fail.
+// An extension other than permessage-deflate offered through Header and
+// accepted by the server fails the dial: conn does not implement it, so
+// its first RSV1 frame would fail.
 func TestExtensionRefused(t *testing.T) {
 	checkLeaks(t)
 	closed := make(chan error, 1)
 	s := serve(t, func(p *wstest.Peer) {
-		p.Upgrade(&wstest.Upgrade{Extensions: "permessage-deflate"})
+		p.Upgrade(&wstest.Upgrade{Extensions: "x-webkit-deflate-frame"})
 		_, err := p.ReadFrame()
 		closed <- err
 	})
-	d := &conn.Dialer{Header: http.Header{"Sec-WebSocket-Extensions": {"permessage-deflate"}}}
+	d := &conn.Dialer{Header: http.Header{"Sec-WebSocket-Extensions": {"x-webkit-deflate-frame"}}}
 	err := dialErr(t, d, s.URL)
 	if !errors.Is(err, handshake.ErrBadExtension) || !errors.Is(err, handshake.ErrHandshake) {
 		t.Errorf("Dial = %v, want handshake.ErrBadExtension", err)

@@ -338,8 +338,11 @@ type MessageWriter struct {
 // it fills (32 KiB), so a message of any length is sent with a bounded
 // buffer; Close sends the last fragment, which may be empty. When an
 // extension that encodes messages (permessage-deflate) is negotiated, the
-// bytes are encoded as they are written and the encoded message is sent
-// in one frame at Close. Text is checked as it is written: a Write holding
+// bytes are encoded as the buffer fills, and the encoded bytes are sent as
+// a fragment each time 32 KiB of them are ready, the rest at Close: the
+// message's first frame carries the extension's RSV bit (RFC 7692 §6.1).
+// A message shorter than Compression.Threshold goes out uncompressed, in
+// one frame, at Close. Text is checked as it is written: a Write holding
 // bytes that cannot be UTF-8 sends none of them and returns
 // [ErrInvalidText], as does every later Write; Close then ends the
 // message with the valid bytes before them, dropping a character left
@@ -457,14 +460,26 @@ func (w *MessageWriter) flush(fin bool) error {
 		err = ErrClosed
 	}
 	payload := b[:k]
+	send := fin || c.enc == nil
 	if err == nil && c.enc != nil {
 		err = c.enc.write(payload)
 		payload = nil
-		if err == nil && fin {
+		switch {
+		case err != nil:
+		case fin:
 			h, payload, err = c.enc.finish(h)
+		default:
+			// A fragment each time a buffer's worth of encoded bytes
+			// is ready, with the header of the message's first frame.
+			if payload = c.enc.ready(cap(b)); payload != nil {
+				h, send = c.enc.header(h), true
+			}
+		}
+		if w.op == frame.OpContinuation {
+			h.Rsv1, h.Rsv2, h.Rsv3 = false, false, false // the first frame's only (RFC 7692 §6.1)
 		}
 	}
-	if err == nil && (fin || c.enc == nil) {
+	if err == nil && send {
 		c.wbind.Arm(w.ctx)
 		n, werr := c.put(h, payload)
 		err = c.wrote(w.ctx, n, werr)

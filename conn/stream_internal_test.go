@@ -12,13 +12,14 @@ import (
 )
 
 // A MessageWriter hands its bytes to the negotiated extension as they are
-// written and sends the encoded message in one frame at Close.
+// written and sends the encoded bytes as a fragment each time a buffer's
+// worth is ready, the rest at Close: RSV1 on the first frame only.
 func TestExtensionEncodesStreams(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c, z := pipeConn(t, RoleClient)
 		enc := &upper{}
 		c.enc = enc
-		got := readFrames(z, 1)
+		got := readFrames(z, 3)
 		w, err := c.NextWriter(context.Background(), frame.OpText)
 		if err != nil {
 			t.Fatal(err)
@@ -33,8 +34,14 @@ func TestExtensionEncodesStreams(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := append(bytes.ToUpper(long), "-END"...)
-		if f := <-got; f.Opcode != frame.OpText || !f.Fin || !f.Rsv1 || !bytes.Equal(f.Payload, want) {
-			t.Errorf("peer read %v fin=%v rsv1=%v %d bytes, want one encoded text frame of %d", f.Opcode, f.Fin, f.Rsv1, len(f.Payload), len(want))
+		for i, op := range []frame.Opcode{frame.OpText, frame.OpContinuation, frame.OpContinuation} {
+			f := <-got
+			n := min(len(want), writeBufferSize)
+			if f.Opcode != op || f.Fin != (i == 2) || f.Rsv1 != (i == 0) || !bytes.Equal(f.Payload, want[:n]) {
+				t.Errorf("frame %d: %v fin=%v rsv1=%v %d bytes, want %v fin=%v rsv1=%v %d bytes",
+					i, f.Opcode, f.Fin, f.Rsv1, len(f.Payload), op, i == 2, i == 0, n)
+			}
+			want = want[n:]
 		}
 		if enc.parts != 3 {
 			t.Errorf("the encoder was handed %d parts, want 3", enc.parts)

@@ -158,9 +158,18 @@ type msgEncoder interface {
 	// write takes the next part of the message; p is a copy lent for the
 	// call only.
 	write(p []byte) error
+	// ready returns the message's encoded bytes not yet returned, to be
+	// sent as a fragment, once there are at least n of them, and nil
+	// before. They are valid until the next call.
+	ready(n int) []byte
+	// header returns h, the header of a message's first frame, with the
+	// RSV bits the extension owns set: the header of the fragment of the
+	// bytes ready returned.
+	header(h frame.Header) frame.Header
 	// finish ends the message. It returns h, the header of the message's
-	// first frame, with the RSV bits the extension owns set, and the
-	// payload to send, valid until the next message.
+	// first frame, with the RSV bits the extension owns set unless the
+	// message is sent as it is, and the payload to send: the rest of the
+	// message, valid until the next message.
 	finish(h frame.Header) (frame.Header, []byte, error)
 }
 

@@ -1,6 +1,8 @@
-// Package deflate is framewire's compressor for permessage-deflate
-// (RFC 7692): a windowed LZ77 matcher with Huffman coding that writes a raw
-// DEFLATE stream (RFC 1951) any inflater reads, compress/flate's included.
+// Package deflate is framewire's compressor and inflater for
+// permessage-deflate (RFC 7692): a windowed LZ77 matcher with Huffman
+// coding that writes a raw DEFLATE stream (RFC 1951) any inflater reads,
+// compress/flate's included, and an [Inflater] that decodes any such
+// stream with only the window the peer agreed to.
 //
 // # Why not compress/flate
 //
@@ -32,6 +34,18 @@
 // §3.2.3): dynamic Huffman codes built from the block's own symbol counts
 // and limited to 15 bits, the fixed codes, or stored, so that input that
 // does not compress grows by only a few bytes per block.
+//
+// # Inflating
+//
+// An [Inflater] decodes what compress/flate decodes, rejects what it
+// rejects (it is fuzzed against it), and differs in three ways that a
+// connection needs. Its history is 2^WindowBits bytes, the peer's agreed
+// server_max_window_bits, not always 32 KiB; a back-reference beyond it is
+// [ErrDistance]. It takes input in pieces of any size and stops at the end
+// of each with its state kept, so a message that arrives in fragments, or
+// a read that times out, only pauses it. And it decodes into the caller's
+// buffer, whatever its size, with its tables built in place: inflating
+// allocates nothing.
 //
 // # Memory
 //
