@@ -1,0 +1,143 @@
+package conn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/mask"
+)
+
+// The copies of queued frames stay within the limit: a sender whose frame
+// would go beyond it waits for its own turn without a copy, bounded by its
+// context, and Buffered reports the frame in flight plus the copies.
+func TestSendQueueBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := &gateTransport{gate: make(chan struct{})}
+		c := New(g, &Config{Role: RoleServer})
+		const size = 4 + 1000 // header and payload of each frame
+		c.wlock.limit = 3 * size
+		done := make(chan error, 8)
+		send := func(ctx context.Context, s string) {
+			p := make([]byte, 1000)
+			copy(p, s)
+			done <- c.WriteMessage(ctx, frame.OpBinary, p)
+		}
+		bg := context.Background()
+		go send(bg, "first")
+		synctest.Wait() // its Write is in flight
+		if got := c.Buffered(); got != size {
+			t.Fatalf("Buffered = %d with one frame in flight, want %d", got, size)
+		}
+		leave, cancel := context.WithCancel(bg)
+		for i, ctx := range []context.Context{bg, leave, bg, bg, bg} {
+			go send(ctx, fmt.Sprint("q", i))
+			synctest.Wait() // queued before the next arrives
+		}
+		// q0..q2 are copied, q3 and q4 wait without a copy.
+		if got, want := c.Buffered(), size+3*size; got != want {
+			t.Fatalf("Buffered = %d, want %d", got, want)
+		}
+		cancel() // q1 leaves the queue
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Fatalf("q1 returned %v", err)
+		}
+		if got, want := c.Buffered(), size+2*size; got != want {
+			t.Fatalf("Buffered = %d after q1 left, want %d", got, want)
+		}
+		// A sender beyond the limit gives up with its context, sending
+		// nothing.
+		late, cancelLate := context.WithTimeout(bg, time.Second)
+		defer cancelLate()
+		go send(late, "late")
+		var te *TimeoutError
+		if err := <-done; !errors.As(err, &te) || te.Broken || te.Kept {
+			t.Fatalf("late sender returned %v", err)
+		}
+		for len(done) < 5 {
+			g.gate <- struct{}{}
+			synctest.Wait()
+		}
+		for range 5 {
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		}
+		var sent []string
+		for _, w := range g.writes {
+			for _, p := range payloads(t, w) {
+				sent = append(sent, p[:2])
+			}
+		}
+		if fmt.Sprintf("%q", sent) != `["fi" "q0" "q2" "q3" "q4"]` {
+			t.Errorf("sent %q", sent)
+		}
+		if got := c.Buffered(); got != 0 {
+			t.Errorf("Buffered = %d at the end", got)
+		}
+	})
+}
+
+// A write stopped by its context after part of a frame that fits in the
+// write buffer went out keeps the rest, which goes out first with the next
+// write: the call reports Kept, the stream stays whole, and the
+// connection usable.
+func TestWriteStoppedKeepsFrame(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b := net.Pipe()
+		defer b.Close()
+		c := New(a, nil)
+		defer c.CloseNow()
+		p := make([]byte, 10000)
+		for i := range p {
+			p[i] = byte(i * 7)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		errc := make(chan error, 1)
+		go func() { errc <- c.WriteMessage(ctx, frame.OpBinary, p) }()
+		head := make([]byte, 100)
+		if _, err := io.ReadFull(b, head); err != nil {
+			t.Fatal(err)
+		}
+		err := <-errc // at the deadline, 100 bytes written
+		var te *TimeoutError
+		if !errors.As(err, &te) || !te.Kept || te.Broken || errors.Is(err, ErrBroken) {
+			t.Fatalf("WriteMessage = %#v, want a kept timeout", err)
+		}
+		const frameLen = 8 + 10000 // header with key, payload
+		if got := c.Buffered(); got != frameLen-100 {
+			t.Errorf("Buffered = %d, want %d", got, frameLen-100)
+		}
+		go func() { errc <- c.WriteMessage(context.Background(), frame.OpText, []byte("next")) }()
+		rest := make([]byte, frameLen-100+2+4+4)
+		if _, err := io.ReadFull(b, rest); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-errc; err != nil {
+			t.Fatalf("next write: %v", err)
+		}
+		wire := append(head, rest...)
+		for i, want := range [][]byte{p, []byte("next")} {
+			h, n, err := frame.ParseHeader(wire)
+			if err != nil || !h.Masked || h.Length != int64(len(want)) {
+				t.Fatalf("frame %d: %+v, %v", i, h, err)
+			}
+			got := wire[n : n+int(h.Length)]
+			mask.Apply(got, h.Key, 0)
+			if string(got) != string(want) {
+				t.Fatalf("frame %d payload differs", i)
+			}
+			wire = wire[n+int(h.Length):]
+		}
+		if got := c.Buffered(); got != 0 {
+			t.Errorf("Buffered = %d at the end", got)
+		}
+	})
+}
