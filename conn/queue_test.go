@@ -141,3 +141,72 @@ func TestWriteStoppedKeepsFrame(t *testing.T) {
 		}
 	})
 }
+
+// A close frame is never kept: no frame may follow it, so one that a
+// write stopped in the middle of ends the connection, as a cut frame
+// does.
+func TestWriteStoppedCloseNotKept(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b := net.Pipe()
+		defer b.Close()
+		c := New(a, nil)
+		defer c.CloseNow()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		errc := make(chan error, 1)
+		go func() { errc <- c.WriteFrame(ctx, frame.New(frame.OpClose, []byte{0x03, 0xe8, 'b', 'y', 'e'})) }()
+		if _, err := io.ReadFull(b, make([]byte, 3)); err != nil {
+			t.Fatal(err)
+		}
+		err := <-errc
+		var te *TimeoutError
+		if !errors.As(err, &te) || te.Kept || !te.Broken || !errors.Is(err, ErrBroken) {
+			t.Fatalf("WriteFrame = %#v, want a broken timeout", err)
+		}
+		if err := c.WriteMessage(context.Background(), frame.OpText, []byte("after")); !errors.Is(err, ErrClosed) {
+			t.Errorf("a write after the cut close frame returned %v", err)
+		}
+		if got := c.Buffered(); got != 0 {
+			t.Errorf("Buffered = %d", got)
+		}
+	})
+}
+
+// The holder yields to gather frames only while writers queue them: a
+// lone writer never does, and a holder that found nothing to claim stops.
+func TestGatherOnlyWhenContended(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := &gateTransport{gate: make(chan struct{}, 16)}
+		c := New(g, &Config{Role: RoleServer})
+		ctx := context.Background()
+		g.gate <- struct{}{}
+		if err := c.WriteMessage(ctx, frame.OpText, []byte("alone")); err != nil {
+			t.Fatal(err)
+		}
+		if c.wlock.hot.Load() {
+			t.Fatal("a lone writer marked the lock hot")
+		}
+		done := make(chan error, 2)
+		go func() { done <- c.WriteMessage(ctx, frame.OpText, []byte("first")) }()
+		synctest.Wait() // its Write is in flight
+		go func() { done <- c.WriteMessage(ctx, frame.OpText, []byte("queued")) }()
+		synctest.Wait()
+		if !c.wlock.hot.Load() {
+			t.Fatal("a queued frame left the lock cold")
+		}
+		g.gate <- struct{}{}
+		g.gate <- struct{}{}
+		for range 2 {
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		}
+		g.gate <- struct{}{}
+		if err := c.WriteMessage(ctx, frame.OpText, []byte("alone again")); err != nil {
+			t.Fatal(err)
+		}
+		if c.wlock.hot.Load() {
+			t.Error("a holder that claimed nothing left the lock hot")
+		}
+	})
+}
