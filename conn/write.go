@@ -217,10 +217,13 @@ const combineMax = 4 << 10
 // sent.
 //
 // Writes are coalesced (group commit): a sender that finds the lock held
-// queues a copy of a small frame that needs no encoding, and the next
-// holder appends the frames queued at the head of the queue to its own
-// and writes them all with one Write. Their calls return when that Write
-// returns, with its result; the holder's context bounds it.
+// queues a copy of a small frame that needs no encoding (within the
+// queue's limit, see Buffered), and the next holder appends the frames
+// queued at the head of the queue to its own and writes them all with one
+// Write. While senders queue frames, a holder first yields the processor
+// once (gather), so that the senders ready to run queue theirs too; a
+// lone sender never yields. The calls return when that Write returns, with
+// its result; the holder's context bounds it.
 func (c *Conn) sendHeader(ctx context.Context, h frame.Header, payload []byte, msg bool) error {
 	if err := ctx.Err(); err != nil {
 		return &TimeoutError{Op: "write", Ctx: err}
