@@ -3,8 +3,6 @@ package bench
 import (
 	"bytes"
 	"context"
-	"io"
-	"net"
 	"runtime"
 	"slices"
 	"sync"
@@ -12,59 +10,7 @@ import (
 	"time"
 
 	"github.com/framewire/ws/frame"
-	"github.com/gobwas/ws"
 )
-
-// discardServer is the server of the send benchmarks: it completes the
-// opening handshake and reads and drops everything, with one goroutine
-// per connection, so that a client's send rate is limited by the client.
-type discardServer struct {
-	ln  net.Listener
-	url string
-	wg  sync.WaitGroup
-	mu  sync.Mutex
-	ncs []net.Conn
-}
-
-func startDiscardServer(tb testing.TB) *discardServer {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	s := &discardServer{ln: ln, url: "ws://" + ln.Addr().String() + "/"}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		for {
-			nc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s.mu.Lock()
-			s.ncs = append(s.ncs, nc)
-			s.mu.Unlock()
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				defer nc.Close()
-				if _, err := ws.Upgrade(nc); err != nil {
-					return
-				}
-				io.CopyBuffer(io.Discard, nc, make([]byte, 256<<10))
-			}()
-		}
-	}()
-	tb.Cleanup(func() {
-		ln.Close()
-		s.mu.Lock()
-		for _, nc := range s.ncs {
-			nc.Close()
-		}
-		s.mu.Unlock()
-		s.wg.Wait()
-	})
-	return s
-}
 
 // sendLibraries are the clients of the send benchmarks: those of the echo
 // benchmark but gorilla-ReadMessage, which sends as gorilla does.

@@ -84,29 +84,40 @@ func TestSendQueueBounded(t *testing.T) {
 	})
 }
 
+// stopWrite runs write on a client Conn over net.Pipe within a context
+// that ends after a second, while the peer reads n bytes and then stops,
+// and returns write's error with the Conn, the peer's end of the pipe and
+// the bytes read. Both ends are closed at the end of the test; call it
+// inside a synctest bubble.
+func stopWrite(t *testing.T, n int, write func(ctx context.Context, c *Conn) error) (c *Conn, b net.Conn, head []byte, err error) {
+	a, b := net.Pipe()
+	t.Cleanup(func() { b.Close() })
+	c = New(a, nil)
+	t.Cleanup(func() { c.CloseNow() })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- write(ctx, c) }()
+	head = make([]byte, n)
+	if _, err := io.ReadFull(b, head); err != nil {
+		t.Fatal(err)
+	}
+	return c, b, head, <-errc // at the deadline, n bytes written
+}
+
 // A write stopped by its context after part of a frame that fits in the
 // write buffer went out keeps the rest, which goes out first with the next
 // write: the call reports Kept, the stream stays whole, and the
 // connection usable.
 func TestWriteStoppedKeepsFrame(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		a, b := net.Pipe()
-		defer b.Close()
-		c := New(a, nil)
-		defer c.CloseNow()
 		p := make([]byte, 10000)
 		for i := range p {
 			p[i] = byte(i * 7)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		errc := make(chan error, 1)
-		go func() { errc <- c.WriteMessage(ctx, frame.OpBinary, p) }()
-		head := make([]byte, 100)
-		if _, err := io.ReadFull(b, head); err != nil {
-			t.Fatal(err)
-		}
-		err := <-errc // at the deadline, 100 bytes written
+		c, b, head, err := stopWrite(t, 100, func(ctx context.Context, c *Conn) error {
+			return c.WriteMessage(ctx, frame.OpBinary, p)
+		})
 		var te *TimeoutError
 		if !errors.As(err, &te) || !te.Kept || te.Broken || errors.Is(err, ErrBroken) {
 			t.Fatalf("WriteMessage = %#v, want a kept timeout", err)
@@ -115,6 +126,7 @@ func TestWriteStoppedKeepsFrame(t *testing.T) {
 		if got := c.Buffered(); got != frameLen-100 {
 			t.Errorf("Buffered = %d, want %d", got, frameLen-100)
 		}
+		errc := make(chan error, 1)
 		go func() { errc <- c.WriteMessage(context.Background(), frame.OpText, []byte("next")) }()
 		rest := make([]byte, frameLen-100+2+4+4)
 		if _, err := io.ReadFull(b, rest); err != nil {
@@ -147,18 +159,9 @@ func TestWriteStoppedKeepsFrame(t *testing.T) {
 // does.
 func TestWriteStoppedCloseNotKept(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		a, b := net.Pipe()
-		defer b.Close()
-		c := New(a, nil)
-		defer c.CloseNow()
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		errc := make(chan error, 1)
-		go func() { errc <- c.WriteFrame(ctx, frame.New(frame.OpClose, []byte{0x03, 0xe8, 'b', 'y', 'e'})) }()
-		if _, err := io.ReadFull(b, make([]byte, 3)); err != nil {
-			t.Fatal(err)
-		}
-		err := <-errc
+		c, _, _, err := stopWrite(t, 3, func(ctx context.Context, c *Conn) error {
+			return c.WriteFrame(ctx, frame.New(frame.OpClose, []byte{0x03, 0xe8, 'b', 'y', 'e'}))
+		})
 		var te *TimeoutError
 		if !errors.As(err, &te) || te.Kept || !te.Broken || !errors.Is(err, ErrBroken) {
 			t.Fatalf("WriteFrame = %#v, want a broken timeout", err)
