@@ -256,7 +256,9 @@ func (m *ctxMutex) queued() int {
 // wire.
 func (m *ctxMutex) claim(room int) *waiter {
 	if m.state.Load() != mutexContended {
-		m.hot.Store(false)
+		if m.hot.Load() {
+			m.hot.Store(false)
+		}
 		return nil
 	}
 	m.mu.Lock()
