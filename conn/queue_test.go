@@ -213,3 +213,33 @@ func TestGatherOnlyWhenContended(t *testing.T) {
 		}
 	})
 }
+
+// WriteMessages checks a data header once for the whole burst and a
+// control frame's length for each message; a refused burst sends nothing.
+func TestWriteMessagesChecks(t *testing.T) {
+	g := &gateTransport{}
+	c := New(g, &Config{Role: RoleServer})
+	ctx := context.Background()
+	for _, tt := range []struct {
+		op   frame.Opcode
+		ps   [][]byte
+		want error
+	}{
+		{frame.OpPing, [][]byte{{1}, make([]byte, 126)}, frame.ErrControlTooLong},
+		{frame.Opcode(3), [][]byte{{1}}, frame.ErrReservedOpcode},
+		{frame.OpClose, [][]byte{{1}}, frame.ErrClosePayloadLength},
+	} {
+		if err := c.WriteMessages(ctx, tt.op, tt.ps...); !errors.Is(err, tt.want) {
+			t.Errorf("WriteMessages(%v): %v, want %v", tt.op, err, tt.want)
+		}
+	}
+	if len(g.writes) != 0 {
+		t.Errorf("refused bursts sent %q", g.writes)
+	}
+	if err := c.WriteMessages(ctx, frame.OpPing, []byte("a"), []byte("b")); err != nil {
+		t.Fatal(err)
+	}
+	if got := payloads(t, g.writes[0]); fmt.Sprint(got) != "[a b]" {
+		t.Errorf("pings sent as %q", got)
+	}
+}

@@ -87,12 +87,20 @@ func (c *Conn) WriteMessage(ctx context.Context, op frame.Opcode, p []byte) erro
 // none. It returns when the last Write returned. See [Conn.WriteMessage].
 func (c *Conn) WriteMessages(ctx context.Context, op frame.Opcode, ps ...[]byte) error {
 	h := frame.Header{Fin: true, Opcode: op, Masked: c.masks()}
+	if op.IsData() && len(ps) > 0 {
+		// A data frame's header is valid or not whatever its length.
+		if err := checkOut(h, nil); err != nil {
+			return err
+		}
+	}
 	for _, p := range ps {
 		if op == frame.OpText && !c.cfg.SkipUTF8Validation && !utf8check.Valid(p) {
 			return ErrInvalidText
 		}
-		if err := checkOut(h, p); err != nil {
-			return err
+		if !op.IsData() {
+			if err := checkOut(h, p); err != nil {
+				return err
+			}
 		}
 	}
 	if err := lock(ctx, &c.wlock, "write"); err != nil {
