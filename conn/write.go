@@ -84,7 +84,9 @@ func (c *Conn) WriteMessage(ctx context.Context, op frame.Opcode, p []byte) erro
 // in as few Writes as fit in the write buffer (one for small messages), so
 // that a burst costs about one system call. Each message is checked as
 // WriteMessage checks it before anything is sent; an error then sends
-// none. It returns when the last Write returned. See [Conn.WriteMessage].
+// none. It returns when the last Write returned. A burst stopped by ctx
+// may have sent its first messages, or kept them whole for the next
+// write (see [TimeoutError]). See [Conn.WriteMessage].
 func (c *Conn) WriteMessages(ctx context.Context, op frame.Opcode, ps ...[]byte) error {
 	h := frame.Header{Fin: true, Opcode: op, Masked: c.masks()}
 	if op.IsData() && len(ps) > 0 {
