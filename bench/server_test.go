@@ -17,20 +17,29 @@ import (
 // gobwas/ws low-level loop that sends each data frame back unmasked and
 // unchanged, answers pings and echoes a close. It is the same for all
 // clients, so differences between them are client-side.
+//
+// With discard set it is the server of the send benchmarks instead: after
+// the handshake it reads and drops everything, so that a client's send
+// rate is limited by the client.
 type echoServer struct {
-	ln    net.Listener
-	url   string
-	wg    sync.WaitGroup
-	mu    sync.Mutex
-	conns map[net.Conn]bool
+	ln      net.Listener
+	url     string
+	discard bool
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	conns   map[net.Conn]bool
 }
 
-func startEchoServer(tb testing.TB) *echoServer {
+func startEchoServer(tb testing.TB) *echoServer { return startServer(tb, false) }
+
+func startDiscardServer(tb testing.TB) *echoServer { return startServer(tb, true) }
+
+func startServer(tb testing.TB, discard bool) *echoServer {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s := &echoServer{ln: ln, url: "ws://" + ln.Addr().String() + "/", conns: map[net.Conn]bool{}}
+	s := &echoServer{ln: ln, url: "ws://" + ln.Addr().String() + "/", discard: discard, conns: map[net.Conn]bool{}}
 	s.wg.Add(1)
 	go s.accept()
 	tb.Cleanup(s.close)
@@ -61,6 +70,10 @@ func (s *echoServer) serve(nc net.Conn) {
 		s.mu.Unlock()
 	}()
 	if _, err := ws.Upgrade(nc); err != nil {
+		return
+	}
+	if s.discard {
+		io.CopyBuffer(io.Discard, nc, make([]byte, 256<<10))
 		return
 	}
 	br := bufio.NewReaderSize(nc, 64<<10)

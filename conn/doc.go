@@ -84,12 +84,16 @@
 // and needs no encoding by a negotiated extension; the next holder of the
 // lock writes its own frame and the frames queued behind it, in their
 // order, with one system call, and their calls return when that write
-// returns, with its result. A lone sender is not delayed: it writes at
-// once. [Conn.WriteMessages] sends a burst of messages from one goroutine
-// in one write, and a [PreparedMessage] is checked once and sent to many
-// Conns with [Conn.WritePrepared]. Waiting senders hold their goroutine,
-// which is the send queue's backpressure; waiting allocates nothing once
-// the Conn has seen as many senders wait at once.
+// returns, with its result. While senders queue frames, a holder yields
+// the processor once before it writes, so that the senders ready to run
+// queue theirs too. A lone sender is not delayed: it writes at once.
+// [Conn.WriteMessages] sends a burst of messages from one goroutine in one
+// write, and a [PreparedMessage] is checked once and sent to many Conns
+// with [Conn.WritePrepared]. Waiting senders hold their goroutine, which
+// is the send queue's backpressure; the copies of queued frames stay
+// within [DefaultSendQueueLimit] (16 MiB), beyond which a sender waits for
+// its own turn without a copy, and [Conn.Buffered] reports them. Waiting
+// allocates nothing once the Conn has seen as many senders wait at once.
 //
 // # Streams
 //
@@ -114,7 +118,10 @@
 //     resumes exactly where the stopped one was, in the middle of a header,
 //     a payload or a fragmented message, with no byte lost.
 //   - A stopped write that had not written any byte leaves the connection
-//     usable too. One stopped in the middle of a frame cannot be resumed
+//     usable too, and so does one stopped in the middle of frames of up to
+//     32 KiB, which are never split across system calls: their rest is
+//     kept and goes out first with the next write ([TimeoutError] Kept).
+//     One stopped in the middle of a larger frame cannot be resumed
 //     without corrupting the stream: the [*TimeoutError] has Broken set and
 //     matches [ErrBroken], and the connection is closed. Over TLS every
 //     write timeout is fatal, as crypto/tls cannot resume a write.

@@ -65,12 +65,19 @@ var ErrConnectionLost = errors.New("conn: connection to remote host was lost")
 // WebSocketTimeoutException.
 //
 // A read stopped this way leaves the connection usable: the next read
-// resumes where it stopped. So does a write that had not written any byte.
-// A write stopped in the middle of a frame sets Broken, matches
-// [ErrBroken], and leaves the connection closed.
+// resumes where it stopped. So does a write that had not written any byte,
+// and one stopped in the middle of frames that lie whole in the Conn's
+// write buffer (every frame up to 32 KiB): the bytes not written are kept
+// and go out, before any other frame, with the Conn's next write (a send,
+// a pong or the closing handshake). Kept reports that the call's own frame
+// is among them: it is not lost, unless the connection ends first. A
+// write stopped in the middle of a larger frame, whose rest cannot be
+// kept, sets Broken, matches [ErrBroken], and leaves the connection
+// closed.
 type TimeoutError struct {
 	Op     string // "read", "write" or "dial"
 	Broken bool
+	Kept   bool  // a write's frame goes out with the next write
 	Ctx    error // context.DeadlineExceeded or context.Canceled
 	Err    error // the error from the socket
 }

@@ -15,3 +15,7 @@ func ReceiveBufferCaps(c *Conn) (frame, message int) { return cap(c.fbuf), cap(c
 
 // RaceEnabled reports a build with the race detector, for the external tests.
 const RaceEnabled = raceEnabled
+
+// SetSendQueueLimit sets the bound of the bytes of frames queued by
+// waiting senders (DefaultSendQueueLimit when zero).
+func SetSendQueueLimit(c *Conn, n int) { c.wlock.limit = n }

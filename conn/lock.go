@@ -3,6 +3,7 @@ package conn
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -29,7 +30,31 @@ type ctxMutex struct {
 	mu         sync.Mutex // guards the queue and free; taken only on the slow paths
 	head, tail *waiter    // the queue, in arrival order
 	free       *waiter    // nodes for reuse, linked through next
+
+	// pending is the number of bytes of the frames in the queue, changed
+	// under mu. A waiter whose frame would take it beyond limit (zero:
+	// DefaultSendQueueLimit) waits for the lock without queueing its
+	// frame, so the copies never hold more than the limit.
+	pending atomic.Int64
+	limit   int
+
+	// hot is set when a frame is queued and cleared by a holder that
+	// found none to claim: see gather.
+	hot atomic.Bool
 }
+
+// DefaultSendQueueLimit bounds the bytes of small frames a [Conn] copies
+// while their senders wait for the one in flight (see [Conn.Buffered]).
+// A sender beyond it waits, without a copy, for its own turn to write.
+const DefaultSendQueueLimit = 16 << 20
+
+// combineSpins is how many times a waiter whose frame was queued yields
+// the processor before it sleeps until its frame is written: it lets the
+// holder, and the other writers, run on, and the holder often writes the
+// frame meanwhile, which saves waking a sleeping goroutine. With 8
+// writers of 16 B on 2 cores, 1 measured faster than 0 (the holder finds
+// few frames to claim) and 4 (the writers yield to each other in turn).
+const combineSpins = 1
 
 const (
 	mutexUnlocked int32 = iota
@@ -109,14 +134,27 @@ func (m *ctxMutex) wait(ctx context.Context, stop <-chan struct{}, job bool, h f
 		m.free = w.next
 	}
 	if job {
-		w.job, w.h, w.size = true, h, h.Len()+len(p)
-		w.bp = jobPool.Get().(*[]byte)
-		*w.bp = append((*w.bp)[:0], p...)
+		size := h.Len() + len(p)
+		limit := m.limit
+		if limit == 0 {
+			limit = DefaultSendQueueLimit
+		}
+		job = m.pending.Load()+int64(size) <= int64(limit)
+		if job {
+			w.job, w.h, w.size = true, h, size
+			w.bp = jobPool.Get().(*[]byte)
+			*w.bp = append((*w.bp)[:0], p...)
+			m.pending.Add(int64(size))
+			m.hot.Store(true)
+		}
 	}
 	m.push(w)
 	m.mu.Unlock()
 	defer m.release(w)
 
+	for i := 0; job && i < combineSpins && len(w.ch) == 0; i++ {
+		runtime.Gosched()
+	}
 	select {
 	case <-w.ch:
 		return w.claimed, w.err, nil
@@ -127,6 +165,7 @@ func (m *ctxMutex) wait(ctx context.Context, stop <-chan struct{}, job bool, h f
 	}
 	m.mu.Lock()
 	if m.remove(w) {
+		m.dequeued(w)
 		if m.head == nil {
 			// The holder has not released (it would have handed the
 			// lock to w), so the lock is still held: drop the mark.
@@ -155,6 +194,14 @@ func (m *ctxMutex) release(w *waiter) {
 	w.next = m.free
 	m.free = w
 	m.mu.Unlock()
+}
+
+// dequeued takes w's frame, if any, out of the count of queued bytes; w
+// has just left the queue and m.mu is held.
+func (m *ctxMutex) dequeued(w *waiter) {
+	if w.job {
+		m.pending.Add(-int64(w.size))
+	}
 }
 
 // push appends w to the queue; m.mu is held.
@@ -209,6 +256,9 @@ func (m *ctxMutex) queued() int {
 // wire.
 func (m *ctxMutex) claim(room int) *waiter {
 	if m.state.Load() != mutexContended {
+		if m.hot.Load() {
+			m.hot.Store(false)
+		}
 		return nil
 	}
 	m.mu.Lock()
@@ -220,6 +270,7 @@ func (m *ctxMutex) claim(room int) *waiter {
 			m.tail = nil
 		}
 		w.next, w.claimed = nil, true
+		m.dequeued(w)
 		if last == nil {
 			first = w
 		} else {
@@ -231,7 +282,21 @@ func (m *ctxMutex) claim(room int) *waiter {
 		m.state.Store(mutexLocked) // still held, nobody waiting
 	}
 	m.mu.Unlock()
+	if first == nil {
+		m.hot.Store(false)
+	}
 	return first
+}
+
+// gather lets the goroutines that are ready to run send, before the
+// holder claims the frames queued: while writers queued frames recently
+// (hot), the holder yields the processor once, so that the writers that
+// were runnable queue theirs and go out in the holder's write rather than
+// each in a write of its own. A lone writer never yields.
+func (m *ctxMutex) gather() {
+	if m.hot.Load() {
+		runtime.Gosched()
+	}
 }
 
 // done tells the waiters claim returned that their frames were written,
@@ -257,6 +322,7 @@ func (m *ctxMutex) unlock() {
 	} else {
 		m.head = w.next
 		w.next = nil
+		m.dequeued(w)
 		if m.head == nil {
 			m.tail = nil
 			m.state.Store(mutexLocked) // held by w, nobody waiting

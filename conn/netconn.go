@@ -24,7 +24,8 @@ var ErrUnexpectedMessage = errors.New("conn: message of an unexpected type")
 // (text or binary, usually binary): coder's NetConn. Read returns the bytes
 // of the messages received as one stream, across their boundaries; a
 // message of another type fails the connection with 1003 and Read returns
-// [ErrUnexpectedMessage]. Write sends its bytes as one message. Close
+// [ErrUnexpectedMessage]. Write sends its bytes as messages of up to
+// 32 KiB less a frame header, one unless there are more. Close
 // performs the closing handshake with code 1000 within
 // [DefaultCloseTimeout]; once the peer has closed with 1000 (or 1001),
 // Read returns io.EOF.
@@ -34,8 +35,11 @@ var ErrUnexpectedMessage = errors.New("conn: message of an unexpected type")
 // (SetReadDeadline, SetWriteDeadline), which a later call can move. A call
 // so stopped returns an error that is a net.Error whose Timeout method
 // reports true and that matches os.ErrDeadlineExceeded; a stopped Read
-// loses nothing, the next one continues the stream. A Write stopped in the
-// middle of a frame leaves the connection closed (see [TimeoutError]).
+// loses nothing, the next one continues the stream. A stopped Write
+// returns the number of bytes of p whose messages were sent or began to
+// leave; a message that began is finished, before any other frame, by
+// the next write of the Conn (see [TimeoutError]), so the stream stays
+// whole and the connection usable.
 // When ctx ends, every call returns a [*TimeoutError], and so do all
 // later ones.
 //
@@ -56,8 +60,9 @@ type netConn struct {
 	r   *MessageReader // the message being read, or nil
 	eof error          // io.EOF after the peer's normal close
 
-	rd, wd deadline
-	closed atomic.Bool // Close was called
+	rd, wd    deadline
+	closed    atomic.Bool // Close was called
+	closeOnce sync.Once
 }
 
 func (n *netConn) Read(p []byte) (int, error) {
@@ -94,11 +99,30 @@ func (n *netConn) Read(p []byte) (int, error) {
 	}
 }
 
+// netConnMessage is the longest message a NetConn's Write sends: with its
+// header it fits in the Conn's write buffer, so a deadline never stops
+// the write in the middle of a frame that cannot be finished (see
+// [TimeoutError]).
+const netConnMessage = writeBufferSize - frame.MaxHeaderLen
+
 func (n *netConn) Write(p []byte) (int, error) {
-	if err := n.c.WriteMessage(n.wd.context(), n.op, p); err != nil {
-		return 0, n.opError("write", err, &n.wd)
+	ctx := n.wd.context()
+	written := 0
+	for {
+		k := min(len(p), netConnMessage)
+		err := n.c.WriteMessage(ctx, n.op, p[:k])
+		var te *TimeoutError
+		if err == nil || errors.As(err, &te) && te.Kept {
+			written += k
+			p = p[k:]
+		}
+		if err != nil {
+			return written, n.opError("write", err, &n.wd)
+		}
+		if len(p) == 0 {
+			return written, nil
+		}
 	}
-	return len(p), nil
 }
 
 // opError is the error a call returns: a deadline's timeout as net.Conn
@@ -123,12 +147,21 @@ func (n *netConn) opError(op string, err error, d *deadline) error {
 
 // Close performs the closing handshake and ends the deadlines' contexts.
 // After the peer's normal close it closes the transport and returns nil,
-// as closing a socket the peer has closed does; a second call returns
-// [ErrClosed].
+// as closing a socket the peer has closed does. A later call returns
+// [ErrClosed], once the first has returned.
 func (n *netConn) Close() error {
-	if n.closed.Swap(true) {
+	first := false
+	var err error
+	n.closeOnce.Do(func() { first, err = true, n.close() })
+	if !first {
 		return ErrClosed
 	}
+	return err
+}
+
+// close is the first Close.
+func (n *netConn) close() error {
+	n.closed.Store(true)
 	ctx, cancel := context.WithTimeout(context.Background(), DefaultCloseTimeout)
 	defer cancel()
 	err := n.c.Close(ctx, status.NormalClosure, "")

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,14 +16,20 @@ import (
 )
 
 // BenchmarkSendConcurrent has 8 goroutines send 16 B binary messages on
-// one connection over loopback TCP to a peer that discards them.
+// one connection over loopback TCP to a peer that discards them, and
+// reports how many messages went out per Write to the socket.
 func BenchmarkSendConcurrent(b *testing.B) {
 	s := serve(b, wstest.Discard)
-	c := dial(b, nil, s.URL)
+	var writes atomic.Int64
+	c := dial(b, &conn.Dialer{NetDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		nc, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		return countingConn{nc, &writes}, err
+	}}, s.URL)
 	ctx := context.Background()
 	b.SetBytes(16)
 	b.ReportAllocs()
 	b.SetParallelism(max(1, 8/runtime.GOMAXPROCS(0)))
+	writes.Store(0)
 	b.RunParallel(func(pb *testing.PB) {
 		p := make([]byte, 16)
 		for pb.Next() {
@@ -32,6 +39,18 @@ func BenchmarkSendConcurrent(b *testing.B) {
 			}
 		}
 	})
+	b.ReportMetric(float64(b.N)/float64(max(1, writes.Load())), "msgs/write")
+}
+
+// countingConn counts its Writes in n.
+type countingConn struct {
+	net.Conn
+	n *atomic.Int64
+}
+
+func (c countingConn) Write(p []byte) (int, error) {
+	c.n.Add(1)
+	return c.Conn.Write(p)
 }
 
 // BenchmarkSendLargeOneWrite is BenchmarkSendLarge's reference: the whole

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/internal/utf8check"
@@ -83,15 +84,25 @@ func (c *Conn) WriteMessage(ctx context.Context, op frame.Opcode, p []byte) erro
 // in as few Writes as fit in the write buffer (one for small messages), so
 // that a burst costs about one system call. Each message is checked as
 // WriteMessage checks it before anything is sent; an error then sends
-// none. It returns when the last Write returned. See [Conn.WriteMessage].
+// none. It returns when the last Write returned. A burst stopped by ctx
+// may have sent its first messages, or kept them whole for the next
+// write (see [TimeoutError]). See [Conn.WriteMessage].
 func (c *Conn) WriteMessages(ctx context.Context, op frame.Opcode, ps ...[]byte) error {
 	h := frame.Header{Fin: true, Opcode: op, Masked: c.masks()}
+	if op.IsData() && len(ps) > 0 {
+		// A data frame's header is valid or not whatever its length.
+		if err := checkOut(h, nil); err != nil {
+			return err
+		}
+	}
 	for _, p := range ps {
 		if op == frame.OpText && !c.cfg.SkipUTF8Validation && !utf8check.Valid(p) {
 			return ErrInvalidText
 		}
-		if err := checkOut(h, p); err != nil {
-			return err
+		if !op.IsData() {
+			if err := checkOut(h, p); err != nil {
+				return err
+			}
 		}
 	}
 	if err := lock(ctx, &c.wlock, "write"); err != nil {
@@ -100,6 +111,19 @@ func (c *Conn) WriteMessages(ctx context.Context, op frame.Opcode, ps ...[]byte)
 	err := c.sendBatch(ctx, h, ps)
 	c.unlockWrite()
 	return err
+}
+
+// Buffered returns the number of bytes of frames the Conn holds on their
+// way out: the copies of small frames (up to 4 KiB of payload) queued by
+// senders that wait while another one writes, to go out together with
+// that sender's frames, and the bytes of a Write to the operating system
+// that has not returned, or that a write stopped by its context kept
+// (see [TimeoutError]). Larger frames are not copied: their senders wait
+// for their turn. The copies never exceed [DefaultSendQueueLimit]: a
+// sender that would go beyond it waits, bounded by its context, for its
+// own turn to write.
+func (c *Conn) Buffered() int {
+	return int(c.wlock.pending.Load() + c.w.busy.Load())
 }
 
 // sendBatch is WriteMessages under the write lock.
@@ -212,10 +236,13 @@ const combineMax = 4 << 10
 // sent.
 //
 // Writes are coalesced (group commit): a sender that finds the lock held
-// queues a copy of a small frame that needs no encoding, and the next
-// holder appends the frames queued at the head of the queue to its own
-// and writes them all with one Write. Their calls return when that Write
-// returns, with its result; the holder's context bounds it.
+// queues a copy of a small frame that needs no encoding (within the
+// queue's limit, see Buffered), and the next holder appends the frames
+// queued at the head of the queue to its own and writes them all with one
+// Write. While senders queue frames, a holder first yields the processor
+// once (gather), so that the senders ready to run queue theirs too; a
+// lone sender never yields. The calls return when that Write returns, with
+// its result; the holder's context bounds it.
 func (c *Conn) sendHeader(ctx context.Context, h frame.Header, payload []byte, msg bool) error {
 	if err := ctx.Err(); err != nil {
 		return &TimeoutError{Op: "write", Ctx: err}
@@ -254,6 +281,7 @@ func (c *Conn) sendLocked(ctx context.Context, h frame.Header, payload []byte, m
 	n, err := c.frame(h, payload)
 	var claimed *waiter
 	if err == nil && h.Opcode != frame.OpClose {
+		c.wlock.gather()
 		claimed = c.wlock.claim(c.w.room())
 		for w := claimed; w != nil && err == nil; w = w.next {
 			var k int
@@ -266,13 +294,25 @@ func (c *Conn) sendLocked(ctx context.Context, h frame.Header, payload []byte, m
 		k, err = c.w.flush(c.t)
 		n += k
 	}
-	if err == nil && h.Opcode == frame.OpClose {
-		c.closeSent.Store(true)
+	if h.Opcode == frame.OpClose {
+		c.closeWritten(err)
 	}
 	err = c.wrote(ctx, n, err)
 	c.wbind.Disarm()
 	done(claimed, err)
 	return err
+}
+
+// closeWritten records the write of a close frame that returned err: once
+// it is written no frame may follow it. A close frame kept after a write
+// stopped early is dropped with the bytes kept, which cuts the frames
+// before it: no data frame may follow a close frame that is not sent.
+func (c *Conn) closeWritten(err error) {
+	if err == nil {
+		c.closeSent.Store(true)
+	} else if c.w.kept {
+		c.w.abandon()
+	}
 }
 
 // wrote turns the result of a write of n bytes bound to ctx into the error
@@ -283,8 +323,9 @@ func (c *Conn) wrote(ctx context.Context, n int, err error) error {
 	}
 	if cerr := ctxErr(ctx); cerr != nil && isTimeout(err) {
 		// Some transports (TLS) cannot resume any write after a timeout.
-		broken := n > 0 || isBroken(err)
-		te := &TimeoutError{Op: "write", Broken: broken, Ctx: cerr, Err: err}
+		broken := c.w.cut || isBroken(err)
+		kept := !broken && c.w.kept && c.w.whole
+		te := &TimeoutError{Op: "write", Broken: broken, Kept: kept, Ctx: cerr, Err: err}
 		if broken {
 			c.terminate(te, te)
 		}
@@ -303,8 +344,8 @@ func (c *Conn) put(h frame.Header, payload []byte) (int, error) {
 		k, err = c.w.flush(c.t)
 		n += k
 	}
-	if err == nil && h.Opcode == frame.OpClose {
-		c.closeSent.Store(true)
+	if h.Opcode == frame.OpClose {
+		c.closeWritten(err)
 	}
 	return n, err
 }
@@ -347,13 +388,28 @@ func (c *Conn) writeFailed(err error) error {
 // writer encodes frames for the transport: the last stage of the write
 // pipeline, used under the write lock. Frames are appended to a buffer
 // lent by writePool and written with one Write by flush, so that several
-// frames can leave together; a payload longer than the room left is
-// written each time the buffer fills, masked as it is copied. The payload
-// is never handed to the transport itself, which would move a payload
-// kept on the caller's stack to the heap. release gives the buffer back
-// when the lock is released: an idle Conn holds none.
+// frames can leave together; a payload longer than the buffer is written
+// each time the buffer fills, masked as it is copied. The payload is never
+// handed to the transport itself, which would move a payload kept on the
+// caller's stack to the heap. release gives the buffer back when the lock
+// is released: an idle Conn holds none.
+//
+// A frame that fits in the buffer is never split across two Writes. So
+// when a Write stopped by a deadline wrote part of the buffer, the rest
+// holds whole frames (and the end of the one it cut), which are kept and
+// go out first with the next Write: the stream stays valid and the Conn
+// usable. Only a frame larger than the buffer, cut with part of its
+// payload still in the caller's hands, cannot be finished.
 type writer struct {
-	bp *[]byte // the lent buffer, holding the bytes not yet written; nil between locked sections
+	bp *[]byte // the lent buffer, holding the bytes not yet written; nil between locked sections unless kept
+
+	cont  bool // the buffer starts inside a frame whose first bytes were written
+	open  bool // a frame is being copied in pieces: its payload's rest is the caller's
+	whole bool // the last frame appended lies whole in the buffer
+	kept  bool // the last flush stopped early and kept the rest of the buffer
+	cut   bool // the last flush stopped inside a frame that can never be finished
+
+	busy atomic.Int64 // bytes in a Write that has not returned, or kept: see Conn.Buffered
 }
 
 // frame appends the frame with header h and payload, masked with h.Key if
@@ -364,8 +420,10 @@ func (w *writer) frame(t io.Writer, h frame.Header, payload []byte) (int, error)
 	if w.bp == nil {
 		w.bp = writePool.Get().(*[]byte)
 	}
+	w.whole = false
 	n := 0
-	if h.Len() > cap(*w.bp)-len(*w.bp) {
+	size := h.Len() + len(payload)
+	if room := cap(*w.bp) - len(*w.bp); size > room && (size <= cap(*w.bp) || h.Len() > room) {
 		k, err := w.flush(t)
 		if n += k; err != nil {
 			return n, err
@@ -384,25 +442,55 @@ func (w *writer) frame(t io.Writer, h frame.Header, payload []byte) (int, error)
 		*w.bp = buf
 		payload = payload[k:]
 		if len(payload) == 0 {
+			w.whole = true
 			return n, nil
 		}
+		w.open = true
 		k, err := w.flush(t)
+		w.open = false
 		if n += k; err != nil {
 			return n, err
 		}
+		w.cont = true
 	}
 }
 
 // flush writes the bytes appended so far with one Write and returns the
-// number written. The buffer is empty afterwards, even after an error: a
-// frame cut by a failed write is never resumed.
+// number written. Afterwards the buffer is empty, unless the Write was
+// stopped by a deadline after it began a frame that can be finished: then
+// it holds the bytes not written (kept).
 func (w *writer) flush(t io.Writer) (int, error) {
+	w.kept, w.cut = false, false
 	if w.bp == nil || len(*w.bp) == 0 {
 		return 0, nil
 	}
-	n, err := t.Write(*w.bp)
-	*w.bp = (*w.bp)[:0]
+	buf := *w.bp
+	w.busy.Store(int64(len(buf)))
+	n, err := t.Write(buf)
+	rest := buf[:0]
+	begun := n > 0 || w.cont
+	switch {
+	case err == nil || !begun || !isTimeout(err):
+	case w.open || isBroken(err):
+		w.cut = true
+	default:
+		rest = buf[:copy(buf, buf[n:])]
+		w.kept = true
+	}
+	*w.bp = rest
+	w.cont = w.kept
+	w.busy.Store(int64(len(rest)))
 	return n, err
+}
+
+// abandon drops the bytes kept, which leaves a frame cut: the connection
+// can no longer be written.
+func (w *writer) abandon() {
+	if w.kept {
+		*w.bp = (*w.bp)[:0]
+		w.busy.Store(0)
+		w.kept, w.cont, w.cut = false, false, true
+	}
 }
 
 // room returns how many bytes can be appended before the next Write.
@@ -413,11 +501,10 @@ func (w *writer) room() int {
 	return cap(*w.bp) - len(*w.bp)
 }
 
-// release gives the buffer back to writePool, dropping what was not
-// flushed.
+// release gives the buffer back to writePool, unless it holds bytes kept
+// for the next Write.
 func (w *writer) release() {
-	if w.bp != nil {
-		*w.bp = (*w.bp)[:0]
+	if w.bp != nil && len(*w.bp) == 0 {
 		writePool.Put(w.bp)
 		w.bp = nil
 	}

@@ -1,0 +1,245 @@
+package conn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/mask"
+)
+
+// The copies of queued frames stay within the limit: a sender whose frame
+// would go beyond it waits for its own turn without a copy, bounded by its
+// context, and Buffered reports the frame in flight plus the copies.
+func TestSendQueueBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := &gateTransport{gate: make(chan struct{})}
+		c := New(g, &Config{Role: RoleServer})
+		const size = 4 + 1000 // header and payload of each frame
+		c.wlock.limit = 3 * size
+		done := make(chan error, 8)
+		send := func(ctx context.Context, s string) {
+			p := make([]byte, 1000)
+			copy(p, s)
+			done <- c.WriteMessage(ctx, frame.OpBinary, p)
+		}
+		bg := context.Background()
+		go send(bg, "first")
+		synctest.Wait() // its Write is in flight
+		if got := c.Buffered(); got != size {
+			t.Fatalf("Buffered = %d with one frame in flight, want %d", got, size)
+		}
+		leave, cancel := context.WithCancel(bg)
+		for i, ctx := range []context.Context{bg, leave, bg, bg, bg} {
+			go send(ctx, fmt.Sprint("q", i))
+			synctest.Wait() // queued before the next arrives
+		}
+		// q0..q2 are copied, q3 and q4 wait without a copy.
+		if got, want := c.Buffered(), size+3*size; got != want {
+			t.Fatalf("Buffered = %d, want %d", got, want)
+		}
+		cancel() // q1 leaves the queue
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Fatalf("q1 returned %v", err)
+		}
+		if got, want := c.Buffered(), size+2*size; got != want {
+			t.Fatalf("Buffered = %d after q1 left, want %d", got, want)
+		}
+		// A sender beyond the limit gives up with its context, sending
+		// nothing.
+		late, cancelLate := context.WithTimeout(bg, time.Second)
+		defer cancelLate()
+		go send(late, "late")
+		var te *TimeoutError
+		if err := <-done; !errors.As(err, &te) || te.Broken || te.Kept {
+			t.Fatalf("late sender returned %v", err)
+		}
+		for len(done) < 5 {
+			g.gate <- struct{}{}
+			synctest.Wait()
+		}
+		for range 5 {
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		}
+		var sent []string
+		for _, w := range g.writes {
+			for _, p := range payloads(t, w) {
+				sent = append(sent, p[:2])
+			}
+		}
+		if fmt.Sprintf("%q", sent) != `["fi" "q0" "q2" "q3" "q4"]` {
+			t.Errorf("sent %q", sent)
+		}
+		if got := c.Buffered(); got != 0 {
+			t.Errorf("Buffered = %d at the end", got)
+		}
+	})
+}
+
+// stopWrite runs write on a client Conn over net.Pipe within a context
+// that ends after a second, while the peer reads n bytes and then stops,
+// and returns write's error with the Conn, the peer's end of the pipe and
+// the bytes read. Both ends are closed at the end of the test; call it
+// inside a synctest bubble.
+func stopWrite(t *testing.T, n int, write func(ctx context.Context, c *Conn) error) (c *Conn, b net.Conn, head []byte, err error) {
+	a, b := net.Pipe()
+	t.Cleanup(func() { b.Close() })
+	c = New(a, nil)
+	t.Cleanup(func() { c.CloseNow() })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- write(ctx, c) }()
+	head = make([]byte, n)
+	if _, err := io.ReadFull(b, head); err != nil {
+		t.Fatal(err)
+	}
+	return c, b, head, <-errc // at the deadline, n bytes written
+}
+
+// A write stopped by its context after part of a frame that fits in the
+// write buffer went out keeps the rest, which goes out first with the next
+// write: the call reports Kept, the stream stays whole, and the
+// connection usable.
+func TestWriteStoppedKeepsFrame(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := make([]byte, 10000)
+		for i := range p {
+			p[i] = byte(i * 7)
+		}
+		c, b, head, err := stopWrite(t, 100, func(ctx context.Context, c *Conn) error {
+			return c.WriteMessage(ctx, frame.OpBinary, p)
+		})
+		var te *TimeoutError
+		if !errors.As(err, &te) || !te.Kept || te.Broken || errors.Is(err, ErrBroken) {
+			t.Fatalf("WriteMessage = %#v, want a kept timeout", err)
+		}
+		const frameLen = 8 + 10000 // header with key, payload
+		if got := c.Buffered(); got != frameLen-100 {
+			t.Errorf("Buffered = %d, want %d", got, frameLen-100)
+		}
+		errc := make(chan error, 1)
+		go func() { errc <- c.WriteMessage(context.Background(), frame.OpText, []byte("next")) }()
+		rest := make([]byte, frameLen-100+2+4+4)
+		if _, err := io.ReadFull(b, rest); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-errc; err != nil {
+			t.Fatalf("next write: %v", err)
+		}
+		wire := append(head, rest...)
+		for i, want := range [][]byte{p, []byte("next")} {
+			h, n, err := frame.ParseHeader(wire)
+			if err != nil || !h.Masked || h.Length != int64(len(want)) {
+				t.Fatalf("frame %d: %+v, %v", i, h, err)
+			}
+			got := wire[n : n+int(h.Length)]
+			mask.Apply(got, h.Key, 0)
+			if string(got) != string(want) {
+				t.Fatalf("frame %d payload differs", i)
+			}
+			wire = wire[n+int(h.Length):]
+		}
+		if got := c.Buffered(); got != 0 {
+			t.Errorf("Buffered = %d at the end", got)
+		}
+	})
+}
+
+// A close frame is never kept: no frame may follow it, so one that a
+// write stopped in the middle of ends the connection, as a cut frame
+// does.
+func TestWriteStoppedCloseNotKept(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, _, _, err := stopWrite(t, 3, func(ctx context.Context, c *Conn) error {
+			return c.WriteFrame(ctx, frame.New(frame.OpClose, []byte{0x03, 0xe8, 'b', 'y', 'e'}))
+		})
+		var te *TimeoutError
+		if !errors.As(err, &te) || te.Kept || !te.Broken || !errors.Is(err, ErrBroken) {
+			t.Fatalf("WriteFrame = %#v, want a broken timeout", err)
+		}
+		if err := c.WriteMessage(context.Background(), frame.OpText, []byte("after")); !errors.Is(err, ErrClosed) {
+			t.Errorf("a write after the cut close frame returned %v", err)
+		}
+		if got := c.Buffered(); got != 0 {
+			t.Errorf("Buffered = %d", got)
+		}
+	})
+}
+
+// The holder yields to gather frames only while writers queue them: a
+// lone writer never does, and a holder that found nothing to claim stops.
+func TestGatherOnlyWhenContended(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := &gateTransport{gate: make(chan struct{}, 16)}
+		c := New(g, &Config{Role: RoleServer})
+		ctx := context.Background()
+		g.gate <- struct{}{}
+		if err := c.WriteMessage(ctx, frame.OpText, []byte("alone")); err != nil {
+			t.Fatal(err)
+		}
+		if c.wlock.hot.Load() {
+			t.Fatal("a lone writer marked the lock hot")
+		}
+		done := make(chan error, 2)
+		go func() { done <- c.WriteMessage(ctx, frame.OpText, []byte("first")) }()
+		synctest.Wait() // its Write is in flight
+		go func() { done <- c.WriteMessage(ctx, frame.OpText, []byte("queued")) }()
+		synctest.Wait()
+		if !c.wlock.hot.Load() {
+			t.Fatal("a queued frame left the lock cold")
+		}
+		g.gate <- struct{}{}
+		g.gate <- struct{}{}
+		for range 2 {
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		}
+		g.gate <- struct{}{}
+		if err := c.WriteMessage(ctx, frame.OpText, []byte("alone again")); err != nil {
+			t.Fatal(err)
+		}
+		if c.wlock.hot.Load() {
+			t.Error("a holder that claimed nothing left the lock hot")
+		}
+	})
+}
+
+// WriteMessages checks a data header once for the whole burst and a
+// control frame's length for each message; a refused burst sends nothing.
+func TestWriteMessagesChecks(t *testing.T) {
+	g := &gateTransport{}
+	c := New(g, &Config{Role: RoleServer})
+	ctx := context.Background()
+	for _, tt := range []struct {
+		op   frame.Opcode
+		ps   [][]byte
+		want error
+	}{
+		{frame.OpPing, [][]byte{{1}, make([]byte, 126)}, frame.ErrControlTooLong},
+		{frame.Opcode(3), [][]byte{{1}}, frame.ErrReservedOpcode},
+		{frame.OpClose, [][]byte{{1}}, frame.ErrClosePayloadLength},
+	} {
+		if err := c.WriteMessages(ctx, tt.op, tt.ps...); !errors.Is(err, tt.want) {
+			t.Errorf("WriteMessages(%v): %v, want %v", tt.op, err, tt.want)
+		}
+	}
+	if len(g.writes) != 0 {
+		t.Errorf("refused bursts sent %q", g.writes)
+	}
+	if err := c.WriteMessages(ctx, frame.OpPing, []byte("a"), []byte("b")); err != nil {
+		t.Fatal(err)
+	}
+	if got := payloads(t, g.writes[0]); fmt.Sprint(got) != "[a b]" {
+		t.Errorf("pings sent as %q", got)
+	}
+}
