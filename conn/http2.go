@@ -122,6 +122,9 @@ func (d *Dialer) dialH2Conn(ctx context.Context, u *url.URL, hostOverride string
 		protos = []string{"h2", "http/1.1"}
 	}
 	nc, err := d.dialVia(ctx, u, hostOverride, pu, protos)
+	if noApplicationProtocol(err) {
+		return nil, nil, fmt.Errorf("%w: the server refused ALPN h2: %w", ErrHTTP2Unavailable, err)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -142,6 +145,14 @@ func (d *Dialer) dialH2Conn(ctx context.Context, u *url.URL, hostOverride string
 		return nil, nil, dialError(ctx, err)
 	}
 	return cc, nc, nil
+}
+
+// noApplicationProtocol reports whether err is the server's TLS alert
+// no_application_protocol (RFC 7301 §3.2): it shares no protocol with the
+// client's ALPN offer. crypto/tls exports no value for a received alert.
+func noApplicationProtocol(err error) bool {
+	var oe *net.OpError
+	return errors.As(err, &oe) && oe.Op == "remote error" && oe.Err != nil && oe.Err.Error() == "tls: no application protocol"
 }
 
 // h2StreamWindow is the receive window of a WebSocket's stream: what the

@@ -178,6 +178,7 @@ func (s *h2Stream) RemoteAddr() net.Addr { return s.remote }
 type h2Body struct {
 	mu     sync.Mutex
 	p      []byte        // the pending offer's bytes not taken yet
+	took   int           // bytes of the pending offer taken
 	ended  bool          // our side ended: Read returns io.EOF once p is taken
 	closed bool          // the HTTP/2 layer is done with the body: offers fail
 	ready  chan struct{} // signalled (capacity 1) to the body reader
@@ -203,18 +204,18 @@ func (b *h2Body) Read(p []byte) (int, error) {
 	for {
 		b.mu.Lock()
 		switch {
+		case b.closed:
+			b.mu.Unlock()
+			return 0, errStreamClosed
 		case len(b.p) > 0:
 			n := copy(p, b.p)
 			b.p = b.p[n:]
+			b.took += n
 			if len(b.p) == 0 {
-				b.p = nil
 				signal(b.taken)
 			}
 			b.mu.Unlock()
 			return n, nil
-		case b.closed:
-			b.mu.Unlock()
-			return 0, errStreamClosed
 		case b.ended:
 			b.mu.Unlock()
 			return 0, io.EOF
@@ -236,7 +237,6 @@ func (b *h2Body) Close() error {
 func (b *h2Body) abandon() {
 	b.mu.Lock()
 	b.closed = true
-	b.p = nil
 	b.mu.Unlock()
 	signal(b.ready)
 	signal(b.taken)
@@ -265,31 +265,28 @@ func (b *h2Body) offer(p []byte, stop <-chan struct{}) (int, error) {
 	case <-b.taken: // a stale signal from an earlier offer
 	default:
 	}
-	b.p = p
+	b.p, b.took = p, 0
 	b.mu.Unlock()
 	signal(b.ready)
 	for {
+		var err error
 		select {
 		case <-b.taken:
 		case <-stop:
+			err = os.ErrDeadlineExceeded
 		}
 		b.mu.Lock()
-		left := len(b.p)
+		n := b.took
 		switch {
+		case n == len(p):
+			err = nil
 		case b.closed:
-			b.p = nil
-			b.mu.Unlock()
-			return len(p) - left, errStreamClosed
-		case left == 0:
-			b.mu.Unlock()
-			return len(p), nil
+			err = errStreamClosed
 		}
-		select {
-		case <-stop:
-			b.p = nil
+		if err != nil || n == len(p) {
+			b.p, b.took = nil, 0
 			b.mu.Unlock()
-			return len(p) - left, os.ErrDeadlineExceeded
-		default:
+			return n, err
 		}
 		b.mu.Unlock()
 	}
