@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -531,4 +532,275 @@ func TestHTTP2StreamReset(t *testing.T) {
 	if err := c.WriteMessage(testCtx(t), frame.OpText, []byte("x")); !errors.Is(err, conn.ErrClosed) {
 		t.Errorf("WriteMessage after the reset = %v, want ErrClosed", err)
 	}
+}
+
+// pipeH2 returns a Dialer for HTTP2Only whose every connection is a
+// net.Pipe served by srv (nil: defaults) with h: for synctest bubbles,
+// where everything runs on the bubble's clock. The server ends are closed
+// at the end of the test.
+func pipeH2(t *testing.T, srv *http2.Server, h http.HandlerFunc) *conn.Dialer {
+	if srv == nil {
+		srv = &http2.Server{}
+	}
+	// Configured, the server pools its channels itself rather than
+	// process-wide: channels cannot pass from one bubble to another.
+	if err := http2.ConfigureServer(&http.Server{}, srv); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var ends []net.Conn
+	t.Cleanup(func() {
+		mu.Lock()
+		for _, nc := range ends {
+			nc.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	d := h2Dialer(conn.HTTP2Only)
+	d.NetDial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		client, server := net.Pipe()
+		mu.Lock()
+		ends = append(ends, server)
+		mu.Unlock()
+		wg.Go(func() { srv.ServeConn(server, &http2.ServeConnOpts{Handler: h}) })
+		return client, nil
+	}
+	return d
+}
+
+// The closing handshake is followed by END_STREAM both ways, whoever
+// starts it; a server that never ends its side of the stream (as
+// Hypercorn 0.13 does) is reset after h2CloseGrace, one second.
+func TestHTTP2CloseEndsStream(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		serverEnd bool // the server ends its side after the closing handshake
+		byServer  bool // the server starts the closing handshake
+		wait      time.Duration
+	}{
+		{"client closes", true, false, 0},
+		{"server closes", true, true, 0},
+		{"server never ends its side", false, false, time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				rest := make(chan error, 1) // what the server reads after the closing handshake
+				d := pipeH2(t, nil, func(w http.ResponseWriter, r *http.Request) {
+					c, err := h2Accept(w, r, nil, nil)
+					if err != nil {
+						return
+					}
+					ctx := context.Background()
+					if tc.byServer {
+						c.Close(ctx, status.GoingAway, "bye")
+					} else {
+						echoLoop(c)
+					}
+					_, err = r.Body.Read(make([]byte, 1))
+					rest <- err
+					if !tc.serverEnd {
+						<-r.Context().Done()
+					}
+				})
+				ctx := context.Background()
+				c := dial(t, d, "ws://h2.test/")
+				start := time.Now()
+				var err error
+				if tc.byServer {
+					var ce *status.CloseError
+					if _, _, err = c.ReadMessage(ctx); !errors.As(err, &ce) || ce.Code != status.GoingAway {
+						t.Errorf("ReadMessage = %v, want the server's close 1001", err)
+					}
+				} else if err = c.Close(ctx, status.NormalClosure, ""); err != nil {
+					t.Errorf("Close = %v", err)
+				}
+				if got := <-rest; got != io.EOF {
+					t.Errorf("server read after the closing handshake: %v, want io.EOF (END_STREAM)", got)
+				}
+				synctest.Wait()
+				if got := time.Since(start); got != tc.wait {
+					t.Errorf("closing took %v, want %v", got, tc.wait)
+				}
+			})
+		})
+	}
+}
+
+// CloseNow resets the stream (RST_STREAM CANCEL) and leaves the other
+// WebSockets of the HTTP/2 connection alone.
+func TestHTTP2CloseNow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		reset := make(chan error, 2)
+		d := pipeH2(t, nil, func(w http.ResponseWriter, r *http.Request) {
+			if c, err := h2Accept(w, r, nil, nil); err == nil {
+				echoLoop(c)
+				<-r.Context().Done()
+				reset <- r.Context().Err()
+			}
+		})
+		var pool conn.HTTP2Pool
+		defer pool.Close()
+		d.HTTP2Pool = &pool
+		ctx := context.Background()
+		a := dial(t, d, "ws://h2.test/")
+		b := dial(t, d, "ws://h2.test/")
+		echoed(t, ctx, a, "a")
+		if err := a.CloseNow(); err != nil {
+			t.Errorf("CloseNow = %v", err)
+		}
+		if err := <-reset; err == nil {
+			t.Errorf("the server's stream was not reset")
+		}
+		echoed(t, ctx, b, "b still works")
+		b.Close(ctx, status.NormalClosure, "")
+	})
+}
+
+// The dial over HTTP/2 is bounded by HandshakeTimeout and ended by its
+// context, with a *conn.TimeoutError, at once and at the right time.
+func TestHTTP2DialTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		timeout time.Duration // HandshakeTimeout
+		cancel  time.Duration // cancel the context after
+		want    error
+		at      time.Duration
+	}{
+		{"HandshakeTimeout", 2 * time.Second, 0, context.DeadlineExceeded, 2 * time.Second},
+		{"default HandshakeTimeout", 0, 0, context.DeadlineExceeded, conn.DefaultHandshakeTimeout},
+		{"cancel", -1, 3 * time.Second, context.Canceled, 3 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				d := pipeH2(t, nil, func(w http.ResponseWriter, r *http.Request) {
+					<-r.Context().Done() // never answers
+				})
+				d.HandshakeTimeout = tc.timeout
+				ctx := context.Background()
+				if tc.cancel > 0 {
+					var cancel context.CancelFunc
+					ctx, cancel = context.WithCancel(ctx)
+					time.AfterFunc(tc.cancel, cancel)
+				}
+				start := time.Now()
+				_, err := d.Dial(ctx, "ws://h2.test/")
+				var te *conn.TimeoutError
+				if !errors.As(err, &te) || !errors.Is(err, tc.want) {
+					t.Errorf("Dial = %v, want a *TimeoutError matching %v", err, tc.want)
+				}
+				if got := time.Since(start); got != tc.at {
+					t.Errorf("Dial ended after %v, want %v", got, tc.at)
+				}
+			})
+		})
+	}
+}
+
+// A receive stopped by its context loses no byte: the next one reads the
+// message whose first bytes had arrived before the deadline.
+func TestHTTP2ReadTimeoutResumes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d := pipeH2(t, nil, func(w http.ResponseWriter, r *http.Request) {
+			if _, err := h2Accept(w, r, nil, nil); err != nil {
+				return
+			}
+			rc := http.NewResponseController(w)
+			w.Write([]byte{0x81, 5, 'h', 'e'})
+			rc.Flush()
+			time.Sleep(2 * time.Second)
+			w.Write([]byte{'l', 'l', 'o'})
+			rc.Flush()
+			<-r.Context().Done()
+		})
+		c := dial(t, d, "ws://h2.test/")
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_, _, err := c.ReadMessage(ctx)
+		var te *conn.TimeoutError
+		if !errors.As(err, &te) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("ReadMessage = %v, want a *TimeoutError", err)
+		}
+		_, p, err := c.ReadMessage(context.Background())
+		if err != nil || string(p) != "hello" {
+			t.Errorf("ReadMessage after the timeout = %q, %v; want hello", p, err)
+		}
+	})
+}
+
+// A WebSocket whose peer stops reading blocks only itself: its send stops
+// at its context's deadline, while another WebSocket on the same HTTP/2
+// connection goes on, in both directions.
+func TestHTTP2FlowControl(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := &http2.Server{MaxUploadBufferPerConnection: 4 << 20, MaxUploadBufferPerStream: 256 << 10}
+		d := pipeH2(t, srv, func(w http.ResponseWriter, r *http.Request) {
+			c, err := h2Accept(w, r, nil, nil)
+			if err != nil {
+				return
+			}
+			switch r.URL.Path {
+			case "/deaf": // reads nothing
+				<-r.Context().Done()
+			case "/flood": // sends 2 MiB, more than the client's stream window
+				c.WriteMessage(context.Background(), frame.OpBinary, make([]byte, 2<<20))
+				<-r.Context().Done()
+			default:
+				echoLoop(c)
+			}
+		})
+		var pool conn.HTTP2Pool
+		defer pool.Close()
+		d.HTTP2Pool = &pool
+		deaf := dial(t, d, "ws://h2.test/deaf")
+		flood := dial(t, d, "ws://h2.test/flood")
+		echo := dial(t, d, "ws://h2.test/echo")
+
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		var err error
+		for range 8 {
+			if err = deaf.WriteMessage(ctx, frame.OpBinary, make([]byte, 128<<10)); err != nil {
+				break
+			}
+		}
+		var te *conn.TimeoutError
+		if !errors.As(err, &te) {
+			t.Errorf("sending 1 MiB to a peer that does not read: %v, want a *TimeoutError", err)
+		}
+		synctest.Wait()
+		echoed(t, context.Background(), echo, "still flowing")
+		echoed(t, context.Background(), echo, strings.Repeat("z", 300<<10))
+		_, p, err := flood.ReadMessage(context.Background())
+		if err != nil || len(p) != 2<<20 {
+			t.Errorf("ReadMessage of the flood = %d bytes, %v", len(p), err)
+		}
+	})
+}
+
+// permessage-deflate works over HTTP/2 as over HTTP/1.1.
+func TestHTTP2Compression(t *testing.T) {
+	checkLeaks(t)
+	offer := make(chan string, 1)
+	s := startH2(t, nil, nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		offer <- r.Header.Get("Sec-Websocket-Extensions")
+		c, err := h2Accept(w, r, http.Header{"Sec-Websocket-Extensions": {"permessage-deflate; server_max_window_bits=12"}},
+			&conn.Config{Compression: &conn.Compression{Agreed: handshake.DeflateParams{ServerMaxWindowBits: 12}}})
+		if err == nil {
+			echoLoop(c)
+		}
+	}))
+	d := h2Dialer(conn.HTTP2Only)
+	d.Config.Compression = &conn.Compression{Threshold: -1}
+	c := dial(t, d, s.URL+"/")
+	if got := recv(t, offer); !strings.HasPrefix(got, "permessage-deflate") {
+		t.Errorf("offer = %q", got)
+	}
+	if p, ok := c.Compression(); !ok || p.ServerMaxWindowBits != 12 {
+		t.Errorf("Compression = %+v, %v; want server_max_window_bits=12 agreed", p, ok)
+	}
+	ctx := testCtx(t)
+	echoed(t, ctx, c, strings.Repeat("compress me ", 1000))
+	c.Close(ctx, status.NormalClosure, "")
 }
