@@ -459,7 +459,7 @@ func TestHTTP2Pool(t *testing.T) {
 				return
 			}
 			for i, c := range cs {
-				wg.Go(func() { echoed(t, ctx, c, strings.Repeat("m", i*1000)) })
+				wg.Go(func() { echoed(t, ctx, c, strings.Repeat("m", i*10)) })
 			}
 			wg.Wait()
 			if got := s.accepted.Load(); got != tc.wantTCP {
@@ -722,7 +722,10 @@ func TestHTTP2ReadTimeoutResumes(t *testing.T) {
 		if !errors.As(err, &te) || !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("ReadMessage = %v, want a *TimeoutError", err)
 		}
-		_, p, err := c.ReadMessage(context.Background())
+		time.Sleep(3 * time.Second) // the rest arrives while no receive waits
+		ctx, cancel = context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_, p, err := c.ReadMessage(ctx)
 		if err != nil || string(p) != "hello" {
 			t.Errorf("ReadMessage after the timeout = %q, %v; want hello", p, err)
 		}
@@ -771,7 +774,13 @@ func TestHTTP2FlowControl(t *testing.T) {
 		}
 		synctest.Wait()
 		echoed(t, context.Background(), echo, "still flowing")
-		echoed(t, context.Background(), echo, strings.Repeat("z", 300<<10))
+		big := make([]byte, 300<<10) // more than the server's stream window
+		if err := echo.WriteMessage(context.Background(), frame.OpBinary, big); err != nil {
+			t.Fatalf("WriteMessage of %d bytes: %v", len(big), err)
+		}
+		if _, p, err := echo.ReadMessage(context.Background()); err != nil || len(p) != len(big) {
+			t.Errorf("echo of %d bytes: %d bytes, %v", len(big), len(p), err)
+		}
 		_, p, err := flood.ReadMessage(context.Background())
 		if err != nil || len(p) != 2<<20 {
 			t.Errorf("ReadMessage of the flood = %d bytes, %v", len(p), err)
