@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -22,136 +21,26 @@ import (
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/handshake"
+	"github.com/framewire/ws/internal/h2test"
 	"github.com/framewire/ws/status"
 	"github.com/framewire/ws/wstest"
 )
 
-// h2Server is an HTTP/2 server on 127.0.0.1 (x/net/http2's, with extended
-// CONNECT enabled by TestMain), in clear (h2c with prior knowledge) or
-// over TLS with ALPN h2. It counts the TCP connections it accepted.
-type h2Server struct {
-	URL      string
-	roots    *x509.CertPool // the CA of a TLS server
-	accepted atomic.Int32
-	ln       net.Listener
-	wg       sync.WaitGroup
-	mu       sync.Mutex
-	conns    []net.Conn
-}
-
-// startH2 starts srv (nil: defaults) with handler h; cfg, if not nil,
-// turns TLS on. The server is closed at the end of the test.
-func startH2(t *testing.T, srv *http2.Server, cfg *tls.Config, h http.Handler) *h2Server {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if srv == nil {
-		srv = &http2.Server{}
-	}
-	s := &h2Server{ln: ln, URL: "ws://" + ln.Addr().String()}
-	if cfg != nil {
-		s.URL = "wss://" + ln.Addr().String()
-	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		for {
-			nc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s.accepted.Add(1)
-			if cfg != nil {
-				nc = tls.Server(nc, cfg)
-			}
-			s.mu.Lock()
-			s.conns = append(s.conns, nc)
-			s.mu.Unlock()
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				srv.ServeConn(nc, &http2.ServeConnOpts{Handler: h})
-			}()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		s.mu.Lock()
-		for _, nc := range s.conns {
-			nc.Close()
-		}
-		s.mu.Unlock()
-		s.wg.Wait()
-	})
+// startH2 starts an h2test server closed at the end of the test.
+func startH2(t *testing.T, srv *http2.Server, cfg *tls.Config, h http.Handler) *h2test.Server {
+	s := h2test.NewServer(srv, cfg, h)
+	t.Cleanup(s.Close)
 	return s
 }
 
-// h2Stream is the server side of a WebSocket over an HTTP/2 stream, as a
-// conn.Transport.
-type h2ServerStream struct {
-	r  io.Reader
-	w  http.ResponseWriter
-	rc *http.ResponseController
-}
-
-func (s h2ServerStream) Read(b []byte) (int, error) { return s.r.Read(b) }
-func (s h2ServerStream) Write(b []byte) (int, error) {
-	n, err := s.w.Write(b)
-	if err == nil {
-		err = s.rc.Flush()
-	}
-	return n, err
-}
-func (s h2ServerStream) Close() error                       { return nil }
-func (s h2ServerStream) SetReadDeadline(t time.Time) error  { return s.rc.SetReadDeadline(t) }
-func (s h2ServerStream) SetWriteDeadline(t time.Time) error { return s.rc.SetWriteDeadline(t) }
-
-// h2Accept checks an extended CONNECT for a WebSocket and answers it with
-// 200 and header, returning the server Conn over the stream.
-func h2Accept(w http.ResponseWriter, r *http.Request, header http.Header, cfg *conn.Config) (*conn.Conn, error) {
-	if r.Method != http.MethodConnect || r.Header.Get(":protocol") != "websocket" || r.Header.Get("Sec-Websocket-Version") != "13" {
-		http.Error(w, "not a WebSocket", http.StatusBadRequest)
-		return nil, errors.New("not a WebSocket CONNECT")
-	}
-	for k, vs := range header {
-		w.Header()[k] = vs
-	}
-	w.WriteHeader(http.StatusOK)
-	rc := http.NewResponseController(w)
-	if err := rc.Flush(); err != nil {
-		return nil, err
-	}
-	var c conn.Config
-	if cfg != nil {
-		c = *cfg
-	}
-	c.Role = conn.RoleServer
-	return conn.New(h2ServerStream{r: r.Body, w: w, rc: rc}, &c), nil
-}
-
-// h2Echo echoes every message, then ends the stream after the closing
-// handshake.
-func h2Echo(w http.ResponseWriter, r *http.Request) {
-	c, err := h2Accept(w, r, nil, nil)
-	if err != nil {
-		return
-	}
-	echoLoop(c)
-}
-
-func echoLoop(c *conn.Conn) {
-	ctx := context.Background()
-	for {
-		op, p, err := c.ReadMessage(ctx)
-		if err != nil {
-			return
-		}
-		if err := c.WriteMessage(ctx, op, p); err != nil {
-			return
-		}
-	}
+// tlsServer is the address and CA of a TLS server of the tests.
+type tlsServer struct {
+	URL   string
+	roots *x509.CertPool
+	ln    net.Listener
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	conns []net.Conn
 }
 
 // h2Dialer is a Dialer for the tests over HTTP/2.
@@ -163,7 +52,7 @@ func h2Dialer(mode conn.HTTP2Mode) *conn.Dialer {
 // CONNECT, echoes, and closes with the closing handshake.
 func TestHTTP2Echo(t *testing.T) {
 	checkLeaks(t)
-	s := startH2(t, nil, nil, http.HandlerFunc(h2Echo))
+	s := startH2(t, nil, nil, http.HandlerFunc(h2test.Echo))
 	c := dial(t, h2Dialer(conn.HTTP2Only), s.URL+"/echo?x=1")
 	ctx := testCtx(t)
 	if c.Proto() != "HTTP/2.0" || c.Status() != http.StatusOK {
@@ -191,9 +80,9 @@ func TestHTTP2Request(t *testing.T) {
 	got := make(chan h2Request, 1)
 	s := startH2(t, nil, nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got <- h2Request{r.Method, r.Header.Get(":protocol"), r.URL.RequestURI(), r.Host, r.Header.Clone()}
-		c, err := h2Accept(w, r, http.Header{"Sec-Websocket-Protocol": {"chat"}, "Set-Cookie": {"s=1"}}, nil)
+		c, err := h2test.Accept(w, r, http.Header{"Sec-Websocket-Protocol": {"chat"}, "Set-Cookie": {"s=1"}}, nil)
 		if err == nil {
-			echoLoop(c)
+			h2test.EchoLoop(c)
 		}
 	}))
 	jar, _ := cookiejar.New(nil)
@@ -240,8 +129,8 @@ func TestHTTP2AnswerChecked(t *testing.T) {
 			http.Error(w, "go away", http.StatusForbidden)
 			return
 		}
-		if c, err := h2Accept(w, r, http.Header{"Sec-Websocket-Protocol": {"other"}}, nil); err == nil {
-			echoLoop(c)
+		if c, err := h2test.Accept(w, r, http.Header{"Sec-Websocket-Protocol": {"other"}}, nil); err == nil {
+			h2test.EchoLoop(c)
 		}
 	}))
 	d := h2Dialer(conn.HTTP2Only)
@@ -283,7 +172,7 @@ func noConnectH2(nc net.Conn) {
 // dualServer is a TLS server on 127.0.0.1 that offers protos in ALPN and
 // serves a connection that chose h2 with h2 and any other with the
 // HTTP/1.1 WebSocket handler h1.
-func dualServer(t *testing.T, protos []string, h2 func(net.Conn), h1 wstest.Handler) *h2Server {
+func dualServer(t *testing.T, protos []string, h2 func(net.Conn), h1 wstest.Handler) *tlsServer {
 	t.Helper()
 	pool, cert := testCA(t)
 	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: protos}
@@ -291,7 +180,7 @@ func dualServer(t *testing.T, protos []string, h2 func(net.Conn), h1 wstest.Hand
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &h2Server{ln: ln, URL: "wss://" + ln.Addr().String(), roots: pool}
+	s := &tlsServer{ln: ln, URL: "wss://" + ln.Addr().String(), roots: pool}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -300,7 +189,6 @@ func dualServer(t *testing.T, protos []string, h2 func(net.Conn), h1 wstest.Hand
 			if err != nil {
 				return
 			}
-			s.accepted.Add(1)
 			tc := tls.Server(nc, cfg)
 			s.mu.Lock()
 			s.conns = append(s.conns, tc)
@@ -354,7 +242,7 @@ func TestHTTP2Fallback(t *testing.T) {
 		onlyErr  error  // what HTTP2Only fails with, nil: succeeds
 		onlyCode int    // the status of a refusal with HTTP2Only
 	}{
-		{"h2 with extended CONNECT", []string{"h2", "http/1.1"}, serveH2(h2Echo), "HTTP/2.0", nil, 0},
+		{"h2 with extended CONNECT", []string{"h2", "http/1.1"}, serveH2(h2test.Echo), "HTTP/2.0", nil, 0},
 		{"ALPN http/1.1", []string{"http/1.1"}, nil, "HTTP/1.1", conn.ErrHTTP2Unavailable, 0},
 		{"no SETTINGS_ENABLE_CONNECT_PROTOCOL", []string{"h2", "http/1.1"}, noConnectH2, "HTTP/1.1", conn.ErrHTTP2Unavailable, 0},
 		{"CONNECT refused", []string{"h2", "http/1.1"}, serveH2(refuse), "HTTP/1.1", handshake.ErrBadStatus, http.StatusNotImplemented},
@@ -436,7 +324,7 @@ func TestHTTP2Pool(t *testing.T) {
 		{"MAX_CONCURRENT_STREAMS 2", 2, 5, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := startH2(t, &http2.Server{MaxConcurrentStreams: tc.maxStreams}, nil, http.HandlerFunc(h2Echo))
+			s := startH2(t, &http2.Server{MaxConcurrentStreams: tc.maxStreams}, nil, http.HandlerFunc(h2test.Echo))
 			var pool conn.HTTP2Pool
 			defer pool.Close()
 			d := h2Dialer(conn.HTTP2Only)
@@ -462,7 +350,7 @@ func TestHTTP2Pool(t *testing.T) {
 				wg.Go(func() { echoed(t, ctx, c, strings.Repeat("m", i*10)) })
 			}
 			wg.Wait()
-			if got := s.accepted.Load(); got != tc.wantTCP {
+			if got := s.Accepted.Load(); got != tc.wantTCP {
 				t.Errorf("%d WebSockets over %d TCP connections, want %d", tc.n, got, tc.wantTCP)
 			}
 			for _, c := range cs {
@@ -473,7 +361,7 @@ func TestHTTP2Pool(t *testing.T) {
 			// Streams given back: the next WebSocket reuses a connection.
 			c := dial(t, d, s.URL+"/")
 			echoed(t, ctx, c, "again")
-			if got := s.accepted.Load(); got != tc.wantTCP {
+			if got := s.Accepted.Load(); got != tc.wantTCP {
 				t.Errorf("after closing: %d TCP connections, want %d", got, tc.wantTCP)
 			}
 			c.Close(ctx, status.NormalClosure, "")
@@ -481,22 +369,20 @@ func TestHTTP2Pool(t *testing.T) {
 	}
 
 	t.Run("dead connection leaves", func(t *testing.T) {
-		s := startH2(t, nil, nil, http.HandlerFunc(h2Echo))
+		s := startH2(t, nil, nil, http.HandlerFunc(h2test.Echo))
 		var pool conn.HTTP2Pool
 		d := h2Dialer(conn.HTTP2Only)
 		d.HTTP2Pool = &pool
 		ctx := testCtx(t)
 		c := dial(t, d, s.URL+"/")
-		s.mu.Lock()
-		s.conns[0].Close()
-		s.mu.Unlock()
+		s.Drop()
 		_, _, err := c.ReadMessage(ctx)
 		if !errors.Is(err, conn.ErrConnectionLost) {
 			t.Errorf("ReadMessage after the HTTP/2 connection died = %v, want ErrConnectionLost", err)
 		}
 		c = dial(t, d, s.URL+"/")
 		echoed(t, ctx, c, "new connection")
-		if got := s.accepted.Load(); got != 2 {
+		if got := s.Accepted.Load(); got != 2 {
 			t.Errorf("%d TCP connections, want 2", got)
 		}
 		c.Close(ctx, status.NormalClosure, "")
@@ -512,7 +398,7 @@ func TestHTTP2Pool(t *testing.T) {
 func TestHTTP2StreamReset(t *testing.T) {
 	checkLeaks(t)
 	s := startH2(t, nil, nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, err := h2Accept(w, r, nil, nil); err != nil {
+		if _, err := h2test.Accept(w, r, nil, nil); err != nil {
 			return
 		}
 		w.Write([]byte{0x82, 10, 'h', 'a', 'l', 'f'}) // 4 of 10 payload bytes
@@ -588,7 +474,7 @@ func TestHTTP2CloseEndsStream(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				rest := make(chan error, 1) // what the server reads after the closing handshake
 				d := pipeH2(t, nil, func(w http.ResponseWriter, r *http.Request) {
-					c, err := h2Accept(w, r, nil, nil)
+					c, err := h2test.Accept(w, r, nil, nil)
 					if err != nil {
 						return
 					}
@@ -596,7 +482,7 @@ func TestHTTP2CloseEndsStream(t *testing.T) {
 					if tc.byServer {
 						c.Close(ctx, status.GoingAway, "bye")
 					} else {
-						echoLoop(c)
+						h2test.EchoLoop(c)
 					}
 					_, err = r.Body.Read(make([]byte, 1))
 					rest <- err
@@ -634,8 +520,8 @@ func TestHTTP2CloseNow(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		reset := make(chan error, 2)
 		d := pipeH2(t, nil, func(w http.ResponseWriter, r *http.Request) {
-			if c, err := h2Accept(w, r, nil, nil); err == nil {
-				echoLoop(c)
+			if c, err := h2test.Accept(w, r, nil, nil); err == nil {
+				h2test.EchoLoop(c)
 				<-r.Context().Done()
 				reset <- r.Context().Err()
 			}
@@ -703,7 +589,7 @@ func TestHTTP2DialTimeout(t *testing.T) {
 func TestHTTP2ReadTimeoutResumes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		d := pipeH2(t, nil, func(w http.ResponseWriter, r *http.Request) {
-			if _, err := h2Accept(w, r, nil, nil); err != nil {
+			if _, err := h2test.Accept(w, r, nil, nil); err != nil {
 				return
 			}
 			rc := http.NewResponseController(w)
@@ -739,7 +625,7 @@ func TestHTTP2FlowControl(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := &http2.Server{MaxUploadBufferPerConnection: 4 << 20, MaxUploadBufferPerStream: 256 << 10}
 		d := pipeH2(t, srv, func(w http.ResponseWriter, r *http.Request) {
-			c, err := h2Accept(w, r, nil, nil)
+			c, err := h2test.Accept(w, r, nil, nil)
 			if err != nil {
 				return
 			}
@@ -750,7 +636,7 @@ func TestHTTP2FlowControl(t *testing.T) {
 				c.WriteMessage(context.Background(), frame.OpBinary, make([]byte, 2<<20))
 				<-r.Context().Done()
 			default:
-				echoLoop(c)
+				h2test.EchoLoop(c)
 			}
 		})
 		var pool conn.HTTP2Pool
@@ -794,10 +680,10 @@ func TestHTTP2Compression(t *testing.T) {
 	offer := make(chan string, 1)
 	s := startH2(t, nil, nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		offer <- r.Header.Get("Sec-Websocket-Extensions")
-		c, err := h2Accept(w, r, http.Header{"Sec-Websocket-Extensions": {"permessage-deflate; server_max_window_bits=12"}},
+		c, err := h2test.Accept(w, r, http.Header{"Sec-Websocket-Extensions": {"permessage-deflate; server_max_window_bits=12"}},
 			&conn.Config{Compression: &conn.Compression{Agreed: handshake.DeflateParams{ServerMaxWindowBits: 12}}})
 		if err == nil {
-			echoLoop(c)
+			h2test.EchoLoop(c)
 		}
 	}))
 	d := h2Dialer(conn.HTTP2Only)
