@@ -533,11 +533,12 @@ func TestHTTP2CloseNow(t *testing.T) {
 		a := dial(t, d, "ws://h2.test/")
 		b := dial(t, d, "ws://h2.test/")
 		echoed(t, ctx, a, "a")
+		start := time.Now()
 		if err := a.CloseNow(); err != nil {
 			t.Errorf("CloseNow = %v", err)
 		}
-		if err := <-reset; err == nil {
-			t.Errorf("the server's stream was not reset")
+		if err := <-reset; err == nil || time.Since(start) != 0 {
+			t.Errorf("the server's stream ended after %v with %v; want a reset at once", time.Since(start), err)
 		}
 		echoed(t, ctx, b, "b still works")
 		b.Close(ctx, status.NormalClosure, "")
