@@ -10,8 +10,10 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -37,6 +39,7 @@ func startH2(t *testing.T, srv *http2.Server, cfg *tls.Config, h http.Handler) *
 type tlsServer struct {
 	URL   string
 	roots *x509.CertPool
+	h2    atomic.Int32 // connections that chose h2
 	ln    net.Listener
 	wg    sync.WaitGroup
 	mu    sync.Mutex
@@ -201,6 +204,7 @@ func dualServer(t *testing.T, protos []string, h2 func(net.Conn), h1 wstest.Hand
 					return
 				}
 				if tc.ConnectionState().NegotiatedProtocol == "h2" {
+					s.h2.Add(1)
 					h2(tc)
 					return
 				}
@@ -699,4 +703,77 @@ func TestHTTP2Compression(t *testing.T) {
 	ctx := testCtx(t)
 	echoed(t, ctx, c, strings.Repeat("compress me ", 1000))
 	c.Close(ctx, status.NormalClosure, "")
+}
+
+// Through an HTTP CONNECT proxy, the HTTP/2 connection and its TLS run
+// inside the tunnel; pooled WebSockets share one tunnel.
+func TestHTTP2Proxy(t *testing.T) {
+	checkLeaks(t)
+	s := dualServer(t, []string{"h2"}, serveH2(h2test.Echo), nil)
+	px := newConnectProxy(t)
+	pu, _ := url.Parse("http://u:p@" + px.ln.Addr().String())
+	var pool conn.HTTP2Pool
+	defer pool.Close()
+	d := &conn.Dialer{HTTP2: conn.HTTP2Only, HTTP2Pool: &pool, Proxy: http.ProxyURL(pu), TLSConfig: &tls.Config{RootCAs: s.roots}}
+	ctx := testCtx(t)
+	for i := range 2 {
+		c := dial(t, d, s.URL+"/")
+		echoed(t, ctx, c, "via proxy "+strconv.Itoa(i))
+		if c.Proto() != "HTTP/2.0" {
+			t.Errorf("Proto = %q", c.Proto())
+		}
+		defer c.Close(ctx, status.NormalClosure, "")
+	}
+	px.mu.Lock()
+	n := len(px.requests)
+	px.mu.Unlock()
+	if n != 1 {
+		t.Errorf("%d CONNECT requests to the proxy, want 1", n)
+	}
+}
+
+// A redirect answering the extended CONNECT is followed as over HTTP/1.1.
+func TestHTTP2Redirect(t *testing.T) {
+	checkLeaks(t)
+	s := startH2(t, nil, nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/old" {
+			w.Header().Set("Location", "/new")
+			w.WriteHeader(http.StatusFound)
+			return
+		}
+		if c, err := h2test.Accept(w, r, nil, nil); err == nil {
+			c.WriteMessage(context.Background(), frame.OpText, []byte(r.URL.Path))
+			h2test.EchoLoop(c)
+		}
+	}))
+	c := dial(t, h2Dialer(conn.HTTP2Only), s.URL+"/old")
+	ctx := testCtx(t)
+	if _, p, err := c.ReadMessage(ctx); err != nil || string(p) != "/new" {
+		t.Errorf("ReadMessage = %q, %v; want /new", p, err)
+	}
+	c.Close(ctx, status.NormalClosure, "")
+}
+
+// With a pool, a server without extended CONNECT costs one HTTP/2
+// connection, whatever the number of dials that fall back to HTTP/1.1.
+func TestHTTP2PoolRemembersFallback(t *testing.T) {
+	checkLeaks(t)
+	s := dualServer(t, []string{"h2", "http/1.1"}, noConnectH2, wstest.Echo)
+	var pool conn.HTTP2Pool
+	defer pool.Close()
+	d := h2Dialer(conn.HTTP2Prefer)
+	d.TLSConfig = &tls.Config{RootCAs: s.roots}
+	d.HTTP2Pool = &pool
+	ctx := testCtx(t)
+	for range 3 {
+		c := dial(t, d, s.URL+"/")
+		echoed(t, ctx, c, "fallback")
+		if c.Proto() != "HTTP/1.1" {
+			t.Errorf("Proto = %q, want HTTP/1.1", c.Proto())
+		}
+		c.Close(ctx, status.NormalClosure, "")
+	}
+	if got := s.h2.Load(); got != 1 {
+		t.Errorf("%d HTTP/2 connections, want 1: the pooled one is asked again", got)
+	}
 }
