@@ -105,12 +105,20 @@ func TestCompressAgreed(t *testing.T) {
 // -notakeover rows, and gorilla), and fails the case if a client message
 // arrives uncompressed. The bench's own receive buffers are dropped after
 // the exchange, so heap-B/conn is the library's (and the sockets').
+//
+// The framewire-uncompressed row is the baseline: framewire's zero Dialer,
+// offering no compression, after the same exchange uncompressed.
 func BenchmarkCompressIdleConn(b *testing.B) {
-	for _, lib := range compressLibraries() {
+	libs := compressLibraries()
+	if framewireLibrary != nil {
+		libs = append(libs, compressLibrary{library: *framewireLibrary})
+		libs[len(libs)-1].name = "framewire-uncompressed"
+	}
+	for _, lib := range libs {
 		var res idleResult
 		b.Run(lib.name, func(b *testing.B) {
 			if b.N == 1 {
-				sess := &deflateSession{client: [][]byte{idleMessage}, server: [][]byte{idleMessage}}
+				sess := &deflateSession{client: [][]byte{idleMessage}, server: [][]byte{idleMessage}, plainOK: lib.serverBits == 0}
 				res = measureIdle(b, startHoldServer(b, sess), lib.library, *idleConns, false, func(c client) error {
 					err := exchange(c, idleMessage)
 					dropBuffers(c)
@@ -119,8 +127,11 @@ func BenchmarkCompressIdleConn(b *testing.B) {
 				sess.mu.Lock()
 				plain, declined := sess.plain, sess.declined
 				sess.mu.Unlock()
+				if sess.plainOK {
+					plain, declined = *idleConns-plain, *idleConns-declined // all of them
+				}
 				if plain > 0 || declined > 0 {
-					b.Fatalf("%d messages uncompressed, %d connections without compression", plain, declined)
+					b.Fatalf("%d messages (un)compressed, %d connections (not) compressed, against the row", plain, declined)
 				}
 			}
 			res.report(b)

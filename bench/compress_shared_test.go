@@ -309,7 +309,8 @@ func dropBuffers(c client) {
 // The server of the idle case.
 
 // deflateSession is the holdSession of the compressed idle case: it
-// agrees permessage-deflate (negotiateDeflate), then, for each of the
+// agrees permessage-deflate (negotiateDeflate) or, with plainOK set,
+// serves a client that offers none uncompressed; then, for each of the
 // client messages it expects, reads the message, checks that it arrived
 // compressed and answers with the server message of the same index,
 // compressed as agreed; then the connection is held with nothing kept
@@ -318,10 +319,11 @@ func dropBuffers(c client) {
 type deflateSession struct {
 	client, server [][]byte // the messages each side sends
 
-	record bool
-	buf    []byte    // reused for every client frame
-	cur    agreement // of the connection being served
-	agreed bool
+	record  bool
+	plainOK bool      // a client that offers no compression is served uncompressed
+	buf     []byte    // reused for every client frame
+	cur     agreement // of the connection being served
+	agreed  bool
 
 	mu          sync.Mutex
 	compressed  map[agreement][][]byte // server messages per agreement
@@ -347,20 +349,23 @@ func (s *deflateSession) answer(offers []string) string {
 }
 
 func (s *deflateSession) exchange(nc net.Conn) error {
-	if !s.agreed {
-		s.mu.Lock()
-		s.declined++
-		s.mu.Unlock()
-		return errDeclined // the connection is closed: the client's recv fails
-	}
+	out := s.server
 	s.mu.Lock()
-	if s.compressed == nil {
-		s.compressed = map[agreement][][]byte{}
-	}
-	out, ok := s.compressed[s.cur]
-	if !ok {
-		out = compressMessages(s.server, s.cur)
-		s.compressed[s.cur] = out
+	switch {
+	case !s.agreed:
+		s.declined++
+		if !s.plainOK {
+			s.mu.Unlock()
+			return errDeclined // the connection is closed: the client's recv fails
+		}
+	case s.compressed[s.cur] == nil:
+		if s.compressed == nil {
+			s.compressed = map[agreement][][]byte{}
+		}
+		s.compressed[s.cur] = compressMessages(s.server, s.cur)
+		fallthrough
+	default:
+		out = s.compressed[s.cur]
 	}
 	s.mu.Unlock()
 	rec := sessionRecord{agreement: s.cur}
@@ -398,7 +403,7 @@ func (s *deflateSession) exchange(nc net.Conn) error {
 			rec.inflated = append(rec.inflated, bytes.Clone(msg))
 			hist = append(hist, msg...)
 		}
-		h := ws.Header{Fin: true, Rsv: ws.Rsv(true, false, false), OpCode: ws.OpBinary, Length: int64(len(out[i]))}
+		h := ws.Header{Fin: true, Rsv: ws.Rsv(s.agreed, false, false), OpCode: ws.OpBinary, Length: int64(len(out[i]))}
 		if err := ws.WriteHeader(nc, h); err != nil {
 			return err
 		}
