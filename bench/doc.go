@@ -17,6 +17,13 @@
 //     loopback TCP and received back, per client.
 //   - BenchmarkIdleConn: heap, stack and goroutines per open connection,
 //     idle and with a goroutine waiting in receive.
+//   - BenchmarkCompressIdleConn: the same per connection with
+//     permessage-deflate (RFC 7692) agreed, after one compressed message
+//     each way, per framewire preset and per peer's context takeover mode.
+//   - BenchmarkCompressSend, BenchmarkCompressRecv: compressing and sending,
+//     and receiving and inflating, JSON, text and binary messages of 2 KiB
+//     and 64 KiB, with the compressed size against compress/flate at
+//     BestSpeed.
 //
 // # Running
 //

@@ -61,14 +61,24 @@ type idleResult struct {
 	heap, stack, goroutines, dialNs, allocBytes, allocs float64
 }
 
-// measureIdle dials n connections with lib to a holdServer and reports
-// what they cost once the garbage is collected: live heap, goroutine stack
-// and goroutines per connection, and dial time and allocation per dial.
-// With waiting set, each connection also has a goroutine blocked in recv,
-// as a client waiting for its next message has (unless the library runs
-// its own reading goroutine).
-func measureIdle(b *testing.B, lib library, n int, waiting bool) idleResult {
-	srv := startHoldServer(b)
+// report reports r as b's metrics.
+func (r idleResult) report(b *testing.B) {
+	b.ReportMetric(r.heap, "heap-B/conn")
+	b.ReportMetric(r.stack, "stack-B/conn")
+	b.ReportMetric(r.goroutines, "goroutines/conn")
+	b.ReportMetric(r.dialNs, "ns/op")
+	b.ReportMetric(r.allocBytes, "B/op")
+	b.ReportMetric(r.allocs, "allocs/op")
+}
+
+// measureIdle dials n connections with lib to srv and reports what they
+// cost once the garbage is collected: live heap, goroutine stack and
+// goroutines per connection, and dial time and allocation per dial (prime
+// included). With prime set, it runs on each connection once dialled (to
+// exchange a message). With waiting set, each connection also has a
+// goroutine blocked in recv, as a client waiting for its next message has
+// (unless the library runs its own reading goroutine).
+func measureIdle(b *testing.B, srv *holdServer, lib library, n int, waiting bool, prime func(client) error) idleResult {
 	defer srv.close()
 	clients := make([]client, 0, n)
 	var before, after runtime.MemStats
@@ -86,6 +96,14 @@ func measureIdle(b *testing.B, lib library, n int, waiting bool) idleResult {
 			b.Fatalf("dial %d: %v", len(clients), err)
 		}
 		clients = append(clients, c)
+		if prime != nil {
+			if err := prime(c); err != nil {
+				for _, c := range clients {
+					c.close()
+				}
+				b.Fatalf("connection %d: %v", len(clients), err)
+			}
+		}
 		if waiting && !lib.reads {
 			go c.recv()
 		}
@@ -148,14 +166,9 @@ func BenchmarkIdleConn(b *testing.B) {
 			var res idleResult
 			b.Run(mode+"/"+lib.name, func(b *testing.B) {
 				if b.N == 1 {
-					res = measureIdle(b, lib, *idleConns, mode == "waiting")
+					res = measureIdle(b, startHoldServer(b, nil), lib, *idleConns, mode == "waiting", nil)
 				}
-				b.ReportMetric(res.heap, "heap-B/conn")
-				b.ReportMetric(res.stack, "stack-B/conn")
-				b.ReportMetric(res.goroutines, "goroutines/conn")
-				b.ReportMetric(res.dialNs, "ns/op")
-				b.ReportMetric(res.allocBytes, "B/op")
-				b.ReportMetric(res.allocs, "allocs/op")
+				res.report(b)
 			})
 		}
 	}

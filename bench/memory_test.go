@@ -21,7 +21,13 @@ type memConn struct {
 	answered chan struct{}
 	closed   chan struct{}
 	once     sync.Once
-	frames   loopReader
+	frames   loopReader // nothing, when empty: Read waits for Close
+
+	// answer, when set, is the server's reply to the request's
+	// Sec-WebSocket-Extensions values (see acceptHandshake).
+	answer func(offers []string) string
+	// sent counts the bytes the client wrote after the handshake.
+	sent int64
 }
 
 func newMemConn(stream []byte) *memConn {
@@ -41,18 +47,26 @@ func (m *memConn) Write(p []byte) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.req == nil && m.response != nil || m.isAnswered() {
+		m.sent += int64(len(p))
 		return len(p), nil
 	}
 	m.req = append(m.req, p...)
 	if end := bytes.Index(m.req, []byte("\r\n\r\n")); end >= 0 {
-		var key string
+		var key, ext string
+		var offers []string
 		for _, line := range strings.Split(string(m.req[:end]), "\r\n") {
-			if k, ok := keyOf(line); ok {
+			if k, ok := fieldOf(line, "Sec-WebSocket-Key"); ok {
 				key = k
 			}
+			if e, ok := fieldOf(line, "Sec-WebSocket-Extensions"); ok {
+				offers = append(offers, e)
+			}
+		}
+		if m.answer != nil {
+			ext = m.answer(offers)
 		}
 		m.req = nil
-		m.response = []byte(switchingProtocols(key))
+		m.response = []byte(switchingProtocols(key, ext))
 		close(m.answered)
 	}
 	return len(p), nil
@@ -86,6 +100,10 @@ func (m *memConn) Read(p []byte) (int, error) {
 		return n, nil
 	}
 	m.mu.Unlock()
+	if len(m.frames.data) == 0 {
+		<-m.closed
+		return 0, net.ErrClosed
+	}
 	return m.frames.Read(p)
 }
 
@@ -173,15 +191,21 @@ func BenchmarkRecvMemory(b *testing.B) {
 			b.Run(sizeName(size)+"/"+lib.name, func(b *testing.B) {
 				c := dialMemory(b, lib, stream)
 				defer c.close()
-				b.SetBytes(int64(size))
-				b.ReportAllocs()
-				for b.Loop() {
-					p, err := c.recv()
-					if err != nil || len(p) != size {
-						b.Fatal(len(p), err)
-					}
-				}
+				recvLoop(b, c, size)
 			})
+		}
+	}
+}
+
+// recvLoop is the loop of a receiving benchmark: one op is one message of
+// size bytes received by c.
+func recvLoop(b *testing.B, c client, size int) {
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	for b.Loop() {
+		p, err := c.recv()
+		if err != nil || len(p) != size {
+			b.Fatal(len(p), err)
 		}
 	}
 }

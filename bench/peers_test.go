@@ -147,7 +147,12 @@ type coderClient struct {
 }
 
 func dialCoder(ctx context.Context, url string, nd netDial) (client, error) {
-	var opts cws.DialOptions
+	return dialCoderWith(ctx, url, nd, cws.CompressionDisabled)
+}
+
+// dialCoderWith is dialCoder with the compression mode mode.
+func dialCoderWith(ctx context.Context, url string, nd netDial, mode cws.CompressionMode) (client, error) {
+	opts := cws.DialOptions{CompressionMode: mode}
 	if nd != nil {
 		opts.HTTPClient = &http.Client{Transport: &http.Transport{DialContext: nd}}
 	}
@@ -284,6 +289,11 @@ type gwsClient struct {
 }
 
 func dialGws(ctx context.Context, url string, nd netDial) (client, error) {
+	return dialGwsWith(ctx, url, nd, gws.PermessageDeflate{})
+}
+
+// dialGwsWith is dialGws with compression configured as pd.
+func dialGwsWith(ctx context.Context, url string, nd netDial, pd gws.PermessageDeflate) (client, error) {
 	g := &gwsClient{msgs: make(chan *gws.Message, 1), done: make(chan struct{}), quit: make(chan struct{})}
 	if nd == nil {
 		var d net.Dialer
@@ -292,6 +302,7 @@ func dialGws(ctx context.Context, url string, nd netDial) (client, error) {
 	c, _, err := gws.NewClient(g, &gws.ClientOption{
 		Addr:               url,
 		ReadMaxPayloadSize: maxMessage,
+		PermessageDeflate:  pd,
 		NewDialer: func() (gws.Dialer, error) {
 			return ctxDialer{ctx, nd}, nil
 		},

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gobwas/ws"
 )
@@ -132,19 +133,28 @@ func (s *echoServer) close() {
 // no goroutine or buffer per connection, so that nearly all memory a
 // connection adds is the client's.
 type holdServer struct {
-	ln    net.Listener
-	url   string
-	done  chan struct{}
-	mu    sync.Mutex
-	conns []net.Conn
+	ln      net.Listener
+	url     string
+	session holdSession // nil: none
+	done    chan struct{}
+	mu      sync.Mutex
+	conns   []net.Conn
 }
 
-func startHoldServer(tb testing.TB) *holdServer {
+// holdSession is what a holdServer does with each connection besides
+// holding it, one connection at a time, in its accepting goroutine:
+// answer its extension offers, then exchange messages.
+type holdSession interface {
+	answer(offers []string) string
+	exchange(nc net.Conn) error
+}
+
+func startHoldServer(tb testing.TB, session holdSession) *holdServer {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s := &holdServer{ln: ln, url: "ws://" + ln.Addr().String() + "/", done: make(chan struct{})}
+	s := &holdServer{ln: ln, url: "ws://" + ln.Addr().String() + "/", session: session, done: make(chan struct{})}
 	go s.accept()
 	return s
 }
@@ -156,7 +166,20 @@ func (s *holdServer) accept() {
 		if err != nil {
 			return
 		}
-		if err := acceptHandshake(nc); err != nil {
+		var answer func([]string) string
+		if s.session != nil {
+			answer = s.session.answer
+		}
+		err = acceptHandshake(nc, answer)
+		if err == nil && s.session != nil {
+			// A client that does not send blocks the accepting goroutine
+			// for this long at most.
+			nc.SetDeadline(time.Now().Add(10 * time.Second))
+			if err = s.session.exchange(nc); err == nil {
+				err = nc.SetDeadline(time.Time{})
+			}
+		}
+		if err != nil {
 			nc.Close()
 			continue
 		}
@@ -170,10 +193,13 @@ func (s *holdServer) accept() {
 const acceptGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 // acceptHandshake reads an opening handshake request and answers 101. It
-// checks only what it needs: the Sec-WebSocket-Key.
-func acceptHandshake(nc net.Conn) error {
+// checks only what it needs: the Sec-WebSocket-Key. With answer set, the
+// response's Sec-WebSocket-Extensions is answer's reply to the request's
+// Sec-WebSocket-Extensions values (none if it returns "").
+func acceptHandshake(nc net.Conn, answer func(offers []string) string) error {
 	br := bufio.NewReader(nc)
 	var key string
+	var offers []string
 	for {
 		line, err := br.ReadString('\n')
 		if err != nil {
@@ -183,28 +209,39 @@ func acceptHandshake(nc net.Conn) error {
 		if line == "" {
 			break
 		}
-		if k, ok := keyOf(line); ok {
+		if k, ok := fieldOf(line, "Sec-WebSocket-Key"); ok {
 			key = k
 		}
+		if e, ok := fieldOf(line, "Sec-WebSocket-Extensions"); ok {
+			offers = append(offers, e)
+		}
 	}
-	_, err := io.WriteString(nc, switchingProtocols(key))
+	var ext string
+	if answer != nil {
+		ext = answer(offers)
+	}
+	_, err := io.WriteString(nc, switchingProtocols(key, ext))
 	return err
 }
 
-// keyOf returns the value of a Sec-WebSocket-Key header line.
-func keyOf(line string) (string, bool) {
-	name, value, ok := strings.Cut(line, ":")
-	if !ok || !strings.EqualFold(strings.TrimSpace(name), "Sec-WebSocket-Key") {
+// fieldOf returns the value of a header line of the field name.
+func fieldOf(line, name string) (string, bool) {
+	n, value, ok := strings.Cut(line, ":")
+	if !ok || !strings.EqualFold(strings.TrimSpace(n), name) {
 		return "", false
 	}
 	return strings.TrimSpace(value), true
 }
 
-// switchingProtocols is the 101 response to a request with key.
-func switchingProtocols(key string) string {
+// switchingProtocols is the 101 response to a request with key, with a
+// Sec-WebSocket-Extensions field when ext is not empty.
+func switchingProtocols(key, ext string) string {
 	sum := sha1.Sum([]byte(key + acceptGUID))
+	if ext != "" {
+		ext = "Sec-WebSocket-Extensions: " + ext + "\r\n"
+	}
 	return "HTTP/1.1 101 Switching Protocols\r\n" +
-		"Upgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Upgrade: websocket\r\nConnection: Upgrade\r\n" + ext +
 		"Sec-WebSocket-Accept: " + base64.StdEncoding.EncodeToString(sum[:]) + "\r\n\r\n"
 }
 

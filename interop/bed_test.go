@@ -14,7 +14,7 @@ import (
 )
 
 // echoServers are the keys of every WebSocket echo endpoint of the bed.
-var echoServers = []string{KeyWS, KeyWSDeflate, KeyPython, KeyAutobahn, KeyNginx, KeyNginxTLS}
+var echoServers = []string{KeyWS, KeyWSDeflate, KeyPython, KeyAutobahn, KeyAutobahnNCT, KeyNginx, KeyNginxTLS}
 
 func TestEchoServers(t *testing.T) {
 	for _, key := range echoServers {
@@ -83,6 +83,7 @@ func TestDeflateNegotiation(t *testing.T) {
 		{KeyWSDeflate, true},
 		{KeyPython, true},
 		{KeyAutobahn, true},
+		{KeyAutobahnNCT, true},
 		{KeyNginx, false},
 	}
 	for _, tt := range tests {

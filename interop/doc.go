@@ -32,7 +32,9 @@
 //
 // The Node.js server (npm ws) serves [KeyWS], and with permessage-deflate
 // (RFC 7692) on every message [KeyWSDeflate]; nginx proxies [KeyNginx]
-// and [KeyNginxTLS] to the [KeyWS] server. They echo text as text and
+// and [KeyNginxTLS] to the [KeyWS] server, and under the paths
+// /ws-deflate/, /py/, /autobahn/ and /autobahn-nct/ (stripped on the way)
+// to the permessage-deflate servers. They echo text as text and
 // binary as binary, select the first of "chat" and "superchat" that the
 // client offers, take messages up to 64 MiB, and serve these paths:
 //
@@ -50,7 +52,9 @@
 //
 // The Python websockets server [KeyPython] and the Autobahn-Python server
 // [KeyAutobahn] echo, accept "chat", permessage-deflate and 64 MiB
-// messages, and serve /headers (JSON {path, headers}) and /close.
+// messages, and serve /headers (JSON {path, headers}) and /close. A second
+// Autobahn-Python server, [KeyAutobahnNCT], answers every
+// permessage-deflate offer with client_no_context_takeover.
 //
 // squid [KeySquid] is an HTTP CONNECT proxy (RFC 9110 §9.3.6) that
 // answers 407 (RFC 9110 §15.5.8) without Basic credentials; tinyproxy

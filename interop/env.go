@@ -22,8 +22,9 @@ const (
 	KeyWSDeflate   = "FW_INTEROP_WS_DEFLATE"   // ws:// the same with permessage-deflate
 	KeyPython      = "FW_INTEROP_PY"           // ws:// Python websockets echo server
 	KeyAutobahn    = "FW_INTEROP_AUTOBAHN"     // ws:// Autobahn-Python echo server
-	KeyNginx       = "FW_INTEROP_NGINX"        // ws:// nginx in front of KeyWS
-	KeyNginxTLS    = "FW_INTEROP_NGINX_TLS"    // wss:// nginx in front of KeyWS
+	KeyAutobahnNCT = "FW_INTEROP_AUTOBAHN_NCT" // ws:// the same, answering client_no_context_takeover
+	KeyNginx       = "FW_INTEROP_NGINX"        // ws:// nginx in front of KeyWS; of the deflate servers under /ws-deflate/, /py/, /autobahn/, /autobahn-nct/
+	KeyNginxTLS    = "FW_INTEROP_NGINX_TLS"    // wss:// the same nginx
 	KeyCA          = "FW_INTEROP_CA"           // PEM file of the CA that signed nginx's certificate
 	KeyUser        = "FW_INTEROP_USER"         // user name for squid, dante and /basic
 	KeyPass        = "FW_INTEROP_PASS"         // its password

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # start.sh starts the interop bed on free loopback ports: Node.js ws echo
 # servers (plain and permessage-deflate), a Python websockets server, an
-# Autobahn-Python server, nginx as a ws:// and wss:// reverse proxy in front
-# of the plain Node.js server, squid (HTTP CONNECT, Basic auth), tinyproxy
+# Autobahn-Python server (and a second one that asks for
+# client_no_context_takeover), nginx as a ws:// and wss:// reverse proxy in
+# front of the plain Node.js server and, under paths of their own, of the
+# permessage-deflate servers, squid (HTTP CONNECT, Basic auth), tinyproxy
 # (HTTP CONNECT, no auth) and dante (SOCKS5 with and without
 # username/password). Each server is its own process group, recorded in
 # $FW_INTEROP_DIR/pids; the addresses go to $FW_INTEROP_DIR/env. Run
@@ -74,12 +76,12 @@ cleanup_on_error() {
 }
 trap cleanup_on_error EXIT
 
-# Ten distinct free ports: bind them all at once, then release them.
-read -r p_ws p_deflate p_py p_ab p_nginx p_nginx_tls p_squid p_tiny p_dante p_dante_auth < <(
+# Eleven distinct free ports: bind them all at once, then release them.
+read -r p_ws p_deflate p_py p_ab p_ab_nct p_nginx p_nginx_tls p_squid p_tiny p_dante p_dante_auth < <(
 	"$py" -c '
 import socket
 socks = []
-for _ in range(10):
+for _ in range(11):
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     socks.append(s)
@@ -147,8 +149,25 @@ http {
 			proxy_send_timeout 1h;
 			client_max_body_size 0;
 		}
+		# The permessage-deflate servers, each under a path of its own
+		# (stripped on the way): nginx passes Sec-WebSocket-Extensions
+		# through both ways and relays the compressed frames untouched.
+		location /ws-deflate/ { proxy_pass http://127.0.0.1:$p_deflate/; include $state/nginx/upgrade.conf; }
+		location /py/ { proxy_pass http://127.0.0.1:$p_py/; include $state/nginx/upgrade.conf; }
+		location /autobahn/ { proxy_pass http://127.0.0.1:$p_ab/; include $state/nginx/upgrade.conf; }
+		location /autobahn-nct/ { proxy_pass http://127.0.0.1:$p_ab_nct/; include $state/nginx/upgrade.conf; }
 	}
 }
+EOF
+cat >"$state/nginx/upgrade.conf" <<EOF
+proxy_http_version 1.1;
+proxy_set_header Upgrade \$http_upgrade;
+proxy_set_header Connection \$connection_upgrade;
+proxy_set_header Host \$http_host;
+proxy_buffering off;
+proxy_request_buffering off;
+proxy_read_timeout 1h;
+proxy_send_timeout 1h;
 EOF
 
 sq="$run/squid"
@@ -244,6 +263,7 @@ launch node-deflate "$p_deflate" env FW_INTEROP_USER="$user" FW_INTEROP_PASS="$p
 	node "$here/servers/echo.mjs" --port "$p_deflate" --deflate
 launch python-websockets "$p_py" "$py" "$here/servers/py_echo.py" --port "$p_py"
 launch autobahn "$p_ab" "$py" "$here/servers/ab_echo.py" --port "$p_ab"
+launch autobahn-nct "$p_ab_nct" "$py" "$here/servers/ab_echo.py" --port "$p_ab_nct" --request-no-context-takeover
 launch nginx "$p_nginx" /usr/sbin/nginx -e "$logs/nginx-error.log" -p "$state/nginx" -c "$state/nginx/nginx.conf"
 launch squid "$p_squid" /usr/sbin/squid -N -d 1 -f "$sq/squid.conf"
 launch tinyproxy "$p_tiny" /usr/bin/tinyproxy -d -c "$tp/tinyproxy.conf"
@@ -279,6 +299,7 @@ FW_INTEROP_WS=ws://127.0.0.1:$p_ws
 FW_INTEROP_WS_DEFLATE=ws://127.0.0.1:$p_deflate
 FW_INTEROP_PY=ws://127.0.0.1:$p_py
 FW_INTEROP_AUTOBAHN=ws://127.0.0.1:$p_ab
+FW_INTEROP_AUTOBAHN_NCT=ws://127.0.0.1:$p_ab_nct
 FW_INTEROP_NGINX=ws://127.0.0.1:$p_nginx
 FW_INTEROP_NGINX_TLS=wss://127.0.0.1:$p_nginx_tls
 FW_INTEROP_CA=$tls/ca.pem

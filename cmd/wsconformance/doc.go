@@ -36,5 +36,6 @@
 // every message (same opcode, same payload) until the connection closes or
 // fails, then calls /updateReports. It prints the verdicts by section and
 // every case that is FAILED or NON-STRICT, and exits with status 1 if there
-// is any. "make conformance" runs it with -report docs.
+// is any. "make conformance" runs it with -messages 1000 -report docs
+// (Autobahn's message count in sections 12 and 13).
 package main
