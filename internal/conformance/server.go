@@ -248,6 +248,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
+	if sc, ok := t.nc.(*streamConn); ok {
+		defer sc.handlerDone()
+	}
 	s.running.Add(1)
 	defer s.running.Done()
 	if script != nil {
@@ -294,6 +297,9 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request, policy *acceptPo
 		http.Error(w, msg, http.StatusBadRequest)
 		return nil, errors.New(msg)
 	}
+	if isExtendedConnect(r) {
+		return s.acceptStream(w, r, policy, fail)
+	}
 	switch {
 	case r.Method != http.MethodGet:
 		return fail("the opening handshake must be a GET")
@@ -334,6 +340,35 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request, policy *acceptPo
 		br = newReader(nc)
 	}
 	t := newTrial(nc, br, s.opts.Scale, s.opts.MaxMessageSize)
+	t.pmd, t.pmdNote = pmd, note
+	return t, nil
+}
+
+// acceptStream accepts a WebSocket over an HTTP/2 stream (RFC 8441 §5):
+// an extended CONNECT with :protocol websocket and version 13, answered
+// with 200 and no Sec-WebSocket-Accept.
+func (s *Server) acceptStream(w http.ResponseWriter, r *http.Request, policy *acceptPolicy, fail func(string) (*trial, error)) (*trial, error) {
+	switch {
+	case r.Header.Get(":protocol") != "websocket":
+		return fail("an HTTP/2 CONNECT must have :protocol websocket")
+	case r.Header.Get("Sec-WebSocket-Version") != "13":
+		w.Header().Set("Sec-WebSocket-Version", "13")
+		return fail("unsupported Sec-WebSocket-Version")
+	}
+	var pmd *pmdState
+	var note string
+	if policy != nil {
+		pmd, note = negotiateRequest(*policy, r.Header)
+		if pmd != nil {
+			w.Header().Set("Sec-WebSocket-Extensions", pmd.agreed.answer.String())
+		}
+	}
+	w.WriteHeader(http.StatusOK)
+	nc := newStreamConn(w, r)
+	if err := nc.rc.Flush(); err != nil {
+		return nil, err
+	}
+	t := newTrial(nc, newReader(nc), s.opts.Scale, s.opts.MaxMessageSize)
 	t.pmd, t.pmdNote = pmd, note
 	return t, nil
 }
