@@ -337,4 +337,3 @@ func hostPort(t testing.TB, rawURL string) string {
 	}
 	return u.Host
 }
-

@@ -244,4 +244,3 @@ func readFrame(r *bufio.Reader, limit int) (fin bool, op byte, p []byte, err err
 	}
 	return h[0]&0x80 != 0, h[0] & 0x0F, p, nil
 }
-
