@@ -33,6 +33,7 @@ type Conn struct {
 	trace *tracer
 
 	status      int
+	proto       string // "HTTP/1.1" or "HTTP/2.0" for a dialed Conn
 	subprotocol string
 	fields      []string // response header fields: name, value, name, value...
 
@@ -180,7 +181,8 @@ func (c *Conn) writeErr() error {
 	return err
 }
 
-// Status returns the handshake response's status code: 101.
+// Status returns the handshake response's status code: 101, or the 2xx
+// that accepted an extended CONNECT over HTTP/2 (see [Conn.Proto]).
 // It is websocket-client's getstatus().
 func (c *Conn) Status() int { return c.status }
 

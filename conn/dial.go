@@ -59,10 +59,11 @@ type Dialer struct {
 	// TLSConfig configures TLS for wss URLs (websocket-client's sslopt).
 	// Nil means the default: certificates verified against the system
 	// roots. It is cloned, never modified: an empty ServerName becomes
-	// the host of Host, or else of the URL, and NextProtos is always
-	// ["http/1.1"], so a configuration shared with an HTTP/2 client does
-	// not break the upgrade. It also configures TLS to an https proxy,
-	// with the proxy's name.
+	// the host of Host, or else of the URL, and NextProtos is set from
+	// HTTP2: ["http/1.1"] with HTTP2Off, so a configuration shared with
+	// an HTTP/2 client does not break the upgrade, ["h2", "http/1.1"]
+	// with HTTP2Prefer and ["h2"] with HTTP2Only. It also configures TLS
+	// to an https proxy, with the proxy's name.
 	TLSConfig *tls.Config
 
 	// Proxy returns the proxy URL for a request, or nil for a direct
@@ -126,6 +127,19 @@ type Dialer struct {
 	// Rand is read for the 16 bytes of the Sec-WebSocket-Key. Nil means
 	// crypto/rand.
 	Rand io.Reader
+
+	// HTTP2 chooses the HTTP version of the opening handshake: HTTP/1.1
+	// only (HTTP2Off, the zero value), HTTP/2 when the server agrees
+	// (HTTP2Prefer), or HTTP/2 only (HTTP2Only). See [HTTP2Mode] and
+	// docs/http2.md.
+	HTTP2 HTTP2Mode
+
+	// HTTP2Pool, if not nil, holds HTTP/2 connections that the
+	// WebSockets of this Dialer, and of others given the same pool,
+	// share: one per origin and proxy while its streams last. Nil means
+	// each WebSocket over HTTP/2 has its own HTTP/2 connection, closed
+	// with it.
+	HTTP2Pool *HTTP2Pool
 
 	// Config is the configuration of the connections this Dialer makes:
 	// limits, UTF-8 policy, mask keys, trace (see [Config]). Its Role is
@@ -195,19 +209,7 @@ func (d *Dialer) Dial(ctx context.Context, rawURL string) (*Conn, error) {
 	st := d.newState()
 	t := newTracer(d.Config.Trace, d.Config.Logger)
 	for n := 0; ; n++ {
-		nc, err := d.dialNet(ctx, u, st.host)
-		if err != nil {
-			return nil, err
-		}
-		var c *Conn
-		if parent.Done() == nil {
-			// ctx ends only at its deadline, if it has one: nc's
-			// deadline alone bounds the handshake.
-			dl, _ := ctx.Deadline()
-			c, err = d.upgradeUntil(nc, dl, u, &st, t)
-		} else {
-			c, err = d.upgrade(ctx, nc, u, &st, t)
-		}
+		c, err := d.dialOnce(ctx, parent, u, &st, t)
 		if err == nil {
 			return c, nil
 		}
@@ -228,6 +230,35 @@ func (d *Dialer) Dial(ctx context.Context, rawURL string) (*Conn, error) {
 		}
 		u = next
 	}
+}
+
+// dialOnce opens a connection to u without following a redirect: over
+// HTTP/2 when HTTP2 asks for it and the server agrees, else over HTTP/1.1.
+// parent is the caller's context, ctx the one bounded by HandshakeTimeout.
+func (d *Dialer) dialOnce(ctx, parent context.Context, u *url.URL, st *dialState, t *tracer) (*Conn, error) {
+	pu, err := d.proxyFor(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	var nc net.Conn
+	if d.tryHTTP2(u) {
+		var c *Conn
+		if c, nc, err = d.dialHTTP2(ctx, u, pu, st, t); c != nil || err != nil {
+			return c, err
+		}
+	}
+	if nc == nil {
+		if nc, err = d.dialVia(ctx, u, st.host, pu, http1Protos); err != nil {
+			return nil, err
+		}
+	}
+	if parent.Done() == nil {
+		// ctx ends only at its deadline, if it has one: nc's
+		// deadline alone bounds the handshake.
+		dl, _ := ctx.Deadline()
+		return d.upgradeUntil(nc, dl, u, st, t)
+	}
+	return d.upgrade(ctx, nc, u, st, t)
 }
 
 // DialConn does the opening handshake over nc, which is already connected
@@ -306,9 +337,12 @@ func (st *dialState) strip() {
 	st.header = h
 }
 
-// dialNet opens the transport to u: TCP, through a proxy if one applies,
-// then TLS for wss.
-func (d *Dialer) dialNet(ctx context.Context, u *url.URL, hostOverride string) (net.Conn, error) {
+// http1Protos is what TLS offers for a WebSocket over HTTP/1.1.
+var http1Protos = []string{"http/1.1"}
+
+// dialVia opens the transport to u: TCP, through the proxy pu if not nil,
+// then TLS for wss, offering the application protocols protos.
+func (d *Dialer) dialVia(ctx context.Context, u *url.URL, hostOverride string, pu *url.URL, protos []string) (net.Conn, error) {
 	netDial := d.NetDial
 	if netDial == nil {
 		nd := &net.Dialer{KeepAliveConfig: net.KeepAliveConfig{
@@ -319,12 +353,9 @@ func (d *Dialer) dialNet(ctx context.Context, u *url.URL, hostOverride string) (
 		}}
 		netDial = nd.DialContext
 	}
-	pu, err := d.proxyFor(ctx, u)
-	if err != nil {
-		return nil, err
-	}
 	addr := handshake.Addr(u)
 	var nc net.Conn
+	var err error
 	if pu != nil {
 		pd := &proxy.Dialer{URL: pu, Header: d.ProxyHeader, NetDial: netDial}
 		if d.TLSConfig != nil {
@@ -342,17 +373,8 @@ func (d *Dialer) dialNet(ctx context.Context, u *url.URL, hostOverride string) (
 	if !handshake.IsSecure(u) {
 		return nc, nil
 	}
-	cfg := &tls.Config{}
-	if d.TLSConfig != nil {
-		cfg = d.TLSConfig.Clone()
-	}
-	if cfg.ServerName == "" {
-		cfg.ServerName = u.Hostname()
-		if hostOverride != "" {
-			cfg.ServerName = hostOnly(hostOverride)
-		}
-	}
-	cfg.NextProtos = []string{"http/1.1"}
+	cfg := d.tlsConfig(u, hostOverride)
+	cfg.NextProtos = protos
 	tc := tls.Client(nc, cfg)
 	b := bind.Binder{Set: nc.SetDeadline}
 	b.Arm(ctx)
@@ -363,6 +385,22 @@ func (d *Dialer) dialNet(ctx context.Context, u *url.URL, hostOverride string) (
 		return nil, dialError(ctx, err)
 	}
 	return tc, nil
+}
+
+// tlsConfig is the TLS configuration of a connection to u: a clone of
+// TLSConfig, with the server name filled in.
+func (d *Dialer) tlsConfig(u *url.URL, hostOverride string) *tls.Config {
+	cfg := &tls.Config{}
+	if d.TLSConfig != nil {
+		cfg = d.TLSConfig.Clone()
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = u.Hostname()
+		if hostOverride != "" {
+			cfg.ServerName = hostOnly(hostOverride)
+		}
+	}
+	return cfg
 }
 
 // hostOnly strips the port and brackets from a Host header value.
@@ -454,31 +492,10 @@ func (d *Dialer) handshake(nc net.Conn, u *url.URL, st *dialState, t *tracer) (*
 	if err != nil {
 		return nil, err
 	}
-	req := &handshake.Request{
-		URL:            u,
-		Host:           st.host,
-		Origin:         d.Origin,
-		SuppressOrigin: d.SuppressOrigin,
-		Key:            key,
-		Subprotocols:   d.Subprotocols,
-		Header:         st.header,
-		Cookie:         d.cookies(u, st),
-	}
-	var offers []handshake.DeflateParams
-	if cp := d.Config.Compression; cp != nil {
-		offers = cp.offers()
-		if req.Extensions, err = handshake.DeflateOffer(offers...); err != nil {
-			return nil, err
-		}
-	}
-	if u.User != nil && !st.strict && !hasField(st.header, "Authorization") {
-		pass, _ := u.User.Password()
-		req.Header = st.header.Clone()
-		if req.Header == nil {
-			req.Header = http.Header{}
-		}
-		cred := base64.StdEncoding.EncodeToString([]byte(u.User.Username() + ":" + pass))
-		req.Header.Set("Authorization", "Basic "+cred)
+	var req handshake.Request
+	offers, err := d.request(&req, u, st, key)
+	if err != nil {
+		return nil, err
 	}
 	hb := handshakePool.Get().(*handshakeBuffers)
 	defer hb.release()
@@ -493,23 +510,8 @@ func (d *Dialer) handshake(nc net.Conn, u *url.URL, st *dialState, t *tracer) (*
 	}
 	br := hb.br
 	br.Reset(nc)
-	resp, err := handshake.ReadResponse(br, req)
-	if err != nil {
-		var se *handshake.StatusError
-		var re *handshake.RedirectError
-		switch {
-		case errors.As(err, &re):
-			d.storeCookies(u, re.Header)
-			t.response(re.StatusCode, re.Status, re.Header)
-		case errors.As(err, &se):
-			d.storeCookies(u, se.Header)
-			t.response(se.StatusCode, se.Status, se.Header)
-		}
-		return nil, err
-	}
-	d.storeCookies(u, resp.Header)
-	t.response(resp.StatusCode, resp.Status, resp.Header)
-	agreed, compressed, err := acceptExtensions(resp.Extensions, offers)
+	resp, err := handshake.ReadResponse(br, &req)
+	d.answered(u, resp, err, t)
 	if err != nil {
 		return nil, err
 	}
@@ -518,14 +520,79 @@ func (d *Dialer) handshake(nc net.Conn, u *url.URL, st *dialState, t *tracer) (*
 		b, _ := br.Peek(n)
 		rest = append([]byte(nil), b...)
 	}
+	return d.established(transportOf(nc, rest), resp, offers, t)
+}
+
+// answered gives the cookies of the server's answer to the jar and the
+// answer to the trace: resp, or the refusal or redirect in err.
+func (d *Dialer) answered(u *url.URL, resp *handshake.Response, err error, t *tracer) {
+	if resp != nil {
+		d.storeCookies(u, resp.Header)
+		t.response(resp.StatusCode, resp.Status, resp.Header)
+		return
+	}
+	var se *handshake.StatusError
+	var re *handshake.RedirectError
+	switch {
+	case errors.As(err, &re):
+		d.storeCookies(u, re.Header)
+		t.response(re.StatusCode, re.Status, re.Header)
+	case errors.As(err, &se):
+		d.storeCookies(u, se.Header)
+		t.response(se.StatusCode, se.Status, se.Header)
+	}
+}
+
+// established makes the client Conn over tr of the accepted answer resp,
+// with the permessage-deflate offers made.
+func (d *Dialer) established(tr Transport, resp *handshake.Response, offers []handshake.DeflateParams, t *tracer) (*Conn, error) {
+	agreed, compressed, err := acceptExtensions(resp.Extensions, offers)
+	if err != nil {
+		return nil, err
+	}
 	cfg := d.Config
 	cfg.Role = RoleClient
-	c := newConn(transportOf(nc, rest), &cfg, t)
+	c := newConn(tr, &cfg, t)
 	c.status, c.subprotocol, c.fields = resp.StatusCode, resp.Subprotocol, flatten(resp.Header)
+	c.proto = "HTTP/1.1"
 	if compressed {
 		c.useDeflate(cfg.Compression, agreed)
 	}
 	return c, nil
+}
+
+// request builds in req the opening handshake to u, with key as the
+// Sec-WebSocket-Key (none over HTTP/2), and returns the permessage-deflate
+// offers made in it.
+func (d *Dialer) request(req *handshake.Request, u *url.URL, st *dialState, key string) ([]handshake.DeflateParams, error) {
+	*req = handshake.Request{
+		URL:            u,
+		Host:           st.host,
+		Origin:         d.Origin,
+		SuppressOrigin: d.SuppressOrigin,
+		Key:            key,
+		Subprotocols:   d.Subprotocols,
+		Header:         st.header,
+		Cookie:         d.cookies(u, st),
+	}
+	var offers []handshake.DeflateParams
+	if cp := d.Config.Compression; cp != nil {
+		offers = cp.offers()
+		var err error
+		if req.Extensions, err = handshake.DeflateOffer(offers...); err != nil {
+			return nil, err
+		}
+	}
+	if u.User != nil && !st.strict && !hasField(st.header, "Authorization") {
+		pass, _ := u.User.Password()
+		req.Header = st.header.Clone()
+		if req.Header == nil {
+			req.Header = http.Header{}
+		}
+		cred := base64.StdEncoding.EncodeToString([]byte(u.User.Username() + ":" + pass))
+		req.Header.Set("Authorization", "Basic "+cred)
+	}
+	return offers, nil
 }
 
 // handshakeBuffers are what an opening handshake borrows: the bytes of

@@ -368,8 +368,14 @@ func validate(h head, req *Request) (*Response, error) {
 	if !ok || len(accept) != 1 || !isAccept(accept[0], key) {
 		return nil, detail(ErrBadAccept, accept)
 	}
-	resp := &Response{StatusCode: h.code, Status: h.reason, Header: hdr}
+	return negotiated(&Response{StatusCode: h.code, Status: h.reason, Header: hdr}, req)
+}
 
+// negotiated checks the subprotocol and extensions of an accepting answer
+// against what req offered and records them in resp: the checks that apply
+// over HTTP/1.1 and HTTP/2 alike.
+func negotiated(resp *Response, req *Request) (*Response, error) {
+	hdr := resp.Header
 	if ps := hdr["Sec-Websocket-Protocol"]; len(ps) > 0 {
 		if len(ps) != 1 || strings.IndexByte(ps[0], ',') >= 0 {
 			return nil, detail(ErrBadSubprotocol, ps)

@@ -1,0 +1,271 @@
+package conn
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"maps"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/net/http2"
+
+	"github.com/framewire/ws/handshake"
+	"github.com/framewire/ws/internal/bind"
+)
+
+// HTTP2Mode chooses the HTTP version of a [Dialer]'s opening handshake: the
+// HTTP/1.1 Upgrade of RFC 6455 §4, or the extended CONNECT of RFC 8441
+// that carries a WebSocket in one stream of an HTTP/2 connection.
+type HTTP2Mode int
+
+const (
+	// HTTP2Off dials HTTP/1.1 only, as websocket-client does. It is the
+	// zero value: HTTP/2 changes how many TCP connections exist, where
+	// latency comes from and what one failure takes down, so a user opts
+	// in (docs/http2.md).
+	HTTP2Off HTTP2Mode = iota
+
+	// HTTP2Prefer offers HTTP/2 to a wss server through TLS's ALPN (h2,
+	// http/1.1) and sends the extended CONNECT when the server sets
+	// SETTINGS_ENABLE_CONNECT_PROTOCOL. It falls back to HTTP/1.1 when
+	// ALPN chooses http/1.1, when the setting is missing and when the
+	// server answers the CONNECT with a status other than 2xx. A ws URL
+	// is dialled over HTTP/1.1: without TLS there is no way to learn
+	// that a server speaks HTTP/2.
+	HTTP2Prefer
+
+	// HTTP2Only dials over HTTP/2 or fails: for wss, ALPN offers h2
+	// alone; for ws, HTTP/2 is spoken in clear from the first byte (h2c
+	// with prior knowledge, RFC 9113 §3.3), for loopback and tests.
+	HTTP2Only
+)
+
+// String returns "off", "prefer" or "only".
+func (m HTTP2Mode) String() string {
+	switch m {
+	case HTTP2Off:
+		return "off"
+	case HTTP2Prefer:
+		return "prefer"
+	case HTTP2Only:
+		return "only"
+	}
+	return "HTTP2Mode(" + strconv.Itoa(int(m)) + ")"
+}
+
+// ErrHTTP2Unavailable reports that a WebSocket over HTTP/2 could not be
+// opened with HTTP2Only: TLS's ALPN did not choose h2, or the server does
+// not set SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441 §3). With
+// HTTP2Prefer these cases fall back to HTTP/1.1 instead.
+var ErrHTTP2Unavailable = errors.New("conn: WebSocket over HTTP/2 not available")
+
+// errNoConnect is the server's not allowing extended CONNECT.
+var errNoConnect = fmt.Errorf("%w: the server does not set SETTINGS_ENABLE_CONNECT_PROTOCOL", ErrHTTP2Unavailable)
+
+// Proto returns the HTTP version of the opening handshake: "HTTP/1.1",
+// "HTTP/2.0" for a WebSocket over an HTTP/2 stream, or "" for a Conn made
+// by [New].
+func (c *Conn) Proto() string { return c.proto }
+
+// tryHTTP2 reports whether a dial to u begins over HTTP/2.
+func (d *Dialer) tryHTTP2(u *url.URL) bool {
+	return d.HTTP2 == HTTP2Only || d.HTTP2 == HTTP2Prefer && handshake.IsSecure(u)
+}
+
+// dialHTTP2 opens a WebSocket to u over HTTP/2, through the proxy pu if
+// not nil. With HTTP2Prefer, it returns no Conn and no error when the dial
+// is to fall back to HTTP/1.1, and the TLS connection whose ALPN chose
+// http/1.1, if that is why.
+func (d *Dialer) dialHTTP2(ctx context.Context, u *url.URL, pu *url.URL, st *dialState, t *tracer) (*Conn, net.Conn, error) {
+	key := h2Key{secure: handshake.IsSecure(u), addr: handshake.Addr(u)}
+	if pu != nil {
+		key.proxy = pu.String()
+	}
+	if key.secure {
+		key.serverName = d.tlsConfig(u, st.host).ServerName
+	}
+	hc, nc, err := d.HTTP2Pool.conn(ctx, key, func(ctx context.Context) (*http2.ClientConn, net.Conn, error) {
+		return d.dialH2Conn(ctx, u, st.host, pu)
+	})
+	if err == nil && hc == nil {
+		if d.HTTP2 == HTTP2Prefer {
+			return nil, nc, nil
+		}
+		nc.Close()
+		err = fmt.Errorf("%w: TLS's ALPN chose %q", ErrHTTP2Unavailable, nc.(*tls.Conn).ConnectionState().NegotiatedProtocol)
+	}
+	if err == nil {
+		var c *Conn
+		if c, err = d.openStream(ctx, hc, u, st, t); err == nil {
+			return c, nil, nil
+		}
+	}
+	if d.HTTP2 == HTTP2Prefer && (errors.Is(err, ErrHTTP2Unavailable) || errors.Is(err, handshake.ErrBadStatus)) {
+		return nil, nil, nil
+	}
+	return nil, nil, err
+}
+
+// dialH2Conn opens a new HTTP/2 connection to u, and returns it with the
+// connection under it. When TLS's ALPN chooses another protocol, it
+// returns only the TLS connection.
+func (d *Dialer) dialH2Conn(ctx context.Context, u *url.URL, hostOverride string, pu *url.URL) (*http2.ClientConn, net.Conn, error) {
+	protos := []string{"h2"}
+	if d.HTTP2 == HTTP2Prefer {
+		protos = []string{"h2", "http/1.1"}
+	}
+	nc, err := d.dialVia(ctx, u, hostOverride, pu, protos)
+	if noApplicationProtocol(err) {
+		return nil, nil, fmt.Errorf("%w: the server refused ALPN h2: %w", ErrHTTP2Unavailable, err)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if tc, ok := nc.(*tls.Conn); ok && tc.ConnectionState().NegotiatedProtocol != "h2" {
+		return nil, nc, nil
+	}
+	// The client preface and first SETTINGS are written here, bound to
+	// ctx; the HTTP/2 layer then reads and writes without deadlines.
+	b := bind.Binder{Set: nc.SetDeadline}
+	b.Arm(ctx)
+	cc, err := newH2Transport().NewClientConn(nc)
+	if b.Release() && err == nil {
+		err = ctx.Err()
+		cc.Close()
+	}
+	if err != nil {
+		nc.Close()
+		return nil, nil, dialError(ctx, err)
+	}
+	return cc, nc, nil
+}
+
+// noApplicationProtocol reports whether err is the server's TLS alert
+// no_application_protocol (RFC 7301 §3.2): it shares no protocol with the
+// client's ALPN offer. crypto/tls exports no value for a received alert.
+func noApplicationProtocol(err error) bool {
+	var oe *net.OpError
+	return errors.As(err, &oe) && oe.Op == "remote error" && oe.Err != nil && oe.Err.Error() == "tls: no application protocol"
+}
+
+// h2StreamWindow is the receive window of a WebSocket's stream: what the
+// server may send ahead of a reader, which the HTTP/2 layer buffers.
+const h2StreamWindow = 256 << 10
+
+// newH2Transport returns the configuration of one HTTP/2 connection.
+func newH2Transport() *http2.Transport {
+	t1 := &http.Transport{HTTP2: &http.HTTP2Config{MaxReceiveBufferPerStream: h2StreamWindow}}
+	t, err := http2.ConfigureTransports(t1)
+	if err != nil {
+		t = &http2.Transport{}
+	}
+	// The stream carries WebSocket frames: no gzip. A quiet connection is
+	// pinged after 30 s, as TCP keep-alive probes one, and given up after
+	// 15 s without an answer.
+	t.DisableCompression = true
+	t.ReadIdleTimeout = keepAliveIdle
+	t.PingTimeout = 15 * time.Second
+	t.IdleConnTimeout = h2IdleTimeout
+	return t
+}
+
+// openStream sends the extended CONNECT for u on hc (RFC 8441 §4-5) and
+// makes the Conn over the stream it opens. It releases hc's stream on
+// error.
+func (d *Dialer) openStream(ctx context.Context, hc *h2Conn, u *url.URL, st *dialState, t *tracer) (*Conn, error) {
+	req := new(handshake.Request)
+	offers, err := d.request(req, u, st, "")
+	var hdr http.Header
+	if err == nil {
+		hdr, err = req.ConnectHeader()
+	}
+	if err != nil {
+		hc.settled(false)
+		hc.release()
+		return nil, err
+	}
+	hdr[":protocol"] = []string{handshake.ConnectProtocol}
+	if !hasField(hdr, "User-Agent") {
+		hdr["user-agent"] = []string{""} // none, as over HTTP/1.1
+	}
+	target := &url.URL{Scheme: "http", Host: req.Authority(), Path: u.Path, RawPath: u.RawPath, RawQuery: u.RawQuery}
+	if target.Path == "" {
+		target.Path = "/"
+	}
+	if handshake.IsSecure(u) {
+		target.Scheme = "https"
+	}
+	t.request(u, connectText(target, hdr))
+
+	// The stream lives as long as its context: ctx may end the dial, but
+	// once the answer is in, only the Conn ends the stream.
+	sctx, cancel := context.WithCancel(context.Background())
+	stop := context.AfterFunc(ctx, cancel)
+	body := newH2Body()
+	hreq := (&http.Request{Method: http.MethodConnect, URL: target, Host: target.Host, Header: hdr, Body: body}).WithContext(sctx)
+	resp, err := hc.cc.RoundTrip(hreq)
+	hc.settled(err != nil && isNoConnect(err))
+	var hresp *handshake.Response
+	if err == nil {
+		hresp, err = handshake.CheckConnectResponse(resp.StatusCode, resp.Header, resp.Body, req)
+		d.answered(u, hresp, err, t)
+	}
+	var c *Conn
+	if err == nil {
+		s := newH2Stream(resp.Body, body, cancel, hc.release)
+		s.local, s.remote = hc.nc.LocalAddr(), hc.nc.RemoteAddr()
+		if c, err = d.established(s, hresp, offers, t); err == nil {
+			c.proto = "HTTP/2.0"
+		}
+	}
+	ended := !stop()
+	if err == nil && !ended {
+		return c, nil
+	}
+	if resp != nil {
+		resp.Body.Close()
+	}
+	cancel()
+	hc.release()
+	var se *handshake.StatusError
+	switch {
+	case ended && !errors.As(err, &se):
+		return nil, &TimeoutError{Op: "dial", Ctx: ctx.Err(), Err: err}
+	case isNoConnect(err):
+		return nil, fmt.Errorf("%w: %w", errNoConnect, err)
+	}
+	return nil, dialError(ctx, err)
+}
+
+// isNoConnect reports whether err is the HTTP/2 layer's refusal to send an
+// extended CONNECT to a server that did not set
+// SETTINGS_ENABLE_CONNECT_PROTOCOL. x/net/http2 exports no value for it.
+func isNoConnect(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "extended connect not supported by peer")
+}
+
+// connectText renders an extended CONNECT for the trace, pseudo-header
+// fields first, in the shape of an HTTP/1.1 request.
+func connectText(target *url.URL, h http.Header) []byte {
+	var b []byte
+	b = append(b, "CONNECT "...)
+	b = append(b, target.RequestURI()...)
+	b = append(b, " HTTP/2.0\r\n"...)
+	b = append(b, ":authority: "+target.Host+"\r\n"...)
+	b = append(b, ":scheme: "+target.Scheme+"\r\n"...)
+	for _, k := range slices.Sorted(maps.Keys(h)) {
+		for _, v := range h[k] {
+			if v != "" {
+				b = append(b, k+": "+v+"\r\n"...)
+			}
+		}
+	}
+	return append(b, "\r\n"...)
+}

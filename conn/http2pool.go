@@ -1,0 +1,217 @@
+package conn
+
+import (
+	"context"
+	"errors"
+	"net"
+	"slices"
+	"sync"
+	"time"
+
+	"golang.org/x/net/http2"
+)
+
+// h2IdleTimeout closes an HTTP/2 connection of a pool that has carried no
+// WebSocket for this long: net/http's IdleConnTimeout default.
+const h2IdleTimeout = 90 * time.Second
+
+// ErrPoolClosed reports a dial through an [HTTP2Pool] that was closed.
+var ErrPoolClosed = errors.New("conn: HTTP2Pool closed")
+
+// HTTP2Pool holds HTTP/2 connections that WebSockets share (see
+// [Dialer.HTTP2Pool]): one per origin, that is per scheme, host and port,
+// proxy and TLS server name, as long as the server's
+// SETTINGS_MAX_CONCURRENT_STREAMS allows another stream; when every
+// connection is full, a dial opens another. A connection that closes or
+// receives GOAWAY leaves the pool; one that carries no WebSocket for 90
+// seconds is closed. The pool does not tell TLS configurations apart:
+// give one pool to Dialers that verify servers alike.
+//
+// The zero HTTP2Pool is ready to use. It is safe for concurrent use. It
+// starts no goroutine of its own; each HTTP/2 connection has its reader.
+type HTTP2Pool struct {
+	mu     sync.Mutex
+	conns  map[h2Key][]*h2Conn
+	closed bool
+}
+
+// h2Key is what an HTTP/2 connection can be shared for.
+type h2Key struct {
+	secure     bool
+	addr       string // host:port
+	proxy      string // proxy URL, or ""
+	serverName string // TLS server name, for wss
+}
+
+// h2Conn is an HTTP/2 connection and the WebSockets it carries.
+type h2Conn struct {
+	pool *HTTP2Pool // nil: the connection of one WebSocket
+	key  h2Key
+	cc   *http2.ClientConn
+	nc   net.Conn
+
+	// Under pool.mu for a pooled connection:
+	streams   int           // WebSockets opened or opening on cc
+	ready     chan struct{} // closed once the first CONNECT was answered: SETTINGS are known
+	noConnect bool          // the server does not allow extended CONNECT
+}
+
+// Close closes the pool's idle HTTP/2 connections; each connection in use
+// closes when its last WebSocket ends. Later dials through the pool fail
+// with [ErrPoolClosed].
+func (p *HTTP2Pool) Close() error {
+	p.mu.Lock()
+	p.closed = true
+	var idle []*h2Conn
+	for key, list := range p.conns {
+		list = slices.DeleteFunc(list, func(hc *h2Conn) bool {
+			if hc.streams == 0 && hc.cc != nil {
+				idle = append(idle, hc)
+				return true
+			}
+			return false
+		})
+		p.conns[key] = list
+	}
+	p.mu.Unlock()
+	for _, hc := range idle {
+		hc.cc.Close()
+	}
+	return nil
+}
+
+// conn returns an HTTP/2 connection for key with a stream reserved, from p
+// or newly opened by dial; a nil p always dials. dial returns the HTTP/2
+// connection and the network connection under it, or only a network
+// connection when TLS's ALPN chose HTTP/1.1, which conn then returns.
+func (p *HTTP2Pool) conn(ctx context.Context, key h2Key, dial func(context.Context) (*http2.ClientConn, net.Conn, error)) (*h2Conn, net.Conn, error) {
+	if p == nil {
+		cc, nc, err := dial(ctx)
+		if err != nil || cc == nil {
+			return nil, nc, err
+		}
+		return &h2Conn{key: key, cc: cc, nc: nc}, nil, nil
+	}
+	hc, err := p.reserve(ctx, key)
+	if hc != nil || err != nil {
+		return hc, nil, err
+	}
+	hc = &h2Conn{pool: p, key: key, streams: 1, ready: make(chan struct{})}
+	if p.conns == nil {
+		p.conns = make(map[h2Key][]*h2Conn)
+	}
+	p.conns[key] = append(p.conns[key], hc)
+	p.mu.Unlock()
+	cc, nc, err := dial(ctx)
+	p.mu.Lock()
+	if err != nil || cc == nil {
+		p.remove(hc)
+		close(hc.ready)
+		p.mu.Unlock()
+		return nil, nc, err
+	}
+	hc.cc, hc.nc = cc, nc
+	p.mu.Unlock()
+	return hc, nil, nil
+}
+
+// reserve finds a connection for key with room for one more stream and
+// reserves it. It returns none, with p.mu held, when a new one must be
+// opened; otherwise p.mu is released. It waits for a connection still
+// opening to learn its limit.
+func (p *HTTP2Pool) reserve(ctx context.Context, key h2Key) (*h2Conn, error) {
+	p.mu.Lock()
+	for {
+		if p.closed {
+			p.mu.Unlock()
+			return nil, ErrPoolClosed
+		}
+		var wait chan struct{}
+		for _, hc := range slices.Clone(p.conns[key]) {
+			if !isDone(hc.ready) {
+				wait = hc.ready
+				continue
+			}
+			if !hc.cc.CanTakeNewRequest() {
+				if hc.streams == 0 {
+					p.remove(hc)
+					go hc.cc.Close()
+				}
+				continue
+			}
+			if hc.noConnect {
+				p.mu.Unlock()
+				return nil, errNoConnect
+			}
+			if hc.streams < int(hc.cc.State().MaxConcurrentStreams) {
+				hc.streams++
+				p.mu.Unlock()
+				return hc, nil
+			}
+		}
+		if wait == nil {
+			return nil, nil
+		}
+		p.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil, dialError(ctx, ctx.Err())
+		}
+		p.mu.Lock()
+	}
+}
+
+// remove drops hc from the pool; p.mu is held.
+func (p *HTTP2Pool) remove(hc *h2Conn) {
+	p.conns[hc.key] = slices.DeleteFunc(p.conns[hc.key], func(x *h2Conn) bool { return x == hc })
+	if len(p.conns[hc.key]) == 0 {
+		delete(p.conns, hc.key)
+	}
+}
+
+// settled records that the first extended CONNECT on hc was answered, so
+// the server's SETTINGS are known, and whether it refused extended CONNECT.
+func (hc *h2Conn) settled(noConnect bool) {
+	if hc.pool == nil {
+		return
+	}
+	hc.pool.mu.Lock()
+	if noConnect {
+		hc.noConnect = true
+	}
+	if !isDone(hc.ready) {
+		close(hc.ready)
+	}
+	hc.pool.mu.Unlock()
+}
+
+// release gives back the stream of a WebSocket that ended. A connection
+// of its own closes; a pooled one closes once unused if the pool is
+// closed or the connection can take no more streams.
+func (hc *h2Conn) release() {
+	p := hc.pool
+	if p == nil {
+		hc.cc.Close()
+		return
+	}
+	p.mu.Lock()
+	hc.streams--
+	drop := hc.streams == 0 && (p.closed || !hc.cc.CanTakeNewRequest())
+	if drop {
+		p.remove(hc)
+	}
+	p.mu.Unlock()
+	if drop {
+		hc.cc.Close()
+	}
+}
+
+func isDone(c chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
