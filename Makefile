@@ -50,10 +50,11 @@ compare:
 	cd bench && $(GO) vet ./... && $(GO) test -run '^$$' -bench . -benchmem -count 5 | tee compare.txt
 	cd bench && $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da compare.txt
 
-# The Autobahn-style client conformance suite; writes docs/conformance.md and
-# docs/conformance.json, which hold no timings, and prints the timings.
+# The Autobahn-style client conformance suite over HTTP/1.1 and over HTTP/2
+# (RFC 8441, h2c); writes docs/conformance.md and docs/conformance.json,
+# which hold no timings, and prints the timings.
 conformance:
-	$(GO) run ./cmd/wsconformance -report docs
+	$(GO) run ./cmd/wsconformance -transport both -report docs
 
 # Real servers and proxies from Debian and npm on loopback.
 interop:

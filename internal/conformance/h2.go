@@ -1,6 +1,8 @@
 package conformance
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -26,14 +28,20 @@ var extendedConnect = strings.Contains(os.Getenv("GODEBUG"), ExtendedConnectEnv)
 // GODEBUG.
 func ExtendedConnect() bool { return extendedConnect }
 
-// WithExtendedConnect returns a command that runs this process's program
-// again with the same arguments, standard streams and environment, with
-// ExtendedConnectEnv added to GODEBUG. A program that needs the HTTP/2
-// mode runs it and exits with its status when ExtendedConnect is false.
-func WithExtendedConnect() (*exec.Cmd, error) {
+// Reexec makes sure the program runs with ExtendedConnectEnv: when
+// ExtendedConnect is false, it runs this process's program again with the
+// same arguments, standard streams and environment, ExtendedConnectEnv
+// added to GODEBUG, waits for it and returns its exit status and true;
+// the caller then exits with that status. When ExtendedConnect holds it
+// returns 0 and false at once.
+func Reexec() (status int, ran bool) {
+	if extendedConnect {
+		return 0, false
+	}
 	exe, err := os.Executable()
 	if err != nil {
-		return nil, err
+		fmt.Fprintln(os.Stderr, "conformance: cannot run again with GODEBUG="+ExtendedConnectEnv+":", err)
+		return 2, true
 	}
 	cmd := exec.Command(exe, os.Args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
@@ -42,7 +50,16 @@ func WithExtendedConnect() (*exec.Cmd, error) {
 		godebug = old + "," + godebug
 	}
 	cmd.Env = append(os.Environ(), "GODEBUG="+godebug)
-	return cmd, nil
+	err = cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		return ee.ExitCode(), true
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "conformance: cannot run again with GODEBUG="+ExtendedConnectEnv+":", err)
+		return 2, true
+	}
+	return 0, true
 }
 
 // Protocols are the protocols the fuzzing server speaks on one plain

@@ -5,13 +5,11 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 
@@ -21,20 +19,8 @@ import (
 // TestMain runs the tests in a process that started with
 // ExtendedConnectEnv, so that the server's HTTP/2 mode is on.
 func TestMain(m *testing.M) {
-	if !ExtendedConnect() {
-		cmd, err := WithExtendedConnect()
-		if err == nil {
-			err = cmd.Run()
-		}
-		var ee *exec.ExitError
-		switch {
-		case errors.As(err, &ee):
-			os.Exit(ee.ExitCode())
-		case err != nil:
-			fmt.Fprintln(os.Stderr, "conformance tests:", err)
-			os.Exit(2)
-		}
-		os.Exit(0)
+	if status, ran := Reexec(); ran {
+		os.Exit(status)
 	}
 	os.Exit(m.Run())
 }
@@ -205,6 +191,9 @@ func TestCompressionOverHTTP2(t *testing.T) {
 		})
 	}
 	for _, r := range run("12.1.9,13.3.5,13.7.4", deflateClient{offers: anyBits}) {
+		if r.Proto != "HTTP/2.0" {
+			t.Errorf("%s: Proto %q, want HTTP/2.0", r.Case, r.Proto)
+		}
 		if r.Verdict != OK || !strings.Contains(r.Result, "The client compressed 3 of them") {
 			t.Errorf("%s: %s\n%s", r.Case, r.Verdict, Detail(r))
 		}

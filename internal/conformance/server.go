@@ -49,6 +49,9 @@ type Result struct {
 	Agent       string `json:"agent"`
 	Description string `json:"description"`
 	Expectation string `json:"expectation"`
+	// Proto is the HTTP version of the opening handshake: "HTTP/1.1", or
+	// "HTTP/2.0" for a case run on an HTTP/2 stream (RFC 8441).
+	Proto string `json:"proto"`
 	Judgement
 	Verdict       Verdict       `json:"verdict"`
 	Started       time.Time     `json:"-"`
@@ -261,7 +264,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	j, received, obs, outcomes, expect := t.run(c.run, s.opts.CaseLimit)
 	res := Result{
-		Case: c.ID, Agent: agent, Description: c.Description, Expectation: c.Expectation,
+		Case: c.ID, Agent: agent, Description: c.Description, Expectation: c.Expectation, Proto: r.Proto,
 		Judgement: j, Verdict: Overall(j.Behavior, j.BehaviorClose),
 		Started: start.UTC(), Duration: time.Since(start), ReportTime: c.ReportTime,
 		Expected: outcomes, ExpectedClose: expect, Received: received, Observation: obs,
