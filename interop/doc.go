@@ -69,9 +69,12 @@
 // npm ws WebSocket on each stream, permessage-deflate when offered, at
 // [KeyH2Node] and [KeyH2NodeTLS] (TLS: ALPN h2 only); Hypercorn 0.13
 // (Debian) with an ASGI echo, permessage-deflate by wsproto, at
-// [KeyHypercorn] and [KeyHypercornTLS]; HAProxy 2.6 (Debian; RFC 8441 on
-// h2 frontends since 2.4) in front of the [KeyWSDeflate] server over
-// HTTP/1.1 at [KeyHAProxy] and [KeyHAProxyTLS]. The same Go echo without
+// [KeyHypercorn] and [KeyHypercornTLS]; HAProxy 2.6 in front of the
+// [KeyWSDeflate] server over HTTP/1.1 at [KeyHAProxy] and [KeyHAProxyTLS].
+// Debian 12 ships HAProxy 2.6.12 (its changelog has RFC 8441 on h2
+// frontends from the 2.4 development series, on by default) and Hypercorn
+// 0.13.2 ("Initial working h2 Websocket support RFC 8441" in 0.5.0), both
+// recent enough; TestH2Settings checks that each advertises the setting. The same Go echo without
 // GODEBUG, at [KeyH2NoXConnect] and [KeyH2NoXConnectTLS], speaks HTTP/2
 // without the setting and upgrades HTTP/1.1 (ALPN http/1.1 on TLS): the
 // fallback.

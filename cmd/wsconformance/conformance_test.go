@@ -34,7 +34,10 @@ func TestConformance(t *testing.T) { runSuite(t, http1) }
 // CONNECT per case over h2c), with the same verdicts as over HTTP/1.1.
 func TestConformanceHTTP2(t *testing.T) { runSuite(t, h2) }
 
+// runSuite runs the whole suite over tr, in parallel with the other
+// transport's run: most of a case is waiting.
 func runSuite(t *testing.T, tr transport) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
