@@ -28,21 +28,24 @@ func TestMain(m *testing.M) {
 // TestConformance runs the whole suite against framewire's client. Every
 // case must be OK, or INFORMATIONAL / UNIMPLEMENTED where Autobahn says so
 // for every client.
-func TestConformance(t *testing.T) { runSuite(t, http1) }
+func TestConformance(t *testing.T) { runSuite(t, http1, "", 517) }
 
-// TestConformanceHTTP2 runs the whole suite over HTTP/2 (an extended
-// CONNECT per case over h2c), with the same verdicts as over HTTP/1.1.
-func TestConformanceHTTP2(t *testing.T) { runSuite(t, h2) }
+// TestConformanceHTTP2 runs sections 1 to 7 and 10 and the first cases of
+// the others over HTTP/2 (an extended CONNECT per case over h2c), with the
+// same verdicts as over HTTP/1.1. make conformance runs all 517 over both
+// transports: under the race detector both in full take too long here.
+func TestConformanceHTTP2(t *testing.T) {
+	runSuite(t, h2, "1.*,2.*,3.*,4.*,5.*,6.*,7.*,10.*,9.*.1,12.*.1,12.*.18,13.*.1,13.*.18", 279)
+}
 
-// runSuite runs the whole suite over tr, in parallel with the other
-// transport's run: most of a case is waiting.
-func runSuite(t *testing.T, tr transport) {
-	t.Parallel()
+// runSuite runs the cases of the suite that cases selects (all when
+// empty), want of them, over tr.
+func runSuite(t *testing.T, tr transport, cases string, want int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
 	var out strings.Builder
-	cfg := config{agent: "framewire", report: dir, scale: 0.2, messages: 20, transports: []transport{tr}}
+	cfg := config{agent: "framewire", cases: cases, report: dir, scale: 0.2, messages: 20, transports: []transport{tr}}
 	ok, err := run(ctx, cfg, &out)
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +67,7 @@ func runSuite(t *testing.T, tr transport) {
 		t.Fatal(err)
 	}
 	agent := "framewire" + tr.suffix
-	checkCases(t, agent, doc.Agents[agent].Cases)
+	checkCases(t, agent, doc.Agents[agent].Cases, want)
 	for _, r := range doc.Agents[agent].Cases {
 		if r.Proto != tr.proto {
 			t.Fatalf("case %s ran over %q, want %s", r.Case, r.Proto, tr.proto)
@@ -76,10 +79,10 @@ func runSuite(t *testing.T, tr transport) {
 }
 
 // checkCases checks an agent's results of the whole suite.
-func checkCases(t *testing.T, agent string, cases []conformance.Result) {
+func checkCases(t *testing.T, agent string, cases []conformance.Result, want int) {
 	t.Helper()
-	if len(cases) != 517 {
-		t.Fatalf("%s: report has %d cases, want 517", agent, len(cases))
+	if len(cases) != want {
+		t.Fatalf("%s: report has %d cases, want %d", agent, len(cases), want)
 	}
 	for _, r := range cases {
 		want := conformance.OK
