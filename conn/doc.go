@@ -50,6 +50,13 @@
 // [Conn.CloseNow] (SO_LINGER 0, under TLS too) and reports a TLS write
 // timeout as broken, since crypto/tls cannot resume a write.
 //
+// With [Dialer.HTTP2] set, a Dialer opens the WebSocket in a stream of an
+// HTTP/2 connection instead (RFC 8441's extended CONNECT), shared through
+// an [HTTP2Pool] if one is given; the stream's adapter implements the
+// deadlines, and [Conn.CloseNow] resets the stream rather than TCP.
+// [Conn.Proto] tells which it is. docs/http2.md has the fallback rules and
+// what differs.
+//
 // A client (RoleClient, the zero Role) masks every frame it sends with a
 // fresh key and fails the connection on a masked frame; a server
 // (RoleServer) sends unmasked frames and fails on unmasked ones (RFC 6455

@@ -187,7 +187,7 @@ func (d *Dialer) openStream(ctx context.Context, hc *h2Conn, u *url.URL, st *dia
 		hdr, err = req.ConnectHeader()
 	}
 	if err != nil {
-		hc.settled(false)
+		hc.settled()
 		hc.release()
 		return nil, err
 	}
@@ -211,7 +211,7 @@ func (d *Dialer) openStream(ctx context.Context, hc *h2Conn, u *url.URL, st *dia
 	body := newH2Body()
 	hreq := (&http.Request{Method: http.MethodConnect, URL: target, Host: target.Host, Header: hdr, Body: body}).WithContext(sctx)
 	resp, err := hc.cc.RoundTrip(hreq)
-	hc.settled(err != nil && isNoConnect(err))
+	hc.settled()
 	var hresp *handshake.Response
 	if err == nil {
 		hresp, err = handshake.CheckConnectResponse(resp.StatusCode, resp.Header, resp.Body, req)

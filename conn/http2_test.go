@@ -10,10 +10,12 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -21,136 +23,27 @@ import (
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/handshake"
+	"github.com/framewire/ws/internal/h2test"
 	"github.com/framewire/ws/status"
 	"github.com/framewire/ws/wstest"
 )
 
-// h2Server is an HTTP/2 server on 127.0.0.1 (x/net/http2's, with extended
-// CONNECT enabled by TestMain), in clear (h2c with prior knowledge) or
-// over TLS with ALPN h2. It counts the TCP connections it accepted.
-type h2Server struct {
-	URL      string
-	roots    *x509.CertPool // the CA of a TLS server
-	accepted atomic.Int32
-	ln       net.Listener
-	wg       sync.WaitGroup
-	mu       sync.Mutex
-	conns    []net.Conn
-}
-
-// startH2 starts srv (nil: defaults) with handler h; cfg, if not nil,
-// turns TLS on. The server is closed at the end of the test.
-func startH2(t *testing.T, srv *http2.Server, cfg *tls.Config, h http.Handler) *h2Server {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if srv == nil {
-		srv = &http2.Server{}
-	}
-	s := &h2Server{ln: ln, URL: "ws://" + ln.Addr().String()}
-	if cfg != nil {
-		s.URL = "wss://" + ln.Addr().String()
-	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		for {
-			nc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s.accepted.Add(1)
-			if cfg != nil {
-				nc = tls.Server(nc, cfg)
-			}
-			s.mu.Lock()
-			s.conns = append(s.conns, nc)
-			s.mu.Unlock()
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				srv.ServeConn(nc, &http2.ServeConnOpts{Handler: h})
-			}()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		s.mu.Lock()
-		for _, nc := range s.conns {
-			nc.Close()
-		}
-		s.mu.Unlock()
-		s.wg.Wait()
-	})
+// startH2 starts an h2test server closed at the end of the test.
+func startH2(t *testing.T, srv *http2.Server, cfg *tls.Config, h http.Handler) *h2test.Server {
+	s := h2test.NewServer(srv, cfg, h)
+	t.Cleanup(s.Close)
 	return s
 }
 
-// h2Stream is the server side of a WebSocket over an HTTP/2 stream, as a
-// conn.Transport.
-type h2ServerStream struct {
-	r  io.Reader
-	w  http.ResponseWriter
-	rc *http.ResponseController
-}
-
-func (s h2ServerStream) Read(b []byte) (int, error) { return s.r.Read(b) }
-func (s h2ServerStream) Write(b []byte) (int, error) {
-	n, err := s.w.Write(b)
-	if err == nil {
-		err = s.rc.Flush()
-	}
-	return n, err
-}
-func (s h2ServerStream) Close() error                       { return nil }
-func (s h2ServerStream) SetReadDeadline(t time.Time) error  { return s.rc.SetReadDeadline(t) }
-func (s h2ServerStream) SetWriteDeadline(t time.Time) error { return s.rc.SetWriteDeadline(t) }
-
-// h2Accept checks an extended CONNECT for a WebSocket and answers it with
-// 200 and header, returning the server Conn over the stream.
-func h2Accept(w http.ResponseWriter, r *http.Request, header http.Header, cfg *conn.Config) (*conn.Conn, error) {
-	if r.Method != http.MethodConnect || r.Header.Get(":protocol") != "websocket" || r.Header.Get("Sec-Websocket-Version") != "13" {
-		http.Error(w, "not a WebSocket", http.StatusBadRequest)
-		return nil, errors.New("not a WebSocket CONNECT")
-	}
-	for k, vs := range header {
-		w.Header()[k] = vs
-	}
-	w.WriteHeader(http.StatusOK)
-	rc := http.NewResponseController(w)
-	if err := rc.Flush(); err != nil {
-		return nil, err
-	}
-	var c conn.Config
-	if cfg != nil {
-		c = *cfg
-	}
-	c.Role = conn.RoleServer
-	return conn.New(h2ServerStream{r: r.Body, w: w, rc: rc}, &c), nil
-}
-
-// h2Echo echoes every message, then ends the stream after the closing
-// handshake.
-func h2Echo(w http.ResponseWriter, r *http.Request) {
-	c, err := h2Accept(w, r, nil, nil)
-	if err != nil {
-		return
-	}
-	echoLoop(c)
-}
-
-func echoLoop(c *conn.Conn) {
-	ctx := context.Background()
-	for {
-		op, p, err := c.ReadMessage(ctx)
-		if err != nil {
-			return
-		}
-		if err := c.WriteMessage(ctx, op, p); err != nil {
-			return
-		}
-	}
+// tlsServer is the address and CA of a TLS server of the tests.
+type tlsServer struct {
+	URL   string
+	roots *x509.CertPool
+	h2    atomic.Int32 // connections that chose h2
+	ln    net.Listener
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	conns []net.Conn
 }
 
 // h2Dialer is a Dialer for the tests over HTTP/2.
@@ -162,7 +55,7 @@ func h2Dialer(mode conn.HTTP2Mode) *conn.Dialer {
 // CONNECT, echoes, and closes with the closing handshake.
 func TestHTTP2Echo(t *testing.T) {
 	checkLeaks(t)
-	s := startH2(t, nil, nil, http.HandlerFunc(h2Echo))
+	s := startH2(t, nil, nil, http.HandlerFunc(h2test.Echo))
 	c := dial(t, h2Dialer(conn.HTTP2Only), s.URL+"/echo?x=1")
 	ctx := testCtx(t)
 	if c.Proto() != "HTTP/2.0" || c.Status() != http.StatusOK {
@@ -190,9 +83,9 @@ func TestHTTP2Request(t *testing.T) {
 	got := make(chan h2Request, 1)
 	s := startH2(t, nil, nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got <- h2Request{r.Method, r.Header.Get(":protocol"), r.URL.RequestURI(), r.Host, r.Header.Clone()}
-		c, err := h2Accept(w, r, http.Header{"Sec-Websocket-Protocol": {"chat"}, "Set-Cookie": {"s=1"}}, nil)
+		c, err := h2test.Accept(w, r, http.Header{"Sec-Websocket-Protocol": {"chat"}, "Set-Cookie": {"s=1"}}, nil)
 		if err == nil {
-			echoLoop(c)
+			h2test.EchoLoop(c)
 		}
 	}))
 	jar, _ := cookiejar.New(nil)
@@ -239,8 +132,8 @@ func TestHTTP2AnswerChecked(t *testing.T) {
 			http.Error(w, "go away", http.StatusForbidden)
 			return
 		}
-		if c, err := h2Accept(w, r, http.Header{"Sec-Websocket-Protocol": {"other"}}, nil); err == nil {
-			echoLoop(c)
+		if c, err := h2test.Accept(w, r, http.Header{"Sec-Websocket-Protocol": {"other"}}, nil); err == nil {
+			h2test.EchoLoop(c)
 		}
 	}))
 	d := h2Dialer(conn.HTTP2Only)
@@ -282,7 +175,7 @@ func noConnectH2(nc net.Conn) {
 // dualServer is a TLS server on 127.0.0.1 that offers protos in ALPN and
 // serves a connection that chose h2 with h2 and any other with the
 // HTTP/1.1 WebSocket handler h1.
-func dualServer(t *testing.T, protos []string, h2 func(net.Conn), h1 wstest.Handler) *h2Server {
+func dualServer(t *testing.T, protos []string, h2 func(net.Conn), h1 wstest.Handler) *tlsServer {
 	t.Helper()
 	pool, cert := testCA(t)
 	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: protos}
@@ -290,7 +183,7 @@ func dualServer(t *testing.T, protos []string, h2 func(net.Conn), h1 wstest.Hand
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &h2Server{ln: ln, URL: "wss://" + ln.Addr().String(), roots: pool}
+	s := &tlsServer{ln: ln, URL: "wss://" + ln.Addr().String(), roots: pool}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -299,7 +192,6 @@ func dualServer(t *testing.T, protos []string, h2 func(net.Conn), h1 wstest.Hand
 			if err != nil {
 				return
 			}
-			s.accepted.Add(1)
 			tc := tls.Server(nc, cfg)
 			s.mu.Lock()
 			s.conns = append(s.conns, tc)
@@ -312,6 +204,7 @@ func dualServer(t *testing.T, protos []string, h2 func(net.Conn), h1 wstest.Hand
 					return
 				}
 				if tc.ConnectionState().NegotiatedProtocol == "h2" {
+					s.h2.Add(1)
 					h2(tc)
 					return
 				}
@@ -353,7 +246,7 @@ func TestHTTP2Fallback(t *testing.T) {
 		onlyErr  error  // what HTTP2Only fails with, nil: succeeds
 		onlyCode int    // the status of a refusal with HTTP2Only
 	}{
-		{"h2 with extended CONNECT", []string{"h2", "http/1.1"}, serveH2(h2Echo), "HTTP/2.0", nil, 0},
+		{"h2 with extended CONNECT", []string{"h2", "http/1.1"}, serveH2(h2test.Echo), "HTTP/2.0", nil, 0},
 		{"ALPN http/1.1", []string{"http/1.1"}, nil, "HTTP/1.1", conn.ErrHTTP2Unavailable, 0},
 		{"no SETTINGS_ENABLE_CONNECT_PROTOCOL", []string{"h2", "http/1.1"}, noConnectH2, "HTTP/1.1", conn.ErrHTTP2Unavailable, 0},
 		{"CONNECT refused", []string{"h2", "http/1.1"}, serveH2(refuse), "HTTP/1.1", handshake.ErrBadStatus, http.StatusNotImplemented},
@@ -435,7 +328,7 @@ func TestHTTP2Pool(t *testing.T) {
 		{"MAX_CONCURRENT_STREAMS 2", 2, 5, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := startH2(t, &http2.Server{MaxConcurrentStreams: tc.maxStreams}, nil, http.HandlerFunc(h2Echo))
+			s := startH2(t, &http2.Server{MaxConcurrentStreams: tc.maxStreams}, nil, http.HandlerFunc(h2test.Echo))
 			var pool conn.HTTP2Pool
 			defer pool.Close()
 			d := h2Dialer(conn.HTTP2Only)
@@ -458,10 +351,10 @@ func TestHTTP2Pool(t *testing.T) {
 				return
 			}
 			for i, c := range cs {
-				wg.Go(func() { echoed(t, ctx, c, strings.Repeat("m", i*1000)) })
+				wg.Go(func() { echoed(t, ctx, c, strings.Repeat("m", i*10)) })
 			}
 			wg.Wait()
-			if got := s.accepted.Load(); got != tc.wantTCP {
+			if got := s.Accepted.Load(); got != tc.wantTCP {
 				t.Errorf("%d WebSockets over %d TCP connections, want %d", tc.n, got, tc.wantTCP)
 			}
 			for _, c := range cs {
@@ -472,7 +365,7 @@ func TestHTTP2Pool(t *testing.T) {
 			// Streams given back: the next WebSocket reuses a connection.
 			c := dial(t, d, s.URL+"/")
 			echoed(t, ctx, c, "again")
-			if got := s.accepted.Load(); got != tc.wantTCP {
+			if got := s.Accepted.Load(); got != tc.wantTCP {
 				t.Errorf("after closing: %d TCP connections, want %d", got, tc.wantTCP)
 			}
 			c.Close(ctx, status.NormalClosure, "")
@@ -480,22 +373,20 @@ func TestHTTP2Pool(t *testing.T) {
 	}
 
 	t.Run("dead connection leaves", func(t *testing.T) {
-		s := startH2(t, nil, nil, http.HandlerFunc(h2Echo))
+		s := startH2(t, nil, nil, http.HandlerFunc(h2test.Echo))
 		var pool conn.HTTP2Pool
 		d := h2Dialer(conn.HTTP2Only)
 		d.HTTP2Pool = &pool
 		ctx := testCtx(t)
 		c := dial(t, d, s.URL+"/")
-		s.mu.Lock()
-		s.conns[0].Close()
-		s.mu.Unlock()
+		s.Drop()
 		_, _, err := c.ReadMessage(ctx)
 		if !errors.Is(err, conn.ErrConnectionLost) {
 			t.Errorf("ReadMessage after the HTTP/2 connection died = %v, want ErrConnectionLost", err)
 		}
 		c = dial(t, d, s.URL+"/")
 		echoed(t, ctx, c, "new connection")
-		if got := s.accepted.Load(); got != 2 {
+		if got := s.Accepted.Load(); got != 2 {
 			t.Errorf("%d TCP connections, want 2", got)
 		}
 		c.Close(ctx, status.NormalClosure, "")
@@ -511,7 +402,7 @@ func TestHTTP2Pool(t *testing.T) {
 func TestHTTP2StreamReset(t *testing.T) {
 	checkLeaks(t)
 	s := startH2(t, nil, nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, err := h2Accept(w, r, nil, nil); err != nil {
+		if _, err := h2test.Accept(w, r, nil, nil); err != nil {
 			return
 		}
 		w.Write([]byte{0x82, 10, 'h', 'a', 'l', 'f'}) // 4 of 10 payload bytes
@@ -530,5 +421,359 @@ func TestHTTP2StreamReset(t *testing.T) {
 	}
 	if err := c.WriteMessage(testCtx(t), frame.OpText, []byte("x")); !errors.Is(err, conn.ErrClosed) {
 		t.Errorf("WriteMessage after the reset = %v, want ErrClosed", err)
+	}
+}
+
+// pipeH2 returns a Dialer for HTTP2Only whose every connection is a
+// net.Pipe served by srv (nil: defaults) with h: for synctest bubbles,
+// where everything runs on the bubble's clock. The server ends are closed
+// at the end of the test.
+func pipeH2(t *testing.T, srv *http2.Server, h http.HandlerFunc) *conn.Dialer {
+	if srv == nil {
+		srv = &http2.Server{}
+	}
+	// Configured, the server pools its channels itself rather than
+	// process-wide: channels cannot pass from one bubble to another.
+	if err := http2.ConfigureServer(&http.Server{}, srv); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var ends []net.Conn
+	t.Cleanup(func() {
+		mu.Lock()
+		for _, nc := range ends {
+			nc.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	d := h2Dialer(conn.HTTP2Only)
+	d.NetDial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		client, server := net.Pipe()
+		mu.Lock()
+		ends = append(ends, server)
+		mu.Unlock()
+		wg.Go(func() { srv.ServeConn(server, &http2.ServeConnOpts{Handler: h}) })
+		return client, nil
+	}
+	return d
+}
+
+// The closing handshake is followed by END_STREAM both ways, whoever
+// starts it; a server that never ends its side of the stream (as
+// Hypercorn 0.13 does) is reset after h2CloseGrace, one second.
+func TestHTTP2CloseEndsStream(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		serverEnd bool // the server ends its side after the closing handshake
+		byServer  bool // the server starts the closing handshake
+		wait      time.Duration
+	}{
+		{"client closes", true, false, 0},
+		{"server closes", true, true, 0},
+		{"server never ends its side", false, false, time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				rest := make(chan error, 1) // what the server reads after the closing handshake
+				d := pipeH2(t, nil, func(w http.ResponseWriter, r *http.Request) {
+					c, err := h2test.Accept(w, r, nil, nil)
+					if err != nil {
+						return
+					}
+					ctx := context.Background()
+					if tc.byServer {
+						c.Close(ctx, status.GoingAway, "bye")
+					} else {
+						h2test.EchoLoop(c)
+					}
+					_, err = r.Body.Read(make([]byte, 1))
+					rest <- err
+					if !tc.serverEnd {
+						<-r.Context().Done()
+					}
+				})
+				ctx := context.Background()
+				c := dial(t, d, "ws://h2.test/")
+				start := time.Now()
+				var err error
+				if tc.byServer {
+					var ce *status.CloseError
+					if _, _, err = c.ReadMessage(ctx); !errors.As(err, &ce) || ce.Code != status.GoingAway {
+						t.Errorf("ReadMessage = %v, want the server's close 1001", err)
+					}
+				} else if err = c.Close(ctx, status.NormalClosure, ""); err != nil {
+					t.Errorf("Close = %v", err)
+				}
+				if got := <-rest; got != io.EOF {
+					t.Errorf("server read after the closing handshake: %v, want io.EOF (END_STREAM)", got)
+				}
+				synctest.Wait()
+				if got := time.Since(start); got != tc.wait {
+					t.Errorf("closing took %v, want %v", got, tc.wait)
+				}
+			})
+		})
+	}
+}
+
+// CloseNow resets the stream (RST_STREAM CANCEL) and leaves the other
+// WebSockets of the HTTP/2 connection alone.
+func TestHTTP2CloseNow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		reset := make(chan error, 2)
+		d := pipeH2(t, nil, func(w http.ResponseWriter, r *http.Request) {
+			if c, err := h2test.Accept(w, r, nil, nil); err == nil {
+				h2test.EchoLoop(c)
+				<-r.Context().Done()
+				reset <- r.Context().Err()
+			}
+		})
+		var pool conn.HTTP2Pool
+		defer pool.Close()
+		d.HTTP2Pool = &pool
+		ctx := context.Background()
+		a := dial(t, d, "ws://h2.test/")
+		b := dial(t, d, "ws://h2.test/")
+		echoed(t, ctx, a, "a")
+		start := time.Now()
+		if err := a.CloseNow(); err != nil {
+			t.Errorf("CloseNow = %v", err)
+		}
+		if err := <-reset; err == nil || time.Since(start) != 0 {
+			t.Errorf("the server's stream ended after %v with %v; want a reset at once", time.Since(start), err)
+		}
+		echoed(t, ctx, b, "b still works")
+		b.Close(ctx, status.NormalClosure, "")
+	})
+}
+
+// The dial over HTTP/2 is bounded by HandshakeTimeout and ended by its
+// context, with a *conn.TimeoutError, at once and at the right time.
+func TestHTTP2DialTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		timeout time.Duration // HandshakeTimeout
+		cancel  time.Duration // cancel the context after
+		want    error
+		at      time.Duration
+	}{
+		{"HandshakeTimeout", 2 * time.Second, 0, context.DeadlineExceeded, 2 * time.Second},
+		{"default HandshakeTimeout", 0, 0, context.DeadlineExceeded, conn.DefaultHandshakeTimeout},
+		{"cancel", -1, 3 * time.Second, context.Canceled, 3 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				d := pipeH2(t, nil, func(w http.ResponseWriter, r *http.Request) {
+					<-r.Context().Done() // never answers
+				})
+				d.HandshakeTimeout = tc.timeout
+				ctx := context.Background()
+				if tc.cancel > 0 {
+					var cancel context.CancelFunc
+					ctx, cancel = context.WithCancel(ctx)
+					time.AfterFunc(tc.cancel, cancel)
+				}
+				start := time.Now()
+				_, err := d.Dial(ctx, "ws://h2.test/")
+				var te *conn.TimeoutError
+				if !errors.As(err, &te) || !errors.Is(err, tc.want) {
+					t.Errorf("Dial = %v, want a *TimeoutError matching %v", err, tc.want)
+				}
+				if got := time.Since(start); got != tc.at {
+					t.Errorf("Dial ended after %v, want %v", got, tc.at)
+				}
+			})
+		})
+	}
+}
+
+// A receive stopped by its context loses no byte: the next one reads the
+// message whose first bytes had arrived before the deadline.
+func TestHTTP2ReadTimeoutResumes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d := pipeH2(t, nil, func(w http.ResponseWriter, r *http.Request) {
+			if _, err := h2test.Accept(w, r, nil, nil); err != nil {
+				return
+			}
+			rc := http.NewResponseController(w)
+			w.Write([]byte{0x81, 5, 'h', 'e'})
+			rc.Flush()
+			time.Sleep(2 * time.Second)
+			w.Write([]byte{'l', 'l', 'o'})
+			rc.Flush()
+			<-r.Context().Done()
+		})
+		c := dial(t, d, "ws://h2.test/")
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_, _, err := c.ReadMessage(ctx)
+		var te *conn.TimeoutError
+		if !errors.As(err, &te) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("ReadMessage = %v, want a *TimeoutError", err)
+		}
+		time.Sleep(3 * time.Second) // the rest arrives while no receive waits
+		ctx, cancel = context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_, p, err := c.ReadMessage(ctx)
+		if err != nil || string(p) != "hello" {
+			t.Errorf("ReadMessage after the timeout = %q, %v; want hello", p, err)
+		}
+	})
+}
+
+// A WebSocket whose peer stops reading blocks only itself: its send stops
+// at its context's deadline, while another WebSocket on the same HTTP/2
+// connection goes on, in both directions.
+func TestHTTP2FlowControl(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := &http2.Server{MaxUploadBufferPerConnection: 4 << 20, MaxUploadBufferPerStream: 256 << 10}
+		d := pipeH2(t, srv, func(w http.ResponseWriter, r *http.Request) {
+			c, err := h2test.Accept(w, r, nil, nil)
+			if err != nil {
+				return
+			}
+			switch r.URL.Path {
+			case "/deaf": // reads nothing
+				<-r.Context().Done()
+			case "/flood": // sends 2 MiB, more than the client's stream window
+				c.WriteMessage(context.Background(), frame.OpBinary, make([]byte, 2<<20))
+				<-r.Context().Done()
+			default:
+				h2test.EchoLoop(c)
+			}
+		})
+		var pool conn.HTTP2Pool
+		defer pool.Close()
+		d.HTTP2Pool = &pool
+		deaf := dial(t, d, "ws://h2.test/deaf")
+		flood := dial(t, d, "ws://h2.test/flood")
+		echo := dial(t, d, "ws://h2.test/echo")
+
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		var err error
+		for range 8 {
+			if err = deaf.WriteMessage(ctx, frame.OpBinary, make([]byte, 128<<10)); err != nil {
+				break
+			}
+		}
+		var te *conn.TimeoutError
+		if !errors.As(err, &te) {
+			t.Errorf("sending 1 MiB to a peer that does not read: %v, want a *TimeoutError", err)
+		}
+		synctest.Wait()
+		echoed(t, context.Background(), echo, "still flowing")
+		big := make([]byte, 300<<10) // more than the server's stream window
+		if err := echo.WriteMessage(context.Background(), frame.OpBinary, big); err != nil {
+			t.Fatalf("WriteMessage of %d bytes: %v", len(big), err)
+		}
+		if _, p, err := echo.ReadMessage(context.Background()); err != nil || len(p) != len(big) {
+			t.Errorf("echo of %d bytes: %d bytes, %v", len(big), len(p), err)
+		}
+		_, p, err := flood.ReadMessage(context.Background())
+		if err != nil || len(p) != 2<<20 {
+			t.Errorf("ReadMessage of the flood = %d bytes, %v", len(p), err)
+		}
+	})
+}
+
+// permessage-deflate works over HTTP/2 as over HTTP/1.1.
+func TestHTTP2Compression(t *testing.T) {
+	checkLeaks(t)
+	offer := make(chan string, 1)
+	s := startH2(t, nil, nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		offer <- r.Header.Get("Sec-Websocket-Extensions")
+		c, err := h2test.Accept(w, r, http.Header{"Sec-Websocket-Extensions": {"permessage-deflate; server_max_window_bits=12"}},
+			&conn.Config{Compression: &conn.Compression{Agreed: handshake.DeflateParams{ServerMaxWindowBits: 12}}})
+		if err == nil {
+			h2test.EchoLoop(c)
+		}
+	}))
+	d := h2Dialer(conn.HTTP2Only)
+	d.Config.Compression = &conn.Compression{Threshold: -1}
+	c := dial(t, d, s.URL+"/")
+	if got := recv(t, offer); !strings.HasPrefix(got, "permessage-deflate") {
+		t.Errorf("offer = %q", got)
+	}
+	if p, ok := c.Compression(); !ok || p.ServerMaxWindowBits != 12 {
+		t.Errorf("Compression = %+v, %v; want server_max_window_bits=12 agreed", p, ok)
+	}
+	ctx := testCtx(t)
+	echoed(t, ctx, c, strings.Repeat("compress me ", 1000))
+	c.Close(ctx, status.NormalClosure, "")
+}
+
+// Through an HTTP CONNECT proxy, the HTTP/2 connection and its TLS run
+// inside the tunnel; pooled WebSockets share one tunnel.
+func TestHTTP2Proxy(t *testing.T) {
+	checkLeaks(t)
+	s := dualServer(t, []string{"h2"}, serveH2(h2test.Echo), nil)
+	px := newConnectProxy(t)
+	pu, _ := url.Parse("http://u:p@" + px.ln.Addr().String())
+	var pool conn.HTTP2Pool
+	defer pool.Close()
+	d := &conn.Dialer{HTTP2: conn.HTTP2Only, HTTP2Pool: &pool, Proxy: http.ProxyURL(pu), TLSConfig: &tls.Config{RootCAs: s.roots}}
+	ctx := testCtx(t)
+	for i := range 2 {
+		c := dial(t, d, s.URL+"/")
+		echoed(t, ctx, c, "via proxy "+strconv.Itoa(i))
+		if c.Proto() != "HTTP/2.0" {
+			t.Errorf("Proto = %q", c.Proto())
+		}
+		defer c.Close(ctx, status.NormalClosure, "")
+	}
+	px.mu.Lock()
+	n := len(px.requests)
+	px.mu.Unlock()
+	if n != 1 {
+		t.Errorf("%d CONNECT requests to the proxy, want 1", n)
+	}
+}
+
+// A redirect answering the extended CONNECT is followed as over HTTP/1.1.
+func TestHTTP2Redirect(t *testing.T) {
+	checkLeaks(t)
+	s := startH2(t, nil, nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/old" {
+			w.Header().Set("Location", "/new")
+			w.WriteHeader(http.StatusFound)
+			return
+		}
+		if c, err := h2test.Accept(w, r, nil, nil); err == nil {
+			c.WriteMessage(context.Background(), frame.OpText, []byte(r.URL.Path))
+			h2test.EchoLoop(c)
+		}
+	}))
+	c := dial(t, h2Dialer(conn.HTTP2Only), s.URL+"/old")
+	ctx := testCtx(t)
+	if _, p, err := c.ReadMessage(ctx); err != nil || string(p) != "/new" {
+		t.Errorf("ReadMessage = %q, %v; want /new", p, err)
+	}
+	c.Close(ctx, status.NormalClosure, "")
+}
+
+// With a pool, a server without extended CONNECT costs one HTTP/2
+// connection, whatever the number of dials that fall back to HTTP/1.1.
+func TestHTTP2PoolRemembersFallback(t *testing.T) {
+	checkLeaks(t)
+	s := dualServer(t, []string{"h2", "http/1.1"}, noConnectH2, wstest.Echo)
+	var pool conn.HTTP2Pool
+	defer pool.Close()
+	d := h2Dialer(conn.HTTP2Prefer)
+	d.TLSConfig = &tls.Config{RootCAs: s.roots}
+	d.HTTP2Pool = &pool
+	ctx := testCtx(t)
+	for range 3 {
+		c := dial(t, d, s.URL+"/")
+		echoed(t, ctx, c, "fallback")
+		if c.Proto() != "HTTP/1.1" {
+			t.Errorf("Proto = %q, want HTTP/1.1", c.Proto())
+		}
+		c.Close(ctx, status.NormalClosure, "")
+	}
+	if got := s.h2.Load(); got != 1 {
+		t.Errorf("%d HTTP/2 connections, want 1: the pooled one is asked again", got)
 	}
 }

@@ -51,9 +51,8 @@ type h2Conn struct {
 	nc   net.Conn
 
 	// Under pool.mu for a pooled connection:
-	streams   int           // WebSockets opened or opening on cc
-	ready     chan struct{} // closed once the first CONNECT was answered: SETTINGS are known
-	noConnect bool          // the server does not allow extended CONNECT
+	streams int           // WebSockets opened or opening on cc
+	ready   chan struct{} // closed once the first CONNECT was answered: SETTINGS are known
 }
 
 // Close closes the pool's idle HTTP/2 connections; each connection in use
@@ -139,10 +138,6 @@ func (p *HTTP2Pool) reserve(ctx context.Context, key h2Key) (*h2Conn, error) {
 				}
 				continue
 			}
-			if hc.noConnect {
-				p.mu.Unlock()
-				return nil, errNoConnect
-			}
 			if hc.streams < int(hc.cc.State().MaxConcurrentStreams) {
 				hc.streams++
 				p.mu.Unlock()
@@ -171,15 +166,12 @@ func (p *HTTP2Pool) remove(hc *h2Conn) {
 }
 
 // settled records that the first extended CONNECT on hc was answered, so
-// the server's SETTINGS are known, and whether it refused extended CONNECT.
-func (hc *h2Conn) settled(noConnect bool) {
+// the server's SETTINGS are known.
+func (hc *h2Conn) settled() {
 	if hc.pool == nil {
 		return
 	}
 	hc.pool.mu.Lock()
-	if noConnect {
-		hc.noConnect = true
-	}
 	if !isDone(hc.ready) {
 		close(hc.ready)
 	}

@@ -28,7 +28,7 @@ var errStreamClosed = errors.New("conn: HTTP/2 stream closed")
 // h2Stream is the [Transport] of a WebSocket over an HTTP/2 stream (RFC
 // 8441): writes become the request body's DATA frames, reads come from the
 // response body. The HTTP/2 bodies have no deadlines, so the adapter
-// implements them: a read is done by a goroutine started on demand, into a
+// implements them: a read is done by a goroutine of the stream's, into a
 // pooled chunk that a Read stopped by its deadline leaves for the next
 // one, so no byte is lost; a write hands its bytes to the HTTP/2 layer's
 // body reader and waits until they are taken or the deadline passes.
@@ -45,8 +45,10 @@ type h2Stream struct {
 	chunk   *[]byte       // pooled buffer of the read in flight or of unread bytes
 	unread  []byte        // bytes read from body, not yet returned
 	rerr    error         // the body's read error, after unread
-	filling bool          // a fill goroutine is reading body
+	filling bool          // the pump is reading body
+	want    chan []byte   // the buffer of the next fill, to the pump
 	filled  chan struct{} // signalled (capacity 1) when a fill ends
+	ended   chan struct{} // closed by finish: the pump returns
 
 	endOnce sync.Once
 	onEnd   func() // gives the stream's slot back to its HTTP/2 connection
@@ -57,6 +59,7 @@ func newH2Stream(body io.ReadCloser, req *h2Body, cancel context.CancelFunc, onE
 		body: body, req: req, cancel: cancel, onEnd: onEnd,
 		rd: deadline{parent: context.Background()}, wd: deadline{parent: context.Background()},
 		filled: make(chan struct{}, 1),
+		ended:  make(chan struct{}),
 	}
 }
 
@@ -86,13 +89,31 @@ func (s *h2Stream) Read(b []byte) (int, error) {
 		if !s.filling {
 			s.filling = true
 			s.chunk = h2ChunkPool.Get().(*[]byte)
-			go s.fill(*s.chunk)
+			if s.want == nil {
+				s.want = make(chan []byte, 1)
+				go s.pump(s.want)
+			}
+			s.want <- *s.chunk // never blocks: one fill at a time
 		}
 		s.mu.Unlock()
 		select {
 		case <-s.filled:
 		case <-s.rd.context().Done():
 			return 0, os.ErrDeadlineExceeded
+		}
+	}
+}
+
+// pump is the goroutine that reads the body for Read, started by the
+// first Read and ended by finish: a goroutine started for each read would
+// cost an allocation each time.
+func (s *h2Stream) pump(want <-chan []byte) {
+	for {
+		select {
+		case buf := <-want:
+			s.fill(buf)
+		case <-s.ended:
+			return
 		}
 	}
 }
@@ -160,6 +181,12 @@ func (s *h2Stream) Abort() error {
 // buffers and gives its slot back.
 func (s *h2Stream) finish() {
 	s.endOnce.Do(func() {
+		close(s.ended)
+		s.mu.Lock()
+		if s.rerr == nil && !s.filling {
+			s.rerr = errStreamClosed // the pump is gone: a fill in flight ends with the body's error
+		}
+		s.mu.Unlock()
 		s.cancel()
 		s.req.abandon()
 		s.body.Close()

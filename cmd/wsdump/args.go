@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/framewire/ws/conn"
 )
 
 // options are wsdump's parsed command line.
@@ -24,6 +26,7 @@ type options struct {
 	hasText      bool
 	timings      bool
 	compress     bool
+	http2        conn.HTTP2Mode
 	headers      http.Header
 }
 
@@ -40,7 +43,7 @@ func usagef(format string, args ...any) error {
 }
 
 const usageLine = "usage: wsdump [-h] [-p PROXY] [-v [VERBOSE]] [-n] [-r] [-z] [-s [SUBPROTOCOLS ...]] [-o ORIGIN]\n" +
-	"              [--eof-wait EOF_WAIT] [-t TEXT] [--timings] [--headers HEADERS]\n" +
+	"              [--eof-wait EOF_WAIT] [-t TEXT] [--timings] [--headers HEADERS] [--http2 {prefer,only}]\n" +
 	"              ws_url\n"
 
 const usageText = usageLine + `
@@ -68,6 +71,9 @@ options:
   -t TEXT, --text TEXT  Send initial text
   --timings             Print timings in seconds
   --headers HEADERS     Set custom headers. Use ',' as separator
+  --http2 {prefer,only}
+                        WebSocket over HTTP/2 (RFC 8441): prefer falls back to HTTP/1.1,
+                        only fails without it; with -v, show the HTTP version
 
 exit status: 0 success, 2 usage error, 3 connection failed,
 4 connection failed after it opened (protocol error or lost connection)
@@ -133,7 +139,7 @@ func parseArgs(args []string) (*options, error) {
 					o.subprotocols = append(o.subprotocols, inline)
 				}
 				i = o.takeSubprotocols(args, i)
-			case "proxy", "origin", "eof-wait", "text", "headers":
+			case "proxy", "origin", "eof-wait", "text", "headers", "http2":
 				v, err := value("--"+name, inline, hasInline)
 				if err != nil {
 					return nil, err
@@ -271,6 +277,15 @@ func (o *options) set(name, v string) error {
 			return err
 		}
 		o.headers = h
+	case "http2":
+		switch v {
+		case "prefer":
+			o.http2 = conn.HTTP2Prefer
+		case "only":
+			o.http2 = conn.HTTP2Only
+		default:
+			return usagef("argument --http2: invalid choice %q (choose from 'prefer', 'only')", v)
+		}
 	}
 	return nil
 }

@@ -6,7 +6,7 @@
 //
 //	wsdump [-h] [-p PROXY] [-v [VERBOSE]] [-n] [-r] [-z] [-s [SUBPROTOCOLS ...]] [-o ORIGIN]
 //	       [--eof-wait EOF_WAIT] [-t TEXT] [--timings] [--headers HEADERS]
-//	       ws_url
+//	       [--http2 {prefer,only}] ws_url
 //
 // # Flags
 //
@@ -33,6 +33,11 @@
 //	-t, --text TEXT       send TEXT as a text message right after connecting
 //	--timings             prefix each line with the seconds since start
 //	--headers "A: 1, B: 2" extra handshake header fields, comma-separated
+//	--http2 MODE          open the WebSocket over HTTP/2 (RFC 8441, see
+//	                      docs/http2.md): "prefer" falls back to HTTP/1.1
+//	                      when the server does not support it, "only"
+//	                      fails instead (and speaks h2c to a ws:// URL);
+//	                      with -v, print the HTTP version on stderr
 //
 // Short flags may be grouped: -rn, -rv, -rzv.
 //

@@ -72,6 +72,7 @@ func (o *options) dialer(stderr io.Writer, netDial netDialFunc) *conn.Dialer {
 	if o.compress {
 		d.Config.Compression = &conn.Compression{}
 	}
+	d.HTTP2 = o.http2
 	return d
 }
 
@@ -102,6 +103,9 @@ func runDial(ctx context.Context, netDial netDialFunc, args []string, stdin io.R
 	if err != nil {
 		fmt.Fprintf(stderr, "wsdump: %v\n", err)
 		return exitConnect
+	}
+	if o.http2 != conn.HTTP2Off && o.verbose >= 1 {
+		fmt.Fprintf(stderr, "wsdump: HTTP version: %s\n", c.Proto())
 	}
 	if o.compress && o.verbose >= 1 {
 		if p, ok := c.Compression(); ok {

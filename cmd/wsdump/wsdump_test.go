@@ -23,6 +23,7 @@ import (
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/handshake"
+	"github.com/framewire/ws/internal/h2test"
 	"github.com/framewire/ws/internal/pyrepr"
 	"github.com/framewire/ws/status"
 	"github.com/framewire/ws/wstest"
@@ -124,6 +125,8 @@ func TestParseArgs(t *testing.T) {
 		{[]string{"--eof-wait", "1.5", "--timings", "ws://h/"}, options{url: "ws://h/", eofWait: 1500 * time.Millisecond, timings: true}},
 		{[]string{"--headers", "A: 1, B: two words ,", "ws://h/"}, options{url: "ws://h/", headers: http.Header{"A": {"1"}, "B": {"two words"}}}},
 		{[]string{"--", "-odd"}, options{url: "-odd"}},
+		{[]string{"--http2", "prefer", "ws://h/"}, options{url: "ws://h/", http2: conn.HTTP2Prefer}},
+		{[]string{"--http2=only", "ws://h/"}, options{url: "ws://h/", http2: conn.HTTP2Only}},
 	}
 	for _, tt := range tests {
 		got, err := parseArgs(tt.args)
@@ -168,6 +171,8 @@ func TestParseArgsErrors(t *testing.T) {
 		{"--headers", "NoColon", "ws://h/"},
 		{"--headers", ": v", "ws://h/"},
 		{"--raw=1", "ws://h/"},
+		{"--http2", "always", "ws://h/"},
+		{"--http2"},
 	} {
 		if _, err := parseArgs(args); err == nil || err == errHelp {
 			t.Errorf("parseArgs(%q) = %v; want a usage error", args, err)
@@ -597,4 +602,30 @@ func (c settlingConn) Write(b []byte) (int, error) {
 	n, err := c.Conn.Write(b)
 	synctest.Wait()
 	return n, err
+}
+
+// With --http2 wsdump dials over HTTP/2 (here h2c with prior knowledge)
+// and, with -v, shows the HTTP version; "prefer" falls back to HTTP/1.1.
+func TestHTTP2(t *testing.T) {
+	h2 := h2test.NewServer(nil, nil, http.HandlerFunc(h2test.Echo))
+	defer h2.Close()
+	h1 := wstest.NewServer(wstest.Echo)
+	defer h1.Close()
+	for _, tc := range []struct {
+		mode, url, want string
+	}{
+		{"only", h2.URL, "HTTP/2.0"},
+		{"prefer", h1.URL, "HTTP/1.1"},
+	} {
+		code, out, errs := wsdump(t, strings.NewReader("hello\n"), "-rv", "--http2", tc.mode, tc.url)
+		if code != exitOK {
+			t.Fatalf("--http2 %s: exit %d; stderr %s", tc.mode, code, errs)
+		}
+		if want := "wsdump: HTTP version: " + tc.want + "\n"; errs != want {
+			t.Errorf("--http2 %s: stderr %q, want %q", tc.mode, errs, want)
+		}
+		if d := cmp.Diff([]string{"text: hello", "close: "}, lines(out)); d != "" {
+			t.Errorf("--http2 %s: output (-want +got):\n%s", tc.mode, d)
+		}
+	}
 }

@@ -41,6 +41,7 @@ var allowed = map[string][]string{
 	"conn":                   {"frame", "mask", "status", "reader", "fragment", "handshake", "proxy", "internal/bind", "internal/grow", "internal/utf8check", "internal/pyrepr", "internal/deflate"},
 	"app":                    {"conn", "frame", "mask", "status", "reader", "fragment", "handshake", "proxy"},
 	"wstest":                 {"conn", "frame", "mask", "status", "reader", "fragment", "handshake", "proxy", "internal/utf8check", "internal/pyrepr"},
+	"internal/h2test":        {"conn"},
 	"interop":                {},
 	"interop/servers/h2echo": {},
 }

@@ -1,0 +1,13 @@
+// Package h2test serves WebSockets over HTTP/2 (RFC 8441) to the tests of
+// framewire's clients, as wstest serves them over HTTP/1.1: an HTTP/2
+// server on 127.0.0.1 (golang.org/x/net/http2's, with extended CONNECT
+// enabled) in clear text or over TLS, and the server side of a WebSocket
+// over one of its streams.
+//
+// # Extended CONNECT
+//
+// x/net/http2's Server advertises SETTINGS_ENABLE_CONNECT_PROTOCOL only
+// when the environment variable GODEBUG holds http2xconnect=1 as the
+// process starts. A test binary that uses this package calls [Main] from
+// its TestMain, which runs the binary again with the variable set.
+package h2test
