@@ -50,13 +50,12 @@ compare:
 	cd bench && $(GO) vet ./... && $(GO) test -run '^$$' -bench . -benchmem -count 5 | tee compare.txt
 	cd bench && $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da compare.txt
 
-# The Autobahn-style client conformance suite; writes docs/conformance.md and
+# The Autobahn-style client conformance suite over HTTP/1.1 and over HTTP/2
+# (RFC 8441, h2c), both at once; writes docs/conformance.md and
 # docs/conformance.json, which hold no timings, and prints the timings.
-# Sections 12 and 13 send Autobahn's 1000 messages per case (on 2 shared
-# cores: those two sections alone 7.5 minutes, the whole suite 19.5 minutes
-# at load average 13).
+# Sections 12 and 13 send Autobahn's 1000 messages per case.
 conformance:
-	$(GO) run ./cmd/wsconformance -messages 1000 -report docs
+	$(GO) run ./cmd/wsconformance -transport both -messages 1000 -report docs
 
 # Real servers and proxies from Debian and npm on loopback.
 interop:

@@ -61,4 +61,40 @@
 // [KeyTinyproxy] needs none. dante serves SOCKS5 (RFC 1928) without
 // authentication at [KeyDante] and with username/password (RFC 1929)
 // only at [KeyDanteAuth].
+//
+// # WebSocket over HTTP/2
+//
+// Each RFC 8441 server has an h2c port with prior knowledge (ws://) and a
+// TLS port (wss://), echoes on any path, chooses the first of "chat" and
+// "superchat" offered, and advertises SETTINGS_ENABLE_CONNECT_PROTOCOL:
+// the Go echo on golang.org/x/net/http2 run with GODEBUG=http2xconnect=1
+// (interop/servers/h2echo, a WebSocket codec of its own) at [KeyH2Go] and
+// [KeyH2GoTLS]; Node's http2 module with enableConnectProtocol and the
+// npm ws WebSocket on each stream, permessage-deflate when offered, at
+// [KeyH2Node] and [KeyH2NodeTLS] (TLS: ALPN h2 only); Hypercorn 0.13
+// (Debian) with an ASGI echo, permessage-deflate by wsproto, at
+// [KeyHypercorn] and [KeyHypercornTLS]; HAProxy 2.6 in front of the
+// [KeyWSDeflate] server over HTTP/1.1 at [KeyHAProxy] and [KeyHAProxyTLS].
+// Debian 12 ships HAProxy 2.6.12 (its changelog has RFC 8441 on h2
+// frontends from the 2.4 development series, on by default) and Hypercorn
+// 0.13.2 ("Initial working h2 Websocket support RFC 8441" in 0.5.0), both
+// recent enough; TestH2Settings checks that each advertises the setting. The same Go echo without
+// GODEBUG, at [KeyH2NoXConnect] and [KeyH2NoXConnectTLS], speaks HTTP/2
+// without the setting and upgrades HTTP/1.1 (ALPN http/1.1 on TLS): the
+// fallback.
+//
+// Their quirks, each checked by a test of this package:
+//
+//   - HAProxy answers the CONNECT with its backend's Sec-WebSocket-Accept,
+//     which RFC 8441 §5 does not have, and ends a stream with END_STREAM
+//     followed at once by RST_STREAM CANCEL (TestH2EchoServers,
+//     TestH2StreamEnding).
+//   - Hypercorn 0.13 answers a close frame and never ends its side of the
+//     stream, neither END_STREAM nor RST_STREAM; once the client ends its
+//     side it closes the TCP connection without GOAWAY
+//     (TestH2StreamEnding; hypercorn/protocol/ws_stream.py sends
+//     StreamClosed, not EndData, after the close reply).
+//   - x/net's server follows END_STREAM with RST_STREAM NO_ERROR while
+//     the client's side is open (RFC 9113 §8.1), and Node's ws waits for
+//     the client's END_STREAM after its own.
 package interop

@@ -33,6 +33,19 @@ const (
 	KeyTinyproxy   = "FW_INTEROP_TINYPROXY"    // http://host:port, CONNECT without auth
 	KeyDante       = "FW_INTEROP_DANTE"        // socks5://host:port, no auth
 	KeyDanteAuth   = "FW_INTEROP_DANTE_AUTH"   // socks5://user:pass@host:port, username/password only
+
+	// WebSocket over HTTP/2 (RFC 8441): ws:// is h2c with prior knowledge,
+	// wss:// TLS with ALPN.
+	KeyH2Go            = "FW_INTEROP_H2_GO"             // ws:// Go x/net/http2 echo, extended CONNECT
+	KeyH2GoTLS         = "FW_INTEROP_H2_GO_TLS"         // wss:// the same; ALPN h2, http/1.1
+	KeyH2NoXConnect    = "FW_INTEROP_H2_NOXCONNECT"     // ws:// the Go echo without ENABLE_CONNECT_PROTOCOL
+	KeyH2NoXConnectTLS = "FW_INTEROP_H2_NOXCONNECT_TLS" // wss:// the same; ALPN h2, http/1.1
+	KeyH2Node          = "FW_INTEROP_H2_NODE"           // ws:// Node.js http2 + ws echo, permessage-deflate
+	KeyH2NodeTLS       = "FW_INTEROP_H2_NODE_TLS"       // wss:// the same; ALPN h2 only
+	KeyHypercorn       = "FW_INTEROP_HYPERCORN"         // ws:// Hypercorn ASGI echo (HTTP/1.1 and h2c)
+	KeyHypercornTLS    = "FW_INTEROP_HYPERCORN_TLS"     // wss:// the same; ALPN h2, http/1.1
+	KeyHAProxy         = "FW_INTEROP_HAPROXY"           // ws:// HAProxy h2 frontend in front of KeyWSDeflate
+	KeyHAProxyTLS      = "FW_INTEROP_HAPROXY_TLS"       // wss:// the same; ALPN h2, http/1.1
 )
 
 // EnvPath is where the env file is looked for below a directory.

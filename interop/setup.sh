@@ -24,6 +24,8 @@ pkgs=(
 	"passwd:/usr/sbin/chpasswd"
 	"util-linux:/usr/bin/setpriv"
 	"procps:/usr/bin/ps"
+	"haproxy:/usr/sbin/haproxy"
+	"python3-hypercorn:/usr/lib/python3/dist-packages/hypercorn/__init__.py"
 )
 command -v node >/dev/null 2>&1 || pkgs+=("nodejs:/usr/bin/node")
 command -v npm >/dev/null 2>&1 || pkgs+=("npm:/usr/bin/npm")
@@ -58,8 +60,8 @@ else
 	log "Debian packages present"
 fi
 
-/usr/bin/python3 -c 'import websockets, autobahn.twisted.websocket, twisted.internet.reactor' ||
-	die "/usr/bin/python3 cannot import websockets/autobahn/twisted"
+/usr/bin/python3 -c 'import websockets, autobahn.twisted.websocket, twisted.internet.reactor, hypercorn.asyncio' ||
+	die "/usr/bin/python3 cannot import websockets/autobahn/twisted/hypercorn"
 
 # Node.js dependencies, pinned by the committed package-lock.json.
 want="$(node -p 'require(process.argv[1]).packages["node_modules/ws"].version' "$here/servers/package-lock.json")"

@@ -6,7 +6,12 @@
 # front of the plain Node.js server and, under paths of their own, of the
 # permessage-deflate servers, squid (HTTP CONNECT, Basic auth), tinyproxy
 # (HTTP CONNECT, no auth) and dante (SOCKS5 with and without
-# username/password). Each server is its own process group, recorded in
+# username/password); and for WebSocket over HTTP/2 (RFC 8441), each on an
+# h2c port (prior knowledge) and a TLS port: a Go x/net/http2 echo with
+# extended CONNECT, the same without it (the fallback), Node's http2 module
+# with enableConnectProtocol, Hypercorn with an ASGI echo, and HAProxy's h2
+# frontend in front of the Node.js deflate server. Each server is its own
+# process group, recorded in
 # $FW_INTEROP_DIR/pids; the addresses go to $FW_INTEROP_DIR/env. Run
 # setup.sh first. Running it again while the bed is up does nothing.
 #
@@ -23,7 +28,7 @@ log() { printf 'interop/start: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 [[ $EUID -eq 0 ]] || die "run as root: dante checks the password of system user $user and squid drops to user proxy"
-for f in /usr/sbin/nginx /usr/sbin/squid /usr/bin/tinyproxy /usr/sbin/danted /usr/lib/squid/basic_ncsa_auth \
+for f in /usr/sbin/nginx /usr/sbin/squid /usr/bin/tinyproxy /usr/sbin/danted /usr/lib/squid/basic_ncsa_auth /usr/sbin/haproxy \
 	"$here/servers/node_modules/ws/package.json"; do
 	[[ -e $f ]] || die "$f is missing: run interop/setup.sh"
 done
@@ -48,7 +53,7 @@ fi
 bash "$here/stop.sh"
 
 logs="$state/logs"
-mkdir -p "$logs" "$state/nginx" "$state/dante"
+mkdir -p "$logs" "$state/nginx" "$state/dante" "$state/haproxy" "$state/bin"
 rm -f "$state/env" "$state/pids"
 
 # Daemons that drop privileges need a directory their user can reach. When
@@ -76,12 +81,13 @@ cleanup_on_error() {
 }
 trap cleanup_on_error EXIT
 
-# Eleven distinct free ports: bind them all at once, then release them.
-read -r p_ws p_deflate p_py p_ab p_ab_nct p_nginx p_nginx_tls p_squid p_tiny p_dante p_dante_auth < <(
+# Twenty-one distinct free ports: bind them all at once, then release them.
+read -r p_ws p_deflate p_py p_ab p_ab_nct p_nginx p_nginx_tls p_squid p_tiny p_dante p_dante_auth \
+	p_h2go p_h2go_tls p_h2plain p_h2plain_tls p_h2node p_h2node_tls p_hyper p_hyper_tls p_hap p_hap_tls < <(
 	"$py" -c '
 import socket
 socks = []
-for _ in range(11):
+for _ in range(21):
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     socks.append(s)
@@ -234,6 +240,34 @@ socks pass {
 }
 EOF
 }
+# HAProxy (2.4 and later speak RFC 8441 on an h2 frontend): h2c with prior
+# knowledge and TLS (ALPN h2, http/1.1) in front of the Node.js deflate
+# server over HTTP/1.1.
+cat "$tls/server.pem" "$tls/server.key" >"$state/haproxy/server.pem"
+chmod 600 "$state/haproxy/server.pem"
+cat >"$state/haproxy/haproxy.cfg" <<EOF
+global
+	maxconn 256
+	user nobody
+	group nogroup
+	pidfile $state/haproxy/haproxy.pid
+defaults
+	mode http
+	timeout connect 5s
+	timeout client 1h
+	timeout server 1h
+	timeout tunnel 1h
+frontend ws_h2
+	bind 127.0.0.1:$p_hap proto h2
+	bind 127.0.0.1:$p_hap_tls ssl crt $state/haproxy/server.pem alpn h2,http/1.1
+	default_backend node_deflate
+backend node_deflate
+	server node 127.0.0.1:$p_deflate
+EOF
+
+# The Go HTTP/2 echo, built from this checkout.
+(cd "$root" && go build -o "$state/bin/h2echo" ./interop/servers/h2echo) || die "cannot build interop/servers/h2echo"
+
 dante_conf "$p_dante" none >"$state/dante/none.conf"
 dante_conf "$p_dante_auth" username >"$state/dante/username.conf"
 
@@ -269,6 +303,17 @@ launch squid "$p_squid" /usr/sbin/squid -N -d 1 -f "$sq/squid.conf"
 launch tinyproxy "$p_tiny" /usr/bin/tinyproxy -d -c "$tp/tinyproxy.conf"
 launch dante "$p_dante" /usr/sbin/danted -f "$state/dante/none.conf" -p "$state/dante/none.pid"
 launch dante-auth "$p_dante_auth" /usr/sbin/danted -f "$state/dante/username.conf" -p "$state/dante/username.pid"
+h2echo=("$state/bin/h2echo" -cert "$tls/server.pem" -key "$tls/server.key")
+launch go-h2 "$p_h2go" env GODEBUG=http2xconnect=1 "${h2echo[@]}" -h2c "127.0.0.1:$p_h2go" -tls "127.0.0.1:$p_h2go_tls"
+launch go-h2-noxconnect "$p_h2plain" env -u GODEBUG "${h2echo[@]}" -h2c "127.0.0.1:$p_h2plain" -tls "127.0.0.1:$p_h2plain_tls"
+launch node-h2 "$p_h2node" node "$here/servers/h2echo.mjs" --port "$p_h2node" --tls-port "$p_h2node_tls" \
+	--cert "$tls/server.pem" --key "$tls/server.key" --deflate
+launch hypercorn "$p_hyper" env PYTHONPATH="$here/servers" "$py" -m hypercorn --insecure-bind "127.0.0.1:$p_hyper" \
+	--bind "127.0.0.1:$p_hyper_tls" --certfile "$tls/server.pem" --keyfile "$tls/server.key" asgi_echo:app
+launch haproxy "$p_hap" /usr/sbin/haproxy -db -f "$state/haproxy/haproxy.cfg"
+# Second ports: NAME PORT.
+also=(nginx "$p_nginx_tls" go-h2 "$p_h2go_tls" go-h2-noxconnect "$p_h2plain_tls" node-h2 "$p_h2node_tls"
+	hypercorn "$p_hyper_tls" haproxy "$p_hap_tls")
 
 # Wait until every server accepts TCP connections, or fail with its log.
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -289,8 +334,9 @@ wait_port() { # name port
 }
 for i in "${!names[@]}"; do
 	wait_port "${names[$i]}" "${ports[$i]}"
-	# nginx also serves TLS on a second port.
-	[[ ${names[$i]} == nginx ]] && wait_port nginx "$p_nginx_tls"
+done
+for ((k = 0; k < ${#also[@]}; k += 2)); do
+	wait_port "${also[$k]}" "${also[$((k + 1))]}"
 done
 
 cat >"$state/env.tmp" <<EOF
@@ -310,6 +356,16 @@ FW_INTEROP_SQUID_NOAUTH=http://127.0.0.1:$p_squid
 FW_INTEROP_TINYPROXY=http://127.0.0.1:$p_tiny
 FW_INTEROP_DANTE=socks5://127.0.0.1:$p_dante
 FW_INTEROP_DANTE_AUTH=socks5://$user:$pass@127.0.0.1:$p_dante_auth
+FW_INTEROP_H2_GO=ws://127.0.0.1:$p_h2go
+FW_INTEROP_H2_GO_TLS=wss://127.0.0.1:$p_h2go_tls
+FW_INTEROP_H2_NOXCONNECT=ws://127.0.0.1:$p_h2plain
+FW_INTEROP_H2_NOXCONNECT_TLS=wss://127.0.0.1:$p_h2plain_tls
+FW_INTEROP_H2_NODE=ws://127.0.0.1:$p_h2node
+FW_INTEROP_H2_NODE_TLS=wss://127.0.0.1:$p_h2node_tls
+FW_INTEROP_HYPERCORN=ws://127.0.0.1:$p_hyper
+FW_INTEROP_HYPERCORN_TLS=wss://127.0.0.1:$p_hyper_tls
+FW_INTEROP_HAPROXY=ws://127.0.0.1:$p_hap
+FW_INTEROP_HAPROXY_TLS=wss://127.0.0.1:$p_hap_tls
 EOF
 mv "$state/env.tmp" "$state/env"
 log "up: $state/env"

@@ -26,6 +26,9 @@ type config struct {
 	messages                              int // per case of sections 12 and 13; 0: Autobahn's 1,000
 	verbose                               bool
 	caseTimeout                           time.Duration // 0: caseTimeout(scale)
+	// transports are the transports to run the suite over, in order;
+	// none means HTTP/1.1 alone.
+	transports []transport
 
 	// wrap, if set, wraps the in-process server's handler (tests).
 	wrap func(http.Handler) http.Handler
@@ -50,20 +53,49 @@ func caseTimeout(scale float64) time.Duration {
 	return time.Duration(float64(maxCaseWait)*scale) + caseMargin
 }
 
+// transport is how the agent opens each case's WebSocket.
+type transport struct {
+	name   string         // in the summary: "HTTP/1.1", "HTTP/2"
+	proto  string         // conformance.Result.Proto of its cases
+	suffix string         // added to the agent's name in the reports
+	mode   conn.HTTP2Mode // the Dialer's HTTP2
+}
+
+var (
+	http1 = transport{name: "HTTP/1.1", proto: "HTTP/1.1", mode: conn.HTTP2Off}
+	// h2 is an extended CONNECT (RFC 8441) over h2c with prior knowledge,
+	// one HTTP/2 connection per WebSocket.
+	h2 = transport{name: "HTTP/2", proto: "HTTP/2.0", suffix: "-h2", mode: conn.HTTP2Only}
+)
+
+// parseTransports reads the -transport flag: "http1", "h2" or "both".
+func parseTransports(s string) ([]transport, error) {
+	switch s {
+	case "http1":
+		return []transport{http1}, nil
+	case "h2":
+		return []transport{h2}, nil
+	case "both":
+		return []transport{http1, h2}, nil
+	}
+	return nil, fmt.Errorf("-transport %q: want http1, h2 or both", s)
+}
+
 // dialer is the agent's client configuration: conn's defaults, with the
 // environment's proxy settings ignored (the server is on loopback), and
 // permessage-deflate offered with the default preset ("permessage-deflate;
 // client_max_window_bits", so that every accept policy of section 13 can
 // take it), compressing every message whatever its size so that sections
 // 12 and 13 check all of them.
-func dialer() *conn.Dialer {
-	d := &conn.Dialer{Proxy: proxy.Direct}
+func dialer(mode conn.HTTP2Mode) *conn.Dialer {
+	d := &conn.Dialer{Proxy: proxy.Direct, HTTP2: mode}
 	d.Config.Compression = &conn.Compression{Threshold: -1}
 	return d
 }
 
-// run runs the suite and writes the summary to w. It reports whether every
-// case is OK, INFORMATIONAL or UNIMPLEMENTED.
+// run runs the suite over each transport of cfg and writes the summaries
+// to w. It reports whether every case is OK, INFORMATIONAL or
+// UNIMPLEMENTED over every transport.
 func run(ctx context.Context, cfg config, w io.Writer) (bool, error) {
 	base := cfg.server
 	var srv *conformance.Server
@@ -76,8 +108,44 @@ func run(ctx context.Context, cfg config, w io.Writer) (bool, error) {
 		}
 		defer stop()
 	}
+	trs := cfg.transports
+	if len(trs) == 0 {
+		trs = []transport{http1}
+	}
+	var agents []string
+	all := map[string][]conformance.Result{}
+	good := true
+	for i, tr := range trs {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		agent := cfg.agent + tr.suffix
+		ok, err := runOver(ctx, cfg, tr, agent, srv, base, w)
+		if err != nil && len(trs) > 1 {
+			err = fmt.Errorf("over %s: %w", tr.name, err)
+		}
+		if err != nil {
+			return false, err
+		}
+		good = good && ok
+		if srv != nil {
+			agents = append(agents, agent)
+			all[agent] = srv.Results(agent)
+		}
+	}
+	if srv != nil && cfg.report != "" {
+		if err := conformance.WriteReportFiles(cfg.report, agents, all); err != nil {
+			return false, err
+		}
+	}
+	return good, nil
+}
+
+// runOver runs the suite over one transport as agent.
+func runOver(ctx context.Context, cfg config, tr transport, agent string, srv *conformance.Server, base string, w io.Writer) (bool, error) {
+	d := dialer(tr.mode)
 	start := time.Now()
-	n, err := caseCount(ctx, base)
+	n, err := caseCount(ctx, d, base)
 	if err != nil {
 		return false, fmt.Errorf("getCaseCount: %w", err)
 	}
@@ -100,9 +168,9 @@ func run(ctx context.Context, cfg config, w io.Writer) (bool, error) {
 		if err := ctx.Err(); err != nil {
 			return false, fmt.Errorf("before %s: %w", name, err)
 		}
-		u := fmt.Sprintf("%s/runCase?case=%d&agent=%s", base, i, url.QueryEscape(cfg.agent))
+		u := fmt.Sprintf("%s/runCase?case=%d&agent=%s", base, i, url.QueryEscape(agent))
 		cctx, cancel := context.WithTimeout(ctx, limit)
-		echoErr := echo(cctx, u)
+		echoErr := echo(cctx, d, u)
 		// The socket's deadline can fire a moment before the context
 		// notices, hence the errors.Is.
 		hung := echoErr != nil && (cctx.Err() != nil || errors.Is(echoErr, context.DeadlineExceeded))
@@ -119,25 +187,21 @@ func run(ctx context.Context, cfg config, w io.Writer) (bool, error) {
 			return false, fmt.Errorf("%s: did not end within %v: %w", name, limit, echoErr)
 		}
 	}
-	if err := command(ctx, fmt.Sprintf("%s/updateReports?agent=%s", base, url.QueryEscape(cfg.agent))); err != nil {
+	if err := command(ctx, d, fmt.Sprintf("%s/updateReports?agent=%s", base, url.QueryEscape(agent))); err != nil {
 		return false, fmt.Errorf("updateReports: %w", err)
 	}
 	elapsed := time.Since(start)
 	if srv == nil {
-		fmt.Fprintf(w, "%d cases run against %s in %v; see the server's reports.\n", n, base, elapsed.Round(time.Millisecond))
+		fmt.Fprintf(w, "%d cases run over %s against %s in %v; see the server's reports.\n", n, tr.name, base, elapsed.Round(time.Millisecond))
 		return true, nil
 	}
 	srv.Wait()
-	results := srv.Results(cfg.agent)
-	if cfg.report != "" {
-		if err := conformance.WriteReportFiles(cfg.report, []string{cfg.agent}, map[string][]conformance.Result{cfg.agent: results}); err != nil {
-			return false, err
-		}
-	}
-	if err := conformance.WriteText(w, cfg.agent, results); err != nil {
+	results := srv.Results(agent)
+	fmt.Fprintf(w, "Transport %s\n", tr.name)
+	if err := conformance.WriteText(w, agent, results); err != nil {
 		return false, err
 	}
-	fmt.Fprintf(w, "\nSuite duration: %v\n", elapsed.Round(time.Millisecond))
+	fmt.Fprintf(w, "\nSuite duration over %s: %v\n", tr.name, elapsed.Round(time.Millisecond))
 	return len(conformance.Problems(results)) == 0, nil
 }
 
@@ -156,7 +220,7 @@ func startServer(cfg config) (*conformance.Server, string, func(), error) {
 	if cfg.wrap != nil {
 		h = cfg.wrap(srv)
 	}
-	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, Protocols: conformance.Protocols()}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -180,8 +244,8 @@ func caseName(ids []string, i int) string {
 }
 
 // caseCount asks the server how many cases it runs.
-func caseCount(ctx context.Context, base string) (int, error) {
-	c, err := dialer().Dial(ctx, base+"/getCaseCount")
+func caseCount(ctx context.Context, d *conn.Dialer, base string) (int, error) {
+	c, err := d.Dial(ctx, base+"/getCaseCount")
 	if err != nil {
 		return 0, err
 	}
@@ -200,8 +264,8 @@ func caseCount(ctx context.Context, base string) (int, error) {
 }
 
 // command opens a command URL and waits for the server to close it.
-func command(ctx context.Context, u string) error {
-	c, err := dialer().Dial(ctx, u)
+func command(ctx context.Context, d *conn.Dialer, u string) error {
+	c, err := d.Dial(ctx, u)
 	if err != nil {
 		return err
 	}
@@ -218,8 +282,8 @@ func command(ctx context.Context, u string) error {
 // echo is the echo agent for one case: it sends back every message it
 // receives, with the same opcode and payload, until the connection closes
 // or fails. The error says how it ended (nil for a close by the server).
-func echo(ctx context.Context, u string) error {
-	c, err := dialer().Dial(ctx, u)
+func echo(ctx context.Context, d *conn.Dialer, u string) error {
+	c, err := d.Dial(ctx, u)
 	if err != nil {
 		return err
 	}

@@ -16,15 +16,36 @@ import (
 	"github.com/framewire/ws/internal/conformance"
 )
 
+// TestMain runs the tests in a process whose HTTP/2 server accepts
+// extended CONNECT.
+func TestMain(m *testing.M) {
+	if status, ran := conformance.Reexec(); ran {
+		os.Exit(status)
+	}
+	os.Exit(m.Run())
+}
+
 // TestConformance runs the whole suite against framewire's client. Every
 // case must be OK, or INFORMATIONAL / UNIMPLEMENTED where Autobahn says so
 // for every client.
-func TestConformance(t *testing.T) {
+func TestConformance(t *testing.T) { runSuite(t, http1, "", 517) }
+
+// TestConformanceHTTP2 runs sections 1 to 7 and 10 and the first cases of
+// the others over HTTP/2 (an extended CONNECT per case over h2c), with the
+// same verdicts as over HTTP/1.1. make conformance runs all 517 over both
+// transports: under the race detector both in full take too long here.
+func TestConformanceHTTP2(t *testing.T) {
+	runSuite(t, h2, "1.*,2.*,3.*,4.*,5.*,6.*,7.*,10.*,9.*.1,12.*.1,12.*.18,13.*.1,13.*.18", 279)
+}
+
+// runSuite runs the cases of the suite that cases selects (all when
+// empty), want of them, over tr.
+func runSuite(t *testing.T, tr transport, cases string, want int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
 	var out strings.Builder
-	cfg := config{agent: "framewire", report: dir, scale: 0.2, messages: 20}
+	cfg := config{agent: "framewire", cases: cases, report: dir, scale: 0.2, messages: 20, transports: []transport{tr}}
 	ok, err := run(ctx, cfg, &out)
 	if err != nil {
 		t.Fatal(err)
@@ -45,9 +66,23 @@ func TestConformance(t *testing.T) {
 	if err := json.Unmarshal(b, &doc); err != nil {
 		t.Fatal(err)
 	}
-	cases := doc.Agents["framewire"].Cases
-	if len(cases) != 517 {
-		t.Fatalf("report has %d cases, want 517", len(cases))
+	agent := "framewire" + tr.suffix
+	checkCases(t, agent, doc.Agents[agent].Cases, want)
+	for _, r := range doc.Agents[agent].Cases {
+		if r.Proto != tr.proto {
+			t.Fatalf("case %s ran over %q, want %s", r.Case, r.Proto, tr.proto)
+		}
+	}
+	if md, err := os.ReadFile(filepath.Join(dir, "conformance.md")); err != nil || !strings.Contains(string(md), "| 6 UTF-8 Handling | 145 |") {
+		t.Errorf("conformance.md lacks the section 6 row (err %v)", err)
+	}
+}
+
+// checkCases checks an agent's results of the whole suite.
+func checkCases(t *testing.T, agent string, cases []conformance.Result, want int) {
+	t.Helper()
+	if len(cases) != want {
+		t.Fatalf("%s: report has %d cases, want %d", agent, len(cases), want)
 	}
 	for _, r := range cases {
 		want := conformance.OK
@@ -57,15 +92,12 @@ func TestConformance(t *testing.T) {
 		case strings.HasPrefix(r.Case, "12.") || strings.HasPrefix(r.Case, "13."):
 			// Compression on the wire: the agent compresses every message.
 			if !strings.Contains(r.Result, "The client compressed 20 of them") {
-				t.Errorf("case %s: %q, want all 20 messages compressed", r.Case, r.Result)
+				t.Errorf("%s: case %s: %q, want all 20 messages compressed", agent, r.Case, r.Result)
 			}
 		}
 		if r.Verdict != want {
-			t.Errorf("case %s: %s, want %s: %s", r.Case, r.Verdict, want, conformance.Detail(r))
+			t.Errorf("%s: case %s: %s, want %s: %s", agent, r.Case, r.Verdict, want, conformance.Detail(r))
 		}
-	}
-	if md, err := os.ReadFile(filepath.Join(dir, "conformance.md")); err != nil || !strings.Contains(string(md), "| 6 UTF-8 Handling | 145 |") {
-		t.Errorf("conformance.md lacks the section 6 row (err %v)", err)
 	}
 }
 

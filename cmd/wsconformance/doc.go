@@ -4,7 +4,7 @@
 //
 // Usage:
 //
-//	wsconformance [-server ws://host:port] [-agent framewire] [-cases "1.*,2.1"] [-exclude pattern] [-report dir] [-scale 0.25] [-messages 20] [-case-timeout d] [-v]
+//	wsconformance [-server ws://host:port] [-agent framewire] [-transport http1|h2|both] [-cases "1.*,2.1"] [-exclude pattern] [-report dir] [-scale 0.25] [-messages 20] [-case-timeout d] [-v]
 //
 // The flags are:
 //
@@ -12,6 +12,14 @@
 //	          own "wstest -m fuzzingserver"); default: start one in-process
 //	          on 127.0.0.1
 //	-agent    agent name in the reports (default "framewire")
+//	-transport
+//	          http1 (default): every case over HTTP/1.1; h2: over HTTP/2,
+//	          an extended CONNECT (RFC 8441) per case over h2c with prior
+//	          knowledge (conn.HTTP2Only), as agent "<agent>-h2"; both: the
+//	          suite over HTTP/1.1, then over HTTP/2, one report with both.
+//	          The in-process server accepts HTTP/2 only in a process
+//	          started with GODEBUG=http2xconnect=1: the command runs itself
+//	          again with it when needed
 //	-cases    case ID patterns to run; "*" matches anything (in-process only)
 //	-exclude  case ID patterns to leave out (in-process only)
 //	-report   directory to write conformance.md and conformance.json into
@@ -36,6 +44,7 @@
 // every message (same opcode, same payload) until the connection closes or
 // fails, then calls /updateReports. It prints the verdicts by section and
 // every case that is FAILED or NON-STRICT, and exits with status 1 if there
-// is any. "make conformance" runs it with -messages 1000 -report docs
-// (Autobahn's message count in sections 12 and 13).
+// is any. "make conformance" runs it with -transport both -messages 1000
+// -report docs (both transports, and Autobahn's message count in sections
+// 12 and 13).
 package main

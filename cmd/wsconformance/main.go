@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
+
+	"github.com/framewire/ws/internal/conformance"
 )
 
 func main() {
@@ -19,7 +22,19 @@ func main() {
 	flag.IntVar(&cfg.messages, "messages", 20, "messages per case of sections 12 and 13 (Autobahn: 1000)")
 	flag.DurationVar(&cfg.caseTimeout, "case-timeout", 0, "longest a case may take before the run fails (default: 10s + 480s × scale)")
 	flag.BoolVar(&cfg.verbose, "v", false, "print each case's verdict as it ends")
+	tr := flag.String("transport", "http1", "transports to run the cases over: http1, h2 or both")
 	flag.Parse()
+	var err error
+	if cfg.transports, err = parseTransports(*tr); err != nil {
+		fmt.Fprintln(os.Stderr, "wsconformance:", err)
+		os.Exit(2)
+	}
+	// The in-process server's HTTP/2 mode needs GODEBUG at start.
+	if cfg.server == "" && slices.Contains(cfg.transports, h2) {
+		if status, ran := conformance.Reexec(); ran {
+			os.Exit(status)
+		}
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

@@ -18,6 +18,22 @@
 // same payload) until the connection closes. The opening handshake is RFC
 // 6455 §4.2.2 with no subprotocol and no extension.
 //
+// # HTTP/2
+//
+// Served with [Protocols] (HTTP/1.1 and h2c with prior knowledge on one
+// listener), the server also runs every case over HTTP/2 (RFC 8441): the
+// client opens the same URLs with an extended CONNECT (:protocol
+// websocket, sec-websocket-version 13, the same Sec-WebSocket-Extensions
+// offers), the server answers 200 and the case runs on the stream with
+// the same script and verdicts. Where a case drops the TCP connection over
+// HTTP/1.1 (a client that does not react in time, a protocol violation)
+// the server resets the stream (RST_STREAM INTERNAL_ERROR); after the
+// closing handshake it ends its side with END_STREAM, followed by
+// RST_STREAM NO_ERROR when the client has not ended its own side yet (RFC
+// 9113 §8.1, net/http's HTTP/2 server). net/http advertises
+// SETTINGS_ENABLE_CONNECT_PROTOCOL only in a process started with
+// [ExtendedConnectEnv] in GODEBUG: see [ExtendedConnect] and [Reexec].
+//
 // # Cases
 //
 // [Catalogue] returns the cases in Autobahn's numbering: 1 framing (§5.2),

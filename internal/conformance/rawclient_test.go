@@ -20,7 +20,7 @@ import (
 // rawConn is a minimal WebSocket client for testing the server: it speaks
 // raw frames and does exactly what a scripted behavior tells it.
 type rawConn struct {
-	nc      net.Conn
+	nc      io.ReadWriteCloser // a TCP connection, or an HTTP/2 stream (dialStream)
 	br      *bufio.Reader
 	unmask  bool // send unmasked frames (a protocol violation)
 	partial []byte
@@ -37,6 +37,9 @@ func dialRaw(t *testing.T, base, path string) *rawConn {
 // it returns the elements the server accepted too.
 func dialRawExt(t *testing.T, base, path string, exts []string) (*rawConn, []string) {
 	t.Helper()
+	if addr, ok := strings.CutPrefix(base, h2cScheme); ok {
+		return dialStream(t, addr, path, exts)
+	}
 	nc, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
 	if err != nil {
 		t.Fatal(err)
@@ -99,14 +102,15 @@ type behavior struct {
 	emptyPong   bool // answer every ping with an empty pong
 }
 
-// play runs b on c until the connection ends.
-func (b behavior) play(c *rawConn) {
+// play runs b on c until the connection ends, and returns the read error
+// that ended it.
+func (b behavior) play(c *rawConn) error {
 	defer c.nc.Close()
 	if b.failAtOnce != 0 {
 		c.close(b.failAtOnce)
 		for {
 			if _, _, err := c.read(); err != nil {
-				return
+				return err
 			}
 		}
 	}
@@ -115,7 +119,7 @@ func (b behavior) play(c *rawConn) {
 	for {
 		h, p, err := c.read()
 		if err != nil {
-			return
+			return err
 		}
 		if b.silent {
 			continue
@@ -235,9 +239,9 @@ func startsRune(p []byte) bool {
 
 // runCase runs the case with ID id against behavior b and returns the
 // result.
-func runCase(t *testing.T, id string, b behavior, unmasked bool) Result {
+func runCase(t *testing.T, id string, b behavior, unmasked, h2 bool) Result {
 	t.Helper()
-	return runPlayer(t, Options{Cases: id, Scale: 0.1}, func(base, path string) {
+	return runPlayerOn(t, Options{Cases: id, Scale: 0.1}, h2, func(base, path string) {
 		c := dialRaw(t, base, path)
 		c.unmask = unmasked
 		b.play(c)
@@ -249,17 +253,27 @@ func runCase(t *testing.T, id string, b behavior, unmasked bool) Result {
 // results.
 func runPlayer(t *testing.T, o Options, play func(base, path string)) []Result {
 	t.Helper()
+	return runPlayerOn(t, o, false, play)
+}
+
+// runPlayerOn is runPlayer over HTTP/2 (h2c with prior knowledge and an
+// extended CONNECT per case) when h2 is set.
+func runPlayerOn(t *testing.T, o Options, h2 bool, play func(base, path string)) []Result {
+	t.Helper()
 	srv, err := NewServer(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
+	hs := startServer(t, srv)
+	base := hs.URL
+	if h2 {
+		base = h2cScheme + hs.Listener.Addr().String()
+	}
 	for i := range srv.Cases() {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			play(hs.URL, fmt.Sprintf("/runCase?case=%d&agent=raw", i+1))
+			play(base, fmt.Sprintf("/runCase?case=%d&agent=raw", i+1))
 		}()
 		select {
 		case <-done:
@@ -325,15 +339,17 @@ func TestVerdictsOfScriptedClients(t *testing.T) {
 		{"10.1.1", "echo", echo, false, OK, OK, OK},
 		{"12.1.1", "echo", echo, false, Unimplemented, Unimplemented, OK},
 	}
-	for _, tt := range tests {
-		t.Run(tt.id+" "+tt.name, func(t *testing.T) {
-			t.Parallel()
-			r := runCase(t, tt.id, tt.b, tt.unmasked)
-			if r.Verdict != tt.want || r.Behavior != tt.behavior || r.BehaviorClose != tt.close {
-				t.Errorf("verdict %s (behavior %s, close %s), want %s (%s, %s)\n%s",
-					r.Verdict, r.Behavior, r.BehaviorClose, tt.want, tt.behavior, tt.close, Detail(r))
-			}
-		})
+	for _, h2 := range []bool{false, true} {
+		for _, tt := range tests {
+			t.Run(transportName(h2)+" "+tt.id+" "+tt.name, func(t *testing.T) {
+				t.Parallel()
+				r := runCase(t, tt.id, tt.b, tt.unmasked, h2)
+				if r.Verdict != tt.want || r.Behavior != tt.behavior || r.BehaviorClose != tt.close {
+					t.Errorf("verdict %s (behavior %s, close %s), want %s (%s, %s)\n%s",
+						r.Verdict, r.Behavior, r.BehaviorClose, tt.want, tt.behavior, tt.close, Detail(r))
+				}
+			})
+		}
 	}
 }
 

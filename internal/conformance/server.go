@@ -49,6 +49,9 @@ type Result struct {
 	Agent       string `json:"agent"`
 	Description string `json:"description"`
 	Expectation string `json:"expectation"`
+	// Proto is the HTTP version of the opening handshake: "HTTP/1.1", or
+	// "HTTP/2.0" for a case run on an HTTP/2 stream (RFC 8441).
+	Proto string `json:"proto"`
 	Judgement
 	Verdict       Verdict       `json:"verdict"`
 	Started       time.Time     `json:"-"`
@@ -248,6 +251,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
+	if sc, ok := t.nc.(*streamConn); ok {
+		defer sc.handlerDone()
+	}
 	s.running.Add(1)
 	defer s.running.Done()
 	if script != nil {
@@ -258,7 +264,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	j, received, obs, outcomes, expect := t.run(c.run, s.opts.CaseLimit)
 	res := Result{
-		Case: c.ID, Agent: agent, Description: c.Description, Expectation: c.Expectation,
+		Case: c.ID, Agent: agent, Description: c.Description, Expectation: c.Expectation, Proto: r.Proto,
 		Judgement: j, Verdict: Overall(j.Behavior, j.BehaviorClose),
 		Started: start.UTC(), Duration: time.Since(start), ReportTime: c.ReportTime,
 		Expected: outcomes, ExpectedClose: expect, Received: received, Observation: obs,
@@ -293,6 +299,9 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request, policy *acceptPo
 	fail := func(msg string) (*trial, error) {
 		http.Error(w, msg, http.StatusBadRequest)
 		return nil, errors.New(msg)
+	}
+	if isExtendedConnect(r) {
+		return s.acceptStream(w, r, policy, fail)
 	}
 	switch {
 	case r.Method != http.MethodGet:
@@ -334,6 +343,35 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request, policy *acceptPo
 		br = newReader(nc)
 	}
 	t := newTrial(nc, br, s.opts.Scale, s.opts.MaxMessageSize)
+	t.pmd, t.pmdNote = pmd, note
+	return t, nil
+}
+
+// acceptStream accepts a WebSocket over an HTTP/2 stream (RFC 8441 §5):
+// an extended CONNECT with :protocol websocket and version 13, answered
+// with 200 and no Sec-WebSocket-Accept.
+func (s *Server) acceptStream(w http.ResponseWriter, r *http.Request, policy *acceptPolicy, fail func(string) (*trial, error)) (*trial, error) {
+	switch {
+	case r.Header.Get(":protocol") != "websocket":
+		return fail("an HTTP/2 CONNECT must have :protocol websocket")
+	case r.Header.Get("Sec-WebSocket-Version") != "13":
+		w.Header().Set("Sec-WebSocket-Version", "13")
+		return fail("unsupported Sec-WebSocket-Version")
+	}
+	var pmd *pmdState
+	var note string
+	if policy != nil {
+		pmd, note = negotiateRequest(*policy, r.Header)
+		if pmd != nil {
+			w.Header().Set("Sec-WebSocket-Extensions", pmd.agreed.answer.String())
+		}
+	}
+	w.WriteHeader(http.StatusOK)
+	nc := newStreamConn(w, r)
+	if err := nc.rc.Flush(); err != nil {
+		return nil, err
+	}
+	t := newTrial(nc, newReader(nc), s.opts.Scale, s.opts.MaxMessageSize)
 	t.pmd, t.pmdNote = pmd, note
 	return t, nil
 }

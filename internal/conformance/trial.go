@@ -398,7 +398,7 @@ func (t *trial) drop(note string) {
 	}
 	t.killed.Store(true)
 	t.note(note)
-	t.nc.Close()
+	abort(t.nc)
 }
 
 // violation ends the connection because the client broke the protocol.
@@ -409,7 +409,7 @@ func (t *trial) violation(format string, args ...any) {
 		t.violated = msg
 	}
 	t.vmu.Unlock()
-	t.nc.Close()
+	abort(t.nc)
 }
 
 // finish marks the connection gone and stops the timers.
@@ -556,9 +556,16 @@ func (t *trial) readPayload(b []byte, h frame.Header, limit int64) ([]byte, erro
 
 // readEnded notes why reading stopped.
 func (t *trial) readEnded(err error) {
+	_, stream := t.nc.(*streamConn)
 	switch {
 	case errors.Is(err, errTooBig):
 		t.violation("%v", err)
+	case stream && errors.Is(err, io.EOF):
+		t.note("the client ended the stream (END_STREAM)")
+	case stream && errors.Is(err, io.ErrUnexpectedEOF):
+		t.note("the client ended the stream (END_STREAM) inside a frame")
+	case stream && !errors.Is(err, net.ErrClosed) && !errors.As(err, new(*frame.Error)):
+		t.note("the client reset the stream or lost the HTTP/2 connection: " + err.Error())
 	case errors.Is(err, io.EOF):
 		t.note("the client closed the TCP connection")
 	case errors.Is(err, io.ErrUnexpectedEOF):
@@ -646,7 +653,7 @@ func (t *trial) control(op frame.Opcode, p []byte) bool {
 	if mid {
 		// A close frame cannot follow half a frame: just end.
 		t.note("the client closed while a frame was half sent; no close reply")
-		t.nc.Close()
+		abort(t.nc)
 		return false
 	}
 	reply := []byte(nil)

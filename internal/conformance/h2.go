@@ -1,0 +1,196 @@
+package conformance
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ExtendedConnectEnv is what GODEBUG must hold when a process starts for
+// net/http's HTTP/2 server to advertise SETTINGS_ENABLE_CONNECT_PROTOCOL
+// (RFC 8441 §3) and accept an extended CONNECT. net/http reads it once, at
+// initialisation, so setting it later has no effect.
+const ExtendedConnectEnv = "http2xconnect=1"
+
+// extendedConnect is whether this process started with ExtendedConnectEnv,
+// read as net/http reads it.
+var extendedConnect = strings.Contains(os.Getenv("GODEBUG"), ExtendedConnectEnv)
+
+// ExtendedConnect reports whether this process's HTTP/2 server accepts
+// WebSocket over HTTP/2: whether it started with ExtendedConnectEnv in
+// GODEBUG.
+func ExtendedConnect() bool { return extendedConnect }
+
+// Reexec makes sure the program runs with ExtendedConnectEnv: when
+// ExtendedConnect is false, it runs this process's program again with the
+// same arguments, standard streams and environment, ExtendedConnectEnv
+// added to GODEBUG, waits for it and returns its exit status and true;
+// the caller then exits with that status. When ExtendedConnect holds it
+// returns 0 and false at once.
+func Reexec() (status int, ran bool) {
+	if extendedConnect {
+		return 0, false
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "conformance: cannot run again with GODEBUG="+ExtendedConnectEnv+":", err)
+		return 2, true
+	}
+	cmd := exec.Command(exe, os.Args[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	godebug := ExtendedConnectEnv
+	if old := os.Getenv("GODEBUG"); old != "" {
+		godebug = old + "," + godebug
+	}
+	cmd.Env = append(os.Environ(), "GODEBUG="+godebug)
+	err = cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		return ee.ExitCode(), true
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "conformance: cannot run again with GODEBUG="+ExtendedConnectEnv+":", err)
+		return 2, true
+	}
+	return 0, true
+}
+
+// Protocols are the protocols the fuzzing server speaks on one plain
+// listener: HTTP/1.1, and HTTP/2 with prior knowledge (h2c, RFC 9113
+// §3.3), over which a client opens WebSockets with an extended CONNECT
+// (RFC 8441) when ExtendedConnect holds.
+func Protocols() *http.Protocols {
+	p := new(http.Protocols)
+	p.SetHTTP1(true)
+	p.SetUnencryptedHTTP2(true)
+	return p
+}
+
+// isExtendedConnect reports whether r opens a WebSocket over HTTP/2
+// (RFC 8441 §4).
+func isExtendedConnect(r *http.Request) bool {
+	return r.ProtoMajor == 2 && r.Method == http.MethodConnect
+}
+
+// streamWriteWait bounds a write still blocked, by the client's flow
+// control, when the server closes the stream.
+const streamWriteWait = time.Second
+
+// streamConn is the server's side of one HTTP/2 stream that carries a
+// WebSocket (RFC 8441 §5), as a net.Conn: the request body is what the
+// client sends, the response body what the server sends, each write a
+// DATA frame of its own. Close ends the server's side of the stream with
+// END_STREAM once the handler returns; Abort resets the stream at once
+// (RST_STREAM), which is to HTTP/2 what dropping TCP is to HTTP/1.1.
+type streamConn struct {
+	body io.ReadCloser
+	w    http.ResponseWriter
+	rc   *http.ResponseController
+	addr net.Addr
+
+	mu      sync.Mutex
+	closed  bool // Close or Abort was called
+	aborted bool
+	done    bool // the handler returned: w is no longer usable
+}
+
+func newStreamConn(w http.ResponseWriter, r *http.Request) *streamConn {
+	return &streamConn{body: r.Body, w: w, rc: http.NewResponseController(w), addr: streamAddr(r.RemoteAddr)}
+}
+
+func (c *streamConn) Read(p []byte) (int, error) {
+	n, err := c.body.Read(p)
+	if err != nil && err != io.EOF && c.isClosed() {
+		err = net.ErrClosed
+	}
+	return n, err
+}
+
+func (c *streamConn) Write(p []byte) (int, error) {
+	if c.isClosed() {
+		return 0, net.ErrClosed
+	}
+	n, err := c.w.Write(p)
+	if err == nil {
+		err = c.rc.Flush()
+	}
+	return n, err
+}
+
+func (c *streamConn) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+// Close stops reading and writing; the stream ends with END_STREAM when
+// the handler returns. A write the client's flow control holds back fails
+// after streamWriteWait, resetting the stream.
+func (c *streamConn) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || c.done {
+		return nil
+	}
+	c.closed = true
+	c.body.Close()
+	return c.rc.SetWriteDeadline(time.Now().Add(streamWriteWait))
+}
+
+// Abort resets the stream at once (RST_STREAM INTERNAL_ERROR, as net/http
+// writes on a passed write deadline).
+func (c *streamConn) Abort() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.aborted || c.done {
+		return
+	}
+	c.closed, c.aborted = true, true
+	c.body.Close()
+	c.rc.SetWriteDeadline(time.Unix(1, 0))
+}
+
+// handlerDone is called before the handler returns; w is unusable after.
+func (c *streamConn) handlerDone() {
+	c.mu.Lock()
+	c.done = true
+	c.mu.Unlock()
+}
+
+func (c *streamConn) LocalAddr() net.Addr  { return c.addr }
+func (c *streamConn) RemoteAddr() net.Addr { return c.addr }
+func (c *streamConn) SetDeadline(t time.Time) error {
+	if err := c.rc.SetReadDeadline(t); err != nil {
+		return err
+	}
+	return c.rc.SetWriteDeadline(t)
+}
+func (c *streamConn) SetReadDeadline(t time.Time) error  { return c.rc.SetReadDeadline(t) }
+func (c *streamConn) SetWriteDeadline(t time.Time) error { return c.rc.SetWriteDeadline(t) }
+
+// streamAddr is the address of an HTTP/2 stream's client.
+type streamAddr string
+
+func (a streamAddr) Network() string { return "h2" }
+func (a streamAddr) String() string  { return string(a) }
+
+// aborter is a connection that can end more abruptly than Close:
+// streamConn.
+type aborter interface{ Abort() }
+
+// abort ends nc the abrupt way: a reset stream over HTTP/2, a closed TCP
+// connection over HTTP/1.1.
+func abort(nc net.Conn) {
+	if a, ok := nc.(aborter); ok {
+		a.Abort()
+		return
+	}
+	nc.Close()
+}
