@@ -8,7 +8,7 @@ import (
 	"os/signal"
 	"slices"
 
-	"github.com/framewire/ws/internal/conformance"
+	"github.com/framewire/ws/internal/xconnect"
 )
 
 func main() {
@@ -31,7 +31,7 @@ func main() {
 	}
 	// The in-process server's HTTP/2 mode needs GODEBUG at start.
 	if cfg.server == "" && slices.Contains(cfg.transports, h2) {
-		if status, ran := conformance.Reexec(); ran {
+		if status, ran := xconnect.Reexec(); ran {
 			os.Exit(status)
 		}
 	}

@@ -32,7 +32,7 @@
 // RST_STREAM NO_ERROR when the client has not ended its own side yet (RFC
 // 9113 §8.1, net/http's HTTP/2 server). net/http advertises
 // SETTINGS_ENABLE_CONNECT_PROTOCOL only in a process started with
-// [ExtendedConnectEnv] in GODEBUG: see [ExtendedConnect] and [Reexec].
+// http2xconnect=1 in GODEBUG, which internal/xconnect's Reexec sees to.
 //
 // # Cases
 //

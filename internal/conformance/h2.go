@@ -1,71 +1,17 @@
 package conformance
 
 import (
-	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"strings"
 	"sync"
 	"time"
 )
 
-// ExtendedConnectEnv is what GODEBUG must hold when a process starts for
-// net/http's HTTP/2 server to advertise SETTINGS_ENABLE_CONNECT_PROTOCOL
-// (RFC 8441 §3) and accept an extended CONNECT. net/http reads it once, at
-// initialisation, so setting it later has no effect.
-const ExtendedConnectEnv = "http2xconnect=1"
-
-// extendedConnect is whether this process started with ExtendedConnectEnv,
-// read as net/http reads it.
-var extendedConnect = strings.Contains(os.Getenv("GODEBUG"), ExtendedConnectEnv)
-
-// ExtendedConnect reports whether this process's HTTP/2 server accepts
-// WebSocket over HTTP/2: whether it started with ExtendedConnectEnv in
-// GODEBUG.
-func ExtendedConnect() bool { return extendedConnect }
-
-// Reexec makes sure the program runs with ExtendedConnectEnv: when
-// ExtendedConnect is false, it runs this process's program again with the
-// same arguments, standard streams and environment, ExtendedConnectEnv
-// added to GODEBUG, waits for it and returns its exit status and true;
-// the caller then exits with that status. When ExtendedConnect holds it
-// returns 0 and false at once.
-func Reexec() (status int, ran bool) {
-	if extendedConnect {
-		return 0, false
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "conformance: cannot run again with GODEBUG="+ExtendedConnectEnv+":", err)
-		return 2, true
-	}
-	cmd := exec.Command(exe, os.Args[1:]...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	godebug := ExtendedConnectEnv
-	if old := os.Getenv("GODEBUG"); old != "" {
-		godebug = old + "," + godebug
-	}
-	cmd.Env = append(os.Environ(), "GODEBUG="+godebug)
-	err = cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		return ee.ExitCode(), true
-	case err != nil:
-		fmt.Fprintln(os.Stderr, "conformance: cannot run again with GODEBUG="+ExtendedConnectEnv+":", err)
-		return 2, true
-	}
-	return 0, true
-}
-
 // Protocols are the protocols the fuzzing server speaks on one plain
 // listener: HTTP/1.1, and HTTP/2 with prior knowledge (h2c, RFC 9113
 // §3.3), over which a client opens WebSockets with an extended CONNECT
-// (RFC 8441) when ExtendedConnect holds.
+// (RFC 8441) when the process started with xconnect.Env in GODEBUG.
 func Protocols() *http.Protocols {
 	p := new(http.Protocols)
 	p.SetHTTP1(true)

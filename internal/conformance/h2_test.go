@@ -13,13 +13,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/framewire/ws/internal/xconnect"
 	"golang.org/x/net/http2"
 )
 
 // TestMain runs the tests in a process that started with
-// ExtendedConnectEnv, so that the server's HTTP/2 mode is on.
+// xconnect.Env, so that the server's HTTP/2 mode is on.
 func TestMain(m *testing.M) {
-	if status, ran := Reexec(); ran {
+	if status, ran := xconnect.Reexec(); ran {
 		os.Exit(status)
 	}
 	os.Exit(m.Run())

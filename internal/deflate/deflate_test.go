@@ -224,3 +224,28 @@ func TestNoAllocations(t *testing.T) {
 		}
 	}
 }
+
+// After Reset, a Compressor gives the same bytes as a new one, whatever it
+// compressed before: pooled compressors (no context takeover) must not make
+// the output depend on which one a message gets.
+func TestResetDeterministic(t *testing.T) {
+	for _, preset := range []deflate.Preset{deflate.PresetSmall, deflate.PresetDefault, deflate.PresetBest} {
+		t.Run(preset.String(), func(t *testing.T) {
+			msg := jsonCorpus(6000)
+			fresh, err := deflate.NewCompressor(preset.Config())
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := fresh.Flush(fresh.Compress(nil, msg))
+			used, _ := deflate.NewCompressor(preset.Config())
+			for _, before := range [][]byte{textCorpus(9000), binaryCorpus(5000), jsonCorpus(3000), msg[7:], msg[1000:], append(textCorpus(100), msg...)} {
+				used.Flush(used.Compress(nil, before))
+				used.Reset()
+				if got := used.Flush(used.Compress(nil, msg)); !bytes.Equal(got, want) {
+					t.Fatalf("after %d bytes of history: %d bytes, want the %d of a new Compressor", len(before), len(got), len(want))
+				}
+				used.Reset()
+			}
+		})
+	}
+}

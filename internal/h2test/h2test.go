@@ -8,8 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,36 +16,17 @@ import (
 	"golang.org/x/net/http2"
 
 	"github.com/framewire/ws/conn"
+	"github.com/framewire/ws/internal/xconnect"
 )
-
-// xconnect is the GODEBUG setting that enables extended CONNECT in
-// x/net/http2's Server.
-const xconnect = "http2xconnect=1"
 
 // Main runs the tests of m with extended CONNECT enabled in x/net/http2's
 // Server: when GODEBUG lacks http2xconnect=1, it runs the test binary
 // again with it added and exits with its status.
 func Main(m *testing.M) {
-	if strings.Contains(os.Getenv("GODEBUG"), xconnect) {
-		os.Exit(m.Run())
+	if status, ran := xconnect.Reexec(); ran {
+		os.Exit(status)
 	}
-	godebug := xconnect
-	if v := os.Getenv("GODEBUG"); v != "" {
-		godebug = v + "," + xconnect
-	}
-	cmd := exec.Command(os.Args[0], os.Args[1:]...)
-	cmd.Env = append(os.Environ(), "GODEBUG="+godebug)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	err := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-		os.Exit(0)
-	case errors.As(err, &ee):
-		os.Exit(ee.ExitCode())
-	}
-	os.Stderr.WriteString("h2test: running the tests again: " + err.Error() + "\n")
-	os.Exit(2)
+	os.Exit(m.Run())
 }
 
 // Server is an HTTP/2 server on 127.0.0.1 that runs an http.Handler for
