@@ -31,7 +31,7 @@ var errStreamClosed = errors.New("conn: HTTP/2 stream closed")
 // implements them: a read is done by a goroutine of the stream's, into a
 // pooled chunk that a Read stopped by its deadline leaves for the next
 // one, so no byte is lost; a write hands its bytes to the HTTP/2 layer's
-// body reader and waits until they are taken or the deadline passes.
+// body reader (h2Body), within the write deadline.
 type h2Stream struct {
 	body   io.ReadCloser      // response body: the server's side
 	req    *h2Body            // request body: ours
@@ -200,16 +200,20 @@ func (s *h2Stream) LocalAddr() net.Addr  { return s.local }
 func (s *h2Stream) RemoteAddr() net.Addr { return s.remote }
 
 // h2Body is the request body of a WebSocket's stream: the HTTP/2 layer's
-// body writer reads what Write offers. Only one offer is pending at a
-// time: a Conn writes under its write lock.
+// body writer reads what Write offers. A write of at most h2ChunkSize bytes
+// is copied into a pooled chunk and returns at once, so the writer does not
+// wait for the body writer's goroutine; the chunk goes back to the pool
+// once the body writer has taken every byte in it. A larger write is
+// handed over without a copy and waits until it is taken. Only one write
+// is in progress at a time: a Conn writes under its write lock.
 type h2Body struct {
 	mu     sync.Mutex
-	p      []byte        // the pending offer's bytes not taken yet
-	took   int           // bytes of the pending offer taken
+	chunk  *[]byte       // pooled buffer that p is in, or nil when p is the caller's
+	p      []byte        // bytes offered, not taken yet
 	ended  bool          // our side ended: Read returns io.EOF once p is taken
 	closed bool          // the HTTP/2 layer is done with the body: offers fail
 	ready  chan struct{} // signalled (capacity 1) to the body reader
-	taken  chan struct{} // signalled (capacity 1) to the offer
+	taken  chan struct{} // signalled (capacity 1) to the offer when p is all taken
 	gone   chan struct{} // closed when the HTTP/2 layer closes the body
 	once   sync.Once
 }
@@ -237,9 +241,8 @@ func (b *h2Body) Read(p []byte) (int, error) {
 		case len(b.p) > 0:
 			n := copy(p, b.p)
 			b.p = b.p[n:]
-			b.took += n
 			if len(b.p) == 0 {
-				signal(b.taken)
+				b.drained()
 			}
 			b.mu.Unlock()
 			return n, nil
@@ -252,6 +255,17 @@ func (b *h2Body) Read(p []byte) (int, error) {
 	}
 }
 
+// drained forgets p, gives its chunk back and tells a waiting offer. The
+// caller holds b.mu.
+func (b *h2Body) drained() {
+	if b.chunk != nil {
+		h2ChunkPool.Put(b.chunk)
+		b.chunk = nil
+	}
+	b.p = nil
+	signal(b.taken)
+}
+
 // Close is the HTTP/2 layer's, when it is done with the body: the stream
 // ended or was reset. A pending offer fails.
 func (b *h2Body) Close() error {
@@ -260,10 +274,14 @@ func (b *h2Body) Close() error {
 	return nil
 }
 
-// abandon makes offers fail from now on.
+// abandon makes offers fail from now on and drops the copied bytes not
+// taken; a caller's bytes stay until its offer sees the failure.
 func (b *h2Body) abandon() {
 	b.mu.Lock()
 	b.closed = true
+	if b.chunk != nil {
+		b.drained()
+	}
 	b.mu.Unlock()
 	signal(b.ready)
 	signal(b.taken)
@@ -277,13 +295,23 @@ func (b *h2Body) end() {
 	signal(b.ready)
 }
 
-// offer hands p to the body reader and waits until it has taken all of p,
-// or until stop; it reports how much was taken.
+// offer hands p to the body reader, waiting until stop for the bytes of an
+// earlier offer to be taken, and reports how much of p was taken or
+// copied.
 func (b *h2Body) offer(p []byte, stop <-chan struct{}) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
 	b.mu.Lock()
+	for len(b.p) > 0 && !b.closed && !b.ended {
+		b.mu.Unlock()
+		select {
+		case <-b.taken:
+		case <-stop:
+			return 0, os.ErrDeadlineExceeded
+		}
+		b.mu.Lock()
+	}
 	if b.closed || b.ended {
 		b.mu.Unlock()
 		return 0, errStreamClosed
@@ -292,29 +320,33 @@ func (b *h2Body) offer(p []byte, stop <-chan struct{}) (int, error) {
 	case <-b.taken: // a stale signal from an earlier offer
 	default:
 	}
-	b.p, b.took = p, 0
+	if len(p) <= h2ChunkSize {
+		b.chunk = h2ChunkPool.Get().(*[]byte)
+		b.p = append((*b.chunk)[:0], p...)
+		b.mu.Unlock()
+		signal(b.ready)
+		return len(p), nil
+	}
+	b.p = p
 	b.mu.Unlock()
 	signal(b.ready)
-	for {
-		var err error
-		select {
-		case <-b.taken:
-		case <-stop:
-			err = os.ErrDeadlineExceeded
-		}
-		b.mu.Lock()
-		n := b.took
-		switch {
-		case n == len(p):
-			err = nil
-		case b.closed:
-			err = errStreamClosed
-		}
-		if err != nil || n == len(p) {
-			b.p, b.took = nil, 0
-			b.mu.Unlock()
-			return n, err
-		}
-		b.mu.Unlock()
+	var err error
+	select {
+	case <-b.taken:
+	case <-stop:
+		err = os.ErrDeadlineExceeded
 	}
+	b.mu.Lock()
+	n := len(p) - len(b.p)
+	switch {
+	case len(b.p) == 0:
+		err = nil
+	case b.closed:
+		err = errStreamClosed
+	}
+	if err != nil {
+		b.p = nil // the rest is not ours to send any more
+	}
+	b.mu.Unlock()
+	return n, err
 }
