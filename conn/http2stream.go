@@ -19,7 +19,24 @@ const h2CloseGrace = time.Second
 // HTTP/2 DATA frame at the default SETTINGS_MAX_FRAME_SIZE.
 const h2ChunkSize = 16 << 10
 
-var h2ChunkPool = sync.Pool{New: func() any { b := make([]byte, h2ChunkSize); return &b }}
+// h2SmallChunkSize is what a read of the response body takes at once
+// after a read that did not fill its chunk: small messages flow in small
+// chunks, and a stream that waits for the server holds no more.
+const h2SmallChunkSize = 512
+
+var (
+	h2ChunkPool      = sync.Pool{New: func() any { b := make([]byte, h2ChunkSize); return &b }}
+	h2SmallChunkPool = sync.Pool{New: func() any { b := make([]byte, h2SmallChunkSize); return &b }}
+)
+
+// putChunk gives a chunk back to its pool.
+func putChunk(c *[]byte) {
+	if len(*c) == h2SmallChunkSize {
+		h2SmallChunkPool.Put(c)
+	} else {
+		h2ChunkPool.Put(c)
+	}
+}
 
 // errStreamClosed is the error of a write on a stream the HTTP/2 layer has
 // ended: reset by the peer, or the connection under it lost.
@@ -28,10 +45,11 @@ var errStreamClosed = errors.New("conn: HTTP/2 stream closed")
 // h2Stream is the [Transport] of a WebSocket over an HTTP/2 stream (RFC
 // 8441): writes become the request body's DATA frames, reads come from the
 // response body. The HTTP/2 bodies have no deadlines, so the adapter
-// implements them: a read is done by a goroutine of the stream's, into a
-// pooled chunk that a Read stopped by its deadline leaves for the next
-// one, so no byte is lost; a write hands its bytes to the HTTP/2 layer's
-// body reader (h2Body), within the write deadline.
+// implements them: the response body is read by a goroutine of the
+// stream's, started by the first Read, into pooled chunks that Read
+// returns from, so a Read stopped by its deadline loses no byte; a write
+// hands its bytes to the HTTP/2 layer's body reader (h2Body), within the
+// write deadline.
 type h2Stream struct {
 	body   io.ReadCloser      // response body: the server's side
 	req    *h2Body            // request body: ours
@@ -41,14 +59,15 @@ type h2Stream struct {
 
 	rd, wd deadline
 
-	mu      sync.Mutex
-	chunk   *[]byte       // pooled buffer of the read in flight or of unread bytes
-	unread  []byte        // bytes read from body, not yet returned
-	rerr    error         // the body's read error, after unread
-	filling bool          // the pump is reading body
-	want    chan []byte   // the buffer of the next fill, to the pump
-	filled  chan struct{} // signalled (capacity 1) when a fill ends
-	ended   chan struct{} // closed by finish: the pump returns
+	mu       sync.Mutex
+	chunk    *[]byte       // pooled buffer of unread
+	unread   []byte        // bytes read from body, not yet returned
+	rerr     error         // the body's read error, after unread
+	pumping  bool          // the pump has started
+	pumpWait bool          // the pump waits for unread to be returned
+	filled   chan struct{} // signalled (capacity 1) to Read when the pump has read
+	drained  chan struct{} // signalled (capacity 1) to the pump when unread is returned
+	ended    chan struct{} // closed by finish: the pump returns
 
 	endOnce sync.Once
 	onEnd   func() // gives the stream's slot back to its HTTP/2 connection
@@ -75,8 +94,12 @@ func (s *h2Stream) Read(b []byte) (int, error) {
 			n := copy(b, s.unread)
 			s.unread = s.unread[n:]
 			if len(s.unread) == 0 {
-				h2ChunkPool.Put(s.chunk)
+				putChunk(s.chunk)
 				s.chunk, s.unread = nil, nil
+				if s.pumpWait {
+					s.pumpWait = false
+					signal(s.drained)
+				}
 			}
 			s.mu.Unlock()
 			return n, nil
@@ -86,14 +109,10 @@ func (s *h2Stream) Read(b []byte) (int, error) {
 			s.mu.Unlock()
 			return 0, err
 		}
-		if !s.filling {
-			s.filling = true
-			s.chunk = h2ChunkPool.Get().(*[]byte)
-			if s.want == nil {
-				s.want = make(chan []byte, 1)
-				go s.pump(s.want)
-			}
-			s.want <- *s.chunk // never blocks: one fill at a time
+		if !s.pumping {
+			s.pumping = true
+			s.drained = make(chan struct{}, 1)
+			go s.pump()
 		}
 		s.mu.Unlock()
 		select {
@@ -105,36 +124,44 @@ func (s *h2Stream) Read(b []byte) (int, error) {
 }
 
 // pump is the goroutine that reads the body for Read, started by the
-// first Read and ended by finish: a goroutine started for each read would
-// cost an allocation each time.
-func (s *h2Stream) pump(want <-chan []byte) {
+// first Read and ended by the body's error or by finish. It reads ahead:
+// it waits for the next bytes while Read returns the last ones, and
+// waits for Read only when it has more bytes before those are returned.
+func (s *h2Stream) pump() {
+	pool := &h2SmallChunkPool
 	for {
-		select {
-		case buf := <-want:
-			s.fill(buf)
-		case <-s.ended:
+		c := pool.Get().(*[]byte)
+		n, err := s.body.Read(*c)
+		full := n == len(*c)
+		s.mu.Lock()
+		for n > 0 && len(s.unread) > 0 {
+			s.pumpWait = true
+			s.mu.Unlock()
+			select {
+			case <-s.drained:
+			case <-s.ended:
+				putChunk(c)
+				return
+			}
+			s.mu.Lock()
+		}
+		if n > 0 {
+			s.chunk, s.unread = c, (*c)[:n]
+		} else {
+			putChunk(c)
+		}
+		if err != nil && s.rerr == nil {
+			s.rerr = err
+		}
+		s.mu.Unlock()
+		signal(s.filled)
+		if err != nil {
 			return
 		}
-	}
-}
-
-// fill reads the body once into buf, the pooled chunk, for Read.
-func (s *h2Stream) fill(buf []byte) {
-	n, err := s.body.Read(buf)
-	s.mu.Lock()
-	s.filling = false
-	s.unread = buf[:n]
-	if n == 0 {
-		h2ChunkPool.Put(s.chunk)
-		s.chunk, s.unread = nil, nil
-	}
-	if err != nil {
-		s.rerr = err
-	}
-	s.mu.Unlock()
-	select {
-	case s.filled <- struct{}{}:
-	default:
+		pool = &h2SmallChunkPool
+		if full {
+			pool = &h2ChunkPool // more is likely waiting
+		}
 	}
 }
 
@@ -183,8 +210,8 @@ func (s *h2Stream) finish() {
 	s.endOnce.Do(func() {
 		close(s.ended)
 		s.mu.Lock()
-		if s.rerr == nil && !s.filling {
-			s.rerr = errStreamClosed // the pump is gone: a fill in flight ends with the body's error
+		if s.rerr == nil {
+			s.rerr = errStreamClosed
 		}
 		s.mu.Unlock()
 		s.cancel()
@@ -259,7 +286,7 @@ func (b *h2Body) Read(p []byte) (int, error) {
 // caller holds b.mu.
 func (b *h2Body) drained() {
 	if b.chunk != nil {
-		h2ChunkPool.Put(b.chunk)
+		putChunk(b.chunk)
 		b.chunk = nil
 	}
 	b.p = nil
@@ -321,7 +348,11 @@ func (b *h2Body) offer(p []byte, stop <-chan struct{}) (int, error) {
 	default:
 	}
 	if len(p) <= h2ChunkSize {
-		b.chunk = h2ChunkPool.Get().(*[]byte)
+		pool := &h2ChunkPool
+		if len(p) <= h2SmallChunkSize {
+			pool = &h2SmallChunkPool
+		}
+		b.chunk = pool.Get().(*[]byte)
 		b.p = append((*b.chunk)[:0], p...)
 		b.mu.Unlock()
 		signal(b.ready)

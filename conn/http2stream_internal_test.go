@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"os"
+	"slices"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -79,6 +81,84 @@ func TestH2BodyClosedFailsWrite(t *testing.T) {
 		}
 		if n, err := b.offer([]byte("late"), nil); n != 0 || !errors.Is(err, errStreamClosed) {
 			t.Errorf("offer after Close = %d, %v; want 0, errStreamClosed", n, err)
+		}
+	})
+}
+
+// sizedBody is a response body fed through a pipe that records the size
+// of the buffer of each read.
+type sizedBody struct {
+	*io.PipeReader
+	mu    sync.Mutex
+	sizes []int
+}
+
+func (b *sizedBody) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	b.sizes = append(b.sizes, len(p))
+	b.mu.Unlock()
+	return b.PipeReader.Read(p)
+}
+
+func (b *sizedBody) reads() []int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.sizes)
+}
+
+// newSizedStream returns an h2Stream over a sizedBody and the pipe's
+// writer, the server's side.
+func newSizedStream(t *testing.T) (*h2Stream, *sizedBody, *io.PipeWriter) {
+	pr, pw := io.Pipe()
+	body := &sizedBody{PipeReader: pr}
+	s := newH2Stream(body, newH2Body(), func() {}, func() {})
+	t.Cleanup(func() { s.Abort(); pw.Close() })
+	return s, body, pw
+}
+
+// The stream reads the body ahead of Read, one chunk at most: while
+// waiting for the server after small messages it holds a small chunk, and
+// it takes a full one when the last read filled its chunk.
+func TestH2StreamReadsAhead(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, body, pw := newSizedStream(t)
+		go pw.Write([]byte("hello"))
+		buf := make([]byte, 64)
+		if n, err := s.Read(buf); string(buf[:n]) != "hello" || err != nil {
+			t.Fatalf("Read = %q, %v; want hello", buf[:n], err)
+		}
+		synctest.Wait()
+		if got, want := body.reads(), []int{h2SmallChunkSize, h2SmallChunkSize}; !slices.Equal(got, want) {
+			t.Fatalf("body reads after a small message: sizes %v, want %v (the next waiting without a Read)", got, want)
+		}
+
+		big := bytes.Repeat([]byte{'b'}, h2SmallChunkSize+100)
+		go pw.Write(big)
+		synctest.Wait() // no Read: the pump holds one chunk, read ahead, and waits
+		if got, want := body.reads(), []int{h2SmallChunkSize, h2SmallChunkSize, h2ChunkSize}; !slices.Equal(got, want) {
+			t.Fatalf("body reads after a full chunk: sizes %v, want %v", got, want)
+		}
+		got, err := io.ReadAll(io.LimitReader(s, int64(len(big))))
+		if !bytes.Equal(got, big) || err != nil {
+			t.Errorf("Read %d bytes, %v; want the %d written", len(got), err, len(big))
+		}
+	})
+}
+
+// A Read stopped by its deadline loses no byte: what arrives after it is
+// returned by the next Read.
+func TestH2StreamReadDeadlineKeepsBytes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, _, pw := newSizedStream(t)
+		s.SetReadDeadline(time.Now().Add(time.Second))
+		buf := make([]byte, 64)
+		if n, err := s.Read(buf); n != 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("Read = %d, %v; want ErrDeadlineExceeded", n, err)
+		}
+		pw.Write([]byte("late"))
+		s.SetReadDeadline(time.Time{})
+		if n, err := s.Read(buf); string(buf[:n]) != "late" || err != nil {
+			t.Errorf("Read after the deadline = %q, %v; want late", buf[:n], err)
 		}
 	})
 }
