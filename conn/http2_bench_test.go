@@ -112,34 +112,60 @@ func BenchmarkHTTP2Echo(b *testing.B) {
 
 // BenchmarkHTTP2Idle reports the memory, heap and goroutine stacks, that
 // the client holds per idle WebSocket: 1,000 HTTP/1.1 connections, or
-// 1,000 WebSockets over one pooled HTTP/2 connection.
+// 1,000 WebSockets over one pooled HTTP/2 connection. In the -reading
+// rows each WebSocket has a goroutine waiting in ReadMessage, as an
+// application that receives has, after one message echoed.
 func BenchmarkHTTP2Idle(b *testing.B) {
 	const n = 1000
 	urls := benchServers(b)
-	for _, p := range benchProtos {
-		b.Run(p.name, func(b *testing.B) {
-			url := urls[p.server]
-			for b.Loop() {
-				var pool conn.HTTP2Pool
-				d := h2Dialer(p.mode)
-				d.HTTP2Pool = &pool
-				conns := make([]*conn.Conn, 0, n)
-				before := memInUse()
-				for range n {
-					c, err := d.Dial(context.Background(), url+"/")
-					if err != nil {
-						b.Fatal(err)
-					}
-					conns = append(conns, c)
-				}
-				total := memInUse() - before
-				b.ReportMetric(float64(total)/n, "B/ws")
-				for _, c := range conns {
-					c.CloseNow()
-				}
-				pool.Close()
+	for _, reading := range []bool{false, true} {
+		for _, p := range benchProtos {
+			name := p.name
+			if reading {
+				name += "-reading"
 			}
-		})
+			b.Run(name, func(b *testing.B) {
+				url := urls[p.server]
+				for b.Loop() {
+					var pool conn.HTTP2Pool
+					d := h2Dialer(p.mode)
+					d.HTTP2Pool = &pool
+					conns := make([]*conn.Conn, 0, n)
+					got := make(chan struct{})
+					before := memInUse()
+					for range n {
+						c, err := d.Dial(context.Background(), url+"/")
+						if err != nil {
+							b.Fatal(err)
+						}
+						conns = append(conns, c)
+						if reading {
+							go receive(c, got)
+							if err := c.WriteMessage(context.Background(), frame.OpText, []byte("hi")); err != nil {
+								b.Fatal(err)
+							}
+							<-got
+						}
+					}
+					total := memInUse() - before
+					b.ReportMetric(float64(total)/n, "B/ws")
+					for _, c := range conns {
+						c.CloseNow()
+					}
+					pool.Close()
+				}
+			})
+		}
+	}
+}
+
+// receive reads messages from c until an error, telling got of each.
+func receive(c *conn.Conn, got chan<- struct{}) {
+	for {
+		if _, _, err := c.ReadMessage(context.Background()); err != nil {
+			return
+		}
+		got <- struct{}{}
 	}
 }
 

@@ -19,7 +19,24 @@ const h2CloseGrace = time.Second
 // HTTP/2 DATA frame at the default SETTINGS_MAX_FRAME_SIZE.
 const h2ChunkSize = 16 << 10
 
-var h2ChunkPool = sync.Pool{New: func() any { b := make([]byte, h2ChunkSize); return &b }}
+// h2SmallChunkSize is what a read of the response body takes at once
+// after a read that did not fill its chunk: small messages flow in small
+// chunks, and a stream that waits for the server holds no more.
+const h2SmallChunkSize = 512
+
+var (
+	h2ChunkPool      = sync.Pool{New: func() any { b := make([]byte, h2ChunkSize); return &b }}
+	h2SmallChunkPool = sync.Pool{New: func() any { b := make([]byte, h2SmallChunkSize); return &b }}
+)
+
+// putChunk gives a chunk back to its pool.
+func putChunk(c *[]byte) {
+	if len(*c) == h2SmallChunkSize {
+		h2SmallChunkPool.Put(c)
+	} else {
+		h2ChunkPool.Put(c)
+	}
+}
 
 // errStreamClosed is the error of a write on a stream the HTTP/2 layer has
 // ended: reset by the peer, or the connection under it lost.
@@ -28,10 +45,11 @@ var errStreamClosed = errors.New("conn: HTTP/2 stream closed")
 // h2Stream is the [Transport] of a WebSocket over an HTTP/2 stream (RFC
 // 8441): writes become the request body's DATA frames, reads come from the
 // response body. The HTTP/2 bodies have no deadlines, so the adapter
-// implements them: a read is done by a goroutine of the stream's, into a
-// pooled chunk that a Read stopped by its deadline leaves for the next
-// one, so no byte is lost; a write hands its bytes to the HTTP/2 layer's
-// body reader and waits until they are taken or the deadline passes.
+// implements them: the response body is read by a goroutine of the
+// stream's, started by the first Read, into pooled chunks that Read
+// returns from, so a Read stopped by its deadline loses no byte; a write
+// hands its bytes to the HTTP/2 layer's body reader (h2Body), within the
+// write deadline.
 type h2Stream struct {
 	body   io.ReadCloser      // response body: the server's side
 	req    *h2Body            // request body: ours
@@ -41,14 +59,15 @@ type h2Stream struct {
 
 	rd, wd deadline
 
-	mu      sync.Mutex
-	chunk   *[]byte       // pooled buffer of the read in flight or of unread bytes
-	unread  []byte        // bytes read from body, not yet returned
-	rerr    error         // the body's read error, after unread
-	filling bool          // the pump is reading body
-	want    chan []byte   // the buffer of the next fill, to the pump
-	filled  chan struct{} // signalled (capacity 1) when a fill ends
-	ended   chan struct{} // closed by finish: the pump returns
+	mu       sync.Mutex
+	chunk    *[]byte       // pooled buffer of unread
+	unread   []byte        // bytes read from body, not yet returned
+	rerr     error         // the body's read error, after unread
+	pumping  bool          // the pump has started
+	pumpWait bool          // the pump waits for unread to be returned
+	filled   chan struct{} // signalled (capacity 1) to Read when the pump has read
+	drained  chan struct{} // signalled (capacity 1) to the pump when unread is returned
+	ended    chan struct{} // closed by finish: the pump returns
 
 	endOnce sync.Once
 	onEnd   func() // gives the stream's slot back to its HTTP/2 connection
@@ -75,8 +94,12 @@ func (s *h2Stream) Read(b []byte) (int, error) {
 			n := copy(b, s.unread)
 			s.unread = s.unread[n:]
 			if len(s.unread) == 0 {
-				h2ChunkPool.Put(s.chunk)
+				putChunk(s.chunk)
 				s.chunk, s.unread = nil, nil
+				if s.pumpWait {
+					s.pumpWait = false
+					signal(s.drained)
+				}
 			}
 			s.mu.Unlock()
 			return n, nil
@@ -86,14 +109,10 @@ func (s *h2Stream) Read(b []byte) (int, error) {
 			s.mu.Unlock()
 			return 0, err
 		}
-		if !s.filling {
-			s.filling = true
-			s.chunk = h2ChunkPool.Get().(*[]byte)
-			if s.want == nil {
-				s.want = make(chan []byte, 1)
-				go s.pump(s.want)
-			}
-			s.want <- *s.chunk // never blocks: one fill at a time
+		if !s.pumping {
+			s.pumping = true
+			s.drained = make(chan struct{}, 1)
+			go s.pump()
 		}
 		s.mu.Unlock()
 		select {
@@ -105,36 +124,44 @@ func (s *h2Stream) Read(b []byte) (int, error) {
 }
 
 // pump is the goroutine that reads the body for Read, started by the
-// first Read and ended by finish: a goroutine started for each read would
-// cost an allocation each time.
-func (s *h2Stream) pump(want <-chan []byte) {
+// first Read and ended by the body's error or by finish. It reads ahead:
+// it waits for the next bytes while Read returns the last ones, and
+// waits for Read only when it has more bytes before those are returned.
+func (s *h2Stream) pump() {
+	pool := &h2SmallChunkPool
 	for {
-		select {
-		case buf := <-want:
-			s.fill(buf)
-		case <-s.ended:
+		c := pool.Get().(*[]byte)
+		n, err := s.body.Read(*c)
+		full := n == len(*c)
+		s.mu.Lock()
+		for n > 0 && len(s.unread) > 0 {
+			s.pumpWait = true
+			s.mu.Unlock()
+			select {
+			case <-s.drained:
+			case <-s.ended:
+				putChunk(c)
+				return
+			}
+			s.mu.Lock()
+		}
+		if n > 0 {
+			s.chunk, s.unread = c, (*c)[:n]
+		} else {
+			putChunk(c)
+		}
+		if err != nil && s.rerr == nil {
+			s.rerr = err
+		}
+		s.mu.Unlock()
+		signal(s.filled)
+		if err != nil {
 			return
 		}
-	}
-}
-
-// fill reads the body once into buf, the pooled chunk, for Read.
-func (s *h2Stream) fill(buf []byte) {
-	n, err := s.body.Read(buf)
-	s.mu.Lock()
-	s.filling = false
-	s.unread = buf[:n]
-	if n == 0 {
-		h2ChunkPool.Put(s.chunk)
-		s.chunk, s.unread = nil, nil
-	}
-	if err != nil {
-		s.rerr = err
-	}
-	s.mu.Unlock()
-	select {
-	case s.filled <- struct{}{}:
-	default:
+		pool = &h2SmallChunkPool
+		if full {
+			pool = &h2ChunkPool // more is likely waiting
+		}
 	}
 }
 
@@ -183,8 +210,8 @@ func (s *h2Stream) finish() {
 	s.endOnce.Do(func() {
 		close(s.ended)
 		s.mu.Lock()
-		if s.rerr == nil && !s.filling {
-			s.rerr = errStreamClosed // the pump is gone: a fill in flight ends with the body's error
+		if s.rerr == nil {
+			s.rerr = errStreamClosed
 		}
 		s.mu.Unlock()
 		s.cancel()
@@ -200,16 +227,20 @@ func (s *h2Stream) LocalAddr() net.Addr  { return s.local }
 func (s *h2Stream) RemoteAddr() net.Addr { return s.remote }
 
 // h2Body is the request body of a WebSocket's stream: the HTTP/2 layer's
-// body writer reads what Write offers. Only one offer is pending at a
-// time: a Conn writes under its write lock.
+// body writer reads what Write offers. A write of at most h2ChunkSize bytes
+// is copied into a pooled chunk and returns at once, so the writer does not
+// wait for the body writer's goroutine; the chunk goes back to the pool
+// once the body writer has taken every byte in it. A larger write is
+// handed over without a copy and waits until it is taken. Only one write
+// is in progress at a time: a Conn writes under its write lock.
 type h2Body struct {
 	mu     sync.Mutex
-	p      []byte        // the pending offer's bytes not taken yet
-	took   int           // bytes of the pending offer taken
+	chunk  *[]byte       // pooled buffer that p is in, or nil when p is the caller's
+	p      []byte        // bytes offered, not taken yet
 	ended  bool          // our side ended: Read returns io.EOF once p is taken
 	closed bool          // the HTTP/2 layer is done with the body: offers fail
 	ready  chan struct{} // signalled (capacity 1) to the body reader
-	taken  chan struct{} // signalled (capacity 1) to the offer
+	taken  chan struct{} // signalled (capacity 1) to the offer when p is all taken
 	gone   chan struct{} // closed when the HTTP/2 layer closes the body
 	once   sync.Once
 }
@@ -237,9 +268,8 @@ func (b *h2Body) Read(p []byte) (int, error) {
 		case len(b.p) > 0:
 			n := copy(p, b.p)
 			b.p = b.p[n:]
-			b.took += n
 			if len(b.p) == 0 {
-				signal(b.taken)
+				b.drained()
 			}
 			b.mu.Unlock()
 			return n, nil
@@ -252,6 +282,17 @@ func (b *h2Body) Read(p []byte) (int, error) {
 	}
 }
 
+// drained forgets p, gives its chunk back and tells a waiting offer. The
+// caller holds b.mu.
+func (b *h2Body) drained() {
+	if b.chunk != nil {
+		putChunk(b.chunk)
+		b.chunk = nil
+	}
+	b.p = nil
+	signal(b.taken)
+}
+
 // Close is the HTTP/2 layer's, when it is done with the body: the stream
 // ended or was reset. A pending offer fails.
 func (b *h2Body) Close() error {
@@ -260,10 +301,14 @@ func (b *h2Body) Close() error {
 	return nil
 }
 
-// abandon makes offers fail from now on.
+// abandon makes offers fail from now on and drops the copied bytes not
+// taken; a caller's bytes stay until its offer sees the failure.
 func (b *h2Body) abandon() {
 	b.mu.Lock()
 	b.closed = true
+	if b.chunk != nil {
+		b.drained()
+	}
 	b.mu.Unlock()
 	signal(b.ready)
 	signal(b.taken)
@@ -277,13 +322,23 @@ func (b *h2Body) end() {
 	signal(b.ready)
 }
 
-// offer hands p to the body reader and waits until it has taken all of p,
-// or until stop; it reports how much was taken.
+// offer hands p to the body reader, waiting until stop for the bytes of an
+// earlier offer to be taken, and reports how much of p was taken or
+// copied.
 func (b *h2Body) offer(p []byte, stop <-chan struct{}) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
 	b.mu.Lock()
+	for len(b.p) > 0 && !b.closed && !b.ended {
+		b.mu.Unlock()
+		select {
+		case <-b.taken:
+		case <-stop:
+			return 0, os.ErrDeadlineExceeded
+		}
+		b.mu.Lock()
+	}
 	if b.closed || b.ended {
 		b.mu.Unlock()
 		return 0, errStreamClosed
@@ -292,29 +347,37 @@ func (b *h2Body) offer(p []byte, stop <-chan struct{}) (int, error) {
 	case <-b.taken: // a stale signal from an earlier offer
 	default:
 	}
-	b.p, b.took = p, 0
+	if len(p) <= h2ChunkSize {
+		pool := &h2ChunkPool
+		if len(p) <= h2SmallChunkSize {
+			pool = &h2SmallChunkPool
+		}
+		b.chunk = pool.Get().(*[]byte)
+		b.p = append((*b.chunk)[:0], p...)
+		b.mu.Unlock()
+		signal(b.ready)
+		return len(p), nil
+	}
+	b.p = p
 	b.mu.Unlock()
 	signal(b.ready)
-	for {
-		var err error
-		select {
-		case <-b.taken:
-		case <-stop:
-			err = os.ErrDeadlineExceeded
-		}
-		b.mu.Lock()
-		n := b.took
-		switch {
-		case n == len(p):
-			err = nil
-		case b.closed:
-			err = errStreamClosed
-		}
-		if err != nil || n == len(p) {
-			b.p, b.took = nil, 0
-			b.mu.Unlock()
-			return n, err
-		}
-		b.mu.Unlock()
+	var err error
+	select {
+	case <-b.taken:
+	case <-stop:
+		err = os.ErrDeadlineExceeded
 	}
+	b.mu.Lock()
+	n := len(p) - len(b.p)
+	switch {
+	case len(b.p) == 0:
+		err = nil
+	case b.closed:
+		err = errStreamClosed
+	}
+	if err != nil {
+		b.p = nil // the rest is not ours to send any more
+	}
+	b.mu.Unlock()
+	return n, err
 }
