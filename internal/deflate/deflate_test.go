@@ -231,7 +231,7 @@ func TestNoAllocations(t *testing.T) {
 func TestResetDeterministic(t *testing.T) {
 	for _, preset := range []deflate.Preset{deflate.PresetSmall, deflate.PresetDefault, deflate.PresetBest} {
 		t.Run(preset.String(), func(t *testing.T) {
-			msg := jsonCorpus(6000)
+			msg := jsonCorpus(40000)
 			fresh, err := deflate.NewCompressor(preset.Config())
 			if err != nil {
 				t.Fatal(err)
