@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"sync"
 	"unsafe"
 )
 
@@ -84,9 +85,11 @@ type Compressor struct {
 	window int   // 1 << WindowBits: the farthest distance allowed
 	shift  uint8 // 32 - HashBits
 
-	buf    []byte   // 2*window bytes: history, then input not yet slid out
-	table  []uint16 // the last stream position, modulo 1<<16, of each hash of four bytes
-	tokens []uint32 // the open block's symbols: a literal byte, or matchFlag|(length-3)<<15|(distance-1)
+	buf    []byte    // 2*window bytes: history, then input not yet slid out
+	table  []uint16  // the last stream position, modulo 1<<16, of each hash of four bytes
+	tokens []uint32  // the open block's symbols: a literal byte, or matchFlag|(length-3)<<15|(distance-1); held from a pool during a message only
+	tokp   *[]uint32 // the pooled slice tokens came from
+	ntok   int       // the capacity of tokens
 
 	base       int // the stream position of buf[0], modulo 1<<16 where stored in table
 	pos        int // next position of buf to look for a match at
@@ -129,7 +132,7 @@ func (c *Compressor) setup(cfg Config) error {
 	c.table = make([]uint16, 1<<hb)
 	// Enough symbols for a block to amortise its header, at a cost of
 	// four bytes each.
-	c.tokens = make([]uint32, 0, min(max(c.window/2, 1024), 16384))
+	c.ntok = min(max(c.window/2, 1024), 16384)
 	c.Reset()
 	return nil
 }
@@ -137,6 +140,34 @@ func (c *Compressor) setup(cfg Config) error {
 // Size reports the bytes the Compressor holds: the struct and its buffers.
 func (c *Compressor) Size() int {
 	return int(unsafe.Sizeof(*c)) + cap(c.buf) + 2*cap(c.table) + 4*cap(c.tokens)
+}
+
+// tokenPools hold the symbol buffers of Compressors between messages, one
+// pool per capacity (a power of two): an idle Compressor holds its window
+// and hash table only.
+var tokenPools [16]sync.Pool
+
+// holdTokens takes a symbol buffer from its pool for the message.
+func (c *Compressor) holdTokens() {
+	if c.tokens != nil {
+		return
+	}
+	p, _ := tokenPools[bits.Len(uint(c.ntok))].Get().(*[]uint32)
+	if p == nil {
+		b := make([]uint32, 0, c.ntok)
+		p = &b
+	}
+	c.tokp, c.tokens = p, (*p)[:0]
+}
+
+// releaseTokens gives the symbol buffer back; the open block must be empty.
+func (c *Compressor) releaseTokens() {
+	if c.tokp == nil {
+		return
+	}
+	*c.tokp = c.tokens[:0]
+	tokenPools[bits.Len(uint(c.ntok))].Put(c.tokp)
+	c.tokp, c.tokens = nil, nil
 }
 
 // WindowBits reports the window the Compressor's back-references stay in.
@@ -150,7 +181,7 @@ func (c *Compressor) WindowBits() int {
 // takeover calls it after each Flush.
 func (c *Compressor) Reset() {
 	c.base, c.pos, c.end, c.covered, c.blockStart, c.matched = 0, 0, 0, 0, 0, 0
-	c.tokens = c.tokens[:0]
+	c.releaseTokens()
 	c.acc, c.nacc = 0, 0
 	// Stale table entries need no clearing, here or when the buffer
 	// slides: a candidate must lie in buf before the current position,
@@ -169,6 +200,7 @@ func (c *Compressor) init() {
 // calls and from [Compressor.Flush].
 func (c *Compressor) Compress(dst, p []byte) []byte {
 	c.init()
+	c.holdTokens()
 	for len(p) > 0 {
 		if c.end == len(c.buf) {
 			dst = c.slide(dst)
@@ -186,11 +218,13 @@ func (c *Compressor) Compress(dst, p []byte) []byte {
 // (RFC 7692 §7.2.1), and returns the extended dst.
 func (c *Compressor) Flush(dst []byte) []byte {
 	c.init()
+	c.holdTokens()
 	dst = c.addLiterals(dst, c.end)
 	c.pos = c.end
 	if len(c.tokens) > 0 {
 		dst = c.writeBlock(dst)
 	}
+	c.releaseTokens()
 	dst = c.writeBits(dst, 0, 3) // BFINAL 0, BTYPE 00: stored
 	dst = c.align(dst)
 	return append(dst, 0, 0, 0xff, 0xff)

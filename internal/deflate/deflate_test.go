@@ -249,3 +249,20 @@ func TestResetDeterministic(t *testing.T) {
 		})
 	}
 }
+
+// Between messages a Compressor holds its window and hash table only: the
+// open block's symbols are taken from a pool for a message and given back by
+// Flush (an idle connection with context takeover keeps its Compressor).
+func TestIdleCompressorHoldsNoSymbols(t *testing.T) {
+	c, err := deflate.NewCompressor(deflate.PresetDefault.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	idle := c.Size()
+	c.Compress(nil, jsonCorpus(3000))
+	during := c.Size()
+	c.Flush(nil)
+	if after := c.Size(); after != idle || during <= idle {
+		t.Fatalf("Size: %d new, %d during a message, %d after Flush; want the symbols held during the message only", idle, during, after)
+	}
+}
