@@ -230,41 +230,69 @@ func (c *Compressor) match(dst []byte) []byte {
 	end := c.end
 	i := c.pos
 	table := c.table
-	shift := c.shift
+	shift := c.shift & 31
+	base := c.base
+	window := c.window
 	for i+minMatch <= end {
-		v := load32(buf, i)
-		h := (v * 0x1e35a7bd) >> shift
-		now := uint16(c.base + i)
+		var v uint64
+		if i+8 <= end {
+			v = load64(buf, i)
+		} else {
+			v = uint64(load32(buf, i))
+		}
+		h := (uint32(v) * 0x1e35a7bd) >> shift
+		now := uint16(base + i)
 		dist := int(now - table[h])
 		table[h] = now
 		cand := i - dist
-		if dist == 0 || dist > c.window || cand < 0 || load32(buf, cand) != v {
-			step := 1 + min((i-c.covered)>>5, 7)
-			i = min(i+step, end)
+		if dist == 0 || dist > window || cand < 0 || load32(buf, cand) != uint32(v) {
+			// Each further 32 bytes without a match lengthen the step, up
+			// to 8: incompressible input costs little.
+			i = min(i+1+min((i-c.covered)>>5, 7), end)
 			continue
 		}
 		n := minMatch
 		limit := min(maxMatch, end-i)
-		for n+8 <= limit {
-			if x := load64(buf, cand+n) ^ load64(buf, i+n); x != 0 {
-				n += bits.TrailingZeros64(x) / 8
+		if limit >= 8 {
+			if x := load64(buf, cand) ^ v; x != 0 {
+				n = bits.TrailingZeros64(x) / 8
 				goto found
 			}
-			n += 8
+			n = 8
+			for n+8 <= limit {
+				if x := load64(buf, cand+n) ^ load64(buf, i+n); x != 0 {
+					n += bits.TrailingZeros64(x) / 8
+					goto found
+				}
+				n += 8
+			}
 		}
 		for n < limit && buf[cand+n] == buf[i+n] {
 			n++
 		}
 	found:
-		dst = c.addLiterals(dst, i)
-		dst = c.addMatch(dst, n, dist)
+		if lits := i - c.covered; len(c.tokens)+lits+1 < cap(c.tokens) {
+			// Room for the literals and the match: the block stays open.
+			toks := c.tokens[:len(c.tokens)+lits+1]
+			k := len(c.tokens)
+			for j, b := range buf[c.covered:i] {
+				toks[k+j] = uint32(b)
+			}
+			toks[k+lits] = matchFlag | uint32(n-3)<<15 | uint32(dist-1)
+			c.tokens = toks
+			c.covered = i + n
+			c.matched += n
+		} else {
+			dst = c.addLiterals(dst, i)
+			dst = c.addMatch(dst, n, dist)
+		}
 		i += n
 		// Index the match's last positions, where the next match often
 		// starts.
 		if i+minMatch-2 <= end {
-			table[(load32(buf, i-2)*0x1e35a7bd)>>shift] = uint16(c.base + i - 2)
+			table[(load32(buf, i-2)*0x1e35a7bd)>>shift] = uint16(base + i - 2)
 			if i+minMatch-1 <= end {
-				table[(load32(buf, i-1)*0x1e35a7bd)>>shift] = uint16(c.base + i - 1)
+				table[(load32(buf, i-1)*0x1e35a7bd)>>shift] = uint16(base + i - 1)
 			}
 		}
 	}
@@ -276,9 +304,12 @@ func (c *Compressor) match(dst []byte) []byte {
 func (c *Compressor) addLiterals(dst []byte, to int) []byte {
 	for c.covered < to {
 		n := min(to-c.covered, cap(c.tokens)-len(c.tokens))
-		for _, b := range c.buf[c.covered : c.covered+n] {
-			c.tokens = append(c.tokens, uint32(b))
+		k := len(c.tokens)
+		toks := c.tokens[:k+n]
+		for j, b := range c.buf[c.covered : c.covered+n] {
+			toks[k+j] = uint32(b)
 		}
+		c.tokens = toks
 		c.covered += n
 		if len(c.tokens) == cap(c.tokens) {
 			dst = c.writeBlock(dst)
