@@ -135,7 +135,7 @@ func buildLengths(freq []uint32, lens []uint8, limit int) {
 			n++
 		}
 	}
-	slices.Sort(leaves[:n])
+	sortLeaves(leaves[:n])
 
 	// Two queues: leaves in frequency order, then internal nodes, which are
 	// made in non-decreasing weight order. Node ids below most are leaves.
@@ -201,6 +201,42 @@ func buildLengths(freq []uint32, lens []uint8, limit int) {
 			k++
 		}
 	}
+}
+
+// sortLeaves sorts leaves, frequency<<16 | symbol, in increasing order.
+// Leaves arrive in symbol order, so long lists take a stable radix sort on
+// the frequency's bytes, which keeps that order among equal frequencies;
+// short ones an ordinary sort.
+func sortLeaves(leaves []uint64) {
+	if len(leaves) < 64 {
+		slices.Sort(leaves)
+		return
+	}
+	var most uint64
+	for _, v := range leaves {
+		most = max(most, v)
+	}
+	var tmp [numLit]uint64
+	src, dst := leaves, tmp[:len(leaves)]
+	for shift := uint(16); shift < 64 && most>>shift != 0; shift += 8 {
+		var start [257]int
+		for _, v := range src {
+			start[(v>>shift)&0xff+1]++
+		}
+		if start[(src[0]>>shift)&0xff+1] == len(src) {
+			continue // the same byte everywhere
+		}
+		for b := 1; b < 257; b++ {
+			start[b] += start[b-1]
+		}
+		for _, v := range src {
+			b := (v >> shift) & 0xff
+			dst[start[b]] = v
+			start[b]++
+		}
+		src, dst = dst, src
+	}
+	copy(leaves, src)
 }
 
 // writeBlock writes the open block's tokens as the cheapest of a dynamic,
