@@ -249,8 +249,8 @@ func (c *Compressor) writeBlock(dst []byte) []byte {
 			litFreq[t]++
 			continue
 		}
-		litFreq[257+int(lengthCode[(t>>15)&0xff])]++
-		distFreq[distCode(t&0x7fff)]++
+		litFreq[257+int(lengthCode[(t>>18)&0xff])]++
+		distFreq[(t>>13)&31]++
 	}
 	litFreq[endOfBlock] = 1
 	extra := 0 // bits of length and distance extras, the same in every encoding
@@ -428,12 +428,11 @@ func (c *Compressor) writeTokens(dst []byte, size int, litLen []uint8, litCode [
 			acc |= uint64(litCode[t]) << nacc
 			nacc += uint(litLen[t])
 		} else {
-			l := (t >> 15) & 0xff
+			l := (t >> 18) & 0xff
 			acc |= uint64(lenBits[l]) << nacc
 			nacc += uint(lenN[l])
-			d := t & 0x7fff
-			dc := distCode(d) & 31
-			acc |= (uint64(distCodes[dc]) | uint64(d-uint32(distBase[dc]))<<distLen[dc]) << nacc
+			dc := (t >> 13) & 31
+			acc |= (uint64(distCodes[dc]) | uint64(t&0x1fff)<<distLen[dc]) << nacc
 			nacc += uint(distLen[dc]) + uint(distExtra[dc])
 		}
 		binary.LittleEndian.PutUint64(out[n:], acc)

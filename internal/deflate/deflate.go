@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"sync"
 	"unsafe"
 )
 
@@ -34,12 +35,12 @@ type Preset int
 
 const (
 	// PresetDefault: a 4 KiB window and a 4096-entry hash table, about
-	// 24 KiB per compressor, python websockets' window.
+	// 16 KiB per compressor between messages, python websockets' window.
 	PresetDefault Preset = iota
-	// PresetSmall: a 1 KiB window and a 1024-entry hash table, about 8 KiB.
+	// PresetSmall: a 1 KiB window and a 1024-entry hash table, about 4 KiB.
 	PresetSmall
 	// PresetBest: the full 32 KiB window and a 65536-entry hash table,
-	// about 256 KiB.
+	// about 192 KiB.
 	PresetBest
 )
 
@@ -84,9 +85,10 @@ type Compressor struct {
 	window int   // 1 << WindowBits: the farthest distance allowed
 	shift  uint8 // 32 - HashBits
 
-	buf    []byte   // 2*window bytes: history, then input not yet slid out
-	table  []uint16 // the last stream position, modulo 1<<16, of each hash of four bytes
-	tokens []uint32 // the open block's symbols: a literal byte, or matchFlag|(length-3)<<15|(distance-1)
+	buf    []byte     // 2*window bytes: history, then input not yet slid out
+	table  []uint16   // the last stream position, modulo 1<<16, of each hash of four bytes
+	lent   *symbolBuf // during a message: the buffer tokens lies in
+	tokens []uint32   // the open block's symbols: a literal byte, or a match made by matchToken
 
 	base       int // the stream position of buf[0], modulo 1<<16 where stored in table
 	pos        int // next position of buf to look for a match at
@@ -99,8 +101,8 @@ type Compressor struct {
 	nacc uint   // number of bits in acc
 }
 
-// NewCompressor returns a Compressor sized by cfg, with all its memory
-// allocated. It fails with [ErrConfig] for a field out of range.
+// NewCompressor returns a Compressor sized by cfg, with its history and
+// hash table allocated. It fails with [ErrConfig] for a field out of range.
 func NewCompressor(cfg Config) (*Compressor, error) {
 	c := new(Compressor)
 	if err := c.setup(cfg); err != nil {
@@ -127,14 +129,48 @@ func (c *Compressor) setup(cfg Config) error {
 	c.shift = uint8(32 - hb)
 	c.buf = make([]byte, 2*c.window)
 	c.table = make([]uint16, 1<<hb)
-	// Enough symbols for a block to amortise its header, at a cost of
-	// four bytes each.
-	c.tokens = make([]uint32, 0, min(max(c.window/2, 1024), 16384))
 	c.Reset()
 	return nil
 }
 
-// Size reports the bytes the Compressor holds: the struct and its buffers.
+// symbolBuf holds the symbols of a block: up to 16384 of them, or 4096
+// with a window of 1 KiB or less, four bytes each. Blocks that large
+// amortise their Huffman tables; a Compressor borrows the buffer for the
+// length of a message only, so that between messages it holds none.
+type symbolBuf struct{ s []uint32 }
+
+// symbolPools holds the symbol buffers of Compressors between messages,
+// small ones first: a cache.
+var symbolPools = [2]sync.Pool{
+	{New: func() any { return &symbolBuf{s: make([]uint32, 1<<12)} }},
+	{New: func() any { return &symbolBuf{s: make([]uint32, 1<<14)} }},
+}
+
+func (c *Compressor) symbolPool() *sync.Pool {
+	if c.window <= 1<<10 {
+		return &symbolPools[0]
+	}
+	return &symbolPools[1]
+}
+
+// borrow gives the Compressor a symbol buffer for the message.
+func (c *Compressor) borrow() {
+	if c.lent == nil {
+		c.lent = c.symbolPool().Get().(*symbolBuf)
+		c.tokens = c.lent.s[:0]
+	}
+}
+
+// giveBack returns the symbol buffer, with no symbol pending, to its pool.
+func (c *Compressor) giveBack() {
+	if c.lent != nil {
+		c.symbolPool().Put(c.lent)
+		c.lent, c.tokens = nil, nil
+	}
+}
+
+// Size reports the bytes the Compressor holds: the struct and its buffers,
+// and during a message the block's symbol buffer.
 func (c *Compressor) Size() int {
 	return int(unsafe.Sizeof(*c)) + cap(c.buf) + 2*cap(c.table) + 4*cap(c.tokens)
 }
@@ -150,7 +186,7 @@ func (c *Compressor) WindowBits() int {
 // takeover calls it after each Flush.
 func (c *Compressor) Reset() {
 	c.base, c.pos, c.end, c.covered, c.blockStart, c.matched = 0, 0, 0, 0, 0, 0
-	c.tokens = c.tokens[:0]
+	c.giveBack()
 	c.acc, c.nacc = 0, 0
 	// Stale table entries need no clearing, here or when the buffer
 	// slides: a candidate must lie in buf before the current position,
@@ -169,6 +205,7 @@ func (c *Compressor) init() {
 // calls and from [Compressor.Flush].
 func (c *Compressor) Compress(dst, p []byte) []byte {
 	c.init()
+	c.borrow()
 	for len(p) > 0 {
 		if c.end == len(c.buf) {
 			dst = c.slide(dst)
@@ -186,11 +223,13 @@ func (c *Compressor) Compress(dst, p []byte) []byte {
 // (RFC 7692 §7.2.1), and returns the extended dst.
 func (c *Compressor) Flush(dst []byte) []byte {
 	c.init()
+	c.borrow()
 	dst = c.addLiterals(dst, c.end)
 	c.pos = c.end
 	if len(c.tokens) > 0 {
 		dst = c.writeBlock(dst)
 	}
+	c.giveBack()
 	dst = c.writeBits(dst, 0, 3) // BFINAL 0, BTYPE 00: stored
 	dst = c.align(dst)
 	return append(dst, 0, 0, 0xff, 0xff)
@@ -271,6 +310,13 @@ func (c *Compressor) match(dst []byte) []byte {
 			n++
 		}
 	found:
+		// The match may begin before i, in bytes skipped or not yet
+		// matched.
+		for i > c.covered && cand > 0 && n < maxMatch && buf[i-1] == buf[cand-1] {
+			i--
+			cand--
+			n++
+		}
 		if lits := i - c.covered; len(c.tokens)+lits+1 < cap(c.tokens) {
 			// Room for the literals and the match: the block stays open.
 			toks := c.tokens[:len(c.tokens)+lits+1]
@@ -278,7 +324,7 @@ func (c *Compressor) match(dst []byte) []byte {
 			for j, b := range buf[c.covered:i] {
 				toks[k+j] = uint32(b)
 			}
-			toks[k+lits] = matchFlag | uint32(n-3)<<15 | uint32(dist-1)
+			toks[k+lits] = matchToken(n, dist)
 			c.tokens = toks
 			c.covered = i + n
 			c.matched += n
@@ -318,8 +364,17 @@ func (c *Compressor) addLiterals(dst []byte, to int) []byte {
 	return dst
 }
 
+// matchToken codes a match as matchFlag | (length-3)<<18 | distance code<<13
+// | the distance's extra bits, so that writing a block looks the distance
+// code up once.
+func matchToken(length, dist int) uint32 {
+	d := uint32(dist - 1)
+	dc := distCode(d)
+	return matchFlag | uint32(length-3)<<18 | dc<<13 | (d - uint32(distBase[dc&31]))
+}
+
 func (c *Compressor) addMatch(dst []byte, length, dist int) []byte {
-	c.tokens = append(c.tokens, matchFlag|uint32(length-3)<<15|uint32(dist-1))
+	c.tokens = append(c.tokens, matchToken(length, dist))
 	c.covered += length
 	c.matched += length
 	if len(c.tokens) == cap(c.tokens) {
