@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/framewire/ws/internal/deflate"
@@ -80,19 +81,26 @@ func TestRatio(t *testing.T) {
 	}
 }
 
+// BenchmarkCompress compresses the corpus as messages of up to 2 KiB, with
+// context takeover or a reset after each, and as 64 KiB messages with
+// context takeover, the size where the match finder and the block writer
+// dominate.
 func BenchmarkCompress(b *testing.B) {
 	for _, cp := range corpora {
 		in := cp.gen(benchCorpus)
-		msgs := split(in, benchMsg, 9)
-		for _, takeover := range []bool{true, false} {
-			mode := "takeover"
-			if !takeover {
-				mode = "reset"
+		for _, mode := range []string{"takeover", "reset", "64KiB"} {
+			msgs := split(in, benchMsg, 9)
+			takeover := mode != "reset"
+			if mode == "64KiB" {
+				msgs = msgs[:0]
+				for m := range slices.Chunk(in, 64<<10) {
+					msgs = append(msgs, m)
+				}
 			}
 			for _, p := range presets {
 				b.Run(fmt.Sprintf("%s/%s/%v", cp.name, mode, p), func(b *testing.B) {
 					c, _ := deflate.NewCompressor(p.Config())
-					dst := make([]byte, 0, 2*benchMsg)
+					dst := make([]byte, 0, 2*len(msgs[0]))
 					dst, total := ourSize(c, msgs, dst, takeover)
 					b.SetBytes(int64(len(in)))
 					b.ReportAllocs()

@@ -1,6 +1,7 @@
 package deflate
 
 import (
+	"encoding/binary"
 	"math/bits"
 	"slices"
 )
@@ -134,7 +135,7 @@ func buildLengths(freq []uint32, lens []uint8, limit int) {
 			n++
 		}
 	}
-	slices.Sort(leaves[:n])
+	sortLeaves(leaves[:n])
 
 	// Two queues: leaves in frequency order, then internal nodes, which are
 	// made in non-decreasing weight order. Node ids below most are leaves.
@@ -202,24 +203,63 @@ func buildLengths(freq []uint32, lens []uint8, limit int) {
 	}
 }
 
+// sortLeaves sorts leaves, frequency<<16 | symbol, in increasing order.
+// Leaves arrive in symbol order, so long lists take a stable radix sort on
+// the frequency's bytes, which keeps that order among equal frequencies;
+// short ones an ordinary sort.
+func sortLeaves(leaves []uint64) {
+	if len(leaves) < 64 {
+		slices.Sort(leaves)
+		return
+	}
+	var most uint64
+	for _, v := range leaves {
+		most = max(most, v)
+	}
+	var tmp [numLit]uint64
+	src, dst := leaves, tmp[:len(leaves)]
+	for shift := uint(16); shift < 64 && most>>shift != 0; shift += 8 {
+		var start [257]int
+		for _, v := range src {
+			start[(v>>shift)&0xff+1]++
+		}
+		if start[(src[0]>>shift)&0xff+1] == len(src) {
+			continue // the same byte everywhere
+		}
+		for b := 1; b < 257; b++ {
+			start[b] += start[b-1]
+		}
+		for _, v := range src {
+			b := (v >> shift) & 0xff
+			dst[start[b]] = v
+			start[b]++
+		}
+		src, dst = dst, src
+	}
+	copy(leaves, src)
+}
+
 // writeBlock writes the open block's tokens as the cheapest of a dynamic,
 // fixed or stored block and empties the token buffer.
 func (c *Compressor) writeBlock(dst []byte) []byte {
 	var litFreq [numLit]uint32
 	var distFreq [numDist]uint32
-	extra := 0 // bits of length and distance extras, the same in every encoding
 	for _, t := range c.tokens {
 		if t < matchFlag {
 			litFreq[t]++
 			continue
 		}
-		lc := lengthCode[(t>>15)&0xff]
-		dc := distCode(t & 0x7fff)
-		litFreq[257+int(lc)]++
-		distFreq[dc]++
-		extra += int(lengthExtra[lc]) + int(distExtra[dc])
+		litFreq[257+int(lengthCode[(t>>18)&0xff])]++
+		distFreq[(t>>13)&31]++
 	}
 	litFreq[endOfBlock] = 1
+	extra := 0 // bits of length and distance extras, the same in every encoding
+	for lc, nb := range lengthExtra {
+		extra += int(litFreq[257+lc]) * int(nb)
+	}
+	for dc, nb := range distExtra {
+		extra += int(distFreq[dc]) * int(nb)
+	}
 
 	var litLen [numLit]uint8
 	var distLen [numDist]uint8
@@ -278,7 +318,7 @@ func (c *Compressor) writeBlock(dst []byte) []byte {
 		dst = c.writeStored(dst, c.buf[c.blockStart:c.covered])
 	case fixed <= dynamic:
 		dst = c.writeBits(dst, 1<<1, 3) // BFINAL 0, BTYPE 01
-		dst = c.writeTokens(dst, fixedLitLen[:], fixedLitCode[:], fixedDistLen[:], fixedDistCode[:])
+		dst = c.writeTokens(dst, fixed, fixedLitLen[:], fixedLitCode[:], fixedDistLen[:], fixedDistCode[:])
 	default:
 		dst = c.writeBits(dst, 2<<1, 3) // BFINAL 0, BTYPE 10
 		dst = c.writeBits(dst, uint64(nlit-257)|uint64(ndist-1)<<5|uint64(nclen-4)<<10, 14)
@@ -302,7 +342,7 @@ func (c *Compressor) writeBlock(dst []byte) []byte {
 		var distCodes [numDist]uint16
 		canonical(litLen[:], litCode[:])
 		canonical(distLen[:], distCodes[:])
-		dst = c.writeTokens(dst, litLen[:], litCode[:], distLen[:], distCodes[:])
+		dst = c.writeTokens(dst, dynamic, litLen[:], litCode[:], distLen[:], distCodes[:])
 	}
 	c.tokens = c.tokens[:0]
 	c.blockStart = c.covered
@@ -354,27 +394,55 @@ func runLengths(lens []uint8, sym, rep []uint8) int {
 }
 
 // writeTokens writes the token buffer and the end of block with the given
-// codes.
-func (c *Compressor) writeTokens(dst []byte, litLen []uint8, litCode []uint16, distLen []uint8, distCodes []uint16) []byte {
+// codes; size bounds the block's bits.
+func (c *Compressor) writeTokens(dst []byte, size int, litLen []uint8, litCode []uint16, distLen []uint8, distCodes []uint16) []byte {
+	// A match is at most 48 bits (a 15-bit length code and 5 extra bits, a
+	// 15-bit distance code and 13 extra bits). With fewer than 8 bits
+	// pending, any token fits the 64-bit accumulator, which is then stored
+	// whole and advanced by its complete bytes: one unchecked store per
+	// token, into room reserved for the whole block.
+	dst = slices.Grow(dst, size/8+16)
+	for c.nacc >= 8 {
+		dst = append(dst, byte(c.acc))
+		c.acc >>= 8
+		c.nacc -= 8
+	}
+	out := dst[:cap(dst)]
+	n := len(dst)
+	acc, nacc := c.acc, c.nacc
+
+	// The length symbols' codes and extra bits, joined per length.
+	var lenBits [256]uint32
+	var lenN [256]uint8
+	for l := range lenBits {
+		lc := lengthCode[l]
+		cl := litLen[257+int(lc)]
+		lenBits[l] = uint32(litCode[257+int(lc)]) | uint32(l-int(lengthBase[lc]))<<cl
+		lenN[l] = cl + lengthExtra[lc]
+	}
+	litLen, litCode = litLen[:numLit], litCode[:numLit]
+	distLen, distCodes = distLen[:numDist], distCodes[:numDist]
 	for _, t := range c.tokens {
 		if t < matchFlag {
-			dst = c.writeBits(dst, uint64(litCode[t]), uint(litLen[t]))
-			continue
+			t &= 0xff
+			acc |= uint64(litCode[t]) << nacc
+			nacc += uint(litLen[t])
+		} else {
+			l := (t >> 18) & 0xff
+			acc |= uint64(lenBits[l]) << nacc
+			nacc += uint(lenN[l])
+			dc := (t >> 13) & 31
+			acc |= (uint64(distCodes[dc]) | uint64(t&0x1fff)<<distLen[dc]) << nacc
+			nacc += uint(distLen[dc]) + uint(distExtra[dc])
 		}
-		l := (t >> 15) & 0xff
-		lc := lengthCode[l]
-		dst = c.writeBits(dst, uint64(litCode[257+int(lc)]), uint(litLen[257+int(lc)]))
-		if nb := lengthExtra[lc]; nb > 0 {
-			dst = c.writeBits(dst, uint64(l-uint32(lengthBase[lc])), uint(nb))
-		}
-		d := t & 0x7fff
-		dc := distCode(d)
-		dst = c.writeBits(dst, uint64(distCodes[dc]), uint(distLen[dc]))
-		if nb := distExtra[dc]; nb > 0 {
-			dst = c.writeBits(dst, uint64(d-uint32(distBase[dc])), uint(nb))
-		}
+		binary.LittleEndian.PutUint64(out[n:], acc)
+		k := nacc >> 3
+		n += int(k)
+		acc >>= k * 8
+		nacc &= 7
 	}
-	return c.writeBits(dst, uint64(litCode[endOfBlock]), uint(litLen[endOfBlock]))
+	c.acc, c.nacc = acc, nacc
+	return c.writeBits(out[:n], uint64(litCode[endOfBlock]), uint(litLen[endOfBlock]))
 }
 
 // writeStored writes p as stored blocks of at most 65535 bytes each.

@@ -35,12 +35,12 @@ type Preset int
 
 const (
 	// PresetDefault: a 4 KiB window and a 4096-entry hash table, about
-	// 24 KiB per compressor, python websockets' window.
+	// 16 KiB per compressor between messages, python websockets' window.
 	PresetDefault Preset = iota
-	// PresetSmall: a 1 KiB window and a 1024-entry hash table, about 8 KiB.
+	// PresetSmall: a 1 KiB window and a 1024-entry hash table, about 4 KiB.
 	PresetSmall
 	// PresetBest: the full 32 KiB window and a 65536-entry hash table,
-	// about 256 KiB.
+	// about 192 KiB.
 	PresetBest
 )
 
@@ -85,11 +85,10 @@ type Compressor struct {
 	window int   // 1 << WindowBits: the farthest distance allowed
 	shift  uint8 // 32 - HashBits
 
-	buf    []byte    // 2*window bytes: history, then input not yet slid out
-	table  []uint16  // the last stream position, modulo 1<<16, of each hash of four bytes
-	tokens []uint32  // the open block's symbols: a literal byte, or matchFlag|(length-3)<<15|(distance-1); held from a pool during a message only
-	tokp   *[]uint32 // the pooled slice tokens came from
-	ntok   int       // the capacity of tokens
+	buf    []byte     // 2*window bytes: history, then input not yet slid out
+	table  []uint16   // the last stream position, modulo 1<<16, of each hash of four bytes
+	lent   *symbolBuf // during a message: the buffer tokens lies in
+	tokens []uint32   // the open block's symbols: a literal byte, or a match made by matchToken
 
 	base       int // the stream position of buf[0], modulo 1<<16 where stored in table
 	pos        int // next position of buf to look for a match at
@@ -102,8 +101,8 @@ type Compressor struct {
 	nacc uint   // number of bits in acc
 }
 
-// NewCompressor returns a Compressor sized by cfg, with all its memory
-// allocated. It fails with [ErrConfig] for a field out of range.
+// NewCompressor returns a Compressor sized by cfg, with its history and
+// hash table allocated. It fails with [ErrConfig] for a field out of range.
 func NewCompressor(cfg Config) (*Compressor, error) {
 	c := new(Compressor)
 	if err := c.setup(cfg); err != nil {
@@ -130,44 +129,50 @@ func (c *Compressor) setup(cfg Config) error {
 	c.shift = uint8(32 - hb)
 	c.buf = make([]byte, 2*c.window)
 	c.table = make([]uint16, 1<<hb)
-	// Enough symbols for a block to amortise its header, at a cost of
-	// four bytes each.
-	c.ntok = min(max(c.window/2, 1024), 16384)
 	c.Reset()
 	return nil
 }
 
-// Size reports the bytes the Compressor holds: the struct and its buffers.
+// symbolBuf holds the symbols of a block: up to 16384 of them, or 4096
+// with a window of 1 KiB or less, four bytes each. Blocks that large
+// amortise their Huffman tables; a Compressor borrows the buffer for the
+// length of a message only, so that between messages it holds none.
+type symbolBuf struct{ s []uint32 }
+
+// symbolPools holds the symbol buffers of Compressors between messages,
+// small ones first: a cache.
+var symbolPools = [2]sync.Pool{
+	{New: func() any { return &symbolBuf{s: make([]uint32, 1<<12)} }},
+	{New: func() any { return &symbolBuf{s: make([]uint32, 1<<14)} }},
+}
+
+func (c *Compressor) symbolPool() *sync.Pool {
+	if c.window <= 1<<10 {
+		return &symbolPools[0]
+	}
+	return &symbolPools[1]
+}
+
+// borrow gives the Compressor a symbol buffer for the message.
+func (c *Compressor) borrow() {
+	if c.lent == nil {
+		c.lent = c.symbolPool().Get().(*symbolBuf)
+		c.tokens = c.lent.s[:0]
+	}
+}
+
+// giveBack returns the symbol buffer, with no symbol pending, to its pool.
+func (c *Compressor) giveBack() {
+	if c.lent != nil {
+		c.symbolPool().Put(c.lent)
+		c.lent, c.tokens = nil, nil
+	}
+}
+
+// Size reports the bytes the Compressor holds: the struct and its buffers,
+// and during a message the block's symbol buffer.
 func (c *Compressor) Size() int {
 	return int(unsafe.Sizeof(*c)) + cap(c.buf) + 2*cap(c.table) + 4*cap(c.tokens)
-}
-
-// tokenPools hold the symbol buffers of Compressors between messages, one
-// pool per capacity (a power of two): an idle Compressor holds its window
-// and hash table only.
-var tokenPools [16]sync.Pool
-
-// holdTokens takes a symbol buffer from its pool for the message.
-func (c *Compressor) holdTokens() {
-	if c.tokens != nil {
-		return
-	}
-	p, _ := tokenPools[bits.Len(uint(c.ntok))].Get().(*[]uint32)
-	if p == nil {
-		b := make([]uint32, 0, c.ntok)
-		p = &b
-	}
-	c.tokp, c.tokens = p, (*p)[:0]
-}
-
-// releaseTokens gives the symbol buffer back; the open block must be empty.
-func (c *Compressor) releaseTokens() {
-	if c.tokp == nil {
-		return
-	}
-	*c.tokp = c.tokens[:0]
-	tokenPools[bits.Len(uint(c.ntok))].Put(c.tokp)
-	c.tokp, c.tokens = nil, nil
 }
 
 // WindowBits reports the window the Compressor's back-references stay in.
@@ -181,7 +186,7 @@ func (c *Compressor) WindowBits() int {
 // takeover calls it after each Flush.
 func (c *Compressor) Reset() {
 	c.base, c.pos, c.end, c.covered, c.blockStart, c.matched = 0, 0, 0, 0, 0, 0
-	c.releaseTokens()
+	c.giveBack()
 	c.acc, c.nacc = 0, 0
 	// Stale table entries need no clearing, here or when the buffer
 	// slides: a candidate must lie in buf before the current position,
@@ -200,7 +205,7 @@ func (c *Compressor) init() {
 // calls and from [Compressor.Flush].
 func (c *Compressor) Compress(dst, p []byte) []byte {
 	c.init()
-	c.holdTokens()
+	c.borrow()
 	for len(p) > 0 {
 		if c.end == len(c.buf) {
 			dst = c.slide(dst)
@@ -218,13 +223,13 @@ func (c *Compressor) Compress(dst, p []byte) []byte {
 // (RFC 7692 §7.2.1), and returns the extended dst.
 func (c *Compressor) Flush(dst []byte) []byte {
 	c.init()
-	c.holdTokens()
+	c.borrow()
 	dst = c.addLiterals(dst, c.end)
 	c.pos = c.end
 	if len(c.tokens) > 0 {
 		dst = c.writeBlock(dst)
 	}
-	c.releaseTokens()
+	c.giveBack()
 	dst = c.writeBits(dst, 0, 3) // BFINAL 0, BTYPE 00: stored
 	dst = c.align(dst)
 	return append(dst, 0, 0, 0xff, 0xff)
@@ -264,41 +269,76 @@ func (c *Compressor) match(dst []byte) []byte {
 	end := c.end
 	i := c.pos
 	table := c.table
-	shift := c.shift
+	shift := c.shift & 31
+	base := c.base
+	window := c.window
 	for i+minMatch <= end {
-		v := load32(buf, i)
-		h := (v * 0x1e35a7bd) >> shift
-		now := uint16(c.base + i)
+		var v uint64
+		if i+8 <= end {
+			v = load64(buf, i)
+		} else {
+			v = uint64(load32(buf, i))
+		}
+		h := (uint32(v) * 0x1e35a7bd) >> shift
+		now := uint16(base + i)
 		dist := int(now - table[h])
 		table[h] = now
 		cand := i - dist
-		if dist == 0 || dist > c.window || cand < 0 || load32(buf, cand) != v {
-			step := 1 + min((i-c.covered)>>5, 7)
-			i = min(i+step, end)
+		if dist == 0 || dist > window || cand < 0 || load32(buf, cand) != uint32(v) {
+			// Each further 32 bytes without a match lengthen the step, up
+			// to 8: incompressible input costs little.
+			i = min(i+1+min((i-c.covered)>>5, 7), end)
 			continue
 		}
 		n := minMatch
 		limit := min(maxMatch, end-i)
-		for n+8 <= limit {
-			if x := load64(buf, cand+n) ^ load64(buf, i+n); x != 0 {
-				n += bits.TrailingZeros64(x) / 8
+		if limit >= 8 {
+			if x := load64(buf, cand) ^ v; x != 0 {
+				n = bits.TrailingZeros64(x) / 8
 				goto found
 			}
-			n += 8
+			n = 8
+			for n+8 <= limit {
+				if x := load64(buf, cand+n) ^ load64(buf, i+n); x != 0 {
+					n += bits.TrailingZeros64(x) / 8
+					goto found
+				}
+				n += 8
+			}
 		}
 		for n < limit && buf[cand+n] == buf[i+n] {
 			n++
 		}
 	found:
-		dst = c.addLiterals(dst, i)
-		dst = c.addMatch(dst, n, dist)
+		// The match may begin before i, in bytes skipped or not yet
+		// matched.
+		for i > c.covered && cand > 0 && n < maxMatch && buf[i-1] == buf[cand-1] {
+			i--
+			cand--
+			n++
+		}
+		if lits := i - c.covered; len(c.tokens)+lits+1 < cap(c.tokens) {
+			// Room for the literals and the match: the block stays open.
+			toks := c.tokens[:len(c.tokens)+lits+1]
+			k := len(c.tokens)
+			for j, b := range buf[c.covered:i] {
+				toks[k+j] = uint32(b)
+			}
+			toks[k+lits] = matchToken(n, dist)
+			c.tokens = toks
+			c.covered = i + n
+			c.matched += n
+		} else {
+			dst = c.addLiterals(dst, i)
+			dst = c.addMatch(dst, n, dist)
+		}
 		i += n
 		// Index the match's last positions, where the next match often
 		// starts.
 		if i+minMatch-2 <= end {
-			table[(load32(buf, i-2)*0x1e35a7bd)>>shift] = uint16(c.base + i - 2)
+			table[(load32(buf, i-2)*0x1e35a7bd)>>shift] = uint16(base + i - 2)
 			if i+minMatch-1 <= end {
-				table[(load32(buf, i-1)*0x1e35a7bd)>>shift] = uint16(c.base + i - 1)
+				table[(load32(buf, i-1)*0x1e35a7bd)>>shift] = uint16(base + i - 1)
 			}
 		}
 	}
@@ -310,9 +350,12 @@ func (c *Compressor) match(dst []byte) []byte {
 func (c *Compressor) addLiterals(dst []byte, to int) []byte {
 	for c.covered < to {
 		n := min(to-c.covered, cap(c.tokens)-len(c.tokens))
-		for _, b := range c.buf[c.covered : c.covered+n] {
-			c.tokens = append(c.tokens, uint32(b))
+		k := len(c.tokens)
+		toks := c.tokens[:k+n]
+		for j, b := range c.buf[c.covered : c.covered+n] {
+			toks[k+j] = uint32(b)
 		}
+		c.tokens = toks
 		c.covered += n
 		if len(c.tokens) == cap(c.tokens) {
 			dst = c.writeBlock(dst)
@@ -321,8 +364,17 @@ func (c *Compressor) addLiterals(dst []byte, to int) []byte {
 	return dst
 }
 
+// matchToken codes a match as matchFlag | (length-3)<<18 | distance code<<13
+// | the distance's extra bits, so that writing a block looks the distance
+// code up once.
+func matchToken(length, dist int) uint32 {
+	d := uint32(dist - 1)
+	dc := distCode(d)
+	return matchFlag | uint32(length-3)<<18 | dc<<13 | (d - uint32(distBase[dc&31]))
+}
+
 func (c *Compressor) addMatch(dst []byte, length, dist int) []byte {
-	c.tokens = append(c.tokens, matchFlag|uint32(length-3)<<15|uint32(dist-1))
+	c.tokens = append(c.tokens, matchToken(length, dist))
 	c.covered += length
 	c.matched += length
 	if len(c.tokens) == cap(c.tokens) {

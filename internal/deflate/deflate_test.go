@@ -182,23 +182,39 @@ func TestZeroValue(t *testing.T) {
 	roundTrip(t, &c, split(jsonCorpus(20_000), 2000, 1), true, 2)
 }
 
-// TestSize reports, and bounds, the bytes each preset holds.
+// TestSize reports, and bounds, the bytes each preset holds between
+// messages, and checks that the block's symbol buffer is held during a
+// message only, with or without a reset after it.
 func TestSize(t *testing.T) {
 	for _, tc := range []struct {
-		p    deflate.Preset
-		most int
+		p          deflate.Preset
+		most, busy int
 	}{
-		{deflate.PresetSmall, 9 << 10},
-		{deflate.PresetDefault, 25 << 10},
-		{deflate.PresetBest, 260 << 10},
+		{deflate.PresetSmall, 5 << 10, 16 << 10},
+		{deflate.PresetDefault, 17 << 10, 64 << 10},
+		{deflate.PresetBest, 200 << 10, 64 << 10},
 	} {
 		c, err := deflate.NewCompressor(tc.p.Config())
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("%v %+v: %d bytes", tc.p, tc.p.Config(), c.Size())
-		if c.Size() > tc.most {
-			t.Errorf("%v holds %d bytes, more than %d", tc.p, c.Size(), tc.most)
+		idle := c.Size()
+		t.Logf("%v %+v: %d bytes", tc.p, tc.p.Config(), idle)
+		if idle > tc.most {
+			t.Errorf("%v holds %d bytes, more than %d", tc.p, idle, tc.most)
+		}
+		for _, reset := range []bool{false, true} {
+			dst := c.Compress(nil, jsonCorpus(5000))
+			if got := c.Size(); got != idle+tc.busy {
+				t.Errorf("%v inside a message holds %d bytes, want %d", tc.p, got, idle+tc.busy)
+			}
+			c.Flush(dst)
+			if reset {
+				c.Reset()
+			}
+			if got := c.Size(); got != idle {
+				t.Errorf("%v after a message (reset %t) holds %d bytes, want %d", tc.p, reset, got, idle)
+			}
 		}
 	}
 }

@@ -49,8 +49,13 @@
 //
 // # Memory
 //
-// The state is a byte buffer of twice the window, a hash table of uint16
-// positions and a buffer of pending symbols, all allocated once by
-// [NewCompressor]; [Compressor.Size] reports the bytes held. Compressing
-// allocates nothing once the caller's output slice has grown.
+// The state is a byte buffer of twice the window and a hash table of
+// uint16 positions, allocated once by [NewCompressor]. During a message a
+// Compressor also holds a block's symbols, 64 KiB (16 KiB with a window
+// of 1 KiB or less), borrowed from a pool at the first Compress and given
+// back by Flush and Reset, so that blocks are large enough to amortise
+// their Huffman tables while a Compressor between messages holds only its
+// history and hash table. [Compressor.Size] reports the bytes held.
+// Compressing allocates nothing once the caller's output slice has grown
+// and the pool has buffers.
 package deflate

@@ -2,6 +2,7 @@ package deflate
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -79,6 +80,26 @@ func TestBuildLengthsOptimal(t *testing.T) {
 	for s, l := range want {
 		if lens[s] != l {
 			t.Fatalf("lengths %v, want %v", lens[:4], want)
+		}
+	}
+}
+
+// TestSortLeaves: the radix sort orders leaves as slices.Sort does, for
+// every list length and for frequencies of one to four bytes.
+func TestSortLeaves(t *testing.T) {
+	r := rand.New(rand.NewPCG(2, 2))
+	for n := range numLit + 1 {
+		for _, most := range []uint32{1, 200, 1 << 15, 1 << 30} {
+			leaves := make([]uint64, n)
+			for s := range leaves {
+				leaves[s] = uint64(r.Uint32N(most+1))<<16 | uint64(s)
+			}
+			want := slices.Clone(leaves)
+			slices.Sort(want)
+			sortLeaves(leaves)
+			if !slices.Equal(leaves, want) {
+				t.Fatalf("%d leaves below %d: got %v, want %v", n, most, leaves, want)
+			}
 		}
 	}
 }
