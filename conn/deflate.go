@@ -50,15 +50,18 @@ type CompressionPreset uint8
 
 const (
 	// CompressionDefault compresses with a 4 KiB window (python
-	// websockets' choice): about 24 KiB per compressor. It offers
+	// websockets' choice): about 16 KiB per compressor between messages,
+	// 64 KiB more while one is compressed. It offers
 	// "permessage-deflate; client_max_window_bits".
 	CompressionDefault CompressionPreset = iota
-	// CompressionSmall compresses with a 1 KiB window, about 8 KiB, and
+	// CompressionSmall compresses with a 1 KiB window, about 4 KiB
+	// between messages (16 KiB more during one), and
 	// first asks the server to keep its own window to 1 KiB
 	// (server_max_window_bits=10), then, if it declines, the default offer.
 	CompressionSmall
 	// CompressionBest compresses with the full 32 KiB window and a large
-	// match finder, about 256 KiB per compressor, for the best ratio.
+	// match finder, about 192 KiB per compressor between messages (64 KiB
+	// more during one), for the best ratio.
 	CompressionBest
 )
 
