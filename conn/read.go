@@ -314,6 +314,13 @@ func (c *Conn) ReadMessage(ctx context.Context) (frame.Opcode, []byte, error) {
 // order and UTF-8 are not. Its payload is appended to dst, as with
 // ReadDataFrame. Do not switch between ReadFrame and the other receiving
 // calls in the middle of a fragmented message.
+//
+// With compression agreed, ReadFrame returns compressed payloads as they
+// arrived (RSV1 set on a message's first frame) and does not inflate them.
+// Under context takeover the inflater's history then misses those
+// messages, so a connection that reads frames with ReadFrame must go on
+// reading with ReadFrame: a later message read by the other calls may
+// refer to that history and fail the connection with 1007.
 func (c *Conn) ReadFrame(ctx context.Context, dst []byte) (frame.Frame, error) {
 	if err := lock(ctx, &c.rlock, "read"); err != nil {
 		return frame.Frame{}, err
