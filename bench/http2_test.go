@@ -1,0 +1,177 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+
+	"github.com/framewire/ws/conn"
+)
+
+// h2HoldServer is the HTTP/2 counterpart of holdServer: an h2c server
+// (prior knowledge) that advertises SETTINGS_ENABLE_CONNECT_PROTOCOL,
+// answers every extended CONNECT with 200 and then only holds the stream.
+// It speaks HTTP/2 frames itself, one goroutine per TCP connection and
+// nothing per stream, so that nearly all memory a WebSocket adds is the
+// client's.
+type h2HoldServer struct {
+	ln       net.Listener
+	url      string
+	accepted atomic.Int32 // TCP connections
+	streams  atomic.Int32 // WebSockets accepted
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	conns    []net.Conn
+	once     sync.Once
+}
+
+func startH2HoldServer(tb testing.TB) *h2HoldServer {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s := &h2HoldServer{ln: ln, url: "ws://" + ln.Addr().String() + "/"}
+	s.wg.Go(s.accept)
+	return s
+}
+
+func (s *h2HoldServer) accept() {
+	for {
+		nc, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		s.accepted.Add(1)
+		s.mu.Lock()
+		s.conns = append(s.conns, nc)
+		s.mu.Unlock()
+		s.wg.Go(func() { s.serve(nc) })
+	}
+}
+
+// serve runs one HTTP/2 connection until it fails or closes.
+func (s *h2HoldServer) serve(nc net.Conn) {
+	defer nc.Close()
+	preface := make([]byte, len(http2.ClientPreface))
+	if _, err := io.ReadFull(nc, preface); err != nil || string(preface) != http2.ClientPreface {
+		return
+	}
+	fr := http2.NewFramer(nc, nc)
+	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	var block bytes.Buffer
+	enc := hpack.NewEncoder(&block)
+	if fr.WriteSettings(
+		http2.Setting{ID: http2.SettingEnableConnectProtocol, Val: 1},
+		http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: 1 << 20},
+	) != nil {
+		return
+	}
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			return
+		}
+		switch f := f.(type) {
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				err = fr.WriteSettingsAck()
+			}
+		case *http2.PingFrame:
+			if !f.IsAck() {
+				err = fr.WritePing(true, f.Data)
+			}
+		case *http2.MetaHeadersFrame:
+			status := "400"
+			if f.PseudoValue("method") == "CONNECT" && f.PseudoValue("protocol") == "websocket" {
+				status = "200"
+				s.streams.Add(1)
+			}
+			block.Reset()
+			enc.WriteField(hpack.HeaderField{Name: ":status", Value: status})
+			err = fr.WriteHeaders(http2.HeadersFrameParam{
+				StreamID:      f.StreamID,
+				BlockFragment: block.Bytes(),
+				EndHeaders:    true,
+				EndStream:     status != "200",
+			})
+		case *http2.DataFrame:
+			// Give back the flow-control credit of what was discarded.
+			if n := uint32(len(f.Data())); n > 0 {
+				if err = fr.WriteWindowUpdate(0, n); err == nil && !f.StreamEnded() {
+					err = fr.WriteWindowUpdate(f.StreamID, n)
+				}
+			}
+		case *http2.GoAwayFrame:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (s *h2HoldServer) wsURL() string { return s.url }
+
+func (s *h2HoldServer) close() {
+	s.once.Do(func() {
+		s.ln.Close()
+		s.mu.Lock()
+		for _, nc := range s.conns {
+			nc.Close()
+		}
+		s.mu.Unlock()
+		s.wg.Wait()
+	})
+}
+
+// framewireHTTP2 is framewire's client with a Dialer that opens every
+// WebSocket over HTTP/2 (h2c for ws:// URLs) through pool, so that all of
+// them share one HTTP/2 connection per server.
+func framewireHTTP2(pool *conn.HTTP2Pool) library {
+	return library{name: "framewire-http2", dial: func(ctx context.Context, url string, nd netDial) (client, error) {
+		d := conn.Dialer{NetDial: nd, HTTP2: conn.HTTP2Only, HTTP2Pool: pool}
+		c, err := d.Dial(ctx, url)
+		if err != nil {
+			return nil, err
+		}
+		return &framewireClient{c: c, ctx: context.Background()}, nil
+	}}
+}
+
+// TestH2HoldServer checks the server of the http2 idle rows: many
+// WebSockets dialled through one pool are all accepted, over exactly one
+// TCP connection.
+func TestH2HoldServer(t *testing.T) {
+	const n = 50
+	srv := startH2HoldServer(t)
+	defer srv.close()
+	var pool conn.HTTP2Pool
+	defer pool.Close()
+	lib := framewireHTTP2(&pool)
+	var clients []client
+	defer func() {
+		for _, c := range clients {
+			c.close()
+		}
+	}()
+	for i := range n {
+		c, err := lib.dial(t.Context(), srv.url, nil)
+		if err != nil {
+			t.Fatalf("dial %d: %v", i, err)
+		}
+		clients = append(clients, c)
+	}
+	if got := srv.streams.Load(); got != n {
+		t.Errorf("server accepted %d WebSockets, want %d", got, n)
+	}
+	if got := srv.accepted.Load(); got != 1 {
+		t.Errorf("server accepted %d TCP connections, want 1", got)
+	}
+}
