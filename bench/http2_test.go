@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/gobwas/ws"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 
@@ -21,9 +23,15 @@ import (
 // It speaks HTTP/2 frames itself, one goroutine per TCP connection and
 // nothing per stream, so that nearly all memory a WebSocket adds is the
 // client's.
+//
+// With echo set it is the HTTP/2 counterpart of echoServer instead: it
+// sends every WebSocket frame back on its stream unmasked and unchanged.
+// It does not track the client's flow-control window, so it is for
+// messages well under the initial 64 KiB.
 type h2HoldServer struct {
 	ln       net.Listener
 	url      string
+	echo     bool
 	accepted atomic.Int32 // TCP connections
 	streams  atomic.Int32 // WebSockets accepted
 	wg       sync.WaitGroup
@@ -32,12 +40,20 @@ type h2HoldServer struct {
 	once     sync.Once
 }
 
-func startH2HoldServer(tb testing.TB) *h2HoldServer {
+func startH2HoldServer(tb testing.TB) *h2HoldServer { return startH2Server(tb, false) }
+
+func startH2EchoServer(tb testing.TB) *h2HoldServer {
+	s := startH2Server(tb, true)
+	tb.Cleanup(s.close)
+	return s
+}
+
+func startH2Server(tb testing.TB, echo bool) *h2HoldServer {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s := &h2HoldServer{ln: ln, url: "ws://" + ln.Addr().String() + "/"}
+	s := &h2HoldServer{ln: ln, url: "ws://" + ln.Addr().String() + "/", echo: echo}
 	s.wg.Go(s.accept)
 	return s
 }
@@ -63,10 +79,13 @@ func (s *h2HoldServer) serve(nc net.Conn) {
 	if _, err := io.ReadFull(nc, preface); err != nil || string(preface) != http2.ClientPreface {
 		return
 	}
-	fr := http2.NewFramer(nc, nc)
+	bw := bufio.NewWriter(nc) // one write per frame read, as echoServer flushes
+	fr := http2.NewFramer(bw, nc)
 	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	var block bytes.Buffer
 	enc := hpack.NewEncoder(&block)
+	pending := map[uint32][]byte{} // echo: bytes of a stream not yet echoed
+	var out []byte
 	if fr.WriteSettings(
 		http2.Setting{ID: http2.SettingEnableConnectProtocol, Val: 1},
 		http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: 1 << 20},
@@ -108,12 +127,57 @@ func (s *h2HoldServer) serve(nc net.Conn) {
 					err = fr.WriteWindowUpdate(f.StreamID, n)
 				}
 			}
+			if s.echo && err == nil {
+				var rest []byte
+				out, rest, err = echoFrames(out[:0], append(pending[f.StreamID], f.Data()...))
+				pending[f.StreamID] = rest
+				if err == nil && len(out) > 0 {
+					err = fr.WriteData(f.StreamID, false, out)
+				}
+			}
+			if f.StreamEnded() {
+				delete(pending, f.StreamID)
+			}
+		case *http2.RSTStreamFrame:
+			delete(pending, f.StreamID)
 		case *http2.GoAwayFrame:
 			return
+		}
+		if err == nil {
+			err = bw.Flush()
 		}
 		if err != nil {
 			return
 		}
+	}
+}
+
+// echoFrames appends to dst the echo of every whole WebSocket frame at the
+// start of p, unmasked, and returns the bytes of p after them.
+func echoFrames(dst, p []byte) (out, rest []byte, err error) {
+	for {
+		r := bytes.NewReader(p)
+		h, err := ws.ReadHeader(r)
+		if err != nil || int64(r.Len()) < h.Length {
+			return dst, p, nil // the rest of the frame is still to come
+		}
+		if h.Length > maxMessage {
+			return dst, nil, errTooBig
+		}
+		payload := p[len(p)-r.Len():][:h.Length]
+		if h.Masked {
+			ws.Cipher(payload, h.Mask, 0)
+			h.Masked = false
+		}
+		if h.OpCode == ws.OpPing {
+			h.OpCode = ws.OpPong
+		}
+		var head bytes.Buffer
+		if err := ws.WriteHeader(&head, h); err != nil {
+			return dst, nil, err
+		}
+		dst = append(append(dst, head.Bytes()...), payload...)
+		p = p[len(p)-r.Len()+int(h.Length):]
 	}
 }
 
@@ -173,5 +237,39 @@ func TestH2HoldServer(t *testing.T) {
 	}
 	if got := srv.accepted.Load(); got != 1 {
 		t.Errorf("server accepted %d TCP connections, want 1", got)
+	}
+}
+
+// TestH2Echo checks framewire's HTTP/2 client against the h2 echo server
+// before BenchmarkHTTP2Echo trusts its numbers.
+func TestH2Echo(t *testing.T) {
+	srv := startH2EchoServer(t)
+	var pool conn.HTTP2Pool
+	defer pool.Close()
+	c, err := framewireHTTP2(&pool).dial(t.Context(), srv.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.close()
+	checkEcho(t, c, []int{0, 1, 125, 126, 4 << 10})
+}
+
+// BenchmarkHTTP2Echo is BenchmarkEcho at 125 B for framewire over
+// HTTP/1.1 (to echoServer) and over an HTTP/2 stream (h2c, to the echo
+// mode of h2HoldServer, which echoes the same way), in one run.
+func BenchmarkHTTP2Echo(b *testing.B) {
+	const size = 125
+	var pool conn.HTTP2Pool
+	defer pool.Close()
+	rows := []struct {
+		lib library
+		url string
+	}{
+		{*framewireLibrary, startEchoServer(b).url},
+		{framewireHTTP2(&pool), startH2EchoServer(b).url},
+	}
+	p := payloadOf(size)
+	for _, row := range rows {
+		b.Run(sizeName(size)+"/"+row.lib.name, func(b *testing.B) { echoLoop(b, row.lib, row.url, p) })
 	}
 }
