@@ -19,20 +19,26 @@ func TestEcho(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.close()
-			for _, size := range append([]int{0, 1, 125, 126, 65535, 65536}, echoSizes...) {
-				p := payloadOf(size)
-				if err := c.send(p); err != nil {
-					t.Fatalf("send %d bytes: %v", size, err)
-				}
-				got, err := c.recv()
-				if err != nil {
-					t.Fatalf("recv %d bytes: %v", size, err)
-				}
-				if !bytes.Equal(got, p) {
-					t.Fatalf("echo of %d bytes came back as %d different bytes", size, len(got))
-				}
-			}
+			checkEcho(t, c, append([]int{0, 1, 125, 126, 65535, 65536}, echoSizes...))
 		})
+	}
+}
+
+// checkEcho sends a message of each size on c and checks its echo.
+func checkEcho(t *testing.T, c client, sizes []int) {
+	t.Helper()
+	for _, size := range sizes {
+		p := payloadOf(size)
+		if err := c.send(p); err != nil {
+			t.Fatalf("send %d bytes: %v", size, err)
+		}
+		got, err := c.recv()
+		if err != nil {
+			t.Fatalf("recv %d bytes: %v", size, err)
+		}
+		if !bytes.Equal(got, p) {
+			t.Fatalf("echo of %d bytes came back as %d different bytes", size, len(got))
+		}
 	}
 }
 
@@ -53,24 +59,28 @@ func BenchmarkEcho(b *testing.B) {
 	for _, size := range echoSizes {
 		p := payloadOf(size)
 		for _, lib := range libraries() {
-			b.Run(sizeName(size)+"/"+lib.name, func(b *testing.B) {
-				c, err := lib.dial(context.Background(), srv.url, nil)
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer c.close()
-				b.SetBytes(int64(size))
-				b.ReportAllocs()
-				for b.Loop() {
-					if err := c.send(p); err != nil {
-						b.Fatal(err)
-					}
-					got, err := c.recv()
-					if err != nil || len(got) != size {
-						b.Fatal(len(got), err)
-					}
-				}
-			})
+			b.Run(sizeName(size)+"/"+lib.name, func(b *testing.B) { echoLoop(b, lib, srv.url, p) })
+		}
+	}
+}
+
+// echoLoop is the loop of an echo benchmark: one op is p sent by lib's
+// client to the echo server at url and received back.
+func echoLoop(b *testing.B, lib library, url string, p []byte) {
+	c, err := lib.dial(context.Background(), url, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.close()
+	b.SetBytes(int64(len(p)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := c.send(p); err != nil {
+			b.Fatal(err)
+		}
+		got, err := c.recv()
+		if err != nil || len(got) != len(p) {
+			b.Fatal(len(got), err)
 		}
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/framewire/ws/conn"
 )
 
 var idleConns = flag.Int("idle.conns", 1000, "connections each BenchmarkIdleConn case dials")
@@ -56,6 +58,13 @@ func (r *rawClient) recv() ([]byte, error) {
 
 func (r *rawClient) close() error { return r.nc.Close() }
 
+// idleServer is a server of BenchmarkIdleConn: it accepts WebSockets at
+// wsURL and holds them until close.
+type idleServer interface {
+	wsURL() string
+	close()
+}
+
 // idleResult is what one BenchmarkIdleConn case measured.
 type idleResult struct {
 	heap, stack, goroutines, dialNs, allocBytes, allocs float64
@@ -78,7 +87,7 @@ func (r idleResult) report(b *testing.B) {
 // exchange a message). With waiting set, each connection also has a
 // goroutine blocked in recv, as a client waiting for its next message has
 // (unless the library runs its own reading goroutine).
-func measureIdle(b *testing.B, srv *holdServer, lib library, n int, waiting bool, prime func(client) error) idleResult {
+func measureIdle(b *testing.B, srv idleServer, lib library, n int, waiting bool, prime func(client) error) idleResult {
 	defer srv.close()
 	clients := make([]client, 0, n)
 	var before, after runtime.MemStats
@@ -88,7 +97,7 @@ func measureIdle(b *testing.B, srv *holdServer, lib library, n int, waiting bool
 	g0 := runtime.NumGoroutine()
 	start := time.Now()
 	for range n {
-		c, err := lib.dial(context.Background(), srv.url, nil)
+		c, err := lib.dial(context.Background(), srv.wsURL(), nil)
 		if err != nil {
 			for _, c := range clients {
 				c.close()
@@ -150,6 +159,10 @@ func measureIdle(b *testing.B, srv *holdServer, lib library, n int, waiting bool
 // client and gorilla-ReadMessage are skipped, since their extra memory is
 // this package's own buffers or the same connection as gorilla.
 //
+// The framewire-http2 row, next to framewire's, opens the same number of
+// WebSockets over one HTTP/2 connection (one HTTP2Pool, h2c) to
+// h2HoldServer; its figures include that connection's share.
+//
 // The measurement dials -idle.conns connections once per run (when the
 // framework calls with b.N == 1) and reports the same figures for the
 // framework's later, larger b.N calls, which do no work.
@@ -169,6 +182,18 @@ func BenchmarkIdleConn(b *testing.B) {
 					res = measureIdle(b, startHoldServer(b, nil), lib, *idleConns, mode == "waiting", nil)
 				}
 				res.report(b)
+			})
+			if lib.name != "framewire" {
+				continue
+			}
+			var h2 idleResult
+			b.Run(mode+"/framewire-http2", func(b *testing.B) {
+				if b.N == 1 {
+					var pool conn.HTTP2Pool
+					defer pool.Close()
+					h2 = measureIdle(b, startH2HoldServer(b), framewireHTTP2(&pool), *idleConns, mode == "waiting", nil)
+				}
+				h2.report(b)
 			})
 		}
 	}

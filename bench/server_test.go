@@ -245,6 +245,8 @@ func switchingProtocols(key, ext string) string {
 		"Sec-WebSocket-Accept: " + base64.StdEncoding.EncodeToString(sum[:]) + "\r\n\r\n"
 }
 
+func (s *holdServer) wsURL() string { return s.url }
+
 func (s *holdServer) close() {
 	s.ln.Close()
 	<-s.done
