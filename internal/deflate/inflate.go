@@ -245,10 +245,12 @@ func (f *Inflater) Restart() {
 }
 
 // Idle reports whether the stream is between blocks, with every decoded
-// byte returned and at most seven bits of padding unread: where a message
-// ended by a sync flush leaves it (RFC 7692 §7.2.2).
+// byte returned and no bit of the input unread: where a message ended by a
+// sync flush leaves it (RFC 7692 §7.2.2), since the empty stored block of
+// the flush ends on a byte boundary. Bits left over mean the input ended
+// inside the header of a further block.
 func (f *Inflater) Idle() bool {
-	return f.state == stHeader && f.nacc < 8 && f.rd == f.wr
+	return f.state == stHeader && f.nacc == 0 && f.rd == f.wr
 }
 
 // Inflate decodes src into dst and returns the bytes written to dst and
