@@ -288,33 +288,30 @@ waits=() env=("FW_INTEROP_DIR=$state")
 # at NAME PORT: NAME must accept TCP connections on PORT.
 at() { waits+=("$1 $2"); }
 
-# ws_server NAME KEY PORT CMD...: launch a WebSocket server that listens
-# on PORT; KEY is its ws:// URL.
+# serve NAME PORT KEY URL CMD...: launch a server that listens on PORT;
+# KEY is URL, its address for the tests.
+serve() {
+	local name=$1 port=$2 key=$3 url=$4
+	shift 4
+	launch "$name" "$@"
+	at "$name" "$port"
+	env+=("$key=$url")
+}
+# ws_server NAME KEY PORT CMD...: serve a WebSocket server at
+# ws://127.0.0.1:PORT.
 ws_server() {
 	local name=$1 key=$2 port=$3
 	shift 3
-	launch "$name" "$@"
-	at "$name" "$port"
-	env+=("$key=ws://127.0.0.1:$port")
+	serve "$name" "$port" "$key" "ws://127.0.0.1:$port" "$@"
 }
-# tls_server NAME KEY PORT TLS_PORT CMD...: launch a server of WebSockets
-# in clear text on PORT (KEY, ws://) and over TLS on TLS_PORT (KEY_TLS,
-# wss://).
+# tls_server NAME KEY PORT TLS_PORT CMD...: a WebSocket server in clear
+# text on PORT (KEY, ws://) and over TLS on TLS_PORT (KEY_TLS, wss://).
 tls_server() {
 	local name=$1 key=$2 port=$3 tls_port=$4
 	shift 4
 	ws_server "$name" "$key" "$port" "$@"
 	at "$name" "$tls_port"
 	env+=("${key}_TLS=wss://127.0.0.1:$tls_port")
-}
-# proxy NAME PORT KEY URL CMD...: launch a proxy that listens on PORT;
-# KEY is URL.
-proxy() {
-	local name=$1 port=$2 key=$3 url=$4
-	shift 4
-	launch "$name" "$@"
-	at "$name" "$port"
-	env+=("$key=$url")
 }
 
 ws_server node-echo FW_INTEROP_WS "$p_ws" env FW_INTEROP_USER="$user" FW_INTEROP_PASS="$pass" \
@@ -328,12 +325,12 @@ ws_server autobahn-nct FW_INTEROP_AUTOBAHN_NCT "$p_ab_nct" "$py" "$here/servers/
 tls_server nginx FW_INTEROP_NGINX "$p_nginx" "$p_nginx_tls" \
 	/usr/sbin/nginx -e "$logs/nginx-error.log" -p "$state/nginx" -c "$state/nginx/nginx.conf"
 env+=("FW_INTEROP_CA=$tls/ca.pem" "FW_INTEROP_USER=$user" "FW_INTEROP_PASS=$pass")
-proxy squid "$p_squid" FW_INTEROP_SQUID "http://$user:$pass@127.0.0.1:$p_squid" /usr/sbin/squid -N -d 1 -f "$sq/squid.conf"
+serve squid "$p_squid" FW_INTEROP_SQUID "http://$user:$pass@127.0.0.1:$p_squid" /usr/sbin/squid -N -d 1 -f "$sq/squid.conf"
 env+=("FW_INTEROP_SQUID_NOAUTH=http://127.0.0.1:$p_squid")
-proxy tinyproxy "$p_tiny" FW_INTEROP_TINYPROXY "http://127.0.0.1:$p_tiny" /usr/bin/tinyproxy -d -c "$tp/tinyproxy.conf"
-proxy dante "$p_dante" FW_INTEROP_DANTE "socks5://127.0.0.1:$p_dante" \
+serve tinyproxy "$p_tiny" FW_INTEROP_TINYPROXY "http://127.0.0.1:$p_tiny" /usr/bin/tinyproxy -d -c "$tp/tinyproxy.conf"
+serve dante "$p_dante" FW_INTEROP_DANTE "socks5://127.0.0.1:$p_dante" \
 	/usr/sbin/danted -f "$state/dante/none.conf" -p "$state/dante/none.pid"
-proxy dante-auth "$p_dante_auth" FW_INTEROP_DANTE_AUTH "socks5://$user:$pass@127.0.0.1:$p_dante_auth" \
+serve dante-auth "$p_dante_auth" FW_INTEROP_DANTE_AUTH "socks5://$user:$pass@127.0.0.1:$p_dante_auth" \
 	/usr/sbin/danted -f "$state/dante/username.conf" -p "$state/dante/username.pid"
 h2echo=("$state/bin/h2echo" -cert "$tls/server.pem" -key "$tls/server.key")
 tls_server go-h2 FW_INTEROP_H2_GO "$p_h2go" "$p_h2go_tls" \
