@@ -284,7 +284,7 @@ launch() {
 
 # What the bed is up on: each server with a port it must accept on, and
 # the lines of the env file, in order.
-waits=() env=("FW_INTEROP_DIR=$state")
+waits=() env_lines=("FW_INTEROP_DIR=$state")
 # at NAME PORT: NAME must accept TCP connections on PORT.
 at() { waits+=("$1 $2"); }
 
@@ -295,7 +295,7 @@ serve() {
 	shift 4
 	launch "$name" "$@"
 	at "$name" "$port"
-	env+=("$key=$url")
+	env_lines+=("$key=$url")
 }
 # ws_server NAME KEY PORT CMD...: serve a WebSocket server at
 # ws://127.0.0.1:PORT.
@@ -311,7 +311,7 @@ tls_server() {
 	shift 4
 	ws_server "$name" "$key" "$port" "$@"
 	at "$name" "$tls_port"
-	env+=("${key}_TLS=wss://127.0.0.1:$tls_port")
+	env_lines+=("${key}_TLS=wss://127.0.0.1:$tls_port")
 }
 
 ws_server node-echo FW_INTEROP_WS "$p_ws" env FW_INTEROP_USER="$user" FW_INTEROP_PASS="$pass" \
@@ -324,9 +324,9 @@ ws_server autobahn-nct FW_INTEROP_AUTOBAHN_NCT "$p_ab_nct" "$py" "$here/servers/
 	--request-no-context-takeover
 tls_server nginx FW_INTEROP_NGINX "$p_nginx" "$p_nginx_tls" \
 	/usr/sbin/nginx -e "$logs/nginx-error.log" -p "$state/nginx" -c "$state/nginx/nginx.conf"
-env+=("FW_INTEROP_CA=$tls/ca.pem" "FW_INTEROP_USER=$user" "FW_INTEROP_PASS=$pass")
+env_lines+=("FW_INTEROP_CA=$tls/ca.pem" "FW_INTEROP_USER=$user" "FW_INTEROP_PASS=$pass")
 serve squid "$p_squid" FW_INTEROP_SQUID "http://$user:$pass@127.0.0.1:$p_squid" /usr/sbin/squid -N -d 1 -f "$sq/squid.conf"
-env+=("FW_INTEROP_SQUID_NOAUTH=http://127.0.0.1:$p_squid")
+env_lines+=("FW_INTEROP_SQUID_NOAUTH=http://127.0.0.1:$p_squid")
 serve tinyproxy "$p_tiny" FW_INTEROP_TINYPROXY "http://127.0.0.1:$p_tiny" /usr/bin/tinyproxy -d -c "$tp/tinyproxy.conf"
 serve dante "$p_dante" FW_INTEROP_DANTE "socks5://127.0.0.1:$p_dante" \
 	/usr/sbin/danted -f "$state/dante/none.conf" -p "$state/dante/none.pid"
@@ -365,7 +365,7 @@ for w in "${waits[@]}"; do
 	wait_port "${w% *}" "${w##* }"
 done
 
-printf '%s\n' "${env[@]}" >"$state/env.tmp"
+printf '%s\n' "${env_lines[@]}" >"$state/env.tmp"
 mv "$state/env.tmp" "$state/env"
 log "up: $state/env"
 cat "$state/env"
