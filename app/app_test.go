@@ -76,6 +76,18 @@ func start(ctx context.Context, a *App) <-chan result {
 	return done
 }
 
+// closeRun closes a normally and checks that Close, and then the Run
+// whose result done delivers, return nil.
+func closeRun(t *testing.T, a *App, done <-chan result) {
+	t.Helper()
+	if err := a.Close(t.Context(), status.NormalClosure, ""); err != nil {
+		t.Fatalf("Close = %v; want nil", err)
+	}
+	if res := <-done; res.err != nil {
+		t.Errorf("Run = %v; want nil", res.err)
+	}
+}
+
 func diff(t *testing.T, got, want []string) {
 	t.Helper()
 	if d := cmp.Diff(want, got); d != "" {
@@ -251,13 +263,7 @@ func TestPingSchedule(t *testing.T) {
 		t0 := time.Now()
 		done := start(t.Context(), a)
 		time.Sleep(35 * time.Second)
-		if err := a.Close(t.Context(), status.NormalClosure, ""); err != nil {
-			t.Fatal(err)
-		}
-		res := <-done
-		if res.err != nil {
-			t.Errorf("Run = %v; want nil", res.err)
-		}
+		closeRun(t, a, done)
 		var pings []time.Duration
 		for _, s := range drain(c) {
 			if s.op == frame.OpPing {
@@ -459,13 +465,7 @@ func TestCloseWhileWaitingToReconnect(t *testing.T) {
 		r := record(a)
 		done := start(t.Context(), a)
 		t0 := time.Now()
-		if err := a.Close(t.Context(), status.NormalClosure, ""); err != nil {
-			t.Errorf("Close = %v", err)
-		}
-		res := <-done
-		if res.err != nil {
-			t.Errorf("Run = %v; want nil", res.err)
-		}
+		closeRun(t, a, done)
 		if time.Since(t0) != 0 {
 			t.Errorf("Run took %v to stop", time.Since(t0))
 		}

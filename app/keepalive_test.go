@@ -42,13 +42,7 @@ func TestSlowHandlerIsNoPongTimeout(t *testing.T) {
 		time.Sleep(800 * time.Millisecond)
 		c.deliver(frame.OpText, []byte("slow")) // the handler runs from 0.8s to 2.8s
 		time.Sleep(4400 * time.Millisecond)
-		if err := a.Close(t.Context(), status.NormalClosure, ""); err != nil {
-			t.Fatal(err)
-		}
-		res := <-done
-		if res.err != nil {
-			t.Errorf("Run = %v; want nil", res.err)
-		}
+		closeRun(t, a, done)
 		diff(t, r.get(), []string{
 			"open",
 			`data text "slow" fin=true`, `message "slow"`,
@@ -151,13 +145,7 @@ func TestPingDuringSlowOnOpen(t *testing.T) {
 		t0 := time.Now()
 		done := start(t.Context(), a)
 		time.Sleep(4200 * time.Millisecond)
-		if err := a.Close(t.Context(), status.NormalClosure, ""); err != nil {
-			t.Fatal(err)
-		}
-		res := <-done
-		if res.err != nil {
-			t.Errorf("Run = %v; want nil", res.err)
-		}
+		closeRun(t, a, done)
 		want := []time.Duration{time.Second, 2 * time.Second, 3 * time.Second, 4 * time.Second}
 		if d := cmp.Diff(want, pingTimes(drain(c), t0)); d != "" {
 			t.Errorf("ping times (-want +got):\n%s", d)
@@ -206,12 +194,7 @@ func TestCloseWhileDialing(t *testing.T) {
 		a := &App{dial: n.dial, Reconnect: &Backoff{}}
 		r := record(a)
 		done := start(t.Context(), a)
-		if err := a.Close(t.Context(), status.NormalClosure, ""); err != nil {
-			t.Errorf("Close = %v; want nil", err)
-		}
-		if res := <-done; res.err != nil {
-			t.Errorf("Run = %v; want nil", res.err)
-		}
+		closeRun(t, a, done)
 		diff(t, r.get(), nil)
 		if err := a.Close(t.Context(), status.NormalClosure, ""); !errors.Is(err, ErrNotConnected) {
 			t.Errorf("Close after Run = %v; want ErrNotConnected", err)

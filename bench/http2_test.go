@@ -6,7 +6,6 @@ import (
 	"context"
 	"io"
 	"net"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -17,69 +16,42 @@ import (
 	"github.com/framewire/ws/conn"
 )
 
-// h2HoldServer is the HTTP/2 counterpart of holdServer: an h2c server
-// (prior knowledge) that advertises SETTINGS_ENABLE_CONNECT_PROTOCOL,
-// answers every extended CONNECT with 200 and then only holds the stream.
-// It speaks HTTP/2 frames itself, one goroutine per TCP connection and
-// nothing per stream, so that nearly all memory a WebSocket adds is the
-// client's.
+// h2HoldServer is the HTTP/2 counterpart of the server of
+// BenchmarkIdleConn: an h2c server (prior knowledge) that advertises
+// SETTINGS_ENABLE_CONNECT_PROTOCOL, answers every extended CONNECT with
+// 200 and then only holds the stream. It speaks HTTP/2 frames itself, one
+// goroutine per TCP connection and nothing per stream, so that nearly all
+// memory a WebSocket adds is the client's.
 //
-// With echo set it is the HTTP/2 counterpart of echoServer instead: it
-// sends every WebSocket frame back on its stream unmasked and unchanged.
-// It does not track the client's flow-control window, so it is for
-// messages well under the initial 64 KiB.
+// With echo set it is the HTTP/2 counterpart of the echo server instead:
+// it sends every WebSocket frame back on its stream unmasked and
+// unchanged. It does not track the client's flow-control window, so it is
+// for messages well under the initial 64 KiB.
 type h2HoldServer struct {
-	ln       net.Listener
-	url      string
+	*server
 	echo     bool
 	accepted atomic.Int32 // TCP connections
 	streams  atomic.Int32 // WebSockets accepted
-	wg       sync.WaitGroup
-	mu       sync.Mutex
-	conns    []net.Conn
-	once     sync.Once
 }
 
 func startH2HoldServer(tb testing.TB) *h2HoldServer { return startH2Server(tb, false) }
 
-func startH2EchoServer(tb testing.TB) *h2HoldServer {
-	s := startH2Server(tb, true)
-	tb.Cleanup(s.close)
-	return s
-}
+func startH2EchoServer(tb testing.TB) *h2HoldServer { return startH2Server(tb, true) }
 
 func startH2Server(tb testing.TB, echo bool) *h2HoldServer {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	s := &h2HoldServer{ln: ln, url: "ws://" + ln.Addr().String() + "/", echo: echo}
-	s.wg.Go(s.accept)
+	s := &h2HoldServer{echo: echo}
+	s.server = serveEach(tb, s.serve)
 	return s
-}
-
-func (s *h2HoldServer) accept() {
-	for {
-		nc, err := s.ln.Accept()
-		if err != nil {
-			return
-		}
-		s.accepted.Add(1)
-		s.mu.Lock()
-		s.conns = append(s.conns, nc)
-		s.mu.Unlock()
-		s.wg.Go(func() { s.serve(nc) })
-	}
 }
 
 // serve runs one HTTP/2 connection until it fails or closes.
 func (s *h2HoldServer) serve(nc net.Conn) {
-	defer nc.Close()
+	s.accepted.Add(1)
 	preface := make([]byte, len(http2.ClientPreface))
 	if _, err := io.ReadFull(nc, preface); err != nil || string(preface) != http2.ClientPreface {
 		return
 	}
-	bw := bufio.NewWriter(nc) // one write per frame read, as echoServer flushes
+	bw := bufio.NewWriter(nc) // one write per frame read, as the echo server flushes
 	fr := http2.NewFramer(bw, nc)
 	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	var block bytes.Buffer
@@ -181,20 +153,6 @@ func echoFrames(dst, p []byte) (out, rest []byte, err error) {
 	}
 }
 
-func (s *h2HoldServer) wsURL() string { return s.url }
-
-func (s *h2HoldServer) close() {
-	s.once.Do(func() {
-		s.ln.Close()
-		s.mu.Lock()
-		for _, nc := range s.conns {
-			nc.Close()
-		}
-		s.mu.Unlock()
-		s.wg.Wait()
-	})
-}
-
 // framewireHTTP2 is framewire's client with a Dialer that opens every
 // WebSocket over HTTP/2 (h2c for ws:// URLs) through pool, so that all of
 // them share one HTTP/2 connection per server.
@@ -255,7 +213,7 @@ func TestH2Echo(t *testing.T) {
 }
 
 // BenchmarkHTTP2Echo is BenchmarkEcho at 125 B for framewire over
-// HTTP/1.1 (to echoServer) and over an HTTP/2 stream (h2c, to the echo
+// HTTP/1.1 (to the echo server) and over an HTTP/2 stream (h2c, to the echo
 // mode of h2HoldServer, which echoes the same way), in one run.
 func BenchmarkHTTP2Echo(b *testing.B) {
 	const size = 125

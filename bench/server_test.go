@@ -14,69 +14,136 @@ import (
 	"github.com/gobwas/ws"
 )
 
-// echoServer is the one server every client talks to in BenchmarkEcho: a
-// gobwas/ws low-level loop that sends each data frame back unmasked and
-// unchanged, answers pings and echoes a close. It is the same for all
-// clients, so differences between them are client-side.
-//
-// With discard set it is the server of the send benchmarks instead: after
-// the handshake it reads and drops everything, so that a client's send
-// rate is limited by the client.
-type echoServer struct {
-	ln      net.Listener
-	url     string
-	discard bool
-	wg      sync.WaitGroup
-	mu      sync.Mutex
-	conns   map[net.Conn]bool
+// server is what every test server of this package is built on: a
+// listener on a free loopback port, one goroutine accepting connections,
+// and the connections it holds open until close. serveEach and holdEach
+// say what it does with each connection.
+type server struct {
+	ln    net.Listener
+	url   string
+	done  chan struct{} // closed when the accepting goroutine returns
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	conns []net.Conn
+	once  sync.Once
 }
 
-func startEchoServer(tb testing.TB) *echoServer { return startServer(tb, false) }
+// serveEach starts a server that runs serve on a goroutine of its own for
+// each connection and closes the connection when serve returns.
+func serveEach(tb testing.TB, serve func(nc net.Conn)) *server {
+	s := listen(tb)
+	go s.accept(func(nc net.Conn) {
+		s.hold(nc)
+		s.wg.Go(func() {
+			defer s.drop(nc)
+			serve(nc)
+		})
+	})
+	return s
+}
 
-func startDiscardServer(tb testing.TB) *echoServer { return startServer(tb, true) }
+// holdEach starts a server that runs accept for each connection in its
+// accepting goroutine, one connection at a time, and then holds the
+// connection with no goroutine or buffer of its own until close; a
+// connection for which accept fails is closed at once.
+func holdEach(tb testing.TB, accept func(nc net.Conn) error) *server {
+	s := listen(tb)
+	go s.accept(func(nc net.Conn) {
+		if err := accept(nc); err != nil {
+			nc.Close()
+			return
+		}
+		s.hold(nc)
+	})
+	return s
+}
 
-func startServer(tb testing.TB, discard bool) *echoServer {
+func listen(tb testing.TB) *server {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s := &echoServer{ln: ln, url: "ws://" + ln.Addr().String() + "/", discard: discard, conns: map[net.Conn]bool{}}
-	s.wg.Add(1)
-	go s.accept()
+	s := &server{ln: ln, url: "ws://" + ln.Addr().String() + "/", done: make(chan struct{})}
 	tb.Cleanup(s.close)
 	return s
 }
 
-func (s *echoServer) accept() {
-	defer s.wg.Done()
+func (s *server) accept(handle func(nc net.Conn)) {
+	defer close(s.done)
 	for {
 		nc, err := s.ln.Accept()
 		if err != nil {
 			return
 		}
-		s.mu.Lock()
-		s.conns[nc] = true
-		s.mu.Unlock()
-		s.wg.Add(1)
-		go s.serve(nc)
+		handle(nc)
 	}
 }
 
-func (s *echoServer) serve(nc net.Conn) {
-	defer s.wg.Done()
-	defer func() {
-		nc.Close()
+func (s *server) hold(nc net.Conn) {
+	s.mu.Lock()
+	s.conns = append(s.conns, nc)
+	s.mu.Unlock()
+}
+
+// drop closes nc and forgets it.
+func (s *server) drop(nc net.Conn) {
+	nc.Close()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := len(s.conns) - 1; i >= 0; i-- {
+		if s.conns[i] == nc {
+			s.conns = append(s.conns[:i], s.conns[i+1:]...)
+			return
+		}
+	}
+}
+
+func (s *server) wsURL() string { return s.url }
+
+// close stops accepting, lets the accepting goroutine finish the
+// connection in hand, closes every connection held and waits for the
+// goroutines of serveEach. It may be called more than once.
+func (s *server) close() {
+	s.once.Do(func() {
+		s.ln.Close()
+		<-s.done
 		s.mu.Lock()
-		delete(s.conns, nc)
+		for _, nc := range s.conns {
+			nc.Close()
+		}
+		s.conns = nil
 		s.mu.Unlock()
-	}()
-	if _, err := ws.Upgrade(nc); err != nil {
-		return
-	}
-	if s.discard {
+		s.wg.Wait()
+	})
+}
+
+// startEchoServer starts the one server every client talks to in
+// BenchmarkEcho: a gobwas/ws low-level loop that sends each data frame
+// back unmasked and unchanged, answers pings and echoes a close. It is the
+// same for all clients, so differences between them are client-side.
+func startEchoServer(tb testing.TB) *server { return serveEach(tb, upgraded(echo)) }
+
+// startDiscardServer starts the server of the send benchmarks: after the
+// handshake it reads and drops everything, so that a client's send rate
+// is limited by the client.
+func startDiscardServer(tb testing.TB) *server {
+	return serveEach(tb, upgraded(func(nc net.Conn) {
 		io.CopyBuffer(io.Discard, nc, make([]byte, 256<<10))
-		return
+	}))
+}
+
+// upgraded returns a serve function that answers the opening handshake
+// with gobwas/ws and, if that succeeds, calls serve.
+func upgraded(serve func(nc net.Conn)) func(nc net.Conn) {
+	return func(nc net.Conn) {
+		if _, err := ws.Upgrade(nc); err == nil {
+			serve(nc)
+		}
 	}
+}
+
+// echo is the loop of the echo server.
+func echo(nc net.Conn) {
 	br := bufio.NewReaderSize(nc, 64<<10)
 	bw := bufio.NewWriterSize(nc, 64<<10+ws.MaxHeaderSize)
 	rh := make([]byte, ws.MaxHeaderSize)
@@ -118,75 +185,37 @@ func (s *echoServer) serve(nc net.Conn) {
 	}
 }
 
-func (s *echoServer) close() {
-	s.ln.Close()
-	s.mu.Lock()
-	for nc := range s.conns {
-		nc.Close()
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
-}
-
-// holdServer is the server of BenchmarkIdleConn. One goroutine accepts
-// connections, completes each opening handshake and keeps the socket, with
-// no goroutine or buffer per connection, so that nearly all memory a
-// connection adds is the client's.
-type holdServer struct {
-	ln      net.Listener
-	url     string
-	session holdSession // nil: none
-	done    chan struct{}
-	mu      sync.Mutex
-	conns   []net.Conn
-}
-
-// holdSession is what a holdServer does with each connection besides
-// holding it, one connection at a time, in its accepting goroutine:
-// answer its extension offers, then exchange messages.
+// holdSession is what the server of BenchmarkIdleConn does with each
+// connection besides holding it, one connection at a time, in its
+// accepting goroutine: answer its extension offers, then exchange
+// messages.
 type holdSession interface {
 	answer(offers []string) string
 	exchange(nc net.Conn) error
 }
 
-func startHoldServer(tb testing.TB, session holdSession) *holdServer {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
+// startHoldServer starts the server of BenchmarkIdleConn. It completes
+// each opening handshake (and session, if not nil) in its accepting
+// goroutine and keeps the socket, with no goroutine or buffer per
+// connection, so that nearly all memory a connection adds is the
+// client's.
+func startHoldServer(tb testing.TB, session holdSession) *server {
+	var answer func([]string) string
+	if session != nil {
+		answer = session.answer
 	}
-	s := &holdServer{ln: ln, url: "ws://" + ln.Addr().String() + "/", session: session, done: make(chan struct{})}
-	go s.accept()
-	return s
-}
-
-func (s *holdServer) accept() {
-	defer close(s.done)
-	for {
-		nc, err := s.ln.Accept()
-		if err != nil {
-			return
-		}
-		var answer func([]string) string
-		if s.session != nil {
-			answer = s.session.answer
-		}
-		err = acceptHandshake(nc, answer)
-		if err == nil && s.session != nil {
+	return holdEach(tb, func(nc net.Conn) error {
+		err := acceptHandshake(nc, answer)
+		if err == nil && session != nil {
 			// A client that does not send blocks the accepting goroutine
 			// for this long at most.
 			nc.SetDeadline(time.Now().Add(10 * time.Second))
-			if err = s.session.exchange(nc); err == nil {
+			if err = session.exchange(nc); err == nil {
 				err = nc.SetDeadline(time.Time{})
 			}
 		}
-		if err != nil {
-			nc.Close()
-			continue
-		}
-		s.mu.Lock()
-		s.conns = append(s.conns, nc)
-		s.mu.Unlock()
-	}
+		return err
+	})
 }
 
 // acceptGUID is the fixed string of RFC 6455 §1.3.
@@ -243,17 +272,4 @@ func switchingProtocols(key, ext string) string {
 	return "HTTP/1.1 101 Switching Protocols\r\n" +
 		"Upgrade: websocket\r\nConnection: Upgrade\r\n" + ext +
 		"Sec-WebSocket-Accept: " + base64.StdEncoding.EncodeToString(sum[:]) + "\r\n\r\n"
-}
-
-func (s *holdServer) wsURL() string { return s.url }
-
-func (s *holdServer) close() {
-	s.ln.Close()
-	<-s.done
-	s.mu.Lock()
-	for _, nc := range s.conns {
-		nc.Close()
-	}
-	s.conns = nil
-	s.mu.Unlock()
 }

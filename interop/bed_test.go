@@ -1,7 +1,6 @@
 package interop
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -26,15 +25,7 @@ func TestEchoServers(t *testing.T) {
 			if got := resp.Header.Get("Sec-WebSocket-Extensions"); got != "" {
 				t.Errorf("Sec-WebSocket-Extensions %q without an offer", got)
 			}
-			c.echo(t, opText, []byte("héllo, framewire"))
-			c.echo(t, opBinary, []byte{0, 1, 2, 0xFF, 0xFE})
-			c.echo(t, opText, nil)
-			c.echo(t, opBinary, bytes.Repeat([]byte{0xA5}, 70000)) // 64-bit length form
-			c.writeFrame(t, true, opPing, []byte("are you there"))
-			if _, op, p := c.readFrame(t); op != opPong || string(p) != "are you there" {
-				t.Errorf("ping answered with opcode %#x %q, want a pong with the same payload", op, p)
-			}
-			c.closeHandshake(t)
+			c.echoSession(t)
 		})
 	}
 }

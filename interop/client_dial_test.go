@@ -23,7 +23,6 @@ import (
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/handshake"
 	"github.com/framewire/ws/proxy"
-	"github.com/framewire/ws/status"
 )
 
 func TestClientSubprotocol(t *testing.T) {
@@ -62,9 +61,7 @@ func TestClientSubprotocol(t *testing.T) {
 						t.Errorf("Header() Sec-WebSocket-Protocol %q, Subprotocol() %q", h, got)
 					}
 					echoMessage(t, ctx, c, frame.OpText, []byte("subprotocol "+got))
-					if err := c.Close(ctx, status.NormalClosure, ""); err != nil {
-						t.Errorf("Close: %v", err)
-					}
+					closeNormally(t, ctx, c)
 				})
 			}
 		})
@@ -95,9 +92,7 @@ func requestSeen(t *testing.T, ctx context.Context, d *conn.Dialer, rawURL strin
 		t.Fatalf("%v in %s", err, p)
 	}
 	echoMessage(t, ctx, c, frame.OpText, []byte("after /headers"))
-	if err := c.Close(ctx, status.NormalClosure, ""); err != nil {
-		t.Errorf("Close: %v", err)
-	}
+	closeNormally(t, ctx, c)
 	return r
 }
 
@@ -248,9 +243,7 @@ func TestClientRedirect(t *testing.T) {
 							t.Errorf("Status() = %d", c.Status())
 						}
 						echoMessage(t, ctx, c, frame.OpBinary, []byte(tt.path))
-						if err := c.Close(ctx, status.NormalClosure, ""); err != nil {
-							t.Errorf("Close: %v", err)
-						}
+						closeNormally(t, ctx, c)
 						return
 					}
 					c, err := d.Dial(ctx, base+tt.path)
@@ -307,9 +300,7 @@ func TestClientHTTPStatus(t *testing.T) {
 					if tt.status == 0 {
 						c := dialClient(t, ctx, d, u.String())
 						echoMessage(t, ctx, c, frame.OpText, []byte(tt.name))
-						if err := c.Close(ctx, status.NormalClosure, ""); err != nil {
-							t.Errorf("Close: %v", err)
-						}
+						closeNormally(t, ctx, c)
 						return
 					}
 					c, err := d.Dial(ctx, u.String())
@@ -352,9 +343,7 @@ func TestClientTLS(t *testing.T) {
 			d := &conn.Dialer{Proxy: proxy.Direct, TLSConfig: tlsConfig(t, "")}
 			c := dialClient(t, ctx, d, target)
 			echoMessage(t, ctx, c, frame.OpText, []byte("over TLS to "+target))
-			if err := c.Close(ctx, status.NormalClosure, ""); err != nil {
-				t.Errorf("Close: %v", err)
-			}
+			closeNormally(t, ctx, c)
 		}
 	})
 
@@ -368,9 +357,7 @@ func TestClientTLS(t *testing.T) {
 		if !slices.Equal(cfg.NextProtos, []string{"h2", "http/1.1"}) {
 			t.Errorf("the Dialer modified TLSConfig.NextProtos: %q", cfg.NextProtos)
 		}
-		if err := c.Close(ctx, status.NormalClosure, ""); err != nil {
-			t.Errorf("Close: %v", err)
-		}
+		closeNormally(t, ctx, c)
 	})
 
 	t.Run("unknown authority", func(t *testing.T) {
@@ -489,9 +476,7 @@ func TestClientProxy(t *testing.T) {
 			}
 			echoMessage(t, ctx, c, frame.OpText, []byte("through "+tt.proxy))
 			echoMessage(t, ctx, c, frame.OpBinary, binaryPayload(200<<10))
-			if err := c.Close(ctx, status.NormalClosure, ""); err != nil {
-				t.Errorf("Close: %v", err)
-			}
+			closeNormally(t, ctx, c)
 		})
 	}
 }
@@ -652,9 +637,7 @@ func TestClientDialConn(t *testing.T) {
 			}
 			t.Cleanup(func() { c.CloseNow() })
 			echoMessage(t, ctx, c, frame.OpText, []byte("over my own socket"))
-			if err := c.Close(ctx, status.NormalClosure, ""); err != nil {
-				t.Errorf("Close: %v", err)
-			}
+			closeNormally(t, ctx, c)
 
 			// A redirect is returned, not followed.
 			nc, err = nd.DialContext(ctx, "tcp", u.Host)
@@ -689,9 +672,7 @@ func TestClientTrace(t *testing.T) {
 	u.User = url.UserPassword(need(t, KeyUser), need(t, KeyPass))
 	c := dialClient(t, ctx, d, u.String())
 	echoMessage(t, ctx, c, frame.OpText, []byte("traced"))
-	if err := c.Close(ctx, status.NormalClosure, ""); err != nil {
-		t.Errorf("Close: %v", err)
-	}
+	closeNormally(t, ctx, c)
 	out := trace.String()
 	for _, secret := range []string{"s3cr3t-cookie", base64.StdEncoding.EncodeToString([]byte(need(t, KeyUser) + ":" + need(t, KeyPass)))} {
 		if strings.Contains(out, secret) {

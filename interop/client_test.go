@@ -68,6 +68,15 @@ func dialClient(t *testing.T, ctx context.Context, d *conn.Dialer, rawURL string
 	return c
 }
 
+// closeNormally closes c with 1000 and expects the closing handshake to
+// complete.
+func closeNormally(t *testing.T, ctx context.Context, c *conn.Conn) {
+	t.Helper()
+	if err := c.Close(ctx, status.NormalClosure, ""); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+}
+
 // echoMessage sends p as a message of type op and expects it back.
 func echoMessage(t *testing.T, ctx context.Context, c *conn.Conn, op frame.Opcode, p []byte) {
 	t.Helper()
@@ -260,9 +269,7 @@ func TestClientFragmentedSend(t *testing.T) {
 					}
 				})
 			}
-			if err := c.Close(ctx, status.NormalClosure, ""); err != nil {
-				t.Errorf("Close: %v", err)
-			}
+			closeNormally(t, ctx, c)
 		})
 	}
 }
@@ -297,9 +304,7 @@ func TestClientReceiveFragments(t *testing.T) {
 						t.Fatalf("ReadDataFrame: %v %d bytes %v, want text of %d bytes", op, len(got), err, len(p))
 					}
 				}
-				if err := c.Close(ctx, status.NormalClosure, ""); err != nil {
-					t.Errorf("Close: %v", err)
-				}
+				closeNormally(t, ctx, c)
 			})
 
 			t.Run("FireContFrame", func(t *testing.T) {
@@ -319,9 +324,7 @@ func TestClientReceiveFragments(t *testing.T) {
 						t.Errorf("fragment %d: %v fin=%v %q, want %v fin=%v %q", i, op, f.Fin, f.Payload, w.op, w.fin, w.p)
 					}
 				}
-				if err := c.Close(ctx, status.NormalClosure, ""); err != nil {
-					t.Errorf("Close: %v", err)
-				}
+				closeNormally(t, ctx, c)
 			})
 
 			t.Run("ReadFrame", func(t *testing.T) {
@@ -338,9 +341,7 @@ func TestClientReceiveFragments(t *testing.T) {
 						t.Errorf("frame %d: %v fin=%v %q, want %v fin=%v %q", i, f.Opcode, f.Fin, f.Payload, w.op, w.fin, w.p)
 					}
 				}
-				if err := c.Close(ctx, status.NormalClosure, ""); err != nil {
-					t.Errorf("Close: %v", err)
-				}
+				closeNormally(t, ctx, c)
 			})
 		})
 	}
@@ -377,9 +378,7 @@ func TestClientPing(t *testing.T) {
 				t.Error("Ping of 126 bytes: no error")
 			}
 			echoMessage(t, ctx, c, frame.OpBinary, []byte("still usable"))
-			if err := c.Close(ctx, status.NormalClosure, ""); err != nil {
-				t.Errorf("Close: %v", err)
-			}
+			closeNormally(t, ctx, c)
 		})
 	}
 }
@@ -400,9 +399,7 @@ func TestClientPingPath(t *testing.T) {
 					t.Fatalf("ReadMessage = %q, %v; want pong:framewire", got, err)
 				}
 				echoMessage(t, ctx, c, frame.OpText, []byte("after ping"))
-				if err := c.Close(ctx, status.NormalClosure, ""); err != nil {
-					t.Errorf("Close: %v", err)
-				}
+				closeNormally(t, ctx, c)
 			})
 
 			t.Run("ControlFrames", func(t *testing.T) {
@@ -419,9 +416,7 @@ func TestClientPingPath(t *testing.T) {
 				if err != nil || op != frame.OpText || string(f.Payload) != "pong:framewire" {
 					t.Fatalf("ReadDataFrame = %v %q, %v; want text \"pong:framewire\"", op, f.Payload, err)
 				}
-				if err := c.Close(ctx, status.NormalClosure, ""); err != nil {
-					t.Errorf("Close: %v", err)
-				}
+				closeNormally(t, ctx, c)
 			})
 		})
 	}
@@ -588,9 +583,7 @@ func TestClientReadTimeout(t *testing.T) {
 			}
 			// The stopped read leaves the connection usable.
 			echoMessage(t, ctx, c, frame.OpText, []byte("after the timeout"))
-			if err := c.Close(ctx, status.NormalClosure, ""); err != nil {
-				t.Errorf("Close: %v", err)
-			}
+			closeNormally(t, ctx, c)
 		})
 	}
 }
@@ -679,9 +672,7 @@ func TestClientConcurrentSend(t *testing.T) {
 			for err := range errs {
 				t.Errorf("Send: %v", err)
 			}
-			if err := c.Close(ctx, status.NormalClosure, ""); err != nil {
-				t.Errorf("Close: %v", err)
-			}
+			closeNormally(t, ctx, c)
 		})
 	}
 }

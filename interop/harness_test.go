@@ -360,6 +360,23 @@ func (c *rawConn) echo(t testing.TB, op byte, payload []byte) {
 	}
 }
 
+// echoSession is the session of the echo tests: a text, a binary, an
+// empty text and a 70,000-byte binary echoed (the 64-bit length form,
+// and over HTTP/2 more than the initial flow-control window), a ping
+// answered with a pong of the same payload, then the closing handshake.
+func (c *rawConn) echoSession(t testing.TB) {
+	t.Helper()
+	c.echo(t, opText, []byte("héllo, framewire"))
+	c.echo(t, opBinary, []byte{0, 1, 2, 0xFF, 0xFE})
+	c.echo(t, opText, nil)
+	c.echo(t, opBinary, bytes.Repeat([]byte{0xA5}, 70000))
+	c.writeFrame(t, true, opPing, []byte("are you there"))
+	if _, op, p := c.readFrame(t); op != opPong || string(p) != "are you there" {
+		t.Errorf("ping answered with opcode %#x %q, want a pong with the same payload", op, p)
+	}
+	c.closeHandshake(t)
+}
+
 // connectProxy asks an HTTP proxy for a tunnel to target (RFC 9110 §9.3.6).
 // auth is "user:pass", or "" for none.
 func (c *rawConn) connectProxy(t testing.TB, target, auth string) *http.Response {

@@ -18,13 +18,11 @@
 # FW_INTEROP_DIR defaults to .interop at the repository root.
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/.." && pwd)"
-state="${FW_INTEROP_DIR:-$root/.interop}"
+tool=start
+source "$(dirname "${BASH_SOURCE[0]}")/bed.sh"
 py=/usr/bin/python3
 user=fwinterop
 
-log() { printf 'interop/start: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 [[ $EUID -eq 0 ]] || die "run as root: dante checks the password of system user $user and squid drops to user proxy"
@@ -41,8 +39,8 @@ state="$(cd "$state" && pwd)"
 if [[ -s $state/pids && -s $state/env ]]; then
 	up=1
 	while read -r name pid start; do
-		now="$(awk '$3 != "Z" {print $22}' "/proc/$pid/stat" 2>/dev/null || true)"
-		[[ $now == "$start" ]] || up=0
+		fields "$pid"
+		[[ ${f[0]:-Z} != Z && ${f[19]} == "$start" ]] || up=0
 	done <"$state/pids"
 	if ((up)); then
 		log "already running (see $state/env)"
@@ -142,17 +140,10 @@ http {
 		ssl_protocols TLSv1.2 TLSv1.3;
 		location / {
 			proxy_pass http://127.0.0.1:$p_ws;
-			proxy_http_version 1.1;
-			proxy_set_header Upgrade \$http_upgrade;
-			proxy_set_header Connection \$connection_upgrade;
-			proxy_set_header Host \$http_host;
+			include $state/nginx/upgrade.conf;
 			proxy_set_header X-Forwarded-Proto \$scheme;
 			proxy_set_header X-Forwarded-For \$remote_addr;
 			proxy_redirect off;
-			proxy_buffering off;
-			proxy_request_buffering off;
-			proxy_read_timeout 1h;
-			proxy_send_timeout 1h;
 			client_max_body_size 0;
 		}
 		# The permessage-deflate servers, each under a path of its own
@@ -165,6 +156,7 @@ http {
 	}
 }
 EOF
+# What every location passes to a WebSocket server.
 cat >"$state/nginx/upgrade.conf" <<EOF
 proxy_http_version 1.1;
 proxy_set_header Upgrade \$http_upgrade;
@@ -271,55 +263,92 @@ EOF
 dante_conf "$p_dante" none >"$state/dante/none.conf"
 dante_conf "$p_dante_auth" username >"$state/dante/username.conf"
 
-# launch NAME PORT CMD...: start CMD as the leader of a new process group.
-names=() ports=()
+# launch NAME CMD...: start CMD as the leader of a new process group and
+# record it in $state/pids.
+declare -A pid_of
 launch() {
-	local name=$1 port=$2
-	shift 2
+	local name=$1 f
+	shift
 	setsid "$@" </dev/null >"$logs/$name.log" 2>&1 &
 	local pid=$!
 	started=1
-	local pgid="" start=""
 	for _ in 1 2 3 4 5 6 7 8 9 10; do
-		pgid="$(awk '{print $5}' "/proc/$pid/stat" 2>/dev/null || true)"
-		[[ $pgid == "$pid" ]] && break
+		fields "$pid"
+		[[ ${f[2]:-} == "$pid" ]] && break
 		sleep 0.05
 	done
-	[[ $pgid == "$pid" ]] || die "$name (pid $pid) is not a process group leader"
-	start="$(awk '{print $22}' "/proc/$pid/stat")"
-	printf '%s %s %s\n' "$name" "$pid" "$start" >>"$state/pids"
-	names+=("$name") ports+=("$port")
+	[[ ${f[2]:-} == "$pid" ]] || die "$name (pid $pid) is not a process group leader"
+	printf '%s %s %s\n' "$name" "$pid" "${f[19]}" >>"$state/pids"
+	pid_of[$name]=$pid
 }
 
-launch node-echo "$p_ws" env FW_INTEROP_USER="$user" FW_INTEROP_PASS="$pass" \
+# What the bed is up on: each server with a port it must accept on, and
+# the lines of the env file, in order.
+waits=() env_lines=("FW_INTEROP_DIR=$state")
+# at NAME PORT: NAME must accept TCP connections on PORT.
+at() { waits+=("$1 $2"); }
+
+# serve NAME PORT KEY URL CMD...: launch a server that listens on PORT;
+# KEY is URL, its address for the tests.
+serve() {
+	local name=$1 port=$2 key=$3 url=$4
+	shift 4
+	launch "$name" "$@"
+	at "$name" "$port"
+	env_lines+=("$key=$url")
+}
+# ws_server NAME KEY PORT CMD...: serve a WebSocket server at
+# ws://127.0.0.1:PORT.
+ws_server() {
+	local name=$1 key=$2 port=$3
+	shift 3
+	serve "$name" "$port" "$key" "ws://127.0.0.1:$port" "$@"
+}
+# tls_server NAME KEY PORT TLS_PORT CMD...: a WebSocket server in clear
+# text on PORT (KEY, ws://) and over TLS on TLS_PORT (KEY_TLS, wss://).
+tls_server() {
+	local name=$1 key=$2 port=$3 tls_port=$4
+	shift 4
+	ws_server "$name" "$key" "$port" "$@"
+	at "$name" "$tls_port"
+	env_lines+=("${key}_TLS=wss://127.0.0.1:$tls_port")
+}
+
+ws_server node-echo FW_INTEROP_WS "$p_ws" env FW_INTEROP_USER="$user" FW_INTEROP_PASS="$pass" \
 	node "$here/servers/echo.mjs" --port "$p_ws"
-launch node-deflate "$p_deflate" env FW_INTEROP_USER="$user" FW_INTEROP_PASS="$pass" \
+ws_server node-deflate FW_INTEROP_WS_DEFLATE "$p_deflate" env FW_INTEROP_USER="$user" FW_INTEROP_PASS="$pass" \
 	node "$here/servers/echo.mjs" --port "$p_deflate" --deflate
-launch python-websockets "$p_py" "$py" "$here/servers/py_echo.py" --port "$p_py"
-launch autobahn "$p_ab" "$py" "$here/servers/ab_echo.py" --port "$p_ab"
-launch autobahn-nct "$p_ab_nct" "$py" "$here/servers/ab_echo.py" --port "$p_ab_nct" --request-no-context-takeover
-launch nginx "$p_nginx" /usr/sbin/nginx -e "$logs/nginx-error.log" -p "$state/nginx" -c "$state/nginx/nginx.conf"
-launch squid "$p_squid" /usr/sbin/squid -N -d 1 -f "$sq/squid.conf"
-launch tinyproxy "$p_tiny" /usr/bin/tinyproxy -d -c "$tp/tinyproxy.conf"
-launch dante "$p_dante" /usr/sbin/danted -f "$state/dante/none.conf" -p "$state/dante/none.pid"
-launch dante-auth "$p_dante_auth" /usr/sbin/danted -f "$state/dante/username.conf" -p "$state/dante/username.pid"
+ws_server python-websockets FW_INTEROP_PY "$p_py" "$py" "$here/servers/py_echo.py" --port "$p_py"
+ws_server autobahn FW_INTEROP_AUTOBAHN "$p_ab" "$py" "$here/servers/ab_echo.py" --port "$p_ab"
+ws_server autobahn-nct FW_INTEROP_AUTOBAHN_NCT "$p_ab_nct" "$py" "$here/servers/ab_echo.py" --port "$p_ab_nct" \
+	--request-no-context-takeover
+tls_server nginx FW_INTEROP_NGINX "$p_nginx" "$p_nginx_tls" \
+	/usr/sbin/nginx -e "$logs/nginx-error.log" -p "$state/nginx" -c "$state/nginx/nginx.conf"
+env_lines+=("FW_INTEROP_CA=$tls/ca.pem" "FW_INTEROP_USER=$user" "FW_INTEROP_PASS=$pass")
+serve squid "$p_squid" FW_INTEROP_SQUID "http://$user:$pass@127.0.0.1:$p_squid" /usr/sbin/squid -N -d 1 -f "$sq/squid.conf"
+env_lines+=("FW_INTEROP_SQUID_NOAUTH=http://127.0.0.1:$p_squid")
+serve tinyproxy "$p_tiny" FW_INTEROP_TINYPROXY "http://127.0.0.1:$p_tiny" /usr/bin/tinyproxy -d -c "$tp/tinyproxy.conf"
+serve dante "$p_dante" FW_INTEROP_DANTE "socks5://127.0.0.1:$p_dante" \
+	/usr/sbin/danted -f "$state/dante/none.conf" -p "$state/dante/none.pid"
+serve dante-auth "$p_dante_auth" FW_INTEROP_DANTE_AUTH "socks5://$user:$pass@127.0.0.1:$p_dante_auth" \
+	/usr/sbin/danted -f "$state/dante/username.conf" -p "$state/dante/username.pid"
 h2echo=("$state/bin/h2echo" -cert "$tls/server.pem" -key "$tls/server.key")
-launch go-h2 "$p_h2go" env GODEBUG=http2xconnect=1 "${h2echo[@]}" -h2c "127.0.0.1:$p_h2go" -tls "127.0.0.1:$p_h2go_tls"
-launch go-h2-noxconnect "$p_h2plain" env -u GODEBUG "${h2echo[@]}" -h2c "127.0.0.1:$p_h2plain" -tls "127.0.0.1:$p_h2plain_tls"
-launch node-h2 "$p_h2node" node "$here/servers/h2echo.mjs" --port "$p_h2node" --tls-port "$p_h2node_tls" \
+tls_server go-h2 FW_INTEROP_H2_GO "$p_h2go" "$p_h2go_tls" \
+	env GODEBUG=http2xconnect=1 "${h2echo[@]}" -h2c "127.0.0.1:$p_h2go" -tls "127.0.0.1:$p_h2go_tls"
+tls_server go-h2-noxconnect FW_INTEROP_H2_NOXCONNECT "$p_h2plain" "$p_h2plain_tls" \
+	env -u GODEBUG "${h2echo[@]}" -h2c "127.0.0.1:$p_h2plain" -tls "127.0.0.1:$p_h2plain_tls"
+tls_server node-h2 FW_INTEROP_H2_NODE "$p_h2node" "$p_h2node_tls" \
+	node "$here/servers/h2echo.mjs" --port "$p_h2node" --tls-port "$p_h2node_tls" \
 	--cert "$tls/server.pem" --key "$tls/server.key" --deflate
-launch hypercorn "$p_hyper" env PYTHONPATH="$here/servers" "$py" -m hypercorn --insecure-bind "127.0.0.1:$p_hyper" \
+tls_server hypercorn FW_INTEROP_HYPERCORN "$p_hyper" "$p_hyper_tls" \
+	env PYTHONPATH="$here/servers" "$py" -m hypercorn --insecure-bind "127.0.0.1:$p_hyper" \
 	--bind "127.0.0.1:$p_hyper_tls" --certfile "$tls/server.pem" --keyfile "$tls/server.key" asgi_echo:app
-launch haproxy "$p_hap" /usr/sbin/haproxy -db -f "$state/haproxy/haproxy.cfg"
-# Second ports: NAME PORT.
-also=(nginx "$p_nginx_tls" go-h2 "$p_h2go_tls" go-h2-noxconnect "$p_h2plain_tls" node-h2 "$p_h2node_tls"
-	hypercorn "$p_hyper_tls" haproxy "$p_hap_tls")
+tls_server haproxy FW_INTEROP_HAPROXY "$p_hap" "$p_hap_tls" /usr/sbin/haproxy -db -f "$state/haproxy/haproxy.cfg"
 
 # Wait until every server accepts TCP connections, or fail with its log.
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 wait_port() { # name port
-	local name=$1 port=$2 pid
-	pid="$(awk -v n="$name" '$1 == n {print $2}' "$state/pids")"
+	local name=$1 port=$2 pid=${pid_of[$1]}
 	for ((i = 0; i < 300; i++)); do
 		if ! kill -0 "$pid" 2>/dev/null; then
 			log "$name exited; its log:"
@@ -332,41 +361,11 @@ wait_port() { # name port
 	tail -n 30 "$logs/$name.log" >&2 || true
 	die "$name is not listening on 127.0.0.1:$port after 30s"
 }
-for i in "${!names[@]}"; do
-	wait_port "${names[$i]}" "${ports[$i]}"
-done
-for ((k = 0; k < ${#also[@]}; k += 2)); do
-	wait_port "${also[$k]}" "${also[$((k + 1))]}"
+for w in "${waits[@]}"; do
+	wait_port "${w% *}" "${w##* }"
 done
 
-cat >"$state/env.tmp" <<EOF
-FW_INTEROP_DIR=$state
-FW_INTEROP_WS=ws://127.0.0.1:$p_ws
-FW_INTEROP_WS_DEFLATE=ws://127.0.0.1:$p_deflate
-FW_INTEROP_PY=ws://127.0.0.1:$p_py
-FW_INTEROP_AUTOBAHN=ws://127.0.0.1:$p_ab
-FW_INTEROP_AUTOBAHN_NCT=ws://127.0.0.1:$p_ab_nct
-FW_INTEROP_NGINX=ws://127.0.0.1:$p_nginx
-FW_INTEROP_NGINX_TLS=wss://127.0.0.1:$p_nginx_tls
-FW_INTEROP_CA=$tls/ca.pem
-FW_INTEROP_USER=$user
-FW_INTEROP_PASS=$pass
-FW_INTEROP_SQUID=http://$user:$pass@127.0.0.1:$p_squid
-FW_INTEROP_SQUID_NOAUTH=http://127.0.0.1:$p_squid
-FW_INTEROP_TINYPROXY=http://127.0.0.1:$p_tiny
-FW_INTEROP_DANTE=socks5://127.0.0.1:$p_dante
-FW_INTEROP_DANTE_AUTH=socks5://$user:$pass@127.0.0.1:$p_dante_auth
-FW_INTEROP_H2_GO=ws://127.0.0.1:$p_h2go
-FW_INTEROP_H2_GO_TLS=wss://127.0.0.1:$p_h2go_tls
-FW_INTEROP_H2_NOXCONNECT=ws://127.0.0.1:$p_h2plain
-FW_INTEROP_H2_NOXCONNECT_TLS=wss://127.0.0.1:$p_h2plain_tls
-FW_INTEROP_H2_NODE=ws://127.0.0.1:$p_h2node
-FW_INTEROP_H2_NODE_TLS=wss://127.0.0.1:$p_h2node_tls
-FW_INTEROP_HYPERCORN=ws://127.0.0.1:$p_hyper
-FW_INTEROP_HYPERCORN_TLS=wss://127.0.0.1:$p_hyper_tls
-FW_INTEROP_HAPROXY=ws://127.0.0.1:$p_hap
-FW_INTEROP_HAPROXY_TLS=wss://127.0.0.1:$p_hap_tls
-EOF
+printf '%s\n' "${env_lines[@]}" >"$state/env.tmp"
 mv "$state/env.tmp" "$state/env"
 log "up: $state/env"
 cat "$state/env"

@@ -8,11 +8,8 @@
 # run again.
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/.." && pwd)"
-state="${FW_INTEROP_DIR:-$root/.interop}"
-
-log() { printf 'interop/stop: %s\n' "$*" >&2; }
+tool=stop
+source "$(dirname "${BASH_SOURCE[0]}")/bed.sh"
 
 rm -f "$state/env"
 if [[ ! -s $state/pids ]]; then
@@ -20,16 +17,6 @@ if [[ ! -s $state/pids ]]; then
 	exit 0
 fi
 
-# fields PID: sets f to the fields of /proc/PID/stat after the command name
-# (f[0] is the state, f[2] the process group, f[19] the start time), or to
-# nothing when the process is gone. The name is skipped up to the last ')'
-# since it may hold spaces and parentheses.
-fields() {
-	local line
-	f=()
-	read -r line 2>/dev/null <"/proc/$1/stat" || return 0
-	read -r -a f <<<"${line##*) }"
-}
 # ours PID START: the process group PID still exists and its leader, if
 # alive, is the process we started.
 ours() {

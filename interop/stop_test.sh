@@ -5,10 +5,11 @@
 # record removed. run.sh runs it before starting the bed.
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+tool=stop_test
+source "$(dirname "${BASH_SOURCE[0]}")/bed.sh"
 state="$(mktemp -d /tmp/fw-stop-test.XXXXXX)"
 bin="$state/bin"
-fail() { printf 'interop/stop_test: FAIL: %s\n' "$*" >&2; exit 1; }
+fail() { log "FAIL: $*"; exit 1; }
 
 # Every command stop.sh may call, but not ps.
 mkdir -p "$bin"
@@ -24,12 +25,11 @@ trap 'kill -KILL -- "-$polite" "-$stubborn" 2>/dev/null || true; rm -rf "$state"
 disown "$polite" "$stubborn" # no "Killed" notices from this shell
 for pid in "$polite" "$stubborn"; do
 	for _ in $(seq 50); do
-		read -r line <"/proc/$pid/stat"
-		read -r -a f <<<"${line##*) }"
-		[[ ${f[2]} == "$pid" ]] && break
+		fields "$pid"
+		[[ ${f[2]:-} == "$pid" ]] && break
 		sleep 0.05
 	done
-	[[ ${f[2]} == "$pid" ]] || fail "stand-in $pid did not become a group leader"
+	[[ ${f[2]:-} == "$pid" ]] || fail "stand-in $pid did not become a group leader"
 	printf 'stand-in %s %s\n' "$pid" "${f[19]}" >>"$state/pids"
 done
 echo env >"$state/env"
@@ -41,4 +41,4 @@ for pid in "$polite" "$stubborn"; do
 	fi
 done
 [[ ! -e $state/pids && ! -e $state/env ]] || fail "the record was not removed"
-printf 'interop/stop_test: ok\n' >&2
+log ok

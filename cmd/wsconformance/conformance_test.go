@@ -14,17 +14,12 @@ import (
 
 	"github.com/framewire/ws/handshake"
 	"github.com/framewire/ws/internal/conformance"
-	"github.com/framewire/ws/internal/xconnect"
+	"github.com/framewire/ws/internal/h2test"
 )
 
 // TestMain runs the tests in a process whose HTTP/2 server accepts
-// extended CONNECT.
-func TestMain(m *testing.M) {
-	if status, ran := xconnect.Reexec(); ran {
-		os.Exit(status)
-	}
-	os.Exit(m.Run())
-}
+// extended CONNECT (see h2test.Main).
+func TestMain(m *testing.M) { h2test.Main(m) }
 
 // TestConformance runs the whole suite against framewire's client. Every
 // case must be OK, or INFORMATIONAL / UNIMPLEMENTED where Autobahn says so

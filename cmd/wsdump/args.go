@@ -93,16 +93,17 @@ func parseArgs(args []string) (*options, error) {
 	var positional []string
 	for i := 0; i < len(args); i++ {
 		arg := args[i]
-		// value returns the option's argument: inline or the next one.
-		value := func(name, inline string, hasInline bool) (string, error) {
-			if hasInline {
-				return inline, nil
+		// setValue sets the option name, spelt opt on the command line,
+		// to its argument: inline or the next one.
+		setValue := func(opt, name, inline string, hasInline bool) error {
+			if !hasInline {
+				if i+1 >= len(args) {
+					return usagef("argument %s: expected one argument", opt)
+				}
+				i++
+				inline = args[i]
 			}
-			if i+1 >= len(args) {
-				return "", usagef("argument %s: expected one argument", name)
-			}
-			i++
-			return args[i], nil
+			return o.set(name, inline)
 		}
 		switch {
 		case arg == "--":
@@ -128,11 +129,8 @@ func parseArgs(args []string) (*options, error) {
 					if err := o.setVerbose(inline); err != nil {
 						return nil, err
 					}
-				case i+1 < len(args) && isCount(args[i+1]):
-					i++
-					o.setVerbose(args[i])
 				default:
-					o.verbose = 1
+					i = o.takeVerbose(args, i)
 				}
 			case "subprotocols":
 				if hasInline {
@@ -140,11 +138,7 @@ func parseArgs(args []string) (*options, error) {
 				}
 				i = o.takeSubprotocols(args, i)
 			case "proxy", "origin", "eof-wait", "text", "headers", "http2":
-				v, err := value("--"+name, inline, hasInline)
-				if err != nil {
-					return nil, err
-				}
-				if err := o.set(name, v); err != nil {
+				if err := setValue("--"+name, name, inline, hasInline); err != nil {
 					return nil, err
 				}
 			default:
@@ -168,11 +162,8 @@ func parseArgs(args []string) (*options, error) {
 						if err := o.setVerbose(strings.TrimPrefix(rest, "=")); err != nil {
 							return nil, err
 						}
-					case i+1 < len(args) && isCount(args[i+1]):
-						i++
-						o.setVerbose(args[i])
 					default:
-						o.verbose = 1
+						i = o.takeVerbose(args, i)
 					}
 					j = len(cluster)
 				case 's':
@@ -183,11 +174,7 @@ func parseArgs(args []string) (*options, error) {
 					j = len(cluster)
 				case 'p', 'o', 't':
 					name := map[byte]string{'p': "proxy", 'o': "origin", 't': "text"}[c]
-					v, err := value("-"+string(c), rest, rest != "")
-					if err != nil {
-						return nil, err
-					}
-					if err := o.set(name, v); err != nil {
+					if err := setValue("-"+string(c), name, rest, rest != ""); err != nil {
 						return nil, err
 					}
 					j = len(cluster)
@@ -236,6 +223,19 @@ func (o *options) setVerbose(s string) error {
 	}
 	o.verbose = int(n)
 	return nil
+}
+
+// takeVerbose sets the level of a -v given without one: the argument after
+// args[i] when it is a count, 1 otherwise. It returns the index of the
+// last argument taken.
+func (o *options) takeVerbose(args []string, i int) int {
+	if i+1 < len(args) && isCount(args[i+1]) {
+		i++
+		o.setVerbose(args[i])
+		return i
+	}
+	o.verbose = 1
+	return i
 }
 
 // takeSubprotocols appends the arguments after args[i] up to the next
