@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"runtime"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/handshake"
 	"github.com/framewire/ws/internal/deflate"
+	"github.com/framewire/ws/mask"
 )
 
 // loop is one end of an in-memory connection that never blocks: what is
@@ -588,4 +590,88 @@ func TestDeflateStreamFragments(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The bytes a client sends depend on the messages and the agreement only,
+// not on what the compressors taken from the pool without context
+// takeover compressed before: the same sequence sent twice on fresh
+// connections is the same on the wire. Before the second run, a message
+// leaves in the pooled compressor's hash table positions that point at a
+// copy of the sequence's last 100 bytes 500 bytes back, where a new
+// compressor finds only one beyond its window. Masks are fixed so that the
+// frames compare whole.
+func TestDeflateDeterministic(t *testing.T) {
+	key := func() mask.Key { return mask.Key{1, 2, 3, 4} }
+	r := rand.New(rand.NewPCG(1, 2))
+	letters := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = "abcdefghijklmnop"[r.IntN(16)]
+		}
+		return b
+	}
+	for _, tc := range []struct {
+		preset conn.CompressionPreset
+		p      handshake.DeflateParams
+	}{
+		{conn.CompressionDefault, handshake.DeflateParams{ClientNoContextTakeover: true, ServerNoContextTakeover: true}},
+		{conn.CompressionSmall, handshake.DeflateParams{ClientNoContextTakeover: true}},
+		{conn.CompressionDefault, handshake.DeflateParams{ClientNoContextTakeover: true, ClientMaxWindowBits: 9}},
+		{conn.CompressionDefault, handshake.DeflateParams{}},
+		{conn.CompressionSmall, handshake.DeflateParams{ClientMaxWindowBits: 9}},
+	} {
+		bits := map[conn.CompressionPreset]int{conn.CompressionDefault: 12, conn.CompressionSmall: 10}[tc.preset]
+		if tc.p.ClientMaxWindowBits != 0 {
+			bits = min(bits, tc.p.ClientMaxWindowBits)
+		}
+		// R, then R[500:700] where R[500] is just within the window, and
+		// R[500:600] again 500 bytes later, beyond the window from R.
+		head := letters(1000)
+		at := max(1<<bits+250, 1000)
+		m := append(append(append(append(bytes.Clone(head), letters(at-1000)...), head[500:700]...), letters(300)...), head[500:600]...)
+		seq := [][]byte{m, wordsOf(3000, 1), m}
+		send := func(before []byte) []byte {
+			cfg := conn.Config{MaskKey: key, Compression: &conn.Compression{Preset: tc.preset, Threshold: -1}}
+			if before != nil {
+				c, s, _, _ := deflatePair(tc.p, cfg, conn.Config{})
+				if err := c.WriteMessage(context.Background(), frame.OpBinary, before); err != nil {
+					t.Fatal(err)
+				}
+				if _, _, err := s.ReadMessage(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c, s, c2s, _ := deflatePair(tc.p, cfg, conn.Config{})
+			var wire []byte
+			for _, m := range seq {
+				if err := c.WriteMessage(context.Background(), frame.OpBinary, m); err != nil {
+					t.Fatal(err)
+				}
+				wire = append(wire, c2s.Bytes()...)
+				if _, got, err := s.ReadMessage(context.Background()); err != nil || !bytes.Equal(got, m) {
+					t.Fatalf("ReadMessage: %d bytes, %v", len(got), err)
+				}
+			}
+			return wire
+		}
+		want := send(nil)
+		// The message before leaves R[500:600] at m's positions of
+		// R[500:700].
+		if got := send(append(make([]byte, at), head[500:600]...)); !bytes.Equal(got, want) {
+			t.Errorf("%v, %v: the same messages sent again are %d bytes on the wire, first %d", tc.preset, tc.p, len(got), len(want))
+		}
+	}
+}
+
+// wordsOf returns n bytes of JSON-like text made of words picked by a
+// generator seeded with seed.
+func wordsOf(n int, seed uint64) []byte {
+	words := strings.Fields("id name user event value status ok error time tags type data items count price region alpha beta gamma delta")
+	r := rand.New(rand.NewPCG(seed, 1))
+	var b []byte
+	for len(b) < n {
+		b = fmt.Appendf(b, `{"%s":%d,"%s":"%s%d"}`+"\n",
+			words[r.IntN(len(words))], r.IntN(100000), words[r.IntN(len(words))], words[r.IntN(len(words))], r.IntN(1000))
+	}
+	return b[:n]
 }
