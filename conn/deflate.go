@@ -185,12 +185,34 @@ var (
 // inflateChunk is how many wire bytes the inflater reads at a time.
 const inflateChunk = 4096
 
-// maxPooledBuf is the largest compressed output kept by a deflater between
-// messages.
+// maxPooledBuf is the largest buffer of a message given back to a pool.
 const maxPooledBuf = 1 << 20
 
+// msgBufs holds the buffers of messages being compressed or inflated
+// whole: taken for a message, given back once it is sent or returned.
+var msgBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// takeBuf returns an empty buffer from msgBufs.
+func takeBuf() *[]byte { return msgBufs.Get().(*[]byte) }
+
+// giveBuf gives the buffer *bp back to msgBufs, unless it grew too large
+// to keep, and clears *bp.
+func giveBuf(bp **[]byte) {
+	if *bp == nil {
+		return
+	}
+	if cap(**bp) <= maxPooledBuf {
+		**bp = (**bp)[:0]
+		msgBufs.Put(*bp)
+	}
+	*bp = nil
+}
+
 // deflater is the send side of permessage-deflate: the msgEncoder of a
-// Conn. A message shorter than threshold is sent as it is.
+// Conn. A message shorter than threshold is sent as it is. Between
+// messages it holds no buffer, and without context takeover no
+// compressor either: those come from pools for a message, and go back
+// when the message was written.
 type deflater struct {
 	cfg       deflate.Config
 	takeover  bool
@@ -198,26 +220,36 @@ type deflater struct {
 
 	c       *deflate.Compressor // with takeover, kept once made; otherwise held during a message only
 	started bool                // the message is being compressed
-	pending []byte              // the message's bytes while it is shorter than threshold
-	out     []byte              // the compressed message
+	pending *[]byte             // the message's bytes while it is shorter than threshold; nil between messages
+	out     *[]byte             // the compressed message; nil between messages
 }
 
 func (e *deflater) write(p []byte) error {
 	if !e.started {
-		if len(e.pending)+len(p) < e.threshold {
-			e.pending = append(e.pending, p...)
+		var pending []byte
+		if e.pending != nil {
+			pending = *e.pending
+		}
+		if len(pending)+len(p) < e.threshold {
+			if e.pending == nil {
+				e.pending = takeBuf()
+			}
+			*e.pending = append(*e.pending, p...)
 			return nil
 		}
 		if e.c == nil {
 			e.c = e.compressor()
 		}
-		if cap(e.out) > maxPooledBuf {
-			e.out = nil
+		if e.out == nil {
+			e.out = takeBuf()
 		}
-		e.out = e.c.Compress(e.out[:0], e.pending)
-		e.pending, e.started = e.pending[:0], true
+		*e.out = e.c.Compress((*e.out)[:0], pending)
+		if e.pending != nil {
+			*e.pending = pending[:0]
+		}
+		e.started = true
 	}
-	e.out = e.c.Compress(e.out, p)
+	*e.out = e.c.Compress(*e.out, p)
 	return nil
 }
 
@@ -237,11 +269,11 @@ func (e *deflater) compressor() *deflate.Compressor {
 }
 
 func (e *deflater) ready(n int) []byte {
-	if !e.started || len(e.out) < n {
+	if !e.started || len(*e.out) < n {
 		return nil
 	}
-	p := e.out
-	e.out = e.out[:0] // p stays valid until the next Compress
+	p := *e.out
+	*e.out = p[:0] // p stays valid until the next Compress
 	return p
 }
 
@@ -252,9 +284,14 @@ func (e *deflater) header(h frame.Header) frame.Header {
 
 func (e *deflater) finish(h frame.Header) (frame.Header, []byte, error) {
 	if !e.started {
-		if len(e.pending) < e.threshold {
-			p := e.pending
-			e.pending = e.pending[:0]
+		var p []byte
+		if e.pending != nil {
+			p = *e.pending
+		}
+		if len(p) < e.threshold {
+			if e.pending != nil {
+				*e.pending = p[:0] // p stays valid until release
+			}
 			return h, p, nil
 		}
 		// An empty message with every message compressed.
@@ -262,15 +299,25 @@ func (e *deflater) finish(h frame.Header) (frame.Header, []byte, error) {
 			return h, nil, err
 		}
 	}
-	e.out = e.c.Flush(e.out)
-	e.out = e.out[:len(e.out)-4] // the 00 00 ff ff of the sync flush (RFC 7692 §7.2.1)
+	out := e.c.Flush(*e.out)
+	out = out[:len(out)-4] // the 00 00 ff ff of the sync flush (RFC 7692 §7.2.1)
+	*e.out = out
 	e.started = false
 	if !e.takeover {
 		e.c.Reset()
 		compressors[e.cfg.WindowBits][e.cfg.HashBits].Put(e.c)
 		e.c = nil
 	}
-	return e.header(h), e.out, nil
+	return e.header(h), out, nil
+}
+
+// release gives back the buffers of the message finish ended, once its
+// payload is written.
+func (e *deflater) release() {
+	if !e.started {
+		giveBuf(&e.pending)
+		giveBuf(&e.out)
+	}
 }
 
 // errInflate is the error, wrapping the inflater's, of a compressed

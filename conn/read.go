@@ -171,7 +171,7 @@ func (c *Conn) ReadDataFrame(ctx context.Context, dst []byte) (frame.Frame, erro
 	if whole {
 		c.rbind.Disarm()
 		h := &c.rf.h
-		return frame.Frame{Header: frame.Header{Fin: true, Opcode: h.Opcode, Length: h.Length}, Payload: p}, nil
+		return frame.Frame{Header: frame.Header{Fin: true, Opcode: h.Opcode, Length: int64(len(p) - len(dst))}, Payload: p}, nil
 	}
 	var f frame.Frame
 	if err == nil {
@@ -199,8 +199,10 @@ func (c *Conn) ReadDataFrame(ctx context.Context, dst []byte) (frame.Frame, erro
 // trace is on. The payload goes from the reader's buffer straight to the
 // end of dst, and the assembler checks it as a message of one frame
 // ([fragment.Assembler.Whole]) without holding a copy; p is dst with the
-// payload appended, and c.rf.h the frame's header. Any other frame is left
-// begun, and whole false, for recvDataFrame to go on with.
+// payload appended, and c.rf.h the frame's header. A message of one final
+// frame that the negotiated extension marked is decoded the same way, into
+// dst (decodeWhole), whether or not its payload is buffered. Any other
+// frame is left begun, and whole false, for recvDataFrame to go on with.
 func (c *Conn) recvWhole(ctx context.Context, dst []byte) (p []byte, whole bool, err error) {
 	if c.rf.mode != modeNone || c.pong > 0 || c.dec != nil || c.trace != nil {
 		return nil, false, nil
@@ -209,6 +211,13 @@ func (c *Conn) recvWhole(ctx context.Context, dst []byte) (p []byte, whole bool,
 		return nil, false, c.readFailed(ctx, err)
 	}
 	h := &c.rf.h
+	if h.Rsv1 && c.ext != nil && h.Fin && (h.Opcode == frame.OpText || h.Opcode == frame.OpBinary) {
+		p, err := c.decodeWhole(dst)
+		if err != nil {
+			return nil, false, c.readFailed(ctx, err)
+		}
+		return p, true, nil
+	}
 	if !h.Fin || h.Opcode != frame.OpText && h.Opcode != frame.OpBinary || h.Rsv1 || h.Rsv2 || h.Rsv3 ||
 		h.Length > int64(c.rd.Buffered()) {
 		if err := c.begun(); err != nil {
