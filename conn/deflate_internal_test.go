@@ -33,11 +33,14 @@ func (c *Conn) deflateHeld() (int, []string) {
 	for _, b := range []struct {
 		name string
 		b    *[]byte
-	}{{"the bytes of a message under the threshold", e.enc.pending}, {"a compressed message", e.enc.out}, {"a message's wire bytes", e.inf.in}} {
+	}{{"the bytes of a message under the threshold", e.enc.pending}, {"a compressed message", e.enc.out}} {
 		if b.b != nil {
 			n += cap(*b.b)
 			left = append(left, b.name)
 		}
+	}
+	if e.inf.m != nil {
+		left = append(left, "a message's inflate state")
 	}
 	if e.enc.c != nil {
 		n += e.enc.c.Size()
@@ -103,7 +106,7 @@ func TestDeflateIdleMemory(t *testing.T) {
 		{CompressionDefault, handshake.DeflateParams{ServerMaxWindowBits: 12}, 32 << 10},
 		{CompressionSmall, handshake.DeflateParams{ServerMaxWindowBits: 10}, 16 << 10},
 		{CompressionBest, handshake.DeflateParams{}, 320 << 10},
-		{CompressionDefault, handshake.DeflateParams{ClientNoContextTakeover: true, ServerNoContextTakeover: true}, 256},
+		{CompressionDefault, handshake.DeflateParams{ClientNoContextTakeover: true, ServerNoContextTakeover: true}, 128},
 	} {
 		c, _ := idlePair(t, tc.preset, tc.p, 20)
 		held, left := c.deflateHeld()
@@ -148,7 +151,7 @@ func TestDeflateIdleHeap(t *testing.T) {
 		{CompressionSmall, handshake.DeflateParams{ServerMaxWindowBits: 10, ClientMaxWindowBits: 10}, 0},
 		{CompressionBest, handshake.DeflateParams{}, 0},
 		// The agreed parameters and the extension's state only.
-		{CompressionDefault, handshake.DeflateParams{ClientNoContextTakeover: true, ServerNoContextTakeover: true}, 256},
+		{CompressionDefault, handshake.DeflateParams{ClientNoContextTakeover: true, ServerNoContextTakeover: true}, 128},
 	} {
 		more := heap(tc.preset, tc.p) - plain
 		t.Logf("%v, %v: %.0f bytes per Conn more than uncompressed (%.0f)", tc.preset, tc.p, more, plain)

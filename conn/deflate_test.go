@@ -675,3 +675,120 @@ func wordsOf(n int, seed uint64) []byte {
 	}
 	return b[:n]
 }
+
+// ReadFrame returns the frames of compressed messages as they arrived,
+// RSV1 set on the first, and the Conn still inflates their payloads under
+// context takeover, so that the other receiving calls go on with the
+// stream: each message here repeats part of the one before it, which the
+// server compresses as back-references into its history.
+func TestDeflateReadFrameKeepsHistory(t *testing.T) {
+	ctx := context.Background()
+	for _, p := range []handshake.DeflateParams{{}, {ServerMaxWindowBits: 9}, {ServerNoContextTakeover: true}} {
+		c, _, _, s2c := deflatePair(p, conn.Config{}, conn.Config{})
+		var buf bytes.Buffer
+		w, _ := flate.NewWriter(&buf, flate.BestSpeed)
+		if p.ServerMaxWindowBits != 0 {
+			w, _ = flate.NewWriter(&buf, flate.HuffmanOnly) // no reference beyond 2^9
+		}
+		base := textOf(3000, 5)
+		msgs := make([][]byte, 8)
+		for i := range msgs {
+			msgs[i] = append(bytes.Clone(base[i*300:i*300+400]), textOf(200, i)...)
+		}
+		// Odd messages come in 3 fragments; a ping follows each first frame.
+		for i, m := range msgs {
+			z := flateMessage(t, w, &buf, m)
+			if p.ServerNoContextTakeover {
+				w.Reset(&buf)
+			}
+			size := len(z)
+			if i%2 == 1 {
+				size = len(z)/3 + 1
+			}
+			s2c.Write(serverFrames(fragments(frame.OpText, z, size)...))
+		}
+		for i, m := range msgs {
+			if i%3 != 0 {
+				if _, got, err := c.ReadMessage(ctx); err != nil || !bytes.Equal(got, m) {
+					t.Fatalf("%v: message %d: ReadMessage = %q, %v; want %q", p, i, got, err, m)
+				}
+				continue
+			}
+			var wire []byte
+			for {
+				f, err := c.ReadFrame(ctx, nil)
+				if err != nil {
+					t.Fatalf("%v: message %d: ReadFrame: %v", p, i, err)
+				}
+				if f.Opcode == frame.OpPing { // fragments sends one after the first frame
+					continue
+				}
+				if first := wire == nil; f.Rsv1 != first || (f.Opcode == frame.OpText) != first {
+					t.Fatalf("%v: message %d: frame %v, want RSV1 and text on the first frame only", p, i, f.Header)
+				}
+				wire = append(wire, f.Payload...)
+				if f.Fin {
+					break
+				}
+			}
+			if got := inflateAll(t, wire); bytes.Equal(got, m) && p.ServerMaxWindowBits == 0 && !p.ServerNoContextTakeover && i > 0 {
+				t.Errorf("%v: message %d inflates on its own: the test needs back-references", p, i)
+			}
+		}
+	}
+}
+
+// inflateAll inflates one message's payload with no history; it returns
+// nil if that fails.
+func inflateAll(t *testing.T, p []byte) []byte {
+	t.Helper()
+	got, err := io.ReadAll(flate.NewReader(io.MultiReader(bytes.NewReader(p), bytes.NewReader([]byte{0, 0, 0xff, 0xff, 1, 0, 0, 0xff, 0xff}))))
+	if err != nil {
+		return nil
+	}
+	return got
+}
+
+// What ReadFrame inflates to keep the history is checked as ReadMessage
+// checks it: data that does not inflate fails the connection with 1007,
+// more than the limit inflated with 1009, and a new message inside a
+// compressed one with 1002. Without context takeover nothing depends on
+// those payloads, and ReadFrame returns them unchecked, as it does text.
+func TestDeflateReadFrameChecks(t *testing.T) {
+	ctx := context.Background()
+	var buf bytes.Buffer
+	w, _ := flate.NewWriter(&buf, flate.BestSpeed)
+	bomb := flateMessage(t, w, &buf, make([]byte, 4<<20))
+	w.Reset(&buf)
+	half := flateMessage(t, w, &buf, textOf(1000, 0))
+	for _, tc := range []struct {
+		name   string
+		p      handshake.DeflateParams
+		frames []frame.Frame
+		code   uint16 // 0: no error
+	}{
+		{"garbage", handshake.DeflateParams{}, []frame.Frame{{Header: frame.Header{Fin: true, Rsv1: true, Opcode: frame.OpBinary}, Payload: []byte{0xff, 0xff, 0xff, 0xff}}}, 1007},
+		{"bomb", handshake.DeflateParams{}, fragments(frame.OpBinary, bomb, 1000), 1009},
+		{"message inside", handshake.DeflateParams{}, []frame.Frame{
+			{Header: frame.Header{Rsv1: true, Opcode: frame.OpText}, Payload: half[:10]},
+			{Header: frame.Header{Fin: true, Opcode: frame.OpText}, Payload: []byte("x")},
+		}, 1002},
+		{"garbage without takeover", handshake.DeflateParams{ServerNoContextTakeover: true}, []frame.Frame{{Header: frame.Header{Fin: true, Rsv1: true, Opcode: frame.OpBinary}, Payload: []byte{0xff, 0xff, 0xff, 0xff}}}, 0},
+	} {
+		c, _, _, s2c := deflatePair(tc.p, conn.Config{MaxMessageSize: 1 << 20}, conn.Config{})
+		s2c.Write(serverFrames(tc.frames...))
+		var err error
+		for range tc.frames {
+			if _, err = c.ReadFrame(ctx, nil); err != nil {
+				break
+			}
+		}
+		var fe *frame.Error
+		switch {
+		case tc.code == 0 && err != nil:
+			t.Errorf("%s: ReadFrame: %v", tc.name, err)
+		case tc.code != 0 && (!errors.As(err, &fe) || uint16(fe.Code) != tc.code):
+			t.Errorf("%s: ReadFrame error %v, want a failure with %d", tc.name, err, tc.code)
+		}
+	}
+}

@@ -22,6 +22,10 @@ type extension interface {
 	// decoder returns the decoder of the message whose first frame, h,
 	// carries some of those bits.
 	decoder(h frame.Header) decoder
+	// skim takes the wire payload p of each data frame, h its header,
+	// that ReadFrame returns undecoded, for an extension whose decoding
+	// of a message depends on the messages before it.
+	skim(h frame.Header, p []byte) error
 }
 
 // decoder turns the wire payload of one message, frame after frame, into

@@ -324,12 +324,17 @@ func (c *Conn) ReadMessage(ctx context.Context) (frame.Opcode, []byte, error) {
 // ReadDataFrame. Do not switch between ReadFrame and the other receiving
 // calls in the middle of a fragmented message.
 //
-// With compression agreed, ReadFrame returns compressed payloads as they
-// arrived (RSV1 set on a message's first frame) and does not inflate them.
-// Under context takeover the inflater's history then misses those
-// messages, so a connection that reads frames with ReadFrame must go on
-// reading with ReadFrame: a later message read by the other calls may
-// refer to that history and fail the connection with 1007.
+// With compression agreed, ReadFrame still returns frames as they arrived:
+// RSV1 set on a compressed message's first frame, the payload compressed
+// and as long as the header says. It stays the call that shows the wire
+// (websocket-client, which implements no extension, has nothing else);
+// the inflated data is what the message calls return. Under context
+// takeover the Conn also inflates those payloads, dropping the output, so
+// that its history follows the stream and the other receiving calls can
+// take over between messages: the inflated bytes count against
+// MaxMessageSize (1009), data that does not inflate fails the connection
+// (1007), and so does a new message inside a compressed one (1002).
+// Without context takeover nothing is inflated.
 func (c *Conn) ReadFrame(ctx context.Context, dst []byte) (frame.Frame, error) {
 	if err := lock(ctx, &c.rlock, "read"); err != nil {
 		return frame.Frame{}, err
@@ -385,6 +390,11 @@ func (c *Conn) recvFrame(ctx context.Context) (frame.Frame, error) {
 	}
 	c.rf.mode = modeNone
 	f := frame.Frame{Header: c.rf.h, Payload: c.fbuf}
+	if c.ext != nil && f.Opcode.IsData() {
+		if err := c.ext.skim(f.Header, f.Payload); err != nil {
+			return frame.Frame{}, c.readFailed(ctx, err)
+		}
+	}
 	if f.Opcode == frame.OpClose {
 		if _, _, err := frame.ParseClose(f.Payload, c.rd.Policy); err != nil {
 			return frame.Frame{}, c.readFailed(ctx, err)
