@@ -102,7 +102,8 @@ func (c *Conn) unlockWrite() error {
 
 // releaseWrite gives the writer's buffer back, and the encoder's, and
 // releases the write lock, then takes it again, without waiting, for a
-// pong owed meanwhile, until none is (see the hand-over above). It returns the first pong's error.
+// pong owed meanwhile, until none is (see the hand-over above). It
+// returns the first pong's error.
 func (c *Conn) releaseWrite() error {
 	var err error
 	for {
