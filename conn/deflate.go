@@ -136,7 +136,7 @@ func (c *Conn) useDeflate(cp *Compression, p handshake.DeflateParams) {
 		enc: deflater{cfg: cfg, takeover: !sendNoTakeover, threshold: threshold},
 		// zlib widens a window of 8 bits to 9 (RFC 7692 §7.1.2.1): keep
 		// what such a peer may refer to.
-		inf: inflater{bits: max(windowBits(recvBits), 9), takeover: !recvNoTakeover, limit: limit},
+		inf: inflater{bits: uint8(max(windowBits(recvBits), 9)), takeover: !recvNoTakeover, limit: limit},
 	}
 	e.params = p
 	c.useExtension(e)
@@ -175,8 +175,6 @@ var (
 	// inflaters holds the inflaters of messages received without context
 	// takeover, one pool per window size.
 	inflaters [deflate.MaxWindowBits + 1]sync.Pool
-	// inflateBufs holds the wire bytes of a message being inflated.
-	inflateBufs = sync.Pool{New: func() any { b := make([]byte, 0, inflateChunk); return &b }}
 	// compressors holds the compressors of messages sent without context
 	// takeover, one pool per window and hash size.
 	compressors [deflate.MaxWindowBits + 1][17]sync.Pool
@@ -185,39 +183,71 @@ var (
 // inflateChunk is how many wire bytes the inflater reads at a time.
 const inflateChunk = 4096
 
-// maxPooledBuf is the largest compressed output kept by a deflater between
-// messages.
+// maxPooledBuf is the largest buffer of a message given back to a pool.
 const maxPooledBuf = 1 << 20
 
+// msgBufs holds the buffers of messages being compressed or inflated
+// whole: taken for a message, given back once it is sent or returned.
+var msgBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// takeBuf returns an empty buffer from msgBufs.
+func takeBuf() *[]byte { return msgBufs.Get().(*[]byte) }
+
+// giveBuf gives the buffer *bp back to msgBufs, unless it grew too large
+// to keep, and clears *bp.
+func giveBuf(bp **[]byte) {
+	if *bp == nil {
+		return
+	}
+	if cap(**bp) <= maxPooledBuf {
+		**bp = (**bp)[:0]
+		msgBufs.Put(*bp)
+	}
+	*bp = nil
+}
+
 // deflater is the send side of permessage-deflate: the msgEncoder of a
-// Conn. A message shorter than threshold is sent as it is.
+// Conn. A message shorter than threshold is sent as it is. Between
+// messages it holds no buffer, and without context takeover no
+// compressor either: those come from pools for a message, and go back
+// when the message was written.
 type deflater struct {
 	cfg       deflate.Config
-	takeover  bool
 	threshold int
+	takeover  bool
 
-	c       *deflate.Compressor // with takeover, kept once made; otherwise held during a message only
 	started bool                // the message is being compressed
-	pending []byte              // the message's bytes while it is shorter than threshold
-	out     []byte              // the compressed message
+	c       *deflate.Compressor // with takeover, kept once made; otherwise held during a message only
+	pending *[]byte             // the message's bytes while it is shorter than threshold; nil between messages
+	out     *[]byte             // the compressed message; nil between messages
 }
 
 func (e *deflater) write(p []byte) error {
 	if !e.started {
-		if len(e.pending)+len(p) < e.threshold {
-			e.pending = append(e.pending, p...)
+		var pending []byte
+		if e.pending != nil {
+			pending = *e.pending
+		}
+		if len(pending)+len(p) < e.threshold {
+			if e.pending == nil {
+				e.pending = takeBuf()
+			}
+			*e.pending = append(*e.pending, p...)
 			return nil
 		}
 		if e.c == nil {
 			e.c = e.compressor()
 		}
-		if cap(e.out) > maxPooledBuf {
-			e.out = nil
+		if e.out == nil {
+			e.out = takeBuf()
 		}
-		e.out = e.c.Compress(e.out[:0], e.pending)
-		e.pending, e.started = e.pending[:0], true
+		*e.out = e.c.Compress((*e.out)[:0], pending)
+		if e.pending != nil {
+			*e.pending = pending[:0]
+		}
+		e.started = true
 	}
-	e.out = e.c.Compress(e.out, p)
+	*e.out = e.c.Compress(*e.out, p)
 	return nil
 }
 
@@ -237,11 +267,11 @@ func (e *deflater) compressor() *deflate.Compressor {
 }
 
 func (e *deflater) ready(n int) []byte {
-	if !e.started || len(e.out) < n {
+	if !e.started || len(*e.out) < n {
 		return nil
 	}
-	p := e.out
-	e.out = e.out[:0] // p stays valid until the next Compress
+	p := *e.out
+	*e.out = p[:0] // p stays valid until the next Compress
 	return p
 }
 
@@ -252,9 +282,14 @@ func (e *deflater) header(h frame.Header) frame.Header {
 
 func (e *deflater) finish(h frame.Header) (frame.Header, []byte, error) {
 	if !e.started {
-		if len(e.pending) < e.threshold {
-			p := e.pending
-			e.pending = e.pending[:0]
+		var p []byte
+		if e.pending != nil {
+			p = *e.pending
+		}
+		if len(p) < e.threshold {
+			if e.pending != nil {
+				*e.pending = p[:0] // p stays valid until release
+			}
 			return h, p, nil
 		}
 		// An empty message with every message compressed.
@@ -262,15 +297,25 @@ func (e *deflater) finish(h frame.Header) (frame.Header, []byte, error) {
 			return h, nil, err
 		}
 	}
-	e.out = e.c.Flush(e.out)
-	e.out = e.out[:len(e.out)-4] // the 00 00 ff ff of the sync flush (RFC 7692 §7.2.1)
+	out := e.c.Flush(*e.out)
+	out = out[:len(out)-4] // the 00 00 ff ff of the sync flush (RFC 7692 §7.2.1)
+	*e.out = out
 	e.started = false
 	if !e.takeover {
 		e.c.Reset()
 		compressors[e.cfg.WindowBits][e.cfg.HashBits].Put(e.c)
 		e.c = nil
 	}
-	return e.header(h), e.out, nil
+	return e.header(h), out, nil
+}
+
+// release gives back the buffers of the message finish ended, once its
+// payload is written.
+func (e *deflater) release() {
+	if !e.started {
+		giveBuf(&e.pending)
+		giveBuf(&e.out)
+	}
 }
 
 // errInflate is the error, wrapping the inflater's, of a compressed
@@ -286,22 +331,47 @@ var syncTail = [...]byte{0, 0, 0xff, 0xff}
 // payload arrives, a chunk at a time, so decoded bytes reach the
 // assembler, and its limit, as they are produced; a deflate.Inflater
 // resumes at any byte, so a frame boundary or a timeout of the wire only
-// pauses it.
+// pauses it. Between messages it holds the agreed parameters only, and
+// with context takeover its deflate.Inflater: the state of a message comes
+// from pools.
 type inflater struct {
-	bits     int               // the window of what the peer sends
+	bits     uint8             // the window of what the peer sends
 	takeover bool              // the history goes on from message to message
-	limit    int64             // the largest wire size of a message, the sum of its frames; negative: none
+	limit    int64             // the largest size of a message, on the wire and inflated; negative: none
 	f        *deflate.Inflater // with takeover, kept once made; otherwise held during a message only
+	m        *inflateMsg       // the message being inflated, or nil
+}
 
-	in    *[]byte // wire bytes read and not yet inflated, during a message
-	pos   int     // the next byte of in to inflate
-	wire  int64   // wire bytes of the message
-	tail  int     // bytes of syncTail inflated
-	ended bool    // a final block ended the stream (RFC 7692 §7.2.3.4)
+// inflateMsg is the state of the message an inflater inflates.
+type inflateMsg struct {
+	in    []byte // wire bytes read and not yet inflated
+	pos   int    // the next byte of in to inflate
+	wire  int64  // wire bytes of the message
+	tail  int    // bytes of syncTail inflated
+	ended bool   // a final block ended the stream (RFC 7692 §7.2.3.4)
 
 	src     io.Reader // the current frame's wire payload
 	fin     bool      // the current frame ends the message
 	srcDone bool      // src reached io.EOF
+
+	raw     byteSource // src for skim: the payload ReadFrame returns
+	skimmed int64      // bytes inflated and dropped by skim
+}
+
+// inflateMsgs holds the state of messages being inflated, with its buffer
+// of wire bytes.
+var inflateMsgs = sync.Pool{New: func() any { return &inflateMsg{in: make([]byte, 0, inflateChunk)} }}
+
+// byteSource reads the bytes of a slice.
+type byteSource []byte
+
+func (s *byteSource) Read(p []byte) (int, error) {
+	if len(*s) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, *s)
+	*s = (*s)[n:]
+	return n, nil
 }
 
 // begin starts a message.
@@ -310,8 +380,7 @@ func (d *inflater) begin() {
 	if d.f == nil {
 		d.f = d.inflater()
 	}
-	d.in = inflateBufs.Get().(*[]byte)
-	d.pos, d.wire, d.tail, d.ended = 0, 0, 0, false
+	d.m = inflateMsgs.Get().(*inflateMsg)
 }
 
 // inflater returns an inflater for a message: made once with context
@@ -322,7 +391,7 @@ func (d *inflater) inflater() *deflate.Inflater {
 			return f
 		}
 	}
-	f, err := deflate.NewInflater(d.bits)
+	f, err := deflate.NewInflater(int(d.bits))
 	if err != nil {
 		panic("conn: inflater window: " + err.Error()) // bits is from windowBits
 	}
@@ -330,8 +399,9 @@ func (d *inflater) inflater() *deflate.Inflater {
 }
 
 func (d *inflater) next(src io.Reader, length int64, fin bool) error {
-	d.src, d.fin, d.srcDone = src, fin, false
-	if d.limit >= 0 && length > d.limit-d.wire {
+	m := d.m
+	m.src, m.fin, m.srcDone = src, fin, false
+	if d.limit >= 0 && length > d.limit-m.wire {
 		return d.tooBig()
 	}
 	return nil
@@ -345,40 +415,41 @@ func (d *inflater) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
+	m := d.m
 	for {
-		if d.ended {
+		if m.ended {
 			return 0, d.drain()
 		}
-		in := *d.in
-		if d.pos == len(in) && !d.srcDone {
+		in := m.in
+		if m.pos == len(in) && !m.srcDone {
 			if err := d.readSrc(); err != nil {
 				return 0, err
 			}
 			continue
 		}
-		src := in[d.pos:]
-		if len(src) == 0 && d.fin {
-			src = syncTail[d.tail:]
+		src := in[m.pos:]
+		if len(src) == 0 && m.fin {
+			src = syncTail[m.tail:]
 		}
 		n, used, err := d.f.Inflate(p, src)
-		if d.pos < len(in) {
-			d.pos += used
+		if m.pos < len(in) {
+			m.pos += used
 		} else {
-			d.tail += used
+			m.tail += used
 		}
 		switch {
 		case err == io.EOF:
-			d.ended = true
+			m.ended = true
 		case err != nil:
 			return n, fmt.Errorf("%w: %w", errInflate, err)
 		}
 		if n > 0 {
 			return n, nil
 		}
-		if d.ended || d.pos < len(in) || (d.fin && d.tail < len(syncTail)) || !d.srcDone {
+		if m.ended || m.pos < len(in) || (m.fin && m.tail < len(syncTail)) || !m.srcDone {
 			continue
 		}
-		if !d.fin {
+		if !m.fin {
 			return 0, io.EOF // the end of a frame that does not end the message
 		}
 		if !d.f.Idle() {
@@ -392,14 +463,15 @@ func (d *inflater) Read(p []byte) (int, error) {
 // readSrc reads the next wire bytes of the frame into in, which the
 // inflater has used up.
 func (d *inflater) readSrc() error {
-	b := (*d.in)[:cap(*d.in)]
-	n, err := d.src.Read(b)
-	*d.in, d.pos = b[:n], 0
-	d.wire += int64(n)
+	m := d.m
+	b := m.in[:cap(m.in)]
+	n, err := m.src.Read(b)
+	m.in, m.pos = b[:n], 0
+	m.wire += int64(n)
 	if err == io.EOF {
-		d.srcDone, err = true, nil
+		m.srcDone, err = true, nil
 	}
-	if d.limit >= 0 && d.wire > d.limit {
+	if d.limit >= 0 && m.wire > d.limit {
 		return d.tooBig()
 	}
 	return err
@@ -408,19 +480,19 @@ func (d *inflater) readSrc() error {
 // drain reads the rest of the message's frames once a final block has
 // ended the stream, and ends the message with the last.
 func (d *inflater) drain() error {
-	for !d.srcDone {
+	for !d.m.srcDone {
 		if err := d.readSrc(); err != nil {
 			return err
 		}
 	}
-	if d.fin {
+	if d.m.fin {
 		d.end()
 	}
 	return io.EOF
 }
 
 // end ends the message: with context takeover the inflater keeps its
-// history for the next; the buffers go back to their pools.
+// history for the next; the message's state goes back to its pool.
 func (d *inflater) end() {
 	if d.takeover {
 		d.f.Restart()
@@ -430,15 +502,67 @@ func (d *inflater) end() {
 
 // release gives back what a message holds.
 func (d *inflater) release() {
-	if d.in != nil {
-		*d.in = (*d.in)[:0]
-		inflateBufs.Put(d.in)
-		d.in = nil
+	if m := d.m; m != nil {
+		*m = inflateMsg{in: m.in[:0]}
+		inflateMsgs.Put(m)
+		d.m = nil
 	}
 	if !d.takeover && d.f != nil {
 		d.f.Reset()
 		inflaters[d.bits].Put(d.f)
 		d.f = nil
 	}
-	d.src = nil
+}
+
+// skim is how ReadFrame, which returns the frames of compressed messages
+// as they arrived, keeps the inflater's history that of the stream: with
+// context takeover a later message may refer to the bytes of those, so
+// their payloads are inflated too and the output dropped. The inflated
+// bytes count against the message size limit (1009) and data that does
+// not inflate fails the connection (1007), as with ReadMessage; so does a
+// new message while a compressed one is unfinished (1002), which would
+// leave the history broken. Without context takeover no message depends on
+// another, and nothing is done.
+func (e *deflateExt) skim(h frame.Header, p []byte) error {
+	d := &e.inf
+	switch {
+	case !d.takeover || !h.Opcode.IsData():
+		return nil
+	case h.Opcode != frame.OpContinuation:
+		if d.m != nil {
+			return fmt.Errorf("%w: %s frame inside a compressed message", fragment.ErrMissingContinuation, h.Opcode)
+		}
+		if !h.Rsv1 {
+			return nil
+		}
+		d.begin()
+	case d.m == nil:
+		return nil // a fragment of an uncompressed message
+	}
+	m := d.m
+	m.raw = p
+	if err := d.next(&m.raw, int64(len(p)), h.Fin); err != nil {
+		return err
+	}
+	bp := takeBuf()
+	if cap(*bp) < inflateChunk {
+		*bp = make([]byte, 0, inflateChunk)
+	}
+	out := (*bp)[:cap(*bp)]
+	var err error
+	for err == nil {
+		var n int
+		n, err = d.Read(out)
+		if n == 0 {
+			continue // m is the message's only until Read ends it
+		}
+		if m.skimmed += int64(n); d.limit >= 0 && m.skimmed > d.limit {
+			err = fmt.Errorf("%w: more than %d bytes", fragment.ErrMessageTooBig, d.limit)
+		}
+	}
+	giveBuf(&bp)
+	if err == io.EOF {
+		return nil
+	}
+	return err
 }

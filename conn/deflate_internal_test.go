@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 	"unsafe"
@@ -22,17 +23,41 @@ func (pipeBuf) SetReadDeadline(time.Time) error  { return nil }
 func (pipeBuf) SetWriteDeadline(time.Time) error { return nil }
 
 // deflateHeld returns the bytes the Conn's permessage-deflate holds
-// between messages, and whether a message's inflate state is left.
-func (c *Conn) deflateHeld() (int, bool) {
+// between messages, and what it holds that an idle Conn must not: a
+// message's buffers, and without context takeover a compressor or an
+// inflater, which belong in their pools.
+func (c *Conn) deflateHeld() (int, []string) {
 	e := c.ext.(*deflateExt)
-	n := int(unsafe.Sizeof(*e)) + cap(e.enc.pending) + cap(e.enc.out)
+	n := int(unsafe.Sizeof(*e))
+	var left []string
+	for _, b := range []struct {
+		name string
+		b    *[]byte
+	}{{"the bytes of a message under the threshold", e.enc.pending}, {"a compressed message", e.enc.out}} {
+		if b.b != nil {
+			n += cap(*b.b)
+			left = append(left, b.name)
+		}
+	}
+	if e.inf.m != nil {
+		left = append(left, "a message's inflate state")
+	}
 	if e.enc.c != nil {
 		n += e.enc.c.Size()
+		if !e.enc.takeover {
+			left = append(left, "a compressor")
+		}
 	}
 	if e.inf.f != nil {
 		n += e.inf.f.Size()
+		if !e.inf.takeover {
+			left = append(left, "an inflater")
+		}
 	}
-	return n, e.inf.in != nil || !e.inf.takeover && e.inf.f != nil
+	if cap(c.msg.Payload) > 0 {
+		left = append(left, "a message buffer")
+	}
+	return n, left
 }
 
 // idlePair makes a client and a server that agreed p, and sends rounds
@@ -81,13 +106,13 @@ func TestDeflateIdleMemory(t *testing.T) {
 		{CompressionDefault, handshake.DeflateParams{ServerMaxWindowBits: 12}, 32 << 10},
 		{CompressionSmall, handshake.DeflateParams{ServerMaxWindowBits: 10}, 16 << 10},
 		{CompressionBest, handshake.DeflateParams{}, 320 << 10},
-		{CompressionDefault, handshake.DeflateParams{ClientNoContextTakeover: true, ServerNoContextTakeover: true}, 1 << 10},
+		{CompressionDefault, handshake.DeflateParams{ClientNoContextTakeover: true, ServerNoContextTakeover: true}, 128},
 	} {
 		c, _ := idlePair(t, tc.preset, tc.p, 20)
-		held, busy := c.deflateHeld()
+		held, left := c.deflateHeld()
 		t.Logf("%v, %v: %d bytes held by an idle client", tc.preset, tc.p, held)
-		if busy {
-			t.Errorf("%v, %v: an idle client holds a message's inflate state", tc.preset, tc.p)
+		if left != nil {
+			t.Errorf("%v, %v: an idle client holds %s", tc.preset, tc.p, strings.Join(left, ", "))
 		}
 		if held > tc.most {
 			t.Errorf("%v, %v: %d bytes held, want at most %d", tc.preset, tc.p, held, tc.most)
@@ -120,12 +145,74 @@ func TestDeflateIdleHeap(t *testing.T) {
 	for _, tc := range []struct {
 		preset CompressionPreset
 		p      handshake.DeflateParams
+		most   float64 // bytes more than uncompressed; 0: not checked
 	}{
-		{CompressionDefault, handshake.DeflateParams{}},
-		{CompressionSmall, handshake.DeflateParams{ServerMaxWindowBits: 10, ClientMaxWindowBits: 10}},
-		{CompressionBest, handshake.DeflateParams{}},
-		{CompressionDefault, handshake.DeflateParams{ClientNoContextTakeover: true, ServerNoContextTakeover: true}},
+		{CompressionDefault, handshake.DeflateParams{}, 0},
+		{CompressionSmall, handshake.DeflateParams{ServerMaxWindowBits: 10, ClientMaxWindowBits: 10}, 0},
+		{CompressionBest, handshake.DeflateParams{}, 0},
+		// The agreed parameters and the extension's state only.
+		{CompressionDefault, handshake.DeflateParams{ClientNoContextTakeover: true, ServerNoContextTakeover: true}, 128},
 	} {
-		t.Logf("%v, %v: %.0f bytes per Conn more than uncompressed (%.0f)", tc.preset, tc.p, heap(tc.preset, tc.p)-plain, plain)
+		more := heap(tc.preset, tc.p) - plain
+		t.Logf("%v, %v: %.0f bytes per Conn more than uncompressed (%.0f)", tc.preset, tc.p, more, plain)
+		if tc.most != 0 && more > tc.most {
+			t.Errorf("%v, %v: %.0f bytes per Conn more than uncompressed, want at most %.0f", tc.preset, tc.p, more, tc.most)
+		}
+	}
+}
+
+// However a message is sent and received, an idle Conn without context
+// takeover holds no compressor, inflater or message buffer afterwards, and
+// with takeover no message buffer: those are pooled.
+func TestDeflateIdleHoldsNothingPooled(t *testing.T) {
+	ctx := context.Background()
+	m := bytes.Repeat([]byte(`{"id":1,"name":"someone","tags":["a","b"]} `), 300)
+	sends := map[string]func(c *Conn) error{
+		"WriteMessage":  func(c *Conn) error { return c.WriteMessage(ctx, frame.OpText, m) },
+		"WriteMessages": func(c *Conn) error { return c.WriteMessages(ctx, frame.OpText, m[:500], m) },
+		"NextWriter": func(c *Conn) error {
+			w, err := c.NextWriter(ctx, frame.OpText)
+			if err != nil {
+				return err
+			}
+			w.Write(m[:3000])
+			w.Write(m[3000:])
+			return w.Close()
+		},
+	}
+	recvs := map[string]func(c *Conn) error{
+		"ReadMessage": func(c *Conn) error { _, _, err := c.ReadMessage(ctx); return err },
+		"ReadDataFrame into a buffer": func(c *Conn) error {
+			_, err := c.ReadDataFrame(ctx, make([]byte, 0, 64<<10))
+			return err
+		},
+		"ReadDataFrame into nil": func(c *Conn) error { _, err := c.ReadDataFrame(ctx, nil); return err },
+		"ReadDataFrame into a small buffer": func(c *Conn) error {
+			_, err := c.ReadDataFrame(ctx, make([]byte, 0, 100))
+			return err
+		},
+	}
+	for _, p := range []handshake.DeflateParams{{ClientNoContextTakeover: true, ServerNoContextTakeover: true}, {}} {
+		for sname, send := range sends {
+			for rname, recv := range recvs {
+				c, s := idlePair(t, CompressionDefault, p, 0)
+				for _, d := range [][2]*Conn{{c, s}, {s, c}} {
+					if err := send(d[0]); err != nil {
+						t.Fatal(err)
+					}
+					for {
+						if err := recv(d[1]); err != nil {
+							t.Fatal(err)
+						}
+						if d[1].rd.Buffered() == 0 && d[1].t.(pipeBuf).in.Len() == 0 {
+							break // both messages of WriteMessages read
+						}
+					}
+				}
+				if _, left := c.deflateHeld(); left != nil {
+					t.Errorf("%v, %s then %s: an idle client holds %s", p, sname, rname, strings.Join(left, ", "))
+				}
+			}
+		}
 	}
 }

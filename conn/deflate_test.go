@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"runtime"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/handshake"
 	"github.com/framewire/ws/internal/deflate"
+	"github.com/framewire/ws/mask"
 )
 
 // loop is one end of an in-memory connection that never blocks: what is
@@ -587,5 +589,206 @@ func TestDeflateStreamFragments(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The bytes a client sends depend on the messages and the agreement only,
+// not on what the compressors taken from the pool without context
+// takeover compressed before: the same sequence sent twice on fresh
+// connections is the same on the wire. Before the second run, a message
+// leaves in the pooled compressor's hash table positions that point at a
+// copy of the sequence's last 100 bytes 500 bytes back, where a new
+// compressor finds only one beyond its window. Masks are fixed so that the
+// frames compare whole.
+func TestDeflateDeterministic(t *testing.T) {
+	key := func() mask.Key { return mask.Key{1, 2, 3, 4} }
+	r := rand.New(rand.NewPCG(1, 2))
+	letters := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = "abcdefghijklmnop"[r.IntN(16)]
+		}
+		return b
+	}
+	for _, tc := range []struct {
+		preset conn.CompressionPreset
+		p      handshake.DeflateParams
+	}{
+		{conn.CompressionDefault, handshake.DeflateParams{ClientNoContextTakeover: true, ServerNoContextTakeover: true}},
+		{conn.CompressionSmall, handshake.DeflateParams{ClientNoContextTakeover: true}},
+		{conn.CompressionDefault, handshake.DeflateParams{ClientNoContextTakeover: true, ClientMaxWindowBits: 9}},
+		{conn.CompressionDefault, handshake.DeflateParams{}},
+		{conn.CompressionSmall, handshake.DeflateParams{ClientMaxWindowBits: 9}},
+	} {
+		bits := map[conn.CompressionPreset]int{conn.CompressionDefault: 12, conn.CompressionSmall: 10}[tc.preset]
+		if tc.p.ClientMaxWindowBits != 0 {
+			bits = min(bits, tc.p.ClientMaxWindowBits)
+		}
+		// R, then R[500:700] where R[500] is just within the window, and
+		// R[500:600] again 500 bytes later, beyond the window from R.
+		head := letters(1000)
+		at := max(1<<bits+250, 1000)
+		m := append(append(append(append(bytes.Clone(head), letters(at-1000)...), head[500:700]...), letters(300)...), head[500:600]...)
+		seq := [][]byte{m, wordsOf(3000, 1), m}
+		send := func(before []byte) []byte {
+			cfg := conn.Config{MaskKey: key, Compression: &conn.Compression{Preset: tc.preset, Threshold: -1}}
+			if before != nil {
+				c, s, _, _ := deflatePair(tc.p, cfg, conn.Config{})
+				if err := c.WriteMessage(context.Background(), frame.OpBinary, before); err != nil {
+					t.Fatal(err)
+				}
+				if _, _, err := s.ReadMessage(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c, s, c2s, _ := deflatePair(tc.p, cfg, conn.Config{})
+			var wire []byte
+			for _, m := range seq {
+				if err := c.WriteMessage(context.Background(), frame.OpBinary, m); err != nil {
+					t.Fatal(err)
+				}
+				wire = append(wire, c2s.Bytes()...)
+				if _, got, err := s.ReadMessage(context.Background()); err != nil || !bytes.Equal(got, m) {
+					t.Fatalf("ReadMessage: %d bytes, %v", len(got), err)
+				}
+			}
+			return wire
+		}
+		want := send(nil)
+		// The message before leaves R[500:600] at m's positions of
+		// R[500:700].
+		if got := send(append(make([]byte, at), head[500:600]...)); !bytes.Equal(got, want) {
+			t.Errorf("%v, %v: the same messages sent again are %d bytes on the wire, first %d", tc.preset, tc.p, len(got), len(want))
+		}
+	}
+}
+
+// wordsOf returns n bytes of JSON-like text made of words picked by a
+// generator seeded with seed.
+func wordsOf(n int, seed uint64) []byte {
+	words := strings.Fields("id name user event value status ok error time tags type data items count price region alpha beta gamma delta")
+	r := rand.New(rand.NewPCG(seed, 1))
+	var b []byte
+	for len(b) < n {
+		b = fmt.Appendf(b, `{"%s":%d,"%s":"%s%d"}`+"\n",
+			words[r.IntN(len(words))], r.IntN(100000), words[r.IntN(len(words))], words[r.IntN(len(words))], r.IntN(1000))
+	}
+	return b[:n]
+}
+
+// ReadFrame returns the frames of compressed messages as they arrived,
+// RSV1 set on the first, and the Conn still inflates their payloads under
+// context takeover, so that the other receiving calls go on with the
+// stream: each message here repeats part of the one before it, which the
+// server compresses as back-references into its history.
+func TestDeflateReadFrameKeepsHistory(t *testing.T) {
+	ctx := context.Background()
+	for _, p := range []handshake.DeflateParams{{}, {ServerMaxWindowBits: 9}, {ServerNoContextTakeover: true}} {
+		c, _, _, s2c := deflatePair(p, conn.Config{}, conn.Config{})
+		var buf bytes.Buffer
+		w, _ := flate.NewWriter(&buf, flate.BestSpeed)
+		if p.ServerMaxWindowBits != 0 {
+			w, _ = flate.NewWriter(&buf, flate.HuffmanOnly) // no reference beyond 2^9
+		}
+		base := textOf(3000, 5)
+		msgs := make([][]byte, 8)
+		for i := range msgs {
+			msgs[i] = append(bytes.Clone(base[i*300:i*300+400]), textOf(200, i)...)
+		}
+		// Odd messages come in 3 fragments; a ping follows each first frame.
+		for i, m := range msgs {
+			z := flateMessage(t, w, &buf, m)
+			if p.ServerNoContextTakeover {
+				w.Reset(&buf)
+			}
+			size := len(z)
+			if i%2 == 1 {
+				size = len(z)/3 + 1
+			}
+			s2c.Write(serverFrames(fragments(frame.OpText, z, size)...))
+		}
+		for i, m := range msgs {
+			if i%3 != 0 {
+				if _, got, err := c.ReadMessage(ctx); err != nil || !bytes.Equal(got, m) {
+					t.Fatalf("%v: message %d: ReadMessage = %q, %v; want %q", p, i, got, err, m)
+				}
+				continue
+			}
+			var wire []byte
+			for {
+				f, err := c.ReadFrame(ctx, nil)
+				if err != nil {
+					t.Fatalf("%v: message %d: ReadFrame: %v", p, i, err)
+				}
+				if f.Opcode == frame.OpPing { // fragments sends one after the first frame
+					continue
+				}
+				if first := wire == nil; f.Rsv1 != first || (f.Opcode == frame.OpText) != first {
+					t.Fatalf("%v: message %d: frame %v, want RSV1 and text on the first frame only", p, i, f.Header)
+				}
+				wire = append(wire, f.Payload...)
+				if f.Fin {
+					break
+				}
+			}
+			if got := inflateAll(t, wire); bytes.Equal(got, m) && p.ServerMaxWindowBits == 0 && !p.ServerNoContextTakeover && i > 0 {
+				t.Errorf("%v: message %d inflates on its own: the test needs back-references", p, i)
+			}
+		}
+	}
+}
+
+// inflateAll inflates one message's payload with no history; it returns
+// nil if that fails.
+func inflateAll(t *testing.T, p []byte) []byte {
+	t.Helper()
+	got, err := io.ReadAll(flate.NewReader(io.MultiReader(bytes.NewReader(p), bytes.NewReader([]byte{0, 0, 0xff, 0xff, 1, 0, 0, 0xff, 0xff}))))
+	if err != nil {
+		return nil
+	}
+	return got
+}
+
+// What ReadFrame inflates to keep the history is checked as ReadMessage
+// checks it: data that does not inflate fails the connection with 1007,
+// more than the limit inflated with 1009, and a new message inside a
+// compressed one with 1002. Without context takeover nothing depends on
+// those payloads, and ReadFrame returns them unchecked, as it does text.
+func TestDeflateReadFrameChecks(t *testing.T) {
+	ctx := context.Background()
+	var buf bytes.Buffer
+	w, _ := flate.NewWriter(&buf, flate.BestSpeed)
+	bomb := flateMessage(t, w, &buf, make([]byte, 4<<20))
+	w.Reset(&buf)
+	half := flateMessage(t, w, &buf, textOf(1000, 0))
+	for _, tc := range []struct {
+		name   string
+		p      handshake.DeflateParams
+		frames []frame.Frame
+		code   uint16 // 0: no error
+	}{
+		{"garbage", handshake.DeflateParams{}, []frame.Frame{{Header: frame.Header{Fin: true, Rsv1: true, Opcode: frame.OpBinary}, Payload: []byte{0xff, 0xff, 0xff, 0xff}}}, 1007},
+		{"bomb", handshake.DeflateParams{}, fragments(frame.OpBinary, bomb, 1000), 1009},
+		{"message inside", handshake.DeflateParams{}, []frame.Frame{
+			{Header: frame.Header{Rsv1: true, Opcode: frame.OpText}, Payload: half[:10]},
+			{Header: frame.Header{Fin: true, Opcode: frame.OpText}, Payload: []byte("x")},
+		}, 1002},
+		{"garbage without takeover", handshake.DeflateParams{ServerNoContextTakeover: true}, []frame.Frame{{Header: frame.Header{Fin: true, Rsv1: true, Opcode: frame.OpBinary}, Payload: []byte{0xff, 0xff, 0xff, 0xff}}}, 0},
+	} {
+		c, _, _, s2c := deflatePair(tc.p, conn.Config{MaxMessageSize: 1 << 20}, conn.Config{})
+		s2c.Write(serverFrames(tc.frames...))
+		var err error
+		for range tc.frames {
+			if _, err = c.ReadFrame(ctx, nil); err != nil {
+				break
+			}
+		}
+		var fe *frame.Error
+		switch {
+		case tc.code == 0 && err != nil:
+			t.Errorf("%s: ReadFrame: %v", tc.name, err)
+		case tc.code != 0 && (!errors.As(err, &fe) || uint16(fe.Code) != tc.code):
+			t.Errorf("%s: ReadFrame error %v, want a failure with %d", tc.name, err, tc.code)
+		}
 	}
 }

@@ -1,9 +1,13 @@
 package conn
 
 import (
+	"fmt"
 	"io"
+	"math"
 
+	"github.com/framewire/ws/fragment"
 	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/internal/grow"
 )
 
 // extension is the receive half of a negotiated extension (RFC 6455 §9):
@@ -18,6 +22,10 @@ type extension interface {
 	// decoder returns the decoder of the message whose first frame, h,
 	// carries some of those bits.
 	decoder(h frame.Header) decoder
+	// skim takes the wire payload p of each data frame, h its header,
+	// that ReadFrame returns undecoded, for an extension whose decoding
+	// of a message depends on the messages before it.
+	skim(h frame.Header, p []byte) error
 }
 
 // decoder turns the wire payload of one message, frame after frame, into
@@ -86,4 +94,82 @@ func (c *Conn) decodePayload() error {
 			return err
 		}
 	}
+}
+
+// decodeWhole is recvWhole for a message the extension marked that came in
+// one final frame, c.rf.h: the decoder writes the message to the end of
+// dst, and the Assembler checks it as a message of its own
+// ([fragment.Assembler.Whole]), so that it holds no buffer for such
+// messages between them: an idle Conn keeps none, compressed or not. The
+// decoded bytes count against the size limit as they are produced; they go
+// straight into dst when it has room, or else through a pooled buffer.
+// When the wire stops inside the frame (a timeout), the bytes decoded so
+// far go to the Assembler and the decoder stays the message's, so that the
+// next call goes on with the frame where this one stopped.
+func (c *Conn) decodeWhole(dst []byte) ([]byte, error) {
+	h := c.rf.h
+	dec := c.ext.decoder(h)
+	if err := dec.next((*wireSource)(c), h.Length, true); err != nil {
+		return nil, err
+	}
+	limit := c.asm.MaxMessageSize
+	if limit == 0 {
+		limit = fragment.DefaultMaxMessageSize
+	}
+	buf, scratch := dst, (*[]byte)(nil)
+	if cap(dst)-len(dst) < grow.Min {
+		scratch = takeBuf()
+		buf = *scratch
+	}
+	start := len(buf)
+	var err error
+	for err == nil {
+		if cap(buf)-len(buf) < grow.Min {
+			room := -1
+			if limit >= 0 {
+				room = int(min(int64(start)+limit+1, math.MaxInt))
+			}
+			buf = grow.Buffer(buf, grow.Min, room)
+		}
+		var n int
+		n, err = dec.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if limit >= 0 && int64(len(buf)-start) > limit {
+			err = fmt.Errorf("%w: more than %d bytes", fragment.ErrMessageTooBig, limit)
+		} else if err != nil && err != io.EOF {
+			err = c.decodeLater(dec, buf[start:], err)
+		}
+	}
+	if scratch != nil {
+		if err == io.EOF {
+			dst = append(dst, buf...)
+		}
+		*scratch = buf
+		giveBuf(&scratch)
+	} else {
+		dst = buf
+	}
+	if err != io.EOF {
+		return nil, err
+	}
+	c.rf.mode = modeNone
+	p := dst[len(dst)-(len(buf)-start):]
+	return dst, c.asm.Whole(h.Opcode, p)
+}
+
+// decodeLater hands the message decodeWhole was decoding to the general
+// path, after the wire failed with err: the Assembler takes the bytes p
+// decoded so far, and dec goes on with the rest. It returns err, or the
+// Assembler's verdict on p.
+func (c *Conn) decodeLater(dec decoder, p []byte, err error) error {
+	h := c.rf.h
+	h.Length = 0 // the decoded length is not known
+	if aerr := c.asm.Begin(h); aerr != nil {
+		return aerr
+	}
+	if aerr := c.asm.Write(p); aerr != nil {
+		return aerr
+	}
+	c.dec = dec
+	return err
 }

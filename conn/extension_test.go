@@ -17,8 +17,9 @@ import (
 // UTF-8 on the wire (0xC1) decodes to ASCII ("AA"), and the reverse.
 type flipDouble struct{}
 
-func (flipDouble) rsv() frame.Policy              { return frame.Policy{Rsv1: true} }
-func (flipDouble) decoder(h frame.Header) decoder { return &flipDecoder{} }
+func (flipDouble) rsv() frame.Policy               { return frame.Policy{Rsv1: true} }
+func (flipDouble) decoder(h frame.Header) decoder  { return &flipDecoder{} }
+func (flipDouble) skim(frame.Header, []byte) error { return nil }
 
 type flipDecoder struct {
 	src     io.Reader

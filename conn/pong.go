@@ -100,13 +100,17 @@ func (c *Conn) unlockWrite() error {
 	return err
 }
 
-// releaseWrite gives the writer's buffer back and releases the write lock,
-// then takes it again, without waiting, for a pong owed meanwhile, until
-// none is (see the hand-over above). It returns the first pong's error.
+// releaseWrite gives the writer's buffer back, and the encoder's, and
+// releases the write lock, then takes it again, without waiting, for a
+// pong owed meanwhile, until none is (see the hand-over above). It
+// returns the first pong's error.
 func (c *Conn) releaseWrite() error {
 	var err error
 	for {
 		c.w.release()
+		if c.enc != nil {
+			c.enc.release()
+		}
 		c.wlock.unlock()
 		if !c.pongOwed.Load() || !c.wlock.tryLock() {
 			return err

@@ -123,6 +123,8 @@ func (u *upper) finish(h frame.Header) (frame.Header, []byte, error) {
 	return u.header(h), p, nil
 }
 
+func (u *upper) release() {}
+
 // A negotiated extension encodes the data messages of WriteMessage, in
 // parts of at most one write buffer, and sets its RSV bit on their frame;
 // it never sees control frames or WriteFrame's frames.

@@ -171,7 +171,7 @@ func (c *Conn) ReadDataFrame(ctx context.Context, dst []byte) (frame.Frame, erro
 	if whole {
 		c.rbind.Disarm()
 		h := &c.rf.h
-		return frame.Frame{Header: frame.Header{Fin: true, Opcode: h.Opcode, Length: h.Length}, Payload: p}, nil
+		return frame.Frame{Header: frame.Header{Fin: true, Opcode: h.Opcode, Length: int64(len(p) - len(dst))}, Payload: p}, nil
 	}
 	var f frame.Frame
 	if err == nil {
@@ -199,8 +199,10 @@ func (c *Conn) ReadDataFrame(ctx context.Context, dst []byte) (frame.Frame, erro
 // trace is on. The payload goes from the reader's buffer straight to the
 // end of dst, and the assembler checks it as a message of one frame
 // ([fragment.Assembler.Whole]) without holding a copy; p is dst with the
-// payload appended, and c.rf.h the frame's header. Any other frame is left
-// begun, and whole false, for recvDataFrame to go on with.
+// payload appended, and c.rf.h the frame's header. A message of one final
+// frame that the negotiated extension marked is decoded the same way, into
+// dst (decodeWhole), whether or not its payload is buffered. Any other
+// frame is left begun, and whole false, for recvDataFrame to go on with.
 func (c *Conn) recvWhole(ctx context.Context, dst []byte) (p []byte, whole bool, err error) {
 	if c.rf.mode != modeNone || c.pong > 0 || c.dec != nil || c.trace != nil {
 		return nil, false, nil
@@ -209,6 +211,13 @@ func (c *Conn) recvWhole(ctx context.Context, dst []byte) (p []byte, whole bool,
 		return nil, false, c.readFailed(ctx, err)
 	}
 	h := &c.rf.h
+	if h.Rsv1 && c.ext != nil && h.Fin && (h.Opcode == frame.OpText || h.Opcode == frame.OpBinary) {
+		p, err := c.decodeWhole(dst)
+		if err != nil {
+			return nil, false, c.readFailed(ctx, err)
+		}
+		return p, true, nil
+	}
 	if !h.Fin || h.Opcode != frame.OpText && h.Opcode != frame.OpBinary || h.Rsv1 || h.Rsv2 || h.Rsv3 ||
 		h.Length > int64(c.rd.Buffered()) {
 		if err := c.begun(); err != nil {
@@ -315,12 +324,17 @@ func (c *Conn) ReadMessage(ctx context.Context) (frame.Opcode, []byte, error) {
 // ReadDataFrame. Do not switch between ReadFrame and the other receiving
 // calls in the middle of a fragmented message.
 //
-// With compression agreed, ReadFrame returns compressed payloads as they
-// arrived (RSV1 set on a message's first frame) and does not inflate them.
-// Under context takeover the inflater's history then misses those
-// messages, so a connection that reads frames with ReadFrame must go on
-// reading with ReadFrame: a later message read by the other calls may
-// refer to that history and fail the connection with 1007.
+// With compression agreed, ReadFrame still returns frames as they arrived:
+// RSV1 set on a compressed message's first frame, the payload compressed
+// and as long as the header says. It stays the call that shows the wire
+// (websocket-client, which implements no extension, has nothing else);
+// the inflated data is what the message calls return. Under context
+// takeover the Conn also inflates those payloads, dropping the output, so
+// that its history follows the stream and the other receiving calls can
+// take over between messages: the inflated bytes count against
+// MaxMessageSize (1009), data that does not inflate fails the connection
+// (1007), and so does a new message inside a compressed one (1002).
+// Without context takeover nothing is inflated.
 func (c *Conn) ReadFrame(ctx context.Context, dst []byte) (frame.Frame, error) {
 	if err := lock(ctx, &c.rlock, "read"); err != nil {
 		return frame.Frame{}, err
@@ -376,6 +390,11 @@ func (c *Conn) recvFrame(ctx context.Context) (frame.Frame, error) {
 	}
 	c.rf.mode = modeNone
 	f := frame.Frame{Header: c.rf.h, Payload: c.fbuf}
+	if c.ext != nil && f.Opcode.IsData() {
+		if err := c.ext.skim(f.Header, f.Payload); err != nil {
+			return frame.Frame{}, c.readFailed(ctx, err)
+		}
+	}
 	if f.Opcode == frame.OpClose {
 		if _, _, err := frame.ParseClose(f.Payload, c.rd.Policy); err != nil {
 			return frame.Frame{}, c.readFailed(ctx, err)

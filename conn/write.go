@@ -193,8 +193,11 @@ type msgEncoder interface {
 	// finish ends the message. It returns h, the header of the message's
 	// first frame, with the RSV bits the extension owns set unless the
 	// message is sent as it is, and the payload to send: the rest of the
-	// message, valid until the next message.
+	// message, valid until release.
 	finish(h frame.Header) (frame.Header, []byte, error)
+	// release gives back what the last message held once it is written;
+	// it is called as each locked section of the write side ends.
+	release()
 }
 
 // encode runs a message through the negotiated extension. The encoder is

@@ -188,10 +188,14 @@ func (c *Compressor) Reset() {
 	c.base, c.pos, c.end, c.covered, c.blockStart, c.matched = 0, 0, 0, 0, 0, 0
 	c.giveBack()
 	c.acc, c.nacc = 0, 0
-	// Stale table entries need no clearing, here or when the buffer
-	// slides: a candidate must lie in buf before the current position,
-	// within the window, and match four bytes, and every byte of buf
-	// before the current position belongs to the stream since the reset.
+	// The table starts empty, as a new Compressor's: an entry left by
+	// the stream before the reset could still point at bytes of the new
+	// one that match, a valid back-reference that a new Compressor would
+	// not find, so the output would depend on what the Compressor
+	// compressed before. Within a stream, entries need no clearing when
+	// the buffer slides: a candidate must lie in buf before the current
+	// position, within the window, and match four bytes.
+	clear(c.table)
 }
 
 func (c *Compressor) init() {
