@@ -19,6 +19,7 @@ import (
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 
+	"github.com/framewire/ws/handshake"
 	"github.com/framewire/ws/internal/bind"
 )
 
@@ -207,7 +208,7 @@ func (c *h2Client) fail(err error) {
 	}
 	c.err = err
 	for id, s := range c.streams {
-		s.end(err)
+		s.end(lostH2(err))
 		delete(c.streams, id)
 	}
 	c.wakeWriters()
@@ -240,6 +241,9 @@ func (c *h2Client) fail(err error) {
 // keepAliveIdle is pinged, and given up when the answer does not come
 // within h2PingTimeout.
 func (c *h2Client) checkAlive() {
+	if c.failure() != nil {
+		return
+	}
 	if c.activity.Swap(false) {
 		c.mu.Lock()
 		c.pinged = false
@@ -499,6 +503,9 @@ func (c *h2Client) readLoop() {
 					reason = d.Error()
 				}
 				err = &h2ProtocolError{Code: http2.ErrCode(ce), Reason: reason}
+				if mh, ok := f.(*http2.MetaHeadersFrame); ok && mh != nil {
+					c.badHeaders(mh, err)
+				}
 			case errors.Is(err, http2.ErrFrameTooLarge):
 				err = protoErr(http2.ErrCodeFrameSize, "frame larger than SETTINGS_MAX_FRAME_SIZE")
 			}
@@ -508,6 +515,20 @@ func (c *h2Client) readLoop() {
 			return
 		}
 	}
+}
+
+// badHeaders fails the stream of a header block that ended the
+// connection: too large, or not decodable.
+func (c *h2Client) badHeaders(mh *http2.MetaHeadersFrame, err error) {
+	cause := handshake.ErrMalformedResponse
+	if mh.Truncated {
+		cause = handshake.ErrHeaderTooLarge
+	}
+	c.mu.Lock()
+	if s := c.streams[mh.StreamID]; s != nil {
+		s.end(lostH2(fmt.Errorf("%w: %w", cause, err)))
+	}
+	c.mu.Unlock()
 }
 
 // handle acts on one frame from the server. An error ends the connection.
@@ -734,11 +755,11 @@ func (c *h2Client) onHeaders(f *http2.MetaHeadersFrame) error {
 	case s.status != 0 && !f.StreamEnded():
 		serr = errors.New("trailers without END_STREAM")
 	case f.Truncated:
-		serr = fmt.Errorf("response header larger than %d bytes", h2MaxHeaderList)
+		serr = fmt.Errorf("%w: more than %d bytes over HTTP/2", handshake.ErrHeaderTooLarge, h2MaxHeaderList)
 	case s.status == 0:
 		code, err := strconv.Atoi(f.PseudoValue("status"))
 		if err != nil || code < 100 || code > 999 {
-			serr = fmt.Errorf("response :status %q", f.PseudoValue("status"))
+			serr = fmt.Errorf("%w: :status %q", handshake.ErrMalformedResponse, f.PseudoValue("status"))
 			break
 		}
 		if code < 200 && !f.StreamEnded() {

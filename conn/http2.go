@@ -79,7 +79,7 @@ func (d *Dialer) tryHTTP2(u *url.URL) bool {
 // is to fall back to HTTP/1.1, and the TLS connection whose ALPN chose
 // http/1.1, if that is why.
 func (d *Dialer) dialHTTP2(ctx context.Context, u *url.URL, pu *url.URL, st *dialState, t *tracer) (*Conn, net.Conn, error) {
-	key := h2Key{secure: handshake.IsSecure(u), addr: handshake.Addr(u)}
+	key := h2Key{secure: handshake.IsSecure(u), addr: handshake.Addr(u), tls: d.TLSConfig}
 	if pu != nil {
 		key.proxy = pu.String()
 	}

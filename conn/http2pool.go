@@ -2,6 +2,7 @@ package conn
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"slices"
@@ -22,8 +23,8 @@ var ErrPoolClosed = errors.New("conn: HTTP2Pool closed")
 // SETTINGS_MAX_CONCURRENT_STREAMS allows another stream; when every
 // connection is full, a dial opens another. A connection that closes or
 // receives GOAWAY leaves the pool; one that carries no WebSocket for 90
-// seconds is closed. The pool does not tell TLS configurations apart:
-// give one pool to Dialers that verify servers alike.
+// seconds is closed. Dialers share a connection only when their TLSConfig
+// is the same *tls.Config (or both nil).
 //
 // The zero HTTP2Pool is ready to use. It is safe for concurrent use. It
 // starts no goroutine of its own; each HTTP/2 connection has its reader.
@@ -39,6 +40,10 @@ type h2Key struct {
 	addr       string // host:port
 	proxy      string // proxy URL, or ""
 	serverName string // TLS server name, for wss
+	// tls is the Dialer's TLS configuration: Dialers whose
+	// configurations differ (roots, client certificates, verification)
+	// do not share a connection. Compared by identity.
+	tls *tls.Config
 }
 
 // h2Conn is an HTTP/2 connection and the WebSockets it carries.

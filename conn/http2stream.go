@@ -50,6 +50,7 @@ type h2Stream struct {
 	rd, wd   deadline
 	readable chan struct{} // signalled (capacity 1) when the read loop changed the stream
 	endOnce  sync.Once
+	cut      bool // a write stopped after part of its bytes: Close resets
 
 	// Under c.mu:
 	chunk       *[]byte // pooled buffer of buf, or nil when buf was grown
@@ -230,7 +231,11 @@ func (s *h2Stream) Write(b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
-	return s.c.send(s, b, s.wd.context().Done())
+	n, err := s.c.send(s, b, s.wd.context().Done())
+	if n > 0 && err != nil {
+		s.cut = true
+	}
+	return n, err
 }
 
 func (s *h2Stream) SetReadDeadline(t time.Time) error  { s.rd.set(t); return nil }
@@ -238,8 +243,13 @@ func (s *h2Stream) SetWriteDeadline(t time.Time) error { s.wd.set(t); return nil
 
 // Close ends our side of the stream (END_STREAM, after the bytes
 // written), waits up to h2CloseGrace for the server to end its side,
-// dropping what it still sends, and resets the stream if it has not.
+// dropping what it still sends, and resets the stream if it has not. A
+// stream whose last write stopped halfway is reset at once: what the
+// server got ends in the middle of a WebSocket frame.
 func (s *h2Stream) Close() error {
+	if s.cut {
+		return s.Abort()
+	}
 	s.rd.set(time.Now().Add(h2CloseGrace))
 	if s.c.endStream(s, s.rd.context().Done()) == nil {
 		var scratch [512]byte
