@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -89,11 +90,13 @@ func protoErr(code http2.ErrCode, format string, args ...any) error {
 // streams' buffers; writes are made by their callers under the write
 // lock, split by the server's frame size and flow-control windows.
 type h2Client struct {
-	nc   net.Conn
-	fr   *http2.Framer // reads: the read loop's; writes: under wsem
-	wsem chan struct{} // the write lock, a semaphore so that waiting for it honours a deadline
-	henc *hpack.Encoder
-	hbuf bytes.Buffer // header block being encoded, under wsem
+	nc    net.Conn
+	br    *bufio.Reader // under fr: the read loop's
+	wuBuf [4]byte       // the read loop's: a WINDOW_UPDATE's payload
+	fr    *http2.Framer // reads: the read loop's; writes: under wsem
+	wsem  chan struct{} // the write lock, a semaphore so that waiting for it honours a deadline
+	henc  *hpack.Encoder
+	hbuf  bytes.Buffer // header block being encoded, under wsem
 
 	done      chan struct{} // closed when the connection ends
 	settled   chan struct{} // closed on the server's first SETTINGS, or the end
@@ -133,7 +136,8 @@ func newH2Client(ctx context.Context, nc net.Conn) (*h2Client, error) {
 		sendWindow: 65535,
 		recvWindow: h2ConnWindow,
 	}
-	c.fr = http2.NewFramer(nc, bufio.NewReaderSize(nc, 4<<10))
+	c.br = bufio.NewReaderSize(nc, 4<<10)
+	c.fr = http2.NewFramer(nc, c.br)
 	c.fr.SetReuseFrames()
 	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	c.fr.MaxHeaderListSize = h2MaxHeaderList
@@ -487,7 +491,19 @@ func (c *h2Client) maybeIdle() {
 // readLoop reads the server's frames until the connection ends.
 func (c *h2Client) readLoop() {
 	for {
-		f, err := c.fr.ReadFrame()
+		var f http2.Frame
+		fh, err := c.fr.ReadFrameHeader()
+		if err == nil && fh.Type == http2.FrameWindowUpdate {
+			// Read here rather than by the Framer, which allocates a
+			// frame for each: a server may send one per DATA received.
+			c.activity.Store(true)
+			err = c.readWindowUpdate(fh)
+			if err == nil {
+				continue
+			}
+		} else if err == nil {
+			f, err = c.fr.ReadFrameForHeader(fh)
+		}
 		if err == nil {
 			c.activity.Store(true)
 			err = c.handle(f)
@@ -559,8 +575,6 @@ func (c *h2Client) handle(f http2.Frame) error {
 		}
 		defer c.unlockWrite()
 		return c.writeFrame(func() error { return c.fr.WritePing(true, f.Data) })
-	case *http2.WindowUpdateFrame:
-		return c.onWindowUpdate(f)
 	case *http2.RSTStreamFrame:
 		c.mu.Lock()
 		if s := c.streams[f.StreamID]; s != nil {
@@ -645,28 +659,50 @@ func (c *h2Client) onSettings(f *http2.SettingsFrame) error {
 	return c.writeFrame(c.fr.WriteSettingsAck)
 }
 
-// onWindowUpdate grows a send window.
-func (c *h2Client) onWindowUpdate(f *http2.WindowUpdateFrame) error {
+// readWindowUpdate reads the payload of the WINDOW_UPDATE frame fh
+// (RFC 9113 §6.9) and grows a send window.
+func (c *h2Client) readWindowUpdate(fh http2.FrameHeader) error {
+	p := c.wuBuf[:]
+	if fh.Length != 4 {
+		return protoErr(http2.ErrCodeFrameSize, "WINDOW_UPDATE of %d bytes", fh.Length)
+	}
+	if _, err := io.ReadFull(c.br, p); err != nil {
+		return err
+	}
+	inc := binary.BigEndian.Uint32(p) & (1<<31 - 1)
+	if inc == 0 {
+		if fh.StreamID == 0 {
+			return protoErr(http2.ErrCodeProtocol, "WINDOW_UPDATE of 0")
+		}
+		return c.streamError(fh.StreamID, http2.ErrCodeProtocol, errors.New("WINDOW_UPDATE of 0"))
+	}
+	return c.onWindowUpdate(fh.StreamID, inc)
+}
+
+// onWindowUpdate grows the send window of the stream id, or of the
+// connection with id 0, by inc.
+func (c *h2Client) onWindowUpdate(id, increment uint32) error {
+	inc := int64(increment)
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	inc := int64(f.Increment)
-	if f.StreamID == 0 {
+	switch s := c.streams[id]; {
+	case id == 0:
 		if c.sendWindow+inc > 1<<31-1 {
+			c.mu.Unlock()
 			return protoErr(http2.ErrCodeFlowControl, "connection window overflow")
 		}
 		c.sendWindow += inc
-	} else if s := c.streams[f.StreamID]; s != nil {
+	case s != nil:
 		if s.sendWindow+inc > 1<<31-1 {
 			c.mu.Unlock()
-			err := c.streamError(s.id, http2.ErrCodeFlowControl, errors.New("stream window overflow"))
-			c.mu.Lock()
-			return err
+			return c.streamError(id, http2.ErrCodeFlowControl, errors.New("stream window overflow"))
 		}
 		s.sendWindow += inc
-	} else if c.idle(f.StreamID) {
-		return protoErr(http2.ErrCodeProtocol, "WINDOW_UPDATE on idle stream %d", f.StreamID)
+	case c.idle(id):
+		c.mu.Unlock()
+		return protoErr(http2.ErrCodeProtocol, "WINDOW_UPDATE on idle stream %d", id)
 	}
 	c.wakeWriters()
+	c.mu.Unlock()
 	return nil
 }
 
