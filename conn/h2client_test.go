@@ -450,3 +450,86 @@ func TestH2ClientHeaderLimit(t *testing.T) {
 		c.CloseNow()
 	})
 }
+
+// h2Seeds are server byte streams after the preface and SETTINGS: an
+// answer and a message, with CONTINUATION, padding, control frames and
+// resets.
+func h2Seeds() [][]byte {
+	var seeds [][]byte
+	var hb bytes.Buffer
+	enc := hpack.NewEncoder(&hb)
+	enc.WriteField(hpack.HeaderField{Name: ":status", Value: "200"})
+	enc.WriteField(hpack.HeaderField{Name: "sec-websocket-protocol", Value: "chat"})
+	block := slices.Clone(hb.Bytes())
+	for _, script := range []func(fr *http2.Framer){
+		func(fr *http2.Framer) {
+			fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block[:1]})
+			fr.WriteContinuation(1, true, block[1:])
+			fr.WriteDataPadded(1, false, wsFrame("hi"), make([]byte, 7))
+			fr.WriteData(1, true, nil)
+		},
+		func(fr *http2.Framer) {
+			fr.WriteSettingsAck()
+			fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block, EndHeaders: true})
+			fr.WritePing(false, [8]byte{1})
+			fr.WriteWindowUpdate(0, 1000)
+			fr.WriteWindowUpdate(1, 1000)
+			fr.WriteRawFrame(0x20, 0, 1, []byte("?"))
+			fr.WriteData(1, false, wsFrame("hello")[:3])
+			fr.WriteRSTStream(1, http2.ErrCodeCancel)
+		},
+		func(fr *http2.Framer) {
+			fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block, EndHeaders: true})
+			fr.WriteGoAway(0, http2.ErrCodeProtocol, []byte("bye"))
+		},
+		func(fr *http2.Framer) {
+			fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1 << 30}, http2.Setting{ID: http2.SettingMaxFrameSize, Val: 1 << 20})
+			fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block, EndHeaders: true, EndStream: true})
+		},
+	} {
+		var b bytes.Buffer
+		script(http2.NewFramer(&b, nil))
+		seeds = append(seeds, b.Bytes())
+	}
+	return seeds
+}
+
+// FuzzH2Client feeds arbitrary server bytes, after the preface and a
+// SETTINGS that allows extended CONNECT, to a dial and a receive over
+// HTTP/2: neither may panic or hang, and every failure is an error.
+func FuzzH2Client(f *testing.F) {
+	for _, s := range h2Seeds() {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		synctest.Test(t, func(t *testing.T) {
+			client, server := net.Pipe()
+			defer server.Close()
+			go func() {
+				preface := make([]byte, len(http2.ClientPreface))
+				if _, err := io.ReadFull(server, preface); err != nil {
+					return
+				}
+				go io.Copy(io.Discard, server)
+				fr := http2.NewFramer(server, nil)
+				if fr.WriteSettings(http2.Setting{ID: http2.SettingEnableConnectProtocol, Val: 1}) == nil {
+					server.Write(data)
+				}
+			}()
+			d := h2Dialer(conn.HTTP2Only)
+			d.NetDial = func(context.Context, string, string) (net.Conn, error) { return client, nil }
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			c, err := d.Dial(ctx, "ws://h2.test/")
+			if err != nil {
+				return
+			}
+			for {
+				if _, _, err := c.ReadMessage(ctx); err != nil {
+					break
+				}
+			}
+			c.CloseNow()
+		})
+	})
+}
