@@ -162,9 +162,20 @@ func TestH2ClientFrames(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		got := make(chan []h2Frame, 1)
 		d := rawH2Dialer(t, func(p *h2Peer) {
-			var seen []h2Frame
-			seen = append(seen, p.next(http2.FrameSettings), p.next(http2.FrameSettings)) // the client's, then its ACK of ours
-			f := p.next(http2.FrameHeaders)
+			seen := []h2Frame{p.next(http2.FrameSettings), {}} // the client's, then its ACK of ours
+			var f h2Frame
+			for f.Type != http2.FrameHeaders || seen[1].Type != http2.FrameSettings {
+				g, ok := <-p.frames
+				if !ok {
+					return
+				}
+				switch g.Type {
+				case http2.FrameSettings:
+					seen[1] = g
+				case http2.FrameHeaders:
+					f = g
+				}
+			}
 			p.hbuf.Reset()
 			for _, kv := range [][2]string{{":status", "200"}, {"x-long", strings.Repeat("v", 300)}, {"x-more", "yes"}} {
 				p.enc.WriteField(hpack.HeaderField{Name: kv[0], Value: kv[1]})
@@ -531,5 +542,25 @@ func FuzzH2Client(f *testing.F) {
 			}
 			c.CloseNow()
 		})
+	})
+}
+
+// A receive waiting with no deadline ends when its context is cancelled:
+// the deadline set in the past wakes the stream's Read.
+func TestH2ClientReadCancel(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d := rawH2Dialer(t, func(p *h2Peer) {
+			p.answer()
+			p.next(http2.FrameRSTStream)
+		})
+		c := dial(t, d, "ws://h2.test/")
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(time.Second, cancel)
+		start := time.Now()
+		_, _, err := c.ReadMessage(ctx)
+		if !errors.Is(err, context.Canceled) || time.Since(start) != time.Second {
+			t.Errorf("ReadMessage = %v after %v, want context.Canceled after 1s", err, time.Since(start))
+		}
+		c.CloseNow()
 	})
 }

@@ -187,7 +187,7 @@ func (s *h2Stream) read(b []byte, stop <-chan struct{}) (int, error) {
 		case <-s.readable:
 		case <-stop:
 			return 0, os.ErrDeadlineExceeded
-		case <-s.rd.context().Done():
+		case <-s.rd.done():
 			return 0, os.ErrDeadlineExceeded
 		}
 	}
@@ -238,7 +238,14 @@ func (s *h2Stream) Write(b []byte) (int, error) {
 	return n, err
 }
 
-func (s *h2Stream) SetReadDeadline(t time.Time) error  { s.rd.set(t); return nil }
+// SetReadDeadline moves the read deadline, waking a waiting Read to look
+// at it.
+func (s *h2Stream) SetReadDeadline(t time.Time) error {
+	s.rd.set(t)
+	signal(s.readable)
+	return nil
+}
+
 func (s *h2Stream) SetWriteDeadline(t time.Time) error { s.wd.set(t); return nil }
 
 // Close ends our side of the stream (END_STREAM, after the bytes
