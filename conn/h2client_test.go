@@ -19,6 +19,7 @@ import (
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/handshake"
+	"github.com/framewire/ws/status"
 )
 
 // h2Frame is what a scripted HTTP/2 server read from the client: a copy
@@ -562,5 +563,26 @@ func TestH2ClientReadCancel(t *testing.T) {
 			t.Errorf("ReadMessage = %v after %v, want context.Canceled after 1s", err, time.Since(start))
 		}
 		c.CloseNow()
+	})
+}
+
+// A server that answers the close, ends its side with END_STREAM and then
+// resets the stream (RST_STREAM CANCEL, as HAProxy does) lets Close
+// return nil at once; the reset after END_STREAM loses nothing.
+func TestH2ClientEndThenReset(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d := rawH2Dialer(t, func(p *h2Peer) {
+			id := p.answer()
+			p.next(http2.FrameData) // the client's close frame
+			closing, _ := frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpClose, Length: 2}, Payload: []byte{0x03, 0xe8}}.AppendBinary(nil)
+			p.fr.WriteData(id, true, closing)
+			p.fr.WriteRSTStream(id, http2.ErrCodeCancel)
+			p.next(http2.FrameGoAway) // until the pipe closes
+		})
+		c := dial(t, d, "ws://h2.test/")
+		start := time.Now()
+		if err := c.Close(context.Background(), status.NormalClosure, ""); err != nil || time.Since(start) != 0 {
+			t.Errorf("Close = %v after %v, want nil at once", err, time.Since(start))
+		}
 	})
 }
