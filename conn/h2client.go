@@ -110,6 +110,7 @@ type h2Client struct {
 	goneAway   bool
 	pinged     bool
 	connectOK  bool   // SETTINGS_ENABLE_CONNECT_PROTOCOL = 1
+	tableSize  uint32 // SETTINGS_HEADER_TABLE_SIZE
 	maxStreams uint32 // SETTINGS_MAX_CONCURRENT_STREAMS
 	maxFrame   int64  // SETTINGS_MAX_FRAME_SIZE
 	initWindow int64  // SETTINGS_INITIAL_WINDOW_SIZE: a new stream's send window
@@ -132,6 +133,7 @@ func newH2Client(ctx context.Context, nc net.Conn) (*h2Client, error) {
 		nextID:     1,
 		maxStreams: 1<<32 - 1,
 		maxFrame:   16 << 10,
+		tableSize:  4096,
 		initWindow: 65535,
 		sendWindow: 65535,
 		recvWindow: h2ConnWindow,
@@ -354,8 +356,10 @@ func (c *h2Client) open(ctx context.Context, target *http.Request, hdr http.Head
 	c.nextID += 2
 	c.streams[s.id] = s
 	maxFrame := int(c.maxFrame)
+	tableSize := c.tableSize
 	c.mu.Unlock()
 
+	c.henc.SetMaxDynamicTableSizeLimit(tableSize)
 	c.hbuf.Reset()
 	enc := func(name, value string) { c.henc.WriteField(hpack.HeaderField{Name: name, Value: value}) }
 	enc(":method", http.MethodConnect)
@@ -639,7 +643,7 @@ func (c *h2Client) onSettings(f *http2.SettingsFrame) error {
 		case http2.SettingMaxFrameSize:
 			c.maxFrame = int64(st.Val)
 		case http2.SettingHeaderTableSize:
-			c.henc.SetMaxDynamicTableSizeLimit(st.Val) // the encoder is used under wsem
+			c.tableSize = st.Val // applied to the encoder under wsem
 		case http2.SettingEnableConnectProtocol:
 			c.connectOK = st.Val == 1
 		}

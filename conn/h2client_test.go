@@ -71,7 +71,13 @@ func rawH2Dialer(t *testing.T, script func(p *h2Peer), settings ...http2.Setting
 		mu.Unlock()
 		p := &h2Peer{t: t, nc: server, fr: http2.NewFramer(server, server), frames: make(chan h2Frame, 1024)}
 		p.enc = hpack.NewEncoder(&p.hbuf)
-		p.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+		table := uint32(4096)
+		for _, st := range settings {
+			if st.ID == http2.SettingHeaderTableSize {
+				table = st.Val
+			}
+		}
+		p.fr.ReadMetaHeaders = hpack.NewDecoder(table, nil)
 		wg.Go(func() {
 			defer server.Close()
 			preface := make([]byte, len(http2.ClientPreface))
@@ -583,6 +589,27 @@ func TestH2ClientEndThenReset(t *testing.T) {
 		start := time.Now()
 		if err := c.Close(context.Background(), status.NormalClosure, ""); err != nil || time.Since(start) != 0 {
 			t.Errorf("Close = %v after %v, want nil at once", err, time.Since(start))
+		}
+	})
+}
+
+// The client's header encoder keeps to the server's
+// SETTINGS_HEADER_TABLE_SIZE: with 0, its header blocks use no dynamic
+// table, which the server's decoder would reject.
+func TestH2ClientHeaderTable(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d := rawH2Dialer(t, func(p *h2Peer) {
+			for range 2 {
+				p.answer()
+			}
+			p.next(http2.FrameRSTStream)
+		}, http2.Setting{ID: http2.SettingHeaderTableSize, Val: 0})
+		var pool conn.HTTP2Pool
+		defer pool.Close()
+		d.HTTP2Pool = &pool
+		d.Header = map[string][]string{"X-Repeated": {"the same field in both requests"}}
+		for range 2 {
+			dial(t, d, "ws://h2.test/")
 		}
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -50,7 +51,7 @@ type h2Stream struct {
 	rd, wd   deadline
 	readable chan struct{} // signalled (capacity 1) when the read loop changed the stream
 	endOnce  sync.Once
-	cut      bool // a write stopped after part of its bytes: Close resets
+	cut      atomic.Bool // a write stopped after part of its bytes: Close resets
 
 	// Under c.mu:
 	chunk       *[]byte // pooled buffer of buf, or nil when buf was grown
@@ -233,7 +234,7 @@ func (s *h2Stream) Write(b []byte) (int, error) {
 	}
 	n, err := s.c.send(s, b, s.wd.context().Done())
 	if n > 0 && err != nil {
-		s.cut = true
+		s.cut.Store(true)
 	}
 	return n, err
 }
@@ -254,7 +255,7 @@ func (s *h2Stream) SetWriteDeadline(t time.Time) error { s.wd.set(t); return nil
 // stream whose last write stopped halfway is reset at once: what the
 // server got ends in the middle of a WebSocket frame.
 func (s *h2Stream) Close() error {
-	if s.cut {
+	if s.cut.Load() {
 		return s.Abort()
 	}
 	s.rd.set(time.Now().Add(h2CloseGrace))
