@@ -118,6 +118,8 @@ type h2Client struct {
 	recvWindow int64  // the connection's receive window left
 	recvUnsent int64  // receive window to give back in a WINDOW_UPDATE
 	windowed   chan struct{}
+	owed       h2Owed
+	owing      atomic.Bool // owed holds frames to write
 }
 
 // newH2Client starts the client side of an HTTP/2 connection over nc:
@@ -290,7 +292,93 @@ func (c *h2Client) lockWrite(stop <-chan struct{}) error {
 	}
 }
 
-func (c *h2Client) unlockWrite() { <-c.wsem }
+// unlockWrite releases the write lock, first writing the frames the read
+// loop owes. Owed frames that arrive as the lock is released are written
+// by whoever takes the lock next, this caller if the lock is free.
+func (c *h2Client) unlockWrite() {
+	for {
+		if c.owing.Load() {
+			c.writeOwed()
+		}
+		<-c.wsem
+		if !c.owing.Load() {
+			return
+		}
+		select {
+		case c.wsem <- struct{}{}:
+		default:
+			return // the holder writes them
+		}
+	}
+}
+
+// h2MaxOwedPings bounds the PING answers waiting for the write lock.
+const h2MaxOwedPings = 32
+
+// h2Owed is what the read loop must write: acknowledgements, the
+// connection's window and resets. It never waits for the write lock, which
+// a writer may hold while the server's socket is full, so that it goes on
+// reading; whoever releases the lock writes them.
+type h2Owed struct {
+	settingsAcks int
+	pings        [][8]byte
+	connWindow   int64
+	resets       []h2Reset
+}
+
+type h2Reset struct {
+	id   uint32
+	code http2.ErrCode
+}
+
+// owe records frames for the write lock's holder with add, and writes them
+// now if the lock is free.
+func (c *h2Client) owe(add func(*h2Owed) error) error {
+	c.mu.Lock()
+	err := add(&c.owed)
+	c.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	c.owing.Store(true)
+	select {
+	case c.wsem <- struct{}{}:
+		c.unlockWrite()
+	default:
+	}
+	return nil
+}
+
+// writeOwed writes the frames owed; the caller holds the write lock.
+func (c *h2Client) writeOwed() {
+	c.mu.Lock()
+	c.owing.Store(false)
+	o := c.owed
+	c.owed = h2Owed{}
+	c.mu.Unlock()
+	c.writeFrame(func() error {
+		var err error
+		for range o.settingsAcks {
+			if err == nil {
+				err = c.fr.WriteSettingsAck()
+			}
+		}
+		for _, p := range o.pings {
+			if err == nil {
+				err = c.fr.WritePing(true, p)
+			}
+		}
+		if err == nil && o.connWindow > 0 {
+			err = c.fr.WriteWindowUpdate(0, uint32(o.connWindow))
+		}
+		for _, r := range o.resets {
+			if err == nil {
+				err = c.fr.WriteRSTStream(r.id, r.code)
+			}
+		}
+		return err
+	})
+}
 
 // writeFrame runs w, which writes frames, under the write lock, within
 // h2WriteStall; a failed write ends the connection.
@@ -574,11 +662,13 @@ func (c *h2Client) handle(f http2.Frame) error {
 			c.mu.Unlock()
 			return nil
 		}
-		if err := c.lockWrite(nil); err != nil {
-			return err
-		}
-		defer c.unlockWrite()
-		return c.writeFrame(func() error { return c.fr.WritePing(true, f.Data) })
+		return c.owe(func(o *h2Owed) error {
+			if len(o.pings) == h2MaxOwedPings {
+				return protoErr(http2.ErrCodeEnhanceYourCalm, "more than %d PINGs unanswered", h2MaxOwedPings)
+			}
+			o.pings = append(o.pings, f.Data)
+			return nil
+		})
 	case *http2.RSTStreamFrame:
 		c.mu.Lock()
 		if s := c.streams[f.StreamID]; s != nil {
@@ -656,11 +746,7 @@ func (c *h2Client) onSettings(f *http2.SettingsFrame) error {
 	default:
 		close(c.settled)
 	}
-	if err := c.lockWrite(nil); err != nil {
-		return err
-	}
-	defer c.unlockWrite()
-	return c.writeFrame(c.fr.WriteSettingsAck)
+	return c.owe(func(o *h2Owed) error { o.settingsAcks++; return nil })
 }
 
 // readWindowUpdate reads the payload of the WINDOW_UPDATE frame fh
@@ -721,8 +807,10 @@ func (c *h2Client) streamError(id uint32, code http2.ErrCode, cause error) error
 		c.maybeIdle()
 	}
 	c.mu.Unlock()
-	c.reset(id, code)
-	return nil
+	return c.owe(func(o *h2Owed) error {
+		o.resets = append(o.resets, h2Reset{id, code})
+		return nil
+	})
 }
 
 // onData hands the bytes of a DATA frame to their stream's buffer.
@@ -768,7 +856,9 @@ func (c *h2Client) onData(f *http2.DataFrame) error {
 	}
 	c.mu.Unlock()
 	if give > 0 {
-		c.windowUpdate(0, give)
+		if err := c.owe(func(o *h2Owed) error { o.connWindow += give; return nil }); err != nil {
+			return err
+		}
 	}
 	if serr != nil {
 		return c.streamError(f.StreamID, code, serr)

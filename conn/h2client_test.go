@@ -40,6 +40,7 @@ type h2Frame struct {
 // so that the client never blocks on the pipe, while the test writes the
 // server's frames with fr.
 type h2Peer struct {
+	hold   chan struct{} // a lock (capacity 1): a test holding it stops the reading of the client's frames
 	t      *testing.T
 	nc     net.Conn
 	fr     *http2.Framer
@@ -69,7 +70,7 @@ func rawH2Dialer(t *testing.T, script func(p *h2Peer), settings ...http2.Setting
 		mu.Lock()
 		ends = append(ends, server)
 		mu.Unlock()
-		p := &h2Peer{t: t, nc: server, fr: http2.NewFramer(server, server), frames: make(chan h2Frame, 1024)}
+		p := &h2Peer{t: t, nc: server, fr: http2.NewFramer(server, server), frames: make(chan h2Frame, 1024), hold: make(chan struct{}, 1)}
 		p.enc = hpack.NewEncoder(&p.hbuf)
 		table := uint32(4096)
 		for _, st := range settings {
@@ -101,6 +102,8 @@ func rawH2Dialer(t *testing.T, script func(p *h2Peer), settings ...http2.Setting
 func (p *h2Peer) readLoop() {
 	defer close(p.frames)
 	for {
+		p.hold <- struct{}{}
+		<-p.hold
 		f, err := p.fr.ReadFrame()
 		if err != nil {
 			return
@@ -611,5 +614,42 @@ func TestH2ClientHeaderTable(t *testing.T) {
 		for range 2 {
 			dial(t, d, "ws://h2.test/")
 		}
+	})
+}
+
+// The read loop never waits for the write lock: while a write is stuck on
+// a server that does not read its socket, a PING is still read (its
+// answer owed to the writer) and the DATA after it reaches its stream.
+func TestH2ClientReadsWhileWriteBlocked(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		peer := make(chan *h2Peer, 1)
+		done := make(chan struct{})
+		defer close(done)
+		d := rawH2Dialer(t, func(p *h2Peer) {
+			p.answer()
+			peer <- p // the test reads the client's frames from here on
+			<-done
+		})
+		c := dial(t, d, "ws://h2.test/")
+		p := <-peer
+		p.hold <- struct{}{}
+		wrote := make(chan error, 1)
+		go func() { wrote <- c.WriteMessage(context.Background(), frame.OpBinary, make([]byte, 40000)) }()
+		synctest.Wait() // the writer is stuck on the pipe, holding the write lock
+		p.fr.WritePing(false, [8]byte{'p'})
+		p.fr.WriteData(1, false, wsFrame("after the ping"))
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if _, m, err := c.ReadMessage(ctx); err != nil || string(m) != "after the ping" {
+			t.Errorf("ReadMessage while a write is blocked = %q, %v", m, err)
+		}
+		<-p.hold
+		if err := <-wrote; err != nil {
+			t.Errorf("WriteMessage = %v", err)
+		}
+		if f := p.next(http2.FramePing); !f.Flags.Has(http2.FlagPingAck) || f.Data[0] != 'p' {
+			t.Errorf("PING answer %+v, want an ACK", f)
+		}
+		c.CloseNow()
 	})
 }
