@@ -519,7 +519,7 @@ func (d *Dialer) handshake(nc net.Conn, u *url.URL, st *dialState, t *tracer) (*
 	br := hb.br
 	br.Reset(nc)
 	resp, err := handshake.ReadResponse(br, &req)
-	d.answered(u, resp, err, t)
+	d.answered(u, resp, err, t, "HTTP/1.1")
 	if err != nil {
 		return nil, err
 	}
@@ -532,11 +532,12 @@ func (d *Dialer) handshake(nc net.Conn, u *url.URL, st *dialState, t *tracer) (*
 }
 
 // answered gives the cookies of the server's answer to the jar and the
-// answer to the trace: resp, or the refusal or redirect in err.
-func (d *Dialer) answered(u *url.URL, resp *handshake.Response, err error, t *tracer) {
+// answer, in the HTTP version proto, to the trace: resp, or the refusal
+// or redirect in err.
+func (d *Dialer) answered(u *url.URL, resp *handshake.Response, err error, t *tracer, proto string) {
 	if resp != nil {
 		d.storeCookies(u, resp.Header)
-		t.response(resp.StatusCode, resp.Status, resp.Header)
+		t.response(proto, resp.StatusCode, resp.Status, resp.Header)
 		return
 	}
 	var se *handshake.StatusError
@@ -544,10 +545,10 @@ func (d *Dialer) answered(u *url.URL, resp *handshake.Response, err error, t *tr
 	switch {
 	case errors.As(err, &re):
 		d.storeCookies(u, re.Header)
-		t.response(re.StatusCode, re.Status, re.Header)
+		t.response(proto, re.StatusCode, re.Status, re.Header)
 	case errors.As(err, &se):
 		d.storeCookies(u, se.Header)
-		t.response(se.StatusCode, se.Status, se.Header)
+		t.response(proto, se.StatusCode, se.Status, se.Header)
 	}
 }
 

@@ -11,13 +11,8 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
-	"time"
-
-	"golang.org/x/net/http2"
 
 	"github.com/framewire/ws/handshake"
-	"github.com/framewire/ws/internal/bind"
 )
 
 // HTTP2Mode chooses the HTTP version of a [Dialer]'s opening handshake: the
@@ -84,14 +79,14 @@ func (d *Dialer) tryHTTP2(u *url.URL) bool {
 // is to fall back to HTTP/1.1, and the TLS connection whose ALPN chose
 // http/1.1, if that is why.
 func (d *Dialer) dialHTTP2(ctx context.Context, u *url.URL, pu *url.URL, st *dialState, t *tracer) (*Conn, net.Conn, error) {
-	key := h2Key{secure: handshake.IsSecure(u), addr: handshake.Addr(u)}
+	key := h2Key{secure: handshake.IsSecure(u), addr: handshake.Addr(u), tls: d.TLSConfig}
 	if pu != nil {
 		key.proxy = pu.String()
 	}
 	if key.secure {
 		key.serverName = d.tlsConfig(u, st.host).ServerName
 	}
-	hc, nc, err := d.HTTP2Pool.conn(ctx, key, func(ctx context.Context) (*http2.ClientConn, net.Conn, error) {
+	hc, nc, err := d.HTTP2Pool.conn(ctx, key, func(ctx context.Context) (*h2Client, net.Conn, error) {
 		return d.dialH2Conn(ctx, u, st.host, pu)
 	})
 	if err == nil && hc == nil {
@@ -116,7 +111,7 @@ func (d *Dialer) dialHTTP2(ctx context.Context, u *url.URL, pu *url.URL, st *dia
 // dialH2Conn opens a new HTTP/2 connection to u, and returns it with the
 // connection under it. When TLS's ALPN chooses another protocol, it
 // returns only the TLS connection.
-func (d *Dialer) dialH2Conn(ctx context.Context, u *url.URL, hostOverride string, pu *url.URL) (*http2.ClientConn, net.Conn, error) {
+func (d *Dialer) dialH2Conn(ctx context.Context, u *url.URL, hostOverride string, pu *url.URL) (*h2Client, net.Conn, error) {
 	protos := []string{"h2"}
 	if d.HTTP2 == HTTP2Prefer {
 		protos = []string{"h2", "http/1.1"}
@@ -131,18 +126,9 @@ func (d *Dialer) dialH2Conn(ctx context.Context, u *url.URL, hostOverride string
 	if tc, ok := nc.(*tls.Conn); ok && tc.ConnectionState().NegotiatedProtocol != "h2" {
 		return nil, nc, nil
 	}
-	// The client preface and first SETTINGS are written here, bound to
-	// ctx; the HTTP/2 layer then reads and writes without deadlines.
-	b := bind.Binder{Set: nc.SetDeadline}
-	b.Arm(ctx)
-	cc, err := newH2Transport().NewClientConn(nc)
-	if b.Release() && err == nil {
-		err = ctx.Err()
-		cc.Close()
-	}
+	cc, err := newH2Client(ctx, nc)
 	if err != nil {
-		nc.Close()
-		return nil, nil, dialError(ctx, err)
+		return nil, nil, err
 	}
 	return cc, nc, nil
 }
@@ -153,27 +139,6 @@ func (d *Dialer) dialH2Conn(ctx context.Context, u *url.URL, hostOverride string
 func noApplicationProtocol(err error) bool {
 	var oe *net.OpError
 	return errors.As(err, &oe) && oe.Op == "remote error" && oe.Err != nil && oe.Err.Error() == "tls: no application protocol"
-}
-
-// h2StreamWindow is the receive window of a WebSocket's stream: what the
-// server may send ahead of a reader, which the HTTP/2 layer buffers.
-const h2StreamWindow = 256 << 10
-
-// newH2Transport returns the configuration of one HTTP/2 connection.
-func newH2Transport() *http2.Transport {
-	t1 := &http.Transport{HTTP2: &http.HTTP2Config{MaxReceiveBufferPerStream: h2StreamWindow}}
-	t, err := http2.ConfigureTransports(t1)
-	if err != nil {
-		t = &http2.Transport{}
-	}
-	// The stream carries WebSocket frames: no gzip. A quiet connection is
-	// pinged after 30 s, as TCP keep-alive probes one, and given up after
-	// 15 s without an answer.
-	t.DisableCompression = true
-	t.ReadIdleTimeout = keepAliveIdle
-	t.PingTimeout = 15 * time.Second
-	t.IdleConnTimeout = h2IdleTimeout
-	return t
 }
 
 // openStream sends the extended CONNECT for u on hc (RFC 8441 §4-5) and
@@ -187,7 +152,6 @@ func (d *Dialer) openStream(ctx context.Context, hc *h2Conn, u *url.URL, st *dia
 		hdr, err = req.ConnectHeader()
 	}
 	if err != nil {
-		hc.settled()
 		hc.release()
 		return nil, err
 	}
@@ -204,51 +168,34 @@ func (d *Dialer) openStream(ctx context.Context, hc *h2Conn, u *url.URL, st *dia
 	}
 	t.request(u, connectText(target, hdr))
 
-	// The stream lives as long as its context: ctx may end the dial, but
-	// once the answer is in, only the Conn ends the stream.
-	sctx, cancel := context.WithCancel(context.Background())
-	stop := context.AfterFunc(ctx, cancel)
-	body := newH2Body()
-	hreq := (&http.Request{Method: http.MethodConnect, URL: target, Host: target.Host, Header: hdr, Body: body}).WithContext(sctx)
-	resp, err := hc.cc.RoundTrip(hreq)
-	hc.settled()
+	s, err := hc.cc.open(ctx, &http.Request{Proto: handshake.ConnectProtocol, URL: target, Host: target.Host}, hdr)
 	var hresp *handshake.Response
 	if err == nil {
-		hresp, err = handshake.CheckConnectResponse(resp.StatusCode, resp.Header, resp.Body, req)
-		d.answered(u, hresp, err, t)
+		s.onEnd = hc.release
+		var code int
+		var h http.Header
+		if code, h, err = s.answer(ctx.Done()); err == nil {
+			hresp, err = handshake.CheckConnectResponse(code, h, stoppedBody{s, ctx.Done()}, req)
+			d.answered(u, hresp, err, t, "HTTP/2.0")
+		}
+	} else {
+		hc.release()
 	}
 	var c *Conn
 	if err == nil {
-		s := newH2Stream(resp.Body, body, cancel, hc.release)
-		s.local, s.remote = hc.nc.LocalAddr(), hc.nc.RemoteAddr()
 		if c, err = d.established(s, hresp, offers, t); err == nil {
 			c.proto = "HTTP/2.0"
+			return c, nil
 		}
 	}
-	ended := !stop()
-	if err == nil && !ended {
-		return c, nil
+	if s != nil {
+		s.Abort()
 	}
-	if resp != nil {
-		resp.Body.Close()
-	}
-	cancel()
-	hc.release()
 	var se *handshake.StatusError
-	switch {
-	case ended && !errors.As(err, &se):
+	if ctx.Err() != nil && !errors.As(err, &se) {
 		return nil, &TimeoutError{Op: "dial", Ctx: ctx.Err(), Err: err}
-	case isNoConnect(err):
-		return nil, fmt.Errorf("%w: %w", errNoConnect, err)
 	}
 	return nil, dialError(ctx, err)
-}
-
-// isNoConnect reports whether err is the HTTP/2 layer's refusal to send an
-// extended CONNECT to a server that did not set
-// SETTINGS_ENABLE_CONNECT_PROTOCOL. x/net/http2 exports no value for it.
-func isNoConnect(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "extended connect not supported by peer")
 }
 
 // connectText renders an extended CONNECT for the trace, pseudo-header

@@ -777,3 +777,83 @@ func TestHTTP2PoolRemembersFallback(t *testing.T) {
 		t.Errorf("%d HTTP/2 connections, want 1: the pooled one is asked again", got)
 	}
 }
+
+// Dialers with different TLS configurations do not share an HTTP/2
+// connection through one pool; Dialers with the same one do.
+func TestHTTP2PoolTLSIdentity(t *testing.T) {
+	checkLeaks(t)
+	s := dualServer(t, []string{"h2"}, serveH2(h2test.Echo), nil)
+	var pool conn.HTTP2Pool
+	defer pool.Close()
+	shared := &tls.Config{RootCAs: s.roots}
+	ctx := testCtx(t)
+	for i, cfg := range []*tls.Config{shared, shared, {RootCAs: s.roots}} {
+		d := &conn.Dialer{HTTP2: conn.HTTP2Only, HTTP2Pool: &pool, TLSConfig: cfg}
+		c := dial(t, d, s.URL+"/")
+		echoed(t, ctx, c, "tls "+strconv.Itoa(i))
+		defer c.Close(ctx, status.NormalClosure, "")
+	}
+	if got := s.h2.Load(); got != 2 {
+		t.Errorf("%d HTTP/2 connections for two TLS configurations, want 2", got)
+	}
+}
+
+// The trace shows the answer to an extended CONNECT as HTTP/2.0.
+func TestHTTP2TraceStatusLine(t *testing.T) {
+	checkLeaks(t)
+	s := startH2(t, nil, nil, http.HandlerFunc(h2test.Echo))
+	var trace strings.Builder
+	d := h2Dialer(conn.HTTP2Only)
+	d.Config.Trace = &trace
+	c := dial(t, d, s.URL+"/")
+	c.Close(testCtx(t), status.NormalClosure, "")
+	if !strings.Contains(trace.String(), "\nHTTP/2.0 200 OK\n") || strings.Contains(trace.String(), "HTTP/1.1") {
+		t.Errorf("trace:\n%s\nwant the status line HTTP/2.0 200 OK", trace.String())
+	}
+}
+
+// A pooled HTTP/2 connection that carries no WebSocket for 90 seconds is
+// closed; one in use is not.
+func TestHTTP2PoolIdleTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		gone := make(chan struct{})
+		d := pipeH2(t, nil, func(w http.ResponseWriter, r *http.Request) {
+			if c, err := h2test.Accept(w, r, nil, nil); err == nil {
+				h2test.EchoLoop(c)
+			}
+		})
+		nd := d.NetDial
+		d.NetDial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			nc, err := nd(ctx, network, addr)
+			return &closeSignal{Conn: nc, closed: gone}, err
+		}
+		var pool conn.HTTP2Pool
+		defer pool.Close()
+		d.HTTP2Pool = &pool
+		ctx := context.Background()
+		c := dial(t, d, "ws://h2.test/")
+		time.Sleep(2 * time.Minute)
+		echoed(t, ctx, c, "in use for two minutes")
+		c.Close(ctx, status.NormalClosure, "")
+		start := time.Now()
+		select {
+		case <-gone:
+		case <-time.After(time.Hour):
+		}
+		if got := time.Since(start); got != 90*time.Second {
+			t.Errorf("idle connection closed after %v, want 90s", got)
+		}
+	})
+}
+
+// closeSignal is a net.Conn that closes closed when it is closed.
+type closeSignal struct {
+	net.Conn
+	closed chan struct{}
+	once   sync.Once
+}
+
+func (c *closeSignal) Close() error {
+	c.once.Do(func() { close(c.closed) })
+	return c.Conn.Close()
+}

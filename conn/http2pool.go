@@ -2,13 +2,12 @@ package conn
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"slices"
 	"sync"
 	"time"
-
-	"golang.org/x/net/http2"
 )
 
 // h2IdleTimeout closes an HTTP/2 connection of a pool that has carried no
@@ -24,8 +23,8 @@ var ErrPoolClosed = errors.New("conn: HTTP2Pool closed")
 // SETTINGS_MAX_CONCURRENT_STREAMS allows another stream; when every
 // connection is full, a dial opens another. A connection that closes or
 // receives GOAWAY leaves the pool; one that carries no WebSocket for 90
-// seconds is closed. The pool does not tell TLS configurations apart:
-// give one pool to Dialers that verify servers alike.
+// seconds is closed. Dialers share a connection only when their TLSConfig
+// is the same *tls.Config (or both nil).
 //
 // The zero HTTP2Pool is ready to use. It is safe for concurrent use. It
 // starts no goroutine of its own; each HTTP/2 connection has its reader.
@@ -41,18 +40,23 @@ type h2Key struct {
 	addr       string // host:port
 	proxy      string // proxy URL, or ""
 	serverName string // TLS server name, for wss
+	// tls is the Dialer's TLS configuration: Dialers whose
+	// configurations differ (roots, client certificates, verification)
+	// do not share a connection. Compared by identity.
+	tls *tls.Config
 }
 
 // h2Conn is an HTTP/2 connection and the WebSockets it carries.
 type h2Conn struct {
 	pool *HTTP2Pool // nil: the connection of one WebSocket
 	key  h2Key
-	cc   *http2.ClientConn
+	cc   *h2Client
 	nc   net.Conn
 
 	// Under pool.mu for a pooled connection:
 	streams int           // WebSockets opened or opening on cc
-	ready   chan struct{} // closed once the first CONNECT was answered: SETTINGS are known
+	idle    *time.Timer   // closes cc after h2IdleTimeout without a WebSocket
+	ready   chan struct{} // closed once cc is open, or failed: its SETTINGS are known
 }
 
 // Close closes the pool's idle HTTP/2 connections; each connection in use
@@ -74,7 +78,10 @@ func (p *HTTP2Pool) Close() error {
 	}
 	p.mu.Unlock()
 	for _, hc := range idle {
-		hc.cc.Close()
+		if hc.idle != nil {
+			hc.idle.Stop()
+		}
+		hc.cc.close()
 	}
 	return nil
 }
@@ -83,7 +90,7 @@ func (p *HTTP2Pool) Close() error {
 // or newly opened by dial; a nil p always dials. dial returns the HTTP/2
 // connection and the network connection under it, or only a network
 // connection when TLS's ALPN chose HTTP/1.1, which conn then returns.
-func (p *HTTP2Pool) conn(ctx context.Context, key h2Key, dial func(context.Context) (*http2.ClientConn, net.Conn, error)) (*h2Conn, net.Conn, error) {
+func (p *HTTP2Pool) conn(ctx context.Context, key h2Key, dial func(context.Context) (*h2Client, net.Conn, error)) (*h2Conn, net.Conn, error) {
 	if p == nil {
 		cc, nc, err := dial(ctx)
 		if err != nil || cc == nil {
@@ -110,6 +117,7 @@ func (p *HTTP2Pool) conn(ctx context.Context, key h2Key, dial func(context.Conte
 		return nil, nc, err
 	}
 	hc.cc, hc.nc = cc, nc
+	close(hc.ready)
 	p.mu.Unlock()
 	return hc, nil, nil
 }
@@ -131,15 +139,18 @@ func (p *HTTP2Pool) reserve(ctx context.Context, key h2Key) (*h2Conn, error) {
 				wait = hc.ready
 				continue
 			}
-			if !hc.cc.CanTakeNewRequest() {
+			if !hc.cc.canTake() {
 				if hc.streams == 0 {
 					p.remove(hc)
-					go hc.cc.Close()
+					hc.cc.close()
 				}
 				continue
 			}
-			if hc.streams < int(hc.cc.State().MaxConcurrentStreams) {
+			if uint64(hc.streams) < uint64(hc.cc.streamLimit()) {
 				hc.streams++
+				if hc.idle != nil {
+					hc.idle.Stop()
+				}
 				p.mu.Unlock()
 				return hc, nil
 			}
@@ -165,37 +176,43 @@ func (p *HTTP2Pool) remove(hc *h2Conn) {
 	}
 }
 
-// settled records that the first extended CONNECT on hc was answered, so
-// the server's SETTINGS are known.
-func (hc *h2Conn) settled() {
-	if hc.pool == nil {
-		return
-	}
-	hc.pool.mu.Lock()
-	if !isDone(hc.ready) {
-		close(hc.ready)
-	}
-	hc.pool.mu.Unlock()
-}
-
 // release gives back the stream of a WebSocket that ended. A connection
 // of its own closes; a pooled one closes once unused if the pool is
 // closed or the connection can take no more streams.
 func (hc *h2Conn) release() {
 	p := hc.pool
 	if p == nil {
-		hc.cc.Close()
+		hc.cc.close()
 		return
 	}
 	p.mu.Lock()
 	hc.streams--
-	drop := hc.streams == 0 && (p.closed || !hc.cc.CanTakeNewRequest())
+	drop := hc.streams == 0 && (p.closed || !hc.cc.canTake())
 	if drop {
 		p.remove(hc)
+	} else if hc.streams == 0 {
+		if hc.idle == nil {
+			hc.idle = time.AfterFunc(h2IdleTimeout, func() { p.closeIdle(hc) })
+		} else {
+			hc.idle.Reset(h2IdleTimeout)
+		}
 	}
 	p.mu.Unlock()
 	if drop {
-		hc.cc.Close()
+		hc.cc.close()
+	}
+}
+
+// closeIdle closes hc if it still carries no WebSocket.
+func (p *HTTP2Pool) closeIdle(hc *h2Conn) {
+	p.mu.Lock()
+	idle := hc.streams == 0
+	if idle {
+		p.remove(hc)
+	}
+	p.mu.Unlock()
+	if idle {
+		hc.cc.close()
 	}
 }
 

@@ -227,10 +227,24 @@ func (d *deadline) context() context.Context {
 	return d.ctx
 }
 
+// done returns the Done channel of the context, or nil while no deadline
+// was ever set: a wait on it then costs no context.
+func (d *deadline) done() <-chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ctx == nil {
+		return nil
+	}
+	return d.ctx.Done()
+}
+
 // set moves the deadline to t; the zero t means none.
 func (d *deadline) set(t time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.ctx == nil && t.IsZero() {
+		return // no deadline, as before
+	}
 	fired := d.timer != nil && !d.timer.Stop()
 	d.timer = nil
 	if d.ctx == nil || fired || d.ctx.Err() != nil {

@@ -134,14 +134,15 @@ func (t *tracer) request(u *url.URL, raw []byte) {
 	}
 }
 
-// response reports the status and header of a response, with secrets
-// redacted. The text shows the header fields in the order of their names.
-func (t *tracer) response(code int, reason string, h http.Header) {
+// response reports the status and header of a response in the HTTP
+// version proto, with secrets redacted. The text shows the header fields
+// in the order of their names.
+func (t *tracer) response(proto string, code int, reason string, h http.Header) {
 	if t == nil {
 		return
 	}
 	if t.w != nil {
-		lines := []string{"--- response header ---", "HTTP/1.1 " + strconv.Itoa(code) + " " + reason}
+		lines := []string{"--- response header ---", proto + " " + strconv.Itoa(code) + " " + reason}
 		for _, name := range sortedNames(h) {
 			for _, v := range h[name] {
 				if secret(name) {

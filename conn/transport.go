@@ -22,9 +22,10 @@ import (
 //   - A Read stopped by a deadline loses no byte: the next Read continues
 //     the stream. TCP, TLS and net.Pipe do so, and a Conn over them
 //     resumes a stopped receive exactly where it was. A transport with no
-//     deadlines of its own (an HTTP/2 stream's body) implements them in its
-//     adapter, for example by pumping the stream into a buffer that Read
-//     waits on until the deadline, and so keeps this promise too.
+//     deadlines of its own (a stream of an HTTP/2 connection) implements
+//     them itself, for example by buffering what arrives for the stream
+//     and having Read wait on that buffer until the deadline, and so keeps
+//     this promise too.
 //   - A Write stopped by a deadline before it wrote anything leaves the
 //     stream usable. A transport that cannot resume any write after a
 //     timeout (TLS: crypto/tls fails every later write) says so by
