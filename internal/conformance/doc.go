@@ -20,11 +20,13 @@
 //
 // # HTTP/2
 //
-// Served with [Protocols] (HTTP/1.1 and h2c with prior knowledge on one
-// listener), the server also runs every case over HTTP/2 (RFC 8441): the
-// client opens the same URLs with an extended CONNECT (:protocol
-// websocket, sec-websocket-version 13, the same Sec-WebSocket-Extensions
-// offers), the server answers 200 and the case runs on the stream with
+// Served with [Protocols] (HTTP/1.1 and HTTP/2 on one listener: h2c with
+// prior knowledge in clear text, h2 chosen by ALPN over TLS), as [Listen]
+// serves it on loopback, over TLS with a self-signed certificate it makes,
+// the server also runs every case over HTTP/2 (RFC 8441): the client
+// opens the same URLs with an extended CONNECT (:protocol websocket,
+// sec-websocket-version 13, the same Sec-WebSocket-Extensions offers),
+// the server answers 200 and the case runs on the stream with
 // the same script and verdicts. Where a case drops the TCP connection over
 // HTTP/1.1 (a client that does not react in time, a protocol violation)
 // the server resets the stream (RST_STREAM INTERNAL_ERROR); after the
