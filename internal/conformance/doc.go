@@ -60,11 +60,12 @@
 // and server_max_window_bits where offered; policies that set
 // client_max_window_bits accept only an offer that has it. The server
 // compresses with compress/flate, Huffman-only when its window must be
-// below 15 bits. It inflates what the client sends with its own decoder,
-// which checks that no back-reference reaches farther than the agreed
-// client window and, where client_no_context_takeover was agreed, none
-// into an earlier message: either is a protocol violation, as is RSV1 on
-// a continuation or control frame, and fails the case. Messages the client
+// below 15 bits. It inflates what the client sends with framewire's own
+// inflater (internal/deflate), whose history is the agreed client window,
+// emptied before each message where client_no_context_takeover was
+// agreed: a back-reference farther than the window or into an earlier
+// message is a protocol violation, as is RSV1 on a continuation or
+// control frame, and fails the case. Messages the client
 // sends uncompressed are allowed (RFC 7692 §6); the result counts the
 // compressed ones. A client that offers no permessage-deflate, or nothing
 // the policy accepts, is UNIMPLEMENTED, as in Autobahn. [Options.Messages]
