@@ -28,9 +28,7 @@ func framesDialer(t *testing.T, h func(*h2test.Stream)) *conn.Dialer {
 	s := &h2test.FrameServer{Handler: h}
 	p := &h2test.Pipes{Serve: s.ServeConn}
 	t.Cleanup(p.Close)
-	d := h2Dialer(conn.HTTP2Only)
-	d.NetDial = p.Dial
-	return d
+	return noProxy(&conn.Dialer{HTTP2: conn.HTTP2Only, NetDial: p.Dial})
 }
 
 // backendAccept is the Sec-WebSocket-Accept an HTTP/1.1 backend sends
@@ -67,7 +65,8 @@ func TestHTTP2HAProxyClientCloses(t *testing.T) {
 			st.End()
 			st.Reset(http2.ErrCodeCancel)
 		})
-		ctx := context.Background()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
 		c := dial(t, d, "ws://h2.test/")
 		if got := c.Header().Get("Sec-WebSocket-Accept"); got != backendAccept || c.Status() != 200 || c.Proto() != "HTTP/2.0" {
 			t.Errorf("answer %d over %s with sec-websocket-accept %q, want 200 over HTTP/2.0 with %q", c.Status(), c.Proto(), got, backendAccept)
@@ -81,7 +80,7 @@ func TestHTTP2HAProxyClientCloses(t *testing.T) {
 			t.Errorf("Close took %v, want no wait: the server ended its side", took)
 		}
 		var ce *status.CloseError
-		if err := <-seen; !errors.As(err, &ce) || ce.Code != status.NormalClosure || ce.Reason != "done" {
+		if err := recv(t, seen); !errors.As(err, &ce) || ce.Code != status.NormalClosure || ce.Reason != "done" {
 			t.Errorf("the server saw %v, want the client's close 1000 \"done\"", err)
 		}
 		if _, _, err := c.ReadMessage(ctx); !errors.Is(err, conn.ErrClosed) {
@@ -104,7 +103,8 @@ func TestHTTP2HAProxyServerCloses(t *testing.T) {
 			st.End()
 			st.Reset(http2.ErrCodeCancel)
 		})
-		ctx := context.Background()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
 		c := dial(t, d, "ws://h2.test/")
 		synctest.Wait() // the reset has arrived
 		_, _, err := c.ReadMessage(ctx)
@@ -137,7 +137,8 @@ func TestHTTP2ResetMidMessageKeepsReceived(t *testing.T) {
 					st.Write(b)
 					st.Reset(code)
 				})
-				ctx := context.Background()
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
 				c := dial(t, d, "ws://h2.test/")
 				synctest.Wait() // everything, the reset included, has arrived
 				for _, want := range [][]byte{[]byte("one"), big, []byte("three")} {
