@@ -138,7 +138,7 @@ func TestHTTP2ResetMidMessageKeepsReceived(t *testing.T) {
 					st.Reset(code)
 				})
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
+				defer cancel()
 				c := dial(t, d, "ws://h2.test/")
 				synctest.Wait() // everything, the reset included, has arrived
 				for _, want := range [][]byte{[]byte("one"), big, []byte("three")} {

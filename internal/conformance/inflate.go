@@ -46,8 +46,7 @@ func newClientInflater(bits int, takeover bool) (*clientInflater, error) {
 // inflate appends the inflated form of the compressed message src to dst.
 // limit caps the inflated size. An empty src is taken as an empty message,
 // as zlib-based peers take it. A message may end with a final block
-// (RFC 7692 §7.2.3.4); data after it that is longer than the Inflater's
-// read-ahead is an error.
+// (RFC 7692 §7.2.3.4); data after it is an error.
 func (z *clientInflater) inflate(dst, src []byte, limit int) ([]byte, error) {
 	if len(src) == 0 {
 		return dst, nil
