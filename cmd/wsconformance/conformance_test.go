@@ -46,8 +46,10 @@ func TestConformanceHTTP2(t *testing.T) {
 	runSuite(t, config{}, h2, raceSubset, 279)
 }
 
-// tlsSubset is a case or more of each section, every group of 12 and 13.
-const tlsSubset = "1.1.*,1.2.8,2.*,3.1,3.7,4.1.1,4.2.5,5.1,5.6,5.19,6.1.*,6.4.*,7.1.*,7.5.1,7.13.1,9.1.1,10.1.1,12.*.1,12.1.18,13.*.1,13.7.18"
+// tlsSubset is a case or more of each section, every group of 12 and 13;
+// it leaves out the fail-fast cases of 6.4, whose verdicts depend on
+// timing on a loaded machine.
+const tlsSubset = "1.1.*,1.2.8,2.*,3.1,3.7,4.1.1,4.2.5,5.1,5.6,5.19,6.1.*,6.3.*,7.1.*,7.5.1,7.13.1,9.1.1,10.1.1,12.*.1,12.1.18,13.*.1,13.7.18"
 
 // TestConformanceHTTP2TLS runs a case or more of each section over
 // HTTP/2 over TLS (the in-process server with a self-signed certificate,
@@ -63,7 +65,7 @@ func TestConformanceHTTP2TLS(t *testing.T) {
 			next.ServeHTTP(w, r)
 		})
 	}
-	const n = 58
+	const n = 56
 	got := runSuite(t, config{tls: true, wrap: countTLS}, h2, tlsSubset, n)
 	if overTLS.Load() != n {
 		t.Errorf("%d cases ran over TLS with h2 chosen by ALPN, want %d", overTLS.Load(), n)
