@@ -3,11 +3,12 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -25,7 +26,10 @@ type config struct {
 	scale                                 float64
 	messages                              int // per case of sections 12 and 13; 0: Autobahn's 1,000
 	verbose                               bool
-	caseTimeout                           time.Duration // 0: caseTimeout(scale)
+	// tls serves the in-process server over TLS, with a self-signed
+	// certificate the agent trusts: ALPN chooses HTTP/1.1 or HTTP/2.
+	tls         bool
+	caseTimeout time.Duration // 0: caseTimeout(scale)
 	// transports are the transports to run the suite over, in order;
 	// none means HTTP/1.1 alone.
 	transports []transport
@@ -87,8 +91,12 @@ func parseTransports(s string) ([]transport, error) {
 // client_max_window_bits", so that every accept policy of section 13 can
 // take it), compressing every message whatever its size so that sections
 // 12 and 13 check all of them.
-func dialer(mode conn.HTTP2Mode) *conn.Dialer {
+// roots, when not nil, is what the agent trusts over TLS.
+func dialer(mode conn.HTTP2Mode, roots *x509.CertPool) *conn.Dialer {
 	d := &conn.Dialer{Proxy: proxy.Direct, HTTP2: mode}
+	if roots != nil {
+		d.TLSConfig = &tls.Config{RootCAs: roots}
+	}
 	d.Config.Compression = &conn.Compression{Threshold: -1}
 	return d
 }
@@ -99,10 +107,11 @@ func dialer(mode conn.HTTP2Mode) *conn.Dialer {
 func run(ctx context.Context, cfg config, w io.Writer) (bool, error) {
 	base := cfg.server
 	var srv *conformance.Server
+	var roots *x509.CertPool
 	if base == "" {
 		var stop func()
 		var err error
-		srv, base, stop, err = startServer(cfg)
+		srv, base, roots, stop, err = startServer(cfg)
 		if err != nil {
 			return false, err
 		}
@@ -119,8 +128,12 @@ func run(ctx context.Context, cfg config, w io.Writer) (bool, error) {
 		if i > 0 {
 			fmt.Fprintln(w)
 		}
+		if cfg.tls {
+			tr.name += " over TLS"
+			tr.suffix += "-tls"
+		}
 		agent := cfg.agent + tr.suffix
-		ok, err := runOver(ctx, cfg, tr, agent, srv, base, w)
+		ok, err := runOver(ctx, cfg, tr, agent, srv, base, dialer(tr.mode, roots), w)
 		if err != nil && len(trs) > 1 {
 			err = fmt.Errorf("over %s: %w", tr.name, err)
 		}
@@ -141,9 +154,8 @@ func run(ctx context.Context, cfg config, w io.Writer) (bool, error) {
 	return good, nil
 }
 
-// runOver runs the suite over one transport as agent.
-func runOver(ctx context.Context, cfg config, tr transport, agent string, srv *conformance.Server, base string, w io.Writer) (bool, error) {
-	d := dialer(tr.mode)
+// runOver runs the suite over one transport as agent, dialing with d.
+func runOver(ctx context.Context, cfg config, tr transport, agent string, srv *conformance.Server, base string, d *conn.Dialer, w io.Writer) (bool, error) {
 	start := time.Now()
 	n, err := caseCount(ctx, d, base)
 	if err != nil {
@@ -206,32 +218,26 @@ func runOver(ctx context.Context, cfg config, tr transport, agent string, srv *c
 }
 
 // startServer starts a fuzzing server on a loopback port and returns it
-// with its ws:// base URL and a function that stops it.
-func startServer(cfg config) (*conformance.Server, string, func(), error) {
-	srv, err := conformance.NewServer(conformance.Options{Cases: cfg.cases, Exclude: cfg.exclude, Scale: cfg.scale, Messages: cfg.messages})
+// with its base URL (ws://, or wss:// with cfg.tls), the roots that trust
+// its certificate over TLS, and a function that stops it.
+func startServer(cfg config) (srv *conformance.Server, base string, roots *x509.CertPool, stop func(), err error) {
+	srv, err = conformance.NewServer(conformance.Options{Cases: cfg.cases, Exclude: cfg.exclude, Scale: cfg.scale, Messages: cfg.messages})
 	if err != nil {
-		return nil, "", nil, err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, "", nil, err
+		return nil, "", nil, nil, err
 	}
 	var h http.Handler = srv
 	if cfg.wrap != nil {
 		h = cfg.wrap(srv)
 	}
-	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, Protocols: conformance.Protocols()}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		hs.Serve(ln)
-	}()
-	stop := func() {
-		hs.Close()
-		<-done
+	l, err := conformance.Listen(h, cfg.tls)
+	if err != nil {
+		return nil, "", nil, nil, err
+	}
+	stop = func() {
+		l.Close()
 		srv.Wait()
 	}
-	return srv, "ws://" + ln.Addr().String(), stop, nil
+	return srv, l.URL, l.RootCAs, stop, nil
 }
 
 // caseName names case i (numbered from 1) for messages: its number, and

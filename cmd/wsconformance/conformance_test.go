@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,10 +28,10 @@ func TestMain(m *testing.M) { h2test.Main(m) }
 // Under the race detector it runs the subset of TestConformanceHTTP2.
 func TestConformance(t *testing.T) {
 	if raceEnabled {
-		runSuite(t, http1, raceSubset, 279)
+		runSuite(t, config{}, http1, raceSubset, 279)
 		return
 	}
-	runSuite(t, http1, "", 517)
+	runSuite(t, config{}, http1, "", 517)
 }
 
 // raceSubset is every case of sections 1 to 7 and 10 and the first and
@@ -42,17 +43,51 @@ const raceSubset = "1.*,2.*,3.*,4.*,5.*,6.*,7.*,10.*,9.*.1,12.*.1,12.*.18,13.*.1
 // same verdicts as over HTTP/1.1. make conformance runs all 517 over both
 // transports: under the race detector both in full take too long here.
 func TestConformanceHTTP2(t *testing.T) {
-	runSuite(t, h2, raceSubset, 279)
+	runSuite(t, config{}, h2, raceSubset, 279)
+}
+
+// tlsSubset is a case or more of each section, every group of 12 and 13;
+// it leaves out the fail-fast cases of 6.4, whose verdicts depend on
+// timing on a loaded machine.
+const tlsSubset = "1.1.*,1.2.8,2.*,3.1,3.7,4.1.1,4.2.5,5.1,5.6,5.19,6.1.*,6.3.*,7.1.*,7.5.1,7.13.1,9.1.1,10.1.1,12.*.1,12.1.18,13.*.1,13.7.18"
+
+// TestConformanceHTTP2TLS runs a case or more of each section over
+// HTTP/2 over TLS (the in-process server with a self-signed certificate,
+// h2 chosen by ALPN), and the same cases over h2c: the verdicts are the
+// expected ones and the same over both.
+func TestConformanceHTTP2TLS(t *testing.T) {
+	var overTLS atomic.Int32
+	countTLS := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/runCase" && r.TLS != nil && r.TLS.NegotiatedProtocol == "h2" && r.ProtoMajor == 2 {
+				overTLS.Add(1)
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	const n = 56
+	got := runSuite(t, config{tls: true, wrap: countTLS}, h2, tlsSubset, n)
+	if overTLS.Load() != n {
+		t.Errorf("%d cases ran over TLS with h2 chosen by ALPN, want %d", overTLS.Load(), n)
+	}
+	want := runSuite(t, config{}, h2, tlsSubset, n)
+	for i := range want {
+		g, w := got[i], want[i]
+		if g.Case != w.Case || g.Verdict != w.Verdict || g.Behavior != w.Behavior || g.BehaviorClose != w.BehaviorClose {
+			t.Errorf("over TLS %s: %s (%s, close %s); over h2c %s: %s (%s, close %s)", g.Case, g.Verdict, g.Behavior, g.BehaviorClose, w.Case, w.Verdict, w.Behavior, w.BehaviorClose)
+		}
+	}
 }
 
 // runSuite runs the cases of the suite that cases selects (all when
-// empty), want of them, over tr.
-func runSuite(t *testing.T, tr transport, cases string, want int) {
+// empty), want of them, over tr, with cfg's tls and wrap, and returns
+// their results.
+func runSuite(t *testing.T, cfg config, tr transport, cases string, want int) []conformance.Result {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
 	var out strings.Builder
-	cfg := config{agent: "framewire", cases: cases, report: dir, scale: 0.2, messages: 20, transports: []transport{tr}}
+	cfg = config{agent: "framewire", cases: cases, report: dir, scale: 0.2, messages: 20, transports: []transport{tr}, tls: cfg.tls, wrap: cfg.wrap}
 	ok, err := run(ctx, cfg, &out)
 	if err != nil {
 		t.Fatal(err)
@@ -74,15 +109,19 @@ func runSuite(t *testing.T, tr transport, cases string, want int) {
 		t.Fatal(err)
 	}
 	agent := "framewire" + tr.suffix
+	if cfg.tls {
+		agent += "-tls"
+	}
 	checkCases(t, agent, doc.Agents[agent].Cases, want)
 	for _, r := range doc.Agents[agent].Cases {
 		if r.Proto != tr.proto {
 			t.Fatalf("case %s ran over %q, want %s", r.Case, r.Proto, tr.proto)
 		}
 	}
-	if md, err := os.ReadFile(filepath.Join(dir, "conformance.md")); err != nil || !strings.Contains(string(md), "| 6 UTF-8 Handling | 145 |") {
+	if md, err := os.ReadFile(filepath.Join(dir, "conformance.md")); err != nil || !strings.Contains(string(md), "| 6 UTF-8 Handling |") {
 		t.Errorf("conformance.md lacks the section 6 row (err %v)", err)
 	}
+	return doc.Agents[agent].Cases
 }
 
 // checkCases checks an agent's results of the whole suite.
@@ -110,7 +149,7 @@ func checkCases(t *testing.T, agent string, cases []conformance.Result, want int
 
 // The agent also runs against a server it did not start (-server).
 func TestExternalServer(t *testing.T) {
-	srv, base, stop, err := startServer(config{cases: "1.1.*,2.1", scale: 0.2})
+	srv, base, _, stop, err := startServer(config{cases: "1.1.*,2.1", scale: 0.2})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,7 @@
 //
 // Usage:
 //
-//	wsconformance [-server ws://host:port] [-agent framewire] [-transport http1|h2|both] [-cases "1.*,2.1"] [-exclude pattern] [-report dir] [-scale 0.25] [-messages 20] [-case-timeout d] [-v]
+//	wsconformance [-server ws://host:port] [-agent framewire] [-transport http1|h2|both] [-tls] [-cases "1.*,2.1"] [-exclude pattern] [-report dir] [-scale 0.25] [-messages 20] [-case-timeout d] [-v]
 //
 // The flags are:
 //
@@ -20,6 +20,11 @@
 //	          The in-process server accepts HTTP/2 only in a process
 //	          started with GODEBUG=http2xconnect=1: the command runs itself
 //	          again with it when needed
+//	-tls      serve the in-process server over TLS, with a self-signed
+//	          certificate for 127.0.0.1 made at start, which the agent
+//	          trusts: ALPN chooses http/1.1 for -transport http1 and h2 for
+//	          h2 (RFC 8441 over TLS). Agents are named with "-tls" added.
+//	          Without it the server speaks clear text (h2c for HTTP/2)
 //	-cases    case ID patterns to run; "*" matches anything (in-process only)
 //	-exclude  case ID patterns to leave out (in-process only)
 //	-report   directory to write conformance.md and conformance.json into

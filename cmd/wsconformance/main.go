@@ -22,6 +22,7 @@ func main() {
 	flag.IntVar(&cfg.messages, "messages", 20, "messages per case of sections 12 and 13 (Autobahn: 1000)")
 	flag.DurationVar(&cfg.caseTimeout, "case-timeout", 0, "longest a case may take before the run fails (default: 10s + 480s × scale)")
 	flag.BoolVar(&cfg.verbose, "v", false, "print each case's verdict as it ends")
+	flag.BoolVar(&cfg.tls, "tls", false, "serve and dial over TLS, with a self-signed certificate (in-process only)")
 	tr := flag.String("transport", "http1", "transports to run the cases over: http1, h2 or both")
 	flag.Parse()
 	var err error
@@ -34,6 +35,11 @@ func main() {
 		if status, ran := xconnect.Reexec(); ran {
 			os.Exit(status)
 		}
+	}
+
+	if cfg.tls && cfg.server != "" {
+		fmt.Fprintln(os.Stderr, "wsconformance: -tls serves the in-process server: give a wss:// URL to -server instead")
+		os.Exit(2)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)

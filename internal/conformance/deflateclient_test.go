@@ -43,7 +43,7 @@ func (d deflateClient) play(t *testing.T, base, path string) {
 	}
 	// check holds the server to the window and context it agreed to.
 	bits := cmp.Or(agreed.ServerMaxWindowBits, 15)
-	check := newWindowInflater(bits, !agreed.ServerNoContextTakeover)
+	check := mustInflater(t, bits, !agreed.ServerNoContextTakeover)
 	var (
 		out     bytes.Buffer
 		w       *flate.Writer

@@ -20,11 +20,13 @@
 //
 // # HTTP/2
 //
-// Served with [Protocols] (HTTP/1.1 and h2c with prior knowledge on one
-// listener), the server also runs every case over HTTP/2 (RFC 8441): the
-// client opens the same URLs with an extended CONNECT (:protocol
-// websocket, sec-websocket-version 13, the same Sec-WebSocket-Extensions
-// offers), the server answers 200 and the case runs on the stream with
+// Served with [Protocols] (HTTP/1.1 and HTTP/2 on one listener: h2c with
+// prior knowledge in clear text, h2 chosen by ALPN over TLS), as [Listen]
+// serves it on loopback, over TLS with a self-signed certificate it makes,
+// the server also runs every case over HTTP/2 (RFC 8441): the client
+// opens the same URLs with an extended CONNECT (:protocol websocket,
+// sec-websocket-version 13, the same Sec-WebSocket-Extensions offers),
+// the server answers 200 and the case runs on the stream with
 // the same script and verdicts. Where a case drops the TCP connection over
 // HTTP/1.1 (a client that does not react in time, a protocol violation)
 // the server resets the stream (RST_STREAM INTERNAL_ERROR); after the
@@ -58,11 +60,12 @@
 // and server_max_window_bits where offered; policies that set
 // client_max_window_bits accept only an offer that has it. The server
 // compresses with compress/flate, Huffman-only when its window must be
-// below 15 bits. It inflates what the client sends with its own decoder,
-// which checks that no back-reference reaches farther than the agreed
-// client window and, where client_no_context_takeover was agreed, none
-// into an earlier message: either is a protocol violation, as is RSV1 on
-// a continuation or control frame, and fails the case. Messages the client
+// below 15 bits. It inflates what the client sends with framewire's own
+// inflater (internal/deflate), whose history is the agreed client window,
+// emptied before each message where client_no_context_takeover was
+// agreed: a back-reference farther than the window or into an earlier
+// message is a protocol violation, as is RSV1 on a continuation or
+// control frame, and fails the case. Messages the client
 // sends uncompressed are allowed (RFC 7692 §6); the result counts the
 // compressed ones. A client that offers no permessage-deflate, or nothing
 // the policy accepts, is UNIMPLEMENTED, as in Autobahn. [Options.Messages]

@@ -1,22 +1,121 @@
 package conformance
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"sync"
 	"time"
 )
 
-// Protocols are the protocols the fuzzing server speaks on one plain
-// listener: HTTP/1.1, and HTTP/2 with prior knowledge (h2c, RFC 9113
-// §3.3), over which a client opens WebSockets with an extended CONNECT
-// (RFC 8441) when the process started with xconnect.Env in GODEBUG.
+// Protocols are the protocols the fuzzing server speaks on one listener:
+// HTTP/1.1, and HTTP/2 over which a client opens WebSockets with an
+// extended CONNECT (RFC 8441) when the process started with xconnect.Env
+// in GODEBUG; in clear text HTTP/2 with prior knowledge (h2c, RFC 9113
+// §3.3), over TLS HTTP/2 chosen by ALPN (h2).
 func Protocols() *http.Protocols {
 	p := new(http.Protocols)
 	p.SetHTTP1(true)
 	p.SetUnencryptedHTTP2(true)
+	p.SetHTTP2(true)
 	return p
+}
+
+// Listener serves a fuzzing server on 127.0.0.1 with [Protocols].
+type Listener struct {
+	// URL is the server's base URL: ws://127.0.0.1:port, or wss://... over
+	// TLS.
+	URL string
+	// RootCAs holds the certificate of a TLS listener, for the client to
+	// trust; nil in clear text.
+	RootCAs *x509.CertPool
+
+	hs   *http.Server
+	done chan struct{}
+}
+
+// Listen serves h on a new port of 127.0.0.1 until Close: in clear text,
+// or, with useTLS, over TLS with a self-signed certificate for 127.0.0.1
+// and localhost made for this listener, offering h2 and http/1.1 in ALPN.
+func Listen(h http.Handler, useTLS bool) (*Listener, error) {
+	var cfg *tls.Config
+	var roots *x509.CertPool
+	if useTLS {
+		cert, err := selfSigned()
+		if err != nil {
+			return nil, err
+		}
+		roots = x509.NewCertPool()
+		roots.AddCert(cert.Leaf)
+		cfg = &tls.Config{Certificates: []tls.Certificate{cert}}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	l := &Listener{
+		URL:     "ws://" + ln.Addr().String(),
+		RootCAs: roots,
+		hs:      &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, Protocols: Protocols(), TLSConfig: cfg},
+		done:    make(chan struct{}),
+	}
+	go func() {
+		defer close(l.done)
+		if useTLS {
+			l.hs.ServeTLS(ln, "", "") // ALPN from Protocols
+			return
+		}
+		l.hs.Serve(ln)
+	}()
+	if useTLS {
+		l.URL = "wss://" + ln.Addr().String()
+	}
+	return l, nil
+}
+
+// Close stops the listener and closes its connections: the cases running
+// end as over a dropped connection.
+func (l *Listener) Close() {
+	l.hs.Close()
+	<-l.done
+}
+
+// selfSigned makes a certificate for 127.0.0.1 and localhost, valid for a
+// day, signed by its own ECDSA P-256 key.
+func selfSigned() (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "framewire conformance server"},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(24 * time.Hour),
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		DNSNames:              []string{"localhost"},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
 }
 
 // isExtendedConnect reports whether r opens a WebSocket over HTTP/2

@@ -8,26 +8,20 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 
-	"github.com/framewire/ws/internal/xconnect"
 	"golang.org/x/net/http2"
+
+	"github.com/framewire/ws/internal/h2test"
 )
 
 // TestMain runs the tests in a process that started with
 // xconnect.Env, so that the server's HTTP/2 mode is on.
-func TestMain(m *testing.M) {
-	if status, ran := xconnect.Reexec(); ran {
-		os.Exit(status)
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { h2test.Main(m) }
 
-// h2cScheme marks a base URL whose cases the raw client opens over
-// HTTP/2 with prior knowledge.
+// h2cScheme marks a base, the server's host:port, whose cases the raw
+// client opens over HTTP/2 with prior knowledge.
 const h2cScheme = "h2c://"
 
 func transportName(h2 bool) string {
@@ -38,13 +32,14 @@ func transportName(h2 bool) string {
 }
 
 // startServer serves srv on loopback over HTTP/1.1 and h2c until the test
-// ends.
-func startServer(t *testing.T, srv http.Handler) *httptest.Server {
-	hs := httptest.NewUnstartedServer(srv)
-	hs.Config.Protocols = Protocols()
-	hs.Start()
-	t.Cleanup(hs.Close)
-	return hs
+// ends, and returns its address.
+func startServer(t *testing.T, srv http.Handler) string {
+	l, err := Listen(srv, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(l.Close)
+	return strings.TrimPrefix(l.URL, "ws://")
 }
 
 // streamClient is the client's side of a WebSocket over an HTTP/2 stream:
@@ -161,7 +156,7 @@ func TestStreamRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := startServer(t, srv).Listener.Addr().String()
+	addr := startServer(t, srv)
 	for _, tt := range []struct {
 		protocol, version string
 	}{{"chat", "13"}, {"websocket", "8"}, {"websocket", ""}} {
@@ -202,5 +197,42 @@ func TestCompressionOverHTTP2(t *testing.T) {
 	r := run("12.1.4", deflateClient{offers: anyBits, rsv1Continuation: true})[0]
 	if r.Verdict != Failed || !strings.Contains(r.Observation.Violation, "RSV1 on a continuation frame") {
 		t.Errorf("RSV1 on a continuation: %s, violation %q", r.Verdict, r.Observation.Violation)
+	}
+}
+
+// Listen over TLS serves a certificate for 127.0.0.1 that RootCAs trusts,
+// and ALPN chooses h2 or http/1.1 as the client offers; in clear text
+// there is no certificate.
+func TestListenTLS(t *testing.T) {
+	l, err := Listen(http.NotFoundHandler(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	addr, ok := strings.CutPrefix(l.URL, "wss://")
+	if !ok || l.RootCAs == nil {
+		t.Fatalf("URL %q, RootCAs %v: want wss:// and a pool", l.URL, l.RootCAs)
+	}
+	for _, protos := range [][]string{{"h2", "http/1.1"}, {"http/1.1"}} {
+		tc, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: l.RootCAs, ServerName: "127.0.0.1", NextProtos: protos})
+		if err != nil {
+			t.Fatalf("ALPN %v: %v", protos, err)
+		}
+		if got := tc.ConnectionState().NegotiatedProtocol; got != protos[0] {
+			t.Errorf("ALPN %v chose %q, want %q", protos, got, protos[0])
+		}
+		tc.Close()
+	}
+	if tc, err := tls.Dial("tcp", addr, &tls.Config{ServerName: "127.0.0.1"}); err == nil {
+		tc.Close()
+		t.Error("the certificate verified without RootCAs")
+	}
+	plain, err := Listen(http.NotFoundHandler(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	if !strings.HasPrefix(plain.URL, "ws://") || plain.RootCAs != nil {
+		t.Errorf("clear text: URL %q, RootCAs %v", plain.URL, plain.RootCAs)
 	}
 }

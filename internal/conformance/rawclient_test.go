@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -40,7 +39,7 @@ func dialRawExt(t *testing.T, base, path string, exts []string) (*rawConn, []str
 	if addr, ok := strings.CutPrefix(base, h2cScheme); ok {
 		return dialStream(t, addr, path, exts)
 	}
-	nc, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	nc, err := net.Dial("tcp", base)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +248,8 @@ func runCase(t *testing.T, id string, b behavior, unmasked, h2 bool) Result {
 }
 
 // runPlayer runs the cases o selects one after the other, each played by
-// play given the server's base URL and the case's path, and returns the
+// play given the server's base (its host:port, with h2cScheme in front
+// over HTTP/2) and the case's path, and returns the
 // results.
 func runPlayer(t *testing.T, o Options, play func(base, path string)) []Result {
 	t.Helper()
@@ -264,10 +264,9 @@ func runPlayerOn(t *testing.T, o Options, h2 bool, play func(base, path string))
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := startServer(t, srv)
-	base := hs.URL
+	base := startServer(t, srv)
 	if h2 {
-		base = h2cScheme + hs.Listener.Addr().String()
+		base = h2cScheme + base
 	}
 	for i := range srv.Cases() {
 		done := make(chan struct{})
@@ -358,10 +357,9 @@ func TestCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
+	addr := startServer(t, srv)
 	text := func(path string) string {
-		c := dialRaw(t, hs.URL, path)
+		c := dialRaw(t, addr, path)
 		defer c.nc.Close()
 		var got string
 		for {
@@ -388,7 +386,7 @@ func TestCommands(t *testing.T) {
 		t.Errorf("getCaseStatus = %q", got)
 	}
 	for _, path := range []string{"/runCase?case=0&agent=x", "/runCase?case=10&agent=x", "/runCase?case=1", "/nothing"} {
-		resp, err := http.Get(hs.URL + path)
+		resp, err := http.Get("http://" + addr + path)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -381,9 +381,14 @@ func (s *Server) acceptStream(w http.ResponseWriter, r *http.Request, policy *ac
 func negotiateRequest(policy acceptPolicy, h http.Header) (pmd *pmdState, note string) {
 	offers, err := handshake.ParseDeflateOffers(h.Values("Sec-WebSocket-Extensions"))
 	n, ok := negotiate(policy, offers)
+	if ok {
+		pmd, perr := newPMD(n)
+		if perr == nil {
+			return pmd, ""
+		}
+		return nil, "The server declined: " + perr.Error() + "."
+	}
 	switch {
-	case ok:
-		return newPMD(n), ""
 	case len(offers) == 0:
 		note = "The client offered no permessage-deflate."
 	default:

@@ -89,7 +89,7 @@ func newTrial(nc net.Conn, br *bufio.Reader, scale float64, maxMessage int64) *t
 type pmdState struct {
 	agreed   negotiation
 	deflater *serverDeflater // used by one sender at a time: the script, then echoes
-	inflater *windowInflater // used by the reader only
+	inflater *clientInflater // used by the reader only
 	stats    pmdStats        // updated by the reader only
 }
 
@@ -99,12 +99,14 @@ type pmdStats struct {
 	wire, inflated int64
 }
 
-func newPMD(n negotiation) *pmdState {
-	return &pmdState{
-		agreed:   n,
-		deflater: newServerDeflater(n.answer),
-		inflater: newWindowInflater(n.clientBits, !n.clientNoContext),
+// newPMD sets up what n agreed; it fails for a window internal/deflate
+// cannot inflate with.
+func newPMD(n negotiation) (*pmdState, error) {
+	f, err := newClientInflater(n.clientBits, !n.clientNoContext)
+	if err != nil {
+		return nil, err
 	}
+	return &pmdState{agreed: n, deflater: newServerDeflater(n.answer), inflater: f}, nil
 }
 
 // newReader buffers the client's side of a connection.

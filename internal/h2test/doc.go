@@ -10,4 +10,13 @@
 // when the environment variable GODEBUG holds http2xconnect=1 as the
 // process starts. A test binary that uses this package calls [Main] from
 // its TestMain, which runs the binary again with the variable set.
+//
+// # Servers frame by frame
+//
+// [FrameServer] answers each stream frame by frame, for the quirks of real
+// servers that x/net's Server does not reproduce: HAProxy's RST_STREAM
+// CANCEL right after END_STREAM, a backend's Sec-WebSocket-Accept passed
+// through, a reset in the middle of a message. It needs no GODEBUG.
+// [Pipes] serves it, or any server, over in-memory connections inside a
+// synctest bubble.
 package h2test

@@ -37,7 +37,7 @@ var allowed = map[string][]string{
 	"frame":                  {"mask", "status"},
 	"reader":                 {"frame", "mask", "status", "internal/grow"},
 	"fragment":               {"frame", "status", "internal/grow", "internal/utf8check"},
-	"internal/conformance":   {"frame", "mask", "status", "handshake", "reader", "fragment", "internal/utf8check", "internal/xconnect"},
+	"internal/conformance":   {"frame", "mask", "status", "handshake", "reader", "fragment", "internal/utf8check", "internal/xconnect", "internal/deflate"},
 	"internal/xconnect":      {},
 	"conn":                   {"frame", "mask", "status", "reader", "fragment", "handshake", "proxy", "internal/bind", "internal/grow", "internal/utf8check", "internal/pyrepr", "internal/deflate"},
 	"app":                    {"conn", "frame", "mask", "status", "reader", "fragment", "handshake", "proxy"},
