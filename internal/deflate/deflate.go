@@ -69,10 +69,10 @@ func (p Preset) Config() Config {
 }
 
 const (
-	minMatch  = 4   // the matcher hashes and compares four bytes
-	maxMatch  = 258 // RFC 1951 §3.2.5
-	matchFlag = 1 << 31
+	minMatch  = 4     // the matcher hashes and compares four bytes
+	maxMatch  = 258   // RFC 1951 §3.2.5
 	maxStored = 65535 // RFC 1951 §3.2.4
+	hashMul   = 0x1e35a7bd
 )
 
 // A Compressor writes one raw DEFLATE stream (RFC 1951) as a series of
@@ -85,10 +85,13 @@ type Compressor struct {
 	window int   // 1 << WindowBits: the farthest distance allowed
 	shift  uint8 // 32 - HashBits
 
-	buf    []byte     // 2*window bytes: history, then input not yet slid out
-	table  []uint16   // the last stream position, modulo 1<<16, of each hash of four bytes
-	lent   *symbolBuf // during a message: the buffer tokens lies in
-	tokens []uint32   // the open block's symbols: a literal byte, or a match made by matchToken
+	buf   []byte     // 2*window bytes: history, then input not yet slid out
+	table []uint16   // the last stream position, modulo 1<<16, of each hash of four bytes
+	lent  *symbolBuf // during a message: the buffer the open block's symbols lie in
+	lits  []byte     // the open block's literals
+	seqs  []uint32   // its matches, each made by matchToken
+	runs  []uint16   // per match, the literals written before it since the previous one
+	mark  int        // len(lits) at the last match
 
 	base       int // the stream position of buf[0], modulo 1<<16 where stored in table
 	pos        int // next position of buf to look for a match at
@@ -133,17 +136,28 @@ func (c *Compressor) setup(cfg Config) error {
 	return nil
 }
 
-// symbolBuf holds the symbols of a block: up to 16384 of them, or 4096
-// with a window of 1 KiB or less, four bytes each. Blocks that large
-// amortise their Huffman tables; a Compressor borrows the buffer for the
-// length of a message only, so that between messages it holds none.
-type symbolBuf struct{ s []uint32 }
+// symbolBuf holds the symbols of a block: up to 16384 literals and 8192
+// matches, or a quarter of that with a window of 1 KiB or less. A block
+// ends when either is full. Blocks that large amortise their Huffman
+// tables; a Compressor borrows the buffer for the length of a message
+// only, so that between messages it holds none. Literals are kept as
+// bytes, apart from the matches, so that a run of them is one copy in
+// and a tight loop out.
+type symbolBuf struct {
+	lits []byte
+	seqs []uint32
+	runs []uint16
+}
+
+func newSymbolBuf(lits int) *symbolBuf {
+	return &symbolBuf{lits: make([]byte, lits), seqs: make([]uint32, lits/2), runs: make([]uint16, lits/2)}
+}
 
 // symbolPools holds the symbol buffers of Compressors between messages,
 // small ones first: a cache.
 var symbolPools = [2]sync.Pool{
-	{New: func() any { return &symbolBuf{s: make([]uint32, 1<<12)} }},
-	{New: func() any { return &symbolBuf{s: make([]uint32, 1<<14)} }},
+	{New: func() any { return newSymbolBuf(1 << 12) }},
+	{New: func() any { return newSymbolBuf(1 << 14) }},
 }
 
 func (c *Compressor) symbolPool() *sync.Pool {
@@ -157,7 +171,7 @@ func (c *Compressor) symbolPool() *sync.Pool {
 func (c *Compressor) borrow() {
 	if c.lent == nil {
 		c.lent = c.symbolPool().Get().(*symbolBuf)
-		c.tokens = c.lent.s[:0]
+		c.lits, c.seqs, c.runs, c.mark = c.lent.lits[:0], c.lent.seqs[:0], c.lent.runs[:0], 0
 	}
 }
 
@@ -165,14 +179,14 @@ func (c *Compressor) borrow() {
 func (c *Compressor) giveBack() {
 	if c.lent != nil {
 		c.symbolPool().Put(c.lent)
-		c.lent, c.tokens = nil, nil
+		c.lent, c.lits, c.seqs, c.runs = nil, nil, nil, nil
 	}
 }
 
 // Size reports the bytes the Compressor holds: the struct and its buffers,
 // and during a message the block's symbol buffer.
 func (c *Compressor) Size() int {
-	return int(unsafe.Sizeof(*c)) + cap(c.buf) + 2*cap(c.table) + 4*cap(c.tokens)
+	return int(unsafe.Sizeof(*c)) + cap(c.buf) + 2*cap(c.table) + cap(c.lits) + 4*cap(c.seqs) + 2*cap(c.runs)
 }
 
 // WindowBits reports the window the Compressor's back-references stay in.
@@ -224,9 +238,8 @@ func (c *Compressor) Compress(dst, p []byte) []byte {
 func (c *Compressor) Flush(dst []byte) []byte {
 	c.init()
 	c.borrow()
-	dst = c.addLiterals(dst, c.end)
-	c.pos = c.end
-	if len(c.tokens) > 0 {
+	dst = c.matchTail(dst)
+	if len(c.lits)+len(c.seqs) > 0 {
 		dst = c.writeBlock(dst)
 	}
 	c.giveBack()
@@ -261,10 +274,28 @@ func (c *Compressor) slide(dst []byte) []byte {
 func load32(b []byte, i int) uint32 { return binary.LittleEndian.Uint32(b[i:]) }
 func load64(b []byte, i int) uint64 { return binary.LittleEndian.Uint64(b[i:]) }
 
-// match finds back-references in buf from pos to end: a greedy search with
-// one candidate per hash, which skips faster through input that does not
-// match.
+// match finds back-references in buf from pos to end and adds them and
+// the literals between them to the open block, writing the block each
+// time it fills.
 func (c *Compressor) match(dst []byte) []byte {
+	for !c.scan() {
+		// The block is full: write it, or if it is empty while the
+		// literals pending before pos fill it, make a block of those.
+		if len(c.lits)+len(c.seqs) > 0 {
+			dst = c.writeBlock(dst)
+		} else {
+			dst = c.addLiterals(dst, c.pos)
+		}
+	}
+	return c.addLiterals(dst, c.pos)
+}
+
+// scan is match's search: a greedy one with one candidate per hash, which
+// skips faster through input that does not match. It reports whether it
+// reached the end of buf; it stops early, before a position whose match
+// might not fit the open block. It makes no call, so that its state stays
+// in registers.
+func (c *Compressor) scan() bool {
 	buf := c.buf[:c.end]
 	end := c.end
 	i := c.pos
@@ -272,32 +303,44 @@ func (c *Compressor) match(dst []byte) []byte {
 	shift := c.shift & 31
 	base := c.base
 	window := c.window
-	for i+minMatch <= end {
-		var v uint64
-		if i+8 <= end {
-			v = load64(buf, i)
-		} else {
-			v = uint64(load32(buf, i))
+	covered := c.covered
+	// Literals that fit between the block's and its end, less a margin;
+	// each match takes a sequence too.
+	room := cap(c.lits) - len(c.lits) - 8
+	seqRoom := cap(c.seqs) - len(c.seqs) - 1
+	done := true
+	// The search stops 8 bytes before the end, so that it loads eight
+	// bytes at a time unchecked; the last few bytes of a message are
+	// literals.
+	for i+8 <= end {
+		if i-covered >= room || seqRoom <= 0 {
+			done = false
+			break
 		}
-		h := (uint32(v) * 0x1e35a7bd) >> shift
+		v := load64(buf, i)
+		h := (uint32(v) * hashMul) >> shift
 		now := uint16(base + i)
 		dist := int(now - table[h])
 		table[h] = now
 		cand := i - dist
-		if dist == 0 || dist > window || cand < 0 || load32(buf, cand) != uint32(v) {
-			// Each further 32 bytes without a match lengthen the step, up
-			// to 8: incompressible input costs little.
-			i = min(i+1+min((i-c.covered)>>5, 7), end)
+		// cand is before i (dist > 0), not before buf and within the window.
+		if uint(cand) >= uint(i) || dist > window {
+			i = min(i+1+min((i-covered)>>5, 7), end)
 			continue
 		}
-		n := minMatch
-		limit := min(maxMatch, end-i)
-		if limit >= 8 {
-			if x := load64(buf, cand) ^ v; x != 0 {
-				n = bits.TrailingZeros64(x) / 8
-				goto found
-			}
+		x := load64(buf, cand) ^ v
+		if uint32(x) != 0 {
+			// Each further 32 bytes without a match lengthen the step, up
+			// to 8: incompressible input costs little.
+			i = min(i+1+min((i-covered)>>5, 7), end)
+			continue
+		}
+		var n int
+		if x != 0 {
+			n = bits.TrailingZeros64(x) / 8
+		} else {
 			n = 8
+			limit := min(maxMatch, end-i)
 			for n+8 <= limit {
 				if x := load64(buf, cand+n) ^ load64(buf, i+n); x != 0 {
 					n += bits.TrailingZeros64(x) / 8
@@ -305,79 +348,110 @@ func (c *Compressor) match(dst []byte) []byte {
 				}
 				n += 8
 			}
-		}
-		for n < limit && buf[cand+n] == buf[i+n] {
-			n++
+			for n < limit && buf[cand+n] == buf[i+n] {
+				n++
+			}
 		}
 	found:
 		// The match may begin before i, in bytes skipped or not yet
 		// matched.
-		for i > c.covered && cand > 0 && n < maxMatch && buf[i-1] == buf[cand-1] {
+		for i > covered && cand > 0 && n < maxMatch && buf[i-1] == buf[cand-1] {
 			i--
 			cand--
 			n++
 		}
-		if lits := i - c.covered; len(c.tokens)+lits+1 < cap(c.tokens) {
-			// Room for the literals and the match: the block stays open.
-			toks := c.tokens[:len(c.tokens)+lits+1]
-			k := len(c.tokens)
-			for j, b := range buf[c.covered:i] {
-				toks[k+j] = uint32(b)
-			}
-			toks[k+lits] = matchToken(n, dist)
-			c.tokens = toks
-			c.covered = i + n
-			c.matched += n
-		} else {
-			dst = c.addLiterals(dst, i)
-			dst = c.addMatch(dst, n, dist)
+		r := i - covered
+		nl := len(c.lits)
+		lits := c.lits[:nl+r]
+		for k, b := range buf[covered:i] {
+			lits[nl+k] = b
 		}
+		c.lits = lits
+		ns := len(c.seqs)
+		c.seqs = c.seqs[:ns+1]
+		c.seqs[ns] = matchToken(n, dist)
+		c.runs = c.runs[:ns+1]
+		c.runs[ns] = uint16(len(lits) - c.mark)
+		c.mark = len(lits)
+		c.matched += n
+		room -= r
+		seqRoom--
 		i += n
+		covered = i
 		// Index the match's last positions, where the next match often
 		// starts.
-		if i+minMatch-2 <= end {
-			table[(load32(buf, i-2)*0x1e35a7bd)>>shift] = uint16(base + i - 2)
-			if i+minMatch-1 <= end {
-				table[(load32(buf, i-1)*0x1e35a7bd)>>shift] = uint16(base + i - 1)
-			}
+		if i+6 <= end {
+			w := load64(buf, i-2)
+			table[(uint32(w)*hashMul)>>shift] = uint16(base + i - 2)
+			table[(uint32(w>>8)*hashMul)>>shift] = uint16(base + i - 1)
 		}
 	}
+	c.covered = covered
 	c.pos = i
-	return c.addLiterals(dst, i)
+	return done
 }
 
-// addLiterals turns buf[covered:to] into literal tokens.
+// matchTail ends the message's search in the last bytes of buf, which
+// scan leaves: a plain search of one candidate per position, each
+// compared byte by byte.
+func (c *Compressor) matchTail(dst []byte) []byte {
+	buf := c.buf[:c.end]
+	for i := c.pos; i+minMatch <= len(buf); {
+		h := (load32(buf, i) * hashMul) >> (c.shift & 31)
+		now := uint16(c.base + i)
+		dist := int(now - c.table[h])
+		c.table[h] = now
+		cand := i - dist
+		n := 0
+		if uint(cand) < uint(i) && dist <= c.window {
+			for i+n < len(buf) && n < maxMatch && buf[cand+n] == buf[i+n] {
+				n++
+			}
+		}
+		if n < minMatch {
+			i++
+			continue
+		}
+		dst = c.addLiterals(dst, i)
+		dst = c.addMatch(dst, n, dist)
+		i += n
+	}
+	c.pos = len(buf)
+	return c.addLiterals(dst, len(buf))
+}
+
+// addLiterals adds buf[covered:to] to the block's literals, writing the
+// block each time they fill it.
 func (c *Compressor) addLiterals(dst []byte, to int) []byte {
 	for c.covered < to {
-		n := min(to-c.covered, cap(c.tokens)-len(c.tokens))
-		k := len(c.tokens)
-		toks := c.tokens[:k+n]
-		for j, b := range c.buf[c.covered : c.covered+n] {
-			toks[k+j] = uint32(b)
-		}
-		c.tokens = toks
+		n := min(to-c.covered, cap(c.lits)-len(c.lits))
+		c.lits = append(c.lits, c.buf[c.covered:c.covered+n]...)
 		c.covered += n
-		if len(c.tokens) == cap(c.tokens) {
+		if len(c.lits) == cap(c.lits) {
 			dst = c.writeBlock(dst)
 		}
 	}
 	return dst
 }
 
-// matchToken codes a match as matchFlag | (length-3)<<18 | distance code<<13
-// | the distance's extra bits, so that writing a block looks the distance
-// code up once.
+// matchToken codes a match as (length-3)<<18 | distance code<<13 | the
+// distance's extra bits, so that writing a block looks the distance code
+// up once.
 func matchToken(length, dist int) uint32 {
 	d := uint32(dist - 1)
 	dc := distCode(d)
-	return matchFlag | uint32(length-3)<<18 | dc<<13 | (d - uint32(distBase[dc&31]))
+	return uint32(length-3)<<18 | dc<<13 | (d - uint32(distBase[dc&31]))
 }
 
+// addMatch adds a match after the literals added since the last one,
+// writing the block if that fills it.
 func (c *Compressor) addMatch(dst []byte, length, dist int) []byte {
-	c.tokens = append(c.tokens, matchToken(length, dist))
+	c.seqs = append(c.seqs, matchToken(length, dist))
+	c.runs = append(c.runs, uint16(len(c.lits)-c.mark))
+	c.mark = len(c.lits)
 	c.covered += length
 	c.matched += length
-	if len(c.tokens) == cap(c.tokens) {
+	if len(c.seqs) == cap(c.seqs) {
 		dst = c.writeBlock(dst)
 	}
 	return dst
