@@ -429,41 +429,47 @@ func (c *Compressor) writeTokens(dst []byte, size int, litLen []uint8, litCode [
 	for dc := range numDist {
 		dists[dc] = uint32(distCodes[dc]) | uint32(distLen[dc])<<16 | uint32(distLen[dc]+distExtra[dc])<<24
 	}
-	literals := func(run []byte) {
-		for len(run) >= 3 {
-			e0, e1, e2 := lit[run[0]], lit[run[1]], lit[run[2]]
-			acc |= uint64(e0&0xffff) << (nacc & 63)
-			nacc += uint(e0 >> 16)
-			acc |= uint64(e1&0xffff) << (nacc & 63)
-			nacc += uint(e1 >> 16)
-			acc |= uint64(e2&0xffff) << (nacc & 63)
-			nacc += uint(e2 >> 16)
+	lits, seqs := c.lits, c.seqs
+	runs := c.runs[:len(seqs)]
+	li := 0
+	for j := 0; ; j++ {
+		// The literals before match j, or after the last match.
+		to := len(lits)
+		if j < len(seqs) {
+			to = li + int(runs[j])
+		}
+		if li < to {
+			for ; li+3 <= to; li += 3 {
+				e0, e1, e2 := lit[lits[li]], lit[lits[li+1]], lit[lits[li+2]]
+				acc |= uint64(e0&0xffff) << (nacc & 63)
+				nacc += uint(e0 >> 16)
+				acc |= uint64(e1&0xffff) << (nacc & 63)
+				nacc += uint(e1 >> 16)
+				acc |= uint64(e2&0xffff) << (nacc & 63)
+				nacc += uint(e2 >> 16)
+				binary.LittleEndian.PutUint64(out[n:], acc)
+				k := nacc >> 3
+				n += int(k)
+				acc >>= (k * 8) & 63
+				nacc &= 7
+			}
+			// At most two literals, 30 bits, and a match, 48, on top of
+			// 7: one store between them.
+			for ; li < to; li++ {
+				e := lit[lits[li]]
+				acc |= uint64(e&0xffff) << (nacc & 63)
+				nacc += uint(e >> 16)
+			}
 			binary.LittleEndian.PutUint64(out[n:], acc)
 			k := nacc >> 3
 			n += int(k)
 			acc >>= (k * 8) & 63
 			nacc &= 7
-			run = run[3:]
 		}
-		for _, b := range run {
-			e := lit[b]
-			acc |= uint64(e&0xffff) << (nacc & 63)
-			nacc += uint(e >> 16)
+		if j == len(seqs) {
+			break
 		}
-		// At most 2 literals, 30 bits, are pending on top of 7.
-		binary.LittleEndian.PutUint64(out[n:], acc)
-		k := nacc >> 3
-		n += int(k)
-		acc >>= (k * 8) & 63
-		nacc &= 7
-	}
-	lits := c.lits
-	runs := c.runs[:len(c.seqs)]
-	for j, t := range c.seqs {
-		if r := int(runs[j]); r > 0 {
-			literals(lits[:r])
-			lits = lits[r:]
-		}
+		t := seqs[j]
 		e := lens[uint8(t>>18)]
 		acc |= uint64(e&0xffffff) << (nacc & 63)
 		nacc += uint(e >> 24)
@@ -476,7 +482,6 @@ func (c *Compressor) writeTokens(dst []byte, size int, litLen []uint8, litCode [
 		acc >>= (k * 8) & 63
 		nacc &= 7
 	}
-	literals(lits)
 	c.acc, c.nacc = acc, nacc
 	return c.writeBits(out[:n], uint64(litCode[endOfBlock]), uint(litLen[endOfBlock]))
 }

@@ -361,18 +361,20 @@ func (c *Compressor) scan() bool {
 			n++
 		}
 		r := i - covered
-		nl := len(c.lits)
-		lits := c.lits[:nl+r]
-		for k, b := range buf[covered:i] {
-			lits[nl+k] = b
+		if r > 0 {
+			nl := len(c.lits)
+			lits := c.lits[:nl+r]
+			for k, b := range buf[covered:i] {
+				lits[nl+k] = b
+			}
+			c.lits = lits
 		}
-		c.lits = lits
 		ns := len(c.seqs)
 		c.seqs = c.seqs[:ns+1]
 		c.seqs[ns] = matchToken(n, dist)
 		c.runs = c.runs[:ns+1]
-		c.runs[ns] = uint16(len(lits) - c.mark)
-		c.mark = len(lits)
+		c.runs[ns] = uint16(len(c.lits) - c.mark)
+		c.mark = len(c.lits)
 		c.matched += n
 		room -= r
 		seqRoom--
