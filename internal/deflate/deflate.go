@@ -304,36 +304,39 @@ func (c *Compressor) scan() bool {
 	base := c.base
 	window := c.window
 	covered := c.covered
-	// Literals that fit between the block's and its end, less a margin;
-	// each match takes a sequence too.
+	// The literals pending before i must fit the block, with a margin,
+	// and each match takes a sequence. The search stops 8 bytes before
+	// the end, so that it loads eight bytes at a time unchecked; the last
+	// few bytes of a message are left to matchTail.
 	room := cap(c.lits) - len(c.lits) - 8
 	seqRoom := cap(c.seqs) - len(c.seqs) - 1
-	done := true
-	// The search stops 8 bytes before the end, so that it loads eight
-	// bytes at a time unchecked; the last few bytes of a message are
-	// literals.
-	for i+8 <= end {
-		if i-covered >= room || seqRoom <= 0 {
-			done = false
-			break
-		}
-		v := load64(buf, i)
-		h := (uint32(v) * hashMul) >> shift
-		now := uint16(base + i)
-		dist := int(now - table[h])
-		table[h] = now
-		cand := i - dist
-		// cand is before i (dist > 0), not before buf and within the window.
-		if uint(cand) >= uint(i) || dist > window {
-			i = min(i+1+min((i-covered)>>5, 7), end)
-			continue
-		}
-		x := load64(buf, cand) ^ v
-		if uint32(x) != 0 {
+	limit := min(end-7, covered+room)
+	for seqRoom > 0 {
+		var v, x uint64
+		var dist, cand int
+		for {
+			if i >= limit {
+				c.covered = covered
+				c.pos = i
+				return i+8 > end
+			}
+			v = load64(buf, i)
+			h := (uint32(v) * hashMul) >> shift
+			now := uint16(base + i)
+			dist = int(now - table[h])
+			table[h] = now
+			cand = i - dist
+			// cand is before i (dist > 0), not before buf and within the
+			// window.
+			if uint(cand) < uint(i) && dist <= window {
+				x = load64(buf, cand) ^ v
+				if uint32(x) == 0 {
+					break
+				}
+			}
 			// Each further 32 bytes without a match lengthen the step, up
-			// to 8: incompressible input costs little.
-			i = min(i+1+min((i-covered)>>5, 7), end)
-			continue
+			// to 8: incompressible input costs little. i stays at most end.
+			i += 1 + min((i-covered)>>5, 7)
 		}
 		var n int
 		if x != 0 {
@@ -380,6 +383,7 @@ func (c *Compressor) scan() bool {
 		seqRoom--
 		i += n
 		covered = i
+		limit = min(end-7, covered+room)
 		// Index the match's last positions, where the next match often
 		// starts.
 		if i+6 <= end {
@@ -390,7 +394,7 @@ func (c *Compressor) scan() bool {
 	}
 	c.covered = covered
 	c.pos = i
-	return done
+	return false
 }
 
 // matchTail ends the message's search in the last bytes of buf, which
