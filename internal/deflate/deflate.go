@@ -365,12 +365,14 @@ func (c *Compressor) scan() bool {
 		}
 		r := i - covered
 		if r > 0 {
+			// Eight bytes at a time: the block has room to spare, and
+			// buf holds eight bytes after i.
 			nl := len(c.lits)
-			lits := c.lits[:nl+r]
-			for k, b := range buf[covered:i] {
-				lits[nl+k] = b
+			lits := c.lits[:cap(c.lits)]
+			for k := 0; k < r; k += 8 {
+				binary.LittleEndian.PutUint64(lits[nl+k:], load64(buf, covered+k))
 			}
-			c.lits = lits
+			c.lits = lits[:nl+r]
 		}
 		ns := len(c.seqs)
 		c.seqs = c.seqs[:ns+1]
