@@ -244,10 +244,10 @@ func sortLeaves(leaves []uint64) {
 func (c *Compressor) writeBlock(dst []byte) []byte {
 	var litFreq [numLit]uint32
 	var distFreq [numDist]uint32
-	for _, b := range c.lits {
+	for _, b := range c.lits[:c.nlits] {
 		litFreq[b]++
 	}
-	for _, t := range c.seqs {
+	for _, t := range c.seqs[:c.nseqs] {
 		litFreq[257+int(lengthCode[(t>>18)&0xff])]++
 		distFreq[(t>>13)&31]++
 	}
@@ -343,7 +343,7 @@ func (c *Compressor) writeBlock(dst []byte) []byte {
 		canonical(distLen[:], distCodes[:])
 		dst = c.writeTokens(dst, dynamic, litLen[:], litCode[:], distLen[:], distCodes[:])
 	}
-	c.lits, c.seqs, c.runs, c.mark = c.lits[:0], c.seqs[:0], c.runs[:0], 0
+	c.nlits, c.nseqs, c.mark = 0, 0, 0
 	c.blockStart = c.covered
 	c.matched = 0
 	return dst
@@ -429,7 +429,7 @@ func (c *Compressor) writeTokens(dst []byte, size int, litLen []uint8, litCode [
 	for dc := range numDist {
 		dists[dc] = uint32(distCodes[dc]) | uint32(distLen[dc])<<16 | uint32(distLen[dc]+distExtra[dc])<<24
 	}
-	lits, seqs := c.lits, c.seqs
+	lits, seqs := c.lits[:c.nlits], c.seqs[:c.nseqs]
 	runs := c.runs[:len(seqs)]
 	li := 0
 	for j := 0; ; j++ {
@@ -447,7 +447,7 @@ func (c *Compressor) writeTokens(dst []byte, size int, litLen []uint8, litCode [
 				nacc += uint(e1 >> 16)
 				acc |= uint64(e2&0xffff) << (nacc & 63)
 				nacc += uint(e2 >> 16)
-				binary.LittleEndian.PutUint64(out[n:], acc)
+				binary.LittleEndian.PutUint64(out[n:n+8], acc)
 				k := nacc >> 3
 				n += int(k)
 				acc >>= (k * 8) & 63
@@ -460,7 +460,7 @@ func (c *Compressor) writeTokens(dst []byte, size int, litLen []uint8, litCode [
 				acc |= uint64(e&0xffff) << (nacc & 63)
 				nacc += uint(e >> 16)
 			}
-			binary.LittleEndian.PutUint64(out[n:], acc)
+			binary.LittleEndian.PutUint64(out[n:n+8], acc)
 			k := nacc >> 3
 			n += int(k)
 			acc >>= (k * 8) & 63
@@ -476,7 +476,7 @@ func (c *Compressor) writeTokens(dst []byte, size int, litLen []uint8, litCode [
 		d := dists[(t>>13)&31]
 		acc |= (uint64(d&0xffff) | uint64(t&0x1fff)<<((d>>16)&31)) << (nacc & 63)
 		nacc += uint(d >> 24)
-		binary.LittleEndian.PutUint64(out[n:], acc)
+		binary.LittleEndian.PutUint64(out[n:n+8], acc)
 		k := nacc >> 3
 		n += int(k)
 		acc >>= (k * 8) & 63

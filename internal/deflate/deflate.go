@@ -88,10 +88,12 @@ type Compressor struct {
 	buf   []byte     // 2*window bytes: history, then input not yet slid out
 	table []uint16   // the last stream position, modulo 1<<16, of each hash of four bytes
 	lent  *symbolBuf // during a message: the buffer the open block's symbols lie in
-	lits  []byte     // the open block's literals
-	seqs  []uint32   // its matches, each made by matchToken
-	runs  []uint16   // per match, the literals written before it since the previous one
-	mark  int        // len(lits) at the last match
+	lits  []byte     // the open block's literals: lits[:nlits]
+	seqs  []uint32   // its matches, each made by matchToken: seqs[:nseqs]
+	runs  []uint16   // per match, the literals before it since the previous one
+	nlits int
+	nseqs int
+	mark  int // nlits at the last match
 
 	base       int // the stream position of buf[0], modulo 1<<16 where stored in table
 	pos        int // next position of buf to look for a match at
@@ -171,7 +173,8 @@ func (c *Compressor) symbolPool() *sync.Pool {
 func (c *Compressor) borrow() {
 	if c.lent == nil {
 		c.lent = c.symbolPool().Get().(*symbolBuf)
-		c.lits, c.seqs, c.runs, c.mark = c.lent.lits[:0], c.lent.seqs[:0], c.lent.runs[:0], 0
+		c.lits, c.seqs, c.runs = c.lent.lits, c.lent.seqs, c.lent.runs
+		c.nlits, c.nseqs, c.mark = 0, 0, 0
 	}
 }
 
@@ -239,7 +242,7 @@ func (c *Compressor) Flush(dst []byte) []byte {
 	c.init()
 	c.borrow()
 	dst = c.matchTail(dst)
-	if len(c.lits)+len(c.seqs) > 0 {
+	if c.nlits+c.nseqs > 0 {
 		dst = c.writeBlock(dst)
 	}
 	c.giveBack()
@@ -271,8 +274,8 @@ func (c *Compressor) slide(dst []byte) []byte {
 	return dst
 }
 
-func load32(b []byte, i int) uint32 { return binary.LittleEndian.Uint32(b[i:]) }
-func load64(b []byte, i int) uint64 { return binary.LittleEndian.Uint64(b[i:]) }
+func load32(b []byte, i int) uint32 { return binary.LittleEndian.Uint32(b[i : i+4]) }
+func load64(b []byte, i int) uint64 { return binary.LittleEndian.Uint64(b[i : i+8]) }
 
 // match finds back-references in buf from pos to end and adds them and
 // the literals between them to the open block, writing the block each
@@ -281,7 +284,7 @@ func (c *Compressor) match(dst []byte) []byte {
 	for !c.scan() {
 		// The block is full: write it, or if it is empty while the
 		// literals pending before pos fill it, make a block of those.
-		if len(c.lits)+len(c.seqs) > 0 {
+		if c.nlits+c.nseqs > 0 {
 			dst = c.writeBlock(dst)
 		} else {
 			dst = c.addLiterals(dst, c.pos)
@@ -308,14 +311,15 @@ func (c *Compressor) scan() bool {
 	// and each match takes a sequence. The search stops 8 bytes before
 	// the end, so that it loads eight bytes at a time unchecked; the last
 	// few bytes of a message are left to matchTail.
-	room := cap(c.lits) - len(c.lits) - 8
-	seqRoom := cap(c.seqs) - len(c.seqs) - 1
-	limit := min(end-7, covered+room)
-	for seqRoom > 0 {
+	lits, seqs, runs := c.lits, c.seqs, c.runs[:len(c.seqs)]
+	nl, ns, mark, matched := c.nlits, c.nseqs, c.mark, c.matched
+	limit := min(end-7, covered+len(lits)-nl-8)
+	for ns < len(seqs)-1 {
 		var v, x uint64
 		var dist, cand int
 		for {
 			if i >= limit {
+				c.nlits, c.nseqs, c.mark, c.matched = nl, ns, mark, matched
 				c.covered = covered
 				c.pos = i
 				return i+8 > end
@@ -363,29 +367,22 @@ func (c *Compressor) scan() bool {
 			cand--
 			n++
 		}
-		r := i - covered
-		if r > 0 {
+		if r := i - covered; r > 0 {
 			// Eight bytes at a time: the block has room to spare, and
 			// buf holds eight bytes after i.
-			nl := len(c.lits)
-			lits := c.lits[:cap(c.lits)]
 			for k := 0; k < r; k += 8 {
-				binary.LittleEndian.PutUint64(lits[nl+k:], load64(buf, covered+k))
+				binary.LittleEndian.PutUint64(lits[nl+k:nl+k+8], load64(buf, covered+k))
 			}
-			c.lits = lits[:nl+r]
+			nl += r
 		}
-		ns := len(c.seqs)
-		c.seqs = c.seqs[:ns+1]
-		c.seqs[ns] = matchToken(n, dist)
-		c.runs = c.runs[:ns+1]
-		c.runs[ns] = uint16(len(c.lits) - c.mark)
-		c.mark = len(c.lits)
-		c.matched += n
-		room -= r
-		seqRoom--
+		seqs[ns] = matchToken(n, dist)
+		runs[ns] = uint16(nl - mark)
+		ns++
+		mark = nl
+		matched += n
 		i += n
 		covered = i
-		limit = min(end-7, covered+room)
+		limit = min(end-7, covered+len(lits)-nl-8)
 		// Index the match's last positions, where the next match often
 		// starts.
 		if i+6 <= end {
@@ -394,6 +391,7 @@ func (c *Compressor) scan() bool {
 			table[(uint32(w>>8)*hashMul)>>shift] = uint16(base + i - 1)
 		}
 	}
+	c.nlits, c.nseqs, c.mark, c.matched = nl, ns, mark, matched
 	c.covered = covered
 	c.pos = i
 	return false
@@ -432,10 +430,10 @@ func (c *Compressor) matchTail(dst []byte) []byte {
 // block each time they fill it.
 func (c *Compressor) addLiterals(dst []byte, to int) []byte {
 	for c.covered < to {
-		n := min(to-c.covered, cap(c.lits)-len(c.lits))
-		c.lits = append(c.lits, c.buf[c.covered:c.covered+n]...)
+		n := copy(c.lits[c.nlits:], c.buf[c.covered:to])
+		c.nlits += n
 		c.covered += n
-		if len(c.lits) == cap(c.lits) {
+		if c.nlits == len(c.lits) {
 			dst = c.writeBlock(dst)
 		}
 	}
@@ -454,12 +452,13 @@ func matchToken(length, dist int) uint32 {
 // addMatch adds a match after the literals added since the last one,
 // writing the block if that fills it.
 func (c *Compressor) addMatch(dst []byte, length, dist int) []byte {
-	c.seqs = append(c.seqs, matchToken(length, dist))
-	c.runs = append(c.runs, uint16(len(c.lits)-c.mark))
-	c.mark = len(c.lits)
+	c.seqs[c.nseqs] = matchToken(length, dist)
+	c.runs[c.nseqs] = uint16(c.nlits - c.mark)
+	c.nseqs++
+	c.mark = c.nlits
 	c.covered += length
 	c.matched += length
-	if len(c.seqs) == cap(c.seqs) {
+	if c.nseqs == len(c.seqs) {
 		dst = c.writeBlock(dst)
 	}
 	return dst
