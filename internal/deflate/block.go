@@ -244,10 +244,10 @@ func sortLeaves(leaves []uint64) {
 func (c *Compressor) writeBlock(dst []byte) []byte {
 	var litFreq [numLit]uint32
 	var distFreq [numDist]uint32
-	for _, b := range c.lits[:c.nlits] {
+	for _, b := range c.lent.lits[:c.nlits] {
 		litFreq[b]++
 	}
-	for _, t := range c.seqs[:c.nseqs] {
+	for _, t := range c.lent.seqs[:c.nseqs] {
 		litFreq[257+int(lengthCode[(t>>18)&0xff])]++
 		distFreq[(t>>13)&31]++
 	}
@@ -429,8 +429,8 @@ func (c *Compressor) writeTokens(dst []byte, size int, litLen []uint8, litCode [
 	for dc := range numDist {
 		dists[dc] = uint32(distCodes[dc]) | uint32(distLen[dc])<<16 | uint32(distLen[dc]+distExtra[dc])<<24
 	}
-	lits, seqs := c.lits[:c.nlits], c.seqs[:c.nseqs]
-	runs := c.runs[:len(seqs)]
+	lits, seqs := c.lent.lits[:c.nlits], c.lent.seqs[:c.nseqs]
+	runs := c.lent.runs[:len(seqs)]
 	li := 0
 	for j := 0; ; j++ {
 		// The literals before match j, or after the last match.

@@ -88,12 +88,9 @@ type Compressor struct {
 	buf   []byte     // 2*window bytes: history, then input not yet slid out
 	table []uint16   // the last stream position, modulo 1<<16, of each hash of four bytes
 	lent  *symbolBuf // during a message: the buffer the open block's symbols lie in
-	lits  []byte     // the open block's literals: lits[:nlits]
-	seqs  []uint32   // its matches, each made by matchToken: seqs[:nseqs]
-	runs  []uint16   // per match, the literals before it since the previous one
-	nlits int
-	nseqs int
-	mark  int // nlits at the last match
+	nlits int        // the open block's literals: lent.lits[:nlits]
+	nseqs int        // its matches: lent.seqs[:nseqs] and lent.runs[:nseqs]
+	mark  int        // nlits at the last match
 
 	base       int // the stream position of buf[0], modulo 1<<16 where stored in table
 	pos        int // next position of buf to look for a match at
@@ -173,7 +170,6 @@ func (c *Compressor) symbolPool() *sync.Pool {
 func (c *Compressor) borrow() {
 	if c.lent == nil {
 		c.lent = c.symbolPool().Get().(*symbolBuf)
-		c.lits, c.seqs, c.runs = c.lent.lits, c.lent.seqs, c.lent.runs
 		c.nlits, c.nseqs, c.mark = 0, 0, 0
 	}
 }
@@ -182,14 +178,18 @@ func (c *Compressor) borrow() {
 func (c *Compressor) giveBack() {
 	if c.lent != nil {
 		c.symbolPool().Put(c.lent)
-		c.lent, c.lits, c.seqs, c.runs = nil, nil, nil, nil
+		c.lent = nil
 	}
 }
 
 // Size reports the bytes the Compressor holds: the struct and its buffers,
 // and during a message the block's symbol buffer.
 func (c *Compressor) Size() int {
-	return int(unsafe.Sizeof(*c)) + cap(c.buf) + 2*cap(c.table) + cap(c.lits) + 4*cap(c.seqs) + 2*cap(c.runs)
+	n := int(unsafe.Sizeof(*c)) + cap(c.buf) + 2*cap(c.table)
+	if s := c.lent; s != nil {
+		n += cap(s.lits) + 4*cap(s.seqs) + 2*cap(s.runs)
+	}
+	return n
 }
 
 // WindowBits reports the window the Compressor's back-references stay in.
@@ -311,7 +311,7 @@ func (c *Compressor) scan() bool {
 	// and each match takes a sequence. The search stops 8 bytes before
 	// the end, so that it loads eight bytes at a time unchecked; the last
 	// few bytes of a message are left to matchTail.
-	lits, seqs, runs := c.lits, c.seqs, c.runs[:len(c.seqs)]
+	lits, seqs, runs := c.lent.lits, c.lent.seqs, c.lent.runs[:len(c.lent.seqs)]
 	nl, ns, mark, matched := c.nlits, c.nseqs, c.mark, c.matched
 	limit := min(end-7, covered+len(lits)-nl-8)
 	for ns < len(seqs)-1 {
@@ -430,10 +430,10 @@ func (c *Compressor) matchTail(dst []byte) []byte {
 // block each time they fill it.
 func (c *Compressor) addLiterals(dst []byte, to int) []byte {
 	for c.covered < to {
-		n := copy(c.lits[c.nlits:], c.buf[c.covered:to])
+		n := copy(c.lent.lits[c.nlits:], c.buf[c.covered:to])
 		c.nlits += n
 		c.covered += n
-		if c.nlits == len(c.lits) {
+		if c.nlits == len(c.lent.lits) {
 			dst = c.writeBlock(dst)
 		}
 	}
@@ -452,13 +452,13 @@ func matchToken(length, dist int) uint32 {
 // addMatch adds a match after the literals added since the last one,
 // writing the block if that fills it.
 func (c *Compressor) addMatch(dst []byte, length, dist int) []byte {
-	c.seqs[c.nseqs] = matchToken(length, dist)
-	c.runs[c.nseqs] = uint16(c.nlits - c.mark)
+	c.lent.seqs[c.nseqs] = matchToken(length, dist)
+	c.lent.runs[c.nseqs] = uint16(c.nlits - c.mark)
 	c.nseqs++
 	c.mark = c.nlits
 	c.covered += length
 	c.matched += length
-	if c.nseqs == len(c.seqs) {
+	if c.nseqs == len(c.lent.seqs) {
 		dst = c.writeBlock(dst)
 	}
 	return dst
