@@ -347,15 +347,15 @@ func (c *Compressor) scan() bool {
 			n = bits.TrailingZeros64(x) / 8
 		} else {
 			n = 8
-			limit := min(maxMatch, end-i)
-			for n+8 <= limit {
+			most := min(maxMatch, end-i)
+			for n+8 <= most {
 				if x := load64(buf, cand+n) ^ load64(buf, i+n); x != 0 {
 					n += bits.TrailingZeros64(x) / 8
 					goto found
 				}
 				n += 8
 			}
-			for n < limit && buf[cand+n] == buf[i+n] {
+			for n < most && buf[cand+n] == buf[i+n] {
 				n++
 			}
 		}
