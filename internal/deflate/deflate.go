@@ -148,15 +148,35 @@ type symbolBuf struct {
 	runs []uint16
 }
 
-func newSymbolBuf(lits int) *symbolBuf {
-	return &symbolBuf{lits: make([]byte, lits), seqs: make([]uint32, lits/2), runs: make([]uint16, lits/2)}
+// symbolArrays and smallSymbolArrays are a symbolBuf with the arrays its
+// slices cover, so that a pool makes one in one allocation.
+type symbolArrays struct {
+	symbolBuf
+	lits [1 << 14]byte
+	seqs [1 << 13]uint32
+	runs [1 << 13]uint16
+}
+
+type smallSymbolArrays struct {
+	symbolBuf
+	lits [1 << 12]byte
+	seqs [1 << 11]uint32
+	runs [1 << 11]uint16
 }
 
 // symbolPools holds the symbol buffers of Compressors between messages,
 // small ones first: a cache.
 var symbolPools = [2]sync.Pool{
-	{New: func() any { return newSymbolBuf(1 << 12) }},
-	{New: func() any { return newSymbolBuf(1 << 14) }},
+	{New: func() any {
+		a := new(smallSymbolArrays)
+		a.symbolBuf = symbolBuf{lits: a.lits[:], seqs: a.seqs[:], runs: a.runs[:]}
+		return &a.symbolBuf
+	}},
+	{New: func() any {
+		a := new(symbolArrays)
+		a.symbolBuf = symbolBuf{lits: a.lits[:], seqs: a.seqs[:], runs: a.runs[:]}
+		return &a.symbolBuf
+	}},
 }
 
 func (c *Compressor) symbolPool() *sync.Pool {
