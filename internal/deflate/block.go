@@ -244,11 +244,10 @@ func sortLeaves(leaves []uint64) {
 func (c *Compressor) writeBlock(dst []byte) []byte {
 	var litFreq [numLit]uint32
 	var distFreq [numDist]uint32
-	for _, t := range c.tokens {
-		if t < matchFlag {
-			litFreq[t]++
-			continue
-		}
+	for _, b := range c.lent.lits[:c.nlits] {
+		litFreq[b]++
+	}
+	for _, t := range c.lent.seqs[:c.nseqs] {
 		litFreq[257+int(lengthCode[(t>>18)&0xff])]++
 		distFreq[(t>>13)&31]++
 	}
@@ -344,7 +343,7 @@ func (c *Compressor) writeBlock(dst []byte) []byte {
 		canonical(distLen[:], distCodes[:])
 		dst = c.writeTokens(dst, dynamic, litLen[:], litCode[:], distLen[:], distCodes[:])
 	}
-	c.tokens = c.tokens[:0]
+	c.nlits, c.nseqs, c.mark = 0, 0, 0
 	c.blockStart = c.covered
 	c.matched = 0
 	return dst
@@ -393,14 +392,15 @@ func runLengths(lens []uint8, sym, rep []uint8) int {
 	return n
 }
 
-// writeTokens writes the token buffer and the end of block with the given
-// codes; size bounds the block's bits.
+// writeTokens writes the block's symbols and the end of block with the
+// given codes; size bounds the block's bits.
 func (c *Compressor) writeTokens(dst []byte, size int, litLen []uint8, litCode []uint16, distLen []uint8, distCodes []uint16) []byte {
 	// A match is at most 48 bits (a 15-bit length code and 5 extra bits, a
-	// 15-bit distance code and 13 extra bits). With fewer than 8 bits
-	// pending, any token fits the 64-bit accumulator, which is then stored
-	// whole and advanced by its complete bytes: one unchecked store per
-	// token, into room reserved for the whole block.
+	// 15-bit distance code and 13 extra bits), three literals at most 45.
+	// With fewer than 8 bits pending, either fits the 64-bit accumulator,
+	// which is then stored whole and advanced by its complete bytes: one
+	// unchecked store per match or three literals, into room reserved for
+	// the whole block.
 	dst = slices.Grow(dst, size/8+16)
 	for c.nacc >= 8 {
 		dst = append(dst, byte(c.acc))
@@ -411,34 +411,75 @@ func (c *Compressor) writeTokens(dst []byte, size int, litLen []uint8, litCode [
 	n := len(dst)
 	acc, nacc := c.acc, c.nacc
 
-	// The length symbols' codes and extra bits, joined per length.
-	var lenBits [256]uint32
-	var lenN [256]uint8
-	for l := range lenBits {
+	// Each code packed with its length in one word, so that a symbol costs
+	// one table load: a literal's code | bits<<16; a match length's code
+	// and extra bits | bits<<24, per length; a distance code's code |
+	// code bits<<16 | code and extra bits<<24.
+	var lit [256]uint32
+	for b := range lit {
+		lit[b] = uint32(litCode[b]) | uint32(litLen[b])<<16
+	}
+	var lens [256]uint32
+	for l := range lens {
 		lc := lengthCode[l]
 		cl := litLen[257+int(lc)]
-		lenBits[l] = uint32(litCode[257+int(lc)]) | uint32(l-int(lengthBase[lc]))<<cl
-		lenN[l] = cl + lengthExtra[lc]
+		lens[l] = uint32(litCode[257+int(lc)]) | uint32(l-int(lengthBase[lc]))<<cl | uint32(cl+lengthExtra[lc])<<24
 	}
-	litLen, litCode = litLen[:numLit], litCode[:numLit]
-	distLen, distCodes = distLen[:numDist], distCodes[:numDist]
-	for _, t := range c.tokens {
-		if t < matchFlag {
-			t &= 0xff
-			acc |= uint64(litCode[t]) << nacc
-			nacc += uint(litLen[t])
-		} else {
-			l := (t >> 18) & 0xff
-			acc |= uint64(lenBits[l]) << nacc
-			nacc += uint(lenN[l])
-			dc := (t >> 13) & 31
-			acc |= (uint64(distCodes[dc]) | uint64(t&0x1fff)<<distLen[dc]) << nacc
-			nacc += uint(distLen[dc]) + uint(distExtra[dc])
+	var dists [32]uint32
+	for dc := range numDist {
+		dists[dc] = uint32(distCodes[dc]) | uint32(distLen[dc])<<16 | uint32(distLen[dc]+distExtra[dc])<<24
+	}
+	lits, seqs := c.lent.lits[:c.nlits], c.lent.seqs[:c.nseqs]
+	runs := c.lent.runs[:len(seqs)]
+	li := 0
+	for j := 0; ; j++ {
+		// The literals before match j, or after the last match.
+		to := len(lits)
+		if j < len(seqs) {
+			to = li + int(runs[j])
 		}
-		binary.LittleEndian.PutUint64(out[n:], acc)
+		if li < to {
+			for ; li+3 <= to; li += 3 {
+				e0, e1, e2 := lit[lits[li]], lit[lits[li+1]], lit[lits[li+2]]
+				acc |= uint64(e0&0xffff) << (nacc & 63)
+				nacc += uint(e0 >> 16)
+				acc |= uint64(e1&0xffff) << (nacc & 63)
+				nacc += uint(e1 >> 16)
+				acc |= uint64(e2&0xffff) << (nacc & 63)
+				nacc += uint(e2 >> 16)
+				binary.LittleEndian.PutUint64(out[n:n+8], acc)
+				k := nacc >> 3
+				n += int(k)
+				acc >>= (k * 8) & 63
+				nacc &= 7
+			}
+			// At most two literals, 30 bits, and a match, 48, on top of
+			// 7: one store between them.
+			for ; li < to; li++ {
+				e := lit[lits[li]]
+				acc |= uint64(e&0xffff) << (nacc & 63)
+				nacc += uint(e >> 16)
+			}
+			binary.LittleEndian.PutUint64(out[n:n+8], acc)
+			k := nacc >> 3
+			n += int(k)
+			acc >>= (k * 8) & 63
+			nacc &= 7
+		}
+		if j == len(seqs) {
+			break
+		}
+		t := seqs[j]
+		e := lens[uint8(t>>18)]
+		acc |= uint64(e&0xffffff) << (nacc & 63)
+		nacc += uint(e >> 24)
+		d := dists[(t>>13)&31]
+		acc |= (uint64(d&0xffff) | uint64(t&0x1fff)<<((d>>16)&31)) << (nacc & 63)
+		nacc += uint(d >> 24)
+		binary.LittleEndian.PutUint64(out[n:n+8], acc)
 		k := nacc >> 3
 		n += int(k)
-		acc >>= k * 8
+		acc >>= (k * 8) & 63
 		nacc &= 7
 	}
 	c.acc, c.nacc = acc, nacc

@@ -69,10 +69,10 @@ func (p Preset) Config() Config {
 }
 
 const (
-	minMatch  = 4   // the matcher hashes and compares four bytes
-	maxMatch  = 258 // RFC 1951 §3.2.5
-	matchFlag = 1 << 31
+	minMatch  = 4     // the matcher hashes and compares four bytes
+	maxMatch  = 258   // RFC 1951 §3.2.5
 	maxStored = 65535 // RFC 1951 §3.2.4
+	hashMul   = 0x1e35a7bd
 )
 
 // A Compressor writes one raw DEFLATE stream (RFC 1951) as a series of
@@ -85,10 +85,12 @@ type Compressor struct {
 	window int   // 1 << WindowBits: the farthest distance allowed
 	shift  uint8 // 32 - HashBits
 
-	buf    []byte     // 2*window bytes: history, then input not yet slid out
-	table  []uint16   // the last stream position, modulo 1<<16, of each hash of four bytes
-	lent   *symbolBuf // during a message: the buffer tokens lies in
-	tokens []uint32   // the open block's symbols: a literal byte, or a match made by matchToken
+	buf   []byte     // 2*window bytes: history, then input not yet slid out
+	table []uint16   // the last stream position, modulo 1<<16, of each hash of four bytes
+	lent  *symbolBuf // during a message: the buffer the open block's symbols lie in
+	nlits int        // the open block's literals: lent.lits[:nlits]
+	nseqs int        // its matches: lent.seqs[:nseqs] and lent.runs[:nseqs]
+	mark  int        // nlits at the last match
 
 	base       int // the stream position of buf[0], modulo 1<<16 where stored in table
 	pos        int // next position of buf to look for a match at
@@ -133,17 +135,48 @@ func (c *Compressor) setup(cfg Config) error {
 	return nil
 }
 
-// symbolBuf holds the symbols of a block: up to 16384 of them, or 4096
-// with a window of 1 KiB or less, four bytes each. Blocks that large
-// amortise their Huffman tables; a Compressor borrows the buffer for the
-// length of a message only, so that between messages it holds none.
-type symbolBuf struct{ s []uint32 }
+// symbolBuf holds the symbols of a block: up to 16384 literals and 8192
+// matches, or a quarter of that with a window of 1 KiB or less. A block
+// ends when either is full. Blocks that large amortise their Huffman
+// tables; a Compressor borrows the buffer for the length of a message
+// only, so that between messages it holds none. Literals are kept as
+// bytes, apart from the matches, so that a run of them is one copy in
+// and a tight loop out.
+type symbolBuf struct {
+	lits []byte
+	seqs []uint32
+	runs []uint16
+}
+
+// symbolArrays and smallSymbolArrays are a symbolBuf with the arrays its
+// slices cover, so that a pool makes one in one allocation.
+type symbolArrays struct {
+	symbolBuf
+	lits [1 << 14]byte
+	seqs [1 << 13]uint32
+	runs [1 << 13]uint16
+}
+
+type smallSymbolArrays struct {
+	symbolBuf
+	lits [1 << 12]byte
+	seqs [1 << 11]uint32
+	runs [1 << 11]uint16
+}
 
 // symbolPools holds the symbol buffers of Compressors between messages,
 // small ones first: a cache.
 var symbolPools = [2]sync.Pool{
-	{New: func() any { return &symbolBuf{s: make([]uint32, 1<<12)} }},
-	{New: func() any { return &symbolBuf{s: make([]uint32, 1<<14)} }},
+	{New: func() any {
+		a := new(smallSymbolArrays)
+		a.symbolBuf = symbolBuf{lits: a.lits[:], seqs: a.seqs[:], runs: a.runs[:]}
+		return &a.symbolBuf
+	}},
+	{New: func() any {
+		a := new(symbolArrays)
+		a.symbolBuf = symbolBuf{lits: a.lits[:], seqs: a.seqs[:], runs: a.runs[:]}
+		return &a.symbolBuf
+	}},
 }
 
 func (c *Compressor) symbolPool() *sync.Pool {
@@ -157,7 +190,7 @@ func (c *Compressor) symbolPool() *sync.Pool {
 func (c *Compressor) borrow() {
 	if c.lent == nil {
 		c.lent = c.symbolPool().Get().(*symbolBuf)
-		c.tokens = c.lent.s[:0]
+		c.nlits, c.nseqs, c.mark = 0, 0, 0
 	}
 }
 
@@ -165,14 +198,18 @@ func (c *Compressor) borrow() {
 func (c *Compressor) giveBack() {
 	if c.lent != nil {
 		c.symbolPool().Put(c.lent)
-		c.lent, c.tokens = nil, nil
+		c.lent = nil
 	}
 }
 
 // Size reports the bytes the Compressor holds: the struct and its buffers,
 // and during a message the block's symbol buffer.
 func (c *Compressor) Size() int {
-	return int(unsafe.Sizeof(*c)) + cap(c.buf) + 2*cap(c.table) + 4*cap(c.tokens)
+	n := int(unsafe.Sizeof(*c)) + cap(c.buf) + 2*cap(c.table)
+	if s := c.lent; s != nil {
+		n += cap(s.lits) + 4*cap(s.seqs) + 2*cap(s.runs)
+	}
+	return n
 }
 
 // WindowBits reports the window the Compressor's back-references stay in.
@@ -228,9 +265,8 @@ func (c *Compressor) Compress(dst, p []byte) []byte {
 func (c *Compressor) Flush(dst []byte) []byte {
 	c.init()
 	c.borrow()
-	dst = c.addLiterals(dst, c.end)
-	c.pos = c.end
-	if len(c.tokens) > 0 {
+	dst = c.matchTail(dst)
+	if c.nlits+c.nseqs > 0 {
 		dst = c.writeBlock(dst)
 	}
 	c.giveBack()
@@ -262,13 +298,31 @@ func (c *Compressor) slide(dst []byte) []byte {
 	return dst
 }
 
-func load32(b []byte, i int) uint32 { return binary.LittleEndian.Uint32(b[i:]) }
-func load64(b []byte, i int) uint64 { return binary.LittleEndian.Uint64(b[i:]) }
+func load32(b []byte, i int) uint32 { return binary.LittleEndian.Uint32(b[i : i+4]) }
+func load64(b []byte, i int) uint64 { return binary.LittleEndian.Uint64(b[i : i+8]) }
 
-// match finds back-references in buf from pos to end: a greedy search with
-// one candidate per hash, which skips faster through input that does not
-// match.
+// match finds back-references in buf from pos to end and adds them and
+// the literals between them to the open block, writing the block each
+// time it fills.
 func (c *Compressor) match(dst []byte) []byte {
+	for !c.scan() {
+		// The block is full: write it, or if it is empty while the
+		// literals pending before pos fill it, make a block of those.
+		if c.nlits+c.nseqs > 0 {
+			dst = c.writeBlock(dst)
+		} else {
+			dst = c.addLiterals(dst, c.pos)
+		}
+	}
+	return c.addLiterals(dst, c.pos)
+}
+
+// scan is match's search: a greedy one with one candidate per hash, which
+// skips faster through input that does not match. It reports whether it
+// reached the end of buf; it stops early, before a position whose match
+// might not fit the open block. It makes no call, so that its state stays
+// in registers.
+func (c *Compressor) scan() bool {
 	buf := c.buf[:c.end]
 	end := c.end
 	i := c.pos
@@ -276,112 +330,159 @@ func (c *Compressor) match(dst []byte) []byte {
 	shift := c.shift & 31
 	base := c.base
 	window := c.window
-	for i+minMatch <= end {
-		var v uint64
-		if i+8 <= end {
-			v = load64(buf, i)
-		} else {
-			v = uint64(load32(buf, i))
-		}
-		h := (uint32(v) * 0x1e35a7bd) >> shift
-		now := uint16(base + i)
-		dist := int(now - table[h])
-		table[h] = now
-		cand := i - dist
-		if dist == 0 || dist > window || cand < 0 || load32(buf, cand) != uint32(v) {
-			// Each further 32 bytes without a match lengthen the step, up
-			// to 8: incompressible input costs little.
-			i = min(i+1+min((i-c.covered)>>5, 7), end)
-			continue
-		}
-		n := minMatch
-		limit := min(maxMatch, end-i)
-		if limit >= 8 {
-			if x := load64(buf, cand) ^ v; x != 0 {
-				n = bits.TrailingZeros64(x) / 8
-				goto found
+	covered := c.covered
+	// The literals pending before i must fit the block, with a margin,
+	// and each match takes a sequence. The search stops 8 bytes before
+	// the end, so that it loads eight bytes at a time unchecked; the last
+	// few bytes of a message are left to matchTail.
+	lits, seqs, runs := c.lent.lits, c.lent.seqs, c.lent.runs[:len(c.lent.seqs)]
+	nl, ns, mark, matched := c.nlits, c.nseqs, c.mark, c.matched
+	limit := min(end-7, covered+len(lits)-nl-8)
+	for ns < len(seqs)-1 {
+		var v, x uint64
+		var dist, cand int
+		for {
+			if i >= limit {
+				c.nlits, c.nseqs, c.mark, c.matched = nl, ns, mark, matched
+				c.covered = covered
+				c.pos = i
+				return i+8 > end
 			}
+			v = load64(buf, i)
+			h := (uint32(v) * hashMul) >> shift
+			now := uint16(base + i)
+			dist = int(now - table[h])
+			table[h] = now
+			cand = i - dist
+			// cand is before i (dist > 0), not before buf and within the
+			// window.
+			if uint(cand) < uint(i) && dist <= window {
+				x = load64(buf, cand) ^ v
+				if uint32(x) == 0 {
+					break
+				}
+			}
+			// Each further 32 bytes without a match lengthen the step, up
+			// to 8: incompressible input costs little. i stays at most end.
+			i += 1 + min((i-covered)>>5, 7)
+		}
+		var n int
+		if x != 0 {
+			n = bits.TrailingZeros64(x) / 8
+		} else {
 			n = 8
-			for n+8 <= limit {
+			most := min(maxMatch, end-i)
+			for n+8 <= most {
 				if x := load64(buf, cand+n) ^ load64(buf, i+n); x != 0 {
 					n += bits.TrailingZeros64(x) / 8
 					goto found
 				}
 				n += 8
 			}
-		}
-		for n < limit && buf[cand+n] == buf[i+n] {
-			n++
+			for n < most && buf[cand+n] == buf[i+n] {
+				n++
+			}
 		}
 	found:
 		// The match may begin before i, in bytes skipped or not yet
 		// matched.
-		for i > c.covered && cand > 0 && n < maxMatch && buf[i-1] == buf[cand-1] {
+		for i > covered && cand > 0 && n < maxMatch && buf[i-1] == buf[cand-1] {
 			i--
 			cand--
 			n++
 		}
-		if lits := i - c.covered; len(c.tokens)+lits+1 < cap(c.tokens) {
-			// Room for the literals and the match: the block stays open.
-			toks := c.tokens[:len(c.tokens)+lits+1]
-			k := len(c.tokens)
-			for j, b := range buf[c.covered:i] {
-				toks[k+j] = uint32(b)
+		if r := i - covered; r > 0 {
+			// Eight bytes at a time: the block has room to spare, and
+			// buf holds eight bytes after i.
+			for k := 0; k < r; k += 8 {
+				binary.LittleEndian.PutUint64(lits[nl+k:nl+k+8], load64(buf, covered+k))
 			}
-			toks[k+lits] = matchToken(n, dist)
-			c.tokens = toks
-			c.covered = i + n
-			c.matched += n
-		} else {
-			dst = c.addLiterals(dst, i)
-			dst = c.addMatch(dst, n, dist)
+			nl += r
 		}
+		seqs[ns] = matchToken(n, dist)
+		runs[ns] = uint16(nl - mark)
+		ns++
+		mark = nl
+		matched += n
 		i += n
+		covered = i
+		limit = min(end-7, covered+len(lits)-nl-8)
 		// Index the match's last positions, where the next match often
 		// starts.
-		if i+minMatch-2 <= end {
-			table[(load32(buf, i-2)*0x1e35a7bd)>>shift] = uint16(base + i - 2)
-			if i+minMatch-1 <= end {
-				table[(load32(buf, i-1)*0x1e35a7bd)>>shift] = uint16(base + i - 1)
-			}
+		if i+6 <= end {
+			w := load64(buf, i-2)
+			table[(uint32(w)*hashMul)>>shift] = uint16(base + i - 2)
+			table[(uint32(w>>8)*hashMul)>>shift] = uint16(base + i - 1)
 		}
 	}
+	c.nlits, c.nseqs, c.mark, c.matched = nl, ns, mark, matched
+	c.covered = covered
 	c.pos = i
-	return c.addLiterals(dst, i)
+	return false
 }
 
-// addLiterals turns buf[covered:to] into literal tokens.
+// matchTail ends the message's search in the last bytes of buf, which
+// scan leaves: a plain search of one candidate per position, each
+// compared byte by byte.
+func (c *Compressor) matchTail(dst []byte) []byte {
+	buf := c.buf[:c.end]
+	for i := c.pos; i+minMatch <= len(buf); {
+		h := (load32(buf, i) * hashMul) >> (c.shift & 31)
+		now := uint16(c.base + i)
+		dist := int(now - c.table[h])
+		c.table[h] = now
+		cand := i - dist
+		n := 0
+		if uint(cand) < uint(i) && dist <= c.window {
+			for i+n < len(buf) && n < maxMatch && buf[cand+n] == buf[i+n] {
+				n++
+			}
+		}
+		if n < minMatch {
+			i++
+			continue
+		}
+		dst = c.addLiterals(dst, i)
+		dst = c.addMatch(dst, n, dist)
+		i += n
+	}
+	c.pos = len(buf)
+	return c.addLiterals(dst, len(buf))
+}
+
+// addLiterals adds buf[covered:to] to the block's literals, writing the
+// block each time they fill it.
 func (c *Compressor) addLiterals(dst []byte, to int) []byte {
 	for c.covered < to {
-		n := min(to-c.covered, cap(c.tokens)-len(c.tokens))
-		k := len(c.tokens)
-		toks := c.tokens[:k+n]
-		for j, b := range c.buf[c.covered : c.covered+n] {
-			toks[k+j] = uint32(b)
-		}
-		c.tokens = toks
+		n := copy(c.lent.lits[c.nlits:], c.buf[c.covered:to])
+		c.nlits += n
 		c.covered += n
-		if len(c.tokens) == cap(c.tokens) {
+		if c.nlits == len(c.lent.lits) {
 			dst = c.writeBlock(dst)
 		}
 	}
 	return dst
 }
 
-// matchToken codes a match as matchFlag | (length-3)<<18 | distance code<<13
-// | the distance's extra bits, so that writing a block looks the distance
-// code up once.
+// matchToken codes a match as (length-3)<<18 | distance code<<13 | the
+// distance's extra bits, so that writing a block looks the distance code
+// up once.
 func matchToken(length, dist int) uint32 {
 	d := uint32(dist - 1)
 	dc := distCode(d)
-	return matchFlag | uint32(length-3)<<18 | dc<<13 | (d - uint32(distBase[dc&31]))
+	return uint32(length-3)<<18 | dc<<13 | (d - uint32(distBase[dc&31]))
 }
 
+// addMatch adds a match after the literals added since the last one,
+// writing the block if that fills it.
 func (c *Compressor) addMatch(dst []byte, length, dist int) []byte {
-	c.tokens = append(c.tokens, matchToken(length, dist))
+	c.lent.seqs[c.nseqs] = matchToken(length, dist)
+	c.lent.runs[c.nseqs] = uint16(c.nlits - c.mark)
+	c.nseqs++
+	c.mark = c.nlits
 	c.covered += length
 	c.matched += length
-	if len(c.tokens) == cap(c.tokens) {
+	if c.nseqs == len(c.lent.seqs) {
 		dst = c.writeBlock(dst)
 	}
 	return dst

@@ -125,6 +125,80 @@ func TestRoundTripEveryWindow(t *testing.T) {
 	}
 }
 
+// shortMatches returns n bytes of 4-byte words drawn from a few, each
+// followed by a random byte: a match of 4 or 5 bytes every 5 bytes, the
+// most matches a block can be asked to hold.
+func shortMatches(n int) []byte {
+	r := rand.New(rand.NewPCG(9, 10))
+	words := randomCorpus(4 * 16)
+	b := make([]byte, 0, n+5)
+	for len(b) < n {
+		k := 4 * r.IntN(16)
+		b = append(b, words[k:k+4]...)
+		b = append(b, byte(r.Uint32()))
+	}
+	return b[:n]
+}
+
+// fewSymbols returns n random bytes of 64 values: they seldom repeat four
+// at a time, but Huffman codes save a quarter of them.
+func fewSymbols(n int) []byte {
+	b := randomCorpus(n)
+	for i := range b {
+		b[i] &= 63
+	}
+	return b
+}
+
+// TestBlockLimits fills blocks to each of their limits, matches (8192, or
+// 2048 with a window of 1 KiB or less) and literals (16384 or 4096; mostly
+// literals are written sooner, when the window slides, in case they are
+// best stored), in one message fed in pieces of several sizes: each must
+// decode, and no block may hold more than its limits.
+func TestBlockLimits(t *testing.T) {
+	inputs := map[string][]byte{
+		"short matches": shortMatches(300_000),
+		"literals":      fewSymbols(100_000),
+		"mixed":         append(shortMatches(50_000), append(fewSymbols(40_000), shortMatches(50_000)...)...),
+	}
+	for _, p := range []deflate.Preset{deflate.PresetSmall, deflate.PresetDefault} {
+		most, mostLits := 8192, 16384
+		if p == deflate.PresetSmall {
+			most, mostLits = 2048, 4096
+		}
+		for name, in := range inputs {
+			for _, pieces := range []int{1, 7, 1000} {
+				c, err := deflate.NewCompressor(p.Config())
+				if err != nil {
+					t.Fatal(err)
+				}
+				var out []byte
+				for q := in; len(q) > 0; {
+					n := min(len(q), max(1, len(in)/pieces))
+					out = c.Compress(out, q[:n])
+					q = q[n:]
+				}
+				out = c.Flush(out)
+				if got := flateDecode(t, nil, out, len(in)); !bytes.Equal(got, in) {
+					t.Fatalf("%v %s in %d pieces: compress/flate decodes other bytes", p, name, pieces)
+				}
+				ti := &inflater{}
+				if got, err := ti.message(out); err != nil || !bytes.Equal(got, in) {
+					t.Fatalf("%v %s in %d pieces: the test inflater: %v", p, name, pieces, err)
+				}
+				t.Logf("%v %s in %d pieces: %d blocks, at most %d matches and %d literals in one", p, name, pieces, ti.blocks, ti.mostMatches, ti.mostLits)
+				if ti.mostMatches > most || ti.mostLits > mostLits {
+					t.Errorf("%v %s in %d pieces: a block holds %d matches and %d literals, more than %d and %d", p, name, pieces, ti.mostMatches, ti.mostLits, most, mostLits)
+				}
+				if name == "short matches" && ti.mostMatches < most-16 {
+					t.Errorf("%v %s in %d pieces: at most %d matches in a block: the match limit was not reached", p, name, pieces, ti.mostMatches)
+				}
+
+			}
+		}
+	}
+}
+
 // TestWindowIsUsed checks the other side of the window limit: a repeat at
 // exactly the window's distance is found, so the limit is not met by never
 // reaching far.

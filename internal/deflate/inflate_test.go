@@ -12,6 +12,9 @@ import (
 type inflater struct {
 	out     []byte // everything decoded so far: the history of the next message
 	maxDist int
+	// Of the Huffman-coded blocks decoded: how many, and the most
+	// literals and matches one of them holds.
+	blocks, mostLits, mostMatches int
 }
 
 var errInflate = errors.New("test inflater: invalid stream")
@@ -217,6 +220,8 @@ func complete(lens []int) bool {
 }
 
 func (f *inflater) codes(r *bitReader, lit, dist *huffman) error {
+	f.blocks++
+	lits, matches := 0, 0
 	for {
 		s, err := lit.decode(r)
 		if err != nil {
@@ -225,6 +230,8 @@ func (f *inflater) codes(r *bitReader, lit, dist *huffman) error {
 		switch {
 		case s < 256:
 			f.out = append(f.out, byte(s))
+			lits++
+			f.mostLits = max(f.mostLits, lits)
 			continue
 		case s == 256:
 			return nil
@@ -256,6 +263,8 @@ func (f *inflater) codes(r *bitReader, lit, dist *huffman) error {
 			return fmt.Errorf("%w: distance %d before the stream", errInflate, d)
 		}
 		f.maxDist = max(f.maxDist, d)
+		matches++
+		f.mostMatches = max(f.mostMatches, matches)
 		for range n {
 			f.out = append(f.out, f.out[len(f.out)-d])
 		}
