@@ -57,6 +57,7 @@ type Conn struct {
 	wlock ctxMutex
 	wbind bind.Binder
 	w     writer       // holds a buffer only under wlock
+	q     sendQueue    // frames of senders that found wlock held
 	enc   msgEncoder   // the negotiated extension's write side; nil: none
 	src   *mask.Source // made by the first write
 

@@ -110,7 +110,7 @@ func (n *netConn) Write(p []byte) (int, error) {
 	written := 0
 	for {
 		k := min(len(p), netConnMessage)
-		err := n.c.WriteMessage(ctx, n.op, p[:k])
+		err := n.c.writeMessage(ctx, n.op, p[:k], false)
 		var te *TimeoutError
 		if err == nil || errors.As(err, &te) && te.Kept {
 			written += k

@@ -38,5 +38,5 @@ func NewPreparedMessage(op frame.Opcode, p []byte) (*PreparedMessage, error) {
 // NewPreparedMessage, and without the negotiated extension.
 func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
 	h := frame.Header{Fin: true, Opcode: pm.op, Masked: c.masks()}
-	return c.sendHeader(ctx, h, pm.payload, false)
+	return c.sendHeader(ctx, h, pm.payload, false, true)
 }

@@ -14,15 +14,15 @@ import (
 	"github.com/framewire/ws/mask"
 )
 
-// The copies of queued frames stay within the limit: a sender whose frame
-// would go beyond it waits for its own turn without a copy, bounded by its
-// context, and Buffered reports the frame in flight plus the copies.
+// The queue stays within its limit: a sender whose frame would go beyond
+// it waits for the lock without queueing, bounded by its context, and
+// Buffered reports the frame in flight plus the frames queued.
 func TestSendQueueBounded(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		g := &gateTransport{gate: make(chan struct{})}
 		c := New(g, &Config{Role: RoleServer})
 		const size = 4 + 1000 // header and payload of each frame
-		c.wlock.limit = 3 * size
+		c.q.limit = 3 * size
 		done := make(chan error, 8)
 		send := func(ctx context.Context, s string) {
 			p := make([]byte, 1000)
@@ -36,35 +36,29 @@ func TestSendQueueBounded(t *testing.T) {
 			t.Fatalf("Buffered = %d with one frame in flight, want %d", got, size)
 		}
 		leave, cancel := context.WithCancel(bg)
-		for i, ctx := range []context.Context{bg, leave, bg, bg, bg} {
+		for i, ctx := range []context.Context{bg, bg, bg, bg, leave} {
 			go send(ctx, fmt.Sprint("q", i))
 			synctest.Wait() // queued before the next arrives
 		}
-		// q0..q2 are copied, q3 and q4 wait without a copy.
+		// q0..q2 are queued and returned, q3 and q4 wait.
+		for range 3 {
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		}
 		if got, want := c.Buffered(), size+3*size; got != want {
 			t.Fatalf("Buffered = %d, want %d", got, want)
 		}
-		cancel() // q1 leaves the queue
-		if err := <-done; !errors.Is(err, context.Canceled) {
-			t.Fatalf("q1 returned %v", err)
-		}
-		if got, want := c.Buffered(), size+2*size; got != want {
-			t.Fatalf("Buffered = %d after q1 left, want %d", got, want)
-		}
-		// A sender beyond the limit gives up with its context, sending
-		// nothing.
-		late, cancelLate := context.WithTimeout(bg, time.Second)
-		defer cancelLate()
-		go send(late, "late")
+		cancel() // q4 gives up, sending nothing
 		var te *TimeoutError
-		if err := <-done; !errors.As(err, &te) || te.Broken || te.Kept {
-			t.Fatalf("late sender returned %v", err)
+		if err := <-done; !errors.As(err, &te) || te.Broken || te.Kept || !errors.Is(err, context.Canceled) {
+			t.Fatalf("q4 returned %v", err)
 		}
-		for len(done) < 5 {
+		for len(done) < 2 {
 			g.gate <- struct{}{}
 			synctest.Wait()
 		}
-		for range 5 {
+		for range 2 {
 			if err := <-done; err != nil {
 				t.Fatal(err)
 			}
@@ -75,7 +69,7 @@ func TestSendQueueBounded(t *testing.T) {
 				sent = append(sent, p[:2])
 			}
 		}
-		if fmt.Sprintf("%q", sent) != `["fi" "q0" "q2" "q3" "q4"]` {
+		if fmt.Sprintf("%q", sent) != `["fi" "q0" "q1" "q2" "q3"]` {
 			t.Errorf("sent %q", sent)
 		}
 		if got := c.Buffered(); got != 0 {
@@ -171,45 +165,6 @@ func TestWriteStoppedCloseNotKept(t *testing.T) {
 		}
 		if got := c.Buffered(); got != 0 {
 			t.Errorf("Buffered = %d", got)
-		}
-	})
-}
-
-// The holder yields to gather frames only while writers queue them: a
-// lone writer never does, and a holder that found nothing to claim stops.
-func TestGatherOnlyWhenContended(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		g := &gateTransport{gate: make(chan struct{}, 16)}
-		c := New(g, &Config{Role: RoleServer})
-		ctx := context.Background()
-		g.gate <- struct{}{}
-		if err := c.WriteMessage(ctx, frame.OpText, []byte("alone")); err != nil {
-			t.Fatal(err)
-		}
-		if c.wlock.hot.Load() {
-			t.Fatal("a lone writer marked the lock hot")
-		}
-		done := make(chan error, 2)
-		go func() { done <- c.WriteMessage(ctx, frame.OpText, []byte("first")) }()
-		synctest.Wait() // its Write is in flight
-		go func() { done <- c.WriteMessage(ctx, frame.OpText, []byte("queued")) }()
-		synctest.Wait()
-		if !c.wlock.hot.Load() {
-			t.Fatal("a queued frame left the lock cold")
-		}
-		g.gate <- struct{}{}
-		g.gate <- struct{}{}
-		for range 2 {
-			if err := <-done; err != nil {
-				t.Fatal(err)
-			}
-		}
-		g.gate <- struct{}{}
-		if err := c.WriteMessage(ctx, frame.OpText, []byte("alone again")); err != nil {
-			t.Fatal(err)
-		}
-		if c.wlock.hot.Load() {
-			t.Error("a holder that claimed nothing left the lock hot")
 		}
 	})
 }
