@@ -51,9 +51,10 @@ func (m *ctxMutex) lock(ctx context.Context, stop <-chan struct{}) error {
 	return m.wait(ctx, stop)
 }
 
-// tryLock takes the lock if it is free, without waiting.
+// tryLock takes the lock if it is free, without waiting. It looks before
+// it swaps: a lock found held costs no write to the shared state.
 func (m *ctxMutex) tryLock() bool {
-	return m.state.CompareAndSwap(mutexUnlocked, mutexLocked)
+	return m.state.Load() == mutexUnlocked && m.state.CompareAndSwap(mutexUnlocked, mutexLocked)
 }
 
 // wait waits until the lock is handed to the caller. It gives up as lock

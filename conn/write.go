@@ -80,8 +80,11 @@ func (c *Conn) writeMessage(ctx context.Context, op frame.Opcode, p []byte, queu
 		return ErrInvalidText
 	}
 	h := frame.Header{Fin: true, Opcode: op, Masked: c.masks()}
-	if err := checkOut(h, p); err != nil {
-		return err
+	if op != frame.OpText && op != frame.OpBinary {
+		// A final text or binary frame is valid whatever its length.
+		if err := checkOut(h, p); err != nil {
+			return err
+		}
 	}
 	return c.sendHeader(ctx, h, p, op.IsData(), queue)
 }
