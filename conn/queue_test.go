@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"runtime"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -197,4 +200,181 @@ func TestWriteMessagesChecks(t *testing.T) {
 	if got := payloads(t, g.writes[0]); fmt.Sprint(got) != "[a b]" {
 		t.Errorf("pings sent as %q", got)
 	}
+}
+
+// queueFrames has a goroutine per payload send it while the caller holds
+// the write lock, and checks that each was queued and returned nil.
+func queueFrames(t *testing.T, c *Conn, ps ...string) {
+	t.Helper()
+	for _, p := range ps {
+		done := make(chan error, 1)
+		go func() { done <- c.WriteMessage(context.Background(), frame.OpText, []byte(p)) }()
+		if err := <-done; err != nil {
+			t.Fatalf("queued send of %q: %v", p, err)
+		}
+	}
+}
+
+// A write that carried queued frames and failed fails the connection:
+// their senders returned nil, so every later call reports the loss, with
+// an error matching ErrConnectionLost, even once the transport works
+// again. Both ways the queue is written: by the holder on its release,
+// and with the next holder's own frame, whose context stops the write.
+func TestQueuedWriteFailureSticky(t *testing.T) {
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, tt := range []struct {
+		name string
+		fail error
+		hold func(c *Conn) error // writes the queue as the lock's holder
+	}{
+		{"released", errors.New("broken pipe"), func(c *Conn) error { return c.unlockWrite() }},
+		{"with own frame", os.ErrDeadlineExceeded, func(c *Conn) error {
+			err := c.sendLocked(cancelled, frame.Header{Fin: true, Opcode: frame.OpText}, []byte("own"), true)
+			c.unlockWrite()
+			return err
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			g := &gateTransport{}
+			c := New(g, &Config{Role: RoleServer})
+			if !c.wlock.tryLock() {
+				t.Fatal("lock held")
+			}
+			queueFrames(t, c, "a", "b")
+			g.fail = tt.fail
+			if err := tt.hold(c); err == nil {
+				t.Fatal("the failed write returned nil to its holder")
+			}
+			g.fail = nil
+			ctx := context.Background()
+			for name, err := range map[string]error{
+				"WriteMessage": c.WriteMessage(ctx, frame.OpText, []byte("later")),
+				"Flush":        c.Flush(ctx),
+				"Close":        c.Close(ctx, 1000, ""),
+			} {
+				if !errors.Is(err, ErrConnectionLost) || !errors.Is(err, net.ErrClosed) {
+					t.Errorf("%s after the lost queue: %v, want ErrConnectionLost", name, err)
+				}
+			}
+			if len(g.writes) != 0 {
+				t.Errorf("written after the failure: %q", g.writes)
+			}
+		})
+	}
+}
+
+// A close frame goes out after every frame queued, in the same write, and
+// a sender that comes while it is on its way queues nothing: no frame
+// follows a close frame.
+func TestCloseAfterQueued(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := &gateTransport{}
+		c := New(g, &Config{Role: RoleServer})
+		if !c.wlock.tryLock() {
+			t.Fatal("lock held")
+		}
+		queueFrames(t, c, "a", "b")
+		g.gate = make(chan struct{})
+		closed := make(chan error, 1)
+		go func() {
+			closed <- c.sendLocked(context.Background(), frame.Header{Fin: true, Opcode: frame.OpClose}, []byte{0x03, 0xe8}, false)
+			c.unlockWrite()
+		}()
+		synctest.Wait() // the close frame's write is in flight
+		if err := c.WriteMessage(context.Background(), frame.OpText, []byte("late")); !errors.Is(err, ErrClosed) {
+			t.Errorf("a send during the close frame's write: %v, want ErrClosed", err)
+		}
+		g.gate <- struct{}{}
+		if err := <-closed; err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if len(g.writes) != 1 {
+			t.Fatalf("%d writes, want 1: %q", len(g.writes), g.writes)
+		}
+		if got := payloads(t, g.writes[0]); fmt.Sprintf("%q", got) != `["a" "b" "\x03\xe8"]` {
+			t.Errorf("sent %q, want the queued frames, then the close frame", got)
+		}
+	})
+}
+
+// No queued frame is ever left behind with the write lock free: once many
+// senders have returned, the peer receives every message without a
+// Flush. A frame left behind blocks the peer's receive for good, which
+// the bubble reports as a deadlock.
+func TestQueueNeverStranded(t *testing.T) {
+	const senders, each = 8, 200
+	for range 10 {
+		synctest.Test(t, func(t *testing.T) {
+			a, b := net.Pipe()
+			c := New(a, &Config{Role: RoleServer})
+			peer := New(b, &Config{Role: RoleClient})
+			defer c.CloseNow()
+			defer peer.CloseNow()
+			got := make(chan map[string]bool, 1)
+			go func() {
+				seen := map[string]bool{}
+				for len(seen) < senders*each {
+					_, p, err := peer.ReadMessage(context.Background())
+					if err != nil {
+						t.Error(err)
+						break
+					}
+					seen[string(p)] = true
+				}
+				got <- seen
+			}()
+			var wg sync.WaitGroup
+			for g := range senders {
+				wg.Go(func() {
+					for i := range each {
+						if err := c.WriteMessage(context.Background(), frame.OpBinary, fmt.Appendf(nil, "%d/%d", g, i)); err != nil {
+							t.Error(err)
+							return
+						}
+						if i%16 == 0 {
+							runtime.Gosched()
+						}
+					}
+				})
+			}
+			wg.Wait()
+			if seen := <-got; len(seen) != senders*each {
+				t.Errorf("peer got %d distinct messages, want %d", len(seen), senders*each)
+			}
+		})
+	}
+}
+
+// The two sides of the hand-over that leaves no frame queued with the
+// lock free (queue.go), each in the order that needs it: a holder that
+// checked the queue before a sender queued finds the frame after it
+// releases, and a sender whose holder left before the frame was queued
+// writes it itself.
+func TestQueueHandOver(t *testing.T) {
+	h := frame.Header{Fin: true, Opcode: frame.OpText, Length: 1}
+	t.Run("holder releases after the frame was queued", func(t *testing.T) {
+		g := &gateTransport{}
+		c := New(g, &Config{Role: RoleServer})
+		c.wlock.tryLock()
+		if queued, err := c.queue(h, []byte("a")); !queued || err != nil {
+			t.Fatalf("queue = %v, %v", queued, err)
+		}
+		c.releaseWrite() // as a holder whose last look found nothing queued
+		if len(g.writes) != 1 || c.q.pending.Load() || c.wlock.state.Load() != mutexUnlocked {
+			t.Errorf("writes %q, pending %v, lock state %d", g.writes, c.q.pending.Load(), c.wlock.state.Load())
+		}
+	})
+	t.Run("holder left before the frame was queued", func(t *testing.T) {
+		g := &gateTransport{}
+		c := New(g, &Config{Role: RoleServer})
+		// The sender found the lock held; it is free by now.
+		if queued, err := c.queue(h, []byte("a")); !queued || err != nil {
+			t.Fatalf("queue = %v, %v", queued, err)
+		}
+		if len(g.writes) != 1 || c.q.pending.Load() || c.wlock.state.Load() != mutexUnlocked {
+			t.Errorf("writes %q, pending %v, lock state %d", g.writes, c.q.pending.Load(), c.wlock.state.Load())
+		}
+	})
 }

@@ -19,7 +19,8 @@ import (
 // for a value on it first.
 type gateTransport struct {
 	gate    chan struct{}
-	discard bool // count the Writes only
+	discard bool  // count the Writes only
+	fail    error // each Write fails with it, writing nothing
 	mu      sync.Mutex
 	n       int
 	writes  [][]byte
@@ -29,6 +30,9 @@ func (g *gateTransport) Read([]byte) (int, error) { return 0, io.EOF }
 func (g *gateTransport) Write(b []byte) (int, error) {
 	if g.gate != nil {
 		<-g.gate
+	}
+	if g.fail != nil {
+		return 0, g.fail
 	}
 	g.mu.Lock()
 	g.n++
