@@ -378,3 +378,42 @@ func TestQueueHandOver(t *testing.T) {
 		}
 	})
 }
+
+// Flush returns once the frames queued before it are on the wire: after
+// the write in flight and the one that carries them.
+func TestFlushWaitsForQueue(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := &gateTransport{gate: make(chan struct{})}
+		c := New(g, &Config{Role: RoleServer})
+		ctx := context.Background()
+		first := make(chan error, 1)
+		go func() { first <- c.WriteMessage(ctx, frame.OpText, []byte("first")) }()
+		synctest.Wait() // its Write is in flight
+		if err := c.WriteMessage(ctx, frame.OpText, []byte("queued")); err != nil {
+			t.Fatal(err)
+		}
+		flushed := make(chan error, 1)
+		go func() { flushed <- c.Flush(ctx) }()
+		for i := range 2 {
+			synctest.Wait()
+			if len(flushed) != 0 {
+				t.Fatalf("Flush returned after %d of the 2 writes", i)
+			}
+			g.gate <- struct{}{}
+		}
+		if err := <-flushed; err != nil {
+			t.Fatal(err)
+		}
+		if len(g.writes) != 2 || c.Buffered() != 0 {
+			t.Errorf("%d writes, Buffered %d", len(g.writes), c.Buffered())
+		}
+		if err := <-first; err != nil {
+			t.Fatal(err)
+		}
+		// With nothing queued Flush writes nothing.
+		g.gate = nil
+		if err := c.Flush(ctx); err != nil || len(g.writes) != 2 {
+			t.Errorf("Flush of nothing: %v, %d writes", err, len(g.writes))
+		}
+	})
+}

@@ -49,8 +49,28 @@ var writePool = sync.Pool{New: func() any {
 // handshake: later sends fail with [ErrClosed].
 //
 // WriteFrame may be called from several goroutines at once: each frame is
-// written whole. It returns when the frame was handed to the operating
-// system. See [Conn] for what a context that ends does.
+// written whole, never inside another goroutine's frame. What nil means
+// depends on whether another write is in flight:
+//
+//   - With the Conn's write free, the call writes the frame itself and
+//     returns when the frame was handed to the operating system, with
+//     that write's error. ctx bounds the write (see [Conn]).
+//   - With a write in flight, the frame is copied, masked, into the
+//     Conn's send queue and the call returns nil at once: the frame is
+//     accepted, not yet written. The goroutine writing sends the queue,
+//     in one write, before it lets go (and the one after it, if it left
+//     first); ctx plays no further part, so a frame queued is sent
+//     whole even if ctx ends. A write of queued frames that fails fails
+//     the connection: the next call, Flush and Close report it, with an
+//     error matching [ErrConnectionLost]. Call [Conn.Flush] to wait until
+//     the frames accepted are written.
+//   - When the queue would pass [DefaultSendQueueLimit] (see
+//     [Conn.Buffered]), and for close frames, frames a negotiated
+//     extension encodes and a Config with MaskKey, the call waits for its
+//     turn to write, bounded by ctx, and returns as in the first case.
+//
+// Frames reach the wire in the order their calls queued or wrote them;
+// the calls of one goroutine keep their order.
 func (c *Conn) WriteFrame(ctx context.Context, f frame.Frame) error {
 	if c.cfg.AllowIllegalWrites {
 		if f.Opcode > 0xf {
@@ -67,8 +87,10 @@ func (c *Conn) WriteFrame(ctx context.Context, f frame.Frame) error {
 // WriteMessage sends p as one message of type op (websocket-client's
 // send, send_text and send_binary), in one frame, encoded by the
 // negotiated extension if there is one. A text message must be UTF-8
-// ([ErrInvalidText]) unless the Config set SkipUTF8Validation. See
-// [Conn.WriteFrame].
+// ([ErrInvalidText]) unless the Config set SkipUTF8Validation. Like
+// WriteFrame, it returns once the message is written or, while another
+// write is in flight, once it is accepted into the send queue; see
+// [Conn.WriteFrame] for what nil means and when errors are reported.
 func (c *Conn) WriteMessage(ctx context.Context, op frame.Opcode, p []byte) error {
 	return c.writeMessage(ctx, op, p, true)
 }
@@ -94,7 +116,9 @@ func (c *Conn) writeMessage(ctx context.Context, op frame.Opcode, p []byte, queu
 // in as few Writes as fit in the write buffer (one for small messages), so
 // that a burst costs about one system call. Each message is checked as
 // WriteMessage checks it before anything is sent; an error then sends
-// none. It returns when the last Write returned. A burst stopped by ctx
+// none. It waits for its turn to write, bounded by ctx (a burst is never
+// queued), sends the frames queued before it first, and returns when the
+// last Write returned. A burst stopped by ctx
 // may have sent its first messages, or kept them whole for the next
 // write (see [TimeoutError]). See [Conn.WriteMessage].
 func (c *Conn) WriteMessages(ctx context.Context, op frame.Opcode, ps ...[]byte) error {
