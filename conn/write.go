@@ -174,6 +174,24 @@ func (c *Conn) sendBatch(ctx context.Context, h frame.Header, ps [][]byte) error
 			return c.wrote(ctx, n, err)
 		}
 	}
+	if c.enc == nil && c.trace == nil && c.cfg.MaskKey == nil {
+		// The common case, with fewer checks per message: keys from the
+		// Conn's source, straight into the writer's buffer.
+		if h.Masked && c.src == nil {
+			c.src = mask.NewSource()
+		}
+		for _, p := range ps {
+			h.Length = int64(len(p))
+			if h.Masked {
+				h.Key = c.src.Key()
+			}
+			k, err := c.w.frame(c.t, h, p)
+			if n += k; err != nil {
+				return c.wrote(ctx, n, err)
+			}
+		}
+		ps = nil
+	}
 	for _, p := range ps {
 		h, p := h, p
 		if c.enc != nil && h.Opcode.IsData() {
