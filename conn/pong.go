@@ -116,7 +116,9 @@ func (c *Conn) writeOwed() error {
 func (c *Conn) releaseWrite() error {
 	var err error
 	for {
-		c.q.shut.Store(false)
+		if c.q.shut.Load() {
+			c.q.shut.Store(false)
+		}
 		c.w.release()
 		c.wlock.unlock()
 		if !c.pongOwed.Load() && !c.q.pending.Load() || !c.wlock.tryLock() {

@@ -417,3 +417,44 @@ func TestFlushWaitsForQueue(t *testing.T) {
 		}
 	})
 }
+
+// A holder drains at most drainRounds writes of queued frames: a sender
+// that comes during its last one waits for the lock instead of queueing,
+// so the holder's call ends while others keep sending.
+func TestDrainRoundsBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := &gateTransport{gate: make(chan struct{})}
+		c := New(g, &Config{Role: RoleServer})
+		ctx := context.Background()
+		holder := make(chan error, 1)
+		go func() { holder <- c.WriteMessage(ctx, frame.OpText, []byte("h")) }()
+		synctest.Wait() // the holder's own write is in flight
+		for r := range drainRounds {
+			if err := c.WriteMessage(ctx, frame.OpText, []byte(fmt.Sprint("q", r))); err != nil {
+				t.Fatal(err)
+			}
+			g.gate <- struct{}{} // the write before ends; round r+1 takes the queue
+			synctest.Wait()
+		}
+		late := make(chan error, 1)
+		go func() { late <- c.WriteMessage(ctx, frame.OpText, []byte("late")) }()
+		synctest.Wait()
+		if len(late) != 0 {
+			t.Fatal("a sender queued during the holder's last round")
+		}
+		g.gate <- struct{}{} // the last round ends; the holder leaves
+		if err := <-holder; err != nil {
+			t.Fatal(err)
+		}
+		g.gate <- struct{}{} // the late sender's own write
+		if err := <-late; err != nil {
+			t.Fatal(err)
+		}
+		if len(g.writes) != drainRounds+2 {
+			t.Fatalf("%d writes, want %d", len(g.writes), drainRounds+2)
+		}
+		if got := payloads(t, g.writes[drainRounds+1]); fmt.Sprint(got) != "[late]" {
+			t.Errorf("last write %q", got)
+		}
+	})
+}
