@@ -101,6 +101,13 @@ func (c *Conn) queue(h frame.Header, p []byte) (bool, error) {
 	}
 	q.put(h, p)
 	q.n.Add(size)
+	if q.pending.Load() {
+		// No holder has taken the queue since the sender that set
+		// pending, and the hand-over of that sender ensures a take after
+		// it, which this frame, queued first, goes out with.
+		q.mu.Unlock()
+		return true, nil
+	}
 	q.pending.Store(true)
 	q.mu.Unlock()
 	if c.wlock.tryLock() {
