@@ -17,6 +17,9 @@ const DefaultCloseTimeout = 3 * time.Second
 // any data frames that arrive meanwhile, then closes the socket. It is
 // websocket-client's close(status, reason, timeout).
 //
+// The frames other senders queued (see [Conn.WriteFrame]) go out first,
+// in the close frame's write; nothing is queued after it.
+//
 // The code and reason are checked first (see [status.AppendClose]):
 // an invalid code or a reason over 123 bytes is an error and nothing is
 // sent. status.NoStatusReceived sends an empty close frame.

@@ -22,7 +22,9 @@ import (
 // A Conn is safe for one reader and any number of writers at once: each
 // WriteMessage, WriteFrame, Ping or Close writes whole frames, never
 // interleaved with another goroutine's frames; concurrent readers are
-// serialised. A Conn
+// serialised. A sender that finds another's write in flight queues its
+// frame and returns; the writer sends the queue with its own (see
+// [Conn.WriteFrame] and [Conn.Flush]). A Conn
 // starts no goroutine of its own and holds no read or write buffer while
 // idle, nor while a receive waits for the next frame (it waits on the
 // reader's 64-byte buffer); only the payload buffer of the last receiving
@@ -57,6 +59,7 @@ type Conn struct {
 	wlock ctxMutex
 	wbind bind.Binder
 	w     writer       // holds a buffer only under wlock
+	q     sendQueue    // frames of senders that found wlock held
 	enc   msgEncoder   // the negotiated extension's write side; nil: none
 	src   *mask.Source // made by the first write
 

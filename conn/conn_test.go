@@ -562,8 +562,9 @@ func TestWriteTimeout(t *testing.T) {
 	}
 }
 
-// A writer blocked behind another gives up when its context ends, and
-// nothing it would have sent reaches the wire.
+// A writer blocked behind another, its frame too large for the send
+// queue, gives up when its context ends, and nothing it would have sent
+// reaches the wire.
 func TestWriteLockTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		release := make(chan struct{})
@@ -583,7 +584,8 @@ func TestWriteLockTimeout(t *testing.T) {
 		})
 		first := make(chan error, 1)
 		go func() { first <- c.WriteMessage(context.Background(), frame.OpBinary, make([]byte, 1<<20)) }()
-		synctest.Wait() // the big write holds the lock
+		synctest.Wait()              // the big write holds the lock
+		conn.SetSendQueueLimit(c, 1) // no room in the send queue
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 		start := time.Now()
 		err := c.WriteMessage(ctx, frame.OpText, []byte("late"))

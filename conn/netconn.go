@@ -25,7 +25,9 @@ var ErrUnexpectedMessage = errors.New("conn: message of an unexpected type")
 // of the messages received as one stream, across their boundaries; a
 // message of another type fails the connection with 1003 and Read returns
 // [ErrUnexpectedMessage]. Write sends its bytes as messages of up to
-// 32 KiB less a frame header, one unless there are more. Close
+// 32 KiB less a frame header, one unless there are more, and returns once
+// they are written: it never leaves them in the send queue, so that its
+// deadline bounds them (see [Conn.WriteFrame]). Close
 // performs the closing handshake with code 1000 within
 // [DefaultCloseTimeout]; once the peer has closed with 1000 (or 1001),
 // Read returns io.EOF.
@@ -110,7 +112,7 @@ func (n *netConn) Write(p []byte) (int, error) {
 	written := 0
 	for {
 		k := min(len(p), netConnMessage)
-		err := n.c.WriteMessage(ctx, n.op, p[:k])
+		err := n.c.writeMessage(ctx, n.op, p[:k], false)
 		var te *TimeoutError
 		if err == nil || errors.As(err, &te) && te.Kept {
 			written += k

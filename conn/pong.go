@@ -86,37 +86,49 @@ func (c *Conn) answerPing(p []byte) error {
 	return nil
 }
 
-// unlockWrite writes the pong owed, if any, and releases the write lock,
-// which the caller holds: every locked section of the write side ends
-// here. It returns the pong's error.
+// unlockWrite writes the frames queued and the pong owed, if any, and
+// releases the write lock, which the caller holds: every locked section
+// of the write side ends here. It returns their first error.
 func (c *Conn) unlockWrite() error {
-	var err error
-	if c.pongOwed.Load() {
-		err = c.flushPong()
-	}
+	err := c.writeOwed()
 	if rerr := c.releaseWrite(); err == nil {
 		err = rerr
 	}
 	return err
 }
 
+// writeOwed writes the frames queued (see queue.go), then the pong owed;
+// the caller holds the write lock.
+func (c *Conn) writeOwed() error {
+	err := c.drainQueue()
+	if c.pongOwed.Load() {
+		if perr := c.flushPong(); err == nil {
+			err = perr
+		}
+	}
+	return err
+}
+
 // releaseWrite gives the writer's buffer back, and the encoder's, and
-// releases the write lock, then takes it again, without waiting, for a
-// pong owed meanwhile, until none is (see the hand-over above). It
-// returns the first pong's error.
+// releases the write lock, then takes it again, without waiting, for frames queued or a pong owed
+// meanwhile, until none are (see the hand-over above, and queue.go). It
+// returns the first error of their writes.
 func (c *Conn) releaseWrite() error {
 	var err error
 	for {
+		if c.q.shut.Load() {
+			c.q.shut.Store(false)
+		}
 		c.w.release()
 		if c.enc != nil {
 			c.enc.release()
 		}
 		c.wlock.unlock()
-		if !c.pongOwed.Load() || !c.wlock.tryLock() {
+		if !c.pongOwed.Load() && !c.q.pending.Load() || !c.wlock.tryLock() {
 			return err
 		}
-		if perr := c.flushPong(); err == nil {
-			err = perr
+		if werr := c.writeOwed(); err == nil {
+			err = werr
 		}
 	}
 }

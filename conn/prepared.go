@@ -35,8 +35,10 @@ func NewPreparedMessage(op frame.Opcode, p []byte) (*PreparedMessage, error) {
 
 // WritePrepared sends pm as one message, in one frame; it allocates
 // nothing. It is [Conn.WriteMessage] without the checks, done once by
-// NewPreparedMessage, and without the negotiated extension.
+// NewPreparedMessage, and without the negotiated extension: while another
+// write is in flight, it is queued and returns at once (see
+// [Conn.WriteFrame]).
 func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
 	h := frame.Header{Fin: true, Opcode: pm.op, Masked: c.masks()}
-	return c.sendHeader(ctx, h, pm.payload, false)
+	return c.sendHeader(ctx, h, pm.payload, false, true)
 }

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"runtime"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -14,15 +17,15 @@ import (
 	"github.com/framewire/ws/mask"
 )
 
-// The copies of queued frames stay within the limit: a sender whose frame
-// would go beyond it waits for its own turn without a copy, bounded by its
-// context, and Buffered reports the frame in flight plus the copies.
+// The queue stays within its limit: a sender whose frame would go beyond
+// it waits for the lock without queueing, bounded by its context, and
+// Buffered reports the frame in flight plus the frames queued.
 func TestSendQueueBounded(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		g := &gateTransport{gate: make(chan struct{})}
 		c := New(g, &Config{Role: RoleServer})
 		const size = 4 + 1000 // header and payload of each frame
-		c.wlock.limit = 3 * size
+		c.q.limit = 3 * size
 		done := make(chan error, 8)
 		send := func(ctx context.Context, s string) {
 			p := make([]byte, 1000)
@@ -36,35 +39,29 @@ func TestSendQueueBounded(t *testing.T) {
 			t.Fatalf("Buffered = %d with one frame in flight, want %d", got, size)
 		}
 		leave, cancel := context.WithCancel(bg)
-		for i, ctx := range []context.Context{bg, leave, bg, bg, bg} {
+		for i, ctx := range []context.Context{bg, bg, bg, bg, leave} {
 			go send(ctx, fmt.Sprint("q", i))
 			synctest.Wait() // queued before the next arrives
 		}
-		// q0..q2 are copied, q3 and q4 wait without a copy.
+		// q0..q2 are queued and returned, q3 and q4 wait.
+		for range 3 {
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		}
 		if got, want := c.Buffered(), size+3*size; got != want {
 			t.Fatalf("Buffered = %d, want %d", got, want)
 		}
-		cancel() // q1 leaves the queue
-		if err := <-done; !errors.Is(err, context.Canceled) {
-			t.Fatalf("q1 returned %v", err)
-		}
-		if got, want := c.Buffered(), size+2*size; got != want {
-			t.Fatalf("Buffered = %d after q1 left, want %d", got, want)
-		}
-		// A sender beyond the limit gives up with its context, sending
-		// nothing.
-		late, cancelLate := context.WithTimeout(bg, time.Second)
-		defer cancelLate()
-		go send(late, "late")
+		cancel() // q4 gives up, sending nothing
 		var te *TimeoutError
-		if err := <-done; !errors.As(err, &te) || te.Broken || te.Kept {
-			t.Fatalf("late sender returned %v", err)
+		if err := <-done; !errors.As(err, &te) || te.Broken || te.Kept || !errors.Is(err, context.Canceled) {
+			t.Fatalf("q4 returned %v", err)
 		}
-		for len(done) < 5 {
+		for len(done) < 2 {
 			g.gate <- struct{}{}
 			synctest.Wait()
 		}
-		for range 5 {
+		for range 2 {
 			if err := <-done; err != nil {
 				t.Fatal(err)
 			}
@@ -75,7 +72,7 @@ func TestSendQueueBounded(t *testing.T) {
 				sent = append(sent, p[:2])
 			}
 		}
-		if fmt.Sprintf("%q", sent) != `["fi" "q0" "q2" "q3" "q4"]` {
+		if fmt.Sprintf("%q", sent) != `["fi" "q0" "q1" "q2" "q3"]` {
 			t.Errorf("sent %q", sent)
 		}
 		if got := c.Buffered(); got != 0 {
@@ -175,45 +172,6 @@ func TestWriteStoppedCloseNotKept(t *testing.T) {
 	})
 }
 
-// The holder yields to gather frames only while writers queue them: a
-// lone writer never does, and a holder that found nothing to claim stops.
-func TestGatherOnlyWhenContended(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		g := &gateTransport{gate: make(chan struct{}, 16)}
-		c := New(g, &Config{Role: RoleServer})
-		ctx := context.Background()
-		g.gate <- struct{}{}
-		if err := c.WriteMessage(ctx, frame.OpText, []byte("alone")); err != nil {
-			t.Fatal(err)
-		}
-		if c.wlock.hot.Load() {
-			t.Fatal("a lone writer marked the lock hot")
-		}
-		done := make(chan error, 2)
-		go func() { done <- c.WriteMessage(ctx, frame.OpText, []byte("first")) }()
-		synctest.Wait() // its Write is in flight
-		go func() { done <- c.WriteMessage(ctx, frame.OpText, []byte("queued")) }()
-		synctest.Wait()
-		if !c.wlock.hot.Load() {
-			t.Fatal("a queued frame left the lock cold")
-		}
-		g.gate <- struct{}{}
-		g.gate <- struct{}{}
-		for range 2 {
-			if err := <-done; err != nil {
-				t.Fatal(err)
-			}
-		}
-		g.gate <- struct{}{}
-		if err := c.WriteMessage(ctx, frame.OpText, []byte("alone again")); err != nil {
-			t.Fatal(err)
-		}
-		if c.wlock.hot.Load() {
-			t.Error("a holder that claimed nothing left the lock hot")
-		}
-	})
-}
-
 // WriteMessages checks a data header once for the whole burst and a
 // control frame's length for each message; a refused burst sends nothing.
 func TestWriteMessagesChecks(t *testing.T) {
@@ -242,4 +200,261 @@ func TestWriteMessagesChecks(t *testing.T) {
 	if got := payloads(t, g.writes[0]); fmt.Sprint(got) != "[a b]" {
 		t.Errorf("pings sent as %q", got)
 	}
+}
+
+// queueFrames has a goroutine per payload send it while the caller holds
+// the write lock, and checks that each was queued and returned nil.
+func queueFrames(t *testing.T, c *Conn, ps ...string) {
+	t.Helper()
+	for _, p := range ps {
+		done := make(chan error, 1)
+		go func() { done <- c.WriteMessage(context.Background(), frame.OpText, []byte(p)) }()
+		if err := <-done; err != nil {
+			t.Fatalf("queued send of %q: %v", p, err)
+		}
+	}
+}
+
+// A write that carried queued frames and failed fails the connection:
+// their senders returned nil, so every later call reports the loss, with
+// an error matching ErrConnectionLost, even once the transport works
+// again. Both ways the queue is written: by the holder on its release,
+// and with the next holder's own frame, whose context stops the write.
+func TestQueuedWriteFailureSticky(t *testing.T) {
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, tt := range []struct {
+		name string
+		fail error
+		hold func(c *Conn) error // writes the queue as the lock's holder
+	}{
+		{"released", errors.New("broken pipe"), func(c *Conn) error { return c.unlockWrite() }},
+		{"with own frame", os.ErrDeadlineExceeded, func(c *Conn) error {
+			err := c.sendLocked(cancelled, frame.Header{Fin: true, Opcode: frame.OpText}, []byte("own"), true)
+			c.unlockWrite()
+			return err
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			g := &gateTransport{}
+			c := New(g, &Config{Role: RoleServer})
+			if !c.wlock.tryLock() {
+				t.Fatal("lock held")
+			}
+			queueFrames(t, c, "a", "b")
+			g.fail = tt.fail
+			if err := tt.hold(c); err == nil {
+				t.Fatal("the failed write returned nil to its holder")
+			}
+			g.fail = nil
+			ctx := context.Background()
+			for name, err := range map[string]error{
+				"WriteMessage": c.WriteMessage(ctx, frame.OpText, []byte("later")),
+				"Flush":        c.Flush(ctx),
+				"Close":        c.Close(ctx, 1000, ""),
+			} {
+				if !errors.Is(err, ErrConnectionLost) || !errors.Is(err, net.ErrClosed) {
+					t.Errorf("%s after the lost queue: %v, want ErrConnectionLost", name, err)
+				}
+			}
+			if len(g.writes) != 0 {
+				t.Errorf("written after the failure: %q", g.writes)
+			}
+		})
+	}
+}
+
+// A close frame goes out after every frame queued, in the same write, and
+// a sender that comes while it is on its way queues nothing: no frame
+// follows a close frame.
+func TestCloseAfterQueued(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := &gateTransport{}
+		c := New(g, &Config{Role: RoleServer})
+		if !c.wlock.tryLock() {
+			t.Fatal("lock held")
+		}
+		queueFrames(t, c, "a", "b")
+		g.gate = make(chan struct{})
+		closed := make(chan error, 1)
+		go func() {
+			closed <- c.sendLocked(context.Background(), frame.Header{Fin: true, Opcode: frame.OpClose}, []byte{0x03, 0xe8}, false)
+			c.unlockWrite()
+		}()
+		synctest.Wait() // the close frame's write is in flight
+		if err := c.WriteMessage(context.Background(), frame.OpText, []byte("late")); !errors.Is(err, ErrClosed) {
+			t.Errorf("a send during the close frame's write: %v, want ErrClosed", err)
+		}
+		g.gate <- struct{}{}
+		if err := <-closed; err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if len(g.writes) != 1 {
+			t.Fatalf("%d writes, want 1: %q", len(g.writes), g.writes)
+		}
+		if got := payloads(t, g.writes[0]); fmt.Sprintf("%q", got) != `["a" "b" "\x03\xe8"]` {
+			t.Errorf("sent %q, want the queued frames, then the close frame", got)
+		}
+	})
+}
+
+// No queued frame is ever left behind with the write lock free: once many
+// senders have returned, the peer receives every message without a
+// Flush. A frame left behind blocks the peer's receive for good, which
+// the bubble reports as a deadlock.
+func TestQueueNeverStranded(t *testing.T) {
+	const senders, each = 8, 200
+	for range 10 {
+		synctest.Test(t, func(t *testing.T) {
+			a, b := net.Pipe()
+			c := New(a, &Config{Role: RoleServer})
+			peer := New(b, &Config{Role: RoleClient})
+			defer c.CloseNow()
+			defer peer.CloseNow()
+			got := make(chan map[string]bool, 1)
+			go func() {
+				seen := map[string]bool{}
+				for len(seen) < senders*each {
+					_, p, err := peer.ReadMessage(context.Background())
+					if err != nil {
+						t.Error(err)
+						break
+					}
+					seen[string(p)] = true
+				}
+				got <- seen
+			}()
+			var wg sync.WaitGroup
+			for g := range senders {
+				wg.Go(func() {
+					for i := range each {
+						if err := c.WriteMessage(context.Background(), frame.OpBinary, fmt.Appendf(nil, "%d/%d", g, i)); err != nil {
+							t.Error(err)
+							return
+						}
+						if i%16 == 0 {
+							runtime.Gosched()
+						}
+					}
+				})
+			}
+			wg.Wait()
+			if seen := <-got; len(seen) != senders*each {
+				t.Errorf("peer got %d distinct messages, want %d", len(seen), senders*each)
+			}
+		})
+	}
+}
+
+// The two sides of the hand-over that leaves no frame queued with the
+// lock free (queue.go), each in the order that needs it: a holder that
+// checked the queue before a sender queued finds the frame after it
+// releases, and a sender whose holder left before the frame was queued
+// writes it itself.
+func TestQueueHandOver(t *testing.T) {
+	h := frame.Header{Fin: true, Opcode: frame.OpText, Length: 1}
+	t.Run("holder releases after the frame was queued", func(t *testing.T) {
+		g := &gateTransport{}
+		c := New(g, &Config{Role: RoleServer})
+		c.wlock.tryLock()
+		if queued, err := c.queue(h, []byte("a")); !queued || err != nil {
+			t.Fatalf("queue = %v, %v", queued, err)
+		}
+		c.releaseWrite() // as a holder whose last look found nothing queued
+		if len(g.writes) != 1 || c.q.pending.Load() || c.wlock.state.Load() != mutexUnlocked {
+			t.Errorf("writes %q, pending %v, lock state %d", g.writes, c.q.pending.Load(), c.wlock.state.Load())
+		}
+	})
+	t.Run("holder left before the frame was queued", func(t *testing.T) {
+		g := &gateTransport{}
+		c := New(g, &Config{Role: RoleServer})
+		// The sender found the lock held; it is free by now.
+		if queued, err := c.queue(h, []byte("a")); !queued || err != nil {
+			t.Fatalf("queue = %v, %v", queued, err)
+		}
+		if len(g.writes) != 1 || c.q.pending.Load() || c.wlock.state.Load() != mutexUnlocked {
+			t.Errorf("writes %q, pending %v, lock state %d", g.writes, c.q.pending.Load(), c.wlock.state.Load())
+		}
+	})
+}
+
+// Flush returns once the frames queued before it are on the wire: after
+// the write in flight and the one that carries them.
+func TestFlushWaitsForQueue(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := &gateTransport{gate: make(chan struct{})}
+		c := New(g, &Config{Role: RoleServer})
+		ctx := context.Background()
+		first := make(chan error, 1)
+		go func() { first <- c.WriteMessage(ctx, frame.OpText, []byte("first")) }()
+		synctest.Wait() // its Write is in flight
+		if err := c.WriteMessage(ctx, frame.OpText, []byte("queued")); err != nil {
+			t.Fatal(err)
+		}
+		flushed := make(chan error, 1)
+		go func() { flushed <- c.Flush(ctx) }()
+		for i := range 2 {
+			synctest.Wait()
+			if len(flushed) != 0 {
+				t.Fatalf("Flush returned after %d of the 2 writes", i)
+			}
+			g.gate <- struct{}{}
+		}
+		if err := <-flushed; err != nil {
+			t.Fatal(err)
+		}
+		if len(g.writes) != 2 || c.Buffered() != 0 {
+			t.Errorf("%d writes, Buffered %d", len(g.writes), c.Buffered())
+		}
+		if err := <-first; err != nil {
+			t.Fatal(err)
+		}
+		// With nothing queued Flush writes nothing.
+		g.gate = nil
+		if err := c.Flush(ctx); err != nil || len(g.writes) != 2 {
+			t.Errorf("Flush of nothing: %v, %d writes", err, len(g.writes))
+		}
+	})
+}
+
+// A holder drains at most drainRounds writes of queued frames: a sender
+// that comes during its last one waits for the lock instead of queueing,
+// so the holder's call ends while others keep sending.
+func TestDrainRoundsBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := &gateTransport{gate: make(chan struct{})}
+		c := New(g, &Config{Role: RoleServer})
+		ctx := context.Background()
+		holder := make(chan error, 1)
+		go func() { holder <- c.WriteMessage(ctx, frame.OpText, []byte("h")) }()
+		synctest.Wait() // the holder's own write is in flight
+		for r := range drainRounds {
+			if err := c.WriteMessage(ctx, frame.OpText, []byte(fmt.Sprint("q", r))); err != nil {
+				t.Fatal(err)
+			}
+			g.gate <- struct{}{} // the write before ends; round r+1 takes the queue
+			synctest.Wait()
+		}
+		late := make(chan error, 1)
+		go func() { late <- c.WriteMessage(ctx, frame.OpText, []byte("late")) }()
+		synctest.Wait()
+		if len(late) != 0 {
+			t.Fatal("a sender queued during the holder's last round")
+		}
+		g.gate <- struct{}{} // the last round ends; the holder leaves
+		if err := <-holder; err != nil {
+			t.Fatal(err)
+		}
+		g.gate <- struct{}{} // the late sender's own write
+		if err := <-late; err != nil {
+			t.Fatal(err)
+		}
+		if len(g.writes) != drainRounds+2 {
+			t.Fatalf("%d writes, want %d", len(g.writes), drainRounds+2)
+		}
+		if got := payloads(t, g.writes[drainRounds+1]); fmt.Sprint(got) != "[late]" {
+			t.Errorf("last write %q", got)
+		}
+	})
 }

@@ -372,6 +372,14 @@ func (c *Conn) NextWriter(ctx context.Context, op frame.Opcode) (*MessageWriter,
 	if err == nil && c.closeSent.Load() {
 		err = ErrClosed
 	}
+	if err == nil && c.q.pending.Load() {
+		// Frames queued before the message go out before its first
+		// fragment, in the same write.
+		c.wbind.Arm(ctx)
+		n, werr := c.takeQueued(false, false)
+		err = c.wrote(ctx, n, werr)
+		c.wbind.Disarm()
+	}
 	if err != nil {
 		c.unlockWrite()
 		return nil, err

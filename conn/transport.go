@@ -94,6 +94,16 @@ func (t *netTransport) Write(b []byte) (int, error) {
 	return n, err
 }
 
+// writeBuffers writes v with one system call (writev) over TCP, one
+// Write per buffer over TLS.
+func (t *netTransport) writeBuffers(v *net.Buffers) (int64, error) {
+	n, err := v.WriteTo(t.Conn)
+	if err != nil && t.tls && isTimeout(err) {
+		err = &brokenError{err}
+	}
+	return n, err
+}
+
 // Abort resets the TCP connection under any TLS layers (SO_LINGER 0),
 // without a close_notify alert, and closes it.
 func (t *netTransport) Abort() error {
@@ -155,6 +165,9 @@ func (p *prefixed) Read(b []byte) (int, error) {
 	}
 	return p.Transport.Read(b)
 }
+
+// writeBuffers writes v to the transport under the prefix.
+func (p *prefixed) writeBuffers(v *net.Buffers) (int64, error) { return writeVec(p.Transport, v) }
 
 // Abort passes the optional methods of the transport under the prefix on.
 func (p *prefixed) Abort() error { return abort(p.Transport) }

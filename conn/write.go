@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"sync"
 	"sync/atomic"
 
@@ -48,14 +49,34 @@ var writePool = sync.Pool{New: func() any {
 // handshake: later sends fail with [ErrClosed].
 //
 // WriteFrame may be called from several goroutines at once: each frame is
-// written whole. It returns when the frame was handed to the operating
-// system. See [Conn] for what a context that ends does.
+// written whole, never inside another goroutine's frame. What nil means
+// depends on whether another write is in flight:
+//
+//   - With the Conn's write free, the call writes the frame itself and
+//     returns when the frame was handed to the operating system, with
+//     that write's error. ctx bounds the write (see [Conn]).
+//   - With a write in flight, the frame is copied, masked, into the
+//     Conn's send queue and the call returns nil at once: the frame is
+//     accepted, not yet written. The goroutine writing sends the queue,
+//     in one write, before it lets go (and the one after it, if it left
+//     first); ctx plays no further part, so a frame queued is sent
+//     whole even if ctx ends. A write of queued frames that fails fails
+//     the connection: the next call, Flush and Close report it, with an
+//     error matching [ErrConnectionLost]. Call [Conn.Flush] to wait until
+//     the frames accepted are written.
+//   - When the queue would pass [DefaultSendQueueLimit] (see
+//     [Conn.Buffered]), and for close frames, frames a negotiated
+//     extension encodes and a Config with MaskKey, the call waits for its
+//     turn to write, bounded by ctx, and returns as in the first case.
+//
+// Frames reach the wire in the order their calls queued or wrote them;
+// the calls of one goroutine keep their order.
 func (c *Conn) WriteFrame(ctx context.Context, f frame.Frame) error {
 	if c.cfg.AllowIllegalWrites {
 		if f.Opcode > 0xf {
 			return fmt.Errorf("%w: opcode %#x", frame.ErrUnencodable, byte(f.Opcode))
 		}
-		return c.sendHeader(ctx, f.Header, f.Payload, false)
+		return c.sendHeader(ctx, f.Header, f.Payload, false, true)
 	}
 	if err := checkOut(f.Header, f.Payload); err != nil {
 		return err
@@ -66,17 +87,28 @@ func (c *Conn) WriteFrame(ctx context.Context, f frame.Frame) error {
 // WriteMessage sends p as one message of type op (websocket-client's
 // send, send_text and send_binary), in one frame, encoded by the
 // negotiated extension if there is one. A text message must be UTF-8
-// ([ErrInvalidText]) unless the Config set SkipUTF8Validation. See
-// [Conn.WriteFrame].
+// ([ErrInvalidText]) unless the Config set SkipUTF8Validation. Like
+// WriteFrame, it returns once the message is written or, while another
+// write is in flight, once it is accepted into the send queue; see
+// [Conn.WriteFrame] for what nil means and when errors are reported.
 func (c *Conn) WriteMessage(ctx context.Context, op frame.Opcode, p []byte) error {
+	return c.writeMessage(ctx, op, p, true)
+}
+
+// writeMessage is WriteMessage; a sender that finds the write lock held
+// queues its frame only if queue is set, and waits for the lock otherwise.
+func (c *Conn) writeMessage(ctx context.Context, op frame.Opcode, p []byte, queue bool) error {
 	if op == frame.OpText && !c.cfg.SkipUTF8Validation && !utf8check.Valid(p) {
 		return ErrInvalidText
 	}
 	h := frame.Header{Fin: true, Opcode: op, Masked: c.masks()}
-	if err := checkOut(h, p); err != nil {
-		return err
+	if op != frame.OpText && op != frame.OpBinary {
+		// A final text or binary frame is valid whatever its length.
+		if err := checkOut(h, p); err != nil {
+			return err
+		}
 	}
-	return c.sendHeader(ctx, h, p, op.IsData())
+	return c.sendHeader(ctx, h, p, op.IsData(), queue)
 }
 
 // WriteMessages sends each of ps as one message of type op, in order and
@@ -84,7 +116,9 @@ func (c *Conn) WriteMessage(ctx context.Context, op frame.Opcode, p []byte) erro
 // in as few Writes as fit in the write buffer (one for small messages), so
 // that a burst costs about one system call. Each message is checked as
 // WriteMessage checks it before anything is sent; an error then sends
-// none. It returns when the last Write returned. A burst stopped by ctx
+// none. It waits for its turn to write, bounded by ctx (a burst is never
+// queued), sends the frames queued before it first, and returns when the
+// last Write returned. A burst stopped by ctx
 // may have sent its first messages, or kept them whole for the next
 // write (see [TimeoutError]). See [Conn.WriteMessage].
 func (c *Conn) WriteMessages(ctx context.Context, op frame.Opcode, ps ...[]byte) error {
@@ -114,16 +148,13 @@ func (c *Conn) WriteMessages(ctx context.Context, op frame.Opcode, ps ...[]byte)
 }
 
 // Buffered returns the number of bytes of frames the Conn holds on their
-// way out: the copies of small frames (up to 4 KiB of payload) queued by
-// senders that wait while another one writes, to go out together with
-// that sender's frames, and the bytes of a Write to the operating system
-// that has not returned, or that a write stopped by its context kept
-// (see [TimeoutError]). Larger frames are not copied: their senders wait
-// for their turn. The copies never exceed [DefaultSendQueueLimit]: a
-// sender that would go beyond it waits, bounded by its context, for its
-// own turn to write.
+// way out: the frames in its send queue (see [Conn.WriteMessage]), and the
+// bytes of a Write to the operating system that has not returned, or that
+// a write stopped by its context kept (see [TimeoutError]). The queue
+// never holds more than [DefaultSendQueueLimit]: a sender that would go
+// beyond it waits, bounded by its context, for its own turn to write.
 func (c *Conn) Buffered() int {
-	return int(c.wlock.pending.Load() + c.w.busy.Load())
+	return int(c.q.n.Load() + c.w.busy.Load())
 }
 
 // sendBatch is WriteMessages under the write lock.
@@ -137,6 +168,30 @@ func (c *Conn) sendBatch(ctx context.Context, h frame.Header, ps [][]byte) error
 	c.wbind.Arm(ctx)
 	defer c.wbind.Disarm()
 	n := 0
+	if c.q.pending.Load() {
+		k, err := c.takeQueued(false, false)
+		if n = k; err != nil {
+			return c.wrote(ctx, n, err)
+		}
+	}
+	if c.enc == nil && c.trace == nil && c.cfg.MaskKey == nil {
+		// The common case, with fewer checks per message: keys from the
+		// Conn's source, straight into the writer's buffer.
+		if h.Masked && c.src == nil {
+			c.src = mask.NewSource()
+		}
+		for _, p := range ps {
+			h.Length = int64(len(p))
+			if h.Masked {
+				h.Key = c.src.Key()
+			}
+			k, err := c.w.frame(c.t, h, p)
+			if n += k; err != nil {
+				return c.wrote(ctx, n, err)
+			}
+		}
+		ps = nil
+	}
 	for _, p := range ps {
 		h, p := h, p
 		if c.enc != nil && h.Opcode.IsData() {
@@ -220,45 +275,39 @@ func (c *Conn) encode(h frame.Header, p []byte) (frame.Header, []byte, error) {
 // send writes one frame, masked if the Conn is a client, not encoded.
 func (c *Conn) send(ctx context.Context, h frame.Header, payload []byte) error {
 	h.Masked = c.masks()
-	return c.sendHeader(ctx, h, payload, false)
+	return c.sendHeader(ctx, h, payload, false, true)
 }
 
 // masks reports whether the frames the Conn sends are masked: a client's
 // are (RFC 6455 §5.3), a server's are not.
 func (c *Conn) masks() bool { return c.cfg.Role == RoleClient }
 
-// combineMax is the longest payload a waiting sender hands to the holder
-// of the write lock, to go out in the holder's write (see sendHeader).
-const combineMax = 4 << 10
-
 // sendHeader writes one frame, masked only if h says so, under the write
 // lock: the pipeline of the sending calls. A message (msg) goes through
 // the negotiated extension's encoder, then the frame through the Conn's
-// writer; a pong owed meanwhile follows it (see unlockWrite). That pong's
-// failure ends the connection but is not this call's error: its frame was
-// sent.
+// writer; the frames queued meanwhile and a pong owed follow it (see
+// unlockWrite). Their failure ends the connection but is not this call's
+// error: its frame was sent.
 //
-// Writes are coalesced (group commit): a sender that finds the lock held
-// queues a copy of a small frame that needs no encoding (within the
-// queue's limit, see Buffered), and the next holder appends the frames
-// queued at the head of the queue to its own and writes them all with one
-// Write. While senders queue frames, a holder first yields the processor
-// once (gather), so that the senders ready to run queue theirs too; a
-// lone sender never yields. The calls return when that Write returns, with
-// its result; the holder's context bounds it.
-func (c *Conn) sendHeader(ctx context.Context, h frame.Header, payload []byte, msg bool) error {
+// A sender that finds the lock held queues its frame instead and returns
+// (see queue.go), unless queue is false (a NetConn's Write, which must
+// honour its deadline), the frame is a close frame, needs the encoder
+// (whose state follows the order of the wire), or takes its key from
+// Config.MaskKey (a function that may not be called concurrently): those
+// wait for the lock.
+func (c *Conn) sendHeader(ctx context.Context, h frame.Header, payload []byte, msg, queue bool) error {
 	if err := ctx.Err(); err != nil {
 		return &TimeoutError{Op: "write", Ctx: err}
 	}
 	if !c.wlock.tryLock() {
-		job := len(payload) <= combineMax && h.Opcode != frame.OpClose && !(msg && c.enc != nil)
-		h.Length = int64(len(payload))
-		claimed, werr, err := c.wlock.wait(ctx, nil, job, h, payload)
-		if err != nil {
-			return &TimeoutError{Op: "write", Ctx: err}
+		if queue && h.Opcode != frame.OpClose && !(msg && c.enc != nil) && c.cfg.MaskKey == nil {
+			h.Length = int64(len(payload))
+			if queued, err := c.queue(h, payload); queued {
+				return err
+			}
 		}
-		if claimed {
-			return werr
+		if err := c.wlock.wait(ctx, nil); err != nil {
+			return &TimeoutError{Op: "write", Ctx: err}
 		}
 	}
 	err := c.sendLocked(ctx, h, payload, msg)
@@ -266,7 +315,9 @@ func (c *Conn) sendHeader(ctx context.Context, h frame.Header, payload []byte, m
 	return err
 }
 
-// sendLocked is sendHeader under the write lock.
+// sendLocked is sendHeader under the write lock. The frames queued go
+// first, with this one in the same write when it fits in the writer's
+// buffer.
 func (c *Conn) sendLocked(ctx context.Context, h frame.Header, payload []byte, msg bool) error {
 	if err := c.writeErr(); err != nil {
 		return err
@@ -281,28 +332,18 @@ func (c *Conn) sendLocked(ctx context.Context, h frame.Header, payload []byte, m
 		}
 	}
 	c.wbind.Arm(ctx)
-	n, err := c.frame(h, payload)
-	var claimed *waiter
-	if err == nil && h.Opcode != frame.OpClose {
-		c.wlock.gather()
-		claimed = c.wlock.claim(c.w.room())
-		for w := claimed; w != nil && err == nil; w = w.next {
-			var k int
-			k, err = c.frame(w.h, w.payload())
-			n += k
-		}
+	n := 0
+	var err error
+	if h.Opcode != frame.OpClose && c.q.pending.Load() {
+		n, err = c.takeQueued(false, false)
 	}
 	if err == nil {
 		var k int
-		k, err = c.w.flush(c.t)
+		k, err = c.put(h, payload)
 		n += k
-	}
-	if h.Opcode == frame.OpClose {
-		c.closeWritten(err)
 	}
 	err = c.wrote(ctx, n, err)
 	c.wbind.Disarm()
-	done(claimed, err)
 	return err
 }
 
@@ -311,10 +352,13 @@ func (c *Conn) sendLocked(ctx context.Context, h frame.Header, payload []byte, m
 // stopped early is dropped with the bytes kept, which cuts the frames
 // before it: no data frame may follow a close frame that is not sent.
 func (c *Conn) closeWritten(err error) {
-	if err == nil {
+	switch {
+	case err == nil:
 		c.closeSent.Store(true)
-	} else if c.w.kept {
+	case c.w.kept:
 		c.w.abandon()
+	case !c.w.cut:
+		c.q.reopen() // nothing of it went out: frames may follow
 	}
 }
 
@@ -323,6 +367,12 @@ func (c *Conn) closeWritten(err error) {
 func (c *Conn) wrote(ctx context.Context, n int, err error) error {
 	if err == nil {
 		return nil
+	}
+	if c.w.dropped {
+		// The write carried queued frames, whose senders returned: the
+		// connection fails, and every later call reports it.
+		lost := lostErr(err)
+		c.terminate(lost, lost)
 	}
 	if cerr := ctxErr(ctx); cerr != nil && isTimeout(err) {
 		// Some transports (TLS) cannot resume any write after a timeout.
@@ -339,9 +389,19 @@ func (c *Conn) wrote(ctx context.Context, n int, err error) error {
 
 // put writes one frame through the writer, masked with a fresh key if
 // h.Masked, and returns the number of bytes written; the caller holds the
-// write lock.
+// write lock. A close frame goes out after the frames queued, in the same
+// write, and no frame is queued after it.
 func (c *Conn) put(h frame.Header, payload []byte) (int, error) {
-	n, err := c.frame(h, payload)
+	n := 0
+	var err error
+	if h.Opcode == frame.OpClose {
+		n, err = c.takeQueued(true, false)
+	}
+	if err == nil {
+		var k int
+		k, err = c.frame(h, payload)
+		n += k
+	}
 	if err == nil {
 		var k int
 		k, err = c.w.flush(c.t)
@@ -413,6 +473,13 @@ type writer struct {
 	cut   bool // the last flush stopped inside a frame that can never be finished
 
 	busy atomic.Int64 // bytes in a Write that has not returned, or kept: see Conn.Buffered
+
+	// Frames queued by other senders (see queue.go), to be written before
+	// the buffer by the next flush, in one vectored write.
+	pre     []*[]byte
+	vec     net.Buffers // the buffers of that write, consumed as written
+	iov     net.Buffers // vec's array, kept for reuse
+	dropped bool        // the last flush failed with frames of pre in it
 }
 
 // frame appends the frame with header h and payload, masked with h.Key if
@@ -435,14 +502,8 @@ func (w *writer) frame(t io.Writer, h frame.Header, payload []byte) (int, error)
 	*w.bp, _ = h.AppendBinary(*w.bp)
 	pos := 0
 	for {
-		buf := *w.bp
-		start := len(buf)
-		k := min(cap(buf)-start, len(payload))
-		buf = append(buf, payload[:k]...)
-		if h.Masked {
-			pos = mask.Apply(buf[start:], h.Key, pos)
-		}
-		*w.bp = buf
+		var k int
+		*w.bp, k, pos = appendMasked(*w.bp, payload, h.Masked, h.Key, pos)
 		payload = payload[k:]
 		if len(payload) == 0 {
 			w.whole = true
@@ -463,7 +524,10 @@ func (w *writer) frame(t io.Writer, h frame.Header, payload []byte) (int, error)
 // stopped by a deadline after it began a frame that can be finished: then
 // it holds the bytes not written (kept).
 func (w *writer) flush(t io.Writer) (int, error) {
-	w.kept, w.cut = false, false
+	w.kept, w.cut, w.dropped = false, false, false
+	if len(w.pre) > 0 {
+		return w.flushQueued(t)
+	}
 	if w.bp == nil || len(*w.bp) == 0 {
 		return 0, nil
 	}
@@ -484,6 +548,48 @@ func (w *writer) flush(t io.Writer) (int, error) {
 	w.cont = w.kept
 	w.busy.Store(int64(len(rest)))
 	return n, err
+}
+
+// flushQueued is flush with frames queued: it writes them, then the
+// buffer, in one vectored write. Nothing is kept when it stops: the
+// frames queued belong to senders that returned already, so a failure
+// cuts the stream (dropped).
+func (w *writer) flushQueued(t io.Writer) (int, error) {
+	iov := w.iov[:0]
+	for _, b := range w.pre {
+		iov = append(iov, *b)
+	}
+	if w.bp != nil && len(*w.bp) > 0 {
+		iov = append(iov, *w.bp)
+	}
+	size := 0
+	for _, b := range iov {
+		size += len(b)
+	}
+	w.iov, w.vec = iov, iov
+	w.busy.Store(int64(size))
+	n, err := writeVec(t, &w.vec)
+	clear(w.iov)
+	w.dropQueued()
+	if w.bp != nil {
+		*w.bp = (*w.bp)[:0]
+	}
+	w.cont = false
+	w.busy.Store(0)
+	if err != nil {
+		w.cut, w.dropped = true, true
+	}
+	return int(n), err
+}
+
+// dropQueued gives the chunks of pre back to writePool.
+func (w *writer) dropQueued() {
+	for i, b := range w.pre {
+		*b = (*b)[:0]
+		writePool.Put(b)
+		w.pre[i] = nil
+	}
+	w.pre = w.pre[:0]
 }
 
 // abandon drops the bytes kept, which leaves a frame cut: the connection

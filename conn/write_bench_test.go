@@ -2,8 +2,11 @@ package conn_test
 
 import (
 	"context"
+	"io"
 	"testing"
+	"time"
 
+	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/wstest"
 )
@@ -19,6 +22,38 @@ func BenchmarkSendLarge(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := c.WriteMessage(ctx, frame.OpBinary, p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// discardTransport takes every Write whole and keeps nothing.
+type discardTransport struct{}
+
+func (discardTransport) Read([]byte) (int, error)         { return 0, io.EOF }
+func (discardTransport) Write(p []byte) (int, error)      { return len(p), nil }
+func (discardTransport) Close() error                     { return nil }
+func (discardTransport) SetReadDeadline(time.Time) error  { return nil }
+func (discardTransport) SetWriteDeadline(time.Time) error { return nil }
+
+// BenchmarkEncodeBatch is BenchmarkSendBatch without the socket: a client
+// Conn frames and masks bursts of 64 messages of 16 B into a transport
+// that discards them; a message is one op. It measures what a message
+// costs besides the system call.
+func BenchmarkEncodeBatch(b *testing.B) {
+	c := conn.New(discardTransport{}, nil)
+	ctx := context.Background()
+	ps := make([][]byte, 64)
+	for i := range ps {
+		ps[i] = make([]byte, 16)
+	}
+	b.SetBytes(16)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if i%len(ps) != 0 {
+			continue
+		}
+		if err := c.WriteMessages(ctx, frame.OpBinary, ps...); err != nil {
 			b.Fatal(err)
 		}
 	}

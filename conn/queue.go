@@ -1,0 +1,284 @@
+package conn
+
+import (
+	"context"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/mask"
+)
+
+// Coalesced writes (group commit).
+//
+// A sender that finds the write lock held does not wait for it: it copies
+// its frame, masked with a fresh key, into the Conn's send queue and
+// returns. The holder sends what is queued before it releases the lock:
+// with its own frame, the queued frames first, in one vectored write
+// (writev over TCP), and then, round after round, what was queued during
+// its last write. So 8 senders of small messages cost about one system
+// call for a whole queue, not one each, and a lone sender, which always
+// finds the lock free, writes its own frame exactly as before.
+//
+// Nothing is left queued with the lock free. The hand-over is two
+// atomics, pending and the lock's state, used in opposite orders, as for
+// a pong owed (pong.go): a sender appends its frame, sets pending, then
+// tries the lock without waiting, and if it gets it, drains the queue
+// itself; a holder releases the lock, then loads pending and, if set,
+// tries the lock again and drains (releaseWrite). Either the sender's try
+// comes after the release and succeeds, or the holder's load comes after
+// the sender's store and sees it; when both tries fail a third goroutine
+// holds the lock, and it drains before it releases.
+//
+// The queue is bounded: a sender whose frame would take it past its limit
+// waits for the lock instead, bounded by its context, and so does one
+// that comes while the holder drains its last round (drainRounds): a
+// holder's call ends even while others keep sending. A close frame is
+// never queued: it takes the lock and goes out after every frame queued,
+// and no frame is queued after it.
+type sendQueue struct {
+	mu     sync.Mutex
+	bufs   []*[]byte    // whole frames in wire order, in chunks from writePool; under mu
+	src    *mask.Source // makes the keys of queued frames, under mu
+	closed bool         // a close frame is on its way: nothing may follow it; under mu
+	limit  int          // the most bytes queued; 0: DefaultSendQueueLimit
+
+	n       atomic.Int64 // bytes queued
+	pending atomic.Bool  // frames are queued
+	shut    atomic.Bool  // the holder drains its last round: senders wait for the lock
+}
+
+// DefaultSendQueueLimit bounds the bytes of frames a [Conn] holds in its
+// send queue (see [Conn.Buffered]): 16 MiB, OkHttp's bound. A sender
+// beyond it waits, bounded by its context, for its own turn to write.
+const DefaultSendQueueLimit = 16 << 20
+
+// drainRounds is how many writes of queued frames a holder makes before
+// it releases the lock, at most: in its last round new frames are not
+// queued, their senders wait for the lock.
+const drainRounds = 8
+
+// queue copies the frame with header h, whose Length is set, and payload
+// p into the send queue, masked with a fresh key if h.Masked, for the
+// write lock's holder to send; the sender found the lock held. It reports
+// false, having queued nothing, when the queue is shut or the frame would
+// take it past its limit: the sender then waits for the lock. Otherwise
+// the error is the connection's (the frame was not queued), or, when the
+// holder had released the lock meanwhile and this sender wrote the queue
+// itself, that write's.
+func (c *Conn) queue(h frame.Header, p []byte) (bool, error) {
+	q := &c.q
+	size := int64(h.Len() + len(p))
+	limit := int64(q.limit)
+	if limit == 0 {
+		limit = DefaultSendQueueLimit
+	}
+	q.mu.Lock()
+	if err := c.writeErr(); err != nil {
+		q.mu.Unlock()
+		return true, err
+	}
+	if q.closed || c.closeSent.Load() {
+		q.mu.Unlock()
+		return true, ErrClosed
+	}
+	if q.shut.Load() || q.n.Load()+size > limit {
+		q.mu.Unlock()
+		return false, nil
+	}
+	h.Key = mask.Key{}
+	if h.Masked {
+		if q.src == nil {
+			q.src = mask.NewSource()
+		}
+		h.Key = q.src.Key()
+	}
+	if c.trace != nil {
+		c.trace.sent(frame.Frame{Header: h, Payload: p})
+	}
+	q.put(h, p)
+	q.n.Add(size)
+	if q.pending.Load() {
+		// No holder has taken the queue since the sender that set
+		// pending, and the hand-over of that sender ensures a take after
+		// it, which this frame, queued first, goes out with.
+		q.mu.Unlock()
+		return true, nil
+	}
+	q.pending.Store(true)
+	q.mu.Unlock()
+	if c.wlock.tryLock() {
+		return true, c.unlockWrite()
+	}
+	return true, nil
+}
+
+// put appends a frame to the chunks, masked with h.Key if h.Masked; a
+// frame longer than a chunk's room continues in the next. q.mu is held.
+func (q *sendQueue) put(h frame.Header, p []byte) {
+	b := q.room(h.Len())
+	*b, _ = h.AppendBinary(*b)
+	pos := 0
+	for {
+		var k int
+		*b, k, pos = appendMasked(*b, p, h.Masked, h.Key, pos)
+		if p = p[k:]; len(p) == 0 {
+			return
+		}
+		b = q.grow()
+	}
+}
+
+// room returns the last chunk if it has n bytes free, else a new one.
+func (q *sendQueue) room(n int) *[]byte {
+	if k := len(q.bufs); k > 0 {
+		if b := q.bufs[k-1]; cap(*b)-len(*b) >= n {
+			return b
+		}
+	}
+	return q.grow()
+}
+
+// grow appends an empty chunk and returns it.
+func (q *sendQueue) grow() *[]byte {
+	b := writePool.Get().(*[]byte)
+	*b = (*b)[:0]
+	q.bufs = append(q.bufs, b)
+	return b
+}
+
+// take moves the chunks queued to the end of dst and returns it; the
+// queue is empty then. With closed no frame may be queued any more (a
+// close frame follows); with shut senders wait for the lock until the
+// holder releases it. The caller holds the write lock.
+func (q *sendQueue) take(dst []*[]byte, closed, shut bool) []*[]byte {
+	q.mu.Lock()
+	dst = append(dst, q.bufs...)
+	clear(q.bufs)
+	q.bufs = q.bufs[:0]
+	q.n.Store(0)
+	q.pending.Store(false)
+	if closed {
+		q.closed = true
+	}
+	if shut {
+		q.shut.Store(true)
+	}
+	q.mu.Unlock()
+	return dst
+}
+
+// reopen lets a close frame that was not sent be followed after all.
+func (q *sendQueue) reopen() {
+	q.mu.Lock()
+	q.closed = false
+	q.mu.Unlock()
+}
+
+// appendMasked appends to b as much of p as b's capacity holds, masked
+// with key from key position pos if masked, and returns b, the number of
+// bytes of p appended and the key position after them.
+func appendMasked(b, p []byte, masked bool, key mask.Key, pos int) ([]byte, int, int) {
+	start := len(b)
+	k := min(cap(b)-start, len(p))
+	b = append(b, p[:k]...)
+	if masked {
+		pos = mask.Apply(b[start:], key, pos)
+	}
+	return b, k, pos
+}
+
+// takeQueued has the writer send the frames queued before anything the
+// caller appends: bytes kept by a stopped write go out first, in a write
+// of their own, and the chunks queued go out with the writer's next
+// flush. With closed, nothing may be queued after them. The caller holds
+// the write lock and has bound the write; it returns the number of bytes
+// written.
+func (c *Conn) takeQueued(closed, shut bool) (int, error) {
+	n := 0
+	if c.w.bp != nil && len(*c.w.bp) > 0 {
+		k, err := c.w.flush(c.t)
+		if n = k; err != nil {
+			return n, err
+		}
+	}
+	c.w.pre = c.q.take(c.w.pre, closed, shut)
+	return n, nil
+}
+
+// drainQueue writes the frames queued, each write within ReplyTimeout of
+// its start (the frames' senders have returned, and the holder's context
+// bounded its own frame only), in at most drainRounds writes. A write that
+// fails fails the connection: the queued frames are lost, and every later
+// call reports it. The caller holds the write lock, with no call bound.
+func (c *Conn) drainQueue() error {
+	var err error
+	for round := 1; c.q.pending.Load() || len(c.w.pre) > 0; round++ {
+		if e := c.writeErr(); e != nil {
+			// The connection ended: drop what is queued.
+			c.w.pre = c.q.take(c.w.pre, false, false)
+			c.w.dropQueued()
+			if err == nil {
+				err = e
+			}
+			continue
+		}
+		c.wbind.Until(time.Now().Add(ReplyTimeout))
+		_, werr := c.takeQueued(false, round >= drainRounds)
+		if werr == nil {
+			_, werr = c.w.flush(c.t)
+		}
+		if werr != nil && err == nil {
+			err = c.writeFailed(werr)
+		}
+	}
+	return err
+}
+
+// Flush waits until the frames queued by senders that found a write in
+// flight (see [Conn.WriteMessage]), and any bytes a stopped write kept,
+// are written, and returns the first error of the writes that carried
+// them: a write of queued frames that failed failed the connection, and
+// Flush reports that error, as every later call does. ctx bounds the wait
+// for the write lock and the write; a Flush it stops returns a
+// [*TimeoutError], and if the write had begun, the frames are lost with
+// the connection.
+func (c *Conn) Flush(ctx context.Context) error {
+	if err := lock(ctx, &c.wlock, "write"); err != nil {
+		return err
+	}
+	err := c.writeErr()
+	if err == nil && (c.q.pending.Load() || c.w.bp != nil && len(*c.w.bp) > 0) {
+		c.wbind.Arm(ctx)
+		n, werr := c.takeQueued(false, false)
+		if werr == nil {
+			var k int
+			k, werr = c.w.flush(c.t)
+			n += k
+		}
+		err = c.wrote(ctx, n, werr)
+		c.wbind.Disarm()
+	}
+	if uerr := c.unlockWrite(); err == nil {
+		err = uerr
+	}
+	return err
+}
+
+// vectorWriter is a transport that writes several buffers with one
+// system call (writev).
+type vectorWriter interface {
+	writeBuffers(v *net.Buffers) (int64, error)
+}
+
+// writeVec writes v to t, with one system call when t can, else with one
+// Write per buffer.
+func writeVec(t io.Writer, v *net.Buffers) (int64, error) {
+	if vw, ok := t.(vectorWriter); ok {
+		return vw.writeBuffers(v)
+	}
+	return v.WriteTo(t)
+}
