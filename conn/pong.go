@@ -110,9 +110,10 @@ func (c *Conn) writeOwed() error {
 }
 
 // releaseWrite gives the writer's buffer back, and the encoder's, and
-// releases the write lock, then takes it again, without waiting, for frames queued or a pong owed
-// meanwhile, until none are (see the hand-over above, and queue.go). It
-// returns the first error of their writes.
+// releases the write lock, then takes it again, without waiting, for
+// frames queued or a pong owed meanwhile, until none are (see the
+// hand-over above, and queue.go). It returns the first error of their
+// writes.
 func (c *Conn) releaseWrite() error {
 	var err error
 	for {

@@ -346,7 +346,10 @@ func (t *trial) sendCloseLocked(p []byte) {
 	if !t.gotClose {
 		t.obs.ClosedByMe = true
 		t.leaveOpen()
-		t.after(closeHandshakeWait, func() { t.drop("the client did not answer the close frame in time") })
+		// The wait is never scaled down: a client that answers costs
+		// nothing here, and a loaded machine (the race detector, a 128 KiB
+		// message being compressed) can take longer than a tenth of it.
+		t.afterAtLeast(closeHandshakeWait, func() { t.drop("the client did not answer the close frame in time") })
 	}
 	t.write(appendOut(nil, out{op: frame.OpClose, payload: p}), 0, false)
 }
@@ -361,8 +364,15 @@ func (t *trial) leaveOpen() {
 
 // after runs f once d (scaled) has passed, unless the connection is gone
 // by then.
-func (t *trial) after(d time.Duration, f func()) {
-	tm := time.AfterFunc(t.scaled(d), func() {
+func (t *trial) after(d time.Duration, f func()) { t.afterReal(t.scaled(d), f) }
+
+// afterAtLeast is after with d scaled up but never down.
+func (t *trial) afterAtLeast(d time.Duration, f func()) { t.afterReal(max(d, t.scaled(d)), f) }
+
+// afterReal runs f once d has passed, unless the connection is gone by
+// then.
+func (t *trial) afterReal(d time.Duration, f func()) {
+	tm := time.AfterFunc(d, func() {
 		select {
 		case <-t.done:
 		default:
