@@ -166,6 +166,18 @@ func (c *Conn) ReadDataFrame(ctx context.Context, dst []byte) (frame.Frame, erro
 	if err := c.readErr(); err != nil {
 		return frame.Frame{}, err
 	}
+	if c.rf.mode == modeNone && c.pong == 0 && c.dec == nil && c.trace == nil {
+		// A message of one frame already buffered needs no I/O, so
+		// ctx is not bound to the transport.
+		if op, p, ok := c.rd.ReadBuffered(dst); ok {
+			n := int64(len(p) - len(dst))
+			c.rf.h = frame.Header{Fin: true, Opcode: op, Length: n}
+			if err := c.asm.Whole(op, p[len(dst):]); err != nil {
+				return frame.Frame{}, c.readFailed(ctx, err)
+			}
+			return frame.Frame{Header: c.rf.h, Payload: p}, nil
+		}
+	}
 	c.rbind.Arm(ctx)
 	p, whole, err := c.recvWhole(ctx, dst)
 	if whole {

@@ -1,6 +1,7 @@
 package reader
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -37,6 +38,9 @@ const (
 	// starts, so one large frame does not pin its memory for the life of
 	// the connection.
 	maxRetained = 1 << 20
+
+	// len16Bit is the 7-bit length that announces a 16-bit one.
+	len16Bit = 126
 
 	// maxEmptyReads is how many (0, nil) results from the source are
 	// tolerated in a row before io.ErrNoProgress.
@@ -252,6 +256,62 @@ func (r *Reader) ReadFrame() (frame.Frame, error) {
 		return frame.Frame{Header: r.hdr, Payload: p}, nil
 	}
 	return r.readFrame()
+}
+
+// ReadBuffered is the fast path of a receive: when the next frame is a
+// message of its own whose bytes are all buffered (a final text or binary
+// frame with no reserved bit, masked as the role requires, within
+// MaxFrameSize, in the shortest length form), it appends the payload,
+// unmasked, to dst and returns the frame's opcode, dst and true. It never
+// reads from the source. Any other frame, or one not yet whole in the
+// buffer, is left as it was, and ReadBuffered returns (0, dst, false):
+// ReadHeader and ReadFrame then read it with every check.
+//
+// dst grows by at most the bytes buffered, never by a length the peer
+// only declared.
+func (r *Reader) ReadBuffered(dst []byte) (frame.Opcode, []byte, bool) {
+	if r.err != nil || r.remain != 0 || r.w-r.r < 2 {
+		return 0, dst, false
+	}
+	b := r.buf[r.r:r.w]
+	b0, b1 := b[0], b[1]
+	// 0x81 and 0x82: FIN, no reserved bit, text or binary. The mask bit
+	// must be the role's.
+	masked := b1&0x80 != 0
+	if b0 != 0x81 && b0 != 0x82 || masked != r.Server {
+		return 0, dst, false
+	}
+	n, length := 2, int(b1&0x7F)
+	switch {
+	case length == len16Bit && len(b) >= 4:
+		// A 16-bit length below 126 is not minimal: ReadHeader reports it.
+		n, length = 4, int(binary.BigEndian.Uint16(b[2:4]))
+		if length <= frame.Max7BitLength {
+			return 0, dst, false
+		}
+	case length >= len16Bit:
+		return 0, dst, false // 64-bit lengths, or a 16-bit one not buffered
+	}
+	var key mask.Key
+	if masked {
+		if len(b) < n+4 {
+			return 0, dst, false
+		}
+		key = mask.Key(b[n : n+4])
+		n += 4
+	}
+	if length > len(b)-n || r.MaxFrameSize > 0 && int64(length) > r.MaxFrameSize {
+		return 0, dst, false
+	}
+	start := len(dst)
+	dst = append(dst, b[n:n+length]...)
+	if masked {
+		mask.Apply(dst[start:], key, 0)
+	}
+	r.r += n + length
+	r.state = stateHeader
+	r.release()
+	return frame.Opcode(b0 & 0x0F), dst, true
 }
 
 // readFrame is ReadFrame for every case its fast path leaves.
