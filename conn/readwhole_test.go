@@ -149,3 +149,31 @@ func TestBufferedMessageEndedContext(t *testing.T) {
 		}
 	})
 }
+
+// A message of one frame that fits the read buffer is not begun until it
+// is whole: a receive that times out in the middle of it consumes nothing,
+// and the next receive, of either kind, reads it all.
+func TestWholeFrameCutByTimeout(t *testing.T) {
+	f := dataFrame(frame.OpText, true, false, strings.Repeat("é", 100))
+	for _, next := range []string{"ReadDataFrame", "ReadFrame"} {
+		t.Run(next, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c, rest := halfFrame(t, nil, f, 70)
+				var to *TimeoutError
+				if _, err := c.ReadDataFrame(shortCtx(t), nil); !errors.As(err, &to) {
+					t.Fatalf("first call: %v, want a timeout", err)
+				}
+				rest()
+				read := c.ReadDataFrame
+				if next == "ReadFrame" {
+					read = c.ReadFrame
+				}
+				buf := make([]byte, 0, 512)
+				g, err := read(t.Context(), buf)
+				if err != nil || string(g.Payload) != string(f.Payload) || g.Opcode != frame.OpText || !g.Fin {
+					t.Fatalf("%s: %v %.20q, %v", next, g.Opcode, g.Payload, err)
+				}
+			})
+		})
+	}
+}

@@ -349,6 +349,7 @@ const (
 	viaFrame    readHow = iota // ReadFrame
 	viaStream                  // ReadHeader and Read
 	viaBuffered                // ReadBuffered where it can, ReadFrame otherwise
+	viaWhole                   // ReadWhole where it can, ReadFrame otherwise
 )
 
 // withoutKeys returns o with every masking key cleared, for comparing
@@ -378,12 +379,17 @@ func drain(cfg *Reader, in []byte, oneByte bool, how readHow) []outcome {
 		src = iotest.OneByteReader(src)
 	}
 	r := NewSize(src, 64)
-	if how == viaBuffered {
+	switch how {
+	case viaBuffered:
 		// Everything is buffered before the first frame, so that
 		// ReadBuffered sees each frame whole, the first one included.
 		r = NewSize(src, len(in))
 		for r.Buffered() < len(in) && r.fill() == nil {
 		}
+	case viaWhole:
+		// Frames up to 256 bytes fit the read buffer: ReadWhole takes
+		// those, ReadFrame the rest.
+		r = NewSize(src, 256)
 	}
 	r.Server, r.MaxFrameSize, r.Policy = cfg.Server, cfg.MaxFrameSize, cfg.Policy
 	var out []outcome
@@ -391,14 +397,22 @@ func drain(cfg *Reader, in []byte, oneByte bool, how readHow) []outcome {
 	for {
 		var f frame.Frame
 		var err error
-		if how == viaBuffered {
-			if op, p, ok := r.ReadBuffered(nil); ok {
-				h := frame.Header{Fin: true, Opcode: op, Masked: r.Server, Length: int64(len(p))}
-				out = append(out, outcome{h: h, payload: string(p)})
-				continue
-			}
+		ok := false
+		switch how {
+		case viaBuffered:
+			f.Opcode, f.Payload, ok = r.ReadBuffered(nil)
+		case viaWhole:
+			f.Opcode, f.Payload, ok, err = r.ReadWhole(nil)
 		}
-		if how == viaStream {
+		if ok {
+			h := frame.Header{Fin: true, Opcode: f.Opcode, Masked: r.Server, Length: int64(len(f.Payload))}
+			out = append(out, outcome{h: h, payload: string(f.Payload)})
+			continue
+		}
+		switch {
+		case err != nil:
+			// ReadWhole's source error, which ReadFrame returns too.
+		case how == viaStream:
 			f.Header, err = r.ReadHeader()
 			for err == nil {
 				var n int
@@ -413,7 +427,7 @@ func drain(cfg *Reader, in []byte, oneByte bool, how readHow) []outcome {
 				// Streaming leaves the close payload to the caller.
 				err = frame.ValidateClose(f.Payload, r.Policy)
 			}
-		} else {
+		default:
 			f, err = r.ReadFrame()
 		}
 		if err != nil {
@@ -424,8 +438,8 @@ func drain(cfg *Reader, in []byte, oneByte bool, how readHow) []outcome {
 			out = append(out, o)
 			continue
 		}
-		if how == viaBuffered {
-			f.Key = mask.Key{} // ReadBuffered returns no key
+		if how >= viaBuffered {
+			f.Key = mask.Key{} // ReadBuffered and ReadWhole return no key
 		}
 		out = append(out, outcome{h: f.Header, payload: string(f.Payload)})
 		if r.buf != nil && r.Buffered() == 0 {
@@ -501,9 +515,9 @@ func TestHeaderShapes(t *testing.T) {
 				t.Fatalf("stream ends with %q after %d frames", end, tc.frames)
 			}
 			for _, oneByte := range []bool{false, true} {
-				for _, how := range []readHow{viaFrame, viaStream, viaBuffered} {
+				for _, how := range []readHow{viaFrame, viaStream, viaBuffered, viaWhole} {
 					got, want := drain(cfg, tc.wire, oneByte, how), want
-					if how == viaBuffered {
+					if how >= viaBuffered {
 						want = withoutKeys(want)
 					}
 					if diff := fmt.Sprint(got); diff != fmt.Sprint(want) {
@@ -833,9 +847,9 @@ func FuzzReadFrame(f *testing.F) {
 		r.Policy = frame.Policy{Rsv1: flags&1 != 0, SkipUTF8Validation: flags&2 != 0}
 		// Buffered and byte-by-byte headers, ReadFrame and streaming agree.
 		want := drain(r, in, true, viaFrame)
-		for _, how := range []readHow{viaFrame, viaStream, viaBuffered} {
-			got, want := drain(r, in, false, how), want
-			if how == viaBuffered {
+		for _, how := range []readHow{viaFrame, viaStream, viaBuffered, viaWhole} {
+			got, want := drain(r, in, flags&8 != 0, how), want
+			if how >= viaBuffered {
 				want = withoutKeys(want)
 			}
 			if fmt.Sprint(got) != fmt.Sprint(want) {
