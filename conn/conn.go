@@ -48,7 +48,7 @@ type Conn struct {
 	dec   decoder          // its decoder of the message being read, or nil
 	msg   fragment.Message // the message the last data frame completed
 	rs    streamState      // the message a MessageReader streams
-	ctl   [frame.MaxControlPayload]byte
+	ctl   *[frame.MaxControlPayload]byte // made by the first control frame read
 	pong  int    // length of a pong owed for the ping in ctl, plus one
 	tpay  []byte // payload of the frame being read, kept for the trace
 	fbuf  []byte // ReadFrame's payload

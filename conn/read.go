@@ -459,6 +459,9 @@ func (c *Conn) begun() error {
 // into ctl.
 func (c *Conn) controlPayload() error {
 	h := c.rf.h
+	if c.ctl == nil {
+		c.ctl = new([frame.MaxControlPayload]byte)
+	}
 	for c.rf.n < h.Length {
 		if _, err := c.payload(c.ctl[c.rf.n:h.Length]); err != nil {
 			return err

@@ -94,6 +94,11 @@ type Reader struct {
 	// close reasons are checked for UTF-8.
 	Policy frame.Policy
 
+	// state and keyPos sit in the padding after Policy, which keeps a
+	// Reader within 240 bytes.
+	state  uint8 // stateHeader, stateStream or stateFrame
+	keyPos uint8 // masking key phase of the next payload byte, 0 to 3
+
 	src  io.Reader
 	size int // read buffer size, a power of two
 	bufp *[]byte
@@ -104,10 +109,8 @@ type Reader struct {
 	// waiting for a message holds no pooled buffer.
 	wait [waitSize]byte
 
-	state   int
 	hdr     frame.Header
 	remain  int64  // payload bytes not yet read
-	keyPos  int    // masking key phase of the next payload byte
 	payload []byte // ReadFrame's payload, collected so far
 	err     error  // protocol error; the stream cannot continue
 }
@@ -562,7 +565,7 @@ func (r *Reader) readPayload(p []byte) (int, error) {
 		r.r += n
 	}
 	if r.hdr.Masked {
-		r.keyPos = mask.Apply(p[:n], r.hdr.Key, r.keyPos)
+		r.keyPos = uint8(mask.Apply(p[:n], r.hdr.Key, int(r.keyPos)))
 	}
 	r.remain -= int64(n)
 	return n, nil
