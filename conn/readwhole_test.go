@@ -150,11 +150,11 @@ func TestBufferedMessageEndedContext(t *testing.T) {
 	})
 }
 
-// A message of one frame that fits the read buffer is not begun until it
-// is whole: a receive that times out in the middle of it consumes nothing,
-// and the next receive, of either kind, reads it all.
+// A binary message of one frame that fits the read buffer is not begun
+// until it is whole: a receive that times out in the middle of it consumes
+// nothing, and the next receive, of either kind, reads it all.
 func TestWholeFrameCutByTimeout(t *testing.T) {
-	f := dataFrame(frame.OpText, true, false, strings.Repeat("é", 100))
+	f := dataFrame(frame.OpBinary, true, false, strings.Repeat("é", 100))
 	for _, next := range []string{"ReadDataFrame", "ReadFrame"} {
 		t.Run(next, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -170,10 +170,25 @@ func TestWholeFrameCutByTimeout(t *testing.T) {
 				}
 				buf := make([]byte, 0, 512)
 				g, err := read(t.Context(), buf)
-				if err != nil || string(g.Payload) != string(f.Payload) || g.Opcode != frame.OpText || !g.Fin {
+				if err != nil || string(g.Payload) != string(f.Payload) || g.Opcode != frame.OpBinary || !g.Fin {
 					t.Fatalf("%s: %v %.20q, %v", next, g.Opcode, g.Payload, err)
 				}
 			})
 		})
 	}
+}
+
+// Text is checked as its bytes arrive, also in a frame small enough for
+// the read buffer: invalid UTF-8 at its start fails the connection with
+// 1007 before the rest of the frame comes (Autobahn 6.4.3 and 6.4.4).
+func TestInvalidTextFailsBeforeFrameEnds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := dataFrame(frame.OpText, true, false, "ok\xffrest of the frame")
+		c, _ := halfFrame(t, nil, f, 5)
+		_, err := c.ReadDataFrame(shortCtx(t), nil)
+		var fe *frame.Error
+		if !errors.As(err, &fe) || fe.Code != status.InvalidPayload {
+			t.Fatalf("got %v, want a failure with 1007 before the frame ends", err)
+		}
+	})
 }

@@ -291,12 +291,15 @@ func (r *Reader) ReadBuffered(dst []byte) (frame.Opcode, []byte, bool) {
 	return frame.Opcode(b[0] & 0x0F), dst, true
 }
 
-// ReadWhole is ReadBuffered for a frame of that shape that is not whole in
-// the buffer yet but fits in it: it reads from the source until the frame
-// is whole, then returns as ReadBuffered does. For a frame of any other
-// shape, or larger than the read buffer, it returns false having consumed
-// nothing, and ReadHeader or ReadFrame read that frame. A source error,
-// a timeout included, keeps what was read, for the next call.
+// ReadWhole is ReadBuffered for a binary frame of that shape that is not
+// whole in the buffer yet but fits in it: it reads from the source until
+// the frame is whole, then returns as ReadBuffered does. A text frame is
+// taken only when it is whole already, so that a caller streaming it with
+// ReadHeader and Read can check its UTF-8 as the bytes arrive. For a frame
+// of any other shape, or larger than the read buffer, ReadWhole returns
+// false having consumed nothing, and ReadHeader or ReadFrame read that
+// frame. A source error, a timeout included, keeps what was read, for the
+// next call.
 func (r *Reader) ReadWhole(dst []byte) (frame.Opcode, []byte, bool, error) {
 	for {
 		hs, length, whole := r.peek()
@@ -304,7 +307,7 @@ func (r *Reader) ReadWhole(dst []byte) (frame.Opcode, []byte, bool, error) {
 			op, p, _ := r.ReadBuffered(dst)
 			return op, p, true, nil
 		}
-		if hs < 0 || hs+length > r.bufSize() {
+		if hs < 0 || hs+length > r.bufSize() || r.w-r.r > 0 && r.buf[r.r] == 0x81 {
 			return 0, dst, false, nil
 		}
 		if r.bufp == nil && hs+length > waitSize {
