@@ -167,7 +167,7 @@ func dialMemory(tb testing.TB, lib library, stream []byte) client {
 func TestRecvMemory(t *testing.T) {
 	want := bytes.Repeat([]byte("framewire"), 1<<10/9+1)[:1<<10]
 	stream := serverFrames(len(want))
-	for _, lib := range libraries() {
+	for _, lib := range recvLibraries() {
 		t.Run(lib.name, func(t *testing.T) {
 			c := dialMemory(t, lib, stream)
 			defer c.close()
@@ -187,7 +187,7 @@ func TestRecvMemory(t *testing.T) {
 func BenchmarkRecvMemory(b *testing.B) {
 	for _, size := range streamSizes {
 		stream := serverFrames(size)
-		for _, lib := range libraries() {
+		for _, lib := range recvLibraries() {
 			b.Run(sizeName(size)+"/"+lib.name, func(b *testing.B) {
 				c := dialMemory(b, lib, stream)
 				defer c.close()

@@ -45,15 +45,15 @@ type Conn struct {
 	rbind bind.Binder
 	rd    *reader.Reader
 	asm   fragment.Assembler
-	rf    inFrame          // the frame being read, or the last one read
-	ext   extension        // the negotiated extension, or nil
-	dec   decoder          // its decoder of the message being read, or nil
-	msg   fragment.Message // the message the last data frame completed
-	rs    streamState      // the message a MessageReader streams
-	ctl   [frame.MaxControlPayload]byte
-	pong  int    // length of a pong owed for the ping in ctl, plus one
-	tpay  []byte // payload of the frame being read, kept for the trace
-	fbuf  []byte // ReadFrame's payload
+	rf    inFrame                        // the frame being read, or the last one read
+	ext   extension                      // the negotiated extension, or nil
+	dec   decoder                        // its decoder of the message being read, or nil
+	msg   fragment.Message               // the message the last data frame completed
+	rs    streamState                    // the message a MessageReader streams
+	ctl   *[frame.MaxControlPayload]byte // made by the first control frame read
+	pong  int                            // length of a pong owed for the ping in ctl, plus one
+	tpay  []byte                         // payload of the frame being read, kept for the trace
+	fbuf  []byte                         // ReadFrame's payload
 
 	// Writing: held by one writer at a time through wlock.
 	wlock ctxMutex

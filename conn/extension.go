@@ -96,9 +96,9 @@ func (c *Conn) decodePayload() error {
 	}
 }
 
-// decodeWhole is recvWhole for a message the extension marked that came in
-// one final frame, c.rf.h: the decoder writes the message to the end of
-// dst, and the Assembler checks it as a message of its own
+// decodeWhole decodes, for recvDeflatedWhole, a message the extension
+// marked that came in one final frame, c.rf.h: the decoder writes the
+// message to the end of dst, and the Assembler checks it as a message of its own
 // ([fragment.Assembler.Whole]), so that it holds no buffer for such
 // messages between them: an idle Conn keeps none, compressed or not. The
 // decoded bytes count against the size limit as they are produced; they go

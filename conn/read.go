@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"slices"
 	"time"
 
 	"github.com/framewire/ws/frame"
@@ -166,14 +165,43 @@ func (c *Conn) ReadDataFrame(ctx context.Context, dst []byte) (frame.Frame, erro
 	if err := c.readErr(); err != nil {
 		return frame.Frame{}, err
 	}
+	if c.wholeOK() {
+		// A message of one frame already buffered needs no I/O, so
+		// ctx is not bound to the transport.
+		if op, p, ok := c.rd.ReadBuffered(dst); ok {
+			if err := c.whole(ctx, op, dst, p); err != nil {
+				return frame.Frame{}, err
+			}
+			return frame.Frame{Header: c.rf.h, Payload: p}, nil
+		}
+	}
 	c.rbind.Arm(ctx)
-	p, whole, err := c.recvWhole(ctx, dst)
-	if whole {
-		c.rbind.Disarm()
-		h := &c.rf.h
-		return frame.Frame{Header: frame.Header{Fin: true, Opcode: h.Opcode, Length: int64(len(p) - len(dst))}, Payload: p}, nil
+	if c.wholeOK() {
+		op, p, ok, err := c.rd.ReadWhole(dst)
+		if err != nil {
+			err = c.readFailed(ctx, err)
+			c.rbind.Disarm()
+			return frame.Frame{}, err
+		}
+		if ok {
+			c.rbind.Disarm()
+			if err := c.whole(ctx, op, dst, p); err != nil {
+				return frame.Frame{}, err
+			}
+			return frame.Frame{Header: c.rf.h, Payload: p}, nil
+		}
 	}
 	var f frame.Frame
+	var err error
+	if c.ext != nil && c.wholeOK() {
+		var p []byte
+		var whole bool
+		if p, whole, err = c.recvDeflatedWhole(ctx, dst); whole {
+			c.rbind.Disarm()
+			h := &c.rf.h
+			return frame.Frame{Header: frame.Header{Fin: true, Opcode: h.Opcode, Length: int64(len(p) - len(dst))}, Payload: p}, nil
+		}
+	}
 	if err == nil {
 		f, err = c.recvDataFrame(ctx)
 	}
@@ -193,51 +221,48 @@ func (c *Conn) ReadDataFrame(ctx context.Context, dst []byte) (frame.Frame, erro
 	return f, nil
 }
 
-// recvWhole is the shortcut of recvDataFrame for the common message: a
-// final text or binary frame with no reserved bit whose payload came with
-// its header, while no frame, pong or compressed message is pending and no
-// trace is on. The payload goes from the reader's buffer straight to the
-// end of dst, and the assembler checks it as a message of one frame
-// ([fragment.Assembler.Whole]) without holding a copy; p is dst with the
-// payload appended, and c.rf.h the frame's header. A message of one final
-// frame that the negotiated extension marked is decoded the same way, into
-// dst (decodeWhole), whether or not its payload is buffered. Any other
-// frame is left begun, and whole false, for recvDataFrame to go on with.
-func (c *Conn) recvWhole(ctx context.Context, dst []byte) (p []byte, whole bool, err error) {
-	if c.rf.mode != modeNone || c.pong > 0 || c.dec != nil || c.trace != nil {
-		return nil, false, nil
-	}
+// recvDeflatedWhole is the shortcut of recvDataFrame for a message of one
+// final frame that the negotiated extension marked: it is decoded straight
+// into dst (decodeWhole), whether or not its payload is buffered, so an
+// idle connection keeps no buffer of it. p is dst with the decoded payload
+// appended, and c.rf.h the frame's header. Any other frame is left begun,
+// and whole false, for recvDataFrame to go on with. The caller has checked
+// wholeOK.
+func (c *Conn) recvDeflatedWhole(ctx context.Context, dst []byte) (p []byte, whole bool, err error) {
 	if err := c.beginFrame(modeMessage); err != nil {
 		return nil, false, c.readFailed(ctx, err)
 	}
 	h := &c.rf.h
-	if h.Rsv1 && c.ext != nil && h.Fin && (h.Opcode == frame.OpText || h.Opcode == frame.OpBinary) {
+	if h.Rsv1 && h.Fin && (h.Opcode == frame.OpText || h.Opcode == frame.OpBinary) {
 		p, err := c.decodeWhole(dst)
 		if err != nil {
 			return nil, false, c.readFailed(ctx, err)
 		}
 		return p, true, nil
 	}
-	if !h.Fin || h.Opcode != frame.OpText && h.Opcode != frame.OpBinary || h.Rsv1 || h.Rsv2 || h.Rsv3 ||
-		h.Length > int64(c.rd.Buffered()) {
-		if err := c.begun(); err != nil {
-			return nil, false, c.readFailed(ctx, err)
-		}
-		return nil, false, nil
-	}
-	// The payload is buffered: dst grows by bytes that arrived.
-	n := len(dst)
-	dst = slices.Grow(dst, int(h.Length))[:n+int(h.Length)]
-	if n < len(dst) {
-		if _, err := c.payload(dst[n:]); err != nil {
-			return nil, false, c.readFailed(ctx, err)
-		}
-	}
-	c.rf.mode = modeNone
-	if err := c.asm.Whole(h.Opcode, dst[n:]); err != nil {
+	if err := c.begun(); err != nil {
 		return nil, false, c.readFailed(ctx, err)
 	}
-	return dst, true, nil
+	return nil, false, nil
+}
+
+// wholeOK reports whether the next message may be read as one frame with
+// the reader's ReadBuffered or ReadWhole: no frame, pong or compressed
+// message is pending and no trace is on.
+func (c *Conn) wholeOK() bool {
+	return c.rf.mode == modeNone && c.pong == 0 && c.dec == nil && c.trace == nil
+}
+
+// whole ends a ReadDataFrame that read a message of one frame, with opcode
+// op, into p, which is dst with the payload appended: the assembler checks
+// it as a message of its own ([fragment.Assembler.Whole]) without holding
+// a copy, and c.rf.h becomes the frame's header.
+func (c *Conn) whole(ctx context.Context, op frame.Opcode, dst, p []byte) error {
+	c.rf.h = frame.Header{Fin: true, Opcode: op, Length: int64(len(p) - len(dst))}
+	if err := c.asm.Whole(op, p[len(dst):]); err != nil {
+		return c.readFailed(ctx, err)
+	}
+	return nil
 }
 
 // recvDataFrame is ReadDataFrame under the read lock, with ctx bound to
@@ -482,6 +507,9 @@ func (c *Conn) begun() error {
 // into ctl.
 func (c *Conn) controlPayload() error {
 	h := c.rf.h
+	if c.ctl == nil {
+		c.ctl = new([frame.MaxControlPayload]byte)
+	}
 	for c.rf.n < h.Length {
 		if _, err := c.payload(c.ctl[c.rf.n:h.Length]); err != nil {
 			return err

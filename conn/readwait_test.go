@@ -10,8 +10,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
+	"unsafe"
 
 	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/reader"
 )
 
 // waitBufferMax is the most a receive waiting between frames may lend the
@@ -125,4 +127,38 @@ func TestReceiveResumesAcrossWaitBuffer(t *testing.T) {
 			})
 		}
 	}
+}
+
+// An idle Conn is small: the buffer for control payloads is made by the
+// first control frame read, not before, so a Conn and its Reader stay in
+// the 896- and 240-byte size classes of the allocator.
+func TestIdleConnSize(t *testing.T) {
+	if n := unsafe.Sizeof(Conn{}); n > 896 {
+		t.Errorf("Conn is %d bytes, want at most 896", n)
+	}
+	if n := unsafe.Sizeof(reader.Reader{}); n > 240 {
+		t.Errorf("reader.Reader is %d bytes, want at most 240", n)
+	}
+	synctest.Test(t, func(t *testing.T) {
+		client, peer := net.Pipe()
+		c := New(client, nil)
+		defer c.CloseNow()
+		defer peer.Close()
+		go io.Copy(io.Discard, peer)
+		go peer.Write(wireOf(t, dataFrame(frame.OpBinary, true, false, "data"),
+			frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpPing}, Payload: []byte("ping")},
+			dataFrame(frame.OpBinary, true, false, "more")))
+		if _, err := c.ReadDataFrame(t.Context(), nil); err != nil {
+			t.Fatal(err)
+		}
+		if c.ctl != nil {
+			t.Error("a control buffer was made before any control frame")
+		}
+		if f, err := c.ReadDataFrame(t.Context(), nil); err != nil || string(f.Payload) != "more" {
+			t.Fatalf("after the ping: %q, %v", f.Payload, err)
+		}
+		if c.ctl == nil || string(c.ctl[:4]) != "ping" {
+			t.Error("the ping's payload is not in the control buffer")
+		}
+	})
 }

@@ -13,6 +13,17 @@
 // [Reader.Read] streams one frame's payload, unmasked, without holding it
 // in memory, and [Reader.Discard] skips it.
 //
+// # Messages of one frame
+//
+// The common message, one final text or binary frame with no reserved bit,
+// has a fast path: [Reader.ReadBuffered] decodes its header in place and
+// appends its payload to the caller's slice when all of it is buffered,
+// with no read of the source, and [Reader.ReadWhole] first reads a binary
+// frame that fits the read buffer until it is whole. Both make the checks
+// above; a frame of any other shape is left, unconsumed, to ReadHeader or
+// ReadFrame. A text frame is taken only once whole, so that a caller
+// streaming it can check its UTF-8 as its bytes arrive.
+//
 // # Limits
 //
 // MaxFrameSize is on by default (16 MiB). No allocation is ever sized from

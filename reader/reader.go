@@ -1,6 +1,7 @@
 package reader
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -37,6 +38,11 @@ const (
 	// starts, so one large frame does not pin its memory for the life of
 	// the connection.
 	maxRetained = 1 << 20
+
+	// len16Bit and len64Bit are the 7-bit lengths that announce a 16-bit
+	// and a 64-bit one.
+	len16Bit = 126
+	len64Bit = 127
 
 	// maxEmptyReads is how many (0, nil) results from the source are
 	// tolerated in a row before io.ErrNoProgress.
@@ -88,6 +94,11 @@ type Reader struct {
 	// close reasons are checked for UTF-8.
 	Policy frame.Policy
 
+	// state and keyPos sit in the padding after Policy, which keeps a
+	// Reader within 240 bytes.
+	state  uint8 // stateHeader, stateStream or stateFrame
+	keyPos uint8 // masking key phase of the next payload byte, 0 to 3
+
 	src  io.Reader
 	size int // read buffer size, a power of two
 	bufp *[]byte
@@ -98,10 +109,8 @@ type Reader struct {
 	// waiting for a message holds no pooled buffer.
 	wait [waitSize]byte
 
-	state   int
 	hdr     frame.Header
 	remain  int64  // payload bytes not yet read
-	keyPos  int    // masking key phase of the next payload byte
 	payload []byte // ReadFrame's payload, collected so far
 	err     error  // protocol error; the stream cannot continue
 }
@@ -252,6 +261,123 @@ func (r *Reader) ReadFrame() (frame.Frame, error) {
 		return frame.Frame{Header: r.hdr, Payload: p}, nil
 	}
 	return r.readFrame()
+}
+
+// ReadBuffered is the fast path of a receive: when the next frame is a
+// message of its own whose bytes are all buffered (a final text or binary
+// frame with no reserved bit, masked as the role requires, within
+// MaxFrameSize, its length in the shortest form), it appends the payload,
+// unmasked, to dst and returns the frame's opcode, dst and true. It never
+// reads from the source. Any other frame, or one not yet whole in the
+// buffer, is left as it was, and ReadBuffered returns (0, dst, false):
+// ReadWhole, ReadHeader or ReadFrame then read it.
+//
+// dst grows by at most the bytes buffered, never by a length the peer
+// only declared.
+func (r *Reader) ReadBuffered(dst []byte) (frame.Opcode, []byte, bool) {
+	hs, length, whole := r.peek()
+	if !whole {
+		return 0, dst, false
+	}
+	b := r.buf[r.r:r.w]
+	start := len(dst)
+	dst = append(dst, b[hs:hs+length]...)
+	if b[1]&0x80 != 0 {
+		mask.Apply(dst[start:], mask.Key(b[hs-4:hs]), 0)
+	}
+	r.r += hs + length
+	r.state = stateHeader
+	r.release()
+	return frame.Opcode(b[0] & 0x0F), dst, true
+}
+
+// ReadWhole is ReadBuffered for a binary frame of that shape that is not
+// whole in the buffer yet but fits in it: it reads from the source until
+// the frame is whole, then returns as ReadBuffered does. A text frame is
+// taken only when it is whole already, so that a caller streaming it with
+// ReadHeader and Read can check its UTF-8 as the bytes arrive. For a frame
+// of any other shape, or larger than the read buffer, ReadWhole returns
+// false having consumed nothing, and ReadHeader or ReadFrame read that
+// frame. A source error, a timeout included, keeps what was read, for the
+// next call.
+func (r *Reader) ReadWhole(dst []byte) (frame.Opcode, []byte, bool, error) {
+	for {
+		hs, length, whole := r.peek()
+		if whole {
+			op, p, _ := r.ReadBuffered(dst)
+			return op, p, true, nil
+		}
+		if hs < 0 || hs+length > r.bufSize() || r.w-r.r > 0 && r.buf[r.r] == 0x81 {
+			return 0, dst, false, nil
+		}
+		if r.bufp == nil && hs+length > waitSize {
+			r.acquire()
+		}
+		if r.bufp != nil && r.r+hs+length > len(r.buf) {
+			r.compact()
+		}
+		if err := r.fill(); err != nil {
+			if err == io.EOF && r.r < r.w {
+				err = io.ErrUnexpectedEOF
+			}
+			r.release()
+			return 0, dst, false, err
+		}
+	}
+}
+
+// peek decodes in place the header of the next frame when that frame has
+// the shape ReadBuffered takes, and reports its header size hs, payload
+// length and whether all of it is buffered. hs is -1 when the frame has
+// another shape, or when r is not between frames; while the buffered
+// bytes do not hold the whole header, hs and length are what they show so
+// far (at least 2 and 0).
+func (r *Reader) peek() (hs, length int, whole bool) {
+	if r.err != nil || r.remain != 0 {
+		return -1, 0, false
+	}
+	b := r.buf[r.r:r.w]
+	if len(b) < 2 {
+		return 2, 0, false
+	}
+	// 0x81 and 0x82: FIN, no reserved bit, text or binary. The mask bit
+	// must be the role's.
+	b0, b1 := b[0], b[1]
+	if b0 != 0x81 && b0 != 0x82 || b1&0x80 != 0 != r.Server {
+		return -1, 0, false
+	}
+	hs, length = 2, int(b1&0x7F)
+	switch length {
+	case len16Bit:
+		hs = 4
+	case len64Bit:
+		hs = 10
+	}
+	if b1&0x80 != 0 {
+		hs += 4
+	}
+	if len(b) < hs {
+		return hs, 0, false
+	}
+	// A length in a longer form than it needs is an error that ReadHeader
+	// reports, and so is a 64-bit length with its top bit set.
+	switch length {
+	case len16Bit:
+		length = int(binary.BigEndian.Uint16(b[2:4]))
+		if length <= frame.Max7BitLength {
+			return -1, 0, false
+		}
+	case len64Bit:
+		v := binary.BigEndian.Uint64(b[2:10])
+		if v <= frame.Max16BitLength || v > uint64(r.bufSize()) {
+			return -1, 0, false
+		}
+		length = int(v)
+	}
+	if r.MaxFrameSize > 0 && int64(length) > r.MaxFrameSize {
+		return -1, 0, false
+	}
+	return hs, length, length <= len(b)-hs
 }
 
 // readFrame is ReadFrame for every case its fast path leaves.
@@ -442,7 +568,7 @@ func (r *Reader) readPayload(p []byte) (int, error) {
 		r.r += n
 	}
 	if r.hdr.Masked {
-		r.keyPos = mask.Apply(p[:n], r.hdr.Key, r.keyPos)
+		r.keyPos = uint8(mask.Apply(p[:n], r.hdr.Key, int(r.keyPos)))
 	}
 	r.remain -= int64(n)
 	return n, nil
@@ -481,9 +607,8 @@ func (r *Reader) fill() error {
 	}
 	if r.r == r.w {
 		r.r, r.w = 0, 0
-	} else if r.r > 0 && r.w == len(r.buf) {
-		r.w = copy(r.buf, r.buf[r.r:r.w])
-		r.r = 0
+	} else if r.w == len(r.buf) {
+		r.compact()
 	}
 	n, err := r.readSource(r.buf[r.w:])
 	r.w += n
@@ -492,6 +617,12 @@ func (r *Reader) fill() error {
 		return nil
 	}
 	return err
+}
+
+// compact moves the buffered bytes to the start of the buffer.
+func (r *Reader) compact() {
+	r.w = copy(r.buf, r.buf[r.r:r.w])
+	r.r = 0
 }
 
 // readSource reads from the source into p, which is not empty; it returns

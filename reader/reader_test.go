@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/internal/grow"
+	"github.com/framewire/ws/mask"
 	"github.com/framewire/ws/status"
 )
 
@@ -340,6 +342,26 @@ func TestStreaming(t *testing.T) {
 
 // outcome is what a Reader made of one frame, or the error that ended a
 // stream.
+// readHow is how drain reads frames.
+type readHow int
+
+const (
+	viaFrame    readHow = iota // ReadFrame
+	viaStream                  // ReadHeader and Read
+	viaBuffered                // ReadBuffered where it can, ReadFrame otherwise
+	viaWhole                   // ReadWhole where it can, ReadFrame otherwise
+)
+
+// withoutKeys returns o with every masking key cleared, for comparing
+// with what ReadBuffered, which returns none, gave.
+func withoutKeys(o []outcome) []outcome {
+	o = slices.Clone(o)
+	for i := range o {
+		o[i].h.Key = mask.Key{}
+	}
+	return o
+}
+
 type outcome struct {
 	h       frame.Header
 	payload string
@@ -351,19 +373,46 @@ type outcome struct {
 // stream, ReadHeader and Read. The source is read whole
 // or one byte at a time; a Reader parses a buffered header in one step and
 // a header that arrives piecemeal byte by byte, and both must agree.
-func drain(cfg *Reader, in []byte, oneByte, stream bool) []outcome {
+func drain(cfg *Reader, in []byte, oneByte bool, how readHow) []outcome {
 	var src io.Reader = bytes.NewReader(in)
 	if oneByte {
 		src = iotest.OneByteReader(src)
 	}
 	r := NewSize(src, 64)
+	switch how {
+	case viaBuffered:
+		// Everything is buffered before the first frame, so that
+		// ReadBuffered sees each frame whole, the first one included.
+		r = NewSize(src, len(in))
+		for r.Buffered() < len(in) && r.fill() == nil {
+		}
+	case viaWhole:
+		// Frames up to 256 bytes fit the read buffer: ReadWhole takes
+		// those, ReadFrame the rest.
+		r = NewSize(src, 256)
+	}
 	r.Server, r.MaxFrameSize, r.Policy = cfg.Server, cfg.MaxFrameSize, cfg.Policy
 	var out []outcome
 	buf := make([]byte, 5)
 	for {
 		var f frame.Frame
 		var err error
-		if stream {
+		ok := false
+		switch how {
+		case viaBuffered:
+			f.Opcode, f.Payload, ok = r.ReadBuffered(nil)
+		case viaWhole:
+			f.Opcode, f.Payload, ok, err = r.ReadWhole(nil)
+		}
+		if ok {
+			h := frame.Header{Fin: true, Opcode: f.Opcode, Masked: r.Server, Length: int64(len(f.Payload))}
+			out = append(out, outcome{h: h, payload: string(f.Payload)})
+			continue
+		}
+		switch {
+		case err != nil:
+			// ReadWhole's source error, which ReadFrame returns too.
+		case how == viaStream:
 			f.Header, err = r.ReadHeader()
 			for err == nil {
 				var n int
@@ -378,7 +427,7 @@ func drain(cfg *Reader, in []byte, oneByte, stream bool) []outcome {
 				// Streaming leaves the close payload to the caller.
 				err = frame.ValidateClose(f.Payload, r.Policy)
 			}
-		} else {
+		default:
 			f, err = r.ReadFrame()
 		}
 		if err != nil {
@@ -388,6 +437,9 @@ func drain(cfg *Reader, in []byte, oneByte, stream bool) []outcome {
 			}
 			out = append(out, o)
 			continue
+		}
+		if how >= viaBuffered {
+			f.Key = mask.Key{} // ReadBuffered and ReadWhole return no key
 		}
 		out = append(out, outcome{h: f.Header, payload: string(f.Payload)})
 		if r.buf != nil && r.Buffered() == 0 {
@@ -449,7 +501,7 @@ func TestHeaderShapes(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := &Reader{Server: tc.server, MaxFrameSize: tc.max, Policy: tc.policy}
-			want := drain(cfg, tc.wire, true, false)
+			want := drain(cfg, tc.wire, true, viaFrame)
 			frames := 0
 			for _, o := range want {
 				if o.err == "" {
@@ -463,10 +515,13 @@ func TestHeaderShapes(t *testing.T) {
 				t.Fatalf("stream ends with %q after %d frames", end, tc.frames)
 			}
 			for _, oneByte := range []bool{false, true} {
-				for _, stream := range []bool{false, true} {
-					got := drain(cfg, tc.wire, oneByte, stream)
+				for _, how := range []readHow{viaFrame, viaStream, viaBuffered, viaWhole} {
+					got, want := drain(cfg, tc.wire, oneByte, how), want
+					if how >= viaBuffered {
+						want = withoutKeys(want)
+					}
 					if diff := fmt.Sprint(got); diff != fmt.Sprint(want) {
-						t.Errorf("one byte %v, stream %v:\n got %+v\nwant %+v", oneByte, stream, got, want)
+						t.Errorf("one byte %v, %v:\n got %+v\nwant %+v", oneByte, how, got, want)
 					}
 				}
 			}
@@ -791,10 +846,14 @@ func FuzzReadFrame(f *testing.F) {
 		r.MaxFrameSize = 1 << 16
 		r.Policy = frame.Policy{Rsv1: flags&1 != 0, SkipUTF8Validation: flags&2 != 0}
 		// Buffered and byte-by-byte headers, ReadFrame and streaming agree.
-		want := drain(r, in, true, false)
-		for _, stream := range []bool{false, true} {
-			if got := drain(r, in, false, stream); fmt.Sprint(got) != fmt.Sprint(want) {
-				t.Fatalf("stream %v:\n got %+v\nwant %+v", stream, got, want)
+		want := drain(r, in, true, viaFrame)
+		for _, how := range []readHow{viaFrame, viaStream, viaBuffered, viaWhole} {
+			got, want := drain(r, in, flags&8 != 0, how), want
+			if how >= viaBuffered {
+				want = withoutKeys(want)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("%v:\n got %+v\nwant %+v", how, got, want)
 			}
 		}
 		start := 0
