@@ -18,4 +18,4 @@ const RaceEnabled = raceEnabled
 
 // SetSendQueueLimit sets the bound of the bytes of frames queued by
 // waiting senders (DefaultSendQueueLimit when zero).
-func SetSendQueueLimit(c *Conn, n int) { c.q.limit = n }
+func SetSendQueueLimit(c *Conn, n int) { c.q.chunks().limit = n }

@@ -40,15 +40,31 @@ import (
 // never queued: it takes the lock and goes out after every frame queued,
 // and no frame is queued after it.
 type sendQueue struct {
+	n       atomic.Int64 // bytes queued
+	pending atomic.Bool  // frames are queued
+	shut    atomic.Bool  // the holder drains its last round: senders wait for the lock
+
+	// The rest is made by the first sender that queues a frame, or by a
+	// close frame, so that a Conn whose writes never meet keeps none of it.
+	more atomic.Pointer[queueChunks]
+}
+
+// queueChunks is the part of a sendQueue that holds frames.
+type queueChunks struct {
 	mu     sync.Mutex
 	bufs   []*[]byte    // whole frames in wire order, in chunks from writePool; under mu
 	src    *mask.Source // makes the keys of queued frames, under mu
 	closed bool         // a close frame is on its way: nothing may follow it; under mu
 	limit  int          // the most bytes queued; 0: DefaultSendQueueLimit
+}
 
-	n       atomic.Int64 // bytes queued
-	pending atomic.Bool  // frames are queued
-	shut    atomic.Bool  // the holder drains its last round: senders wait for the lock
+// chunks returns the queue's chunks, made if none were.
+func (q *sendQueue) chunks() *queueChunks {
+	if k := q.more.Load(); k != nil {
+		return k
+	}
+	q.more.CompareAndSwap(nil, new(queueChunks))
+	return q.more.Load()
 }
 
 // DefaultSendQueueLimit bounds the bytes of frames a [Conn] holds in its
@@ -71,45 +87,46 @@ const drainRounds = 8
 // itself, that write's.
 func (c *Conn) queue(h frame.Header, p []byte) (bool, error) {
 	q := &c.q
+	k := q.chunks()
 	size := int64(h.Len() + len(p))
-	limit := int64(q.limit)
+	limit := int64(k.limit)
 	if limit == 0 {
 		limit = DefaultSendQueueLimit
 	}
-	q.mu.Lock()
+	k.mu.Lock()
 	if err := c.writeErr(); err != nil {
-		q.mu.Unlock()
+		k.mu.Unlock()
 		return true, err
 	}
-	if q.closed || c.closeSent.Load() {
-		q.mu.Unlock()
+	if k.closed || c.closeSent.Load() {
+		k.mu.Unlock()
 		return true, ErrClosed
 	}
 	if q.shut.Load() || q.n.Load()+size > limit {
-		q.mu.Unlock()
+		k.mu.Unlock()
 		return false, nil
 	}
 	h.Key = mask.Key{}
 	if h.Masked {
-		if q.src == nil {
-			q.src = mask.NewSource()
+		if k.src == nil {
+			k.src = mask.NewSource()
 		}
-		h.Key = q.src.Key()
+		h.Key = k.src.Key()
 	}
 	if c.trace != nil {
 		c.trace.sent(frame.Frame{Header: h, Payload: p})
 	}
-	q.put(h, p)
+	k.put(h, p)
 	q.n.Add(size)
 	if q.pending.Load() {
 		// No holder has taken the queue since the sender that set
 		// pending, and the hand-over of that sender ensures a take after
 		// it, which this frame, queued first, goes out with.
-		q.mu.Unlock()
+		k.mu.Unlock()
 		return true, nil
 	}
 	q.pending.Store(true)
-	q.mu.Unlock()
+	k.mu.Unlock()
 	if c.wlock.tryLock() {
 		return true, c.unlockWrite()
 	}
@@ -118,7 +135,7 @@ func (c *Conn) queue(h frame.Header, p []byte) (bool, error) {
 
 // put appends a frame to the chunks, masked with h.Key if h.Masked; a
 // frame longer than a chunk's room continues in the next. q.mu is held.
-func (q *sendQueue) put(h frame.Header, p []byte) {
+func (q *queueChunks) put(h frame.Header, p []byte) {
 	b := q.room(h.Len())
 	*b, _ = h.AppendBinary(*b)
 	pos := 0
@@ -133,7 +150,7 @@ func (q *sendQueue) put(h frame.Header, p []byte) {
 }
 
 // room returns the last chunk if it has n bytes free, else a new one.
-func (q *sendQueue) room(n int) *[]byte {
+func (q *queueChunks) room(n int) *[]byte {
 	if k := len(q.bufs); k > 0 {
 		if b := q.bufs[k-1]; cap(*b)-len(*b) >= n {
 			return b
@@ -143,7 +160,7 @@ func (q *sendQueue) room(n int) *[]byte {
 }
 
 // grow appends an empty chunk and returns it.
-func (q *sendQueue) grow() *[]byte {
+func (q *queueChunks) grow() *[]byte {
 	b := writePool.Get().(*[]byte)
 	*b = (*b)[:0]
 	q.bufs = append(q.bufs, b)
@@ -155,27 +172,39 @@ func (q *sendQueue) grow() *[]byte {
 // close frame follows); with shut senders wait for the lock until the
 // holder releases it. The caller holds the write lock.
 func (q *sendQueue) take(dst []*[]byte, closed, shut bool) []*[]byte {
-	q.mu.Lock()
-	dst = append(dst, q.bufs...)
-	clear(q.bufs)
-	q.bufs = q.bufs[:0]
+	if !closed && !q.pending.Load() {
+		// Nothing is queued, or a sender is queueing right now: it sets
+		// pending after its frame, and the hand-over has the frame taken
+		// (see above).
+		if shut {
+			q.shut.Store(true)
+		}
+		return dst
+	}
+	k := q.chunks()
+	k.mu.Lock()
+	dst = append(dst, k.bufs...)
+	clear(k.bufs)
+	k.bufs = k.bufs[:0]
 	q.n.Store(0)
 	q.pending.Store(false)
 	if closed {
-		q.closed = true
+		k.closed = true
 	}
 	if shut {
 		q.shut.Store(true)
 	}
-	q.mu.Unlock()
+	k.mu.Unlock()
 	return dst
 }
 
 // reopen lets a close frame that was not sent be followed after all.
 func (q *sendQueue) reopen() {
-	q.mu.Lock()
-	q.closed = false
-	q.mu.Unlock()
+	if k := q.more.Load(); k != nil {
+		k.mu.Lock()
+		k.closed = false
+		k.mu.Unlock()
+	}
 }
 
 // appendMasked appends to b as much of p as b's capacity holds, masked

@@ -25,7 +25,7 @@ func TestSendQueueBounded(t *testing.T) {
 		g := &gateTransport{gate: make(chan struct{})}
 		c := New(g, &Config{Role: RoleServer})
 		const size = 4 + 1000 // header and payload of each frame
-		c.q.limit = 3 * size
+		c.q.chunks().limit = 3 * size
 		done := make(chan error, 8)
 		send := func(ctx context.Context, s string) {
 			p := make([]byte, 1000)
