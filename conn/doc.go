@@ -301,11 +301,11 @@
 //     timeout= waits as long as the server takes. A 101 answer in HTTP/1.0
 //     is refused (handshake.ErrBadVersion).
 //   - Extensions: permessage-deflate (RFC 7692) is implemented and off by
-//     default: see Compression above. Any other extension, or
-//     permessage-deflate offered through Dialer.Header, accepted by the
-//     server fails the dial with an error matching
-//     handshake.ErrBadExtension, rather than the first frame with an RSV
-//     bit failing the connection.
+//     default: see Compression above. permessage-deflate offered through
+//     Dialer.Header fails the dial before it starts, with
+//     ErrExtensionHeader; any other extension accepted by the server fails
+//     the dial with an error matching handshake.ErrBadExtension, rather
+//     than the first frame with an RSV bit failing the connection.
 //   - Cookies: no process-wide jar; Dialer.Jar is any http.CookieJar and
 //     is consulted and fed per URL (domain, path, expiry and Secure are
 //     the jar's business).
