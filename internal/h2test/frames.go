@@ -285,7 +285,8 @@ func (c *frameConn) writeLoop(nc net.Conn, done <-chan struct{}) {
 
 // Stream is a stream a client opened on a FrameServer: the handler reads
 // the client's DATA with Read and answers with Respond, then Write, End
-// and Reset, each of which writes its frames at once. It is a
+// and Reset, each of which writes its frames at once, but for the DATA
+// that Write holds back until the client's windows let it go. It is a
 // conn.Transport, so that conn.New can run the server's side of a
 // WebSocket over it; Close does nothing: the handler ends the stream.
 type Stream struct {
