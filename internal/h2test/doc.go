@@ -16,7 +16,9 @@
 // [FrameServer] answers each stream frame by frame, for the quirks of real
 // servers that x/net's Server does not reproduce: HAProxy's RST_STREAM
 // CANCEL right after END_STREAM, a backend's Sec-WebSocket-Accept passed
-// through, a reset in the middle of a message. It needs no GODEBUG.
+// through, a reset in the middle of a message. It needs no GODEBUG. It
+// keeps to the client's flow-control windows and frame size (RFC 9113
+// §6.9) in both directions, so a message of any size echoes over it.
 // [Pipes] serves it, or any server, over in-memory connections inside a
 // synctest bubble.
 package h2test

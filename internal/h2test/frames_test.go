@@ -17,10 +17,10 @@ import (
 )
 
 // A FrameServer gives the client's flow-control window back as its handler
-// reads, so a message three times the default window of 64 KiB echoes (its
-// echo stays within the 256 KiB the client grants a stream, as the server
-// ignores the client's window when it sends); its
-// Stream's read deadline ends a Read at the deadline and no sooner.
+// reads, and sends within the client's windows, so a message of 1 MiB, 16
+// times the default window and 4 times the window framewire's client
+// grants a stream, echoes; its Stream's read deadline ends a Read at the
+// deadline and no sooner.
 func TestFrameServerEcho(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		deadline := make(chan time.Duration, 1)
@@ -48,7 +48,7 @@ func TestFrameServerEcho(t *testing.T) {
 		if got := <-deadline; got != 3*time.Second {
 			t.Errorf("the read deadline ended Read after %v, want 3s", got)
 		}
-		msg := bytes.Repeat([]byte("window "), 192<<10/7)
+		msg := bytes.Repeat([]byte("window "), 1<<20/7)
 		if err := c.WriteMessage(ctx, frame.OpBinary, msg); err != nil {
 			t.Fatal(err)
 		}
