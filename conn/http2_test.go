@@ -24,6 +24,7 @@ import (
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/handshake"
 	"github.com/framewire/ws/internal/h2test"
+	"github.com/framewire/ws/internal/proxytest"
 	"github.com/framewire/ws/status"
 	"github.com/framewire/ws/wstest"
 )
@@ -729,6 +730,30 @@ func TestHTTP2Proxy(t *testing.T) {
 	px.mu.Unlock()
 	if n != 1 {
 		t.Errorf("%d CONNECT requests to the proxy, want 1", n)
+	}
+}
+
+// HTTP/2 runs inside a SOCKS5 tunnel as it does over HTTP/1.1, and one
+// tunnel carries the pooled connection's WebSockets.
+func TestHTTP2ProxySOCKS5(t *testing.T) {
+	checkLeaks(t)
+	s := dualServer(t, []string{"h2"}, serveH2(h2test.Echo), nil)
+	px := proxytest.NewSOCKS5(t, proxytest.Config{User: "u", Password: "p"})
+	pu, _ := url.Parse("socks5://u:p@" + px.Addr)
+	var pool conn.HTTP2Pool
+	defer pool.Close()
+	d := &conn.Dialer{HTTP2: conn.HTTP2Only, HTTP2Pool: &pool, Proxy: http.ProxyURL(pu), TLSConfig: &tls.Config{RootCAs: s.roots}}
+	ctx := testCtx(t)
+	for i := range 2 {
+		c := dial(t, d, s.URL+"/")
+		echoed(t, ctx, c, "via SOCKS5 "+strconv.Itoa(i))
+		if c.Proto() != "HTTP/2.0" {
+			t.Errorf("Proto = %q", c.Proto())
+		}
+		defer c.Close(ctx, status.NormalClosure, "")
+	}
+	if reqs := px.Requests(); len(reqs) != 1 || reqs[0].User != "u" {
+		t.Errorf("SOCKS5 requests %+v, want one, from u", reqs)
 	}
 }
 
