@@ -110,7 +110,7 @@ func TestWriteFrameFragmentsAtomic(t *testing.T) {
 				go func() { done <- s.send(context.Background(), c) }()
 				synctest.Wait() // it waits for the message to end
 				if len(done) != 0 {
-					t.Fatalf("%s returned %v inside a message", s.name, <-done)
+					t.Errorf("%s returned inside a message", s.name)
 				}
 				rest(t, c)
 				if err := <-done; err != nil {
@@ -141,7 +141,7 @@ func TestWriteFrameFragmentsQueued(t *testing.T) {
 		go func() { done <- c.WriteMessage(context.Background(), frame.OpBinary, []byte("b")) }()
 		synctest.Wait() // it waits rather than queueing
 		if len(done) != 0 {
-			t.Fatalf("WriteMessage returned %v with a message open", <-done)
+			t.Error("WriteMessage returned with a message open")
 		}
 		rest(t, c) // all queued
 		for len(done) < 2 {
