@@ -3,6 +3,7 @@ package conn
 import (
 	"context"
 	"errors"
+	"net"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -236,6 +237,37 @@ func TestWriteFrameIllegalUntracked(t *testing.T) {
 		}
 		if got, want := wire(t, g), "text:a1+ binary:b"; got != want {
 			t.Errorf("wire %s, want %s", got, want)
+		}
+	})
+}
+
+// A frame opening a message whose write stops before any byte left opens
+// nothing: the next message goes out at once.
+func TestWriteFrameOpenerNotSent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b := net.Pipe()
+		defer b.Close()
+		c := New(a, &Config{Role: RoleServer})
+		defer c.CloseNow()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		var te *TimeoutError
+		if err := c.WriteFrame(ctx, part(frame.OpText, false, "a1")); !errors.As(err, &te) || te.Kept || te.Broken {
+			t.Fatalf("WriteFrame = %v, want a *TimeoutError that kept nothing", err)
+		}
+		got := make(chan []byte, 1)
+		go func() {
+			p := make([]byte, 16)
+			n, _ := b.Read(p)
+			got <- p[:n]
+		}()
+		ctx2, cancel2 := context.WithTimeout(context.Background(), time.Second)
+		defer cancel2()
+		if err := c.WriteMessage(ctx2, frame.OpBinary, []byte("b")); err != nil {
+			t.Fatalf("WriteMessage after the opener failed: %v", err)
+		}
+		if p := <-got; string(p) != "\x82\x01b" {
+			t.Errorf("peer read %q, want the binary message only", p)
 		}
 	})
 }

@@ -371,6 +371,7 @@ func (c *Conn) sendLocked(ctx context.Context, h frame.Header, payload []byte, m
 		c.wbind.Disarm()
 		return end, nil
 	}
+	opened := err == nil && r == roleStart && !h.Fin
 	if err == nil && msg && c.enc != nil {
 		if h, payload, err = c.encode(h, payload); err != nil {
 			c.wbind.Disarm()
@@ -382,7 +383,7 @@ func (c *Conn) sendLocked(ctx context.Context, h frame.Header, payload []byte, m
 		k, err = c.put(h, payload)
 		n += k
 	}
-	if err != nil && r == roleStart && !h.Fin && !(c.w.kept && c.w.whole) {
+	if err != nil && opened && !(c.w.kept && c.w.whole) {
 		c.q.endMessage() // the frame opening it is not on its way
 	}
 	err = c.wrote(ctx, n, err)
