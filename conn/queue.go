@@ -398,10 +398,14 @@ func (k *queueChunks) endMessage() {
 // openMessage returns the channel closed when the open message ends, or
 // nil when none is open.
 func (q *sendQueue) openMessage() <-chan struct{} {
-	k := q.more.Load()
-	if k == nil || !k.open.Load() {
-		return nil
+	if k := q.more.Load(); k != nil && k.open.Load() {
+		return k.ending()
 	}
+	return nil
+}
+
+// ending returns end under k.mu.
+func (k *queueChunks) ending() <-chan struct{} {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return k.end
@@ -425,17 +429,24 @@ func (q *sendQueue) endMessage() {
 // the open message ends if the frame must wait for it. The caller holds
 // the write lock and has bound the write.
 func (c *Conn) takeFor(h frame.Header, r fragRole) (int, <-chan struct{}, error) {
-	if !marks(h, r) {
-		n := 0
-		var err error
-		if c.q.pending.Load() {
-			n, err = c.takeQueued(false, false)
-		}
+	switch {
+	case marks(h, r):
+		return c.takeMarking(h, r)
+	case c.q.pending.Load():
+		n, err := c.takeQueued(false, false)
 		if err != nil || r != roleStart {
 			return n, nil, err
 		}
 		return n, c.q.openMessage(), nil
+	case r == roleStart:
+		return 0, c.q.openMessage(), nil
 	}
+	return 0, nil, nil
+}
+
+// takeMarking is takeFor for a frame that opens or ends a message: its
+// take and its mark are one section of the queue's lock.
+func (c *Conn) takeMarking(h frame.Header, r fragRole) (int, <-chan struct{}, error) {
 	n, err := c.flushKept()
 	if err != nil {
 		return n, nil, err
