@@ -66,12 +66,13 @@
 //
 // A [Conn] may be used by one reader and any number of writers at the same
 // time. Each sending call writes whole frames under a write lock, so frames
-// of different goroutines never interleave; a fragmented message sent with
-// several WriteFrame calls may have other frames (a pong answering a ping,
-// another goroutine's message) between its fragments, which RFC 6455 §5.4
-// allows only for control frames: send the fragments of a message from one
-// goroutine and other data only when it is done, or use [Conn.NextWriter],
-// which holds the write lock from the first fragment to the last.
+// of different goroutines never interleave, and neither do messages: a
+// message sent in fragments with several WriteFrame calls may have control
+// frames (a ping, a pong answering one) between its fragments, as RFC 6455
+// §5.4 allows, but a call that begins another message waits until its final
+// fragment, bounded by its context or [ReplyTimeout] ([ErrMessageOpen];
+// see [Conn.WriteFrame]). [Conn.NextWriter] holds the write lock from the
+// first fragment to the last.
 // Receiving calls are serialised: a second reader waits for the first. A
 // receiving call never waits for the write lock to answer a ping: the
 // goroutine holding it writes the pong after its frame (see Answering the

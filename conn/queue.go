@@ -56,6 +56,12 @@ type queueChunks struct {
 	src    *mask.Source // makes the keys of queued frames, under mu
 	closed bool         // a close frame is on its way: nothing may follow it; under mu
 	limit  int          // the most bytes queued; 0: DefaultSendQueueLimit
+
+	// A message sent in fragments with WriteFrame (see openRole): end is
+	// closed when it ends; under mu. open mirrors end != nil for the
+	// senders that look without the lock.
+	end  chan struct{}
+	open atomic.Bool
 }
 
 // chunks returns the queue's chunks, made if none were.
@@ -85,7 +91,7 @@ const drainRounds = 8
 // the error is the connection's (the frame was not queued), or, when the
 // holder had released the lock meanwhile and this sender wrote the queue
 // itself, that write's.
-func (c *Conn) queue(h frame.Header, p []byte) (bool, error) {
+func (c *Conn) queue(h frame.Header, p []byte, r fragRole) (bool, error) {
 	q := &c.q
 	k := q.chunks()
 	size := int64(h.Len() + len(p))
@@ -102,10 +108,11 @@ func (c *Conn) queue(h frame.Header, p []byte) (bool, error) {
 		k.mu.Unlock()
 		return true, ErrClosed
 	}
-	if q.shut.Load() || q.n.Load()+size > limit {
+	if q.shut.Load() || q.n.Load()+size > limit || r == roleStart && k.end != nil {
 		k.mu.Unlock()
 		return false, nil
 	}
+	k.mark(h, r)
 	h.Key = mask.Key{}
 	if h.Masked {
 		if k.src == nil {
@@ -183,11 +190,7 @@ func (q *sendQueue) take(dst []*[]byte, closed, shut bool) []*[]byte {
 	}
 	k := q.chunks()
 	k.mu.Lock()
-	dst = append(dst, k.bufs...)
-	clear(k.bufs)
-	k.bufs = k.bufs[:0]
-	q.n.Store(0)
-	q.pending.Store(false)
+	dst = q.move(k, dst)
 	if closed {
 		k.closed = true
 	}
@@ -195,6 +198,17 @@ func (q *sendQueue) take(dst []*[]byte, closed, shut bool) []*[]byte {
 		q.shut.Store(true)
 	}
 	k.mu.Unlock()
+	return dst
+}
+
+// move moves the chunks queued to the end of dst and returns it; k.mu is
+// held.
+func (q *sendQueue) move(k *queueChunks, dst []*[]byte) []*[]byte {
+	dst = append(dst, k.bufs...)
+	clear(k.bufs)
+	k.bufs = k.bufs[:0]
+	q.n.Store(0)
+	q.pending.Store(false)
 	return dst
 }
 
@@ -227,15 +241,21 @@ func appendMasked(b, p []byte, masked bool, key mask.Key, pos int) ([]byte, int,
 // the write lock and has bound the write; it returns the number of bytes
 // written.
 func (c *Conn) takeQueued(closed, shut bool) (int, error) {
-	n := 0
-	if c.w.bp != nil && len(*c.w.bp) > 0 {
-		k, err := c.w.flush(c.t)
-		if n = k; err != nil {
-			return n, err
-		}
+	n, err := c.flushKept()
+	if err == nil {
+		c.w.pre = c.q.take(c.w.pre, closed, shut)
 	}
-	c.w.pre = c.q.take(c.w.pre, closed, shut)
-	return n, nil
+	return n, err
+}
+
+// flushKept writes the bytes a stopped write kept, if any, and returns
+// the number written; the caller holds the write lock and has bound the
+// write.
+func (c *Conn) flushKept() (int, error) {
+	if c.w.bp != nil && len(*c.w.bp) > 0 {
+		return c.w.flush(c.t)
+	}
+	return 0, nil
 }
 
 // drainQueue writes the frames queued, each write within ReplyTimeout of
@@ -310,4 +330,160 @@ func writeVec(t io.Writer, v *net.Buffers) (int64, error) {
 		return vw.writeBuffers(v)
 	}
 	return v.WriteTo(t)
+}
+
+// Messages sent in fragments with WriteFrame (RFC 6455 §5.4).
+//
+// A text or binary frame that is not final opens a message, which its
+// final continuation frame ends; until then no other data message may
+// begin on the wire. Each frame's role is applied at the moment it takes
+// its place in the wire's order: in queue, under the queue's lock, or,
+// for the write lock's holder, in the same section of that lock as its
+// take of the frames queued before it (takeFor). A sender beginning a
+// message looks after its take: a message opened after the take would
+// follow its frame. One that finds a message open sends nothing, lets go
+// of the write lock and waits for end, then starts over (awaitMessage);
+// while a message is open such senders never queue. Control frames and
+// continuation frames pass. With Config.AllowIllegalWrites no frame has a
+// role, and nothing is tracked.
+
+// A fragRole is what a frame does to a message sent in fragments.
+type fragRole uint8
+
+const (
+	roleOther fragRole = iota // passes: a control frame, or any with AllowIllegalWrites
+	roleStart                 // begins a message: waits while one is open, opens one unless final
+	roleCont                  // continues the open message, and ends it if final
+)
+
+// openRole returns the role of frames with opcode op sent by c.
+func (c *Conn) openRole(op frame.Opcode) fragRole {
+	switch {
+	case c.cfg.AllowIllegalWrites:
+		return roleOther
+	case op == frame.OpText || op == frame.OpBinary:
+		return roleStart
+	case op == frame.OpContinuation:
+		return roleCont
+	}
+	return roleOther
+}
+
+// marks reports whether a frame with header h and role r opens or ends
+// a message.
+func marks(h frame.Header, r fragRole) bool {
+	return r == roleStart && !h.Fin || r == roleCont && h.Fin
+}
+
+// mark applies the role r of the frame with header h, which takes its
+// place on the wire now; k.mu is held, and a frame beginning a message
+// finds none open.
+func (k *queueChunks) mark(h frame.Header, r fragRole) {
+	switch {
+	case r == roleStart && !h.Fin:
+		k.end = make(chan struct{})
+		k.open.Store(true)
+	case r == roleCont && h.Fin && k.end != nil:
+		k.endMessage()
+	}
+}
+
+// endMessage ends the open message; k.mu is held.
+func (k *queueChunks) endMessage() {
+	close(k.end)
+	k.end = nil
+	k.open.Store(false)
+}
+
+// openMessage returns the channel closed when the open message ends, or
+// nil when none is open.
+func (q *sendQueue) openMessage() <-chan struct{} {
+	if k := q.more.Load(); k != nil && k.open.Load() {
+		return k.ending()
+	}
+	return nil
+}
+
+// ending returns end under k.mu.
+func (k *queueChunks) ending() <-chan struct{} {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.end
+}
+
+// endMessage ends the open message, if there is one: a close frame was
+// written, or the frame that opened it was not.
+func (q *sendQueue) endMessage() {
+	if k := q.more.Load(); k != nil {
+		k.mu.Lock()
+		if k.end != nil {
+			k.endMessage()
+		}
+		k.mu.Unlock()
+	}
+}
+
+// takeFor takes the frames queued ahead of the frame with header h and
+// role r, which the write lock's holder writes next (see takeQueued), and
+// applies r. It returns, having applied nothing, the channel closed when
+// the open message ends if the frame must wait for it. The caller holds
+// the write lock and has bound the write.
+func (c *Conn) takeFor(h frame.Header, r fragRole) (int, <-chan struct{}, error) {
+	switch {
+	case marks(h, r):
+		return c.takeMarking(h, r)
+	case c.q.pending.Load():
+		n, err := c.takeQueued(false, false)
+		if err != nil || r != roleStart {
+			return n, nil, err
+		}
+		return n, c.q.openMessage(), nil
+	case r == roleStart:
+		return 0, c.q.openMessage(), nil
+	}
+	return 0, nil, nil
+}
+
+// takeMarking is takeFor for a frame that opens or ends a message: its
+// take and its mark are one section of the queue's lock.
+func (c *Conn) takeMarking(h frame.Header, r fragRole) (int, <-chan struct{}, error) {
+	n, err := c.flushKept()
+	if err != nil {
+		return n, nil, err
+	}
+	k := c.q.chunks()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	c.w.pre = c.q.move(k, c.w.pre)
+	if r == roleStart && k.end != nil {
+		return n, k.end, nil
+	}
+	k.mark(h, r)
+	return n, nil, nil
+}
+
+// awaitMessage waits until end is closed (the open message ended) or the
+// connection is closed, bounded by ctx and, when ctx has no deadline, by
+// ReplyTimeout from the first wait of the call, whose time it keeps in
+// limit: then it returns [ErrMessageOpen]. The caller holds no lock.
+func (c *Conn) awaitMessage(ctx context.Context, end <-chan struct{}, limit *time.Time) error {
+	var expired <-chan time.Time
+	if _, ok := ctx.Deadline(); !ok {
+		if limit.IsZero() {
+			*limit = time.Now().Add(ReplyTimeout)
+		}
+		t := time.NewTimer(time.Until(*limit))
+		defer t.Stop()
+		expired = t.C
+	}
+	select {
+	case <-end:
+		return nil
+	case <-c.done:
+		return nil
+	case <-ctx.Done():
+		return &TimeoutError{Op: "write", Ctx: ctx.Err()}
+	case <-expired:
+		return ErrMessageOpen
+	}
 }

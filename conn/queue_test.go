@@ -230,7 +230,7 @@ func TestQueuedWriteFailureSticky(t *testing.T) {
 	}{
 		{"released", errors.New("broken pipe"), func(c *Conn) error { return c.unlockWrite() }},
 		{"with own frame", os.ErrDeadlineExceeded, func(c *Conn) error {
-			err := c.sendLocked(cancelled, frame.Header{Fin: true, Opcode: frame.OpText}, []byte("own"), true)
+			_, err := c.sendLocked(cancelled, frame.Header{Fin: true, Opcode: frame.OpText}, []byte("own"), true, roleStart)
 			c.unlockWrite()
 			return err
 		}},
@@ -278,7 +278,8 @@ func TestCloseAfterQueued(t *testing.T) {
 		g.gate = make(chan struct{})
 		closed := make(chan error, 1)
 		go func() {
-			closed <- c.sendLocked(context.Background(), frame.Header{Fin: true, Opcode: frame.OpClose}, []byte{0x03, 0xe8}, false)
+			_, err := c.sendLocked(context.Background(), frame.Header{Fin: true, Opcode: frame.OpClose}, []byte{0x03, 0xe8}, false, roleOther)
+			closed <- err
 			c.unlockWrite()
 		}()
 		synctest.Wait() // the close frame's write is in flight
@@ -358,7 +359,7 @@ func TestQueueHandOver(t *testing.T) {
 		g := &gateTransport{}
 		c := New(g, &Config{Role: RoleServer})
 		c.wlock.tryLock()
-		if queued, err := c.queue(h, []byte("a")); !queued || err != nil {
+		if queued, err := c.queue(h, []byte("a"), roleStart); !queued || err != nil {
 			t.Fatalf("queue = %v, %v", queued, err)
 		}
 		c.releaseWrite() // as a holder whose last look found nothing queued
@@ -370,7 +371,7 @@ func TestQueueHandOver(t *testing.T) {
 		g := &gateTransport{}
 		c := New(g, &Config{Role: RoleServer})
 		// The sender found the lock held; it is free by now.
-		if queued, err := c.queue(h, []byte("a")); !queued || err != nil {
+		if queued, err := c.queue(h, []byte("a"), roleStart); !queued || err != nil {
 			t.Fatalf("queue = %v, %v", queued, err)
 		}
 		if len(g.writes) != 1 || c.q.pending.Load() || c.wlock.state.Load() != mutexUnlocked {

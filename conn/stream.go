@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/framewire/ws/fragment"
 	"github.com/framewire/ws/frame"
@@ -352,7 +353,9 @@ type MessageWriter struct {
 // Messages are atomic: from NextWriter until Close, the writer holds the
 // Conn's write lock, so every other sending call (WriteMessage,
 // WriteFrame, Ping, Close and other writers) waits until Close, and no
-// frame of another message comes between this one's. Pongs the receiving
+// frame of another message comes between this one's. While a message sent
+// in fragments with [Conn.WriteFrame] is open, NextWriter waits until it
+// ends, as WriteFrame says. Pongs the receiving
 // side owes are sent between fragments, as the write lock's holder does
 // (see [Conn.ReadDataFrame]); one owed while the writer is idle waits for
 // its next Write or Close. Always Close a writer.
@@ -365,24 +368,35 @@ func (c *Conn) NextWriter(ctx context.Context, op frame.Opcode) (*MessageWriter,
 	if op != frame.OpText && op != frame.OpBinary {
 		return nil, fmt.Errorf("%w: %v", ErrNotData, op)
 	}
-	if err := lock(ctx, &c.wlock, "write"); err != nil {
-		return nil, err
-	}
-	err := c.writeErr()
-	if err == nil && c.closeSent.Load() {
-		err = ErrClosed
-	}
-	if err == nil && c.q.pending.Load() {
-		// Frames queued before the message go out before its first
-		// fragment, in the same write.
-		c.wbind.Arm(ctx)
-		n, werr := c.takeQueued(false, false)
-		err = c.wrote(ctx, n, werr)
-		c.wbind.Disarm()
-	}
-	if err != nil {
+	var limit time.Time
+	for {
+		if err := lock(ctx, &c.wlock, "write"); err != nil {
+			return nil, err
+		}
+		err := c.writeErr()
+		if err == nil && c.closeSent.Load() {
+			err = ErrClosed
+		}
+		var end <-chan struct{}
+		if err == nil {
+			// Frames queued before the message go out before its first
+			// fragment, in the same write.
+			c.wbind.Arm(ctx)
+			var n int
+			n, end, err = c.takeFor(frame.Header{Fin: true, Opcode: op}, c.openRole(op))
+			err = c.wrote(ctx, n, err)
+			c.wbind.Disarm()
+		}
+		if err == nil && end == nil {
+			break
+		}
 		c.unlockWrite()
-		return nil, err
+		if err != nil {
+			return nil, err
+		}
+		if err := c.awaitMessage(ctx, end, &limit); err != nil {
+			return nil, err
+		}
 	}
 	return &MessageWriter{
 		c:    c,

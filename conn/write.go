@@ -8,6 +8,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/internal/utf8check"
@@ -18,6 +19,12 @@ import (
 // ErrInvalidText reports a text message to send that is not UTF-8
 // (RFC 6455 §5.6). Nothing was sent.
 var ErrInvalidText = errors.New("conn: text message is not valid UTF-8")
+
+// ErrMessageOpen reports a message that could not begin because another,
+// sent in fragments with [Conn.WriteFrame], stayed open: its final frame
+// was not sent within [ReplyTimeout] and the call's context had no
+// deadline. Nothing was sent.
+var ErrMessageOpen = errors.New("conn: another message sent in fragments is still open")
 
 // writeBufferSize is the size of a write buffer, lent by writePool to a
 // Conn's writer for one locked section. Frames that fit together go out in
@@ -71,6 +78,21 @@ var writePool = sync.Pool{New: func() any {
 //
 // Frames reach the wire in the order their calls queued or wrote them;
 // the calls of one goroutine keep their order.
+//
+// A message may be sent in fragments (RFC 6455 §5.4): a text or binary
+// frame that is not final opens it, continuation frames follow and the
+// final one ends it. No other message comes between its frames, whatever
+// call sends it: while it is open, control frames and continuation
+// frames go out as above, but a call that begins a message (WriteFrame
+// with a text or binary frame, WriteMessage, WriteMessages, WritePrepared,
+// NextWriter, a NetConn's Write) sends nothing until it ends, and is
+// never queued ahead of its frames. Such a call waits, bounded by its
+// ctx, and when ctx has no deadline by [ReplyTimeout], after which it
+// returns [ErrMessageOpen]; so a goroutine that begins a message while
+// its own is open gets that error rather than waiting for ever. The
+// message ends too when a close frame is written, or when the connection
+// closes. With [Config.AllowIllegalWrites] nothing of this is tracked:
+// frames go out as they are sent.
 func (c *Conn) WriteFrame(ctx context.Context, f frame.Frame) error {
 	if c.cfg.AllowIllegalWrites {
 		if f.Opcode > 0xf {
@@ -139,12 +161,20 @@ func (c *Conn) WriteMessages(ctx context.Context, op frame.Opcode, ps ...[]byte)
 			}
 		}
 	}
-	if err := lock(ctx, &c.wlock, "write"); err != nil {
-		return err
+	var limit time.Time
+	for {
+		if err := lock(ctx, &c.wlock, "write"); err != nil {
+			return err
+		}
+		end, err := c.sendBatch(ctx, h, ps)
+		c.unlockWrite()
+		if end == nil {
+			return err
+		}
+		if err := c.awaitMessage(ctx, end, &limit); err != nil {
+			return err
+		}
 	}
-	err := c.sendBatch(ctx, h, ps)
-	c.unlockWrite()
-	return err
 }
 
 // Buffered returns the number of bytes of frames the Conn holds on their
@@ -157,22 +187,21 @@ func (c *Conn) Buffered() int {
 	return int(c.q.n.Load() + c.w.busy.Load())
 }
 
-// sendBatch is WriteMessages under the write lock.
-func (c *Conn) sendBatch(ctx context.Context, h frame.Header, ps [][]byte) error {
+// sendBatch is WriteMessages under the write lock. While a message sent
+// in fragments is open, it sends nothing and returns the channel closed
+// when that message ends.
+func (c *Conn) sendBatch(ctx context.Context, h frame.Header, ps [][]byte) (<-chan struct{}, error) {
 	if err := c.writeErr(); err != nil {
-		return err
+		return nil, err
 	}
 	if c.closeSent.Load() {
-		return ErrClosed
+		return nil, ErrClosed
 	}
 	c.wbind.Arm(ctx)
 	defer c.wbind.Disarm()
-	n := 0
-	if c.q.pending.Load() {
-		k, err := c.takeQueued(false, false)
-		if n = k; err != nil {
-			return c.wrote(ctx, n, err)
-		}
+	n, end, err := c.takeFor(h, c.openRole(h.Opcode))
+	if end != nil || err != nil {
+		return end, c.wrote(ctx, n, err)
 	}
 	if c.enc == nil && c.trace == nil && c.cfg.MaskKey == nil {
 		// The common case, with fewer checks per message: keys from the
@@ -187,7 +216,7 @@ func (c *Conn) sendBatch(ctx context.Context, h frame.Header, ps [][]byte) error
 			}
 			k, err := c.w.frame(c.t, h, p)
 			if n += k; err != nil {
-				return c.wrote(ctx, n, err)
+				return nil, c.wrote(ctx, n, err)
 			}
 		}
 		ps = nil
@@ -197,16 +226,16 @@ func (c *Conn) sendBatch(ctx context.Context, h frame.Header, ps [][]byte) error
 		if c.enc != nil && h.Opcode.IsData() {
 			var err error
 			if h, p, err = c.encode(h, p); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		k, err := c.frame(h, p)
 		if n += k; err != nil {
-			return c.wrote(ctx, n, err)
+			return nil, c.wrote(ctx, n, err)
 		}
 	}
 	k, err := c.w.flush(c.t)
-	return c.wrote(ctx, n+k, err)
+	return nil, c.wrote(ctx, n+k, err)
 }
 
 // checkOut checks a frame to send against RFC 6455 without extensions.
@@ -299,52 +328,73 @@ func (c *Conn) sendHeader(ctx context.Context, h frame.Header, payload []byte, m
 	if err := ctx.Err(); err != nil {
 		return &TimeoutError{Op: "write", Ctx: err}
 	}
-	if !c.wlock.tryLock() {
-		if queue && h.Opcode != frame.OpClose && !(msg && c.enc != nil) && c.cfg.MaskKey == nil {
-			h.Length = int64(len(payload))
-			if queued, err := c.queue(h, payload); queued {
-				return err
+	r := c.openRole(h.Opcode)
+	var limit time.Time
+	for {
+		if !c.wlock.tryLock() {
+			if queue && h.Opcode != frame.OpClose && !(msg && c.enc != nil) && c.cfg.MaskKey == nil {
+				h.Length = int64(len(payload))
+				if queued, err := c.queue(h, payload, r); queued {
+					return err
+				}
+			}
+			if err := c.wlock.wait(ctx, nil); err != nil {
+				return &TimeoutError{Op: "write", Ctx: err}
 			}
 		}
-		if err := c.wlock.wait(ctx, nil); err != nil {
-			return &TimeoutError{Op: "write", Ctx: err}
+		end, err := c.sendLocked(ctx, h, payload, msg, r)
+		c.unlockWrite()
+		if end == nil {
+			return err
 		}
-	}
-	err := c.sendLocked(ctx, h, payload, msg)
-	c.unlockWrite()
-	return err
-}
-
-// sendLocked is sendHeader under the write lock. The frames queued go
-// first, with this one in the same write when it fits in the writer's
-// buffer.
-func (c *Conn) sendLocked(ctx context.Context, h frame.Header, payload []byte, msg bool) error {
-	if err := c.writeErr(); err != nil {
-		return err
-	}
-	if c.closeSent.Load() {
-		return ErrClosed
-	}
-	if msg && c.enc != nil {
-		var err error
-		if h, payload, err = c.encode(h, payload); err != nil {
+		if err := c.awaitMessage(ctx, end, &limit); err != nil {
 			return err
 		}
 	}
+}
+
+// sendLocked is sendHeader under the write lock, for a frame of role r.
+// The frames queued go first, with this one in the same write when it
+// fits in the writer's buffer. A frame beginning a message while another
+// is open is not sent: sendLocked returns the channel closed when that
+// message ends.
+func (c *Conn) sendLocked(ctx context.Context, h frame.Header, payload []byte, msg bool, r fragRole) (<-chan struct{}, error) {
+	if err := c.writeErr(); err != nil {
+		return nil, err
+	}
+	if c.closeSent.Load() {
+		return nil, ErrClosed
+	}
 	c.wbind.Arm(ctx)
-	n := 0
+	var n int
+	var end <-chan struct{}
 	var err error
-	if h.Opcode != frame.OpClose && c.q.pending.Load() {
-		n, err = c.takeQueued(false, false)
+	if c.q.more.Load() != nil || marks(h, r) {
+		// Frames were queued once, or a message opened: see takeFor.
+		n, end, err = c.takeFor(h, r)
+	}
+	if end != nil {
+		c.wbind.Disarm()
+		return end, nil
+	}
+	opened := err == nil && r == roleStart && !h.Fin
+	if err == nil && msg && c.enc != nil {
+		if h, payload, err = c.encode(h, payload); err != nil {
+			c.wbind.Disarm()
+			return nil, err
+		}
 	}
 	if err == nil {
 		var k int
 		k, err = c.put(h, payload)
 		n += k
 	}
+	if err != nil && opened && !(c.w.kept && c.w.whole) {
+		c.q.endMessage() // the frame opening it is not on its way
+	}
 	err = c.wrote(ctx, n, err)
 	c.wbind.Disarm()
-	return err
+	return nil, err
 }
 
 // closeWritten records the write of a close frame that returned err: once
@@ -355,6 +405,7 @@ func (c *Conn) closeWritten(err error) {
 	switch {
 	case err == nil:
 		c.closeSent.Store(true)
+		c.q.endMessage() // no message can end after it: senders waiting fail
 	case c.w.kept:
 		c.w.abandon()
 	case !c.w.cut:

@@ -1,0 +1,273 @@
+package conn
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/framewire/ws/frame"
+)
+
+// wire decodes the unmasked frames g wrote, in order, as "opcode:payload"
+// with a "+" after a frame that is not final.
+func wire(t *testing.T, g *gateTransport) string {
+	t.Helper()
+	g.mu.Lock()
+	b := []byte(strings.Join(func() []string {
+		var s []string
+		for _, w := range g.writes {
+			s = append(s, string(w))
+		}
+		return s
+	}(), ""))
+	g.mu.Unlock()
+	var out []string
+	for len(b) > 0 {
+		h, n, err := frame.ParseHeader(b)
+		if err != nil || h.Masked || int64(len(b)-n) < h.Length {
+			t.Fatalf("bad frame at %q: %v", b, err)
+		}
+		s := h.Opcode.String() + ":" + string(b[n:n+int(h.Length)])
+		if !h.Fin {
+			s += "+"
+		}
+		out = append(out, s)
+		b = b[n+int(h.Length):]
+	}
+	return strings.Join(out, " ")
+}
+
+func part(op frame.Opcode, fin bool, p string) frame.Frame {
+	return frame.Frame{Header: frame.Header{Fin: fin, Opcode: op}, Payload: []byte(p)}
+}
+
+// senders of a one-frame binary message "b", by every API that begins a
+// message.
+var senders = []struct {
+	name string
+	send func(ctx context.Context, c *Conn) error
+}{
+	{"WriteMessage", func(ctx context.Context, c *Conn) error {
+		return c.WriteMessage(ctx, frame.OpBinary, []byte("b"))
+	}},
+	{"WriteFrame", func(ctx context.Context, c *Conn) error {
+		return c.WriteFrame(ctx, part(frame.OpBinary, true, "b"))
+	}},
+	{"WriteMessages", func(ctx context.Context, c *Conn) error {
+		return c.WriteMessages(ctx, frame.OpBinary, []byte("b"))
+	}},
+	{"WritePrepared", func(ctx context.Context, c *Conn) error {
+		pm, err := NewPreparedMessage(frame.OpBinary, []byte("b"))
+		if err != nil {
+			return err
+		}
+		return c.WritePrepared(ctx, pm)
+	}},
+	{"NextWriter", func(ctx context.Context, c *Conn) error {
+		w, err := c.NextWriter(ctx, frame.OpBinary)
+		if err != nil {
+			return err
+		}
+		if _, err := w.Write([]byte("b")); err != nil {
+			return err
+		}
+		return w.Close()
+	}},
+}
+
+// rest sends the rest of the message "a1" opened: two continuation
+// frames with a ping between them.
+func rest(t *testing.T, c *Conn) {
+	t.Helper()
+	ctx := context.Background()
+	for _, f := range []frame.Frame{
+		part(frame.OpContinuation, false, "a2"),
+		part(frame.OpPing, true, "p"),
+		part(frame.OpContinuation, true, "a3"),
+	} {
+		if err := c.WriteFrame(ctx, f); err != nil {
+			t.Fatalf("WriteFrame(%v): %v", f.Opcode, err)
+		}
+	}
+}
+
+// A message sent in fragments with WriteFrame is never interleaved with
+// another goroutine's message: a sender that begins one while it is open
+// waits until its final frame, whatever API it uses; pings pass.
+func TestWriteFrameFragmentsAtomic(t *testing.T) {
+	for _, s := range senders {
+		t.Run(s.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				g := &gateTransport{}
+				c := New(g, &Config{Role: RoleServer})
+				if err := c.WriteFrame(context.Background(), part(frame.OpText, false, "a1")); err != nil {
+					t.Fatal(err)
+				}
+				done := make(chan error, 1)
+				go func() { done <- s.send(context.Background(), c) }()
+				synctest.Wait() // it waits for the message to end
+				if len(done) != 0 {
+					t.Errorf("%s returned inside a message", s.name)
+				}
+				rest(t, c)
+				if err := <-done; err != nil {
+					t.Fatal(err)
+				}
+				const want = "text:a1+ cont:a2+ ping:p cont:a3 binary:b"
+				if got := wire(t, g); got != want {
+					t.Errorf("wire %s, want %s", got, want)
+				}
+			})
+		})
+	}
+}
+
+// With the send queue contended, the fragments of a message are queued
+// and a message begun meanwhile is not queued among them: it waits for
+// its turn and goes out after the final fragment.
+func TestWriteFrameFragmentsQueued(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := &gateTransport{gate: make(chan struct{})}
+		c := New(g, &Config{Role: RoleServer})
+		done := make(chan error, 2)
+		go func() { done <- c.WriteMessage(context.Background(), frame.OpBinary, []byte("c")) }()
+		synctest.Wait() // its Write is in flight
+		if err := c.WriteFrame(context.Background(), part(frame.OpText, false, "a1")); err != nil {
+			t.Fatal(err) // queued
+		}
+		go func() { done <- c.WriteMessage(context.Background(), frame.OpBinary, []byte("b")) }()
+		synctest.Wait() // it waits rather than queueing
+		if len(done) != 0 {
+			t.Error("WriteMessage returned with a message open")
+		}
+		rest(t, c) // all queued
+		for len(done) < 2 {
+			g.gate <- struct{}{}
+			synctest.Wait()
+		}
+		for range 2 {
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		}
+		const want = "binary:c text:a1+ cont:a2+ ping:p cont:a3 binary:b"
+		if got := wire(t, g); got != want {
+			t.Errorf("wire %s, want %s", got, want)
+		}
+	})
+}
+
+// A goroutine that begins a message while its own is open gets a bounded
+// error, not a wait for ever: ErrMessageOpen after ReplyTimeout with a
+// context that has no deadline, the context's error with one. Nothing is
+// sent, and the message can still be finished.
+func TestWriteFrameOwnMessageOpen(t *testing.T) {
+	for _, s := range senders {
+		t.Run(s.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				g := &gateTransport{}
+				c := New(g, &Config{Role: RoleServer})
+				if err := c.WriteFrame(context.Background(), part(frame.OpText, false, "a1")); err != nil {
+					t.Fatal(err)
+				}
+				start := time.Now()
+				if err := s.send(context.Background(), c); !errors.Is(err, ErrMessageOpen) {
+					t.Fatalf("%s = %v, want ErrMessageOpen", s.name, err)
+				}
+				if d := time.Since(start); d != ReplyTimeout {
+					t.Errorf("%s gave up after %v, want %v", s.name, d, ReplyTimeout)
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				defer cancel()
+				var te *TimeoutError
+				if err := s.send(ctx, c); !errors.As(err, &te) || !errors.Is(err, context.DeadlineExceeded) {
+					t.Fatalf("%s with a deadline = %v, want a *TimeoutError", s.name, err)
+				}
+				rest(t, c)
+				if err := s.send(context.Background(), c); err != nil {
+					t.Fatalf("%s after the message: %v", s.name, err)
+				}
+				const want = "text:a1+ cont:a2+ ping:p cont:a3 binary:b"
+				if got := wire(t, g); got != want {
+					t.Errorf("wire %s, want %s", got, want)
+				}
+			})
+		})
+	}
+}
+
+// A close frame ends the open message: a sender waiting for it fails with
+// ErrClosed at once.
+func TestWriteFrameCloseEndsMessage(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := &gateTransport{}
+		c := New(g, &Config{Role: RoleServer})
+		ctx := context.Background()
+		if err := c.WriteFrame(ctx, part(frame.OpText, false, "a1")); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- c.WriteMessage(ctx, frame.OpBinary, []byte("b")) }()
+		synctest.Wait()
+		start := time.Now()
+		if err := c.WriteFrame(ctx, part(frame.OpClose, true, "\x03\xe8")); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; !errors.Is(err, ErrClosed) || time.Since(start) != 0 {
+			t.Errorf("WriteMessage = %v after %v, want ErrClosed at once", err, time.Since(start))
+		}
+	})
+}
+
+// With AllowIllegalWrites nothing is tracked: frames go out as sent.
+func TestWriteFrameIllegalUntracked(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := &gateTransport{}
+		c := New(g, &Config{Role: RoleServer, AllowIllegalWrites: true})
+		ctx := context.Background()
+		if err := c.WriteFrame(ctx, part(frame.OpText, false, "a1")); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.WriteMessage(ctx, frame.OpBinary, []byte("b")); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := wire(t, g), "text:a1+ binary:b"; got != want {
+			t.Errorf("wire %s, want %s", got, want)
+		}
+	})
+}
+
+// A frame opening a message whose write stops before any byte left opens
+// nothing: the next message goes out at once.
+func TestWriteFrameOpenerNotSent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b := net.Pipe()
+		defer b.Close()
+		c := New(a, &Config{Role: RoleServer})
+		defer c.CloseNow()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		var te *TimeoutError
+		if err := c.WriteFrame(ctx, part(frame.OpText, false, "a1")); !errors.As(err, &te) || te.Kept || te.Broken {
+			t.Fatalf("WriteFrame = %v, want a *TimeoutError that kept nothing", err)
+		}
+		got := make(chan []byte, 1)
+		go func() {
+			p := make([]byte, 16)
+			n, _ := b.Read(p)
+			got <- p[:n]
+		}()
+		ctx2, cancel2 := context.WithTimeout(context.Background(), time.Second)
+		defer cancel2()
+		if err := c.WriteMessage(ctx2, frame.OpBinary, []byte("b")); err != nil {
+			t.Fatalf("WriteMessage after the opener failed: %v", err)
+		}
+		if p := <-got; string(p) != "\x82\x01b" {
+			t.Errorf("peer read %q, want the binary message only", p)
+		}
+	})
+}
