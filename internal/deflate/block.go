@@ -244,7 +244,16 @@ func sortLeaves(leaves []uint64) {
 func (c *Compressor) writeBlock(dst []byte) []byte {
 	var litFreq [numLit]uint32
 	var distFreq [numDist]uint32
-	for _, b := range c.lent.lits[:c.nlits] {
+	// Four literals a step: the loop's own instructions count as much
+	// as the counting.
+	ls := c.lent.lits[:c.nlits]
+	for ; len(ls) >= 4; ls = ls[4:] {
+		litFreq[ls[0]]++
+		litFreq[ls[1]]++
+		litFreq[ls[2]]++
+		litFreq[ls[3]]++
+	}
+	for _, b := range ls {
 		litFreq[b]++
 	}
 	for _, t := range c.lent.seqs[:c.nseqs] {
@@ -343,9 +352,8 @@ func (c *Compressor) writeBlock(dst []byte) []byte {
 		canonical(distLen[:], distCodes[:])
 		dst = c.writeTokens(dst, dynamic, litLen[:], litCode[:], distLen[:], distCodes[:])
 	}
-	c.nlits, c.nseqs, c.mark = 0, 0, 0
+	c.nlits, c.nseqs = 0, 0
 	c.blockStart = c.covered
-	c.matched = 0
 	return dst
 }
 
@@ -436,11 +444,14 @@ func (c *Compressor) writeTokens(dst []byte, size int, litLen []uint8, litCode [
 		// The literals before match j, or after the last match.
 		to := len(lits)
 		if j < len(seqs) {
-			to = li + int(runs[j])
+			to = int(runs[j])
 		}
 		if li < to {
-			for ; li+3 <= to; li += 3 {
-				e0, e1, e2 := lit[lits[li]], lit[lits[li+1]], lit[lits[li+2]]
+			run := lits[li:to]
+			li = to
+			for len(run) >= 3 {
+				e0, e1, e2 := lit[run[0]], lit[run[1]], lit[run[2]]
+				run = run[3:]
 				acc |= uint64(e0&0xffff) << (nacc & 63)
 				nacc += uint(e0 >> 16)
 				acc |= uint64(e1&0xffff) << (nacc & 63)
@@ -455,8 +466,8 @@ func (c *Compressor) writeTokens(dst []byte, size int, litLen []uint8, litCode [
 			}
 			// At most two literals, 30 bits, and a match, 48, on top of
 			// 7: one store between them.
-			for ; li < to; li++ {
-				e := lit[lits[li]]
+			for _, b := range run {
+				e := lit[b]
 				acc |= uint64(e&0xffff) << (nacc & 63)
 				nacc += uint(e >> 16)
 			}

@@ -89,15 +89,13 @@ type Compressor struct {
 	table []uint16   // the last stream position, modulo 1<<16, of each hash of four bytes
 	lent  *symbolBuf // during a message: the buffer the open block's symbols lie in
 	nlits int        // the open block's literals: lent.lits[:nlits]
-	nseqs int        // its matches: lent.seqs[:nseqs] and lent.runs[:nseqs]
-	mark  int        // nlits at the last match
+	nseqs int        // its matches: lent.seqs[:nseqs], and in lent.runs[:nseqs] the nlits before each
 
 	base       int // the stream position of buf[0], modulo 1<<16 where stored in table
 	pos        int // next position of buf to look for a match at
 	end        int // bytes of buf filled
 	covered    int // bytes of buf turned into tokens
 	blockStart int // where the open block's input begins in buf, or -1 once it slid out
-	matched    int // bytes of the open block covered by matches
 
 	acc  uint64 // output bits not yet appended, least significant first
 	nacc uint   // number of bits in acc
@@ -145,7 +143,7 @@ func (c *Compressor) setup(cfg Config) error {
 type symbolBuf struct {
 	lits []byte
 	seqs []uint32
-	runs []uint16
+	runs []uint16 // runs[j]: the literals before seqs[j], counted from the block's start
 }
 
 // symbolArrays and smallSymbolArrays are a symbolBuf with the arrays its
@@ -190,7 +188,7 @@ func (c *Compressor) symbolPool() *sync.Pool {
 func (c *Compressor) borrow() {
 	if c.lent == nil {
 		c.lent = c.symbolPool().Get().(*symbolBuf)
-		c.nlits, c.nseqs, c.mark = 0, 0, 0
+		c.nlits, c.nseqs = 0, 0
 	}
 }
 
@@ -222,7 +220,7 @@ func (c *Compressor) WindowBits() int {
 // next message decodes on its own: permessage-deflate without context
 // takeover calls it after each Flush.
 func (c *Compressor) Reset() {
-	c.base, c.pos, c.end, c.covered, c.blockStart, c.matched = 0, 0, 0, 0, 0, 0
+	c.base, c.pos, c.end, c.covered, c.blockStart = 0, 0, 0, 0, 0
 	c.giveBack()
 	c.acc, c.nacc = 0, 0
 	// The table starts empty, as a new Compressor's: an entry left by
@@ -279,7 +277,10 @@ func (c *Compressor) Flush(dst []byte) []byte {
 func (c *Compressor) slide(dst []byte) []byte {
 	delta := c.end - c.window
 	if c.blockStart >= 0 && c.blockStart < delta {
-		if c.matched*8 < c.covered-c.blockStart {
+		// The block's input is its literals and the bytes its
+		// matches cover.
+		n := c.covered - c.blockStart
+		if matched := n - c.nlits; matched*8 < n {
 			// Little matched: the block may be best stored, which needs
 			// its bytes, so write it while they are here.
 			dst = c.writeBlock(dst)
@@ -336,14 +337,14 @@ func (c *Compressor) scan() bool {
 	// the end, so that it loads eight bytes at a time unchecked; the last
 	// few bytes of a message are left to matchTail.
 	lits, seqs, runs := c.lent.lits, c.lent.seqs, c.lent.runs[:len(c.lent.seqs)]
-	nl, ns, mark, matched := c.nlits, c.nseqs, c.mark, c.matched
+	nl, ns := c.nlits, c.nseqs
 	limit := min(end-7, covered+len(lits)-nl-8)
 	for ns < len(seqs)-1 {
 		var v, x uint64
 		var dist, cand int
 		for {
 			if i >= limit {
-				c.nlits, c.nseqs, c.mark, c.matched = nl, ns, mark, matched
+				c.nlits, c.nseqs = nl, ns
 				c.covered = covered
 				c.pos = i
 				return i+8 > end
@@ -400,10 +401,8 @@ func (c *Compressor) scan() bool {
 			nl += r
 		}
 		seqs[ns] = matchToken(n, dist)
-		runs[ns] = uint16(nl - mark)
+		runs[ns] = uint16(nl)
 		ns++
-		mark = nl
-		matched += n
 		i += n
 		covered = i
 		limit = min(end-7, covered+len(lits)-nl-8)
@@ -415,7 +414,7 @@ func (c *Compressor) scan() bool {
 			table[(uint32(w>>8)*hashMul)>>shift] = uint16(base + i - 1)
 		}
 	}
-	c.nlits, c.nseqs, c.mark, c.matched = nl, ns, mark, matched
+	c.nlits, c.nseqs = nl, ns
 	c.covered = covered
 	c.pos = i
 	return false
@@ -477,11 +476,9 @@ func matchToken(length, dist int) uint32 {
 // writing the block if that fills it.
 func (c *Compressor) addMatch(dst []byte, length, dist int) []byte {
 	c.lent.seqs[c.nseqs] = matchToken(length, dist)
-	c.lent.runs[c.nseqs] = uint16(c.nlits - c.mark)
+	c.lent.runs[c.nseqs] = uint16(c.nlits)
 	c.nseqs++
-	c.mark = c.nlits
 	c.covered += length
-	c.matched += length
 	if c.nseqs == len(c.lent.seqs) {
 		dst = c.writeBlock(dst)
 	}
