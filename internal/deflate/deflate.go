@@ -336,15 +336,13 @@ func (c *Compressor) scan() bool {
 	// and each match takes a sequence. The search stops 8 bytes before
 	// the end, so that it loads eight bytes at a time unchecked; the last
 	// few bytes of a message are left to matchTail.
-	lits, seqs, runs := c.lent.lits, c.lent.seqs, c.lent.runs[:len(c.lent.seqs)]
-	nl, ns := c.nlits, c.nseqs
-	limit := min(end-7, covered+len(lits)-nl-8)
-	for ns < len(seqs)-1 {
+	sb := c.lent
+	limit := min(end-7, covered+len(sb.lits)-c.nlits-8)
+	for c.nseqs < len(sb.seqs)-1 {
 		var v, x uint64
 		var dist, cand int
 		for {
 			if i >= limit {
-				c.nlits, c.nseqs = nl, ns
 				c.covered = covered
 				c.pos = i
 				return i+8 > end
@@ -392,20 +390,24 @@ func (c *Compressor) scan() bool {
 			cand--
 			n++
 		}
+		nl := c.nlits
 		if r := i - covered; r > 0 {
 			// Eight bytes at a time: the block has room to spare, and
 			// buf holds eight bytes after i.
+			lits := sb.lits[nl:]
 			for k := 0; k < r; k += 8 {
-				binary.LittleEndian.PutUint64(lits[nl+k:nl+k+8], load64(buf, covered+k))
+				binary.LittleEndian.PutUint64(lits[k:k+8], load64(buf, covered+k))
 			}
 			nl += r
+			c.nlits = nl
 		}
-		seqs[ns] = matchToken(n, dist)
-		runs[ns] = uint16(nl)
-		ns++
+		ns := c.nseqs
+		sb.seqs[ns] = matchToken(n, dist)
+		sb.runs[ns] = uint16(nl)
+		c.nseqs = ns + 1
 		i += n
 		covered = i
-		limit = min(end-7, covered+len(lits)-nl-8)
+		limit = min(end-7, covered+len(sb.lits)-nl-8)
 		// Index the match's last positions, where the next match often
 		// starts.
 		if i+6 <= end {
@@ -414,7 +416,6 @@ func (c *Compressor) scan() bool {
 			table[(uint32(w>>8)*hashMul)>>shift] = uint16(base + i - 1)
 		}
 	}
-	c.nlits, c.nseqs = nl, ns
 	c.covered = covered
 	c.pos = i
 	return false
