@@ -27,6 +27,9 @@ var (
 	lengthExtra [29]uint8
 	distBase    [numDist]uint16 // distance code -> smallest distance-1
 	distExtra   [numDist]uint8
+	// distCodes8 holds the distance code of each distance-1 below 256,
+	// then of the others by their bits above the seventh, which fix it.
+	distCodes8 [512]uint8
 
 	fixedLitLen   [numLit + 2]uint8 // RFC 1951 §3.2.6, with the two unused codes
 	fixedLitCode  [numLit + 2]uint16
@@ -65,6 +68,10 @@ func init() {
 			distBase[code] = uint16(code)
 		}
 	}
+	for d := range 256 {
+		distCodes8[d] = uint8(distCodeOf(uint32(d)))
+		distCodes8[256+d] = uint8(distCodeOf(uint32(d) << 7))
+	}
 	for s := range numLit + 2 {
 		switch {
 		case s < 144:
@@ -84,8 +91,17 @@ func init() {
 	canonical(fixedDistLen[:], fixedDistCode[:])
 }
 
-// distCode returns the distance code of a distance-1 below 32768.
+// distCode returns the distance code of a distance-1 below 32768: a
+// table lookup.
 func distCode(d uint32) uint32 {
+	if d < 256 {
+		return uint32(distCodes8[d])
+	}
+	return uint32(distCodes8[256+(d>>7)&255])
+}
+
+// distCodeOf computes the distance code of a distance-1 below 32768.
+func distCodeOf(d uint32) uint32 {
 	if d < 4 {
 		return d
 	}
