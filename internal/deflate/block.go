@@ -437,21 +437,22 @@ func (c *Compressor) writeTokens(dst []byte, size int, litLen []uint8, litCode [
 
 	// Each code packed with its length in one word, so that a symbol costs
 	// one table load: a literal's code | bits<<16; a match length's code
-	// and extra bits | bits<<24, per length; a distance code's code |
-	// code bits<<16 | code and extra bits<<24.
+	// and extra bits | bits<<24 | 2^bits<<32, per length; a distance
+	// code's code | 2^code bits<<16 | code and extra bits<<32.
 	var lit [256]uint32
 	for b := range lit {
 		lit[b] = uint32(litCode[b]) | uint32(litLen[b])<<16
 	}
-	var lens [256]uint32
+	var lens [256]uint64
 	for l := range lens {
 		lc := lengthCode[l]
 		cl := litLen[257+int(lc)]
-		lens[l] = uint32(litCode[257+int(lc)]) | uint32(l-int(lengthBase[lc]))<<cl | uint32(cl+lengthExtra[lc])<<24
+		nb := cl + lengthExtra[lc]
+		lens[l] = uint64(litCode[257+int(lc)]) | uint64(l-int(lengthBase[lc]))<<cl | uint64(nb)<<24 | 1<<(32+nb)
 	}
-	var dists [32]uint32
+	var dists [32]uint64
 	for dc := range numDist {
-		dists[dc] = uint32(distCodes[dc]) | uint32(distLen[dc])<<16 | uint32(distLen[dc]+distExtra[dc])<<24
+		dists[dc] = uint64(distCodes[dc]) | 1<<(16+distLen[dc]) | uint64(distLen[dc]+distExtra[dc])<<32
 	}
 	lits, seqs := c.lent.lits[:c.nlits], c.lent.seqs[:c.nseqs]
 	runs := c.lent.runs[:len(seqs)]
@@ -496,13 +497,14 @@ func (c *Compressor) writeTokens(dst []byte, size int, litLen []uint8, litCode [
 		if j == len(seqs) {
 			break
 		}
+		// The match's bits are put together by multiplying by powers
+		// of two, not shifting, so that one shift count is in play.
 		t := seqs[j]
 		e := lens[uint8(t>>18)]
-		acc |= uint64(e&0xffffff) << (nacc & 63)
-		nacc += uint(e >> 24)
 		d := dists[(t>>13)&31]
-		acc |= (uint64(d&0xffff) | uint64(t&0x1fff)<<((d>>16)&31)) << (nacc & 63)
-		nacc += uint(d >> 24)
+		db := d&0xffff | uint64(t&0x1fff)*(d>>16&0xffff)
+		acc |= (e&0xffffff | db*(e>>32)) << (nacc & 63)
+		nacc += uint(e>>24&0xff) + uint(d>>32)
 		binary.LittleEndian.PutUint64(out[n:n+8], acc)
 		k := nacc >> 3
 		n += int(k)
