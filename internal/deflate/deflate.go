@@ -347,7 +347,7 @@ func (c *Compressor) scan() bool {
 				c.pos = i
 				return i+8 > end
 			}
-			v = load64(buf, i)
+			v = loadAt(buf, i)
 			h := (uint32(v) * hashMul) >> shift
 			now := uint16(base + i)
 			dist = int(now - table[h])
@@ -356,7 +356,7 @@ func (c *Compressor) scan() bool {
 			// cand is before i (dist > 0), not before buf and within the
 			// window.
 			if uint(cand) < uint(i) && dist <= window {
-				x = load64(buf, cand) ^ v
+				x = loadAt(buf, cand) ^ v
 				if uint32(x) == 0 {
 					break
 				}
@@ -372,7 +372,7 @@ func (c *Compressor) scan() bool {
 			n = 8
 			most := min(maxMatch, end-i)
 			for n+8 <= most {
-				if x := load64(buf, cand+n) ^ load64(buf, i+n); x != 0 {
+				if x := loadAt(buf, cand+n) ^ loadAt(buf, i+n); x != 0 {
 					n += bits.TrailingZeros64(x) / 8
 					goto found
 				}
@@ -396,7 +396,7 @@ func (c *Compressor) scan() bool {
 			// buf holds eight bytes after i.
 			lits := sb.lits[nl:]
 			for k := 0; k < r; k += 8 {
-				binary.LittleEndian.PutUint64(lits[k:k+8], load64(buf, covered+k))
+				binary.LittleEndian.PutUint64(lits[k:k+8], loadAt(buf, covered+k))
 			}
 			nl += r
 			c.nlits = nl
@@ -411,7 +411,7 @@ func (c *Compressor) scan() bool {
 		// Index the match's last positions, where the next match often
 		// starts.
 		if i+6 <= end {
-			w := load64(buf, i-2)
+			w := loadAt(buf, i-2)
 			table[(uint32(w)*hashMul)>>shift] = uint16(base + i - 2)
 			table[(uint32(w>>8)*hashMul)>>shift] = uint16(base + i - 1)
 		}
