@@ -27,6 +27,9 @@ var (
 	lengthExtra [29]uint8
 	distBase    [numDist]uint16 // distance code -> smallest distance-1
 	distExtra   [numDist]uint8
+	// distCodes8 holds the distance code of each distance-1 below 256,
+	// then of the others by their bits above the seventh, which fix it.
+	distCodes8 [512]uint8
 
 	fixedLitLen   [numLit + 2]uint8 // RFC 1951 §3.2.6, with the two unused codes
 	fixedLitCode  [numLit + 2]uint16
@@ -65,6 +68,10 @@ func init() {
 			distBase[code] = uint16(code)
 		}
 	}
+	for d := range 256 {
+		distCodes8[d] = uint8(distCodeOf(uint32(d)))
+		distCodes8[256+d] = uint8(distCodeOf(uint32(d) << 7))
+	}
 	for s := range numLit + 2 {
 		switch {
 		case s < 144:
@@ -84,8 +91,17 @@ func init() {
 	canonical(fixedDistLen[:], fixedDistCode[:])
 }
 
-// distCode returns the distance code of a distance-1 below 32768.
+// distCode returns the distance code of a distance-1 below 32768: a
+// table lookup.
 func distCode(d uint32) uint32 {
+	if d < 256 {
+		return uint32(distCodes8[d])
+	}
+	return uint32(distCodes8[256+(d>>7)&255])
+}
+
+// distCodeOf computes the distance code of a distance-1 below 32768.
+func distCodeOf(d uint32) uint32 {
 	if d < 4 {
 		return d
 	}
@@ -244,7 +260,16 @@ func sortLeaves(leaves []uint64) {
 func (c *Compressor) writeBlock(dst []byte) []byte {
 	var litFreq [numLit]uint32
 	var distFreq [numDist]uint32
-	for _, b := range c.lent.lits[:c.nlits] {
+	// Four literals a step: the loop's own instructions count as much
+	// as the counting.
+	ls := c.lent.lits[:c.nlits]
+	for ; len(ls) >= 4; ls = ls[4:] {
+		litFreq[ls[0]]++
+		litFreq[ls[1]]++
+		litFreq[ls[2]]++
+		litFreq[ls[3]]++
+	}
+	for _, b := range ls {
 		litFreq[b]++
 	}
 	for _, t := range c.lent.seqs[:c.nseqs] {
@@ -343,9 +368,8 @@ func (c *Compressor) writeBlock(dst []byte) []byte {
 		canonical(distLen[:], distCodes[:])
 		dst = c.writeTokens(dst, dynamic, litLen[:], litCode[:], distLen[:], distCodes[:])
 	}
-	c.nlits, c.nseqs, c.mark = 0, 0, 0
+	c.nlits, c.nseqs = 0, 0
 	c.blockStart = c.covered
-	c.matched = 0
 	return dst
 }
 
@@ -413,21 +437,22 @@ func (c *Compressor) writeTokens(dst []byte, size int, litLen []uint8, litCode [
 
 	// Each code packed with its length in one word, so that a symbol costs
 	// one table load: a literal's code | bits<<16; a match length's code
-	// and extra bits | bits<<24, per length; a distance code's code |
-	// code bits<<16 | code and extra bits<<24.
+	// and extra bits | bits<<24 | 2^bits<<32, per length; a distance
+	// code's code | 2^code bits<<16 | code and extra bits<<32.
 	var lit [256]uint32
 	for b := range lit {
 		lit[b] = uint32(litCode[b]) | uint32(litLen[b])<<16
 	}
-	var lens [256]uint32
+	var lens [256]uint64
 	for l := range lens {
 		lc := lengthCode[l]
 		cl := litLen[257+int(lc)]
-		lens[l] = uint32(litCode[257+int(lc)]) | uint32(l-int(lengthBase[lc]))<<cl | uint32(cl+lengthExtra[lc])<<24
+		nb := cl + lengthExtra[lc]
+		lens[l] = uint64(litCode[257+int(lc)]) | uint64(l-int(lengthBase[lc]))<<cl | uint64(nb)<<24 | 1<<(32+nb)
 	}
-	var dists [32]uint32
+	var dists [32]uint64
 	for dc := range numDist {
-		dists[dc] = uint32(distCodes[dc]) | uint32(distLen[dc])<<16 | uint32(distLen[dc]+distExtra[dc])<<24
+		dists[dc] = uint64(distCodes[dc]) | 1<<(16+distLen[dc]) | uint64(distLen[dc]+distExtra[dc])<<32
 	}
 	lits, seqs := c.lent.lits[:c.nlits], c.lent.seqs[:c.nseqs]
 	runs := c.lent.runs[:len(seqs)]
@@ -436,11 +461,14 @@ func (c *Compressor) writeTokens(dst []byte, size int, litLen []uint8, litCode [
 		// The literals before match j, or after the last match.
 		to := len(lits)
 		if j < len(seqs) {
-			to = li + int(runs[j])
+			to = int(runs[j])
 		}
 		if li < to {
-			for ; li+3 <= to; li += 3 {
-				e0, e1, e2 := lit[lits[li]], lit[lits[li+1]], lit[lits[li+2]]
+			run := lits[li:to]
+			li = to
+			for len(run) >= 3 {
+				e0, e1, e2 := lit[run[0]], lit[run[1]], lit[run[2]]
+				run = run[3:]
 				acc |= uint64(e0&0xffff) << (nacc & 63)
 				nacc += uint(e0 >> 16)
 				acc |= uint64(e1&0xffff) << (nacc & 63)
@@ -455,8 +483,8 @@ func (c *Compressor) writeTokens(dst []byte, size int, litLen []uint8, litCode [
 			}
 			// At most two literals, 30 bits, and a match, 48, on top of
 			// 7: one store between them.
-			for ; li < to; li++ {
-				e := lit[lits[li]]
+			for _, b := range run {
+				e := lit[b]
 				acc |= uint64(e&0xffff) << (nacc & 63)
 				nacc += uint(e >> 16)
 			}
@@ -469,13 +497,14 @@ func (c *Compressor) writeTokens(dst []byte, size int, litLen []uint8, litCode [
 		if j == len(seqs) {
 			break
 		}
+		// The match's bits are put together by multiplying by powers
+		// of two, not shifting, so that one shift count is in play.
 		t := seqs[j]
 		e := lens[uint8(t>>18)]
-		acc |= uint64(e&0xffffff) << (nacc & 63)
-		nacc += uint(e >> 24)
 		d := dists[(t>>13)&31]
-		acc |= (uint64(d&0xffff) | uint64(t&0x1fff)<<((d>>16)&31)) << (nacc & 63)
-		nacc += uint(d >> 24)
+		db := d&0xffff | uint64(t&0x1fff)*(d>>16&0xffff)
+		acc |= (e&0xffffff | db*(e>>32)) << (nacc & 63)
+		nacc += uint(e>>24&0xff) + uint(d>>32)
 		binary.LittleEndian.PutUint64(out[n:n+8], acc)
 		k := nacc >> 3
 		n += int(k)

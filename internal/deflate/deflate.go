@@ -89,15 +89,13 @@ type Compressor struct {
 	table []uint16   // the last stream position, modulo 1<<16, of each hash of four bytes
 	lent  *symbolBuf // during a message: the buffer the open block's symbols lie in
 	nlits int        // the open block's literals: lent.lits[:nlits]
-	nseqs int        // its matches: lent.seqs[:nseqs] and lent.runs[:nseqs]
-	mark  int        // nlits at the last match
+	nseqs int        // its matches: lent.seqs[:nseqs], and in lent.runs[:nseqs] the nlits before each
 
 	base       int // the stream position of buf[0], modulo 1<<16 where stored in table
 	pos        int // next position of buf to look for a match at
 	end        int // bytes of buf filled
 	covered    int // bytes of buf turned into tokens
 	blockStart int // where the open block's input begins in buf, or -1 once it slid out
-	matched    int // bytes of the open block covered by matches
 
 	acc  uint64 // output bits not yet appended, least significant first
 	nacc uint   // number of bits in acc
@@ -145,7 +143,7 @@ func (c *Compressor) setup(cfg Config) error {
 type symbolBuf struct {
 	lits []byte
 	seqs []uint32
-	runs []uint16
+	runs []uint16 // runs[j]: the literals before seqs[j], counted from the block's start
 }
 
 // symbolArrays and smallSymbolArrays are a symbolBuf with the arrays its
@@ -190,7 +188,7 @@ func (c *Compressor) symbolPool() *sync.Pool {
 func (c *Compressor) borrow() {
 	if c.lent == nil {
 		c.lent = c.symbolPool().Get().(*symbolBuf)
-		c.nlits, c.nseqs, c.mark = 0, 0, 0
+		c.nlits, c.nseqs = 0, 0
 	}
 }
 
@@ -222,7 +220,7 @@ func (c *Compressor) WindowBits() int {
 // next message decodes on its own: permessage-deflate without context
 // takeover calls it after each Flush.
 func (c *Compressor) Reset() {
-	c.base, c.pos, c.end, c.covered, c.blockStart, c.matched = 0, 0, 0, 0, 0, 0
+	c.base, c.pos, c.end, c.covered, c.blockStart = 0, 0, 0, 0, 0
 	c.giveBack()
 	c.acc, c.nacc = 0, 0
 	// The table starts empty, as a new Compressor's: an entry left by
@@ -279,7 +277,10 @@ func (c *Compressor) Flush(dst []byte) []byte {
 func (c *Compressor) slide(dst []byte) []byte {
 	delta := c.end - c.window
 	if c.blockStart >= 0 && c.blockStart < delta {
-		if c.matched*8 < c.covered-c.blockStart {
+		// The block's input is its literals and the bytes its
+		// matches cover.
+		n := c.covered - c.blockStart
+		if matched := n - c.nlits; matched*8 < n {
 			// Little matched: the block may be best stored, which needs
 			// its bytes, so write it while they are here.
 			dst = c.writeBlock(dst)
@@ -335,20 +336,18 @@ func (c *Compressor) scan() bool {
 	// and each match takes a sequence. The search stops 8 bytes before
 	// the end, so that it loads eight bytes at a time unchecked; the last
 	// few bytes of a message are left to matchTail.
-	lits, seqs, runs := c.lent.lits, c.lent.seqs, c.lent.runs[:len(c.lent.seqs)]
-	nl, ns, mark, matched := c.nlits, c.nseqs, c.mark, c.matched
-	limit := min(end-7, covered+len(lits)-nl-8)
-	for ns < len(seqs)-1 {
+	sb := c.lent
+	limit := min(end-7, covered+len(sb.lits)-c.nlits-8)
+	for c.nseqs < len(sb.seqs)-1 {
 		var v, x uint64
 		var dist, cand int
 		for {
 			if i >= limit {
-				c.nlits, c.nseqs, c.mark, c.matched = nl, ns, mark, matched
 				c.covered = covered
 				c.pos = i
 				return i+8 > end
 			}
-			v = load64(buf, i)
+			v = loadAt(buf, i)
 			h := (uint32(v) * hashMul) >> shift
 			now := uint16(base + i)
 			dist = int(now - table[h])
@@ -357,7 +356,7 @@ func (c *Compressor) scan() bool {
 			// cand is before i (dist > 0), not before buf and within the
 			// window.
 			if uint(cand) < uint(i) && dist <= window {
-				x = load64(buf, cand) ^ v
+				x = loadAt(buf, cand) ^ v
 				if uint32(x) == 0 {
 					break
 				}
@@ -373,7 +372,7 @@ func (c *Compressor) scan() bool {
 			n = 8
 			most := min(maxMatch, end-i)
 			for n+8 <= most {
-				if x := load64(buf, cand+n) ^ load64(buf, i+n); x != 0 {
+				if x := loadAt(buf, cand+n) ^ loadAt(buf, i+n); x != 0 {
 					n += bits.TrailingZeros64(x) / 8
 					goto found
 				}
@@ -391,31 +390,32 @@ func (c *Compressor) scan() bool {
 			cand--
 			n++
 		}
+		nl := c.nlits
 		if r := i - covered; r > 0 {
 			// Eight bytes at a time: the block has room to spare, and
 			// buf holds eight bytes after i.
+			lits := sb.lits[nl:]
 			for k := 0; k < r; k += 8 {
-				binary.LittleEndian.PutUint64(lits[nl+k:nl+k+8], load64(buf, covered+k))
+				binary.LittleEndian.PutUint64(lits[k:k+8], loadAt(buf, covered+k))
 			}
 			nl += r
+			c.nlits = nl
 		}
-		seqs[ns] = matchToken(n, dist)
-		runs[ns] = uint16(nl - mark)
-		ns++
-		mark = nl
-		matched += n
+		ns := c.nseqs
+		sb.seqs[ns] = matchToken(n, dist)
+		sb.runs[ns] = uint16(nl)
+		c.nseqs = ns + 1
 		i += n
 		covered = i
-		limit = min(end-7, covered+len(lits)-nl-8)
+		limit = min(end-7, covered+len(sb.lits)-nl-8)
 		// Index the match's last positions, where the next match often
 		// starts.
 		if i+6 <= end {
-			w := load64(buf, i-2)
+			w := loadAt(buf, i-2)
 			table[(uint32(w)*hashMul)>>shift] = uint16(base + i - 2)
 			table[(uint32(w>>8)*hashMul)>>shift] = uint16(base + i - 1)
 		}
 	}
-	c.nlits, c.nseqs, c.mark, c.matched = nl, ns, mark, matched
 	c.covered = covered
 	c.pos = i
 	return false
@@ -477,11 +477,9 @@ func matchToken(length, dist int) uint32 {
 // writing the block if that fills it.
 func (c *Compressor) addMatch(dst []byte, length, dist int) []byte {
 	c.lent.seqs[c.nseqs] = matchToken(length, dist)
-	c.lent.runs[c.nseqs] = uint16(c.nlits - c.mark)
+	c.lent.runs[c.nseqs] = uint16(c.nlits)
 	c.nseqs++
-	c.mark = c.nlits
 	c.covered += length
-	c.matched += length
 	if c.nseqs == len(c.lent.seqs) {
 		dst = c.writeBlock(dst)
 	}

@@ -35,6 +35,13 @@
 // and limited to 15 bits, the fixed codes, or stored, so that input that
 // does not compress grows by only a few bytes per block.
 //
+// # Build tags
+//
+// On amd64 and arm64 the match search loads its eight-byte words without
+// a bounds check, at offsets its own bounds keep inside the buffer; the
+// purego tag, and every other architecture, uses the checked load, so
+// that the same output comes from a build that checks every access.
+//
 // # Inflating
 //
 // An [Inflater] decodes what compress/flate decodes, rejects what it

@@ -103,3 +103,15 @@ func TestSortLeaves(t *testing.T) {
 		}
 	}
 }
+
+// TestDistCode checks the distance code of every distance against the
+// ranges of RFC 1951 §3.2.5: code c covers distBase[c]+1 to
+// distBase[c]+2^distExtra[c].
+func TestDistCode(t *testing.T) {
+	for d := uint32(0); d < 1<<15; d++ {
+		c := distCode(d)
+		if c >= numDist || d < uint32(distBase[c]) || d-uint32(distBase[c]) >= 1<<distExtra[c] {
+			t.Fatalf("distance %d: code %d", d+1, c)
+		}
+	}
+}
