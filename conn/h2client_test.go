@@ -53,23 +53,8 @@ type h2Peer struct {
 // net.Pipe served by script on a new h2Peer, after the preface and the
 // server's SETTINGS (with ENABLE_CONNECT_PROTOCOL 1 and settings).
 func rawH2Dialer(t *testing.T, script func(p *h2Peer), settings ...http2.Setting) *conn.Dialer {
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var ends []net.Conn
-	t.Cleanup(func() {
-		mu.Lock()
-		for _, nc := range ends {
-			nc.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	d := h2Dialer(conn.HTTP2Only)
-	d.NetDial = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		client, server := net.Pipe()
-		mu.Lock()
-		ends = append(ends, server)
-		mu.Unlock()
+	return pipeDialer(t, func(server net.Conn, wg *sync.WaitGroup) {
+		defer server.Close()
 		p := &h2Peer{t: t, nc: server, fr: http2.NewFramer(server, server), frames: make(chan h2Frame, 1024), hold: make(chan struct{}, 1)}
 		p.enc = hpack.NewEncoder(&p.hbuf)
 		table := uint32(4096)
@@ -79,23 +64,18 @@ func rawH2Dialer(t *testing.T, script func(p *h2Peer), settings ...http2.Setting
 			}
 		}
 		p.fr.ReadMetaHeaders = hpack.NewDecoder(table, nil)
-		wg.Go(func() {
-			defer server.Close()
-			preface := make([]byte, len(http2.ClientPreface))
-			if _, err := io.ReadFull(server, preface); err != nil || string(preface) != http2.ClientPreface {
-				t.Errorf("client preface %q, %v", preface, err)
-				return
-			}
-			wg.Go(p.readLoop)
-			all := append([]http2.Setting{{ID: http2.SettingEnableConnectProtocol, Val: 1}}, settings...)
-			if err := p.fr.WriteSettings(all...); err != nil {
-				return
-			}
-			script(p)
-		})
-		return client, nil
-	}
-	return d
+		preface := make([]byte, len(http2.ClientPreface))
+		if _, err := io.ReadFull(server, preface); err != nil || string(preface) != http2.ClientPreface {
+			t.Errorf("client preface %q, %v", preface, err)
+			return
+		}
+		wg.Go(p.readLoop)
+		all := append([]http2.Setting{{ID: http2.SettingEnableConnectProtocol, Val: 1}}, settings...)
+		if err := p.fr.WriteSettings(all...); err != nil {
+			return
+		}
+		script(p)
+	})
 }
 
 // readLoop copies the client's frames into p.frames until the pipe ends.

@@ -438,6 +438,16 @@ func pipeH2(t *testing.T, srv *http2.Server, h http.HandlerFunc) *conn.Dialer {
 	if err := http2.ConfigureServer(&http.Server{}, srv); err != nil {
 		t.Fatal(err)
 	}
+	return pipeDialer(t, func(server net.Conn, _ *sync.WaitGroup) {
+		srv.ServeConn(server, &http2.ServeConnOpts{Handler: h})
+	})
+}
+
+// pipeDialer returns a Dialer for HTTP2Only whose every connection is a
+// net.Pipe whose server end serve runs on, in a goroutine of wg (which it
+// may start more goroutines in). At the end of the test the server ends
+// are closed and the goroutines waited for.
+func pipeDialer(t *testing.T, serve func(server net.Conn, wg *sync.WaitGroup)) *conn.Dialer {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var ends []net.Conn
@@ -455,7 +465,7 @@ func pipeH2(t *testing.T, srv *http2.Server, h http.HandlerFunc) *conn.Dialer {
 		mu.Lock()
 		ends = append(ends, server)
 		mu.Unlock()
-		wg.Go(func() { srv.ServeConn(server, &http2.ServeConnOpts{Handler: h}) })
+		wg.Go(func() { serve(server, &wg) })
 		return client, nil
 	}
 	return d
@@ -706,54 +716,38 @@ func TestHTTP2Compression(t *testing.T) {
 	c.Close(ctx, status.NormalClosure, "")
 }
 
-// Through an HTTP CONNECT proxy, the HTTP/2 connection and its TLS run
-// inside the tunnel; pooled WebSockets share one tunnel.
+// Through an HTTP CONNECT or a SOCKS5 proxy, with credentials, the HTTP/2
+// connection and its TLS run inside the tunnel; pooled WebSockets share
+// one tunnel.
 func TestHTTP2Proxy(t *testing.T) {
-	checkLeaks(t)
-	s := dualServer(t, []string{"h2"}, serveH2(h2test.Echo), nil)
-	px := newConnectProxy(t)
-	pu, _ := url.Parse("http://u:p@" + px.ln.Addr().String())
-	var pool conn.HTTP2Pool
-	defer pool.Close()
-	d := &conn.Dialer{HTTP2: conn.HTTP2Only, HTTP2Pool: &pool, Proxy: http.ProxyURL(pu), TLSConfig: &tls.Config{RootCAs: s.roots}}
-	ctx := testCtx(t)
-	for i := range 2 {
-		c := dial(t, d, s.URL+"/")
-		echoed(t, ctx, c, "via proxy "+strconv.Itoa(i))
-		if c.Proto() != "HTTP/2.0" {
-			t.Errorf("Proto = %q", c.Proto())
-		}
-		defer c.Close(ctx, status.NormalClosure, "")
-	}
-	px.mu.Lock()
-	n := len(px.requests)
-	px.mu.Unlock()
-	if n != 1 {
-		t.Errorf("%d CONNECT requests to the proxy, want 1", n)
-	}
-}
-
-// HTTP/2 runs inside a SOCKS5 tunnel as it does over HTTP/1.1, and one
-// tunnel carries the pooled connection's WebSockets.
-func TestHTTP2ProxySOCKS5(t *testing.T) {
-	checkLeaks(t)
-	s := dualServer(t, []string{"h2"}, serveH2(h2test.Echo), nil)
-	px := proxytest.NewSOCKS5(t, proxytest.Config{User: "u", Password: "p"})
-	pu, _ := url.Parse("socks5://u:p@" + px.Addr)
-	var pool conn.HTTP2Pool
-	defer pool.Close()
-	d := &conn.Dialer{HTTP2: conn.HTTP2Only, HTTP2Pool: &pool, Proxy: http.ProxyURL(pu), TLSConfig: &tls.Config{RootCAs: s.roots}}
-	ctx := testCtx(t)
-	for i := range 2 {
-		c := dial(t, d, s.URL+"/")
-		echoed(t, ctx, c, "via SOCKS5 "+strconv.Itoa(i))
-		if c.Proto() != "HTTP/2.0" {
-			t.Errorf("Proto = %q", c.Proto())
-		}
-		defer c.Close(ctx, status.NormalClosure, "")
-	}
-	if reqs := px.Requests(); len(reqs) != 1 || reqs[0].User != "u" {
-		t.Errorf("SOCKS5 requests %+v, want one, from u", reqs)
+	for _, tc := range []struct {
+		scheme string
+		start  func(testing.TB, proxytest.Config) *proxytest.Server
+	}{
+		{"http", proxytest.NewHTTP},
+		{"socks5", proxytest.NewSOCKS5},
+	} {
+		t.Run(tc.scheme, func(t *testing.T) {
+			checkLeaks(t)
+			s := dualServer(t, []string{"h2"}, serveH2(h2test.Echo), nil)
+			px := tc.start(t, proxytest.Config{User: "u", Password: "p"})
+			pu, _ := url.Parse(tc.scheme + "://u:p@" + px.Addr)
+			var pool conn.HTTP2Pool
+			defer pool.Close()
+			d := &conn.Dialer{HTTP2: conn.HTTP2Only, HTTP2Pool: &pool, Proxy: http.ProxyURL(pu), TLSConfig: &tls.Config{RootCAs: s.roots}}
+			ctx := testCtx(t)
+			for i := range 2 {
+				c := dial(t, d, s.URL+"/")
+				echoed(t, ctx, c, "via proxy "+strconv.Itoa(i))
+				if c.Proto() != "HTTP/2.0" {
+					t.Errorf("Proto = %q", c.Proto())
+				}
+				defer c.Close(ctx, status.NormalClosure, "")
+			}
+			if reqs := px.Requests(); len(reqs) != 1 || reqs[0].User != "u" {
+				t.Errorf("proxy requests %+v, want one, from u", reqs)
+			}
+		})
 	}
 }
 
