@@ -108,6 +108,12 @@ func BenchmarkEchoLatency(b *testing.B) {
 func BenchmarkSendBatch(b *testing.B) {
 	s := serve(b, wstest.Discard)
 	c := dial(b, nil, s.URL)
+	sendBursts(b, c)
+}
+
+// sendBursts has c send 16 B binary messages in bursts of 64 through
+// WriteMessages; a message is one op.
+func sendBursts(b *testing.B, c *conn.Conn) {
 	ctx := context.Background()
 	ps := make([][]byte, 64)
 	for i := range ps {

@@ -42,19 +42,5 @@ func (discardTransport) SetWriteDeadline(time.Time) error { return nil }
 // costs besides the system call.
 func BenchmarkEncodeBatch(b *testing.B) {
 	c := conn.New(discardTransport{}, nil)
-	ctx := context.Background()
-	ps := make([][]byte, 64)
-	for i := range ps {
-		ps[i] = make([]byte, 16)
-	}
-	b.SetBytes(16)
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		if i%len(ps) != 0 {
-			continue
-		}
-		if err := c.WriteMessages(ctx, frame.OpBinary, ps...); err != nil {
-			b.Fatal(err)
-		}
-	}
+	sendBursts(b, c)
 }
