@@ -100,7 +100,7 @@ type Config struct {
 // reader makes the frame reader of a Conn over t. The reader and the
 // assembler below take the limits in the same convention as Config.
 func (cfg *Config) reader(t io.Reader) *reader.Reader {
-	rd := reader.NewSize(t, readBufferSize)
+	rd := reader.NewSize(readSource(t), readBufferSize)
 	rd.MaxFrameSize = cfg.MaxFrameSize
 	rd.Policy = frame.Policy{SkipUTF8Validation: cfg.SkipUTF8Validation}
 	rd.Server = cfg.Role == RoleServer

@@ -26,10 +26,12 @@ import (
 // frame and returns; the writer sends the queue with its own (see
 // [Conn.WriteFrame] and [Conn.Flush]). A Conn
 // starts no goroutine of its own and holds no read or write buffer while
-// idle, nor while a receive waits for the next frame (it waits on the
-// reader's 64-byte buffer); only the payload buffer of the last receiving
-// call stays, for reuse, when it is small (at most 1 MiB for a message,
-// 64 KiB for a ReadFrame frame).
+// idle, nor while a receive waits for the next frame (over a plain TCP or
+// Unix socket it waits for the socket to be readable holding no buffer,
+// then reads the frame with one system call; over other transports it
+// waits on the reader's 48-byte buffer); only the payload buffer of the
+// last receiving call stays, for reuse, when it is small (at most 1 MiB
+// for a message, 64 KiB for a ReadFrame frame).
 type Conn struct {
 	t     Transport
 	cfg   Config

@@ -18,7 +18,7 @@ import (
 
 // waitBufferMax is the most a receive waiting between frames may lend the
 // transport: the reader's small wait buffer, not its read buffer.
-const waitBufferMax = 64
+const waitBufferMax = 48
 
 // capConn records the capacity of the buffer of each Read it is given.
 type capConn struct {

@@ -147,6 +147,20 @@ func (e *brokenError) Error() string   { return e.err.Error() }
 func (e *brokenError) Unwrap() []error { return []error{e.err, ErrBroken} }
 func (e *brokenError) Timeout() bool   { return true }
 
+// readSource is what a Conn over t reads frames from: the socket itself
+// when t is a plain TCP or Unix connection, whose reads netTransport does
+// not change, so that a receive waiting for the next frame can wait on
+// the socket without holding a buffer (see reader.NewSize); t otherwise.
+func readSource(t io.Reader) io.Reader {
+	if nt, ok := t.(*netTransport); ok && !nt.tls {
+		switch nc := nt.Conn.(type) {
+		case *net.TCPConn, *net.UnixConn:
+			return nc
+		}
+	}
+	return t
+}
+
 // prefixed serves bytes read past the handshake before reading its
 // transport again.
 type prefixed struct {

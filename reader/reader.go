@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/bits"
 	"sync"
+	"syscall"
 
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/internal/grow"
@@ -27,11 +28,12 @@ const (
 	maxBufferSize = 1 << 20
 
 	// waitSize is the size of the buffer inside the Reader that a call
-	// waits for the next header in. It holds any header and a small
-	// frame whole (a 16 B message from a server takes 18 bytes), and it
-	// is no larger than minBufferSize, so a pooled buffer can take over
-	// what it holds.
-	waitSize = 64
+	// waits for the next header in when its source is not a socket it
+	// can wait on without a buffer (see fillRaw). It holds any header and
+	// a small frame whole (a 16 B message from a server takes 18 bytes),
+	// and it is no larger than minBufferSize, so a pooled buffer can take
+	// over what it holds.
+	waitSize = 48
 
 	// maxRetained is the largest ReadFrame payload buffer a Reader keeps
 	// for the next frame; a bigger one is dropped when the next call
@@ -100,7 +102,8 @@ type Reader struct {
 	keyPos uint8 // masking key phase of the next payload byte, 0 to 3
 
 	src  io.Reader
-	size int // read buffer size, a power of two
+	rc   syscall.RawConn // src's raw connection, when it can wait unbuffered
+	size int             // read buffer size, a power of two
 	bufp *[]byte
 	buf  []byte // *bufp while a pooled buffer is held, wait[:] or nil
 	r, w int    // buf[r:w] is buffered and unread
@@ -124,11 +127,13 @@ func New(src io.Reader) *Reader {
 // NewSize returns a client-role Reader of src whose read buffer holds size
 // bytes, rounded up to a power of two between 64 bytes and 1 MiB. The
 // buffer is only held while a call is reading a frame or bytes are
-// buffered: a call waiting for the next frame waits with a small buffer
-// of its own and takes the read buffer once more bytes arrive than that
-// holds.
+// buffered. A call waiting for the next frame on a *net.TCPConn or
+// *net.UnixConn (on unix systems) holds no buffer: it waits until the
+// socket is readable, then takes the buffer and reads with one system
+// call. On any other source it waits with a small buffer of its own and
+// takes the read buffer once more bytes arrive than that holds.
 func NewSize(src io.Reader, size int) *Reader {
-	return &Reader{src: src, size: roundSize(size)}
+	return &Reader{src: src, rc: rawSource(src), size: roundSize(size)}
 }
 
 func roundSize(size int) int {
@@ -147,6 +152,7 @@ func (r *Reader) Reset(src io.Reader) {
 	r.r, r.w = 0, 0
 	r.release()
 	r.src = src
+	r.rc = rawSource(src)
 	r.rerr = nil
 	r.state = stateHeader
 	r.hdr = frame.Header{}
@@ -599,6 +605,9 @@ func (r *Reader) fill() error {
 		return err
 	}
 	if r.bufp == nil {
+		if r.rc != nil {
+			return r.fillRaw()
+		}
 		if r.remain == 0 && (r.r == r.w || r.w < waitSize) {
 			r.buf = r.wait[:]
 		} else {
