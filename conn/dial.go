@@ -202,8 +202,14 @@ func (d *Dialer) Dial(ctx context.Context, rawURL string) (*Conn, error) {
 		return nil, err
 	}
 	parent := ctx
-	ctx, cancel := d.bound(ctx)
-	defer cancel()
+	if bc := d.pooledBound(ctx); bc != nil {
+		ctx = bc
+		defer bc.release()
+	} else {
+		var cancel context.CancelFunc
+		ctx, cancel = d.bound(ctx)
+		defer cancel()
+	}
 	limit := d.MaxRedirects
 	switch {
 	case limit == 0:
@@ -310,6 +316,65 @@ func (d *Dialer) bound(ctx context.Context) (context.Context, context.CancelFunc
 	return ctx, func() {}
 }
 
+// boundCtx is the context of a dial bounded by HandshakeTimeout when the
+// caller's context never ends (context.Background): a context that a
+// timer cancels at the bound, reporting the bound as its deadline and
+// context.DeadlineExceeded once cancelled. A dial that ends before its
+// bound stops the timer and gives the context back to boundPool, so that
+// the next such dial allocates nothing for its bound; net.Dialer, which
+// registers a function on the context during the connect, finds the
+// registration map of the standard context inside it ready.
+type boundCtx struct {
+	context.Context // from context.WithCancel; never cancelled while pooled
+	cancel          context.CancelFunc
+	timer           *time.Timer
+	deadline        time.Time
+}
+
+var boundPool sync.Pool
+
+func (b *boundCtx) Deadline() (time.Time, bool) { return b.deadline, true }
+
+func (b *boundCtx) Err() error {
+	if b.Context.Err() != nil {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+// pooledBound returns a pooled boundCtx for a dial from ctx, or nil when
+// the dial must derive its bound from ctx with [Dialer.bound]: ctx can
+// end or has a deadline, there is no bound, or the context may reach code
+// other than conn's and the standard library's (NetDial, Proxy, HTTP/2),
+// which could keep it past the dial.
+func (d *Dialer) pooledBound(ctx context.Context) *boundCtx {
+	ht := d.handshakeTimeout()
+	if ht <= 0 || ctx.Done() != nil || d.NetDial != nil || d.Proxy != nil || d.HTTP2 != HTTP2Off {
+		return nil
+	}
+	if _, ok := ctx.Deadline(); ok {
+		return nil
+	}
+	b, _ := boundPool.Get().(*boundCtx)
+	if b == nil {
+		b = &boundCtx{}
+		b.Context, b.cancel = context.WithCancel(context.Background())
+		b.timer = time.AfterFunc(ht, b.cancel)
+	} else {
+		b.timer.Reset(ht)
+	}
+	b.deadline = time.Now().Add(ht)
+	return b
+}
+
+// release ends the dial's use of b. A timer that has fired cancelled b:
+// it is dropped.
+func (b *boundCtx) release() {
+	if b.timer.Stop() {
+		boundPool.Put(b)
+	}
+}
+
 // handshakeTimeout returns the bound of a dial: HandshakeTimeout, or
 // DefaultHandshakeTimeout for zero; not positive means none.
 func (d *Dialer) handshakeTimeout() time.Duration {
@@ -351,20 +416,16 @@ var http1Protos = []string{"http/1.1"}
 // dialVia opens the transport to u: TCP, through the proxy pu if not nil,
 // then TLS for wss, offering the application protocols protos.
 func (d *Dialer) dialVia(ctx context.Context, u *url.URL, hostOverride string, pu *url.URL, protos []string) (net.Conn, error) {
-	netDial := d.NetDial
-	if netDial == nil {
-		nd := &net.Dialer{KeepAliveConfig: net.KeepAliveConfig{
-			Enable:   true,
-			Idle:     keepAliveIdle,
-			Interval: keepAliveInterval,
-			Count:    keepAliveCount,
-		}}
-		netDial = nd.DialContext
-	}
 	addr := handshake.Addr(u)
 	var nc net.Conn
 	var err error
-	if pu != nil {
+	switch {
+	case pu != nil:
+		netDial := d.NetDial
+		if netDial == nil {
+			nd := netDialer()
+			netDial = nd.DialContext
+		}
 		pd := &proxy.Dialer{URL: pu, Header: d.ProxyHeader, NetDial: netDial}
 		if d.TLSConfig != nil {
 			pd.TLSConfig = d.TLSConfig.Clone()
@@ -372,8 +433,11 @@ func (d *Dialer) dialVia(ctx context.Context, u *url.URL, hostOverride string, p
 			pd.TLSConfig.NextProtos = nil
 		}
 		nc, err = pd.DialContext(ctx, "tcp", addr)
-	} else {
-		nc, err = netDial(ctx, "tcp", addr)
+	case d.NetDial != nil:
+		nc, err = d.NetDial(ctx, "tcp", addr)
+	default:
+		nd := netDialer() // called directly, it stays on the stack
+		nc, err = nd.DialContext(ctx, "tcp", addr)
 	}
 	if err != nil {
 		return nil, dialError(ctx, err)
@@ -393,6 +457,16 @@ func (d *Dialer) dialVia(ctx context.Context, u *url.URL, hostOverride string, p
 		return nil, dialError(ctx, err)
 	}
 	return tc, nil
+}
+
+// netDialer is the dialer used when NetDial is nil.
+func netDialer() *net.Dialer {
+	return &net.Dialer{KeepAliveConfig: net.KeepAliveConfig{
+		Enable:   true,
+		Idle:     keepAliveIdle,
+		Interval: keepAliveInterval,
+		Count:    keepAliveCount,
+	}}
 }
 
 // tlsConfig is the TLS configuration of a connection to u: a clone of
