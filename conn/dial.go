@@ -448,7 +448,7 @@ func (d *Dialer) dialVia(ctx context.Context, u *url.URL, hostOverride string, p
 	cfg := d.tlsConfig(u, hostOverride)
 	cfg.NextProtos = protos
 	tc := tls.Client(nc, cfg)
-	b := bind.Binder{Set: nc.SetDeadline}
+	b := bind.Binder{Conn: nc}
 	b.Arm(ctx)
 	err = tc.Handshake()
 	b.Release()
@@ -523,7 +523,7 @@ func endedBy(ctx context.Context, err error) error {
 // upgrade runs the opening handshake over nc, bound to ctx. It closes nc on
 // error.
 func (d *Dialer) upgrade(ctx context.Context, nc net.Conn, u *url.URL, st *dialState, t *tracer) (*Conn, error) {
-	b := bind.Binder{Set: nc.SetDeadline}
+	b := bind.Binder{Conn: nc}
 	b.Arm(ctx)
 	c, err := d.handshake(nc, u, st, t)
 	if b.Release() {
@@ -636,8 +636,8 @@ func (d *Dialer) established(tr Transport, resp *handshake.Response, offers []ha
 	cfg := d.Config
 	cfg.Role = RoleClient
 	c := newConn(tr, &cfg, t)
-	c.status, c.subprotocol, c.fields = resp.StatusCode, resp.Subprotocol, flatten(resp.Header)
-	c.proto = "HTTP/1.1"
+	c.status, c.subprotocol, c.fields = uint16(resp.StatusCode), resp.Subprotocol, flatten(resp.Header)
+	c.proto = protoHTTP11
 	if compressed {
 		c.useDeflate(cfg.Compression, agreed)
 	}

@@ -53,8 +53,9 @@ func BenchmarkDialConn(b *testing.B) {
 }
 
 // maxDialAllocs is what a DialConn may allocate: the URL, the key, the
-// answer's fields, and the Conn with its reader and transport.
-const maxDialAllocs = 15
+// answer's text, header and fields, and the Conn with its reader and
+// transport; 13 today, and one to spare.
+const maxDialAllocs = 14
 
 // DialConn over a canned answer allocates at most maxDialAllocs times:
 // the request and the answer's reader are pooled, the answer's fields are
@@ -148,11 +149,11 @@ func upgradeOne(nc net.Conn, buf []byte) {
 }
 
 // maxDialOverRaw is what a Dial with the zero Dialer may allocate beyond a
-// raw dial over loopback TCP: 18 today (the URL, the key, the answer's
-// text, header and fields, the Conn with its reader, transport and
-// deadline setters, and net.Dialer's registration on the context that
-// bounds the dial), and one to spare.
-const maxDialOverRaw = 19
+// raw dial over loopback TCP: 16 today (the URL, the key, the answer's
+// text, header and fields, the Conn with its reader and transport, and
+// net.Dialer's registration on the context that bounds the dial), and one
+// to spare.
+const maxDialOverRaw = 17
 
 // A Dial with the zero Dialer over loopback TCP allocates at most
 // maxDialOverRaw times more than a raw dial: net.Dialer.DialContext with
