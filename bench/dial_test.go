@@ -3,6 +3,7 @@ package bench
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -11,6 +12,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/framewire/ws/conn"
+	"github.com/gobwas/ws"
 )
 
 // dialServerEnv makes TestDialServer serve instead of skipping.
@@ -79,7 +83,11 @@ func dialServer(b *testing.B) string {
 // dialLibraries are the clients of BenchmarkDial: raw, then every library
 // whose dial is its own (gorilla-ReadMessage dials as gorilla does;
 // gobwas-lowlevel dials as gobwas-wsutil does and then makes this
-// package's buffers).
+// package's buffers). Two rows show what bounding a dial costs:
+// framewire-unbounded is framewire with no HandshakeTimeout, and
+// gobwas-bounded is gobwas-wsutil with a Timeout as long as framewire's
+// default bound (gorilla's DefaultDialer has a 45 s bound, coder and gws
+// none).
 func dialLibraries() []library {
 	libs := []library{{name: "raw", dial: dialRaw}}
 	for _, lib := range libraries() {
@@ -87,7 +95,32 @@ func dialLibraries() []library {
 			libs = append(libs, lib)
 		}
 	}
-	return libs
+	return append(libs,
+		library{name: "framewire-unbounded", dial: dialFramewireUnbounded},
+		library{name: "gobwas-bounded", dial: dialGobwasBounded},
+	)
+}
+
+func dialFramewireUnbounded(ctx context.Context, url string, nd netDial) (client, error) {
+	d := conn.Dialer{NetDial: nd, HandshakeTimeout: -1}
+	c, err := d.Dial(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	return &framewireClient{c: c, ctx: context.Background()}, nil
+}
+
+func dialGobwasBounded(ctx context.Context, url string, nd netDial) (client, error) {
+	nc, br, _, err := ws.Dialer{NetDial: nd, Timeout: conn.DefaultHandshakeTimeout}.Dial(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	if br != nil {
+		ws.PutReader(br)
+		nc.Close()
+		return nil, errors.New("bench: unexpected bytes after the handshake")
+	}
+	return &gobwasWsutil{nc: nc}, nil
 }
 
 // Every client's dial completes the opening handshake: the server answered

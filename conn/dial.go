@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -436,8 +437,12 @@ func (d *Dialer) dialVia(ctx context.Context, u *url.URL, hostOverride string, p
 	case d.NetDial != nil:
 		nc, err = d.NetDial(ctx, "tcp", addr)
 	default:
+		network := "tcp"
+		if ip, err := netip.ParseAddr(u.Hostname()); err == nil && ip.Is4() {
+			network = "tcp4" // the same dial, without sorting addresses by family
+		}
 		nd := netDialer() // called directly, it stays on the stack
-		nc, err = nd.DialContext(ctx, "tcp", addr)
+		nc, err = nd.DialContext(ctx, network, addr)
 	}
 	if err != nil {
 		return nil, dialError(ctx, err)

@@ -149,11 +149,11 @@ func upgradeOne(nc net.Conn, buf []byte) {
 }
 
 // maxDialOverRaw is what a Dial with the zero Dialer may allocate beyond a
-// raw dial over loopback TCP: 16 today (the URL, the key, the answer's
+// raw dial over loopback TCP: 15 today (the URL, the key, the answer's
 // text, header and fields, the Conn with its reader and transport, and
 // net.Dialer's registration on the context that bounds the dial), and one
 // to spare.
-const maxDialOverRaw = 17
+const maxDialOverRaw = 16
 
 // A Dial with the zero Dialer over loopback TCP allocates at most
 // maxDialOverRaw times more than a raw dial: net.Dialer.DialContext with
