@@ -204,10 +204,14 @@ func (c *Conn) Status() int { return int(c.status) }
 // Header returns the handshake response's header fields, in a new map the
 // caller may modify. It is websocket-client's getheaders(), with canonical
 // (not lower-cased) names.
-func (c *Conn) Header() http.Header {
-	h := make(http.Header, len(c.fields)/2)
-	for i := 0; i < len(c.fields); i += 2 {
-		h[c.fields[i]] = append(h[c.fields[i]], c.fields[i+1])
+func (c *Conn) Header() http.Header { return unflatten(c.fields) }
+
+// unflatten returns the header of fields (name, value, name, value...) in
+// a new map whose slices share nothing with fields.
+func unflatten(fields []string) http.Header {
+	h := make(http.Header, len(fields)/2)
+	for i := 0; i < len(fields); i += 2 {
+		h[fields[i]] = append(h[fields[i]], fields[i+1])
 	}
 	return h
 }

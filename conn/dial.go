@@ -597,8 +597,14 @@ func (d *Dialer) handshake(nc net.Conn, u *url.URL, st *dialState, t *tracer) (*
 	}
 	br := hb.br
 	br.Reset(nc)
-	resp, err := handshake.ReadResponse(br, &req)
-	d.answered(u, resp, err, t, "HTTP/1.1")
+	// The Conn keeps the answer's fields as a list: a map is made only
+	// for the jar and the trace.
+	var resp handshake.Response
+	fields, err := handshake.ReadResponseFields(br, &req, &resp)
+	if err == nil && (d.Jar != nil || t != nil) {
+		resp.Header = unflatten(fields)
+	}
+	d.answered(u, &resp, err, t, "HTTP/1.1")
 	if err != nil {
 		return nil, err
 	}
@@ -607,14 +613,14 @@ func (d *Dialer) handshake(nc net.Conn, u *url.URL, st *dialState, t *tracer) (*
 		b, _ := br.Peek(n)
 		rest = append([]byte(nil), b...)
 	}
-	return d.established(transportOf(nc, rest), resp, offers, t)
+	return d.established(transportOf(nc, rest), &resp, fields, offers, t)
 }
 
 // answered gives the cookies of the server's answer to the jar and the
-// answer, in the HTTP version proto, to the trace: resp, or the refusal
-// or redirect in err.
+// answer, in the HTTP version proto, to the trace: resp when err is nil,
+// else the refusal or redirect in err.
 func (d *Dialer) answered(u *url.URL, resp *handshake.Response, err error, t *tracer, proto string) {
-	if resp != nil {
+	if err == nil {
 		d.storeCookies(u, resp.Header)
 		t.response(proto, resp.StatusCode, resp.Status, resp.Header)
 		return
@@ -632,8 +638,9 @@ func (d *Dialer) answered(u *url.URL, resp *handshake.Response, err error, t *tr
 }
 
 // established makes the client Conn over tr of the accepted answer resp,
-// with the permessage-deflate offers made.
-func (d *Dialer) established(tr Transport, resp *handshake.Response, offers []handshake.DeflateParams, t *tracer) (*Conn, error) {
+// whose header fields are fields (name, value, name, value...), with the
+// permessage-deflate offers made.
+func (d *Dialer) established(tr Transport, resp *handshake.Response, fields []string, offers []handshake.DeflateParams, t *tracer) (*Conn, error) {
 	agreed, compressed, err := acceptExtensions(resp.Extensions, offers)
 	if err != nil {
 		return nil, err
@@ -641,7 +648,7 @@ func (d *Dialer) established(tr Transport, resp *handshake.Response, offers []ha
 	cfg := d.Config
 	cfg.Role = RoleClient
 	c := newConn(tr, &cfg, t)
-	c.status, c.subprotocol, c.fields = uint16(resp.StatusCode), resp.Subprotocol, flatten(resp.Header)
+	c.status, c.subprotocol, c.fields = uint16(resp.StatusCode), resp.Subprotocol, fields
 	c.proto = protoHTTP11
 	if compressed {
 		c.useDeflate(cfg.Compression, agreed)

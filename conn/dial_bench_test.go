@@ -53,9 +53,9 @@ func BenchmarkDialConn(b *testing.B) {
 }
 
 // maxDialAllocs is what a DialConn may allocate: the URL, the key, the
-// answer's text, header and fields, and the Conn with its reader and
-// transport; 13 today, and one to spare.
-const maxDialAllocs = 14
+// answer's text and its list of fields, and the Conn with its done channel,
+// reader and transport; 9 today, and one to spare.
+const maxDialAllocs = 10
 
 // DialConn over a canned answer allocates at most maxDialAllocs times:
 // the request and the answer's reader are pooled, the answer's fields are
@@ -149,11 +149,12 @@ func upgradeOne(nc net.Conn, buf []byte) {
 }
 
 // maxDialOverRaw is what a Dial with the zero Dialer may allocate beyond a
-// raw dial over loopback TCP: 15 today (the URL, the key, the answer's
-// text, header and fields, the Conn with its reader and transport, and
-// net.Dialer's registration on the context that bounds the dial), and one
-// to spare.
-const maxDialOverRaw = 16
+// raw dial over loopback TCP: 10 today (the URL, the key, the answer's
+// text and its list of fields, the Conn with its done channel and reader,
+// and net.Dialer's registration on the context that bounds the dial: its
+// function, the registration and the function that stops it), and one to
+// spare.
+const maxDialOverRaw = 11
 
 // A Dial with the zero Dialer over loopback TCP allocates at most
 // maxDialOverRaw times more than a raw dial: net.Dialer.DialContext with

@@ -200,7 +200,7 @@ func (d *Dialer) openStream(ctx context.Context, hc *h2Conn, u *url.URL, st *dia
 	}
 	var c *Conn
 	if err == nil {
-		if c, err = d.established(s, hresp, offers, t); err == nil {
+		if c, err = d.established(s, hresp, flatten(hresp.Header), offers, t); err == nil {
 			c.proto = protoHTTP2
 			return c, nil
 		}
