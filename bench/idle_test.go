@@ -1,12 +1,12 @@
 package bench
 
 import (
-	"bufio"
+	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"io"
 	"net"
-	"net/http"
 	"runtime"
 	"strings"
 	"testing"
@@ -17,35 +17,63 @@ import (
 
 var idleConns = flag.Int("idle.conns", 1000, "connections each BenchmarkIdleConn case dials")
 
-// rawClient is the baseline of BenchmarkIdleConn: a TCP connection that
-// sent a fixed opening handshake and read the answer, with no WebSocket
-// library. Its figures are the sockets' own cost (client and server side),
-// which every library pays too.
+// rawClient is the baseline of BenchmarkIdleConn and BenchmarkDial: a TCP
+// connection that sent a fixed opening handshake and read the answer, with
+// no WebSocket library. Its figures are the sockets' own cost, which every
+// library pays too.
 type rawClient struct{ nc net.Conn }
 
 const rawRequest = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
 	"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
 
+// rawAccept is the Sec-WebSocket-Accept field of the answer to rawRequest
+// (RFC 6455 §1.3's example key).
+const rawAccept = "\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+
+var errRawAnswer = errors.New("bench: raw dial: not a 101 with the expected Sec-WebSocket-Accept")
+
 func dialRaw(ctx context.Context, url string, nd netDial) (client, error) {
-	if nd == nil {
+	addr := strings.TrimSuffix(strings.TrimPrefix(url, "ws://"), "/")
+	var nc net.Conn
+	var err error
+	if nd != nil {
+		nc, err = nd(ctx, "tcp", addr)
+	} else {
 		var d net.Dialer
-		nd = d.DialContext
+		nc, err = d.DialContext(ctx, "tcp", addr)
 	}
-	nc, err := nd(ctx, "tcp", strings.TrimSuffix(strings.TrimPrefix(url, "ws://"), "/"))
 	if err != nil {
 		return nil, err
 	}
-	if _, err := io.WriteString(nc, rawRequest); err != nil {
+	if err := rawHandshake(nc); err != nil {
 		nc.Close()
 		return nil, err
 	}
-	resp, err := http.ReadResponse(bufio.NewReader(nc), nil)
-	if err != nil {
-		nc.Close()
-		return nil, err
-	}
-	resp.Body.Close()
 	return &rawClient{nc: nc}, nil
+}
+
+// rawHandshake writes rawRequest to nc and reads the answer's head, which
+// must be a 101 with rawAccept.
+func rawHandshake(nc net.Conn) error {
+	if _, err := io.WriteString(nc, rawRequest); err != nil {
+		return err
+	}
+	var buf [512]byte
+	n := 0
+	for !bytes.Contains(buf[:n], []byte("\r\n\r\n")) {
+		if n == len(buf) {
+			return errRawAnswer
+		}
+		m, err := nc.Read(buf[n:])
+		n += m
+		if err != nil {
+			return err
+		}
+	}
+	if !bytes.HasPrefix(buf[:n], []byte("HTTP/1.1 101 ")) || !bytes.Contains(buf[:n], []byte(rawAccept)) {
+		return errRawAnswer
+	}
+	return nil
 }
 
 func (r *rawClient) send(p []byte) error { _, err := r.nc.Write(p); return err }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/framewire/ws/fragment"
 	"github.com/framewire/ws/frame"
@@ -37,8 +38,8 @@ type Conn struct {
 	cfg   Config
 	trace *tracer
 
-	status      int
-	proto       string // "HTTP/1.1" or "HTTP/2.0" for a dialed Conn
+	status      uint16 // the handshake's HTTP status
+	proto       handshakeProto
 	subprotocol string
 	fields      []string // response header fields: name, value, name, value...
 
@@ -106,10 +107,20 @@ func newConn(t Transport, cfg *Config, tr *tracer) *Conn {
 	}
 	c.rd = cfg.reader(t)
 	c.asm = cfg.assembler()
-	c.rbind.Set = t.SetReadDeadline
-	c.wbind.Set = t.SetWriteDeadline
+	c.rbind.Conn = (*readDeadline)(c)
+	c.wbind.Conn = (*writeDeadline)(c)
 	return c
 }
+
+// readDeadline and writeDeadline are a Conn seen by its Binders: each sets
+// one direction's deadline of the transport.
+type (
+	readDeadline  Conn
+	writeDeadline Conn
+)
+
+func (c *readDeadline) SetDeadline(t time.Time) error  { return c.t.SetReadDeadline(t) }
+func (c *writeDeadline) SetDeadline(t time.Time) error { return c.t.SetWriteDeadline(t) }
 
 // readBufferSize is the reader's buffer, held only during a read.
 const readBufferSize = 4096
@@ -190,15 +201,19 @@ func (c *Conn) writeErr() error {
 // Status returns the handshake response's status code: 101, or the 2xx
 // that accepted an extended CONNECT over HTTP/2 (see [Conn.Proto]).
 // It is websocket-client's getstatus().
-func (c *Conn) Status() int { return c.status }
+func (c *Conn) Status() int { return int(c.status) }
 
 // Header returns the handshake response's header fields, in a new map the
 // caller may modify. It is websocket-client's getheaders(), with canonical
 // (not lower-cased) names.
-func (c *Conn) Header() http.Header {
-	h := make(http.Header, len(c.fields)/2)
-	for i := 0; i < len(c.fields); i += 2 {
-		h[c.fields[i]] = append(h[c.fields[i]], c.fields[i+1])
+func (c *Conn) Header() http.Header { return unflatten(c.fields) }
+
+// unflatten returns the header of fields (name, value, name, value...) in
+// a new map whose slices share nothing with fields.
+func unflatten(fields []string) http.Header {
+	h := make(http.Header, len(fields)/2)
+	for i := 0; i < len(fields); i += 2 {
+		h[fields[i]] = append(h[fields[i]], fields[i+1])
 	}
 	return h
 }

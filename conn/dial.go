@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -202,8 +203,14 @@ func (d *Dialer) Dial(ctx context.Context, rawURL string) (*Conn, error) {
 		return nil, err
 	}
 	parent := ctx
-	ctx, cancel := d.bound(ctx)
-	defer cancel()
+	if bc := d.pooledBound(ctx); bc != nil {
+		ctx = bc
+		defer bc.release()
+	} else {
+		var cancel context.CancelFunc
+		ctx, cancel = d.bound(ctx)
+		defer cancel()
+	}
 	limit := d.MaxRedirects
 	switch {
 	case limit == 0:
@@ -310,6 +317,65 @@ func (d *Dialer) bound(ctx context.Context) (context.Context, context.CancelFunc
 	return ctx, func() {}
 }
 
+// boundCtx is the context of a dial bounded by HandshakeTimeout when the
+// caller's context never ends (context.Background): a context that a
+// timer cancels at the bound, reporting the bound as its deadline and
+// context.DeadlineExceeded once cancelled. A dial that ends before its
+// bound stops the timer and gives the context back to boundPool, so that
+// the next such dial allocates nothing for its bound; net.Dialer, which
+// registers a function on the context during the connect, finds the
+// registration map of the standard context inside it ready.
+type boundCtx struct {
+	context.Context // from context.WithCancel; never cancelled while pooled
+	cancel          context.CancelFunc
+	timer           *time.Timer
+	deadline        time.Time
+}
+
+var boundPool sync.Pool
+
+func (b *boundCtx) Deadline() (time.Time, bool) { return b.deadline, true }
+
+func (b *boundCtx) Err() error {
+	if b.Context.Err() != nil {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+// pooledBound returns a pooled boundCtx for a dial from ctx, or nil when
+// the dial must derive its bound from ctx with [Dialer.bound]: ctx can
+// end or has a deadline, there is no bound, or the context may reach code
+// other than conn's and the standard library's (NetDial, Proxy, HTTP/2),
+// which could keep it past the dial.
+func (d *Dialer) pooledBound(ctx context.Context) *boundCtx {
+	ht := d.handshakeTimeout()
+	if ht <= 0 || ctx.Done() != nil || d.NetDial != nil || d.Proxy != nil || d.HTTP2 != HTTP2Off {
+		return nil
+	}
+	if _, ok := ctx.Deadline(); ok {
+		return nil
+	}
+	b, _ := boundPool.Get().(*boundCtx)
+	if b == nil {
+		b = &boundCtx{}
+		b.Context, b.cancel = context.WithCancel(context.Background())
+		b.timer = time.AfterFunc(ht, b.cancel)
+	} else {
+		b.timer.Reset(ht)
+	}
+	b.deadline = time.Now().Add(ht)
+	return b
+}
+
+// release ends the dial's use of b. A timer that has fired cancelled b:
+// it is dropped.
+func (b *boundCtx) release() {
+	if b.timer.Stop() {
+		boundPool.Put(b)
+	}
+}
+
 // handshakeTimeout returns the bound of a dial: HandshakeTimeout, or
 // DefaultHandshakeTimeout for zero; not positive means none.
 func (d *Dialer) handshakeTimeout() time.Duration {
@@ -351,20 +417,16 @@ var http1Protos = []string{"http/1.1"}
 // dialVia opens the transport to u: TCP, through the proxy pu if not nil,
 // then TLS for wss, offering the application protocols protos.
 func (d *Dialer) dialVia(ctx context.Context, u *url.URL, hostOverride string, pu *url.URL, protos []string) (net.Conn, error) {
-	netDial := d.NetDial
-	if netDial == nil {
-		nd := &net.Dialer{KeepAliveConfig: net.KeepAliveConfig{
-			Enable:   true,
-			Idle:     keepAliveIdle,
-			Interval: keepAliveInterval,
-			Count:    keepAliveCount,
-		}}
-		netDial = nd.DialContext
-	}
 	addr := handshake.Addr(u)
 	var nc net.Conn
 	var err error
-	if pu != nil {
+	switch {
+	case pu != nil:
+		netDial := d.NetDial
+		if netDial == nil {
+			nd := netDialer()
+			netDial = nd.DialContext
+		}
 		pd := &proxy.Dialer{URL: pu, Header: d.ProxyHeader, NetDial: netDial}
 		if d.TLSConfig != nil {
 			pd.TLSConfig = d.TLSConfig.Clone()
@@ -372,8 +434,15 @@ func (d *Dialer) dialVia(ctx context.Context, u *url.URL, hostOverride string, p
 			pd.TLSConfig.NextProtos = nil
 		}
 		nc, err = pd.DialContext(ctx, "tcp", addr)
-	} else {
-		nc, err = netDial(ctx, "tcp", addr)
+	case d.NetDial != nil:
+		nc, err = d.NetDial(ctx, "tcp", addr)
+	default:
+		network := "tcp"
+		if ip, err := netip.ParseAddr(u.Hostname()); err == nil && ip.Is4() {
+			network = "tcp4" // the same dial, without sorting addresses by family
+		}
+		nd := netDialer() // called directly, it stays on the stack
+		nc, err = nd.DialContext(ctx, network, addr)
 	}
 	if err != nil {
 		return nil, dialError(ctx, err)
@@ -384,7 +453,7 @@ func (d *Dialer) dialVia(ctx context.Context, u *url.URL, hostOverride string, p
 	cfg := d.tlsConfig(u, hostOverride)
 	cfg.NextProtos = protos
 	tc := tls.Client(nc, cfg)
-	b := bind.Binder{Set: nc.SetDeadline}
+	b := bind.Binder{Conn: nc}
 	b.Arm(ctx)
 	err = tc.Handshake()
 	b.Release()
@@ -393,6 +462,16 @@ func (d *Dialer) dialVia(ctx context.Context, u *url.URL, hostOverride string, p
 		return nil, dialError(ctx, err)
 	}
 	return tc, nil
+}
+
+// netDialer is the dialer used when NetDial is nil.
+func netDialer() *net.Dialer {
+	return &net.Dialer{KeepAliveConfig: net.KeepAliveConfig{
+		Enable:   true,
+		Idle:     keepAliveIdle,
+		Interval: keepAliveInterval,
+		Count:    keepAliveCount,
+	}}
 }
 
 // tlsConfig is the TLS configuration of a connection to u: a clone of
@@ -449,7 +528,7 @@ func endedBy(ctx context.Context, err error) error {
 // upgrade runs the opening handshake over nc, bound to ctx. It closes nc on
 // error.
 func (d *Dialer) upgrade(ctx context.Context, nc net.Conn, u *url.URL, st *dialState, t *tracer) (*Conn, error) {
-	b := bind.Binder{Set: nc.SetDeadline}
+	b := bind.Binder{Conn: nc}
 	b.Arm(ctx)
 	c, err := d.handshake(nc, u, st, t)
 	if b.Release() {
@@ -518,8 +597,14 @@ func (d *Dialer) handshake(nc net.Conn, u *url.URL, st *dialState, t *tracer) (*
 	}
 	br := hb.br
 	br.Reset(nc)
-	resp, err := handshake.ReadResponse(br, &req)
-	d.answered(u, resp, err, t, "HTTP/1.1")
+	// The Conn keeps the answer's fields as a list: a map is made only
+	// for the jar and the trace.
+	var resp handshake.Response
+	fields, err := handshake.ReadResponseFields(br, &req, &resp)
+	if err == nil && (d.Jar != nil || t != nil) {
+		resp.Header = unflatten(fields)
+	}
+	d.answered(u, &resp, err, t, "HTTP/1.1")
 	if err != nil {
 		return nil, err
 	}
@@ -528,14 +613,14 @@ func (d *Dialer) handshake(nc net.Conn, u *url.URL, st *dialState, t *tracer) (*
 		b, _ := br.Peek(n)
 		rest = append([]byte(nil), b...)
 	}
-	return d.established(transportOf(nc, rest), resp, offers, t)
+	return d.established(transportOf(nc, rest), &resp, fields, offers, t)
 }
 
 // answered gives the cookies of the server's answer to the jar and the
-// answer, in the HTTP version proto, to the trace: resp, or the refusal
-// or redirect in err.
+// answer, in the HTTP version proto, to the trace: resp when err is nil,
+// else the refusal or redirect in err.
 func (d *Dialer) answered(u *url.URL, resp *handshake.Response, err error, t *tracer, proto string) {
-	if resp != nil {
+	if err == nil {
 		d.storeCookies(u, resp.Header)
 		t.response(proto, resp.StatusCode, resp.Status, resp.Header)
 		return
@@ -553,8 +638,9 @@ func (d *Dialer) answered(u *url.URL, resp *handshake.Response, err error, t *tr
 }
 
 // established makes the client Conn over tr of the accepted answer resp,
-// with the permessage-deflate offers made.
-func (d *Dialer) established(tr Transport, resp *handshake.Response, offers []handshake.DeflateParams, t *tracer) (*Conn, error) {
+// whose header fields are fields (name, value, name, value...), with the
+// permessage-deflate offers made.
+func (d *Dialer) established(tr Transport, resp *handshake.Response, fields []string, offers []handshake.DeflateParams, t *tracer) (*Conn, error) {
 	agreed, compressed, err := acceptExtensions(resp.Extensions, offers)
 	if err != nil {
 		return nil, err
@@ -562,8 +648,8 @@ func (d *Dialer) established(tr Transport, resp *handshake.Response, offers []ha
 	cfg := d.Config
 	cfg.Role = RoleClient
 	c := newConn(tr, &cfg, t)
-	c.status, c.subprotocol, c.fields = resp.StatusCode, resp.Subprotocol, flatten(resp.Header)
-	c.proto = "HTTP/1.1"
+	c.status, c.subprotocol, c.fields = uint16(resp.StatusCode), resp.Subprotocol, fields
+	c.proto = protoHTTP11
 	if compressed {
 		c.useDeflate(cfg.Compression, agreed)
 	}

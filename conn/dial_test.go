@@ -746,3 +746,25 @@ func TestDialIPv6(t *testing.T) {
 		t.Errorf("Close = %v", err)
 	}
 }
+
+// A dialed Conn tells the HTTP version and status of its handshake; a
+// Conn made by New has none.
+func TestProtoStatus(t *testing.T) {
+	s := serve(t, func(p *wstest.Peer) {
+		if p.Upgrade(nil) == nil {
+			p.ReadClose()
+		}
+	})
+	c := dial(t, noProxy(&conn.Dialer{}), s.URL)
+	defer c.CloseNow()
+	if c.Proto() != "HTTP/1.1" || c.Status() != http.StatusSwitchingProtocols {
+		t.Errorf("dialed: Proto, Status = %q, %d; want HTTP/1.1, 101", c.Proto(), c.Status())
+	}
+	a, b := net.Pipe()
+	defer b.Close()
+	n := conn.New(a, nil)
+	defer n.CloseNow()
+	if n.Proto() != "" || n.Status() != 0 {
+		t.Errorf("New: Proto, Status = %q, %d; want \"\", 0", n.Proto(), n.Status())
+	}
+}

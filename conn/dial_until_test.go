@@ -74,3 +74,72 @@ func TestDialHandshakeBoundBackground(t *testing.T) {
 		})
 	}
 }
+
+// Dial with the zero Dialer's dialing and a context that never ends over
+// real TCP, where the bound is a pooled context: a server that never
+// answers fails the dial with a TimeoutError once HandshakeTimeout has
+// passed, and the dials before and after, which reuse or replace that
+// context, succeed.
+func TestDialPooledBound(t *testing.T) {
+	for _, k := range []string{"http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "REQUEST_METHOD"} {
+		t.Setenv(k, "")
+	}
+	ok := serve(t, func(p *wstest.Peer) {
+		if p.Upgrade(nil) == nil {
+			p.ReadClose()
+		}
+	})
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := make(chan net.Conn, 1)
+	go func() {
+		nc, err := silent.Accept()
+		if err == nil {
+			held <- nc
+		}
+	}()
+	// Should the bound fail, the dial ends when this closes the socket.
+	giveUp := time.AfterFunc(5*time.Second, func() { (<-held).Close() })
+	defer func() {
+		silent.Close()
+		if giveUp.Stop() {
+			select {
+			case nc := <-held:
+				nc.Close()
+			default:
+			}
+		}
+	}()
+	d := &conn.Dialer{HandshakeTimeout: 300 * time.Millisecond}
+	ctx := context.Background()
+	dialOK := func() {
+		t.Helper()
+		c, err := d.Dial(ctx, ok.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.CloseNow()
+	}
+	for range 3 {
+		dialOK()
+	}
+	start := time.Now()
+	c, err := d.Dial(ctx, "ws://"+silent.Addr().String()+"/")
+	took := time.Since(start)
+	if err == nil {
+		c.CloseNow()
+		t.Fatal("Dial to a server that never answers succeeded")
+	}
+	var te *conn.TimeoutError
+	if !errors.As(err, &te) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Dial = %v, want a TimeoutError matching context.DeadlineExceeded", err)
+	}
+	if took < 300*time.Millisecond || took >= 5*time.Second {
+		t.Errorf("Dial took %v, want the 300ms bound", took)
+	}
+	for range 3 {
+		dialOK()
+	}
+}

@@ -3,7 +3,12 @@ package conn
 import "net"
 
 // Socket returns the connection's socket, for tests that inspect it.
-func Socket(c *Conn) net.Conn { return c.t.(*netTransport).Conn }
+func Socket(c *Conn) net.Conn {
+	if t, ok := c.t.(*tcpTransport); ok {
+		return t.tcp()
+	}
+	return c.t.(*netTransport).Conn
+}
 
 // TraceBufferCap returns the capacity of the payload copy kept for the
 // trace between frames.

@@ -147,7 +147,7 @@ func newH2Client(ctx context.Context, nc net.Conn) (*h2Client, error) {
 	c.fr.MaxHeaderListSize = h2MaxHeaderList
 	c.henc = hpack.NewEncoder(&c.hbuf)
 
-	b := bind.Binder{Set: nc.SetDeadline}
+	b := bind.Binder{Conn: nc}
 	b.Arm(ctx)
 	_, err := io.WriteString(nc, http2.ClientPreface)
 	if err == nil {

@@ -67,7 +67,24 @@ var errNoConnect = fmt.Errorf("%w: the server does not set SETTINGS_ENABLE_CONNE
 // Proto returns the HTTP version of the opening handshake: "HTTP/1.1",
 // "HTTP/2.0" for a WebSocket over an HTTP/2 stream, or "" for a Conn made
 // by [New].
-func (c *Conn) Proto() string { return c.proto }
+func (c *Conn) Proto() string {
+	switch c.proto {
+	case protoHTTP11:
+		return "HTTP/1.1"
+	case protoHTTP2:
+		return "HTTP/2.0"
+	}
+	return ""
+}
+
+// handshakeProto is the HTTP version of a Conn's opening handshake.
+type handshakeProto uint8
+
+const (
+	protoNone   handshakeProto = iota // a Conn made by New
+	protoHTTP11                       // HTTP/1.1
+	protoHTTP2                        // an extended CONNECT over HTTP/2
+)
 
 // tryHTTP2 reports whether a dial to u begins over HTTP/2.
 func (d *Dialer) tryHTTP2(u *url.URL) bool {
@@ -183,8 +200,8 @@ func (d *Dialer) openStream(ctx context.Context, hc *h2Conn, u *url.URL, st *dia
 	}
 	var c *Conn
 	if err == nil {
-		if c, err = d.established(s, hresp, offers, t); err == nil {
-			c.proto = "HTTP/2.0"
+		if c, err = d.established(s, hresp, flatten(hresp.Header), offers, t); err == nil {
+			c.proto = protoHTTP2
 			return c, nil
 		}
 	}

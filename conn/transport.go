@@ -77,13 +77,47 @@ type netTransport struct {
 }
 
 // transportOf wraps nc, with bytes read past the handshake served first.
+// A TCP connection is its own transport, seen as a tcpTransport, so that
+// the usual dial allocates nothing here.
 func transportOf(nc net.Conn, buffered []byte) Transport {
-	_, isTLS := nc.(*tls.Conn)
-	var t Transport = &netTransport{Conn: nc, tls: isTLS}
+	var t Transport
+	switch c := nc.(type) {
+	case *net.TCPConn:
+		t = (*tcpTransport)(c)
+	case *tls.Conn:
+		t = &netTransport{Conn: nc, tls: true}
+	default:
+		t = &netTransport{Conn: nc}
+	}
 	if len(buffered) > 0 {
 		t = &prefixed{Transport: t, buf: buffered}
 	}
 	return t
+}
+
+// tcpTransport is netTransport for a TCP connection: the same
+// *net.TCPConn with the methods of a transport, so that making one costs
+// no allocation.
+type tcpTransport net.TCPConn
+
+func (t *tcpTransport) tcp() *net.TCPConn { return (*net.TCPConn)(t) }
+
+func (t *tcpTransport) Read(b []byte) (int, error)         { return t.tcp().Read(b) }
+func (t *tcpTransport) Write(b []byte) (int, error)        { return t.tcp().Write(b) }
+func (t *tcpTransport) Close() error                       { return t.tcp().Close() }
+func (t *tcpTransport) SetReadDeadline(d time.Time) error  { return t.tcp().SetReadDeadline(d) }
+func (t *tcpTransport) SetWriteDeadline(d time.Time) error { return t.tcp().SetWriteDeadline(d) }
+func (t *tcpTransport) LocalAddr() net.Addr                { return t.tcp().LocalAddr() }
+func (t *tcpTransport) RemoteAddr() net.Addr               { return t.tcp().RemoteAddr() }
+func (t *tcpTransport) CloseWrite() error                  { return t.tcp().CloseWrite() }
+
+// writeBuffers writes v with one system call (writev).
+func (t *tcpTransport) writeBuffers(v *net.Buffers) (int64, error) { return v.WriteTo(t.tcp()) }
+
+// Abort resets the connection (SO_LINGER 0) and closes it.
+func (t *tcpTransport) Abort() error {
+	t.tcp().SetLinger(0)
+	return t.tcp().Close()
 }
 
 func (t *netTransport) Write(b []byte) (int, error) {
@@ -152,6 +186,9 @@ func (e *brokenError) Timeout() bool   { return true }
 // not change, so that a receive waiting for the next frame can wait on
 // the socket without holding a buffer (see reader.NewSize); t otherwise.
 func readSource(t io.Reader) io.Reader {
+	if tt, ok := t.(*tcpTransport); ok {
+		return tt.tcp()
+	}
 	if nt, ok := t.(*netTransport); ok && !nt.tls {
 		switch nc := nt.Conn.(type) {
 		case *net.TCPConn, *net.UnixConn:

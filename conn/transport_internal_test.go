@@ -7,6 +7,57 @@ import (
 	"testing"
 )
 
+// A dialed TCP connection is its own transport, with every optional
+// method of one: vectored writes that reach the peer in order, Abort,
+// CloseWrite and the addresses. Bytes read past the handshake put a
+// prefix in front of it.
+func TestTCPTransport(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+
+	tr := transportOf(nc, nil)
+	defer tr.Close()
+	if _, ok := tr.(*tcpTransport); !ok {
+		t.Fatalf("transportOf(*net.TCPConn) = %T, want *tcpTransport", tr)
+	}
+	if _, ok := tr.(aborter); !ok {
+		t.Error("no Abort")
+	}
+	if _, ok := tr.(halfCloser); !ok {
+		t.Error("no CloseWrite")
+	}
+	if localAddr(tr) != nc.LocalAddr() || remoteAddr(tr) != nc.RemoteAddr() {
+		t.Errorf("addresses %v, %v; want %v, %v", localAddr(tr), remoteAddr(tr), nc.LocalAddr(), nc.RemoteAddr())
+	}
+	if _, ok := tr.(vectorWriter); !ok {
+		t.Fatal("no vectored write")
+	}
+	v := net.Buffers{[]byte("one "), []byte("two "), []byte("three")}
+	if n, err := writeVec(tr, &v); n != 13 || err != nil {
+		t.Fatalf("writeVec = %d, %v; want 13, nil", n, err)
+	}
+	got := make([]byte, 13)
+	if _, err := io.ReadFull(peer, got); err != nil || string(got) != "one two three" {
+		t.Fatalf("peer read %q, %v; want %q", got, err, "one two three")
+	}
+
+	if p, ok := transportOf(nc, []byte("x")).(*prefixed); !ok || p.Transport != tr {
+		t.Errorf("with bytes past the handshake: %T, want *prefixed over the TCP transport", p)
+	}
+}
+
 // A Conn reads frames straight from a plain TCP or Unix socket, so that a
 // receive waiting for the next frame can wait on the socket holding no
 // buffer; through the transport whenever the transport's reads do more

@@ -102,7 +102,11 @@ func (r *Request) connectValue(s int) (string, error) {
 func CheckConnectResponse(code int, header http.Header, body io.Reader, req *Request) (*Response, error) {
 	switch {
 	case code >= 200 && code < 300:
-		return negotiated(&Response{StatusCode: code, Status: http.StatusText(code), Header: header}, req)
+		resp := &Response{StatusCode: code, Status: http.StatusText(code), Header: header}
+		if err := negotiated(resp, header["Sec-Websocket-Protocol"], header["Sec-Websocket-Extensions"], req); err != nil {
+			return nil, err
+		}
+		return resp, nil
 	case isRedirect(code):
 		return nil, redirect(head{code: code, reason: http.StatusText(code), header: header}, req)
 	}

@@ -35,7 +35,8 @@
 // [ErrBadExtension]. A redirect gives a
 // [*RedirectError] with the resolved Location; any other status gives a
 // [*StatusError] with a bounded copy of the body. Both wrap
-// [ErrBadStatus].
+// [ErrBadStatus]. [ReadResponseFields] does the same and gives the header
+// as a list of fields instead of a map, for a client that keeps it so.
 //
 // # permessage-deflate negotiation (RFC 7692 §5, §7)
 //

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -25,6 +26,21 @@ func FuzzReadResponse(f *testing.F) {
 		br := bufio.NewReaderSize(bytes.NewReader(in), 64)
 		resp, err := handshake.ReadResponse(br, req)
 		consumed := len(in) - br.Buffered()
+		var fresp handshake.Response
+		fields, ferr := handshake.ReadResponseFields(bufio.NewReaderSize(bytes.NewReader(in), 64), req, &fresp)
+		if (err == nil) != (ferr == nil) || err != nil && err.Error() != ferr.Error() {
+			t.Fatalf("ReadResponse: %v; ReadResponseFields: %v", err, ferr)
+		}
+		if err == nil {
+			h := http.Header{}
+			for i := 0; i+1 < len(fields); i += 2 {
+				h[fields[i]] = append(h[fields[i]], fields[i+1])
+			}
+			fresp.Header = h
+			if !reflect.DeepEqual(&fresp, resp) {
+				t.Fatalf("ReadResponse: %+v; ReadResponseFields: %+v", resp, fresp)
+			}
+		}
 		var se *handshake.StatusError
 		var re *handshake.RedirectError
 		switch {

@@ -17,8 +17,14 @@ func NewKey(r io.Reader) (string, error) {
 	var nonce [16]byte
 	if r == nil {
 		rand.Read(nonce[:]) // never fails (crypto/rand, Go 1.24+)
-	} else if _, err := io.ReadFull(r, nonce[:]); err != nil {
-		return "", err
+	} else {
+		// A buffer passed to an io.Reader escapes: only this path
+		// pays for one, and nonce stays on the stack for crypto/rand.
+		b := make([]byte, len(nonce))
+		if _, err := io.ReadFull(r, b); err != nil {
+			return "", err
+		}
+		copy(nonce[:], b)
 	}
 	return base64.StdEncoding.EncodeToString(nonce[:]), nil
 }

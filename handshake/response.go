@@ -66,6 +66,29 @@ type Response struct {
 // HTTP/1.1 gives [ErrMalformedResponse]. Read errors are returned wrapped;
 // an early end of stream is [io.ErrUnexpectedEOF].
 func ReadResponse(br *bufio.Reader, req *Request) (*Response, error) {
+	resp := &Response{}
+	fields, err := readResponse(br, req, resp)
+	if err != nil {
+		return nil, err
+	}
+	resp.Header = headerOf(fields)
+	return resp, nil
+}
+
+// ReadResponseFields is [ReadResponse] for a caller that keeps the header
+// as a list: it fills resp, whose Header it leaves nil, and returns the
+// header fields in the order received, each as a name in canonical form
+// followed by its value. It allocates less than ReadResponse: the strings
+// share one allocation, and there is no map. Errors are ReadResponse's;
+// after one, resp holds nothing of use.
+func ReadResponseFields(br *bufio.Reader, req *Request, resp *Response) ([]string, error) {
+	*resp = Response{}
+	return readResponse(br, req, resp)
+}
+
+// readResponse is ReadResponse, filling resp but its Header and returning
+// the header fields as ReadResponseFields does.
+func readResponse(br *bufio.Reader, req *Request, resp *Response) ([]string, error) {
 	maxHeader := req.MaxHeaderBytes
 	if maxHeader <= 0 {
 		maxHeader = DefaultMaxHeaderBytes
@@ -79,10 +102,12 @@ func ReadResponse(br *bufio.Reader, req *Request) (*Response, error) {
 		if h.minor < 1 {
 			return nil, fmt.Errorf("%w (got HTTP/1.%d)", ErrBadVersion, h.minor)
 		}
-		return validate(h, req)
+		return h.fields, validate(h, req, resp)
 	case isRedirect(code):
+		h.header = headerOf(h.fields)
 		return nil, redirect(h, req)
 	default:
+		h.header = headerOf(h.fields)
 		se := &StatusError{StatusCode: code, Status: h.reason, Header: h.header}
 		se.Body = readBody(br, h, req.MaxBodyBytes)
 		return nil, se
@@ -103,7 +128,41 @@ type head struct {
 	minor  int // HTTP/1.minor
 	code   int
 	reason string
-	header http.Header
+	fields []string    // name, value, name, value...; names canonical
+	header http.Header // the fields as a map, where one is needed
+}
+
+// get returns the values of the field name, in canonical form.
+func (h head) get(name string) []string {
+	var vs []string
+	for i := 0; i < len(h.fields); i += 2 {
+		if h.fields[i] != name {
+			continue
+		}
+		if vs == nil {
+			vs = h.fields[i+1 : i+2 : i+2] // capped: appending copies
+		} else {
+			vs = append(vs, h.fields[i+1])
+		}
+	}
+	return vs
+}
+
+// headerOf returns the header of fields, a list of names in canonical
+// form each followed by its value.
+func headerOf(fields []string) http.Header {
+	h := make(http.Header, len(fields)/2)
+	for i := 0; i < len(fields); i += 2 {
+		name := fields[i]
+		if vs, ok := h[name]; ok {
+			h[name] = append(vs, fields[i+1])
+		} else {
+			// Capped, so that appending to it never writes over the
+			// next field's value.
+			h[name] = fields[i+1 : i+2 : i+2]
+		}
+	}
+	return h
 }
 
 // field locates a header field in the text of a header section: its name
@@ -147,22 +206,14 @@ func readHead(br *bufio.Reader, max int, skipInterim bool) (head, error) {
 // whose fields are located in text by fields.
 func newHead(minor, code, nreason int, fields []field, text []byte) head {
 	s := string(text)
-	h := head{minor: minor, code: code, reason: s[:nreason], header: make(http.Header, len(fields))}
-	values := make([]string, len(fields))
+	h := head{minor: minor, code: code, reason: s[:nreason], fields: make([]string, 2*len(fields))}
 	for i, f := range fields {
 		end := len(s)
 		if i+1 < len(fields) {
 			end = fields[i+1].name
 		}
-		name := canonicalKey(s[f.name:f.value])
-		values[i] = s[f.value:end]
-		if vs, ok := h.header[name]; ok {
-			h.header[name] = append(vs, values[i])
-		} else {
-			// Capped, so that appending to it never writes over the
-			// next field's value.
-			h.header[name] = values[i : i+1 : i+1]
-		}
+		h.fields[2*i] = canonicalKey(s[f.name:f.value])
+		h.fields[2*i+1] = s[f.value:end]
 	}
 	return h
 }
@@ -354,44 +405,45 @@ func trimOWS(b []byte) []byte {
 	return b
 }
 
-// validate checks a 101 response against the request.
-func validate(h head, req *Request) (*Response, error) {
-	hdr := h.header
-	if !httpguts.HeaderValuesContainsToken(hdr["Upgrade"], "websocket") {
-		return nil, detail(ErrBadUpgrade, hdr["Upgrade"])
+// validate checks a 101 response against the request and fills in resp,
+// but its Header.
+func validate(h head, req *Request, resp *Response) error {
+	if vs := h.get("Upgrade"); !httpguts.HeaderValuesContainsToken(vs, "websocket") {
+		return detail(ErrBadUpgrade, vs)
 	}
-	if !httpguts.HeaderValuesContainsToken(hdr["Connection"], "upgrade") {
-		return nil, detail(ErrBadConnection, hdr["Connection"])
+	if vs := h.get("Connection"); !httpguts.HeaderValuesContainsToken(vs, "upgrade") {
+		return detail(ErrBadConnection, vs)
 	}
 	key, ok := req.sentKey()
-	accept := hdr["Sec-Websocket-Accept"]
+	accept := h.get("Sec-Websocket-Accept")
 	if !ok || len(accept) != 1 || !isAccept(accept[0], key) {
-		return nil, detail(ErrBadAccept, accept)
+		return detail(ErrBadAccept, accept)
 	}
-	return negotiated(&Response{StatusCode: h.code, Status: h.reason, Header: hdr}, req)
+	resp.StatusCode, resp.Status = h.code, h.reason
+	return negotiated(resp, h.get("Sec-Websocket-Protocol"), h.get("Sec-Websocket-Extensions"), req)
 }
 
-// negotiated checks the subprotocol and extensions of an accepting answer
-// against what req offered and records them in resp: the checks that apply
-// over HTTP/1.1 and HTTP/2 alike.
-func negotiated(resp *Response, req *Request) (*Response, error) {
-	hdr := resp.Header
-	if ps := hdr["Sec-Websocket-Protocol"]; len(ps) > 0 {
+// negotiated checks the subprotocol and extensions of an accepting answer,
+// the values ps of its Sec-WebSocket-Protocol and es of its
+// Sec-WebSocket-Extensions, against what req offered and records them in
+// resp: the checks that apply over HTTP/1.1 and HTTP/2 alike.
+func negotiated(resp *Response, ps, es []string, req *Request) error {
+	if len(ps) > 0 {
 		if len(ps) != 1 || strings.IndexByte(ps[0], ',') >= 0 {
-			return nil, detail(ErrBadSubprotocol, ps)
+			return detail(ErrBadSubprotocol, ps)
 		}
 		if p := ps[0]; p != "" {
 			offered := req.offered(slotProtocol)
 			i := indexString(offered, p)
 			if i < 0 {
-				return nil, detail(ErrBadSubprotocol, ps)
+				return detail(ErrBadSubprotocol, ps)
 			}
 			resp.Subprotocol = offered[i]
 		}
 	}
 
 	var exts []string
-	for _, v := range hdr["Sec-Websocket-Extensions"] {
+	for _, v := range es {
 		exts = appendList(exts, v)
 	}
 	if len(exts) > 0 {
@@ -399,17 +451,17 @@ func negotiated(resp *Response, req *Request) (*Response, error) {
 		for i, e := range exts {
 			name := extensionName(e)
 			if !hasExtension(offered, name) {
-				return nil, &ExtensionError{Extension: name, Reason: "not offered"}
+				return &ExtensionError{Extension: name, Reason: "not offered"}
 			}
 			for _, prev := range exts[:i] {
 				if strings.EqualFold(extensionName(prev), name) {
-					return nil, &ExtensionError{Extension: name, Reason: "answered twice"}
+					return &ExtensionError{Extension: name, Reason: "answered twice"}
 				}
 			}
 		}
 		resp.Extensions = exts
 	}
-	return resp, nil
+	return nil
 }
 
 // detail adds the offending header values, quoted and shortened, to err.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -76,6 +77,7 @@ func TestReadResponseValid(t *testing.T) {
 			if string(rest) != "\x81\x02hi" {
 				t.Errorf("bytes after the header: %q", rest)
 			}
+			checkFields(t, tt.in, resp, nil)
 		})
 	}
 	resp, _ := handshake.ReadResponse(bufioString(ok101("X-Long: a", " b", "\tc")), sampleRequest(t))
@@ -84,6 +86,64 @@ func TestReadResponseValid(t *testing.T) {
 	}
 	if resp.Status != "Switching Protocols" {
 		t.Errorf("Status = %q", resp.Status)
+	}
+}
+
+// checkFields checks that ReadResponseFields reads in as ReadResponse
+// did, with the answer want or the error wantErr: the same Response but
+// its Header, which is nil, the fields of that Header, and the same error.
+func checkFields(t *testing.T, in string, want *handshake.Response, wantErr error) {
+	t.Helper()
+	var resp handshake.Response
+	fields, err := handshake.ReadResponseFields(bufioString(in), sampleRequest(t), &resp)
+	if wantErr != nil {
+		if err == nil || err.Error() != wantErr.Error() {
+			t.Errorf("ReadResponseFields: err = %v; want %v", err, wantErr)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("ReadResponseFields: %v", err)
+	}
+	if resp.Header != nil || resp.StatusCode != want.StatusCode || resp.Status != want.Status ||
+		resp.Subprotocol != want.Subprotocol || !equalStrings(resp.Extensions, want.Extensions) {
+		t.Errorf("ReadResponseFields: %+v; want %+v without its Header", resp, *want)
+	}
+	h := http.Header{}
+	for i := 0; i+1 < len(fields); i += 2 {
+		h[fields[i]] = append(h[fields[i]], fields[i+1])
+	}
+	if len(fields)%2 != 0 || !reflect.DeepEqual(h, want.Header) {
+		t.Errorf("ReadResponseFields: fields %q; want those of %v", fields, want.Header)
+	}
+}
+
+// ReadResponseFields keeps the fields in the order received, names in
+// canonical form, and allocates twice for an answer whose field names are
+// the usual ones: the text of its head and the list.
+func TestReadResponseFields(t *testing.T) {
+	in := crlf("HTTP/1.1 101 Switching Protocols", "upgrade: websocket", "Connection: Upgrade",
+		"Sec-WebSocket-Accept: "+sampleAccept, "x-a: 1", "X-A: 2")
+	req := sampleRequest(t)
+	var resp handshake.Response
+	fields, err := handshake.ReadResponseFields(bufioString(in), req, &resp)
+	want := []string{"Upgrade", "websocket", "Connection", "Upgrade", "Sec-Websocket-Accept", sampleAccept, "X-A", "1", "X-A", "2"}
+	if err != nil || !equalStrings(fields, want) {
+		t.Fatalf("ReadResponseFields = %q, %v; want %q", fields, err, want)
+	}
+	if raceEnabled {
+		return
+	}
+	in = ok101()
+	br := bufioString(in)
+	sr := strings.NewReader(in)
+	n := testing.AllocsPerRun(100, func() {
+		sr.Reset(in)
+		br.Reset(sr)
+		handshake.ReadResponseFields(br, req, &resp)
+	})
+	if n != 2 {
+		t.Errorf("ReadResponseFields: %v allocations, want 2", n)
 	}
 }
 
@@ -145,6 +205,7 @@ func TestReadResponseInvalid(t *testing.T) {
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("err = %v; want %v", err, tt.want)
 			}
+			checkFields(t, tt.in, nil, err)
 			validation := []error{handshake.ErrBadVersion, handshake.ErrBadUpgrade, handshake.ErrBadConnection, handshake.ErrBadAccept, handshake.ErrBadSubprotocol, handshake.ErrBadExtension}
 			for _, v := range validation {
 				if v == tt.want && !errors.Is(err, handshake.ErrHandshake) {

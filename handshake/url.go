@@ -107,7 +107,11 @@ func escapeQuery(q string) string {
 // port, or the scheme's default port (80 for ws and http, 443 for wss and
 // https). An IPv6 literal is bracketed.
 func Addr(u *url.URL) string {
-	return net.JoinHostPort(u.Hostname(), portOf(u))
+	host := u.Hostname()
+	if u.Port() != "" && strings.IndexByte(host, ':') >= 0 == strings.HasPrefix(u.Host, "[") {
+		return u.Host // already what JoinHostPort would build
+	}
+	return net.JoinHostPort(host, portOf(u))
 }
 
 // SameHost reports whether a and b name the same host, compared without

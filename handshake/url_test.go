@@ -2,6 +2,7 @@ package handshake_test
 
 import (
 	"errors"
+	"net"
 	"net/url"
 	"testing"
 
@@ -145,5 +146,42 @@ func TestSameOrigin(t *testing.T) {
 		if got := handshake.SameOrigin(b, a); got != tt.want {
 			t.Errorf("SameOrigin(%s, %s) = %v, want %v", tt.b, tt.a, got, tt.want)
 		}
+	}
+}
+
+// Addr is net.JoinHostPort of the host and the port for every URL, also
+// one built by hand, and a URL whose Host already is that address costs
+// no allocation.
+func TestAddrJoinsHostPort(t *testing.T) {
+	for _, host := range []string{
+		"h:80", "h", "h:", "[::1]:81", "[::1]", "[fe80::1%en0]:82",
+		"[h]:83", "a:b:84", "::1", "127.0.0.1:85", "127.0.0.1",
+	} {
+		u := &url.URL{Scheme: "ws", Host: host}
+		port := u.Port()
+		if port == "" {
+			port = "80"
+		}
+		want := net.JoinHostPort(u.Hostname(), port)
+		if got := handshake.Addr(u); got != want {
+			t.Errorf("Addr(Host %q) = %q, want %q", host, got, want)
+		}
+	}
+	if raceEnabled {
+		return
+	}
+	u := &url.URL{Scheme: "ws", Host: "127.0.0.1:85"}
+	if n := testing.AllocsPerRun(100, func() { handshake.Addr(u) }); n != 0 {
+		t.Errorf("Addr(Host %q): %v allocations, want 0", u.Host, n)
+	}
+}
+
+// NewKey with crypto/rand allocates only the key.
+func TestNewKeyAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes what escapes")
+	}
+	if n := testing.AllocsPerRun(100, func() { handshake.NewKey(nil) }); n != 1 {
+		t.Errorf("NewKey(nil): %v allocations, want 1", n)
 	}
 }

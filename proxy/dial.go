@@ -165,7 +165,7 @@ func (d *Dialer) dial(ctx context.Context, network, addr string) (net.Conn, erro
 
 	// Bind ctx to the connection for the rest of the dial: its deadline,
 	// and an immediate deadline when it is cancelled.
-	b := bind.Binder{Set: c.SetDeadline}
+	b := bind.Binder{Conn: c}
 	b.Arm(ctx)
 	tunnel, err := d.handshake(ctx, c, scheme, connectReq, user, host, port)
 	if b.Release() {

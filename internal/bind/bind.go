@@ -17,10 +17,17 @@ import (
 // past is a deadline in the past: setting it wakes a blocked call at once.
 var past = time.Unix(1, 0)
 
+// Deadliner sets the deadline of what a Binder binds: a net.Conn's
+// SetDeadline binds both directions; for one direction, a type whose
+// SetDeadline calls SetReadDeadline or SetWriteDeadline. A pointer held as a
+// Deadliner costs no allocation, where a method value would.
+type Deadliner interface {
+	SetDeadline(t time.Time) error
+}
+
 // A Binder binds the calls on one direction of a connection, one call at a
-// time, to their contexts. Set, the only field to fill in, sets that
-// direction's deadline: a net.Conn's SetReadDeadline, SetWriteDeadline or
-// SetDeadline. The caller serialises Arm, Disarm and Until.
+// time, to their contexts. Conn, the only field to fill in, sets that
+// direction's deadline. The caller serialises Arm, Disarm and Until.
 //
 // The registration with context.AfterFunc outlives the call: the next call
 // with the same context (or one with the same Done channel, such as a
@@ -29,7 +36,7 @@ var past = time.Unix(1, 0)
 // another context, or Release, drops it. The registration refers to the
 // Binder weakly: a long-lived context does not keep alive what holds it.
 type Binder struct {
-	Set func(time.Time) error
+	Conn Deadliner
 
 	mu       sync.Mutex
 	done     <-chan struct{} // Done of the registered context; nil: none
@@ -75,13 +82,13 @@ func (b *Binder) Arm(ctx context.Context) {
 	case isClosed(done):
 		// ctx ended before this call: its AfterFunc found no call to
 		// wake, or has not run yet.
-		b.Set(past)
+		b.Conn.SetDeadline(past)
 		b.dl = true
 	case hasDL:
-		b.Set(dl)
+		b.Conn.SetDeadline(dl)
 		b.dl = true
 	case b.dl:
-		b.Set(time.Time{})
+		b.Conn.SetDeadline(time.Time{})
 		b.dl = false
 	}
 }
@@ -90,7 +97,7 @@ func (b *Binder) Arm(ctx context.Context) {
 func (b *Binder) cancelled(done <-chan struct{}) {
 	b.mu.Lock()
 	if b.active && b.done == done {
-		b.Set(past)
+		b.Conn.SetDeadline(past)
 		b.dl = true
 		b.settle()
 	}
@@ -114,7 +121,7 @@ func (b *Binder) Disarm() {
 // end meanwhile, leaves the connection alone. The next Arm replaces dl.
 func (b *Binder) Until(dl time.Time) {
 	b.mu.Lock()
-	b.Set(dl)
+	b.Conn.SetDeadline(dl)
 	b.dl = true
 	b.settle()
 	b.mu.Unlock()
@@ -131,7 +138,7 @@ func (b *Binder) Release() (ended bool) {
 	b.released = true
 	ended = b.unregister()
 	if b.dl {
-		b.Set(time.Time{})
+		b.Conn.SetDeadline(time.Time{})
 		b.dl = false
 	}
 	b.settle()

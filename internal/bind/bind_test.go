@@ -36,7 +36,7 @@ func (c *conn) took() []time.Time {
 
 func newBinder() (*Binder, *conn) {
 	c := &conn{}
-	return &Binder{Set: c.SetDeadline}, c
+	return &Binder{Conn: c}, c
 }
 
 // countingCtx counts the AfterFunc registrations still live on it: its
