@@ -12,7 +12,7 @@ import (
 )
 
 // BenchmarkSendLarge sends 1 MiB binary messages over loopback TCP to a
-// peer that discards them: 32 pieces of one write buffer each.
+// peer that discards them: 4 Writes of 256 KiB each.
 func BenchmarkSendLarge(b *testing.B) {
 	s := serve(b, wstest.Discard)
 	c := dial(b, nil, s.URL)
