@@ -2,6 +2,7 @@ package conn_test
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
 	"testing"
 	"time"
@@ -15,7 +16,20 @@ import (
 // peer that discards them: 4 Writes of 256 KiB each.
 func BenchmarkSendLarge(b *testing.B) {
 	s := serve(b, wstest.Discard)
-	c := dial(b, nil, s.URL)
+	sendLarge(b, dial(b, nil, s.URL))
+}
+
+// BenchmarkSendLargeTLS is BenchmarkSendLarge over TLS, which cuts each
+// Write into records of 16 KiB.
+func BenchmarkSendLargeTLS(b *testing.B) {
+	pool, cert := testCA(b)
+	s := wstest.NewTLSServer(wstest.Discard, &tls.Config{Certificates: []tls.Certificate{cert}})
+	b.Cleanup(s.Close)
+	sendLarge(b, dial(b, &conn.Dialer{TLSConfig: &tls.Config{RootCAs: pool}}, s.URL))
+}
+
+// sendLarge has c send 1 MiB binary messages.
+func sendLarge(b *testing.B, c *conn.Conn) {
 	p := make([]byte, 1<<20)
 	ctx := context.Background()
 	b.SetBytes(int64(len(p)))
