@@ -50,6 +50,13 @@ func (discardTransport) Close() error                     { return nil }
 func (discardTransport) SetReadDeadline(time.Time) error  { return nil }
 func (discardTransport) SetWriteDeadline(time.Time) error { return nil }
 
+// BenchmarkEncodeLarge is BenchmarkSendLarge without the socket: a client
+// Conn masks 1 MiB messages into a transport that discards them. It
+// measures what a large message costs besides the system calls.
+func BenchmarkEncodeLarge(b *testing.B) {
+	sendLarge(b, conn.New(discardTransport{}, nil))
+}
+
 // BenchmarkEncodeBatch is BenchmarkSendBatch without the socket: a client
 // Conn frames and masks bursts of 64 messages of 16 B into a transport
 // that discards them; a message is one op. It measures what a message
