@@ -42,7 +42,7 @@ var writePool = sync.Pool{New: func() any {
 // go out per Write: the payload is masked as it is copied into a buffer
 // from largePool, which is written each time it fills, so that a 1 MiB
 // frame leaves in 4 system calls. On loopback TCP in a 2-vCPU VM, 32 KiB
-// pieces measured 10-15% faster (bench/README.md): there the reader, on
+// pieces measured 4-15% faster (bench/README.md): there the reader, on
 // the other vCPU, parks in the longer gaps between writes, and waking it
 // costs more than the system calls saved.
 const largePiece = 256 << 10
