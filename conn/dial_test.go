@@ -426,7 +426,7 @@ func TestTrace(t *testing.T) {
 }
 
 // testCA makes a CA and a certificate for 127.0.0.1 and "ws.test".
-func testCA(t *testing.T) (*x509.CertPool, tls.Certificate) {
+func testCA(t testing.TB) (*x509.CertPool, tls.Certificate) {
 	t.Helper()
 	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	caTmpl := &x509.Certificate{

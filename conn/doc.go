@@ -83,7 +83,8 @@
 // Cancellation and timeouts) and, between calls, holds no read or write
 // buffer: they are lent from pools for the duration of a call. A sending
 // call encodes its frame into a lent buffer and writes it with one system
-// call, or in 32 KiB pieces when it is longer. The trace's copy of a
+// call; a frame longer than 32 KiB goes out in pieces of 256 KiB, masked
+// as each is copied, one system call each. The trace's copy of a
 // received payload is kept between frames only when it is small (64 KiB at
 // most).
 //

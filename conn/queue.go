@@ -223,16 +223,27 @@ func (q *sendQueue) reopen() {
 
 // appendMasked appends to b as much of p as b's capacity holds, masked
 // with key from key position pos if masked, and returns b, the number of
-// bytes of p appended and the key position after them.
+// bytes of p appended and the key position after them. It copies and
+// masks maskSlice bytes at a time, so that the bytes copied are masked
+// while they are still in the first-level cache.
 func appendMasked(b, p []byte, masked bool, key mask.Key, pos int) ([]byte, int, int) {
-	start := len(b)
-	k := min(cap(b)-start, len(p))
-	b = append(b, p[:k]...)
-	if masked {
+	k := min(cap(b)-len(b), len(p))
+	if !masked {
+		return append(b, p[:k]...), k, pos
+	}
+	for s := p[:k]; len(s) > 0; {
+		n := min(len(s), maskSlice)
+		start := len(b)
+		b = append(b, s[:n]...)
 		pos = mask.Apply(b[start:], key, pos)
+		s = s[n:]
 	}
 	return b, k, pos
 }
+
+// maskSlice is how many bytes appendMasked copies before it masks them:
+// with the bytes they are copied from, they fit in a first-level cache.
+const maskSlice = 16 << 10
 
 // takeQueued has the writer send the frames queued before anything the
 // caller appends: bytes kept by a stopped write go out first, in a write

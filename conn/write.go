@@ -28,10 +28,7 @@ var ErrMessageOpen = errors.New("conn: another message sent in fragments is stil
 
 // writeBufferSize is the size of a write buffer, lent by writePool to a
 // Conn's writer for one locked section. Frames that fit together go out in
-// one Write; a masked payload longer than the room left goes out in pieces
-// of this size, masked as it is copied. 32 KiB pieces measured fastest on
-// loopback TCP for a 1 MiB payload: larger ones leave the cache between
-// masking and the kernel's copy.
+// one Write.
 const writeBufferSize = 32 << 10
 
 // writePool caches write buffers across connections. It is a cache only:
@@ -40,6 +37,35 @@ var writePool = sync.Pool{New: func() any {
 	b := make([]byte, 0, writeBufferSize)
 	return &b
 }}
+
+// largePiece is how many bytes of a payload too long for a write buffer
+// go out per Write: the payload is masked as it is copied into a buffer
+// from largePool, which is written each time it fills, so that a 1 MiB
+// frame leaves in 4 system calls. On loopback TCP in a 2-vCPU VM, 32 KiB
+// pieces measured 4-15% faster (bench/README.md): there the reader, on
+// the other vCPU, parks in the longer gaps between writes, and waking it
+// costs more than the system calls saved.
+const largePiece = 256 << 10
+
+// largePool caches the buffers of frames longer than a write buffer; a
+// writer holds one only for the locked section that writes such a frame
+// (or while it keeps that frame's end after a stopped write). Room for a
+// header comes on top of largePiece, so that a frame's payload leaves in
+// whole pieces.
+var largePool = sync.Pool{New: func() any {
+	b := make([]byte, 0, frame.MaxHeaderLen+largePiece)
+	return &b
+}}
+
+// putBuffer gives a writer's buffer back to the pool it came from.
+func putBuffer(bp *[]byte) {
+	*bp = (*bp)[:0]
+	if cap(*bp) == writeBufferSize {
+		writePool.Put(bp)
+	} else {
+		largePool.Put(bp)
+	}
+}
 
 // WriteFrame sends one frame: websocket-client's send_frame. It fills in
 // the payload length and, for a client, masks the frame with a fresh key
@@ -502,11 +528,12 @@ func (c *Conn) writeFailed(err error) error {
 // writer encodes frames for the transport: the last stage of the write
 // pipeline, used under the write lock. Frames are appended to a buffer
 // lent by writePool and written with one Write by flush, so that several
-// frames can leave together; a payload longer than the buffer is written
-// each time the buffer fills, masked as it is copied. The payload is never
-// handed to the transport itself, which would move a payload kept on the
-// caller's stack to the heap. release gives the buffer back when the lock
-// is released: an idle Conn holds none.
+// frames can leave together. A frame longer than that buffer moves what it
+// holds to a larger one from largePool, which is written each time it
+// fills (largePiece bytes of the payload per Write), the payload masked as
+// it is copied. The payload is never handed to the transport itself, which
+// would move a payload kept on the caller's stack to the heap. release
+// gives the buffer back when the lock is released: an idle Conn holds none.
 //
 // A frame that fits in the buffer is never split across two Writes. So
 // when a Write stopped by a deadline wrote part of the buffer, the rest
@@ -544,6 +571,9 @@ func (w *writer) frame(t io.Writer, h frame.Header, payload []byte) (int, error)
 	w.whole = false
 	n := 0
 	size := h.Len() + len(payload)
+	if size > writeBufferSize && cap(*w.bp) == writeBufferSize {
+		w.enlarge()
+	}
 	if room := cap(*w.bp) - len(*w.bp); size > room && (size <= cap(*w.bp) || h.Len() > room) {
 		k, err := w.flush(t)
 		if n += k; err != nil {
@@ -653,19 +683,19 @@ func (w *writer) abandon() {
 	}
 }
 
-// room returns how many bytes can be appended before the next Write.
-func (w *writer) room() int {
-	if w.bp == nil {
-		return writeBufferSize
-	}
-	return cap(*w.bp) - len(*w.bp)
+// enlarge moves the bytes appended so far to a buffer from largePool.
+func (w *writer) enlarge() {
+	bp := largePool.Get().(*[]byte)
+	*bp = append((*bp)[:0], *w.bp...)
+	putBuffer(w.bp)
+	w.bp = bp
 }
 
-// release gives the buffer back to writePool, unless it holds bytes kept
+// release gives the buffer back to its pool, unless it holds bytes kept
 // for the next Write.
 func (w *writer) release() {
 	if w.bp != nil && len(*w.bp) == 0 {
-		writePool.Put(w.bp)
+		putBuffer(w.bp)
 		w.bp = nil
 	}
 }

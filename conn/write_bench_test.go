@@ -2,6 +2,7 @@ package conn_test
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
 	"testing"
 	"time"
@@ -12,10 +13,23 @@ import (
 )
 
 // BenchmarkSendLarge sends 1 MiB binary messages over loopback TCP to a
-// peer that discards them: 32 pieces of one write buffer each.
+// peer that discards them: 4 Writes of 256 KiB each.
 func BenchmarkSendLarge(b *testing.B) {
 	s := serve(b, wstest.Discard)
-	c := dial(b, nil, s.URL)
+	sendLarge(b, dial(b, nil, s.URL))
+}
+
+// BenchmarkSendLargeTLS is BenchmarkSendLarge over TLS, which cuts each
+// Write into records of 16 KiB.
+func BenchmarkSendLargeTLS(b *testing.B) {
+	pool, cert := testCA(b)
+	s := wstest.NewTLSServer(wstest.Discard, &tls.Config{Certificates: []tls.Certificate{cert}})
+	b.Cleanup(s.Close)
+	sendLarge(b, dial(b, &conn.Dialer{TLSConfig: &tls.Config{RootCAs: pool}}, s.URL))
+}
+
+// sendLarge has c send 1 MiB binary messages.
+func sendLarge(b *testing.B, c *conn.Conn) {
 	p := make([]byte, 1<<20)
 	ctx := context.Background()
 	b.SetBytes(int64(len(p)))
@@ -35,6 +49,13 @@ func (discardTransport) Write(p []byte) (int, error)      { return len(p), nil }
 func (discardTransport) Close() error                     { return nil }
 func (discardTransport) SetReadDeadline(time.Time) error  { return nil }
 func (discardTransport) SetWriteDeadline(time.Time) error { return nil }
+
+// BenchmarkEncodeLarge is BenchmarkSendLarge without the socket: a client
+// Conn masks 1 MiB messages into a transport that discards them. It
+// measures what a large message costs besides the system calls.
+func BenchmarkEncodeLarge(b *testing.B) {
+	sendLarge(b, conn.New(discardTransport{}, nil))
+}
 
 // BenchmarkEncodeBatch is BenchmarkSendBatch without the socket: a client
 // Conn frames and masks bursts of 64 messages of 16 B into a transport

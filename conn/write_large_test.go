@@ -1,0 +1,166 @@
+package conn
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"testing"
+	"testing/synctest"
+
+	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/mask"
+)
+
+// patterned returns n bytes that differ from their neighbours, so that a
+// byte out of place or masked at the wrong key position shows.
+func patterned(n int) []byte {
+	p := make([]byte, n)
+	for i := range p {
+		p[i] = byte(i*7 + i>>8)
+	}
+	return p
+}
+
+// unframe parses the frames of wire, unmasking their payloads, and fails
+// the test unless they are exactly want, in order.
+func unframe(t *testing.T, wire []byte, masked bool, want ...[]byte) {
+	t.Helper()
+	for i, w := range want {
+		h, n, err := frame.ParseHeader(wire)
+		if err != nil || h.Masked != masked || h.Length != int64(len(w)) || int64(len(wire)-n) < h.Length {
+			t.Fatalf("frame %d: %+v, %v; want %d bytes, masked %v", i, h, err, len(w), masked)
+		}
+		got := bytes.Clone(wire[n : n+int(h.Length)])
+		if h.Masked {
+			mask.Apply(got, h.Key, 0)
+		}
+		if !bytes.Equal(got, w) {
+			t.Fatalf("frame %d: payload differs", i)
+		}
+		wire = wire[n+int(h.Length):]
+	}
+	if len(wire) != 0 {
+		t.Fatalf("%d bytes after the frames", len(wire))
+	}
+}
+
+// A frame longer than a write buffer leaves in pieces of at least
+// largePiece bytes, one Write each (the last one the rest), and the bytes on
+// the wire are exactly the frame, masked for a client. A frame that fits
+// in one piece leaves in one Write. Afterwards the Conn holds no buffer.
+func TestLargeFramePieces(t *testing.T) {
+	for _, role := range []Role{RoleClient, RoleServer} {
+		for _, size := range []int{writeBufferSize + 1, 100 << 10, largePiece, 1 << 20, 1<<20 + 5, 3<<20 + 1000} {
+			g := &gateTransport{}
+			c := New(g, &Config{Role: role})
+			p := patterned(size)
+			if err := c.WriteMessage(context.Background(), frame.OpBinary, p); err != nil {
+				t.Fatal(err)
+			}
+			// Each Write but the last is a whole buffer: the header's room
+			// is the payload's in the pieces after the first.
+			stream := frame.Header{Length: int64(size), Masked: role == RoleClient}.Len() + size
+			piece := frame.MaxHeaderLen + largePiece
+			if want := (stream + piece - 1) / piece; len(g.writes) != want {
+				t.Errorf("%v, %d bytes: %d Writes, want %d", role, size, len(g.writes), want)
+			}
+			for i, w := range g.writes[:len(g.writes)-1] {
+				if len(w) < largePiece {
+					t.Errorf("%v, %d bytes: Write %d of %d bytes", role, size, i, len(w))
+				}
+			}
+			unframe(t, bytes.Join(g.writes, nil), role == RoleClient, p)
+			if c.w.bp != nil {
+				t.Errorf("%v, %d bytes: the Conn holds a buffer of %d bytes after the write", role, size, cap(*c.w.bp))
+			}
+		}
+	}
+}
+
+// Frames appended before a large one go out with its first piece, and
+// frames after it with its last: a burst of small, large, small messages
+// is three Writes for a 600 KiB message.
+func TestLargeFrameInBurst(t *testing.T) {
+	g := &gateTransport{}
+	c := New(g, nil)
+	small, large := []byte("small"), patterned(600<<10)
+	if err := c.WriteMessages(context.Background(), frame.OpBinary, small, large, small); err != nil {
+		t.Fatal(err)
+	}
+	if len(g.writes) != 3 || len(g.writes[0]) < largePiece || len(g.writes[1]) < largePiece {
+		sizes := make([]int, len(g.writes))
+		for i, w := range g.writes {
+			sizes[i] = len(w)
+		}
+		t.Errorf("Writes of %v bytes, want 3, the first two of at least %d", sizes, largePiece)
+	}
+	unframe(t, bytes.Join(g.writes, nil), true, small, large, small)
+}
+
+// A large frame whose write is stopped by its context keeps its last
+// piece's rest, as any frame that lies whole in the writer's buffer: the
+// next write sends it first and the stream stays whole. Stopped before its
+// last piece, the frame can never be finished: the connection fails.
+func TestLargeFrameStopped(t *testing.T) {
+	const size = 1 << 20
+	const frameLen = 14 + size // header with an 8-byte length and a key
+	for _, tt := range []struct {
+		name string
+		read int // bytes the peer reads before it stops
+		kept bool
+	}{
+		{"in its first piece", 1000, false},
+		{"in a middle piece", frameLen - largePiece - 1000, false},
+		{"in its last piece", frameLen - 1000, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p := patterned(size)
+				c, b, head, err := stopWrite(t, tt.read, func(ctx context.Context, c *Conn) error {
+					return c.WriteMessage(ctx, frame.OpBinary, p)
+				})
+				var te *TimeoutError
+				if !errors.As(err, &te) || te.Kept != tt.kept || te.Broken == tt.kept {
+					t.Fatalf("WriteMessage = %#v, want a timeout with Kept %v", err, tt.kept)
+				}
+				if !tt.kept {
+					if err := c.WriteMessage(context.Background(), frame.OpText, []byte("next")); !errors.Is(err, ErrClosed) {
+						t.Errorf("a write after the cut frame returned %v", err)
+					}
+					return
+				}
+				if got := c.Buffered(); got != frameLen-tt.read {
+					t.Errorf("Buffered = %d, want %d", got, frameLen-tt.read)
+				}
+				errc := make(chan error, 1)
+				go func() { errc <- c.WriteMessage(context.Background(), frame.OpText, []byte("next")) }()
+				rest := make([]byte, frameLen-tt.read+2+4+4)
+				if _, err := io.ReadFull(b, rest); err != nil {
+					t.Fatal(err)
+				}
+				if err := <-errc; err != nil {
+					t.Fatalf("next write: %v", err)
+				}
+				unframe(t, append(head, rest...), true, p, []byte("next"))
+			})
+		})
+	}
+}
+
+// Sending a large frame allocates nothing once the buffers are pooled.
+func TestLargeFrameNoAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items at random under the race detector")
+	}
+	c := New(&gateTransport{discard: true}, nil)
+	p := make([]byte, 1<<20)
+	ctx := context.Background()
+	if n := testing.AllocsPerRun(20, func() {
+		if err := c.WriteMessage(ctx, frame.OpBinary, p); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("%.1f allocations per 1 MiB message, want 0", n)
+	}
+}
