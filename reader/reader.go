@@ -102,7 +102,7 @@ type Reader struct {
 	keyPos uint8 // masking key phase of the next payload byte, 0 to 3
 
 	src  io.Reader
-	rc   syscall.RawConn // src's raw connection, when it can wait unbuffered
+	rc   syscall.RawConn // src's raw connection, when it can wait unbuffered (set by fill)
 	size int             // read buffer size, a power of two
 	bufp *[]byte
 	buf  []byte // *bufp while a pooled buffer is held, wait[:] or nil
@@ -133,7 +133,7 @@ func New(src io.Reader) *Reader {
 // call. On any other source it waits with a small buffer of its own and
 // takes the read buffer once more bytes arrive than that holds.
 func NewSize(src io.Reader, size int) *Reader {
-	return &Reader{src: src, rc: rawSource(src), size: roundSize(size)}
+	return &Reader{src: src, size: roundSize(size)}
 }
 
 func roundSize(size int) int {
@@ -152,7 +152,7 @@ func (r *Reader) Reset(src io.Reader) {
 	r.r, r.w = 0, 0
 	r.release()
 	r.src = src
-	r.rc = rawSource(src)
+	r.rc = nil
 	r.rerr = nil
 	r.state = stateHeader
 	r.hdr = frame.Header{}
@@ -605,6 +605,10 @@ func (r *Reader) fill() error {
 		return err
 	}
 	if r.bufp == nil {
+		if r.rc == nil {
+			// Found at the first wait, not in New: making it allocates.
+			r.rc = rawSource(r.src)
+		}
 		if r.rc != nil {
 			return r.fillRaw()
 		}

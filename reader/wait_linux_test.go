@@ -86,14 +86,14 @@ func awaitInput(t *testing.T, c *net.TCPConn, n int) {
 func TestRawSocketWait(t *testing.T) {
 	client, server := tcpPair(t)
 	r := New(client)
-	if r.rc == nil {
-		t.Fatal("a Reader of a *net.TCPConn does not wait on the socket")
-	}
 	for _, size := range []int{10, 46, 47, 100, 1000, 4000} {
 		// A wait that ends with the deadline leaves nothing held.
 		client.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
 		if _, err := r.ReadFrame(); !errors.Is(err, os.ErrDeadlineExceeded) {
 			t.Fatalf("size %d: waiting with nothing sent: %v, want a deadline error", size, err)
+		}
+		if r.rc == nil {
+			t.Fatal("a Reader of a *net.TCPConn does not wait on the socket")
 		}
 		if r.buf != nil || r.bufp != nil {
 			t.Fatalf("size %d: a wait that timed out holds a %d B buffer", size, cap(r.buf))
