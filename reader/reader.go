@@ -326,6 +326,22 @@ func (r *Reader) ReadWhole(dst []byte) (frame.Opcode, []byte, bool, error) {
 	}
 }
 
+// BufferedHeader returns the next frame's header, decoded but not yet
+// checked, and true when that frame, header and payload, is all in the
+// read buffer, so that reading it (ReadBuffered, ReadHeader and Read, or
+// ReadFrame) takes nothing from the source. It consumes nothing. In the
+// middle of a frame, after an error, or when the buffered bytes do not
+// hold the whole frame or a header that decodes, it reports false.
+func (r *Reader) BufferedHeader() (frame.Header, bool) {
+	var h frame.Header
+	if r.err != nil || r.remain != 0 {
+		return h, false
+	}
+	b := r.buf[r.r:r.w]
+	n, err := frame.DecodeHeader(&h, b)
+	return h, err == nil && h.Length <= int64(len(b)-n)
+}
+
 // peek decodes in place the header of the next frame when that frame has
 // the shape ReadBuffered takes, and reports its header size hs, payload
 // length and whether all of it is buffered. hs is -1 when the frame has
