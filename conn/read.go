@@ -183,7 +183,9 @@ func (c *Conn) readDataFrame(ctx context.Context, dst []byte) (frame.Frame, erro
 		}
 	}
 	c.rbind.Arm(ctx)
-	if c.wholeOK() {
+	if c.wholeOK() && !c.asm.Open() {
+		// Inside a fragmented message (FireContFrame) a new message is
+		// an error its header shows: read it without waiting for more.
 		op, p, ok, err := c.rd.ReadWhole(dst)
 		if err != nil {
 			err = c.readFailed(ctx, err)

@@ -141,6 +141,10 @@ func (a *Assembler) single(f frame.Frame) (Message, bool, error) {
 	return Message{Opcode: f.Opcode, Payload: f.Payload, Fin: true, Rsv1: f.Rsv1}, true, nil
 }
 
+// Open reports whether a fragmented message is open: its first frame was
+// added and its final frame not yet.
+func (a *Assembler) Open() bool { return a.open }
+
 // Whole checks p, the payload of a final text or binary frame, as a
 // message of its own, for a caller that keeps the payload: what [Assembler.Add]
 // checks for such a frame (the size limit and, for text, UTF-8), without
