@@ -162,13 +162,6 @@ func (c *Conn) ReadDataFrame(ctx context.Context, dst []byte) (frame.Frame, erro
 		return frame.Frame{}, err
 	}
 	defer c.rlock.unlock()
-	return c.readDataFrame(ctx, dst)
-}
-
-// readDataFrame is ReadDataFrame under the read lock. The frame's Payload
-// is dst with the payload appended, or, when dst was empty with room, the
-// buffer traded for it.
-func (c *Conn) readDataFrame(ctx context.Context, dst []byte) (frame.Frame, error) {
 	if err := c.readErr(); err != nil {
 		return frame.Frame{}, err
 	}
@@ -182,6 +175,14 @@ func (c *Conn) readDataFrame(ctx context.Context, dst []byte) (frame.Frame, erro
 			return frame.Frame{Header: c.rf.h, Payload: p}, nil
 		}
 	}
+	return c.readDataFrame(ctx, dst)
+}
+
+// readDataFrame is ReadDataFrame under the read lock, once the connection
+// is known open and its message not buffered whole. The frame's Payload
+// is dst with the payload appended, or, when dst was empty with room, the
+// buffer traded for it.
+func (c *Conn) readDataFrame(ctx context.Context, dst []byte) (frame.Frame, error) {
 	c.rbind.Arm(ctx)
 	if c.wholeOK() && !c.asm.Open() {
 		// Inside a fragmented message (FireContFrame) a new message is
@@ -251,8 +252,8 @@ func (c *Conn) readDataFrame(ctx context.Context, dst []byte) (frame.Frame, erro
 // Pings between the messages are answered; with Config.ControlFrames
 // pings and pongs are returned among them. A close frame is answered and
 // returned as the last frame. A message that is not whole in the buffer,
-// one that an extension encoded, or a message of several frames ends the
-// burst; the next call reads it.
+// one that an extension encoded, a message of several frames or of 64 KiB
+// or more ends the burst; the next call reads it.
 //
 // When a message after the first fails (a violation, which fails the
 // connection as ReadDataFrame does), ReadMessages returns the n messages
@@ -268,34 +269,48 @@ func (c *Conn) ReadMessages(ctx context.Context, ms []frame.Frame, buf []byte) (
 		return 0, buf, err
 	}
 	defer c.rlock.unlock()
-	f, err := c.readDataFrame(ctx, buf)
-	if err != nil {
+	if err := c.readErr(); err != nil {
 		return 0, buf, err
 	}
 	// Each frame's Length is its payload's; the payloads are sliced from
 	// buf once it stops growing.
-	start := len(f.Payload) - int(f.Length)
-	buf = f.Payload
-	ms[0] = f
-	n = 1
-	for n < len(ms) && f.Opcode != frame.OpClose && c.wholeOK() {
-		end := len(buf)
-		if op, p, ok := c.rd.ReadBuffered(buf); ok {
-			buf = p
-			if err = c.whole(ctx, op, buf[:end], p); err != nil {
-				buf = buf[:end]
-				break
-			}
-			f = frame.Frame{Header: c.rf.h}
-		} else if f, ok, err = c.bufferedControl(ctx); !ok {
-			break
-		} else if c.cfg.ControlFrames || f.Opcode == frame.OpClose {
-			buf = append(buf, f.Payload...)
-		} else {
-			continue
+	start := len(buf)
+	if c.wholeOK() {
+		n, buf, err = c.readBuffered(ctx, ms, buf)
+	}
+	if n == 0 && err == nil {
+		f, err := c.readDataFrame(ctx, buf)
+		if err != nil {
+			return 0, buf, err
 		}
-		ms[n] = f
-		n++
+		start = len(f.Payload) - int(f.Length)
+		buf = f.Payload
+		ms[0] = f
+		n = 1
+		if f.Opcode == frame.OpClose {
+			return 1, buf, nil
+		}
+	}
+	for err == nil && n < len(ms) && c.wholeOK() {
+		var k int
+		k, buf, err = c.readBuffered(ctx, ms[n:], buf)
+		n += k
+		if err != nil || n == len(ms) {
+			break
+		}
+		var f frame.Frame
+		var ok bool
+		if f, ok, err = c.bufferedControl(ctx); !ok {
+			break
+		}
+		if c.cfg.ControlFrames || f.Opcode == frame.OpClose {
+			buf = append(buf, f.Payload...)
+			ms[n] = f
+			n++
+		}
+		if f.Opcode == frame.OpClose {
+			break
+		}
 	}
 	for i := range ms[:n] {
 		end := start + int(ms[i].Length)
@@ -303,6 +318,25 @@ func (c *Conn) ReadMessages(ctx context.Context, ms []frame.Frame, buf []byte) (
 		start = end
 	}
 	return n, buf, err
+}
+
+// readBuffered takes for ReadMessages the messages of one frame whole in
+// the read buffer (see the reader's ReadBufferedFrames), up to len(ms),
+// and checks each as ReadDataFrame does. Their headers are set in ms and
+// their payloads appended to buf; on an error the messages before the
+// failed one are kept. The caller has checked wholeOK.
+func (c *Conn) readBuffered(ctx context.Context, ms []frame.Frame, buf []byte) (int, []byte, error) {
+	end := len(buf)
+	n, buf := c.rd.ReadBufferedFrames(ms, buf)
+	for i := range ms[:n] {
+		c.rf.h = ms[i].Header
+		l := int(c.rf.h.Length)
+		if err := c.asm.Whole(c.rf.h.Opcode, buf[end:end+l]); err != nil {
+			return i, buf[:end], c.readFailed(ctx, err)
+		}
+		end += l
+	}
+	return n, buf, nil
 }
 
 // bufferedControl reads the next frame for ReadMessages when it is a

@@ -291,6 +291,65 @@ func (r *Reader) ReadBuffered(dst []byte) (frame.Opcode, []byte, bool) {
 	return frame.Opcode(b[0] & 0x0F), dst, true
 }
 
+// ReadBufferedFrames is ReadBuffered for every frame of that shape whole
+// in the buffer, one after another, up to len(fs): it appends each one's
+// payload, unmasked, to dst and sets fs[i] to its header (Fin, Opcode and
+// Length; Payload nil), and returns how many it took and dst. It stops
+// at the first frame of any other shape, or not yet whole, leaving it as
+// it was; it never reads from the source.
+func (r *Reader) ReadBufferedFrames(fs []frame.Frame, dst []byte) (int, []byte) {
+	if r.err != nil || r.remain != 0 {
+		return 0, dst
+	}
+	buf, i, w := r.buf, r.r, r.w
+	limit := r.MaxFrameSize
+	if limit <= 0 {
+		limit = math.MaxInt64
+	}
+	masked := byte(0)
+	if r.Server {
+		masked = 0x80
+	}
+	n := 0
+	for ; n < len(fs) && i+2 <= w; n++ {
+		b0, b1 := buf[i], buf[i+1]
+		if b0 != 0x81 && b0 != 0x82 || b1&0x80 != masked {
+			break
+		}
+		hs, length := 2, int(b1&0x7F)
+		if length >= len16Bit {
+			// The longer forms, in the shortest form their length
+			// allows (a longer one is ReadHeader's error to report).
+			if length == len64Bit || i+4 > w {
+				break
+			}
+			hs, length = 4, int(binary.BigEndian.Uint16(buf[i+2:i+4]))
+			if length <= frame.Max7BitLength {
+				break
+			}
+		}
+		if masked != 0 {
+			hs += 4
+		}
+		if int64(length) > limit || length > w-i-hs {
+			break
+		}
+		start := len(dst)
+		dst = append(dst, buf[i+hs:i+hs+length]...)
+		if masked != 0 {
+			mask.Apply(dst[start:], mask.Key(buf[i+hs-4:i+hs]), 0)
+		}
+		i += hs + length
+		fs[n] = frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.Opcode(b0 & 0x0F), Length: int64(length)}}
+	}
+	if n > 0 {
+		r.r = i
+		r.state = stateHeader
+		r.release()
+	}
+	return n, dst
+}
+
 // ReadWhole is ReadBuffered for a binary frame of that shape that is not
 // whole in the buffer yet but fits in it: it reads from the source until
 // the frame is whole, then returns as ReadBuffered does. A text frame is
