@@ -161,21 +161,37 @@ func (c *Conn) ReadDataFrame(ctx context.Context, dst []byte) (frame.Frame, erro
 	if err := lock(ctx, &c.rlock, "read"); err != nil {
 		return frame.Frame{}, err
 	}
+	if !c.ended.Load() && c.wholeOK() {
+		// A message of one frame already buffered needs no I/O, so
+		// ctx is not bound to the transport. Nothing on this path
+		// panics, so it releases the lock itself, without a defer.
+		if op, p, ok := c.rd.ReadBuffered(dst); ok {
+			h := frame.Header{Fin: true, Opcode: op, Length: int64(len(p) - len(dst))}
+			c.rf.h = h
+			if err := c.asm.Whole(op, p[len(dst):]); err != nil {
+				return frame.Frame{}, c.readFailedLocked(ctx, err)
+			}
+			c.rlock.unlock()
+			return frame.Frame{Header: h, Payload: p}, nil
+		}
+	}
+	return c.readDataFrameLocked(ctx, dst)
+}
+
+// readDataFrameLocked is ReadDataFrame once the read lock is taken, which
+// it releases.
+func (c *Conn) readDataFrameLocked(ctx context.Context, dst []byte) (frame.Frame, error) {
 	defer c.rlock.unlock()
 	if err := c.readErr(); err != nil {
 		return frame.Frame{}, err
 	}
-	if c.wholeOK() {
-		// A message of one frame already buffered needs no I/O, so
-		// ctx is not bound to the transport.
-		if op, p, ok := c.rd.ReadBuffered(dst); ok {
-			if err := c.whole(ctx, op, dst, p); err != nil {
-				return frame.Frame{}, err
-			}
-			return frame.Frame{Header: c.rf.h, Payload: p}, nil
-		}
-	}
 	return c.readDataFrame(ctx, dst)
+}
+
+// readFailedLocked is readFailed under the read lock, which it releases.
+func (c *Conn) readFailedLocked(ctx context.Context, err error) error {
+	defer c.rlock.unlock()
+	return c.readFailed(ctx, err)
 }
 
 // readDataFrame is ReadDataFrame under the read lock, once the connection

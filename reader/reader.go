@@ -275,20 +275,64 @@ func (r *Reader) ReadFrame() (frame.Frame, error) {
 // dst grows by at most the bytes buffered, never by a length the peer
 // only declared.
 func (r *Reader) ReadBuffered(dst []byte) (frame.Opcode, []byte, bool) {
-	hs, length, whole := r.peek()
-	if !whole {
+	if r.err != nil || r.remain != 0 {
 		return 0, dst, false
 	}
+	op, _, dst, ok := r.take(dst)
+	if ok {
+		r.state = stateHeader
+		r.release()
+	}
+	return op, dst, ok
+}
+
+// take consumes the next frame when it has the shape ReadBuffered takes
+// and is whole in the buffer: it appends the payload, unmasked, to dst and
+// returns the opcode, the payload's length, dst and true. Otherwise it
+// consumes nothing and returns false. r is between frames.
+func (r *Reader) take(dst []byte) (frame.Opcode, int, []byte, bool) {
 	b := r.buf[r.r:r.w]
+	if len(b) < 2 {
+		return 0, 0, dst, false
+	}
+	// 0x81 and 0x82: FIN, no reserved bit, text or binary. The mask bit
+	// must be the role's.
+	b0, b1 := b[0], b[1]
+	if b0 != 0x81 && b0 != 0x82 || b1&0x80 != 0 != r.Server {
+		return 0, 0, dst, false
+	}
+	// A length in a longer form than it needs is an error that ReadHeader
+	// reports, and so is a 64-bit length with its top bit set.
+	hs, length := 2, int(b1&0x7F)
+	switch {
+	case length < len16Bit:
+	case length == len16Bit && len(b) >= 4:
+		hs, length = 4, int(binary.BigEndian.Uint16(b[2:4]))
+		if length <= frame.Max7BitLength {
+			return 0, 0, dst, false
+		}
+	case length == len64Bit && len(b) >= 10:
+		v := binary.BigEndian.Uint64(b[2:10])
+		if v <= frame.Max16BitLength || v > uint64(len(b)) {
+			return 0, 0, dst, false
+		}
+		hs, length = 10, int(v)
+	default:
+		return 0, 0, dst, false
+	}
+	if b1&0x80 != 0 {
+		hs += 4
+	}
+	if length > len(b)-hs || r.MaxFrameSize > 0 && int64(length) > r.MaxFrameSize {
+		return 0, 0, dst, false
+	}
 	start := len(dst)
 	dst = append(dst, b[hs:hs+length]...)
-	if b[1]&0x80 != 0 {
+	if b1&0x80 != 0 {
 		mask.Apply(dst[start:], mask.Key(b[hs-4:hs]), 0)
 	}
 	r.r += hs + length
-	r.state = stateHeader
-	r.release()
-	return frame.Opcode(b[0] & 0x0F), dst, true
+	return frame.Opcode(b0 & 0x0F), length, dst, true
 }
 
 // ReadBufferedFrames is ReadBuffered for every frame of that shape whole
@@ -301,49 +345,16 @@ func (r *Reader) ReadBufferedFrames(fs []frame.Frame, dst []byte) (int, []byte) 
 	if r.err != nil || r.remain != 0 {
 		return 0, dst
 	}
-	buf, i, w := r.buf, r.r, r.w
-	limit := r.MaxFrameSize
-	if limit <= 0 {
-		limit = math.MaxInt64
-	}
-	masked := byte(0)
-	if r.Server {
-		masked = 0x80
-	}
 	n := 0
-	for ; n < len(fs) && i+2 <= w; n++ {
-		b0, b1 := buf[i], buf[i+1]
-		if b0 != 0x81 && b0 != 0x82 || b1&0x80 != masked {
+	for ; n < len(fs); n++ {
+		op, length, p, ok := r.take(dst)
+		if !ok {
 			break
 		}
-		hs, length := 2, int(b1&0x7F)
-		if length >= len16Bit {
-			// The longer forms, in the shortest form their length
-			// allows (a longer one is ReadHeader's error to report).
-			if length == len64Bit || i+4 > w {
-				break
-			}
-			hs, length = 4, int(binary.BigEndian.Uint16(buf[i+2:i+4]))
-			if length <= frame.Max7BitLength {
-				break
-			}
-		}
-		if masked != 0 {
-			hs += 4
-		}
-		if int64(length) > limit || length > w-i-hs {
-			break
-		}
-		start := len(dst)
-		dst = append(dst, buf[i+hs:i+hs+length]...)
-		if masked != 0 {
-			mask.Apply(dst[start:], mask.Key(buf[i+hs-4:i+hs]), 0)
-		}
-		i += hs + length
-		fs[n] = frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.Opcode(b0 & 0x0F), Length: int64(length)}}
+		dst = p
+		fs[n] = frame.Frame{Header: frame.Header{Fin: true, Opcode: op, Length: int64(length)}}
 	}
 	if n > 0 {
-		r.r = i
 		r.state = stateHeader
 		r.release()
 	}
