@@ -344,14 +344,18 @@ func (c *Conn) ReadMessages(ctx context.Context, ms []frame.Frame, buf []byte) (
 func (c *Conn) readBuffered(ctx context.Context, ms []frame.Frame, buf []byte) (int, []byte, error) {
 	end := len(buf)
 	n, buf := c.rd.ReadBufferedFrames(ms, buf)
-	for i := range ms[:n] {
-		c.rf.h = ms[i].Header
-		l := int(c.rf.h.Length)
-		if err := c.asm.Whole(c.rf.h.Opcode, buf[end:end+l]); err != nil {
-			return i, buf[:end], c.readFailed(ctx, err)
-		}
-		end += l
+	if n == 0 {
+		return 0, buf, nil
 	}
+	k, err := c.asm.WholeFrames(ms[:n], buf[end:])
+	if err != nil {
+		for _, m := range ms[:k] {
+			end += int(m.Length)
+		}
+		c.rf.h = ms[k].Header
+		return k, buf[:end], c.readFailed(ctx, err)
+	}
+	c.rf.h = ms[n-1].Header
 	return n, buf, nil
 }
 
