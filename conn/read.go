@@ -158,8 +158,11 @@ const ReplyTimeout = 5 * time.Second
 // a frame, ends the connection: every later call returns an error matching
 // [ErrClosed] that wraps the cause.
 func (c *Conn) ReadDataFrame(ctx context.Context, dst []byte) (frame.Frame, error) {
-	if err := lock(ctx, &c.rlock, "read"); err != nil {
-		return frame.Frame{}, err
+	// lock's own fast path, written out: a free lock taken inline.
+	if ctx.Err() != nil || !c.rlock.state.CompareAndSwap(mutexUnlocked, mutexLocked) {
+		if err := lock(ctx, &c.rlock, "read"); err != nil {
+			return frame.Frame{}, err
+		}
 	}
 	if !c.ended.Load() && c.wholeOK() {
 		// A message of one frame already buffered needs no I/O, so
