@@ -219,3 +219,45 @@ func TestReadMessagesContext(t *testing.T) {
 		}
 	})
 }
+
+// repeating is a Transport that reads as the same frames over and over;
+// what is written to it is dropped.
+type repeating struct {
+	chunkedStream
+	wire []byte
+	pos  int
+}
+
+func (s *repeating) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		k := copy(p[n:], s.wire[s.pos:])
+		n += k
+		s.pos = (s.pos + k) % len(s.wire)
+	}
+	return n, nil
+}
+
+// ReadMessages allocates nothing once its frames and buffer are reused,
+// whether a burst ends at the end of the read buffer or at a ping.
+func TestReadMessagesNoAllocs(t *testing.T) {
+	wire := wireOf(t, dataFrame(frame.OpBinary, true, false, "0123456789abcdef"), dataFrame(frame.OpText, true, false, "héllo"),
+		pingFrame("p"), dataFrame(frame.OpBinary, true, false, strings.Repeat("x", 300)))
+	c := New(&repeating{wire: wire}, nil)
+	defer c.CloseNow()
+	ms := make([]frame.Frame, 16)
+	var buf []byte
+	read := func() {
+		n, b, err := c.ReadMessages(t.Context(), ms, buf[:0])
+		if err != nil || n == 0 {
+			t.Fatalf("%d messages, %v", n, err)
+		}
+		buf = b
+	}
+	for range 100 {
+		read()
+	}
+	if a := testing.AllocsPerRun(1000, read); a != 0 {
+		t.Errorf("%v allocations per call", a)
+	}
+}
