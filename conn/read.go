@@ -368,7 +368,7 @@ func (c *Conn) readBuffered(ctx context.Context, ms []frame.Frame, buf []byte) (
 // connection closed. It returns the frame, its payload in ctl, and true;
 // any other next frame is left unread and ok is false.
 func (c *Conn) bufferedControl(ctx context.Context) (f frame.Frame, ok bool, err error) {
-	if h, whole := c.rd.BufferedHeader(); !whole || !h.Opcode.IsControl() {
+	if !c.rd.ControlBuffered() {
 		return frame.Frame{}, false, nil
 	}
 	if _, err := c.next(); err != nil {

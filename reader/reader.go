@@ -396,20 +396,26 @@ func (r *Reader) ReadWhole(dst []byte) (frame.Opcode, []byte, bool, error) {
 	}
 }
 
-// BufferedHeader returns the next frame's header, decoded but not yet
-// checked, and true when that frame, header and payload, is all in the
-// read buffer, so that reading it (ReadBuffered, ReadHeader and Read, or
-// ReadFrame) takes nothing from the source. It consumes nothing. In the
-// middle of a frame, after an error, or when the buffered bytes do not
-// hold the whole frame or a header that decodes, it reports false.
-func (r *Reader) BufferedHeader() (frame.Header, bool) {
-	var h frame.Header
+// ControlBuffered reports whether the next frame is a control frame
+// (opcode 8 to 15) whose bytes are all in the read buffer, so that
+// reading it with ReadHeader and Read, or ReadFrame, takes nothing from
+// the source. It consumes nothing and checks nothing else: reading the
+// frame does (a length over 125 bytes, for one, is an error that needs no
+// more bytes once this many are buffered). In the middle of a frame, or
+// after an error, it reports false.
+func (r *Reader) ControlBuffered() bool {
 	if r.err != nil || r.remain != 0 {
-		return h, false
+		return false
 	}
 	b := r.buf[r.r:r.w]
-	n, err := frame.DecodeHeader(&h, b)
-	return h, err == nil && h.Length <= int64(len(b)-n)
+	if len(b) < 2 || b[0]&0x08 == 0 {
+		return false
+	}
+	n := 2 + int(b[1]&0x7F)
+	if b[1]&0x80 != 0 {
+		n += 4
+	}
+	return n <= len(b)
 }
 
 // peek decodes in place the header of the next frame when that frame has

@@ -938,3 +938,44 @@ func TestIdleMemory(t *testing.T) {
 	}
 	runtime.KeepAlive(rs)
 }
+
+// ControlBuffered is true only for a control frame that is whole in the
+// buffer, so that reading it takes nothing from the source.
+func TestControlBuffered(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		wire string
+		want bool
+	}{
+		{"ping", "89 01 70", true},
+		{"empty pong", "8a 00", true},
+		{"close then data", "88 02 03e8 82 00", true},
+		{"masked ping", "89 81 01020304 71", true},
+		{"reserved control opcode", "8b 00", true},
+		{"ping cut short", "89 05 7071", false},
+		{"masked ping without its key", "89 81 0102", false},
+		{"one byte", "89", false},
+		{"binary", "82 01 70", false},
+		{"continuation", "80 00", false},
+		{"ping with a 16-bit length, cut short", "89 7e 0001 70", false},
+		{"ping of 126 bytes", "89 7e 007e" + strings.Repeat(" 70", 126), true},
+	} {
+		wire := unhex(tc.wire)
+		r := NewSize(bytes.NewReader(wire), 256)
+		for r.Buffered() < len(wire) {
+			if err := r.fill(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := r.ControlBuffered(); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+		if r.Buffered() != len(wire) {
+			t.Errorf("%s: consumed bytes", tc.name)
+		}
+	}
+	r := New(bytes.NewReader(unhex("82 02 70 89 00")))
+	if _, err := r.ReadHeader(); err != nil || r.ControlBuffered() {
+		t.Errorf("in the middle of a frame: %v, %v", err, r.ControlBuffered())
+	}
+}
