@@ -3,11 +3,14 @@ package conn
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/reader"
@@ -263,4 +266,73 @@ func TestReadMessagesNoAllocs(t *testing.T) {
 	if a := testing.AllocsPerRun(1000, read); a != 0 {
 		t.Errorf("%v allocations per call", a)
 	}
+}
+
+// ReadMessages and ReadDataFrame called from several goroutines at once
+// share the read lock: every message is returned once, whole, and each
+// burst is in the order sent.
+func TestReadMessagesConcurrent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		client, peer := net.Pipe()
+		c := New(client, nil)
+		defer c.CloseNow()
+		defer peer.Close()
+		go io.Copy(io.Discard, peer)
+		const total = 600
+		go func() {
+			var wire []byte
+			for i := range total {
+				wire = append(wire, wireOf(t, dataFrame(frame.OpBinary, true, false, fmt.Sprintf("m%03d", i)))...)
+				if i%7 == 6 || i == total-1 {
+					peer.Write(wire)
+					wire = wire[:0]
+				}
+			}
+		}()
+		seen := make(chan string, total)
+		var wg sync.WaitGroup
+		for g := range 4 {
+			wg.Go(func() {
+				ms := make([]frame.Frame, 5)
+				var buf []byte
+				for len(seen) < total {
+					ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+					if g%2 == 0 {
+						f, err := c.ReadDataFrame(ctx, buf[:0])
+						cancel()
+						if err != nil {
+							return
+						}
+						buf = f.Payload
+						seen <- string(f.Payload)
+						continue
+					}
+					n, b, err := c.ReadMessages(ctx, ms, buf[:0])
+					cancel()
+					buf = b
+					for i, m := range ms[:n] {
+						if i > 0 && string(m.Payload) <= string(ms[i-1].Payload) {
+							t.Errorf("burst out of order: %q after %q", m.Payload, ms[i-1].Payload)
+						}
+						seen <- string(m.Payload)
+					}
+					if err != nil {
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(seen)
+		got := map[string]bool{}
+		for m := range seen {
+			if got[m] {
+				t.Errorf("%q returned twice", m)
+			}
+			got[m] = true
+		}
+		if len(got) != total {
+			t.Errorf("%d messages returned, want %d", len(got), total)
+		}
+	})
 }
