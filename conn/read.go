@@ -271,8 +271,8 @@ func (c *Conn) readDataFrame(ctx context.Context, dst []byte) (frame.Frame, erro
 // Pings between the messages are answered; with Config.ControlFrames
 // pings and pongs are returned among them. A close frame is answered and
 // returned as the last frame. A message that is not whole in the buffer,
-// one that an extension encoded, a message of several frames or of 64 KiB
-// or more ends the burst; the next call reads it.
+// one that an extension encoded or a message of several frames ends the
+// burst; the next call reads it.
 //
 // When a message after the first fails (a violation, which fails the
 // connection as ReadDataFrame does), ReadMessages returns the n messages
