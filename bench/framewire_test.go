@@ -9,7 +9,9 @@ import (
 )
 
 // framewire's client, with the zero Dialer: WriteMessage, and
-// ReadDataFrame into a buffer the client reuses.
+// ReadDataFrame into a buffer the client reuses. framewire-batch receives
+// with ReadMessages instead: a burst of up to batchRoom messages a call,
+// handed out one by one.
 
 type framewireClient struct {
 	c   *conn.Conn
@@ -19,6 +21,7 @@ type framewireClient struct {
 
 func init() {
 	framewireLibrary = &library{name: "framewire", dial: dialFramewire}
+	framewireBatchLibrary = &library{name: "framewire-batch", dial: dialFramewireBatch}
 }
 
 func dialFramewire(ctx context.Context, url string, nd netDial) (client, error) {
@@ -48,3 +51,40 @@ func (f *framewireClient) recv() ([]byte, error) {
 func (f *framewireClient) close() error { return f.c.CloseNow() }
 
 func (f *framewireClient) setContext(ctx context.Context) { f.ctx = ctx }
+
+// batchRoom is how many messages framewire-batch takes at most a call.
+const batchRoom = 64
+
+type framewireBatchClient struct {
+	framewireClient
+	ms      []frame.Frame
+	next, n int   // ms[next:n] are not handed out yet
+	err     error // the error that ended the last burst
+}
+
+func dialFramewireBatch(ctx context.Context, url string, nd netDial) (client, error) {
+	c, err := dialFramewire(ctx, url, nd)
+	if err != nil {
+		return nil, err
+	}
+	return &framewireBatchClient{framewireClient: *c.(*framewireClient), ms: make([]frame.Frame, batchRoom)}, nil
+}
+
+func (f *framewireBatchClient) recv() ([]byte, error) {
+	if f.next == f.n {
+		if f.err != nil {
+			return nil, f.err
+		}
+		n, b, err := f.c.ReadMessages(f.ctx, f.ms, f.buf[:0])
+		f.buf, f.next, f.n, f.err = b, 0, n, err
+		if n == 0 {
+			return nil, err
+		}
+	}
+	m := f.ms[f.next]
+	f.next++
+	if m.Opcode == frame.OpClose {
+		return m.Payload, errClosed
+	}
+	return m.Payload, nil
+}

@@ -54,11 +54,19 @@ func BenchmarkRecvLoopback(b *testing.B) {
 	}
 }
 
-// recvLibraries are the clients of the receiving benchmarks: libraries()
-// and gobwas-checked.
+// recvLibraries are the clients of the receiving benchmarks: libraries(),
+// framewire-batch after framewire, and gobwas-checked.
 func recvLibraries() []library {
-	return append(libraries(), library{name: "gobwas-checked", dial: dialGobwasChecked})
+	libs := libraries()
+	if framewireBatchLibrary != nil {
+		libs = append(libs[:1:1], append([]library{*framewireBatchLibrary}, libs[1:]...)...)
+	}
+	return append(libs, library{name: "gobwas-checked", dial: dialGobwasChecked})
 }
+
+// framewireBatchLibrary is set by the file that drives framewire's conn
+// package.
+var framewireBatchLibrary *library
 
 // gobwas/ws low level, checking what a conforming client must check, the
 // way wsutil.Reader does: ws.CheckHeader for the client role (reserved

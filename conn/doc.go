@@ -33,6 +33,7 @@
 //	recv_data(control_frame)                 ReadDataFrame(ctx, buf) (Config.ControlFrames)
 //	recv_data_frame(control_frame)           ReadDataFrame(ctx, buf) (Config.ControlFrames)
 //	recv_frame()                             ReadFrame(ctx, buf)
+//	(none: framewire's addition)             ReadMessages(ctx, ms, buf): a burst under one lock
 //	close(status, reason, timeout=3)         Close(ctx, code, reason)
 //	send_close(status, reason)               WriteFrame(ctx, frame.New(frame.OpClose, payload))
 //	shutdown() / abort()                     CloseNow()
@@ -73,7 +74,10 @@
 // fragment, bounded by its context or [ReplyTimeout] ([ErrMessageOpen];
 // see [Conn.WriteFrame]). [Conn.NextWriter] holds the write lock from the
 // first fragment to the last.
-// Receiving calls are serialised: a second reader waits for the first. A
+// Receiving calls are serialised: a second reader waits for the first.
+// That lock costs each call two atomic operations, as much as the rest of
+// a small message's receive; [Conn.ReadMessages] pays them once for every
+// message already whole in the read buffer. A
 // receiving call never waits for the write lock to answer a ping: the
 // goroutine holding it writes the pong after its frame (see Answering the
 // peer below).

@@ -101,3 +101,49 @@ func ExampleConn_ReadDataFrame() {
 	// close: "\x03\xe9bye"
 	// conn: connection closed: status: connection closed by peer: going away (1001): "bye"
 }
+
+func ExampleConn_ReadMessages() {
+	s := wstest.NewServer(func(p *wstest.Peer) {
+		p.Upgrade(nil)
+		// A burst of messages in one write, the last a close frame.
+		var burst []byte
+		for _, m := range []string{"one", "two", "three"} {
+			burst, _ = frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpText, Length: int64(len(m))}, Payload: []byte(m)}.AppendBinary(burst)
+		}
+		bye, _ := status.AppendClose(nil, status.NormalClosure, "done")
+		burst, _ = frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpClose, Length: int64(len(bye))}, Payload: bye}.AppendBinary(burst)
+		p.Write(burst)
+		p.ReadClose()
+	})
+	defer s.Close()
+
+	ctx := context.Background()
+	c, err := conn.Dial(ctx, s.URL)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// Reused: receiving allocates nothing once both have grown.
+	ms := make([]frame.Frame, 16)
+	var buf []byte
+	for {
+		// Waits for one message, then takes those already arrived.
+		n, b, err := c.ReadMessages(ctx, ms, buf[:0])
+		buf = b
+		for _, m := range ms[:n] {
+			fmt.Printf("%v: %q\n", m.Opcode, m.Payload)
+		}
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		if ms[n-1].Opcode == frame.OpClose {
+			return
+		}
+	}
+	// Output:
+	// text: "one"
+	// text: "two"
+	// text: "three"
+	// close: "\x03\xe8done"
+}

@@ -141,6 +141,10 @@ func (a *Assembler) single(f frame.Frame) (Message, bool, error) {
 	return Message{Opcode: f.Opcode, Payload: f.Payload, Fin: true, Rsv1: f.Rsv1}, true, nil
 }
 
+// Open reports whether a fragmented message is open: its first frame was
+// added and its final frame not yet.
+func (a *Assembler) Open() bool { return a.open }
+
 // Whole checks p, the payload of a final text or binary frame, as a
 // message of its own, for a caller that keeps the payload: what [Assembler.Add]
 // checks for such a frame (the size limit and, for text, UTF-8), without
@@ -152,13 +156,42 @@ func (a *Assembler) Whole(op frame.Opcode, p []byte) error {
 		return err
 	}
 	a.buf, a.given = a.buf[:0], false
-	if limit := a.maxSize(); limit >= 0 && int64(len(p)) > limit {
+	limit := a.maxSize()
+	switch {
+	case a.fits(op, p, limit):
+		return nil
+	case limit >= 0 && int64(len(p)) > limit:
 		return fmt.Errorf("%w: more than %d bytes", ErrMessageTooBig, limit)
 	}
-	if op == frame.OpText && !a.SkipUTF8Validation && !utf8check.Valid(p) {
-		return ErrInvalidUTF8
+	return ErrInvalidUTF8
+}
+
+// fits reports whether p, the payload of a text or binary message of one
+// frame, is within limit and, for text, UTF-8.
+func (a *Assembler) fits(op frame.Opcode, p []byte, limit int64) bool {
+	return (limit < 0 || int64(len(p)) <= limit) && (op != frame.OpText || a.SkipUTF8Validation || utf8check.Valid(p))
+}
+
+// WholeFrames is Whole for messages laid end to end in p: fs[i] is the
+// header of the i-th, whose payload is the next fs[i].Length bytes of p
+// (fs[i].Payload is not read). It returns how many of them passed, and
+// the error of the first that did not.
+func (a *Assembler) WholeFrames(fs []frame.Frame, p []byte) (int, error) {
+	limit := a.maxSize()
+	for i := range fs {
+		op, n := fs[i].Opcode, int(fs[i].Length)
+		q := p[:n]
+		p = p[n:]
+		if a.open || a.inCur || op != frame.OpText && op != frame.OpBinary || !a.fits(op, q, limit) {
+			if err := a.Whole(op, q); err != nil {
+				return i, err
+			}
+		}
 	}
-	return nil
+	if !a.open && !a.inCur {
+		a.buf, a.given = a.buf[:0], false
+	}
+	return len(fs), nil
 }
 
 // Begin starts a frame whose payload follows in Write calls. It checks the

@@ -175,6 +175,54 @@ func TestWhole(t *testing.T) {
 	}
 }
 
+// TestWholeFrames runs every table row again, giving each run of final
+// text or binary frames to WholeFrames at once: it must pass as many as
+// Add would, in order, and fail on the first with Add's error.
+func TestWholeFrames(t *testing.T) {
+	whole := func(f frame.Frame) bool { return f.Fin && (f.Opcode == text || f.Opcode == bin) }
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := tc.asm
+			for i := 0; i < len(tc.steps); {
+				if s := tc.steps[i]; !whole(s.in) {
+					if _, _, err := a.Add(s.in); !errors.Is(err, s.wantErr) || (err != nil) != (s.wantErr != nil) {
+						t.Fatalf("step %d: Add error %v, want %v", i, err, s.wantErr)
+					}
+					i++
+					continue
+				}
+				var fs []frame.Frame
+				var p []byte
+				j := i
+				for ; j < len(tc.steps) && whole(tc.steps[j].in); j++ {
+					in := tc.steps[j].in
+					fs = append(fs, frame.Frame{Header: frame.Header{Fin: true, Opcode: in.Opcode, Length: int64(len(in.Payload))}})
+					p = append(p, in.Payload...)
+				}
+				m := i
+				for m < j && tc.steps[m].wantErr == nil {
+					m++
+				}
+				k, err := a.WholeFrames(fs, p)
+				if k != m-i {
+					t.Fatalf("steps %d to %d: %d passed, want %d (%v)", i, j-1, k, m-i, err)
+				}
+				if m == j {
+					if err != nil {
+						t.Fatalf("steps %d to %d: %v", i, j-1, err)
+					}
+					i = j
+					continue
+				}
+				if !errors.Is(err, tc.steps[m].wantErr) {
+					t.Fatalf("step %d: error %v, want %v", m, err, tc.steps[m].wantErr)
+				}
+				i = m + 1
+			}
+		})
+	}
+}
+
 // TestStreaming runs every table row again through Begin, Write and End,
 // one byte per Write.
 func TestStreaming(t *testing.T) {

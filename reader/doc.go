@@ -23,6 +23,10 @@
 // above; a frame of any other shape is left, unconsumed, to ReadHeader or
 // ReadFrame. A text frame is taken only once whole, so that a caller
 // streaming it can check its UTF-8 as its bytes arrive.
+// [Reader.ReadBufferedFrames] takes every such frame whole in the buffer
+// in one call, for a caller that receives in bursts, and
+// [Reader.ControlBuffered] tells whether a control frame between them can
+// be read without a read of the source.
 //
 // # Limits
 //

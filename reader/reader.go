@@ -281,20 +281,90 @@ func (r *Reader) ReadFrame() (frame.Frame, error) {
 // dst grows by at most the bytes buffered, never by a length the peer
 // only declared.
 func (r *Reader) ReadBuffered(dst []byte) (frame.Opcode, []byte, bool) {
-	hs, length, whole := r.peek()
-	if !whole {
+	if r.err != nil || r.remain != 0 {
 		return 0, dst, false
 	}
+	op, _, dst, ok := r.take(dst)
+	if ok {
+		r.state = stateHeader
+		r.release()
+	}
+	return op, dst, ok
+}
+
+// take consumes the next frame when it has the shape ReadBuffered takes
+// and is whole in the buffer: it appends the payload, unmasked, to dst and
+// returns the opcode, the payload's length, dst and true. Otherwise it
+// consumes nothing and returns false. r is between frames.
+func (r *Reader) take(dst []byte) (frame.Opcode, int, []byte, bool) {
 	b := r.buf[r.r:r.w]
+	if len(b) < 2 {
+		return 0, 0, dst, false
+	}
+	// 0x81 and 0x82: FIN, no reserved bit, text or binary. The mask bit
+	// must be the role's.
+	b0, b1 := b[0], b[1]
+	if b0 != 0x81 && b0 != 0x82 || b1&0x80 != 0 != r.Server {
+		return 0, 0, dst, false
+	}
+	// A length in a longer form than it needs is an error that ReadHeader
+	// reports, and so is a 64-bit length with its top bit set.
+	hs, length := 2, int(b1&0x7F)
+	switch {
+	case length < len16Bit:
+	case length == len16Bit && len(b) >= 4:
+		hs, length = 4, int(binary.BigEndian.Uint16(b[2:4]))
+		if length <= frame.Max7BitLength {
+			return 0, 0, dst, false
+		}
+	case length == len64Bit && len(b) >= 10:
+		v := binary.BigEndian.Uint64(b[2:10])
+		if v <= frame.Max16BitLength || v > uint64(len(b)) {
+			return 0, 0, dst, false
+		}
+		hs, length = 10, int(v)
+	default:
+		return 0, 0, dst, false
+	}
+	if b1&0x80 != 0 {
+		hs += 4
+	}
+	if length > len(b)-hs || r.MaxFrameSize > 0 && int64(length) > r.MaxFrameSize {
+		return 0, 0, dst, false
+	}
 	start := len(dst)
 	dst = append(dst, b[hs:hs+length]...)
-	if b[1]&0x80 != 0 {
+	if b1&0x80 != 0 {
 		mask.Apply(dst[start:], mask.Key(b[hs-4:hs]), 0)
 	}
 	r.r += hs + length
-	r.state = stateHeader
-	r.release()
-	return frame.Opcode(b[0] & 0x0F), dst, true
+	return frame.Opcode(b0 & 0x0F), length, dst, true
+}
+
+// ReadBufferedFrames is ReadBuffered for every frame of that shape whole
+// in the buffer, one after another, up to len(fs): it appends each one's
+// payload, unmasked, to dst and sets fs[i] to its header (Fin, Opcode and
+// Length; Payload nil), and returns how many it took and dst. It stops
+// at the first frame of any other shape, or not yet whole, leaving it as
+// it was; it never reads from the source.
+func (r *Reader) ReadBufferedFrames(fs []frame.Frame, dst []byte) (int, []byte) {
+	if r.err != nil || r.remain != 0 {
+		return 0, dst
+	}
+	n := 0
+	for ; n < len(fs); n++ {
+		op, length, p, ok := r.take(dst)
+		if !ok {
+			break
+		}
+		dst = p
+		fs[n] = frame.Frame{Header: frame.Header{Fin: true, Opcode: op, Length: int64(length)}}
+	}
+	if n > 0 {
+		r.state = stateHeader
+		r.release()
+	}
+	return n, dst
 }
 
 // ReadWhole is ReadBuffered for a binary frame of that shape that is not
@@ -330,6 +400,28 @@ func (r *Reader) ReadWhole(dst []byte) (frame.Opcode, []byte, bool, error) {
 			return 0, dst, false, err
 		}
 	}
+}
+
+// ControlBuffered reports whether the next frame is a control frame
+// (opcode 8 to 15) whose bytes are all in the read buffer, so that
+// reading it with ReadHeader and Read, or ReadFrame, takes nothing from
+// the source. It consumes nothing and checks nothing else: reading the
+// frame does (a length over 125 bytes, for one, is an error that needs no
+// more bytes once this many are buffered). In the middle of a frame, or
+// after an error, it reports false.
+func (r *Reader) ControlBuffered() bool {
+	if r.err != nil || r.remain != 0 {
+		return false
+	}
+	b := r.buf[r.r:r.w]
+	if len(b) < 2 || b[0]&0x08 == 0 {
+		return false
+	}
+	n := 2 + int(b[1]&0x7F)
+	if b[1]&0x80 != 0 {
+		n += 4
+	}
+	return n <= len(b)
 }
 
 // peek decodes in place the header of the next frame when that frame has

@@ -346,10 +346,11 @@ func TestStreaming(t *testing.T) {
 type readHow int
 
 const (
-	viaFrame    readHow = iota // ReadFrame
-	viaStream                  // ReadHeader and Read
-	viaBuffered                // ReadBuffered where it can, ReadFrame otherwise
-	viaWhole                   // ReadWhole where it can, ReadFrame otherwise
+	viaFrame          readHow = iota // ReadFrame
+	viaStream                        // ReadHeader and Read
+	viaBuffered                      // ReadBuffered where it can, ReadFrame otherwise
+	viaWhole                         // ReadWhole where it can, ReadFrame otherwise
+	viaBufferedFrames                // ReadBufferedFrames, 3 at most, where it can, ReadFrame otherwise
 )
 
 // withoutKeys returns o with every masking key cleared, for comparing
@@ -380,7 +381,7 @@ func drain(cfg *Reader, in []byte, oneByte bool, how readHow) []outcome {
 	}
 	r := NewSize(src, 64)
 	switch how {
-	case viaBuffered:
+	case viaBuffered, viaBufferedFrames:
 		// Everything is buffered before the first frame, so that
 		// ReadBuffered sees each frame whole, the first one included.
 		r = NewSize(src, len(in))
@@ -403,6 +404,27 @@ func drain(cfg *Reader, in []byte, oneByte bool, how readHow) []outcome {
 			f.Opcode, f.Payload, ok = r.ReadBuffered(nil)
 		case viaWhole:
 			f.Opcode, f.Payload, ok, err = r.ReadWhole(nil)
+		case viaBufferedFrames:
+			var fs [3]frame.Frame
+			n, p := r.ReadBufferedFrames(fs[:], nil)
+			for _, g := range fs[:n] {
+				g.Masked = r.Server
+				l := int(g.Length)
+				if !g.Fin || g.Payload != nil || l > len(p) {
+					return append(out, outcome{err: fmt.Sprintf("ReadBufferedFrames: %+v with %d bytes left", g, len(p))})
+				}
+				out = append(out, outcome{h: g.Header, payload: string(p[:l])})
+				p = p[l:]
+			}
+			if len(p) > 0 {
+				return append(out, outcome{err: "ReadBufferedFrames: payload bytes left over"})
+			}
+			if r.buf != nil && r.Buffered() == 0 {
+				return append(out, outcome{err: "buffer held with nothing buffered"})
+			}
+			if n > 0 {
+				continue
+			}
 		}
 		if ok {
 			h := frame.Header{Fin: true, Opcode: f.Opcode, Masked: r.Server, Length: int64(len(f.Payload))}
@@ -515,7 +537,7 @@ func TestHeaderShapes(t *testing.T) {
 				t.Fatalf("stream ends with %q after %d frames", end, tc.frames)
 			}
 			for _, oneByte := range []bool{false, true} {
-				for _, how := range []readHow{viaFrame, viaStream, viaBuffered, viaWhole} {
+				for _, how := range []readHow{viaFrame, viaStream, viaBuffered, viaWhole, viaBufferedFrames} {
 					got, want := drain(cfg, tc.wire, oneByte, how), want
 					if how >= viaBuffered {
 						want = withoutKeys(want)
@@ -847,7 +869,7 @@ func FuzzReadFrame(f *testing.F) {
 		r.Policy = frame.Policy{Rsv1: flags&1 != 0, SkipUTF8Validation: flags&2 != 0}
 		// Buffered and byte-by-byte headers, ReadFrame and streaming agree.
 		want := drain(r, in, true, viaFrame)
-		for _, how := range []readHow{viaFrame, viaStream, viaBuffered, viaWhole} {
+		for _, how := range []readHow{viaFrame, viaStream, viaBuffered, viaWhole, viaBufferedFrames} {
 			got, want := drain(r, in, flags&8 != 0, how), want
 			if how >= viaBuffered {
 				want = withoutKeys(want)
@@ -915,4 +937,45 @@ func TestIdleMemory(t *testing.T) {
 		t.Errorf("idle Reader holds %.0f bytes", per)
 	}
 	runtime.KeepAlive(rs)
+}
+
+// ControlBuffered is true only for a control frame that is whole in the
+// buffer, so that reading it takes nothing from the source.
+func TestControlBuffered(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		wire string
+		want bool
+	}{
+		{"ping", "89 01 70", true},
+		{"empty pong", "8a 00", true},
+		{"close then data", "88 02 03e8 82 00", true},
+		{"masked ping", "89 81 01020304 71", true},
+		{"reserved control opcode", "8b 00", true},
+		{"ping cut short", "89 05 7071", false},
+		{"masked ping without its key", "89 81 0102", false},
+		{"one byte", "89", false},
+		{"binary", "82 01 70", false},
+		{"continuation", "80 00", false},
+		{"ping with a 16-bit length, cut short", "89 7e 0001 70", false},
+		{"ping of 126 bytes", "89 7e 007e" + strings.Repeat(" 70", 126), true},
+	} {
+		wire := unhex(tc.wire)
+		r := NewSize(bytes.NewReader(wire), 256)
+		for r.Buffered() < len(wire) {
+			if err := r.fill(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := r.ControlBuffered(); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+		if r.Buffered() != len(wire) {
+			t.Errorf("%s: consumed bytes", tc.name)
+		}
+	}
+	r := New(bytes.NewReader(unhex("82 02 70 89 00")))
+	if _, err := r.ReadHeader(); err != nil || r.ControlBuffered() {
+		t.Errorf("in the middle of a frame: %v, %v", err, r.ControlBuffered())
+	}
 }

@@ -104,6 +104,37 @@ func Example_readDataFrame() {
 	// binary three
 }
 
+// Example_readMessages reads bursts of messages, each under one turn of
+// the read lock.
+func Example_readMessages() {
+	ctx := context.Background()
+	c, srv := pipe(nil)
+	defer c.CloseNow()
+	defer srv.CloseNow()
+	go func() {
+		srv.WriteMessages(ctx, frame.OpBinary, []byte("one"), []byte("two"), []byte("three"))
+		srv.Close(ctx, status.NormalClosure, "done")
+	}()
+
+	ms := make([]frame.Frame, 64)
+	var buf []byte
+	for {
+		n, b, err := c.ReadMessages(ctx, ms, buf[:0])
+		buf = b // payloads are slices of buf: reuse it once they are handled
+		for _, m := range ms[:n] {
+			fmt.Printf("%v %q\n", m.Opcode, m.Payload)
+		}
+		if err != nil || n > 0 && ms[n-1].Opcode == frame.OpClose {
+			break
+		}
+	}
+	// Output:
+	// binary "one"
+	// binary "two"
+	// binary "three"
+	// close "\x03\xe8done"
+}
+
 // Example_writeFrame sends one message in fragments, where gorilla's
 // NextWriter would flush several frames.
 func Example_writeFrame() {
