@@ -1,6 +1,7 @@
 package conn
 
 import (
+	"context"
 	"crypto/tls"
 	"io"
 	"net"
@@ -100,6 +101,55 @@ func TestReadSource(t *testing.T) {
 		}
 		if !tt.socket && got != io.Reader(tt.t) {
 			t.Errorf("%s: reads from %T, want the transport", tt.name, got)
+		}
+	}
+}
+
+// A receive that waits on a TCP socket for its frame allocates nothing,
+// whether the frame is there at once or arrives while it waits.
+func TestSocketWaitAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := New(client, nil)
+	defer c.CloseNow()
+	defer peer.Close()
+	msg := []byte{0x82, 0x05, 'h', 'e', 'l', 'l', 'o'}
+	later := make(chan struct{})
+	go func() {
+		for range later {
+			peer.Write(msg)
+		}
+	}()
+	defer close(later)
+	ctx := context.Background()
+	buf := make([]byte, 0, 16)
+	for _, arrives := range []string{"before the receive", "while it waits"} {
+		n := testing.AllocsPerRun(200, func() {
+			if arrives == "before the receive" {
+				peer.Write(msg)
+			} else {
+				later <- struct{}{}
+			}
+			if f, err := c.ReadDataFrame(ctx, buf[:0]); err != nil || string(f.Payload) != "hello" {
+				t.Fatalf("%q, %v", f.Payload, err)
+			}
+		})
+		if n != 0 {
+			t.Errorf("frame arriving %s: %v allocations per receive, want 0", arrives, n)
 		}
 	}
 }

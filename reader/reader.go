@@ -8,7 +8,6 @@ import (
 	"math"
 	"math/bits"
 	"sync"
-	"syscall"
 
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/internal/grow"
@@ -102,8 +101,8 @@ type Reader struct {
 	keyPos uint8 // masking key phase of the next payload byte, 0 to 3
 
 	src  io.Reader
-	rc   syscall.RawConn // src's raw connection, when it can wait unbuffered (set by fill)
-	size int             // read buffer size, a power of two
+	raw  *rawWait // how to wait on src without a buffer, if it can (set by fill)
+	size int      // read buffer size, a power of two
 	bufp *[]byte
 	buf  []byte // *bufp while a pooled buffer is held, wait[:] or nil
 	r, w int    // buf[r:w] is buffered and unread
@@ -152,7 +151,7 @@ func (r *Reader) Reset(src io.Reader) {
 	r.r, r.w = 0, 0
 	r.release()
 	r.src = src
-	r.rc = nil
+	r.raw = nil
 	r.rerr = nil
 	r.state = stateHeader
 	r.hdr = frame.Header{}
@@ -697,11 +696,11 @@ func (r *Reader) fill() error {
 		return err
 	}
 	if r.bufp == nil {
-		if r.rc == nil {
-			// Found at the first wait, not in New: making it allocates.
-			r.rc = rawSource(r.src)
+		if r.raw == nil {
+			// Made at the first wait, not in New: making it allocates.
+			r.raw = newRawWait(r)
 		}
-		if r.rc != nil {
+		if r.raw != nil {
 			return r.fillRaw()
 		}
 		if r.remain == 0 && (r.r == r.w || r.w < waitSize) {

@@ -92,7 +92,7 @@ func TestRawSocketWait(t *testing.T) {
 		if _, err := r.ReadFrame(); !errors.Is(err, os.ErrDeadlineExceeded) {
 			t.Fatalf("size %d: waiting with nothing sent: %v, want a deadline error", size, err)
 		}
-		if r.rc == nil {
+		if r.raw == nil {
 			t.Fatal("a Reader of a *net.TCPConn does not wait on the socket")
 		}
 		if r.buf != nil || r.bufp != nil {

@@ -9,14 +9,25 @@ import (
 	"syscall"
 )
 
-// rawSource returns the raw connection of src when src is a TCP or Unix
+// rawWait is how a Reader waits on a TCP or Unix socket without a
+// buffer: the socket's raw connection and the callback its Read calls,
+// made once, at the Reader's first wait, so that waiting allocates nothing
+// after that.
+type rawWait struct {
+	rc   syscall.RawConn
+	read func(fd uintptr) bool // rawWait.readFD bound to this rawWait
+	r    *Reader
+	err  error // the last read's error, taken by fillRaw
+}
+
+// newRawWait returns a rawWait for r's source when it is a TCP or Unix
 // socket, whose readiness can be awaited without a buffer, or nil. Only
 // those two types qualify: a wrapper that has a SyscallConn method may do
 // work in its Read that reading the socket directly would skip.
-func rawSource(src io.Reader) syscall.RawConn {
+func newRawWait(r *Reader) *rawWait {
 	var rc syscall.RawConn
 	var err error
-	switch c := src.(type) {
+	switch c := r.src.(type) {
 	case *net.TCPConn:
 		rc, err = c.SyscallConn()
 	case *net.UnixConn:
@@ -27,34 +38,49 @@ func rawSource(src io.Reader) syscall.RawConn {
 	if err != nil {
 		return nil
 	}
-	return rc
+	w := &rawWait{rc: rc, r: r}
+	w.read = w.readFD
+	return w
 }
 
-// fillRaw is fill for a source with a raw connection, when no pooled
-// buffer is held (and so nothing is buffered): it waits until the socket
-// is readable, takes a pooled buffer only then, and reads into it with one
+// readFD is called by the raw connection's Read, first at once, then each
+// time the socket is readable: it takes a pooled buffer and reads into it,
+// and gives the buffer back when nothing came. It reports whether the
+// read is over (bytes, the end of the stream or an error) rather than to
+// be waited for.
+func (w *rawWait) readFD(fd uintptr) bool {
+	r := w.r
+	r.acquire()
+	var n int
+	var err error
+	for {
+		n, err = syscall.Read(int(fd), r.buf[r.w:])
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if n > 0 {
+		r.w += n
+		return true
+	}
+	r.giveBack()
+	w.err = err
+	return err != syscall.EAGAIN
+}
+
+// fillRaw is fill for a source with a rawWait, when no pooled buffer is
+// held (and so nothing is buffered): it waits until the socket is
+// readable, takes a pooled buffer only then, and reads into it with one
 // system call. A call waiting for the next frame so holds no buffer and
 // reads a frame of any size up to the buffer's in one read.
 func (r *Reader) fillRaw() error {
-	var n int
-	var rerr error
-	err := r.rc.Read(func(fd uintptr) bool {
-		r.acquire()
-		for {
-			n, rerr = syscall.Read(int(fd), r.buf[r.w:])
-			if rerr != syscall.EINTR {
-				break
-			}
-		}
-		if n > 0 {
-			return true
-		}
-		r.giveBack()
-		return rerr != syscall.EAGAIN
-	})
+	w := r.raw
+	w.err = nil
+	err := w.rc.Read(w.read)
+	rerr := w.err
+	w.err = nil
 	switch {
-	case n > 0:
-		r.w += n
+	case r.w > r.r:
 		return nil
 	case err != nil:
 		return err
