@@ -8,25 +8,34 @@ import (
 	"testing"
 )
 
-// A dialed TCP connection is its own transport, with every optional
-// method of one: vectored writes that reach the peer in order, Abort,
-// CloseWrite and the addresses. Bytes read past the handshake put a
-// prefix in front of it.
-func TestTCPTransport(t *testing.T) {
+// tcpPair returns both ends of a loopback TCP connection, closed when
+// the test ends.
+func tcpPair(t *testing.T) (client, peer net.Conn) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	nc, err := net.Dial("tcp", ln.Addr().String())
+	client, err = net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	peer, err := ln.Accept()
+	peer, err = ln.Accept()
 	if err != nil {
+		client.Close()
 		t.Fatal(err)
 	}
-	defer peer.Close()
+	t.Cleanup(func() { client.Close(); peer.Close() })
+	return client, peer
+}
+
+// A dialed TCP connection is its own transport, with every optional
+// method of one: vectored writes that reach the peer in order, Abort,
+// CloseWrite and the addresses. Bytes read past the handshake put a
+// prefix in front of it.
+func TestTCPTransport(t *testing.T) {
+	nc, peer := tcpPair(t)
 
 	tr := transportOf(nc, nil)
 	defer tr.Close()
@@ -65,22 +74,7 @@ func TestTCPTransport(t *testing.T) {
 // (TLS, bytes left over from the handshake) or the connection is not one
 // of those sockets.
 func TestReadSource(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		if c, err := ln.Accept(); err == nil {
-			defer c.Close()
-			io.Copy(io.Discard, c)
-		}
-	}()
-	tcp, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tcp.Close()
+	tcp, _ := tcpPair(t)
 	pipe, other := net.Pipe()
 	defer pipe.Close()
 	defer other.Close()
@@ -111,22 +105,9 @@ func TestSocketWaitAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	peer, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
+	client, peer := tcpPair(t)
 	c := New(client, nil)
 	defer c.CloseNow()
-	defer peer.Close()
 	msg := []byte{0x82, 0x05, 'h', 'e', 'l', 'l', 'o'}
 	later := make(chan struct{})
 	go func() {
