@@ -203,9 +203,8 @@ func (d *Dialer) Dial(ctx context.Context, rawURL string) (*Conn, error) {
 		return nil, err
 	}
 	parent := ctx
-	if bc := d.pooledBound(ctx); bc != nil {
-		ctx = bc
-		defer bc.release()
+	if dc := d.deadlineBound(ctx); dc != nil {
+		ctx = dc
 	} else {
 		var cancel context.CancelFunc
 		ctx, cancel = d.bound(ctx)
@@ -251,6 +250,11 @@ func (d *Dialer) dialOnce(ctx, parent context.Context, u *url.URL, st *dialState
 	pu, err := d.proxyFor(ctx, u)
 	if err != nil {
 		return nil, err
+	}
+	if pu != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = realBound(ctx, parent)
+		defer cancel()
 	}
 	var nc net.Conn
 	if d.tryHTTP2(u) {
@@ -317,38 +321,34 @@ func (d *Dialer) bound(ctx context.Context) (context.Context, context.CancelFunc
 	return ctx, func() {}
 }
 
-// boundCtx is the context of a dial bounded by HandshakeTimeout when the
-// caller's context never ends (context.Background): a context that a
-// timer cancels at the bound, reporting the bound as its deadline and
-// context.DeadlineExceeded once cancelled. A dial that ends before its
-// bound stops the timer and gives the context back to boundPool, so that
-// the next such dial allocates nothing for its bound; net.Dialer, which
-// registers a function on the context during the connect, finds the
-// registration map of the standard context inside it ready.
-type boundCtx struct {
-	context.Context // from context.WithCancel; never cancelled while pooled
-	cancel          context.CancelFunc
-	timer           *time.Timer
+// deadlineCtx bounds a dial whose context never ends: it has the bound as
+// its deadline and no Done channel, so it needs no timer, and net.Dialer
+// applies the deadline to the connect as a socket deadline instead of
+// registering on the context. Err reports context.DeadlineExceeded once
+// the deadline has passed. It is used only where conn and the standard
+// library's dialing are all that see it; each step that could block
+// beyond the deadline without a Done channel (the TLS handshake, the
+// opening handshake) sets the deadline on the socket itself.
+type deadlineCtx struct {
+	context.Context // context.Background
 	deadline        time.Time
 }
 
-var boundPool sync.Pool
+func (c *deadlineCtx) Deadline() (time.Time, bool) { return c.deadline, true }
 
-func (b *boundCtx) Deadline() (time.Time, bool) { return b.deadline, true }
-
-func (b *boundCtx) Err() error {
-	if b.Context.Err() != nil {
-		return context.DeadlineExceeded
+func (c *deadlineCtx) Err() error {
+	if time.Now().Before(c.deadline) {
+		return nil
 	}
-	return nil
+	return context.DeadlineExceeded
 }
 
-// pooledBound returns a pooled boundCtx for a dial from ctx, or nil when
-// the dial must derive its bound from ctx with [Dialer.bound]: ctx can
-// end or has a deadline, there is no bound, or the context may reach code
-// other than conn's and the standard library's (NetDial, Proxy, HTTP/2),
-// which could keep it past the dial.
-func (d *Dialer) pooledBound(ctx context.Context) *boundCtx {
+// deadlineBound returns a deadlineCtx for a dial from ctx, or nil when the
+// dial must derive its bound from ctx with [Dialer.bound]: ctx can end or
+// has a deadline, there is no bound, or the context may reach code other
+// than conn's and the standard library's (NetDial, Proxy, HTTP/2). A proxy
+// from the environment is handled per attempt: see realBound.
+func (d *Dialer) deadlineBound(ctx context.Context) *deadlineCtx {
 	ht := d.handshakeTimeout()
 	if ht <= 0 || ctx.Done() != nil || d.NetDial != nil || d.Proxy != nil || d.HTTP2 != HTTP2Off {
 		return nil
@@ -356,24 +356,17 @@ func (d *Dialer) pooledBound(ctx context.Context) *boundCtx {
 	if _, ok := ctx.Deadline(); ok {
 		return nil
 	}
-	b, _ := boundPool.Get().(*boundCtx)
-	if b == nil {
-		b = &boundCtx{}
-		b.Context, b.cancel = context.WithCancel(context.Background())
-		b.timer = time.AfterFunc(ht, b.cancel)
-	} else {
-		b.timer.Reset(ht)
-	}
-	b.deadline = time.Now().Add(ht)
-	return b
+	return &deadlineCtx{Context: ctx, deadline: time.Now().Add(ht)}
 }
 
-// release ends the dial's use of b. A timer that has fired cancelled b:
-// it is dropped.
-func (b *boundCtx) release() {
-	if b.timer.Stop() {
-		boundPool.Put(b)
+// realBound returns ctx, or, when ctx is a deadlineCtx, a context from
+// parent that a timer ends at the same deadline, for a dial through a
+// proxy, whose code binds its steps to the context's Done channel.
+func realBound(ctx, parent context.Context) (context.Context, context.CancelFunc) {
+	if dc, ok := ctx.(*deadlineCtx); ok {
+		return context.WithDeadline(parent, dc.deadline)
 	}
+	return ctx, func() {}
 }
 
 // handshakeTimeout returns the bound of a dial: HandshakeTimeout, or
@@ -453,10 +446,18 @@ func (d *Dialer) dialVia(ctx context.Context, u *url.URL, hostOverride string, p
 	cfg := d.tlsConfig(u, hostOverride)
 	cfg.NextProtos = protos
 	tc := tls.Client(nc, cfg)
-	b := bind.Binder{Conn: nc}
-	b.Arm(ctx)
-	err = tc.Handshake()
-	b.Release()
+	if dc, ok := ctx.(*deadlineCtx); ok {
+		// No Done channel to bind: the deadline goes on the socket.
+		nc.SetDeadline(dc.deadline)
+		if err = tc.Handshake(); err == nil {
+			nc.SetDeadline(time.Time{})
+		}
+	} else {
+		b := bind.Binder{Conn: nc}
+		b.Arm(ctx)
+		err = tc.Handshake()
+		b.Release()
+	}
 	if err != nil {
 		nc.Close()
 		return nil, dialError(ctx, err)

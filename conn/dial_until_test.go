@@ -2,6 +2,7 @@ package conn_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/handshake"
+	"github.com/framewire/ws/internal/proxytest"
 	"github.com/framewire/ws/proxy"
 	"github.com/framewire/ws/wstest"
 )
@@ -76,11 +78,10 @@ func TestDialHandshakeBoundBackground(t *testing.T) {
 }
 
 // Dial with the zero Dialer's dialing and a context that never ends over
-// real TCP, where the bound is a pooled context: a server that never
-// answers fails the dial with a TimeoutError once HandshakeTimeout has
-// passed, and the dials before and after, which reuse or replace that
-// context, succeed.
-func TestDialPooledBound(t *testing.T) {
+// real TCP: a server that never answers fails the dial with a
+// TimeoutError once HandshakeTimeout has passed, and the dials before and
+// after it succeed.
+func TestDialBoundOverTCP(t *testing.T) {
 	for _, k := range []string{"http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "REQUEST_METHOD"} {
 		t.Setenv(k, "")
 	}
@@ -141,5 +142,52 @@ func TestDialPooledBound(t *testing.T) {
 	}
 	for range 3 {
 		dialOK()
+	}
+
+	// Over TLS the bound is the socket's deadline: the handshake's
+	// context has no Done channel to wake it.
+	dt := &conn.Dialer{HandshakeTimeout: 300 * time.Millisecond, TLSConfig: &tls.Config{InsecureSkipVerify: true}}
+	start = time.Now()
+	c, err = dt.Dial(ctx, "wss://"+silentServer(t, func() {})+"/")
+	took = time.Since(start)
+	if err == nil {
+		c.CloseNow()
+		t.Fatal("Dial to a TLS server that never answers succeeded")
+	}
+	if !errors.As(err, &te) || !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		t.Errorf("TLS: Dial = %v, want a TimeoutError matching context.DeadlineExceeded only", err)
+	}
+	if took < 300*time.Millisecond || took >= 5*time.Second {
+		t.Errorf("TLS: Dial took %v, want the 300ms bound", took)
+	}
+}
+
+// A dial from a context that never ends through a proxy from the
+// environment is bounded by HandshakeTimeout while the proxy holds it.
+func TestDialBoundEnvironmentProxy(t *testing.T) {
+	for _, k := range []string{"http_proxy", "https_proxy", "all_proxy", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "no_proxy", "REQUEST_METHOD"} {
+		t.Setenv(k, "")
+	}
+	hold := make(chan struct{})
+	defer close(hold)
+	p := proxytest.NewHTTP(t, proxytest.Config{Hold: hold})
+	t.Setenv("HTTP_PROXY", "http://"+p.Addr)
+	d := &conn.Dialer{HandshakeTimeout: 300 * time.Millisecond}
+	start := time.Now()
+	c, err := d.Dial(context.Background(), "ws://unreachable.invalid/")
+	took := time.Since(start)
+	if err == nil {
+		c.CloseNow()
+		t.Fatal("Dial through a proxy that never answers succeeded")
+	}
+	var te *conn.TimeoutError
+	if !errors.As(err, &te) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Dial = %v, want a TimeoutError matching context.DeadlineExceeded", err)
+	}
+	if took < 300*time.Millisecond || took >= 5*time.Second {
+		t.Errorf("Dial took %v, want the 300ms bound", took)
+	}
+	if len(p.Requests()) != 1 {
+		t.Errorf("the proxy saw %d requests, want 1", len(p.Requests()))
 	}
 }

@@ -89,8 +89,9 @@ func TestRawSocketWait(t *testing.T) {
 	for _, size := range []int{10, 46, 47, 100, 1000, 4000} {
 		// A wait that ends with the deadline leaves nothing held.
 		client.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
-		if _, err := r.ReadFrame(); !errors.Is(err, os.ErrDeadlineExceeded) {
-			t.Fatalf("size %d: waiting with nothing sent: %v, want a deadline error", size, err)
+		_, err := r.ReadFrame()
+		if oe, ok := errors.AsType[*net.OpError](err); !ok || oe.Op != "read" || !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("size %d: waiting with nothing sent: %v, want a read *net.OpError for the deadline", size, err)
 		}
 		if r.raw == nil {
 			t.Fatal("a Reader of a *net.TCPConn does not wait on the socket")

@@ -75,6 +75,7 @@ func (w *rawWait) readFD(fd uintptr) bool {
 // reads a frame of any size up to the buffer's in one read.
 func (r *Reader) fillRaw() error {
 	w := r.raw
+	w.r = r // r may be a copy of the Reader that made w
 	w.err = nil
 	err := w.rc.Read(w.read)
 	rerr := w.err
@@ -83,9 +84,16 @@ func (r *Reader) fillRaw() error {
 	case r.w > r.r:
 		return nil
 	case err != nil:
+		// A deadline or a close: name it as the socket's Read would.
+		if oe, ok := err.(*net.OpError); ok && oe.Op == "raw-read" {
+			e := *oe
+			e.Op = "read"
+			return &e
+		}
 		return err
 	case rerr != nil:
-		return &net.OpError{Op: "read", Net: "raw", Err: os.NewSyscallError("read", rerr)}
+		nc := r.src.(net.Conn)
+		return &net.OpError{Op: "read", Net: nc.LocalAddr().Network(), Source: nc.LocalAddr(), Addr: nc.RemoteAddr(), Err: os.NewSyscallError("read", rerr)}
 	}
 	return io.EOF
 }
