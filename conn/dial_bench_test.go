@@ -149,12 +149,10 @@ func upgradeOne(nc net.Conn, buf []byte) {
 }
 
 // maxDialOverRaw is what a Dial with the zero Dialer may allocate beyond a
-// raw dial over loopback TCP: 10 today (the URL, the key, the answer's
+// raw dial over loopback TCP: 8 today (the URL, the key, the answer's
 // text and its list of fields, the Conn with its done channel and reader,
-// and net.Dialer's registration on the context that bounds the dial: its
-// function, the registration and the function that stops it), and one to
-// spare.
-const maxDialOverRaw = 11
+// and the context that carries the bound's deadline), and one to spare.
+const maxDialOverRaw = 9
 
 // A Dial with the zero Dialer over loopback TCP allocates at most
 // maxDialOverRaw times more than a raw dial: net.Dialer.DialContext with
