@@ -418,7 +418,9 @@ func failFastScript(parts []string, chops bool) func(*trial) {
 		}
 		t.recordTimeout("A")
 		sendPart(1)
-		if !t.wait(sec) {
+		// A client that fails fast closes at once; under load it may
+		// take longer than a scaled-down second, which is not its fault.
+		if !t.waitAtLeast(sec) {
 			return
 		}
 		t.recordTimeout("B")

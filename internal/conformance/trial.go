@@ -192,8 +192,17 @@ func (t *trial) isOpen() bool {
 // wait sleeps d (scaled) and reports whether the connection is still open
 // afterwards (Autobahn's continueLater followed by a state check). It
 // returns false early once the connection starts closing.
-func (t *trial) wait(d time.Duration) bool {
-	tm := time.NewTimer(t.scaled(d))
+func (t *trial) wait(d time.Duration) bool { return t.waitFor(t.scaled(d)) }
+
+// waitAtLeast is wait never scaled down, for a wait that a client ends
+// early by closing: a client that fails at once costs nothing here, and a
+// loaded machine cannot turn a slow one into a wrong verdict.
+func (t *trial) waitAtLeast(d time.Duration) bool { return t.waitFor(max(d, t.scaled(d))) }
+
+// waitFor sleeps d and reports whether the connection is still open, as
+// wait does.
+func (t *trial) waitFor(d time.Duration) bool {
+	tm := time.NewTimer(d)
 	defer tm.Stop()
 	select {
 	case <-tm.C:
