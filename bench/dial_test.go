@@ -3,18 +3,16 @@ package bench
 import (
 	"bufio"
 	"context"
-	"errors"
 	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/framewire/ws/conn"
-	"github.com/gobwas/ws"
+	"github.com/framewire/ws/internal/childproc"
 )
 
 // dialServerEnv makes TestDialServer serve instead of skipping.
@@ -52,32 +50,7 @@ func startUpgradeServer(tb testing.TB, count *atomic.Int64) *server {
 // dialServer starts TestDialServer in a child process, stopped at the end
 // of the benchmark, and returns its URL.
 func dialServer(b *testing.B) string {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestDialServer$")
-	cmd.Env = append(os.Environ(), dialServerEnv+"=1")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		stdin.Close()
-		cmd.Wait()
-	})
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		if u := sc.Text(); strings.HasPrefix(u, "ws://") {
-			go io.Copy(io.Discard, stdout)
-			return u
-		}
-	}
-	b.Fatal("the dial server printed no URL:", sc.Err())
-	return ""
+	return childproc.Start(b, "TestDialServer", dialServerEnv, func(l string) bool { return strings.HasPrefix(l, "ws://") })
 }
 
 // dialLibraries are the clients of BenchmarkDial: raw, then every library
@@ -111,16 +84,7 @@ func dialFramewireUnbounded(ctx context.Context, url string, nd netDial) (client
 }
 
 func dialGobwasBounded(ctx context.Context, url string, nd netDial) (client, error) {
-	nc, br, _, err := ws.Dialer{NetDial: nd, Timeout: conn.DefaultHandshakeTimeout}.Dial(ctx, url)
-	if err != nil {
-		return nil, err
-	}
-	if br != nil {
-		ws.PutReader(br)
-		nc.Close()
-		return nil, errors.New("bench: unexpected bytes after the handshake")
-	}
-	return &gobwasWsutil{nc: nc}, nil
+	return dialGobwasTimeout(ctx, url, nd, conn.DefaultHandshakeTimeout)
 }
 
 // Every client's dial completes the opening handshake: the server answered

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"time"
 
 	cws "github.com/coder/websocket"
 	"github.com/gobwas/ws"
@@ -256,7 +257,13 @@ func (g *gobwasClient) close() error { return g.nc.Close() }
 type gobwasWsutil struct{ nc net.Conn }
 
 func dialGobwasWsutil(ctx context.Context, url string, nd netDial) (client, error) {
-	nc, br, _, err := ws.Dialer{NetDial: nd}.Dial(ctx, url)
+	return dialGobwasTimeout(ctx, url, nd, 0)
+}
+
+// dialGobwasTimeout is dialGobwasWsutil with ws.Dialer's Timeout set (zero:
+// none, gobwas' default).
+func dialGobwasTimeout(ctx context.Context, url string, nd netDial, timeout time.Duration) (client, error) {
+	nc, br, _, err := ws.Dialer{NetDial: nd, Timeout: timeout}.Dial(ctx, url)
 	if err != nil {
 		return nil, err
 	}

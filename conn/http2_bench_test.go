@@ -1,12 +1,10 @@
 package conn_test
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"runtime"
 	"strings"
 	"testing"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/internal/childproc"
 	"github.com/framewire/ws/internal/h2test"
 	"github.com/framewire/ws/wstest"
 )
@@ -45,32 +44,8 @@ func TestBenchServer(t *testing.T) {
 // benchServers starts TestBenchServer in a child process, stopped at the
 // end of the benchmark, and returns its URLs, HTTP/1.1 first.
 func benchServers(b *testing.B) []string {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestBenchServer$")
-	cmd.Env = append(os.Environ(), benchServerEnv+"=1")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		stdin.Close()
-		cmd.Wait()
-	})
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		if urls := strings.Fields(sc.Text()); len(urls) == 3 {
-			go io.Copy(io.Discard, stdout)
-			return urls
-		}
-	}
-	b.Fatal("the bench server printed no URLs:", sc.Err())
-	return nil
+	line := childproc.Start(b, "TestBenchServer", benchServerEnv, func(l string) bool { return len(strings.Fields(l)) == 3 })
+	return strings.Fields(line)
 }
 
 // The transports compared, with the index of their server's URL.

@@ -196,11 +196,7 @@ func TestReadMessages(t *testing.T) {
 // once.
 func TestReadMessagesContext(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		client, peer := net.Pipe()
-		c := New(client, nil)
-		defer c.CloseNow()
-		defer peer.Close()
-		go io.Copy(io.Discard, peer)
+		c, peer := discardingPipe(t)
 		ms := make([]frame.Frame, 4)
 		if n, _, err := c.ReadMessages(t.Context(), ms[:0], nil); n != 0 || err != nil {
 			t.Fatalf("no room: %d, %v", n, err)
@@ -273,11 +269,7 @@ func TestReadMessagesNoAllocs(t *testing.T) {
 // burst is in the order sent.
 func TestReadMessagesConcurrent(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		client, peer := net.Pipe()
-		c := New(client, nil)
-		defer c.CloseNow()
-		defer peer.Close()
-		go io.Copy(io.Discard, peer)
+		c, peer := discardingPipe(t)
 		const total = 600
 		go func() {
 			var wire []byte
@@ -335,4 +327,19 @@ func TestReadMessagesConcurrent(t *testing.T) {
 			t.Errorf("%d messages returned, want %d", len(got), total)
 		}
 	})
+}
+
+// discardingPipe returns a client Conn over a net.Pipe whose other end,
+// returned for the test to write the server's frames to, drops what the
+// Conn writes; both close when the test ends.
+func discardingPipe(t *testing.T) (*Conn, net.Conn) {
+	t.Helper()
+	client, peer := net.Pipe()
+	c := New(client, nil)
+	t.Cleanup(func() {
+		c.CloseNow()
+		peer.Close()
+	})
+	go io.Copy(io.Discard, peer)
+	return c, peer
 }

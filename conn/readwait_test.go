@@ -140,11 +140,7 @@ func TestIdleConnSize(t *testing.T) {
 		t.Errorf("reader.Reader is %d bytes, want at most 240", n)
 	}
 	synctest.Test(t, func(t *testing.T) {
-		client, peer := net.Pipe()
-		c := New(client, nil)
-		defer c.CloseNow()
-		defer peer.Close()
-		go io.Copy(io.Discard, peer)
+		c, peer := discardingPipe(t)
 		go peer.Write(wireOf(t, dataFrame(frame.OpBinary, true, false, "data"),
 			frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpPing}, Payload: []byte("ping")},
 			dataFrame(frame.OpBinary, true, false, "more")))

@@ -29,6 +29,7 @@ var allowed = map[string][]string{
 	"internal/apisurface":    {},
 	"internal/leakcheck":     {},
 	"internal/proxytest":     {},
+	"internal/childproc":     {},
 	"internal/bind":          {},
 	"internal/deflate":       {},
 	"internal/grow":          {},
