@@ -55,6 +55,16 @@ type Config struct {
 	// fragment.DefaultMaxMessageSize (32 MiB), a negative value no limit.
 	MaxMessageSize int64
 
+	// ReadBufferSize is the size of the buffer received bytes are read
+	// into: 0 means DefaultReadBufferSize (16 KiB); other values are
+	// rounded up to a power of two between 64 bytes and 1 MiB. The buffer
+	// is lent by a pool only while received bytes wait in it: a Conn
+	// waiting for a message over a TCP or Unix socket holds none, so a
+	// larger buffer costs an idle connection nothing. A larger one reads
+	// more per system call, and a binary frame that fits in it is read
+	// whole and copied once.
+	ReadBufferSize int
+
 	// SkipUTF8Validation turns off the UTF-8 checks of received text and
 	// close reasons, and of sent text.
 	SkipUTF8Validation bool
@@ -100,7 +110,11 @@ type Config struct {
 // reader makes the frame reader of a Conn over t. The reader and the
 // assembler below take the limits in the same convention as Config.
 func (cfg *Config) reader(t io.Reader) *reader.Reader {
-	rd := reader.NewSize(readSource(t), readBufferSize)
+	size := cfg.ReadBufferSize
+	if size <= 0 {
+		size = DefaultReadBufferSize
+	}
+	rd := reader.NewSize(readSource(t), size)
 	rd.MaxFrameSize = cfg.MaxFrameSize
 	rd.Policy = frame.Policy{SkipUTF8Validation: cfg.SkipUTF8Validation}
 	rd.Server = cfg.Role == RoleServer

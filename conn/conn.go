@@ -40,6 +40,7 @@ type Conn struct {
 
 	status      uint16 // the handshake's HTTP status
 	proto       handshakeProto
+	dropped     bool // under mu: the transport was closed (here to fill padding)
 	subprotocol string
 	fields      []string // response header fields: name, value, name, value...
 
@@ -73,11 +74,10 @@ type Conn struct {
 	closeSent atomic.Bool // a close frame was written
 	ended     atomic.Bool // rerr and werr are set
 
-	mu      sync.Mutex
-	rerr    error         // terminal error for reads
-	werr    error         // terminal error for writes
-	done    chan struct{} // closed once the transport is closed
-	dropped bool
+	mu   sync.Mutex
+	rerr error         // terminal error for reads
+	werr error         // terminal error for writes
+	done chan struct{} // closed once the transport is closed
 }
 
 // New returns a Conn over t, whose opening handshake is done: the server
@@ -122,8 +122,13 @@ type (
 func (c *readDeadline) SetDeadline(t time.Time) error  { return c.t.SetReadDeadline(t) }
 func (c *writeDeadline) SetDeadline(t time.Time) error { return c.t.SetWriteDeadline(t) }
 
-// readBufferSize is the reader's buffer, held only during a read.
-const readBufferSize = 4096
+// DefaultReadBufferSize is the read buffer of a Conn whose
+// Config.ReadBufferSize is 0. It is the size of a TLS record's plaintext, so
+// that one read takes a whole record.
+const DefaultReadBufferSize = 16 << 10
+
+// drainChunk is the scratch buffer of endStream.
+const drainChunk = 4096
 
 // lock takes m, giving up when ctx ends first. A context that has ended
 // already fails at once, even when m is free.

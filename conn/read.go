@@ -54,8 +54,8 @@ func (c *Conn) endStream(ctx context.Context) error {
 	if c.rf.mode != modeStream {
 		return nil
 	}
-	if cap(c.fbuf) < readBufferSize {
-		c.fbuf = make([]byte, 0, readBufferSize)
+	if cap(c.fbuf) < drainChunk {
+		c.fbuf = make([]byte, 0, drainChunk)
 	}
 	for {
 		// fbuf is ReadFrame's, unused while a message is streamed.

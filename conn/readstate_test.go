@@ -40,7 +40,7 @@ func shortCtx(t *testing.T) context.Context {
 // larger than the read buffer: a smaller one is not begun until it is
 // whole (see the reader's ReadWhole), so either mode may read it.
 func TestReadStateOneModeAtATime(t *testing.T) {
-	long := strings.Repeat("0123456789", 500)
+	long := strings.Repeat("0123456789", 2000)
 	f := dataFrame(frame.OpBinary, true, false, long)
 	type read func(*Conn, context.Context) (frame.Frame, error)
 	readFrame := func(c *Conn, ctx context.Context) (frame.Frame, error) { return c.ReadFrame(ctx, nil) }

@@ -192,3 +192,56 @@ func TestInvalidTextFailsBeforeFrameEnds(t *testing.T) {
 		}
 	})
 }
+
+// sizedReads is a Transport that records the largest read asked of it.
+type sizedReads struct {
+	net.Conn
+	largest int
+}
+
+func (s *sizedReads) Read(p []byte) (int, error) {
+	s.largest = max(s.largest, len(p))
+	return s.Conn.Read(p)
+}
+
+// Config.ReadBufferSize is the size of the reads a Conn asks of its
+// transport, 16 KiB by default, rounded up to a power of two within 64
+// bytes and 1 MiB.
+func TestReadBufferSize(t *testing.T) {
+	for _, tt := range []struct {
+		size, want int
+	}{
+		{0, DefaultReadBufferSize},
+		{-1, DefaultReadBufferSize},
+		{4096, 4096},
+		{1000, 1024},
+		{100, 128},
+		{10, 64},
+		{5 << 20, 1 << 20},
+	} {
+		synctest.Test(t, func(t *testing.T) {
+			client, peer := net.Pipe()
+			tr := &sizedReads{Conn: client}
+			c := New(tr, &Config{ReadBufferSize: tt.size})
+			go io.Copy(io.Discard, peer)
+			t.Cleanup(func() { c.CloseNow(); peer.Close() })
+			msg := strings.Repeat("m", min(3000, tt.want-16))
+			wire := wireOf(t, dataFrame(frame.OpBinary, true, false, msg))
+			go func() {
+				// The message arrives in two writes, the header apart, so
+				// that the Conn reads past its wait buffer.
+				peer.Write(wire[:2])
+				peer.Write(wire[2:])
+			}()
+			f, err := c.ReadDataFrame(t.Context(), nil)
+			if err != nil || string(f.Payload) != msg {
+				t.Fatalf("size %d: %d bytes, %v", tt.size, len(f.Payload), err)
+			}
+			// The first read goes to the wait buffer, the next ones to
+			// the read buffer, past the bytes already in it.
+			if tr.largest <= tt.want/2 || tr.largest > tt.want {
+				t.Errorf("size %d: largest read %d bytes, want a %d-byte buffer", tt.size, tr.largest, tt.want)
+			}
+		})
+	}
+}

@@ -389,6 +389,9 @@ func (r *Reader) ReadWhole(dst []byte) (frame.Opcode, []byte, bool, error) {
 			r.acquire()
 		}
 		if r.bufp != nil && r.r+hs+length > len(r.buf) {
+			if r.w-r.r >= hs {
+				return r.readSpanning(dst, hs, length)
+			}
 			r.compact()
 		}
 		if err := r.fill(); err != nil {
@@ -399,6 +402,40 @@ func (r *Reader) ReadWhole(dst []byte) (frame.Opcode, []byte, bool, error) {
 			return 0, dst, false, err
 		}
 	}
+}
+
+// readSpanning is ReadWhole for a frame whose header is buffered and
+// whose payload runs past the end of the buffer. It appends the buffered
+// part of the payload to dst and refills the buffer from its start, as
+// bufio does, instead of moving that part to the front first: every byte
+// is copied once, and every read asks for a whole buffer. On a source
+// error the frame's bytes go back into the buffer, as they were, for the
+// next call; they fit, as ReadWhole takes only frames that do.
+func (r *Reader) readSpanning(dst []byte, hs, length int) (frame.Opcode, []byte, bool, error) {
+	var head [frame.MaxHeaderLen]byte
+	copy(head[:hs], r.buf[r.r:])
+	start := len(dst)
+	dst = append(dst, r.buf[r.r+hs:r.w]...)
+	r.r = r.w
+	for got := len(dst) - start; got < length; got = len(dst) - start {
+		if err := r.fill(); err != nil {
+			r.r, r.w = 0, copy(r.buf, head[:hs])
+			r.w += copy(r.buf[r.w:], dst[start:])
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return 0, dst[:start], false, err
+		}
+		n := min(length-got, r.w-r.r)
+		dst = append(dst, r.buf[r.r:r.r+n]...)
+		r.r += n
+	}
+	if head[1]&0x80 != 0 {
+		mask.Apply(dst[start:], mask.Key(head[hs-4:hs]), 0)
+	}
+	r.state = stateHeader
+	r.release()
+	return frame.Opcode(head[0] & 0x0F), dst, true, nil
 }
 
 // ControlBuffered reports whether the next frame is a control frame

@@ -645,6 +645,72 @@ func TestResumeAfterTimeout(t *testing.T) {
 	}
 }
 
+// TestReadWholeSpanning reads binary frames that run past the end of a
+// 64-byte buffer with ReadWhole, which appends the buffered part of each
+// to dst and refills the buffer from its start, for both roles, with a
+// timeout injected at every byte position: the frames come out whole and
+// in order, and a timeout in the middle of one loses none of its bytes.
+func TestReadWholeSpanning(t *testing.T) {
+	sizes := []int{20, 40, 7, 50, 33, 0, 45, 58, 1, 57}
+	for _, server := range []bool{false, true} {
+		var fs []frame.Frame
+		for i, n := range sizes {
+			h := hdr(true, frame.OpBinary, n)
+			if server {
+				h = masked(h, string([]byte{byte(i), 0x5a, 0xa5, byte(n)}))
+			}
+			fs = append(fs, frame.Frame{Header: h, Payload: bytes.Repeat([]byte{byte('a' + i)}, n)})
+		}
+		in := wire(t, fs...)
+		for _, withData := range []bool{false, true} {
+			for _, chunk := range []int{0, 7} {
+				for at := 0; at <= len(in); at++ {
+					src := &stutter{data: in, at: at, withData: withData, chunk: chunk}
+					r := NewSize(src, 64)
+					r.Server = server
+					var got []frame.Frame
+					timeouts, spanned := 0, 0
+					for {
+						before := r.r
+						op, p, ok, err := r.ReadWhole([]byte("x"))
+						if err == io.EOF {
+							break
+						}
+						if err != nil {
+							if !errors.Is(err, os.ErrDeadlineExceeded) || string(p) != "x" {
+								t.Fatalf("ReadWhole: %q %v", p, err)
+							}
+							timeouts++
+							continue
+						}
+						if !ok || p[0] != 'x' {
+							t.Fatalf("role server %v, at %d: ReadWhole took no frame (%q)", server, at, p)
+						}
+						if before+len(p)-1 > 64 {
+							spanned++
+						}
+						got = append(got, frame.Frame{Header: frame.Header{Fin: true, Opcode: op, Length: int64(len(p) - 1)}, Payload: p[1:]})
+					}
+					if at < len(in) && timeouts != 1 {
+						t.Fatalf("at %d: %d timeouts seen, want 1", at, timeouts)
+					}
+					if spanned == 0 {
+						t.Fatalf("at %d: no frame ran past the end of the buffer", at)
+					}
+					if len(got) != len(fs) {
+						t.Fatalf("role server %v, at %d (data %v, chunk %d): %d frames, want %d", server, at, withData, chunk, len(got), len(fs))
+					}
+					for i, f := range fs {
+						if got[i].Opcode != f.Opcode || !bytes.Equal(got[i].Payload, f.Payload) {
+							t.Fatalf("role server %v, at %d (data %v, chunk %d): frame %d is %q, want %q", server, at, withData, chunk, i, got[i].Payload, f.Payload)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
 func readFrames(t *testing.T, r *Reader) ([]frame.Frame, int) {
 	var got []frame.Frame
 	timeouts := 0
