@@ -123,8 +123,10 @@ func (c *readDeadline) SetDeadline(t time.Time) error  { return c.t.SetReadDeadl
 func (c *writeDeadline) SetDeadline(t time.Time) error { return c.t.SetWriteDeadline(t) }
 
 // DefaultReadBufferSize is the read buffer of a Conn whose
-// Config.ReadBufferSize is 0. It is the size of a TLS record's plaintext, so
-// that one read takes a whole record.
+// Config.ReadBufferSize is 0. A stream of 1 KiB messages over loopback
+// TCP is received about a quarter faster than with 4 KiB (conn's
+// BenchmarkRecvBufferSize), and the buffer is lent only while received
+// bytes wait in it.
 const DefaultReadBufferSize = 16 << 10
 
 // drainChunk is the scratch buffer of endStream.

@@ -3,6 +3,7 @@ package conn_test
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"testing"
 	"time"
@@ -64,4 +65,48 @@ func BenchmarkEncodeLarge(b *testing.B) {
 func BenchmarkEncodeBatch(b *testing.B) {
 	c := conn.New(discardTransport{}, nil)
 	sendBursts(b, c)
+}
+
+// BenchmarkRecvBufferSize receives 1 KiB binary messages streamed as fast as
+// the peer can over loopback TCP and over TLS, with a 4 KiB read buffer and
+// with DefaultReadBufferSize: what the default's size buys per message.
+func BenchmarkRecvBufferSize(b *testing.B) {
+	const size = 1 << 10
+	var batch []byte
+	for len(batch) < 1<<20 {
+		batch = append(batch, rawFrame(true, frame.OpBinary, make([]byte, size))...)
+	}
+	stream := func(p *wstest.Peer) {
+		p.Upgrade(nil)
+		for p.Write(batch) == nil {
+		}
+	}
+	pool, cert := testCA(b)
+	for _, transport := range []string{"tcp", "tls"} {
+		for _, buf := range []int{4 << 10, conn.DefaultReadBufferSize} {
+			b.Run(fmt.Sprintf("%s/%dKiB", transport, buf>>10), func(b *testing.B) {
+				d := &conn.Dialer{Config: conn.Config{ReadBufferSize: buf}}
+				var s *wstest.Server
+				if transport == "tls" {
+					s = wstest.NewTLSServer(stream, &tls.Config{Certificates: []tls.Certificate{cert}})
+					b.Cleanup(s.Close)
+					d.TLSConfig = &tls.Config{RootCAs: pool}
+				} else {
+					s = serve(b, stream)
+				}
+				c := dial(b, d, s.URL)
+				ctx := context.Background()
+				var p []byte
+				b.SetBytes(size)
+				b.ReportAllocs()
+				for b.Loop() {
+					f, err := c.ReadDataFrame(ctx, p[:0])
+					if err != nil || len(f.Payload) != size {
+						b.Fatal(len(f.Payload), err)
+					}
+					p = f.Payload
+				}
+			})
+		}
+	}
 }
