@@ -197,6 +197,11 @@ type gobwasClient struct {
 }
 
 func dialGobwas(ctx context.Context, url string, nd netDial) (client, error) {
+	return dialGobwasSize(ctx, url, nd, 4096)
+}
+
+// dialGobwasSize is dialGobwas reading through a bufio.Reader of size bytes.
+func dialGobwasSize(ctx context.Context, url string, nd netDial, size int) (client, error) {
 	nc, br, _, err := ws.Dialer{NetDial: nd}.Dial(ctx, url)
 	if err != nil {
 		return nil, err
@@ -207,7 +212,7 @@ func dialGobwas(ctx context.Context, url string, nd netDial) (client, error) {
 	}
 	return &gobwasClient{
 		nc:  nc,
-		br:  bufio.NewReaderSize(src, 4096),
+		br:  bufio.NewReaderSize(src, size),
 		bw:  bufio.NewWriterSize(nc, 64<<10+ws.MaxHeaderSize),
 		hdr: make([]byte, ws.MaxHeaderSize),
 	}, nil

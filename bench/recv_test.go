@@ -55,13 +55,22 @@ func BenchmarkRecvLoopback(b *testing.B) {
 }
 
 // recvLibraries are the clients of the receiving benchmarks: libraries(),
-// framewire-batch after framewire, and gobwas-checked.
+// framewire-batch after framewire, gobwas-checked and gobwas-lowlevel-16KiB.
 func recvLibraries() []library {
 	libs := libraries()
 	if framewireBatchLibrary != nil {
 		libs = append(libs[:1:1], append([]library{*framewireBatchLibrary}, libs[1:]...)...)
 	}
-	return append(libs, library{name: "gobwas-checked", dial: dialGobwasChecked})
+	return append(libs,
+		library{name: "gobwas-checked", dial: dialGobwasChecked},
+		library{name: "gobwas-lowlevel-16KiB", dial: dialGobwas16KiB})
+}
+
+// dialGobwas16KiB is gobwas-lowlevel reading through a 16 KiB bufio.Reader,
+// the size of framewire's default read buffer, where the other gobwas
+// rows read through 4 KiB.
+func dialGobwas16KiB(ctx context.Context, url string, nd netDial) (client, error) {
+	return dialGobwasSize(ctx, url, nd, 16<<10)
 }
 
 // framewireBatchLibrary is set by the file that drives framewire's conn
