@@ -45,8 +45,16 @@ func unframe(t *testing.T, wire []byte, masked bool, want ...[]byte) {
 	}
 }
 
-// A frame longer than a write buffer leaves in pieces of at least
-// largePiece bytes, one Write each (the last one the rest), and the bytes on
+// pieces is how many Writes a stream of n bytes that does not fit a
+// write buffer leaves in: largePiece bytes each, the last one up to
+// frame.MaxHeaderLen more.
+func pieces(n int) int {
+	return max(1, (n-frame.MaxHeaderLen+largePiece-1)/largePiece)
+}
+
+// A frame longer than a write buffer leaves in pieces of largePiece bytes,
+// one Write each (the last one the rest, with up to frame.MaxHeaderLen
+// bytes more than a piece), and the bytes on
 // the wire are exactly the frame, masked for a client. A frame that fits
 // in one piece leaves in one Write. Afterwards the Conn holds no buffer.
 func TestLargeFramePieces(t *testing.T) {
@@ -61,12 +69,11 @@ func TestLargeFramePieces(t *testing.T) {
 			// Each Write but the last is a whole buffer: the header's room
 			// is the payload's in the pieces after the first.
 			stream := frame.Header{Length: int64(size), Masked: role == RoleClient}.Len() + size
-			piece := frame.MaxHeaderLen + largePiece
-			if want := (stream + piece - 1) / piece; len(g.writes) != want {
+			if want := pieces(stream); len(g.writes) != want {
 				t.Errorf("%v, %d bytes: %d Writes, want %d", role, size, len(g.writes), want)
 			}
 			for i, w := range g.writes[:len(g.writes)-1] {
-				if len(w) < largePiece {
+				if len(w) != largePiece {
 					t.Errorf("%v, %d bytes: Write %d of %d bytes", role, size, i, len(w))
 				}
 			}
@@ -78,9 +85,39 @@ func TestLargeFramePieces(t *testing.T) {
 	}
 }
 
+// Two large frames in a burst, the first of every length around the
+// boundaries of the pieces, for both roles: the bytes on the wire are
+// exactly the two frames, every Write but the last holds at least
+// largePiece bytes and none more than a piece and a header.
+func TestLargeFramesBackToBack(t *testing.T) {
+	second := patterned(70000)
+	for _, role := range []Role{RoleClient, RoleServer} {
+		var sizes []int
+		for _, edge := range []int{largePiece, 2 * largePiece, 3 * largePiece} {
+			for n := edge - 30; n <= edge+30; n++ {
+				sizes = append(sizes, n)
+			}
+		}
+		for _, size := range sizes {
+			g := &gateTransport{}
+			c := New(g, &Config{Role: role})
+			first := patterned(size)
+			if err := c.WriteMessages(context.Background(), frame.OpBinary, first, second); err != nil {
+				t.Fatal(err)
+			}
+			for i, w := range g.writes {
+				if len(w) > largePiece+frame.MaxHeaderLen || i < len(g.writes)-1 && len(w) < largePiece {
+					t.Errorf("%v, %d bytes: Write %d of %d bytes", role, size, i, len(w))
+				}
+			}
+			unframe(t, bytes.Join(g.writes, nil), role == RoleClient, first, second)
+		}
+	}
+}
+
 // Frames appended before a large one go out with its first piece, and
 // frames after it with its last: a burst of small, large, small messages
-// is three Writes for a 600 KiB message.
+// leaves in whole pieces but the last.
 func TestLargeFrameInBurst(t *testing.T) {
 	g := &gateTransport{}
 	c := New(g, nil)
@@ -88,12 +125,15 @@ func TestLargeFrameInBurst(t *testing.T) {
 	if err := c.WriteMessages(context.Background(), frame.OpBinary, small, large, small); err != nil {
 		t.Fatal(err)
 	}
-	if len(g.writes) != 3 || len(g.writes[0]) < largePiece || len(g.writes[1]) < largePiece {
-		sizes := make([]int, len(g.writes))
-		for i, w := range g.writes {
-			sizes[i] = len(w)
-		}
-		t.Errorf("Writes of %v bytes, want 3, the first two of at least %d", sizes, largePiece)
+	stream := 2*(2+4+len(small)) + 14 + len(large)
+	sizes := make([]int, len(g.writes))
+	full := true
+	for i, w := range g.writes {
+		sizes[i] = len(w)
+		full = full && (i == len(g.writes)-1 || len(w) == largePiece)
+	}
+	if want := pieces(stream); len(g.writes) != want || !full {
+		t.Errorf("Writes of %v bytes, want %d, all but the last of %d", sizes, want, largePiece)
 	}
 	unframe(t, bytes.Join(g.writes, nil), true, small, large, small)
 }
