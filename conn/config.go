@@ -60,9 +60,11 @@ type Config struct {
 	// rounded up to a power of two between 64 bytes and 1 MiB. The buffer
 	// is lent by a pool only while received bytes wait in it: a Conn
 	// waiting for a message over a TCP or Unix socket holds none, so a
-	// larger buffer costs an idle connection nothing. A larger one reads
-	// more per system call, and a binary frame that fits in it is read
-	// whole and copied once.
+	// larger buffer costs an idle connection nothing, but a receive
+	// waiting for the rest of a frame holds it. A larger one reads more
+	// per system call, and a binary frame that fits in it is read whole
+	// and copied once. Many connections that receive at the same time
+	// may want a smaller one.
 	ReadBufferSize int
 
 	// SkipUTF8Validation turns off the UTF-8 checks of received text and
