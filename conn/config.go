@@ -56,8 +56,9 @@ type Config struct {
 	MaxMessageSize int64
 
 	// ReadBufferSize is the size of the buffer received bytes are read
-	// into: 0 means DefaultReadBufferSize (16 KiB); other values are
-	// rounded up to a power of two between 64 bytes and 1 MiB. The buffer
+	// into: 0 or a negative value means DefaultReadBufferSize (16 KiB);
+	// other values are rounded up to a power of two between 64 bytes and
+	// 1 MiB. The buffer
 	// is lent by a pool only while received bytes wait in it: a Conn
 	// waiting for a message over a TCP or Unix socket holds none, so a
 	// larger buffer costs an idle connection nothing, but a receive

@@ -533,8 +533,8 @@ func (c *Conn) writeFailed(err error) error {
 // lent by writePool and written with one Write by flush, so that several
 // frames can leave together. A frame longer than that buffer moves what it
 // holds to a larger one from largePool, which is written each time it
-// fills (largePiece bytes of the payload per Write), the payload masked as
-// it is copied. The payload is never handed to the transport itself, which
+// holds largePiece bytes (or, when the rest of the frame fits, up to its
+// capacity), the payload masked as it is copied. The payload is never handed to the transport itself, which
 // would move a payload kept on the caller's stack to the heap. release
 // gives the buffer back when the lock is released: an idle Conn holds none.
 //

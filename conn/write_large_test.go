@@ -66,8 +66,8 @@ func TestLargeFramePieces(t *testing.T) {
 			if err := c.WriteMessage(context.Background(), frame.OpBinary, p); err != nil {
 				t.Fatal(err)
 			}
-			// Each Write but the last is a whole buffer: the header's room
-			// is the payload's in the pieces after the first.
+			// Each Write but the last is a piece of largePiece bytes, the
+			// header in the first.
 			stream := frame.Header{Length: int64(size), Masked: role == RoleClient}.Len() + size
 			if want := pieces(stream); len(g.writes) != want {
 				t.Errorf("%v, %d bytes: %d Writes, want %d", role, size, len(g.writes), want)

@@ -412,6 +412,9 @@ func (r *Reader) ReadWhole(dst []byte) (frame.Opcode, []byte, bool, error) {
 // error the frame's bytes go back into the buffer, as they were, for the
 // next call; they fit, as ReadWhole takes only frames that do.
 func (r *Reader) readSpanning(dst []byte, hs, length int) (frame.Opcode, []byte, bool, error) {
+	if testHookSpanning != nil {
+		testHookSpanning()
+	}
 	var head [frame.MaxHeaderLen]byte
 	copy(head[:hs], r.buf[r.r:])
 	start := len(dst)
@@ -437,6 +440,9 @@ func (r *Reader) readSpanning(dst []byte, hs, length int) (frame.Opcode, []byte,
 	r.release()
 	return frame.Opcode(head[0] & 0x0F), dst, true, nil
 }
+
+// testHookSpanning, when set by a test, is called by every readSpanning.
+var testHookSpanning func()
 
 // ControlBuffered reports whether the next frame is a control frame
 // (opcode 8 to 15) whose bytes are all in the read buffer, so that

@@ -429,6 +429,9 @@ func drain(cfg *Reader, in []byte, oneByte bool, how readHow) []outcome {
 		if ok {
 			h := frame.Header{Fin: true, Opcode: f.Opcode, Masked: r.Server, Length: int64(len(f.Payload))}
 			out = append(out, outcome{h: h, payload: string(f.Payload)})
+			if r.buf != nil && r.Buffered() == 0 {
+				return append(out, outcome{err: "buffer held with nothing buffered"})
+			}
 			continue
 		}
 		switch {
@@ -670,8 +673,8 @@ func TestReadWholeSpanning(t *testing.T) {
 					r.Server = server
 					var got []frame.Frame
 					timeouts, spanned := 0, 0
+					testHookSpanning = func() { spanned++ }
 					for {
-						before := r.r
 						op, p, ok, err := r.ReadWhole([]byte("x"))
 						if err == io.EOF {
 							break
@@ -686,11 +689,12 @@ func TestReadWholeSpanning(t *testing.T) {
 						if !ok || p[0] != 'x' {
 							t.Fatalf("role server %v, at %d: ReadWhole took no frame (%q)", server, at, p)
 						}
-						if before+len(p)-1 > 64 {
-							spanned++
+						if r.buf != nil && r.Buffered() == 0 {
+							t.Fatalf("role server %v, at %d: buffer held with nothing buffered", server, at)
 						}
 						got = append(got, frame.Frame{Header: frame.Header{Fin: true, Opcode: op, Length: int64(len(p) - 1)}, Payload: p[1:]})
 					}
+					testHookSpanning = nil
 					if at < len(in) && timeouts != 1 {
 						t.Fatalf("at %d: %d timeouts seen, want 1", at, timeouts)
 					}
@@ -707,6 +711,27 @@ func TestReadWholeSpanning(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// A stream that ends inside a frame ReadWhole was reading past the end
+// of its buffer is io.ErrUnexpectedEOF, with the frame's bytes kept.
+func TestReadWholeSpanningCut(t *testing.T) {
+	in := wire(t,
+		frame.Frame{Header: hdr(true, frame.OpBinary, 50), Payload: bytes.Repeat([]byte("a"), 50)},
+		frame.Frame{Header: hdr(true, frame.OpBinary, 40), Payload: bytes.Repeat([]byte("b"), 40)},
+	)
+	r := NewSize(bytes.NewReader(in[:len(in)-5]), 64)
+	if _, p, ok, err := r.ReadWhole(nil); !ok || err != nil || len(p) != 50 {
+		t.Fatalf("first frame: %d bytes, %v %v", len(p), ok, err)
+	}
+	for range 2 {
+		if _, p, ok, err := r.ReadWhole(nil); ok || err != io.ErrUnexpectedEOF || len(p) != 0 {
+			t.Fatalf("cut frame: %q, %v, %v; want io.ErrUnexpectedEOF", p, ok, err)
+		}
+		if r.Buffered() != 2+35 {
+			t.Fatalf("cut frame: %d bytes buffered, want its 37", r.Buffered())
 		}
 	}
 }
