@@ -87,9 +87,8 @@
 // Cancellation and timeouts) and, between calls, holds no read or write
 // buffer: they are lent from pools for the duration of a call. A sending
 // call encodes its frame into a lent buffer and writes it with one system
-// call; a frame longer than 32 KiB goes out in pieces of 32 KiB (the
-// last may hold a few bytes more), masked as each is copied, one system
-// call each. The trace's copy of a
+// call; a frame longer than 32 KiB goes out in pieces of 32 KiB, masked
+// as each is copied, one system call each. The trace's copy of a
 // received payload is kept between frames only when it is small (64 KiB at
 // most).
 //

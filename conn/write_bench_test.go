@@ -14,7 +14,7 @@ import (
 )
 
 // BenchmarkSendLarge sends 1 MiB binary messages over loopback TCP to a
-// peer that discards them: 32 Writes of 32 KiB, the header on the first.
+// peer that discards them: 32 Writes of 32 KiB and a header's room.
 func BenchmarkSendLarge(b *testing.B) {
 	s := serve(b, wstest.Discard)
 	sendLarge(b, dial(b, nil, s.URL))

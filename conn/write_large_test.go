@@ -46,15 +46,16 @@ func unframe(t *testing.T, wire []byte, masked bool, want ...[]byte) {
 }
 
 // pieces is how many Writes a stream of n bytes that does not fit a
-// write buffer leaves in: largePiece bytes each, the last one up to
-// frame.MaxHeaderLen more.
+// write buffer leaves in: a header's room and largePiece bytes each, the
+// last one the rest.
 func pieces(n int) int {
-	return max(1, (n-frame.MaxHeaderLen+largePiece-1)/largePiece)
+	const piece = frame.MaxHeaderLen + largePiece
+	return (n + piece - 1) / piece
 }
 
-// A frame longer than a write buffer leaves in pieces of largePiece bytes,
-// one Write each (the last one the rest, with up to frame.MaxHeaderLen
-// bytes more than a piece), and the bytes on
+// A frame longer than a write buffer leaves in pieces of largePiece bytes
+// and a header's room, one Write each (the last one the rest), and the
+// bytes on
 // the wire are exactly the frame, masked for a client. A frame that fits
 // in one piece leaves in one Write. Afterwards the Conn holds no buffer.
 func TestLargeFramePieces(t *testing.T) {
@@ -66,14 +67,14 @@ func TestLargeFramePieces(t *testing.T) {
 			if err := c.WriteMessage(context.Background(), frame.OpBinary, p); err != nil {
 				t.Fatal(err)
 			}
-			// Each Write but the last is a piece of largePiece bytes, the
-			// header in the first.
+			// Each Write but the last is a whole buffer: the header's room
+			// is the payload's in the pieces after the first.
 			stream := frame.Header{Length: int64(size), Masked: role == RoleClient}.Len() + size
 			if want := pieces(stream); len(g.writes) != want {
 				t.Errorf("%v, %d bytes: %d Writes, want %d", role, size, len(g.writes), want)
 			}
 			for i, w := range g.writes[:len(g.writes)-1] {
-				if len(w) != largePiece {
+				if len(w) != frame.MaxHeaderLen+largePiece {
 					t.Errorf("%v, %d bytes: Write %d of %d bytes", role, size, i, len(w))
 				}
 			}
@@ -87,8 +88,8 @@ func TestLargeFramePieces(t *testing.T) {
 
 // Two large frames in a burst, the first of every length around the
 // boundaries of the pieces, for both roles: the bytes on the wire are
-// exactly the two frames, every Write but the last holds at least
-// largePiece bytes and none more than a piece and a header.
+// exactly the two frames, and every Write but the last holds at least
+// largePiece bytes, none more than a piece and a header's room.
 func TestLargeFramesBackToBack(t *testing.T) {
 	second := patterned(70000)
 	for _, role := range []Role{RoleClient, RoleServer} {
@@ -130,10 +131,10 @@ func TestLargeFrameInBurst(t *testing.T) {
 	full := true
 	for i, w := range g.writes {
 		sizes[i] = len(w)
-		full = full && (i == len(g.writes)-1 || len(w) == largePiece)
+		full = full && (i == len(g.writes)-1 || len(w) == frame.MaxHeaderLen+largePiece)
 	}
 	if want := pieces(stream); len(g.writes) != want || !full {
-		t.Errorf("Writes of %v bytes, want %d, all but the last of %d", sizes, want, largePiece)
+		t.Errorf("Writes of %v bytes, want %d, all but the last of %d", sizes, want, frame.MaxHeaderLen+largePiece)
 	}
 	unframe(t, bytes.Join(g.writes, nil), true, small, large, small)
 }
