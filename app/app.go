@@ -19,7 +19,9 @@ import (
 // The fields configure the App and must not change while Run runs. Every
 // handler is optional and is called on the goroutine that called Run, one
 // at a time; the payload a handler receives is valid only until it
-// returns. [App.WriteMessage], [App.WriteFrame]
+// returns. Messages that arrived together are read in one burst
+// ([conn.Conn.ReadMessages]) and handed to the handlers one by one, in
+// order. [App.WriteMessage], [App.WriteFrame]
 // and [App.Close] may be called from any goroutine, handlers included.
 //
 // App is websocket-client's WebSocketApp.

@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -345,4 +346,60 @@ func TestConnCloseFromHandlerSilentPeer(t *testing.T) {
 			t.Errorf("events (-want +got):\n%s", d)
 		}
 	})
+}
+
+// Messages that arrive together are read in bursts and handed to the
+// handlers one by one, in order, a ping among them included; a frame that
+// breaks the protocol after them fails the connection only once the
+// messages before it were handled.
+func TestConnBurst(t *testing.T) {
+	burst := func(bad bool) []byte {
+		var b []byte
+		for i := range 20 {
+			if i == 10 {
+				b, _ = frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpPing}, Payload: []byte("p")}.AppendBinary(b)
+			}
+			b, _ = frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpText}, Payload: fmt.Appendf(nil, "m%d", i)}.AppendBinary(b)
+		}
+		if bad {
+			return append(b, 0x92, 0x00) // RSV1 on a binary frame, no extension agreed
+		}
+		payload, _ := status.AppendClose(nil, 4002, "done")
+		b, _ = frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpClose}, Payload: payload}.AppendBinary(b)
+		return b
+	}
+	for _, bad := range []bool{false, true} {
+		synctest.Test(t, func(t *testing.T) {
+			srv := pipeDialer(func(p *peer) {
+				p.writeRaw(burst(bad))
+				p.serveFrames(false, false)
+			})
+			a := &app.App{URL: "ws://peer/", Dialer: srv}
+			l := logged(a)
+			a.OnPing = func(_ *app.App, p []byte) { l.add("ping " + string(p)) }
+			err := a.Run(t.Context())
+			want := []string{"open"}
+			for i := range 20 {
+				if i == 10 {
+					want = append(want, "ping p")
+				}
+				want = append(want, fmt.Sprintf("text m%d", i))
+			}
+			if bad {
+				if err == nil || len(l.events) < len(want)+1 || l.events[len(want)] != "error" {
+					t.Fatalf("Run = %v, events %q: want the messages, then the error", err, l.events)
+				}
+				l.events = l.events[:len(want)]
+			} else {
+				var ce *status.CloseError
+				if !errors.As(err, &ce) || ce.Code != 4002 {
+					t.Fatalf("Run = %v; want the peer's close 4002", err)
+				}
+				want = append(want, "close "+status.Code(4002).String()+" done")
+			}
+			if d := cmp.Diff(want, l.events); d != "" {
+				t.Errorf("bad frame %v: events (-want +got):\n%s", bad, d)
+			}
+		})
+	}
 }

@@ -48,21 +48,45 @@ func (a *App) logf(format string, args ...any) {
 }
 
 // connAdapter gives a *conn.Conn the connection interface. It receives
-// into one buffer, reused from message to message while it stays small.
+// bursts with ReadMessages, into one buffer reused from burst to burst
+// while it stays small, and hands their frames out one at a time: a
+// receiver that keeps up with a fast peer takes the read lock once per
+// burst instead of once per message.
 type connAdapter struct {
-	c   *conn.Conn
-	buf []byte
+	c     *conn.Conn
+	buf   []byte
+	burst [burstRoom]frame.Frame
+	n     int   // frames in burst
+	next  int   // burst[next:n] are not handed out yet
+	err   error // the error that ended the burst, after its frames
 }
 
-// maxRetained is the largest receive buffer kept between messages.
+// burstRoom is how many frames one ReadMessages call may return.
+const burstRoom = 8
+
+// maxRetained is the largest receive buffer kept between bursts.
 const maxRetained = 1 << 20
 
 func (a *connAdapter) recv(ctx context.Context) (frame.Opcode, frame.Frame, error) {
-	f, err := a.c.ReadDataFrame(ctx, a.buf[:0])
-	if cap(f.Payload) <= maxRetained {
-		a.buf = f.Payload[:0]
+	if a.next == a.n {
+		if err := a.err; err != nil {
+			a.err = nil
+			return 0, frame.Frame{}, err
+		}
+		buf := a.buf[:0]
+		if cap(buf) > maxRetained {
+			buf = nil
+		}
+		n, b, err := a.c.ReadMessages(ctx, a.burst[:], buf)
+		a.buf, a.n, a.next = b, n, 0
+		if n == 0 {
+			return 0, frame.Frame{}, err
+		}
+		a.err = err
 	}
-	return f.Opcode, f, err
+	f := a.burst[a.next]
+	a.next++
+	return f.Opcode, f, nil
 }
 
 func (a *connAdapter) send(ctx context.Context, op frame.Opcode, p []byte) error {
