@@ -532,9 +532,10 @@ func (c *Conn) writeFailed(err error) error {
 // frames can leave together. A frame longer than that buffer moves what it
 // holds to a larger one from largePool, which is written each time it
 // fills (largePiece bytes of the payload per Write after the first), the
-// payload masked as it is copied. The payload is never handed to the transport itself, which
-// would move a payload kept on the caller's stack to the heap. release
-// gives the buffer back when the lock is released: an idle Conn holds none.
+// payload masked as it is copied. The payload is never handed to the
+// transport itself, which would move a payload kept on the caller's stack
+// to the heap. release gives the buffer back when the lock is released:
+// an idle Conn holds none.
 //
 // A frame that fits in the buffer is never split across two Writes. So
 // when a Write stopped by a deadline wrote part of the buffer, the rest
