@@ -46,7 +46,8 @@ type App struct {
 
 	// PingTimeout, if set, is how long to wait for a pong after each ping
 	// before the connection fails with [ErrPongTimeout]. It must be less
-	// than PingInterval.
+	// than PingInterval; without PingInterval no ping goes out and it has
+	// no effect, as in websocket-client.
 	PingTimeout time.Duration
 
 	// PingPayload is the application data of each ping.
@@ -145,8 +146,9 @@ func (a *App) check() error {
 //     those failures. A connection that had failed before Close was
 //     called still reports its failure.
 //
-// An App field out of range makes Run return one of the ErrXxx argument
-// errors at once, and so does a second concurrent Run ([ErrRunning]). No
+// An App field out of range makes Run return an error matching
+// [ErrInvalid] at once, naming the field, and a second concurrent Run
+// returns [ErrRunning]. No
 // goroutine started by Run outlives it.
 //
 // Run is websocket-client's WebSocketApp.run_forever, which returns True

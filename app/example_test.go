@@ -54,8 +54,13 @@ func ExampleApp_reconnect() {
 			token := "fresh-token" // fetched from an identity provider
 			return http.Header{"Authorization": {"Bearer " + token}}, nil
 		},
+		// The first connection calls OnOpen, every later one OnReconnect:
+		// subscribe on both.
+		OnOpen: func(a *app.App) {
+			a.WriteMessage(context.Background(), frame.OpText, []byte(`{"op":"subscribe"}`))
+		},
 		OnReconnect: func(a *app.App) {
-			a.WriteMessage(context.Background(), frame.OpText, []byte(`{"op":"resubscribe"}`))
+			a.WriteMessage(context.Background(), frame.OpText, []byte(`{"op":"subscribe"}`))
 		},
 		OnError: func(a *app.App, err error) {
 			fmt.Println("error:", err)

@@ -87,26 +87,30 @@
 // Cancellation and timeouts) and, between calls, holds no read or write
 // buffer: they are lent from pools for the duration of a call. A sending
 // call encodes its frame into a lent buffer and writes it with one system
-// call; a frame longer than 32 KiB goes out in pieces of 32 KiB, masked
-// as each is copied, one system call each. The trace's copy of a
-// received payload is kept between frames only when it is small (64 KiB at
-// most).
+// call; a frame longer than the buffer goes out in pieces of 32 KiB plus a
+// header's room (32,782 bytes), masked as each is copied, one system call
+// each. The trace's copy of a received payload is kept between frames only
+// when it is small (64 KiB at most).
 //
-// Writes are coalesced. A sender that finds the write lock held queues a
-// copy of its frame when the frame is small (a payload of at most 4 KiB)
-// and needs no encoding by a negotiated extension; the next holder of the
-// lock writes its own frame and the frames queued behind it, in their
-// order, with one system call, and their calls return when that write
-// returns, with its result. While senders queue frames, a holder yields
-// the processor once before it writes, so that the senders ready to run
-// queue theirs too. A lone sender is not delayed: it writes at once.
+// Writes are coalesced. A sender that finds the write lock held does not
+// wait: it copies its frame, masked with a fresh key, into the Conn's send
+// queue and returns nil at once, the frame accepted but not yet written.
+// The holder of the lock writes its own frame and then the frames queued
+// meanwhile, in their order, with one system call (writev) per round, so
+// that many senders cost about one system call, not one each. A lone
+// sender, which finds the lock free, writes its own frame at once and
+// returns that write's result. A write of queued frames that fails fails
+// the connection, and the next call reports it; [Conn.Flush] waits until
+// the frames accepted are written and returns that result. The queue is
+// bounded by [DefaultSendQueueLimit] (16 MiB, [Conn.Buffered] reports
+// what it holds): a sender whose frame would pass it waits for its own
+// turn to write, bounded by its context, which is the backpressure. Close
+// frames, frames a negotiated extension encodes and frames of a Config
+// with MaskKey are never queued: their senders wait for the lock.
 // [Conn.WriteMessages] sends a burst of messages from one goroutine in one
 // write, and a [PreparedMessage] is checked once and sent to many Conns
-// with [Conn.WritePrepared]. Waiting senders hold their goroutine, which
-// is the send queue's backpressure; the copies of queued frames stay
-// within [DefaultSendQueueLimit] (16 MiB), beyond which a sender waits for
-// its own turn without a copy, and [Conn.Buffered] reports them. Waiting
-// allocates nothing once the Conn has seen as many senders wait at once.
+// with [Conn.WritePrepared]. Queueing allocates nothing once the queue's
+// buffers are in the pool.
 //
 // # Streams
 //
@@ -139,10 +143,9 @@
 //     matches [ErrBroken], and the connection is closed. Over TLS every
 //     write timeout is fatal, as crypto/tls cannot resume a write.
 //   - A call waiting for the lock held by another goroutine gives up when
-//     its context ends, having done nothing, unless the holder already
-//     took its queued frame into its own write (see Concurrency): then it
-//     waits for that write, which the holder's context bounds, and returns
-//     its result.
+//     its context ends, having done nothing. A sender whose frame was
+//     queued (see Concurrency) has already returned: the frame goes out
+//     with the holder's writes, whatever the sender's context.
 //
 // A context that can never end (context.Background()) costs nothing. One
 // that can is registered once and stays registered between calls: a

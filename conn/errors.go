@@ -76,10 +76,10 @@ var ErrConnectionLost = errors.New("conn: connection to remote host was lost")
 // closed.
 type TimeoutError struct {
 	Op     string // "read", "write" or "dial"
-	Broken bool
-	Kept   bool  // a write's frame goes out with the next write
-	Ctx    error // context.DeadlineExceeded or context.Canceled
-	Err    error // the error from the socket
+	Broken bool   // a write cut a frame: the connection is closed (ErrBroken)
+	Kept   bool   // a write's frame goes out with the next write
+	Ctx    error  // context.DeadlineExceeded or context.Canceled
+	Err    error  // the error from the socket
 }
 
 func (e *TimeoutError) Error() string {

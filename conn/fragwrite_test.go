@@ -271,3 +271,88 @@ func TestWriteFrameOpenerNotSent(t *testing.T) {
 		}
 	})
 }
+
+// A continuation frame with no message open is refused, written directly
+// or queued behind a write in flight, and nothing is sent; once a message
+// is opened its continuations pass, and after its final frame they are
+// refused again. No message call sends a continuation.
+func TestWriteFrameContinuationNeedsMessage(t *testing.T) {
+	cont := part(frame.OpContinuation, true, "x")
+	for _, queued := range []bool{false, true} {
+		t.Run(map[bool]string{false: "direct", true: "queued"}[queued], func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				g := &gateTransport{}
+				if queued {
+					g.gate = make(chan struct{})
+				}
+				c := New(g, &Config{Role: RoleServer})
+				ctx := context.Background()
+				done := make(chan error, 1)
+				if queued {
+					go func() { done <- c.WriteMessage(ctx, frame.OpBinary, []byte("c")) }()
+					synctest.Wait() // its Write is in flight: later frames queue
+				}
+				if err := c.WriteFrame(ctx, cont); !errors.Is(err, ErrNoMessageOpen) {
+					t.Fatalf("continuation with no message open = %v, want ErrNoMessageOpen", err)
+				}
+				for _, f := range []frame.Frame{
+					part(frame.OpText, false, "a1"),
+					part(frame.OpContinuation, false, "a2"),
+					part(frame.OpContinuation, true, "a3"),
+				} {
+					if err := c.WriteFrame(ctx, f); err != nil {
+						t.Fatalf("WriteFrame(%v): %v", f.Opcode, err)
+					}
+				}
+				if err := c.WriteFrame(ctx, cont); !errors.Is(err, ErrNoMessageOpen) {
+					t.Fatalf("continuation after the final frame = %v, want ErrNoMessageOpen", err)
+				}
+				if queued {
+					for len(done) == 0 {
+						g.gate <- struct{}{}
+						synctest.Wait()
+					}
+					if err := <-done; err != nil {
+						t.Fatal(err)
+					}
+					if err := c.Flush(ctx); err != nil {
+						t.Fatal(err)
+					}
+				}
+				want := "text:a1+ cont:a2+ cont:a3"
+				if queued {
+					want = "binary:c " + want
+				}
+				if got := wire(t, g); got != want {
+					t.Errorf("wire %s, want %s", got, want)
+				}
+			})
+		})
+	}
+}
+
+func TestMessageCallsRefuseContinuation(t *testing.T) {
+	g := &gateTransport{}
+	c := New(g, &Config{Role: RoleServer})
+	ctx := context.Background()
+	calls := map[string]func() error{
+		"WriteMessage":  func() error { return c.WriteMessage(ctx, frame.OpContinuation, []byte("x")) },
+		"WriteMessages": func() error { return c.WriteMessages(ctx, frame.OpContinuation, []byte("x")) },
+		"NewPreparedMessage": func() error {
+			_, err := NewPreparedMessage(frame.OpContinuation, []byte("x"))
+			return err
+		},
+		"NextWriter": func() error {
+			_, err := c.NextWriter(ctx, frame.OpContinuation)
+			return err
+		},
+	}
+	for name, call := range calls {
+		if err := call(); !errors.Is(err, ErrNotData) {
+			t.Errorf("%s(OpContinuation) = %v, want ErrNotData", name, err)
+		}
+	}
+	if got := wire(t, g); got != "" {
+		t.Errorf("wire %s, want nothing sent", got)
+	}
+}

@@ -20,10 +20,13 @@ type PreparedMessage struct {
 }
 
 // NewPreparedMessage checks p as a message of type op, as
-// [Conn.WriteMessage] does (a text message must be UTF-8: [ErrInvalidText]),
-// and returns it prepared for sending. p is copied: the caller may reuse
+// [Conn.WriteMessage] does (a text message must be UTF-8: [ErrInvalidText];
+// a continuation is refused with [ErrNotData]), and returns it prepared for sending. p is copied: the caller may reuse
 // it.
 func NewPreparedMessage(op frame.Opcode, p []byte) (*PreparedMessage, error) {
+	if err := messageOp(op); err != nil {
+		return nil, err
+	}
 	if op == frame.OpText && !utf8check.Valid(p) {
 		return nil, ErrInvalidText
 	}

@@ -108,6 +108,10 @@ func (c *Conn) queue(h frame.Header, p []byte, r fragRole) (bool, error) {
 		k.mu.Unlock()
 		return true, ErrClosed
 	}
+	if r == roleCont && k.end == nil {
+		k.mu.Unlock()
+		return true, ErrNoMessageOpen
+	}
 	if q.shut.Load() || q.n.Load()+size > limit || r == roleStart && k.end != nil {
 		k.mu.Unlock()
 		return false, nil

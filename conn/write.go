@@ -26,6 +26,11 @@ var ErrInvalidText = errors.New("conn: text message is not valid UTF-8")
 // deadline. Nothing was sent.
 var ErrMessageOpen = errors.New("conn: another message sent in fragments is still open")
 
+// ErrNoMessageOpen reports a continuation frame sent with [Conn.WriteFrame]
+// while no message sent in fragments is open: the peer would fail the
+// connection (RFC 6455 §5.4). Nothing was sent.
+var ErrNoMessageOpen = errors.New("conn: continuation frame with no message sent in fragments open")
+
 // writeBufferSize is the size of a write buffer, lent by writePool to a
 // Conn's writer for one locked section. Frames that fit together go out in
 // one Write.
@@ -118,8 +123,9 @@ func putBuffer(bp *[]byte) {
 // returns [ErrMessageOpen]; so a goroutine that begins a message while
 // its own is open gets that error rather than waiting for ever. The
 // message ends too when a close frame is written, or when the connection
-// closes. With [Config.AllowIllegalWrites] nothing of this is tracked:
-// frames go out as they are sent.
+// closes. A continuation frame with no message open is refused with
+// [ErrNoMessageOpen]. With [Config.AllowIllegalWrites] nothing of this is
+// tracked: frames go out as they are sent.
 func (c *Conn) WriteFrame(ctx context.Context, f frame.Frame) error {
 	if c.cfg.AllowIllegalWrites {
 		if f.Opcode > 0xf {
@@ -136,7 +142,10 @@ func (c *Conn) WriteFrame(ctx context.Context, f frame.Frame) error {
 // WriteMessage sends p as one message of type op (websocket-client's
 // send, send_text and send_binary), in one frame, encoded by the
 // negotiated extension if there is one. A text message must be UTF-8
-// ([ErrInvalidText]) unless the Config set SkipUTF8Validation. Like
+// ([ErrInvalidText]) unless the Config set SkipUTF8Validation. A control
+// opcode sends one control frame, checked as [Conn.WriteFrame] checks it,
+// as websocket-client's send does; a continuation is no message and is
+// refused with [ErrNotData]. Like
 // WriteFrame, it returns once the message is written or, while another
 // write is in flight, once it is accepted into the send queue; see
 // [Conn.WriteFrame] for what nil means and when errors are reported.
@@ -147,6 +156,9 @@ func (c *Conn) WriteMessage(ctx context.Context, op frame.Opcode, p []byte) erro
 // writeMessage is WriteMessage; a sender that finds the write lock held
 // queues its frame only if queue is set, and waits for the lock otherwise.
 func (c *Conn) writeMessage(ctx context.Context, op frame.Opcode, p []byte, queue bool) error {
+	if err := messageOp(op); err != nil {
+		return err
+	}
 	if op == frame.OpText && !c.cfg.SkipUTF8Validation && !utf8check.Valid(p) {
 		return ErrInvalidText
 	}
@@ -171,6 +183,9 @@ func (c *Conn) writeMessage(ctx context.Context, op frame.Opcode, p []byte, queu
 // may have sent its first messages, or kept them whole for the next
 // write (see [TimeoutError]). See [Conn.WriteMessage].
 func (c *Conn) WriteMessages(ctx context.Context, op frame.Opcode, ps ...[]byte) error {
+	if err := messageOp(op); err != nil {
+		return err
+	}
 	h := frame.Header{Fin: true, Opcode: op, Masked: c.masks()}
 	if op.IsData() && len(ps) > 0 {
 		// A data frame's header is valid or not whatever its length.
@@ -263,6 +278,15 @@ func (c *Conn) sendBatch(ctx context.Context, h frame.Header, ps [][]byte) (<-ch
 	}
 	k, err := c.w.flush(c.t)
 	return nil, c.wrote(ctx, n+k, err)
+}
+
+// messageOp refuses the opcode no message call sends: a continuation
+// frame belongs to a message sent in fragments with WriteFrame.
+func messageOp(op frame.Opcode) error {
+	if op == frame.OpContinuation {
+		return fmt.Errorf("%w: %v", ErrNotData, op)
+	}
+	return nil
 }
 
 // checkOut checks a frame to send against RFC 6455 without extensions.
@@ -391,6 +415,9 @@ func (c *Conn) sendLocked(ctx context.Context, h frame.Header, payload []byte, m
 	}
 	if c.closeSent.Load() {
 		return nil, ErrClosed
+	}
+	if r == roleCont && c.q.openMessage() == nil {
+		return nil, ErrNoMessageOpen
 	}
 	c.wbind.Arm(ctx)
 	var n int

@@ -10,7 +10,7 @@ import "github.com/framewire/ws/status"
 // Error is websocket-client's WebSocketProtocolException (and
 // WebSocketPayloadException for 1007).
 type Error struct {
-	Code status.Code
+	Code status.Code // the close code for the violation
 	msg  string
 }
 

@@ -37,11 +37,14 @@ const (
 // payload. It is a plain value; the zero Header is a non-final, unmasked
 // continuation frame with an empty payload.
 type Header struct {
-	Fin              bool
-	Rsv1, Rsv2, Rsv3 bool
+	Fin              bool // the final fragment of its message
+	Rsv1, Rsv2, Rsv3 bool // reserved bits, set only by a negotiated extension
 	Opcode           Opcode
-	Masked           bool
-	Key              mask.Key
+	// Masked says whether the payload on the wire is masked with Key
+	// (RFC 6455 §5.3): a client's frames are, a server's are not. Key is
+	// part of the header only when Masked is set.
+	Masked bool
+	Key    mask.Key
 	// Length is the payload length of the frame this header announces.
 	// A [Frame] takes its length from its payload instead: its methods
 	// ignore Length.

@@ -18,6 +18,7 @@ import (
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/handshake"
 	"github.com/framewire/ws/mask"
+	"github.com/framewire/ws/reader"
 	"github.com/framewire/ws/status"
 )
 
@@ -540,10 +541,14 @@ func (p *Peer) Hijack() (net.Conn, []byte) {
 }
 
 // Echo is a [Handler] that echoes every message over a server-role
-// [conn.Conn] from [Peer.Accept], with the default limits: a message
-// comes back as one frame of the same type, pings are answered, and the
-// client's close is answered with its status code (conn's closing
-// handshake). Use [Peer.Echo] to echo frame by frame, byte for byte.
+// [conn.Conn] from [Peer.Accept], with the default limits (messages up to
+// 32 MiB): a message comes back as one frame of the same type, or, when
+// it is longer than a client's default frame limit
+// ([reader.DefaultMaxFrameSize], 16 MiB), in fragments of 32 KiB, so that
+// a client with the default limits receives every message it may send.
+// Pings are answered, and the client's close is answered with its status
+// code (conn's closing handshake). Use [Peer.Echo] to echo frame by
+// frame, byte for byte.
 func Echo(p *Peer) {
 	c, err := p.Accept(nil, nil)
 	if err != nil {
@@ -559,11 +564,28 @@ func Echo(p *Peer) {
 		}
 		buf = f.Payload
 		if f.Opcode.IsData() {
-			if err := c.WriteMessage(ctx, f.Opcode, f.Payload); err != nil {
+			if err := echoMessage(ctx, c, f.Opcode, f.Payload); err != nil {
 				return
 			}
 		}
 	}
+}
+
+// echoMessage sends p back as a message of type op: in one frame, or in
+// fragments when one frame would pass a client's default frame limit.
+func echoMessage(ctx context.Context, c *conn.Conn, op frame.Opcode, p []byte) error {
+	if len(p) <= reader.DefaultMaxFrameSize {
+		return c.WriteMessage(ctx, op, p)
+	}
+	w, err := c.NextWriter(ctx, op)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(p); err != nil {
+		w.Close()
+		return err
+	}
+	return w.Close()
 }
 
 // Discard is a [Handler] that accepts the connection ([Peer.Accept]) and

@@ -78,6 +78,43 @@ func TestEcho(t *testing.T) {
 	}
 }
 
+// Echo returns every message a client with the default limits may send
+// to a client with the default limits: one longer than the default frame
+// limit comes back in fragments, whole.
+func TestEchoLongMessage(t *testing.T) {
+	s := wstest.NewServer(wstest.Echo)
+	defer s.Close()
+	ctx := t.Context()
+	c, err := new(conn.Dialer).DialConn(ctx, s.Pipe(), "ws://pipe.test/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	msg := bytes.Repeat([]byte("0123456789abcdef"), (17<<20)/16+1)
+	w, err := c.NextWriter(ctx, frame.OpBinary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := make(chan error, 1)
+	go func() {
+		if _, err := w.Write(msg); err != nil {
+			sent <- err
+			return
+		}
+		sent <- w.Close()
+	}()
+	op, got, err := c.ReadMessage(ctx)
+	if err != nil {
+		t.Fatalf("ReadMessage = %v, want the echo of %d bytes", err, len(msg))
+	}
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+	if op != frame.OpBinary || !bytes.Equal(got, msg) {
+		t.Errorf("echo %v of %d bytes, want binary of %d bytes, equal", op, len(got), len(msg))
+	}
+}
+
 // ReadFrame refuses unmasked client frames, and the handler sees the raw
 // request.
 func TestReadFrameUnmasked(t *testing.T) {
