@@ -8,7 +8,9 @@
 //
 // [NewServer] listens on 127.0.0.1 on a free port and runs a [Handler]
 // for every accepted connection, each in its own goroutine; its URL is
-// "ws://127.0.0.1:port". [NewTLSServer] does the same over TLS ("wss://").
+// "ws://127.0.0.1:port". [NewTLSServer] does the same over TLS ("wss://"),
+// with a self-signed certificate of its own unless the test gives one;
+// [Server.Dialer] returns a conn.Dialer that trusts it.
 // [Server.Pipe] serves one connection over net.Pipe instead, with no
 // socket at all, and works inside a testing/synctest bubble. [Server.Close]
 // closes the listener and every live connection and waits for the

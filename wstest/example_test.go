@@ -117,3 +117,25 @@ func ExampleServer_Pipe() {
 	fmt.Println(p, err)
 	// Output: [1 2 3] <nil>
 }
+
+// A client tested over TLS: the server makes its own certificate and
+// Dialer returns a Dialer that trusts it.
+func ExampleNewTLSServer() {
+	s := wstest.NewTLSServer(wstest.Echo, nil)
+	defer s.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := s.Dialer().Dial(ctx, s.URL)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	c.WriteMessage(ctx, frame.OpText, []byte("over TLS"))
+	_, p, err := c.ReadMessage(ctx)
+	fmt.Println(s.URL[:6], string(p), err)
+	fmt.Println(c.Close(ctx, status.NormalClosure, ""))
+	// Output:
+	// wss:// over TLS <nil>
+	// <nil>
+}

@@ -3,10 +3,16 @@ package wstest
 import (
 	"bufio"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"strconv"
@@ -18,6 +24,7 @@ import (
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/handshake"
 	"github.com/framewire/ws/mask"
+	"github.com/framewire/ws/proxy"
 	"github.com/framewire/ws/reader"
 	"github.com/framewire/ws/status"
 )
@@ -51,8 +58,9 @@ type Server struct {
 	// Addr is "127.0.0.1:port".
 	Addr string
 
-	h  Handler
-	ln net.Listener
+	h    Handler
+	ln   net.Listener
+	cert *x509.Certificate // the TLS certificate, if there is one
 
 	mu     sync.Mutex
 	idle   sync.Cond // broadcast when running drops to zero
@@ -68,10 +76,76 @@ func NewServer(h Handler) *Server {
 }
 
 // NewTLSServer is [NewServer] with TLS: the listener is wrapped with
-// tls.NewListener(cfg) and URL starts with "wss://". cfg must hold a
-// certificate.
+// tls.NewListener(cfg) and URL starts with "wss://". When cfg is nil or
+// holds no certificate (neither Certificates nor GetCertificate), the
+// server makes a self-signed one of its own, valid for 127.0.0.1, ::1 and
+// "localhost" from 1970 to 2100 (so that a client in a testing/synctest
+// bubble, whose clock starts in 2000, accepts it too). [Server.Certificate]
+// returns the certificate and [Server.Dialer] a Dialer that trusts it, as
+// httptest's Certificate and Client do. It panics if it cannot listen or
+// make the certificate.
 func NewTLSServer(h Handler, cfg *tls.Config) *Server {
+	if cfg == nil {
+		cfg = new(tls.Config)
+	}
+	if len(cfg.Certificates) == 0 && cfg.GetCertificate == nil {
+		cert, err := selfSigned()
+		if err != nil {
+			panic("wstest: cannot make a certificate: " + err.Error())
+		}
+		cfg = cfg.Clone()
+		cfg.Certificates = []tls.Certificate{cert}
+	}
 	return newServer(h, cfg)
+}
+
+// selfSigned makes a self-signed ECDSA P-256 certificate for the
+// loopback addresses and "localhost".
+func selfSigned() (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{Organization: []string{"wstest"}},
+		NotBefore:             time.Unix(0, 0),
+		NotAfter:              time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		DNSNames:              []string{"localhost"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
+}
+
+// Certificate returns the certificate a server from [NewTLSServer]
+// presents (the first of its tls.Config's Certificates), or nil for a
+// server without TLS or one whose certificate comes from GetCertificate.
+func (s *Server) Certificate() *x509.Certificate { return s.cert }
+
+// Dialer returns a new conn.Dialer for this server: one that connects
+// directly, whatever the proxy environment, and, for a server from
+// [NewTLSServer], trusts [Server.Certificate] (and nothing else). The
+// caller may change it.
+func (s *Server) Dialer() *conn.Dialer {
+	d := &conn.Dialer{Proxy: proxy.Direct}
+	if s.cert != nil {
+		pool := x509.NewCertPool()
+		pool.AddCert(s.cert)
+		d.TLSConfig = &tls.Config{RootCAs: pool}
+	}
+	return d
 }
 
 func newServer(h Handler, cfg *tls.Config) *Server {
@@ -83,12 +157,30 @@ func newServer(h Handler, cfg *tls.Config) *Server {
 	if cfg != nil {
 		s.ln = tls.NewListener(ln, cfg)
 		s.URL = "wss://" + s.Addr
+		if len(cfg.Certificates) > 0 {
+			s.cert = leafOf(cfg.Certificates[0])
+		}
 	}
 	s.idle.L = &s.mu
 	s.conns = make(map[net.Conn]struct{})
 	s.run = 1
 	go s.accept()
 	return s
+}
+
+// leafOf returns the leaf certificate of c, nil if it cannot be parsed.
+func leafOf(c tls.Certificate) *x509.Certificate {
+	if c.Leaf != nil {
+		return c.Leaf
+	}
+	if len(c.Certificate) == 0 {
+		return nil
+	}
+	leaf, err := x509.ParseCertificate(c.Certificate[0])
+	if err != nil {
+		return nil
+	}
+	return leaf
 }
 
 func (s *Server) accept() {

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -112,6 +114,65 @@ func TestEchoLongMessage(t *testing.T) {
 	}
 	if op != frame.OpBinary || !bytes.Equal(got, msg) {
 		t.Errorf("echo %v of %d bytes, want binary of %d bytes, equal", op, len(got), len(msg))
+	}
+}
+
+// A TLS server without a certificate of its own makes one for the
+// loopback addresses, valid inside a synctest bubble's clock; its Dialer
+// trusts it and a default Dialer does not. A certificate the test gives
+// is the one Certificate returns.
+func TestTLSServerCertificate(t *testing.T) {
+	s := wstest.NewTLSServer(wstest.Echo, nil)
+	defer s.Close()
+	cert := s.Certificate()
+	if cert == nil {
+		t.Fatal("Certificate() = nil for a TLS server")
+	}
+	bubble := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	if cert.NotBefore.After(bubble) || cert.NotAfter.Before(time.Now().AddDate(10, 0, 0)) {
+		t.Errorf("valid from %v to %v: not valid at %v and for ten years", cert.NotBefore, cert.NotAfter, bubble)
+	}
+	if err := cert.VerifyHostname("127.0.0.1"); err != nil {
+		t.Error(err)
+	}
+	ctx := t.Context()
+	c, err := s.Dialer().Dial(ctx, s.URL)
+	if err != nil {
+		t.Fatalf("Dial with the server's Dialer: %v", err)
+	}
+	echoOnce(t, c)
+	d := s.Dialer()
+	d.TLSConfig = nil // the system roots
+	var uerr x509.UnknownAuthorityError
+	if c, err := d.Dial(ctx, s.URL); !errors.As(err, &uerr) {
+		if c != nil {
+			c.CloseNow()
+		}
+		t.Errorf("Dial trusting only the system roots = %v, want x509.UnknownAuthorityError", err)
+	}
+
+	// Only parsed, never presented: no key is needed.
+	given := wstest.NewTLSServer(wstest.Echo, &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{cert.Raw}}}})
+	defer given.Close()
+	if got := given.Certificate(); got == nil || !got.Equal(cert) {
+		t.Errorf("Certificate() of a server given one = %v, want that one", got)
+	}
+	plain := wstest.NewServer(wstest.Echo)
+	defer plain.Close()
+	if plain.Certificate() != nil {
+		t.Error("Certificate() of a plain server is not nil")
+	}
+}
+
+func echoOnce(t *testing.T, c *conn.Conn) {
+	t.Helper()
+	ctx := t.Context()
+	defer c.CloseNow()
+	if err := c.WriteMessage(ctx, frame.OpText, []byte("hi")); err != nil {
+		t.Fatal(err)
+	}
+	if _, p, err := c.ReadMessage(ctx); err != nil || string(p) != "hi" {
+		t.Fatalf("ReadMessage = %q, %v", p, err)
 	}
 }
 
