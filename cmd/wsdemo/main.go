@@ -49,7 +49,8 @@ func run(ctx context.Context, w io.Writer) error {
 // session is a Conn's life, traced frame by frame.
 func session(ctx context.Context, url string, w io.Writer) error {
 	// 2. Dial, with the trace on: websocket-client's enableTrace output.
-	// The server is on loopback, so proxy variables are not consulted.
+	// The server is on loopback: proxy.Direct dials it directly, whatever
+	// HTTP_PROXY or ALL_PROXY say.
 	fmt.Fprintln(w, "\n== Connect ==")
 	d := &conn.Dialer{Proxy: proxy.Direct, Config: conn.Config{Trace: w}}
 	c, err := d.Dial(ctx, url)
