@@ -2,6 +2,7 @@ package conn
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/framewire/ws/frame"
@@ -29,7 +30,9 @@ const DefaultCloseTimeout = 3 * time.Second
 // receiving, Close lets it read the peer's answer and waits for it.
 // Close returns nil when the peer answered, a [*TimeoutError] when it did
 // not in time, and an error matching [ErrClosed] when the connection was
-// already closed.
+// already closed or ended without the peer's answer (lost, failed, or
+// closed by CloseNow), whether Close or another receiving call read it;
+// that error wraps the cause, such as [ErrConnectionLost].
 func (c *Conn) Close(ctx context.Context, code status.Code, reason string) error {
 	var buf [frame.MaxControlPayload]byte
 	payload, err := status.AppendClose(buf[:0], code, reason)
@@ -47,6 +50,13 @@ func (c *Conn) Close(ctx context.Context, code status.Code, reason string) error
 	if !c.closeSent.Load() {
 		if err := c.send(ctx, frame.Header{Fin: true, Opcode: frame.OpClose}, payload); err != nil {
 			c.terminate(ErrClosed, ErrClosed)
+			var te *TimeoutError
+			if errors.As(err, &te) {
+				// Close timed out, and closed the connection.
+				cp := *te
+				cp.Op = "close"
+				return &cp
+			}
 			return err
 		}
 	}
@@ -55,6 +65,8 @@ func (c *Conn) Close(ctx context.Context, code status.Code, reason string) error
 		err = c.drain(ctx)
 		c.rlock.unlock()
 	case errStopped:
+		// Another receiving call ended the connection.
+		err = c.answered()
 	default:
 		err = &TimeoutError{Op: "close", Ctx: lerr}
 	}
@@ -66,7 +78,7 @@ func (c *Conn) Close(ctx context.Context, code status.Code, reason string) error
 // read lock.
 func (c *Conn) drain(ctx context.Context) error {
 	if c.readErr() != nil {
-		return nil // the peer's close was read by another call
+		return c.answered() // another call ended the connection
 	}
 	c.rbind.Arm(ctx)
 	defer c.rbind.Disarm()
@@ -97,6 +109,18 @@ func (c *Conn) drain(ctx context.Context) error {
 			return c.peerClosed(ctx, frame.Frame{Header: c.rf.h, Payload: c.ctl[:c.rf.h.Length]})
 		}
 	}
+}
+
+// answered returns nil when the connection ended with the peer's close
+// frame, and otherwise the error it ended with: it was lost, failed or
+// closed without the peer's answer.
+func (c *Conn) answered() error {
+	err := c.readErr()
+	var ce *status.CloseError
+	if err == nil || errors.As(err, &ce) && !errors.Is(err, ErrConnectionLost) {
+		return nil
+	}
+	return err
 }
 
 // CloseNow closes the connection at once, without a closing handshake,

@@ -417,6 +417,33 @@ func TestCloseTimeout(t *testing.T) {
 		if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &te) || time.Since(start) != 50*time.Millisecond {
 			t.Errorf("Close = %v after %v, want a timeout after 50ms", err, time.Since(start))
 		}
+		if te != nil && (te.Op != "close" || te.Temporary()) {
+			t.Errorf("Close's TimeoutError has Op %q, Temporary %v; want close, false", te.Op, te.Temporary())
+		}
+		if err := c.WriteMessage(context.Background(), frame.OpText, []byte("x")); !errors.Is(err, net.ErrClosed) {
+			t.Errorf("WriteMessage after Close = %v", err)
+		}
+	})
+}
+
+// A Close whose close frame cannot be written in time (the peer reads
+// nothing) reports a timeout of the close, not temporary: the connection
+// is closed.
+func TestCloseWriteTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		defer close(release)
+		c := dialPipe(t, nil, func(p *wstest.Peer) {
+			p.Upgrade(nil)
+			<-release
+		})
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		err := c.Close(ctx, 1000, "")
+		var te *conn.TimeoutError
+		if !errors.As(err, &te) || te.Op != "close" || te.Temporary() || !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Close = %v, want a close timeout that is not temporary", err)
+		}
 		if err := c.WriteMessage(context.Background(), frame.OpText, []byte("x")); !errors.Is(err, net.ErrClosed) {
 			t.Errorf("WriteMessage after Close = %v", err)
 		}
@@ -548,6 +575,14 @@ func TestWriteTimeout(t *testing.T) {
 				if tt.broken {
 					if !errors.Is(err, net.ErrClosed) {
 						t.Errorf("WriteMessage after a broken write = %v", err)
+					}
+					// Closed is final, even when a timeout closed it.
+					var ne net.Error
+					if !errors.As(err, &ne) || ne.Timeout() || ne.Temporary() {
+						t.Errorf("WriteMessage after a broken write = %v, want a net.Error neither timeout nor temporary", err)
+					}
+					if te.Temporary() {
+						t.Error("a broken write's TimeoutError is Temporary")
 					}
 					return
 				}
@@ -991,5 +1026,37 @@ func TestFramesRightAfterUpgrade(t *testing.T) {
 	c := dial(t, nil, s.URL)
 	if _, p, err := c.ReadMessage(testCtx(t)); err != nil || string(p) != "early" {
 		t.Errorf("ReadMessage = %q, %v", p, err)
+	}
+}
+
+// Close with another goroutine receiving reports a connection that ended
+// without the peer's answer, whichever goroutine read the end: a lost
+// connection, a protocol violation.
+func TestCloseWithReaderUnanswered(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		end  func(p *wstest.Peer)
+		want error
+	}{
+		{"lost", func(p *wstest.Peer) {}, conn.ErrConnectionLost},
+		{"violation", func(p *wstest.Peer) { p.Write([]byte{0x83, 0x00}) }, frame.ErrReservedOpcode},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c := dialPipe(t, nil, func(p *wstest.Peer) {
+					p.Upgrade(nil)
+					p.ReadClose()
+					tc.end(p)
+				})
+				done := recvBlocked(context.Background(), c)
+				err := c.Close(context.Background(), 1000, "bye")
+				if !errors.Is(err, tc.want) || !errors.Is(err, conn.ErrClosed) {
+					t.Errorf("Close = %v, want ErrClosed wrapping %v", err, tc.want)
+				}
+				if rerr := <-done; !errors.Is(rerr, tc.want) {
+					t.Errorf("reader got %v, want %v", rerr, tc.want)
+				}
+			})
+		})
 	}
 }

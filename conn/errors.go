@@ -20,6 +20,17 @@ type closedError struct{}
 func (closedError) Error() string        { return "conn: connection closed" }
 func (closedError) Is(target error) bool { return target == net.ErrClosed }
 
+// closedCause is ErrClosed wrapping the reason the connection closed. It
+// is a net.Error that is neither a timeout nor temporary, whatever its
+// cause: no call on a closed connection succeeds when retried, so a loop
+// that retries timeouts stops on it.
+type closedCause struct{ cause error }
+
+func (e *closedCause) Error() string   { return "conn: connection closed: " + e.cause.Error() }
+func (e *closedCause) Unwrap() []error { return []error{ErrClosed, e.cause} }
+func (e *closedCause) Timeout() bool   { return false }
+func (e *closedCause) Temporary() bool { return false }
+
 // ErrBroken is matched by a [*TimeoutError] whose write stopped in the
 // middle of a frame. The rest of the frame can never be sent, so the
 // connection was closed.
@@ -27,7 +38,9 @@ var ErrBroken = errors.New("conn: write stopped in the middle of a frame; connec
 
 // ErrReplyTimeout reports a pong that could not be written within
 // [ReplyTimeout]: the peer did not read it. The connection was failed and
-// closed; the error also wraps the socket's error.
+// closed; the error's text names the socket's error, which it does not
+// wrap: it is no timeout to retry after, and it matches neither
+// os.ErrDeadlineExceeded nor a net.Error whose Timeout reports true.
 var ErrReplyTimeout = errors.New("conn: pong not written within ReplyTimeout; connection failed")
 
 // ErrTooManyRedirects reports a handshake still redirected after
@@ -75,7 +88,7 @@ var ErrConnectionLost = errors.New("conn: connection to remote host was lost")
 // kept, sets Broken, matches [ErrBroken], and leaves the connection
 // closed.
 type TimeoutError struct {
-	Op     string // "read", "write" or "dial"
+	Op     string // "read", "write", "dial" or "close"
 	Broken bool   // a write cut a frame: the connection is closed (ErrBroken)
 	Kept   bool   // a write's frame goes out with the next write
 	Ctx    error  // context.DeadlineExceeded or context.Canceled
@@ -112,8 +125,10 @@ func (e *TimeoutError) Unwrap() []error {
 // Timeout reports true: TimeoutError is a net.Error.
 func (e *TimeoutError) Timeout() bool { return true }
 
-// Temporary reports whether the connection is still usable.
-func (e *TimeoutError) Temporary() bool { return !e.Broken }
+// Temporary reports whether the connection is still usable: false for a
+// broken write and for [Conn.Close], which closes the connection
+// whatever happens.
+func (e *TimeoutError) Temporary() bool { return !e.Broken && e.Op != "close" }
 
 // isTimeout reports whether err is a timeout of the socket.
 func isTimeout(err error) bool {

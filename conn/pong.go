@@ -170,7 +170,9 @@ func (c *Conn) writePong(p []byte) error {
 	case err == nil:
 		return nil
 	case isTimeout(err):
-		rerr := fmt.Errorf("%w: the peer did not read it: %w", ErrReplyTimeout, err)
+		// The socket's timeout is named, not wrapped: the connection is
+		// gone, and the error must not read as a timeout to retry.
+		rerr := fmt.Errorf("%w: the peer did not read it: %v", ErrReplyTimeout, err)
 		c.terminate(rerr, rerr)
 		return rerr
 	}

@@ -737,7 +737,7 @@ func closedBy(cause error) error {
 	if errors.Is(cause, ErrClosed) {
 		return cause
 	}
-	return fmt.Errorf("%w: %w", ErrClosed, cause)
+	return &closedCause{cause}
 }
 
 // lostErr is the error for a connection that ended without a close frame.
