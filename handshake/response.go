@@ -46,9 +46,11 @@ type Response struct {
 //
 // A 101 response must be HTTP/1.1 or a later HTTP/1 minor version, read
 // as 1.1 (RFC 6455 §4.1 and RFC 9110 §2.5; [ErrBadVersion]: an HTTP/1.0
-// server cannot switch protocols). It must have an Upgrade field with the
-// token "websocket" ([ErrBadUpgrade]), a Connection field with the token
-// "upgrade" ([ErrBadConnection]), both without regard to case, and exactly
+// server cannot switch protocols). Its Upgrade field must be "websocket"
+// and nothing else (RFC 6455 §4.1; a list such as "h2c, websocket" is
+// refused, where websocket-client accepts any list holding the token:
+// [ErrBadUpgrade]), its Connection field must hold the token "upgrade"
+// ([ErrBadConnection]), both without regard to case, and exactly
 // one Sec-WebSocket-Accept equal, case included, to [AcceptKey] of the key
 // sent ([ErrBadAccept]). A Sec-WebSocket-Protocol must name one offered
 // subprotocol, case included ([ErrBadSubprotocol]); the server may leave it
@@ -405,10 +407,30 @@ func trimOWS(b []byte) []byte {
 	return b
 }
 
+// onlyToken reports whether the comma-separated lists of the values vs
+// hold exactly one element, token without regard to case; empty elements
+// do not count (RFC 9110 §5.6.1).
+func onlyToken(vs []string, token string) bool {
+	n := 0
+	for _, v := range vs {
+		for e := range strings.SplitSeq(v, ",") {
+			e = strings.Trim(e, " \t")
+			switch {
+			case e == "":
+			case !strings.EqualFold(e, token):
+				return false
+			default:
+				n++
+			}
+		}
+	}
+	return n == 1
+}
+
 // validate checks a 101 response against the request and fills in resp,
 // but its Header.
 func validate(h head, req *Request, resp *Response) error {
-	if vs := h.get("Upgrade"); !httpguts.HeaderValuesContainsToken(vs, "websocket") {
+	if vs := h.get("Upgrade"); !onlyToken(vs, "websocket") {
 		return detail(ErrBadUpgrade, vs)
 	}
 	if vs := h.get("Connection"); !httpguts.HeaderValuesContainsToken(vs, "upgrade") {

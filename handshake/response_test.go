@@ -46,9 +46,9 @@ func TestReadResponseValid(t *testing.T) {
 	}{
 		{name: "RFC 6455 §1.3", in: ok101()},
 		{name: "LF only", in: strings.ReplaceAll(ok101(), "\r\n", "\n")},
-		{name: "token lists and case", in: crlf(
+		{name: "token lists and case (Upgrade: one token, RFC 6455 §4.1)", in: crlf(
 			"HTTP/1.1 101 Switching Protocols",
-			"upgrade: foo, WebSocket",
+			"upgrade: WebSocket, ",
 			"CONNECTION: keep-alive,  UPGRADE",
 			"sec-websocket-accept:   "+sampleAccept+"  ")},
 		{name: "HTTP/1.2 read as 1.1", in: strings.Replace(ok101(), "HTTP/1.1", "HTTP/1.2", 1)},
@@ -170,6 +170,10 @@ func TestReadResponseInvalid(t *testing.T) {
 		{"missing Upgrade", crlf(status, conn, acc), handshake.ErrBadUpgrade},
 		{"wrong Upgrade", crlf(status, "Upgrade: h2c", conn, acc), handshake.ErrBadUpgrade},
 		{"Upgrade websockets", crlf(status, "Upgrade: websockets", conn, acc), handshake.ErrBadUpgrade},
+		// RFC 6455 §4.1: the value is "websocket", not a list holding it.
+		{"Upgrade list", crlf(status, "Upgrade: h2c, websocket", conn, acc), handshake.ErrBadUpgrade},
+		{"Upgrade twice", crlf(status, up, "Upgrade: WebSocket", conn, acc), handshake.ErrBadUpgrade},
+		{"Upgrade empty", crlf(status, "Upgrade: ,", conn, acc), handshake.ErrBadUpgrade},
 		{"missing Connection", crlf(status, up, acc), handshake.ErrBadConnection},
 		{"wrong Connection", crlf(status, up, "Connection: keep-alive", acc), handshake.ErrBadConnection},
 		{"missing Accept", crlf(status, up, conn), handshake.ErrBadAccept},
