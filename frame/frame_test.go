@@ -480,3 +480,24 @@ func sizeName(n int) string {
 	}
 	return strconv.Itoa(n) + "B"
 }
+
+// A reserved bit refused says which bits, on which frame, and why.
+func TestReservedBitsDetail(t *testing.T) {
+	deflate := frame.Policy{Rsv1: true}
+	tests := []struct {
+		h    frame.Header
+		p    frame.Policy
+		want string
+	}{
+		{frame.Header{Fin: true, Rsv1: true, Opcode: frame.OpText}, frame.Policy{}, "RSV1 on a text frame: no negotiated extension defines it"},
+		{frame.Header{Fin: true, Rsv2: true, Rsv3: true, Opcode: frame.OpBinary}, deflate, "RSV2+RSV3 on a binary frame: no negotiated extension defines it"},
+		{frame.Header{Fin: true, Rsv1: true, Opcode: frame.OpContinuation}, deflate, "RSV1 on a continuation frame: only the first frame of a message carries it"},
+		{frame.Header{Fin: true, Rsv1: true, Opcode: frame.OpPing}, deflate, "RSV1 on a ping frame: a control frame carries none"},
+	}
+	for _, tt := range tests {
+		err := tt.h.Validate(tt.p)
+		if !errors.Is(err, frame.ErrReservedBits) || !strings.HasSuffix(err.Error(), tt.want) {
+			t.Errorf("Validate(%+v) = %v, want ErrReservedBits ending %q", tt.h, err, tt.want)
+		}
+	}
+}

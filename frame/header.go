@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/framewire/ws/mask"
 )
@@ -285,6 +286,30 @@ type Policy struct {
 	SkipUTF8Validation bool
 }
 
+// rsvError is ErrReservedBits with the bits set, the frame and why they
+// are refused.
+func rsvError(h Header, p Policy, first bool) error {
+	var bits []string
+	for i, set := range [3]bool{h.Rsv1, h.Rsv2, h.Rsv3} {
+		if set {
+			bits = append(bits, fmt.Sprintf("RSV%d", i+1))
+		}
+	}
+	why := "no negotiated extension defines it"
+	switch {
+	case (h.Rsv1 && !p.Rsv1) || (h.Rsv2 && !p.Rsv2) || (h.Rsv3 && !p.Rsv3):
+	case h.Opcode.IsControl():
+		why = "a control frame carries none"
+	default:
+		why = "only the first frame of a message carries it"
+	}
+	kind := h.Opcode.String()
+	if h.Opcode == OpContinuation {
+		kind = "continuation"
+	}
+	return fmt.Errorf("%w: %s on a %s frame: %s", ErrReservedBits, strings.Join(bits, "+"), kind, why)
+}
+
 // Validate checks the rules of §5.2 and §5.5 that a header alone shows:
 // reserved bits not allowed by p (see [Policy]), reserved opcodes,
 // fragmented control frames, control payloads over 125 bytes and 1-byte
@@ -297,7 +322,7 @@ func (h Header) Validate(p Policy) error {
 	if h.Rsv1 || h.Rsv2 || h.Rsv3 {
 		first := h.Opcode == OpText || h.Opcode == OpBinary
 		if !first || (h.Rsv1 && !p.Rsv1) || (h.Rsv2 && !p.Rsv2) || (h.Rsv3 && !p.Rsv3) {
-			return ErrReservedBits
+			return rsvError(h, p, first)
 		}
 	}
 	if h.Opcode.IsReserved() {
