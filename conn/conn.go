@@ -156,7 +156,11 @@ func (c *Conn) record(rerr, werr error) {
 // setErrs is record with c.mu held.
 func (c *Conn) setErrs(rerr, werr error) {
 	if c.rerr == nil {
-		c.rerr, c.werr = closedBy(rerr), closedBy(werr)
+		// werr may be set alone, by a write the peer reset (writeFailed).
+		c.rerr = closedBy(rerr)
+		if c.werr == nil {
+			c.werr = closedBy(werr)
+		}
 		c.ended.Store(true)
 	}
 }

@@ -183,7 +183,13 @@
 // Close, CloseNow), every call returns an error matching
 // [ErrClosed] and net.ErrClosed that also wraps the cause:
 // [ErrConnectionLost], a *[status.CloseError], a *[frame.Error],
-// [ErrReplyTimeout] or a broken write's [*TimeoutError].
+// [ErrReplyTimeout] or a broken write's [*TimeoutError]. That error is
+// never a timeout to retry: as a net.Error, its Timeout and Temporary
+// report false. A send that fails because the peer reset the connection
+// returns an error matching [ErrConnectionLost] and ends sending only:
+// the next receiving call returns what the peer sent before, typically
+// its close frame saying why (a *[status.CloseError] with 1009 for a
+// message over its limit, say), and then the connection ends.
 //
 // # Answering the peer
 //

@@ -264,3 +264,44 @@ func TestRedirectOtherPort(t *testing.T) {
 		t.Errorf("request after a redirect to another port kept credentials: %v host %q", r2.Header, r2.Host)
 	}
 }
+
+// A peer that closes with a reason and resets the connection while the
+// client still sends (a server refusing a message too big) is heard: the
+// write fails with the lost connection, and the next receive returns the
+// peer's close frame, which was already in the socket.
+func TestWriteResetKeepsPeerClose(t *testing.T) {
+	checkLeaks(t)
+	s := serve(t, func(p *wstest.Peer) {
+		p.Upgrade(nil)
+		p.ReadFrame()
+		p.WriteClose(status.MessageTooBig, "limit 1 KiB")
+		// Returning closes the socket with the client's bytes unread:
+		// the kernel answers them with a reset.
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c := dial(t, nil, s.URL)
+	defer c.CloseNow()
+	if err := c.WriteMessage(ctx, frame.OpBinary, []byte("first")); err != nil {
+		t.Fatal(err)
+	}
+	big := make([]byte, 64<<10)
+	var err error
+	for err == nil && ctx.Err() == nil {
+		err = c.WriteMessage(ctx, frame.OpBinary, big)
+	}
+	if !errors.Is(err, conn.ErrConnectionLost) || !(errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)) {
+		t.Fatalf("WriteMessage = %v, want the reset connection lost", err)
+	}
+	_, _, err = c.ReadMessage(ctx)
+	var ce *status.CloseError
+	if !errors.As(err, &ce) || ce.Code != status.MessageTooBig || ce.Reason != "limit 1 KiB" {
+		t.Fatalf("ReadMessage after the reset = %v, want the peer's close 1009", err)
+	}
+	if err := c.WriteMessage(ctx, frame.OpText, []byte("x")); !errors.Is(err, conn.ErrClosed) {
+		t.Errorf("WriteMessage after = %v, want ErrClosed", err)
+	}
+	if _, _, err := c.ReadMessage(ctx); !errors.Is(err, conn.ErrClosed) {
+		t.Errorf("second ReadMessage = %v, want ErrClosed", err)
+	}
+}

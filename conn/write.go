@@ -8,6 +8,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/framewire/ws/frame"
@@ -543,12 +544,27 @@ func (c *Conn) frame(h frame.Header, payload []byte) (int, error) {
 }
 
 // writeFailed turns a write error that is no timeout into the error
-// returned, closing the connection.
+// returned, and fails the connection. When the peer reset the connection
+// (ECONNRESET, EPIPE), what it sent before may still wait unread in the
+// socket: typically its close frame saying why it gave up, such as 1009
+// for a message too big. Then only sending ends; receiving calls read on
+// and return that close frame, or fail the connection at the end of the
+// stream, and close the socket (as Close and CloseNow do). Any other
+// error closes the socket at once.
 func (c *Conn) writeFailed(err error) error {
 	if e := c.writeErr(); e != nil {
 		return e
 	}
 	lost := lostErr(err)
+	if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
+		c.mu.Lock()
+		if !c.ended.Load() {
+			c.werr = closedBy(lost)
+			c.ended.Store(true)
+		}
+		c.mu.Unlock()
+		return lost
+	}
 	c.terminate(lost, lost)
 	return lost
 }
