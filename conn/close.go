@@ -50,14 +50,15 @@ func (c *Conn) Close(ctx context.Context, code status.Code, reason string) error
 	if !c.closeSent.Load() {
 		if err := c.send(ctx, frame.Header{Fin: true, Opcode: frame.OpClose}, payload); err != nil {
 			c.terminate(ErrClosed, ErrClosed)
-			var te *TimeoutError
-			if errors.As(err, &te) {
-				// Close timed out, and closed the connection.
+			if te, ok := err.(*TimeoutError); ok {
+				// Close's own write timed out, and it closed the
+				// connection. (Another call's timeout that closed it
+				// comes wrapped in ErrClosed.)
 				cp := *te
 				cp.Op = "close"
 				return &cp
 			}
-			return err
+			return closedBy(err)
 		}
 	}
 	switch lerr := c.rlock.lock(ctx, c.done); lerr {
@@ -71,6 +72,9 @@ func (c *Conn) Close(ctx context.Context, code status.Code, reason string) error
 		err = &TimeoutError{Op: "close", Ctx: lerr}
 	}
 	c.terminate(ErrClosed, ErrClosed)
+	if _, ok := err.(*TimeoutError); err != nil && !ok {
+		err = closedBy(err) // the end Close read itself: lost or failed
+	}
 	return err
 }
 

@@ -450,6 +450,38 @@ func TestCloseWriteTimeout(t *testing.T) {
 	})
 }
 
+// A Close waiting for the write lock while another call's write breaks
+// (its own deadline, in the middle of a frame) reports the connection
+// closed by that write, at once: it is not Close's own timeout.
+func TestCloseAfterOtherWriteBroke(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		defer close(release)
+		c := dialPipe(t, nil, func(p *wstest.Peer) {
+			p.Upgrade(nil)
+			p.ReadFull(make([]byte, 100))
+			<-release
+		})
+		start := time.Now()
+		wrote := make(chan error, 1)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			defer cancel()
+			wrote <- c.WriteMessage(ctx, frame.OpBinary, make([]byte, 1<<20))
+		}()
+		synctest.Wait() // the write is blocked mid-frame
+		err := c.Close(context.Background(), 1000, "")
+		var te *conn.TimeoutError
+		if !errors.Is(err, conn.ErrClosed) || !errors.Is(err, conn.ErrBroken) || errors.As(err, &te) && te.Op == "close" ||
+			time.Since(start) != 50*time.Millisecond {
+			t.Errorf("Close = %v after %v, want ErrClosed wrapping the broken write, at 50ms", err, time.Since(start))
+		}
+		if werr := <-wrote; !errors.Is(werr, conn.ErrBroken) {
+			t.Errorf("WriteMessage = %v, want a broken write", werr)
+		}
+	})
+}
+
 // Close while another goroutine is blocked receiving lets that goroutine
 // read the answer.
 func TestCloseWithReader(t *testing.T) {
@@ -1043,18 +1075,26 @@ func TestCloseWithReaderUnanswered(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				c := dialPipe(t, nil, func(p *wstest.Peer) {
-					p.Upgrade(nil)
-					p.ReadClose()
-					tc.end(p)
-				})
-				done := recvBlocked(context.Background(), c)
-				err := c.Close(context.Background(), 1000, "bye")
-				if !errors.Is(err, tc.want) || !errors.Is(err, conn.ErrClosed) {
-					t.Errorf("Close = %v, want ErrClosed wrapping %v", err, tc.want)
-				}
-				if rerr := <-done; !errors.Is(rerr, tc.want) {
-					t.Errorf("reader got %v, want %v", rerr, tc.want)
+				for _, reader := range []bool{true, false} {
+					c := dialPipe(t, nil, func(p *wstest.Peer) {
+						p.Upgrade(nil)
+						p.ReadClose()
+						tc.end(p)
+					})
+					var done <-chan error
+					if reader {
+						done = recvBlocked(context.Background(), c)
+					}
+					err := c.Close(context.Background(), 1000, "bye")
+					if !errors.Is(err, tc.want) || !errors.Is(err, conn.ErrClosed) {
+						t.Errorf("Close (another reader %v) = %v, want ErrClosed wrapping %v", reader, err, tc.want)
+					}
+					if !reader {
+						continue
+					}
+					if rerr := <-done; !errors.Is(rerr, tc.want) {
+						t.Errorf("reader got %v, want %v", rerr, tc.want)
+					}
 				}
 			})
 		})

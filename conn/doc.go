@@ -94,7 +94,9 @@
 //
 // Writes are coalesced. A sender that finds the write lock held does not
 // wait: it copies its frame, masked with a fresh key, into the Conn's send
-// queue and returns nil at once, the frame accepted but not yet written.
+// queue and returns at once, the frame accepted but not yet written (nil,
+// unless the connection had failed, or the holder let go meanwhile and
+// the sender wrote the queue itself: then that write's result).
 // The holder of the lock writes its own frame and then the frames queued
 // meanwhile, in their order, with one system call (writev) per round, so
 // that many senders cost about one system call, not one each. A lone
@@ -104,9 +106,13 @@
 // the frames accepted are written and returns that result. The queue is
 // bounded by [DefaultSendQueueLimit] (16 MiB, [Conn.Buffered] reports
 // what it holds): a sender whose frame would pass it waits for its own
-// turn to write, bounded by its context, which is the backpressure. Close
-// frames, frames a negotiated extension encodes and frames of a Config
-// with MaskKey are never queued: their senders wait for the lock.
+// turn to write, bounded by its context, which is the backpressure. These
+// never queue and wait for the lock instead: close frames, frames a
+// negotiated extension encodes, frames of a Config with MaskKey,
+// [Conn.WriteMessages], [Conn.NextWriter], a [NetConn]'s Write (which
+// must honour its deadline), a message begun while another sent in
+// fragments is open, and senders that come while the holder drains its
+// last round.
 // [Conn.WriteMessages] sends a burst of messages from one goroutine in one
 // write, and a [PreparedMessage] is checked once and sent to many Conns
 // with [Conn.WritePrepared]. Queueing allocates nothing once the queue's

@@ -137,7 +137,9 @@ func (n *netConn) opError(op string, err error, d *deadline) error {
 		err = e // closed, maybe while the call waited
 	}
 	var te *TimeoutError
-	if errors.As(err, &te) && d.parent.Err() == nil {
+	if errors.As(err, &te) && !errors.Is(err, ErrClosed) && d.parent.Err() == nil {
+		// A timeout of this call: on a closed connection the error is
+		// final, whatever closed it, and is returned as it is.
 		return &net.OpError{Op: op, Net: "websocket", Source: n.LocalAddr(), Addr: n.RemoteAddr(), Err: os.ErrDeadlineExceeded}
 	}
 	if op == "read" && isNormalClose(err) {

@@ -152,6 +152,34 @@ func TestNetConnWriteDeadline(t *testing.T) {
 	})
 }
 
+// A write stopped in the middle of a frame closes the connection (a
+// NetConn's own writes never cut a frame, but another call on its Conn
+// may, and over TLS every stopped write does): the NetConn's calls after
+// it report it closed, not a timeout a retry could outlast.
+func TestNetConnBrokenWriteFinal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b := net.Pipe()
+		defer b.Close()
+		cc := conn.New(a, nil)
+		defer cc.CloseNow()
+		client := conn.NetConn(context.Background(), cc, frame.OpBinary)
+		go io.ReadFull(b, make([]byte, 100)) // then reads nothing more
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if err := cc.WriteMessage(ctx, frame.OpBinary, make([]byte, 1<<20)); !errors.Is(err, conn.ErrBroken) {
+			t.Fatalf("WriteMessage = %v, want a broken write", err)
+		}
+		_, werr := client.Write([]byte("x"))
+		_, rerr := client.Read(make([]byte, 1))
+		for _, err := range []error{werr, rerr} {
+			var ne net.Error
+			if !errors.Is(err, net.ErrClosed) || errors.As(err, &ne) && (ne.Timeout() || ne.Temporary()) {
+				t.Errorf("call after a broken write = %v, want net.ErrClosed, no timeout", err)
+			}
+		}
+	})
+}
+
 func TestNetConnUnexpectedType(t *testing.T) {
 	client, _, _, sc := netPair(t)
 	go sc.WriteMessage(context.Background(), frame.OpText, []byte("text"))

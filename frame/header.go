@@ -288,7 +288,7 @@ type Policy struct {
 
 // rsvError is ErrReservedBits with the bits set, the frame and why they
 // are refused.
-func rsvError(h Header, p Policy, first bool) error {
+func rsvError(h Header, p Policy) error {
 	var bits []string
 	for i, set := range [3]bool{h.Rsv1, h.Rsv2, h.Rsv3} {
 		if set {
@@ -322,7 +322,7 @@ func (h Header) Validate(p Policy) error {
 	if h.Rsv1 || h.Rsv2 || h.Rsv3 {
 		first := h.Opcode == OpText || h.Opcode == OpBinary
 		if !first || (h.Rsv1 && !p.Rsv1) || (h.Rsv2 && !p.Rsv2) || (h.Rsv3 && !p.Rsv3) {
-			return rsvError(h, p, first)
+			return rsvError(h, p)
 		}
 	}
 	if h.Opcode.IsReserved() {

@@ -157,7 +157,7 @@ func newServer(h Handler, cfg *tls.Config) *Server {
 	if cfg != nil {
 		s.ln = tls.NewListener(ln, cfg)
 		s.URL = "wss://" + s.Addr
-		if len(cfg.Certificates) > 0 {
+		if len(cfg.Certificates) > 0 && cfg.GetCertificate == nil {
 			s.cert = leafOf(cfg.Certificates[0])
 		}
 	}
