@@ -3,16 +3,11 @@ package wstest
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"strconv"
@@ -23,6 +18,7 @@ import (
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/handshake"
+	"github.com/framewire/ws/internal/selfsigned"
 	"github.com/framewire/ws/mask"
 	"github.com/framewire/ws/proxy"
 	"github.com/framewire/ws/reader"
@@ -89,7 +85,7 @@ func NewTLSServer(h Handler, cfg *tls.Config) *Server {
 		cfg = new(tls.Config)
 	}
 	if len(cfg.Certificates) == 0 && cfg.GetCertificate == nil {
-		cert, err := selfSigned()
+		cert, err := selfsigned.Certificate("wstest")
 		if err != nil {
 			panic("wstest: cannot make a certificate: " + err.Error())
 		}
@@ -97,36 +93,6 @@ func NewTLSServer(h Handler, cfg *tls.Config) *Server {
 		cfg.Certificates = []tls.Certificate{cert}
 	}
 	return newServer(h, cfg)
-}
-
-// selfSigned makes a self-signed ECDSA P-256 certificate for the
-// loopback addresses and "localhost".
-func selfSigned() (tls.Certificate, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{Organization: []string{"wstest"}},
-		NotBefore:             time.Unix(0, 0),
-		NotAfter:              time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-		DNSNames:              []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
 }
 
 // Certificate returns the certificate a server from [NewTLSServer]

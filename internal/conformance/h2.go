@@ -1,18 +1,15 @@
 package conformance
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/framewire/ws/internal/selfsigned"
 )
 
 // Protocols are the protocols the fuzzing server speaks on one listener:
@@ -48,7 +45,7 @@ func Listen(h http.Handler, useTLS bool) (*Listener, error) {
 	var cfg *tls.Config
 	var roots *x509.CertPool
 	if useTLS {
-		cert, err := selfSigned()
+		cert, err := selfsigned.Certificate("framewire conformance server")
 		if err != nil {
 			return nil, err
 		}
@@ -85,37 +82,6 @@ func Listen(h http.Handler, useTLS bool) (*Listener, error) {
 func (l *Listener) Close() {
 	l.hs.Close()
 	<-l.done
-}
-
-// selfSigned makes a certificate for 127.0.0.1 and localhost, valid for a
-// day, signed by its own ECDSA P-256 key.
-func selfSigned() (tls.Certificate, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "framewire conformance server"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(24 * time.Hour),
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		DNSNames:              []string{"localhost"},
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
 }
 
 // isExtendedConnect reports whether r opens a WebSocket over HTTP/2
