@@ -4,6 +4,7 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"time"
 
 	"github.com/framewire/ws/fragment"
 	"github.com/framewire/ws/frame"
@@ -68,6 +69,19 @@ type Config struct {
 	// may want a smaller one.
 	ReadBufferSize int
 
+	// WriteTimeout bounds the sends whose context has no deadline (such
+	// as context.Background): a write to the connection that the peer
+	// does not take within WriteTimeout, because it stopped reading,
+	// fails the connection with an error matching [ErrWriteTimeout], and
+	// the socket is closed. It bounds each write of the send, give or
+	// take a sixteenth, not the whole send: a large message the peer
+	// takes slowly, piece by piece, is never stopped. 0 means
+	// DefaultWriteTimeout (30 seconds), a negative value no bound: such
+	// a send then waits until the peer reads or hangs up, or another
+	// call (a receive, Close) ends the connection. A context with a
+	// deadline bounds its send alone, whatever WriteTimeout.
+	WriteTimeout time.Duration
+
 	// SkipUTF8Validation turns off the UTF-8 checks of received text and
 	// close reasons, and of sent text.
 	SkipUTF8Validation bool
@@ -108,6 +122,46 @@ type Config struct {
 	// values are replaced by ***.
 	Trace  io.Writer
 	Logger *slog.Logger
+}
+
+// settings are the fields of a Config that a Conn reads after New. A Conn
+// keeps them rather than the whole Config, so that it stays in the
+// allocator's 896-byte size class (TestIdleConnSize).
+type settings struct {
+	maskKey            func() mask.Key
+	maxMessageSize     int64
+	role               Role
+	skipUTF8Validation bool
+	controlFrames      bool
+	allowIllegalWrites bool
+}
+
+// settings returns the fields of cfg a Conn keeps.
+func (cfg *Config) settings() settings {
+	return settings{
+		maskKey:            cfg.MaskKey,
+		maxMessageSize:     cfg.MaxMessageSize,
+		role:               cfg.Role,
+		skipUTF8Validation: cfg.SkipUTF8Validation,
+		controlFrames:      cfg.ControlFrames,
+		allowIllegalWrites: cfg.AllowIllegalWrites,
+	}
+}
+
+// DefaultWriteTimeout is the WriteTimeout of a Config that leaves it 0: a
+// peer that takes none of a write for 30 seconds is not reading.
+const DefaultWriteTimeout = 30 * time.Second
+
+// writeTimeout returns the bound of the sends with no deadline, or 0 for
+// none.
+func (cfg *Config) writeTimeout() time.Duration {
+	switch {
+	case cfg.WriteTimeout == 0:
+		return DefaultWriteTimeout
+	case cfg.WriteTimeout < 0:
+		return 0
+	}
+	return cfg.WriteTimeout
 }
 
 // reader makes the frame reader of a Conn over t. The reader and the

@@ -35,7 +35,7 @@ import (
 // for a message, 64 KiB for a ReadFrame frame).
 type Conn struct {
 	t     Transport
-	cfg   Config
+	cfg   settings
 	trace *tracer
 
 	status      uint16 // the handshake's HTTP status
@@ -101,7 +101,7 @@ func New(t Transport, cfg *Config) *Conn {
 func newConn(t Transport, cfg *Config, tr *tracer) *Conn {
 	c := &Conn{
 		t:     t,
-		cfg:   *cfg,
+		cfg:   cfg.settings(),
 		trace: tr,
 		done:  make(chan struct{}),
 	}
@@ -109,6 +109,8 @@ func newConn(t Transport, cfg *Config, tr *tracer) *Conn {
 	c.asm = cfg.assembler()
 	c.rbind.Conn = (*readDeadline)(c)
 	c.wbind.Conn = (*writeDeadline)(c)
+	c.wbind.Stall = cfg.writeTimeout()
+	c.w.deadline = &c.wbind
 	return c
 }
 

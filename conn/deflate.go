@@ -116,7 +116,7 @@ func (c *Conn) useDeflate(cp *Compression, p handshake.DeflateParams) {
 	// Each side's parameters: what the Conn sends and what it receives.
 	sendNoTakeover, sendBits := p.ClientNoContextTakeover, p.ClientMaxWindowBits
 	recvNoTakeover, recvBits := p.ServerNoContextTakeover, p.ServerMaxWindowBits
-	if c.cfg.Role == RoleServer {
+	if c.cfg.role == RoleServer {
 		sendNoTakeover, sendBits, recvNoTakeover, recvBits = recvNoTakeover, recvBits, sendNoTakeover, sendBits
 	}
 	cfg := cp.Preset.deflate().Config()
@@ -128,7 +128,7 @@ func (c *Conn) useDeflate(cp *Compression, p handshake.DeflateParams) {
 	case threshold < 0:
 		threshold = 0
 	}
-	limit := c.cfg.MaxMessageSize
+	limit := c.cfg.maxMessageSize
 	if limit == 0 {
 		limit = fragment.DefaultMaxMessageSize
 	}

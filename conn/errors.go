@@ -43,6 +43,13 @@ var ErrBroken = errors.New("conn: write stopped in the middle of a frame; connec
 // os.ErrDeadlineExceeded nor a net.Error whose Timeout reports true.
 var ErrReplyTimeout = errors.New("conn: pong not written within ReplyTimeout; connection failed")
 
+// ErrWriteTimeout reports a send whose context had no deadline, stopped
+// by [Config.WriteTimeout]: the peer took none of a write for that long.
+// The connection was failed and closed, and every later call reports it.
+// As with [ErrReplyTimeout], the error's text names the socket's error,
+// which it does not wrap: it is no timeout to retry after.
+var ErrWriteTimeout = errors.New("conn: write not taken by the peer within WriteTimeout; connection failed")
+
 // ErrTooManyRedirects reports a handshake still redirected after
 // [Dialer.MaxRedirects] redirects. The error also wraps the last
 // [*handshake.RedirectError].

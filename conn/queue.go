@@ -374,7 +374,7 @@ const (
 // openRole returns the role of frames with opcode op sent by c.
 func (c *Conn) openRole(op frame.Opcode) fragRole {
 	switch {
-	case c.cfg.AllowIllegalWrites:
+	case c.cfg.allowIllegalWrites:
 		return roleOther
 	case op == frame.OpText || op == frame.OpBinary:
 		return roleStart

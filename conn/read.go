@@ -322,7 +322,7 @@ func (c *Conn) ReadMessages(ctx context.Context, ms []frame.Frame, buf []byte) (
 		if f, ok, err = c.bufferedControl(ctx); !ok {
 			break
 		}
-		if c.cfg.ControlFrames || f.Opcode == frame.OpClose {
+		if c.cfg.controlFrames || f.Opcode == frame.OpClose {
 			buf = append(buf, f.Payload...)
 			ms[n] = f
 			n++
@@ -453,7 +453,7 @@ func (c *Conn) recvDataFrame(ctx context.Context) (frame.Frame, error) {
 			if err := c.control(ctx); err != nil {
 				return frame.Frame{}, err
 			}
-			if op == frame.OpClose || c.cfg.ControlFrames {
+			if op == frame.OpClose || c.cfg.controlFrames {
 				return f, nil
 			}
 		default:

@@ -116,7 +116,7 @@ func (c *Conn) beginStream(ctx context.Context) (frame.Opcode, error) {
 			}
 			c.rf.mode = modeStream
 			c.rs.seq++
-			c.rs.text = h.Opcode == frame.OpText && !c.cfg.SkipUTF8Validation
+			c.rs.text = h.Opcode == frame.OpText && !c.cfg.skipUTF8Validation
 			c.rs.size = 0
 			c.rs.v.Reset()
 			if err := c.beginData(); err != nil {
@@ -403,7 +403,7 @@ func (c *Conn) NextWriter(ctx context.Context, op frame.Opcode) (*MessageWriter,
 		ctx:  ctx,
 		op:   op,
 		bp:   writePool.Get().(*[]byte),
-		text: op == frame.OpText && !c.cfg.SkipUTF8Validation,
+		text: op == frame.OpText && !c.cfg.skipUTF8Validation,
 	}, nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/internal/bind"
 	"github.com/framewire/ws/internal/utf8check"
 	"github.com/framewire/ws/mask"
 	"github.com/framewire/ws/status"
@@ -128,7 +129,7 @@ func putBuffer(bp *[]byte) {
 // [ErrNoMessageOpen]. With [Config.AllowIllegalWrites] nothing of this is
 // tracked: frames go out as they are sent.
 func (c *Conn) WriteFrame(ctx context.Context, f frame.Frame) error {
-	if c.cfg.AllowIllegalWrites {
+	if c.cfg.allowIllegalWrites {
 		if f.Opcode > 0xf {
 			return fmt.Errorf("%w: opcode %#x", frame.ErrUnencodable, byte(f.Opcode))
 		}
@@ -160,7 +161,7 @@ func (c *Conn) writeMessage(ctx context.Context, op frame.Opcode, p []byte, queu
 	if err := messageOp(op); err != nil {
 		return err
 	}
-	if op == frame.OpText && !c.cfg.SkipUTF8Validation && !utf8check.Valid(p) {
+	if op == frame.OpText && !c.cfg.skipUTF8Validation && !utf8check.Valid(p) {
 		return ErrInvalidText
 	}
 	h := frame.Header{Fin: true, Opcode: op, Masked: c.masks()}
@@ -195,7 +196,7 @@ func (c *Conn) WriteMessages(ctx context.Context, op frame.Opcode, ps ...[]byte)
 		}
 	}
 	for _, p := range ps {
-		if op == frame.OpText && !c.cfg.SkipUTF8Validation && !utf8check.Valid(p) {
+		if op == frame.OpText && !c.cfg.skipUTF8Validation && !utf8check.Valid(p) {
 			return ErrInvalidText
 		}
 		if !op.IsData() {
@@ -246,7 +247,7 @@ func (c *Conn) sendBatch(ctx context.Context, h frame.Header, ps [][]byte) (<-ch
 	if end != nil || err != nil {
 		return end, c.wrote(ctx, n, err)
 	}
-	if c.enc == nil && c.trace == nil && c.cfg.MaskKey == nil {
+	if c.enc == nil && c.trace == nil && c.cfg.maskKey == nil {
 		// The common case, with fewer checks per message: keys from the
 		// Conn's source, straight into the writer's buffer.
 		if h.Masked && c.src == nil {
@@ -361,7 +362,7 @@ func (c *Conn) send(ctx context.Context, h frame.Header, payload []byte) error {
 
 // masks reports whether the frames the Conn sends are masked: a client's
 // are (RFC 6455 §5.3), a server's are not.
-func (c *Conn) masks() bool { return c.cfg.Role == RoleClient }
+func (c *Conn) masks() bool { return c.cfg.role == RoleClient }
 
 // sendHeader writes one frame, masked only if h says so, under the write
 // lock: the pipeline of the sending calls. A message (msg) goes through
@@ -384,7 +385,7 @@ func (c *Conn) sendHeader(ctx context.Context, h frame.Header, payload []byte, m
 	var limit time.Time
 	for {
 		if !c.wlock.tryLock() {
-			if queue && h.Opcode != frame.OpClose && !(msg && c.enc != nil) && c.cfg.MaskKey == nil {
+			if queue && h.Opcode != frame.OpClose && !(msg && c.enc != nil) && c.cfg.maskKey == nil {
 				h.Length = int64(len(payload))
 				if queued, err := c.queue(h, payload, r); queued {
 					return err
@@ -474,6 +475,13 @@ func (c *Conn) wrote(ctx context.Context, n int, err error) error {
 	if err == nil {
 		return nil
 	}
+	if isTimeout(err) && c.wbind.Stall > 0 && ctxErr(ctx) == nil {
+		// The call had no deadline: Config.WriteTimeout stopped it, and
+		// a peer that reads nothing for so long is gone.
+		werr := fmt.Errorf("%w: %v", ErrWriteTimeout, err)
+		c.terminate(werr, werr)
+		return werr
+	}
 	if c.w.dropped {
 		// The write carried queued frames, whose senders returned: the
 		// connection fails, and every later call reports it.
@@ -527,8 +535,8 @@ func (c *Conn) frame(h frame.Header, payload []byte) (int, error) {
 	switch {
 	case !h.Masked:
 		h.Key = mask.Key{}
-	case c.cfg.MaskKey != nil:
-		h.Key = c.cfg.MaskKey()
+	case c.cfg.maskKey != nil:
+		h.Key = c.cfg.maskKey()
 	default:
 		if c.src == nil {
 			c.src = mask.NewSource()
@@ -597,6 +605,10 @@ type writer struct {
 
 	busy atomic.Int64 // bytes in a Write that has not returned, or kept: see Conn.Buffered
 
+	// deadline binds the Writes to their call: each moves on the horizon
+	// of Config.WriteTimeout first.
+	deadline *bind.Binder
+
 	// Frames queued by other senders (see queue.go), to be written before
 	// the buffer by the next flush, in one vectored write.
 	pre     []*[]byte
@@ -659,6 +671,7 @@ func (w *writer) flush(t io.Writer) (int, error) {
 	}
 	buf := *w.bp
 	w.busy.Store(int64(len(buf)))
+	w.deadline.Refresh()
 	n, err := t.Write(buf)
 	rest := buf[:0]
 	begun := n > 0 || w.cont
@@ -694,6 +707,7 @@ func (w *writer) flushQueued(t io.Writer) (int, error) {
 	}
 	w.iov, w.vec = iov, iov
 	w.busy.Store(int64(size))
+	w.deadline.Refresh()
 	n, err := writeVec(t, &w.vec)
 	clear(w.iov)
 	w.dropQueued()

@@ -1,13 +1,16 @@
 // Package bind ties a context to a connection's deadlines, without a
 // goroutine: the context's deadline becomes the connection's, and
 // context.AfterFunc sets a deadline in the past when the context ends
-// during a call, which wakes a blocked read or write. conn binds its
-// reads, its writes and its opening handshake with it, and proxy the
-// handshake of its dialer.
+// during a call, which wakes a blocked read or write. A call whose
+// context has no deadline can be given a default bound on how long the
+// connection blocks it (Binder.Stall). conn binds its reads, its writes
+// and its opening handshake with it, and proxy the handshake of its
+// dialer.
 package bind
 
 import (
 	"context"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,6 +19,12 @@ import (
 
 // past is a deadline in the past: setting it wakes a blocked call at once.
 var past = time.Unix(1, 0)
+
+// epoch is the origin of the monotonic clock readings the Binders keep
+// (fresh): time.Since(epoch) is the cheapest reading of that clock, and a
+// wall-clock reading would be fooled by a clock set back. It is written
+// once, as the program starts: a constant, not state the Binders share.
+var epoch = time.Now()
 
 // Deadliner sets the deadline of what a Binder binds: a net.Conn's
 // SetDeadline binds both directions; for one direction, a type whose
@@ -38,27 +47,96 @@ type Deadliner interface {
 type Binder struct {
 	Conn Deadliner
 
+	// Stall, when positive, bounds the calls whose context has no
+	// deadline by how long the connection may make them wait: the
+	// connection's deadline is then a horizon, at most Stall ahead, that
+	// Refresh moves on before each operation, so that every operation
+	// has between 15/16 of Stall and Stall to finish. A call that keeps
+	// making progress is never stopped; one whose operation blocks for
+	// Stall is. Zero or negative: such calls have no deadline.
+	Stall time.Duration
+
 	mu       sync.Mutex
 	done     <-chan struct{} // Done of the registered context; nil: none
 	stop     func() bool     // its AfterFunc's stop
 	active   bool            // a call is bound: the AfterFunc may wake it
 	dl       bool            // the connection has a deadline from the Binder
+	horizon  bool            // that deadline is the Stall horizon
 	released bool            // after Release: register nothing more
 
-	// clean reports, without the lock, that nothing is registered and the
-	// connection has no deadline from the Binder: a call with a context
-	// that never ends (context.Background) then has nothing to do.
-	clean atomic.Bool
+	// fresh is how long after epoch the horizon stays fresh enough to be
+	// left alone, or math.MaxInt64 when the deadline is no horizon (0
+	// before the first deadline): Refresh reads it without the lock.
+	fresh atomic.Int64
+
+	// flags tells the calls with a context that never ends, without the
+	// lock, when they have nothing to do (see settle).
+	flags atomic.Uint32
 }
 
-// settle records whether the Binder is clean. b.mu is held.
-func (b *Binder) settle() { b.clean.Store(b.done == nil && !b.dl) }
+const (
+	flagBare   = 1 << iota // nothing is registered: no AfterFunc can wake a call
+	flagClean              // and the connection has no deadline from the Binder
+	flagSteady             // and its deadline is the Stall horizon
+)
 
-// Arm binds ctx to the connection until Disarm: ctx's deadline, or none,
-// becomes the connection's, and ctx ending wakes the call.
+// settle records the flags. b.mu is held.
+func (b *Binder) settle() {
+	var f uint32
+	if b.done == nil {
+		f = flagBare
+		if !b.dl {
+			f |= flagClean
+		}
+		if b.horizon {
+			f |= flagSteady
+		}
+	}
+	b.flags.Store(f)
+}
+
+// set gives the connection the deadline t, which is no horizon (zero:
+// none). b.mu is held.
+func (b *Binder) set(t time.Time) {
+	b.Conn.SetDeadline(t)
+	b.dl, b.horizon = !t.IsZero(), false
+	b.fresh.Store(math.MaxInt64)
+}
+
+// setHorizon gives the connection the deadline Stall from now. b.mu is
+// held.
+func (b *Binder) setHorizon() {
+	now := time.Since(epoch)
+	b.Conn.SetDeadline(epoch.Add(now + b.Stall))
+	b.dl, b.horizon = true, true
+	b.fresh.Store(int64(now + b.Stall/16))
+}
+
+// Refresh moves the Stall horizon on before an operation of the call
+// bound, if it is the connection's deadline and less than 15/16 of Stall
+// is left of it; it costs a clock reading otherwise. An operation of a
+// call whose context has a deadline, or has ended, is left alone.
+func (b *Binder) Refresh() {
+	if b.Stall > 0 && time.Since(epoch) >= time.Duration(b.fresh.Load()) {
+		b.refresh()
+	}
+}
+
+// refresh is Refresh once the horizon is stale.
+func (b *Binder) refresh() {
+	b.mu.Lock()
+	if b.horizon {
+		b.setHorizon()
+	}
+	b.mu.Unlock()
+}
+
+// Arm binds ctx to the connection until Disarm: ctx's deadline becomes
+// the connection's (when it has none: the Stall horizon, or no deadline),
+// and ctx ending wakes the call.
 func (b *Binder) Arm(ctx context.Context) {
 	done := ctx.Done()
-	if done == nil && b.clean.Load() {
+	if done == nil && b.flags.Load()&b.quiet() != 0 {
 		return // nothing to bind and nothing to undo
 	}
 	dl, hasDL := ctx.Deadline()
@@ -82,23 +160,32 @@ func (b *Binder) Arm(ctx context.Context) {
 	case isClosed(done):
 		// ctx ended before this call: its AfterFunc found no call to
 		// wake, or has not run yet.
-		b.Conn.SetDeadline(past)
-		b.dl = true
+		b.set(past)
 	case hasDL:
-		b.Conn.SetDeadline(dl)
-		b.dl = true
+		b.set(dl)
+	case b.Stall > 0:
+		if !b.horizon {
+			b.setHorizon()
+		}
 	case b.dl:
-		b.Conn.SetDeadline(time.Time{})
-		b.dl = false
+		b.set(time.Time{})
 	}
+}
+
+// quiet is the flag that tells a call with a context that never ends
+// that the connection's deadline is already the one it needs.
+func (b *Binder) quiet() uint32 {
+	if b.Stall > 0 {
+		return flagSteady
+	}
+	return flagClean
 }
 
 // cancelled is the AfterFunc of the context whose Done channel is done.
 func (b *Binder) cancelled(done <-chan struct{}) {
 	b.mu.Lock()
 	if b.active && b.done == done {
-		b.Conn.SetDeadline(past)
-		b.dl = true
+		b.set(past)
 		b.settle()
 	}
 	b.mu.Unlock()
@@ -108,7 +195,7 @@ func (b *Binder) cancelled(done <-chan struct{}) {
 // longer touch the connection; the deadline it left is replaced by the
 // next Arm.
 func (b *Binder) Disarm() {
-	if b.clean.Load() {
+	if b.flags.Load()&flagBare != 0 {
 		return // Arm bound nothing: no AfterFunc can wake this call
 	}
 	b.mu.Lock()
@@ -121,8 +208,7 @@ func (b *Binder) Disarm() {
 // end meanwhile, leaves the connection alone. The next Arm replaces dl.
 func (b *Binder) Until(dl time.Time) {
 	b.mu.Lock()
-	b.Conn.SetDeadline(dl)
-	b.dl = true
+	b.set(dl)
 	b.settle()
 	b.mu.Unlock()
 }
@@ -138,8 +224,7 @@ func (b *Binder) Release() (ended bool) {
 	b.released = true
 	ended = b.unregister()
 	if b.dl {
-		b.Conn.SetDeadline(time.Time{})
-		b.dl = false
+		b.set(time.Time{})
 	}
 	b.settle()
 	return ended

@@ -255,3 +255,70 @@ func TestNotHeldByContext(t *testing.T) {
 	}
 	t.Error("the Binder is still reachable; the context holds it")
 }
+
+// With Stall, a call whose context has no deadline gets a horizon Stall
+// ahead, which Refresh moves on once a sixteenth of Stall has passed, and
+// only while it is the connection's deadline: a context's deadline, its
+// cancellation, Until and Release each replace it, and Refresh then
+// leaves the connection alone.
+func TestStall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const stall = 16 * time.Second
+		c := &conn{}
+		b := &Binder{Conn: c, Stall: stall}
+		dl := time.Now().Add(time.Hour)
+		withDL, cancelDL := context.WithDeadline(context.Background(), dl)
+		defer cancelDL()
+		cancellable, cancel := context.WithCancel(context.Background())
+		fixed := time.Now().Add(time.Minute)
+		horizon := func() []time.Time { return []time.Time{time.Now().Add(stall)} }
+		none := func() []time.Time { return nil }
+		steps := []struct {
+			name  string
+			sleep time.Duration // before the step
+			do    func()
+			want  func() []time.Time
+		}{
+			{"Arm(Background)", 0, func() { b.Arm(context.Background()) }, horizon},
+			{"Refresh at once", 0, b.Refresh, none},
+			{"Refresh before a sixteenth", stall/16 - time.Millisecond, b.Refresh, none},
+			{"Refresh after a sixteenth", 2 * time.Millisecond, b.Refresh, horizon},
+			{"Disarm, Arm(Background) again", time.Second, func() { b.Disarm(); b.Arm(context.Background()) }, none},
+			{"Refresh, the horizon stale", 0, b.Refresh, horizon},
+			{"Arm(deadline)", 0, func() { b.Disarm(); b.Arm(withDL) }, func() []time.Time { return []time.Time{dl} }},
+			{"Refresh under a deadline", 2 * time.Second, b.Refresh, none},
+			{"Arm(Background) after a deadline", 0, func() { b.Disarm(); b.Arm(context.Background()) }, horizon},
+			{"Until", 0, func() { b.Disarm(); b.Until(fixed) }, func() []time.Time { return []time.Time{fixed} }},
+			{"Refresh after Until", 2 * time.Second, b.Refresh, none},
+			{"Arm(cancellable)", 0, func() { b.Arm(cancellable) }, horizon},
+			{"cancel", 0, func() { cancel(); synctest.Wait() }, func() []time.Time { return []time.Time{past} }},
+			{"Refresh after cancel", 2 * time.Second, b.Refresh, none},
+			{"Release", 0, func() { b.Disarm(); b.Release() }, func() []time.Time { return []time.Time{{}} }},
+			{"Refresh after Release", 2 * time.Second, b.Refresh, none},
+		}
+		for _, s := range steps {
+			time.Sleep(s.sleep)
+			s.do()
+			got, want := c.took(), s.want()
+			if !slices.EqualFunc(got, want, time.Time.Equal) {
+				t.Errorf("%s set %v, want %v", s.name, got, want)
+			}
+		}
+	})
+}
+
+// With Stall, calls with a context that never ends, and their Refresh,
+// allocate nothing and take no lock once the horizon is set.
+func TestStallAllocs(t *testing.T) {
+	b, _ := newBinder()
+	b.Stall = time.Minute
+	b.Arm(context.Background())
+	b.Disarm()
+	if n := testing.AllocsPerRun(100, func() {
+		b.Arm(context.Background())
+		b.Refresh()
+		b.Disarm()
+	}); n != 0 {
+		t.Errorf("%v allocs per call, want 0", n)
+	}
+}

@@ -1,0 +1,145 @@
+package conn_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/framewire/ws/conn"
+	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/wstest"
+)
+
+// A send whose context has no deadline, to a peer that reads nothing, is
+// stopped by Config.WriteTimeout (30 seconds by default): the connection
+// fails with ErrWriteTimeout, which reads as no timeout to retry, and
+// every later call reports it. A context's deadline bounds its send
+// alone; a negative WriteTimeout leaves the send unbounded.
+func TestWriteTimeoutDefault(t *testing.T) {
+	tests := []struct {
+		name    string
+		timeout time.Duration // Config.WriteTimeout
+		ctx     func() (context.Context, context.CancelFunc)
+		want    time.Duration // when the send fails; 0: it does not
+		wantCtx bool          // with a *TimeoutError, not ErrWriteTimeout
+	}{
+		{"default", 0, background, conn.DefaultWriteTimeout, false},
+		{"set", 2 * time.Second, background, 2 * time.Second, false},
+		{"cancellable context", 2 * time.Second, cancellable, 2 * time.Second, false},
+		{"context deadline beyond it", 2 * time.Second, within(10 * time.Second), 10 * time.Second, true},
+		{"context deadline within it", 0, within(3 * time.Second), 3 * time.Second, true},
+		{"off", -1, background, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				release := make(chan struct{})
+				defer close(release)
+				h := func(p *wstest.Peer) {
+					p.Upgrade(nil)
+					<-release
+				}
+				d := &conn.Dialer{Config: conn.Config{WriteTimeout: tt.timeout}}
+				c := dialPipe(t, d, h)
+				ctx, cancel := tt.ctx()
+				defer cancel()
+				start := time.Now()
+				done := make(chan error, 1)
+				go func() { done <- c.WriteMessage(ctx, frame.OpBinary, make([]byte, 1<<20)) }()
+				if tt.want == 0 {
+					time.Sleep(time.Hour)
+					synctest.Wait()
+					select {
+					case err := <-done:
+						t.Fatalf("WriteMessage with no bound returned %v after an hour", err)
+					default:
+					}
+					c.CloseNow()
+					if err := <-done; !errors.Is(err, net.ErrClosed) {
+						t.Errorf("WriteMessage after CloseNow = %v, want ErrClosed", err)
+					}
+					return
+				}
+				err := <-done
+				if took := time.Since(start); took < tt.want*15/16 || took > tt.want {
+					t.Errorf("WriteMessage returned after %v, want %v", took, tt.want)
+				}
+				if tt.wantCtx {
+					var te *conn.TimeoutError
+					if !errors.As(err, &te) || errors.Is(err, conn.ErrWriteTimeout) {
+						t.Fatalf("WriteMessage = %v, want the context's *TimeoutError", err)
+					}
+					return
+				}
+				if !errors.Is(err, conn.ErrWriteTimeout) {
+					t.Fatalf("WriteMessage = %v, want ErrWriteTimeout", err)
+				}
+				var ne net.Error
+				if errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && (ne.Timeout() || ne.Temporary()) {
+					t.Errorf("WriteMessage = %v, which reads as a timeout to retry", err)
+				}
+				for name, call := range map[string]func() error{
+					"WriteMessage": func() error { return c.WriteMessage(context.Background(), frame.OpText, []byte("x")) },
+					"ReadMessage":  func() error { _, _, err := c.ReadMessage(context.Background()); return err },
+				} {
+					if err := call(); !errors.Is(err, conn.ErrClosed) || !errors.Is(err, conn.ErrWriteTimeout) {
+						t.Errorf("%s after the write timeout = %v, want ErrClosed wrapping ErrWriteTimeout", name, err)
+					}
+				}
+			})
+		})
+	}
+}
+
+// WriteTimeout bounds each write, not the send: a peer that reads slowly
+// but steadily takes a message for much longer than WriteTimeout, and the
+// send succeeds.
+func TestWriteTimeoutSlowPeer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const size = 1 << 20
+		got := make(chan int, 1)
+		h := func(p *wstest.Peer) {
+			p.Upgrade(nil)
+			buf := make([]byte, 4<<10)
+			n := 0
+			for n < size {
+				time.Sleep(2 * time.Second) // 2 KiB/s: 16 s for each 32 KiB write
+				if err := p.ReadFull(buf); err != nil {
+					break
+				}
+				n += len(buf)
+			}
+			got <- n
+			p.Discard()
+		}
+		c := dialPipe(t, nil, h)
+		start := time.Now()
+		if err := c.WriteMessage(context.Background(), frame.OpBinary, make([]byte, size)); err != nil {
+			t.Fatalf("WriteMessage to a slow peer after %v: %v", time.Since(start), err)
+		}
+		if took := time.Since(start); took < 10*conn.DefaultWriteTimeout {
+			t.Errorf("the send took %v, want the peer slow enough to take longer than 10 WriteTimeouts", took)
+		}
+		if n := <-got; n < size {
+			t.Errorf("peer read %d bytes", n)
+		}
+	})
+}
+
+func background() (context.Context, context.CancelFunc) {
+	return context.Background(), func() {}
+}
+
+func cancellable() (context.Context, context.CancelFunc) {
+	return context.WithCancel(context.Background())
+}
+
+func within(d time.Duration) func() (context.Context, context.CancelFunc) {
+	return func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.Background(), d)
+	}
+}
