@@ -92,6 +92,10 @@ func (c *Conn) drain(ctx context.Context) error {
 		}
 		return err
 	}
+	if c.rf.mode == modeClosing {
+		// ReadFrame returned the peer's close: the handshake is complete.
+		return c.closing(ctx)
+	}
 	if c.rf.mode == modeFrame {
 		// The rest of a frame ReadFrame began is of no use to anyone.
 		c.rf.mode = modeNone

@@ -25,6 +25,7 @@ const (
 	modeMessage                 // ReadDataFrame, ReadMessage, Close: control payloads to ctl, data through the assembler
 	modeFrame                   // ReadFrame: the payload to fbuf as it arrived
 	modeStream                  // a MessageReader: data payloads to the caller's p, from a message's first frame to its last
+	modeClosing                 // ReadFrame returned the peer's close frame (header in h, payload in ctl): the next receiving call answers it
 )
 
 // inFrame is the read state of a Conn, one for every receiving call: the
@@ -38,12 +39,29 @@ type inFrame struct {
 }
 
 // claim reports errMixedRead when a frame that another mode began is in
-// progress; a receiving call checks it before it reads.
-func (c *Conn) claim(mode readMode) error {
-	if c.rf.mode != modeNone && c.rf.mode != mode {
-		return errMixedRead
+// progress; a receiving call checks it before it reads. After ReadFrame
+// returned the peer's close frame, it answers it instead (see closing)
+// and returns the error every receiving call returns from then on.
+func (c *Conn) claim(ctx context.Context, mode readMode) error {
+	switch c.rf.mode {
+	case modeNone, mode:
+		return nil
+	case modeClosing:
+		if err := c.closing(ctx); err != nil {
+			return err
+		}
+		return c.readErr()
 	}
-	return nil
+	return errMixedRead
+}
+
+// closing ends the connection after the peer's close frame that ReadFrame
+// returned, as if this call had read it: it answers it with the same code
+// unless a close frame was sent already (by its caller, with WriteFrame,
+// or by Close), waits for the peer's end of stream and closes the socket.
+func (c *Conn) closing(ctx context.Context) error {
+	c.rf.mode = modeNone
+	return c.peerClosed(ctx, frame.Frame{Header: c.rf.h, Payload: c.ctl[:c.rf.h.Length]})
 }
 
 // endStream drops the rest of a message a [MessageReader] left unfinished,
@@ -437,7 +455,7 @@ func (c *Conn) recvDataFrame(ctx context.Context) (frame.Frame, error) {
 				return frame.Frame{}, err
 			}
 		}
-		if err := c.claim(modeMessage); err != nil {
+		if err := c.claim(ctx, modeMessage); err != nil {
 			return frame.Frame{}, err
 		}
 		ready, err := c.next()
@@ -509,6 +527,15 @@ func (c *Conn) ReadMessage(ctx context.Context) (frame.Opcode, []byte, error) {
 // ReadDataFrame. Do not switch between ReadFrame and the other receiving
 // calls in the middle of a fragmented message.
 //
+// The peer's close frame is returned like any other, and the Conn keeps
+// it. The caller may answer it with WriteFrame, or with Close, which
+// sends its own code; otherwise the next receiving call answers it with
+// the peer's code. Either then waits (within [ReplyTimeout]) for the peer
+// to end the stream and closes the socket: the closing handshake is then
+// complete. Receiving calls after
+// the close frame return an error matching [ErrClosed] and the peer's
+// *[status.CloseError], and Close returns nil.
+//
 // With compression agreed, ReadFrame still returns frames as they arrived:
 // RSV1 set on a compressed message's first frame, the payload compressed
 // and as long as the header says. It stays the call that shows the wire
@@ -549,7 +576,7 @@ func (c *Conn) recvFrame(ctx context.Context) (frame.Frame, error) {
 	if err := c.endStream(ctx); err != nil {
 		return frame.Frame{}, err
 	}
-	if err := c.claim(modeFrame); err != nil {
+	if err := c.claim(ctx, modeFrame); err != nil {
 		return frame.Frame{}, err
 	}
 	if c.rf.mode == modeNone {
@@ -584,6 +611,15 @@ func (c *Conn) recvFrame(ctx context.Context) (frame.Frame, error) {
 		if _, _, err := frame.ParseClose(f.Payload, c.rd.Policy); err != nil {
 			return frame.Frame{}, c.readFailed(ctx, err)
 		}
+		// Kept for the next receiving call or Close, which answers it
+		// unless the caller does. No pong is due once the peer has
+		// closed (RFC 6455 §5.5.2), so ctl is free.
+		c.pong = 0
+		if c.ctl == nil {
+			c.ctl = new([frame.MaxControlPayload]byte)
+		}
+		copy(c.ctl[:], f.Payload)
+		c.rf.mode = modeClosing
 	}
 	c.trace.received(f)
 	return f, nil

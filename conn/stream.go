@@ -100,7 +100,7 @@ func (c *Conn) beginStream(ctx context.Context) (frame.Opcode, error) {
 				return 0, err
 			}
 		}
-		if err := c.claim(modeMessage); err != nil {
+		if err := c.claim(ctx, modeMessage); err != nil {
 			return 0, err
 		}
 		if c.rf.mode == modeNone {
