@@ -70,16 +70,20 @@ type Config struct {
 	ReadBufferSize int
 
 	// WriteTimeout bounds the sends whose context has no deadline (such
-	// as context.Background): a write to the connection that the peer
-	// does not take within WriteTimeout, because it stopped reading,
+	// as context.Background): a send that the peer leaves waiting for
+	// WriteTimeout, taking none of its bytes, because it stopped reading,
 	// fails the connection with an error matching [ErrWriteTimeout], and
-	// the socket is closed. It bounds each write of the send, give or
-	// take a sixteenth, not the whole send: a large message the peer
-	// takes slowly, piece by piece, is never stopped. 0 means
-	// DefaultWriteTimeout (30 seconds), a negative value no bound: such
-	// a send then waits until the peer reads or hangs up, or another
-	// call (a receive, Close) ends the connection. A context with a
-	// deadline bounds its send alone, whatever WriteTimeout.
+	// the socket is closed. The peer taking bytes is progress however
+	// slowly it reads: over TCP (and TLS over it) on Linux, any byte the
+	// peer's TCP acknowledges, even while the kernel's send buffer keeps
+	// a write blocked; elsewhere, each write to the socket (of at most
+	// 32 KiB) that completes. So a large message the peer takes slowly is
+	// never stopped. A stalled send is found within a quarter of
+	// WriteTimeout after it. 0 means DefaultWriteTimeout (30 seconds), a
+	// negative value no bound: such a send then waits until the peer
+	// reads or hangs up, or another call (a receive, Close) ends the
+	// connection. A context with a deadline bounds its send alone,
+	// whatever WriteTimeout.
 	WriteTimeout time.Duration
 
 	// SkipUTF8Validation turns off the UTF-8 checks of received text and

@@ -124,6 +124,12 @@ type (
 func (c *readDeadline) SetDeadline(t time.Time) error  { return c.t.SetReadDeadline(t) }
 func (c *writeDeadline) SetDeadline(t time.Time) error { return c.t.SetWriteDeadline(t) }
 
+// Busy and Progress tell the watchdog of Config.WriteTimeout how a send is
+// doing: whether a Write is under way, and how many bytes the peer's TCP
+// acknowledged (see progress).
+func (c *writeDeadline) Busy() bool              { return c.w.writing.Load() }
+func (c *writeDeadline) Progress() (int64, bool) { return progress(c.t) }
+
 // DefaultReadBufferSize is the read buffer of a Conn whose
 // Config.ReadBufferSize is 0. A stream of 1 KiB messages over loopback
 // TCP is received about a quarter faster than with 4 KiB (conn's

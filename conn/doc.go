@@ -154,11 +154,12 @@
 //     with the holder's writes, whatever the sender's context.
 //
 // A send whose context has no deadline is still bounded:
-// [Config.WriteTimeout] (30 seconds unless set) is how long one of its
-// writes to the socket may wait for the peer to take bytes. A peer that
-// takes none for so long is not reading, and the connection fails with
-// [ErrWriteTimeout]; a peer that reads slowly but steadily is never cut,
-// however long the message takes. Receiving calls wait for the peer's
+// [Config.WriteTimeout] (30 seconds unless set) is how long the peer may
+// leave it waiting without taking a byte. A peer that takes none for so
+// long is not reading, and the connection fails with [ErrWriteTimeout];
+// a peer that reads slowly but steadily is never cut, however long the
+// message takes (over TCP on Linux, bytes its TCP acknowledges count,
+// even while the kernel keeps a write blocked). Receiving calls wait for the peer's
 // next message as long as their context lets them: an idle connection
 // is no fault (pings find a dead peer: see the app package's
 // PingInterval and PingTimeout).
@@ -331,8 +332,8 @@
 //     DefaultHandshakeTimeout (30 s), where websocket-client without
 //     timeout= waits as long as the server takes. So are sends:
 //     Config.WriteTimeout zero means DefaultWriteTimeout (30 s), where
-//     websocket-client's send blocks while the peer reads nothing. A 101 answer in HTTP/1.0
-//     is refused (handshake.ErrBadVersion).
+//     websocket-client's send blocks while the peer reads nothing. A 101
+//     answer in HTTP/1.0 is refused (handshake.ErrBadVersion).
 //   - Extensions: permessage-deflate (RFC 7692) is implemented and off by
 //     default: see Compression above. permessage-deflate offered through
 //     Dialer.Header fails the dial before it starts, with

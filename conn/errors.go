@@ -44,7 +44,7 @@ var ErrBroken = errors.New("conn: write stopped in the middle of a frame; connec
 var ErrReplyTimeout = errors.New("conn: pong not written within ReplyTimeout; connection failed")
 
 // ErrWriteTimeout reports a send whose context had no deadline, stopped
-// by [Config.WriteTimeout]: the peer took none of a write for that long.
+// by [Config.WriteTimeout]: the peer took none of its bytes for that long.
 // The connection was failed and closed, and every later call reports it.
 // As with [ErrReplyTimeout], the error's text names the socket's error,
 // which it does not wrap: it is no timeout to retry after.

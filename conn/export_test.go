@@ -24,3 +24,7 @@ const RaceEnabled = raceEnabled
 // SetSendQueueLimit sets the bound of the bytes of frames queued by
 // waiting senders (DefaultSendQueueLimit when zero).
 func SetSendQueueLimit(c *Conn, n int) { c.q.chunks().limit = n }
+
+// Progress returns what the watchdog of Config.WriteTimeout reads as the
+// peer's progress: the bytes its TCP acknowledged.
+func Progress(c *Conn) (int64, bool) { return (*writeDeadline)(c).Progress() }

@@ -41,10 +41,10 @@ var ErrUnexpectedMessage = errors.New("conn: message of an unexpected type")
 // returns the number of bytes of p whose messages were sent or began to
 // leave; a message that began is finished, before any other frame, by
 // the next write of the Conn (see [TimeoutError]), so the stream stays
-// whole and the connection usable. With no write deadline set,
-// [Config.WriteTimeout] still bounds each write, as it bounds every send
-// whose context has no deadline: a peer that takes nothing for so long
-// fails the connection with [ErrWriteTimeout].
+// whole and the connection usable. [Config.WriteTimeout] bounds every
+// Write too, deadline or not (a net.Conn deadline is no deadline of the
+// Write's context): a peer that takes nothing for that long fails the
+// connection with [ErrWriteTimeout], even before a later write deadline.
 // When ctx ends, every call returns a [*TimeoutError], and so do all
 // later ones.
 //

@@ -530,9 +530,9 @@ func (c *Conn) ReadMessage(ctx context.Context) (frame.Opcode, []byte, error) {
 // The peer's close frame is returned like any other, and the Conn keeps
 // it. The caller may answer it with WriteFrame, or with Close, which
 // sends its own code; otherwise the next receiving call answers it with
-// the peer's code. Either then waits (within [ReplyTimeout]) for the peer
-// to end the stream and closes the socket: the closing handshake is then
-// complete. Receiving calls after
+// the peer's code. Close, or the next receiving call, then waits for the
+// peer to end the stream (within ReplyTimeout, and Close's context) and
+// closes the socket: the closing handshake is complete. Receiving calls after
 // the close frame return an error matching [ErrClosed] and the peer's
 // *[status.CloseError], and Close returns nil.
 //

@@ -605,8 +605,8 @@ type writer struct {
 
 	busy atomic.Int64 // bytes in a Write that has not returned, or kept: see Conn.Buffered
 
-	// deadline binds the Writes to their call: each moves on the horizon
-	// of Config.WriteTimeout first.
+	// deadline binds the Writes to their call: each is progress for the
+	// watchdog of Config.WriteTimeout, which sees it under way (writing).
 	deadline *bind.Binder
 
 	// Frames queued by other senders (see queue.go), to be written before
@@ -615,6 +615,7 @@ type writer struct {
 	vec     net.Buffers // the buffers of that write, consumed as written
 	iov     net.Buffers // vec's array, kept for reuse
 	dropped bool        // the last flush failed with frames of pre in it
+	writing atomic.Bool // a Write to the transport is under way
 }
 
 // frame appends the frame with header h and payload, masked with h.Key if
@@ -672,7 +673,9 @@ func (w *writer) flush(t io.Writer) (int, error) {
 	buf := *w.bp
 	w.busy.Store(int64(len(buf)))
 	w.deadline.Refresh()
+	w.writing.Store(true)
 	n, err := t.Write(buf)
+	w.writing.Store(false)
 	rest := buf[:0]
 	begun := n > 0 || w.cont
 	switch {
@@ -708,7 +711,9 @@ func (w *writer) flushQueued(t io.Writer) (int, error) {
 	w.iov, w.vec = iov, iov
 	w.busy.Store(int64(size))
 	w.deadline.Refresh()
+	w.writing.Store(true)
 	n, err := writeVec(t, &w.vec)
+	w.writing.Store(false)
 	clear(w.iov)
 	w.dropQueued()
 	if w.bp != nil {

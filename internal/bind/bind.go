@@ -3,7 +3,7 @@
 // context.AfterFunc sets a deadline in the past when the context ends
 // during a call, which wakes a blocked read or write. A call whose
 // context has no deadline can be given a default bound on how long the
-// connection blocks it (Binder.Stall). conn binds its reads, its writes
+// peer leaves it waiting (Binder.Stall). conn binds its reads, its writes
 // and its opening handshake with it, and proxy the handshake of its
 // dialer.
 package bind
@@ -21,7 +21,7 @@ import (
 var past = time.Unix(1, 0)
 
 // epoch is the origin of the monotonic clock readings the Binders keep
-// (fresh): time.Since(epoch) is the cheapest reading of that clock, and a
+// (fresh, the watchdog's): time.Since(epoch) is the cheapest reading of that clock, and a
 // wall-clock reading would be fooled by a clock set back. It is written
 // once, as the program starts: a constant, not state the Binders share.
 var epoch = time.Now()
@@ -34,9 +34,22 @@ type Deadliner interface {
 	SetDeadline(t time.Time) error
 }
 
+// Watched is a Deadliner that a Binder's Stall watchdog can ask about the
+// operation it guards.
+type Watched interface {
+	Deadliner
+	// Busy reports whether an operation of the call bound is under way:
+	// Refresh was called before it and it has not returned.
+	Busy() bool
+	// Progress returns a count that grows as the peer takes bytes, such
+	// as the bytes TCP saw acknowledged, and false when the connection
+	// has no such count.
+	Progress() (int64, bool)
+}
+
 // A Binder binds the calls on one direction of a connection, one call at a
-// time, to their contexts. Conn, the only field to fill in, sets that
-// direction's deadline. The caller serialises Arm, Disarm and Until.
+// time, to their contexts. Conn sets that direction's deadline. The caller
+// serialises Arm, Disarm, Until and Refresh.
 //
 // The registration with context.AfterFunc outlives the call: the next call
 // with the same context (or one with the same Done channel, such as a
@@ -48,36 +61,49 @@ type Binder struct {
 	Conn Deadliner
 
 	// Stall, when positive, bounds the calls whose context has no
-	// deadline by how long the connection may make them wait: the
-	// connection's deadline is then a horizon, at most Stall ahead, that
-	// Refresh moves on before each operation, so that every operation
-	// has between 15/16 of Stall and Stall to finish. A call that keeps
-	// making progress is never stopped; one whose operation blocks for
-	// Stall is. Zero or negative: such calls have no deadline.
+	// deadline by how long the peer may leave them waiting: a watchdog
+	// wakes such a call, as a context's end would, once one of its
+	// operations has been under way for Stall with no progress. Progress
+	// is an operation that began (Refresh, called before each) or, when
+	// Conn is a Watched with a count, the count moving: so a call whose
+	// peer takes bytes slowly, however long each operation blocks, is
+	// never stopped. Conn must be a Watched. The watchdog's timer, made
+	// by the first such call, costs nothing while the connection is idle.
+	// Zero or negative: such calls have no deadline.
 	Stall time.Duration
 
-	mu       sync.Mutex
-	done     <-chan struct{} // Done of the registered context; nil: none
-	stop     func() bool     // its AfterFunc's stop
-	active   bool            // a call is bound: the AfterFunc may wake it
-	dl       bool            // the connection has a deadline from the Binder
-	horizon  bool            // that deadline is the Stall horizon
-	released bool            // after Release: register nothing more
+	mu   sync.Mutex
+	done <-chan struct{} // Done of the registered context; nil: none
+	stop func() bool     // its AfterFunc's stop
+	dog  *watchdog       // made by the first call the Stall watchdog guards
 
-	// fresh is how long after epoch the horizon stays fresh enough to be
-	// left alone, or math.MaxInt64 when the deadline is no horizon (0
-	// before the first deadline): Refresh reads it without the lock.
+	// fresh is how long after epoch the watchdog's timer needs no moving
+	// on, or math.MaxInt64 when it guards no call (0 before the first):
+	// Refresh reads it without the lock.
 	fresh atomic.Int64
 
 	// flags tells the calls with a context that never ends, without the
 	// lock, when they have nothing to do (see settle).
 	flags atomic.Uint32
+
+	active   bool // a call is bound: the AfterFunc may wake it
+	dl       bool // the connection has a deadline from the Binder
+	guarded  bool // the call bound has no deadline: the Stall watchdog guards it
+	released bool // after Release: register nothing more
+}
+
+// A watchdog wakes a call of its Binder that has waited Stall for progress.
+// Its fields are guarded by the Binder's mu.
+type watchdog struct {
+	t     *time.Timer
+	mark  int64         // the Watched's progress count when last seen
+	since time.Duration // when progress was last seen, after epoch
 }
 
 const (
-	flagBare   = 1 << iota // nothing is registered: no AfterFunc can wake a call
-	flagClean              // and the connection has no deadline from the Binder
-	flagSteady             // and its deadline is the Stall horizon
+	flagBare    = 1 << iota // nothing is registered: no AfterFunc can wake a call
+	flagClean               // and the connection has no deadline from the Binder
+	flagGuarded             // and the Stall watchdog guards the calls
 )
 
 // settle records the flags. b.mu is held.
@@ -87,53 +113,93 @@ func (b *Binder) settle() {
 		f = flagBare
 		if !b.dl {
 			f |= flagClean
-		}
-		if b.horizon {
-			f |= flagSteady
+			if b.guarded {
+				f |= flagGuarded
+			}
 		}
 	}
 	b.flags.Store(f)
 }
 
-// set gives the connection the deadline t, which is no horizon (zero:
-// none). b.mu is held.
+// set gives the connection the deadline t (zero: none); the watchdog
+// guards no call until the next Arm. b.mu is held.
 func (b *Binder) set(t time.Time) {
 	b.Conn.SetDeadline(t)
-	b.dl, b.horizon = !t.IsZero(), false
+	b.dl, b.guarded = !t.IsZero(), false
 	b.fresh.Store(math.MaxInt64)
 }
 
-// setHorizon gives the connection the deadline Stall from now. b.mu is
+// guard has the watchdog guard the calls from now: it starts anew, with
+// progress seen now, and looks again a quarter of Stall later. b.mu is
 // held.
-func (b *Binder) setHorizon() {
+func (b *Binder) guard() {
 	now := time.Since(epoch)
-	b.Conn.SetDeadline(epoch.Add(now + b.Stall))
-	b.dl, b.horizon = true, true
+	b.guarded = true
 	b.fresh.Store(int64(now + b.Stall/16))
+	d := b.dog
+	if d == nil {
+		d = &watchdog{}
+		wb := weak.Make(b)
+		d.t = time.AfterFunc(b.Stall/4, func() {
+			if b := wb.Value(); b != nil {
+				b.look()
+			}
+		})
+		b.dog = d
+	} else {
+		d.t.Reset(b.Stall / 4)
+	}
+	d.since = now
+	if n, ok := b.Conn.(Watched).Progress(); ok {
+		d.mark = n
+	}
 }
 
-// Refresh moves the Stall horizon on before an operation of the call
-// bound, if it is the connection's deadline and less than 15/16 of Stall
-// is left of it; it costs a clock reading otherwise. An operation of a
-// call whose context has a deadline, or has ended, is left alone.
+// look is the watchdog's timer: with an operation under way, it notes
+// any progress, and wakes the call once there was none for Stall.
+// Otherwise it stops: the next Refresh starts it again.
+func (b *Binder) look() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	w := b.Conn.(Watched)
+	if !b.guarded || !w.Busy() {
+		return
+	}
+	d := b.dog
+	now := time.Since(epoch)
+	if n, ok := w.Progress(); ok && n != d.mark {
+		d.mark, d.since = n, now
+	}
+	if left := d.since + b.Stall - now; left > 0 {
+		d.t.Reset(min(left, b.Stall/4))
+		return
+	}
+	b.set(past) // wakes the operation, which reports the timeout
+	b.settle()
+}
+
+// Refresh is called before each operation of the call bound. When the
+// Stall watchdog guards it, the operation counts as progress: the
+// watchdog starts anew if a sixteenth of Stall has passed since it last
+// did, and costs a clock reading otherwise.
 func (b *Binder) Refresh() {
 	if b.Stall > 0 && time.Since(epoch) >= time.Duration(b.fresh.Load()) {
 		b.refresh()
 	}
 }
 
-// refresh is Refresh once the horizon is stale.
+// refresh is Refresh once the watchdog is due to start anew.
 func (b *Binder) refresh() {
 	b.mu.Lock()
-	if b.horizon {
-		b.setHorizon()
+	if b.guarded {
+		b.guard()
 	}
 	b.mu.Unlock()
 }
 
 // Arm binds ctx to the connection until Disarm: ctx's deadline becomes
-// the connection's (when it has none: the Stall horizon, or no deadline),
-// and ctx ending wakes the call.
+// the connection's (when it has none, the Stall watchdog guards the call,
+// if there is one), and ctx ending wakes the call.
 func (b *Binder) Arm(ctx context.Context) {
 	done := ctx.Done()
 	if done == nil && b.flags.Load()&b.quiet() != 0 {
@@ -164,8 +230,11 @@ func (b *Binder) Arm(ctx context.Context) {
 	case hasDL:
 		b.set(dl)
 	case b.Stall > 0:
-		if !b.horizon {
-			b.setHorizon()
+		if b.dl {
+			b.set(time.Time{})
+		}
+		if !b.guarded {
+			b.guard()
 		}
 	case b.dl:
 		b.set(time.Time{})
@@ -173,10 +242,10 @@ func (b *Binder) Arm(ctx context.Context) {
 }
 
 // quiet is the flag that tells a call with a context that never ends
-// that the connection's deadline is already the one it needs.
+// that the connection is already bound as it needs.
 func (b *Binder) quiet() uint32 {
 	if b.Stall > 0 {
-		return flagSteady
+		return flagGuarded
 	}
 	return flagClean
 }
@@ -225,6 +294,11 @@ func (b *Binder) Release() (ended bool) {
 	ended = b.unregister()
 	if b.dl {
 		b.set(time.Time{})
+	}
+	b.guarded = false
+	b.fresh.Store(math.MaxInt64)
+	if b.dog != nil {
+		b.dog.t.Stop()
 	}
 	b.settle()
 	return ended

@@ -256,62 +256,142 @@ func TestNotHeldByContext(t *testing.T) {
 	t.Error("the Binder is still reachable; the context holds it")
 }
 
-// With Stall, a call whose context has no deadline gets a horizon Stall
-// ahead, which Refresh moves on once a sixteenth of Stall has passed, and
-// only while it is the connection's deadline: a context's deadline, its
-// cancellation, Until and Release each replace it, and Refresh then
-// leaves the connection alone.
+// watched is a conn whose operation and progress the test sets, for the
+// Stall watchdog.
+type watched struct {
+	conn
+	busy     atomic.Bool
+	progress atomic.Int64
+	counts   bool // it has a progress count
+}
+
+func (c *watched) Busy() bool { return c.busy.Load() }
+
+func (c *watched) Progress() (int64, bool) { return c.progress.Load(), c.counts }
+
+// The Stall watchdog wakes a call whose context has no deadline once an
+// operation has been under way for Stall with no progress (a deadline in
+// the past, as a cancelled context does), and only then: an operation
+// that begins (Refresh) or a progress count that moves starts the wait
+// anew, and no operation under way, a context's deadline, Until, a
+// cancelled context or Release leave the connection to them.
 func TestStall(t *testing.T) {
+	const stall = 16 * time.Second
+	type step struct {
+		name  string
+		do    func(b *Binder, c *watched)
+		wait  time.Duration // then
+		woken bool          // the watchdog set a deadline in the past
+	}
+	busy := func(b *Binder, c *watched) { b.Refresh(); c.busy.Store(true) }
+	tests := []struct {
+		name   string
+		counts bool
+		ctx    func() (context.Context, context.CancelFunc)
+		steps  []step
+	}{
+		{"blocked", false, background, []step{
+			{"under way", busy, stall - time.Millisecond, false},
+			{"then", nil, time.Millisecond, true},
+		}},
+		{"idle", false, background, []step{
+			{"no operation", nil, time.Hour, false},
+			{"then one blocks", busy, stall, true},
+		}},
+		{"operations in turn", false, background, []step{
+			{"under way", busy, stall / 2, false},
+			{"another", func(b *Binder, c *watched) { c.busy.Store(false); busy(b, c) }, stall / 2, false},
+			{"another still", func(b *Binder, c *watched) { c.busy.Store(false); busy(b, c) }, stall - time.Millisecond, false},
+			{"then", nil, time.Millisecond, true},
+		}},
+		{"progress", true, background, []step{
+			{"under way", busy, stall / 2, false},
+			{"the count moves", func(b *Binder, c *watched) { c.progress.Add(1) }, stall / 2, false},
+			{"and moves", func(b *Binder, c *watched) { c.progress.Add(1) }, stall / 2, false},
+			// The last move, at 16 s, is seen by 20 s: the call is woken
+			// between 32 and 36 s.
+			{"then stops", nil, stall/2 - time.Second, false},
+			{"for Stall and a quarter", nil, stall/4 + 2*time.Second, true},
+		}},
+		{"no count", false, background, []step{
+			{"under way", busy, stall / 2, false},
+			{"an uncounted move", func(b *Binder, c *watched) { c.progress.Add(1) }, stall / 2, true},
+		}},
+		{"cancellable context", false, cancellable, []step{
+			{"under way", busy, stall, true},
+		}},
+		{"context deadline", false, within(time.Hour), []step{
+			{"under way", busy, 2 * stall, false},
+		}},
+		{"Until", false, background, []step{
+			{"Until", func(b *Binder, c *watched) { b.Disarm(); b.Until(time.Now().Add(time.Hour)); busy(b, c) }, 2 * stall, false},
+		}},
+		{"Release", false, background, []step{
+			{"Release", func(b *Binder, c *watched) { busy(b, c); b.Release() }, 2 * stall, false},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c := &watched{counts: tt.counts}
+				b := &Binder{Conn: c, Stall: stall}
+				ctx, cancel := tt.ctx()
+				defer cancel()
+				b.Arm(ctx)
+				c.took()
+				for _, s := range tt.steps {
+					if s.do != nil {
+						s.do(b, c)
+					}
+					time.Sleep(s.wait)
+					synctest.Wait()
+					woken := slices.ContainsFunc(c.took(), func(t time.Time) bool { return t.Equal(past) })
+					if woken != s.woken {
+						t.Errorf("%s, %v later: woken %v, want %v", s.name, s.wait, woken, s.woken)
+					}
+				}
+				b.Release()
+			})
+		})
+	}
+}
+
+// A call that the watchdog woke leaves the next call with a context that
+// never ends a connection with no deadline, guarded anew.
+func TestStallRearms(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		const stall = 16 * time.Second
-		c := &conn{}
+		const stall = time.Second
+		c := &watched{}
 		b := &Binder{Conn: c, Stall: stall}
-		dl := time.Now().Add(time.Hour)
-		withDL, cancelDL := context.WithDeadline(context.Background(), dl)
-		defer cancelDL()
-		cancellable, cancel := context.WithCancel(context.Background())
-		fixed := time.Now().Add(time.Minute)
-		horizon := func() []time.Time { return []time.Time{time.Now().Add(stall)} }
-		none := func() []time.Time { return nil }
-		steps := []struct {
-			name  string
-			sleep time.Duration // before the step
-			do    func()
-			want  func() []time.Time
-		}{
-			{"Arm(Background)", 0, func() { b.Arm(context.Background()) }, horizon},
-			{"Refresh at once", 0, b.Refresh, none},
-			{"Refresh before a sixteenth", stall/16 - time.Millisecond, b.Refresh, none},
-			{"Refresh after a sixteenth", 2 * time.Millisecond, b.Refresh, horizon},
-			{"Disarm, Arm(Background) again", time.Second, func() { b.Disarm(); b.Arm(context.Background()) }, none},
-			{"Refresh, the horizon stale", 0, b.Refresh, horizon},
-			{"Arm(deadline)", 0, func() { b.Disarm(); b.Arm(withDL) }, func() []time.Time { return []time.Time{dl} }},
-			{"Refresh under a deadline", 2 * time.Second, b.Refresh, none},
-			{"Arm(Background) after a deadline", 0, func() { b.Disarm(); b.Arm(context.Background()) }, horizon},
-			{"Until", 0, func() { b.Disarm(); b.Until(fixed) }, func() []time.Time { return []time.Time{fixed} }},
-			{"Refresh after Until", 2 * time.Second, b.Refresh, none},
-			{"Arm(cancellable)", 0, func() { b.Arm(cancellable) }, horizon},
-			{"cancel", 0, func() { cancel(); synctest.Wait() }, func() []time.Time { return []time.Time{past} }},
-			{"Refresh after cancel", 2 * time.Second, b.Refresh, none},
-			{"Release", 0, func() { b.Disarm(); b.Release() }, func() []time.Time { return []time.Time{{}} }},
-			{"Refresh after Release", 2 * time.Second, b.Refresh, none},
+		b.Arm(context.Background())
+		b.Refresh()
+		c.busy.Store(true)
+		time.Sleep(stall)
+		synctest.Wait()
+		b.Disarm()
+		c.busy.Store(false)
+		c.took()
+		b.Arm(context.Background())
+		if got := c.took(); !slices.Equal(got, []time.Time{{}}) {
+			t.Errorf("Arm after the watchdog woke a call set %v, want the deadline cleared", got)
 		}
-		for _, s := range steps {
-			time.Sleep(s.sleep)
-			s.do()
-			got, want := c.took(), s.want()
-			if !slices.EqualFunc(got, want, time.Time.Equal) {
-				t.Errorf("%s set %v, want %v", s.name, got, want)
-			}
+		b.Refresh()
+		c.busy.Store(true)
+		time.Sleep(stall)
+		synctest.Wait()
+		if got := c.took(); !slices.ContainsFunc(got, func(t time.Time) bool { return t.Equal(past) }) {
+			t.Errorf("a second blocked operation: set %v, want it woken", got)
 		}
+		b.Release()
 	})
 }
 
 // With Stall, calls with a context that never ends, and their Refresh,
-// allocate nothing and take no lock once the horizon is set.
+// allocate nothing and take no lock once the watchdog guards them.
 func TestStallAllocs(t *testing.T) {
-	b, _ := newBinder()
-	b.Stall = time.Minute
+	c := &watched{}
+	b := &Binder{Conn: c, Stall: time.Minute}
+	defer b.Release()
 	b.Arm(context.Background())
 	b.Disarm()
 	if n := testing.AllocsPerRun(100, func() {
@@ -320,5 +400,19 @@ func TestStallAllocs(t *testing.T) {
 		b.Disarm()
 	}); n != 0 {
 		t.Errorf("%v allocs per call, want 0", n)
+	}
+}
+
+func background() (context.Context, context.CancelFunc) {
+	return context.Background(), func() {}
+}
+
+func cancellable() (context.Context, context.CancelFunc) {
+	return context.WithCancel(context.Background())
+}
+
+func within(d time.Duration) func() (context.Context, context.CancelFunc) {
+	return func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.Background(), d)
 	}
 }

@@ -1,0 +1,55 @@
+package conn
+
+import (
+	"crypto/tls"
+	"net"
+
+	"golang.org/x/sys/unix"
+)
+
+// progress returns the number of bytes the peer's TCP acknowledged on the
+// connection under t (TCP_INFO's tcpi_bytes_acked): it grows while the
+// peer takes what is sent, even while a Write stays blocked until the
+// kernel frees a third of the send buffer. It reports false for a
+// transport over no TCP connection it can reach, such as a stream of an
+// HTTP/2 connection, whose acknowledgements belong to all its streams.
+func progress(t Transport) (int64, bool) {
+	tc := tcpOf(t)
+	if tc == nil {
+		return 0, false
+	}
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return 0, false
+	}
+	var acked int64
+	ok := false
+	rc.Control(func(fd uintptr) {
+		info, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
+		if err == nil {
+			acked, ok = int64(info.Bytes_acked), true
+		}
+	})
+	return acked, ok
+}
+
+// tcpOf returns the TCP connection under t, or nil.
+func tcpOf(t Transport) *net.TCPConn {
+	for {
+		switch x := t.(type) {
+		case *tcpTransport:
+			return x.tcp()
+		case *prefixed:
+			t = x.Transport
+		case *netTransport:
+			nc := x.Conn
+			if tc, ok := nc.(*tls.Conn); ok {
+				nc = tc.NetConn()
+			}
+			tcp, _ := nc.(*net.TCPConn)
+			return tcp
+		default:
+			return nil
+		}
+	}
+}
