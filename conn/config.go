@@ -71,15 +71,15 @@ type Config struct {
 
 	// WriteTimeout bounds the sends whose context has no deadline (such
 	// as context.Background): a send that the peer leaves waiting for
-	// WriteTimeout, taking none of its bytes, because it stopped reading,
-	// fails the connection with an error matching [ErrWriteTimeout], and
-	// the socket is closed. The peer taking bytes is progress however
-	// slowly it reads: over TCP (and TLS over it) on Linux, any byte the
-	// peer's TCP acknowledges, even while the kernel's send buffer keeps
-	// a write blocked; elsewhere, each write to the socket (of at most
-	// 32 KiB) that completes. So a large message the peer takes slowly is
-	// never stopped. A stalled send is found within a quarter of
-	// WriteTimeout after it. 0 means DefaultWriteTimeout (30 seconds), a
+	// WriteTimeout with no progress, because it stopped reading, fails
+	// the connection with an error matching [ErrWriteTimeout], and the
+	// socket is closed. Progress is each write to the socket (of at most
+	// 32 KiB, or the send queue's frames) that begins and, over TCP (and
+	// TLS over it) on Linux, any byte the peer's TCP acknowledges, even
+	// while the kernel's send buffer keeps a write blocked. So a large
+	// message the peer takes slowly is never stopped. A stalled send
+	// fails between WriteTimeout and an eighth more after the last
+	// progress. 0 means DefaultWriteTimeout (30 seconds), a
 	// negative value no bound: such a send then waits until the peer
 	// reads or hangs up, or another call (a receive, Close) ends the
 	// connection. A context with a deadline bounds its send alone,

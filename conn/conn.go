@@ -125,10 +125,14 @@ func (c *readDeadline) SetDeadline(t time.Time) error  { return c.t.SetReadDeadl
 func (c *writeDeadline) SetDeadline(t time.Time) error { return c.t.SetWriteDeadline(t) }
 
 // Busy and Progress tell the watchdog of Config.WriteTimeout how a send is
-// doing: whether a Write is under way, and how many bytes the peer's TCP
-// acknowledged (see progress).
-func (c *writeDeadline) Busy() bool              { return c.w.writing.Load() }
-func (c *writeDeadline) Progress() (int64, bool) { return progress(c.t) }
+// doing: whether a Write is under way, and a count that moves with each
+// Write begun and each byte the peer's TCP acknowledged (see progress).
+func (c *writeDeadline) Busy() bool { return c.w.busy.Load()&busyWriting != 0 }
+
+func (c *writeDeadline) Progress() (int64, bool) {
+	acked, _ := progress(c.t)
+	return acked + c.w.busy.Load()>>busyOps, true
+}
 
 // DefaultReadBufferSize is the read buffer of a Conn whose
 // Config.ReadBufferSize is 0. A stream of 1 KiB messages over loopback

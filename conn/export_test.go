@@ -25,6 +25,7 @@ const RaceEnabled = raceEnabled
 // waiting senders (DefaultSendQueueLimit when zero).
 func SetSendQueueLimit(c *Conn, n int) { c.q.chunks().limit = n }
 
-// Progress returns what the watchdog of Config.WriteTimeout reads as the
-// peer's progress: the bytes its TCP acknowledged.
-func Progress(c *Conn) (int64, bool) { return (*writeDeadline)(c).Progress() }
+// Acked returns what the watchdog of Config.WriteTimeout reads as the
+// peer's progress besides the Writes begun: the bytes its TCP
+// acknowledged.
+func Acked(c *Conn) (int64, bool) { return progress(c.t) }

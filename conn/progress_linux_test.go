@@ -40,7 +40,7 @@ func TestProgress(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.CloseNow()
-			before, ok := conn.Progress(c)
+			before, ok := conn.Acked(c)
 			if !ok {
 				t.Fatal("no progress count over TCP")
 			}
@@ -51,7 +51,7 @@ func TestProgress(t *testing.T) {
 			// The peer read it all, so its TCP received it all; its
 			// acknowledgements may trail by a delayed-ACK interval.
 			for {
-				n, _ := conn.Progress(c)
+				n, _ := conn.Acked(c)
 				if n-before >= size {
 					break
 				}
@@ -72,8 +72,8 @@ func TestProgress(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.CloseNow()
-		if n, ok := conn.Progress(c); ok {
-			t.Errorf("Progress over a pipe = %d, true; want none", n)
+		if n, ok := conn.Acked(c); ok {
+			t.Errorf("Acked over a pipe = %d, true; want none", n)
 		}
 	})
 }

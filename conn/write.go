@@ -228,7 +228,7 @@ func (c *Conn) WriteMessages(ctx context.Context, op frame.Opcode, ps ...[]byte)
 // never holds more than [DefaultSendQueueLimit]: a sender that would go
 // beyond it waits, bounded by its context, for its own turn to write.
 func (c *Conn) Buffered() int {
-	return int(c.q.n.Load() + c.w.busy.Load())
+	return int(c.q.n.Load() + c.w.busy.Load()&busyBytes)
 }
 
 // sendBatch is WriteMessages under the write lock. While a message sent
@@ -603,10 +603,15 @@ type writer struct {
 	kept  bool // the last flush stopped early and kept the rest of the buffer
 	cut   bool // the last flush stopped inside a frame that can never be finished
 
-	busy atomic.Int64 // bytes in a Write that has not returned, or kept: see Conn.Buffered
+	// busy is read by other goroutines: the bytes in a Write that has
+	// not returned, or kept (busyBytes, see Conn.Buffered), whether a
+	// Write is under way (busyWriting) and how many began (from busyOps
+	// up, wrapping), which the watchdog of Config.WriteTimeout reads.
+	busy atomic.Int64
+	ops  int64 // the Writes begun, for busy
 
-	// deadline binds the Writes to their call: each is progress for the
-	// watchdog of Config.WriteTimeout, which sees it under way (writing).
+	// deadline binds the Writes to their call and wakes the watchdog of
+	// Config.WriteTimeout when it sleeps.
 	deadline *bind.Binder
 
 	// Frames queued by other senders (see queue.go), to be written before
@@ -615,7 +620,26 @@ type writer struct {
 	vec     net.Buffers // the buffers of that write, consumed as written
 	iov     net.Buffers // vec's array, kept for reuse
 	dropped bool        // the last flush failed with frames of pre in it
-	writing atomic.Bool // a Write to the transport is under way
+}
+
+// The parts of writer.busy.
+const (
+	busyBytes   = 1<<40 - 1
+	busyWriting = 1 << 40
+	busyOps     = 41
+)
+
+// begin records a Write of n bytes under way, before it starts; the
+// watchdog of Config.WriteTimeout, asleep while no Write was, wakes.
+func (w *writer) begin(n int) {
+	w.ops++
+	w.busy.Store(int64(n) | busyWriting | w.ops%(1<<(63-busyOps))<<busyOps)
+	w.deadline.Refresh()
+}
+
+// ended records a Write returned, with n bytes kept.
+func (w *writer) ended(n int) {
+	w.busy.Store(int64(n) | w.ops%(1<<(63-busyOps))<<busyOps)
 }
 
 // frame appends the frame with header h and payload, masked with h.Key if
@@ -671,11 +695,8 @@ func (w *writer) flush(t io.Writer) (int, error) {
 		return 0, nil
 	}
 	buf := *w.bp
-	w.busy.Store(int64(len(buf)))
-	w.deadline.Refresh()
-	w.writing.Store(true)
+	w.begin(len(buf))
 	n, err := t.Write(buf)
-	w.writing.Store(false)
 	rest := buf[:0]
 	begun := n > 0 || w.cont
 	switch {
@@ -688,7 +709,7 @@ func (w *writer) flush(t io.Writer) (int, error) {
 	}
 	*w.bp = rest
 	w.cont = w.kept
-	w.busy.Store(int64(len(rest)))
+	w.ended(len(rest))
 	return n, err
 }
 
@@ -709,18 +730,15 @@ func (w *writer) flushQueued(t io.Writer) (int, error) {
 		size += len(b)
 	}
 	w.iov, w.vec = iov, iov
-	w.busy.Store(int64(size))
-	w.deadline.Refresh()
-	w.writing.Store(true)
+	w.begin(size)
 	n, err := writeVec(t, &w.vec)
-	w.writing.Store(false)
 	clear(w.iov)
 	w.dropQueued()
 	if w.bp != nil {
 		*w.bp = (*w.bp)[:0]
 	}
 	w.cont = false
-	w.busy.Store(0)
+	w.ended(0)
 	if err != nil {
 		w.cut, w.dropped = true, true
 	}
@@ -742,7 +760,7 @@ func (w *writer) dropQueued() {
 func (w *writer) abandon() {
 	if w.kept {
 		*w.bp = (*w.bp)[:0]
-		w.busy.Store(0)
+		w.ended(0)
 		w.kept, w.cont, w.cut = false, false, true
 	}
 }

@@ -10,7 +10,6 @@ package bind
 
 import (
 	"context"
-	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,8 +19,8 @@ import (
 // past is a deadline in the past: setting it wakes a blocked call at once.
 var past = time.Unix(1, 0)
 
-// epoch is the origin of the monotonic clock readings the Binders keep
-// (fresh, the watchdog's): time.Since(epoch) is the cheapest reading of that clock, and a
+// epoch is the origin of the monotonic clock readings the watchdogs keep:
+// time.Since(epoch) is the cheapest reading of that clock, and a
 // wall-clock reading would be fooled by a clock set back. It is written
 // once, as the program starts: a constant, not state the Binders share.
 var epoch = time.Now()
@@ -35,15 +34,17 @@ type Deadliner interface {
 }
 
 // Watched is a Deadliner that a Binder's Stall watchdog can ask about the
-// operation it guards.
+// operations it guards.
 type Watched interface {
 	Deadliner
-	// Busy reports whether an operation of the call bound is under way:
-	// Refresh was called before it and it has not returned.
+	// Busy reports whether an operation is under way. An operation
+	// marks itself under way before it calls Refresh.
 	Busy() bool
-	// Progress returns a count that grows as the peer takes bytes, such
-	// as the bytes TCP saw acknowledged, and false when the connection
-	// has no such count.
+	// Progress returns a count that moves as the peer makes progress:
+	// with each operation begun, and, where the connection can tell,
+	// each byte the peer takes (such as the bytes its TCP acknowledged).
+	// It reports false when there is no count: then the watchdog sees
+	// none.
 	Progress() (int64, bool)
 }
 
@@ -62,13 +63,14 @@ type Binder struct {
 
 	// Stall, when positive, bounds the calls whose context has no
 	// deadline by how long the peer may leave them waiting: a watchdog
-	// wakes such a call, as a context's end would, once one of its
-	// operations has been under way for Stall with no progress. Progress
-	// is an operation that began (Refresh, called before each) or, when
-	// Conn is a Watched with a count, the count moving: so a call whose
-	// peer takes bytes slowly, however long each operation blocks, is
-	// never stopped. Conn must be a Watched. The watchdog's timer, made
-	// by the first such call, costs nothing while the connection is idle.
+	// wakes such a call, as a context's end would, once an operation has
+	// been under way for Stall while the Watched's progress count stood
+	// still. So a call whose peer takes bytes slowly, however long each
+	// operation blocks, is never stopped. The watchdog looks eight times
+	// per Stall while an operation is under way, so it wakes a call
+	// between Stall and Stall and an eighth after the last progress, and
+	// sleeps while none is: an idle connection costs nothing. Conn must
+	// be a Watched.
 	// Zero or negative: such calls have no deadline.
 	Stall time.Duration
 
@@ -77,18 +79,14 @@ type Binder struct {
 	stop func() bool     // its AfterFunc's stop
 	dog  *watchdog       // made by the first call the Stall watchdog guards
 
-	// fresh is how long after epoch the watchdog's timer needs no moving
-	// on, or math.MaxInt64 when it guards no call (0 before the first):
-	// Refresh reads it without the lock.
-	fresh atomic.Int64
-
-	// flags tells the calls with a context that never ends, without the
-	// lock, when they have nothing to do (see settle).
+	// flags tells the calls, without the lock, when they have nothing
+	// to do (see settle).
 	flags atomic.Uint32
 
 	active   bool // a call is bound: the AfterFunc may wake it
 	dl       bool // the connection has a deadline from the Binder
-	guarded  bool // the call bound has no deadline: the Stall watchdog guards it
+	guarded  bool // the calls have no deadline: the Stall watchdog guards them
+	asleep   bool // and it sleeps, its timer stopped: Refresh wakes it
 	released bool // after Release: register nothing more
 }
 
@@ -96,14 +94,15 @@ type Binder struct {
 // Its fields are guarded by the Binder's mu.
 type watchdog struct {
 	t     *time.Timer
-	mark  int64         // the Watched's progress count when last seen
-	since time.Duration // when progress was last seen, after epoch
+	mark  int64         // the progress count when last seen
+	since time.Duration // when it last moved, after epoch
 }
 
 const (
 	flagBare    = 1 << iota // nothing is registered: no AfterFunc can wake a call
 	flagClean               // and the connection has no deadline from the Binder
 	flagGuarded             // and the Stall watchdog guards the calls
+	flagAsleep              // the Stall watchdog guards the calls, asleep
 )
 
 // settle records the flags. b.mu is held.
@@ -118,6 +117,9 @@ func (b *Binder) settle() {
 			}
 		}
 	}
+	if b.guarded && b.asleep {
+		f |= flagAsleep
+	}
 	b.flags.Store(f)
 }
 
@@ -126,44 +128,50 @@ func (b *Binder) settle() {
 func (b *Binder) set(t time.Time) {
 	b.Conn.SetDeadline(t)
 	b.dl, b.guarded = !t.IsZero(), false
-	b.fresh.Store(math.MaxInt64)
 }
 
-// guard has the watchdog guard the calls from now: it starts anew, with
-// progress seen now, and looks again a quarter of Stall later. b.mu is
-// held.
-func (b *Binder) guard() {
-	now := time.Since(epoch)
-	b.guarded = true
-	b.fresh.Store(int64(now + b.Stall/16))
+// watch starts the watchdog anew, as if progress were seen now: it looks
+// an eighth of Stall later. b.mu is held.
+func (b *Binder) watch() {
+	b.guarded, b.asleep = true, false
 	d := b.dog
 	if d == nil {
 		d = &watchdog{}
 		wb := weak.Make(b)
-		d.t = time.AfterFunc(b.Stall/4, func() {
+		d.t = time.AfterFunc(b.Stall/8, func() {
 			if b := wb.Value(); b != nil {
 				b.look()
 			}
 		})
 		b.dog = d
 	} else {
-		d.t.Reset(b.Stall / 4)
+		d.t.Reset(b.Stall / 8)
 	}
-	d.since = now
-	if n, ok := b.Conn.(Watched).Progress(); ok {
-		d.mark = n
-	}
+	d.since = time.Since(epoch)
+	d.mark, _ = b.Conn.(Watched).Progress()
 }
 
-// look is the watchdog's timer: with an operation under way, it notes
-// any progress, and wakes the call once there was none for Stall.
-// Otherwise it stops: the next Refresh starts it again.
+// look is the watchdog's timer. With an operation under way, it notes any
+// progress, and wakes the call once there was none for Stall. With none,
+// it sleeps: the next operation wakes it (Refresh).
 func (b *Binder) look() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	defer b.settle()
 	w := b.Conn.(Watched)
-	if !b.guarded || !w.Busy() {
+	if !b.guarded || b.asleep {
 		return
+	}
+	if !w.Busy() {
+		// Asleep first, then busy again: an operation marks itself
+		// busy, then looks for the flag (Refresh), so one of the two
+		// sees the other.
+		b.asleep = true
+		b.settle()
+		if !w.Busy() {
+			return
+		}
+		b.asleep = false
 	}
 	d := b.dog
 	now := time.Since(epoch)
@@ -171,30 +179,24 @@ func (b *Binder) look() {
 		d.mark, d.since = n, now
 	}
 	if left := d.since + b.Stall - now; left > 0 {
-		d.t.Reset(min(left, b.Stall/4))
+		d.t.Reset(min(left, b.Stall/8))
 		return
 	}
 	b.set(past) // wakes the operation, which reports the timeout
-	b.settle()
 }
 
-// Refresh is called before each operation of the call bound. When the
-// Stall watchdog guards it, the operation counts as progress: the
-// watchdog starts anew if a sixteenth of Stall has passed since it last
-// did, and costs a clock reading otherwise.
+// Refresh is called before each operation, once it is marked under way
+// (see Watched): it wakes the Stall watchdog if it sleeps, as if progress
+// were seen now. Otherwise it costs one atomic load.
 func (b *Binder) Refresh() {
-	if b.Stall > 0 && time.Since(epoch) >= time.Duration(b.fresh.Load()) {
-		b.refresh()
+	if b.flags.Load()&flagAsleep != 0 {
+		b.mu.Lock()
+		if b.guarded && b.asleep {
+			b.watch()
+			b.settle()
+		}
+		b.mu.Unlock()
 	}
-}
-
-// refresh is Refresh once the watchdog is due to start anew.
-func (b *Binder) refresh() {
-	b.mu.Lock()
-	if b.guarded {
-		b.guard()
-	}
-	b.mu.Unlock()
 }
 
 // Arm binds ctx to the connection until Disarm: ctx's deadline becomes
@@ -234,7 +236,7 @@ func (b *Binder) Arm(ctx context.Context) {
 			b.set(time.Time{})
 		}
 		if !b.guarded {
-			b.guard()
+			b.watch()
 		}
 	case b.dl:
 		b.set(time.Time{})
@@ -296,7 +298,6 @@ func (b *Binder) Release() (ended bool) {
 		b.set(time.Time{})
 	}
 	b.guarded = false
-	b.fresh.Store(math.MaxInt64)
 	if b.dog != nil {
 		b.dog.t.Stop()
 	}

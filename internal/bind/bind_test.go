@@ -256,8 +256,8 @@ func TestNotHeldByContext(t *testing.T) {
 	t.Error("the Binder is still reachable; the context holds it")
 }
 
-// watched is a conn whose operation and progress the test sets, for the
-// Stall watchdog.
+// watched is a conn whose operations and progress the test sets, for the
+// Stall watchdog: each operation begun moves the count, as a Conn's do.
 type watched struct {
 	conn
 	busy     atomic.Bool
@@ -268,6 +268,14 @@ type watched struct {
 func (c *watched) Busy() bool { return c.busy.Load() }
 
 func (c *watched) Progress() (int64, bool) { return c.progress.Load(), c.counts }
+
+// begin marks an operation under way, then calls Refresh, as a Conn's
+// writer does.
+func (c *watched) begin(b *Binder) {
+	c.progress.Add(1)
+	c.busy.Store(true)
+	b.Refresh()
+}
 
 // The Stall watchdog wakes a call whose context has no deadline once an
 // operation has been under way for Stall with no progress (a deadline in
@@ -283,50 +291,52 @@ func TestStall(t *testing.T) {
 		wait  time.Duration // then
 		woken bool          // the watchdog set a deadline in the past
 	}
-	busy := func(b *Binder, c *watched) { b.Refresh(); c.busy.Store(true) }
+	busy := func(b *Binder, c *watched) { c.begin(b) }
 	tests := []struct {
 		name   string
 		counts bool
 		ctx    func() (context.Context, context.CancelFunc)
 		steps  []step
 	}{
-		{"blocked", false, background, []step{
-			{"under way", busy, stall - time.Millisecond, false},
-			{"then", nil, time.Millisecond, true},
+		// The watchdog sees an operation begin at its next look, within
+		// an eighth of Stall: it wakes the call Stall after that.
+		{"blocked", true, background, []step{
+			{"under way", busy, stall, false},
+			{"then", nil, stall/8 + time.Millisecond, true},
 		}},
-		{"idle", false, background, []step{
+		{"idle", true, background, []step{
 			{"no operation", nil, time.Hour, false},
-			{"then one blocks", busy, stall, true},
+			{"then one blocks", busy, stall + stall/8, true},
 		}},
-		{"operations in turn", false, background, []step{
+		{"operations in turn", true, background, []step{
 			{"under way", busy, stall / 2, false},
 			{"another", func(b *Binder, c *watched) { c.busy.Store(false); busy(b, c) }, stall / 2, false},
 			{"another still", func(b *Binder, c *watched) { c.busy.Store(false); busy(b, c) }, stall - time.Millisecond, false},
-			{"then", nil, time.Millisecond, true},
+			{"then", nil, stall/8 + 2*time.Millisecond, true},
 		}},
 		{"progress", true, background, []step{
 			{"under way", busy, stall / 2, false},
 			{"the count moves", func(b *Binder, c *watched) { c.progress.Add(1) }, stall / 2, false},
 			{"and moves", func(b *Binder, c *watched) { c.progress.Add(1) }, stall / 2, false},
-			// The last move, at 16 s, is seen by 20 s: the call is woken
-			// between 32 and 36 s.
+			// The last move, at 16 s, is seen by 18 s: the call is woken
+			// between 32 and 34 s.
 			{"then stops", nil, stall/2 - time.Second, false},
-			{"for Stall and a quarter", nil, stall/4 + 2*time.Second, true},
+			{"for Stall and an eighth", nil, stall/8 + 2*time.Second, true},
 		}},
 		{"no count", false, background, []step{
 			{"under way", busy, stall / 2, false},
-			{"an uncounted move", func(b *Binder, c *watched) { c.progress.Add(1) }, stall / 2, true},
+			{"another", func(b *Binder, c *watched) { c.busy.Store(false); busy(b, c) }, stall / 2, true},
 		}},
-		{"cancellable context", false, cancellable, []step{
-			{"under way", busy, stall, true},
+		{"cancellable context", true, cancellable, []step{
+			{"under way", busy, stall + stall/8, true},
 		}},
-		{"context deadline", false, within(time.Hour), []step{
+		{"context deadline", true, within(time.Hour), []step{
 			{"under way", busy, 2 * stall, false},
 		}},
-		{"Until", false, background, []step{
+		{"Until", true, background, []step{
 			{"Until", func(b *Binder, c *watched) { b.Disarm(); b.Until(time.Now().Add(time.Hour)); busy(b, c) }, 2 * stall, false},
 		}},
-		{"Release", false, background, []step{
+		{"Release", true, background, []step{
 			{"Release", func(b *Binder, c *watched) { busy(b, c); b.Release() }, 2 * stall, false},
 		}},
 	}
@@ -361,12 +371,11 @@ func TestStall(t *testing.T) {
 func TestStallRearms(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const stall = time.Second
-		c := &watched{}
+		c := &watched{counts: true}
 		b := &Binder{Conn: c, Stall: stall}
 		b.Arm(context.Background())
-		b.Refresh()
-		c.busy.Store(true)
-		time.Sleep(stall)
+		c.begin(b)
+		time.Sleep(stall + stall/8)
 		synctest.Wait()
 		b.Disarm()
 		c.busy.Store(false)
@@ -375,9 +384,8 @@ func TestStallRearms(t *testing.T) {
 		if got := c.took(); !slices.Equal(got, []time.Time{{}}) {
 			t.Errorf("Arm after the watchdog woke a call set %v, want the deadline cleared", got)
 		}
-		b.Refresh()
-		c.busy.Store(true)
-		time.Sleep(stall)
+		c.begin(b)
+		time.Sleep(stall + stall/8)
 		synctest.Wait()
 		if got := c.took(); !slices.ContainsFunc(got, func(t time.Time) bool { return t.Equal(past) }) {
 			t.Errorf("a second blocked operation: set %v, want it woken", got)
@@ -389,7 +397,7 @@ func TestStallRearms(t *testing.T) {
 // With Stall, calls with a context that never ends, and their Refresh,
 // allocate nothing and take no lock once the watchdog guards them.
 func TestStallAllocs(t *testing.T) {
-	c := &watched{}
+	c := &watched{counts: true}
 	b := &Binder{Conn: c, Stall: time.Minute}
 	defer b.Release()
 	b.Arm(context.Background())
