@@ -21,7 +21,9 @@ import (
 // at a time; the payload a handler receives is valid only until it
 // returns. Messages that arrived together are read in one burst
 // ([conn.Conn.ReadMessages]) and handed to the handlers one by one, in
-// order. [App.WriteMessage], [App.WriteFrame]
+// order; a close frame that came with them is answered only once their
+// handlers have returned, so that a handler can still reply to them, as
+// with websocket-client. [App.WriteMessage], [App.WriteFrame]
 // and [App.Close] may be called from any goroutine, handlers included.
 //
 // App is websocket-client's WebSocketApp.

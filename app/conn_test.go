@@ -403,3 +403,46 @@ func TestConnBurst(t *testing.T) {
 		})
 	}
 }
+
+// A message that arrived together with the peer's close is handed to its
+// handler before the close is answered, as websocket-client does: a reply
+// the handler sends reaches the peer before the answering close frame.
+func TestReplyBeforePeerClose(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		got := make(chan []string, 1)
+		srv := pipeDialer(func(p *peer) {
+			var b []byte
+			b, _ = frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpText}, Payload: []byte("request")}.AppendBinary(b)
+			payload, _ := status.AppendClose(nil, status.NormalClosure, "")
+			b, _ = frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpClose}, Payload: payload}.AppendBinary(b)
+			p.writeRaw(b)
+			var seen []string
+			for {
+				f, err := p.read()
+				if err != nil {
+					break
+				}
+				seen = append(seen, fmt.Sprint(f.Opcode, " ", string(f.Payload)))
+				if f.Opcode == frame.OpClose {
+					break
+				}
+			}
+			got <- seen
+		})
+		a := &app.App{URL: "ws://peer/", Dialer: srv}
+		var replyErr error
+		a.OnMessage = func(a *app.App, _ frame.Opcode, p []byte) {
+			replyErr = a.WriteMessage(context.Background(), frame.OpText, []byte("reply to "+string(p)))
+		}
+		if err := a.Run(t.Context()); err != nil {
+			t.Errorf("Run = %v; want nil", err)
+		}
+		if replyErr != nil {
+			t.Errorf("the handler's reply failed: %v", replyErr)
+		}
+		want := []string{"text reply to request", "close \x03\xe8"}
+		if d := cmp.Diff(want, <-got); d != "" {
+			t.Errorf("peer read (-want +got):\n%s", d)
+		}
+	})
+}

@@ -287,10 +287,12 @@ func (c *Conn) readDataFrame(ctx context.Context, dst []byte) (frame.Frame, erro
 // Each frame is what successive ReadDataFrame calls would return, with
 // the same checks: the message limit, UTF-8 of text, the frame rules.
 // Pings between the messages are answered; with Config.ControlFrames
-// pings and pongs are returned among them. A close frame is answered and
-// returned as the last frame. A message that is not whole in the buffer,
-// one that an extension encoded or a message of several frames ends the
-// burst; the next call reads it.
+// pings and pongs are returned among them. A close frame ends the burst
+// unread, so that the caller handles the messages before it (and may
+// still answer them) before the close is answered: the next call
+// answers it and returns it alone, as ReadDataFrame does. A message that
+// is not whole in the buffer, one that an extension encoded or a message
+// of several frames ends the burst too; the next call reads it.
 //
 // When a message after the first fails (a violation, which fails the
 // connection as ReadDataFrame does), ReadMessages returns the n messages
@@ -325,6 +327,7 @@ func (c *Conn) ReadMessages(ctx context.Context, ms []frame.Frame, buf []byte) (
 		ms[0] = f
 		n = 1
 		if f.Opcode == frame.OpClose {
+			ms[0].Payload = buf[start:len(buf):len(buf)]
 			return 1, buf, nil
 		}
 	}
@@ -380,13 +383,15 @@ func (c *Conn) readBuffered(ctx context.Context, ms []frame.Frame, buf []byte) (
 	return n, buf, nil
 }
 
-// bufferedControl reads the next frame for ReadMessages when it is a
-// control frame whole in the read buffer, and acts on it as
-// recvDataFrame does: a ping is answered, a close frame answered and the
-// connection closed. It returns the frame, its payload in ctl, and true;
-// any other next frame is left unread and ok is false.
+// bufferedControl reads the next frame for ReadMessages, after messages,
+// when it is a control frame whole in the read buffer other than a close
+// frame, and acts on it as recvDataFrame does: a ping is answered. It
+// returns the frame, its payload in ctl, and true; any other next frame
+// is left unread and ok is false. A close frame is left for the next
+// call, so that the caller handles the messages before it is answered,
+// as it would reading them one by one.
 func (c *Conn) bufferedControl(ctx context.Context) (f frame.Frame, ok bool, err error) {
-	if !c.rd.ControlBuffered() {
+	if op, ok := c.rd.ControlBuffered(); !ok || op == frame.OpClose {
 		return frame.Frame{}, false, nil
 	}
 	if _, err := c.next(); err != nil {

@@ -447,23 +447,24 @@ var testHookSpanning func()
 // ControlBuffered reports whether the next frame is a control frame
 // (opcode 8 to 15) whose bytes are all in the read buffer, so that
 // reading it with ReadHeader and Read, or ReadFrame, takes nothing from
-// the source. It consumes nothing and checks nothing else: reading the
-// frame does (a length over 125 bytes, for one, is an error that needs no
-// more bytes once this many are buffered). In the middle of a frame, or
-// after an error, it reports false.
-func (r *Reader) ControlBuffered() bool {
+// the source, and returns its opcode, so that a caller can leave a close
+// frame for later. It consumes nothing and checks nothing else: reading
+// the frame does (a length over 125 bytes, for one, is an error that
+// needs no more bytes once this many are buffered). In the middle of a
+// frame, or after an error, it reports false.
+func (r *Reader) ControlBuffered() (frame.Opcode, bool) {
 	if r.err != nil || r.remain != 0 {
-		return false
+		return 0, false
 	}
 	b := r.buf[r.r:r.w]
 	if len(b) < 2 || b[0]&0x08 == 0 {
-		return false
+		return 0, false
 	}
 	n := 2 + int(b[1]&0x7F)
 	if b[1]&0x80 != 0 {
 		n += 4
 	}
-	return n <= len(b)
+	return frame.Opcode(b[0] & 0x0F), n <= len(b)
 }
 
 // peek decodes in place the header of the next frame when that frame has

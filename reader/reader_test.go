@@ -1031,25 +1031,27 @@ func TestIdleMemory(t *testing.T) {
 }
 
 // ControlBuffered is true only for a control frame that is whole in the
-// buffer, so that reading it takes nothing from the source.
+// buffer, so that reading it takes nothing from the source, and returns
+// its opcode.
 func TestControlBuffered(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		wire string
+		op   frame.Opcode
 		want bool
 	}{
-		{"ping", "89 01 70", true},
-		{"empty pong", "8a 00", true},
-		{"close then data", "88 02 03e8 82 00", true},
-		{"masked ping", "89 81 01020304 71", true},
-		{"reserved control opcode", "8b 00", true},
-		{"ping cut short", "89 05 7071", false},
-		{"masked ping without its key", "89 81 0102", false},
-		{"one byte", "89", false},
-		{"binary", "82 01 70", false},
-		{"continuation", "80 00", false},
-		{"ping with a 16-bit length, cut short", "89 7e 0001 70", false},
-		{"ping of 126 bytes", "89 7e 007e" + strings.Repeat(" 70", 126), true},
+		{"ping", "89 01 70", frame.OpPing, true},
+		{"empty pong", "8a 00", frame.OpPong, true},
+		{"close then data", "88 02 03e8 82 00", frame.OpClose, true},
+		{"masked ping", "89 81 01020304 71", frame.OpPing, true},
+		{"reserved control opcode", "8b 00", 0xb, true},
+		{"ping cut short", "89 05 7071", frame.OpPing, false},
+		{"masked ping without its key", "89 81 0102", frame.OpPing, false},
+		{"one byte", "89", 0, false},
+		{"binary", "82 01 70", 0, false},
+		{"continuation", "80 00", 0, false},
+		{"ping with a 16-bit length, cut short", "89 7e 0001 70", frame.OpPing, false},
+		{"ping of 126 bytes", "89 7e 007e" + strings.Repeat(" 70", 126), frame.OpPing, true},
 	} {
 		wire := unhex(tc.wire)
 		r := NewSize(bytes.NewReader(wire), 256)
@@ -1058,15 +1060,19 @@ func TestControlBuffered(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if got := r.ControlBuffered(); got != tc.want {
-			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		op, got := r.ControlBuffered()
+		if got != tc.want || got && op != tc.op {
+			t.Errorf("%s: %v, %v; want %v, %v", tc.name, op, got, tc.op, tc.want)
 		}
 		if r.Buffered() != len(wire) {
 			t.Errorf("%s: consumed bytes", tc.name)
 		}
 	}
 	r := New(bytes.NewReader(unhex("82 02 70 89 00")))
-	if _, err := r.ReadHeader(); err != nil || r.ControlBuffered() {
-		t.Errorf("in the middle of a frame: %v, %v", err, r.ControlBuffered())
+	if _, err := r.ReadHeader(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := r.ControlBuffered(); ok {
+		t.Error("in the middle of a frame: true")
 	}
 }
