@@ -73,7 +73,8 @@ type Config struct {
 	// as context.Background): a send that the peer leaves waiting for
 	// WriteTimeout with no progress, because it stopped reading, fails
 	// the connection with an error matching [ErrWriteTimeout], and the
-	// socket is closed. Progress is each write to the socket (of at most
+	// connection is reset, as by CloseNow: what is unsent would never
+	// leave. Progress is each write to the socket (of at most
 	// 32 KiB, or the send queue's frames) that begins and, over TCP (and
 	// TLS over it) on Linux, any byte the peer's TCP acknowledges, even
 	// while the kernel's send buffer keeps a write blocked. So a large

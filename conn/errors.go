@@ -45,7 +45,7 @@ var ErrReplyTimeout = errors.New("conn: pong not written within ReplyTimeout; co
 
 // ErrWriteTimeout reports a send whose context had no deadline, stopped
 // by [Config.WriteTimeout]: the peer took none of its bytes for that long.
-// The connection was failed and closed, and every later call reports it.
+// The connection was failed and reset, and every later call reports it.
 // As with [ErrReplyTimeout], the error's text names the socket's error,
 // which it does not wrap: it is no timeout to retry after.
 var ErrWriteTimeout = errors.New("conn: write not taken by the peer within WriteTimeout; connection failed")

@@ -36,6 +36,13 @@ const (
 	// the others.
 	h2ConnWindow = 1 << 20
 
+	// h2MaxReadFrame is the largest frame the client takes: the
+	// SETTINGS_MAX_FRAME_SIZE it leaves at RFC 9113's initial value. A
+	// larger frame is a FRAME_SIZE_ERROR (RFC 9113 §4.2), read no
+	// further: the Framer's read buffer, kept for the connection's life,
+	// never grows past it.
+	h2MaxReadFrame = 16 << 10
+
 	// h2MaxHeaderList bounds the decoded size of the header fields a
 	// server may send in one header block (SETTINGS_MAX_HEADER_LIST_SIZE).
 	h2MaxHeaderList = 64 << 10
@@ -143,6 +150,7 @@ func newH2Client(ctx context.Context, nc net.Conn) (*h2Client, error) {
 	c.br = bufio.NewReaderSize(nc, 4<<10)
 	c.fr = http2.NewFramer(nc, c.br)
 	c.fr.SetReuseFrames()
+	c.fr.SetMaxReadFrameSize(h2MaxReadFrame)
 	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	c.fr.MaxHeaderListSize = h2MaxHeaderList
 	c.henc = hpack.NewEncoder(&c.hbuf)
@@ -614,6 +622,9 @@ func (c *h2Client) readLoop() {
 				if mh, ok := f.(*http2.MetaHeadersFrame); ok && mh != nil {
 					c.badHeaders(mh, err)
 				}
+			case errors.Is(err, http2.ErrFrameTooLarge) && fh.Length == 0x485454 && fh.Type == 'P':
+				// "HTTP/1.1 ...": the server does not speak HTTP/2.
+				err = fmt.Errorf("%w: the server answered in HTTP/1", ErrHTTP2Unavailable)
 			case errors.Is(err, http2.ErrFrameTooLarge):
 				err = protoErr(http2.ErrCodeFrameSize, "frame larger than SETTINGS_MAX_FRAME_SIZE")
 			}
@@ -892,8 +903,8 @@ func (c *h2Client) onHeaders(f *http2.MetaHeadersFrame) error {
 			serr = fmt.Errorf("%w: :status %q", handshake.ErrMalformedResponse, f.PseudoValue("status"))
 			break
 		}
-		if code < 200 && !f.StreamEnded() {
-			break // informational
+		if code < 200 && code != 101 && !f.StreamEnded() {
+			break // informational; HTTP/2 has no 101 (RFC 9113 §8.6): a refusal
 		}
 		h := make(http.Header, len(f.Fields))
 		for _, hf := range f.RegularFields() {

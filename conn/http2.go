@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net"
 	"net/http"
@@ -192,7 +193,13 @@ func (d *Dialer) openStream(ctx context.Context, hc *h2Conn, u *url.URL, st *dia
 		var code int
 		var h http.Header
 		if code, h, err = s.answer(ctx.Done()); err == nil {
-			hresp, err = handshake.CheckConnectResponse(code, h, stoppedBody{s, ctx.Done()}, req)
+			var body io.Reader = stoppedBody{s, ctx.Done()}
+			if code == http.StatusSwitchingProtocols {
+				// HTTP/2 has no 101 (RFC 9113 §8.6): a refusal, with no
+				// body to wait for.
+				body = nil
+			}
+			hresp, err = handshake.CheckConnectResponse(code, h, body, req)
 			d.answered(u, hresp, err, t, "HTTP/2.0")
 		}
 	} else {

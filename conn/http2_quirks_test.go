@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -13,6 +16,7 @@ import (
 
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/handshake"
 	"github.com/framewire/ws/internal/h2test"
 	"github.com/framewire/ws/status"
 )
@@ -160,4 +164,77 @@ func TestHTTP2ResetMidMessageKeepsReceived(t *testing.T) {
 			})
 		})
 	}
+}
+
+// HTTP/2 has no 101 (RFC 9113 §8.6): a 101 answer to the extended CONNECT
+// is a refusal at once, not an informational answer to wait past.
+func TestHTTP2Answer101(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d := framesDialer(t, func(st *h2test.Stream) {
+			st.Respond(101, hpack.HeaderField{Name: "upgrade", Value: "websocket"})
+		})
+		start := time.Now()
+		_, err := d.Dial(context.Background(), "ws://h2.test/")
+		var se *handshake.StatusError
+		if !errors.As(err, &se) || se.StatusCode != 101 || !errors.Is(err, handshake.ErrBadStatus) {
+			t.Errorf("Dial = %v, want a *StatusError 101 matching ErrBadStatus", err)
+		}
+		if took := time.Since(start); took != 0 {
+			t.Errorf("Dial failed after %v, want at once", took)
+		}
+	})
+}
+
+// A frame larger than the client's SETTINGS_MAX_FRAME_SIZE (16 KiB, RFC
+// 9113's initial value, which it leaves alone) is a FRAME_SIZE_ERROR that
+// ends the connection (RFC 9113 §4.2): the message it carries is not
+// delivered, and the client never reads or buffers such a frame.
+func TestHTTP2FrameTooLarge(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		write func(fr *http2.Framer, id uint32) error
+	}{
+		{"DATA of 20 KiB", func(fr *http2.Framer, id uint32) error {
+			// A binary message of 20 KiB - 4 bytes, whole in the frame.
+			msg := append([]byte{0x82, 0x7e, 0x4f, 0xfc}, make([]byte, 20<<10-4)...)
+			return fr.WriteData(id, false, msg)
+		}},
+		{"an unknown frame of 1 MiB", func(fr *http2.Framer, id uint32) error {
+			return fr.WriteRawFrame(0xfa, 0, 0, make([]byte, 1<<20))
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				d := framesDialer(t, func(st *h2test.Stream) {
+					st.Respond(200)
+					st.WriteFrame(tt.write)
+				})
+				c := dial(t, d, "ws://h2.test/")
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				op, p, err := c.ReadMessage(ctx)
+				if err == nil || !errors.Is(err, conn.ErrConnectionLost) {
+					t.Errorf("ReadMessage = %v, %d bytes, %v; want the connection lost", op, len(p), err)
+				}
+			})
+		})
+	}
+}
+
+// A server that answers the HTTP/2 preface in HTTP/1.1 is no HTTP/2
+// server: the dial says so, with ErrHTTP2Unavailable.
+func TestHTTP2AnsweredInHTTP1(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := &h2test.Pipes{Serve: func(nc net.Conn) {
+			defer nc.Close()
+			go io.Copy(io.Discard, nc)
+			nc.Write([]byte("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n"))
+		}}
+		defer p.Close()
+		d := noProxy(&conn.Dialer{HTTP2: conn.HTTP2Only, NetDial: p.Dial})
+		_, err := d.Dial(context.Background(), "ws://h2.test/")
+		if !errors.Is(err, conn.ErrHTTP2Unavailable) || !strings.Contains(err.Error(), "HTTP/1") {
+			t.Errorf("Dial = %v, want ErrHTTP2Unavailable naming HTTP/1", err)
+		}
+	})
 }

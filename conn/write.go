@@ -477,9 +477,11 @@ func (c *Conn) wrote(ctx context.Context, n int, err error) error {
 	}
 	if isTimeout(err) && c.wbind.Stall > 0 && ctxErr(ctx) == nil {
 		// The call had no deadline: Config.WriteTimeout stopped it, and
-		// a peer that reads nothing for so long is gone.
+		// a peer that reads nothing for so long is gone. What is still
+		// unsent would never leave: the connection is reset (as by
+		// CloseNow), and its resources go at once.
 		werr := fmt.Errorf("%w: %v", ErrWriteTimeout, err)
-		c.terminate(werr, werr)
+		c.drop(werr, werr, func() error { return abort(c.t) })
 		return werr
 	}
 	if c.w.dropped {

@@ -467,6 +467,12 @@ func (s *Stream) writable(dl *time.Time) error {
 	return nil
 }
 
+// WriteFrame has w write any frame, on the stream's ID or another, as
+// it is: for servers that break the rules.
+func (s *Stream) WriteFrame(w func(fr *http2.Framer, id uint32) error) error {
+	return s.c.write(func(fr *http2.Framer) error { return w(fr, s.id) })
+}
+
 // End ends the server's side of the stream: an empty DATA frame with
 // END_STREAM.
 func (s *Stream) End() error {
