@@ -26,7 +26,9 @@ const DefaultCloseTimeout = 3 * time.Second
 // sent. status.NoStatusReceived sends an empty close frame.
 //
 // The wait ends at ctx's deadline, or after [DefaultCloseTimeout] when ctx
-// has none; the socket is closed in every case. If another goroutine is
+// has none; the socket is closed in every case. Once the peer answered,
+// Close waits at most half a second more for the server to close TCP, as
+// RFC 6455 §7.1.1 has it do at once, so that it holds the TIME_WAIT. If another goroutine is
 // receiving, Close lets it read the peer's answer and waits for it.
 // Close returns nil when the peer answered, a [*TimeoutError] when it did
 // not in time, and an error matching [ErrClosed] when the connection was

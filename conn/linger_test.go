@@ -12,6 +12,7 @@ import (
 
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/reader"
 	"github.com/framewire/ws/status"
 	"github.com/framewire/ws/wstest"
 )
@@ -100,5 +101,50 @@ func TestCloseWithBytesPendingEndsWithFIN(t *testing.T) {
 	}
 	if end := recv(t, got); end != io.EOF {
 		t.Errorf("server read after the closing handshake: %v, want io.EOF (a FIN, not a reset)", end)
+	}
+}
+
+// Once the peer answered Close's close frame, Close waits for its end of
+// stream only briefly (RFC 6455 §7.1.1: a server closes TCP at once): a
+// server that keeps TCP open costs half a second, not the rest of Close's
+// timeout; one that closes at once costs nothing.
+func TestCloseGraceAfterAnswer(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		closes bool // the server closes TCP after its answer
+		wait   time.Duration
+	}{
+		{"server keeps TCP open", false, 500 * time.Millisecond},
+		{"server closes TCP", true, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				client, peer := net.Pipe()
+				hp := &halfPipe{Conn: client}
+				c := conn.New(hp, nil)
+				t.Cleanup(func() { c.CloseNow(); peer.Close() })
+				go func() {
+					rd := reader.New(peer)
+					rd.ReadFrame() // the client's close
+					payload, _ := status.AppendClose(nil, status.NormalClosure, "")
+					b, _ := frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpClose}, Payload: payload}.AppendBinary(nil)
+					peer.Write(b)
+					if tt.closes {
+						peer.Close()
+						return
+					}
+					io.Copy(io.Discard, peer)
+				}()
+				start := time.Now()
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				if err := c.Close(ctx, status.NormalClosure, ""); err != nil {
+					t.Errorf("Close = %v, want nil", err)
+				}
+				if d := time.Since(start); d != tt.wait {
+					t.Errorf("Close took %v, want %v", d, tt.wait)
+				}
+			})
+		})
 	}
 }

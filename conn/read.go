@@ -536,8 +536,8 @@ func (c *Conn) ReadMessage(ctx context.Context) (frame.Opcode, []byte, error) {
 // it. The caller may answer it with WriteFrame, or with Close, which
 // sends its own code; otherwise the next receiving call answers it with
 // the peer's code. Close, or the next receiving call, then waits for the
-// peer to end the stream (within ReplyTimeout, and Close's context) and
-// closes the socket: the closing handshake is complete. Receiving calls after
+// peer to end the stream (see [ReplyTimeout] and [Conn.Close]) and closes
+// the socket: the closing handshake is complete. Receiving calls after
 // the close frame return an error matching [ErrClosed] and the peer's
 // *[status.CloseError], and Close returns nil.
 //
@@ -763,6 +763,13 @@ func (c *Conn) streamPayload() error {
 	return nil
 }
 
+// closeGrace bounds the wait for the peer's end of stream once the
+// closing handshake is complete: RFC 6455 §7.1.1 has a server close TCP
+// at once after it answered, and the client wait for that "a reasonable
+// time" so that the server holds TIME_WAIT. A server that keeps TCP open
+// is not waited for longer: the client closes first.
+const closeGrace = 500 * time.Millisecond
+
 // peerClosed handles a close frame from the peer: it answers with the same
 // code unless a close frame was sent already, then closes the socket. The
 // answer is bounded by ReplyTimeout, whatever ctx, so that a writer holding
@@ -778,7 +785,7 @@ func (c *Conn) peerClosed(ctx context.Context, f frame.Frame) error {
 		// This is the answer to our close (Close or a close frame sent
 		// with WriteFrame): later calls report ErrClosed, wrapping it.
 		c.record(ce, ce)
-		dl := time.Now().Add(ReplyTimeout)
+		dl := time.Now().Add(closeGrace)
 		if cdl, ok := ctx.Deadline(); ok && cdl.Before(dl) {
 			dl = cdl
 		}
