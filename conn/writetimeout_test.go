@@ -23,16 +23,16 @@ func TestWriteTimeoutDefault(t *testing.T) {
 	tests := []struct {
 		name    string
 		timeout time.Duration // Config.WriteTimeout
-		ctx     func() (context.Context, context.CancelFunc)
+		ctx     time.Duration // the context's timeout; 0: Background, -1: cancellable
 		want    time.Duration // when the send fails; 0: it does not
 		wantCtx bool          // with a *TimeoutError, not ErrWriteTimeout
 	}{
-		{"default", 0, background, conn.DefaultWriteTimeout, false},
-		{"set", 2 * time.Second, background, 2 * time.Second, false},
-		{"cancellable context", 2 * time.Second, cancellable, 2 * time.Second, false},
-		{"context deadline beyond it", 2 * time.Second, within(10 * time.Second), 10 * time.Second, true},
-		{"context deadline within it", 0, within(3 * time.Second), 3 * time.Second, true},
-		{"off", -1, background, 0, false},
+		{"default", 0, 0, conn.DefaultWriteTimeout, false},
+		{"set", 2 * time.Second, 0, 2 * time.Second, false},
+		{"cancellable context", 2 * time.Second, -1, 2 * time.Second, false},
+		{"context deadline beyond it", 2 * time.Second, 10 * time.Second, 10 * time.Second, true},
+		{"context deadline within it", 0, 3 * time.Second, 3 * time.Second, true},
+		{"off", -1, 0, 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -45,7 +45,13 @@ func TestWriteTimeoutDefault(t *testing.T) {
 				}
 				d := &conn.Dialer{Config: conn.Config{WriteTimeout: tt.timeout}}
 				c := dialPipe(t, d, h)
-				ctx, cancel := tt.ctx()
+				ctx, cancel := context.Background(), context.CancelFunc(func() {})
+				switch {
+				case tt.ctx > 0:
+					ctx, cancel = context.WithTimeout(ctx, tt.ctx)
+				case tt.ctx < 0:
+					ctx, cancel = context.WithCancel(ctx)
+				}
 				defer cancel()
 				start := time.Now()
 				done := make(chan error, 1)
@@ -128,18 +134,4 @@ func TestWriteTimeoutSlowPeer(t *testing.T) {
 			t.Errorf("peer read %d bytes", n)
 		}
 	})
-}
-
-func background() (context.Context, context.CancelFunc) {
-	return context.Background(), func() {}
-}
-
-func cancellable() (context.Context, context.CancelFunc) {
-	return context.WithCancel(context.Background())
-}
-
-func within(d time.Duration) func() (context.Context, context.CancelFunc) {
-	return func() (context.Context, context.CancelFunc) {
-		return context.WithTimeout(context.Background(), d)
-	}
 }
