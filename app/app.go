@@ -144,7 +144,7 @@ func (a *App) check() error {
 //     close frame with any other code as a *[status.CloseError], a lost
 //     connection ([conn.ErrConnectionLost]), [ErrPongTimeout], a dial error
 //     (a *[handshake.StatusError], a *net.OpError, ...), or, once
-//     Reconnect.MaxAttempts attempts in a row have failed, the last of
+//     Reconnect.MaxAttempts reconnects in a row have failed, the last of
 //     those failures. A connection that had failed before Close was
 //     called still reports its failure.
 //

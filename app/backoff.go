@@ -28,7 +28,7 @@ type Backoff struct {
 	Max         time.Duration // cap on the delay; 0 means 30s
 	Multiplier  float64       // growth per failed attempt, ≥ 1; 0 means 2
 	Jitter      float64       // fraction of the delay drawn at random, in [0, 1]
-	MaxAttempts int           // failed attempts in a row before Run gives up; 0 means no limit
+	MaxAttempts int           // reconnects in a row that may fail before Run gives up (3: four connections at most); 0 means no limit
 
 	// Retry reports whether Run connects again after err ended a
 	// connection or an attempt: a *[status.CloseError] for the peer's
