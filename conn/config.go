@@ -80,7 +80,9 @@ type Config struct {
 	// while the kernel's send buffer keeps a write blocked. So a large
 	// message the peer takes slowly is never stopped. A stalled send
 	// fails between WriteTimeout and an eighth more after the last
-	// progress. 0 means DefaultWriteTimeout (30 seconds), a
+	// progress. TCP shows a slow reader's progress in steps, as its
+	// window reopens (gaps of up to 3 s measured on loopback), so a
+	// WriteTimeout of a few seconds or less can cut such a reader. 0 means DefaultWriteTimeout (30 seconds), a
 	// negative value no bound: such a send then waits until the peer
 	// reads or hangs up, or another call (a receive, Close) ends the
 	// connection. A context with a deadline bounds its send alone,

@@ -273,11 +273,13 @@ func (c *Conn) flushKept() (int, error) {
 	return 0, nil
 }
 
-// drainQueue writes the frames queued, each write within ReplyTimeout of
-// its start (the frames' senders have returned, and the holder's context
-// bounded its own frame only), in at most drainRounds writes. A write that
-// fails fails the connection: the queued frames are lost, and every later
-// call reports it. The caller holds the write lock, with no call bound.
+// drainQueue writes the frames queued, in at most drainRounds writes. The
+// frames' senders have returned, and the holder's context bounded its own
+// frame only: the writes are bounded as a send with no deadline is, by
+// Config.WriteTimeout's watchdog, or, with WriteTimeout off, each within
+// ReplyTimeout of its start. A write that fails fails the connection: the
+// queued frames are lost, and every later call reports it. The caller
+// holds the write lock, with no call bound.
 func (c *Conn) drainQueue() error {
 	var err error
 	for round := 1; c.q.pending.Load() || len(c.w.pre) > 0; round++ {
@@ -290,14 +292,22 @@ func (c *Conn) drainQueue() error {
 			}
 			continue
 		}
-		c.wbind.Until(time.Now().Add(ReplyTimeout))
-		_, werr := c.takeQueued(false, round >= drainRounds)
+		ctx := context.Background()
+		if c.wbind.Stall > 0 {
+			c.wbind.Arm(ctx)
+		} else {
+			c.wbind.Until(time.Now().Add(ReplyTimeout))
+		}
+		n, werr := c.takeQueued(false, round >= drainRounds)
 		if werr == nil {
-			_, werr = c.w.flush(c.t)
+			var k int
+			k, werr = c.w.flush(c.t)
+			n += k
 		}
 		if werr != nil && err == nil {
-			err = c.writeFailed(werr)
+			err = c.wrote(ctx, n, werr)
 		}
+		c.wbind.Disarm()
 	}
 	return err
 }

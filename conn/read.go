@@ -343,13 +343,10 @@ func (c *Conn) ReadMessages(ctx context.Context, ms []frame.Frame, buf []byte) (
 		if f, ok, err = c.bufferedControl(ctx); !ok {
 			break
 		}
-		if c.cfg.controlFrames || f.Opcode == frame.OpClose {
+		if c.cfg.controlFrames {
 			buf = append(buf, f.Payload...)
 			ms[n] = f
 			n++
-		}
-		if f.Opcode == frame.OpClose {
-			break
 		}
 	}
 	for i := range ms[:n] {

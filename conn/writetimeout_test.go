@@ -135,3 +135,48 @@ func TestWriteTimeoutSlowPeer(t *testing.T) {
 		}
 	})
 }
+
+// Frames that senders queued behind a write in flight are bounded by
+// WriteTimeout too, when the holder of the write lock sends them after
+// its own: a peer that stops reading fails the connection with
+// ErrWriteTimeout within WriteTimeout, not after ReplyTimeout, and every
+// later call reports it.
+func TestWriteTimeoutQueued(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const wt = 2 * time.Second
+		const size = 1 << 20
+		read := make(chan time.Time, 1)
+		queued, release := make(chan struct{}), make(chan struct{})
+		defer close(release)
+		h := func(p *wstest.Peer) {
+			p.Upgrade(nil)
+			// The first message only, its end once the second is queued.
+			p.ReadFull(make([]byte, 1000))
+			<-queued
+			p.ReadFull(make([]byte, 14+size-1000))
+			read <- time.Now()
+			<-release
+		}
+		d := &conn.Dialer{Config: conn.Config{WriteTimeout: wt}}
+		c := dialPipe(t, d, h)
+		first := make(chan error, 1)
+		go func() { first <- c.WriteMessage(context.Background(), frame.OpBinary, make([]byte, size)) }()
+		synctest.Wait() // the first send holds the write lock
+		if err := c.WriteMessage(context.Background(), frame.OpText, []byte("queued")); err != nil {
+			t.Fatalf("a send queued behind the first = %v", err)
+		}
+		if n := c.Buffered(); n == 0 {
+			t.Fatal("nothing queued")
+		}
+		close(queued)
+		if err := <-first; err != nil {
+			t.Errorf("the first send, whose frame was sent, = %v", err)
+		}
+		if took := time.Since(<-read); took < wt || took > wt*9/8 {
+			t.Errorf("the queued frame was given up %v after the peer stopped reading, want %v", took, wt)
+		}
+		if err := c.Flush(context.Background()); !errors.Is(err, conn.ErrWriteTimeout) {
+			t.Errorf("Flush = %v, want ErrWriteTimeout", err)
+		}
+	})
+}
