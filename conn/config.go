@@ -82,11 +82,12 @@ type Config struct {
 	// fails between WriteTimeout and an eighth more after the last
 	// progress. TCP shows a slow reader's progress in steps, as its
 	// window reopens (gaps of up to 3 s measured on loopback), so a
-	// WriteTimeout of a few seconds or less can cut such a reader. 0 means DefaultWriteTimeout (30 seconds), a
-	// negative value no bound: such a send then waits until the peer
-	// reads or hangs up, or another call (a receive, Close) ends the
-	// connection. A context with a deadline bounds its send alone,
-	// whatever WriteTimeout.
+	// WriteTimeout of a few seconds or less can cut such a reader.
+	//
+	// 0 means DefaultWriteTimeout (30 seconds), a negative value no
+	// bound: such a send then waits until the peer reads or hangs up, or
+	// another call (a receive, Close) ends the connection. A context with
+	// a deadline bounds its send alone, whatever WriteTimeout.
 	WriteTimeout time.Duration
 
 	// SkipUTF8Validation turns off the UTF-8 checks of received text and
@@ -159,14 +160,12 @@ func (cfg *Config) settings() settings {
 // peer that takes none of a write for 30 seconds is not reading.
 const DefaultWriteTimeout = 30 * time.Second
 
-// writeTimeout returns the bound of the sends with no deadline, or 0 for
-// none.
+// writeTimeout returns the bound of the sends with no deadline:
+// WriteTimeout, or DefaultWriteTimeout for zero; not positive means none
+// (as for Dialer.HandshakeTimeout and Binder.Stall).
 func (cfg *Config) writeTimeout() time.Duration {
-	switch {
-	case cfg.WriteTimeout == 0:
+	if cfg.WriteTimeout == 0 {
 		return DefaultWriteTimeout
-	case cfg.WriteTimeout < 0:
-		return 0
 	}
 	return cfg.WriteTimeout
 }

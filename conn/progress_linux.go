@@ -1,7 +1,6 @@
 package conn
 
 import (
-	"crypto/tls"
 	"net"
 
 	"golang.org/x/sys/unix"
@@ -42,11 +41,7 @@ func tcpOf(t Transport) *net.TCPConn {
 		case *prefixed:
 			t = x.Transport
 		case *netTransport:
-			nc := x.Conn
-			if tc, ok := nc.(*tls.Conn); ok {
-				nc = tc.NetConn()
-			}
-			tcp, _ := nc.(*net.TCPConn)
+			tcp, _ := x.under(nil).(*net.TCPConn)
 			return tcp
 		default:
 			return nil

@@ -133,6 +133,9 @@ func (b *Binder) set(t time.Time) {
 // watch starts the watchdog anew, as if progress were seen now: it looks
 // an eighth of Stall later. b.mu is held.
 func (b *Binder) watch() {
+	if b.released {
+		return // the connection's last call is over: nothing to guard
+	}
 	b.guarded, b.asleep = true, false
 	d := b.dog
 	if d == nil {
