@@ -349,6 +349,9 @@ func (a *App) read(ctx context.Context, s *session) (status.Code, string, error)
 		}
 		switch op {
 		case frame.OpClose:
+			if ferr := s.failure(); ferr != nil {
+				return status.AbnormalClosure, "", ferr // the answer to keepalive's close
+			}
 			code, reason, perr := status.ParseClose(f.Payload)
 			if perr != nil {
 				code, reason = status.NoStatusReceived, ""

@@ -98,24 +98,62 @@ func TestConnEchoAndClose(t *testing.T) {
 	})
 }
 
+// A missing pong fails the connection as RFC 6455 §7.1.7 says: a close
+// frame with 1011 goes out, and the connection is closed once the peer
+// answered it, or after a second when it does not.
 func TestConnPongTimeout(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		// The peer never answers a ping.
-		a := &app.App{URL: "ws://peer/", Dialer: pipeDialer(discardPeer), PingInterval: time.Second, PingTimeout: 500 * time.Millisecond}
-		l := logged(a)
-		t0 := time.Now()
-		err := a.Run(t.Context())
-		if !errors.Is(err, app.ErrPongTimeout) {
-			t.Errorf("Run = %v; want ErrPongTimeout", err)
-		}
-		if got := time.Since(t0); got != 1500*time.Millisecond {
-			t.Errorf("failed after %v; want 1.5s", got)
-		}
-		want := []string{"open", "error", "close " + status.AbnormalClosure.String() + " "}
-		if d := cmp.Diff(want, l.events); d != "" {
-			t.Errorf("events (-want +got):\n%s", d)
-		}
-	})
+	for _, tc := range []struct {
+		name   string
+		answer bool
+		after  time.Duration // from Run's start to its end
+	}{
+		{"answered", true, 1500 * time.Millisecond},
+		{"silent", false, 2500 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				// The peer never answers a ping.
+				closes := make(chan string, 1)
+				srv := pipeDialer(func(p *peer) {
+					for {
+						f, err := p.read()
+						if err != nil {
+							return
+						}
+						if f.Opcode == frame.OpClose {
+							code, reason, _ := status.ParseClose(f.Payload)
+							closes <- fmt.Sprintf("%d %s", code, reason)
+							if tc.answer {
+								p.write(frame.OpClose, f.Payload)
+							}
+						}
+					}
+				})
+				a := &app.App{URL: "ws://peer/", Dialer: srv, PingInterval: time.Second, PingTimeout: 500 * time.Millisecond}
+				l := logged(a)
+				t0 := time.Now()
+				err := a.Run(t.Context())
+				if !errors.Is(err, app.ErrPongTimeout) {
+					t.Errorf("Run = %v; want ErrPongTimeout", err)
+				}
+				if got := time.Since(t0); got != tc.after {
+					t.Errorf("failed after %v; want %v", got, tc.after)
+				}
+				select {
+				case got := <-closes:
+					if want := "1011 ping/pong timed out"; got != want {
+						t.Errorf("peer got close %q; want %q", got, want)
+					}
+				default:
+					t.Error("peer got no close frame")
+				}
+				want := []string{"open", "error", "close " + status.AbnormalClosure.String() + " "}
+				if d := cmp.Diff(want, l.events); d != "" {
+					t.Errorf("events (-want +got):\n%s", d)
+				}
+			})
+		})
+	}
 }
 
 func TestConnCancel(t *testing.T) {

@@ -61,9 +61,12 @@
 // connection opens (the pinger starts before OnOpen runs, so a slow
 // OnOpen does not delay it), then one every interval. With PingTimeout
 // set too (and less than PingInterval), a connection that gets no pong
-// within PingTimeout of a ping fails with [ErrPongTimeout]. Run checks
-// these settings before connecting and returns an error matching
-// [ErrInvalid] that names the setting.
+// within PingTimeout of a ping fails with [ErrPongTimeout]: it sends a
+// close frame with 1011 (status.InternalError) and the reason "ping/pong
+// timed out" (RFC 6455 §7.1.7), waits at most a second for the answer
+// (or CloseTimeout, if shorter), then closes. Run checks these settings
+// before connecting and returns an error matching [ErrInvalid] that
+// names the setting.
 //
 // A pong counts when it has arrived, not when it has been read: frames
 // wait on the socket while a handler runs, so a slow handler must not

@@ -95,13 +95,29 @@ func (s *session) isClosing() bool {
 	return s.closing
 }
 
-// fail records why the connection failed and drops it.
-func (s *session) fail(err error) {
+// failCloseTimeout bounds the close frame with which keepalive fails a
+// connection and the wait for the peer's answer: the peer has been silent
+// for PingTimeout already, so the wait is short.
+const failCloseTimeout = time.Second
+
+// fail records why the connection failed and ends it as RFC 6455 §7.1.7
+// has an endpoint fail a connection: it sends a close frame with 1011 and
+// reason, unless the closing handshake has begun, and closes the
+// connection once the peer answered or within failCloseTimeout (or
+// closeTimeout, if shorter).
+func (s *session) fail(err error, reason string) {
 	s.mu.Lock()
 	if s.failed == nil && !s.ended {
 		s.failed = err
 	}
+	send := !s.closing && !s.ended
+	s.closing = true
 	s.mu.Unlock()
+	if send {
+		ctx, cancel := context.WithTimeout(context.Background(), min(failCloseTimeout, s.closeTimeout))
+		s.c.close(ctx, status.InternalError, reason)
+		cancel()
+	}
 	s.c.abort()
 }
 
@@ -246,7 +262,7 @@ func (s *session) verdict(fired bool) (wait time.Duration, failed bool) {
 	s.mu.Unlock()
 	switch {
 	case used >= readGrace:
-		s.fail(ErrPongTimeout)
+		s.fail(ErrPongTimeout, "ping/pong timed out")
 		return 0, true
 	case inRead:
 		return readGrace - used, false
