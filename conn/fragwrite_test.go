@@ -1,10 +1,14 @@
 package conn
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -354,5 +358,92 @@ func TestMessageCallsRefuseContinuation(t *testing.T) {
 	}
 	if got := wire(t, g); got != "" {
 		t.Errorf("wire %s, want nothing sent", got)
+	}
+}
+
+// Messages stay whole on the wire however their senders contend: eight
+// goroutines send messages in fragments with WriteFrame and whole with
+// WriteMessage while each Write waits for its turn, so that frames queue
+// behind writes in flight and messages end while others wait to begin.
+func TestFragmentsAtomicContended(t *testing.T) {
+	g := &gateTransport{gate: make(chan struct{})}
+	c := New(g, &Config{Role: RoleServer})
+	stop := make(chan struct{})
+	released := make(chan struct{})
+	go func() {
+		defer close(released)
+		for {
+			select {
+			case g.gate <- struct{}{}:
+			case <-stop:
+				return
+			}
+			runtime.Gosched()
+		}
+	}()
+	const senders, messages = 16, 300
+	var wg sync.WaitGroup
+	for i := range senders {
+		wg.Go(func() {
+			ctx := context.Background()
+			for j := range messages {
+				tag := fmt.Sprintf("%d.%d/", i, j)
+				var err error
+				if (i+j)%2 == 0 {
+					err = c.WriteMessage(ctx, frame.OpBinary, []byte(tag))
+				} else {
+					for k, f := range []frame.Frame{
+						part(frame.OpText, false, tag+"1"),
+						part(frame.OpContinuation, false, tag+"2"),
+						part(frame.OpContinuation, true, tag+"3"),
+					} {
+						if err = c.WriteFrame(ctx, f); err != nil {
+							t.Errorf("fragment %d of %s: %v", k, tag, err)
+							break
+						}
+						runtime.Gosched() // the next fragment as the holder takes this one
+
+					}
+				}
+				if err != nil {
+					t.Errorf("message %s: %v", tag, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := c.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	close(stop)
+	<-released
+
+	g.mu.Lock()
+	b := bytes.Join(g.writes, nil)
+	g.mu.Unlock()
+	open, whole := "", 0 // the tag of the message open, messages ended
+	for len(b) > 0 {
+		h, n, err := frame.ParseHeader(b)
+		if err != nil || int64(len(b)-n) < h.Length {
+			t.Fatalf("bad frame after %d messages: %v", whole, err)
+		}
+		p := string(b[n : n+int(h.Length)])
+		b = b[n+int(h.Length):]
+		tag, _, _ := strings.Cut(p, "/")
+		switch {
+		case h.Opcode == frame.OpContinuation && open != tag:
+			t.Fatalf("continuation %q with message %q open", p, open)
+		case h.Opcode != frame.OpContinuation && open != "":
+			t.Fatalf("%v %q inside message %q", h.Opcode, p, open)
+		case h.Fin:
+			open = ""
+			whole++
+		default:
+			open = tag
+		}
+	}
+	if want := senders * messages; whole != want {
+		t.Errorf("%d messages on the wire, want %d", whole, want)
 	}
 }

@@ -455,22 +455,20 @@ func (q *sendQueue) endMessage() {
 // the write lock and has bound the write.
 func (c *Conn) takeFor(h frame.Header, r fragRole) (int, <-chan struct{}, error) {
 	switch {
-	case marks(h, r):
+	case r == roleStart || marks(h, r):
 		return c.takeMarking(h, r)
 	case c.q.pending.Load():
 		n, err := c.takeQueued(false, false)
-		if err != nil || r != roleStart {
-			return n, nil, err
-		}
-		return n, c.q.openMessage(), nil
-	case r == roleStart:
-		return 0, c.q.openMessage(), nil
+		return n, nil, err
 	}
 	return 0, nil, nil
 }
 
-// takeMarking is takeFor for a frame that opens or ends a message: its
-// take and its mark are one section of the queue's lock.
+// takeMarking is takeFor for a frame that begins or ends a message: its
+// take, its look for an open message and its mark are one section of the
+// queue's lock. A frame beginning a message must look at the queue it
+// takes: a message whose last frames are queued behind that take is open
+// for this frame, though its end is already marked.
 func (c *Conn) takeMarking(h frame.Header, r fragRole) (int, <-chan struct{}, error) {
 	n, err := c.flushKept()
 	if err != nil {
