@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"runtime"
 	"strings"
@@ -446,4 +447,161 @@ func TestFragmentsAtomicContended(t *testing.T) {
 	if want := senders * messages; whole != want {
 		t.Errorf("%d messages on the wire, want %d", whole, want)
 	}
+}
+
+// pipeFrame reads a frame from r, a pipe's end, and returns it as wire
+// does, "opcode:payload" with a "+" when not final.
+func pipeFrame(t *testing.T, r net.Conn) string {
+	t.Helper()
+	h, err := frame.ReadHeader(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := make([]byte, h.Length)
+	if _, err := io.ReadFull(r, p); err != nil {
+		t.Fatal(err)
+	}
+	s := h.Opcode.String() + ":" + string(p)
+	if !h.Fin {
+		s += "+"
+	}
+	return s
+}
+
+// A message's final fragment stopped by its context before any byte left
+// leaves the message open: a call beginning another message waits, and
+// the final fragment sent again ends it.
+func TestWriteFrameFinalStopped(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, z := net.Pipe()
+		defer z.Close()
+		c := New(a, &Config{Role: RoleServer})
+		bg := context.Background()
+		go c.WriteFrame(bg, part(frame.OpText, false, "a1"))
+		if got := pipeFrame(t, z); got != "text:a1+" {
+			t.Fatalf("first frame %s", got)
+		}
+		synctest.Wait() // its call has returned: the write is free
+		// Nobody reads: the final fragment's Write is stopped with nothing written.
+		ctx, cancel := context.WithTimeout(bg, time.Second)
+		defer cancel()
+		done := make(chan error, 1)
+		go func() { done <- c.WriteFrame(ctx, part(frame.OpContinuation, true, "a2")) }()
+		var te *TimeoutError
+		if err := <-done; !errors.As(err, &te) || te.Kept || te.Broken {
+			t.Fatalf("final fragment stopped: %v; want a TimeoutError, not kept, not broken", err)
+		}
+		sent := make(chan error, 1)
+		go func() { sent <- c.WriteMessage(bg, frame.OpBinary, []byte("b")) }()
+		synctest.Wait()
+		if len(sent) != 0 {
+			t.Fatal("WriteMessage returned with the message still open")
+		}
+		go func() { done <- c.WriteFrame(bg, part(frame.OpContinuation, true, "a2")) }()
+		for _, want := range []string{"cont:a2", "binary:b"} {
+			if got := pipeFrame(t, z); got != want {
+				t.Errorf("frame %s, want %s", got, want)
+			}
+		}
+		if err := <-done; err != nil {
+			t.Errorf("final fragment sent again: %v", err)
+		}
+		if err := <-sent; err != nil {
+			t.Errorf("WriteMessage: %v", err)
+		}
+	})
+}
+
+// A MessageWriter's first fragment stopped by its context after its first
+// bytes went out can never be followed by the rest of its message: the
+// connection is closed, and the error says so, rather than keeping the
+// fragment for a write that would open a message nothing ends.
+func TestNextWriterFirstFragmentCut(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, z := net.Pipe()
+		defer z.Close()
+		c := New(a, &Config{Role: RoleServer})
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		w, err := c.NextWriter(ctx, frame.OpBinary)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go io.ReadFull(z, make([]byte, 100)) // the first bytes of the fragment, then nothing
+		_, err = w.Write(make([]byte, 40<<10))
+		var te *TimeoutError
+		if !errors.As(err, &te) || te.Kept || !te.Broken || !errors.Is(err, ErrBroken) {
+			t.Fatalf("Write = %v; want a broken TimeoutError", err)
+		}
+		w.Close()
+		if err := c.WriteMessage(context.Background(), frame.OpBinary, []byte("b")); err == nil {
+			t.Error("WriteMessage after the cut fragment succeeded; want the connection closed")
+		}
+	})
+}
+
+// A sender's context bounds its own frame, never the frames of others it
+// takes from the send queue, whose calls returned: when the context ends
+// while they wait to be written, they still go out whole, and the
+// connection stays usable.
+func TestDeadlineSparesQueued(t *testing.T) {
+	for _, s := range []struct {
+		name string
+		send func(ctx context.Context, c *Conn) error
+	}{
+		{"WriteMessage", func(ctx context.Context, c *Conn) error {
+			return c.WriteMessage(ctx, frame.OpBinary, []byte("c"))
+		}},
+		{"WriteMessages", func(ctx context.Context, c *Conn) error {
+			return c.WriteMessages(ctx, frame.OpBinary, []byte("c"))
+		}},
+		{"NextWriter", func(ctx context.Context, c *Conn) error {
+			w, err := c.NextWriter(ctx, frame.OpBinary)
+			if err != nil {
+				return err
+			}
+			w.Write([]byte("c"))
+			return w.Close()
+		}},
+	} {
+		t.Run(s.name, func(t *testing.T) { testDeadlineSparesQueued(t, s.send) })
+	}
+}
+
+func testDeadlineSparesQueued(t *testing.T, send func(ctx context.Context, c *Conn) error) {
+	synctest.Test(t, func(t *testing.T) {
+		a, z := net.Pipe()
+		defer z.Close()
+		c := New(a, &Config{Role: RoleServer})
+		bg := context.Background()
+		// A frame queued while the write is held, and the lock free before
+		// its sender takes it: the moment of the hand-over (queue.go) at
+		// which another sender's call can take the lock first.
+		if !c.wlock.tryLock() {
+			t.Fatal("write lock held")
+		}
+		if err := c.WriteMessage(bg, frame.OpBinary, []byte("q")); err != nil {
+			t.Fatal(err)
+		}
+		c.wlock.unlock()
+		ctx, cancel := context.WithTimeout(bg, time.Second)
+		defer cancel()
+		done := make(chan error, 1)
+		go func() { done <- send(ctx, c) }()
+		time.Sleep(2 * time.Second) // the deadline passes with "q" unread
+		if got := pipeFrame(t, z); got != "binary:q" {
+			t.Errorf("frame %s, want binary:q", got)
+		}
+		var te *TimeoutError
+		if err := <-done; !errors.As(err, &te) || te.Broken || te.Kept {
+			t.Errorf("send = %v; want a TimeoutError, neither broken nor kept", err)
+		}
+		go func() { done <- c.WriteMessage(bg, frame.OpBinary, []byte("after")) }()
+		if got := pipeFrame(t, z); got != "binary:after" {
+			t.Errorf("frame %s, want binary:after", got)
+		}
+		if err := <-done; err != nil {
+			t.Errorf("WriteMessage after: %v", err)
+		}
+	})
 }

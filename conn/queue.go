@@ -293,11 +293,7 @@ func (c *Conn) drainQueue() error {
 			continue
 		}
 		ctx := context.Background()
-		if c.wbind.Stall > 0 {
-			c.wbind.Arm(ctx)
-		} else {
-			c.wbind.Until(time.Now().Add(ReplyTimeout))
-		}
+		c.bindQueued()
 		n, werr := c.takeQueued(false, round >= drainRounds)
 		if werr == nil {
 			var k int
@@ -309,6 +305,40 @@ func (c *Conn) drainQueue() error {
 		}
 		c.wbind.Disarm()
 	}
+	return err
+}
+
+// bindQueued binds the writes of frames whose senders returned: by
+// Config.WriteTimeout's watchdog, or, with WriteTimeout off, within
+// ReplyTimeout from now. The caller holds the write lock, with no call
+// bound.
+func (c *Conn) bindQueued() {
+	if c.wbind.Stall > 0 {
+		c.wbind.Arm(context.Background())
+	} else {
+		c.wbind.Until(time.Now().Add(ReplyTimeout))
+	}
+}
+
+// sendTaken writes the frames a holder bound to ctx took from the queue
+// (takeFor), on their own, when ctx can end: their senders returned, and
+// the end of the holder's context must not cut them, which would fail the
+// connection. They are bound as drainQueue binds them; a context that
+// cannot end leaves them to go out with the holder's frame, in one write.
+// The error is the connection's, final. The caller holds the write lock
+// and has bound ctx, which is bound again on return.
+func (c *Conn) sendTaken(ctx context.Context) error {
+	if len(c.w.pre) == 0 || ctx.Done() == nil {
+		return nil
+	}
+	c.wbind.Disarm()
+	c.bindQueued()
+	n, err := c.w.flush(c.t)
+	if err != nil {
+		err = c.wrote(context.Background(), n, err)
+	}
+	c.wbind.Disarm()
+	c.wbind.Arm(ctx)
 	return err
 }
 
@@ -481,7 +511,13 @@ func (c *Conn) takeMarking(h frame.Header, r fragRole) (int, <-chan struct{}, er
 	if r == roleStart && k.end != nil {
 		return n, k.end, nil
 	}
-	k.mark(h, r)
+	if r == roleStart {
+		k.mark(h, r)
+	}
+	// A message ends when its final frame is on its way: sendLocked
+	// marks it once written (or kept), so that one stopped before it left
+	// stays open, to be ended by a call again; while the holder writes,
+	// no other message can be queued.
 	return n, nil, nil
 }
 

@@ -351,9 +351,11 @@ type MessageWriter struct {
 // Writes is never split between fragments.
 //
 // Messages are atomic: from NextWriter until Close, the writer holds the
-// Conn's write lock, so every other sending call (WriteMessage,
-// WriteFrame, Ping, Close and other writers) waits until Close, and no
-// frame of another message comes between this one's. While a message sent
+// Conn's write lock, so no frame of another message comes between this
+// one's. Other sending calls find a write in flight: WriteMessage,
+// WriteFrame and Ping queue their frames, which go out after the
+// message (see [Conn.WriteFrame]), and the calls that wait for their
+// turn (WriteMessages, Close, other writers) wait until Close. While a message sent
 // in fragments with [Conn.WriteFrame] is open, NextWriter waits until it
 // ends, as WriteFrame says. Pongs the receiving
 // side owes are sent between fragments, as the write lock's holder does
@@ -364,6 +366,8 @@ type MessageWriter struct {
 // stopped when it ends returns a [*TimeoutError]. Once a fragment has
 // been sent, a message that cannot be finished leaves the connection
 // unusable for data: a failed Write or Close then closes the connection.
+// So does a first fragment stopped after its first bytes went out: its
+// TimeoutError is Broken.
 func (c *Conn) NextWriter(ctx context.Context, op frame.Opcode) (*MessageWriter, error) {
 	if op != frame.OpText && op != frame.OpBinary {
 		return nil, fmt.Errorf("%w: %v", ErrNotData, op)
@@ -380,11 +384,15 @@ func (c *Conn) NextWriter(ctx context.Context, op frame.Opcode) (*MessageWriter,
 		var end <-chan struct{}
 		if err == nil {
 			// Frames queued before the message go out before its first
-			// fragment, in the same write.
+			// fragment: in the same write, or before it when ctx can end
+			// (sendTaken).
 			c.wbind.Arm(ctx)
 			var n int
 			n, end, err = c.takeFor(frame.Header{Fin: true, Opcode: op}, c.openRole(op))
 			err = c.wrote(ctx, n, err)
+			if err == nil && end == nil {
+				err = c.sendTaken(ctx)
+			}
 			c.wbind.Disarm()
 		}
 		if err == nil && end == nil {
@@ -514,8 +522,16 @@ func (w *MessageWriter) flush(fin bool) error {
 		}
 	}
 	if err != nil {
+		te, kept := err.(*TimeoutError)
+		if kept = kept && te.Kept && !fin; kept {
+			// The first fragment goes out with the next write, and the
+			// message it opens can never end.
+			cp := *te
+			cp.Kept, cp.Broken = false, true
+			err = &cp
+		}
 		w.err = err
-		if w.op == frame.OpContinuation {
+		if w.op == frame.OpContinuation || kept {
 			c.terminate(err, err)
 		}
 		return err

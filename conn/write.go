@@ -95,7 +95,11 @@ func putBuffer(bp *[]byte) {
 //
 //   - With the Conn's write free, the call writes the frame itself and
 //     returns when the frame was handed to the operating system, with
-//     that write's error. ctx bounds the write (see [Conn]).
+//     that write's error. ctx bounds the write (see [Conn]). Frames
+//     other senders queued just before go out first; their calls have
+//     returned, so a ctx that can end does not bound them: they are
+//     written on their own, as queued frames are (see
+//     [Config.WriteTimeout]), and the call's own write follows.
 //   - With a write in flight, the frame is copied, masked, into the
 //     Conn's send queue and the call returns nil at once: the frame is
 //     accepted, not yet written. The goroutine writing sends the queue,
@@ -246,6 +250,9 @@ func (c *Conn) sendBatch(ctx context.Context, h frame.Header, ps [][]byte) (<-ch
 	n, end, err := c.takeFor(h, c.openRole(h.Opcode))
 	if end != nil || err != nil {
 		return end, c.wrote(ctx, n, err)
+	}
+	if err := c.sendTaken(ctx); err != nil {
+		return nil, err
 	}
 	if c.enc == nil && c.trace == nil && c.cfg.maskKey == nil {
 		// The common case, with fewer checks per message: keys from the
@@ -433,7 +440,14 @@ func (c *Conn) sendLocked(ctx context.Context, h frame.Header, payload []byte, m
 		c.wbind.Disarm()
 		return end, nil
 	}
+	if err == nil {
+		if err = c.sendTaken(ctx); err != nil {
+			c.wbind.Disarm()
+			return nil, err
+		}
+	}
 	opened := err == nil && r == roleStart && !h.Fin
+	ending := err == nil && r == roleCont && h.Fin
 	if err == nil && msg && c.enc != nil {
 		if h, payload, err = c.encode(h, payload); err != nil {
 			c.wbind.Disarm()
@@ -445,8 +459,12 @@ func (c *Conn) sendLocked(ctx context.Context, h frame.Header, payload []byte, m
 		k, err = c.put(h, payload)
 		n += k
 	}
-	if err != nil && opened && !(c.w.kept && c.w.whole) {
+	onItsWay := err == nil || c.w.kept && c.w.whole
+	switch {
+	case opened && !onItsWay:
 		c.q.endMessage() // the frame opening it is not on its way
+	case ending && onItsWay:
+		c.q.endMessage()
 	}
 	err = c.wrote(ctx, n, err)
 	c.wbind.Disarm()
