@@ -243,9 +243,11 @@
 // Config.Trace and Config.Logger are websocket-client's enableTrace, in two
 // forms. Either, both or neither may be set.
 //
-// Trace, an io.Writer, gets websocket-client's text byte for byte (the
-// wsdump command's -vv output): the request head and the response's
-// status line and header fields between "--- request header ---" and
+// Trace, an io.Writer, gets websocket-client's text (the wsdump
+// command's -vv output; docs/python-migration.md lists where it differs:
+// credentials redacted, response fields sorted and their names in
+// canonical form, received frames as they came): the request head and
+// the response's status line and header fields between "--- request header ---" and
 // "--- response header ---" banners, then two lines per frame sent or
 // received, its wire bytes and websocket-client's str() of it, both with
 // Python bytes literals:
