@@ -40,7 +40,8 @@ type Conn struct {
 
 	status      uint16 // the handshake's HTTP status
 	proto       handshakeProto
-	dropped     bool // under mu: the transport was closed (here to fill padding)
+	dropped     bool  // under mu: the transport was closed (here to fill padding)
+	pong        int32 // reading: length of a pong owed for the ping in ctl, plus one (here to fill padding)
 	subprotocol string
 	fields      []string // response header fields: name, value, name, value...
 
@@ -55,7 +56,6 @@ type Conn struct {
 	msg   fragment.Message               // the message the last data frame completed
 	rs    streamState                    // the message a MessageReader streams
 	ctl   *[frame.MaxControlPayload]byte // made by the first control frame read
-	pong  int                            // length of a pong owed for the ping in ctl, plus one
 	tpay  []byte                         // payload of the frame being read, kept for the trace
 	fbuf  []byte                         // ReadFrame's payload
 
@@ -78,6 +78,7 @@ type Conn struct {
 	rerr error         // terminal error for reads
 	werr error         // terminal error for writes
 	done chan struct{} // closed once the transport is closed
+	ends *[]func()     // under mu: run once the transport is closed (onEnd)
 }
 
 // New returns a Conn over t, whose opening handshake is done: the server
@@ -191,14 +192,36 @@ func (c *Conn) drop(rerr, werr error, closeT func() error) bool {
 	c.setErrs(rerr, werr)
 	first := !c.dropped
 	c.dropped = true
+	ends := c.ends
+	c.ends = nil
 	c.mu.Unlock()
 	if first {
 		closeT()
 		close(c.done)
 		c.rbind.Release()
 		c.wbind.Release()
+		if ends != nil {
+			for _, f := range *ends {
+				f()
+			}
+		}
 	}
 	return first
+}
+
+// onEnd has f run once the transport is closed, or at once if it is.
+func (c *Conn) onEnd(f func()) {
+	c.mu.Lock()
+	if c.dropped {
+		c.mu.Unlock()
+		f()
+		return
+	}
+	if c.ends == nil {
+		c.ends = new([]func())
+	}
+	*c.ends = append(*c.ends, f)
+	c.mu.Unlock()
 }
 
 func (c *Conn) readErr() error {

@@ -171,7 +171,9 @@
 // the socket for each call. A call with another context, and the end of
 // the connection, undo what the last one left; the binding refers to the
 // Conn weakly, so not even an unclosed Conn is kept alive by a long-lived
-// context. A context of a type outside the context package that does not
+// context, though the registrations themselves (about 460 bytes for a Conn
+// that sent and received) stay with that context until it ends: close
+// every Conn. A context of a type outside the context package that does not
 // derive from one of its contexts makes context.AfterFunc start a
 // goroutine waiting on it; with such a context that goroutine stays
 // between calls, until a call with another context or the end of the

@@ -53,7 +53,15 @@ var ErrUnexpectedMessage = errors.New("conn: message of an unexpected type")
 // are the transport's, or an address of network "websocket" when it has
 // none.
 func NetConn(ctx context.Context, c *Conn, op frame.Opcode) net.Conn {
-	return &netConn{c: c, op: op, rd: deadline{parent: ctx}, wd: deadline{parent: ctx}}
+	n := &netConn{c: c, op: op, rd: deadline{parent: ctx}, wd: deadline{parent: ctx}}
+	// The deadlines' contexts are ctx's children until they are cancelled:
+	// the Conn's end, however it comes, cancels them, so that a
+	// long-lived ctx keeps none of a NetConn that was never closed.
+	c.onEnd(func() {
+		n.rd.stop()
+		n.wd.stop()
+	})
+	return n
 }
 
 // netConn is the net.Conn of NetConn.
@@ -218,10 +226,11 @@ func addrOr(a net.Addr) net.Addr {
 type deadline struct {
 	parent context.Context
 
-	mu     sync.Mutex
-	ctx    context.Context
-	cancel context.CancelFunc
-	timer  *time.Timer
+	mu      sync.Mutex
+	ctx     context.Context
+	cancel  context.CancelFunc
+	timer   *time.Timer
+	stopped bool // the connection ended: no new context is made
 }
 
 // context returns the context a call runs within.
@@ -229,9 +238,20 @@ func (d *deadline) context() context.Context {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.ctx == nil {
-		d.ctx, d.cancel = context.WithCancel(d.parent)
+		d.ctx, d.cancel = d.newContext()
 	}
 	return d.ctx
+}
+
+// newContext returns a new context for the calls: parent's child, or,
+// once stopped, one cancelled already that parent does not know of.
+func (d *deadline) newContext() (context.Context, context.CancelFunc) {
+	if d.stopped {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		return ctx, cancel
+	}
+	return context.WithCancel(d.parent)
 }
 
 // done returns the Done channel of the context, or nil while no deadline
@@ -258,7 +278,7 @@ func (d *deadline) set(t time.Time) {
 		if d.cancel != nil {
 			d.cancel()
 		}
-		d.ctx, d.cancel = context.WithCancel(d.parent)
+		d.ctx, d.cancel = d.newContext()
 	}
 	if t.IsZero() {
 		return
@@ -270,10 +290,11 @@ func (d *deadline) set(t time.Time) {
 	d.cancel()
 }
 
-// stop releases the context and its timer.
+// stop releases the context and its timer, for good.
 func (d *deadline) stop() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.stopped = true
 	if d.timer != nil {
 		d.timer.Stop()
 	}

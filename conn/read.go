@@ -490,7 +490,7 @@ func (c *Conn) control(ctx context.Context) error {
 	switch c.rf.h.Opcode {
 	case frame.OpPing:
 		if !c.closeSent.Load() {
-			c.pong = int(c.rf.h.Length) + 1
+			c.pong = int32(c.rf.h.Length) + 1
 			return c.sendPong(ctx)
 		}
 	case frame.OpClose:
