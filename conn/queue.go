@@ -485,6 +485,10 @@ func (q *sendQueue) endMessage() {
 // the write lock and has bound the write.
 func (c *Conn) takeFor(h frame.Header, r fragRole) (int, <-chan struct{}, error) {
 	switch {
+	case c.q.more.Load() == nil && !marks(h, r):
+		// Nothing was ever queued and no message opened: a sender that
+		// queues from now on comes after this frame.
+		return 0, nil, nil
 	case r == roleStart || marks(h, r):
 		return c.takeMarking(h, r)
 	case c.q.pending.Load():

@@ -432,10 +432,7 @@ func (c *Conn) sendLocked(ctx context.Context, h frame.Header, payload []byte, m
 	var n int
 	var end <-chan struct{}
 	var err error
-	if c.q.more.Load() != nil || marks(h, r) {
-		// Frames were queued once, or a message opened: see takeFor.
-		n, end, err = c.takeFor(h, r)
-	}
+	n, end, err = c.takeFor(h, r)
 	if end != nil {
 		c.wbind.Disarm()
 		return end, nil
