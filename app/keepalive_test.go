@@ -201,3 +201,23 @@ func TestCloseWhileDialing(t *testing.T) {
 		}
 	})
 }
+
+// A pong timeout decided just as the read loop returned with the peer's
+// close (or a loss) must not read as a close the App asked for: the
+// session then reports the peer's close, and Run reconnects or returns
+// it, rather than ending with no error. fail sends its close frame
+// without marking the session closing.
+func TestPongTimeoutAfterPeerClose(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newFakeConn()
+		s := newSession(c, time.Second)
+		c.deliverClose(status.GoingAway, "bye") // read by the loop, which has returned
+		s.fail(ErrPongTimeout, "ping/pong timed out")
+		if s.isClosing() {
+			t.Error("the session reads as closing by the App after a pong timeout")
+		}
+		if sent := drain(c); len(sent) != 1 || sent[0].op != frame.OpClose || sent[0].code != status.InternalError {
+			t.Errorf("sent %v; want one close 1011", sent)
+		}
+	})
+}

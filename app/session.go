@@ -110,8 +110,10 @@ func (s *session) fail(err error, reason string) {
 	if s.failed == nil && !s.ended {
 		s.failed = err
 	}
+	// closing stays unset: the read loop, which may have returned with
+	// the peer's close or a loss just before, must not take this close
+	// for one asked for (App.Close), which ends Run with no error.
 	send := !s.closing && !s.ended
-	s.closing = true
 	s.mu.Unlock()
 	if send {
 		ctx, cancel := context.WithTimeout(context.Background(), min(failCloseTimeout, s.closeTimeout))

@@ -151,7 +151,14 @@
 //   - A call waiting for the lock held by another goroutine gives up when
 //     its context ends, having done nothing. A sender whose frame was
 //     queued (see Concurrency) has already returned: the frame goes out
-//     with the holder's writes, whatever the sender's context.
+//     with the holder's writes, whatever the sender's context. So a
+//     sending call that takes such frames from the queue, at the moment
+//     the write passes from one goroutine to another, writes them first
+//     on their own, bounded as queued frames are (WriteTimeout below),
+//     and only its own frame by its context: against a stalled peer it
+//     can return after its context ended. Close and a NetConn's Write
+//     keep their deadlines: one that stops such frames fails the
+//     connection.
 //
 // A send whose context has no deadline is still bounded:
 // [Config.WriteTimeout] (30 seconds unless set) is how long the peer may

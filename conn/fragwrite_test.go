@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -604,4 +605,74 @@ func testDeadlineSparesQueued(t *testing.T, send func(ctx context.Context, c *Co
 			t.Errorf("WriteMessage after: %v", err)
 		}
 	})
+}
+
+// A sender waiting for a message sent in fragments to end is told at once
+// when the final fragment's write finds the peer gone (EPIPE, which ends
+// sending but leaves the socket to the receiving calls), rather than
+// waiting out ReplyTimeout for an end that never comes.
+func TestFinalFragmentPeerGone(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := &gateTransport{}
+		c := New(g, &Config{Role: RoleServer})
+		bg := context.Background()
+		if err := c.WriteFrame(bg, part(frame.OpText, false, "a1")); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- c.WriteMessage(bg, frame.OpBinary, []byte("b")) }()
+		synctest.Wait() // it waits for the message to end
+		g.fail = fmt.Errorf("write: %w", syscall.EPIPE)
+		start := time.Now()
+		if err := c.WriteFrame(bg, part(frame.OpContinuation, true, "a2")); !errors.Is(err, ErrConnectionLost) {
+			t.Errorf("final fragment: %v; want ErrConnectionLost", err)
+		}
+		if err := <-done; !errors.Is(err, ErrConnectionLost) || time.Since(start) != 0 {
+			t.Errorf("waiting sender: %v after %v; want ErrConnectionLost at once", err, time.Since(start))
+		}
+	})
+}
+
+// Close and a NetConn's Write keep their deadlines when they take frames
+// other senders queued: a deadline that stops those frames fails the
+// connection (they cannot be finished), but the call returns at it.
+func TestDeadlineKeptTakingQueued(t *testing.T) {
+	for _, s := range []struct {
+		name string
+		send func(c *Conn) error
+	}{
+		{"Close", func(c *Conn) error {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			return c.Close(ctx, 1000, "")
+		}},
+		{"NetConn", func(c *Conn) error {
+			nc := NetConn(context.Background(), c, frame.OpBinary)
+			nc.SetWriteDeadline(time.Now().Add(time.Second))
+			_, err := nc.Write([]byte("c"))
+			return err
+		}},
+	} {
+		t.Run(s.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				a, z := net.Pipe()
+				defer z.Close()
+				c := New(a, &Config{Role: RoleServer})
+				if !c.wlock.tryLock() { // the hand-over's moment, as in TestDeadlineSparesQueued
+					t.Fatal("write lock held")
+				}
+				if err := c.WriteMessage(context.Background(), frame.OpBinary, []byte("q")); err != nil {
+					t.Fatal(err)
+				}
+				c.wlock.unlock()
+				start := time.Now()
+				if err := s.send(c); err == nil {
+					t.Error("the call succeeded with nothing read")
+				}
+				if d := time.Since(start); d != time.Second {
+					t.Errorf("returned after %v; want 1s, its deadline", d)
+				}
+			})
+		})
+	}
 }

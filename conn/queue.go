@@ -18,8 +18,9 @@ import (
 // its frame, masked with a fresh key, into the Conn's send queue and
 // returns. The holder sends what is queued before it releases the lock:
 // with its own frame, the queued frames first, in one vectored write
-// (writev over TCP), and then, round after round, what was queued during
-// its last write. So 8 senders of small messages cost about one system
+// (writev over TCP; on their own first when its context can end, see
+// sendTaken), and then, round after round, what was queued during its
+// last write. So 8 senders of small messages cost about one system
 // call for a whole queue, not one each, and a lone sender, which always
 // finds the lock free, writes its own frame exactly as before.
 //

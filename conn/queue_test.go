@@ -230,7 +230,7 @@ func TestQueuedWriteFailureSticky(t *testing.T) {
 	}{
 		{"released", errors.New("broken pipe"), func(c *Conn) error { return c.unlockWrite() }},
 		{"with own frame", errors.New("broken pipe"), func(c *Conn) error {
-			_, err := c.sendLocked(cancelled, frame.Header{Fin: true, Opcode: frame.OpText}, []byte("own"), true, roleStart)
+			_, err := c.sendLocked(cancelled, frame.Header{Fin: true, Opcode: frame.OpText}, []byte("own"), true, roleStart, true)
 			c.unlockWrite()
 			return err
 		}},
@@ -278,7 +278,7 @@ func TestCloseAfterQueued(t *testing.T) {
 		g.gate = make(chan struct{})
 		closed := make(chan error, 1)
 		go func() {
-			_, err := c.sendLocked(context.Background(), frame.Header{Fin: true, Opcode: frame.OpClose}, []byte{0x03, 0xe8}, false, roleOther)
+			_, err := c.sendLocked(context.Background(), frame.Header{Fin: true, Opcode: frame.OpClose}, []byte{0x03, 0xe8}, false, roleOther, false)
 			closed <- err
 			c.unlockWrite()
 		}()

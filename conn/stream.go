@@ -352,10 +352,11 @@ type MessageWriter struct {
 //
 // Messages are atomic: from NextWriter until Close, the writer holds the
 // Conn's write lock, so no frame of another message comes between this
-// one's. Other sending calls find a write in flight: WriteMessage,
-// WriteFrame and Ping queue their frames, which go out after the
-// message (see [Conn.WriteFrame]), and the calls that wait for their
-// turn (WriteMessages, Close, other writers) wait until Close. While a message sent
+// one's. Other sending calls find a write in flight: those that queue
+// their frames then (WriteMessage, WriteFrame and Ping, with the
+// exceptions [Conn.WriteFrame] lists) return, and their frames go out
+// after the message; the others (WriteMessages, Close, other writers,
+// and the exceptions) wait until Close. While a message sent
 // in fragments with [Conn.WriteFrame] is open, NextWriter waits until it
 // ends, as WriteFrame says. Pongs the receiving
 // side owes are sent between fragments, as the write lock's holder does

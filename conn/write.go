@@ -99,7 +99,9 @@ func putBuffer(bp *[]byte) {
 //     other senders queued just before go out first; their calls have
 //     returned, so a ctx that can end does not bound them: they are
 //     written on their own, as queued frames are (see
-//     [Config.WriteTimeout]), and the call's own write follows.
+//     [Config.WriteTimeout]), and the call's own write follows, so
+//     against a stalled peer the call can return after ctx ended. A
+//     close frame's write keeps ctx's bound (see [Conn.Close]).
 //   - With a write in flight, the frame is copied, masked, into the
 //     Conn's send queue and the call returns nil at once: the frame is
 //     accepted, not yet written. The goroutine writing sends the queue,
@@ -402,7 +404,7 @@ func (c *Conn) sendHeader(ctx context.Context, h frame.Header, payload []byte, m
 				return &TimeoutError{Op: "write", Ctx: err}
 			}
 		}
-		end, err := c.sendLocked(ctx, h, payload, msg, r)
+		end, err := c.sendLocked(ctx, h, payload, msg, r, queue && h.Opcode != frame.OpClose)
 		c.unlockWrite()
 		if end == nil {
 			return err
@@ -415,10 +417,11 @@ func (c *Conn) sendHeader(ctx context.Context, h frame.Header, payload []byte, m
 
 // sendLocked is sendHeader under the write lock, for a frame of role r.
 // The frames queued go first, with this one in the same write when it
-// fits in the writer's buffer. A frame beginning a message while another
+// fits in the writer's buffer, or on their own, sparing them ctx's end,
+// when spare is set (sendTaken). A frame beginning a message while another
 // is open is not sent: sendLocked returns the channel closed when that
 // message ends.
-func (c *Conn) sendLocked(ctx context.Context, h frame.Header, payload []byte, msg bool, r fragRole) (<-chan struct{}, error) {
+func (c *Conn) sendLocked(ctx context.Context, h frame.Header, payload []byte, msg bool, r fragRole, spare bool) (<-chan struct{}, error) {
 	if err := c.writeErr(); err != nil {
 		return nil, err
 	}
@@ -437,7 +440,7 @@ func (c *Conn) sendLocked(ctx context.Context, h frame.Header, payload []byte, m
 		c.wbind.Disarm()
 		return end, nil
 	}
-	if err == nil {
+	if err == nil && spare {
 		if err = c.sendTaken(ctx); err != nil {
 			c.wbind.Disarm()
 			return nil, err
@@ -588,6 +591,7 @@ func (c *Conn) writeFailed(err error) error {
 			c.ended.Store(true)
 		}
 		c.mu.Unlock()
+		c.q.endMessage() // senders waiting for it find sending ended
 		return lost
 	}
 	c.terminate(lost, lost)
