@@ -10,12 +10,14 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/status"
 )
 
 // wire decodes the unmasked frames g wrote, in order, as "opcode:payload"
@@ -674,5 +676,84 @@ func TestDeadlineKeptTakingQueued(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// A call stopped while it re-sends the bytes an earlier stopped write
+// kept, before its own frame was appended, is not told its frame was
+// kept: it was not sent at all, and the connection stays usable.
+func TestStoppedBeforeOwnFrameNotKept(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, z := net.Pipe()
+		defer z.Close()
+		c := New(a, &Config{Role: RoleServer})
+		c.q.chunks()                       // as after any contention: each holder takes the queue first
+		go io.ReadFull(z, make([]byte, 2)) // the first frame's header, then nothing
+		bg := context.Background()
+		for _, p := range []string{"a", "b"} {
+			ctx, cancel := context.WithTimeout(bg, time.Second)
+			err := c.WriteMessage(ctx, frame.OpBinary, []byte(p+p+p+p))
+			cancel()
+			var te *TimeoutError
+			if !errors.As(err, &te) || te.Kept != (p == "a") {
+				t.Fatalf("%s: %v (kept %v); want a TimeoutError, kept only for a", p, err, te != nil && te.Kept)
+			}
+		}
+		done := make(chan error, 1)
+		go func() { done <- c.WriteMessage(bg, frame.OpBinary, []byte("cccc")) }()
+		rest := make([]byte, 4)
+		if _, err := io.ReadFull(z, rest); err != nil || string(rest) != "aaaa" {
+			t.Fatalf("rest of the kept frame %q, %v", rest, err)
+		}
+		if got := pipeFrame(t, z); got != "binary:cccc" {
+			t.Errorf("next frame %s, want binary:cccc", got)
+		}
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+// resetPeer is a transport whose peer sent src and then reset the
+// connection: every Write fails with EPIPE, and reads serve src until
+// Close.
+type resetPeer struct {
+	src    *bytes.Reader
+	closed atomic.Bool
+}
+
+func (p *resetPeer) Read(b []byte) (int, error) {
+	if p.closed.Load() {
+		return 0, net.ErrClosed
+	}
+	return p.src.Read(b)
+}
+func (p *resetPeer) Write([]byte) (int, error)        { return 0, fmt.Errorf("write: %w", syscall.EPIPE) }
+func (p *resetPeer) Close() error                     { p.closed.Store(true); return nil }
+func (p *resetPeer) SetReadDeadline(time.Time) error  { return nil }
+func (p *resetPeer) SetWriteDeadline(time.Time) error { return nil }
+
+// A reset met by a write that carried other senders' queued frames ends
+// sending only, as any reset does: the peer's close frame sent before it
+// is still read.
+func TestResetWithQueuedKeepsPeerClose(t *testing.T) {
+	payload, _ := status.AppendClose(nil, status.MessageTooBig, "limit")
+	wire, _ := frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpClose}, Payload: payload}.AppendBinary(nil)
+	c := New(&resetPeer{src: bytes.NewReader(wire)}, nil)
+	bg := context.Background()
+	if !c.wlock.tryLock() { // a frame queued at the hand-over's moment
+		t.Fatal("write lock held")
+	}
+	if err := c.WriteMessage(bg, frame.OpBinary, []byte("q")); err != nil {
+		t.Fatal(err)
+	}
+	c.wlock.unlock()
+	if err := c.WriteMessage(bg, frame.OpBinary, []byte("own")); !errors.Is(err, ErrConnectionLost) {
+		t.Errorf("write = %v; want ErrConnectionLost", err)
+	}
+	_, _, err := c.ReadMessage(bg)
+	var ce *status.CloseError
+	if !errors.As(err, &ce) || ce.Code != status.MessageTooBig {
+		t.Errorf("ReadMessage = %v; want the peer's close 1009", err)
 	}
 }

@@ -249,6 +249,7 @@ func (c *Conn) sendBatch(ctx context.Context, h frame.Header, ps [][]byte) (<-ch
 	}
 	c.wbind.Arm(ctx)
 	defer c.wbind.Disarm()
+	c.w.whole = false // until this call's frames are appended: bytes kept before are not its
 	n, end, err := c.takeFor(h, c.openRole(h.Opcode))
 	if end != nil || err != nil {
 		return end, c.wrote(ctx, n, err)
@@ -432,6 +433,7 @@ func (c *Conn) sendLocked(ctx context.Context, h frame.Header, payload []byte, m
 		return nil, ErrNoMessageOpen
 	}
 	c.wbind.Arm(ctx)
+	c.w.whole = false // until this call's frame is appended: bytes kept before are not its
 	var n int
 	var end <-chan struct{}
 	var err error
@@ -502,9 +504,11 @@ func (c *Conn) wrote(ctx context.Context, n int, err error) error {
 		c.drop(werr, werr, func() error { return abort(c.t) })
 		return werr
 	}
-	if c.w.dropped {
+	if c.w.dropped && !isReset(err) {
 		// The write carried queued frames, whose senders returned: the
-		// connection fails, and every later call reports it.
+		// connection fails, and every later call reports it. (A peer's
+		// reset ends sending only, in writeFailed: what it sent before
+		// is still to be read.)
 		lost := lostErr(err)
 		c.terminate(lost, lost)
 	}
@@ -584,7 +588,7 @@ func (c *Conn) writeFailed(err error) error {
 		return e
 	}
 	lost := lostErr(err)
-	if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
+	if isReset(err) {
 		c.mu.Lock()
 		if !c.ended.Load() {
 			c.werr = closedBy(lost)
@@ -815,6 +819,12 @@ func closedBy(cause error) error {
 }
 
 // lostErr is the error for a connection that ended without a close frame.
+// isReset reports whether a write failed because the peer reset the
+// connection (ECONNRESET, EPIPE).
+func isReset(err error) bool {
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
 func lostErr(err error) error {
 	return fmt.Errorf("%w: %w: %w", ErrConnectionLost, closeErrorOf(status.AbnormalClosure, ""), err)
 }
