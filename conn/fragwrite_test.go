@@ -757,3 +757,39 @@ func TestResetWithQueuedKeepsPeerClose(t *testing.T) {
 		t.Errorf("ReadMessage = %v; want the peer's close 1009", err)
 	}
 }
+
+// A MessageWriter's later fragment stopped by its context, even before
+// any byte of it left, closes the connection (the message can never
+// end), and its TimeoutError says so: Broken, not a timeout to retry.
+func TestNextWriterLaterFragmentStopped(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, z := net.Pipe()
+		defer z.Close()
+		c := New(a, &Config{Role: RoleServer})
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		w, err := c.NextWriter(ctx, frame.OpBinary)
+		if err != nil {
+			t.Fatal(err)
+		}
+		read := make(chan struct{})
+		go func() { // the first fragment, then nothing
+			h, _ := frame.ReadHeader(z)
+			io.CopyN(io.Discard, z, h.Length)
+			close(read)
+		}()
+		if _, err := w.Write(make([]byte, writeBufferSize)); err != nil {
+			t.Fatal(err)
+		}
+		<-read
+		w.Write([]byte("rest"))
+		err = w.Close()
+		var te *TimeoutError
+		if !errors.As(err, &te) || !te.Broken || te.Temporary() || !errors.Is(err, ErrBroken) {
+			t.Errorf("Close = %v; want a broken TimeoutError", err)
+		}
+		if err := c.WriteMessage(context.Background(), frame.OpBinary, []byte("x")); !errors.Is(err, ErrBroken) {
+			t.Errorf("later WriteMessage = %v; want the broken write's error", err)
+		}
+	})
+}

@@ -524,18 +524,19 @@ func (w *MessageWriter) flush(fin bool) error {
 		}
 	}
 	if err != nil {
-		te, kept := err.(*TimeoutError)
-		if kept = kept && te.Kept && !fin; kept {
-			// The first fragment goes out with the next write, and the
-			// message it opens can never end.
-			cp := *te
-			cp.Kept, cp.Broken = false, true
-			err = &cp
-		}
-		w.err = err
-		if w.op == frame.OpContinuation || kept {
+		te, isTE := err.(*TimeoutError)
+		// A fragment went out, or goes out with the next write (the
+		// first, kept): the message can never end, and the connection
+		// closes. A timeout that closes it is Broken.
+		if w.op == frame.OpContinuation || isTE && te.Kept && !fin {
+			if isTE && !te.Broken {
+				cp := *te
+				cp.Kept, cp.Broken = false, true
+				err = &cp
+			}
 			c.terminate(err, err)
 		}
+		w.err = err
 		return err
 	}
 	*w.bp = b[:copy(b, b[k:])]
