@@ -485,6 +485,9 @@ func (q *sendQueue) endMessage() {
 // the open message ends if the frame must wait for it. The caller holds
 // the write lock and has bound the write.
 func (c *Conn) takeFor(h frame.Header, r fragRole) (int, <-chan struct{}, error) {
+	// Until the caller's frame is appended, bytes an earlier write kept
+	// are none of its own (TimeoutError.Kept).
+	c.w.whole = false
 	switch {
 	case c.q.more.Load() == nil && !marks(h, r):
 		// Nothing was ever queued and no message opened: a sender that

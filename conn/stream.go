@@ -388,7 +388,6 @@ func (c *Conn) NextWriter(ctx context.Context, op frame.Opcode) (*MessageWriter,
 			// fragment: in the same write, or before it when ctx can end
 			// (sendTaken).
 			c.wbind.Arm(ctx)
-			c.w.whole = false // bytes kept before are no frame of this call's
 			var n int
 			n, end, err = c.takeFor(frame.Header{Fin: true, Opcode: op}, c.openRole(op))
 			err = c.wrote(ctx, n, err)

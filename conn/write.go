@@ -249,7 +249,6 @@ func (c *Conn) sendBatch(ctx context.Context, h frame.Header, ps [][]byte) (<-ch
 	}
 	c.wbind.Arm(ctx)
 	defer c.wbind.Disarm()
-	c.w.whole = false // until this call's frames are appended: bytes kept before are not its
 	n, end, err := c.takeFor(h, c.openRole(h.Opcode))
 	if end != nil || err != nil {
 		return end, c.wrote(ctx, n, err)
@@ -433,7 +432,6 @@ func (c *Conn) sendLocked(ctx context.Context, h frame.Header, payload []byte, m
 		return nil, ErrNoMessageOpen
 	}
 	c.wbind.Arm(ctx)
-	c.w.whole = false // until this call's frame is appended: bytes kept before are not its
 	var n int
 	var end <-chan struct{}
 	var err error
