@@ -515,32 +515,63 @@ func TestWriteFrameFinalStopped(t *testing.T) {
 	})
 }
 
-// A MessageWriter's first fragment stopped by its context after its first
-// bytes went out can never be followed by the rest of its message: the
-// connection is closed, and the error says so, rather than keeping the
-// fragment for a write that would open a message nothing ends.
-func TestNextWriterFirstFragmentCut(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		a, z := net.Pipe()
-		defer z.Close()
-		c := New(a, &Config{Role: RoleServer})
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		w, err := c.NextWriter(ctx, frame.OpBinary)
-		if err != nil {
-			t.Fatal(err)
-		}
-		go io.ReadFull(z, make([]byte, 100)) // the first bytes of the fragment, then nothing
-		_, err = w.Write(make([]byte, 40<<10))
-		var te *TimeoutError
-		if !errors.As(err, &te) || te.Kept || !te.Broken || !errors.Is(err, ErrBroken) {
-			t.Fatalf("Write = %v; want a broken TimeoutError", err)
-		}
-		w.Close()
-		if err := c.WriteMessage(context.Background(), frame.OpBinary, []byte("b")); err == nil {
-			t.Error("WriteMessage after the cut fragment succeeded; want the connection closed")
-		}
-	})
+// A MessageWriter fragment stopped by its context can never be followed by
+// the rest of its message: the connection is closed, and the error says
+// so (Broken, not a timeout to retry). That holds for a first fragment
+// cut after its first bytes went out, which must not be kept for a write
+// that would open a message nothing ends, and for a later fragment
+// stopped before any byte of it left.
+func TestNextWriterFragmentStopped(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		peer func(z net.Conn, read chan<- struct{}) // reads some of the message, then nothing
+		send func(w *MessageWriter) error
+	}{
+		{"first fragment cut", func(z net.Conn, read chan<- struct{}) {
+			close(read)
+			io.ReadFull(z, make([]byte, 100))
+		}, func(w *MessageWriter) error {
+			_, err := w.Write(make([]byte, 40<<10))
+			w.Close()
+			return err
+		}},
+		{"later fragment stopped", func(z net.Conn, read chan<- struct{}) {
+			h, _ := frame.ReadHeader(z)
+			io.CopyN(io.Discard, z, h.Length)
+			close(read)
+		}, func(w *MessageWriter) error {
+			if _, err := w.Write(make([]byte, writeBufferSize)); err != nil {
+				return fmt.Errorf("first fragment: %w", err)
+			}
+			w.Write([]byte("rest"))
+			return w.Close()
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				a, z := net.Pipe()
+				defer z.Close()
+				c := New(a, &Config{Role: RoleServer})
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				defer cancel()
+				w, err := c.NextWriter(ctx, frame.OpBinary)
+				if err != nil {
+					t.Fatal(err)
+				}
+				read := make(chan struct{})
+				go tc.peer(z, read)
+				err = tc.send(w)
+				<-read
+				var te *TimeoutError
+				if !errors.As(err, &te) || te.Kept || !te.Broken || te.Temporary() || !errors.Is(err, ErrBroken) {
+					t.Fatalf("send = %v; want a broken TimeoutError", err)
+				}
+				if err := c.WriteMessage(context.Background(), frame.OpBinary, []byte("x")); !errors.Is(err, ErrBroken) {
+					t.Errorf("later WriteMessage = %v; want the broken write's error", err)
+				}
+			})
+		})
+	}
 }
 
 // A sender's context bounds its own frame, never the frames of others it
@@ -756,40 +787,4 @@ func TestResetWithQueuedKeepsPeerClose(t *testing.T) {
 	if !errors.As(err, &ce) || ce.Code != status.MessageTooBig {
 		t.Errorf("ReadMessage = %v; want the peer's close 1009", err)
 	}
-}
-
-// A MessageWriter's later fragment stopped by its context, even before
-// any byte of it left, closes the connection (the message can never
-// end), and its TimeoutError says so: Broken, not a timeout to retry.
-func TestNextWriterLaterFragmentStopped(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		a, z := net.Pipe()
-		defer z.Close()
-		c := New(a, &Config{Role: RoleServer})
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		w, err := c.NextWriter(ctx, frame.OpBinary)
-		if err != nil {
-			t.Fatal(err)
-		}
-		read := make(chan struct{})
-		go func() { // the first fragment, then nothing
-			h, _ := frame.ReadHeader(z)
-			io.CopyN(io.Discard, z, h.Length)
-			close(read)
-		}()
-		if _, err := w.Write(make([]byte, writeBufferSize)); err != nil {
-			t.Fatal(err)
-		}
-		<-read
-		w.Write([]byte("rest"))
-		err = w.Close()
-		var te *TimeoutError
-		if !errors.As(err, &te) || !te.Broken || te.Temporary() || !errors.Is(err, ErrBroken) {
-			t.Errorf("Close = %v; want a broken TimeoutError", err)
-		}
-		if err := c.WriteMessage(context.Background(), frame.OpBinary, []byte("x")); !errors.Is(err, ErrBroken) {
-			t.Errorf("later WriteMessage = %v; want the broken write's error", err)
-		}
-	})
 }
