@@ -49,7 +49,10 @@ type App struct {
 	// PingTimeout, if set, is how long to wait for a pong after each ping
 	// before the connection fails with [ErrPongTimeout]. It must be less
 	// than PingInterval; without PingInterval no ping goes out and it has
-	// no effect, as in websocket-client.
+	// no effect, as in websocket-client. The failing connection sends a
+	// close frame and waits up to a second (or CloseTimeout, if shorter)
+	// for the answer before it closes, so OnError gets ErrPongTimeout up
+	// to that long after the timeout (see the package doc).
 	PingTimeout time.Duration
 
 	// PingPayload is the application data of each ping.

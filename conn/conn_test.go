@@ -324,7 +324,7 @@ func TestPeerCloseEcho(t *testing.T) {
 	for range 2 {
 		_, _, err = c.ReadMessage(ctx)
 		var ce *status.CloseError
-		if !errors.As(err, &ce) || ce.Code != 4000 || ce.Reason != "bye" {
+		if !errors.As(err, &ce) || ce.Code != 4000 || ce.Reason != "bye" || !strings.Contains(err.Error(), "closed by peer") {
 			t.Errorf("ReadMessage after close = %v", err)
 		}
 	}
@@ -393,8 +393,15 @@ func TestClose(t *testing.T) {
 	if err := c.WriteMessage(ctx, frame.OpText, []byte("x")); !errors.Is(err, net.ErrClosed) {
 		t.Errorf("WriteMessage after Close = %v", err)
 	}
-	if _, _, err := c.ReadMessage(ctx); !errors.Is(err, net.ErrClosed) {
-		t.Errorf("ReadMessage after Close = %v", err)
+	// The error says the handshake this side began is complete, with the
+	// peer's answer, not that the peer closed.
+	_, _, err := c.ReadMessage(ctx)
+	var ce *status.CloseError
+	if !errors.Is(err, net.ErrClosed) || !errors.As(err, &ce) || ce.Code != status.GoingAway {
+		t.Errorf("ReadMessage after Close = %v, want ErrClosed with the peer's answer", err)
+	}
+	if msg := fmt.Sprint(err); !strings.Contains(msg, `closing handshake complete, the peer answered going away (1001): "done"`) || strings.Contains(msg, "closed by peer") {
+		t.Errorf("ReadMessage after Close = %q, want the handshake complete", msg)
 	}
 }
 

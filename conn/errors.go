@@ -4,7 +4,10 @@ import (
 	"errors"
 	"net"
 	"os"
+	"strconv"
 	"strings"
+
+	"github.com/framewire/ws/status"
 )
 
 // ErrClosed is returned by a call on a connection that is closed or
@@ -30,6 +33,22 @@ func (e *closedCause) Error() string   { return "conn: connection closed: " + e.
 func (e *closedCause) Unwrap() []error { return []error{ErrClosed, e.cause} }
 func (e *closedCause) Timeout() bool   { return false }
 func (e *closedCause) Temporary() bool { return false }
+
+// answered is the end of a closing handshake this side began (Close, or a
+// close frame sent with WriteFrame): the peer's close frame answering it,
+// which it wraps, so that an error reporting the end does not read as if
+// the peer had closed first.
+type answered struct{ ce *status.CloseError }
+
+func (e *answered) Error() string {
+	s := "conn: closing handshake complete, the peer answered " + e.ce.Code.String()
+	if e.ce.Reason != "" {
+		s += ": " + strconv.Quote(e.ce.Reason)
+	}
+	return s
+}
+
+func (e *answered) Unwrap() error { return e.ce }
 
 // ErrBroken is matched by a [*TimeoutError] whose write stopped in the
 // middle of a frame. The rest of the frame can never be sent, so the

@@ -781,13 +781,14 @@ func (c *Conn) peerClosed(ctx context.Context, f frame.Frame) error {
 	if c.closeSent.Load() {
 		// This is the answer to our close (Close or a close frame sent
 		// with WriteFrame): later calls report ErrClosed, wrapping it.
-		c.record(ce, ce)
+		end := &answered{ce}
+		c.record(end, end)
 		dl := time.Now().Add(closeGrace)
 		if cdl, ok := ctx.Deadline(); ok && cdl.Before(dl) {
 			dl = cdl
 		}
 		c.lingerUntil(dl)
-		c.terminate(ce, ce)
+		c.terminate(end, end)
 		return nil
 	}
 	var buf [2]byte

@@ -268,8 +268,39 @@ func TestRedirectOtherPort(t *testing.T) {
 // A peer that closes with a reason and resets the connection while the
 // client still sends (a server refusing a message too big) is heard: the
 // write fails with the lost connection, and the next receive returns the
-// peer's close frame, which was already in the socket.
+// peer's close frame, which was already in the socket. That holds for a
+// message streamed by a MessageWriter too, whose failed fragment ends the
+// message: sending ends, the socket stays for the receiving calls.
 func TestWriteResetKeepsPeerClose(t *testing.T) {
+	big := make([]byte, 64<<10)
+	for _, s := range []struct {
+		name string
+		send func(ctx context.Context, c *conn.Conn) error
+	}{
+		{"WriteMessage", func(ctx context.Context, c *conn.Conn) error {
+			var err error
+			for err == nil && ctx.Err() == nil {
+				err = c.WriteMessage(ctx, frame.OpBinary, big)
+			}
+			return err
+		}},
+		{"NextWriter", func(ctx context.Context, c *conn.Conn) error {
+			w, err := c.NextWriter(ctx, frame.OpBinary)
+			if err != nil {
+				return err
+			}
+			for err == nil && ctx.Err() == nil {
+				_, err = w.Write(big)
+			}
+			w.Close()
+			return err
+		}},
+	} {
+		t.Run(s.name, func(t *testing.T) { testWriteResetKeepsPeerClose(t, s.send) })
+	}
+}
+
+func testWriteResetKeepsPeerClose(t *testing.T, send func(ctx context.Context, c *conn.Conn) error) {
 	checkLeaks(t)
 	s := serve(t, func(p *wstest.Peer) {
 		p.Upgrade(nil)
@@ -285,13 +316,9 @@ func TestWriteResetKeepsPeerClose(t *testing.T) {
 	if err := c.WriteMessage(ctx, frame.OpBinary, []byte("first")); err != nil {
 		t.Fatal(err)
 	}
-	big := make([]byte, 64<<10)
-	var err error
-	for err == nil && ctx.Err() == nil {
-		err = c.WriteMessage(ctx, frame.OpBinary, big)
-	}
+	err := send(ctx, c)
 	if !errors.Is(err, conn.ErrConnectionLost) || !(errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)) {
-		t.Fatalf("WriteMessage = %v, want the reset connection lost", err)
+		t.Fatalf("send = %v, want the reset connection lost", err)
 	}
 	_, _, err = c.ReadMessage(ctx)
 	var ce *status.CloseError

@@ -366,7 +366,9 @@ type MessageWriter struct {
 // ctx bounds the wait for the write lock and every Write and Close. A write
 // stopped when it ends returns a [*TimeoutError]. Once a fragment has
 // been sent, a message that cannot be finished leaves the connection
-// unusable for data: a failed Write or Close then closes the connection.
+// unusable for data: a failed Write or Close then closes the connection,
+// unless the peer reset it, which ends sending only, as for every sending
+// call: what the peer sent before, such as its close frame, is still read.
 // So does a first fragment stopped after its first bytes went out: its
 // TimeoutError is Broken.
 func (c *Conn) NextWriter(ctx context.Context, op frame.Opcode) (*MessageWriter, error) {
@@ -526,14 +528,18 @@ func (w *MessageWriter) flush(fin bool) error {
 		te, isTE := err.(*TimeoutError)
 		// A fragment went out, or goes out with the next write (the
 		// first, kept): the message can never end, and the connection
-		// closes. A timeout that closes it is Broken.
+		// closes. A timeout that closes it is Broken. A write that ended
+		// sending (the peer's reset, see writeFailed) leaves the socket
+		// to the receiving calls, which read what the peer sent before.
 		if w.op == frame.OpContinuation || isTE && te.Kept && !fin {
 			if isTE && !te.Broken {
 				cp := *te
 				cp.Kept, cp.Broken = false, true
 				err = &cp
 			}
-			c.terminate(err, err)
+			if c.writeErr() == nil {
+				c.terminate(err, err)
+			}
 		}
 		w.err = err
 		return err

@@ -131,7 +131,7 @@ func (e *StatusError) Error() string {
 	if e.Status != "" {
 		s += " " + e.Status
 	}
-	return s
+	return s + ", not a WebSocket upgrade"
 }
 
 // Unwrap returns [ErrBadStatus].

@@ -93,7 +93,7 @@ func ExampleStatusError() {
 	if errors.As(err, &se) {
 		fmt.Printf("%v: %s\n", err, se.Body)
 	}
-	// Output: handshake: server answered 403 Forbidden: nope!
+	// Output: handshake: server answered 403 Forbidden, not a WebSocket upgrade: nope!
 }
 
 func ExampleStatusError_Response() {

@@ -316,7 +316,7 @@ func TestReadResponseStatusError(t *testing.T) {
 	}
 	_, err := handshake.ReadResponse(bufioString("HTTP/1.1 403 Forbidden\r\nX-Why: no\r\n\r\n"), sampleRequest(t))
 	var se *handshake.StatusError
-	if !errors.As(err, &se) || se.Header.Get("X-Why") != "no" || err.Error() != "handshake: server answered 403 Forbidden" {
+	if !errors.As(err, &se) || se.Header.Get("X-Why") != "no" || err.Error() != "handshake: server answered 403 Forbidden, not a WebSocket upgrade" {
 		t.Errorf("err = %v", err)
 	}
 }

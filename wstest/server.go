@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/framewire/ws/conn"
+	"github.com/framewire/ws/fragment"
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/handshake"
 	"github.com/framewire/ws/internal/selfsigned"
@@ -599,16 +600,17 @@ func (p *Peer) Hijack() (net.Conn, []byte) {
 }
 
 // Echo is a [Handler] that echoes every message over a server-role
-// [conn.Conn] from [Peer.Accept], with the default limits (messages up to
-// 32 MiB): a message comes back as one frame of the same type, or, when
-// it is longer than a client's default frame limit
-// ([reader.DefaultMaxFrameSize], 16 MiB), in fragments of 32 KiB, so that
-// a client with the default limits receives every message it may send.
-// Pings are answered, and the client's close is answered with its status
-// code (conn's closing handshake). Use [Peer.Echo] to echo frame by
-// frame, byte for byte.
+// [conn.Conn] from [Peer.Accept]. It takes messages up to the default
+// message limit ([fragment.DefaultMaxMessageSize], 32 MiB), in one frame
+// or in fragments; a longer one fails the connection with 1009. A message
+// comes back as one frame of the same type, or, when it is longer than a
+// client's default frame limit ([reader.DefaultMaxFrameSize], 16 MiB), in
+// fragments of 32 KiB, so that a client with the default limits receives
+// every message it may send. Pings are answered, and the client's close
+// is answered with its status code (conn's closing handshake). Use
+// [Peer.Echo] to echo frame by frame, byte for byte.
 func Echo(p *Peer) {
-	c, err := p.Accept(nil, nil)
+	c, err := p.Accept(nil, &conn.Config{MaxFrameSize: fragment.DefaultMaxMessageSize})
 	if err != nil {
 		return
 	}

@@ -81,39 +81,52 @@ func TestEcho(t *testing.T) {
 }
 
 // Echo returns every message a client with the default limits may send
-// to a client with the default limits: one longer than the default frame
-// limit comes back in fragments, whole.
+// to a client with the default limits, sent in fragments or in one frame
+// longer than the default frame limit: one longer than that limit comes
+// back in fragments, whole.
 func TestEchoLongMessage(t *testing.T) {
-	s := wstest.NewServer(wstest.Echo)
-	defer s.Close()
-	ctx := t.Context()
-	c, err := new(conn.Dialer).DialConn(ctx, s.Pipe(), "ws://pipe.test/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.CloseNow()
 	msg := bytes.Repeat([]byte("0123456789abcdef"), (17<<20)/16+1)
-	w, err := c.NextWriter(ctx, frame.OpBinary)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sent := make(chan error, 1)
-	go func() {
-		if _, err := w.Write(msg); err != nil {
-			sent <- err
-			return
-		}
-		sent <- w.Close()
-	}()
-	op, got, err := c.ReadMessage(ctx)
-	if err != nil {
-		t.Fatalf("ReadMessage = %v, want the echo of %d bytes", err, len(msg))
-	}
-	if err := <-sent; err != nil {
-		t.Fatal(err)
-	}
-	if op != frame.OpBinary || !bytes.Equal(got, msg) {
-		t.Errorf("echo %v of %d bytes, want binary of %d bytes, equal", op, len(got), len(msg))
+	for _, s := range []struct {
+		name string
+		send func(ctx context.Context, c *conn.Conn) error
+	}{
+		{"fragments", func(ctx context.Context, c *conn.Conn) error {
+			w, err := c.NextWriter(ctx, frame.OpBinary)
+			if err != nil {
+				return err
+			}
+			if _, err := w.Write(msg); err != nil {
+				w.Close()
+				return err
+			}
+			return w.Close()
+		}},
+		{"one frame", func(ctx context.Context, c *conn.Conn) error {
+			return c.WriteMessage(ctx, frame.OpBinary, msg)
+		}},
+	} {
+		t.Run(s.name, func(t *testing.T) {
+			srv := wstest.NewServer(wstest.Echo)
+			defer srv.Close()
+			ctx := t.Context()
+			c, err := new(conn.Dialer).DialConn(ctx, srv.Pipe(), "ws://pipe.test/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.CloseNow()
+			sent := make(chan error, 1)
+			go func() { sent <- s.send(ctx, c) }()
+			op, got, err := c.ReadMessage(ctx)
+			if err != nil {
+				t.Fatalf("ReadMessage = %v, want the echo of %d bytes", err, len(msg))
+			}
+			if err := <-sent; err != nil {
+				t.Fatal(err)
+			}
+			if op != frame.OpBinary || !bytes.Equal(got, msg) {
+				t.Errorf("echo %v of %d bytes, want binary of %d bytes, equal", op, len(got), len(msg))
+			}
+		})
 	}
 }
 

@@ -11,7 +11,6 @@ import (
 	"github.com/framewire/ws/app"
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
-	"github.com/framewire/ws/proxy"
 	"github.com/framewire/ws/status"
 	"github.com/framewire/ws/wstest"
 )
@@ -49,10 +48,10 @@ func run(ctx context.Context, w io.Writer) error {
 // session is a Conn's life, traced frame by frame.
 func session(ctx context.Context, url string, w io.Writer) error {
 	// 2. Dial, with the trace on: websocket-client's enableTrace output.
-	// The server is on loopback: proxy.Direct dials it directly, whatever
-	// HTTP_PROXY or ALL_PROXY say.
+	// The server is on loopback, which is dialled directly whatever
+	// HTTP_PROXY or ALL_PROXY say (Dialer.Proxy can choose otherwise).
 	fmt.Fprintln(w, "\n== Connect ==")
-	d := &conn.Dialer{Proxy: proxy.Direct, Config: conn.Config{Trace: w}}
+	d := &conn.Dialer{Config: conn.Config{Trace: w}}
 	c, err := d.Dial(ctx, url)
 	if err != nil {
 		return err
@@ -108,8 +107,7 @@ func session(ctx context.Context, url string, w io.Writer) error {
 func events(ctx context.Context, url string, w io.Writer) error {
 	fmt.Fprintln(w, "\n== Event-driven App ==")
 	a := &app.App{
-		URL:    url,
-		Dialer: &conn.Dialer{Proxy: proxy.Direct},
+		URL: url,
 		OnOpen: func(a *app.App) {
 			fmt.Fprintln(w, "OnOpen")
 			a.WriteMessage(ctx, frame.OpText, []byte("hello from App"))

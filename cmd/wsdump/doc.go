@@ -46,16 +46,18 @@
 // Each received message is one line: a fragmented message is joined and
 // shown once, whole (with -vv the trace shows its fragments). So is each
 // ping, pong and close frame. Text is printed as is. A binary payload (or
-// the payload of a ping or pong) that starts with the gzip magic
-// 1f 8b and inflates to UTF-8 is shown as "[gzip] text"; one that
-// inflates as a raw deflate stream is shown as "[zlib] text"; any other
-// is shown as a Python bytes literal such as b'\x00\x01'. A close frame
-// is an empty line (with -v, "close: " with its trailing space). With -v
-// each line starts with the opcode's name:
+// the payload of a ping or pong) that starts with the gzip magic 1f 8b and
+// inflates to UTF-8 is shown inflated, after the prefix "gzip" in square
+// brackets; one that inflates as a raw deflate stream likewise, after
+// "zlib" in square brackets; any other is shown as a Python bytes literal
+// such as b'\x00\x01'. A close frame is an empty line (with -v, "close: "
+// with its trailing space; -vv traces the frame, code and reason
+// included). With -v each line starts with the opcode's name:
 //
 //	text: hello
 //	binary: b'\x00\x01\x02'
 //	binary: [zlib] deflated!
+//	binary: [gzip] gzipped!
 //	ping: b'pi'
 //	close:
 //

@@ -183,9 +183,8 @@ func Example_deadline() {
 	c, srv := pipe(nil)
 	defer c.CloseNow()
 	defer srv.CloseNow()
-	timedOut := make(chan struct{})
-	go func() {
-		<-timedOut
+	go func() { // answers the client's question, after its receive timed out
+		srv.ReadMessage(ctx)
 		srv.WriteMessage(ctx, frame.OpText, []byte("late"))
 	}()
 
@@ -193,8 +192,8 @@ func Example_deadline() {
 	_, _, err := c.ReadMessage(rctx)
 	cancel()
 	fmt.Println(errors.Is(err, context.DeadlineExceeded))
-	close(timedOut)
-	_, p, err := c.ReadMessage(ctx) // the same Conn, still open
+	c.WriteMessage(ctx, frame.OpText, []byte("still there?")) // the same Conn, still open
+	_, p, err := c.ReadMessage(ctx)
 	fmt.Printf("%s %v\n", p, err)
 	// Output:
 	// true

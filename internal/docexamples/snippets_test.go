@@ -2,33 +2,50 @@ package docexamples_test
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
 
-// TestSnippetsCompiled checks that every fenced Go block of
-// docs/migrating.md is an excerpt of this package's examples: the same
+// TestSnippetsCompiled checks that every fenced Go block of README.md and
+// of the guides in docs/ is an excerpt of this package's tests: the same
 // lines, in the same order and next to each other, once indentation is
-// set aside. A snippet edited in the guide alone, or code changed here
-// alone, fails it.
+// set aside. docs/migrating.md's blocks are in migrating_test.go, the
+// others in guides_test.go. A snippet edited in a guide alone, or code
+// changed here alone, fails it, as does a new guide with a Go block.
 func TestSnippetsCompiled(t *testing.T) {
-	doc, err := os.ReadFile("../../docs/migrating.md")
+	guides, err := filepath.Glob("../../docs/*.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := os.ReadFile("migrating_test.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	code := "\n" + strings.Join(lines(string(src)), "\n") + "\n"
-	blocks := goBlocks(string(doc))
-	if len(blocks) == 0 {
-		t.Fatal("no Go block found in docs/migrating.md")
-	}
-	for _, b := range blocks {
-		if !strings.Contains(code, "\n"+strings.Join(lines(b), "\n")+"\n") {
-			t.Errorf("docs/migrating.md: this Go block is not in migrating_test.go:\n%s", b)
+	guides = append(guides, "../../README.md")
+	src := map[string]string{}
+	for _, f := range []string{"migrating_test.go", "guides_test.go"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
 		}
+		src[f] = "\n" + strings.Join(lines(string(b)), "\n") + "\n"
+	}
+	checked := 0
+	for _, g := range guides {
+		doc, err := os.ReadFile(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := "guides_test.go"
+		if filepath.Base(g) == "migrating.md" {
+			in = "migrating_test.go"
+		}
+		for _, b := range goBlocks(string(doc)) {
+			checked++
+			if !strings.Contains(src[in], "\n"+strings.Join(lines(b), "\n")+"\n") {
+				t.Errorf("%s: this Go block is not in %s:\n%s", g, in, b)
+			}
+		}
+	}
+	if checked < 18 {
+		t.Errorf("%d Go blocks found in README.md and docs/*.md, want at least 18", checked)
 	}
 }
 
