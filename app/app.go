@@ -33,7 +33,7 @@ type App struct {
 
 	// Dialer connects; nil means the zero Dialer. Run uses a copy with
 	// ControlFrames set (so that OnPing and OnPong see pings and pongs),
-	// FireContFrame set exactly when OnContMessage is set, and Header
+	// DeliverFragments set exactly when OnFragment is set, and Header
 	// extended by the Header function.
 	Dialer *conn.Dialer
 
@@ -77,16 +77,17 @@ type App struct {
 	// attempt, instead of OnOpen.
 	OnReconnect func(a *App)
 	// OnData is called for every data message (or fragment, when
-	// OnContMessage is set), before OnMessage or OnContMessage. op is the
+	// OnFragment is set), before OnMessage or OnFragment. op is the
 	// message's opcode (OpContinuation for later fragments) and fin tells
 	// whether it is the last frame of its message.
 	OnData func(a *App, op frame.Opcode, p []byte, fin bool)
 	// OnMessage is called for every text or binary message; when
-	// OnContMessage is set it gets the first fragment only.
+	// OnFragment is set it gets the first fragment only.
 	OnMessage func(a *App, op frame.Opcode, p []byte)
-	// OnContMessage, if set, makes the App deliver messages fragment by
-	// fragment: it is called for each continuation fragment.
-	OnContMessage func(a *App, p []byte, fin bool)
+	// OnFragment, if set, makes the App deliver messages fragment by
+	// fragment: it is called for each continuation fragment
+	// (websocket-client's on_cont_message).
+	OnFragment func(a *App, p []byte, fin bool)
 	// OnPing is called for each ping, after the pong has been sent.
 	OnPing func(a *App, p []byte)
 	// OnPong is called for each pong.
@@ -372,8 +373,8 @@ func (a *App) read(ctx context.Context, s *session) (status.Code, string, error)
 			if a.OnData != nil {
 				a.call("OnData", func() { a.OnData(a, op, f.Payload, f.Fin) })
 			}
-			if a.OnContMessage != nil {
-				a.call("OnContMessage", func() { a.OnContMessage(a, f.Payload, f.Fin) })
+			if a.OnFragment != nil {
+				a.call("OnFragment", func() { a.OnFragment(a, f.Payload, f.Fin) })
 			}
 		default:
 			if a.OnData != nil {

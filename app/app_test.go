@@ -175,13 +175,13 @@ func TestHandlerOrder(t *testing.T) {
 	})
 }
 
-func TestContMessage(t *testing.T) {
+func TestOnFragment(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		n := newFakeNet()
 		c := n.add()
 		a := &App{dial: n.dial}
 		r := record(a)
-		a.OnContMessage = func(_ *App, p []byte, fin bool) { r.add("cont %q fin=%v", p, fin) }
+		a.OnFragment = func(_ *App, p []byte, fin bool) { r.add("cont %q fin=%v", p, fin) }
 		done := start(t.Context(), a)
 		frag := func(op frame.Opcode, p string, fin bool) frame.Frame {
 			return frame.Frame{Header: frame.Header{Fin: fin, Opcode: op, Length: int64(len(p))}, Payload: []byte(p)}

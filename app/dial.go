@@ -31,7 +31,7 @@ func (a *App) dialConn(ctx context.Context, h http.Header) (connection, error) {
 		d.Header = merged
 	}
 	d.Config.ControlFrames = true
-	d.Config.FireContFrame = a.OnContMessage != nil
+	d.Config.DeliverFragments = a.OnFragment != nil
 	c, err := d.Dial(ctx, a.URL)
 	if err != nil {
 		return nil, err

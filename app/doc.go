@@ -8,8 +8,8 @@
 // [App.Run] connects to App.URL and, when the opening handshake succeeds
 // (RFC 6455 §4), calls OnOpen (OnReconnect instead on later connections
 // if it is set). It then reads until the connection ends, calling OnData
-// and OnMessage for each message (or OnData and OnContMessage for each
-// continuation fragment when OnContMessage is set), OnPing and OnPong for
+// and OnMessage for each message (or OnData and OnFragment for each
+// continuation fragment when OnFragment is set), OnPing and OnPong for
 // control frames (§5.5.2, §5.5.3; pings are answered before OnPing runs).
 // A connection ends in one of three ways:
 //

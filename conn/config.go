@@ -94,9 +94,9 @@ type Config struct {
 	// close reasons, and of sent text.
 	SkipUTF8Validation bool
 
-	// FireContFrame makes ReadDataFrame return each fragment of a
-	// message as it arrives.
-	FireContFrame bool
+	// DeliverFragments makes ReadDataFrame return each fragment of a
+	// message as it arrives (websocket-client's fire_cont_frame).
+	DeliverFragments bool
 
 	// ControlFrames makes ReadDataFrame also return ping
 	// and pong frames (websocket-client's recv_data_frame(control_frame=True)).
@@ -189,6 +189,6 @@ func (cfg *Config) assembler() fragment.Assembler {
 	return fragment.Assembler{
 		MaxMessageSize:     cfg.MaxMessageSize,
 		SkipUTF8Validation: cfg.SkipUTF8Validation,
-		FireContFrame:      cfg.FireContFrame,
+		DeliverFragments:   cfg.DeliverFragments,
 	}
 }

@@ -244,10 +244,10 @@ func (c *Conn) writeErr() error {
 	return err
 }
 
-// Status returns the handshake response's status code: 101, or the 2xx
+// StatusCode returns the handshake response's status code: 101, or the 2xx
 // that accepted an extended CONNECT over HTTP/2 (see [Conn.Proto]).
 // It is websocket-client's getstatus().
-func (c *Conn) Status() int { return int(c.status) }
+func (c *Conn) StatusCode() int { return int(c.status) }
 
 // Header returns the handshake response's header fields, in a new map the
 // caller may modify. It is websocket-client's getheaders(), with canonical

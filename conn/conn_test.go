@@ -144,7 +144,7 @@ func TestReassembly(t *testing.T) {
 }
 
 // websocket-client's test_recv_with_fire_event_of_fragmentation.
-func TestFireContFrame(t *testing.T) {
+func TestDeliverFragments(t *testing.T) {
 	checkLeaks(t)
 	s := serve(t, func(p *wstest.Peer) {
 		p.Upgrade(nil)
@@ -154,7 +154,7 @@ func TestFireContFrame(t *testing.T) {
 		p.Write(rawFrame(true, frame.OpContinuation, []byte("too much ")))
 		p.ReadClose()
 	})
-	c := dial(t, &conn.Dialer{Config: conn.Config{FireContFrame: true}}, s.URL)
+	c := dial(t, &conn.Dialer{Config: conn.Config{DeliverFragments: true}}, s.URL)
 	ctx := testCtx(t)
 	for _, want := range []struct {
 		op      frame.Opcode
@@ -1032,8 +1032,8 @@ func TestEcho(t *testing.T) {
 	if err := c.WriteFrame(ctx, frame.New(frame.OpPong, []byte("y"))); err != nil {
 		t.Error(err)
 	}
-	if c.Status() != 101 || c.Subprotocol() != "" || c.Header().Get("Upgrade") != "websocket" {
-		t.Errorf("Status %d Subprotocol %q Header %v", c.Status(), c.Subprotocol(), c.Header())
+	if c.StatusCode() != 101 || c.Subprotocol() != "" || c.Header().Get("Upgrade") != "websocket" {
+		t.Errorf("Status %d Subprotocol %q Header %v", c.StatusCode(), c.Subprotocol(), c.Header())
 	}
 	if c.LocalAddr() == nil || c.RemoteAddr().String() != s.Addr {
 		t.Errorf("addrs %v %v", c.LocalAddr(), c.RemoteAddr())

@@ -224,13 +224,13 @@ func fragments(op frame.Opcode, p []byte, size int) []frame.Frame {
 }
 
 // Fragmented compressed messages from a peer that keeps its context are
-// inflated whole (ReadMessage) and fragment by fragment (FireContFrame),
+// inflated whole (ReadMessage) and fragment by fragment (DeliverFragments),
 // with a ping between fragments and fragments as small as one byte.
 func TestDeflateFragmented(t *testing.T) {
 	for _, fire := range []bool{false, true} {
 		for _, size := range []int{1, 7, 1000, 1 << 20} {
 			t.Run(fmt.Sprintf("fire=%v,size=%d", fire, size), func(t *testing.T) {
-				c, _, _, s2c := deflatePair(handshake.DeflateParams{}, conn.Config{FireContFrame: fire}, conn.Config{})
+				c, _, _, s2c := deflatePair(handshake.DeflateParams{}, conn.Config{DeliverFragments: fire}, conn.Config{})
 				var buf bytes.Buffer
 				w, _ := flate.NewWriter(&buf, flate.BestSpeed)
 				for i, n := range []int{5000, 300, 70000} {
@@ -250,7 +250,7 @@ func TestDeflateFragmented(t *testing.T) {
 							break
 						}
 						if !fire {
-							t.Fatal("a fragment returned without FireContFrame")
+							t.Fatal("a fragment returned without DeliverFragments")
 						}
 					}
 					if !bytes.Equal(got, m) {

@@ -757,14 +757,14 @@ func TestProtoStatus(t *testing.T) {
 	})
 	c := dial(t, noProxy(&conn.Dialer{}), s.URL)
 	defer c.CloseNow()
-	if c.Proto() != "HTTP/1.1" || c.Status() != http.StatusSwitchingProtocols {
-		t.Errorf("dialed: Proto, Status = %q, %d; want HTTP/1.1, 101", c.Proto(), c.Status())
+	if c.Proto() != "HTTP/1.1" || c.StatusCode() != http.StatusSwitchingProtocols {
+		t.Errorf("dialed: Proto, Status = %q, %d; want HTTP/1.1, 101", c.Proto(), c.StatusCode())
 	}
 	a, b := net.Pipe()
 	defer b.Close()
 	n := conn.New(a, nil)
 	defer n.CloseNow()
-	if n.Proto() != "" || n.Status() != 0 {
-		t.Errorf("New: Proto, Status = %q, %d; want \"\", 0", n.Proto(), n.Status())
+	if n.Proto() != "" || n.StatusCode() != 0 {
+		t.Errorf("New: Proto, Status = %q, %d; want \"\", 0", n.Proto(), n.StatusCode())
 	}
 }

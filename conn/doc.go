@@ -23,7 +23,7 @@
 //	sslopt=                                  Dialer.TLSConfig
 //	sockopt=                                 Dialer.NetDial
 //	timeout=                                 ctx and Dialer.HandshakeTimeout
-//	fire_cont_frame=, skip_utf8_validation=  Config.FireContFrame, Config.SkipUTF8Validation
+//	fire_cont_frame=, skip_utf8_validation=  Config.DeliverFragments, Config.SkipUTF8Validation
 //	set_mask_key(f)                          Config.MaskKey
 //	enableTrace(True)                        Config.Trace, Config.Logger
 //	send(data, opcode) / send_text / send_binary   WriteMessage(ctx, op, p)
@@ -37,7 +37,7 @@
 //	close(status, reason, timeout=3)         Close(ctx, code, reason)
 //	send_close(status, reason)               WriteFrame(ctx, frame.New(frame.OpClose, payload))
 //	shutdown() / abort()                     CloseNow()
-//	getstatus(), getheaders(), getsubprotocol()   Status(), Header(), Subprotocol()
+//	getstatus(), getheaders(), getsubprotocol()   StatusCode(), Header(), Subprotocol()
 //
 // # Transports and roles
 //

@@ -23,7 +23,7 @@ func ExampleDial() {
 		return
 	}
 	defer c.Close(ctx, status.NormalClosure, "")
-	fmt.Println(c.Status(), c.Header().Get("Upgrade"))
+	fmt.Println(c.StatusCode(), c.Header().Get("Upgrade"))
 
 	c.WriteMessage(ctx, frame.OpText, []byte("Hello, World"))
 	_, p, err := c.ReadMessage(ctx)

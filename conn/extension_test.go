@@ -169,7 +169,7 @@ func TestNoExtensionRefusesRsv1(t *testing.T) {
 func TestExtensionLimitOnDecodedBytes(t *testing.T) {
 	wire := string(make([]byte, 60))
 	for _, fire := range []bool{false, true} {
-		cfg := &Config{MaxMessageSize: 100, FireContFrame: fire}
+		cfg := &Config{MaxMessageSize: 100, DeliverFragments: fire}
 		c, send := extConn(t, cfg, flipDouble{})
 		send(wireOf(t, dataFrame(frame.OpBinary, true, false, wire), dataFrame(frame.OpBinary, true, true, wire)))
 		if _, p, err := c.ReadMessage(context.Background()); err != nil || len(p) != 60 {

@@ -72,8 +72,8 @@ func TestHTTP2HAProxyClientCloses(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		c := dial(t, d, "ws://h2.test/")
-		if got := c.Header().Get("Sec-WebSocket-Accept"); got != backendAccept || c.Status() != 200 || c.Proto() != "HTTP/2.0" {
-			t.Errorf("answer %d over %s with sec-websocket-accept %q, want 200 over HTTP/2.0 with %q", c.Status(), c.Proto(), got, backendAccept)
+		if got := c.Header().Get("Sec-WebSocket-Accept"); got != backendAccept || c.StatusCode() != 200 || c.Proto() != "HTTP/2.0" {
+			t.Errorf("answer %d over %s with sec-websocket-accept %q, want 200 over HTTP/2.0 with %q", c.StatusCode(), c.Proto(), got, backendAccept)
 		}
 		echoed(t, ctx, c, "through the proxy")
 		start := time.Now()

@@ -59,8 +59,8 @@ func TestHTTP2Echo(t *testing.T) {
 	s := startH2(t, nil, nil, http.HandlerFunc(h2test.Echo))
 	c := dial(t, h2Dialer(conn.HTTP2Only), s.URL+"/echo?x=1")
 	ctx := testCtx(t)
-	if c.Proto() != "HTTP/2.0" || c.Status() != http.StatusOK {
-		t.Errorf("Proto, Status = %q, %d; want HTTP/2.0, 200", c.Proto(), c.Status())
+	if c.Proto() != "HTTP/2.0" || c.StatusCode() != http.StatusOK {
+		t.Errorf("Proto, Status = %q, %d; want HTTP/2.0, 200", c.Proto(), c.StatusCode())
 	}
 	for _, msg := range []string{"hello", strings.Repeat("x", 125), strings.Repeat("y", 70000)} {
 		echoed(t, ctx, c, msg)

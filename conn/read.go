@@ -132,7 +132,7 @@ const ReplyTimeout = 5 * time.Second
 
 // ReadDataFrame returns the next data message: websocket-client's
 // recv_data_frame and recv_data. Fragments are joined (RFC 6455 §5.4)
-// unless the Config set FireContFrame, in which case each fragment is
+// unless the Config set DeliverFragments, in which case each fragment is
 // returned as it ends, with Fin false on all but the last. The message's
 // type is the frame's Opcode.
 //
@@ -222,7 +222,7 @@ func (c *Conn) readFailedLocked(ctx context.Context, err error) error {
 func (c *Conn) readDataFrame(ctx context.Context, dst []byte) (frame.Frame, error) {
 	c.rbind.Arm(ctx)
 	if c.wholeOK() && !c.asm.Open() {
-		// Inside a fragmented message (FireContFrame) a new message is
+		// Inside a fragmented message (DeliverFragments) a new message is
 		// an error its header shows: read it without waiting for more.
 		op, p, ok, err := c.rd.ReadWhole(dst)
 		if err != nil {

@@ -37,7 +37,7 @@ func (s *chunkedStream) SetWriteDeadline(time.Time) error { return nil }
 // ReadDataFrame call after call: both must return the same frames, in
 // order, and end with the same error (the same close code when they fail
 // the connection). flags picks the Config
-// (ControlFrames, FireContFrame, a small message limit), how many frames
+// (ControlFrames, DeliverFragments, a small message limit), how many frames
 // each ReadMessages call has room for, and how many bytes each read of
 // the transport gives.
 func FuzzReadMessages(f *testing.F) {
@@ -50,8 +50,8 @@ func FuzzReadMessages(f *testing.F) {
 	f.Add(uint16(0x0710), []byte("\x82\x01a\x82\x02bc\x82\x01d"))
 	f.Fuzz(func(t *testing.T, flags uint16, data []byte) {
 		cfg := Config{
-			ControlFrames: flags&1 != 0,
-			FireContFrame: flags&2 != 0,
+			ControlFrames:    flags&1 != 0,
+			DeliverFragments: flags&2 != 0,
 		}
 		if flags&4 != 0 {
 			cfg.MaxMessageSize = 130

@@ -95,7 +95,7 @@ func TestReadMessages(t *testing.T) {
 		{name: "a fragmented message ends the burst", wires: [][]frame.Frame{{batchLead, dataFrame(frame.OpBinary, true, false, "a"),
 			dataFrame(frame.OpText, false, false, "b"), dataFrame(frame.OpContinuation, true, false, "c"), dataFrame(frame.OpBinary, true, false, "d")}},
 			calls: [][]string{{lead, "binary:a"}, {"text:bc", "binary:d"}}},
-		{name: "fragments with FireContFrame", cfg: Config{FireContFrame: true}, wires: [][]frame.Frame{{
+		{name: "fragments with DeliverFragments", cfg: Config{DeliverFragments: true}, wires: [][]frame.Frame{{
 			dataFrame(frame.OpText, false, false, strings.Repeat("f", 70)), dataFrame(frame.OpContinuation, true, false, "c"),
 			dataFrame(frame.OpBinary, true, false, "d")}},
 			calls: [][]string{{"text:" + strings.Repeat("f", 70) + "+"}, {"cont:c", "binary:d"}}},

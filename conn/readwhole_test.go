@@ -87,7 +87,7 @@ func TestBufferedMessages(t *testing.T) {
 		{"over the message limit", Config{MaxMessageSize: 130}, []frame.Frame{dataFrame(frame.OpBinary, true, false, long[:131])}, nil, status.MessageTooBig},
 		{"at the message limit", Config{MaxMessageSize: 130}, []frame.Frame{dataFrame(frame.OpText, true, false, long[:130])}, []string{long[:130]}, 0},
 		{"over the frame limit", Config{MaxFrameSize: 130}, []frame.Frame{dataFrame(frame.OpBinary, true, false, long[:131])}, nil, status.MessageTooBig},
-		{"text inside a fragmented message", Config{FireContFrame: true}, []frame.Frame{dataFrame(frame.OpText, false, false, "ab"),
+		{"text inside a fragmented message", Config{DeliverFragments: true}, []frame.Frame{dataFrame(frame.OpText, false, false, "ab"),
 			dataFrame(frame.OpText, true, false, "cd")}, []string{"ab"}, status.ProtocolError},
 		{"masked", Config{}, []frame.Frame{{Header: frame.Header{Fin: true, Opcode: frame.OpBinary, Masked: true, Key: [4]byte{1, 2, 3, 4}}, Payload: []byte("m")}},
 			nil, status.ProtocolError},
@@ -106,7 +106,7 @@ func TestBufferedMessages(t *testing.T) {
 				buf := make([]byte, 0, 1024)
 				for _, want := range tt.want {
 					f, err := c.ReadDataFrame(t.Context(), buf[:0])
-					if err != nil || string(f.Payload) != want || f.Length != int64(len(want)) || !f.Fin && !tt.cfg.FireContFrame {
+					if err != nil || string(f.Payload) != want || f.Length != int64(len(want)) || !f.Fin && !tt.cfg.DeliverFragments {
 						t.Fatalf("got %.20q (length %d, fin %v), %v; want %.20q", f.Payload, f.Length, f.Fin, err, want)
 					}
 					if f.Fin && len(want) > 0 && unsafe.SliceData(f.Payload) != unsafe.SliceData(buf) {

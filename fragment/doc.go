@@ -39,7 +39,7 @@
 //
 // Assembler is continuous_frame. It differs on purpose: UTF-8 is checked
 // as bytes arrive rather than at the end of the message, a text message
-// ending inside a character is an error, FireContFrame mode still checks
+// ending inside a character is an error, DeliverFragments mode still checks
 // UTF-8, the two kinds of "Illegal frame" are distinct errors, and messages
 // have a size limit.
 package fragment

@@ -34,8 +34,8 @@ func ExampleAssembler() {
 	// text "Too much of a good thing"
 }
 
-func ExampleAssembler_fireContFrame() {
-	a := fragment.Assembler{FireContFrame: true}
+func ExampleAssembler_deliverFragments() {
+	a := fragment.Assembler{DeliverFragments: true}
 	for _, f := range []frame.Frame{
 		fragmentOf(frame.OpText, false, "Brevity is "),
 		fragmentOf(frame.OpContinuation, true, "the soul of wit"),

@@ -44,20 +44,20 @@ var (
 // Begin, or Begin inside a frame.
 var ErrNoFrame = errors.New("fragment: Begin, Write and End called out of order")
 
-// Message is a reassembled message, a single fragment in FireContFrame
+// Message is a reassembled message, a single fragment in DeliverFragments
 // mode, or a control frame passed through.
 type Message struct {
 	// Opcode is the message's opcode (text or binary) taken from its
-	// first frame; in FireContFrame mode, each fragment's own opcode
+	// first frame; in DeliverFragments mode, each fragment's own opcode
 	// (continuation after the first); for a control frame, its opcode.
 	Opcode frame.Opcode
 	// Payload is the data, valid until the next Add or Begin.
 	Payload []byte
 	// Fin reports whether the message is complete: always true except for
-	// the non-final fragments of FireContFrame mode.
+	// the non-final fragments of DeliverFragments mode.
 	Fin bool
 	// Rsv1 is the RSV1 bit of the message's first frame, kept for every
-	// fragment in FireContFrame mode: the mark of a negotiated extension
+	// fragment in DeliverFragments mode: the mark of a negotiated extension
 	// (RFC 7692: the message is compressed). RFC 6455 leaves it to the
 	// extension, so the Assembler neither checks nor decodes it.
 	Rsv1 bool
@@ -72,21 +72,21 @@ type Message struct {
 type Assembler struct {
 	// MaxMessageSize is the largest message accepted: 0 means
 	// DefaultMaxMessageSize and a negative value means no limit. In
-	// FireContFrame mode it limits the whole message too.
+	// DeliverFragments mode it limits the whole message too.
 	MaxMessageSize int64
 	// SkipUTF8Validation turns off the UTF-8 check of text messages
 	// (Python: skip_utf8_validation).
 	SkipUTF8Validation bool
-	// FireContFrame hands out every fragment as it arrives instead of
+	// DeliverFragments hands out every fragment as it arrives instead of
 	// whole messages (Python: fire_cont_frame).
-	FireContFrame bool
+	DeliverFragments bool
 
 	open  bool         // a fragmented message is open
 	op    frame.Opcode // its opcode
 	rsv1  bool         // its first frame's RSV1
 	size  int64        // bytes of the open message so far
 	v     utf8check.Validator
-	buf   []byte // message, or fragment in FireContFrame mode
+	buf   []byte // message, or fragment in DeliverFragments mode
 	given bool   // buf holds the data payload End returned last
 	ctrl  []byte // payload of a streamed control frame
 	cur   frame.Header
@@ -211,7 +211,7 @@ func (a *Assembler) Begin(h frame.Header) error {
 		if !a.open {
 			return a.fail(ErrUnexpectedContinuation)
 		}
-		if a.FireContFrame {
+		if a.DeliverFragments {
 			a.buf = a.buf[:0]
 		}
 	default: // text or binary
@@ -321,7 +321,7 @@ func (a *Assembler) Commit(n int) error {
 }
 
 // End finishes the current frame and reports whether a message is ready:
-// the message's last frame, a fragment in FireContFrame mode, or a control
+// the message's last frame, a fragment in DeliverFragments mode, or a control
 // frame. A text message that ends inside a multi-byte sequence is
 // ErrInvalidUTF8.
 func (a *Assembler) End() (Message, bool, error) {
@@ -339,13 +339,13 @@ func (a *Assembler) End() (Message, bool, error) {
 		}
 		a.open = false
 		op := a.op
-		if a.FireContFrame {
+		if a.DeliverFragments {
 			op = h.Opcode
 		}
 		a.given = true
 		return Message{Opcode: op, Payload: a.buf, Fin: true, Rsv1: a.rsv1}, true, nil
 	}
-	if a.FireContFrame {
+	if a.DeliverFragments {
 		a.given = true
 		return Message{Opcode: h.Opcode, Payload: a.buf, Fin: false, Rsv1: a.rsv1}, true, nil
 	}
@@ -357,7 +357,7 @@ func (a *Assembler) End() (Message, bool, error) {
 // for what comes next; the Assembler keeps no reference to the buffer it
 // returns. It lets a receiver hand each message to its caller without a
 // copy while the two trade buffers. Swap works only between End reporting
-// a data message (or, in FireContFrame mode, a fragment) and the next
+// a data message (or, in DeliverFragments mode, a fragment) and the next
 // Begin; at any other time it returns nil and changes nothing.
 func (a *Assembler) Swap(buf []byte) []byte {
 	if !a.given {

@@ -55,7 +55,7 @@ var tests = []struct {
 	{"websocket-client leading continuation", Assembler{}, []step{
 		{in: data(cont, true, "Illegal"), wantErr: ErrUnexpectedContinuation},
 	}},
-	{"websocket-client fire_cont_frame", Assembler{FireContFrame: true}, []step{
+	{"websocket-client fire_cont_frame", Assembler{DeliverFragments: true}, []step{
 		{in: data(text, false, "Brevity is "), ready: true, want: msg(text, false, "Brevity is ")},
 		{in: data(cont, true, "the soul of wit"), ready: true, want: msg(cont, true, "the soul of wit")},
 		{in: data(cont, true, "the soul of wit"), wantErr: ErrUnexpectedContinuation},
@@ -100,12 +100,12 @@ var tests = []struct {
 		{in: data(text, false, "\xff")},
 		{in: data(cont, true, "\xe2"), ready: true, want: msg(text, true, "\xff\xe2")},
 	}},
-	{"fire_cont_frame still checks UTF-8", Assembler{FireContFrame: true}, []step{
+	{"fire_cont_frame still checks UTF-8", Assembler{DeliverFragments: true}, []step{
 		{in: data(text, false, "\xe2\x82"), ready: true, want: msg(text, false, "\xe2\x82")},
 		{in: data(cont, false, "\xac"), ready: true, want: msg(cont, false, "\xac")},
 		{in: data(cont, true, "\xc0"), wantErr: ErrInvalidUTF8},
 	}},
-	{"fire_cont_frame truncated at the end", Assembler{FireContFrame: true}, []step{
+	{"fire_cont_frame truncated at the end", Assembler{DeliverFragments: true}, []step{
 		{in: data(text, false, "a"), ready: true, want: msg(text, false, "a")},
 		{in: data(cont, true, "\xe2"), wantErr: ErrInvalidUTF8},
 	}},
@@ -118,7 +118,7 @@ var tests = []struct {
 		{in: data(cont, false, "34")},
 		{in: data(cont, true, "5"), wantErr: ErrMessageTooBig},
 	}},
-	{"size limit in fire_cont_frame mode", Assembler{MaxMessageSize: 4, FireContFrame: true}, []step{
+	{"size limit in fire_cont_frame mode", Assembler{MaxMessageSize: 4, DeliverFragments: true}, []step{
 		{in: data(bin, false, "123"), ready: true, want: msg(bin, false, "123")},
 		{in: data(cont, true, "45"), wantErr: ErrMessageTooBig},
 	}},
@@ -582,7 +582,7 @@ func FuzzAssemble(f *testing.F) {
 	f.Add([]byte("\x1d\xe2\x82\xac"), false, uint8(8))
 	f.Add([]byte("\x10a\x17xx\x14b"), false, uint8(2))
 	f.Fuzz(func(t *testing.T, in []byte, fire bool, limit uint8) {
-		a := Assembler{FireContFrame: fire, MaxMessageSize: int64(limit) + 1}
+		a := Assembler{DeliverFragments: fire, MaxMessageSize: int64(limit) + 1}
 		m := model{fire: fire, limit: int(limit) + 1}
 		ops := [4]frame.Opcode{cont, text, bin, ping}
 		mode := 0
@@ -673,12 +673,12 @@ func assembleExact(tb testing.TB, a *Assembler, src []byte, frameLen int, inPlac
 		if err != nil {
 			tb.Fatal(err)
 		}
-		if ready != (f.Fin || a.FireContFrame) {
+		if ready != (f.Fin || a.DeliverFragments) {
 			tb.Fatalf("frame at %d: ready = %v", sent, ready)
 		}
 		if ready {
 			got = len(m.Payload)
-			if a.FireContFrame {
+			if a.DeliverFragments {
 				got += sent
 			}
 			largest = max(largest, cap(m.Payload))
@@ -708,7 +708,7 @@ func TestBufferCappedAtLimit(t *testing.T) {
 	} {
 		for _, inPlace := range []bool{false, true} {
 			for _, fire := range []bool{false, true} {
-				a := Assembler{MaxMessageSize: row.limit, FireContFrame: fire}
+				a := Assembler{MaxMessageSize: row.limit, DeliverFragments: fire}
 				c := assembleExact(t, &a, make([]byte, row.frameLen), row.frameLen, inPlace)
 				if limit := a.maxSize(); int64(c) > limit {
 					t.Errorf("%s (in place %v, fire %v): buffer of %d bytes for a limit of %d",
@@ -765,7 +765,7 @@ func TestAddLengthFromPayload(t *testing.T) {
 
 // TestRsv1Kept checks that the first frame's RSV1, an extension's mark, is
 // in the Message: for a single frame, a joined message, every fragment in
-// FireContFrame mode, and not for the next message without it.
+// DeliverFragments mode, and not for the next message without it.
 func TestRsv1Kept(t *testing.T) {
 	first := func(op frame.Opcode, p string, fin, rsv1 bool) frame.Frame {
 		f := frame.New(op, []byte(p))
@@ -773,7 +773,7 @@ func TestRsv1Kept(t *testing.T) {
 		return f
 	}
 	for _, fire := range []bool{false, true} {
-		a := Assembler{FireContFrame: fire}
+		a := Assembler{DeliverFragments: fire}
 		if m, ready, err := a.Add(first(frame.OpText, "one", true, true)); err != nil || !ready || !m.Rsv1 {
 			t.Fatalf("fire %v: single frame: %+v, %v, %v; want Rsv1", fire, m, ready, err)
 		}
@@ -830,12 +830,12 @@ func TestSwap(t *testing.T) {
 	if string(p) != "Hello" {
 		t.Errorf("the traded buffer changed: %q", p)
 	}
-	// FireContFrame: each fragment can be traded.
-	b := Assembler{FireContFrame: true}
+	// DeliverFragments: each fragment can be traded.
+	b := Assembler{DeliverFragments: true}
 	first = frame.New(frame.OpText, []byte("x"))
 	first.Fin = false
 	b.Add(first)
 	if p := b.Swap(nil); string(p) != "x" {
-		t.Errorf("FireContFrame fragment Swap = %q", p)
+		t.Errorf("DeliverFragments fragment Swap = %q", p)
 	}
 }

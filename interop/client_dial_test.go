@@ -239,8 +239,8 @@ func TestClientRedirect(t *testing.T) {
 					d.MaxRedirects = tt.max
 					if tt.tooMany == "" {
 						c := dialClient(t, ctx, d, base+tt.path)
-						if c.Status() != http.StatusSwitchingProtocols {
-							t.Errorf("Status() = %d", c.Status())
+						if c.StatusCode() != http.StatusSwitchingProtocols {
+							t.Errorf("StatusCode() = %d", c.StatusCode())
 						}
 						echoMessage(t, ctx, c, frame.OpBinary, []byte(tt.path))
 						closeNormally(t, ctx, c)

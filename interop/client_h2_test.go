@@ -29,8 +29,8 @@ func TestClientHTTP2Echo(t *testing.T) {
 				d.HTTP2 = mode
 				d.Subprotocols = []string{"superchat", "chat"}
 				c := dialClient(t, ctx, d, u)
-				if c.Proto() != "HTTP/2.0" || c.Status() != 200 {
-					t.Fatalf("Proto, Status = %q, %d; want HTTP/2.0, 200", c.Proto(), c.Status())
+				if c.Proto() != "HTTP/2.0" || c.StatusCode() != 200 {
+					t.Fatalf("Proto, Status = %q, %d; want HTTP/2.0, 200", c.Proto(), c.StatusCode())
 				}
 				if p := c.Subprotocol(); p != "superchat" && p != "chat" {
 					t.Errorf("Subprotocol %q, want one of the offered", p)
@@ -108,8 +108,8 @@ func TestClientHTTP2Fallback(t *testing.T) {
 	d, u := clientDialer(t, KeyH2NoXConnectTLS)
 	d.HTTP2 = conn.HTTP2Prefer
 	c := dialClient(t, ctx, d, u)
-	if c.Proto() != "HTTP/1.1" || c.Status() != 101 {
-		t.Errorf("Prefer: Proto, Status = %q, %d; want HTTP/1.1, 101", c.Proto(), c.Status())
+	if c.Proto() != "HTTP/1.1" || c.StatusCode() != 101 {
+		t.Errorf("Prefer: Proto, Status = %q, %d; want HTTP/1.1, 101", c.Proto(), c.StatusCode())
 	}
 	echoMessage(t, ctx, c, frame.OpText, []byte("fell back"))
 	if err := c.Close(ctx, 1000, ""); err != nil {

@@ -152,8 +152,8 @@ func TestClientEcho(t *testing.T) {
 			d, u := clientDialer(t, key)
 			d.Config.MaxFrameSize, d.Config.MaxMessageSize = bigLimit, bigLimit
 			c := dialClient(t, ctx, d, u)
-			if c.Status() != 101 {
-				t.Errorf("Status() = %d, want 101", c.Status())
+			if c.StatusCode() != 101 {
+				t.Errorf("StatusCode() = %d, want 101", c.StatusCode())
 			}
 			for _, sz := range sizes {
 				for _, op := range []frame.Opcode{frame.OpText, frame.OpBinary} {
@@ -307,9 +307,9 @@ func TestClientReceiveFragments(t *testing.T) {
 				closeNormally(t, ctx, c)
 			})
 
-			t.Run("FireContFrame", func(t *testing.T) {
+			t.Run("DeliverFragments", func(t *testing.T) {
 				d := *d
-				d.Config.FireContFrame = true
+				d.Config.DeliverFragments = true
 				c := dialClient(t, ctx, &d, u+"/frag")
 				if err := c.WriteMessage(ctx, frame.OpText, []byte(string(msg))); err != nil {
 					t.Fatal(err)

@@ -55,7 +55,7 @@ func Example_dialer() {
 		return
 	}
 	defer c.CloseNow()
-	fmt.Println(c.Status(), c.Subprotocol())
+	fmt.Println(c.StatusCode(), c.Subprotocol())
 }
 
 // Example_readMessage is gorilla's ReadMessage and coder's Read.
