@@ -54,6 +54,9 @@ type Config struct {
 
 	// MaxMessageSize limits a received message: 0 means
 	// fragment.DefaultMaxMessageSize (32 MiB), a negative value no limit.
+	// An empty continuation frame that does not end the message counts
+	// fragment.EmptyFrameCost (2) bytes, so that the limit bounds the
+	// frames of a message too.
 	MaxMessageSize int64
 
 	// ReadBufferSize is the size of the buffer received bytes are read

@@ -16,10 +16,12 @@ import (
 	"time"
 
 	"github.com/framewire/ws/conn"
+	"github.com/framewire/ws/fragment"
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/handshake"
 	"github.com/framewire/ws/internal/deflate"
 	"github.com/framewire/ws/mask"
+	"github.com/framewire/ws/status"
 )
 
 // loop is one end of an in-memory connection that never blocks: what is
@@ -385,6 +387,55 @@ func TestDeflateBomb(t *testing.T) {
 	c, _, _, s2c := deflatePair(handshake.DeflateParams{}, conn.Config{MaxMessageSize: 100}, conn.Config{})
 	s2c.Write(serverFrames(fragments(frame.OpBinary, bytes.Repeat([]byte{0, 0, 0, 0xff, 0xff}, 200), 60)...))
 	readFailure(t, c, 1009)
+}
+
+// A peer cannot keep a message open for ever with empty fragments: each
+// empty continuation frame that is not final counts
+// fragment.EmptyFrameCost against the message limit, so an endless run of
+// them fails the connection with 1009, compressed or not, whole or
+// streamed. Without that cost the reads below would run to the end of the
+// stream, and an endless one would never end.
+func TestEmptyFragmentsBounded(t *testing.T) {
+	var buf bytes.Buffer
+	w, _ := flate.NewWriter(&buf, flate.BestSpeed)
+	deflated := flateMessage(t, w, &buf, []byte("x"))
+	for _, compressed := range []bool{false, true} {
+		for _, read := range []struct {
+			name string
+			f    func(c *conn.Conn) error
+		}{
+			{"ReadMessage", func(c *conn.Conn) error {
+				_, _, err := c.ReadMessage(context.Background())
+				return err
+			}},
+			{"NextReader", func(c *conn.Conn) error {
+				_, r, err := c.NextReader(context.Background())
+				if err == nil {
+					_, err = io.Copy(io.Discard, r)
+				}
+				return err
+			}},
+		} {
+			t.Run(fmt.Sprintf("compressed=%v/%s", compressed, read.name), func(t *testing.T) {
+				const limit = 1000
+				c, _, _, s2c := deflatePair(handshake.DeflateParams{}, conn.Config{MaxMessageSize: limit}, conn.Config{})
+				first := frame.Frame{Header: frame.Header{Opcode: frame.OpBinary}, Payload: []byte("x")}
+				if compressed {
+					first.Rsv1, first.Payload = true, deflated
+				}
+				fs := []frame.Frame{first}
+				for range limit/fragment.EmptyFrameCost + 1 {
+					fs = append(fs, frame.Frame{Header: frame.Header{Opcode: frame.OpContinuation}})
+				}
+				s2c.Write(serverFrames(fs...))
+				err := read.f(c)
+				var fe *frame.Error
+				if !errors.As(err, &fe) || fe.Code != status.MessageTooBig {
+					t.Fatalf("read = %v, want a failure with 1009", err)
+				}
+			})
+		}
+	}
 }
 
 // A read that times out in the middle of a compressed message, inside a

@@ -163,7 +163,7 @@ func (c *Conn) decodeWhole(dst []byte) ([]byte, error) {
 // Assembler's verdict on p.
 func (c *Conn) decodeLater(dec decoder, p []byte, err error) error {
 	h := c.rf.h
-	h.Length = 0 // the decoded length is not known
+	h.Length = -1 // the decoded length is not known
 	if aerr := c.asm.Begin(h); aerr != nil {
 		return aerr
 	}

@@ -63,32 +63,17 @@ var (
 
 	// errH2PingTimeout ends a connection whose PING got no answer.
 	errH2PingTimeout = errors.New("conn: HTTP/2 connection lost: no answer to PING")
-
-	// errH2Refused ends a stream that a GOAWAY says the server did not
-	// process.
-	errH2Refused = errors.New("conn: HTTP/2 stream refused by GOAWAY")
 )
 
-// h2ResetError is the end of a stream reset by the server (RST_STREAM).
-type h2ResetError struct{ Code http2.ErrCode }
-
-func (e *h2ResetError) Error() string {
-	return "conn: HTTP/2 stream reset by the server: " + e.Code.String()
+// h2Refused ends a stream that a GOAWAY says the server did not process,
+// or fails one asked of a connection going away.
+func h2Refused() error {
+	return &HTTP2Error{Code: http2.ErrCodeRefusedStream, Stream: true, Reason: "not processed: the server sent GOAWAY"}
 }
 
-// h2ProtocolError is a connection error the client detected (RFC 9113
-// §5.4.1): it sent GOAWAY with Code and closed the connection.
-type h2ProtocolError struct {
-	Code   http2.ErrCode
-	Reason string
-}
-
-func (e *h2ProtocolError) Error() string {
-	return "conn: HTTP/2 connection error " + e.Code.String() + ": " + e.Reason
-}
-
+// protoErr is a connection error the client detected (RFC 9113 §5.4.1).
 func protoErr(code http2.ErrCode, format string, args ...any) error {
-	return &h2ProtocolError{Code: code, Reason: fmt.Sprintf(format, args...)}
+	return &HTTP2Error{Code: code, Reason: fmt.Sprintf(format, args...)}
 }
 
 // h2Client is the client side of one HTTP/2 connection (RFC 9113) that
@@ -229,8 +214,7 @@ func (c *h2Client) fail(err error) {
 	}
 	c.wakeWriters()
 	c.mu.Unlock()
-	var pe *h2ProtocolError
-	if errors.As(err, &pe) {
+	if pe := (*HTTP2Error)(nil); errors.As(err, &pe) && !pe.Stream {
 		stop := time.NewTimer(time.Second)
 		select {
 		case c.wsem <- struct{}{}:
@@ -444,7 +428,7 @@ func (c *h2Client) open(ctx context.Context, target *http.Request, hdr http.Head
 		err := c.err
 		c.mu.Unlock()
 		if err == nil {
-			err = errH2Refused
+			err = h2Refused()
 		}
 		return nil, err
 	}
@@ -618,7 +602,7 @@ func (c *h2Client) readLoop() {
 				if d := c.fr.ErrorDetail(); d != nil {
 					reason = d.Error()
 				}
-				err = &h2ProtocolError{Code: http2.ErrCode(ce), Reason: reason}
+				err = &HTTP2Error{Code: http2.ErrCode(ce), Reason: reason}
 				if mh, ok := f.(*http2.MetaHeadersFrame); ok && mh != nil {
 					c.badHeaders(mh, err)
 				}
@@ -683,7 +667,7 @@ func (c *h2Client) handle(f http2.Frame) error {
 	case *http2.RSTStreamFrame:
 		c.mu.Lock()
 		if s := c.streams[f.StreamID]; s != nil {
-			s.end(lostH2(&h2ResetError{Code: f.ErrCode}))
+			s.end(lostH2(&HTTP2Error{Code: f.ErrCode, Stream: true}))
 			delete(c.streams, s.id)
 			c.wakeWriters()
 			c.maybeIdle()
@@ -697,7 +681,7 @@ func (c *h2Client) handle(f http2.Frame) error {
 		c.goneAway = true
 		for id, s := range c.streams {
 			if id > f.LastStreamID {
-				s.end(lostH2(errH2Refused))
+				s.end(lostH2(h2Refused()))
 				delete(c.streams, id)
 			}
 		}

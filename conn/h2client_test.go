@@ -363,8 +363,12 @@ func TestH2ClientGoAway(t *testing.T) {
 		b := dial(t, d, "ws://h2.test/")
 		ctx := context.Background()
 		start := time.Now()
-		if _, _, err := b.ReadMessage(ctx); !errors.Is(err, conn.ErrConnectionLost) || time.Since(start) != 0 {
+		_, _, err := b.ReadMessage(ctx)
+		var he *conn.HTTP2Error
+		if !errors.Is(err, conn.ErrConnectionLost) || time.Since(start) != 0 {
 			t.Errorf("ReadMessage on a stream above GOAWAY's last stream = %v after %v, want ErrConnectionLost at once", err, time.Since(start))
+		} else if !errors.As(err, &he) || !he.Stream || he.Code != http2.ErrCodeRefusedStream {
+			t.Errorf("ReadMessage on a stream above GOAWAY's last stream = %v, want an HTTP2Error: stream refused", err)
 		}
 		if _, m, err := a.ReadMessage(ctx); err != nil || string(m) != "still here" {
 			t.Errorf("ReadMessage on a stream GOAWAY kept = %q, %v", m, err)
@@ -553,6 +557,58 @@ func TestH2ClientReadCancel(t *testing.T) {
 		}
 		c.CloseNow()
 	})
+}
+
+// HTTP/2 errors are typed: a dial the server's stream reset ends, a dial
+// whose connection the server's bad SETTINGS end, and an open WebSocket
+// whose stream the server resets each return an *HTTP2Error with the
+// code, the last wrapped with ErrConnectionLost.
+func TestH2ClientErrorsTyped(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		script   func(p *h2Peer)
+		settings []http2.Setting
+		open     bool // the WebSocket opens, and its read fails
+		stream   bool
+		code     http2.ErrCode
+	}{
+		{"reset before the answer", func(p *h2Peer) {
+			p.fr.WriteRSTStream(p.next(http2.FrameHeaders).StreamID, http2.ErrCodeRefusedStream)
+			p.next(http2.FrameGoAway)
+		}, nil, false, true, http2.ErrCodeRefusedStream},
+		{"bad SETTINGS", func(p *h2Peer) {
+			p.next(http2.FrameGoAway)
+		}, []http2.Setting{{ID: http2.SettingInitialWindowSize, Val: 1 << 31}}, false, false, http2.ErrCodeFlowControl},
+		{"reset after the answer", func(p *h2Peer) {
+			p.fr.WriteRSTStream(p.answer(), http2.ErrCodeInternal)
+			p.next(http2.FrameGoAway)
+		}, nil, true, true, http2.ErrCodeInternal},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				d := rawH2Dialer(t, tc.script, tc.settings...)
+				ctx := context.Background()
+				c, err := d.Dial(ctx, "ws://h2.test/")
+				if tc.open {
+					if err != nil {
+						t.Fatal(err)
+					}
+					_, _, err = c.ReadMessage(ctx)
+					if !errors.Is(err, conn.ErrConnectionLost) {
+						t.Errorf("ReadMessage = %v, want ErrConnectionLost", err)
+					}
+					c.CloseNow()
+				} else if err == nil {
+					c.CloseNow()
+					t.Fatal("dial succeeded")
+				}
+				var he *conn.HTTP2Error
+				if !errors.As(err, &he) || he.Stream != tc.stream || he.Code != tc.code {
+					t.Errorf("error %v, want an HTTP2Error with Stream %v and code %v", err, tc.stream, tc.code)
+				}
+			})
+		})
+	}
 }
 
 // A server that answers the close, ends its side with END_STREAM and then

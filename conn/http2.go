@@ -14,6 +14,7 @@ import (
 	"strconv"
 
 	"github.com/framewire/ws/handshake"
+	"golang.org/x/net/http2"
 )
 
 // HTTP2Mode chooses the HTTP version of a [Dialer]'s opening handshake: the
@@ -54,6 +55,37 @@ func (m HTTP2Mode) String() string {
 		return "only"
 	}
 	return "HTTP2Mode(" + strconv.Itoa(int(m)) + ")"
+}
+
+// HTTP2Error reports an HTTP/2 error (RFC 9113 §5.4) that ended the stream
+// carrying a WebSocket, or the HTTP/2 connection under it, during the dial
+// or after it. Code is the error code (RFC 9113 §7).
+//
+// With Stream set, the server ended this stream alone: it reset it
+// (RST_STREAM with Code), or it is going away and did not process it
+// (GOAWAY; Code is REFUSED_STREAM and Reason says so). A stream refused
+// either way was not processed, and opening it again is safe (RFC 9113
+// §8.7). Otherwise the server broke HTTP/2 and the client ended the
+// connection, sending GOAWAY with Code; Reason says what was wrong.
+//
+// A dial returns it as is; once a WebSocket is open, its calls return it
+// wrapped with [ErrConnectionLost], as a reset TCP connection over
+// HTTP/1.1.
+type HTTP2Error struct {
+	Code   http2.ErrCode
+	Stream bool
+	Reason string
+}
+
+func (e *HTTP2Error) Error() string {
+	if !e.Stream {
+		return "conn: HTTP/2 connection error " + e.Code.String() + ": " + e.Reason
+	}
+	s := "conn: HTTP/2 stream reset by the server: " + e.Code.String()
+	if e.Reason != "" {
+		s += " (" + e.Reason + ")"
+	}
+	return s
 }
 
 // ErrHTTP2Unavailable reports that a WebSocket over HTTP/2 could not be

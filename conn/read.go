@@ -721,8 +721,10 @@ func (c *Conn) controlPayload() error {
 // reserved bits or a decoded message is open. The first frame of a message
 // carrying reserved bits, which the reader allows only for the extension
 // that owns them, starts the extension's decoder; the frames of that
-// message then feed it. The assembler is then told no length: the decoded
-// one is not known, and the limit applies to decoded bytes.
+// message then feed it. The assembler is then told no length (a negative
+// one, or 0 for a frame empty on the wire, which may count
+// fragment.EmptyFrameCost): the decoded one is not known, and the limit
+// applies to decoded bytes.
 func (c *Conn) beginDecoded(h frame.Header) error {
 	if h.Opcode != frame.OpContinuation {
 		c.dec = nil
@@ -734,7 +736,9 @@ func (c *Conn) beginDecoded(h frame.Header) error {
 		if err := c.dec.next((*wireSource)(c), h.Length, h.Fin); err != nil {
 			return err
 		}
-		h.Length = 0
+		if h.Length > 0 {
+			h.Length = -1 // the decoded length is not known
+		}
 	}
 	return c.asm.Begin(h)
 }

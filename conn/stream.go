@@ -138,14 +138,21 @@ func (c *Conn) beginStream(ctx context.Context) (frame.Opcode, error) {
 }
 
 // beginData starts reading the data frame whose header was just read, one
-// of the streamed message's: the size the header declares is checked
-// against the limit at once, unless the message is decoded.
+// of the streamed message's: an empty continuation frame that is not final
+// counts fragment.EmptyFrameCost against the limit, and the size the header
+// declares is checked against it at once, unless the message is decoded
+// (its decoded bytes count as they come).
 func (c *Conn) beginData() error {
 	c.rs.inData = true
-	if c.dec == nil {
-		if limit := c.messageLimit(); limit >= 0 && c.rf.h.Length > limit-c.rs.size {
-			return fmt.Errorf("%w: more than %d bytes", fragment.ErrMessageTooBig, limit)
-		}
+	if h := c.rf.h; h.Opcode == frame.OpContinuation && h.Length == 0 && !h.Fin {
+		c.rs.size += fragment.EmptyFrameCost
+	}
+	declared := c.rf.h.Length
+	if c.dec != nil {
+		declared = 0
+	}
+	if limit := c.messageLimit(); limit >= 0 && declared > limit-c.rs.size {
+		return fmt.Errorf("%w: more than %d bytes", fragment.ErrMessageTooBig, limit)
 	}
 	return nil
 }

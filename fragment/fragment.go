@@ -15,6 +15,17 @@ import (
 // MaxMessageSize is zero: 32 MiB.
 const DefaultMaxMessageSize = 32 << 20
 
+// EmptyFrameCost is what an empty continuation frame that does not end its
+// message counts against the message size limit: the smallest header a
+// frame has on the wire. Every other frame makes the message longer or
+// ends it, so the limit bounds how many frames a message has; without this
+// cost a peer could keep a message open for ever, spinning the reader,
+// with empty fragments. With the default limit a message takes at most
+// 16 Mi of them. A message whose frames carry n bytes of payload, with e
+// empty non-final continuation frames, is accepted when
+// n + EmptyFrameCost*e is within the limit.
+const EmptyFrameCost = 2
+
 // maxRetained is the largest message buffer an Assembler keeps for the next
 // message; a bigger one is dropped when the next message begins, so one
 // large message does not pin its memory for the life of the connection.
@@ -196,7 +207,10 @@ func (a *Assembler) WholeFrames(fs []frame.Frame, p []byte) (int, error) {
 
 // Begin starts a frame whose payload follows in Write calls. It checks the
 // fragmentation rules and, from the declared length, the size limit, but
-// allocates nothing from it.
+// allocates nothing from it. An empty continuation frame that is not final
+// counts [EmptyFrameCost] against the limit. A negative h.Length says the
+// payload's length is not known, as for a frame an extension decodes: its
+// bytes count as they are written.
 func (a *Assembler) Begin(h frame.Header) error {
 	if a.inCur {
 		return ErrNoFrame
@@ -214,6 +228,9 @@ func (a *Assembler) Begin(h frame.Header) error {
 		if a.DeliverFragments {
 			a.buf = a.buf[:0]
 		}
+		if h.Length == 0 && !h.Fin {
+			a.size += EmptyFrameCost
+		}
 	default: // text or binary
 		if a.open {
 			return a.fail(fmt.Errorf("%w: %s frame", ErrMissingContinuation, h.Opcode))
@@ -226,7 +243,7 @@ func (a *Assembler) Begin(h frame.Header) error {
 		a.v.Reset()
 	}
 	if h.Opcode.IsData() {
-		if limit := a.maxSize(); limit >= 0 && h.Length > limit-a.size {
+		if limit := a.maxSize(); limit >= 0 && (a.size > limit || h.Length > limit-a.size) {
 			return a.fail(fmt.Errorf("%w: more than %d bytes", ErrMessageTooBig, limit))
 		}
 	}

@@ -118,6 +118,17 @@ var tests = []struct {
 		{in: data(cont, false, "34")},
 		{in: data(cont, true, "5"), wantErr: ErrMessageTooBig},
 	}},
+	{"empty fragments count", Assembler{MaxMessageSize: 4}, []step{
+		{in: data(bin, false, "12")},
+		{in: data(cont, false, "")},
+		{in: data(cont, false, ""), wantErr: ErrMessageTooBig},
+	}},
+	{"empty fragment within the limit, empty final one free", Assembler{MaxMessageSize: 4}, []step{
+		{in: data(bin, false, "1")},
+		{in: data(cont, false, "")},
+		{in: data(cont, false, "4")},
+		{in: data(cont, true, ""), ready: true, want: msg(bin, true, "14")},
+	}},
 	{"size limit in fire_cont_frame mode", Assembler{MaxMessageSize: 4, DeliverFragments: true}, []step{
 		{in: data(bin, false, "123"), ready: true, want: msg(bin, false, "123")},
 		{in: data(cont, true, "45"), wantErr: ErrMessageTooBig},
