@@ -337,6 +337,13 @@ func (p *Peer) Upgrade(u *Upgrade) error {
 // is answered with the status the check names (handshake.AppendRefusal)
 // and the error is returned. u is what [Peer.Upgrade] takes.
 //
+// With cfg.Compression set and no Extensions in u, Accept negotiates
+// permessage-deflate as a server does (RFC 7692 §5): it agrees to the
+// client's first valid offer, answers it in Sec-WebSocket-Extensions and
+// sets the Conn's Compression.Agreed to it; a client that offered none
+// gets an uncompressed Conn. With Extensions in u, the test scripts the
+// answer and sets Compression.Agreed itself.
+//
 // The Conn owns the stream from then on: bytes the peer had buffered are
 // read first, and the handler must not use the Peer's reading or writing
 // methods any more. When the handler returns, the connection is closed
@@ -346,15 +353,47 @@ func (p *Peer) Accept(u *Upgrade, cfg *conn.Config) (*conn.Conn, error) {
 		p.Write(handshake.AppendRefusal(p.wbuf[:0], err))
 		return nil, err
 	}
-	if err := p.Upgrade(u); err != nil {
-		return nil, err
-	}
 	var c conn.Config
 	if cfg != nil {
 		c = *cfg
 	}
+	if c.Compression != nil && (u == nil || u.Extensions == "") {
+		agreed, ok := agreeDeflate(p.Request.Header)
+		if !ok {
+			c.Compression = nil
+		} else {
+			cp := *c.Compression
+			cp.Agreed = agreed
+			c.Compression = &cp
+			var answer Upgrade
+			if u != nil {
+				answer = *u
+			}
+			answer.Extensions = agreed.String()
+			u = &answer
+		}
+	}
+	if err := p.Upgrade(u); err != nil {
+		return nil, err
+	}
 	c.Role = conn.RoleServer
 	return conn.New(transport{Conn: p.Conn, br: p.br}, &c), nil
+}
+
+// agreeDeflate chooses the first valid permessage-deflate offer of a
+// request's header, if any, as the agreement: a client_max_window_bits
+// offered without a value is left out of the answer, which keeps the
+// client's window at 15 bits.
+func agreeDeflate(h http.Header) (handshake.DeflateParams, bool) {
+	offers, _ := handshake.ParseDeflateOffers(h.Values("Sec-WebSocket-Extensions"))
+	if len(offers) == 0 {
+		return handshake.DeflateParams{}, false
+	}
+	agreed := offers[0]
+	if agreed.ClientMaxWindowBits == handshake.AnyWindowBits {
+		agreed.ClientMaxWindowBits = 0
+	}
+	return agreed, true
 }
 
 // transport is the connection under a Conn from Accept: reads go through
@@ -607,8 +646,10 @@ func (p *Peer) Hijack() (net.Conn, []byte) {
 // client's default frame limit ([reader.DefaultMaxFrameSize], 16 MiB), in
 // fragments of 32 KiB, so that a client with the default limits receives
 // every message it may send. Pings are answered, and the client's close
-// is answered with its status code (conn's closing handshake). Use
-// [Peer.Echo] to echo frame by frame, byte for byte.
+// is answered with its status code (conn's closing handshake). Echo
+// declines compression; a handler that calls [Peer.Accept] with a
+// Config.Compression agrees to it. Use [Peer.Echo] to echo frame by
+// frame, byte for byte.
 func Echo(p *Peer) {
 	c, err := p.Accept(nil, &conn.Config{MaxFrameSize: fragment.DefaultMaxMessageSize})
 	if err != nil {

@@ -130,6 +130,71 @@ func TestEchoLongMessage(t *testing.T) {
 	}
 }
 
+// Accept with a Config.Compression negotiates permessage-deflate: it
+// agrees to the client's first offer, and both ends then compress; a
+// client that offers none gets an uncompressed connection that works.
+func TestAcceptCompression(t *testing.T) {
+	compressedEcho := func(p *wstest.Peer) {
+		c, err := p.Accept(nil, &conn.Config{Compression: &conn.Compression{Threshold: -1}})
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		for {
+			op, m, err := c.ReadMessage(context.Background())
+			if err != nil || c.WriteMessage(context.Background(), op, m) != nil {
+				return
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		offer  *conn.Compression
+		agreed string // "" for none
+	}{
+		{"default offer", &conn.Compression{}, "permessage-deflate"},
+		{"window bits", &conn.Compression{Offers: []handshake.DeflateParams{{ServerMaxWindowBits: 10, ClientMaxWindowBits: handshake.AnyWindowBits}}},
+			"permessage-deflate; server_max_window_bits=10"},
+		{"no offer", nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := wstest.NewServer(compressedEcho)
+			defer srv.Close()
+			var wire bytes.Buffer
+			d := &conn.Dialer{Config: conn.Config{Compression: tc.offer, Trace: &wire}}
+			ctx := t.Context()
+			c, err := d.DialConn(ctx, srv.Pipe(), "ws://pipe.test/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.CloseNow()
+			p, ok := c.Compression()
+			if got := map[bool]string{true: p.String()}[ok]; got != tc.agreed {
+				t.Errorf("agreed %q, want %q", got, tc.agreed)
+			}
+			msg := bytes.Repeat([]byte("compress me "), 100)
+			if err := c.WriteMessage(ctx, frame.OpText, msg); err != nil {
+				t.Fatal(err)
+			}
+			if _, got, err := c.ReadMessage(ctx); err != nil || !bytes.Equal(got, msg) {
+				t.Fatalf("echo %d bytes, %v; want %d bytes", len(got), err, len(msg))
+			}
+			// The trace shows each frame's bytes as a Python bytes
+			// literal (quoted with ' or "): 0xc1 is a final text frame
+			// with RSV1, compressed; 0x81 the same uncompressed.
+			first := `\x81`
+			if tc.agreed != "" {
+				first = `\xc1`
+			}
+			for _, dir := range []string{"++Sent raw: b", "++Rcv raw: b"} {
+				if !strings.Contains(wire.String(), dir+"'"+first) && !strings.Contains(wire.String(), dir+`"`+first) {
+					t.Errorf("no %s%s in the trace:\n%s", dir, first, wire.String())
+				}
+			}
+		})
+	}
+}
+
 // A TLS server without a certificate of its own makes one for the
 // loopback addresses, valid inside a synctest bubble's clock; its Dialer
 // trusts it and a default Dialer does not. A certificate the test gives
