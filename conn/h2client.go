@@ -68,7 +68,7 @@ var (
 // h2Refused ends a stream that a GOAWAY says the server did not process,
 // or fails one asked of a connection going away.
 func h2Refused() error {
-	return &HTTP2Error{Code: http2.ErrCodeRefusedStream, Stream: true, Reason: "not processed: the server sent GOAWAY"}
+	return &HTTP2Error{Code: http2.ErrCodeRefusedStream, Stream: true, Reason: "not processed: the server is going away (GOAWAY)"}
 }
 
 // protoErr is a connection error the client detected (RFC 9113 §5.4.1).
@@ -796,7 +796,7 @@ func (c *h2Client) onWindowUpdate(id, increment uint32) error {
 func (c *h2Client) streamError(id uint32, code http2.ErrCode, cause error) error {
 	c.mu.Lock()
 	if s := c.streams[id]; s != nil {
-		s.end(lostH2(cause))
+		s.end(lostH2(&HTTP2Error{Code: code, Stream: true, Reason: "reset by the client: " + cause.Error()}))
 		delete(c.streams, id)
 		c.wakeWriters()
 		c.maybeIdle()

@@ -311,6 +311,14 @@ func TestH2ClientBackpressure(t *testing.T) {
 					if f := <-updates; f.Type != http2.FrameRSTStream || f.Code != http2.ErrCodeFlowControl {
 						t.Errorf("after DATA beyond the window the client sent %+v, want RST_STREAM FLOW_CONTROL_ERROR", f)
 					}
+					var err error
+					for err == nil {
+						_, _, err = c.ReadMessage(context.Background())
+					}
+					var he *conn.HTTP2Error
+					if !errors.Is(err, conn.ErrConnectionLost) || !errors.As(err, &he) || !he.Stream || he.Code != http2.ErrCodeFlowControl {
+						t.Errorf("ReadMessage after the reset = %v, want the lost connection with an HTTP2Error, stream FLOW_CONTROL_ERROR", err)
+					}
 					return
 				}
 				if len(updates) != 0 {

@@ -61,16 +61,18 @@ func (m HTTP2Mode) String() string {
 // carrying a WebSocket, or the HTTP/2 connection under it, during the dial
 // or after it. Code is the error code (RFC 9113 §7).
 //
-// With Stream set, the server ended this stream alone: it reset it
-// (RST_STREAM with Code), or it is going away and did not process it
-// (GOAWAY; Code is REFUSED_STREAM and Reason says so). A stream refused
-// either way was not processed, and opening it again is safe (RFC 9113
-// §8.7). Otherwise the server broke HTTP/2 and the client ended the
-// connection, sending GOAWAY with Code; Reason says what was wrong.
+// With Stream set, the error ended this stream alone: the server reset it
+// (RST_STREAM with Code; Reason is empty), or it is going away and did not
+// process it (GOAWAY; Code is REFUSED_STREAM and Reason says so), or the
+// server broke HTTP/2 in this stream and the client reset it (Reason says
+// what was wrong). A stream refused with REFUSED_STREAM was not processed,
+// and opening it again is safe (RFC 9113 §8.7). Without Stream, the server
+// broke HTTP/2 and the client ended the whole connection, sending GOAWAY
+// with Code; Reason says what was wrong.
 //
-// A dial returns it as is; once a WebSocket is open, its calls return it
-// wrapped with [ErrConnectionLost], as a reset TCP connection over
-// HTTP/1.1.
+// A dial's error and, once a WebSocket is open, the error of its calls
+// wrap it (find it with errors.As); the latter match [ErrConnectionLost]
+// too, as a reset TCP connection does over HTTP/1.1.
 type HTTP2Error struct {
 	Code   http2.ErrCode
 	Stream bool
@@ -81,11 +83,10 @@ func (e *HTTP2Error) Error() string {
 	if !e.Stream {
 		return "conn: HTTP/2 connection error " + e.Code.String() + ": " + e.Reason
 	}
-	s := "conn: HTTP/2 stream reset by the server: " + e.Code.String()
-	if e.Reason != "" {
-		s += " (" + e.Reason + ")"
+	if e.Reason == "" {
+		return "conn: HTTP/2 stream reset by the server: " + e.Code.String()
 	}
-	return s
+	return "conn: HTTP/2 stream error " + e.Code.String() + ": " + e.Reason
 }
 
 // ErrHTTP2Unavailable reports that a WebSocket over HTTP/2 could not be

@@ -36,6 +36,11 @@ type inFrame struct {
 	h    frame.Header // the frame's header; after its end, the last frame's
 	n    int64        // payload bytes read so far
 	mode readMode     // the mode reading it; modeNone between frames
+
+	// peerFirst, in modeClosing, reports that the peer's close frame was
+	// read before this side sent one: the peer began the closing
+	// handshake, even if this side's close, sent since, answers it.
+	peerFirst bool
 }
 
 // claim reports errMixedRead when a frame that another mode began is in
@@ -61,7 +66,7 @@ func (c *Conn) claim(ctx context.Context, mode readMode) error {
 // or by Close), waits for the peer's end of stream and closes the socket.
 func (c *Conn) closing(ctx context.Context) error {
 	c.rf.mode = modeNone
-	return c.peerClosed(ctx, frame.Frame{Header: c.rf.h, Payload: c.ctl[:c.rf.h.Length]})
+	return c.peerClosedFirst(ctx, frame.Frame{Header: c.rf.h, Payload: c.ctl[:c.rf.h.Length]}, c.rf.peerFirst)
 }
 
 // endStream drops the rest of a message a [MessageReader] left unfinished,
@@ -621,7 +626,7 @@ func (c *Conn) recvFrame(ctx context.Context) (frame.Frame, error) {
 			c.ctl = new([frame.MaxControlPayload]byte)
 		}
 		copy(c.ctl[:], f.Payload)
-		c.rf.mode = modeClosing
+		c.rf.mode, c.rf.peerFirst = modeClosing, !c.closeSent.Load()
 	}
 	c.trace.received(f)
 	return f, nil
@@ -777,15 +782,27 @@ const closeGrace = 500 * time.Millisecond
 // the write lock or a peer that stopped reading cannot keep the call
 // waiting.
 func (c *Conn) peerClosed(ctx context.Context, f frame.Frame) error {
+	return c.peerClosedFirst(ctx, f, false)
+}
+
+// peerClosedFirst is peerClosed for a close frame read earlier (by
+// ReadFrame), when peerFirst says whether the peer sent it before this
+// side's close, which then answers it.
+func (c *Conn) peerClosedFirst(ctx context.Context, f frame.Frame, peerFirst bool) error {
 	code, reason, err := frame.ParseClose(f.Payload, c.rd.Policy)
 	if err != nil {
 		return c.readFailed(ctx, err)
 	}
 	ce := closeErrorOf(code, reason)
 	if c.closeSent.Load() {
-		// This is the answer to our close (Close or a close frame sent
-		// with WriteFrame): later calls report ErrClosed, wrapping it.
-		end := &answered{ce}
+		// Our close was sent (Close or a close frame sent with
+		// WriteFrame): the handshake is complete. Later calls report
+		// ErrClosed, wrapping the peer's close, as an answer to ours
+		// unless the peer's came first.
+		var end error = &answered{ce}
+		if peerFirst {
+			end = ce
+		}
 		c.record(end, end)
 		dl := time.Now().Add(closeGrace)
 		if cdl, ok := ctx.Deadline(); ok && cdl.Before(dl) {
@@ -835,14 +852,17 @@ func (c *Conn) fail(code status.Code, cause error) error {
 
 // closeWith ends the connection with a close frame: it records the errors
 // later calls return (so that concurrent senders stop at once), sends a
-// close frame with payload unless one was sent already, lingers until the
-// peer's end of stream, all within ReplyTimeout or until the socket is
-// closed by another goroutine, and closes the socket. The caller holds
-// the read lock.
+// close frame with payload unless one was sent already or sending has
+// ended (the peer reset the connection), lingers until the peer's end of
+// stream, all within ReplyTimeout or until the socket is closed by another
+// goroutine, and closes the socket. The caller holds the read lock.
 func (c *Conn) closeWith(payload []byte, rerr, werr error) {
+	sending := c.writeErr() == nil // a peer's reset ends it: no close frame can go out
 	c.record(rerr, werr)
 	dl := time.Now().Add(ReplyTimeout)
-	c.replyClose(payload, dl)
+	if sending {
+		c.replyClose(payload, dl)
+	}
 	c.lingerUntil(dl)
 	c.terminate(rerr, werr)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -18,7 +19,9 @@ import (
 // with WriteFrame; otherwise the next receiving call, or Close, answers it
 // with the peer's code. Either way the closing handshake completes at
 // once: Close returns nil, and receiving calls return ErrClosed wrapping
-// the peer's *status.CloseError. The peer sees one close frame.
+// the peer's *status.CloseError, which says the peer closed (it began the
+// handshake, though this side's close answered it). The peer sees one
+// close frame.
 func TestReadFrameClose(t *testing.T) {
 	recv := map[string]func(ctx context.Context, c *conn.Conn) error{
 		"ReadFrame": func(ctx context.Context, c *conn.Conn) error { _, err := c.ReadFrame(ctx, nil); return err },
@@ -96,8 +99,8 @@ func TestReadFrameClose(t *testing.T) {
 				if s, want := <-got, "close "+tt.want; s != want {
 					t.Errorf("peer read %q, want %q", s, want)
 				}
-				if _, _, err := c.ReadMessage(ctx); !errors.Is(err, conn.ErrClosed) {
-					t.Errorf("ReadMessage at the end = %v, want ErrClosed", err)
+				if _, _, err := c.ReadMessage(ctx); !errors.Is(err, conn.ErrClosed) || !strings.Contains(fmt.Sprint(err), "closed by peer") {
+					t.Errorf("ReadMessage at the end = %v, want ErrClosed saying the peer closed", err)
 				}
 			})
 		})

@@ -268,39 +268,40 @@ func TestRedirectOtherPort(t *testing.T) {
 // A peer that closes with a reason and resets the connection while the
 // client still sends (a server refusing a message too big) is heard: the
 // write fails with the lost connection, and the next receive returns the
-// peer's close frame, which was already in the socket. That holds for a
-// message streamed by a MessageWriter too, whose failed fragment ends the
-// message: sending ends, the socket stays for the receiving calls.
+// peer's close frame, which was already in the socket, at once. That
+// holds for a message streamed by a MessageWriter too, whose failed
+// fragment ends the message: sending ends, the socket stays for the
+// receiving calls, which do not wait for the writer, still open, to let go
+// of the write lock (no close frame can answer the peer's).
 func TestWriteResetKeepsPeerClose(t *testing.T) {
 	big := make([]byte, 64<<10)
 	for _, s := range []struct {
 		name string
-		send func(ctx context.Context, c *conn.Conn) error
+		send func(ctx context.Context, c *conn.Conn) (after func() error, err error)
 	}{
-		{"WriteMessage", func(ctx context.Context, c *conn.Conn) error {
+		{"WriteMessage", func(ctx context.Context, c *conn.Conn) (func() error, error) {
 			var err error
 			for err == nil && ctx.Err() == nil {
 				err = c.WriteMessage(ctx, frame.OpBinary, big)
 			}
-			return err
+			return nil, err
 		}},
-		{"NextWriter", func(ctx context.Context, c *conn.Conn) error {
+		{"NextWriter", func(ctx context.Context, c *conn.Conn) (func() error, error) {
 			w, err := c.NextWriter(ctx, frame.OpBinary)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			for err == nil && ctx.Err() == nil {
 				_, err = w.Write(big)
 			}
-			w.Close()
-			return err
+			return w.Close, err
 		}},
 	} {
 		t.Run(s.name, func(t *testing.T) { testWriteResetKeepsPeerClose(t, s.send) })
 	}
 }
 
-func testWriteResetKeepsPeerClose(t *testing.T, send func(ctx context.Context, c *conn.Conn) error) {
+func testWriteResetKeepsPeerClose(t *testing.T, send func(ctx context.Context, c *conn.Conn) (func() error, error)) {
 	checkLeaks(t)
 	s := serve(t, func(p *wstest.Peer) {
 		p.Upgrade(nil)
@@ -316,14 +317,23 @@ func testWriteResetKeepsPeerClose(t *testing.T, send func(ctx context.Context, c
 	if err := c.WriteMessage(ctx, frame.OpBinary, []byte("first")); err != nil {
 		t.Fatal(err)
 	}
-	err := send(ctx, c)
+	after, err := send(ctx, c)
 	if !errors.Is(err, conn.ErrConnectionLost) || !(errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)) {
 		t.Fatalf("send = %v, want the reset connection lost", err)
 	}
+	start := time.Now()
 	_, _, err = c.ReadMessage(ctx)
 	var ce *status.CloseError
 	if !errors.As(err, &ce) || ce.Code != status.MessageTooBig || ce.Reason != "limit 1 KiB" {
 		t.Fatalf("ReadMessage after the reset = %v, want the peer's close 1009", err)
+	}
+	if d := time.Since(start); d >= conn.ReplyTimeout/2 {
+		t.Errorf("ReadMessage after the reset took %v, want it at once", d)
+	}
+	if after != nil {
+		if err := after(); !errors.Is(err, conn.ErrConnectionLost) {
+			t.Errorf("closing the sender after = %v, want the lost connection", err)
+		}
 	}
 	if err := c.WriteMessage(ctx, frame.OpText, []byte("x")); !errors.Is(err, conn.ErrClosed) {
 		t.Errorf("WriteMessage after = %v, want ErrClosed", err)

@@ -486,7 +486,7 @@ func (w *MessageWriter) Close() error {
 // or hands them to the extension's encoder; the caller holds the write
 // lock. A character left unfinished at the end of text stays for the next
 // fragment. A failure is kept in w.err; after a fragment was sent, it
-// closes the connection.
+// closes the connection, unless sending had ended (the peer's reset).
 func (w *MessageWriter) flush(fin bool) error {
 	c := w.c
 	b := *w.bp

@@ -541,6 +541,8 @@ type model struct {
 	op    frame.Opcode
 	buf   []byte
 	frag  []byte
+
+	empties int // the open message's empty non-final continuation frames
 }
 
 // viable reports whether p could still become valid UTF-8: it is valid, or
@@ -564,9 +566,12 @@ func (m *model) add(f frame.Frame) (Message, bool, error) {
 		m.open = false
 		return Message{}, false, ErrMissingContinuation
 	case f.Opcode != cont:
-		m.open, m.op, m.buf = true, f.Opcode, nil
+		m.open, m.op, m.buf, m.empties = true, f.Opcode, nil, 0
 	}
-	if len(m.buf)+len(f.Payload) > m.limit {
+	if f.Opcode == cont && len(f.Payload) == 0 && !f.Fin {
+		m.empties++
+	}
+	if EmptyFrameCost*m.empties+len(m.buf)+len(f.Payload) > m.limit {
 		m.open = false
 		return Message{}, false, ErrMessageTooBig
 	}
