@@ -55,7 +55,8 @@ type App struct {
 	// to that long after the timeout (see the package doc).
 	PingTimeout time.Duration
 
-	// PingPayload is the application data of each ping.
+	// PingPayload is the application data of each ping: at most 125
+	// bytes (RFC 6455 §5.5), or Run fails with ErrInvalid.
 	PingPayload []byte
 
 	// Reconnect, if set, makes Run connect again after a connection or an
@@ -128,6 +129,8 @@ func (a *App) check() error {
 		return invalid("PingInterval > PingTimeout")
 	case a.CloseTimeout < 0:
 		return invalid("CloseTimeout >= 0")
+	case len(a.PingPayload) > frame.MaxControlPayload:
+		return invalid("len(PingPayload) <= 125 (a control frame's payload)")
 	}
 	if a.Reconnect != nil {
 		return a.Reconnect.check()

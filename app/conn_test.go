@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -153,6 +154,61 @@ func TestConnPongTimeout(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// A closing handshake that App.Close began is bounded by CloseTimeout
+// alone: a pong that goes missing meanwhile does not fail the connection.
+// The peer never answers a ping and answers the close 300 ms late; Close
+// is called just after the first ping, so the pong timeout passes while
+// Close waits. Run returns nil and OnClose gets the peer's code.
+func TestCloseNotCutByPongTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := pipeDialer(func(p *peer) {
+			for {
+				f, err := p.read()
+				if err != nil {
+					return
+				}
+				if f.Opcode == frame.OpClose {
+					time.Sleep(300 * time.Millisecond)
+					p.write(frame.OpClose, f.Payload)
+				}
+			}
+		})
+		a := &app.App{URL: "ws://peer/", Dialer: srv, PingInterval: 200 * time.Millisecond, PingTimeout: 100 * time.Millisecond, CloseTimeout: 2 * time.Second}
+		l := logged(a)
+		closed := make(chan error, 1)
+		a.OnOpen = func(a *app.App) {
+			l.add("open")
+			go func() {
+				time.Sleep(220 * time.Millisecond) // just after the first ping
+				closed <- a.Close(context.Background(), 4000, "bye")
+			}()
+		}
+		t0 := time.Now()
+		if err := a.Run(t.Context()); err != nil {
+			t.Errorf("Run = %v; want nil", err)
+		}
+		if err := <-closed; err != nil {
+			t.Errorf("Close = %v; want nil", err)
+		}
+		if got, want := time.Since(t0), 520*time.Millisecond; got != want {
+			t.Errorf("Run returned after %v; want %v (the peer's answer)", got, want)
+		}
+		want := []string{"open", "close " + status.Code(4000).String() + " bye"}
+		if d := cmp.Diff(want, l.events); d != "" {
+			t.Errorf("events (-want +got):\n%s", d)
+		}
+	})
+}
+
+// A ping payload a control frame cannot carry is refused before Run
+// connects, rather than silently sending no ping at all.
+func TestLongPingPayloadInvalid(t *testing.T) {
+	a := &app.App{URL: "ws://peer/", PingInterval: time.Second, PingPayload: make([]byte, 126)}
+	if err := a.Run(t.Context()); !errors.Is(err, app.ErrInvalid) || !strings.Contains(err.Error(), "PingPayload") {
+		t.Errorf("Run = %v; want ErrInvalid naming PingPayload", err)
 	}
 }
 

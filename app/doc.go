@@ -64,9 +64,11 @@
 // within PingTimeout of a ping fails with [ErrPongTimeout]: it sends a
 // close frame with 1011 (status.InternalError) and the reason "ping/pong
 // timed out" (RFC 6455 §7.1.7), waits at most a second for the answer
-// (or CloseTimeout, if shorter), then closes. Run checks these settings
-// before connecting and returns an error matching [ErrInvalid] that
-// names the setting.
+// (or CloseTimeout, if shorter), then closes. Once a closing handshake
+// has begun ([App.Close], or Run's ctx ending), no ping goes out and a
+// missing pong fails nothing: CloseTimeout alone bounds the handshake.
+// Run checks these settings before connecting and returns an error
+// matching [ErrInvalid] that names the setting.
 //
 // A pong counts when it has arrived, not when it has been read: frames
 // wait on the socket while a handler runs, so a slow handler must not

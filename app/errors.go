@@ -21,7 +21,9 @@ var ErrRunning = errors.New("app: Run is already running")
 func invalid(what string) error { return fmt.Errorf("%w: ensure %s", ErrInvalid, what) }
 
 // ErrNotConnected is returned by the send methods and [App.Close] when no
-// connection is open. It matches net.ErrClosed with errors.Is.
+// connection is open. It matches net.ErrClosed with errors.Is. A send on
+// a connection that is ending returns that connection's error instead,
+// which matches net.ErrClosed too: test for net.ErrClosed to catch both.
 //
 // ErrNotConnected is websocket-client's WebSocketConnectionClosedException
 // raised by WebSocketApp.send.

@@ -246,9 +246,18 @@ func (s *session) ping(interval, timeout time.Duration, payload []byte) bool {
 // the read loop has spent readGrace in recv since, counting the recv in
 // progress from its start. Otherwise it returns how long to wait before
 // deciding again, or 0 to wait for the read loop to start a read (it is
-// running a handler, or nothing is overdue).
+// running a handler, or nothing is overdue). Once the closing handshake
+// has begun it decides nothing, and reports failed so that keepalive
+// ends.
 func (s *session) verdict(fired bool) (wait time.Duration, failed bool) {
 	s.mu.Lock()
+	if s.closing {
+		// The closing handshake began (App.Close, or Run's ctx ended):
+		// CloseTimeout bounds it, and a missing pong no longer fails the
+		// connection.
+		s.mu.Unlock()
+		return 0, true
+	}
 	if fired && s.awaiting && !s.overdue {
 		s.overdue, s.waited = true, 0
 	}
