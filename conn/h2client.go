@@ -112,6 +112,11 @@ type h2Client struct {
 	windowed   chan struct{}
 	owed       h2Owed
 	owing      atomic.Bool // owed holds frames to write
+
+	// spare is the owed frames' storage last written, kept for reuse by
+	// the write lock's holder, so that owing allocates nothing in steady
+	// state.
+	spare h2Owed
 }
 
 // newH2Client starts the client side of an HTTP/2 connection over nc:
@@ -307,20 +312,28 @@ func (c *h2Client) unlockWrite() {
 // h2MaxOwedPings bounds the PING answers waiting for the write lock.
 const h2MaxOwedPings = 32
 
-// h2Owed is what the read loop must write: acknowledgements, the
-// connection's window and resets. It never waits for the write lock, which
-// a writer may hold while the server's socket is full, so that it goes on
-// reading; whoever releases the lock writes them.
+// h2Owed is what the read loop and the streams must write without
+// waiting: acknowledgements, windows given back and resets. Neither waits
+// for the write lock, which a writer may hold while the server's socket is
+// full: the read loop goes on reading, and a stream's Read or CloseNow is
+// not held up by another stream's stuck write. Whoever releases the lock
+// writes them.
 type h2Owed struct {
 	settingsAcks int
 	pings        [][8]byte
 	connWindow   int64
+	windows      []h2Window // streams' windows, one entry per stream
 	resets       []h2Reset
 }
 
 type h2Reset struct {
 	id   uint32
 	code http2.ErrCode
+}
+
+type h2Window struct {
+	id uint32
+	n  int64
 }
 
 // owe records frames for the write lock's holder with add, and writes them
@@ -346,8 +359,9 @@ func (c *h2Client) writeOwed() {
 	c.mu.Lock()
 	c.owing.Store(false)
 	o := c.owed
-	c.owed = h2Owed{}
+	c.owed = h2Owed{pings: c.spare.pings[:0], windows: c.spare.windows[:0], resets: c.spare.resets[:0]}
 	c.mu.Unlock()
+	defer func() { c.spare = o }()
 	c.writeFrame(func() error {
 		var err error
 		for range o.settingsAcks {
@@ -362,6 +376,11 @@ func (c *h2Client) writeOwed() {
 		}
 		if err == nil && o.connWindow > 0 {
 			err = c.fr.WriteWindowUpdate(0, uint32(o.connWindow))
+		}
+		for _, w := range o.windows {
+			if err == nil {
+				err = c.fr.WriteWindowUpdate(w.id, uint32(w.n))
+			}
 		}
 		for _, r := range o.resets {
 			if err == nil {
@@ -537,23 +556,33 @@ func (c *h2Client) endStream(s *h2Stream, stop <-chan struct{}) error {
 	return c.writeFrame(func() error { return c.fr.WriteData(s.id, true, nil) })
 }
 
-// reset sends RST_STREAM with code for the stream id.
+// reset sends RST_STREAM with code for the stream id: now if the write
+// lock is free, or else when its holder lets go (see owe).
 func (c *h2Client) reset(id uint32, code http2.ErrCode) {
-	if c.lockWrite(nil) != nil {
-		return
-	}
-	c.writeFrame(func() error { return c.fr.WriteRSTStream(id, code) })
-	c.unlockWrite()
+	c.owe(func(o *h2Owed) error {
+		o.resets = append(o.resets, h2Reset{id, code})
+		return nil
+	})
 }
 
 // windowUpdate gives n bytes of receive window back to the server, for
-// the stream id or, with id 0, the connection.
+// the stream id or, with id 0, the connection: now if the write lock is
+// free, or else when its holder lets go (see owe).
 func (c *h2Client) windowUpdate(id uint32, n int64) {
-	if c.lockWrite(nil) != nil {
-		return
-	}
-	c.writeFrame(func() error { return c.fr.WriteWindowUpdate(id, uint32(n)) })
-	c.unlockWrite()
+	c.owe(func(o *h2Owed) error {
+		if id == 0 {
+			o.connWindow += n
+			return nil
+		}
+		for i := range o.windows {
+			if o.windows[i].id == id {
+				o.windows[i].n += n
+				return nil
+			}
+		}
+		o.windows = append(o.windows, h2Window{id, n})
+		return nil
+	})
 }
 
 // forgetIfClosed drops s from the streams once both sides have ended it.

@@ -661,6 +661,105 @@ func TestH2ClientHeaderTable(t *testing.T) {
 	})
 }
 
+// A receive waiting on a stream with no deadline returns once the stream
+// ends on this side, by CloseNow or by a Close the server never answers:
+// ending the stream wakes it, as over HTTP/1.1 closing the socket does.
+func TestH2ClientEndWakesReader(t *testing.T) {
+	for _, end := range []string{"CloseNow", "Close"} {
+		t.Run(end, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				done := make(chan struct{})
+				defer close(done)
+				d := rawH2Dialer(t, func(p *h2Peer) {
+					p.answer()
+					<-done // reads the client's frames, answers nothing
+				})
+				c := dial(t, d, "ws://h2.test/")
+				read := make(chan error, 1)
+				go func() {
+					_, _, err := c.ReadMessage(context.Background())
+					read <- err
+				}()
+				synctest.Wait() // the read waits for the server
+				if end == "CloseNow" {
+					c.CloseNow()
+				} else {
+					ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+					c.Close(ctx, status.NormalClosure, "")
+					cancel()
+				}
+				synctest.Wait()
+				select {
+				case err := <-read:
+					if !errors.Is(err, conn.ErrClosed) {
+						t.Errorf("ReadMessage = %v, want ErrClosed", err)
+					}
+				default:
+					t.Fatal("ReadMessage still waiting after " + end)
+				}
+			})
+		})
+	}
+}
+
+// A stream's receive and its CloseNow never wait for the write lock that
+// another stream's write holds while the server does not read its socket:
+// the window the receive gives back and the stream's reset are owed to
+// the lock's holder, and go out when it lets go.
+func TestH2ClientStreamNotHeldByOtherWrite(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		peer := make(chan *h2Peer, 1)
+		done := make(chan struct{})
+		defer close(done)
+		d := rawH2Dialer(t, func(p *h2Peer) {
+			p.answer()
+			p.answer()
+			peer <- p
+			<-done
+		})
+		var pool conn.HTTP2Pool
+		defer pool.Close()
+		d.HTTP2Pool = &pool
+		a := dial(t, d, "ws://h2.test/")
+		b := dial(t, d, "ws://h2.test/")
+		p := <-peer
+		p.hold <- struct{}{}
+		wrote := make(chan error, 1)
+		go func() { wrote <- a.WriteMessage(context.Background(), frame.OpBinary, make([]byte, 40000)) }()
+		synctest.Wait() // a's write is stuck on the pipe, holding the write lock
+		// Past a quarter of the stream's window: its read gives window back.
+		msg := strings.Repeat("x", 100<<10)
+		wire := wsFrame(msg)
+		for len(wire) > 0 {
+			k := min(len(wire), 16<<10)
+			p.fr.WriteData(3, false, wire[:k])
+			wire = wire[k:]
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		start := time.Now()
+		if _, m, err := b.ReadMessage(ctx); err != nil || len(m) != len(msg) || time.Since(start) != 0 {
+			t.Errorf("ReadMessage = %d bytes, %v after %v; want %d bytes at once", len(m), err, time.Since(start), len(msg))
+		}
+		start = time.Now()
+		b.CloseNow()
+		if took := time.Since(start); took != 0 {
+			t.Errorf("CloseNow took %v, want no wait", took)
+		}
+		<-p.hold
+		if err := <-wrote; err != nil {
+			t.Errorf("WriteMessage = %v", err)
+		}
+		if f := p.next(http2.FrameWindowUpdate); f.StreamID != 3 {
+			t.Errorf("first WINDOW_UPDATE after the write %+v, want stream 3's", f)
+		}
+		if f := p.next(http2.FrameRSTStream); f.StreamID != 3 || f.Code != http2.ErrCodeCancel {
+			t.Errorf("RST_STREAM after the write %+v, want stream 3 CANCEL", f)
+		}
+		a.CloseNow()
+	})
+}
+
 // The read loop never waits for the write lock: while a write is stuck on
 // a server that does not read its socket, a PING is still read (its
 // answer owed to the writer) and the DATA after it reaches its stream.

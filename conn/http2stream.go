@@ -258,7 +258,7 @@ func (s *h2Stream) Close() error {
 	if s.cut.Load() {
 		return s.Abort()
 	}
-	s.rd.set(time.Now().Add(h2CloseGrace))
+	s.SetReadDeadline(time.Now().Add(h2CloseGrace))
 	if s.c.endStream(s, s.rd.context().Done()) == nil {
 		var scratch [512]byte
 		for {
@@ -291,6 +291,7 @@ func (s *h2Stream) finish() {
 		if s.werr == nil {
 			s.werr = errStreamClosed
 		}
+		signal(s.readable) // a Read waiting with no deadline returns
 		s.putChunk()
 		c.wakeWriters()
 		c.maybeIdle()
