@@ -442,6 +442,12 @@ func (c *h2Client) open(ctx context.Context, target *http.Request, hdr http.Head
 		return nil, err
 	}
 	defer c.unlockWrite()
+	if c.owing.Load() {
+		// A reset owed before this stream's slot was given back goes out
+		// before its HEADERS, so that the server never counts more open
+		// streams than SETTINGS_MAX_CONCURRENT_STREAMS allows.
+		c.writeOwed()
+	}
 	c.mu.Lock()
 	if c.err != nil || c.goneAway {
 		err := c.err

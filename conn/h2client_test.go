@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"slices"
@@ -757,6 +758,107 @@ func TestH2ClientStreamNotHeldByOtherWrite(t *testing.T) {
 			t.Errorf("RST_STREAM after the write %+v, want stream 3 CANCEL", f)
 		}
 		a.CloseNow()
+	})
+}
+
+// A stream's reset owed to the write lock's holder goes out before the
+// HEADERS of a stream opened on the slot it gave back: the server never
+// sees more open streams than its SETTINGS_MAX_CONCURRENT_STREAMS. Here
+// the read loop holds the lock, stuck answering a PING to a server that
+// stopped reading, when a WebSocket is closed and a new one dialled.
+func TestH2ClientResetBeforeNewStream(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		peer := make(chan *h2Peer, 1)
+		done := make(chan struct{})
+		defer close(done)
+		d := rawH2Dialer(t, func(p *h2Peer) {
+			p.answer()
+			p.answer()
+			peer <- p
+			<-done
+		}, http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: 2})
+		var pool conn.HTTP2Pool
+		defer pool.Close()
+		d.HTTP2Pool = &pool
+		a := dial(t, d, "ws://h2.test/")
+		dial(t, d, "ws://h2.test/")
+		p := <-peer
+		synctest.Wait()
+		p.hold <- struct{}{} // the peer reads one more frame at most
+		p.fr.WritePing(false, [8]byte{1})
+		synctest.Wait() // its answer was read; the peer reads nothing more
+		p.fr.WritePing(false, [8]byte{2})
+		synctest.Wait() // the read loop holds the write lock, writing the answer
+		a.CloseNow()    // RST_STREAM 1 owed; the slot goes back to the pool
+		dialed := make(chan error, 1)
+		go func() {
+			c, err := d.Dial(context.Background(), "ws://h2.test/")
+			if err == nil {
+				c.CloseNow()
+			}
+			dialed <- err
+		}()
+		synctest.Wait() // the new stream waits for the write lock
+		<-p.hold
+		var order []string
+		for len(order) < 2 {
+			f, ok := <-p.frames
+			if !ok {
+				break
+			}
+			switch f.Type {
+			case http2.FrameHeaders:
+				order = append(order, fmt.Sprint("HEADERS ", f.StreamID))
+				p.headers(f.StreamID, false, ":status", "200")
+			case http2.FrameRSTStream:
+				order = append(order, fmt.Sprint("RST_STREAM ", f.StreamID))
+			}
+		}
+		if len(order) == 0 || order[0] != "RST_STREAM 1" {
+			t.Errorf("frames on the wire %v, want RST_STREAM 1 before any HEADERS", order)
+		}
+		if err := <-dialed; err != nil {
+			t.Errorf("Dial = %v", err)
+		}
+	})
+}
+
+// A stream that reads while nothing else writes gives its window back at
+// once, read after read: an owed WINDOW_UPDATE is written by whoever finds
+// the write lock free, here the reader itself.
+func TestH2ClientWindowWithoutWriters(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		peer := make(chan *h2Peer, 1)
+		done := make(chan struct{})
+		defer close(done)
+		d := rawH2Dialer(t, func(p *h2Peer) {
+			p.answer()
+			peer <- p
+			<-done
+		})
+		c := dial(t, d, "ws://h2.test/")
+		p := <-peer
+		msg := strings.Repeat("x", 100<<10) // past a quarter of the stream's window
+		for round := range 8 {
+			for wire := wsFrame(msg); len(wire) > 0; {
+				k := min(len(wire), 16<<10)
+				p.fr.WriteData(1, false, wire[:k])
+				wire = wire[k:]
+			}
+			if _, m, err := c.ReadMessage(context.Background()); err != nil || len(m) != len(msg) {
+				t.Fatalf("round %d: ReadMessage = %d bytes, %v", round, len(m), err)
+			}
+			synctest.Wait()
+			var given uint32
+			for len(p.frames) > 0 {
+				if f := <-p.frames; f.Type == http2.FrameWindowUpdate && f.StreamID == 1 {
+					given += f.Increment
+				}
+			}
+			if given == 0 {
+				t.Fatalf("round %d: no WINDOW_UPDATE for stream 1", round)
+			}
+		}
 	})
 }
 
