@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/framewire/ws/app"
+	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/status"
 )
@@ -99,6 +100,22 @@ func TestConnEchoAndClose(t *testing.T) {
 	})
 }
 
+// deafPeer dials a peer that never answers a ping and hands each close
+// frame the client sends to onClose.
+func deafPeer(onClose func(p *peer, payload []byte)) *conn.Dialer {
+	return pipeDialer(func(p *peer) {
+		for {
+			f, err := p.read()
+			if err != nil {
+				return
+			}
+			if f.Opcode == frame.OpClose {
+				onClose(p, f.Payload)
+			}
+		}
+	})
+}
+
 // A missing pong fails the connection as RFC 6455 §7.1.7 says: a close
 // frame with 1011 goes out, and the connection is closed once the peer
 // answered it, or after a second when it does not.
@@ -113,21 +130,12 @@ func TestConnPongTimeout(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				// The peer never answers a ping.
 				closes := make(chan string, 1)
-				srv := pipeDialer(func(p *peer) {
-					for {
-						f, err := p.read()
-						if err != nil {
-							return
-						}
-						if f.Opcode == frame.OpClose {
-							code, reason, _ := status.ParseClose(f.Payload)
-							closes <- fmt.Sprintf("%d %s", code, reason)
-							if tc.answer {
-								p.write(frame.OpClose, f.Payload)
-							}
-						}
+				srv := deafPeer(func(p *peer, payload []byte) {
+					code, reason, _ := status.ParseClose(payload)
+					closes <- fmt.Sprintf("%d %s", code, reason)
+					if tc.answer {
+						p.write(frame.OpClose, payload)
 					}
 				})
 				a := &app.App{URL: "ws://peer/", Dialer: srv, PingInterval: time.Second, PingTimeout: 500 * time.Millisecond}
@@ -164,17 +172,9 @@ func TestConnPongTimeout(t *testing.T) {
 // Close waits. Run returns nil and OnClose gets the peer's code.
 func TestCloseNotCutByPongTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		srv := pipeDialer(func(p *peer) {
-			for {
-				f, err := p.read()
-				if err != nil {
-					return
-				}
-				if f.Opcode == frame.OpClose {
-					time.Sleep(300 * time.Millisecond)
-					p.write(frame.OpClose, f.Payload)
-				}
-			}
+		srv := deafPeer(func(p *peer, payload []byte) {
+			time.Sleep(300 * time.Millisecond)
+			p.write(frame.OpClose, payload)
 		})
 		a := &app.App{URL: "ws://peer/", Dialer: srv, PingInterval: 200 * time.Millisecond, PingTimeout: 100 * time.Millisecond, CloseTimeout: 2 * time.Second}
 		l := logged(a)

@@ -129,6 +129,32 @@ func (p *h2Peer) answer(fields ...string) uint32 {
 	return f.StreamID
 }
 
+// handingH2Dialer is rawH2Dialer with a script that answers n extended
+// CONNECTs, then hands the peer to the test and waits until release is
+// called.
+func handingH2Dialer(t *testing.T, n int, settings ...http2.Setting) (d *conn.Dialer, peer <-chan *h2Peer, release func()) {
+	handed := make(chan *h2Peer, 1)
+	done := make(chan struct{})
+	d = rawH2Dialer(t, func(p *h2Peer) {
+		for range n {
+			p.answer()
+		}
+		handed <- p
+		<-done
+	}, settings...)
+	return d, handed, func() { close(done) }
+}
+
+// data writes wire on stream id in DATA frames of at most 16 KiB, the
+// client's SETTINGS_MAX_FRAME_SIZE.
+func (p *h2Peer) data(id uint32, wire []byte) {
+	for len(wire) > 0 {
+		k := min(len(wire), 16<<10)
+		p.fr.WriteData(id, false, wire[:k])
+		wire = wire[k:]
+	}
+}
+
 // headers writes a HEADERS frame of the fields, name and value in turn.
 func (p *h2Peer) headers(id uint32, end bool, fields ...string) {
 	p.hbuf.Reset()
@@ -669,12 +695,8 @@ func TestH2ClientEndWakesReader(t *testing.T) {
 	for _, end := range []string{"CloseNow", "Close"} {
 		t.Run(end, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				done := make(chan struct{})
-				defer close(done)
-				d := rawH2Dialer(t, func(p *h2Peer) {
-					p.answer()
-					<-done // reads the client's frames, answers nothing
-				})
+				d, _, release := handingH2Dialer(t, 1) // then answers nothing
+				defer release()
 				c := dial(t, d, "ws://h2.test/")
 				read := make(chan error, 1)
 				go func() {
@@ -709,15 +731,8 @@ func TestH2ClientEndWakesReader(t *testing.T) {
 // the lock's holder, and go out when it lets go.
 func TestH2ClientStreamNotHeldByOtherWrite(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		peer := make(chan *h2Peer, 1)
-		done := make(chan struct{})
-		defer close(done)
-		d := rawH2Dialer(t, func(p *h2Peer) {
-			p.answer()
-			p.answer()
-			peer <- p
-			<-done
-		})
+		d, peer, release := handingH2Dialer(t, 2)
+		defer release()
 		var pool conn.HTTP2Pool
 		defer pool.Close()
 		d.HTTP2Pool = &pool
@@ -730,12 +745,7 @@ func TestH2ClientStreamNotHeldByOtherWrite(t *testing.T) {
 		synctest.Wait() // a's write is stuck on the pipe, holding the write lock
 		// Past a quarter of the stream's window: its read gives window back.
 		msg := strings.Repeat("x", 100<<10)
-		wire := wsFrame(msg)
-		for len(wire) > 0 {
-			k := min(len(wire), 16<<10)
-			p.fr.WriteData(3, false, wire[:k])
-			wire = wire[k:]
-		}
+		p.data(3, wsFrame(msg))
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		start := time.Now()
@@ -768,15 +778,8 @@ func TestH2ClientStreamNotHeldByOtherWrite(t *testing.T) {
 // stopped reading, when a WebSocket is closed and a new one dialled.
 func TestH2ClientResetBeforeNewStream(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		peer := make(chan *h2Peer, 1)
-		done := make(chan struct{})
-		defer close(done)
-		d := rawH2Dialer(t, func(p *h2Peer) {
-			p.answer()
-			p.answer()
-			peer <- p
-			<-done
-		}, http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: 2})
+		d, peer, release := handingH2Dialer(t, 2, http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: 2})
+		defer release()
 		var pool conn.HTTP2Pool
 		defer pool.Close()
 		d.HTTP2Pool = &pool
@@ -828,23 +831,13 @@ func TestH2ClientResetBeforeNewStream(t *testing.T) {
 // the write lock free, here the reader itself.
 func TestH2ClientWindowWithoutWriters(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		peer := make(chan *h2Peer, 1)
-		done := make(chan struct{})
-		defer close(done)
-		d := rawH2Dialer(t, func(p *h2Peer) {
-			p.answer()
-			peer <- p
-			<-done
-		})
+		d, peer, release := handingH2Dialer(t, 1)
+		defer release()
 		c := dial(t, d, "ws://h2.test/")
 		p := <-peer
 		msg := strings.Repeat("x", 100<<10) // past a quarter of the stream's window
 		for round := range 8 {
-			for wire := wsFrame(msg); len(wire) > 0; {
-				k := min(len(wire), 16<<10)
-				p.fr.WriteData(1, false, wire[:k])
-				wire = wire[k:]
-			}
+			p.data(1, wsFrame(msg))
 			if _, m, err := c.ReadMessage(context.Background()); err != nil || len(m) != len(msg) {
 				t.Fatalf("round %d: ReadMessage = %d bytes, %v", round, len(m), err)
 			}
@@ -867,14 +860,8 @@ func TestH2ClientWindowWithoutWriters(t *testing.T) {
 // answer owed to the writer) and the DATA after it reaches its stream.
 func TestH2ClientReadsWhileWriteBlocked(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		peer := make(chan *h2Peer, 1)
-		done := make(chan struct{})
-		defer close(done)
-		d := rawH2Dialer(t, func(p *h2Peer) {
-			p.answer()
-			peer <- p // the test reads the client's frames from here on
-			<-done
-		})
+		d, peer, release := handingH2Dialer(t, 1) // the test reads the client's frames from then on
+		defer release()
 		c := dial(t, d, "ws://h2.test/")
 		p := <-peer
 		p.hold <- struct{}{}
