@@ -116,7 +116,7 @@ func (c *Conn) drain(ctx context.Context) error {
 			return c.readFailed(ctx, err)
 		}
 		if ready && c.rf.h.Opcode == frame.OpClose {
-			return c.peerClosed(ctx, frame.Frame{Header: c.rf.h, Payload: c.ctl[:c.rf.h.Length]})
+			return c.peerClosed(ctx, frame.Frame{Header: c.rf.h, Payload: c.ctl[:c.rf.h.Length]}, false)
 		}
 	}
 }

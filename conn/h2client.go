@@ -219,7 +219,8 @@ func (c *h2Client) fail(err error) {
 	}
 	c.wakeWriters()
 	c.mu.Unlock()
-	if pe := (*HTTP2Error)(nil); errors.As(err, &pe) && !pe.Stream {
+	var pe *HTTP2Error
+	if errors.As(err, &pe) && !pe.Stream {
 		stop := time.NewTimer(time.Second)
 		select {
 		case c.wsem <- struct{}{}:
@@ -571,15 +572,11 @@ func (c *h2Client) reset(id uint32, code http2.ErrCode) {
 	})
 }
 
-// windowUpdate gives n bytes of receive window back to the server, for
-// the stream id or, with id 0, the connection: now if the write lock is
-// free, or else when its holder lets go (see owe).
+// windowUpdate gives n bytes of the stream id's receive window back to
+// the server: now if the write lock is free, or else when its holder lets
+// go (see owe). The connection's window is given back by the read loop.
 func (c *h2Client) windowUpdate(id uint32, n int64) {
 	c.owe(func(o *h2Owed) error {
-		if id == 0 {
-			o.connWindow += n
-			return nil
-		}
 		for i := range o.windows {
 			if o.windows[i].id == id {
 				o.windows[i].n += n

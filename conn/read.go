@@ -66,7 +66,7 @@ func (c *Conn) claim(ctx context.Context, mode readMode) error {
 // or by Close), waits for the peer's end of stream and closes the socket.
 func (c *Conn) closing(ctx context.Context) error {
 	c.rf.mode = modeNone
-	return c.peerClosedFirst(ctx, frame.Frame{Header: c.rf.h, Payload: c.ctl[:c.rf.h.Length]}, c.rf.peerFirst)
+	return c.peerClosed(ctx, frame.Frame{Header: c.rf.h, Payload: c.ctl[:c.rf.h.Length]}, c.rf.peerFirst)
 }
 
 // endStream drops the rest of a message a [MessageReader] left unfinished,
@@ -499,7 +499,7 @@ func (c *Conn) control(ctx context.Context) error {
 			return c.sendPong(ctx)
 		}
 	case frame.OpClose:
-		return c.peerClosed(ctx, frame.Frame{Header: c.rf.h, Payload: c.ctl[:c.rf.h.Length]})
+		return c.peerClosed(ctx, frame.Frame{Header: c.rf.h, Payload: c.ctl[:c.rf.h.Length]}, false)
 	}
 	return nil
 }
@@ -780,15 +780,9 @@ const closeGrace = 500 * time.Millisecond
 // code unless a close frame was sent already, then closes the socket. The
 // answer is bounded by ReplyTimeout, whatever ctx, so that a writer holding
 // the write lock or a peer that stopped reading cannot keep the call
-// waiting.
-func (c *Conn) peerClosed(ctx context.Context, f frame.Frame) error {
-	return c.peerClosedFirst(ctx, f, false)
-}
-
-// peerClosedFirst is peerClosed for a close frame read earlier (by
-// ReadFrame), when peerFirst says whether the peer sent it before this
-// side's close, which then answers it.
-func (c *Conn) peerClosedFirst(ctx context.Context, f frame.Frame, peerFirst bool) error {
+// waiting. peerFirst says that the frame, read earlier by ReadFrame, came
+// before this side's close, which then answered it.
+func (c *Conn) peerClosed(ctx context.Context, f frame.Frame, peerFirst bool) error {
 	code, reason, err := frame.ParseClose(f.Payload, c.rd.Policy)
 	if err != nil {
 		return c.readFailed(ctx, err)
