@@ -885,3 +885,58 @@ func TestH2ClientReadsWhileWriteBlocked(t *testing.T) {
 		c.CloseNow()
 	})
 }
+
+// A write stopped halfway by the stream's window is kept and finished by
+// the next send; the stream is then whole again, so Close ends it
+// (END_STREAM after the close frame) rather than resetting it as it does
+// while a frame is still cut.
+func TestH2ClientKeptWriteEndsStream(t *testing.T) {
+	for _, finish := range []bool{false, true} {
+		t.Run(fmt.Sprintf("finished=%v", finish), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ended := make(chan h2Frame, 1)
+				window := make(chan struct{})
+				d := rawH2Dialer(t, func(p *h2Peer) {
+					id := p.answer()
+					<-window
+					p.fr.WriteWindowUpdate(0, 1<<20)
+					p.fr.WriteWindowUpdate(id, 1<<20)
+					for f := range p.frames {
+						switch {
+						case f.Type == http2.FrameRSTStream:
+							ended <- f
+							return
+						case f.Type == http2.FrameData && f.Flags.Has(http2.FlagDataEndStream):
+							ended <- f
+							return
+						case f.Type == http2.FrameData && len(f.Data) > 0 && f.Data[0]&0x0f == byte(frame.OpClose):
+							closing, _ := frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpClose, Length: 2}, Payload: []byte{0x03, 0xe8}}.AppendBinary(nil)
+							p.fr.WriteData(id, true, closing)
+						}
+					}
+				}, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 10})
+				c := dial(t, d, "ws://h2.test/")
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				err := c.WriteMessage(ctx, frame.OpBinary, make([]byte, 100))
+				cancel()
+				var te *conn.TimeoutError
+				if !errors.As(err, &te) || !te.Kept {
+					t.Fatalf("WriteMessage past the window = %v, want a *TimeoutError with the rest kept", err)
+				}
+				close(window)
+				if finish {
+					if err := c.WriteMessage(context.Background(), frame.OpBinary, []byte("next")); err != nil {
+						t.Fatalf("WriteMessage after the window opened: %v", err)
+					}
+				}
+				if err := c.Close(context.Background(), status.NormalClosure, ""); err != nil {
+					t.Errorf("Close = %v", err)
+				}
+				f := <-ended
+				if f.Type != http2.FrameData {
+					t.Errorf("the stream ended with %v %v, want END_STREAM", f.Type, f.Code)
+				}
+			})
+		})
+	}
+}

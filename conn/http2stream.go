@@ -51,7 +51,7 @@ type h2Stream struct {
 	rd, wd   deadline
 	readable chan struct{} // signalled (capacity 1) when the read loop changed the stream
 	endOnce  sync.Once
-	cut      atomic.Bool // a write stopped after part of its bytes: Close resets
+	cut      atomic.Bool // the last write stopped after part of its bytes: Close resets
 
 	// Under c.mu:
 	chunk       *[]byte // pooled buffer of buf, or nil when buf was grown
@@ -233,7 +233,10 @@ func (s *h2Stream) Write(b []byte) (int, error) {
 		return 0, nil
 	}
 	n, err := s.c.send(s, b, s.wd.context().Done())
-	if n > 0 && err != nil {
+	switch {
+	case err == nil && s.cut.Load():
+		s.cut.Store(false) // the next send began with the rest of the cut frame
+	case n > 0 && err != nil:
 		s.cut.Store(true)
 	}
 	return n, err
