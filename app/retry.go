@@ -29,9 +29,10 @@ import (
 //     ([handshake.ErrInvalidURL]), a host name that does not exist (a
 //     *net.DNSError with IsNotFound), a server certificate that fails
 //     verification, a 101 response that fails validation
-//     ([handshake.ErrHandshake]), too many or bad redirects, a request
-//     header that cannot be sent, refused proxy credentials
-//     ([proxy.ErrAuth]);
+//     ([handshake.ErrHandshake]), too many, bad or insecure redirects, a
+//     request header or compression offer that cannot be sent, a proxy
+//     request that cannot be made ([proxy.ErrInvalid]), refused proxy
+//     credentials ([proxy.ErrAuth]), a NetDial that returns no connection;
 //   - always for anything else: a lost connection
 //     ([conn.ErrConnectionLost]), a protocol violation by the peer, a
 //     missing pong ([ErrPongTimeout]), a refused or reset TCP connection, a
@@ -73,6 +74,11 @@ func Retryable(err error) bool {
 		errors.Is(err, conn.ErrTooManyRedirects),
 		errors.Is(err, handshake.ErrInvalidHeader),
 		errors.Is(err, handshake.ErrInvalidKey),
+		errors.Is(err, handshake.ErrInvalidOffer),
+		errors.Is(err, conn.ErrExtensionHeader),
+		errors.Is(err, conn.ErrInsecureRedirect),
+		errors.Is(err, conn.ErrNetDial),
+		errors.Is(err, proxy.ErrInvalid),
 		errors.Is(err, proxy.ErrAuth),
 		errors.As(err, &dns) && dns.IsNotFound,
 		errors.As(err, &cve), errors.As(err, &uae), errors.As(err, &hne), errors.As(err, &cie):

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"syscall"
 	"testing"
@@ -165,6 +166,25 @@ func TestRetryable(t *testing.T) {
 		{"bad accept", is(handshake.ErrBadAccept), false},
 		{"too many redirects", is(fmt.Errorf("%w: %w", conn.ErrTooManyRedirects, &handshake.RedirectError{StatusCode: 302})), false},
 		{"bad header", is(handshake.ErrInvalidHeader), false},
+		{"bad compression offer", func(t *testing.T) error {
+			srv := wstest.NewServer(func(p *wstest.Peer) { p.ReadFull(make([]byte, 1)) })
+			defer srv.Close()
+			d := &conn.Dialer{Config: conn.Config{Compression: &conn.Compression{Offers: []handshake.DeflateParams{{ClientMaxWindowBits: 20}}}}}
+			return dialErr(t, d, srv.URL)
+		}, false},
+		{"deflate offer in Header", func(t *testing.T) error {
+			d := &conn.Dialer{Header: http.Header{"Sec-WebSocket-Extensions": {"permessage-deflate"}}}
+			return dialErr(t, d, "ws://127.0.0.1:9/")
+		}, false},
+		{"unsupported proxy", func(t *testing.T) error {
+			d := &conn.Dialer{Proxy: http.ProxyURL(&url.URL{Scheme: "ftp", Host: "127.0.0.1:9"})}
+			return dialErr(t, d, "ws://127.0.0.1:9/")
+		}, false},
+		{"NetDial returning nothing", func(t *testing.T) error {
+			d := &conn.Dialer{NetDial: func(context.Context, string, string) (net.Conn, error) { return nil, nil }}
+			return dialErr(t, d, "ws://127.0.0.1:9/")
+		}, false},
+		{"insecure redirect", is(fmt.Errorf("%w: %w", conn.ErrInsecureRedirect, &handshake.RedirectError{StatusCode: 302})), false},
 		{"proxy auth", is(&proxy.Error{Proxy: "http://proxy", StatusCode: http.StatusProxyAuthRequired, Err: proxy.ErrAuth}), false},
 		{"proxy 503", is(&proxy.Error{Proxy: "http://proxy", StatusCode: http.StatusServiceUnavailable, Err: proxy.ErrRefused}), true},
 		{"proxy 403", is(&proxy.Error{Proxy: "http://proxy", StatusCode: http.StatusForbidden, Err: proxy.ErrRefused}), false},

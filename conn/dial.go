@@ -147,6 +147,8 @@ type Dialer struct {
 	// ignored: a dialed connection is a client. Its Trace and Logger also
 	// receive the opening handshake.
 	Config Config
+
+	resolver *net.Resolver // for tests: the name lookups of the default dial
 }
 
 // Dial opens a connection to url with the zero [Dialer].
@@ -361,7 +363,8 @@ func (d *Dialer) deadlineBound(ctx context.Context) *deadlineCtx {
 
 // realBound returns ctx, or, when ctx is a deadlineCtx, a context from
 // parent that a timer ends at the same deadline, for a dial through a
-// proxy, whose code binds its steps to the context's Done channel.
+// proxy or a name's lookup, whose code binds its steps to the context's
+// Done channel.
 func realBound(ctx, parent context.Context) (context.Context, context.CancelFunc) {
 	if dc, ok := ctx.(*deadlineCtx); ok {
 		return context.WithDeadline(parent, dc.deadline)
@@ -415,8 +418,8 @@ func (d *Dialer) dialVia(ctx context.Context, u *url.URL, hostOverride string, p
 	var err error
 	switch {
 	case pu != nil:
-		netDial := d.NetDial
-		if netDial == nil {
+		netDial := d.netDial
+		if d.NetDial == nil {
 			nd := netDialer()
 			netDial = nd.DialContext
 		}
@@ -428,14 +431,21 @@ func (d *Dialer) dialVia(ctx context.Context, u *url.URL, hostOverride string, p
 		}
 		nc, err = pd.DialContext(ctx, "tcp", addr)
 	case d.NetDial != nil:
-		nc, err = d.NetDial(ctx, "tcp", addr)
+		nc, err = d.netDial(ctx, "tcp", addr)
 	default:
-		network := "tcp"
-		if ip, err := netip.ParseAddr(u.Hostname()); err == nil && ip.Is4() {
+		network, dctx := "tcp", ctx
+		if ip, err := netip.ParseAddr(u.Hostname()); err != nil {
+			// A name is looked up first, and the resolver stops at a
+			// context's Done channel only, never at its deadline alone.
+			var cancel context.CancelFunc
+			dctx, cancel = realBound(ctx, ctx)
+			defer cancel()
+		} else if ip.Is4() {
 			network = "tcp4" // the same dial, without sorting addresses by family
 		}
 		nd := netDialer() // called directly, it stays on the stack
-		nc, err = nd.DialContext(ctx, network, addr)
+		nd.Resolver = d.resolver
+		nc, err = nd.DialContext(dctx, network, addr)
 	}
 	if err != nil {
 		return nil, dialError(ctx, err)
@@ -463,6 +473,16 @@ func (d *Dialer) dialVia(ctx context.Context, u *url.URL, hostOverride string, p
 		return nil, dialError(ctx, err)
 	}
 	return tc, nil
+}
+
+// netDial calls NetDial, refusing a nil connection that comes without an
+// error.
+func (d *Dialer) netDial(ctx context.Context, network, addr string) (net.Conn, error) {
+	nc, err := d.NetDial(ctx, network, addr)
+	if nc == nil && err == nil {
+		return nil, ErrNetDial
+	}
+	return nc, err
 }
 
 // netDialer is the dialer used when NetDial is nil.

@@ -341,6 +341,30 @@ func TestBadURLs(t *testing.T) {
 	}
 }
 
+// A NetDial that returns neither a connection nor an error fails the dial
+// with ErrNetDial on every path that calls it: directly, for TLS, to a
+// proxy, and for HTTP/2.
+func TestNetDialNil(t *testing.T) {
+	nothing := func(context.Context, string, string) (net.Conn, error) { return nil, nil }
+	for _, tt := range []struct {
+		name string
+		d    conn.Dialer
+		url  string
+	}{
+		{"ws", conn.Dialer{}, "ws://127.0.0.1:9/"},
+		{"wss", conn.Dialer{}, "wss://127.0.0.1:9/"},
+		{"proxy", conn.Dialer{Proxy: http.ProxyURL(&url.URL{Scheme: "http", Host: "127.0.0.1:9"})}, "ws://127.0.0.1:9/"},
+		{"HTTP/2", conn.Dialer{HTTP2: conn.HTTP2Only}, "wss://127.0.0.1:9/"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.d.NetDial = nothing
+			if _, err := tt.d.Dial(context.Background(), tt.url); !errors.Is(err, conn.ErrNetDial) {
+				t.Errorf("Dial = %v, want ErrNetDial", err)
+			}
+		})
+	}
+}
+
 // A name that does not resolve is ErrAddress wrapping the resolver's
 // error (test_bad_urls' ws://example). The .invalid domain never resolves
 // (RFC 6761).

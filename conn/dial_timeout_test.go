@@ -90,6 +90,31 @@ func TestHandshakeTimeoutDefault(t *testing.T) {
 	}
 }
 
+// The zero Dialer's bound covers the lookup of a name too: a name server
+// that never answers holds a dial with a context that never ends for
+// HandshakeTimeout, not for the resolver's own timeouts and retries.
+func TestHandshakeTimeoutLookup(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		asked := make(chan struct{}, 64)
+		r := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, address string) (net.Conn, error) {
+			asked <- struct{}{} // and no answer within the resolver's time
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}}
+		d := &conn.Dialer{HandshakeTimeout: time.Second}
+		conn.SetResolver(d, r)
+		start := time.Now()
+		_, err := d.Dial(context.Background(), "ws://slow.test/")
+		if took := time.Since(start); took != time.Second || len(asked) == 0 {
+			t.Errorf("Dial took %v after %d queries, want 1s after at least one", took, len(asked))
+		}
+		var te *conn.TimeoutError
+		if !errors.As(err, &te) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Dial = %v, want a *TimeoutError matching DeadlineExceeded", err)
+		}
+	})
+}
+
 // lateCtx is a context whose deadline passes before it ends, as when a
 // socket's deadline, set from the context's, fires before the context's
 // own timer: it ends only when its parent does.

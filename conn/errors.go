@@ -91,6 +91,10 @@ var ErrAddress = errors.New("conn: cannot resolve address")
 // accepts the header, shows the mistake on the first run.
 var ErrExtensionHeader = errors.New("conn: permessage-deflate offered in Dialer.Header")
 
+// ErrNetDial reports a [Dialer.NetDial] that returned neither a
+// connection nor an error.
+var ErrNetDial = errors.New("conn: NetDial returned neither a connection nor an error")
+
 // ErrConnectionLost reports a connection that ended without a close frame:
 // the peer closed TCP, or the network failed. It is wrapped together with
 // a [*status.CloseError] of code 1006 (AbnormalClosure) and the read error.

@@ -29,3 +29,7 @@ func SetSendQueueLimit(c *Conn, n int) { c.q.chunks().limit = n }
 // peer's progress besides the Writes begun: the bytes its TCP
 // acknowledged.
 func Acked(c *Conn) (int64, bool) { return progress(c.t) }
+
+// SetResolver makes d look names up with r when NetDial and the proxy are
+// not set.
+func SetResolver(d *Dialer, r *net.Resolver) { d.resolver = r }

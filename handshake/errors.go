@@ -94,7 +94,7 @@ var ErrInvalidURL = errors.New("handshake: invalid WebSocket URL")
 // [ErrInvalidURL] and, when there is one, the error from [url.Parse].
 // websocket-client raises ValueError for the same inputs.
 type URLError struct {
-	URL    string // the input
+	URL    string // the input, its password (if any) replaced by "xxxxx"
 	Reason string // what is wrong, e.g. "fragment not allowed"
 	Err    error  // the url.Parse error, or nil
 }

@@ -35,8 +35,10 @@ type Request struct {
 	Host string
 
 	// Origin, if not empty, replaces the Origin header value. By default
-	// it is "http://" (ws) or "https://" (wss) followed by the same host
-	// and port as Host. SuppressOrigin omits the header.
+	// it is "http://" (ws) or "https://" (wss) followed by the URL's host,
+	// with the port unless it is the scheme's default one, as
+	// websocket-client writes it: a Host override does not change it.
+	// SuppressOrigin omits the header.
 	Origin         string
 	SuppressOrigin bool
 
@@ -60,9 +62,11 @@ type Request struct {
 	// Sec-WebSocket-Key, Sec-WebSocket-Version, Connection,
 	// Sec-WebSocket-Protocol, Sec-WebSocket-Extensions, Cookie), compared
 	// without regard to case, replaces that field in its place; an entry
-	// with no values removes it. The response is then validated against
-	// what was sent: an overriding Sec-WebSocket-Key must have exactly one
-	// value.
+	// with no values removes it. Host, Origin, Sec-WebSocket-Key and
+	// Sec-WebSocket-Version are sent at most once, so their entries (in
+	// any case) may hold one value between them (a Host a valid one), and
+	// an overriding Sec-WebSocket-Key exactly one. The response is then
+	// validated against what was sent.
 	Header http.Header
 
 	// Cookie, if not empty, is sent as the Cookie header, last.
@@ -161,9 +165,15 @@ func (r *Request) AppendBinary(b []byte) ([]byte, error) {
 		keys = append(keys, name)
 	}
 	slices.Sort(keys)
-	if overridden[slotKey] {
-		if vs, _ := r.override(slotKey); len(vs) != 1 {
-			return fail(headerErr(slotNames[slotKey]))
+	for _, s := range singleSlots {
+		if !overridden[s] {
+			continue
+		}
+		vs, _ := r.override(s)
+		bad := len(vs) > 1 || s == slotKey && len(vs) == 0 ||
+			s == slotHost && len(vs) == 1 && !httpguts.ValidHostHeader(vs[0])
+		if bad {
+			return fail(headerErr(slotNames[s]))
 		}
 	}
 
@@ -190,6 +200,12 @@ func (r *Request) AppendBinary(b []byte) ([]byte, error) {
 	b = append(b, "\r\n"...)
 	return b, nil
 }
+
+// singleSlots are the built-in fields that a request carries at most once
+// (RFC 9112 §3.2, RFC 6454 §7.3, RFC 6455 §11.3.1 and §11.3.5): an
+// overriding Header entry may give one value, or none to remove the field,
+// except Sec-WebSocket-Key, which needs exactly one.
+var singleSlots = [...]int{slotHost, slotOrigin, slotKey, slotVersion}
 
 // appendSlot appends the built-in field s, if it is sent.
 func (r *Request) appendSlot(b []byte, s int) ([]byte, error) {

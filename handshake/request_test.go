@@ -198,6 +198,14 @@ func TestRequestInjection(t *testing.T) {
 		{"CRLF in extension", func(r *handshake.Request) { r.Extensions = []string{"x\r\nY: 1"} }, handshake.ErrInvalidHeader},
 		{"empty extension", func(r *handshake.Request) { r.Extensions = []string{" "} }, handshake.ErrInvalidHeader},
 		{"two overriding keys", func(r *handshake.Request) { r.Header = http.Header{"Sec-Websocket-Key": {"a", "b"}} }, handshake.ErrInvalidHeader},
+		{"two overriding hosts", func(r *handshake.Request) { r.Header = http.Header{"Host": {"a.example", "b.example"}} }, handshake.ErrInvalidHeader},
+		{"hosts in two cases", func(r *handshake.Request) { r.Header = http.Header{"Host": {"a"}, "host": {"b"}} }, handshake.ErrInvalidHeader},
+		{"invalid overriding host", func(r *handshake.Request) { r.Header = http.Header{"Host": {"a b/c"}} }, handshake.ErrInvalidHeader},
+		{"two overriding origins", func(r *handshake.Request) { r.Header = http.Header{"Origin": {"http://a", "http://b"}} }, handshake.ErrInvalidHeader},
+		{"versions in two cases", func(r *handshake.Request) {
+			r.Header = http.Header{"Sec-WebSocket-Version": {"13"}, "sec-websocket-version": {"13"}}
+		}, handshake.ErrInvalidHeader},
+		{"no overriding key", func(r *handshake.Request) { r.Header = http.Header{"Sec-WebSocket-Key": {}} }, handshake.ErrInvalidHeader},
 		{"missing key", func(r *handshake.Request) { r.Key = "" }, handshake.ErrInvalidKey},
 		{"short key", func(r *handshake.Request) { r.Key = "c2hvcnQ=" }, handshake.ErrInvalidKey},
 		{"key with CRLF", func(r *handshake.Request) { r.Key = "dGhlIHNhbXBsZSBub25j\r\n==" }, handshake.ErrInvalidKey},

@@ -27,7 +27,10 @@ import (
 // Errors are [*URLError] values, which wrap [ErrInvalidURL].
 func ParseURL(s string) (*url.URL, error) {
 	fail := func(reason string, err error) (*url.URL, error) {
-		return nil, &URLError{URL: s, Reason: reason, Err: err}
+		if ue, ok := err.(*url.Error); ok {
+			ue.URL = redacted(ue.URL)
+		}
+		return nil, &URLError{URL: redacted(s), Reason: reason, Err: err}
 	}
 	if strings.IndexByte(s, '#') >= 0 {
 		return fail("fragment not allowed", nil)
@@ -197,4 +200,24 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// redacted is s with the password of its user information, if any,
+// replaced by "xxxxx", as [url.URL.Redacted] writes it; s need not parse.
+func redacted(s string) string {
+	i := strings.Index(s, "://")
+	if i < 0 {
+		return s
+	}
+	start := i + len("://")
+	auth := s[start:]
+	if j := strings.IndexAny(auth, "/?#"); j >= 0 {
+		auth = auth[:j]
+	}
+	at := strings.LastIndexByte(auth, '@')
+	colon := strings.IndexByte(auth[:max(at, 0)], ':')
+	if at < 0 || colon < 0 {
+		return s
+	}
+	return s[:start+colon+1] + "xxxxx" + s[start+at:]
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/framewire/ws/handshake"
@@ -183,5 +184,28 @@ func TestNewKeyAllocs(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { handshake.NewKey(nil) }); n != 1 {
 		t.Errorf("NewKey(nil): %v allocations, want 1", n)
+	}
+}
+
+// A URL that cannot be used is reported without its password, whether or
+// not url.Parse understood it.
+func TestURLErrorRedacted(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"wss://alice:hunter2@example.com/chat#room", `"wss://alice:xxxxx@example.com/chat#room"`},
+		{"ws://alice:hunter2@example.com:99999/", `"ws://alice:xxxxx@example.com:99999/"`},
+		{"ws://alice:hun%zzter2@example.com/", `"ws://alice:xxxxx@example.com/"`},
+		{"ftp://alice:hunter2@h/", `"ftp://alice:xxxxx@h/"`},
+		{"ws://a:b:c@d@h:0/p?q@r", `"ws://a:xxxxx@h:0/p?q@r"`},
+		{"ws://alice@h:0/", `"ws://alice@h:0/"`}, // no password
+	}
+	for _, tt := range tests {
+		_, err := handshake.ParseURL(tt.in)
+		var ue *handshake.URLError
+		if !errors.As(err, &ue) {
+			t.Fatalf("ParseURL(%q) = %v, want a *URLError", tt.in, err)
+		}
+		if strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), ":b:c") || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("ParseURL(%q) = %q, want the URL shown as %s", tt.in, err, tt.want)
+		}
 	}
 }

@@ -156,6 +156,9 @@ func (d *Dialer) dial(ctx context.Context, network, addr string) (net.Conn, erro
 		dial = nd.DialContext
 	}
 	c, err := dial(ctx, network, net.JoinHostPort(d.URL.Hostname(), proxyPort))
+	if c == nil && err == nil {
+		err = fmt.Errorf("%w: NetDial returned neither a connection nor an error", ErrInvalid)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

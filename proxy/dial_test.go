@@ -286,6 +286,17 @@ func TestProxyDialArguments(t *testing.T) {
 	}
 }
 
+// A NetDial that returns neither a connection nor an error is refused
+// with ErrInvalid, for every scheme.
+func TestProxyNetDialNil(t *testing.T) {
+	for _, p := range []string{"http://p:1", "https://p:1", "socks5://p:1", "socks4://p:1"} {
+		d := &proxy.Dialer{URL: proxyURL(t, p), NetDial: func(context.Context, string, string) (net.Conn, error) { return nil, nil }}
+		if _, err := d.DialContext(t.Context(), "tcp", "h:80"); !errors.Is(err, proxy.ErrInvalid) || !errors.As(err, new(*proxy.Error)) {
+			t.Errorf("%s: err = %v; want a *proxy.Error matching ErrInvalid", p, err)
+		}
+	}
+}
+
 func TestProxyDefaultPortAndNetDial(t *testing.T) {
 	var got []string
 	d := &proxy.Dialer{

@@ -27,8 +27,8 @@ var (
 
 	// ErrInvalid reports what the Dialer cannot send: an unsupported
 	// proxy URL or network, an invalid target address, a header field
-	// that could inject a line, or a target or credentials that SOCKS
-	// cannot carry.
+	// that could inject a line, a target or credentials that SOCKS
+	// cannot carry, or a NetDial that returned no connection.
 	ErrInvalid = errors.New("proxy: invalid request")
 )
 
