@@ -157,6 +157,31 @@ func lock(ctx context.Context, m *ctxMutex, op string) error {
 	return nil
 }
 
+// lockWrite takes the write lock as lock does, giving up too when the
+// transport is closed (by CloseNow, say) while the holder keeps it, as an
+// open MessageWriter does between its Writes.
+func (c *Conn) lockWrite(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return &TimeoutError{Op: "write", Ctx: err}
+	}
+	if err := c.wlock.lock(ctx, c.done); err != nil {
+		return c.lockFailed(err)
+	}
+	return nil
+}
+
+// lockFailed is the error of a wait for the write lock that err ended:
+// the context's, or the transport's close.
+func (c *Conn) lockFailed(err error) error {
+	if err != errStopped {
+		return &TimeoutError{Op: "write", Ctx: err}
+	}
+	if err := c.writeErr(); err != nil {
+		return err
+	}
+	return ErrClosed
+}
+
 // record sets the errors that later reads and writes return, unless some
 // were set already: each matches [ErrClosed] and wraps its cause. The
 // socket stays open.

@@ -50,6 +50,34 @@ func TestCancellableContextAllocs(t *testing.T) {
 	}
 }
 
+// Sending a message in fragments with WriteFrame, and a NetConn's Write,
+// allocate nothing in steady state.
+func TestFragmentsAndNetConnAllocs(t *testing.T) {
+	if conn.RaceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	c := dialMemory(t, rawFrame(true, frame.OpBinary, make([]byte, 125)))
+	ctx := context.Background()
+	p := []byte("fragment")
+	frag := testing.AllocsPerRun(100, func() {
+		for i, op := range []frame.Opcode{frame.OpBinary, frame.OpContinuation, frame.OpContinuation} {
+			f := frame.Frame{Header: frame.Header{Fin: i == 2, Opcode: op}, Payload: p}
+			if err := c.WriteFrame(ctx, f); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	nc := conn.NetConn(ctx, c, frame.OpBinary)
+	netWrite := testing.AllocsPerRun(100, func() {
+		if _, err := nc.Write(p); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if frag != 0 || netWrite != 0 {
+		t.Errorf("a message in three WriteFrame fragments: %v allocs, NetConn.Write: %v allocs; want 0", frag, netWrite)
+	}
+}
+
 // A context kept from call to call still stops a later call when it is
 // cancelled, and leaves nothing behind for the calls after it.
 func TestContextReusedAcrossCalls(t *testing.T) {

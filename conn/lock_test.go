@@ -3,12 +3,16 @@ package conn
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/framewire/ws/frame"
 )
 
 // ctxMutex excludes: goroutines that take it, some with contexts that end
@@ -234,5 +238,53 @@ func TestCtxMutexNoAllocs(t *testing.T) {
 		m.unlock()
 	}); n != 0 {
 		t.Fatalf("%v allocations", n)
+	}
+}
+
+// CloseNow releases the sending calls that wait for the write lock while
+// an open MessageWriter holds it between its Writes: each returns an
+// error matching ErrClosed at once. (WriteMessage waits for the lock only
+// when its frame does not fit in the send queue.)
+func TestCloseNowReleasesLockWaiters(t *testing.T) {
+	calls := map[string]func(c *Conn) error{
+		"WriteMessage, queue full": func(c *Conn) error {
+			c.q.chunks().limit = 1
+			return c.WriteMessage(context.Background(), frame.OpBinary, []byte("x"))
+		},
+		"WriteMessages": func(c *Conn) error { return c.WriteMessages(context.Background(), frame.OpBinary, []byte("x")) },
+		"NextWriter": func(c *Conn) error {
+			_, err := c.NextWriter(context.Background(), frame.OpBinary)
+			return err
+		},
+		"Flush": func(c *Conn) error { return c.Flush(context.Background()) },
+	}
+	for name, call := range calls {
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				client, peer := net.Pipe()
+				c := New(client, nil)
+				go io.Copy(io.Discard, peer)
+				defer peer.Close()
+				w, err := c.NextWriter(context.Background(), frame.OpBinary)
+				if err != nil {
+					t.Fatal(err)
+				}
+				done := make(chan error, 1)
+				go func() { done <- call(c) }()
+				synctest.Wait()
+				c.CloseNow()
+				synctest.Wait()
+				select {
+				case err := <-done:
+					if !errors.Is(err, ErrClosed) {
+						t.Errorf("%s = %v, want ErrClosed", name, err)
+					}
+				default:
+					t.Errorf("%s still waiting after CloseNow", name)
+					w.Close()
+					<-done
+				}
+			})
+		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/status"
@@ -27,7 +28,13 @@ var ErrUnexpectedMessage = errors.New("conn: message of an unexpected type")
 // [ErrUnexpectedMessage]. Write sends its bytes as messages of up to
 // 32 KiB less a frame header, one unless there are more, and returns once
 // they are written: it never leaves them in the send queue, so that its
-// deadline bounds them (see [Conn.WriteFrame]). Close
+// deadline bounds them (see [Conn.WriteFrame]). Writes are serialised: the
+// bytes of one never interleave with another's, as on a socket. With
+// frame.OpText, each message is checked as UTF-8 on its own, so none ends
+// inside a character: the first bytes of a character that a Write ends in
+// are held (and counted as written) until the next Write completes it,
+// and a Close with such bytes held returns an error matching
+// [ErrInvalidText]. A Write or Read of no bytes does nothing. Close
 // performs the closing handshake with code 1000 within
 // [DefaultCloseTimeout]; once the peer has closed with 1000 (or 1001),
 // Read returns io.EOF.
@@ -73,12 +80,19 @@ type netConn struct {
 	r   *MessageReader // the message being read, or nil
 	eof error          // io.EOF after the peer's normal close
 
+	wmu   ctxMutex              // serialises Writes, so that their bytes never interleave
+	tail  [utf8.UTFMax - 1]byte // text: the first bytes of a character a Write ended in
+	ntail int
+
 	rd, wd    deadline
 	closed    atomic.Bool // Close was called
 	closeOnce sync.Once
 }
 
 func (n *netConn) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil // as a socket's Read: nothing is waited for
+	}
 	n.rmu.Lock()
 	defer n.rmu.Unlock()
 	ctx := n.rd.context()
@@ -119,23 +133,91 @@ func (n *netConn) Read(p []byte) (int, error) {
 const netConnMessage = writeBufferSize - frame.MaxHeaderLen
 
 func (n *netConn) Write(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
 	ctx := n.wd.context()
+	if err := ctx.Err(); err != nil {
+		return 0, n.opError("write", &TimeoutError{Op: "write", Ctx: err}, &n.wd)
+	}
+	if err := n.wmu.lock(ctx, n.c.done); err != nil {
+		return 0, n.opError("write", n.c.lockFailed(err), &n.wd)
+	}
+	defer n.wmu.unlock()
 	written := 0
-	for {
+	if n.ntail > 0 {
+		k, err := n.finishChar(ctx, p)
+		written += k
+		if p = p[k:]; err != nil || len(p) == 0 {
+			return written, err
+		}
+	}
+	for len(p) > 0 {
 		k := min(len(p), netConnMessage)
-		err := n.c.writeMessage(ctx, n.op, p[:k], false)
-		var te *TimeoutError
-		if err == nil || errors.As(err, &te) && te.Kept {
-			written += k
-			p = p[k:]
+		cut := 0
+		if n.op == frame.OpText {
+			// Each message is checked as text on its own: none ends
+			// inside a character. One the Write's bytes end inside is
+			// held for the next Write to complete.
+			cut = partialChar(p[:k])
+		}
+		if k == cut {
+			n.ntail = copy(n.tail[:], p)
+			return written + k, nil
+		}
+		err := n.c.writeMessage(ctx, n.op, p[:k-cut], false)
+		if te, ok := errors.AsType[*TimeoutError](err); err == nil || ok && te.Kept {
+			written += k - cut
+			p = p[k-cut:]
 		}
 		if err != nil {
 			return written, n.opError("write", err, &n.wd)
 		}
-		if len(p) == 0 {
-			return written, nil
+	}
+	return written, nil
+}
+
+// finishChar sends, as a message of its own, the character whose first
+// bytes the last Write ended in, completed from p, and returns how many
+// bytes of p it took. When p does not complete it, they are held with
+// the others.
+func (n *netConn) finishChar(ctx context.Context, p []byte) (int, error) {
+	var ch [utf8.UTFMax]byte
+	m := copy(ch[:], n.tail[:n.ntail])
+	k := 0
+	for ; k < len(p) && !utf8.FullRune(ch[:m]); k++ {
+		ch[m] = p[k]
+		m++
+	}
+	if !utf8.FullRune(ch[:m]) {
+		n.ntail = copy(n.tail[:], ch[:m])
+		return k, nil
+	}
+	err := n.c.writeMessage(ctx, n.op, ch[:m], false)
+	if te, ok := errors.AsType[*TimeoutError](err); err == nil || ok && te.Kept {
+		n.ntail = 0
+	} else {
+		k = 0
+	}
+	if err != nil {
+		return k, n.opError("write", err, &n.wd)
+	}
+	return k, nil
+}
+
+// partialChar returns the length of the first bytes of a character that
+// b ends in, which a later byte may complete: 0 when b ends at a
+// character's end, or with bytes that no later one can make valid.
+func partialChar(b []byte) int {
+	for i := 1; i < utf8.UTFMax && i <= len(b); i++ {
+		if utf8.RuneStart(b[len(b)-i]) {
+			if utf8.FullRune(b[len(b)-i:]) {
+				return 0
+			}
+			return i
 		}
 	}
+	return 0
 }
 
 // opError is the error a call returns: a deadline's timeout as net.Conn
@@ -183,7 +265,13 @@ func (n *netConn) close() error {
 	n.rd.stop()
 	n.wd.stop()
 	if isNormalClose(err) {
-		return nil
+		err = nil
+	}
+	if err == nil && n.wmu.tryLock() {
+		if n.ntail > 0 {
+			err = fmt.Errorf("%w: the stream ended inside a character", ErrInvalidText)
+		}
+		n.wmu.unlock()
 	}
 	return err
 }

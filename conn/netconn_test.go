@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -89,6 +90,70 @@ func TestNetConnCopy(t *testing.T) {
 	}
 	if _, err := client.Read(make([]byte, 1)); !errors.Is(err, net.ErrClosed) {
 		t.Errorf("Read after Close = %v, want net.ErrClosed", err)
+	}
+}
+
+// A text NetConn carries any valid UTF-8 stream, whatever the Writes'
+// lengths: a Write longer than a message, and io.CopyBuffer's pieces that
+// end inside characters, arrive whole. A stream that ends inside a
+// character is refused at Close.
+func TestNetConnText(t *testing.T) {
+	a, b := net.Pipe()
+	cc, sc := conn.New(a, nil), conn.New(b, &conn.Config{Role: conn.RoleServer})
+	t.Cleanup(func() { cc.CloseNow(); sc.CloseNow() })
+	client := conn.NetConn(context.Background(), cc, frame.OpText)
+	server := conn.NetConn(context.Background(), sc, frame.OpText)
+	long := strings.Repeat("😀", 10000)                           // 40,000 bytes, more than a message
+	mixed := strings.Repeat("ascii, кириллица, 漢字 and 😀 ", 2000) // cut by 1000-byte pieces
+	got := make(chan string, 1)
+	go func() {
+		b := make([]byte, len(long)+len(mixed))
+		_, err := io.ReadFull(server, b)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- string(b)
+	}()
+	if n, err := client.Write([]byte(long)); n != len(long) || err != nil {
+		t.Fatalf("Write = %d, %v", n, err)
+	}
+	if _, err := io.CopyBuffer(client, onlyReader{strings.NewReader(mixed)}, make([]byte, 1000)); err != nil {
+		t.Fatalf("io.CopyBuffer = %v", err)
+	}
+	if s := recv(t, got); s != long+mixed {
+		t.Fatalf("the text differs from what was written (%d bytes read)", len(s))
+	}
+	go io.Copy(io.Discard, server)
+	if n, err := client.Write([]byte("ends in \xe6\xbc")); n != 10 || err != nil {
+		t.Fatalf("Write ending inside a character = %d, %v; want all held", n, err)
+	}
+	if err := client.Close(); !errors.Is(err, conn.ErrInvalidText) {
+		t.Errorf("Close with a character unfinished = %v, want ErrInvalidText", err)
+	}
+}
+
+// Writes from several goroutines never interleave their bytes, even when
+// each is longer than a message.
+func TestNetConnWritesWhole(t *testing.T) {
+	client, server, _, _ := netPair(t)
+	const size, writers, rounds = 100 << 10, 4, 3
+	for g := range writers {
+		go func() {
+			for range rounds {
+				if _, err := client.Write(bytes.Repeat([]byte{byte('a' + g)}, size)); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	got := make([]byte, writers*rounds*size)
+	if _, err := io.ReadFull(server, got); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < len(got); i += size {
+		if w := got[i : i+size]; !bytes.Equal(w, bytes.Repeat(w[:1], size)) {
+			t.Fatalf("the bytes of concurrent Writes interleave in the Write at %d", i)
+		}
 	}
 }
 

@@ -58,9 +58,10 @@ type queueChunks struct {
 	closed bool         // a close frame is on its way: nothing may follow it; under mu
 	limit  int          // the most bytes queued; 0: DefaultSendQueueLimit
 
-	// A message sent in fragments with WriteFrame (see openRole): end is
-	// closed when it ends; under mu. open mirrors end != nil for the
-	// senders that look without the lock.
+	// A message sent in fragments with WriteFrame (see openRole): open
+	// while it is (set under mu, read without it too), and end, made
+	// for the first sender that waits for it, closed when it ends; under
+	// mu. A message nobody waits for allocates nothing.
 	end  chan struct{}
 	open atomic.Bool
 }
@@ -109,11 +110,11 @@ func (c *Conn) queue(h frame.Header, p []byte, r fragRole) (bool, error) {
 		k.mu.Unlock()
 		return true, ErrClosed
 	}
-	if r == roleCont && k.end == nil {
+	if r == roleCont && !k.open.Load() {
 		k.mu.Unlock()
 		return true, ErrNoMessageOpen
 	}
-	if q.shut.Load() || q.n.Load()+size > limit || r == roleStart && k.end != nil {
+	if q.shut.Load() || q.n.Load()+size > limit || r == roleStart && k.open.Load() {
 		k.mu.Unlock()
 		return false, nil
 	}
@@ -352,7 +353,7 @@ func (c *Conn) sendTaken(ctx context.Context) error {
 // [*TimeoutError], and if the write had begun, the frames are lost with
 // the connection.
 func (c *Conn) Flush(ctx context.Context) error {
-	if err := lock(ctx, &c.wlock, "write"); err != nil {
+	if err := c.lockWrite(ctx); err != nil {
 		return err
 	}
 	err := c.writeErr()
@@ -437,34 +438,34 @@ func marks(h frame.Header, r fragRole) bool {
 func (k *queueChunks) mark(h frame.Header, r fragRole) {
 	switch {
 	case r == roleStart && !h.Fin:
-		k.end = make(chan struct{})
 		k.open.Store(true)
-	case r == roleCont && h.Fin && k.end != nil:
+	case r == roleCont && h.Fin && k.open.Load():
 		k.endMessage()
 	}
 }
 
-// endMessage ends the open message; k.mu is held.
+// endMessage ends the open message, waking its waiters; k.mu is held.
 func (k *queueChunks) endMessage() {
-	close(k.end)
-	k.end = nil
+	if k.end != nil {
+		close(k.end)
+		k.end = nil
+	}
 	k.open.Store(false)
 }
 
-// openMessage returns the channel closed when the open message ends, or
-// nil when none is open.
-func (q *sendQueue) openMessage() <-chan struct{} {
-	if k := q.more.Load(); k != nil && k.open.Load() {
-		return k.ending()
+// waitEnd returns the channel closed when the open message ends, made
+// for the first waiter; k.mu is held and a message is open.
+func (k *queueChunks) waitEnd() <-chan struct{} {
+	if k.end == nil {
+		k.end = make(chan struct{})
 	}
-	return nil
+	return k.end
 }
 
-// ending returns end under k.mu.
-func (k *queueChunks) ending() <-chan struct{} {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.end
+// messageOpen reports whether a message sent in fragments is open.
+func (q *sendQueue) messageOpen() bool {
+	k := q.more.Load()
+	return k != nil && k.open.Load()
 }
 
 // endMessage ends the open message, if there is one: a close frame was
@@ -472,7 +473,7 @@ func (k *queueChunks) ending() <-chan struct{} {
 func (q *sendQueue) endMessage() {
 	if k := q.more.Load(); k != nil {
 		k.mu.Lock()
-		if k.end != nil {
+		if k.open.Load() {
 			k.endMessage()
 		}
 		k.mu.Unlock()
@@ -516,8 +517,8 @@ func (c *Conn) takeMarking(h frame.Header, r fragRole) (int, <-chan struct{}, er
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	c.w.pre = c.q.move(k, c.w.pre)
-	if r == roleStart && k.end != nil {
-		return n, k.end, nil
+	if r == roleStart && k.open.Load() {
+		return n, k.waitEnd(), nil
 	}
 	if r == roleStart {
 		k.mark(h, r)

@@ -13,9 +13,14 @@ import (
 	"github.com/framewire/ws/status"
 )
 
-// errMixedRead reports a ReadFrame call while another receiving call was
-// in the middle of a frame, or the reverse.
-var errMixedRead = errors.New("conn: ReadFrame mixed with another receiving call in the middle of a frame")
+// ErrMixedRead reports a receiving call that cannot go on from where
+// another kind of call stopped: [Conn.ReadFrame] in the middle of a frame
+// that another receiving call began, or the reverse, and
+// [Conn.NextReader] in the middle of a message that [Conn.ReadDataFrame]
+// or [Conn.ReadMessage] began (its first fragments are held, or were
+// returned, by that call). Nothing is dropped: the call that began the
+// frame or message goes on with it.
+var ErrMixedRead = errors.New("conn: receiving call of another kind in the middle of a frame or message; go on with the call that began it")
 
 // readMode is how a frame's payload is read: where it goes.
 type readMode uint8
@@ -31,7 +36,7 @@ const (
 // inFrame is the read state of a Conn, one for every receiving call: the
 // frame being read and the mode that began it. Every mode reads the payload
 // through payload; only where the bytes go differs. A call continues only a
-// frame its own mode began: another mode's is errMixedRead.
+// frame its own mode began: another mode's is ErrMixedRead.
 type inFrame struct {
 	h    frame.Header // the frame's header; after its end, the last frame's
 	n    int64        // payload bytes read so far
@@ -43,7 +48,7 @@ type inFrame struct {
 	peerFirst bool
 }
 
-// claim reports errMixedRead when a frame that another mode began is in
+// claim reports ErrMixedRead when a frame that another mode began is in
 // progress; a receiving call checks it before it reads. After ReadFrame
 // returned the peer's close frame, it answers it instead (see closing)
 // and returns the error every receiving call returns from then on.
@@ -57,7 +62,7 @@ func (c *Conn) claim(ctx context.Context, mode readMode) error {
 		}
 		return c.readErr()
 	}
-	return errMixedRead
+	return ErrMixedRead
 }
 
 // closing ends the connection after the peer's close frame that ReadFrame

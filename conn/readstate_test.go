@@ -59,8 +59,8 @@ func TestReadStateOneModeAtATime(t *testing.T) {
 				if _, err := tt.first(c, shortCtx(t)); !errors.As(err, &to) {
 					t.Fatalf("first call: %v, want a timeout", err)
 				}
-				if _, err := tt.other(c, shortCtx(t)); !errors.Is(err, errMixedRead) {
-					t.Fatalf("other mode: %v, want errMixedRead", err)
+				if _, err := tt.other(c, shortCtx(t)); !errors.Is(err, ErrMixedRead) {
+					t.Fatalf("other mode: %v, want ErrMixedRead", err)
 				}
 				rest()
 				g, err := tt.first(c, context.Background())
@@ -88,4 +88,42 @@ func TestReadStateDecodedResumes(t *testing.T) {
 			t.Fatalf("ReadMessage resumed: %q, %v", p, err)
 		}
 	})
+}
+
+// NextReader does not take over a message that ReadDataFrame began and
+// stopped between fragments, at a context's end or fragment by fragment:
+// it returns ErrMixedRead, and ReadDataFrame goes on with the message,
+// nothing lost and its UTF-8 still checked from its first byte.
+func TestNextReaderAfterDataFrameStopped(t *testing.T) {
+	for _, deliver := range []bool{false, true} {
+		t.Run(map[bool]string{false: "stopped", true: "DeliverFragments"}[deliver], func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				client, peer := net.Pipe()
+				c := New(client, &Config{DeliverFragments: deliver})
+				go io.Copy(io.Discard, peer)
+				defer func() { c.CloseNow(); peer.Close() }()
+				go peer.Write(wireOf(t, dataFrame(frame.OpText, false, false, "ab\xc3")))
+				first, err := c.ReadDataFrame(shortCtx(t), nil)
+				if deliver {
+					if err != nil || string(first.Payload) != "ab\xc3" {
+						t.Fatalf("first fragment: %q, %v", first.Payload, err)
+					}
+				} else if !errors.As(err, new(*TimeoutError)) {
+					t.Fatalf("ReadDataFrame = %v, want a timeout between fragments", err)
+				}
+				if _, _, err := c.NextReader(shortCtx(t)); !errors.Is(err, ErrMixedRead) {
+					t.Fatalf("NextReader = %v, want ErrMixedRead", err)
+				}
+				go peer.Write(wireOf(t, dataFrame(frame.OpContinuation, true, false, "\xa9d")))
+				got, err := c.ReadDataFrame(shortCtx(t), nil)
+				want := "ab\xc3\xa9d"
+				if deliver {
+					want = "\xa9d"
+				}
+				if err != nil || string(got.Payload) != want {
+					t.Errorf("ReadDataFrame went on with %q, %v; want %q", got.Payload, err, want)
+				}
+			})
+		})
+	}
 }

@@ -65,6 +65,11 @@ type MessageReader struct {
 // message can be read on with [MessageReader.ReadContext] and a new
 // context. Reads are serialised with the Conn's other receiving calls.
 //
+// A message that [Conn.ReadDataFrame] or [Conn.ReadMessage] began and
+// stopped inside (at a context's end, or fragment by fragment with
+// Config.DeliverFragments) is not taken over: NextReader returns
+// [ErrMixedRead], and that call goes on with the message.
+//
 // Only one message is read at a time. A receiving call made before the
 // reader reached io.EOF (NextReader, ReadMessage, ReadDataFrame, ReadFrame
 // or Close) first reads and drops the rest of that message, with the same
@@ -94,6 +99,10 @@ func (c *Conn) beginStream(ctx context.Context) (frame.Opcode, error) {
 	if err := c.endStream(ctx); err != nil {
 		return 0, err
 	}
+	if c.asm.Open() {
+		// ReadDataFrame or ReadMessage stopped between fragments.
+		return 0, ErrMixedRead
+	}
 	for {
 		if c.pong > 0 {
 			if err := c.sendPong(ctx); err != nil {
@@ -112,7 +121,7 @@ func (c *Conn) beginStream(ctx context.Context) (frame.Opcode, error) {
 		if h.Opcode.IsData() {
 			if c.rf.n > 0 {
 				// ReadDataFrame stopped inside this frame.
-				return 0, errMixedRead
+				return 0, ErrMixedRead
 			}
 			c.rf.mode = modeStream
 			c.rs.seq++
@@ -378,13 +387,16 @@ type MessageWriter struct {
 // call: what the peer sent before, such as its close frame, is still read.
 // So does a first fragment stopped after its first bytes went out: its
 // TimeoutError is Broken.
+//
+// Each call allocates the small writer; the message's bytes allocate
+// nothing ([Conn.WriteMessage] and [Conn.WriteFrame] allocate nothing).
 func (c *Conn) NextWriter(ctx context.Context, op frame.Opcode) (*MessageWriter, error) {
 	if op != frame.OpText && op != frame.OpBinary {
 		return nil, fmt.Errorf("%w: %v", ErrNotData, op)
 	}
 	var limit time.Time
 	for {
-		if err := lock(ctx, &c.wlock, "write"); err != nil {
+		if err := c.lockWrite(ctx); err != nil {
 			return nil, err
 		}
 		err := c.writeErr()

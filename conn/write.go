@@ -213,7 +213,7 @@ func (c *Conn) WriteMessages(ctx context.Context, op frame.Opcode, ps ...[]byte)
 	}
 	var limit time.Time
 	for {
-		if err := lock(ctx, &c.wlock, "write"); err != nil {
+		if err := c.lockWrite(ctx); err != nil {
 			return err
 		}
 		end, err := c.sendBatch(ctx, h, ps)
@@ -400,8 +400,8 @@ func (c *Conn) sendHeader(ctx context.Context, h frame.Header, payload []byte, m
 					return err
 				}
 			}
-			if err := c.wlock.wait(ctx, nil); err != nil {
-				return &TimeoutError{Op: "write", Ctx: err}
+			if err := c.wlock.wait(ctx, c.done); err != nil {
+				return c.lockFailed(err)
 			}
 		}
 		end, err := c.sendLocked(ctx, h, payload, msg, r, queue && h.Opcode != frame.OpClose)
@@ -428,7 +428,7 @@ func (c *Conn) sendLocked(ctx context.Context, h frame.Header, payload []byte, m
 	if c.closeSent.Load() {
 		return nil, ErrClosed
 	}
-	if r == roleCont && c.q.openMessage() == nil {
+	if r == roleCont && !c.q.messageOpen() {
 		return nil, ErrNoMessageOpen
 	}
 	c.wbind.Arm(ctx)
