@@ -438,6 +438,23 @@ func (a *App) current() *session {
 	return a.run.cur
 }
 
+// Conn returns the open connection, or nil while none is open: before the
+// first dial succeeds, while reconnecting, in OnClose, and once Run has
+// returned. It is websocket-client's app.sock, and Conn() != nil its
+// ready(): for what the opening handshake settled (Subprotocol,
+// StatusCode, Header, Compression, Proto) and the addresses. The App's
+// read loop receives from it, so a receiving call on it would take
+// messages from the handlers; sending on it is safe, as with the App's own
+// WriteMessage and WriteFrame, which find the connection of the moment.
+func (a *App) Conn() *conn.Conn {
+	if s := a.current(); s != nil {
+		if ca, ok := s.c.(*connAdapter); ok {
+			return ca.c
+		}
+	}
+	return nil
+}
+
 // WriteMessage sends a message of type op on the open connection, in
 // one frame. It returns [ErrNotConnected] when no connection is open.
 func (a *App) WriteMessage(ctx context.Context, op frame.Opcode, p []byte) error {

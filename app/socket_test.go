@@ -400,3 +400,46 @@ func TestSocketCustomPolicy(t *testing.T) {
 		t.Errorf("policy asked about %v; want [4000 1012]", codes)
 	}
 }
+
+// Conn gives the open connection's handshake results, here the
+// subprotocol the server chose, and is nil once Run has returned.
+func TestSocketConn(t *testing.T) {
+	srv := startServer(t, func(p *wstest.Peer) {
+		c, err := p.Accept(&wstest.Upgrade{Subprotocol: "b"}, nil)
+		if err != nil {
+			return
+		}
+		c.Close(context.Background(), status.NormalClosure, "")
+	})
+	type seen struct {
+		proto  string
+		status int
+	}
+	got := make(chan seen, 1)
+	a := &app.App{
+		URL:    srv.url(),
+		Dialer: &conn.Dialer{Subprotocols: []string{"a", "b"}},
+		OnOpen: func(a *app.App) {
+			c := a.Conn()
+			if c == nil {
+				got <- seen{}
+				return
+			}
+			got <- seen{c.Subprotocol(), c.StatusCode()}
+		},
+	}
+	if a.Conn() != nil {
+		t.Error("Conn before Run is not nil")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), eventWait)
+	defer cancel()
+	if err := a.Run(ctx); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if s := <-got; s.proto != "b" || s.status != 101 {
+		t.Errorf("in OnOpen, Conn gave subprotocol %q and status %d; want b and 101", s.proto, s.status)
+	}
+	if a.Conn() != nil {
+		t.Error("Conn after Run is not nil")
+	}
+}
