@@ -309,6 +309,26 @@ func (e *deflater) finish(h frame.Header) (frame.Header, []byte, error) {
 	return e.header(h), out, nil
 }
 
+// forget drops the message begun, if any, and the compressor's history:
+// the next message is compressed as the first one was. The buffers go
+// back with release.
+func (e *deflater) forget() {
+	e.started = false
+	if e.pending != nil {
+		*e.pending = (*e.pending)[:0]
+	}
+	if e.out != nil {
+		*e.out = (*e.out)[:0]
+	}
+	if e.c != nil {
+		e.c.Reset()
+		if !e.takeover {
+			compressors[e.cfg.WindowBits][e.cfg.HashBits].Put(e.c)
+			e.c = nil
+		}
+	}
+}
+
 // release gives back the buffers of the message finish ended, once its
 // payload is written.
 func (e *deflater) release() {

@@ -843,3 +843,66 @@ func TestDeflateReadFrameChecks(t *testing.T) {
 		}
 	}
 }
+
+// A compressed send stopped before its first byte leaves the connection
+// usable, and the message after it arrives intact: the compressor forgets
+// what the peer never got, rather than refer the next message to it.
+// m2 repeats the end of m1, which a compressor that remembered m1 would
+// send as a back-reference into bytes the peer does not have.
+func TestDeflateStoppedSendForgotten(t *testing.T) {
+	m1 := textOf(200000, 1)
+	m2 := m1[len(m1)-3000:]
+	sends := map[string]func(ctx context.Context, c *conn.Conn) error{
+		"WriteMessage": func(ctx context.Context, c *conn.Conn) error {
+			return c.WriteMessage(ctx, frame.OpBinary, m1)
+		},
+		"WriteMessages": func(ctx context.Context, c *conn.Conn) error {
+			return c.WriteMessages(ctx, frame.OpBinary, m1[:1000], m1)
+		},
+		"NextWriter": func(ctx context.Context, c *conn.Conn) error {
+			w, err := c.NextWriter(ctx, frame.OpBinary)
+			if err != nil {
+				return err
+			}
+			_, err = w.Write(m1) // its first fragment cannot leave
+			if cerr := w.Close(); err == nil {
+				err = cerr
+			}
+			return err
+		},
+	}
+	for name, send := range sends {
+		for _, takeover := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/takeover=%v", name, takeover), func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					a, b := net.Pipe()
+					agreed := handshake.DeflateParams{ClientNoContextTakeover: !takeover}
+					c := conn.New(a, &conn.Config{Compression: &conn.Compression{Threshold: -1, Agreed: agreed}})
+					s := conn.New(b, &conn.Config{Role: conn.RoleServer, Compression: &conn.Compression{Agreed: agreed}})
+					defer c.CloseNow()
+					defer s.CloseNow()
+					ctx := context.Background()
+					received := func(want []byte) {
+						t.Helper()
+						_, got, err := s.ReadMessage(ctx)
+						if err != nil || !bytes.Equal(got, want) {
+							t.Fatalf("peer got %.24q (%d bytes), %v; want %.24q (%d bytes)", got, len(got), err, want, len(want))
+						}
+					}
+					go c.WriteMessage(ctx, frame.OpBinary, m1[:50000]) // history for the stopped send
+					received(m1[:50000])
+
+					stop, cancel := context.WithTimeout(ctx, time.Second) // the peer reads nothing meanwhile
+					err := send(stop, c)
+					cancel()
+					var te *conn.TimeoutError
+					if !errors.As(err, &te) || te.Kept || te.Broken {
+						t.Fatalf("stopped send = %v, want a *TimeoutError, nothing kept", err)
+					}
+					go c.WriteMessage(ctx, frame.OpBinary, m2)
+					received(m2)
+				})
+			})
+		}
+	}
+}

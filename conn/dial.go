@@ -802,9 +802,16 @@ func (d *Dialer) proxyFor(ctx context.Context, u *url.URL) (*url.URL, error) {
 	return pu, nil
 }
 
-// checkHeader refuses a permessage-deflate offer in Header's
-// Sec-WebSocket-Extensions, whatever its spelling: see ErrExtensionHeader.
+// checkHeader refuses, before anything is dialled, Compression.Offers that
+// cannot be sent (handshake.ErrInvalidOffer) and a permessage-deflate
+// offer in Header's Sec-WebSocket-Extensions, whatever its spelling: see
+// ErrExtensionHeader.
 func (d *Dialer) checkHeader() error {
+	if cp := d.Config.Compression; cp != nil && cp.Offers != nil {
+		if _, err := handshake.DeflateOffer(cp.Offers...); err != nil {
+			return err // before a connection is made for nothing
+		}
+	}
 	var values []string
 	for k, vs := range d.Header {
 		if strings.EqualFold(k, "Sec-WebSocket-Extensions") {

@@ -365,6 +365,18 @@ func TestNetDialNil(t *testing.T) {
 	}
 }
 
+// Compression offers that cannot be sent fail the dial before it
+// connects: a dial to a port nobody listens on reports them, not the
+// refused connection.
+func TestInvalidOfferBeforeDial(t *testing.T) {
+	d := conn.Dialer{Config: conn.Config{Compression: &conn.Compression{
+		Offers: []handshake.DeflateParams{{ServerMaxWindowBits: 16}},
+	}}}
+	if _, err := d.Dial(context.Background(), "ws://127.0.0.1:1/"); !errors.Is(err, handshake.ErrInvalidOffer) {
+		t.Errorf("Dial = %v, want ErrInvalidOffer", err)
+	}
+}
+
 // A name that does not resolve is ErrAddress wrapping the resolver's
 // error (test_bad_urls' ws://example). The .invalid domain never resolves
 // (RFC 6761).

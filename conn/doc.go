@@ -306,10 +306,12 @@
 // sum of its frames, is held to the same limit. Data that does not
 // inflate fails it with 1007. A receiving call that times out in the
 // middle of a compressed message resumes, like any other, at the next
-// call. ReadFrame returns frames as they arrived, compressed: with context
-// takeover, a message read that way is missing from the history of the
-// messages after it, which then fail to inflate. docs/compression.md gives
-// the memory and speed of each preset.
+// call. ReadFrame returns frames as they arrived, compressed; with context
+// takeover the Conn inflates them too, dropping the output, so that the
+// messages after them inflate whichever call reads them. A send that fails
+// after its message was compressed makes the compressor forget its
+// history, so that no later message refers to bytes the peer may lack.
+// docs/compression.md gives the memory and speed of each preset.
 //
 // # Differences from websocket-client
 //

@@ -112,6 +112,8 @@ func (u *upper) ready(n int) []byte {
 	return p
 }
 
+func (u *upper) forget() { u.buf = nil }
+
 func (u *upper) header(h frame.Header) frame.Header {
 	h.Rsv1 = true
 	return h

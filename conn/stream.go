@@ -534,7 +534,7 @@ func (w *MessageWriter) flush(fin bool) error {
 	if err == nil && send {
 		c.wbind.Arm(w.ctx)
 		n, werr := c.put(h, payload)
-		err = c.wrote(w.ctx, n, werr)
+		err = c.wroteEncoded(w.ctx, n, werr, c.enc != nil)
 		c.wbind.Disarm()
 		if err == nil && !fin {
 			w.op = frame.OpContinuation
@@ -544,6 +544,11 @@ func (w *MessageWriter) flush(fin bool) error {
 		}
 	}
 	if err != nil {
+		if c.enc != nil {
+			// The message is given up: the encoder must not go on with it
+			// in the next one.
+			c.enc.forget()
+		}
 		te, isTE := err.(*TimeoutError)
 		// A fragment went out, or goes out with the next write (the
 		// first, kept): the message can never end, and the connection

@@ -274,6 +274,7 @@ func (c *Conn) sendBatch(ctx context.Context, h frame.Header, ps [][]byte) (<-ch
 		}
 		ps = nil
 	}
+	encoded := false
 	for _, p := range ps {
 		h, p := h, p
 		if c.enc != nil && h.Opcode.IsData() {
@@ -281,14 +282,25 @@ func (c *Conn) sendBatch(ctx context.Context, h frame.Header, ps [][]byte) (<-ch
 			if h, p, err = c.encode(h, p); err != nil {
 				return nil, err
 			}
+			encoded = true
 		}
 		k, err := c.frame(h, p)
 		if n += k; err != nil {
-			return nil, c.wrote(ctx, n, err)
+			return nil, c.wroteEncoded(ctx, n, err, encoded)
 		}
 	}
 	k, err := c.w.flush(c.t)
-	return nil, c.wrote(ctx, n+k, err)
+	return nil, c.wroteEncoded(ctx, n+k, err, encoded)
+}
+
+// wroteEncoded is wrote for a write that carried encoded messages
+// (encoded): when it failed, the encoder forgets them, so that no later
+// message refers to bytes the peer may never get.
+func (c *Conn) wroteEncoded(ctx context.Context, n int, err error, encoded bool) error {
+	if err != nil && encoded {
+		c.enc.forget()
+	}
+	return c.wrote(ctx, n, err)
 }
 
 // messageOp refuses the opcode no message call sends: a continuation
@@ -344,6 +356,12 @@ type msgEncoder interface {
 	// release gives back what the last message held once it is written;
 	// it is called as each locked section of the write side ends.
 	release()
+	// forget drops the message begun, if any, and the history the
+	// messages after it could refer to: after a write of encoded bytes
+	// failed, the peer may lack some of them, and a later message must
+	// not depend on them. (Forgetting what the peer did get only costs
+	// compression: a message may always refer to less.)
+	forget()
 }
 
 // encode runs a message through the negotiated extension. The encoder is
@@ -448,7 +466,8 @@ func (c *Conn) sendLocked(ctx context.Context, h frame.Header, payload []byte, m
 	}
 	opened := err == nil && r == roleStart && !h.Fin
 	ending := err == nil && r == roleCont && h.Fin
-	if err == nil && msg && c.enc != nil {
+	encoded := err == nil && msg && c.enc != nil
+	if encoded {
 		if h, payload, err = c.encode(h, payload); err != nil {
 			c.wbind.Disarm()
 			return nil, err
@@ -466,7 +485,7 @@ func (c *Conn) sendLocked(ctx context.Context, h frame.Header, payload []byte, m
 	case ending && onItsWay:
 		c.q.endMessage()
 	}
-	err = c.wrote(ctx, n, err)
+	err = c.wroteEncoded(ctx, n, err, encoded)
 	c.wbind.Disarm()
 	return nil, err
 }
