@@ -56,7 +56,8 @@ var ErrUnexpectedMessage = errors.New("conn: message of an unexpected type")
 // later ones.
 //
 // The Conn must not be used for receiving while the net.Conn is: its reads
-// consume the messages. Sending on both is fine. LocalAddr and RemoteAddr
+// consume the messages. Sending on both is fine. Each call registers the
+// net.Conn with the Conn until the Conn ends: call it once per Conn. LocalAddr and RemoteAddr
 // are the transport's, or an address of network "websocket" when it has
 // none.
 func NetConn(ctx context.Context, c *Conn, op frame.Opcode) net.Conn {
@@ -242,7 +243,9 @@ func (n *netConn) opError(op string, err error, d *deadline) error {
 	return err
 }
 
-// Close performs the closing handshake and ends the deadlines' contexts.
+// Close performs the closing handshake and ends the deadlines' contexts:
+// a Write under way returns at once, with [ErrClosed], as on a socket; a
+// Read goes on until the handshake ends.
 // After the peer's normal close it closes the transport and returns nil,
 // as closing a socket the peer has closed does. A later call returns
 // [ErrClosed], once the first has returned.
@@ -259,11 +262,11 @@ func (n *netConn) Close() error {
 // close is the first Close.
 func (n *netConn) close() error {
 	n.closed.Store(true)
+	n.wd.stop() // a Write under way returns: the close frame follows what it sent
 	ctx, cancel := context.WithTimeout(context.Background(), DefaultCloseTimeout)
 	defer cancel()
 	err := n.c.Close(ctx, status.NormalClosure, "")
 	n.rd.stop()
-	n.wd.stop()
 	if isNormalClose(err) {
 		err = nil
 	}
