@@ -138,8 +138,10 @@
 // (os.ErrDeadlineExceeded):
 //
 //   - A stopped read leaves the connection usable: the next receiving call
-//     resumes exactly where the stopped one was, in the middle of a header,
-//     a payload or a fragmented message, with no byte lost.
+//     of the same kind resumes exactly where the stopped one was, in the
+//     middle of a header, a payload or a fragmented message, with no byte
+//     lost (a call of another kind may refuse to take over: see
+//     [ErrMixedRead]).
 //   - A stopped write that had not written any byte leaves the connection
 //     usable too, and so does one stopped in the middle of frames of up to
 //     32 KiB, which are never split across system calls: their rest is

@@ -243,9 +243,11 @@ func (n *netConn) opError(op string, err error, d *deadline) error {
 	return err
 }
 
-// Close performs the closing handshake and ends the deadlines' contexts:
-// a Write under way returns at once, with [ErrClosed], as on a socket; a
-// Read goes on until the handshake ends.
+// Close performs the closing handshake and ends the deadlines' contexts.
+// A Write under way is not stopped, since a write stopped in the middle
+// of its message would leave no way to send the close frame: the close
+// frame follows its current message, and its next one fails with
+// [ErrClosed].
 // After the peer's normal close it closes the transport and returns nil,
 // as closing a socket the peer has closed does. A later call returns
 // [ErrClosed], once the first has returned.
@@ -262,11 +264,11 @@ func (n *netConn) Close() error {
 // close is the first Close.
 func (n *netConn) close() error {
 	n.closed.Store(true)
-	n.wd.stop() // a Write under way returns: the close frame follows what it sent
 	ctx, cancel := context.WithTimeout(context.Background(), DefaultCloseTimeout)
 	defer cancel()
 	err := n.c.Close(ctx, status.NormalClosure, "")
 	n.rd.stop()
+	n.wd.stop()
 	if isNormalClose(err) {
 		err = nil
 	}

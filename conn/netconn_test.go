@@ -217,37 +217,6 @@ func TestNetConnWriteDeadline(t *testing.T) {
 	})
 }
 
-// Close returns a Write under way at once, with ErrClosed, as a socket's
-// Close does, though the closing handshake then waits for a peer that
-// reads nothing until DefaultCloseTimeout.
-func TestNetConnCloseStopsWrite(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		client, _, _, _ := netPair(t)
-		wrote := make(chan error, 1)
-		go func() {
-			_, err := client.Write([]byte("nobody reads"))
-			wrote <- err
-		}()
-		synctest.Wait()
-		start := time.Now()
-		closed := make(chan error, 1)
-		go func() { closed <- client.Close() }()
-		synctest.Wait()
-		select {
-		case err := <-wrote:
-			if !errors.Is(err, net.ErrClosed) || time.Since(start) != 0 {
-				t.Errorf("Write = %v after %v, want ErrClosed at once", err, time.Since(start))
-			}
-		default:
-			t.Error("Write still blocked after Close began")
-		}
-		<-closed
-		if took := time.Since(start); took != conn.DefaultCloseTimeout {
-			t.Errorf("Close took %v, want %v", took, conn.DefaultCloseTimeout)
-		}
-	})
-}
-
 // A write stopped in the middle of a frame closes the connection (a
 // NetConn's own writes never cut a frame, but another call on its Conn
 // may, and over TLS every stopped write does): the NetConn's calls after

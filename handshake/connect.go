@@ -40,6 +40,11 @@ func (r *Request) ConnectHeader() (http.Header, error) {
 	if err := r.checkURL(); err != nil {
 		return nil, err
 	}
+	for _, s := range [...]int{slotOrigin, slotVersion} {
+		if err := r.checkSingle(s); err != nil {
+			return nil, err
+		}
+	}
 	h := make(http.Header, 4+len(r.Header))
 	add := func(name, v string) error {
 		if !httpguts.ValidHeaderFieldName(name) || !httpguts.ValidHeaderFieldValue(v) {

@@ -59,9 +59,15 @@ func TestConnectHeader(t *testing.T) {
 			}
 		})
 	}
-	bad := handshake.Request{URL: mustURL(t, "ws://h.test/"), Header: http.Header{"X": {"a\r\nInjected: 1"}}}
-	if _, err := bad.ConnectHeader(); !errors.Is(err, handshake.ErrInvalidHeader) {
-		t.Errorf("ConnectHeader with a CR LF in a value = %v, want ErrInvalidHeader", err)
+	for name, h := range map[string]http.Header{
+		"a CR LF in a value":    {"X": {"a\r\nInjected: 1"}},
+		"two Origins":           {"Origin": {"http://a", "http://b"}},
+		"Versions in two cases": {"Sec-WebSocket-Version": {"13"}, "sec-websocket-version": {"8"}},
+	} {
+		bad := handshake.Request{URL: mustURL(t, "ws://h.test/"), Header: h}
+		if _, err := bad.ConnectHeader(); !errors.Is(err, handshake.ErrInvalidHeader) {
+			t.Errorf("ConnectHeader with %s = %v, want ErrInvalidHeader", name, err)
+		}
 	}
 }
 

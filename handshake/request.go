@@ -166,14 +166,10 @@ func (r *Request) AppendBinary(b []byte) ([]byte, error) {
 	}
 	slices.Sort(keys)
 	for _, s := range singleSlots {
-		if !overridden[s] {
-			continue
-		}
-		vs, _ := r.override(s)
-		bad := len(vs) > 1 || s == slotKey && len(vs) == 0 ||
-			s == slotHost && len(vs) == 1 && !httpguts.ValidHostHeader(vs[0])
-		if bad {
-			return fail(headerErr(slotNames[s]))
+		if overridden[s] {
+			if err := r.checkSingle(s); err != nil {
+				return fail(err)
+			}
 		}
 	}
 
@@ -206,6 +202,18 @@ func (r *Request) AppendBinary(b []byte) ([]byte, error) {
 // overriding Header entry may give one value, or none to remove the field,
 // except Sec-WebSocket-Key, which needs exactly one.
 var singleSlots = [...]int{slotHost, slotOrigin, slotKey, slotVersion}
+
+// checkSingle checks the Header entries that replace s, one of
+// singleSlots.
+func (r *Request) checkSingle(s int) error {
+	vs, ok := r.override(s)
+	bad := len(vs) > 1 || s == slotKey && ok && len(vs) == 0 ||
+		s == slotHost && len(vs) == 1 && !httpguts.ValidHostHeader(vs[0])
+	if bad {
+		return headerErr(slotNames[s])
+	}
+	return nil
+}
 
 // appendSlot appends the built-in field s, if it is sent.
 func (r *Request) appendSlot(b []byte, s int) ([]byte, error) {

@@ -1,6 +1,7 @@
 package handshake
 
 import (
+	"errors"
 	"net"
 	"net/url"
 	"strconv"
@@ -27,10 +28,12 @@ import (
 // Errors are [*URLError] values, which wrap [ErrInvalidURL].
 func ParseURL(s string) (*url.URL, error) {
 	fail := func(reason string, err error) (*url.URL, error) {
-		if ue, ok := err.(*url.Error); ok {
-			ue.URL = redacted(ue.URL)
+		red := redacted(s)
+		if ue, ok := err.(*url.Error); ok && red != s {
+			// url.Parse's message may quote a part of the password.
+			ue.URL, ue.Err = red, errPasswordHidden
 		}
-		return nil, &URLError{URL: redacted(s), Reason: reason, Err: err}
+		return nil, &URLError{URL: red, Reason: reason, Err: err}
 	}
 	if strings.IndexByte(s, '#') >= 0 {
 		return fail("fragment not allowed", nil)
@@ -202,21 +205,34 @@ func isASCII(s string) bool {
 	return true
 }
 
+// errPasswordHidden replaces the detail of a url.Parse error for a URL
+// with a password.
+var errPasswordHidden = errors.New("details hidden: the URL holds a password")
+
 // redacted is s with the password of its user information, if any,
-// replaced by "xxxxx", as [url.URL.Redacted] writes it; s need not parse.
+// replaced by "xxxxx", as [url.URL.Redacted] writes it. When s does not
+// parse, the password may hold any character (an unescaped "/", "?" or
+// "#" is a common mistake): it is taken to run from the first ":" after
+// "//" to the last "@", unless the user name before that ":" holds one of
+// "/?#@".
 func redacted(s string) string {
-	i := strings.Index(s, "://")
+	if u, err := url.Parse(s); err == nil {
+		if _, ok := u.User.Password(); ok {
+			return u.Redacted()
+		}
+		if u.Fragment == "" {
+			return s
+		}
+	}
+	i := strings.Index(s, "//")
 	if i < 0 {
 		return s
 	}
-	start := i + len("://")
-	auth := s[start:]
-	if j := strings.IndexAny(auth, "/?#"); j >= 0 {
-		auth = auth[:j]
-	}
-	at := strings.LastIndexByte(auth, '@')
-	colon := strings.IndexByte(auth[:max(at, 0)], ':')
-	if at < 0 || colon < 0 {
+	start := i + len("//")
+	rest := s[start:]
+	colon := strings.IndexByte(rest, ':')
+	at := strings.LastIndexByte(rest, '@')
+	if colon < 0 || at < colon || strings.ContainsAny(rest[:colon], "/?#@") {
 		return s
 	}
 	return s[:start+colon+1] + "xxxxx" + s[start+at:]
