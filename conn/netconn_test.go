@@ -3,6 +3,7 @@ package conn_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"math/rand/v2"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/internal/selfsigned"
 	"github.com/framewire/ws/status"
 )
 
@@ -213,6 +215,45 @@ func TestNetConnWriteDeadline(t *testing.T) {
 		buf := make([]byte, 10)
 		if n, err := server.Read(buf); err != nil || string(buf[:n]) != "read" {
 			t.Fatalf("Read = %q, %v", buf[:n], err)
+		}
+	})
+}
+
+// Close during a Write over TLS, which cannot resume a stopped write,
+// still performs the closing handshake: the close frame follows the
+// Write's current message, and the peer reads a normal close.
+func TestNetConnCloseDuringTLSWrite(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cert, err := selfsigned.Certificate("framewire test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, b := net.Pipe()
+		ta := tls.Client(a, &tls.Config{InsecureSkipVerify: true})
+		tb := tls.Server(b, &tls.Config{Certificates: []tls.Certificate{cert}})
+		cc := conn.New(ta, nil)
+		sc := conn.New(tb, &conn.Config{Role: conn.RoleServer})
+		defer cc.CloseNow()
+		defer sc.CloseNow()
+		peer := make(chan error, 1)
+		go func() {
+			time.Sleep(500 * time.Millisecond) // reads nothing for a while
+			for {
+				if _, _, err := sc.ReadMessage(context.Background()); err != nil {
+					peer <- err
+					return
+				}
+			}
+		}()
+		nc := conn.NetConn(context.Background(), cc, frame.OpBinary)
+		go nc.Write(make([]byte, 8<<20))
+		time.Sleep(200 * time.Millisecond)
+		if err := nc.Close(); err != nil {
+			t.Errorf("Close = %v, want nil", err)
+		}
+		var ce *status.CloseError
+		if err := <-peer; !errors.As(err, &ce) || ce.Code != status.NormalClosure {
+			t.Errorf("peer's read ended with %v, want the client's close with 1000", err)
 		}
 	})
 }
