@@ -3,10 +3,14 @@ package conn_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"testing"
 	"testing/synctest"
+	"time"
 
+	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
 )
 
@@ -70,6 +74,81 @@ func TestReceivedPayloadsBelongToTheCaller(t *testing.T) {
 }
 
 // Receiving into a buffer the caller reuses copies nothing: the payload
+
+// An empty message leaves the buffer the caller passed its own: with
+// nothing to trade for, the Conn must not take it for the next message,
+// which the caller's later use of the buffer would corrupt: a ping
+// returned into it between two fragments (ControlFrames, as the App
+// reads), or the caller's own writes after a receive stopped in the middle
+// of a message (here with a Logger, which sends the empty message through
+// the assembler too).
+func TestEmptyMessageKeepsBufferOwned(t *testing.T) {
+	frag := func(fin bool, op frame.Opcode, p string) frame.Frame {
+		return frame.Frame{Header: frame.Header{Fin: fin, Opcode: op}, Payload: []byte(p)}
+	}
+	for _, ping := range []bool{true, false} {
+		name := map[bool]string{true: "ping between fragments", false: "caller's writes after a timeout"}[ping]
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				cfg := &conn.Config{ControlFrames: true}
+				if !ping {
+					cfg = &conn.Config{Logger: slog.New(slog.DiscardHandler)}
+				}
+				client, server, _, _ := memPair(cfg, nil)
+				defer client.CloseNow()
+				defer server.CloseNow()
+				ctx := context.Background()
+				rest := make(chan struct{})
+				go func() { // takes the pong
+					for {
+						if _, err := server.ReadFrame(ctx, nil); err != nil {
+							return
+						}
+					}
+				}()
+				go func() {
+					server.WriteFrame(ctx, frag(!ping, frame.OpText, ""))
+					if ping {
+						server.WriteFrame(ctx, frag(true, frame.OpContinuation, ""))
+					}
+					server.WriteFrame(ctx, frag(false, frame.OpText, "hello "))
+					if ping {
+						server.WriteFrame(ctx, frag(true, frame.OpPing, "XXXXXX"))
+					} else {
+						<-rest
+					}
+					server.WriteFrame(ctx, frag(true, frame.OpContinuation, "world"))
+				}()
+				buf := make([]byte, 0, 64)
+				f, err := client.ReadDataFrame(ctx, buf[:0])
+				if err != nil || len(f.Payload) != 0 {
+					t.Fatalf("first message %q, %v; want an empty one", f.Payload, err)
+				}
+				buf = f.Payload
+				if ping {
+					if f, err = client.ReadDataFrame(ctx, buf[:0]); err != nil || f.Opcode != frame.OpPing {
+						t.Fatalf("second frame %v, %v; want the ping", f, err)
+					}
+					buf = f.Payload
+				} else {
+					short, cancel := context.WithTimeout(ctx, time.Second)
+					_, err := client.ReadDataFrame(short, buf[:0])
+					cancel()
+					if !errors.As(err, new(*conn.TimeoutError)) {
+						t.Fatalf("ReadDataFrame = %v, want a timeout between fragments", err)
+					}
+					copy(buf[:cap(buf)], "XXXXXX") // the caller's buffer, its to use
+					close(rest)
+				}
+				f, err = client.ReadDataFrame(ctx, buf[:0])
+				if err != nil || string(f.Payload) != "hello world" {
+					t.Errorf("the message after the empty one: %q, %v; want \"hello world\"", f.Payload, err)
+				}
+			})
+		})
+	}
+}
+
 // comes back in the memory it arrived in.
 func BenchmarkReceiveInto(b *testing.B) {
 	for _, size := range []int{125, 64 << 10} {

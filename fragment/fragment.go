@@ -375,9 +375,11 @@ func (a *Assembler) End() (Message, bool, error) {
 // returns. It lets a receiver hand each message to its caller without a
 // copy while the two trade buffers. Swap works only between End reporting
 // a data message (or, in DeliverFragments mode, a fragment) and the next
-// Begin; at any other time it returns nil and changes nothing.
+// Begin; at any other time, and when the payload is empty with no buffer
+// behind it (nil), it returns nil and changes nothing: the caller keeps
+// buf, which no one else refers to.
 func (a *Assembler) Swap(buf []byte) []byte {
-	if !a.given {
+	if !a.given || a.buf == nil {
 		return nil
 	}
 	p := a.buf

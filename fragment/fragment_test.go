@@ -854,4 +854,25 @@ func TestSwap(t *testing.T) {
 	if p := b.Swap(nil); string(p) != "x" {
 		t.Errorf("DeliverFragments fragment Swap = %q", p)
 	}
+	// An empty message with no buffer behind it: nothing to trade, and
+	// the buffer offered stays the caller's alone, never the one the next
+	// message is assembled in.
+	var e Assembler
+	first = frame.New(frame.OpText, nil)
+	first.Fin = false
+	e.Add(first)
+	if _, ready, err := e.Add(frame.New(frame.OpContinuation, nil)); !ready || err != nil {
+		t.Fatal(ready, err)
+	}
+	offered := make([]byte, 0, 16)
+	if p := e.Swap(offered); p != nil {
+		t.Errorf("Swap after an empty message = %q, want nil", p)
+	}
+	first = frame.New(frame.OpText, []byte("hello "))
+	first.Fin = false
+	e.Add(first)
+	m, _, _ = e.Add(frame.New(frame.OpContinuation, []byte("world")))
+	if &m.Payload[0] == &offered[:1][0] {
+		t.Error("the next message is assembled in the buffer the caller kept")
+	}
 }
