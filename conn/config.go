@@ -90,7 +90,14 @@ type Config struct {
 	// 0 means DefaultWriteTimeout (30 seconds), a negative value no
 	// bound: such a send then waits until the peer reads or hangs up, or
 	// another call (a receive, Close) ends the connection. A context with
-	// a deadline bounds its send alone, whatever WriteTimeout.
+	// a deadline bounds its send alone, whatever WriteTimeout. Frames in
+	// the send queue (see [Conn.Buffered]), whose senders have returned,
+	// are written by whichever call holds the write lock; with no bound
+	// that call could wait for ever on frames not its own, so they keep
+	// one: a write of them that the peer leaves waiting for ReplyTimeout
+	// fails the connection with [ErrWriteTimeout]. A sender that wants no
+	// bound at all sends with WriteMessages, which waits for the lock and
+	// writes its frames itself, never queueing them.
 	WriteTimeout time.Duration
 
 	// SkipUTF8Validation turns off the UTF-8 checks of received text and

@@ -2,6 +2,7 @@ package conn
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -294,7 +295,6 @@ func (c *Conn) drainQueue() error {
 			}
 			continue
 		}
-		ctx := context.Background()
 		c.bindQueued()
 		n, werr := c.takeQueued(false, round >= drainRounds)
 		if werr == nil {
@@ -303,11 +303,24 @@ func (c *Conn) drainQueue() error {
 			n += k
 		}
 		if werr != nil && err == nil {
-			err = c.wrote(ctx, n, werr)
+			err = c.wroteQueued(n, werr)
 		}
 		c.wbind.Disarm()
 	}
 	return err
+}
+
+// wroteQueued is wrote for a write of queued frames bound by bindQueued:
+// a timeout is the bound's, WriteTimeout's or, with that off,
+// ReplyTimeout's, and fails the connection with ErrWriteTimeout, as a
+// send's timeout without a deadline does.
+func (c *Conn) wroteQueued(n int, err error) error {
+	if err != nil && isTimeout(err) && c.wbind.Stall <= 0 {
+		werr := fmt.Errorf("%w (queued frames, bound by ReplyTimeout with WriteTimeout off): %v", ErrWriteTimeout, err)
+		c.drop(werr, werr, func() error { return abort(c.t) })
+		return werr
+	}
+	return c.wrote(context.Background(), n, err)
 }
 
 // bindQueued binds the writes of frames whose senders returned: by
@@ -337,7 +350,7 @@ func (c *Conn) sendTaken(ctx context.Context) error {
 	c.bindQueued()
 	n, err := c.w.flush(c.t)
 	if err != nil {
-		err = c.wrote(context.Background(), n, err)
+		err = c.wroteQueued(n, err)
 	}
 	c.wbind.Disarm()
 	c.wbind.Arm(ctx)

@@ -459,3 +459,36 @@ func TestDrainRoundsBounded(t *testing.T) {
 		}
 	})
 }
+
+// With WriteTimeout off, the frames queued behind a write keep a bound:
+// the holder that writes them after its own frame gives up once the peer
+// has taken none of them for ReplyTimeout, and the connection fails with
+// ErrWriteTimeout (not a lost connection: the peer did not hang up).
+func TestQueuedFramesBoundWithWriteTimeoutOff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		client, peer := net.Pipe()
+		c := New(client, &Config{WriteTimeout: -1})
+		defer c.CloseNow()
+		defer peer.Close()
+		ctx := context.Background()
+		held := make(chan error, 1)
+		go func() { held <- c.WriteMessage(ctx, frame.OpBinary, make([]byte, 1000)) }()
+		synctest.Wait() // its write waits for the peer, holding the lock
+		for range 3 {
+			if err := c.WriteMessage(ctx, frame.OpBinary, []byte("queued")); err != nil {
+				t.Fatalf("queued send = %v", err)
+			}
+		}
+		start := time.Now()
+		if _, err := io.ReadFull(peer, make([]byte, 2+2+4+1000)); err != nil { // the first frame only
+			t.Fatal(err)
+		}
+		if err := <-held; err != nil {
+			t.Fatalf("the holder's send = %v", err)
+		}
+		err := c.Flush(ctx)
+		if !errors.Is(err, ErrWriteTimeout) || errors.Is(err, ErrConnectionLost) || time.Since(start) != ReplyTimeout {
+			t.Errorf("Flush = %v after %v; want ErrWriteTimeout after %v", err, time.Since(start), ReplyTimeout)
+		}
+	})
+}
