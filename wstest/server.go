@@ -8,12 +8,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
+	"os"
+	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/fragment"
@@ -29,7 +35,9 @@ import (
 // ErrUnmasked reports a client frame that was not masked (RFC 6455 §5.1).
 var ErrUnmasked = errors.New("wstest: client frame is not masked")
 
-// ErrTooLarge reports a client frame or request head over the peer's limit.
+// ErrTooLarge reports a client frame over the peer's limit (64 MiB). A
+// request head over its limit (64 KiB) never reaches the handler: it is
+// answered with 431, as a malformed one is with 400 (see [Serve]).
 var ErrTooLarge = errors.New("wstest: client sent too much")
 
 // maxRequest bounds the request head a peer reads; maxFrame bounds a frame.
@@ -58,6 +66,8 @@ type Server struct {
 	h    Handler
 	ln   net.Listener
 	cert *x509.Certificate // the TLS certificate, if there is one
+
+	stop chan struct{} // closed by Close: a Trickle's pause ends
 
 	mu     sync.Mutex
 	idle   sync.Cond // broadcast when running drops to zero
@@ -130,6 +140,7 @@ func newServer(h Handler, cfg *tls.Config) *Server {
 	}
 	s.idle.L = &s.mu
 	s.conns = make(map[net.Conn]struct{})
+	s.stop = make(chan struct{})
 	s.run = 1
 	go s.accept()
 	return s
@@ -187,7 +198,7 @@ func (s *Server) serve(nc net.Conn) {
 	s.mu.Unlock()
 	go func() {
 		defer s.done(nc)
-		Serve(nc, s.h)
+		serve(nc, s.h, s)
 	}()
 }
 
@@ -203,10 +214,14 @@ func (s *Server) done(nc net.Conn) {
 }
 
 // Close stops the listener, closes every connection still served and waits
-// for all handlers to return. A connection taken with [Peer.Hijack] is
-// the caller's to close.
+// for all handlers to return; a [Peer.Trickle] in a pause stops at once.
+// A connection taken with [Peer.Hijack] is the caller's to close. Close
+// may be called more than once.
 func (s *Server) Close() {
 	s.mu.Lock()
+	if !s.closed {
+		close(s.stop)
+	}
 	s.closed = true
 	for nc := range s.conns {
 		nc.Close()
@@ -223,21 +238,42 @@ func (s *Server) Close() {
 // Serve runs h on nc, the server end of one connection, in the calling
 // goroutine: it reads the request head (bounded, see package handshake's
 // ReadRequest), calls h, and closes nc when h returns unless h took it
-// with [Peer.Hijack]. A request that cannot be read is not handed to h.
+// with [Peer.Hijack]. A request that cannot be read is not handed to h: a
+// head over 64 KiB is answered with 431, one that does not parse with
+// 400, and nc is closed. A handler that panics does not end the test
+// binary: as net/http does, Serve recovers, prints the panic and its stack
+// to standard error, and closes nc; the client sees the connection end.
 // Nothing is shared with any [Server], so Serve suits a listener of the
 // test's own (an IPv6 one, say) and a net.Pipe made in a testing/synctest
 // bubble:
 //
 //	client, server := net.Pipe()
 //	go wstest.Serve(server, handler)
-func Serve(nc net.Conn, h Handler) {
-	p := &Peer{Conn: nc, rec: &recorder{r: nc, on: true}}
+//
+// Nothing bounds the time a handler takes: a Peer's reads wait for the
+// client until it sends or hangs up, or the [Server] is closed.
+func Serve(nc net.Conn, h Handler) { serve(nc, h, nil) }
+
+// serve is Serve for srv, if not nil.
+func serve(nc net.Conn, h Handler, srv *Server) {
+	p := &Peer{Conn: nc, rec: &recorder{r: nc, on: true}, srv: srv}
 	p.br = bufio.NewReaderSize(p.rec, 4<<10)
-	if err := p.readRequest(); err == nil {
+	defer func() {
+		if v := recover(); v != nil {
+			fmt.Fprintf(os.Stderr, "wstest: panic serving %v: %v\n%s", nc.RemoteAddr(), v, debug.Stack())
+			p.hijacked = false
+		}
+		if !p.hijacked {
+			nc.Close()
+		}
+	}()
+	err := p.readRequest()
+	var re *handshake.RequestError
+	switch {
+	case err == nil:
 		h(p)
-	}
-	if !p.hijacked {
-		nc.Close()
+	case errors.As(err, &re):
+		p.Write(handshake.AppendRefusal(nil, err))
 	}
 }
 
@@ -252,11 +288,14 @@ type Peer struct {
 	// including the empty line.
 	RawRequest []byte
 
+	srv      *Server // nil for Serve
 	br       *bufio.Reader
 	rec      *recorder
-	wbuf     []byte
 	rbuf     []byte
 	hijacked bool
+
+	wmu  sync.Mutex // serialises the writes: each is whole
+	wbuf []byte
 }
 
 // readRequest reads the request head with handshake.ReadRequest, keeping
@@ -269,6 +308,13 @@ func (p *Peer) readRequest() error {
 	}
 	p.RawRequest = p.rec.buf[:len(p.rec.buf)-p.br.Buffered()]
 	p.rec.buf = nil
+	if a := p.Conn.RemoteAddr(); a != nil {
+		req.RemoteAddr = a.String()
+	}
+	if tc, ok := p.Conn.(*tls.Conn); ok {
+		state := tc.ConnectionState()
+		req.TLS = &state
+	}
 	p.Request = req
 	return nil
 }
@@ -322,12 +368,15 @@ func (p *Peer) Upgrade(u *Upgrade) error {
 			h.Set("Sec-WebSocket-Extensions", u.Extensions)
 		}
 	}
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
 	b, err := handshake.AppendUpgrade(p.wbuf[:0], p.Request.Header.Get("Sec-WebSocket-Key"), u.Subprotocol, h)
 	if err != nil {
 		return err
 	}
 	p.wbuf = b
-	return p.Write(b)
+	_, err = p.Conn.Write(b)
+	return err
 }
 
 // Accept completes the opening handshake as a server must and returns
@@ -347,10 +396,10 @@ func (p *Peer) Upgrade(u *Upgrade) error {
 // The Conn owns the stream from then on: bytes the peer had buffered are
 // read first, and the handler must not use the Peer's reading or writing
 // methods any more. When the handler returns, the connection is closed
-// unless the handler hijacked it before Accept.
+// unless the handler hijacked it (before or after Accept).
 func (p *Peer) Accept(u *Upgrade, cfg *conn.Config) (*conn.Conn, error) {
 	if _, err := handshake.CheckRequest(p.Request); err != nil {
-		p.Write(handshake.AppendRefusal(p.wbuf[:0], err))
+		p.Write(handshake.AppendRefusal(nil, err))
 		return nil, err
 	}
 	var c conn.Config
@@ -405,20 +454,44 @@ type transport struct {
 
 func (t transport) Read(b []byte) (int, error) { return t.br.Read(b) }
 
-// Respond writes a complete HTTP/1.1 response other than 101, with body
-// and a Content-Length, for instance a 403.
+// Respond writes a complete HTTP/1.1 response with a final status (200 to
+// 599) other than 101, for instance a 403: the header fields sorted by
+// name, then a Content-Length and body, except for 204 and 304, which
+// carry neither. A status out of that range, a body for 204 or 304, and a
+// field name or value that could inject a line (handshake.ErrInvalidHeader)
+// are refused, and nothing is written; write such a response with
+// [Peer.Write].
 func (p *Peer) Respond(code int, header http.Header, body string) error {
+	if code < 200 || code > 599 {
+		return fmt.Errorf("wstest: Respond with status %d: want 200 to 599 (Upgrade writes the 101)", code)
+	}
+	bodiless := code == http.StatusNoContent || code == http.StatusNotModified
+	if bodiless && body != "" {
+		return fmt.Errorf("wstest: Respond with status %d and a body", code)
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "HTTP/1.1 %d %s\r\n", code, http.StatusText(code))
-	writeHeader(&b, header)
-	b.WriteString("Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n")
+	if err := writeHeader(&b, header); err != nil {
+		return err
+	}
+	if !bodiless {
+		b.WriteString("Content-Length: " + strconv.Itoa(len(body)) + "\r\n")
+	}
+	b.WriteString("\r\n")
 	b.WriteString(body)
 	return p.Write([]byte(b.String()))
 }
 
-// Redirect writes a redirect response (code is 301, 302, 303, 307 or 308)
-// to location, which may be relative, with extra header fields.
+// Redirect writes a redirect response (code is 301, 302, 303, 307 or 308;
+// another is refused) to location, which may be relative, with extra
+// header fields.
 func (p *Peer) Redirect(code int, location string, header http.Header) error {
+	switch code {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+	default:
+		return fmt.Errorf("wstest: Redirect with status %d: want 301, 302, 303, 307 or 308", code)
+	}
 	h := header.Clone()
 	if h == nil {
 		h = http.Header{}
@@ -427,25 +500,52 @@ func (p *Peer) Redirect(code int, location string, header http.Header) error {
 	return p.Respond(code, h, "")
 }
 
-func writeHeader(b *strings.Builder, h http.Header) {
-	for name, values := range h {
-		for _, v := range values {
+// writeHeader writes the fields of h sorted by name, refusing a name or
+// value that could inject a line.
+func writeHeader(b *strings.Builder, h http.Header) error {
+	for _, name := range slices.Sorted(maps.Keys(h)) {
+		if !httpguts.ValidHeaderFieldName(name) {
+			return fmt.Errorf("%w %q", handshake.ErrInvalidHeader, name)
+		}
+		for _, v := range h[name] {
+			if !httpguts.ValidHeaderFieldValue(v) {
+				return fmt.Errorf("%w %q", handshake.ErrInvalidHeader, name)
+			}
 			b.WriteString(name + ": " + v + "\r\n")
 		}
 	}
+	return nil
 }
 
-// Write writes b as is.
+// Write writes b as is, in one write. Like every writing method of a
+// Peer, it may be called while another goroutine writes, and then waits
+// for that write to end: the two never interleave. (The reading methods
+// are for one goroutine at a time.)
 func (p *Peer) Write(b []byte) error {
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
 	_, err := p.Conn.Write(b)
 	return err
 }
 
-// Trickle writes b one byte per write, sleeping pause between bytes.
+// Trickle writes b one byte per write, waiting pause between bytes; no
+// other write of the Peer comes between them. [Server.Close] ends a pause
+// at once, and the next write fails on the closed connection.
 func (p *Peer) Trickle(b []byte, pause time.Duration) error {
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	var stop <-chan struct{}
+	if p.srv != nil {
+		stop = p.srv.stop
+	}
 	for i := range b {
 		if i > 0 && pause > 0 {
-			time.Sleep(pause)
+			t := time.NewTimer(pause)
+			select {
+			case <-t.C:
+			case <-stop:
+				t.Stop()
+			}
 		}
 		if _, err := p.Conn.Write(b[i : i+1]); err != nil {
 			return err
@@ -454,16 +554,21 @@ func (p *Peer) Trickle(b []byte, pause time.Duration) error {
 	return nil
 }
 
-// WriteFrame encodes f exactly as given (frame.Frame.AppendBinary) and
-// writes it in one write. A server frame is normally unmasked: leave
-// f.Masked false unless the test wants a protocol violation.
+// WriteFrame encodes f as given (frame.Frame.AppendBinary, which takes
+// the length from the payload, not from f.Length: send a frame whose
+// declared length lies with [Peer.Write]) and writes it in one write. A
+// server frame is normally unmasked: leave f.Masked false unless the test
+// wants a protocol violation.
 func (p *Peer) WriteFrame(f frame.Frame) error {
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
 	var err error
 	p.wbuf, err = f.AppendBinary(p.wbuf[:0])
 	if err != nil {
 		return err
 	}
-	return p.Write(p.wbuf)
+	_, err = p.Conn.Write(p.wbuf)
+	return err
 }
 
 // WriteMessage writes payload as one final, unmasked frame of type op.
@@ -535,6 +640,9 @@ func (p *Peer) ReadFrame() (frame.Frame, error) {
 func (p *Peer) readHeader() (frame.Header, error) {
 	b, err := p.br.Peek(2)
 	if err != nil {
+		if err == io.EOF && len(b) > 0 {
+			err = io.ErrUnexpectedEOF // the end came inside the header
+		}
 		return frame.Header{}, err
 	}
 	n := 2
@@ -632,6 +740,11 @@ func (p *Peer) Discard() error {
 // afterwards.
 func (p *Peer) Hijack() (net.Conn, []byte) {
 	p.hijacked = true
+	if s := p.srv; s != nil {
+		s.mu.Lock()
+		delete(s.conns, p.Conn) // Close must not close it
+		s.mu.Unlock()
+	}
 	buffered, _ := p.br.Peek(p.br.Buffered())
 	rest := append([]byte(nil), buffered...)
 	p.br, p.wbuf, p.rbuf = nil, nil, nil
