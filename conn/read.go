@@ -546,7 +546,8 @@ func (c *Conn) ReadMessage(ctx context.Context) (frame.Opcode, []byte, error) {
 // peer to end the stream (see [ReplyTimeout] and [Conn.Close]) and closes
 // the socket: the closing handshake is complete. Receiving calls after
 // the close frame return an error matching [ErrClosed] and the peer's
-// *[status.CloseError], and Close returns nil.
+// *[status.CloseError]. Close returns nil when it is the call that
+// answers; after a receiving call answered, it returns that same error.
 //
 // With compression agreed, ReadFrame still returns frames as they arrived:
 // RSV1 set on a compressed message's first frame, the payload compressed

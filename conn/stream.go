@@ -356,7 +356,8 @@ type MessageWriter struct {
 // buffer; Close sends the last fragment, which may be empty. When an
 // extension that encodes messages (permessage-deflate) is negotiated, the
 // bytes are encoded as the buffer fills, and the encoded bytes are sent as
-// a fragment each time 32 KiB of them are ready, the rest at Close: the
+// a fragment each time at least 32 KiB of them are ready (all that are),
+// the rest at Close: the
 // message's first frame carries the extension's RSV bit (RFC 7692 §6.1).
 // A message shorter than Compression.Threshold goes out uncompressed, in
 // one frame, at Close. Text is checked as it is written: a Write holding

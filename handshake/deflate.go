@@ -58,7 +58,7 @@ type DeflateParams struct {
 
 // String returns p as one element of a Sec-WebSocket-Extensions value,
 // parameters in the order of RFC 7692 §7.1, such as
-// "permessage-deflate; client_max_window_bits; server_max_window_bits=10".
+// "permessage-deflate; server_max_window_bits=10; client_max_window_bits".
 // It does not check p; [DeflateOffer] does.
 func (p DeflateParams) String() string {
 	b := []byte(DeflateExtension)

@@ -6,6 +6,11 @@
 // Usage:
 //
 //	go run ./cmd/wsdemo
+//	go run ./cmd/wsdemo -serve
+//
+// With -serve it only starts the echo server, prints its URL and keeps it
+// running until interrupted (Ctrl+C): a server to try cmd/wsdump, or a
+// client of one's own, against.
 //
 // The first session dials a conn.Conn whose Config.Trace prints the
 // handshake and every frame sent and received in websocket-client's

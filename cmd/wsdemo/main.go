@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -16,8 +17,15 @@ import (
 )
 
 func main() {
+	serve := flag.Bool("serve", false, "only run the echo server, until interrupted (for wsdump or a client of your own)")
+	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	err := run(ctx, os.Stdout)
+	var err error
+	if *serve {
+		err = serveEcho(ctx, os.Stdout)
+	} else {
+		err = run(ctx, os.Stdout)
+	}
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "wsdemo:", err)
@@ -42,6 +50,16 @@ func run(ctx context.Context, w io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(w, "Done.")
+	return nil
+}
+
+// serveEcho runs package wstest's echo server on 127.0.0.1 until ctx
+// ends: a server to point wsdump, or a client of one's own, at.
+func serveEcho(ctx context.Context, w io.Writer) error {
+	srv := wstest.NewServer(wstest.Echo)
+	defer srv.Close()
+	fmt.Fprintln(w, "Echo server listening on", srv.URL, "(Ctrl+C stops it)")
+	<-ctx.Done()
 	return nil
 }
 

@@ -1,10 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"context"
+	"io"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/framewire/ws/conn"
+	"github.com/framewire/ws/frame"
 )
 
 func TestDemo(t *testing.T) {
@@ -57,5 +63,33 @@ func TestDemo(t *testing.T) {
 	// A length byte of 0x80 or more is always escaped: a masked frame.
 	if regexp.MustCompile(`(?m)^\+\+Rcv raw: b['"]\\x[0-9a-f]{2}\\x[89a-f]`).MatchString(got) {
 		t.Errorf("masked frame received:\n%s", got)
+	}
+}
+
+// With -serve, the echo server prints its URL, echoes, and stops when its
+// context ends.
+func TestServeEcho(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	r, w := io.Pipe()
+	done := make(chan error, 1)
+	go func() { done <- serveEcho(ctx, w); w.Close() }()
+	line, err := bufio.NewReader(r).ReadString('\n')
+	go io.Copy(io.Discard, r)
+	fields := strings.Fields(line)
+	if err != nil || len(fields) < 5 || !strings.HasPrefix(fields[4], "ws://127.0.0.1:") {
+		t.Fatalf("first line %q, %v; want the server's URL", line, err)
+	}
+	c, err := conn.Dial(ctx, fields[4])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	c.WriteMessage(ctx, frame.OpText, []byte("echo?"))
+	if _, p, err := c.ReadMessage(ctx); err != nil || string(p) != "echo?" {
+		t.Errorf("echo = %q, %v", p, err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("serveEcho = %v", err)
 	}
 }

@@ -43,11 +43,15 @@ func readmeConn(ctx context.Context) error {
 	first.Fin = false
 	c.WriteFrame(ctx, first)
 	c.WriteFrame(ctx, frame.New(frame.OpContinuation, []byte("lo")))
-	var buf []byte                          // reused by every read: no allocation once it has grown
-	f, err := c.ReadDataFrame(ctx, buf[:0]) // reassembled; pings answered, a close echoed
-
-	fmt.Printf("%s\n", f.Payload)
-	return err
+	var buf []byte // reused by every read: no allocation once it has grown
+	for {
+		f, err := c.ReadDataFrame(ctx, buf[:0]) // reassembled; pings answered, a close echoed
+		if err != nil {
+			return err
+		}
+		buf = f.Payload // keep the grown buffer for the next read
+		fmt.Printf("%s\n", f.Payload)
+	}
 }
 
 // readmeApp is README.md's application-level block.
@@ -60,7 +64,7 @@ func readmeApp(ctx context.Context) error {
 		OnMessage:    func(a *app.App, op frame.Opcode, p []byte) { fmt.Printf("%s\n", p) },
 		OnClose:      func(a *app.App, code status.Code, reason string) { log.Println("closed", code, reason) },
 	}
-	err := a.Run(ctx) // nil after a normal close; cancel ctx to close cleanly
+	err := a.Run(ctx) // nil after a normal close; ctx.Err() once ctx ends, after a clean close
 
 	return err
 }
