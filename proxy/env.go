@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -60,9 +61,12 @@ func ReadEnv(getenv func(string) string) Env {
 // replaced by AllProxy when empty; other schemes are reached directly. A
 // proxy value without a scheme is taken as http; without a port, [Dialer]
 // uses the scheme's default. Hosts in NoProxy, "localhost" and loopback
-// addresses are reached directly. An unparsable proxy value is ignored.
-// The matching is that of golang.org/x/net/http/httpproxy. Changing e
-// afterwards does not affect the function.
+// addresses are reached directly. A proxy value that is not a URL with a
+// host (a typo such as "http://[::1" or "socks5://") fails every request
+// that would go through it with an error wrapping [ErrInvalid], rather
+// than let it go direct unnoticed. The matching is that of
+// golang.org/x/net/http/httpproxy. Changing e afterwards does not affect
+// the function.
 func (e Env) ProxyFunc() func(*http.Request) (*url.URL, error) {
 	cfg := httpproxy.Config{
 		HTTPProxy:  strings.TrimSpace(e.HTTPProxy),
@@ -77,19 +81,51 @@ func (e Env) ProxyFunc() func(*http.Request) (*url.URL, error) {
 	if cfg.HTTPSProxy == "" {
 		cfg.HTTPSProxy = all
 	}
+	// An invalid value is replaced by a placeholder, so that the
+	// matching still says which requests would use it.
+	const placeholder = "http://invalid-proxy.invalid"
+	httpErr, httpsErr := checkProxyValue("for http", cfg.HTTPProxy), checkProxyValue("for https", cfg.HTTPSProxy)
+	if httpErr != nil {
+		cfg.HTTPProxy = placeholder
+	}
+	if httpsErr != nil {
+		cfg.HTTPSProxy = placeholder
+	}
 	f := cfg.ProxyFunc()
 	return func(req *http.Request) (*url.URL, error) {
 		v := url.URL{Host: req.URL.Host}
+		var bad error
 		switch strings.ToLower(req.URL.Scheme) {
 		case "ws", "http":
-			v.Scheme = "http"
+			v.Scheme, bad = "http", httpErr
 		case "wss", "https":
-			v.Scheme = "https"
+			v.Scheme, bad = "https", httpsErr
 		default:
 			return nil, nil
 		}
-		return f(&v)
+		u, err := f(&v)
+		if u != nil && bad != nil {
+			return nil, bad
+		}
+		return u, err
 	}
+}
+
+// checkProxyValue returns an error wrapping ErrInvalid for a proxy value
+// that is neither empty nor a URL with a host; a value without "://" is
+// read as an http one, as httpproxy reads it. The error does not quote
+// the value, which may hold a password.
+func checkProxyValue(use, v string) error {
+	if v == "" {
+		return nil
+	}
+	if !strings.Contains(v, "://") {
+		v = "http://" + v
+	}
+	if u, err := url.Parse(v); err != nil || u.Hostname() == "" {
+		return fmt.Errorf("%w: the proxy %s (proxy.Env) is not a URL with a host", ErrInvalid, use)
+	}
+	return nil
 }
 
 // FromEnvironment is a proxy function of net/http's Transport.Proxy type

@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"testing"
@@ -79,6 +80,14 @@ func TestEnvProxyFunc(t *testing.T) {
 		{"localhost direct", proxy.Env{HTTPProxy: "http://a:1"}, "ws://localhost/", ""},
 		{"CGI refuses http_proxy", proxy.Env{HTTPProxy: "http://a:1", CGI: true}, "ws://h/", "error"},
 		{"zero value", proxy.Env{}, "wss://h/", ""},
+		// A value that is not a URL with a host fails the requests that
+		// would use it, and only those.
+		{"invalid value", proxy.Env{HTTPProxy: "http://[bad"}, "ws://h/", "invalid"},
+		{"invalid value, no host", proxy.Env{HTTPSProxy: "socks5://"}, "wss://h/", "invalid"},
+		{"invalid value, escape", proxy.Env{AllProxy: "%zz"}, "ws://h/", "invalid"},
+		{"invalid value, other scheme", proxy.Env{HTTPProxy: "http://[bad", HTTPSProxy: "http://b:1"}, "wss://h/", "http://b:1"},
+		{"invalid value, no_proxy", proxy.Env{HTTPProxy: "http://[bad", NoProxy: "h"}, "ws://h/", ""},
+		{"invalid value, loopback", proxy.Env{HTTPProxy: "http://[bad"}, "ws://127.0.0.1/", ""},
 	}
 	for _, tt := range tests {
 		u, err := url.Parse(tt.url)
@@ -88,6 +97,8 @@ func TestEnvProxyFunc(t *testing.T) {
 		p, err := tt.cfg.ProxyFunc()(&http.Request{URL: u})
 		got := ""
 		switch {
+		case errors.Is(err, proxy.ErrInvalid):
+			got = "invalid"
 		case err != nil:
 			got = "error"
 		case p != nil:
