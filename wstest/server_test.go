@@ -210,18 +210,7 @@ func TestRespondChecks(t *testing.T) {
 			errs <- p.Redirect(200, "/x", nil)
 			errs <- p.Respond(204, http.Header{"B": {"2"}, "A": {"1"}, "C": {"3"}}, "")
 		})
-		go io.WriteString(client, request)
-		br := bufio.NewReader(client)
-		var head strings.Builder
-		for {
-			line, err := br.ReadString('\n')
-			if err != nil {
-				t.Fatal(err)
-			}
-			if head.WriteString(line); line == "\r\n" {
-				break
-			}
-		}
+		_, head := handshakeRaw(t, client)
 		for i := range 4 {
 			if err := <-errs; err == nil {
 				t.Errorf("call %d wrote a response it should refuse", i)
@@ -232,8 +221,8 @@ func TestRespondChecks(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
 		}
-		if want := "HTTP/1.1 204 No Content\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n"; head.String() != want {
-			t.Errorf("response %q, want %q", head.String(), want)
+		if want := "HTTP/1.1 204 No Content\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n"; head != want {
+			t.Errorf("response %q, want %q", head, want)
 		}
 		if r := <-remote; r != "pipe" {
 			t.Errorf("Request.RemoteAddr = %q, want the connection's (pipe)", r)
