@@ -72,19 +72,22 @@ func (e Env) ProxyFunc() func(*http.Request) (*url.URL, error) {
 		HTTPProxy:  strings.TrimSpace(e.HTTPProxy),
 		HTTPSProxy: strings.TrimSpace(e.HTTPSProxy),
 		NoProxy:    e.NoProxy,
-		CGI:        e.CGI,
+		// CGI refuses HTTPProxy only, which a request's Proxy header
+		// can set; AllProxy standing in for it is not refused.
+		CGI: e.CGI && strings.TrimSpace(e.HTTPProxy) != "",
 	}
 	all := strings.TrimSpace(e.AllProxy)
+	httpFrom, httpsFrom := "HTTPProxy", "HTTPSProxy"
 	if cfg.HTTPProxy == "" {
-		cfg.HTTPProxy = all
+		cfg.HTTPProxy, httpFrom = all, "AllProxy"
 	}
 	if cfg.HTTPSProxy == "" {
-		cfg.HTTPSProxy = all
+		cfg.HTTPSProxy, httpsFrom = all, "AllProxy"
 	}
 	// An invalid value is replaced by a placeholder, so that the
 	// matching still says which requests would use it.
 	const placeholder = "http://invalid-proxy.invalid"
-	httpErr, httpsErr := checkProxyValue("for http", cfg.HTTPProxy), checkProxyValue("for https", cfg.HTTPSProxy)
+	httpErr, httpsErr := checkProxyValue(httpFrom, cfg.HTTPProxy), checkProxyValue(httpsFrom, cfg.HTTPSProxy)
 	if httpErr != nil {
 		cfg.HTTPProxy = placeholder
 	}
@@ -112,18 +115,25 @@ func (e Env) ProxyFunc() func(*http.Request) (*url.URL, error) {
 }
 
 // checkProxyValue returns an error wrapping ErrInvalid for a proxy value
-// that is neither empty nor a URL with a host; a value without "://" is
-// read as an http one, as httpproxy reads it. The error does not quote
-// the value, which may hold a password.
-func checkProxyValue(use, v string) error {
+// that is neither empty nor a URL with a host. As httpproxy reads it, a
+// value that does not parse as a URL with a scheme and a host is read
+// again with "http://" before it, unless it has a scheme of its own (a
+// "scheme://" at its start), which would make that a URL of another host.
+// The error names the field (Env's) and does not quote the value, which
+// may hold a password.
+func checkProxyValue(field, v string) error {
 	if v == "" {
 		return nil
 	}
-	if !strings.Contains(v, "://") {
-		v = "http://" + v
+	u, err := url.Parse(v)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		if i := strings.Index(v, "://"); i > 0 && !strings.ContainsAny(v[:i], "/?#@:") {
+			return fmt.Errorf("%w: the proxy in %s is not a URL with a host", ErrInvalid, field)
+		}
+		u, err = url.Parse("http://" + v)
 	}
-	if u, err := url.Parse(v); err != nil || u.Hostname() == "" {
-		return fmt.Errorf("%w: the proxy %s (proxy.Env) is not a URL with a host", ErrInvalid, use)
+	if err != nil || u.Hostname() == "" {
+		return fmt.Errorf("%w: the proxy in %s is not a URL with a host", ErrInvalid, field)
 	}
 	return nil
 }

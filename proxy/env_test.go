@@ -88,6 +88,8 @@ func TestEnvProxyFunc(t *testing.T) {
 		{"invalid value, other scheme", proxy.Env{HTTPProxy: "http://[bad", HTTPSProxy: "http://b:1"}, "wss://h/", "http://b:1"},
 		{"invalid value, no_proxy", proxy.Env{HTTPProxy: "http://[bad", NoProxy: "h"}, "ws://h/", ""},
 		{"invalid value, loopback", proxy.Env{HTTPProxy: "http://[bad"}, "ws://127.0.0.1/", ""},
+		{"scheme-less value with :// later", proxy.Env{HTTPProxy: "h:1/?x=http://y"}, "ws://h2/", "http://h:1/?x=http://y"},
+		{"CGI takes all_proxy", proxy.Env{AllProxy: "socks5://s:1", CGI: true}, "ws://h/", "socks5://s:1"},
 	}
 	for _, tt := range tests {
 		u, err := url.Parse(tt.url)

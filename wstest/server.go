@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http/httpguts"
@@ -67,7 +68,7 @@ type Server struct {
 	ln   net.Listener
 	cert *x509.Certificate // the TLS certificate, if there is one
 
-	stop chan struct{} // closed by Close: a Trickle's pause ends
+	stopping atomic.Bool // set by Close: a Trickle's pause ends
 
 	mu     sync.Mutex
 	idle   sync.Cond // broadcast when running drops to zero
@@ -140,7 +141,6 @@ func newServer(h Handler, cfg *tls.Config) *Server {
 	}
 	s.idle.L = &s.mu
 	s.conns = make(map[net.Conn]struct{})
-	s.stop = make(chan struct{})
 	s.run = 1
 	go s.accept()
 	return s
@@ -196,10 +196,7 @@ func (s *Server) serve(nc net.Conn) {
 	s.conns[nc] = struct{}{}
 	s.run++
 	s.mu.Unlock()
-	go func() {
-		defer s.done(nc)
-		serve(nc, s.h, s)
-	}()
+	go serve(nc, s.h, s)
 }
 
 // done ends one goroutine of the server: the accept loop (nil) or the
@@ -214,14 +211,13 @@ func (s *Server) done(nc net.Conn) {
 }
 
 // Close stops the listener, closes every connection still served and waits
-// for all handlers to return; a [Peer.Trickle] in a pause stops at once.
-// A connection taken with [Peer.Hijack] is the caller's to close. Close
-// may be called more than once.
+// for their handlers to return; a [Peer.Trickle] in a pause stops within
+// 50 ms. A connection taken with [Peer.Hijack] is the caller's to
+// close, and Close waits for its handler no more, as httptest's Close
+// does. Close may be called more than once.
 func (s *Server) Close() {
+	s.stopping.Store(true)
 	s.mu.Lock()
-	if !s.closed {
-		close(s.stop)
-	}
 	s.closed = true
 	for nc := range s.conns {
 		nc.Close()
@@ -240,9 +236,10 @@ func (s *Server) Close() {
 // ReadRequest), calls h, and closes nc when h returns unless h took it
 // with [Peer.Hijack]. A request that cannot be read is not handed to h: a
 // head over 64 KiB is answered with 431, one that does not parse with
-// 400, and nc is closed. A handler that panics does not end the test
-// binary: as net/http does, Serve recovers, prints the panic and its stack
-// to standard error, and closes nc; the client sees the connection end.
+// 400 (written within a second), and nc is closed. A handler that panics
+// does not end the test binary: as net/http does, Serve recovers, prints
+// the panic and its stack to standard error, and closes nc unless the
+// handler hijacked it; the client sees the connection end.
 // Nothing is shared with any [Server], so Serve suits a listener of the
 // test's own (an IPv6 one, say) and a net.Pipe made in a testing/synctest
 // bubble:
@@ -261,10 +258,12 @@ func serve(nc net.Conn, h Handler, srv *Server) {
 	defer func() {
 		if v := recover(); v != nil {
 			fmt.Fprintf(os.Stderr, "wstest: panic serving %v: %v\n%s", nc.RemoteAddr(), v, debug.Stack())
-			p.hijacked = false
 		}
 		if !p.hijacked {
 			nc.Close()
+			if srv != nil {
+				srv.done(nc)
+			}
 		}
 	}()
 	err := p.readRequest()
@@ -273,6 +272,7 @@ func serve(nc net.Conn, h Handler, srv *Server) {
 	case err == nil:
 		h(p)
 	case errors.As(err, &re):
+		nc.SetWriteDeadline(time.Now().Add(time.Second)) // a client that reads nothing
 		p.Write(handshake.AppendRefusal(nil, err))
 	}
 }
@@ -530,28 +530,33 @@ func (p *Peer) Write(b []byte) error {
 
 // Trickle writes b one byte per write, waiting pause between bytes; no
 // other write of the Peer comes between them. [Server.Close] ends a pause
-// at once, and the next write fails on the closed connection.
+// within 50 ms, and the next write fails on the closed connection.
 func (p *Peer) Trickle(b []byte, pause time.Duration) error {
 	p.wmu.Lock()
 	defer p.wmu.Unlock()
-	var stop <-chan struct{}
-	if p.srv != nil {
-		stop = p.srv.stop
-	}
 	for i := range b {
-		if i > 0 && pause > 0 {
-			t := time.NewTimer(pause)
-			select {
-			case <-t.C:
-			case <-stop:
-				t.Stop()
-			}
+		if i > 0 {
+			p.sleep(pause)
 		}
 		if _, err := p.Conn.Write(b[i : i+1]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// trickleStep is how often a Trickle's pause looks whether its Server is
+// closing. The pause sleeps, rather than wait on a channel, so that it is
+// durably blocked in a testing/synctest bubble whatever made the Server.
+const trickleStep = 50 * time.Millisecond
+
+// sleep waits d, or less once the Peer's Server is closing.
+func (p *Peer) sleep(d time.Duration) {
+	for d > 0 && (p.srv == nil || !p.srv.stopping.Load()) {
+		step := min(d, trickleStep)
+		time.Sleep(step)
+		d -= step
+	}
 }
 
 // WriteFrame encodes f as given (frame.Frame.AppendBinary, which takes
@@ -739,11 +744,12 @@ func (p *Peer) Discard() error {
 // Bytes the peer had buffered are returned. The peer must not be used
 // afterwards.
 func (p *Peer) Hijack() (net.Conn, []byte) {
+	if p.hijacked {
+		return p.Conn, nil
+	}
 	p.hijacked = true
 	if s := p.srv; s != nil {
-		s.mu.Lock()
-		delete(s.conns, p.Conn) // Close must not close it
-		s.mu.Unlock()
+		s.done(p.Conn) // Close neither closes it nor waits for the handler
 	}
 	buffered, _ := p.br.Peek(p.br.Buffered())
 	rest := append([]byte(nil), buffered...)

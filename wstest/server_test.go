@@ -18,12 +18,15 @@ import (
 	"github.com/framewire/ws/wstest"
 )
 
-// A connection the handler hijacked stays open through Server.Close, even
-// while the handler still runs.
+// A connection the handler hijacked stays open through Server.Close, and
+// Close does not wait for its handler, which may use it for as long as it
+// likes (httptest's Close does the same).
 func TestHijackedSurvivesClose(t *testing.T) {
 	hijacked := make(chan net.Conn, 1)
 	release := make(chan struct{})
+	handled := make(chan struct{})
 	s := wstest.NewServer(func(p *wstest.Peer) {
+		defer close(handled)
 		nc, _ := p.Hijack()
 		hijacked <- nc
 		<-release
@@ -38,23 +41,16 @@ func TestHijackedSurvivesClose(t *testing.T) {
 	defer server.Close()
 	closed := make(chan struct{})
 	go func() { s.Close(); close(closed) }()
-	// Close closes the connections it serves before the listener: once a
-	// dial fails, it has passed them.
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		nc, err := net.Dial("tcp", s.Addr)
-		if err != nil {
-			break
-		}
-		nc.Close()
-		if time.Now().After(deadline) {
-			t.Fatal("the listener is still open")
-		}
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close waits for the handler of a hijacked connection")
 	}
 	if _, err := server.Write([]byte("x")); err != nil {
 		t.Errorf("write on the hijacked connection after Close: %v", err)
 	}
 	close(release)
-	<-closed
+	<-handled
 }
 
 // A Peer's writes from several goroutines never interleave: a pong that
@@ -119,6 +115,39 @@ func TestReadFrameCutHeader(t *testing.T) {
 		client.Close()
 		if err := <-got; !errors.Is(err, io.ErrUnexpectedEOF) {
 			t.Errorf("ReadFrame = %v, want io.ErrUnexpectedEOF", err)
+		}
+	})
+}
+
+// A Trickle on a Pipe made in a synctest bubble, of a Server made outside
+// it, pauses in the bubble's time.
+func TestTrickleInBubble(t *testing.T) {
+	s := wstest.NewServer(func(p *wstest.Peer) { p.Trickle([]byte("abc"), time.Second) })
+	defer s.Close()
+	synctest.Test(t, func(t *testing.T) {
+		client := s.Pipe()
+		defer client.Close()
+		start := time.Now()
+		io.WriteString(client, request)
+		if b, err := io.ReadAll(client); string(b) != "abc" || err != nil || time.Since(start) != 2*time.Second {
+			t.Errorf("read %q, %v after %v; want abc after 2s", b, err, time.Since(start))
+		}
+	})
+}
+
+// A client that sends a request the peer cannot read and then reads
+// nothing does not hold Serve: the refusal's write is bounded.
+func TestRefusalWriteBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		client, server := net.Pipe()
+		defer client.Close()
+		done := make(chan struct{})
+		go func() { wstest.Serve(server, func(*wstest.Peer) {}); close(done) }()
+		start := time.Now()
+		io.WriteString(client, "NOT HTTP\r\n\r\n")
+		<-done
+		if took := time.Since(start); took != time.Second {
+			t.Errorf("Serve returned after %v, want 1s", took)
 		}
 	})
 }
