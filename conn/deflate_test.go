@@ -311,6 +311,16 @@ func TestDeflateBadInput(t *testing.T) {
 	c, _, _, s2c = deflatePair(handshake.DeflateParams{}, conn.Config{}, conn.Config{})
 	s2c.Write(serverFrames(frame.Frame{Header: frame.Header{Fin: true, Rsv1: true, Opcode: frame.OpText}, Payload: p[:len(p)-3]}))
 	readFailure(t, c, 1007)
+
+	// An empty message compressed by RFC 7692's rules is the byte 00
+	// (§7.2.3.6); no payload at all does not inflate.
+	c, _, _, s2c = deflatePair(handshake.DeflateParams{}, conn.Config{}, conn.Config{})
+	s2c.Write(serverFrames(frame.Frame{Header: frame.Header{Fin: true, Rsv1: true, Opcode: frame.OpText}, Payload: []byte{0}}))
+	if _, m, err := c.ReadMessage(context.Background()); err != nil || len(m) != 0 {
+		t.Errorf("the empty message 00: %q, %v; want an empty message", m, err)
+	}
+	s2c.Write(serverFrames(frame.Frame{Header: frame.Header{Fin: true, Rsv1: true, Opcode: frame.OpText}}))
+	readFailure(t, c, 1007)
 }
 
 // A compressed frame whose header declares more than the limit, alone or
