@@ -33,9 +33,10 @@ func (s *chunkedStream) Close() error                     { return nil }
 func (s *chunkedStream) SetReadDeadline(time.Time) error  { return nil }
 func (s *chunkedStream) SetWriteDeadline(time.Time) error { return nil }
 
-// FuzzReadMessages reads the same server bytes with ReadMessages and with
-// ReadDataFrame call after call: both must return the same frames, in
-// order, and end with the same error (the same close code when they fail
+// FuzzReadMessages reads the same server bytes with ReadMessages, with
+// ReadDataFrame into a buffer it reuses, and with ReadDataFrame into nil,
+// call after call: all must return the same frames, in order, and the
+// first two end with the same error (the same close code when they fail
 // the connection). flags picks the Config
 // (ControlFrames, DeliverFragments, a small message limit), how many frames
 // each ReadMessages call has room for, and how many bytes each read of
@@ -48,6 +49,9 @@ func FuzzReadMessages(f *testing.F) {
 	f.Add(uint16(0x0204), []byte("\x82\x01a\x82\x7e\x00\x84"+strings.Repeat("x", 132)))
 	f.Add(uint16(0x0302), []byte("\x82\x01a\x01\x01b\x89\x00\x80\x01c\x82\x01d"))
 	f.Add(uint16(0x0710), []byte("\x82\x01a\x82\x02bc\x82\x01d"))
+	// A message, an empty one, then a fragmented one with a ping between
+	// its fragments, returned into the buffer being reused.
+	f.Add(uint16(0x0001), []byte("\x82\x01a\x01\x00\x80\x00\x01\x06hello \x89\x06XXXXXX\x80\x05world"))
 	f.Fuzz(func(t *testing.T, flags uint16, data []byte) {
 		cfg := Config{
 			ControlFrames:    flags&1 != 0,
@@ -99,6 +103,24 @@ func FuzzReadMessages(f *testing.F) {
 		}
 		if errClass(gotErr) != errClass(wantErr) {
 			t.Fatalf("ReadMessages ended with %v, ReadDataFrame with %v", gotErr, wantErr)
+		}
+
+		// ReadDataFrame into the buffer the last call returned, as its doc
+		// shows, returns the same frames: the buffer is the caller's alone.
+		var reused []string
+		again := New(&chunkedStream{data: data, chunk: chunk}, &cfg)
+		defer again.CloseNow()
+		buf = nil
+		for range len(data) + 2 {
+			f, err := again.ReadDataFrame(ctx, buf[:0])
+			if err != nil {
+				break
+			}
+			reused = append(reused, batchShown(f))
+			buf = f.Payload
+		}
+		if strings.Join(reused, "|") != strings.Join(want, "|") {
+			t.Fatalf("ReadDataFrame into a reused buffer returned\n%q\ninto nil\n%q", reused, want)
 		}
 	})
 }
