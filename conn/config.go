@@ -190,6 +190,9 @@ func (cfg *Config) reader(t io.Reader) *reader.Reader {
 	}
 	rd := reader.NewSize(readSource(t), size)
 	rd.MaxFrameSize = cfg.MaxFrameSize
+	if cfg.MaxMessageSize > 0 {
+		rd.WholeMax = cfg.MaxMessageSize // a longer frame fails at its header
+	}
 	rd.Policy = frame.Policy{SkipUTF8Validation: cfg.SkipUTF8Validation}
 	rd.Server = cfg.Role == RoleServer
 	return rd

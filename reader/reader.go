@@ -88,6 +88,11 @@ type Reader struct {
 	// MaxFrameSize is the largest payload length accepted: 0 means
 	// DefaultMaxFrameSize and a negative value means no limit.
 	MaxFrameSize int64
+	// WholeMax, if positive, is the longest frame ReadWhole takes: a
+	// longer one is left to ReadHeader, so that a caller whose message
+	// limit is below the read buffer's size sees the length the header
+	// declares before the payload arrives.
+	WholeMax int64
 	// Server selects the server role, in which every frame must be
 	// masked. In the default client role a masked frame is an error.
 	Server bool
@@ -378,6 +383,9 @@ func (r *Reader) ReadBufferedFrames(fs []frame.Frame, dst []byte) (int, []byte) 
 func (r *Reader) ReadWhole(dst []byte) (frame.Opcode, []byte, bool, error) {
 	for {
 		hs, length, whole := r.peek()
+		if hs >= 0 && r.WholeMax > 0 && int64(length) > r.WholeMax {
+			return 0, dst, false, nil
+		}
 		if whole {
 			op, p, _ := r.ReadBuffered(dst)
 			return op, p, true, nil

@@ -1076,3 +1076,23 @@ func TestControlBuffered(t *testing.T) {
 		t.Error("in the middle of a frame: true")
 	}
 }
+
+// ReadWhole leaves a frame longer than WholeMax to ReadHeader, whose
+// declared length the caller then sees before any payload arrives; a
+// frame within it is taken whole.
+func TestReadWholeMax(t *testing.T) {
+	wire := append([]byte{0x82, 20}, strings.Repeat("x", 20)...)
+	r := New(bytes.NewReader(wire[:2])) // the header only: the payload never comes
+	r.WholeMax = 10
+	if _, _, ok, err := r.ReadWhole(nil); ok || err != nil {
+		t.Fatalf("ReadWhole = %v, %v; want the frame left, no error", ok, err)
+	}
+	if h, err := r.ReadHeader(); err != nil || h.Length != 20 {
+		t.Fatalf("ReadHeader = %v, %v; want the 20-byte frame's header", h, err)
+	}
+	r = New(bytes.NewReader(wire))
+	r.WholeMax = 20
+	if _, p, ok, err := r.ReadWhole(nil); !ok || err != nil || len(p) != 20 {
+		t.Errorf("ReadWhole within WholeMax = %d bytes, %v, %v; want the frame", len(p), ok, err)
+	}
+}
