@@ -15,7 +15,8 @@ const DefaultCloseTimeout = 3 * time.Second
 
 // Close performs the closing handshake (RFC 6455 §7.1.2): it sends a close
 // frame with code and reason, waits for the peer's close frame, dropping
-// any data frames that arrive meanwhile, then closes the socket. It is
+// any data frames that arrive meanwhile (checked, but not held: however
+// large, they cost no memory), then closes the socket. It is
 // websocket-client's close(status, reason, timeout).
 //
 // The frames other senders queued (see [Conn.WriteFrame]) go out first,
@@ -86,6 +87,10 @@ func (c *Conn) drain(ctx context.Context) error {
 	if c.readErr() != nil {
 		return c.answered() // another call ended the connection
 	}
+	// What arrives now is dropped: it is still checked, but not held, so
+	// that a peer sending large messages after our close frame costs
+	// memory no longer than a few KiB. The Conn is ended after the drain.
+	c.asm.Discard = true
 	c.rbind.Arm(ctx)
 	defer c.rbind.Disarm()
 	if err := c.endStream(ctx); err != nil {

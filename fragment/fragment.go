@@ -91,6 +91,13 @@ type Assembler struct {
 	// DeliverFragments hands out every fragment as it arrives instead of
 	// whole messages (Python: fire_cont_frame).
 	DeliverFragments bool
+	// Discard checks data as usual (the order of fragments, the size
+	// limit, UTF-8) but keeps none of it: Add and End return data
+	// messages empty, and the Assembler's buffer grows no further (from
+	// 512 bytes when it has none). It is for a receiver that drops what
+	// arrives, such as one waiting for the peer's close frame. It may be
+	// set at any time: the open message's bytes so far are dropped too.
+	Discard bool
 
 	open  bool         // a fragmented message is open
 	op    frame.Opcode // its opcode
@@ -149,7 +156,11 @@ func (a *Assembler) single(f frame.Frame) (Message, bool, error) {
 	if err := a.Whole(f.Opcode, f.Payload); err != nil {
 		return Message{}, false, err
 	}
-	return Message{Opcode: f.Opcode, Payload: f.Payload, Fin: true, Rsv1: f.Rsv1}, true, nil
+	p := f.Payload
+	if a.Discard {
+		p = p[:0]
+	}
+	return Message{Opcode: f.Opcode, Payload: p, Fin: true, Rsv1: f.Rsv1}, true, nil
 }
 
 // Open reports whether a fragmented message is open: its first frame was
@@ -269,7 +280,11 @@ func (a *Assembler) Write(p []byte) error {
 	if a.op == frame.OpText && !a.SkipUTF8Validation && !a.v.Write(p) {
 		return a.fail(ErrInvalidUTF8)
 	}
-	a.buf = append(grow.Buffer(a.buf, len(p), a.room()), p...)
+	if a.Discard {
+		a.buf = a.buf[:0]
+	} else {
+		a.buf = append(grow.Buffer(a.buf, len(p), a.room()), p...)
+	}
 	a.size += int64(len(p))
 	return nil
 }
@@ -301,6 +316,8 @@ func (a *Assembler) Grow(n int) []byte {
 	b, limit := &a.buf, a.room()
 	if a.cur.Opcode.IsControl() {
 		b, limit = &a.ctrl, -1 // at most 125 bytes: the reader checks
+	} else if a.Discard {
+		a.buf = a.buf[:0] // every piece reuses the space from its start
 	}
 	*b = grow.Buffer(*b, 1, limit)
 	free := (*b)[len(*b):cap(*b)]
@@ -332,7 +349,9 @@ func (a *Assembler) Commit(n int) error {
 	if a.op == frame.OpText && !a.SkipUTF8Validation && !a.v.Write(p) {
 		return a.fail(ErrInvalidUTF8)
 	}
-	a.buf = a.buf[:len(a.buf)+n]
+	if !a.Discard {
+		a.buf = a.buf[:len(a.buf)+n]
+	}
 	a.size += int64(n)
 	return nil
 }
@@ -349,6 +368,9 @@ func (a *Assembler) End() (Message, bool, error) {
 	h := a.cur
 	if h.Opcode.IsControl() {
 		return Message{Opcode: h.Opcode, Payload: a.ctrl, Fin: h.Fin}, true, nil
+	}
+	if a.Discard {
+		a.buf = a.buf[:0]
 	}
 	if h.Fin {
 		if a.op == frame.OpText && !a.SkipUTF8Validation && !a.v.Complete() {

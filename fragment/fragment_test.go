@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/internal/grow"
 	"github.com/framewire/ws/status"
 )
 
@@ -599,6 +600,7 @@ func FuzzAssemble(f *testing.F) {
 	f.Add([]byte("\x10a\x17xx\x14b"), false, uint8(2))
 	f.Fuzz(func(t *testing.T, in []byte, fire bool, limit uint8) {
 		a := Assembler{DeliverFragments: fire, MaxMessageSize: int64(limit) + 1}
+		d := Assembler{DeliverFragments: fire, MaxMessageSize: int64(limit) + 1, Discard: true}
 		m := model{fire: fire, limit: int(limit) + 1}
 		ops := [4]frame.Opcode{cont, text, bin, ping}
 		mode := 0
@@ -621,9 +623,22 @@ func FuzzAssemble(f *testing.F) {
 			default:
 				got, ready, err = growOne(&a, fr, 2)
 			}
+			var dgot Message
+			var dready bool
+			var derr error
+			if mode == 2 {
+				dgot, dready, derr = growOne(&d, fr, 3)
+			} else {
+				dgot, dready, derr = d.Add(fr)
+			}
 			mode = (mode + 1) % 3
 			if !errors.Is(err, wantErr) || (err == nil) != (wantErr == nil) {
 				t.Fatalf("frame %v: error %v, model %v", fr, err, wantErr)
+			}
+			// Discarding changes nothing but the payloads of data.
+			if !errors.Is(derr, wantErr) || (derr == nil) != (wantErr == nil) || dready != wantReady || dgot.Opcode != want.Opcode ||
+				len(dgot.Payload) != 0 && !want.Opcode.IsControl() {
+				t.Fatalf("frame %v: discarding got %v %q %v %v, model %v %v", fr, dgot.Opcode, dgot.Payload, dready, derr, want.Opcode, wantErr)
 			}
 			if ready != wantReady || got.Opcode != want.Opcode || got.Fin != want.Fin || !bytes.Equal(got.Payload, want.Payload) {
 				t.Fatalf("frame %v: got %v %q %v %v, model %v %q %v %v", fr, got.Opcode, got.Payload, got.Fin, ready,
@@ -875,4 +890,81 @@ func TestSwap(t *testing.T) {
 	if &m.Payload[0] == &offered[:1][0] {
 		t.Error("the next message is assembled in the buffer the caller kept")
 	}
+}
+
+// In Discard mode every check still applies, End returns data messages
+// empty, and the buffer does not grow with the messages'
+// size, by Add, Write or Grow and Commit.
+func TestDiscard(t *testing.T) {
+	big := bytes.Repeat([]byte("é"), 64<<10) // 128 KiB of text
+	tests := []struct {
+		name   string
+		frames []frame.Frame
+		max    int64
+		err    error
+	}{
+		{"whole text", []frame.Frame{frame.New(frame.OpText, big)}, 0, nil},
+		{"fragments", []frame.Frame{fragment(frame.OpBinary, big[:1000], false), fragment(frame.OpContinuation, big[1000:], true)}, 0, nil},
+		{"over the limit", []frame.Frame{fragment(frame.OpBinary, big[:1000], false), fragment(frame.OpContinuation, big[1000:], true)}, 2000, ErrMessageTooBig},
+		{"not UTF-8", []frame.Frame{fragment(frame.OpText, []byte("ok"), false), fragment(frame.OpContinuation, []byte{0xff}, true)}, 0, ErrInvalidUTF8},
+		{"cut character", []frame.Frame{frame.New(frame.OpText, big[:3])}, 0, ErrInvalidUTF8},
+		{"order", []frame.Frame{frame.New(frame.OpContinuation, []byte("x"))}, 0, ErrUnexpectedContinuation},
+	}
+	for _, tt := range tests {
+		for _, how := range []string{"Add", "Grow"} {
+			t.Run(tt.name+"/"+how, func(t *testing.T) {
+				a := Assembler{Discard: true, MaxMessageSize: tt.max}
+				var err error
+				var m Message
+				for _, f := range tt.frames {
+					if how == "Add" {
+						m, _, err = a.Add(f)
+					} else {
+						m, _, err = growOne(&a, f, 100)
+					}
+					if cap(a.buf) > grow.Min {
+						t.Fatalf("buffer of %d bytes held", cap(a.buf))
+					}
+					if err != nil {
+						break
+					}
+				}
+				if !errors.Is(err, tt.err) {
+					t.Fatalf("err = %v, want %v", err, tt.err)
+				}
+				if err == nil && (len(m.Payload) != 0 || !m.Fin) {
+					t.Errorf("message %d bytes, Fin %v: want empty and final", len(m.Payload), m.Fin)
+				}
+			})
+		}
+	}
+	// Set in the middle of a message, even of a frame, Discard drops its
+	// bytes so far, and the buffer grows no further.
+	var a Assembler
+	a.Add(fragment(frame.OpBinary, []byte("dropped"), false))
+	a.Discard = true
+	if m, ready, err := a.Add(fragment(frame.OpContinuation, nil, true)); err != nil || !ready || len(m.Payload) != 0 {
+		t.Errorf("Add = %q, %v, %v", m.Payload, ready, err)
+	}
+	a = Assembler{}
+	a.Begin(frame.Header{Opcode: frame.OpBinary, Fin: true, Length: 1 << 20})
+	for a.Commit(copy(a.Grow(1<<20), big)) == nil && len(a.buf) < cap(a.buf) {
+	}
+	held := cap(a.buf)
+	a.Discard = true
+	for range 100 {
+		if err := a.Commit(copy(a.Grow(1<<20), big)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m, _, err := a.End(); err != nil || len(m.Payload) != 0 || cap(a.buf) != held {
+		t.Errorf("End = %d bytes, %v; buffer %d bytes, was %d", len(m.Payload), err, cap(a.buf), held)
+	}
+}
+
+// fragment is a frame of op carrying p, final when fin.
+func fragment(op frame.Opcode, p []byte, fin bool) frame.Frame {
+	f := frame.New(op, p)
+	f.Fin = fin
+	return f
 }
