@@ -87,10 +87,6 @@ func (c *Conn) drain(ctx context.Context) error {
 	if c.readErr() != nil {
 		return c.answered() // another call ended the connection
 	}
-	// What arrives now is dropped: it is still checked, but not held, so
-	// that a peer sending large messages after our close frame costs
-	// memory no longer than a few KiB. The Conn is ended after the drain.
-	c.asm.Discard = true
 	c.rbind.Arm(ctx)
 	defer c.rbind.Disarm()
 	if err := c.endStream(ctx); err != nil {
@@ -99,6 +95,10 @@ func (c *Conn) drain(ctx context.Context) error {
 		}
 		return err
 	}
+	// What arrives now is dropped: it is still checked, but not held, so
+	// that a peer sending large messages after our close frame costs
+	// memory no longer than a few KiB. The Conn is ended after the drain.
+	c.asm.Discard = true
 	if c.rf.mode == modeClosing {
 		// ReadFrame returned the peer's close: the handshake is complete.
 		return c.closing(ctx)

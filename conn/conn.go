@@ -145,19 +145,19 @@ const DefaultReadBufferSize = 16 << 10
 // drainChunk is the scratch buffer of endStream.
 const drainChunk = 4096
 
-// lock takes m, giving up when ctx ends first. A context that has ended
-// already fails at once, even when m is free.
-func lock(ctx context.Context, m *ctxMutex, op string) error {
+// lockRead takes the read lock, giving up when ctx ends first. A context
+// that has ended already fails at once, even when the lock is free.
+func (c *Conn) lockRead(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
-		return &TimeoutError{Op: op, Ctx: err}
+		return &TimeoutError{Op: "read", Ctx: err}
 	}
-	if err := m.lock(ctx, nil); err != nil {
-		return &TimeoutError{Op: op, Ctx: err}
+	if err := c.rlock.lock(ctx, nil); err != nil {
+		return &TimeoutError{Op: "read", Ctx: err}
 	}
 	return nil
 }
 
-// lockWrite takes the write lock as lock does, giving up too when the
+// lockWrite takes the write lock as lockRead does, giving up too when the
 // transport is closed (by CloseNow, say) while the holder keeps it, as an
 // open MessageWriter does between its Writes.
 func (c *Conn) lockWrite(ctx context.Context) error {

@@ -186,9 +186,9 @@ const ReplyTimeout = 5 * time.Second
 // a frame, ends the connection: every later call returns an error matching
 // [ErrClosed] that wraps the cause.
 func (c *Conn) ReadDataFrame(ctx context.Context, dst []byte) (frame.Frame, error) {
-	// lock's own fast path, written out: a free lock taken inline.
+	// lockRead's own fast path, written out: a free lock taken inline.
 	if ctx.Err() != nil || !c.rlock.state.CompareAndSwap(mutexUnlocked, mutexLocked) {
-		if err := lock(ctx, &c.rlock, "read"); err != nil {
+		if err := c.lockRead(ctx); err != nil {
 			return frame.Frame{}, err
 		}
 	}
@@ -314,7 +314,7 @@ func (c *Conn) ReadMessages(ctx context.Context, ms []frame.Frame, buf []byte) (
 	if len(ms) == 0 {
 		return 0, buf, nil
 	}
-	if err := lock(ctx, &c.rlock, "read"); err != nil {
+	if err := c.lockRead(ctx); err != nil {
 		return 0, buf, err
 	}
 	defer c.rlock.unlock()
@@ -561,7 +561,7 @@ func (c *Conn) ReadMessage(ctx context.Context) (frame.Opcode, []byte, error) {
 // (1007), and so does a new message inside a compressed one (1002).
 // Without context takeover nothing is inflated.
 func (c *Conn) ReadFrame(ctx context.Context, dst []byte) (frame.Frame, error) {
-	if err := lock(ctx, &c.rlock, "read"); err != nil {
+	if err := c.lockRead(ctx); err != nil {
 		return frame.Frame{}, err
 	}
 	defer c.rlock.unlock()

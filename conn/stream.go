@@ -7,7 +7,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/framewire/ws/fragment"
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/internal/utf8check"
 )
@@ -28,9 +27,6 @@ var ErrNotData = errors.New("conn: a message is text or binary")
 type streamState struct {
 	seq    uint64 // bumped when a message reader begins and when its message ends
 	inData bool   // a data frame of the message is being read
-	text   bool   // the message is text, checked as UTF-8
-	size   int64  // the message's (decoded) bytes so far
-	v      utf8check.Validator
 }
 
 // MessageReader reads one received data message as a stream of bytes: its
@@ -77,7 +73,7 @@ type MessageReader struct {
 // io.ErrUnexpectedEOF. Each call allocates the small reader; the message's
 // bytes allocate nothing.
 func (c *Conn) NextReader(ctx context.Context) (frame.Opcode, *MessageReader, error) {
-	if err := lock(ctx, &c.rlock, "read"); err != nil {
+	if err := c.lockRead(ctx); err != nil {
 		return 0, nil, err
 	}
 	defer c.rlock.unlock()
@@ -125,12 +121,9 @@ func (c *Conn) beginStream(ctx context.Context) (frame.Opcode, error) {
 			}
 			c.rf.mode = modeStream
 			c.rs.seq++
-			c.rs.text = h.Opcode == frame.OpText && !c.cfg.skipUTF8Validation
-			c.rs.size = 0
-			c.rs.v.Reset()
-			if err := c.beginData(); err != nil {
-				return 0, c.readFailed(ctx, err)
-			}
+			c.rs.inData = true
+			// The Assembler checks the bytes as they pass, keeping none.
+			c.asm.Discard = true
 			return h.Opcode, nil
 		}
 		if err := c.controlPayload(); err != nil {
@@ -144,34 +137,6 @@ func (c *Conn) beginStream(ctx context.Context) (frame.Opcode, error) {
 			return 0, c.readErr()
 		}
 	}
-}
-
-// beginData starts reading the data frame whose header was just read, one
-// of the streamed message's: an empty continuation frame that is not final
-// counts fragment.EmptyFrameCost against the limit, and the size the header
-// declares is checked against it at once, unless the message is decoded
-// (its decoded bytes count as they come).
-func (c *Conn) beginData() error {
-	c.rs.inData = true
-	if h := c.rf.h; h.Opcode == frame.OpContinuation && h.Length == 0 && !h.Fin {
-		c.rs.size += fragment.EmptyFrameCost
-	}
-	declared := c.rf.h.Length
-	if c.dec != nil {
-		declared = 0
-	}
-	if limit := c.messageLimit(); limit >= 0 && declared > limit-c.rs.size {
-		return fmt.Errorf("%w: more than %d bytes", fragment.ErrMessageTooBig, limit)
-	}
-	return nil
-}
-
-// messageLimit is the message size limit: negative for none.
-func (c *Conn) messageLimit() int64 {
-	if c.asm.MaxMessageSize == 0 {
-		return fragment.DefaultMaxMessageSize
-	}
-	return c.asm.MaxMessageSize
 }
 
 // Read reads the next bytes of the message into p, within the context given
@@ -188,7 +153,7 @@ func (r *MessageReader) ReadContext(ctx context.Context, p []byte) (int, error) 
 		return 0, io.EOF
 	}
 	c := r.c
-	if err := lock(ctx, &c.rlock, "read"); err != nil {
+	if err := c.lockRead(ctx); err != nil {
 		return 0, err
 	}
 	defer c.rlock.unlock()
@@ -247,9 +212,7 @@ func (c *Conn) streamRead(ctx context.Context, p []byte) (int, error) {
 				return 0, c.readFailed(ctx, err)
 			}
 			if c.rf.h.Opcode.IsData() {
-				if err := c.beginData(); err != nil {
-					return 0, c.readFailed(ctx, err)
-				}
+				s.inData = true
 				continue
 			}
 		}
@@ -288,23 +251,11 @@ func (c *Conn) passPayload(p []byte) (n int, end bool, err error) {
 		end = c.rf.n == c.rf.h.Length
 	}
 	if n > 0 {
-		if cerr := c.rs.pass(p[:n], c.messageLimit()); cerr != nil {
+		if cerr := c.asm.Write(p[:n]); cerr != nil {
 			return 0, false, cerr
 		}
 	}
 	return n, end, err
-}
-
-// pass counts and checks the next bytes of the message.
-func (s *streamState) pass(p []byte, limit int64) error {
-	if limit >= 0 && int64(len(p)) > limit-s.size {
-		return fmt.Errorf("%w: more than %d bytes", fragment.ErrMessageTooBig, limit)
-	}
-	s.size += int64(len(p))
-	if s.text && !s.v.Write(p) {
-		return fragment.ErrInvalidUTF8
-	}
-	return nil
 }
 
 // endData ends the current data frame; after the message's last one, the
@@ -327,9 +278,7 @@ func (c *Conn) endData() error {
 	c.dec = nil
 	c.rf.mode = modeNone
 	c.rs.seq++
-	if c.rs.text && !c.rs.v.Complete() {
-		return fmt.Errorf("%w: ends inside a character", fragment.ErrInvalidUTF8)
-	}
+	c.asm.Discard = false
 	return nil
 }
 

@@ -127,10 +127,12 @@ func checkProxyValue(field, v string) error {
 	}
 	u, err := url.Parse(v)
 	if err != nil || u.Scheme == "" || u.Host == "" {
+		// A value with a scheme of its own is not read as a host.
 		if i := strings.Index(v, "://"); i > 0 && !strings.ContainsAny(v[:i], "/?#@:") {
-			return fmt.Errorf("%w: the proxy in %s is not a URL with a host", ErrInvalid, field)
+			u, err = nil, ErrInvalid
+		} else {
+			u, err = url.Parse("http://" + v)
 		}
-		u, err = url.Parse("http://" + v)
 	}
 	if err != nil || u.Hostname() == "" {
 		return fmt.Errorf("%w: the proxy in %s is not a URL with a host", ErrInvalid, field)
