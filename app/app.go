@@ -157,8 +157,9 @@ func (a *App) check() error {
 //
 // An App field out of range makes Run return an error matching
 // [ErrInvalid] at once, naming the field, and a second concurrent Run
-// returns [ErrRunning]. No
-// goroutine started by Run outlives it.
+// returns [ErrRunning]. No goroutine started by Run outlives it, and a
+// handler that calls runtime.Goexit (t.FailNow in a test) ends Run's
+// goroutine with the connection closed: no handler runs after it.
 //
 // Run is websocket-client's WebSocketApp.run_forever, which returns True
 // where Run returns an error.
@@ -202,6 +203,11 @@ func (a *App) Run(ctx context.Context) error {
 		}
 		if !e.opened {
 			a.reportError(e.err)
+			if a.stopped(rs) {
+				// Close from OnError: the attempt failed on its own,
+				// and the retry policy is not asked.
+				return e.err
+			}
 		}
 		why := e.err
 		if e.closed != nil {
@@ -299,6 +305,27 @@ func (a *App) session(ctx, wctx context.Context, rs *runState, reconnecting bool
 		s.track = a.PingTimeout > 0
 		wg.Go(func() { s.keepalive(a.PingInterval, a.PingTimeout, a.PingPayload, quit) })
 	}
+	// end closes the connection and stops what watches it. It is
+	// deferred too, for a handler that calls runtime.Goexit (t.FailNow
+	// in a test): Run's goroutine ends then, and leaves nothing running.
+	ended := false
+	end := func() {
+		ended = true
+		s.end()
+		close(quit)
+		wg.Wait()
+		if !unwatch() {
+			<-cancelled
+		}
+		a.mu.Lock()
+		rs.cur = nil
+		a.mu.Unlock()
+	}
+	defer func() {
+		if !ended {
+			end()
+		}
+	}()
 
 	if reconnecting && a.OnReconnect != nil {
 		a.call("OnReconnect", func() { a.OnReconnect(a) })
@@ -313,15 +340,7 @@ func (a *App) session(ctx, wctx context.Context, rs *runState, reconnecting bool
 		e.closed = &status.CloseError{Code: code, Reason: reason}
 	}
 
-	s.end()
-	close(quit)
-	wg.Wait()
-	if !unwatch() {
-		<-cancelled
-	}
-	a.mu.Lock()
-	rs.cur = nil
-	a.mu.Unlock()
+	end()
 
 	if e.err != nil {
 		a.reportError(e.err)
@@ -457,6 +476,10 @@ func (a *App) Conn() *conn.Conn {
 
 // WriteMessage sends a message of type op on the open connection, in
 // one frame. It returns [ErrNotConnected] when no connection is open.
+// As [conn.Conn.WriteMessage], it may return once the frame is queued
+// behind another goroutine's write; if that connection fails before the
+// frame leaves, the frame is lost with it, and a reconnect does not
+// resend it. Flush on [App.Conn] waits until what was queued is written.
 func (a *App) WriteMessage(ctx context.Context, op frame.Opcode, p []byte) error {
 	s := a.current()
 	if s == nil {

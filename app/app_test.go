@@ -488,6 +488,27 @@ func TestDialFailure(t *testing.T) {
 	})
 }
 
+// Close from OnError after a failed attempt ends Run with that failure,
+// without asking the retry policy, whatever it would answer.
+func TestCloseFromOnErrorAfterFailedDial(t *testing.T) {
+	for _, retry := range []bool{true, false} {
+		synctest.Test(t, func(t *testing.T) {
+			n := newFakeNet()
+			refused := errors.New("refused")
+			n.fail = refused
+			asked := 0
+			a := &App{dial: n.dial, Reconnect: &Backoff{Retry: func(error) bool { asked++; return retry }}}
+			a.OnError = func(a *App, err error) { a.Close(context.Background(), status.NormalClosure, "") }
+			if err := a.Run(t.Context()); err != refused {
+				t.Errorf("retry %v: Run = %v; want refused", retry, err)
+			}
+			if asked != 0 {
+				t.Errorf("retry %v: the policy was asked %d times after Close", retry, asked)
+			}
+		})
+	}
+}
+
 func TestBackoffSchedule(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		n := newFakeNet()

@@ -2,10 +2,12 @@ package app
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"sync"
 	"time"
 
+	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/status"
 )
@@ -228,9 +230,10 @@ func (s *session) ping(interval, timeout time.Duration, payload []byte) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	err := s.c.ping(ctx, payload)
 	cancel()
-	if err != nil {
-		// A ping that cannot be sent is not an error of its own
-		// (websocket-client logs it); the reader sees a dead connection.
+	if err != nil && errors.Is(err, conn.ErrClosed) {
+		// A ping that cannot be sent because the connection ended is
+		// not an error of its own (websocket-client logs it): the
+		// reader sees the end.
 		s.mu.Lock()
 		if !s.overdue {
 			s.awaiting = false
@@ -238,6 +241,10 @@ func (s *session) ping(interval, timeout time.Duration, payload []byte) bool {
 		s.mu.Unlock()
 		return false
 	}
+	// A ping that could not be written in time, on an open connection,
+	// waits for its pong all the same: a peer that takes no bytes is as
+	// dead as one that does not answer (websocket-client too times the
+	// pong from the attempt to send).
 	return fresh
 }
 

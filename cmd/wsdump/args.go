@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
+
 	"github.com/framewire/ws/conn"
 )
 
@@ -133,10 +135,12 @@ func parseArgs(args []string) (*options, error) {
 					i = o.takeVerbose(args, i)
 				}
 			case "subprotocols":
+				// An argument in the same word is the only one taken.
 				if hasInline {
 					o.subprotocols = append(o.subprotocols, inline)
+				} else {
+					i = o.takeSubprotocols(args, i)
 				}
-				i = o.takeSubprotocols(args, i)
 			case "proxy", "origin", "eof-wait", "text", "headers", "http2":
 				if err := setValue("--"+name, name, inline, hasInline); err != nil {
 					return nil, err
@@ -149,6 +153,13 @@ func parseArgs(args []string) (*options, error) {
 			for j := 0; j < len(cluster); j++ {
 				c := cluster[j]
 				rest := cluster[j+1:]
+				// The option's argument in the same word: -ovalue, or
+				// -o=value as argparse reads an option that opens the
+				// word (-ro=value gives "=value").
+				inline, has := rest, rest != ""
+				if j == 0 && strings.HasPrefix(rest, "=") {
+					inline = rest[1:]
+				}
 				switch c {
 				case 'h':
 					return nil, errHelp
@@ -158,8 +169,8 @@ func parseArgs(args []string) (*options, error) {
 					switch {
 					case rest != "" && strings.Trim(rest, "v") == "":
 						o.verbose = len(rest) + 1 // -vv, -vvv
-					case rest != "":
-						if err := o.setVerbose(strings.TrimPrefix(rest, "=")); err != nil {
+					case has:
+						if err := o.setVerbose(inline); err != nil {
 							return nil, err
 						}
 					default:
@@ -167,14 +178,15 @@ func parseArgs(args []string) (*options, error) {
 					}
 					j = len(cluster)
 				case 's':
-					if rest != "" {
-						o.subprotocols = append(o.subprotocols, rest)
+					if has {
+						o.subprotocols = append(o.subprotocols, inline)
+					} else {
+						i = o.takeSubprotocols(args, i)
 					}
-					i = o.takeSubprotocols(args, i)
 					j = len(cluster)
 				case 'p', 'o', 't':
 					name := map[byte]string{'p': "proxy", 'o': "origin", 't': "text"}[c]
-					if err := setValue("-"+string(c), name, rest, rest != ""); err != nil {
+					if err := setValue("-"+string(c), name, inline, has); err != nil {
 						return nil, err
 					}
 					j = len(cluster)
@@ -212,12 +224,12 @@ func (o *options) setFlag(c byte) {
 
 // isCount reports whether s is a verbosity level given after -v.
 func isCount(s string) bool {
-	_, err := strconv.ParseUint(s, 10, 8)
+	_, err := strconv.ParseUint(s, 10, 31)
 	return err == nil
 }
 
 func (o *options) setVerbose(s string) error {
-	n, err := strconv.ParseUint(s, 10, 8)
+	n, err := strconv.ParseUint(s, 10, 31)
 	if err != nil {
 		return usagef("argument -v/--verbose: invalid level %q", s)
 	}
@@ -267,7 +279,7 @@ func (o *options) set(name, v string) error {
 		o.text, o.hasText = v, true
 	case "eof-wait":
 		secs, err := strconv.ParseFloat(v, 64)
-		if err != nil || secs < 0 || secs > 1e6 {
+		if err != nil || !(secs >= 0 && secs <= 1e6) { // NaN too
 			return usagef("argument --eof-wait: invalid value %q", v)
 		}
 		o.eofWait = time.Duration(secs * float64(time.Second))
@@ -316,11 +328,11 @@ func parseHeaders(v string) (http.Header, error) {
 			continue
 		}
 		name, value, ok := strings.Cut(item, ":")
-		name = strings.TrimSpace(name)
-		if !ok || name == "" || strings.ContainsAny(name, " \t") {
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		if !ok || !httpguts.ValidHeaderFieldName(name) || !httpguts.ValidHeaderFieldValue(value) {
 			return nil, usagef("argument --headers: %q is not \"Name: value\"", item)
 		}
-		h.Add(name, strings.TrimSpace(value))
+		h.Add(name, value)
 	}
 	return h, nil
 }

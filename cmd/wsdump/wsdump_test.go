@@ -127,6 +127,16 @@ func TestParseArgs(t *testing.T) {
 		{[]string{"--", "-odd"}, options{url: "-odd"}},
 		{[]string{"--http2", "prefer", "ws://h/"}, options{url: "ws://h/", http2: conn.HTTP2Prefer}},
 		{[]string{"--http2=only", "ws://h/"}, options{url: "ws://h/", http2: conn.HTTP2Only}},
+		// As argparse: "=" after an option that opens its word separates
+		// the argument; after an option inside a cluster it is part of it.
+		{[]string{"-o=https://a", "-t=hi", "ws://h/"}, options{url: "ws://h/", origin: "https://a", text: "hi", hasText: true}},
+		{[]string{"-t=", "ws://h/"}, options{url: "ws://h/", hasText: true}},
+		{[]string{"-rt=hi", "ws://h/"}, options{url: "ws://h/", raw: true, text: "=hi", hasText: true}},
+		{[]string{"-v=3", "ws://h/"}, options{url: "ws://h/", verbose: 3}},
+		{[]string{"-v", "300", "ws://h/"}, options{url: "ws://h/", verbose: 300}},
+		// An argument in the same word is the only subprotocol taken.
+		{[]string{"-s=chat", "ws://h/"}, options{url: "ws://h/", subprotocols: []string{"chat"}}},
+		{[]string{"--subprotocols=a", "ws://h/"}, options{url: "ws://h/", subprotocols: []string{"a"}}},
 	}
 	for _, tt := range tests {
 		got, err := parseArgs(tt.args)
@@ -170,6 +180,11 @@ func TestParseArgsErrors(t *testing.T) {
 		{"--eof-wait", "soon", "ws://h/"},
 		{"--headers", "NoColon", "ws://h/"},
 		{"--headers", ": v", "ws://h/"},
+		{"--headers", "Bad@Name: 1", "ws://h/"},
+		{"--headers", "A: v\x01", "ws://h/"},
+		{"--eof-wait", "nan", "ws://h/"},
+		{"-v=", "ws://h/"},
+		{"-s=a", "b", "ws://h/"},
 		{"--raw=1", "ws://h/"},
 		{"--http2", "always", "ws://h/"},
 		{"--http2"},
