@@ -87,8 +87,12 @@ type h2Client struct {
 	wuBuf [4]byte       // the read loop's: a WINDOW_UPDATE's payload
 	fr    *http2.Framer // reads: the read loop's; writes: under wsem
 	wsem  chan struct{} // the write lock, a semaphore so that waiting for it honours a deadline
-	henc  *hpack.Encoder
-	hbuf  bytes.Buffer // header block being encoded, under wsem
+	// solo says that the connection carries one WebSocket (no
+	// HTTP2Pool): failing it fails no other, so a write on its socket is
+	// bounded by that WebSocket's deadlines, not only by h2WriteStall.
+	solo atomic.Bool
+	henc *hpack.Encoder
+	hbuf bytes.Buffer // header block being encoded, under wsem
 
 	done      chan struct{} // closed when the connection ends
 	settled   chan struct{} // closed on the server's first SETTINGS, or the end
@@ -395,10 +399,16 @@ func (c *h2Client) writeOwed() {
 // writeFrame runs w, which writes frames, under the write lock, within
 // h2WriteStall; a failed write ends the connection.
 func (c *h2Client) writeFrame(w func() error) error {
+	return c.writeFrameBy(time.Time{}, w)
+}
+
+// writeFrameBy is writeFrame bounded by dl too, if set, on a solo
+// connection.
+func (c *h2Client) writeFrameBy(dl time.Time, w func() error) error {
 	if err := c.failure(); err != nil {
 		return err
 	}
-	c.nc.SetWriteDeadline(time.Now().Add(h2WriteStall))
+	c.nc.SetWriteDeadline(c.writeLimit(dl))
 	err := w()
 	if err != nil {
 		c.fail(err)
@@ -484,7 +494,8 @@ func (c *h2Client) open(ctx context.Context, target *http.Request, hdr http.Head
 		}
 	}
 	block := c.hbuf.Bytes()
-	err := c.writeFrame(func() error {
+	dl, _ := ctx.Deadline()
+	err := c.writeFrameBy(dl, func() error {
 		first := block[:min(len(block), maxFrame)]
 		rest := block[len(first):]
 		err := c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: s.id, BlockFragment: first, EndHeaders: len(rest) == 0})
@@ -522,8 +533,10 @@ func (c *h2Client) send(s *h2Stream, p []byte, stop <-chan struct{}) (int, error
 		}
 		c.mu.Unlock()
 		if err == nil && k > 0 {
-			c.nc.SetWriteDeadline(time.Now().Add(h2WriteStall))
-			if err = c.fr.WriteData(s.id, false, p[n:n+int(k)]); err != nil {
+			s.writing(true)
+			err = c.fr.WriteData(s.id, false, p[n:n+int(k)])
+			s.writing(false)
+			if err != nil {
 				c.fail(err)
 			}
 		}
@@ -560,7 +573,17 @@ func (c *h2Client) endStream(s *h2Stream, stop <-chan struct{}) error {
 	if err != nil {
 		return err
 	}
-	return c.writeFrame(func() error { return c.fr.WriteData(s.id, true, nil) })
+	return c.writeFrameBy(s.rd.until(), func() error { return c.fr.WriteData(s.id, true, nil) })
+}
+
+// writeLimit is the deadline of a write to the socket: h2WriteStall from
+// now, or dl when sooner on a solo connection.
+func (c *h2Client) writeLimit(dl time.Time) time.Time {
+	limit := time.Now().Add(h2WriteStall)
+	if !dl.IsZero() && dl.Before(limit) && c.solo.Load() {
+		return dl
+	}
+	return limit
 }
 
 // reset sends RST_STREAM with code for the stream id: now if the write

@@ -940,3 +940,63 @@ func TestH2ClientKeptWriteEndsStream(t *testing.T) {
 		})
 	}
 }
+
+// On an HTTP/2 connection of its own (no HTTP2Pool), a write stuck on a
+// server that does not read its socket ends at the call's context, as over
+// HTTP/1.1, not at the connection's 30 s write limit, which a pooled
+// connection keeps: its socket is every WebSocket's. The cut write ends
+// the connection, the WebSocket's alone.
+func TestH2SoloWriteBoundedByContext(t *testing.T) {
+	for _, cancelled := range []bool{false, true} {
+		synctest.Test(t, func(t *testing.T) {
+			d, peer, release := handingH2Dialer(t, 1)
+			defer release()
+			c := dial(t, d, "ws://h2.test/")
+			p := <-peer
+			p.hold <- struct{}{} // the server reads nothing more
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			if cancelled {
+				ctx, cancel = context.WithCancel(context.Background())
+				time.AfterFunc(2*time.Second, cancel)
+			}
+			start := time.Now()
+			err := c.WriteMessage(ctx, frame.OpBinary, make([]byte, 100000))
+			var te *conn.TimeoutError
+			if took := time.Since(start); took != 2*time.Second || !errors.As(err, &te) {
+				t.Errorf("WriteMessage = %v after %v, want a TimeoutError at 2s", err, took)
+			}
+			start = time.Now()
+			c.Close(context.Background(), status.NormalClosure, "")
+			if took := time.Since(start); took > conn.DefaultCloseTimeout {
+				t.Errorf("Close took %v", took)
+			}
+			<-p.hold
+		})
+	}
+}
+
+// A write stuck on a pooled connection's socket cannot be cut by the
+// CloseNow of its WebSocket (the socket is every WebSocket's), but when
+// it ends it reports that CloseNow, as every blocked call does: an error
+// matching ErrClosed, not the write timeout.
+func TestH2PooledWriteAfterCloseNow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d, peer, release := handingH2Dialer(t, 1)
+		defer release()
+		var pool conn.HTTP2Pool
+		defer pool.Close()
+		d.HTTP2Pool = &pool
+		c := dial(t, d, "ws://h2.test/")
+		p := <-peer
+		p.hold <- struct{}{} // the server reads nothing more
+		wrote := make(chan error, 1)
+		go func() { wrote <- c.WriteMessage(context.Background(), frame.OpBinary, make([]byte, 100000)) }()
+		synctest.Wait()
+		c.CloseNow()
+		if err := <-wrote; !errors.Is(err, conn.ErrClosed) {
+			t.Errorf("WriteMessage = %v, want ErrClosed", err)
+		}
+		<-p.hold
+	})
+}

@@ -96,6 +96,7 @@ func (p *HTTP2Pool) conn(ctx context.Context, key h2Key, dial func(context.Conte
 		if err != nil || cc == nil {
 			return nil, nc, err
 		}
+		cc.solo.Store(true)
 		return &h2Conn{key: key, cc: cc, nc: nc}, nil, nil
 	}
 	hc, err := p.reserve(ctx, key)

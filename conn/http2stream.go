@@ -52,6 +52,8 @@ type h2Stream struct {
 	readable chan struct{} // signalled (capacity 1) when the read loop changed the stream
 	endOnce  sync.Once
 	cut      atomic.Bool // the last write stopped after part of its bytes: Close resets
+	wmu      sync.Mutex  // orders the socket's write deadline between writing and SetWriteDeadline
+	inWrite  bool        // under wmu: a write of the stream's is on the socket
 
 	// Under c.mu:
 	chunk       *[]byte // pooled buffer of buf, or nil when buf was grown
@@ -250,7 +252,31 @@ func (s *h2Stream) SetReadDeadline(t time.Time) error {
 	return nil
 }
 
-func (s *h2Stream) SetWriteDeadline(t time.Time) error { s.wd.set(t); return nil }
+// SetWriteDeadline moves the write deadline. On a solo connection it
+// moves the socket's too while a write of the stream's is on it.
+func (s *h2Stream) SetWriteDeadline(t time.Time) error {
+	s.wd.set(t)
+	if s.c.solo.Load() {
+		s.wmu.Lock()
+		if s.inWrite {
+			s.c.nc.SetWriteDeadline(s.c.writeLimit(t))
+		}
+		s.wmu.Unlock()
+	}
+	return nil
+}
+
+// writing marks the start (true) or end of a write of the stream's on
+// the socket, under the connection's write lock; at the start it sets the
+// socket's write deadline (see h2Client.writeLimit).
+func (s *h2Stream) writing(on bool) {
+	s.wmu.Lock()
+	s.inWrite = on
+	if on {
+		s.c.nc.SetWriteDeadline(s.c.writeLimit(s.wd.until()))
+	}
+	s.wmu.Unlock()
+}
 
 // Close ends our side of the stream (END_STREAM, after the bytes
 // written), waits up to h2CloseGrace for the server to end its side,

@@ -323,7 +323,15 @@ type deadline struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	timer   *time.Timer
-	stopped bool // the connection ended: no new context is made
+	when    time.Time // the deadline last set; zero for none
+	stopped bool      // the connection ended: no new context is made
+}
+
+// until returns the deadline last set, zero for none.
+func (d *deadline) until() time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.when
 }
 
 // context returns the context a call runs within.
@@ -362,6 +370,7 @@ func (d *deadline) done() <-chan struct{} {
 func (d *deadline) set(t time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.when = t
 	if d.ctx == nil && t.IsZero() {
 		return // no deadline, as before
 	}

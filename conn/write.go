@@ -513,6 +513,11 @@ func (c *Conn) wrote(ctx context.Context, n int, err error) error {
 		return nil
 	}
 	if isTimeout(err) && c.wbind.Stall > 0 && ctxErr(ctx) == nil {
+		if werr := c.writeErr(); werr != nil {
+			// The connection ended (CloseNow) while the write waited
+			// on a socket it shares (HTTP/2): that end is the answer.
+			return werr
+		}
 		// The call had no deadline: Config.WriteTimeout stopped it, and
 		// a peer that reads nothing for so long is gone. What is still
 		// unsent would never leave: the connection is reset (as by
