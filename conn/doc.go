@@ -365,9 +365,9 @@
 //     received frame, not a re-masked copy) and redacts Authorization,
 //     Proxy-Authorization, Cookie and Set-Cookie values; the response
 //     header lines are printed in the order of their names.
-//   - TLS offers ALPN "http/1.1" only, so a configuration shared with an
-//     HTTP/2 client cannot break the upgrade; ServerName defaults to the
-//     Host override's name.
+//   - TLS offers ALPN "http/1.1" only (unless Dialer.HTTP2 asks for
+//     "h2"), so a configuration shared with an HTTP/2 client cannot break
+//     the upgrade; ServerName defaults to the Host override's name.
 //   - Environment proxies follow Go's rules (golang.org/x/net/http/httpproxy):
 //     ALL_PROXY is honoured, and localhost and loopback addresses are never
 //     proxied.

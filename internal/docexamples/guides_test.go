@@ -45,9 +45,12 @@ func readmeConn(ctx context.Context) error {
 	c.WriteFrame(ctx, frame.New(frame.OpContinuation, []byte("lo")))
 	var buf []byte // reused by every read: no allocation once it has grown
 	for {
-		f, err := c.ReadDataFrame(ctx, buf[:0]) // reassembled; pings answered, a close echoed
+		f, err := c.ReadDataFrame(ctx, buf[:0]) // reassembled; pings answered
 		if err != nil {
 			return err
+		}
+		if f.Opcode == frame.OpClose {
+			return nil // the peer closed, and its close frame was echoed
 		}
 		buf = f.Payload // keep the grown buffer for the next read
 		fmt.Printf("%s\n", f.Payload)
