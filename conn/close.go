@@ -30,7 +30,12 @@ const DefaultCloseTimeout = 3 * time.Second
 // has none; the socket is closed in every case. Once the peer answered,
 // Close waits at most half a second more for the server to close TCP, as
 // RFC 6455 §7.1.1 has it do at once, so that it holds the TIME_WAIT. If another goroutine is
-// receiving, Close lets it read the peer's answer and waits for it.
+// inside a receiving call, Close lets it read the peer's answer and waits
+// for it; data frames arriving while no receiving call is under way are
+// Close's to drop. A read loop that must have everything the peer sends
+// before its answer sends the close frame itself instead (WriteFrame with
+// frame.OpClose; a NetConn's CloseWrite) and receives until the close
+// frame, which completes the handshake.
 // Close returns nil when the peer answered, a [*TimeoutError] when it did
 // not in time, and an error matching [ErrClosed] when the connection was
 // already closed or ended without the peer's answer (lost, failed, or

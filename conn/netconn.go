@@ -36,8 +36,10 @@ var ErrUnexpectedMessage = errors.New("conn: message of an unexpected type")
 // and a Close with such bytes held returns an error matching
 // [ErrInvalidText]. A Write or Read of no bytes does nothing. Close
 // performs the closing handshake with code 1000 within
-// [DefaultCloseTimeout]; once the peer has closed with 1000 (or 1001),
-// Read returns io.EOF.
+// [DefaultCloseTimeout], dropping what the peer sends meanwhile; the
+// net.Conn's CloseWrite method sends the close frame alone and lets Read
+// return the rest, as a TCP half-close does. Once the peer has closed
+// with 1000 (or 1001), Read returns io.EOF.
 //
 // Deadlines stop the calls in progress and later ones, as net.Conn's do:
 // each Read and Write runs within a context that ends at the deadline
@@ -279,6 +281,33 @@ func (n *netConn) close() error {
 		n.wmu.unlock()
 	}
 	return err
+}
+
+// CloseWrite ends the writing side alone, as *net.TCPConn's does: it
+// sends the close frame (1000) after the bytes written, and Read goes on
+// returning what the peer sends until its close frame, then io.EOF, once
+// the connection has closed. A relay that copies both ways ends its
+// sending so, where Close would drop what the peer still sends before
+// its answer. How long the answer may take is the Reads' to bound, with
+// their deadline, or a Close's, which ends the wait. Later Writes fail
+// with an error matching [ErrClosed]. With frame.OpText, the first bytes
+// of a character held from the last Write are an error matching
+// [ErrInvalidText], and no close frame is sent.
+func (n *netConn) CloseWrite() error {
+	ctx := n.wd.context()
+	if err := n.wmu.lock(ctx, n.c.done); err != nil {
+		return n.opError("write", n.c.lockFailed(err), &n.wd)
+	}
+	defer n.wmu.unlock()
+	if n.ntail > 0 {
+		return fmt.Errorf("%w: the stream ended inside a character", ErrInvalidText)
+	}
+	var buf [2]byte
+	p, _ := status.AppendClose(buf[:0], status.NormalClosure, "")
+	if err := n.c.WriteFrame(ctx, frame.New(frame.OpClose, p)); err != nil {
+		return n.opError("write", err, &n.wd)
+	}
+	return nil
 }
 
 // isNormalClose reports whether err is the peer's close with 1000 or 1001.

@@ -18,6 +18,7 @@ import (
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/internal/selfsigned"
 	"github.com/framewire/ws/status"
+	"github.com/framewire/ws/wstest"
 )
 
 // netPair returns the net.Conns of binary streams over a client and a
@@ -92,6 +93,46 @@ func TestNetConnCopy(t *testing.T) {
 	}
 	if _, err := client.Read(make([]byte, 1)); !errors.Is(err, net.ErrClosed) {
 		t.Errorf("Read after Close = %v, want net.ErrClosed", err)
+	}
+}
+
+// CloseWrite is a half-close: what the echo server sends back after it,
+// up to its answer, is read whole, then io.EOF, as a relay needs; Close
+// after it returns nil. Close instead would drop the echoes still coming.
+func TestNetConnCloseWrite(t *testing.T) {
+	srv := wstest.NewServer(wstest.Echo)
+	defer srv.Close()
+	ctx := testCtx(t)
+	c, err := srv.Dialer().Dial(ctx, srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc := conn.NetConn(ctx, c, frame.OpBinary)
+	var got bytes.Buffer
+	done := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(&got, nc)
+		done <- err
+	}()
+	sent := randomBytes(1 << 20)
+	if _, err := nc.Write(sent); err != nil {
+		t.Fatal(err)
+	}
+	cw, ok := nc.(interface{ CloseWrite() error })
+	if !ok {
+		t.Fatal("the net.Conn has no CloseWrite")
+	}
+	if err := cw.CloseWrite(); err != nil {
+		t.Fatalf("CloseWrite = %v", err)
+	}
+	if _, err := nc.Write([]byte("x")); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Write after CloseWrite = %v, want net.ErrClosed", err)
+	}
+	if err := recv(t, done); err != nil || !bytes.Equal(got.Bytes(), sent) {
+		t.Fatalf("io.Copy = %v with %d of %d bytes echoed", err, got.Len(), len(sent))
+	}
+	if err := nc.Close(); err != nil {
+		t.Errorf("Close after the answer = %v", err)
 	}
 }
 
