@@ -5,8 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
+	"sync"
 	"time"
 
 	"github.com/framewire/ws/app"
@@ -18,11 +20,12 @@ import (
 
 func main() {
 	serve := flag.Bool("serve", false, "only run the echo server, until interrupted (for wsdump or a client of your own)")
+	addr := flag.String("addr", "127.0.0.1:0", "with -serve, the address to listen on (port 0: any free port)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	var err error
 	if *serve {
-		err = serveEcho(ctx, os.Stdout)
+		err = serveEcho(ctx, *addr, os.Stdout)
 	} else {
 		err = run(ctx, os.Stdout)
 	}
@@ -53,12 +56,27 @@ func run(ctx context.Context, w io.Writer) error {
 	return nil
 }
 
-// serveEcho runs package wstest's echo server on 127.0.0.1 until ctx
-// ends: a server to point wsdump, or a client of one's own, at.
-func serveEcho(ctx context.Context, w io.Writer) error {
-	srv := wstest.NewServer(wstest.Echo)
-	defer srv.Close()
-	fmt.Fprintln(w, "Echo server listening on", srv.URL, "(Ctrl+C stops it)")
+// serveEcho runs package wstest's echo server on addr until ctx ends: a
+// server to point wsdump, or a client of one's own, at. Its URL is the
+// first line written to w, alone.
+func serveEcho(ctx context.Context, addr string, w io.Writer) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer ln.Close()
+	fmt.Fprintf(w, "ws://%s\nEcho server listening there (Ctrl+C stops it)\n", ln.Addr())
+	wg.Go(func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go wstest.Serve(nc, wstest.Echo)
+		}
+	})
 	<-ctx.Done()
 	return nil
 }

@@ -72,14 +72,14 @@ func TestServeEcho(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	r, w := io.Pipe()
 	done := make(chan error, 1)
-	go func() { done <- serveEcho(ctx, w); w.Close() }()
+	go func() { done <- serveEcho(ctx, "127.0.0.1:0", w); w.Close() }()
 	line, err := bufio.NewReader(r).ReadString('\n')
 	go io.Copy(io.Discard, r)
-	fields := strings.Fields(line)
-	if err != nil || len(fields) < 5 || !strings.HasPrefix(fields[4], "ws://127.0.0.1:") {
-		t.Fatalf("first line %q, %v; want the server's URL", line, err)
+	url := strings.TrimSuffix(line, "\n")
+	if err != nil || !strings.HasPrefix(url, "ws://127.0.0.1:") || strings.Contains(url, " ") {
+		t.Fatalf("first line %q, %v; want the server's URL alone", line, err)
 	}
-	c, err := conn.Dial(ctx, fields[4])
+	c, err := conn.Dial(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}
