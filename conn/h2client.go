@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -314,8 +313,12 @@ func (c *h2Client) unlockWrite() {
 	}
 }
 
-// h2MaxOwedPings bounds the PING answers waiting for the write lock.
-const h2MaxOwedPings = 32
+// h2MaxOwedPings bounds the PING answers waiting for the write lock: a
+// write may hold it while the read loop parses a few hundred frames from
+// its buffer, so a burst of PINGs from a server that reads promptly is
+// answered, and a flood from one that does not read ends the connection
+// (ENHANCE_YOUR_CALM) with 8 KiB held.
+const h2MaxOwedPings = 1024
 
 // h2Owed is what the read loop and the streams must write without
 // waiting: acknowledgements, windows given back and resets. Neither waits
@@ -749,6 +752,27 @@ func (c *h2Client) handle(f http2.Frame) error {
 	return nil // PRIORITY and frames of unknown types are ignored
 }
 
+// statusCode parses a :status value: three digits (RFC 9110 §15), 100 to
+// 999.
+func statusCode(v string) (int, bool) {
+	if len(v) != 3 || v[0] < '1' || v[0] > '9' || v[1] < '0' || v[1] > '9' || v[2] < '0' || v[2] > '9' {
+		return 0, false
+	}
+	return int(v[0]-'0')*100 + int(v[1]-'0')*10 + int(v[2]-'0'), true
+}
+
+// connectionField returns the first connection-specific field of a
+// response, which makes it malformed in HTTP/2 (RFC 9113 §8.2.2).
+func connectionField(fields []hpack.HeaderField) (string, bool) {
+	for _, hf := range fields {
+		switch hf.Name {
+		case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade":
+			return hf.Name, true
+		}
+	}
+	return "", false
+}
+
 // lostH2 wraps the end of a stream as a lost connection, as a TCP reset
 // is over HTTP/1.1.
 func lostH2(err error) error { return fmt.Errorf("%w: %w", io.ErrUnexpectedEOF, err) }
@@ -768,6 +792,11 @@ func (c *h2Client) onSettings(f *http2.SettingsFrame) error {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		switch st.ID {
+		case http2.SettingEnablePush:
+			if st.Val != 0 {
+				// A server must not set it (RFC 9113 §6.5.2).
+				return protoErr(http2.ErrCodeProtocol, "SETTINGS_ENABLE_PUSH %d from a server", st.Val)
+			}
 		case http2.SettingMaxConcurrentStreams:
 			c.maxStreams = st.Val
 		case http2.SettingInitialWindowSize:
@@ -847,15 +876,25 @@ func (c *h2Client) onWindowUpdate(id, increment uint32) error {
 }
 
 // streamError resets the stream id with code, the stream's transport
-// failing with cause as a lost connection.
+// failing with cause as a lost connection. An error on an idle stream is
+// the connection's (RFC 9113 §5.1); on a stream closed here it is
+// dropped, as the stream's other frames are, so that a server repeating
+// it has no reset owed for each (one per open stream at most).
 func (c *h2Client) streamError(id uint32, code http2.ErrCode, cause error) error {
 	c.mu.Lock()
-	if s := c.streams[id]; s != nil {
-		s.end(lostH2(&HTTP2Error{Code: code, Stream: true, Reason: "reset by the client: " + cause.Error()}))
-		delete(c.streams, id)
-		c.wakeWriters()
-		c.maybeIdle()
+	s := c.streams[id]
+	if s == nil {
+		idle := c.idle(id)
+		c.mu.Unlock()
+		if idle {
+			return protoErr(http2.ErrCodeProtocol, "%v on idle stream %d", cause, id)
+		}
+		return nil
 	}
+	s.end(lostH2(&HTTP2Error{Code: code, Stream: true, Reason: "reset by the client: " + cause.Error(), Err: cause}))
+	delete(c.streams, id)
+	c.wakeWriters()
+	c.maybeIdle()
 	c.mu.Unlock()
 	return c.owe(func(o *h2Owed) error {
 		o.resets = append(o.resets, h2Reset{id, code})
@@ -881,6 +920,7 @@ func (c *h2Client) onData(f *http2.DataFrame) error {
 	s := c.streams[f.StreamID]
 	var serr error
 	var code http2.ErrCode
+	var sgive int64 // the stream's window given back for padding
 	switch {
 	case s == nil && c.idle(f.StreamID):
 		c.mu.Unlock()
@@ -895,16 +935,26 @@ func (c *h2Client) onData(f *http2.DataFrame) error {
 	default:
 		s.recvWindow -= n
 		data := f.Data()
-		s.consumed += n - int64(len(data)) // padding is consumed at once
+		pad := n - int64(len(data))
+		s.consumed += pad // padding is consumed at once
 		s.push(data)
 		if f.StreamEnded() {
 			s.remoteEnded = true
 			s.setReadErr(io.EOF)
 			c.forgetIfClosed(s)
 		}
+		if pad > 0 && s.consumed >= h2StreamWindow/4 && !s.remoteEnded {
+			// Given back here as reads give back theirs: frames of
+			// padding alone would otherwise shut the window for good.
+			sgive, s.consumed = s.consumed, 0
+			s.recvWindow += sgive
+		}
 		signal(s.readable)
 	}
 	c.mu.Unlock()
+	if sgive > 0 {
+		c.windowUpdate(f.StreamID, sgive)
+	}
 	if give > 0 {
 		if err := c.owe(func(o *h2Owed) error { o.connWindow += give; return nil }); err != nil {
 			return err
@@ -937,13 +987,18 @@ func (c *h2Client) onHeaders(f *http2.MetaHeadersFrame) error {
 	case f.Truncated:
 		serr = fmt.Errorf("%w: more than %d bytes over HTTP/2", handshake.ErrHeaderTooLarge, h2MaxHeaderList)
 	case s.status == 0:
-		code, err := strconv.Atoi(f.PseudoValue("status"))
-		if err != nil || code < 100 || code > 999 {
+		code, ok := statusCode(f.PseudoValue("status"))
+		if !ok {
 			serr = fmt.Errorf("%w: :status %q", handshake.ErrMalformedResponse, f.PseudoValue("status"))
 			break
 		}
 		if code < 200 && code != 101 && !f.StreamEnded() {
 			break // informational; HTTP/2 has no 101 (RFC 9113 §8.6): a refusal
+		}
+		if name, bad := connectionField(f.RegularFields()); bad && code/100 == 2 {
+			// Malformed (a refusal's status says more than that).
+			serr = fmt.Errorf("%w: connection-specific field %q", handshake.ErrMalformedResponse, name)
+			break
 		}
 		h := make(http.Header, len(f.Fields))
 		for _, hf := range f.RegularFields() {

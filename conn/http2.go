@@ -68,7 +68,9 @@ func (m HTTP2Mode) String() string {
 // what was wrong). A stream refused with REFUSED_STREAM was not processed,
 // and opening it again is safe (RFC 9113 §8.7). Without Stream, the server
 // broke HTTP/2 and the client ended the whole connection, sending GOAWAY
-// with Code; Reason says what was wrong.
+// with Code; Reason says what was wrong. Err, when set, is the error
+// behind Reason (such as [handshake.ErrHeaderTooLarge]), which Unwrap
+// returns, so that errors.Is finds it.
 //
 // A dial's error and, once a WebSocket is open, the error of its calls
 // wrap it (find it with errors.As); the latter match [ErrConnectionLost]
@@ -77,7 +79,10 @@ type HTTP2Error struct {
 	Code   http2.ErrCode
 	Stream bool
 	Reason string
+	Err    error
 }
+
+func (e *HTTP2Error) Unwrap() error { return e.Err }
 
 func (e *HTTP2Error) Error() string {
 	if !e.Stream {

@@ -1,0 +1,156 @@
+package conn_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"testing/synctest"
+
+	"golang.org/x/net/http2"
+
+	"github.com/framewire/ws/conn"
+	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/handshake"
+)
+
+// The answer to the extended CONNECT is checked as RFC 9113 has it, and a
+// stream error keeps its cause for errors.Is: a :status that is not three
+// digits, and a connection-specific field in a 2xx answer, are malformed
+// (stream errors); a server's SETTINGS_ENABLE_PUSH 1 is a connection
+// error (§6.5.2).
+func TestH2ClientStrictAnswer(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		script   func(p *h2Peer)
+		settings []http2.Setting
+		want     error
+		stream   bool
+	}{
+		{"status +200", func(p *h2Peer) {
+			p.headers(p.next(http2.FrameHeaders).StreamID, false, ":status", "+200")
+			p.next(http2.FrameGoAway)
+		}, nil, handshake.ErrMalformedResponse, true},
+		{"status abc", func(p *h2Peer) {
+			p.headers(p.next(http2.FrameHeaders).StreamID, false, ":status", "abc")
+			p.next(http2.FrameGoAway)
+		}, nil, handshake.ErrMalformedResponse, true},
+		{"status 0200", func(p *h2Peer) {
+			p.headers(p.next(http2.FrameHeaders).StreamID, false, ":status", "0200")
+			p.next(http2.FrameGoAway)
+		}, nil, handshake.ErrMalformedResponse, true},
+		{"transfer-encoding", func(p *h2Peer) {
+			p.answer("transfer-encoding", "chunked")
+			p.next(http2.FrameGoAway)
+		}, nil, handshake.ErrMalformedResponse, true},
+		{"push enabled", func(p *h2Peer) {
+			p.next(http2.FrameGoAway)
+		}, []http2.Setting{{ID: http2.SettingEnablePush, Val: 1}}, nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				d := rawH2Dialer(t, tc.script, tc.settings...)
+				c, err := d.Dial(context.Background(), "ws://h2.test/")
+				if err == nil {
+					c.CloseNow()
+					t.Fatal("dial succeeded")
+				}
+				var he *conn.HTTP2Error
+				if !errors.As(err, &he) || he.Stream != tc.stream || he.Code != http2.ErrCodeProtocol {
+					t.Errorf("Dial = %v, want an HTTP2Error PROTOCOL_ERROR with Stream %v", err, tc.stream)
+				}
+				if tc.want != nil && !errors.Is(err, tc.want) {
+					t.Errorf("Dial = %v, want it to match %v", err, tc.want)
+				}
+			})
+		})
+	}
+}
+
+// Frames on a stream the client reset are dropped, without a reset owed
+// for each (a server repeating them would otherwise grow the client's
+// queue of resets without bound while a write holds the lock); a
+// WINDOW_UPDATE of 0 on an idle stream is a connection error (RFC 9113
+// §5.1), not a reset of a stream never opened.
+func TestH2ClientNoResetsForClosedStreams(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d, peer, release := handingH2Dialer(t, 2)
+		defer release()
+		var pool conn.HTTP2Pool
+		defer pool.Close()
+		d.HTTP2Pool = &pool
+		a := dial(t, d, "ws://h2.test/")
+		b := dial(t, d, "ws://h2.test/")
+		p := <-peer
+		p.fr.AllowIllegalWrites = true // WINDOW_UPDATEs of 0
+		a.CloseNow()                   // stream 1: one RST_STREAM CANCEL
+		if f := p.next(http2.FrameRSTStream); f.StreamID != 1 {
+			t.Fatalf("first reset %+v, want stream 1's", f)
+		}
+		for range 100 {
+			p.fr.WriteWindowUpdate(1, 0)
+		}
+		p.fr.WritePing(false, [8]byte{7})
+		for f := range p.frames {
+			if f.Type == http2.FramePing {
+				break
+			}
+			if f.Type == http2.FrameRSTStream {
+				t.Fatalf("the client reset stream %d again", f.StreamID)
+			}
+		}
+		p.fr.WriteWindowUpdate(101, 0)
+		if f := p.next(http2.FrameGoAway); f.Code != http2.ErrCodeProtocol {
+			t.Errorf("after WINDOW_UPDATE 0 on idle stream 101: %+v, want GOAWAY PROTOCOL_ERROR", f)
+		}
+		b.CloseNow()
+	})
+}
+
+// Padding is consumed at once, and given back in the stream's window as
+// read bytes are: DATA frames of padding alone, which no Read consumes,
+// do not shut the stream's window for good.
+func TestH2ClientPaddingWindowReturned(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d, peer, release := handingH2Dialer(t, 1)
+		defer release()
+		c := dial(t, d, "ws://h2.test/")
+		defer c.CloseNow()
+		p := <-peer
+		pad := make([]byte, 255)
+		for range 300 { // 76,800 bytes of window, over a quarter of 256 KiB
+			p.fr.WriteDataPadded(1, false, nil, pad)
+		}
+		if f := p.next(http2.FrameWindowUpdate); f.StreamID != 1 || f.Increment < 64<<10 {
+			t.Errorf("first WINDOW_UPDATE %+v, want stream 1's giving back at least 64 KiB", f)
+		}
+	})
+}
+
+// A burst of PINGs that arrives while a write holds the lock is answered
+// when it lets go: a server that reads promptly is not taken for one that
+// floods.
+func TestH2ClientPingBurstDuringWrite(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d, peer, release := handingH2Dialer(t, 1)
+		defer release()
+		c := dial(t, d, "ws://h2.test/")
+		defer c.CloseNow()
+		p := <-peer
+		p.hold <- struct{}{} // the server reads nothing for now
+		wrote := make(chan error, 1)
+		go func() { wrote <- c.WriteMessage(context.Background(), frame.OpBinary, make([]byte, 40000)) }()
+		synctest.Wait() // the write holds the lock, stuck on the pipe
+		for i := range 100 {
+			p.fr.WritePing(false, [8]byte{byte(i)})
+		}
+		<-p.hold
+		if err := <-wrote; err != nil {
+			t.Fatalf("WriteMessage = %v", err)
+		}
+		for i := range 100 {
+			if f := p.next(http2.FramePing); f.Flags&http2.FlagPingAck == 0 || f.Data[0] != byte(i) {
+				t.Fatalf("answer %d: %+v", i, f)
+			}
+		}
+	})
+}
