@@ -3,6 +3,7 @@ package handshake
 import (
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"golang.org/x/net/http/httpguts"
@@ -103,7 +104,7 @@ func (r *Request) connectValue(s int) (string, error) {
 // checked as [ReadResponse] checks them ([ErrBadSubprotocol],
 // [*ExtensionError]). A redirect gives a [*RedirectError] as in
 // ReadResponse, and any other status a [*StatusError] holding at most
-// req.MaxBodyBytes of body.
+// req.MaxBodyBytes of body, read no further than its Content-Length.
 func CheckConnectResponse(code int, header http.Header, body io.Reader, req *Request) (*Response, error) {
 	switch {
 	case code >= 200 && code < 300:
@@ -120,9 +121,18 @@ func CheckConnectResponse(code int, header http.Header, body io.Reader, req *Req
 	if limit == 0 {
 		limit = DefaultMaxBodyBytes
 	}
-	if limit > 0 && body != nil {
+	n := int64(limit)
+	if cl := header["Content-Length"]; len(cl) == 1 {
+		// Read no further than the body's length: a server that leaves
+		// the stream open after it would hold the read until the dial's
+		// deadline.
+		if v, err := strconv.ParseInt(strings.TrimSpace(cl[0]), 10, 64); err == nil && v >= 0 {
+			n = min(n, v)
+		}
+	}
+	if limit > 0 && n > 0 && body != nil {
 		// A read error ends the body: the status is what matters.
-		se.Body, _ = io.ReadAll(io.LimitReader(body, int64(limit)))
+		se.Body, _ = io.ReadAll(io.LimitReader(body, n))
 	}
 	return nil, se
 }

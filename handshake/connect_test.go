@@ -106,6 +106,13 @@ func TestCheckConnectResponse(t *testing.T) {
 				var se *handshake.StatusError
 				return errors.As(err, &se) && se.StatusCode == 403 && string(se.Body) == "forb"
 			}},
+		// Read no further than Content-Length: an HTTP/2 server may leave
+		// the stream open after the body.
+		{"refusal, body of its length", 403, http.Header{"Content-Length": {"2"}}, "no!",
+			func(_ *handshake.Response, err error) bool {
+				var se *handshake.StatusError
+				return errors.As(err, &se) && string(se.Body) == "no"
+			}},
 	}
 	for _, tt := range tests {
 		r, err := handshake.CheckConnectResponse(tt.code, tt.header, strings.NewReader(tt.body), req)
