@@ -463,7 +463,10 @@ func (c *h2Client) open(ctx context.Context, target *http.Request, hdr http.Head
 		c.writeOwed()
 	}
 	c.mu.Lock()
-	if c.err != nil || c.goneAway {
+	if c.err != nil || c.goneAway || uint32(len(c.streams)) >= c.maxStreams {
+		// Going away, or no room under the server's
+		// SETTINGS_MAX_CONCURRENT_STREAMS (RFC 9113 §5.1.2), which a
+		// new pooled connection's first stream is taken before knowing.
 		err := c.err
 		c.mu.Unlock()
 		if err == nil {

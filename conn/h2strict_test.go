@@ -154,3 +154,23 @@ func TestH2ClientPingBurstDuringWrite(t *testing.T) {
 		}
 	})
 }
+
+// A server whose SETTINGS_MAX_CONCURRENT_STREAMS is 0 gets no HEADERS
+// (RFC 9113 §5.1.2): the dial fails as refused, without opening a stream.
+func TestH2ClientMaxStreamsZero(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		headers := make(chan bool, 1)
+		d := rawH2Dialer(t, func(p *h2Peer) {
+			// Until the client closes the connection.
+			headers <- p.next(http2.FrameHeaders).Type == http2.FrameHeaders
+		}, http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: 0})
+		_, err := d.Dial(context.Background(), "ws://h2.test/")
+		var he *conn.HTTP2Error
+		if !errors.As(err, &he) || he.Code != http2.ErrCodeRefusedStream {
+			t.Errorf("Dial = %v, want an HTTP2Error REFUSED_STREAM", err)
+		}
+		if <-headers {
+			t.Error("the client sent HEADERS")
+		}
+	})
+}
