@@ -3,6 +3,7 @@ package conn_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +21,7 @@ import (
 	"github.com/framewire/ws/fragment"
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/internal/pyrepr"
+	"github.com/framewire/ws/internal/selfsigned"
 	"github.com/framewire/ws/mask"
 	"github.com/framewire/ws/reader"
 	"github.com/framewire/ws/status"
@@ -444,6 +446,39 @@ func TestCloseDropsWithoutHolding(t *testing.T) {
 	if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 && !conn.RaceEnabled {
 		t.Errorf("Close allocated %d bytes while dropping %d", n, len(wire))
 	}
+}
+
+// Over TLS, the close_notify alert of the lingering close is bounded as
+// the rest of it is: a peer that answered the close but then reads
+// nothing and keeps the connection open costs Close the half second of
+// its grace, not crypto/tls's own 5 s for the alert.
+func TestCloseTLSLingerBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cert, err := selfsigned.Certificate("framewire test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, b := net.Pipe()
+		stop := make(chan struct{})
+		defer close(stop)
+		go wstest.Serve(tls.Server(b, &tls.Config{Certificates: []tls.Certificate{cert}}), func(p *wstest.Peer) {
+			p.Upgrade(nil)
+			code, _, _ := p.ReadClose()
+			p.WriteClose(code, "")
+			<-stop // keeps the connection open and reads nothing
+		})
+		c, err := new(conn.Dialer).DialConn(context.Background(), tls.Client(a, &tls.Config{InsecureSkipVerify: true}), "wss://example.test/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		if err := c.Close(context.Background(), status.NormalClosure, ""); err != nil {
+			t.Errorf("Close = %v", err)
+		}
+		if took := time.Since(start); took > time.Second {
+			t.Errorf("Close took %v, want the half second of its grace", took)
+		}
+	})
 }
 
 // A text message that is not UTF-8 still fails the drain of Close.

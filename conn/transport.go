@@ -61,7 +61,16 @@ const lingerMax = 64 << 10
 // left as it is. The caller holds the read side and closes t after.
 func linger(t Transport, dl time.Time) {
 	hc, ok := t.(halfCloser)
-	if !ok || hc.CloseWrite() != nil {
+	if !ok || !time.Now().Before(dl) {
+		return
+	}
+	// TLS's CloseWrite writes an alert on a deadline of its own (5 s in
+	// crypto/tls), which a peer that reads nothing would make it wait
+	// for: it is cut at dl.
+	cut := time.AfterFunc(time.Until(dl), func() { t.SetWriteDeadline(time.Unix(1, 0)) })
+	err := hc.CloseWrite()
+	cut.Stop()
+	if err != nil {
 		return
 	}
 	t.SetReadDeadline(dl)
