@@ -544,6 +544,11 @@ func (c *h2Client) send(s *h2Stream, p []byte, stop <-chan struct{}) (int, error
 			s.writing(false)
 			if err != nil {
 				c.fail(err)
+				if isTimeout(err) {
+					// A frame cut on the socket cannot be resumed:
+					// the connection is gone, and the Conn is told.
+					err = &brokenError{err}
+				}
 			}
 		}
 		c.unlockWrite()

@@ -1000,3 +1000,30 @@ func TestH2PooledWriteAfterCloseNow(t *testing.T) {
 		<-p.hold
 	})
 }
+
+// A solo connection's write cut by its deadline on the socket ended the
+// connection: the TimeoutError says so (Broken, ErrBroken), and the next
+// call reports the connection closed by it, not a WriteTimeout that
+// played no part, even when the server was only slow.
+func TestH2SoloCutWriteBroken(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d, peer, release := handingH2Dialer(t, 1)
+		defer release()
+		c := dial(t, d, "ws://h2.test/")
+		p := <-peer
+		p.hold <- struct{}{}
+		time.AfterFunc(3*time.Second, func() { <-p.hold }) // slow, not dead
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		err := c.WriteMessage(ctx, frame.OpBinary, make([]byte, 20000))
+		var te *conn.TimeoutError
+		if !errors.As(err, &te) || !te.Broken || !errors.Is(err, conn.ErrBroken) {
+			t.Fatalf("WriteMessage = %v, want a broken TimeoutError", err)
+		}
+		time.Sleep(4 * time.Second)
+		err = c.WriteMessage(context.Background(), frame.OpBinary, []byte("next"))
+		if !errors.Is(err, conn.ErrClosed) || errors.Is(err, conn.ErrWriteTimeout) {
+			t.Errorf("next WriteMessage = %v, want ErrClosed (by the cut write)", err)
+		}
+	})
+}

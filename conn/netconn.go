@@ -39,7 +39,7 @@ var ErrUnexpectedMessage = errors.New("conn: message of an unexpected type")
 // [DefaultCloseTimeout], dropping what the peer sends meanwhile; the
 // net.Conn's CloseWrite method sends the close frame alone and lets Read
 // return the rest, as a TCP half-close does. Once the peer has closed
-// with 1000 (or 1001), Read returns io.EOF.
+// with 1000 (or 1001, or no code), Read returns io.EOF.
 //
 // Deadlines stop the calls in progress and later ones, as net.Conn's do:
 // each Read and Write runs within a context that ends at the deadline
@@ -86,6 +86,8 @@ type netConn struct {
 	wmu   ctxMutex              // serialises Writes, so that their bytes never interleave
 	tail  [utf8.UTFMax - 1]byte // text: the first bytes of a character a Write ended in
 	ntail int
+	// wclosed: CloseWrite sent the close frame. Under wmu.
+	wclosed bool
 
 	rd, wd    deadline
 	closed    atomic.Bool // Close was called
@@ -299,6 +301,9 @@ func (n *netConn) CloseWrite() error {
 		return n.opError("write", n.c.lockFailed(err), &n.wd)
 	}
 	defer n.wmu.unlock()
+	if n.wclosed {
+		return nil // as a socket's second CloseWrite
+	}
 	if n.ntail > 0 {
 		return fmt.Errorf("%w: the stream ended inside a character", ErrInvalidText)
 	}
@@ -307,13 +312,15 @@ func (n *netConn) CloseWrite() error {
 	if err := n.c.WriteFrame(ctx, frame.New(frame.OpClose, p)); err != nil {
 		return n.opError("write", err, &n.wd)
 	}
+	n.wclosed = true
 	return nil
 }
 
-// isNormalClose reports whether err is the peer's close with 1000 or 1001.
+// isNormalClose reports whether err is the peer's close with 1000, 1001
+// or no code (1005, which RFC 6455 allows in an answer).
 func isNormalClose(err error) bool {
 	var ce *status.CloseError
-	return errors.As(err, &ce) && (ce.Code == status.NormalClosure || ce.Code == status.GoingAway)
+	return errors.As(err, &ce) && (ce.Code == status.NormalClosure || ce.Code == status.GoingAway || ce.Code == status.NoStatusReceived)
 }
 
 func (n *netConn) LocalAddr() net.Addr  { return addrOr(n.c.LocalAddr()) }

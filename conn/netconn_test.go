@@ -125,6 +125,9 @@ func TestNetConnCloseWrite(t *testing.T) {
 	if err := cw.CloseWrite(); err != nil {
 		t.Fatalf("CloseWrite = %v", err)
 	}
+	if err := cw.CloseWrite(); err != nil {
+		t.Errorf("a second CloseWrite = %v, want nil as on a socket", err)
+	}
 	if _, err := nc.Write([]byte("x")); !errors.Is(err, net.ErrClosed) {
 		t.Errorf("Write after CloseWrite = %v, want net.ErrClosed", err)
 	}
@@ -133,6 +136,28 @@ func TestNetConnCloseWrite(t *testing.T) {
 	}
 	if err := nc.Close(); err != nil {
 		t.Errorf("Close after the answer = %v", err)
+	}
+}
+
+// A peer may answer a close with an empty close frame (no code, 1005):
+// after CloseWrite, Read returns io.EOF and Close nil, as for 1000.
+func TestNetConnCloseWriteEmptyAnswer(t *testing.T) {
+	s := serve(t, func(p *wstest.Peer) {
+		p.Upgrade(nil)
+		p.WriteMessage(frame.OpBinary, []byte("last"))
+		p.ReadClose()
+		p.WriteFrame(frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpClose}})
+	})
+	c := dial(t, nil, s.URL)
+	nc := conn.NetConn(testCtx(t), c, frame.OpBinary)
+	if err := nc.(interface{ CloseWrite() error }).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := io.ReadAll(nc); err != nil || string(got) != "last" {
+		t.Errorf("ReadAll = %q, %v; want \"last\" and io.EOF", got, err)
+	}
+	if err := nc.Close(); err != nil {
+		t.Errorf("Close = %v", err)
 	}
 }
 

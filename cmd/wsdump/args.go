@@ -222,16 +222,23 @@ func (o *options) setFlag(c byte) {
 	}
 }
 
-// isCount reports whether s is a verbosity level given after -v.
+// isCount reports whether s is a verbosity level given after -v: digits.
 func isCount(s string) bool {
-	_, err := strconv.ParseUint(s, 10, 31)
-	return err == nil
+	return s != "" && strings.Trim(s, "0123456789") == ""
 }
 
+// setVerbose sets the level given with -v, as websocket-client's
+// VAction reads it: a number, or else one more than the v's in it (so
+// "-v=" is 1 and "-v=v" is 2). A number past any useful level is taken
+// as the highest.
 func (o *options) setVerbose(s string) error {
+	if !isCount(s) {
+		o.verbose = strings.Count(s, "v") + 1
+		return nil
+	}
 	n, err := strconv.ParseUint(s, 10, 31)
 	if err != nil {
-		return usagef("argument -v/--verbose: invalid level %q", s)
+		n = 1<<31 - 1 // out of range: digits only, so too large
 	}
 	o.verbose = int(n)
 	return nil
@@ -268,6 +275,10 @@ func (o *options) takeSubprotocols(args []string, i int) int {
 func (o *options) set(name, v string) error {
 	switch name {
 	case "proxy":
+		if v == "" {
+			o.proxy = nil // as websocket-client: an empty proxy is none
+			break
+		}
 		u, err := parseProxy(v)
 		if err != nil {
 			return err

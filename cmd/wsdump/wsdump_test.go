@@ -134,6 +134,13 @@ func TestParseArgs(t *testing.T) {
 		{[]string{"-rt=hi", "ws://h/"}, options{url: "ws://h/", raw: true, text: "=hi", hasText: true}},
 		{[]string{"-v=3", "ws://h/"}, options{url: "ws://h/", verbose: 3}},
 		{[]string{"-v", "300", "ws://h/"}, options{url: "ws://h/", verbose: 300}},
+		// websocket-client's VAction: a level that is not a number is one
+		// more than its v's.
+		{[]string{"-v=", "ws://h/"}, options{url: "ws://h/", verbose: 1}},
+		{[]string{"-v=v", "ws://h/"}, options{url: "ws://h/", verbose: 2}},
+		{[]string{"--verbose=x", "ws://h/"}, options{url: "ws://h/", verbose: 1}},
+		{[]string{"-v", "99999999999", "ws://h/"}, options{url: "ws://h/", verbose: 1<<31 - 1}},
+		{[]string{"-p=", "ws://h/"}, options{url: "ws://h/"}},
 		// An argument in the same word is the only subprotocol taken.
 		{[]string{"-s=chat", "ws://h/"}, options{url: "ws://h/", subprotocols: []string{"chat"}}},
 		{[]string{"--subprotocols=a", "ws://h/"}, options{url: "ws://h/", subprotocols: []string{"a"}}},
@@ -175,7 +182,6 @@ func TestParseArgsErrors(t *testing.T) {
 		{"ws://a/", "ws://b/"},
 		{"-p"},
 		{"-p", "ftp://p", "ws://h/"},
-		{"-v", "ws://h/", "--verbose=x"},
 		{"--eof-wait", "-1", "ws://h/"},
 		{"--eof-wait", "soon", "ws://h/"},
 		{"--headers", "NoColon", "ws://h/"},
@@ -183,7 +189,6 @@ func TestParseArgsErrors(t *testing.T) {
 		{"--headers", "Bad@Name: 1", "ws://h/"},
 		{"--headers", "A: v\x01", "ws://h/"},
 		{"--eof-wait", "nan", "ws://h/"},
-		{"-v=", "ws://h/"},
 		{"-s=a", "b", "ws://h/"},
 		{"--raw=1", "ws://h/"},
 		{"--http2", "always", "ws://h/"},
