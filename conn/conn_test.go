@@ -1200,3 +1200,22 @@ func TestCloseWithReaderUnanswered(t *testing.T) {
 		})
 	}
 }
+
+// A server's Ping is unmasked, as its role wants, even with
+// AllowIllegalWrites, which sends WriteFrame's frames as given.
+func TestServerPingUnmasked(t *testing.T) {
+	a, b := net.Pipe()
+	cc := conn.New(a, &conn.Config{ControlFrames: true})
+	sc := conn.New(b, &conn.Config{Role: conn.RoleServer, AllowIllegalWrites: true})
+	defer cc.CloseNow()
+	defer sc.CloseNow()
+	errc := make(chan error, 1)
+	go func() { errc <- sc.Ping(context.Background(), []byte("hi")) }()
+	f, err := cc.ReadFrame(context.Background(), nil)
+	if err != nil || f.Masked || string(f.Payload) != "hi" {
+		t.Errorf("client read %+v %q, %v; want an unmasked ping", f.Header, f.Payload, err)
+	}
+	if err := <-errc; err != nil {
+		t.Errorf("Ping = %v", err)
+	}
+}

@@ -328,7 +328,9 @@ func checkOut(h frame.Header, payload []byte) error {
 // dropped by the receiving calls, or returned by them with
 // Config.ControlFrames.
 func (c *Conn) Ping(ctx context.Context, p []byte) error {
-	return c.WriteFrame(ctx, frame.New(frame.OpPing, p))
+	f := frame.New(frame.OpPing, p)
+	f.Masked = c.masks() // the role's, even with Config.AllowIllegalWrites
+	return c.WriteFrame(ctx, f)
 }
 
 // msgEncoder is the write side of a negotiated extension (RFC 6455 §9.1),
