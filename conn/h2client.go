@@ -187,6 +187,9 @@ func newH2Client(ctx context.Context, nc net.Conn) (*h2Client, error) {
 func (c *h2Client) failure() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.err != nil && isTimeout(c.err) {
+		return lostH2(c.err) // the connection's end, not the caller's deadline
+	}
 	return c.err
 }
 
@@ -783,7 +786,19 @@ func connectionField(fields []hpack.HeaderField) (string, bool) {
 
 // lostH2 wraps the end of a stream as a lost connection, as a TCP reset
 // is over HTTP/1.1.
-func lostH2(err error) error { return fmt.Errorf("%w: %w", io.ErrUnexpectedEOF, err) }
+func lostH2(err error) error { return &h2LostError{err} }
+
+// h2LostError is a stream's end by its connection or by a reset. It
+// matches io.ErrUnexpectedEOF and err, but is never a timeout, whatever
+// err is: a socket write that timed out ended the connection for every
+// stream on it, and a stream's later calls must not take it for a
+// deadline of their own and retry.
+type h2LostError struct{ err error }
+
+func (e *h2LostError) Error() string   { return "unexpected EOF: " + e.err.Error() }
+func (e *h2LostError) Unwrap() []error { return []error{io.ErrUnexpectedEOF, e.err} }
+func (e *h2LostError) Timeout() bool   { return false }
+func (e *h2LostError) Temporary() bool { return false }
 
 // idle reports whether the stream id was never opened. c.mu is held.
 func (c *h2Client) idle(id uint32) bool { return id >= c.nextID || id%2 == 0 }

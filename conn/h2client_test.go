@@ -901,6 +901,7 @@ func TestH2ClientKeptWriteEndsStream(t *testing.T) {
 					<-window
 					p.fr.WriteWindowUpdate(0, 1<<20)
 					p.fr.WriteWindowUpdate(id, 1<<20)
+					var wire []byte // the client's WebSocket frames, parsed as they complete
 					for f := range p.frames {
 						switch {
 						case f.Type == http2.FrameRSTStream:
@@ -909,9 +910,20 @@ func TestH2ClientKeptWriteEndsStream(t *testing.T) {
 						case f.Type == http2.FrameData && f.Flags.Has(http2.FlagDataEndStream):
 							ended <- f
 							return
-						case f.Type == http2.FrameData && len(f.Data) > 0 && f.Data[0]&0x0f == byte(frame.OpClose):
-							closing, _ := frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpClose, Length: 2}, Payload: []byte{0x03, 0xe8}}.AppendBinary(nil)
-							p.fr.WriteData(id, true, closing)
+						case f.Type == http2.FrameData:
+							wire = append(wire, f.Data...)
+							for {
+								r := bytes.NewReader(wire)
+								h, err := frame.ReadHeader(r)
+								if err != nil || int64(r.Len()) < h.Length {
+									break
+								}
+								wire = wire[len(wire)-r.Len()+int(h.Length):]
+								if h.Opcode == frame.OpClose {
+									closing, _ := frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpClose, Length: 2}, Payload: []byte{0x03, 0xe8}}.AppendBinary(nil)
+									p.fr.WriteData(id, true, closing)
+								}
+							}
 						}
 					}
 				}, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 10})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"golang.org/x/net/http2"
 
@@ -172,5 +173,35 @@ func TestH2ClientMaxStreamsZero(t *testing.T) {
 		if <-headers {
 			t.Error("the client sent HEADERS")
 		}
+	})
+}
+
+// A pooled connection that one WebSocket's write fails with a socket
+// timeout (the 30 s write limit) ends the other WebSockets on it as lost,
+// not with a timeout: a read with a deadline of its own must not take it
+// for that deadline, return at once and be retried for ever.
+func TestH2ConnectionTimeoutIsLossForOthers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d, peer, release := handingH2Dialer(t, 2)
+		defer release()
+		var pool conn.HTTP2Pool
+		defer pool.Close()
+		d.HTTP2Pool = &pool
+		a := dial(t, d, "ws://h2.test/")
+		b := dial(t, d, "ws://h2.test/")
+		defer a.CloseNow()
+		defer b.CloseNow()
+		p := <-peer
+		p.hold <- struct{}{} // the server reads nothing more
+		go a.WriteMessage(context.Background(), frame.OpBinary, make([]byte, 40000))
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		start := time.Now()
+		_, _, err := b.ReadMessage(ctx)
+		var te *conn.TimeoutError
+		if errors.As(err, &te) || !errors.Is(err, conn.ErrConnectionLost) || time.Since(start) > time.Minute {
+			t.Errorf("ReadMessage = %v after %v, want ErrConnectionLost once the write limit failed the connection", err, time.Since(start))
+		}
+		<-p.hold
 	})
 }

@@ -82,6 +82,9 @@ func (c *Conn) endStream(ctx context.Context) error {
 	if c.rf.mode != modeStream {
 		return nil
 	}
+	// The message's reader is superseded from the first byte dropped,
+	// even if this drain is stopped before the message ends.
+	c.rs.seq++
 	if cap(c.fbuf) < drainChunk {
 		c.fbuf = make([]byte, 0, drainChunk)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/status"
+	"github.com/framewire/ws/wstest"
 )
 
 // streamPeer is the server end of a client Conn over net.Pipe: it sends
@@ -543,6 +544,45 @@ func TestNextReaderWaitStopped(t *testing.T) {
 		}
 		if b, err := io.ReadAll(r); err != nil || string(b) != "msg" {
 			t.Fatalf("ReadAll = %q, %v", b, err)
+		}
+	})
+}
+
+// A reader whose message another call began to drop fails from then on,
+// even when that drop was stopped by its own context before the message
+// ended: it never reads on past the hole (it read "AAAAAAAAAA", the drop
+// took "BBBBBBBBBB" and stopped; "CCCCCCCCCC" is not the reader's).
+func TestNextReaderSupersededByStoppedDrop(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		step := make(chan struct{})
+		c := dialPipe(t, nil, func(p *wstest.Peer) {
+			p.Upgrade(nil)
+			p.WriteFrame(frame.Frame{Header: frame.Header{Opcode: frame.OpBinary}, Payload: []byte("AAAAAAAAAA")})
+			<-step
+			b, _ := frame.Frame{Header: frame.Header{Opcode: frame.OpContinuation, Fin: true},
+				Payload: []byte("BBBBBBBBBBCCCCCCCCCC")}.AppendBinary(nil)
+			p.Write(b[:len(b)-10])
+			<-step
+			p.Write(b[len(b)-10:])
+			p.ReadClose()
+		})
+		bg := context.Background()
+		_, mr, err := c.NextReader(bg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 100)
+		n, err := mr.Read(buf)
+		got := string(buf[:n])
+		step <- struct{}{} // the server sends all but the last 10 bytes
+		short, cancel := context.WithTimeout(bg, time.Second)
+		defer cancel()
+		c.ReadDataFrame(short, nil) // takes over, drops "BBBBBBBBBB", stopped
+		step <- struct{}{}          // the server sends the rest
+		n, err = mr.ReadContext(bg, buf)
+		got += string(buf[:n])
+		if got != "AAAAAAAAAA" || !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Errorf("the reader got %q, %v; want only the first fragment, then io.ErrUnexpectedEOF", got, err)
 		}
 	})
 }

@@ -542,7 +542,9 @@ func (c *Conn) wrote(ctx context.Context, n int, err error) error {
 		kept := !broken && c.w.kept && c.w.whole
 		te := &TimeoutError{Op: "write", Broken: broken, Kept: kept, Ctx: cerr, Err: err}
 		if broken {
-			c.terminate(te, te)
+			// Closed as by CloseNow: under TLS a close_notify after
+			// the cut record would reach the peer as a corrupt record.
+			c.drop(te, te, func() error { return abort(c.t) })
 		}
 		return te
 	}
