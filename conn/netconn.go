@@ -50,7 +50,9 @@ var ErrUnexpectedMessage = errors.New("conn: message of an unexpected type")
 // returns the number of bytes of p whose messages were sent or began to
 // leave; a message that began is finished, before any other frame, by
 // the next write of the Conn (see [TimeoutError]), so the stream stays
-// whole and the connection usable. [Config.WriteTimeout] bounds every
+// whole and the connection usable, unless the Write also carried frames
+// that other goroutines queued on the same Conn, which a stop loses: the
+// connection then fails (see the package doc, Concurrency). [Config.WriteTimeout] bounds every
 // Write too, deadline or not (a net.Conn deadline is no deadline of the
 // Write's context): a peer that takes nothing for that long fails the
 // connection with [ErrWriteTimeout], even before a later write deadline.
