@@ -79,6 +79,12 @@ func (c *Conn) Close(ctx context.Context, code status.Code, reason string) error
 	default:
 		err = &TimeoutError{Op: "close", Ctx: lerr}
 	}
+	if _, ok := err.(*TimeoutError); ok && c.proto == protoHTTP2 {
+		// A stream's Close waits a grace for the server to end its
+		// side; a server that did not answer in time gets none, so
+		// that Close ends at its deadline, as over HTTP/1.1.
+		c.drop(ErrClosed, ErrClosed, func() error { return abort(c.t) })
+	}
 	c.terminate(ErrClosed, ErrClosed)
 	if _, ok := err.(*TimeoutError); err != nil && !ok {
 		err = closedBy(err) // the end Close read itself: lost or failed

@@ -205,3 +205,28 @@ func TestH2ConnectionTimeoutIsLossForOthers(t *testing.T) {
 		<-p.hold
 	})
 }
+
+// Close over HTTP/2 ends at its context's deadline when the server does
+// not answer, as over HTTP/1.1: the stream is reset then, without the
+// grace a stream's close gives a server to end its side.
+func TestH2CloseUnansweredBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d, peer, release := handingH2Dialer(t, 1)
+		defer release()
+		c := dial(t, d, "ws://h2.test/")
+		p := <-peer
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		var te *conn.TimeoutError
+		if err := c.Close(ctx, 1000, ""); !errors.As(err, &te) {
+			t.Errorf("Close = %v, want a TimeoutError", err)
+		}
+		if took := time.Since(start); took != 200*time.Millisecond {
+			t.Errorf("Close took %v, want its context's 200ms", took)
+		}
+		if f := p.next(http2.FrameRSTStream); f.StreamID != 1 {
+			t.Errorf("after Close: %+v, want the stream reset", f)
+		}
+	})
+}
