@@ -148,3 +148,43 @@ func TestCloseGraceAfterAnswer(t *testing.T) {
 		})
 	}
 }
+
+// Once the close frame is sent, the Conn reads what the peer still sends
+// until its end or ReplyTimeout (the linger), whatever the receiving
+// call's context: a context that ended during the linger cut it short,
+// and a TCP socket closed with input unread is reset, which loses the
+// close frame if it is still in the send buffer (an outside audit saw
+// the peer get 98 KB of 524 KB and no close frame).
+func TestLingerOutlivesCallContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b := net.Pipe()
+		h := &halfPipe{Conn: a}
+		c := conn.New(h, nil)
+		defer c.CloseNow()
+		sent := make(chan time.Duration, 1)
+		start := time.Now()
+		go func() {
+			b.Write([]byte{0x82, 0x81, 1, 2, 3, 4, 5}) // masked: the client fails with 1002
+			h, _ := frame.ReadHeader(b)                // the client's close frame
+			io.ReadFull(b, make([]byte, h.Length))
+			for {
+				// The peer keeps sending for a second, then closes.
+				if _, err := b.Write([]byte{0x82, 0x01, 'x'}); err != nil || time.Since(start) > time.Second {
+					sent <- time.Since(start)
+					b.Close()
+					return
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		}()
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		var fe *frame.Error
+		if _, _, err := c.ReadMessage(ctx); !errors.As(err, &fe) || fe.Code != status.ProtocolError {
+			t.Errorf("ReadMessage = %v, want the connection failed with 1002", err)
+		}
+		if took := <-sent; took < time.Second || !h.closedWrite.Load() {
+			t.Errorf("the client stopped reading after %v (half-closed %v), want the peer's end at 1s", took, h.closedWrite.Load())
+		}
+	})
+}

@@ -882,6 +882,12 @@ func (c *Conn) lingerUntil(dl time.Time) {
 	select {
 	case <-c.done:
 	default:
+		// The receiving call's context stops bounding the socket: the
+		// linger has its own deadline, and a context that ended during
+		// it would cut it short, closing the socket with input unread,
+		// which resets TCP and loses what was still to be sent (the
+		// close frame among it).
+		c.rbind.Disarm()
 		linger(c.t, dl)
 	}
 }
