@@ -106,7 +106,10 @@ type Config struct {
 	SkipUTF8Validation bool
 
 	// DeliverFragments makes ReadDataFrame return each fragment of a
-	// message as it arrives (websocket-client's fire_cont_frame).
+	// message as it arrives (websocket-client's fire_cont_frame), and so
+	// ReadMessage and ReadMessages: continuations come with
+	// frame.OpContinuation, and only ReadDataFrame's Fin tells where a
+	// message ends.
 	DeliverFragments bool
 
 	// ControlFrames makes ReadDataFrame also return ping
