@@ -107,9 +107,9 @@ type Config struct {
 
 	// DeliverFragments makes ReadDataFrame return each fragment of a
 	// message as it arrives (websocket-client's fire_cont_frame), and so
-	// ReadMessage and ReadMessages: continuations come with
-	// frame.OpContinuation, and only ReadDataFrame's Fin tells where a
-	// message ends.
+	// ReadMessages and ReadMessage: continuations come with
+	// frame.OpContinuation, and a frame's Fin tells where a message ends
+	// (ReadMessage, which returns no Fin, cannot tell).
 	DeliverFragments bool
 
 	// ControlFrames makes ReadDataFrame also return ping
