@@ -961,10 +961,8 @@ func TestH2ClientKeptWriteEndsStream(t *testing.T) {
 func TestH2SoloWriteBoundedByContext(t *testing.T) {
 	for _, cancelled := range []bool{false, true} {
 		synctest.Test(t, func(t *testing.T) {
-			d, peer, release := handingH2Dialer(t, 1)
-			defer release()
-			c := dial(t, d, "ws://h2.test/")
-			p := <-peer
+			cs, p := h2Dial(t, 1, false)
+			c := cs[0]
 			p.hold <- struct{}{} // the server reads nothing more
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
@@ -994,13 +992,8 @@ func TestH2SoloWriteBoundedByContext(t *testing.T) {
 // matching ErrClosed, not the write timeout.
 func TestH2PooledWriteAfterCloseNow(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		d, peer, release := handingH2Dialer(t, 1)
-		defer release()
-		var pool conn.HTTP2Pool
-		defer pool.Close()
-		d.HTTP2Pool = &pool
-		c := dial(t, d, "ws://h2.test/")
-		p := <-peer
+		cs, p := h2Dial(t, 1, true)
+		c := cs[0]
 		p.hold <- struct{}{} // the server reads nothing more
 		wrote := make(chan error, 1)
 		go func() { wrote <- c.WriteMessage(context.Background(), frame.OpBinary, make([]byte, 100000)) }()
@@ -1019,10 +1012,8 @@ func TestH2PooledWriteAfterCloseNow(t *testing.T) {
 // played no part, even when the server was only slow.
 func TestH2SoloCutWriteBroken(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		d, peer, release := handingH2Dialer(t, 1)
-		defer release()
-		c := dial(t, d, "ws://h2.test/")
-		p := <-peer
+		cs, p := h2Dial(t, 1, false)
+		c := cs[0]
 		p.hold <- struct{}{}
 		time.AfterFunc(3*time.Second, func() { <-p.hold }) // slow, not dead
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)

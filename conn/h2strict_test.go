@@ -14,6 +14,26 @@ import (
 	"github.com/framewire/ws/handshake"
 )
 
+// h2Dial dials n WebSockets to a server that answers them (see
+// handingH2Dialer), through an HTTP2Pool when pooled and each over an
+// HTTP/2 connection of its own otherwise (then n is 1), and returns them
+// with the server's peer. Everything is released when the test ends.
+func h2Dial(t *testing.T, n int, pooled bool) ([]*conn.Conn, *h2Peer) {
+	t.Helper()
+	d, peer, release := handingH2Dialer(t, n)
+	t.Cleanup(release)
+	if pooled {
+		pool := new(conn.HTTP2Pool)
+		t.Cleanup(func() { pool.Close() })
+		d.HTTP2Pool = pool
+	}
+	cs := make([]*conn.Conn, n)
+	for i := range cs {
+		cs[i] = dial(t, d, "ws://h2.test/")
+	}
+	return cs, <-peer
+}
+
 // The answer to the extended CONNECT is checked as RFC 9113 has it, and a
 // stream error keeps its cause for errors.Is: a :status that is not three
 // digits, and a connection-specific field in a 2xx answer, are malformed
@@ -74,14 +94,8 @@ func TestH2ClientStrictAnswer(t *testing.T) {
 // §5.1), not a reset of a stream never opened.
 func TestH2ClientNoResetsForClosedStreams(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		d, peer, release := handingH2Dialer(t, 2)
-		defer release()
-		var pool conn.HTTP2Pool
-		defer pool.Close()
-		d.HTTP2Pool = &pool
-		a := dial(t, d, "ws://h2.test/")
-		b := dial(t, d, "ws://h2.test/")
-		p := <-peer
+		cs, p := h2Dial(t, 2, true)
+		a, b := cs[0], cs[1]
 		p.fr.AllowIllegalWrites = true // WINDOW_UPDATEs of 0
 		a.CloseNow()                   // stream 1: one RST_STREAM CANCEL
 		if f := p.next(http2.FrameRSTStream); f.StreamID != 1 {
@@ -112,11 +126,7 @@ func TestH2ClientNoResetsForClosedStreams(t *testing.T) {
 // do not shut the stream's window for good.
 func TestH2ClientPaddingWindowReturned(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		d, peer, release := handingH2Dialer(t, 1)
-		defer release()
-		c := dial(t, d, "ws://h2.test/")
-		defer c.CloseNow()
-		p := <-peer
+		_, p := h2Dial(t, 1, false)
 		pad := make([]byte, 255)
 		for range 300 { // 76,800 bytes of window, over a quarter of 256 KiB
 			p.fr.WriteDataPadded(1, false, nil, pad)
@@ -132,11 +142,8 @@ func TestH2ClientPaddingWindowReturned(t *testing.T) {
 // floods.
 func TestH2ClientPingBurstDuringWrite(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		d, peer, release := handingH2Dialer(t, 1)
-		defer release()
-		c := dial(t, d, "ws://h2.test/")
-		defer c.CloseNow()
-		p := <-peer
+		cs, p := h2Dial(t, 1, false)
+		c := cs[0]
 		p.hold <- struct{}{} // the server reads nothing for now
 		wrote := make(chan error, 1)
 		go func() { wrote <- c.WriteMessage(context.Background(), frame.OpBinary, make([]byte, 40000)) }()
@@ -182,16 +189,8 @@ func TestH2ClientMaxStreamsZero(t *testing.T) {
 // for that deadline, return at once and be retried for ever.
 func TestH2ConnectionTimeoutIsLossForOthers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		d, peer, release := handingH2Dialer(t, 2)
-		defer release()
-		var pool conn.HTTP2Pool
-		defer pool.Close()
-		d.HTTP2Pool = &pool
-		a := dial(t, d, "ws://h2.test/")
-		b := dial(t, d, "ws://h2.test/")
-		defer a.CloseNow()
-		defer b.CloseNow()
-		p := <-peer
+		cs, p := h2Dial(t, 2, true)
+		a, b := cs[0], cs[1]
 		p.hold <- struct{}{} // the server reads nothing more
 		go a.WriteMessage(context.Background(), frame.OpBinary, make([]byte, 40000))
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -211,10 +210,8 @@ func TestH2ConnectionTimeoutIsLossForOthers(t *testing.T) {
 // grace a stream's close gives a server to end its side.
 func TestH2CloseUnansweredBounded(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		d, peer, release := handingH2Dialer(t, 1)
-		defer release()
-		c := dial(t, d, "ws://h2.test/")
-		p := <-peer
+		cs, p := h2Dial(t, 1, false)
+		c := cs[0]
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		defer cancel()
 		start := time.Now()
