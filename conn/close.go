@@ -110,6 +110,7 @@ func (c *Conn) drain(ctx context.Context) error {
 	// that a peer sending large messages after our close frame costs
 	// memory no longer than a few KiB. The Conn is ended after the drain.
 	c.asm.Discard = true
+	c.rf.closing = true
 	if c.rf.mode == modeClosing {
 		// ReadFrame returned the peer's close: the handshake is complete.
 		return c.closing(ctx)

@@ -148,10 +148,10 @@
 //     kept and goes out first with the next write ([TimeoutError] Kept).
 //     One stopped in the middle of a larger frame cannot be resumed
 //     without corrupting the stream: the [*TimeoutError] has Broken set and
-//     matches [ErrBroken], and the connection is closed at once, as by
-//     CloseNow (a TLS close_notify after the cut record would reach the
-//     peer as a corrupt record). Over TLS every write timeout is fatal,
-//     as crypto/tls cannot resume a write.
+//     matches [ErrBroken], and the connection is closed (under TLS
+//     without a close_notify alert, which the peer would read as the end
+//     of the cut record). Over TLS every write timeout is fatal, as
+//     crypto/tls cannot resume a write.
 //   - A call waiting for the lock held by another goroutine gives up when
 //     its context ends, having done nothing. A sender whose frame was
 //     queued (see Concurrency) has already returned: the frame goes out

@@ -188,3 +188,29 @@ func TestLingerOutlivesCallContext(t *testing.T) {
 		}
 	})
 }
+
+// Close's context bounds all of Close, the linger after a failure in its
+// drain included: a peer that answers the close frame with a frame that
+// breaks RFC 6455, then reads on and never closes, costs Close its
+// context's 200 ms, not ReplyTimeout's 5 s.
+func TestCloseDrainFailureBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b := net.Pipe()
+		c := conn.New(&halfPipe{Conn: a}, nil)
+		defer c.CloseNow()
+		defer b.Close()
+		go func() {
+			h, _ := frame.ReadHeader(b) // the client's close frame
+			io.ReadFull(b, make([]byte, h.Length))
+			b.Write([]byte{0x83, 0x00}) // a reserved opcode
+			io.Copy(io.Discard, b)
+		}()
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		err := c.Close(ctx, status.NormalClosure, "")
+		if took := time.Since(start); took > 200*time.Millisecond {
+			t.Errorf("Close = %v after %v, want its context's 200ms at most", err, took)
+		}
+	})
+}

@@ -46,6 +46,9 @@ type inFrame struct {
 	// read before this side sent one: the peer began the closing
 	// handshake, even if this side's close, sent since, answers it.
 	peerFirst bool
+	// closing: Close is reading the peer's answer, under its context,
+	// which bounds the whole of Close, the linger included.
+	closing bool
 }
 
 // claim reports ErrMixedRead when a frame that another mode began is in
@@ -882,12 +885,14 @@ func (c *Conn) lingerUntil(dl time.Time) {
 	select {
 	case <-c.done:
 	default:
-		// The receiving call's context stops bounding the socket: the
+		// A receiving call's context stops bounding the socket: the
 		// linger has its own deadline, and a context that ended during
 		// it would cut it short, closing the socket with input unread,
 		// which resets TCP and loses what was still to be sent (the
-		// close frame among it).
-		c.rbind.Disarm()
+		// close frame among it). Close's context bounds all of Close.
+		if !c.rf.closing {
+			c.rbind.Disarm()
+		}
 		linger(c.t, dl)
 	}
 }

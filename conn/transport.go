@@ -157,6 +157,11 @@ func (t *netTransport) Abort() error {
 	return raw.Close()
 }
 
+// closeUnder closes the connection under any TLS layers as it is (FIN),
+// without a close_notify alert: after a write cut a TLS record, the peer
+// would read the alert as the record's end, a corrupt record.
+func (t *netTransport) closeUnder() error { return t.under(nil).Close() }
+
 // CloseWrite ends the writing side: under TLS a close_notify alert is sent
 // first, then the TCP connection is half-closed (FIN).
 func (t *netTransport) CloseWrite() error {
@@ -232,6 +237,8 @@ func (p *prefixed) writeBuffers(v *net.Buffers) (int64, error) { return writeVec
 // Abort passes the optional methods of the transport under the prefix on.
 func (p *prefixed) Abort() error { return abort(p.Transport) }
 
+func (p *prefixed) closeUnder() error { return closeBroken(p.Transport) }
+
 // CloseWrite half-closes the transport under the prefix when it can.
 func (p *prefixed) CloseWrite() error {
 	if hc, ok := p.Transport.(halfCloser); ok {
@@ -242,6 +249,15 @@ func (p *prefixed) CloseWrite() error {
 
 func (p *prefixed) LocalAddr() net.Addr  { return localAddr(p.Transport) }
 func (p *prefixed) RemoteAddr() net.Addr { return remoteAddr(p.Transport) }
+
+// closeBroken closes t after a write cut a frame: as Close does, but under
+// TLS without the close_notify alert that would follow the cut record.
+func closeBroken(t Transport) error {
+	if u, ok := t.(interface{ closeUnder() error }); ok {
+		return u.closeUnder()
+	}
+	return t.Close()
+}
 
 // abort closes t at once: through its Abort method, or else Close.
 func abort(t Transport) error {

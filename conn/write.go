@@ -534,7 +534,7 @@ func (c *Conn) wrote(ctx context.Context, n int, err error) error {
 		// reset ends sending only, in writeFailed: what it sent before
 		// is still to be read.)
 		lost := lostErr(err)
-		c.terminate(lost, lost)
+		c.drop(lost, lost, func() error { return closeBroken(c.t) })
 	}
 	if cerr := ctxErr(ctx); cerr != nil && isTimeout(err) {
 		// Some transports (TLS) cannot resume any write after a timeout.
@@ -542,9 +542,9 @@ func (c *Conn) wrote(ctx context.Context, n int, err error) error {
 		kept := !broken && c.w.kept && c.w.whole
 		te := &TimeoutError{Op: "write", Broken: broken, Kept: kept, Ctx: cerr, Err: err}
 		if broken {
-			// Closed as by CloseNow: under TLS a close_notify after
-			// the cut record would reach the peer as a corrupt record.
-			c.drop(te, te, func() error { return abort(c.t) })
+			// Under TLS a close_notify after the cut record would
+			// reach the peer as a corrupt record: none is sent.
+			c.drop(te, te, func() error { return closeBroken(c.t) })
 		}
 		return te
 	}
