@@ -72,6 +72,7 @@ type Conn struct {
 	pongBox  atomic.Pointer[pongBox]
 
 	closeSent atomic.Bool // a close frame was written
+	replying  atomic.Bool // a close frame answers the peer: a pong still owed goes first
 	ended     atomic.Bool // rerr and werr are set
 
 	mu   sync.Mutex

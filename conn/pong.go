@@ -153,15 +153,16 @@ func (c *Conn) flushPong() error {
 
 // writePong writes a pong with payload p, within ReplyTimeout on a
 // deadline of its own; the caller holds the write lock and has no context
-// bound to the socket. A pong is not due once a close frame was sent. One
-// that runs out of time means the peer is not reading: the connection
-// fails with an error matching ErrReplyTimeout and the socket is closed at
-// once.
+// bound to the socket. A pong is not due once a close frame was sent, and
+// is still written after the connection ended when a close frame is about
+// to answer the peer (replying), as the ping came before it. One that runs
+// out of time means the peer is not reading: the connection fails with an
+// error matching ErrReplyTimeout and the socket is closed at once.
 func (c *Conn) writePong(p []byte) error {
 	if c.closeSent.Load() {
 		return nil
 	}
-	if err := c.writeErr(); err != nil {
+	if err := c.writeErr(); err != nil && !c.replying.Load() {
 		return err
 	}
 	c.wbind.Until(time.Now().Add(ReplyTimeout))

@@ -864,6 +864,12 @@ func (c *Conn) fail(code status.Code, cause error) error {
 // goroutine, and closes the socket. The caller holds the read lock.
 func (c *Conn) closeWith(payload []byte, rerr, werr error) {
 	sending := c.writeErr() == nil // a peer's reset ends it: no close frame can go out
+	// A ping received before the peer's close frame, or before the
+	// violation, is still owed its pong (RFC 6455 §5.5.2), which goes out
+	// before the close frame: replying lets the write lock's holder write
+	// it once later sends are refused, and replyClose writes it if the
+	// holder has not.
+	c.replying.Store(sending)
 	c.record(rerr, werr)
 	dl := time.Now().Add(ReplyTimeout)
 	if sending {
@@ -912,6 +918,10 @@ func (c *Conn) replyClose(payload []byte, dl time.Time) {
 		}
 	}
 	if !c.closeSent.Load() {
+		if c.pongOwed.Load() && c.flushPong() != nil {
+			c.unlockWrite()
+			return
+		}
 		c.wbind.Until(dl)
 		c.put(frame.Header{Fin: true, Opcode: frame.OpClose, Masked: c.masks()}, payload)
 	}

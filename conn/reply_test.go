@@ -183,6 +183,42 @@ func TestPongWaitsForSender(t *testing.T) {
 	})
 }
 
+// A ping received before the peer's close frame is answered (RFC 6455
+// §5.5.2 excuses only pings after it), also when the pong was left to a
+// sender holding the write lock: the pong follows the sender's frame and
+// comes before the close frame that answers the peer.
+func TestPongBeforeCloseEcho(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		seen := make(chan string, 3)
+		c := dialPipe(t, nil, func(p *wstest.Peer) {
+			p.Upgrade(nil)
+			p.WriteMessage(frame.OpPing, []byte("p"))
+			p.WriteClose(status.NormalClosure, "")
+			time.Sleep(time.Second) // read nothing meanwhile
+			for range 3 {
+				f, err := p.ReadFrame()
+				if err != nil {
+					seen <- err.Error()
+					continue
+				}
+				seen <- f.Opcode.String() + ":" + string(f.Payload[:min(len(f.Payload), 1)])
+			}
+		})
+		sent := make(chan error, 1)
+		go func() { sent <- c.WriteMessage(context.Background(), frame.OpBinary, []byte("big")) }()
+		synctest.Wait() // the sender holds the write lock
+		_, _, err := c.ReadMessage(context.Background())
+		if ce := (*status.CloseError)(nil); !errors.As(err, &ce) || ce.Code != status.NormalClosure {
+			t.Fatalf("ReadMessage = %v, want the peer's close", err)
+		}
+		<-sent
+		got := []string{<-seen, <-seen, <-seen}
+		if want := []string{"binary:b", "pong:p", "close:\x03"}; got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
+			t.Errorf("peer read %q, want %q", got, want)
+		}
+	})
+}
+
 // A send that holds the write lock far longer than ReplyTimeout, to a
 // peer that pings and then reads nothing for a while, neither fails the
 // connection nor stalls the reader: the receiving call reads on at once,
