@@ -213,11 +213,15 @@ func (s *session) keepalive(interval, timeout time.Duration, payload []byte, qui
 }
 
 // ping sends a ping. It reports whether a new wait for a pong started:
-// not when the ping could not be sent, nor when a pong is already overdue
-// (a pong answering this ping settles that one).
+// not when the ping could not be sent because the connection ended, nor
+// while an earlier ping still awaits its pong, whose wait keeps its end
+// (a pong answering either settles it; restarting the wait at each ping
+// would put it off for ever when pings cannot be written and take
+// PingTimeout each, over half the interval), nor when a pong is already
+// overdue.
 func (s *session) ping(interval, timeout time.Duration, payload []byte) bool {
 	s.mu.Lock()
-	fresh := !s.overdue
+	fresh := !s.overdue && !s.awaiting
 	if fresh && s.track {
 		// Set before sending, so that even the quickest pong clears it.
 		s.awaiting = true

@@ -15,7 +15,17 @@ import (
 // A peer that neither reads nor writes: the pings cannot even be written,
 // and that too is a pong timeout, as in websocket-client, which times the
 // pong from the attempt to send the ping.
+// A ping sent while an earlier one still awaits its pong leaves that
+// wait's end where it was: with a timeout over half the interval, each
+// ping that timed out unwritten used to push the wait past the next tick,
+// for ever.
 func TestStalledPeerIsPongTimeout(t *testing.T) {
+	for _, timeout := range []time.Duration{500 * time.Millisecond, 600 * time.Millisecond, 900 * time.Millisecond} {
+		t.Run(timeout.String(), func(t *testing.T) { stalledPeer(t, timeout) })
+	}
+}
+
+func stalledPeer(t *testing.T, timeout time.Duration) {
 	synctest.Test(t, func(t *testing.T) {
 		release := make(chan struct{})
 		defer close(release)
@@ -23,7 +33,7 @@ func TestStalledPeerIsPongTimeout(t *testing.T) {
 			URL:          "ws://stalled.test/",
 			Dialer:       pipeDialer(func(*peer) { <-release }),
 			PingInterval: time.Second,
-			PingTimeout:  500 * time.Millisecond,
+			PingTimeout:  timeout,
 		}
 		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 		defer cancel()
