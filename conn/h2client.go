@@ -82,7 +82,7 @@ func protoErr(code http2.ErrCode, format string, args ...any) error {
 // lock, split by the server's frame size and flow-control windows.
 type h2Client struct {
 	nc    net.Conn
-	br    *bufio.Reader // under fr: the read loop's
+	br    *h2Blocks     // under fr: the read loop's
 	wuBuf [4]byte       // the read loop's: a WINDOW_UPDATE's payload
 	fr    *http2.Framer // reads: the read loop's; writes: under wsem
 	wsem  chan struct{} // the write lock, a semaphore so that waiting for it honours a deadline
@@ -140,7 +140,7 @@ func newH2Client(ctx context.Context, nc net.Conn) (*h2Client, error) {
 		sendWindow: 65535,
 		recvWindow: h2ConnWindow,
 	}
-	c.br = bufio.NewReaderSize(nc, 4<<10)
+	c.br = &h2Blocks{r: bufio.NewReaderSize(nc, 4<<10)}
 	c.fr = http2.NewFramer(nc, c.br)
 	c.fr.SetReuseFrames()
 	c.fr.SetMaxReadFrameSize(h2MaxReadFrame)
@@ -849,6 +849,70 @@ func (c *h2Client) onSettings(f *http2.SettingsFrame) error {
 		close(c.settled)
 	}
 	return c.owe(func(o *h2Owed) error { o.settingsAcks++; return nil })
+}
+
+// h2MaxBlockFrames bounds the frames of one header block, CONTINUATION
+// frames included: room for a block of h2MaxHeaderList bytes in frames of
+// 64 bytes. The Framer bounds a block's bytes, but not how many empty
+// CONTINUATION frames follow each other (RFC 9113 §6.10 sets no limit): a
+// server sending them for ever would hold the read loop inside the block,
+// the connection looking alive to the pool all the while.
+const h2MaxBlockFrames = h2MaxHeaderList / 64
+
+// h2Blocks is the read loop's reader, under the Framer: it follows the
+// frames in the bytes read, to end the connection when a header block
+// runs past h2MaxBlockFrames frames. Every byte the read loop takes goes
+// through it, so that it never loses count.
+type h2Blocks struct {
+	r      *bufio.Reader
+	hdr    [9]byte // the frame header being read
+	hn     int     // bytes of hdr read
+	remain uint32  // payload bytes of the current frame still to come
+	frames int     // frames of the header block open; 0: none is
+	err    error   // the block ran too long: every Read from the next on fails
+}
+
+// Read reads from the buffered connection, counting the frames of a header
+// block as their headers pass.
+func (g *h2Blocks) Read(p []byte) (int, error) {
+	if g.err != nil {
+		return 0, g.err
+	}
+	n, err := g.r.Read(p)
+	for b := p[:n]; len(b) > 0; {
+		if g.remain > 0 {
+			k := min(len(b), int(g.remain)) // remain < 1<<24
+			b, g.remain = b[k:], g.remain-uint32(k)
+			continue
+		}
+		k := copy(g.hdr[g.hn:], b)
+		b, g.hn = b[k:], g.hn+k
+		if g.hn < len(g.hdr) {
+			break
+		}
+		g.hn = 0
+		g.remain = uint32(g.hdr[0])<<16 | uint32(g.hdr[1])<<8 | uint32(g.hdr[2])
+		ended := http2.Flags(g.hdr[4]).Has(http2.FlagHeadersEndHeaders)
+		switch http2.FrameType(g.hdr[3]) {
+		case http2.FrameHeaders, http2.FramePushPromise:
+			g.frames = 1
+		case http2.FrameContinuation:
+			if g.frames > 0 {
+				g.frames++
+			}
+		default:
+			g.frames = 0 // a block open is cut: the Framer's error
+		}
+		if ended {
+			g.frames = 0
+		}
+		if g.frames > h2MaxBlockFrames && g.err == nil {
+			// Failed from the next Read: io.ReadFull drops an error
+			// that comes with the bytes it asked for.
+			g.err = protoErr(http2.ErrCodeEnhanceYourCalm, "header block of more than %d frames", h2MaxBlockFrames)
+		}
+	}
+	return n, err
 }
 
 // readWindowUpdate reads the payload of the WINDOW_UPDATE frame fh

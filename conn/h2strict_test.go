@@ -3,11 +3,13 @@ package conn_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
@@ -226,4 +228,61 @@ func TestH2CloseUnansweredBounded(t *testing.T) {
 			t.Errorf("after Close: %+v, want the stream reset", f)
 		}
 	})
+}
+
+// A header block may come in as many frames as a block of the largest
+// header list in frames of 64 bytes, but a server that sends empty
+// CONTINUATION frames for ever, which the Framer's bound on a block's
+// bytes lets through, fails the connection at once (ENHANCE_YOUR_CALM)
+// instead of holding the read loop, and the dial, until its deadline.
+func TestH2ClientContinuationFlood(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		frames int // 0: for ever
+	}{{"1024 frames", 1024}, {"endless", 0}} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				d := rawH2Dialer(t, func(p *h2Peer) {
+					f := p.next(http2.FrameHeaders)
+					p.hbuf.Reset()
+					p.enc.WriteField(hpack.HeaderField{Name: ":status", Value: "200"})
+					p.enc.WriteField(hpack.HeaderField{Name: "x-pad", Value: strings.Repeat("v", 100)})
+					block := p.hbuf.Bytes()
+					if p.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: f.StreamID, BlockFragment: block[:1]}) != nil {
+						return
+					}
+					block = block[1:]
+					for i := 2; tc.frames == 0 || i <= tc.frames; i++ {
+						var frag []byte
+						if tc.frames > 0 && len(block) > tc.frames-i {
+							frag, block = block[:1], block[1:]
+						}
+						if p.fr.WriteContinuation(f.StreamID, i == tc.frames, frag) != nil {
+							return
+						}
+					}
+					p.next(http2.FrameRSTStream)
+				})
+				start := time.Now()
+				c, err := d.Dial(context.Background(), "ws://h2.test/")
+				if tc.frames > 0 {
+					if err != nil {
+						t.Fatalf("Dial = %v", err)
+					}
+					if v := c.Header().Get("X-Pad"); len(v) != 100 {
+						t.Errorf("x-pad has %d bytes, want 100", len(v))
+					}
+					c.CloseNow()
+					return
+				}
+				var he *conn.HTTP2Error
+				if !errors.As(err, &he) || he.Code != http2.ErrCodeEnhanceYourCalm {
+					t.Errorf("Dial = %v, want an HTTP2Error ENHANCE_YOUR_CALM", err)
+				}
+				if d := time.Since(start); d != 0 {
+					t.Errorf("Dial returned after %v, want at once", d)
+				}
+			})
+		})
+	}
 }
