@@ -201,7 +201,7 @@ func (d *Dialer) Dial(ctx context.Context, rawURL string) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := d.checkHeader(); err != nil {
+	if err := d.checkHeader(u); err != nil {
 		return nil, err
 	}
 	parent := ctx
@@ -287,7 +287,7 @@ func (d *Dialer) dialOnce(ctx, parent context.Context, u *url.URL, st *dialState
 func (d *Dialer) DialConn(ctx context.Context, nc net.Conn, rawURL string) (*Conn, error) {
 	u, err := handshake.ParseURL(rawURL)
 	if err == nil {
-		err = d.checkHeader()
+		err = d.checkHeader(u)
 	}
 	if err != nil {
 		nc.Close()
@@ -802,11 +802,27 @@ func (d *Dialer) proxyFor(ctx context.Context, u *url.URL) (*url.URL, error) {
 	return pu, nil
 }
 
-// checkHeader refuses, before anything is dialled, Compression.Offers that
-// cannot be sent (handshake.ErrInvalidOffer) and a permessage-deflate
-// offer in Header's Sec-WebSocket-Extensions, whatever its spelling: see
+// checkHeader refuses, before anything is dialled, a request to u that
+// could not be sent (handshake.ErrInvalidHeader, as the handshake would
+// refuse it, but before a proxy is told where to and before the Host
+// override becomes a TLS server name), Compression.Offers that cannot be
+// sent (handshake.ErrInvalidOffer) and a permessage-deflate offer in
+// Header's Sec-WebSocket-Extensions, whatever its spelling: see
 // ErrExtensionHeader.
-func (d *Dialer) checkHeader() error {
+func (d *Dialer) checkHeader(u *url.URL) error {
+	req := handshake.Request{
+		URL:            u,
+		Host:           d.Host,
+		Origin:         d.Origin,
+		SuppressOrigin: d.SuppressOrigin,
+		Key:            checkKey,
+		Subprotocols:   d.Subprotocols,
+		Header:         d.Header,
+		Cookie:         d.Cookie,
+	}
+	if err := req.Check(); err != nil {
+		return err
+	}
 	if cp := d.Config.Compression; cp != nil && cp.Offers != nil {
 		if _, err := handshake.DeflateOffer(cp.Offers...); err != nil {
 			return err // before a connection is made for nothing
@@ -830,6 +846,10 @@ func (d *Dialer) checkHeader() error {
 	}
 	return fmt.Errorf("%w: set Dialer.Config.Compression instead", ErrExtensionHeader)
 }
+
+// checkKey stands for the key in checkHeader's request: RFC 6455's
+// sample, valid as every key NewKey makes is.
+const checkKey = "dGhlIHNhbXBsZSBub25jZQ=="
 
 // acceptExtensions checks the extensions the server accepted against the
 // permessage-deflate offers made (none: compression is off) and returns

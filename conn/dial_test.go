@@ -804,3 +804,36 @@ func TestProtoStatus(t *testing.T) {
 		t.Errorf("New: Proto, Status = %q, %d; want \"\", 0", n.Proto(), n.StatusCode())
 	}
 }
+
+// A request that cannot be sent is refused before anything is dialled:
+// no connection is made, no proxy learns the target, and a bad Host
+// override never becomes a TLS server name or an HTTP/2 :authority.
+func TestDialRefusesUnsendableFirst(t *testing.T) {
+	for name, d := range map[string]conn.Dialer{
+		"Host with CR LF":        {Host: "a\r\nX-Injected: 1"},
+		"Host with NUL, HTTP/2":  {Host: "a\x00b", HTTP2: conn.HTTP2Only},
+		"Host with a space":      {Host: "a b/c?d", HTTP2: conn.HTTP2Prefer},
+		"Header value with CR":   {Header: http.Header{"X-A": {"a\rb"}}},
+		"Header name with space": {Header: http.Header{"X A": {"1"}}},
+		"two Origin entries":     {Header: http.Header{"Origin": {"http://a", "http://b"}}},
+		"Origin with LF":         {Origin: "http://o\n"},
+		"Subprotocol with comma": {Subprotocols: []string{"a,b"}},
+		"Cookie with CR LF":      {Cookie: "a=1\r\nX: 1"},
+	} {
+		for _, target := range []string{"ws://h.test/", "wss://h.test/"} {
+			dialled := 0
+			d.NetDial = func(context.Context, string, string) (net.Conn, error) {
+				dialled++
+				return nil, errors.New("dialled")
+			}
+			d.Proxy = func(*http.Request) (*url.URL, error) {
+				dialled++
+				return nil, nil
+			}
+			_, err := d.Dial(context.Background(), target)
+			if !errors.Is(err, handshake.ErrInvalidHeader) || dialled > 0 {
+				t.Errorf("%s, %s: Dial = %v after %d dials or proxy choices, want ErrInvalidHeader before any", name, target, err, dialled)
+			}
+		}
+	}
+}

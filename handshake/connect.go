@@ -46,6 +46,9 @@ func (r *Request) ConnectHeader() (http.Header, error) {
 			return nil, err
 		}
 	}
+	if err := r.checkSlot(slotHost); err != nil {
+		return nil, err // the :authority (RFC 9113 §8.3.1)
+	}
 	h := make(http.Header, 4+len(r.Header))
 	add := func(name, v string) error {
 		if !httpguts.ValidHeaderFieldName(name) || !httpguts.ValidHeaderFieldValue(v) {

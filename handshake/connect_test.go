@@ -69,6 +69,13 @@ func TestConnectHeader(t *testing.T) {
 			t.Errorf("ConnectHeader with %s = %v, want ErrInvalidHeader", name, err)
 		}
 	}
+	// Host is the :authority: what the Host field refuses, it refuses.
+	for _, host := range []string{"a\r\nX-Injected: 1", "a\x00b", "a b/c?d"} {
+		bad := handshake.Request{URL: mustURL(t, "ws://h.test/"), Host: host}
+		if _, err := bad.ConnectHeader(); !errors.Is(err, handshake.ErrInvalidHeader) {
+			t.Errorf("ConnectHeader with Host %q = %v, want ErrInvalidHeader", host, err)
+		}
+	}
 }
 
 // The answer to an extended CONNECT: 2xx accepts, with the subprotocol and

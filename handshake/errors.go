@@ -159,7 +159,7 @@ func (e *StatusError) Response() *http.Response {
 
 // RedirectError reports a redirect (301, 302, 303, 307 or 308) whose
 // Location is a usable WebSocket URL. The caller may dial Location; see
-// [SameHost] for what to drop when it points elsewhere.
+// [SameOrigin] for what to drop when it points elsewhere.
 type RedirectError struct {
 	StatusCode int
 	Status     string   // reason phrase

@@ -146,32 +146,18 @@ func (r *Request) AppendBinary(b []byte) ([]byte, error) {
 	b0 := len(b)
 	fail := func(err error) ([]byte, error) { return b[:b0], err }
 
-	var overridden [numSlots]bool
+	overridden, err := r.checkHeader()
+	if err != nil {
+		return b, err
+	}
 	var keyArr [16]string
 	keys := keyArr[:0]
-	for name, vs := range r.Header {
-		if !httpguts.ValidHeaderFieldName(name) {
-			return fail(headerErr(name))
+	for name := range r.Header {
+		if slotOf(name) < 0 {
+			keys = append(keys, name)
 		}
-		for _, v := range vs {
-			if !httpguts.ValidHeaderFieldValue(v) {
-				return fail(headerErr(name))
-			}
-		}
-		if s := slotOf(name); s >= 0 {
-			overridden[s] = true
-			continue
-		}
-		keys = append(keys, name)
 	}
 	slices.Sort(keys)
-	for _, s := range singleSlots {
-		if overridden[s] {
-			if err := r.checkSingle(s); err != nil {
-				return fail(err)
-			}
-		}
-	}
 
 	b = append(b, "GET "...)
 	b = appendResource(b, r.URL)
@@ -180,7 +166,6 @@ func (r *Request) AppendBinary(b []byte) ([]byte, error) {
 		if overridden[s] {
 			b = r.appendOverride(b, s)
 		} else {
-			var err error
 			if b, err = r.appendSlot(b, s); err != nil {
 				return fail(err)
 			}
@@ -195,6 +180,54 @@ func (r *Request) AppendBinary(b []byte) ([]byte, error) {
 	}
 	b = append(b, "\r\n"...)
 	return b, nil
+}
+
+// Check reports the error [Request.AppendBinary] would return for r,
+// without writing anything: a client can refuse a request that cannot be
+// sent before it connects for nothing.
+func (r *Request) Check() error {
+	if err := r.checkURL(); err != nil {
+		return err
+	}
+	overridden, err := r.checkHeader()
+	if err != nil {
+		return err
+	}
+	for s := range numSlots {
+		if !overridden[s] {
+			if err := r.checkSlot(s); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkHeader checks the names and values of r.Header, and the entries
+// replacing built-in fields sent once; it reports which built-in fields
+// Header entries replace.
+func (r *Request) checkHeader() (overridden [numSlots]bool, err error) {
+	for name, vs := range r.Header {
+		if !httpguts.ValidHeaderFieldName(name) {
+			return overridden, headerErr(name)
+		}
+		for _, v := range vs {
+			if !httpguts.ValidHeaderFieldValue(v) {
+				return overridden, headerErr(name)
+			}
+		}
+		if s := slotOf(name); s >= 0 {
+			overridden[s] = true
+		}
+	}
+	for _, s := range singleSlots {
+		if overridden[s] {
+			if err := r.checkSingle(s); err != nil {
+				return overridden, err
+			}
+		}
+	}
+	return overridden, nil
 }
 
 // singleSlots are the built-in fields that a request carries at most once
@@ -215,17 +248,47 @@ func (r *Request) checkSingle(s int) error {
 	return nil
 }
 
-// appendSlot appends the built-in field s, if it is sent.
+// checkSlot checks the value r gives the built-in field s.
+func (r *Request) checkSlot(s int) error {
+	ok := true
+	switch s {
+	case slotHost:
+		ok = r.Host == "" || httpguts.ValidHostHeader(r.Host)
+	case slotOrigin:
+		ok = r.SuppressOrigin || r.Origin == "" || httpguts.ValidHeaderFieldValue(r.Origin)
+	case slotKey:
+		if !validKey(r.Key) {
+			return ErrInvalidKey
+		}
+	case slotProtocol:
+		for _, p := range r.Subprotocols {
+			ok = ok && p != "" && httpguts.ValidHeaderFieldName(p)
+		}
+	case slotExtensions:
+		for _, e := range r.Extensions {
+			ok = ok && strings.TrimSpace(e) != "" && httpguts.ValidHeaderFieldValue(e)
+		}
+	case slotCookie:
+		ok = httpguts.ValidHeaderFieldValue(r.Cookie)
+	}
+	if !ok {
+		return headerErr(slotNames[s])
+	}
+	return nil
+}
+
+// appendSlot appends the built-in field s, if it is sent, once checkSlot
+// accepts it.
 func (r *Request) appendSlot(b []byte, s int) ([]byte, error) {
+	if err := r.checkSlot(s); err != nil {
+		return b, err
+	}
 	name := slotNames[s]
 	switch s {
 	case slotUpgrade:
 		return appendField(b, name, "websocket"), nil
 	case slotHost:
 		if r.Host != "" {
-			if !httpguts.ValidHostHeader(r.Host) {
-				return b, headerErr(name)
-			}
 			return appendField(b, name, r.Host), nil
 		}
 		b = append(b, "Host: "...)
@@ -236,9 +299,6 @@ func (r *Request) appendSlot(b []byte, s int) ([]byte, error) {
 		case r.SuppressOrigin:
 			return b, nil
 		case r.Origin != "":
-			if !httpguts.ValidHeaderFieldValue(r.Origin) {
-				return b, headerErr(name)
-			}
 			return appendField(b, name, r.Origin), nil
 		}
 		b = append(b, "Origin: http"...)
@@ -249,9 +309,6 @@ func (r *Request) appendSlot(b []byte, s int) ([]byte, error) {
 		b = appendHostPort(b, r.URL)
 		return append(b, "\r\n"...), nil
 	case slotKey:
-		if !validKey(r.Key) {
-			return b, ErrInvalidKey
-		}
 		return appendField(b, name, r.Key), nil
 	case slotVersion:
 		return appendField(b, name, "13"), nil
@@ -264,9 +321,6 @@ func (r *Request) appendSlot(b []byte, s int) ([]byte, error) {
 		b = append(b, name...)
 		b = append(b, ": "...)
 		for i, p := range r.Subprotocols {
-			if p == "" || !httpguts.ValidHeaderFieldName(p) {
-				return b, headerErr(name)
-			}
 			if i > 0 {
 				b = append(b, ',')
 			}
@@ -280,9 +334,6 @@ func (r *Request) appendSlot(b []byte, s int) ([]byte, error) {
 		b = append(b, name...)
 		b = append(b, ": "...)
 		for i, e := range r.Extensions {
-			if strings.TrimSpace(e) == "" || !httpguts.ValidHeaderFieldValue(e) {
-				return b, headerErr(name)
-			}
 			if i > 0 {
 				b = append(b, ", "...)
 			}
@@ -292,9 +343,6 @@ func (r *Request) appendSlot(b []byte, s int) ([]byte, error) {
 	case slotCookie:
 		if r.Cookie == "" {
 			return b, nil
-		}
-		if !httpguts.ValidHeaderFieldValue(r.Cookie) {
-			return b, headerErr(name)
 		}
 		return appendField(b, name, r.Cookie), nil
 	}

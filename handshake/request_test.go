@@ -227,6 +227,12 @@ func TestRequestInjection(t *testing.T) {
 		if err != nil && strings.ContainsAny(err.Error(), "\r\n") {
 			t.Errorf("%s: error text has CR/LF: %q", tt.name, err)
 		}
+		if cerr := r.Check(); !errors.Is(cerr, tt.want) || cerr.Error() != err.Error() {
+			t.Errorf("%s: Check = %v; AppendBinary's error is %v", tt.name, cerr, err)
+		}
+	}
+	if r := base(); r.Check() != nil {
+		t.Errorf("Check of a valid request = %v", r.Check())
 	}
 }
 
