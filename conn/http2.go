@@ -137,7 +137,7 @@ func (d *Dialer) tryHTTP2(u *url.URL) bool {
 func (d *Dialer) dialHTTP2(ctx context.Context, u *url.URL, pu *url.URL, st *dialState, t *tracer) (*Conn, net.Conn, error) {
 	key := h2Key{secure: handshake.IsSecure(u), addr: handshake.Addr(u), tls: d.TLSConfig}
 	if pu != nil {
-		key.proxy = pu.String()
+		key.proxy, key.proxyHdr = pu.String(), proxyHeaderKey(d.ProxyHeader)
 	}
 	if key.secure {
 		key.serverName = d.tlsConfig(u, st.host).ServerName

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"io"
 	"net"
@@ -748,6 +749,34 @@ func TestHTTP2Proxy(t *testing.T) {
 				t.Errorf("proxy requests %+v, want one, from u", reqs)
 			}
 		})
+	}
+}
+
+// Dialers that give the proxy different header fields, credentials in
+// Proxy-Authorization, never share a pooled tunnel; equal ones do.
+func TestHTTP2PoolProxyHeader(t *testing.T) {
+	checkLeaks(t)
+	s := dualServer(t, []string{"h2"}, serveH2(h2test.Echo), nil)
+	px := proxytest.NewHTTP(t, proxytest.Config{})
+	pu, _ := url.Parse("http://" + px.Addr)
+	var pool conn.HTTP2Pool
+	defer pool.Close()
+	ctx := testCtx(t)
+	tc := &tls.Config{RootCAs: s.roots} // one configuration: sharing is the proxy's to decide
+	for i, user := range []string{"alice", "mallory", "alice"} {
+		cred := base64.StdEncoding.EncodeToString([]byte(user + ":pw"))
+		d := &conn.Dialer{HTTP2: conn.HTTP2Only, HTTP2Pool: &pool, Proxy: http.ProxyURL(pu),
+			TLSConfig: tc, ProxyHeader: http.Header{"Proxy-Authorization": {"Basic " + cred}}}
+		c := dial(t, d, s.URL+"/")
+		echoed(t, ctx, c, "as "+user+" "+strconv.Itoa(i))
+		defer c.Close(ctx, status.NormalClosure, "")
+	}
+	var users []string
+	for _, r := range px.Requests() {
+		users = append(users, r.User)
+	}
+	if len(users) != 2 || users[0] != "alice" || users[1] != "mallory" {
+		t.Errorf("tunnels opened by %q, want one for alice and one for mallory", users)
 	}
 }
 

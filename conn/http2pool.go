@@ -5,7 +5,9 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
+	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -24,7 +26,10 @@ var ErrPoolClosed = errors.New("conn: HTTP2Pool closed")
 // connection is full, a dial opens another. A connection that closes or
 // receives GOAWAY leaves the pool; one that carries no WebSocket for 90
 // seconds is closed. Dialers share a connection only when their TLSConfig
-// is the same *tls.Config (or both nil).
+// is the same *tls.Config (or both nil) and, through a proxy, when they
+// send the proxy the same ProxyHeader (its credentials among them). A
+// NetDial function cannot be compared: give Dialers that connect in
+// different ways pools of their own.
 //
 // The zero HTTP2Pool is ready to use. It is safe for concurrent use. It
 // starts no goroutine of its own; each HTTP/2 connection has its reader.
@@ -39,6 +44,7 @@ type h2Key struct {
 	secure     bool
 	addr       string // host:port
 	proxy      string // proxy URL, or ""
+	proxyHdr   string // the Dialer's ProxyHeader, in a canonical form (proxyHeaderKey)
 	serverName string // TLS server name, for wss
 	// tls is the Dialer's TLS configuration: Dialers whose
 	// configurations differ (roots, client certificates, verification)
@@ -224,4 +230,32 @@ func isDone(c chan struct{}) bool {
 	default:
 		return false
 	}
+}
+
+// proxyHeaderKey writes h in a canonical form, names in canonical case
+// and in order, so that Dialers sending a proxy different header fields
+// (credentials in Proxy-Authorization) never share a tunnel, while equal
+// ones do.
+func proxyHeaderKey(h http.Header) string {
+	if len(h) == 0 {
+		return ""
+	}
+	names := make([]string, 0, len(h))
+	for k := range h {
+		names = append(names, k)
+	}
+	slices.SortFunc(names, func(a, b string) int {
+		return strings.Compare(http.CanonicalHeaderKey(a), http.CanonicalHeaderKey(b))
+	})
+	var b strings.Builder
+	for _, k := range names {
+		for _, v := range h[k] {
+			// Neither a name nor a value sent may hold a NUL.
+			b.WriteString(http.CanonicalHeaderKey(k))
+			b.WriteByte(0)
+			b.WriteString(v)
+			b.WriteByte(0)
+		}
+	}
+	return b.String()
 }
