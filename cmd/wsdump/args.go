@@ -321,7 +321,7 @@ func parseProxy(v string) (*url.URL, error) {
 	}
 	u, err := url.Parse(v)
 	if err != nil || u.Hostname() == "" {
-		return nil, usagef("argument -p/--proxy: invalid proxy URL %q", v)
+		return nil, usagef("argument -p/--proxy: invalid proxy URL %q", redactProxy(v, u))
 	}
 	u.Scheme = strings.ToLower(u.Scheme)
 	if !proxySchemes[u.Scheme] {
@@ -330,18 +330,39 @@ func parseProxy(v string) (*url.URL, error) {
 	return u, nil
 }
 
+// redactProxy is the proxy URL v, as parsed into u if it was, for an
+// error message: without the password, as url.URL.Redacted writes it, or
+// without the user information at all when v did not parse.
+func redactProxy(v string, u *url.URL) string {
+	if u != nil {
+		return u.Redacted()
+	}
+	if at := strings.LastIndex(v, "@"); at >= 0 {
+		scheme, _, _ := strings.Cut(v, "://")
+		return scheme + "://xxxxx" + v[at:]
+	}
+	return v
+}
+
 // parseHeaders parses "Name: value, Name2: value2", wsdump's --headers.
+// Its errors name a bad item by its place and its field name, never by
+// its value, which may be a credential.
 func parseHeaders(v string) (http.Header, error) {
 	h := http.Header{}
+	n := 0
 	for item := range strings.SplitSeq(v, ",") {
+		n++
 		item = strings.TrimSpace(item)
 		if item == "" {
 			continue
 		}
 		name, value, ok := strings.Cut(item, ":")
 		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
-		if !ok || !httpguts.ValidHeaderFieldName(name) || !httpguts.ValidHeaderFieldValue(value) {
-			return nil, usagef("argument --headers: %q is not \"Name: value\"", item)
+		switch {
+		case !ok || !httpguts.ValidHeaderFieldName(name):
+			return nil, usagef("argument --headers: item %d is not \"Name: value\"", n)
+		case !httpguts.ValidHeaderFieldValue(value):
+			return nil, usagef("argument --headers: item %d, %s: invalid value", n, name)
 		}
 		h.Add(name, value)
 	}

@@ -200,6 +200,22 @@ func TestParseArgsErrors(t *testing.T) {
 	}
 }
 
+// A usage error never repeats a credential given on the command line: a
+// proxy's password, or a header value.
+func TestParseArgsErrorsHideSecrets(t *testing.T) {
+	for _, args := range [][]string{
+		{"-p", "http://bob:SECRET@127.0.0.1:x", "ws://h/"},
+		{"-p", "http://bob:SECRET@", "ws://h/"},
+		{"--headers", "Authorization Bearer SECRET", "ws://h/"},
+		{"--headers", "A: 1, Authorization: Bearer SECRET\x01", "ws://h/"},
+	} {
+		_, err := parseArgs(args)
+		if err == nil || strings.Contains(err.Error(), "SECRET") {
+			t.Errorf("parseArgs(%q) = %v; want a usage error without the secret", args, err)
+		}
+	}
+}
+
 // wsdump runs run with stdin and returns the exit status, stdout and
 // stderr.
 func wsdump(t *testing.T, stdin io.Reader, args ...string) (int, string, string) {
