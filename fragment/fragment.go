@@ -115,8 +115,19 @@ type Assembler struct {
 func (a *Assembler) Reset() {
 	a.open, a.inCur, a.given = false, false, false
 	a.size = 0
-	a.buf = a.buf[:0]
+	a.empty()
 	a.v.Reset()
+}
+
+// empty makes the message buffer ready for a new message: emptied, or
+// dropped when over maxRetained, so that one large message does not stay
+// in memory, whichever way the next message comes (Begin, Add, Whole or
+// WholeFrames).
+func (a *Assembler) empty() {
+	if cap(a.buf) > maxRetained {
+		a.buf = nil
+	}
+	a.buf = a.buf[:0]
 }
 
 // Add adds one whole frame and reports whether a message is ready. A
@@ -177,7 +188,8 @@ func (a *Assembler) Whole(op frame.Opcode, p []byte) error {
 		_, _, err := a.Add(frame.Frame{Header: frame.Header{Fin: true, Opcode: op, Length: int64(len(p))}, Payload: p})
 		return err
 	}
-	a.buf, a.given = a.buf[:0], false
+	a.empty()
+	a.given = false
 	limit := a.maxSize()
 	switch {
 	case a.fits(op, p, limit):
@@ -211,7 +223,8 @@ func (a *Assembler) WholeFrames(fs []frame.Frame, p []byte) (int, error) {
 		}
 	}
 	if !a.open && !a.inCur {
-		a.buf, a.given = a.buf[:0], false
+		a.empty()
+		a.given = false
 	}
 	return len(fs), nil
 }
@@ -247,10 +260,7 @@ func (a *Assembler) Begin(h frame.Header) error {
 			return a.fail(fmt.Errorf("%w: %s frame", ErrMissingContinuation, h.Opcode))
 		}
 		a.open, a.op, a.rsv1, a.size = true, h.Opcode, h.Rsv1, 0
-		if cap(a.buf) > maxRetained {
-			a.buf = nil
-		}
-		a.buf = a.buf[:0]
+		a.empty()
 		a.v.Reset()
 	}
 	if h.Opcode.IsData() {

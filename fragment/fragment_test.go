@@ -678,6 +678,36 @@ func TestLargeBufferNotRetained(t *testing.T) {
 	}
 }
 
+// Nor is it kept when the messages that follow come whole, through Whole
+// or WholeFrames, as a client's receive of a buffered message does.
+func TestLargeBufferNotRetainedByWhole(t *testing.T) {
+	for _, name := range []string{"Whole", "WholeFrames", "Reset"} {
+		var a Assembler
+		big := make([]byte, 2<<20)
+		if _, _, err := a.Add(frame.Frame{Header: frame.Header{Opcode: frame.OpBinary, Length: 1 << 20}, Payload: big[:1<<20]}); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := a.Add(frame.Frame{Header: frame.Header{Fin: true, Opcode: cont, Length: 1 << 20}, Payload: big[1<<20:]}); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		switch name {
+		case "Whole":
+			err = a.Whole(frame.OpText, []byte("small"))
+		case "WholeFrames":
+			_, err = a.WholeFrames([]frame.Frame{{Header: frame.Header{Fin: true, Opcode: frame.OpText, Length: 5}}}, []byte("small"))
+		case "Reset":
+			a.Reset()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cap(a.buf) > maxRetained {
+			t.Errorf("%s: a buffer of %d bytes kept after a small message", name, cap(a.buf))
+		}
+	}
+}
+
 // assembleExact sends a binary message of exactly a's limit, in frames of
 // at most frameLen bytes, through Add (copy) or through Grow and Commit in
 // reads of at most 64 KiB (in place). It returns the largest buffer a
