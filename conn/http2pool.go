@@ -60,6 +60,7 @@ type h2Conn struct {
 	nc   net.Conn
 
 	// Under pool.mu for a pooled connection:
+	h1      bool          // no connection: TLS's ALPN chose HTTP/1.1 for key (see conn)
 	streams int           // WebSockets opened or opening on cc
 	idle    *time.Timer   // closes cc after h2IdleTimeout without a WebSocket
 	ready   chan struct{} // closed once cc is open, or failed: its SETTINGS are known
@@ -74,7 +75,7 @@ func (p *HTTP2Pool) Close() error {
 	var idle []*h2Conn
 	for key, list := range p.conns {
 		list = slices.DeleteFunc(list, func(hc *h2Conn) bool {
-			if hc.streams == 0 && hc.cc != nil {
+			if hc.streams == 0 && (hc.cc != nil || hc.h1) {
 				idle = append(idle, hc)
 				return true
 			}
@@ -87,10 +88,16 @@ func (p *HTTP2Pool) Close() error {
 		if hc.idle != nil {
 			hc.idle.Stop()
 		}
-		hc.cc.close()
+		if hc.cc != nil {
+			hc.cc.close()
+		}
 	}
 	return nil
 }
+
+// errH1 is reserve's answer for an origin whose ALPN chose HTTP/1.1 lately:
+// the dial is made as without a pool.
+var errH1 = errors.New("conn: origin answered ALPN with http/1.1")
 
 // conn returns an HTTP/2 connection for key with a stream reserved, from p
 // or newly opened by dial; a nil p always dials. dial returns the HTTP/2
@@ -106,6 +113,18 @@ func (p *HTTP2Pool) conn(ctx context.Context, key h2Key, dial func(context.Conte
 		return &h2Conn{key: key, cc: cc, nc: nc}, nil, nil
 	}
 	hc, err := p.reserve(ctx, key)
+	if err == errH1 {
+		// Nothing to share, and nothing to wait for: each dial has a
+		// connection of its own, as without a pool. One that finds the
+		// server speaking HTTP/2 again lets later dials share.
+		hc, nc, err := (*HTTP2Pool)(nil).conn(ctx, key, dial)
+		if hc != nil {
+			p.mu.Lock()
+			p.forgetH1(key)
+			p.mu.Unlock()
+		}
+		return hc, nc, err
+	}
 	if hc != nil || err != nil {
 		return hc, nil, err
 	}
@@ -118,7 +137,16 @@ func (p *HTTP2Pool) conn(ctx context.Context, key h2Key, dial func(context.Conte
 	cc, nc, err := dial(ctx)
 	p.mu.Lock()
 	if err != nil || cc == nil {
-		p.remove(hc)
+		if err == nil && nc != nil {
+			// ALPN chose HTTP/1.1: hc stays as a mark, for
+			// h2IdleTimeout, so that the dials waiting for it, and
+			// those that follow, do not wait their turn to learn it
+			// one by one.
+			hc.h1, hc.streams = true, 0
+			hc.idle = time.AfterFunc(h2IdleTimeout, func() { p.closeIdle(hc) })
+		} else {
+			p.remove(hc)
+		}
 		close(hc.ready)
 		p.mu.Unlock()
 		return nil, nc, err
@@ -145,6 +173,10 @@ func (p *HTTP2Pool) reserve(ctx context.Context, key h2Key) (*h2Conn, error) {
 			if !isDone(hc.ready) {
 				wait = hc.ready
 				continue
+			}
+			if hc.h1 {
+				p.mu.Unlock()
+				return nil, errH1
 			}
 			if !hc.cc.canTake() {
 				if hc.streams == 0 {
@@ -175,8 +207,12 @@ func (p *HTTP2Pool) reserve(ctx context.Context, key h2Key) (*h2Conn, error) {
 	}
 }
 
-// remove drops hc from the pool; p.mu is held.
+// remove drops hc from the pool; p.mu is held. Its idle timer, if any, is
+// stopped, so that nothing holds a connection that left the pool.
 func (p *HTTP2Pool) remove(hc *h2Conn) {
+	if hc.idle != nil {
+		hc.idle.Stop()
+	}
 	p.conns[hc.key] = slices.DeleteFunc(p.conns[hc.key], func(x *h2Conn) bool { return x == hc })
 	if len(p.conns[hc.key]) == 0 {
 		delete(p.conns, hc.key)
@@ -210,7 +246,8 @@ func (hc *h2Conn) release() {
 	}
 }
 
-// closeIdle closes hc if it still carries no WebSocket.
+// closeIdle closes hc if it still carries no WebSocket, or forgets it if
+// it is the mark of an HTTP/1.1 origin.
 func (p *HTTP2Pool) closeIdle(hc *h2Conn) {
 	p.mu.Lock()
 	idle := hc.streams == 0
@@ -218,8 +255,18 @@ func (p *HTTP2Pool) closeIdle(hc *h2Conn) {
 		p.remove(hc)
 	}
 	p.mu.Unlock()
-	if idle {
+	if idle && hc.cc != nil {
 		hc.cc.close()
+	}
+}
+
+// forgetH1 drops the marks of key's origin as an HTTP/1.1 one; p.mu is
+// held.
+func (p *HTTP2Pool) forgetH1(key h2Key) {
+	for _, hc := range slices.Clone(p.conns[key]) {
+		if hc.h1 {
+			p.remove(hc)
+		}
 	}
 }
 
