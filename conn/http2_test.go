@@ -826,6 +826,88 @@ func TestHTTP2PoolRemembersFallback(t *testing.T) {
 	}
 }
 
+// Dials through a pool to a server whose ALPN chooses http/1.1 do not wait
+// for each other: those that waited for the first to learn the server's
+// limit, and those that follow, each open their connection at once, as
+// without a pool.
+func TestHTTP2PoolALPNFallbackConcurrent(t *testing.T) {
+	checkLeaks(t)
+	s := dualServer(t, []string{"http/1.1"}, nil, wstest.Echo)
+	var pool conn.HTTP2Pool
+	defer pool.Close()
+	const n = 3
+	var (
+		mu      sync.Mutex
+		inside  int    // dials in NetDial now
+		most    int    // the most at once
+		first   = true // the first dial, held until the others wait
+		release = make(chan struct{})
+	)
+	nd := new(net.Dialer)
+	d := h2Dialer(conn.HTTP2Prefer)
+	d.TLSConfig = &tls.Config{RootCAs: s.roots}
+	d.HTTP2Pool = &pool
+	d.NetDial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		mu.Lock()
+		opener := first
+		first = false
+		inside++
+		most = max(most, inside)
+		mu.Unlock()
+		if opener {
+			<-release
+		} else {
+			// Wait, a little, for the others to come in too.
+			for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); {
+				mu.Lock()
+				all := most == n
+				mu.Unlock()
+				if all {
+					break
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}
+		mu.Lock()
+		inside--
+		mu.Unlock()
+		return nd.DialContext(ctx, network, addr)
+	}
+	ctx := testCtx(t)
+	burst := func(k int) {
+		var wg sync.WaitGroup
+		for range k {
+			wg.Go(func() {
+				c, err := d.Dial(ctx, s.URL+"/")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if c.Proto() != "HTTP/1.1" {
+					t.Errorf("Proto = %q, want HTTP/1.1", c.Proto())
+				}
+				c.Close(ctx, status.NormalClosure, "")
+			})
+		}
+		wg.Wait()
+	}
+	// The first dial opens; the others wait for it, then dial together.
+	go func() {
+		time.Sleep(100 * time.Millisecond) // the others are waiting
+		close(release)
+	}()
+	burst(n + 1)
+	if most != n {
+		t.Errorf("the dials that waited dialled %d at a time, want %d", most, n)
+	}
+	// The origin is known: a second burst dials together at once.
+	most = 0
+	burst(n)
+	if most != n {
+		t.Errorf("later dials dialled %d at a time, want %d", most, n)
+	}
+}
+
 // Dialers with different TLS configurations do not share an HTTP/2
 // connection through one pool; Dialers with the same one do.
 func TestHTTP2PoolTLSIdentity(t *testing.T) {
