@@ -26,7 +26,7 @@ import (
 // serialised. A sender that finds another's write in flight queues its
 // frame and returns; the writer sends the queue with its own (see
 // [Conn.WriteFrame] and [Conn.Flush]). A Conn
-// starts no goroutine of its own and holds no read or write buffer while
+// starts no goroutine of its own while idle (see the package doc) and holds no read or write buffer while
 // idle, nor while a receive waits for the next frame (over a plain TCP or
 // Unix socket it waits for the socket to be readable holding no buffer,
 // then reads the frame with one system call; over other transports it
@@ -113,6 +113,7 @@ func newConn(t Transport, cfg *Config, tr *tracer) *Conn {
 	c.wbind.Conn = (*writeDeadline)(c)
 	c.wbind.Stall = cfg.writeTimeout()
 	c.w.deadline = &c.wbind
+	c.w.queued = &c.q.n
 	return c
 }
 

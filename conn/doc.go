@@ -84,7 +84,8 @@
 // [Conn.CloseNow] and [Conn.Close] may be called from any goroutine.
 //
 // A Conn starts no goroutine (but see the note on context types under
-// Cancellation and timeouts) and, between calls, holds no read or write
+// Cancellation and timeouts, and a sender's context ending while it
+// writes others' queued frames, below) and, between calls, holds no read or write
 // buffer: they are lent from pools for the duration of a call. A sending
 // call encodes its frame into a lent buffer and writes it with one system
 // call; a frame longer than the buffer goes out in pieces of 32 KiB plus a
@@ -99,13 +100,15 @@
 // the sender wrote the queue itself: then that write's result).
 // The holder of the lock writes its own frame and then the frames queued
 // meanwhile, in their order, with one system call (writev) per round, so
-// that many senders cost about one system call, not one each. A lone
+// that many senders cost about one system call, not one each (a holder
+// whose context has ended returns after the round under way, leaving the
+// rest to a goroutine that ends with it). A lone
 // sender, which finds the lock free, writes its own frame at once and
 // returns that write's result. A write of queued frames that fails fails
 // the connection, and the next call reports it; [Conn.Flush] waits until
 // the frames accepted are written and returns that result. The queue is
-// bounded by [DefaultSendQueueLimit] (16 MiB, [Conn.Buffered] reports
-// what it holds): a sender whose frame would pass it waits for its own
+// bounded by [DefaultSendQueueLimit] (16 MiB, frames being written
+// included; [Conn.Buffered] reports what it holds): a sender whose frame would pass it waits for its own
 // turn to write, bounded by its context, which is the backpressure. These
 // never queue and wait for the lock instead: close frames, frames a
 // negotiated extension encodes, frames of a Config with MaskKey,

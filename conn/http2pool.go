@@ -270,7 +270,7 @@ func (p *HTTP2Pool) forgetH1(key h2Key) {
 	}
 }
 
-func isDone(c chan struct{}) bool {
+func isDone(c <-chan struct{}) bool {
 	select {
 	case <-c:
 		return true

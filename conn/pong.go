@@ -2,6 +2,7 @@ package conn
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -91,10 +92,39 @@ func (c *Conn) answerPing(p []byte) error {
 // of the write side ends here. It returns their first error.
 func (c *Conn) unlockWrite() error {
 	err := c.writeOwed()
+	if err == errDetached {
+		return nil
+	}
 	if rerr := c.releaseWrite(); err == nil {
 		err = rerr
 	}
 	return err
+}
+
+// unlockWriteFor is unlockWrite for a call bound to ctx: when ctx ends
+// while frames queued by other senders are still to be written, the call
+// returns, and a goroutine writes them and releases the lock (see
+// drainQueue).
+func (c *Conn) unlockWriteFor(ctx context.Context) error {
+	k := c.q.more.Load()
+	if k == nil {
+		// Nothing was ever queued: nothing to leave. A sender that
+		// queues now hands its frame over as usual (releaseWrite).
+		return c.unlockWrite()
+	}
+	k.stop = ctx.Done()
+	return c.unlockWrite()
+}
+
+// errDetached is drainQueue's report that the rest of the queue, and the
+// lock, went to drainDetached.
+var errDetached = errors.New("conn: queued frames left to a goroutine")
+
+// drainDetached writes the frames queued that a holder whose context
+// ended left, and releases the write lock it took over from it.
+func (c *Conn) drainDetached() {
+	c.q.more.Load().stop = nil
+	c.unlockWrite()
 }
 
 // writeOwed writes the frames queued (see queue.go), then the pong owed;
@@ -124,11 +154,23 @@ func (c *Conn) releaseWrite() error {
 		if c.enc != nil {
 			c.enc.release()
 		}
+		var stop <-chan struct{}
+		k := c.q.more.Load()
+		if k != nil {
+			stop, k.stop = k.stop, nil
+		}
 		c.wlock.unlock()
 		if !c.pongOwed.Load() && !c.q.pending.Load() || !c.wlock.tryLock() {
 			return err
 		}
-		if werr := c.writeOwed(); err == nil {
+		if k != nil {
+			k.stop = stop
+		}
+		werr := c.writeOwed()
+		if werr == errDetached {
+			return err
+		}
+		if err == nil {
 			err = werr
 		}
 	}

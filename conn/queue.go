@@ -59,6 +59,13 @@ type queueChunks struct {
 	closed bool         // a close frame is on its way: nothing may follow it; under mu
 	limit  int          // the most bytes queued; 0: DefaultSendQueueLimit
 
+	// stop is the Done channel of the call holding the write lock, if
+	// its context can end, under that lock: once it is closed, the
+	// rounds of queued frames left are written by a goroutine of their
+	// own (drainQueue). Here rather than in the Conn, which holds none of
+	// it until frames are queued.
+	stop <-chan struct{}
+
 	// A message sent in fragments with WriteFrame (see openRole): open
 	// while it is (set under mu, read without it too), and end, made
 	// for the first sender that waits for it, closed when it ends; under
@@ -209,12 +216,13 @@ func (q *sendQueue) take(dst []*[]byte, closed, shut bool) []*[]byte {
 }
 
 // move moves the chunks queued to the end of dst and returns it; k.mu is
-// held.
+// held. Their bytes still count in q.n until the writer drops them
+// (writer.dropQueued): the queue's limit bounds the frames being written
+// too, not only those waiting.
 func (q *sendQueue) move(k *queueChunks, dst []*[]byte) []*[]byte {
 	dst = append(dst, k.bufs...)
 	clear(k.bufs)
 	k.bufs = k.bufs[:0]
-	q.n.Store(0)
 	q.pending.Store(false)
 	return dst
 }
@@ -282,10 +290,21 @@ func (c *Conn) flushKept() (int, error) {
 // Config.WriteTimeout's watchdog, or, with WriteTimeout off, each within
 // ReplyTimeout of its start. A write that fails fails the connection: the
 // queued frames are lost, and every later call reports it. The caller
-// holds the write lock, with no call bound.
+// holds the write lock, with no call bound. When the holder's context
+// (queueChunks.stop) has ended before a round, the holder does not wait for the
+// rest: a goroutine takes over the lock, writes the rounds left and
+// releases it, and drainQueue returns errDetached, on which the holder
+// returns without releasing the lock. So a holder's call outlasts its
+// context by one round's write at most.
 func (c *Conn) drainQueue() error {
 	var err error
 	for round := 1; c.q.pending.Load() || len(c.w.pre) > 0; round++ {
+		if k := c.q.more.Load(); k != nil && k.stop != nil && isDone(k.stop) && c.writeErr() == nil {
+			// The holder's context ended: it returns, and the rounds
+			// left, then the lock, go to a goroutine.
+			go c.drainDetached()
+			return errDetached
+		}
 		if e := c.writeErr(); e != nil {
 			// The connection ended: drop what is queued.
 			c.w.pre = c.q.take(c.w.pre, false, false)

@@ -80,6 +80,53 @@ func TestSendQueueBounded(t *testing.T) {
 	})
 }
 
+// The frames a holder took from the queue count against the limit until
+// they are written: while it writes them, no more than the limit queues
+// behind them, and Buffered never passes it (the queue's count was reset
+// at the take, which let twice the limit in).
+func TestSendQueueBoundCountsInFlight(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := &gateTransport{gate: make(chan struct{})}
+		c := New(g, &Config{Role: RoleServer})
+		const size = 4 + 1000
+		c.q.chunks().limit = 3 * size
+		done := make(chan error, 8)
+		send := func(ctx context.Context) { done <- c.WriteMessage(ctx, frame.OpBinary, make([]byte, 1000)) }
+		bg := context.Background()
+		go send(bg)
+		synctest.Wait() // its Write is in flight
+		for range 3 {
+			go send(bg)
+			synctest.Wait()
+			if err := <-done; err != nil { // queued
+				t.Fatal(err)
+			}
+		}
+		g.gate <- struct{}{} // the first frame out; the holder writes the three queued
+		synctest.Wait()
+		if got := c.Buffered(); got != 3*size {
+			t.Errorf("Buffered = %d while the queue is written, want %d", got, 3*size)
+		}
+		ctx, cancel := context.WithCancel(bg)
+		go send(ctx)
+		synctest.Wait()
+		if len(done) > 0 || c.Buffered() > 3*size {
+			t.Errorf("a frame queued past the limit: Buffered = %d", c.Buffered())
+		}
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("the sender past the limit returned %v", err)
+		}
+		g.gate <- struct{}{}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if got := c.Buffered(); got != 0 {
+			t.Errorf("Buffered = %d at the end", got)
+		}
+	})
+}
+
 // stopWrite runs write on a client Conn over net.Pipe within a context
 // that ends after a second, while the peer reads n bytes and then stops,
 // and returns write's error with the Conn, the peer's end of the pipe and
@@ -456,6 +503,52 @@ func TestDrainRoundsBounded(t *testing.T) {
 		}
 		if got := payloads(t, g.writes[drainRounds+1]); fmt.Sprint(got) != "[late]" {
 			t.Errorf("last write %q", got)
+		}
+	})
+}
+
+// A holder whose context ends while others' frames are still to be
+// written returns after the round under way: a goroutine takes over the
+// lock, writes the rounds left, in order, and releases it. (The holder
+// wrote every round, long past its context, before.)
+func TestDrainLeftWhenHolderContextEnds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := &gateTransport{gate: make(chan struct{})}
+		c := New(g, &Config{Role: RoleServer})
+		bg := context.Background()
+		ctx, cancel := context.WithTimeout(bg, time.Second)
+		defer cancel()
+		holder := make(chan error, 1)
+		go func() { holder <- c.WriteMessage(ctx, frame.OpText, []byte("h")) }()
+		synctest.Wait() // the holder's own write is in flight
+		send := func(s string) {
+			if err := c.WriteMessage(bg, frame.OpText, []byte(s)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		send("q0")
+		g.gate <- struct{}{} // the holder's frame out; round 1 takes q0
+		synctest.Wait()
+		send("q1")
+		time.Sleep(2 * time.Second) // the holder's context ends during round 1
+		g.gate <- struct{}{}        // round 1 ends
+		if err := <-holder; err != nil {
+			t.Fatalf("holder = %v", err)
+		}
+		synctest.Wait()
+		if len(g.writes) != 2 {
+			t.Fatalf("%d writes when the holder returned, want 2: it wrote round 2 itself", len(g.writes))
+		}
+		send("q2") // queued behind round 2, as the lock is held
+		g.gate <- struct{}{}
+		g.gate <- struct{}{}
+		synctest.Wait()
+		var got []string
+		for _, w := range g.writes {
+			got = append(got, payloads(t, w)...)
+		}
+		if fmt.Sprint(got) != "[h q0 q1 q2]" || c.wlock.state.Load() != mutexUnlocked || c.Buffered() != 0 {
+			t.Errorf("sent %q, lock state %d, Buffered %d", got, c.wlock.state.Load(), c.Buffered())
 		}
 	})
 }

@@ -101,7 +101,10 @@ func putBuffer(bp *[]byte) {
 //     written on their own, as queued frames are (see
 //     [Config.WriteTimeout]), and the call's own write follows, so
 //     against a stalled peer the call can return after ctx ended. A
-//     close frame's write keeps ctx's bound (see [Conn.Close]).
+//     close frame's write keeps ctx's bound (see [Conn.Close]). After
+//     its own frame, the call writes the frames queued meanwhile, round
+//     after round; once ctx has ended it returns at the end of the round
+//     under way, and a goroutine of the Conn writes the rounds left.
 //   - With a write in flight, the frame is copied, masked, into the
 //     Conn's send queue and the call returns nil at once: the frame is
 //     accepted, not yet written. The goroutine writing sends the queue,
@@ -217,7 +220,7 @@ func (c *Conn) WriteMessages(ctx context.Context, op frame.Opcode, ps ...[]byte)
 			return err
 		}
 		end, err := c.sendBatch(ctx, h, ps)
-		c.unlockWrite()
+		c.unlockWriteFor(ctx)
 		if end == nil {
 			return err
 		}
@@ -231,8 +234,9 @@ func (c *Conn) WriteMessages(ctx context.Context, op frame.Opcode, ps ...[]byte)
 // way out: the frames in its send queue (see [Conn.WriteMessage]), and the
 // bytes of a Write to the operating system that has not returned, or that
 // a write stopped by its context kept (see [TimeoutError]). The queue
-// never holds more than [DefaultSendQueueLimit]: a sender that would go
-// beyond it waits, bounded by its context, for its own turn to write.
+// never holds more than [DefaultSendQueueLimit], counting the frames
+// taken from it until their write returns: a sender that would go beyond
+// it waits, bounded by its context, for its own turn to write.
 func (c *Conn) Buffered() int {
 	return int(c.q.n.Load() + c.w.busy.Load()&busyBytes)
 }
@@ -425,7 +429,7 @@ func (c *Conn) sendHeader(ctx context.Context, h frame.Header, payload []byte, m
 			}
 		}
 		end, err := c.sendLocked(ctx, h, payload, msg, r, queue && h.Opcode != frame.OpClose)
-		c.unlockWrite()
+		c.unlockWriteFor(ctx)
 		if end == nil {
 			return err
 		}
@@ -666,8 +670,11 @@ type writer struct {
 	deadline *bind.Binder
 
 	// Frames queued by other senders (see queue.go), to be written before
-	// the buffer by the next flush, in one vectored write.
+	// the buffer by the next flush, in one vectored write. They count in
+	// the queue's bytes, queued, until they are written or dropped, so
+	// that the queue's limit bounds them too.
 	pre     []*[]byte
+	queued  *atomic.Int64
 	vec     net.Buffers // the buffers of that write, consumed as written
 	iov     net.Buffers // vec's array, kept for reuse
 	dropped bool        // the last flush failed with frames of pre in it
@@ -781,7 +788,11 @@ func (w *writer) flushQueued(t io.Writer) (int, error) {
 		size += len(b)
 	}
 	w.iov, w.vec = iov, iov
-	w.begin(size)
+	own := 0 // the frames queued are counted in queued
+	if w.bp != nil {
+		own = len(*w.bp)
+	}
+	w.begin(own)
 	n, err := writeVec(t, &w.vec)
 	clear(w.iov)
 	w.dropQueued()
@@ -796,9 +807,11 @@ func (w *writer) flushQueued(t io.Writer) (int, error) {
 	return int(n), err
 }
 
-// dropQueued gives the chunks of pre back to writePool.
+// dropQueued gives the chunks of pre back to writePool, written or not:
+// they no longer count in the queue's bytes.
 func (w *writer) dropQueued() {
 	for i, b := range w.pre {
+		w.queued.Add(-int64(len(*b)))
 		*b = (*b)[:0]
 		writePool.Put(b)
 		w.pre[i] = nil
