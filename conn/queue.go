@@ -100,8 +100,9 @@ const drainRounds = 8
 // take it past its limit: the sender then waits for the lock. Otherwise
 // the error is the connection's (the frame was not queued), or, when the
 // holder had released the lock meanwhile and this sender wrote the queue
-// itself, that write's.
-func (c *Conn) queue(h frame.Header, p []byte, r fragRole) (bool, error) {
+// itself, that write's (ctx ends its part as it ends a holder's, see
+// drainQueue).
+func (c *Conn) queue(ctx context.Context, h frame.Header, p []byte, r fragRole) (bool, error) {
 	q := &c.q
 	k := q.chunks()
 	size := int64(h.Len() + len(p))
@@ -149,7 +150,7 @@ func (c *Conn) queue(h frame.Header, p []byte, r fragRole) (bool, error) {
 	q.pending.Store(true)
 	k.mu.Unlock()
 	if c.wlock.tryLock() {
-		return true, c.unlockWrite()
+		return true, c.unlockWriteFor(ctx)
 	}
 	return true, nil
 }

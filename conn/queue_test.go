@@ -406,7 +406,7 @@ func TestQueueHandOver(t *testing.T) {
 		g := &gateTransport{}
 		c := New(g, &Config{Role: RoleServer})
 		c.wlock.tryLock()
-		if queued, err := c.queue(h, []byte("a"), roleStart); !queued || err != nil {
+		if queued, err := c.queue(context.Background(), h, []byte("a"), roleStart); !queued || err != nil {
 			t.Fatalf("queue = %v, %v", queued, err)
 		}
 		c.releaseWrite() // as a holder whose last look found nothing queued
@@ -418,7 +418,7 @@ func TestQueueHandOver(t *testing.T) {
 		g := &gateTransport{}
 		c := New(g, &Config{Role: RoleServer})
 		// The sender found the lock held; it is free by now.
-		if queued, err := c.queue(h, []byte("a"), roleStart); !queued || err != nil {
+		if queued, err := c.queue(context.Background(), h, []byte("a"), roleStart); !queued || err != nil {
 			t.Fatalf("queue = %v, %v", queued, err)
 		}
 		if len(g.writes) != 1 || c.q.pending.Load() || c.wlock.state.Load() != mutexUnlocked {

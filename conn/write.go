@@ -420,7 +420,7 @@ func (c *Conn) sendHeader(ctx context.Context, h frame.Header, payload []byte, m
 		if !c.wlock.tryLock() {
 			if queue && h.Opcode != frame.OpClose && !(msg && c.enc != nil) && c.cfg.maskKey == nil {
 				h.Length = int64(len(payload))
-				if queued, err := c.queue(h, payload, r); queued {
+				if queued, err := c.queue(ctx, h, payload, r); queued {
 					return err
 				}
 			}
