@@ -61,7 +61,9 @@
 // connection opens (the pinger starts before OnOpen runs, so a slow
 // OnOpen does not delay it), then one every interval. With PingTimeout
 // set too (and less than PingInterval), a connection that gets no pong
-// within PingTimeout of a ping fails with [ErrPongTimeout]: it sends a
+// within PingTimeout of a ping fails with [ErrPongTimeout] (the wait is
+// timed from the sending of the first ping still unanswered: later pings
+// do not restart it, and a pong answering any of them ends it): it sends a
 // close frame with 1011 (status.InternalError) and the reason "ping/pong
 // timed out" (RFC 6455 §7.1.7), waits at most a second for the answer
 // (or CloseTimeout, if shorter), then closes. Once a closing handshake
