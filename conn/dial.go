@@ -820,7 +820,11 @@ func (d *Dialer) checkHeader(u *url.URL) error {
 		Header:         d.Header,
 		Cookie:         d.Cookie,
 	}
-	if err := req.Check(); err != nil {
+	check := req.Check
+	if d.HTTP2 == HTTP2Only {
+		check = req.CheckConnect // no HTTP/1.1 request is ever sent
+	}
+	if err := check(); err != nil {
 		return err
 	}
 	if cp := d.Config.Compression; cp != nil && cp.Offers != nil {

@@ -3,6 +3,7 @@ package conn_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -282,6 +283,29 @@ func TestH2ClientContinuationFlood(t *testing.T) {
 				if d := time.Since(start); d != 0 {
 					t.Errorf("Dial returned after %v, want at once", d)
 				}
+			})
+		})
+	}
+}
+
+// An HTTP2Only Dialer is checked before dialling by the rules of the
+// extended CONNECT: Header entries replacing fields HTTP/2 does not send
+// (Sec-WebSocket-Key, Host) are ignored there, so they do not stop the
+// dial, as HTTP/1.1's rules would.
+func TestH2OnlyCheckedAsConnect(t *testing.T) {
+	for name, h := range map[string]http.Header{
+		"no key":    {"Sec-WebSocket-Key": {}},
+		"two hosts": {"Host": {"a.test", "b.test"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				d := rawH2Dialer(t, func(p *h2Peer) { p.answer(); p.next(http2.FrameRSTStream) })
+				d.Header = h
+				c, err := d.Dial(context.Background(), "ws://h2.test/")
+				if err != nil {
+					t.Fatalf("Dial = %v", err)
+				}
+				c.CloseNow()
 			})
 		})
 	}

@@ -131,8 +131,11 @@ func (c *Conn) drainDetached() {
 // the caller holds the write lock.
 func (c *Conn) writeOwed() error {
 	err := c.drainQueue()
+	if err == errDetached {
+		return err // the lock, and the pong owed, went to drainDetached
+	}
 	if c.pongOwed.Load() {
-		if perr := c.flushPong(); err == nil {
+		if perr := c.flushPong(time.Time{}); err == nil {
 			err = perr
 		}
 	}
@@ -176,9 +179,9 @@ func (c *Conn) releaseWrite() error {
 	}
 }
 
-// flushPong writes the pong owed, if it still is; the caller holds the
-// write lock.
-func (c *Conn) flushPong() error {
+// flushPong writes the pong owed, if it still is, by dl (zero: within
+// ReplyTimeout); the caller holds the write lock.
+func (c *Conn) flushPong(dl time.Time) error {
 	b := c.pongBox.Load()
 	if b == nil {
 		return nil
@@ -190,24 +193,31 @@ func (c *Conn) flushPong() error {
 	if !owed {
 		return nil
 	}
-	return c.writePong(b.out[:n])
+	return c.writePongBy(b.out[:n], dl)
 }
 
 // writePong writes a pong with payload p, within ReplyTimeout on a
 // deadline of its own; the caller holds the write lock and has no context
 // bound to the socket. A pong is not due once a close frame was sent, and
 // is still written after the connection ended when a close frame is about
-// to answer the peer (replying), as the ping came before it. One that runs
-// out of time means the peer is not reading: the connection fails with an
-// error matching ErrReplyTimeout and the socket is closed at once.
-func (c *Conn) writePong(p []byte) error {
+// to answer the peer (replying), as the ping came before it, unless a
+// write cut a frame short: nothing may follow that. One that runs out of
+// time means the peer is not reading: the connection fails with an error
+// matching ErrReplyTimeout and the socket is closed at once.
+func (c *Conn) writePong(p []byte) error { return c.writePongBy(p, time.Time{}) }
+
+// writePongBy is writePong by dl; a zero dl is ReplyTimeout from now.
+func (c *Conn) writePongBy(p []byte, dl time.Time) error {
 	if c.closeSent.Load() {
 		return nil
 	}
-	if err := c.writeErr(); err != nil && !c.replying.Load() {
+	if err := c.writeErr(); err != nil && (!c.replying.Load() || c.w.cut) {
 		return err
 	}
-	c.wbind.Until(time.Now().Add(ReplyTimeout))
+	if dl.IsZero() {
+		dl = time.Now().Add(ReplyTimeout)
+	}
+	c.wbind.Until(dl)
 	_, err := c.put(frame.Header{Fin: true, Opcode: frame.OpPong, Masked: c.masks()}, p)
 	switch {
 	case err == nil:

@@ -5,8 +5,11 @@ import (
 	"context"
 	"io"
 	"net"
+	"os"
+	"sync"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/mask"
@@ -171,6 +174,64 @@ func TestExtensionEncodesMessages(t *testing.T) {
 			if enc.parts != 2 {
 				t.Errorf("%v: the encoder was handed %d parts, want 2", role, enc.parts)
 			}
+		}
+	})
+}
+
+// cutOnce is a transport whose second Write stops with a timeout after
+// 100 bytes, once gate is closed; it records every Write after that.
+type cutOnce struct {
+	mu     sync.Mutex
+	gate   chan struct{}
+	n      int
+	writes [][]byte
+}
+
+func (c *cutOnce) Read([]byte) (int, error) { select {} }
+func (c *cutOnce) Write(b []byte) (int, error) {
+	c.mu.Lock()
+	c.n++
+	n := c.n
+	c.mu.Unlock()
+	if n == 2 {
+		<-c.gate
+		return 100, os.ErrDeadlineExceeded
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n > 2 {
+		c.writes = append(c.writes, bytes.Clone(b))
+	}
+	return len(b), nil
+}
+func (c *cutOnce) Close() error                     { return nil }
+func (c *cutOnce) SetReadDeadline(time.Time) error  { return nil }
+func (c *cutOnce) SetWriteDeadline(time.Time) error { return nil }
+
+// After a write cut a frame short, nothing follows it: not the pong owed
+// for a ping received before the peer's close, nor the close frame that
+// answers it (the pong went out into the middle of the cut frame).
+func TestNoPongAfterCutFrame(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := &cutOnce{gate: make(chan struct{})}
+		c := New(tr, &Config{Role: RoleServer, WriteTimeout: time.Second})
+		sent := make(chan error, 1)
+		go func() { sent <- c.WriteMessage(context.Background(), frame.OpBinary, make([]byte, 100<<10)) }()
+		synctest.Wait() // its second piece is in flight
+		c.answerPing([]byte("p"))
+		closed := make(chan struct{})
+		go func() {
+			defer close(closed)
+			c.closeWith([]byte{3, 232}, ErrClosed, ErrClosed)
+		}()
+		synctest.Wait() // closeWith waits for the write lock
+		close(tr.gate)  // the frame is cut
+		<-sent
+		<-closed
+		tr.mu.Lock()
+		defer tr.mu.Unlock()
+		if len(tr.writes) > 0 {
+			t.Errorf("%d writes after the cut, the first % x", len(tr.writes), tr.writes[0][:min(8, len(tr.writes[0]))])
 		}
 	})
 }

@@ -553,6 +553,55 @@ func TestDrainLeftWhenHolderContextEnds(t *testing.T) {
 	})
 }
 
+// A pong owed when the holder leaves the rest of the queue to a goroutine
+// goes with the rest: the holder writes nothing more (it wrote the pong
+// at the same time as the goroutine wrote the queue, twice in all).
+func TestDrainLeftCarriesPongOwed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := &gateTransport{gate: make(chan struct{})}
+		c := New(g, &Config{Role: RoleServer})
+		bg := context.Background()
+		ctx, cancel := context.WithTimeout(bg, time.Second)
+		defer cancel()
+		holder := make(chan error, 1)
+		go func() { holder <- c.WriteMessage(ctx, frame.OpText, []byte("h")) }()
+		synctest.Wait()
+		send := func(s string) {
+			if err := c.WriteMessage(bg, frame.OpText, []byte(s)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		send("q0")
+		g.gate <- struct{}{} // round 1 takes q0
+		synctest.Wait()
+		send("q1")
+		time.Sleep(2 * time.Second) // the holder's context ends
+		if err := c.answerPing([]byte("p")); err != nil {
+			t.Fatal(err)
+		}
+		g.gate <- struct{}{} // round 1 ends; the rest goes to a goroutine
+		if err := <-holder; err != nil {
+			t.Fatal(err)
+		}
+		for {
+			synctest.Wait()
+			select {
+			case g.gate <- struct{}{}:
+				continue
+			default:
+			}
+			break
+		}
+		var got []string
+		for _, w := range g.writes {
+			got = append(got, payloads(t, w)...)
+		}
+		if fmt.Sprint(got) != "[h q0 q1 p]" {
+			t.Errorf("sent %q, want [h q0 q1 p]", got)
+		}
+	})
+}
+
 // With WriteTimeout off, the frames queued behind a write keep a bound:
 // the holder that writes them after its own frame gives up once the peer
 // has taken none of them for ReplyTimeout, and the connection fails with

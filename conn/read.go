@@ -917,8 +917,10 @@ func (c *Conn) replyClose(payload []byte, dl time.Time) {
 			return
 		}
 	}
-	if !c.closeSent.Load() {
-		if c.pongOwed.Load() && c.flushPong() != nil {
+	if !c.closeSent.Load() && !c.w.cut {
+		// A write cut a frame short: no frame may follow, a close
+		// frame no more than a pong.
+		if c.pongOwed.Load() && c.flushPong(dl) != nil {
 			c.unlockWrite()
 			return
 		}

@@ -489,7 +489,7 @@ func (w *MessageWriter) flush(fin bool) error {
 		if err == nil && !fin {
 			w.op = frame.OpContinuation
 			if c.pongOwed.Load() {
-				err = c.flushPong()
+				err = c.flushPong(time.Time{})
 			}
 		}
 	}

@@ -38,16 +38,8 @@ func (r *Request) Authority() string {
 // It fails with [ErrInvalidHeader] for a name or value that could not be
 // sent, and with a [*URLError] for an unusable URL.
 func (r *Request) ConnectHeader() (http.Header, error) {
-	if err := r.checkURL(); err != nil {
+	if err := r.CheckConnect(); err != nil {
 		return nil, err
-	}
-	for _, s := range [...]int{slotOrigin, slotVersion} {
-		if err := r.checkSingle(s); err != nil {
-			return nil, err
-		}
-	}
-	if err := r.checkSlot(slotHost); err != nil {
-		return nil, err // the :authority (RFC 9113 §8.3.1)
 	}
 	h := make(http.Header, 4+len(r.Header))
 	add := func(name, v string) error {
@@ -84,6 +76,51 @@ func (r *Request) ConnectHeader() (http.Header, error) {
 		}
 	}
 	return h, nil
+}
+
+// CheckConnect reports the error [Request.ConnectHeader] would return for
+// r, with nothing built: [Request.Check] for the extended CONNECT, whose
+// Header entries replacing Upgrade, Host, Connection and
+// Sec-WebSocket-Key are ignored, and whose Host is the :authority.
+func (r *Request) CheckConnect() error {
+	if err := r.checkURL(); err != nil {
+		return err
+	}
+	for _, s := range [...]int{slotOrigin, slotVersion} {
+		if err := r.checkSingle(s); err != nil {
+			return err
+		}
+	}
+	if err := r.checkSlot(slotHost); err != nil {
+		return err // the :authority (RFC 9113 §8.3.1)
+	}
+	var overridden [numSlots]bool
+	for name, vs := range r.Header {
+		s := slotOf(name)
+		switch s {
+		case slotUpgrade, slotHost, slotKey, slotConnection:
+			continue
+		}
+		if s >= 0 {
+			overridden[s] = true
+		}
+		if !httpguts.ValidHeaderFieldName(name) {
+			return headerErr(name)
+		}
+		for _, v := range vs {
+			if !httpguts.ValidHeaderFieldValue(v) {
+				return headerErr(name)
+			}
+		}
+	}
+	for _, s := range [...]int{slotOrigin, slotProtocol, slotExtensions, slotCookie} {
+		if !overridden[s] {
+			if err := r.checkSlot(s); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // connectValue is the value of the built-in field s of an extended

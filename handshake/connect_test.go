@@ -68,12 +68,34 @@ func TestConnectHeader(t *testing.T) {
 		if _, err := bad.ConnectHeader(); !errors.Is(err, handshake.ErrInvalidHeader) {
 			t.Errorf("ConnectHeader with %s = %v, want ErrInvalidHeader", name, err)
 		}
+		if err := bad.CheckConnect(); !errors.Is(err, handshake.ErrInvalidHeader) {
+			t.Errorf("CheckConnect with %s = %v, want ErrInvalidHeader", name, err)
+		}
+	}
+	// Entries replacing fields HTTP/2 does not send are ignored, checked
+	// only for what could not be sent at all: CheckConnect agrees with
+	// ConnectHeader, where Check, for HTTP/1.1, refuses them.
+	for name, h := range map[string]http.Header{
+		"no key":    {"Sec-WebSocket-Key": {}},
+		"two hosts": {"Host": {"a.test", "b.test"}},
+	} {
+		r := handshake.Request{URL: mustURL(t, "ws://h.test/"), Key: sampleKey, Header: h}
+		_, err := r.ConnectHeader()
+		if cerr := r.CheckConnect(); err != nil || cerr != nil {
+			t.Errorf("%s: ConnectHeader %v, CheckConnect %v; want both to accept", name, err, cerr)
+		}
+		if err := r.Check(); !errors.Is(err, handshake.ErrInvalidHeader) {
+			t.Errorf("%s: Check = %v, want ErrInvalidHeader", name, err)
+		}
 	}
 	// Host is the :authority: what the Host field refuses, it refuses.
 	for _, host := range []string{"a\r\nX-Injected: 1", "a\x00b", "a b/c?d"} {
 		bad := handshake.Request{URL: mustURL(t, "ws://h.test/"), Host: host}
 		if _, err := bad.ConnectHeader(); !errors.Is(err, handshake.ErrInvalidHeader) {
 			t.Errorf("ConnectHeader with Host %q = %v, want ErrInvalidHeader", host, err)
+		}
+		if err := bad.CheckConnect(); !errors.Is(err, handshake.ErrInvalidHeader) {
+			t.Errorf("CheckConnect with Host %q = %v, want ErrInvalidHeader", host, err)
 		}
 	}
 }

@@ -334,14 +334,19 @@ func parseProxy(v string) (*url.URL, error) {
 // error message: without the password, as url.URL.Redacted writes it, or
 // without the user information at all when v did not parse.
 func redactProxy(v string, u *url.URL) string {
-	if u != nil {
+	if u != nil && u.User != nil {
 		return u.Redacted()
 	}
-	if at := strings.LastIndex(v, "@"); at >= 0 {
-		scheme, _, _ := strings.Cut(v, "://")
-		return scheme + "://xxxxx" + v[at:]
+	// Not read as user information (an opaque URL, or no URL at all):
+	// whatever comes before the last @ may be a credential.
+	at := strings.LastIndex(v, "@")
+	if at < 0 {
+		return v
 	}
-	return v
+	if i := strings.Index(v, "://"); i >= 0 && i < at {
+		return v[:i+3] + "xxxxx" + v[at:]
+	}
+	return "xxxxx" + v[at:]
 }
 
 // parseHeaders parses "Name: value, Name2: value2", wsdump's --headers.

@@ -206,6 +206,9 @@ func TestParseArgsErrorsHideSecrets(t *testing.T) {
 	for _, args := range [][]string{
 		{"-p", "http://bob:SECRET@127.0.0.1:x", "ws://h/"},
 		{"-p", "http://bob:SECRET@", "ws://h/"},
+		{"-p", "bob:SECRET@h/x://y", "ws://h/"},
+		{"-p", "bob:SECRET@h:x/?next=http://z", "ws://h/"},
+		{"-p", "http://bob:SECRET@h:x%zz", "ws://h/"},
 		{"--headers", "Authorization Bearer SECRET", "ws://h/"},
 		{"--headers", "A: 1, Authorization: Bearer SECRET\x01", "ws://h/"},
 	} {
