@@ -38,7 +38,8 @@ var ErrUnexpectedMessage = errors.New("conn: message of an unexpected type")
 // performs the closing handshake with code 1000 within
 // [DefaultCloseTimeout], dropping what the peer sends meanwhile; the
 // net.Conn's CloseWrite method sends the close frame alone and lets Read
-// return the rest, as a TCP half-close does. Once the peer has closed
+// return what the peer sent before it read that frame (WebSocket has no
+// half-close: see CloseWrite). Once the peer has closed
 // with 1000 (or 1001, or no code), Read returns io.EOF.
 //
 // Deadlines stop the calls in progress and later ones, as net.Conn's do:
@@ -48,9 +49,11 @@ var ErrUnexpectedMessage = errors.New("conn: message of an unexpected type")
 // reports true and that matches os.ErrDeadlineExceeded; a stopped Read
 // loses nothing, the next one continues the stream. A stopped Write
 // returns the number of bytes of p whose messages were sent or began to
-// leave; a message that began is finished, before any other frame, by
-// the next write of the Conn (see [TimeoutError]), so the stream stays
-// whole and the connection usable, unless the Write also carried frames
+// leave; a message that began is finished before any other frame, in the
+// background, as a socket sends what a stopped write left in its buffer
+// (bounded by [Config.WriteTimeout]; see [TimeoutError]), so the stream
+// stays whole, every byte counted is sent and the connection stays
+// usable, unless the Write also carried frames
 // that other goroutines queued on the same Conn, which a stop loses: the
 // connection then fails (see the package doc, Concurrency). [Config.WriteTimeout] bounds every
 // Write too, deadline or not (a net.Conn deadline is no deadline of the
@@ -176,6 +179,14 @@ func (n *netConn) Write(p []byte) (int, error) {
 		if te, ok := errors.AsType[*TimeoutError](err); err == nil || ok && te.Kept {
 			written += k - cut
 			p = p[k-cut:]
+			if err != nil {
+				// Counted as written, so sent: as a socket sends
+				// what a write left in its buffer, a goroutine
+				// finishes the message, bounded as a send with no
+				// deadline is (Config.WriteTimeout), unless a Write
+				// comes first and finishes it itself.
+				go n.c.Flush(context.Background())
+			}
 		}
 		if err != nil {
 			return written, n.opError("write", err, &n.wd)
@@ -287,12 +298,16 @@ func (n *netConn) close() error {
 	return err
 }
 
-// CloseWrite ends the writing side alone, as *net.TCPConn's does: it
-// sends the close frame (1000) after the bytes written, and Read goes on
-// returning what the peer sends until its close frame, then io.EOF, once
-// the connection has closed. A relay that copies both ways ends its
-// sending so, where Close would drop what the peer still sends before
-// its answer. How long the answer may take is the Reads' to bound, with
+// CloseWrite ends the writing side alone: it sends the close frame (1000)
+// after the bytes written, and Read goes on returning what the peer sends
+// until its close frame, then io.EOF, once the connection has closed. It
+// is not quite *net.TCPConn's half-close: WebSocket has none, and a peer
+// answers a close frame as soon as it reads it (RFC 6455 §5.5.1), ending
+// its own sending; what it had sent before comes through, where Close
+// would drop it, but it cannot send more once it has read the close
+// frame. So a relay that copies both ways should close the side whose
+// source ended only when the other side's source has ended too (or the
+// protocol above says no more is coming). How long the answer may take is the Reads' to bound, with
 // their deadline, or a Close's, which ends the wait. Later Writes fail
 // with an error matching [ErrClosed]. With frame.OpText, the first bytes
 // of a character held from the last Write are an error matching

@@ -17,6 +17,7 @@ import (
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/internal/selfsigned"
+	"github.com/framewire/ws/mask"
 	"github.com/framewire/ws/status"
 	"github.com/framewire/ws/wstest"
 )
@@ -390,4 +391,45 @@ func TestNetConnAddr(t *testing.T) {
 type deadlines interface {
 	SetReadDeadline(time.Time) error
 	SetWriteDeadline(time.Time) error
+}
+
+// A Write stopped by its deadline in the middle of a message counts the
+// message as written, and the message is sent whole with no further
+// call, as a socket sends what a write left in its buffer (it waited for
+// the next write before, and a writer done writing stalled the stream).
+func TestNetConnKeptMessageSent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b := net.Pipe()
+		defer b.Close()
+		cc := conn.New(a, nil)
+		defer cc.CloseNow()
+		client := conn.NetConn(context.Background(), cc, frame.OpBinary)
+		p := randomBytes(100 << 10)
+		head := make([]byte, 40<<10) // a first message and part of the second
+		go io.ReadFull(b, head)
+		client.SetWriteDeadline(time.Now().Add(time.Second))
+		n, err := client.Write(p)
+		if !errors.Is(err, os.ErrDeadlineExceeded) || n != 2*32754 {
+			t.Fatalf("Write = %d, %v; want two messages counted and a timeout", n, err)
+		}
+		rest := make([]byte, 2*(8+32754)-len(head)) // the second message's end
+		if _, err := io.ReadFull(b, rest); err != nil {
+			t.Fatal(err)
+		}
+		wire := append(head, rest...)
+		var got []byte
+		for len(wire) > 0 {
+			h, hl, err := frame.ParseHeader(wire)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pay := wire[hl : hl+int(h.Length)]
+			mask.Apply(pay, h.Key, 0)
+			got = append(got, pay...)
+			wire = wire[hl+int(h.Length):]
+		}
+		if !bytes.Equal(got, p[:n]) {
+			t.Errorf("the peer read %d bytes, not the %d counted", len(got), n)
+		}
+	})
 }
