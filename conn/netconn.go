@@ -26,7 +26,8 @@ var ErrUnexpectedMessage = errors.New("conn: message of an unexpected type")
 // of the messages received as one stream, across their boundaries; a
 // message of another type fails the connection with 1003 and Read returns
 // [ErrUnexpectedMessage]. Write sends its bytes as messages of up to
-// 32 KiB less a frame header, one unless there are more, and returns once
+// 32 KiB less a frame header, one unless there are more (its ReadFrom,
+// which io.Copy uses, reads in pieces of that size), and returns once
 // they are written: it never leaves them in the send queue, so that its
 // deadline bounds them (see [Conn.WriteFrame]). Writes are serialised: the
 // bytes of one never interleave with another's, as on a socket. With
@@ -193,6 +194,34 @@ func (n *netConn) Write(p []byte) (int, error) {
 		}
 	}
 	return written, nil
+}
+
+// ReadFrom writes what it reads from r until io.EOF, as Write does, in
+// pieces of the longest message a Write sends: io.Copy uses it, whose own
+// buffer of 32 KiB would go out as two messages each time (32 KiB less a
+// header, then the header's worth). The buffer is lent by the Conn's
+// pool for the copy only.
+func (n *netConn) ReadFrom(r io.Reader) (int64, error) {
+	bp := writePool.Get().(*[]byte)
+	defer putBuffer(bp)
+	buf := (*bp)[:netConnMessage]
+	var total int64
+	for {
+		k, rerr := r.Read(buf)
+		if k > 0 {
+			w, werr := n.Write(buf[:k])
+			total += int64(w)
+			if werr != nil {
+				return total, werr
+			}
+		}
+		switch {
+		case rerr == io.EOF:
+			return total, nil
+		case rerr != nil:
+			return total, rerr
+		}
+	}
 }
 
 // finishChar sends, as a message of its own, the character whose first

@@ -433,3 +433,37 @@ func TestNetConnKeptMessageSent(t *testing.T) {
 		}
 	})
 }
+
+// io.Copy into a NetConn sends messages as long as a Write sends whole
+// (ReadFrom): 100 KiB is four messages, not a message and a 14-byte one
+// for each 32 KiB of io.Copy's own buffer.
+func TestNetConnReadFromWholeMessages(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		client, _, _, sc := netPair(t)
+		p := randomBytes(100 << 10)
+		copied := make(chan error, 1)
+		go func() {
+			n, err := io.Copy(client, onlyReader{bytes.NewReader(p)})
+			if err == nil && n != int64(len(p)) {
+				err = io.ErrShortWrite
+			}
+			copied <- err
+		}()
+		var got []byte
+		sizes := []int{}
+		for len(got) < len(p) {
+			_, m, err := sc.ReadMessage(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, m...)
+			sizes = append(sizes, len(m))
+		}
+		if err := <-copied; err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, p) || len(sizes) != 4 {
+			t.Errorf("messages of %v bytes, want four, the stream whole", sizes)
+		}
+	})
+}
