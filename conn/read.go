@@ -88,6 +88,7 @@ func (c *Conn) endStream(ctx context.Context) error {
 	// The message's reader is superseded from the first byte dropped,
 	// even if this drain is stopped before the message ends.
 	c.rs.seq++
+	c.rs.ended = false
 	if cap(c.fbuf) < drainChunk {
 		c.fbuf = make([]byte, 0, drainChunk)
 	}

@@ -27,6 +27,7 @@ var ErrNotData = errors.New("conn: a message is text or binary")
 type streamState struct {
 	seq    uint64 // bumped when a message reader begins and when its message ends
 	inData bool   // a data frame of the message is being read
+	ended  bool   // the last bump of seq was its message's end: that reader reads io.EOF
 }
 
 // MessageReader reads one received data message as a stream of bytes: its
@@ -121,7 +122,7 @@ func (c *Conn) beginStream(ctx context.Context) (frame.Opcode, error) {
 			}
 			c.rf.mode = modeStream
 			c.rs.seq++
-			c.rs.inData = true
+			c.rs.inData, c.rs.ended = true, false
 			// The Assembler checks the bytes as they pass, keeping none.
 			c.asm.Discard = true
 			return h.Opcode, nil
@@ -149,14 +150,16 @@ func (r *MessageReader) Read(p []byte) (int, error) {
 // NextReader: when ctx ends, it returns a [*TimeoutError], and a later call
 // resumes where this one stopped.
 func (r *MessageReader) ReadContext(ctx context.Context, p []byte) (int, error) {
-	if r.eof {
-		return 0, io.EOF
-	}
 	c := r.c
 	if err := c.lockRead(ctx); err != nil {
 		return 0, err
 	}
 	defer c.rlock.unlock()
+	if r.eof || c.rs.ended && c.rs.seq == r.seq+1 {
+		// The message ended, whichever goroutine read its end.
+		r.eof = true
+		return 0, io.EOF
+	}
 	if err := c.readErr(); err != nil {
 		return 0, err
 	}
@@ -278,6 +281,7 @@ func (c *Conn) endData() error {
 	c.dec = nil
 	c.rf.mode = modeNone
 	c.rs.seq++
+	c.rs.ended = true
 	c.asm.Discard = false
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -585,4 +586,43 @@ func TestNextReaderSupersededByStoppedDrop(t *testing.T) {
 			t.Errorf("the reader got %q, %v; want only the first fragment, then io.ErrUnexpectedEOF", got, err)
 		}
 	})
+}
+
+// Goroutines sharing one MessageReader all see io.EOF once the message
+// ends, whichever of them read the end: the others were told their reader
+// was superseded, as if the message had been dropped.
+func TestMessageReaderSharedSeesEOF(t *testing.T) {
+	c, p := streamPair(t, nil)
+	p.send(frag(frame.OpBinary, false, strings.Repeat("a", 3000)), frag(frame.OpContinuation, true, strings.Repeat("b", 3000)))
+	ctx := testCtx(t)
+	_, r, err := c.NextReader(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	total := 0
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			buf := make([]byte, 7)
+			for {
+				n, err := r.Read(buf)
+				mu.Lock()
+				total += n
+				mu.Unlock()
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != io.EOF {
+			t.Errorf("a reader ended with %v, want io.EOF", err)
+		}
+	}
+	if total != 6000 {
+		t.Errorf("read %d bytes in all, want 6000", total)
+	}
 }
