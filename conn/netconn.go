@@ -52,9 +52,10 @@ var ErrUnexpectedMessage = errors.New("conn: message of an unexpected type")
 // returns the number of bytes of p whose messages were sent or began to
 // leave; a message that began is finished before any other frame, in the
 // background, as a socket sends what a stopped write left in its buffer
-// (bounded by [Config.WriteTimeout]; see [TimeoutError]), so the stream
-// stays whole, every byte counted is sent and the connection stays
-// usable, unless the Write also carried frames
+// (bounded by [Config.WriteTimeout], or, with it off, by the Conn's end;
+// see [TimeoutError]), so the stream stays whole, every byte counted is
+// sent and the connection stays usable; meanwhile a later Write waits
+// for it, within its own deadline. That is, unless the Write also carried frames
 // that other goroutines queued on the same Conn, which a stop loses: the
 // connection then fails (see the package doc, Concurrency). [Config.WriteTimeout] bounds every
 // Write too, deadline or not (a net.Conn deadline is no deadline of the
@@ -177,17 +178,9 @@ func (n *netConn) Write(p []byte) (int, error) {
 			return written + k, nil
 		}
 		err := n.c.writeMessage(ctx, n.op, p[:k-cut], false)
-		if te, ok := errors.AsType[*TimeoutError](err); err == nil || ok && te.Kept {
+		if n.counted(err) {
 			written += k - cut
 			p = p[k-cut:]
-			if err != nil {
-				// Counted as written, so sent: as a socket sends
-				// what a write left in its buffer, a goroutine
-				// finishes the message, bounded as a send with no
-				// deadline is (Config.WriteTimeout), unless a Write
-				// comes first and finishes it itself.
-				go n.c.Flush(context.Background())
-			}
 		}
 		if err != nil {
 			return written, n.opError("write", err, &n.wd)
@@ -241,7 +234,7 @@ func (n *netConn) finishChar(ctx context.Context, p []byte) (int, error) {
 		return k, nil
 	}
 	err := n.c.writeMessage(ctx, n.op, ch[:m], false)
-	if te, ok := errors.AsType[*TimeoutError](err); err == nil || ok && te.Kept {
+	if n.counted(err) {
 		n.ntail = 0
 	} else {
 		k = 0
@@ -250,6 +243,23 @@ func (n *netConn) finishChar(ctx context.Context, p []byte) (int, error) {
 		return k, n.opError("write", err, &n.wd)
 	}
 	return k, nil
+}
+
+// counted reports whether the message whose write returned err counts as
+// written: sent, or begun and stopped by the deadline (kept). A kept one
+// is sent all the same: as a socket sends what a write left in its
+// buffer, a goroutine finishes it, bounded as a send with no deadline is
+// (Config.WriteTimeout), unless a Write comes first and finishes it
+// itself.
+func (n *netConn) counted(err error) bool {
+	if err == nil {
+		return true
+	}
+	if te, ok := errors.AsType[*TimeoutError](err); ok && te.Kept {
+		go n.c.Flush(context.Background())
+		return true
+	}
+	return false
 }
 
 // partialChar returns the length of the first bytes of a character that

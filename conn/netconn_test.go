@@ -467,3 +467,29 @@ func TestNetConnReadFromWholeMessages(t *testing.T) {
 		}
 	})
 }
+
+// The same holds for the character a text Write held: completed by the
+// next Write, its message is finished in the background if that Write's
+// deadline stops it midway.
+func TestNetConnKeptCharacterSent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b := net.Pipe()
+		defer b.Close()
+		cc := conn.New(a, nil)
+		defer cc.CloseNow()
+		nc := conn.NetConn(context.Background(), cc, frame.OpText)
+		if n, err := nc.Write([]byte{0xc3}); n != 1 || err != nil { // held
+			t.Fatalf("Write = %d, %v", n, err)
+		}
+		head := make([]byte, 3)
+		go io.ReadFull(b, head)
+		nc.SetWriteDeadline(time.Now().Add(time.Second))
+		if n, err := nc.Write([]byte{0xa9}); n != 1 || !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("Write = %d, %v; want the character counted and a timeout", n, err)
+		}
+		rest := make([]byte, 2+4+2-len(head)) // header, key, "é"
+		if _, err := io.ReadFull(b, rest); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"time"
 
 	"github.com/framewire/ws/frame"
@@ -38,7 +39,7 @@ type MessageReader struct {
 	c   *Conn
 	ctx context.Context
 	seq uint64
-	eof bool
+	eof atomic.Bool // its message ended: every Read returns io.EOF
 }
 
 // NextReader waits for the next text or binary message and returns its
@@ -150,14 +151,17 @@ func (r *MessageReader) Read(p []byte) (int, error) {
 // NextReader: when ctx ends, it returns a [*TimeoutError], and a later call
 // resumes where this one stopped.
 func (r *MessageReader) ReadContext(ctx context.Context, p []byte) (int, error) {
+	if r.eof.Load() {
+		return 0, io.EOF // at once, whatever ctx and the other receiving calls
+	}
 	c := r.c
 	if err := c.lockRead(ctx); err != nil {
 		return 0, err
 	}
 	defer c.rlock.unlock()
-	if r.eof || c.rs.ended && c.rs.seq == r.seq+1 {
+	if r.eof.Load() || c.rs.ended && c.rs.seq == r.seq+1 {
 		// The message ended, whichever goroutine read its end.
-		r.eof = true
+		r.eof.Store(true)
 		return 0, io.EOF
 	}
 	if err := c.readErr(); err != nil {
@@ -173,7 +177,7 @@ func (r *MessageReader) ReadContext(ctx context.Context, p []byte) (int, error) 
 	n, err := c.streamRead(ctx, p)
 	c.rbind.Disarm()
 	if err == io.EOF {
-		r.eof = true
+		r.eof.Store(true)
 	}
 	return n, err
 }

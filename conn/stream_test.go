@@ -626,3 +626,23 @@ func TestMessageReaderSharedSeesEOF(t *testing.T) {
 		t.Errorf("read %d bytes in all, want 6000", total)
 	}
 }
+
+// A reader whose message ended returns io.EOF at once, whatever its
+// context: not a timeout once the context has ended (nor a wait for the
+// read lock, which it no longer takes).
+func TestMessageReaderEOFAtOnce(t *testing.T) {
+	c, p := streamPair(t, nil)
+	p.send(frag(frame.OpBinary, true, "abc"))
+	ctx, cancel := context.WithCancel(context.Background())
+	_, r, err := c.NextReader(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := io.ReadAll(r); err != nil || string(b) != "abc" {
+		t.Fatalf("ReadAll = %q, %v", b, err)
+	}
+	cancel()
+	if _, err := r.Read(make([]byte, 4)); err != io.EOF {
+		t.Errorf("Read after the end, its context ended = %v, want io.EOF", err)
+	}
+}
