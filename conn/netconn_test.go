@@ -33,6 +33,16 @@ func netPair(t *testing.T) (client, server net.Conn, cc, sc *conn.Conn) {
 	return conn.NetConn(ctx, cc, frame.OpBinary), conn.NetConn(ctx, sc, frame.OpBinary), cc, sc
 }
 
+// rawNetConn returns a NetConn of op over a client Conn on one end of a
+// net.Pipe, and the other end, raw, for the test to play the peer. Both
+// are closed at the end of the test.
+func rawNetConn(t *testing.T, op frame.Opcode) (net.Conn, net.Conn) {
+	a, b := net.Pipe()
+	cc := conn.New(a, nil)
+	t.Cleanup(func() { cc.CloseNow(); b.Close() })
+	return conn.NetConn(context.Background(), cc, op), b
+}
+
 func randomBytes(n int) []byte {
 	r := rand.New(rand.NewPCG(1, 2))
 	b := make([]byte, n)
@@ -399,11 +409,7 @@ type deadlines interface {
 // the next write before, and a writer done writing stalled the stream).
 func TestNetConnKeptMessageSent(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		a, b := net.Pipe()
-		defer b.Close()
-		cc := conn.New(a, nil)
-		defer cc.CloseNow()
-		client := conn.NetConn(context.Background(), cc, frame.OpBinary)
+		client, b := rawNetConn(t, frame.OpBinary)
 		p := randomBytes(100 << 10)
 		head := make([]byte, 40<<10) // a first message and part of the second
 		go io.ReadFull(b, head)
@@ -468,16 +474,12 @@ func TestNetConnReadFromWholeMessages(t *testing.T) {
 	})
 }
 
-// The same holds for the character a text Write held: completed by the
-// next Write, its message is finished in the background if that Write's
-// deadline stops it midway.
+// The character a text Write held, completed by the next Write, is sent
+// as a message of its own, which is finished in the background as
+// TestNetConnKeptMessageSent's when that Write's deadline stops it midway.
 func TestNetConnKeptCharacterSent(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		a, b := net.Pipe()
-		defer b.Close()
-		cc := conn.New(a, nil)
-		defer cc.CloseNow()
-		nc := conn.NetConn(context.Background(), cc, frame.OpText)
+		nc, b := rawNetConn(t, frame.OpText)
 		if n, err := nc.Write([]byte{0xc3}); n != 1 || err != nil { // held
 			t.Fatalf("Write = %d, %v", n, err)
 		}

@@ -507,31 +507,50 @@ func TestDrainRoundsBounded(t *testing.T) {
 	})
 }
 
+// leavingHolder sets up, inside a synctest bubble, a holder whose context
+// (1 s) ended while its first round of queued frames, q0, was being
+// written, with q1 queued behind it; the gate holds that round's write.
+// It returns the transport, the Conn, the holder's result and a sender
+// with no deadline.
+func leavingHolder(t *testing.T) (*gateTransport, *Conn, <-chan error, func(string)) {
+	g := &gateTransport{gate: make(chan struct{})}
+	c := New(g, &Config{Role: RoleServer})
+	bg := context.Background()
+	ctx, cancel := context.WithTimeout(bg, time.Second)
+	t.Cleanup(cancel)
+	holder := make(chan error, 1)
+	go func() { holder <- c.WriteMessage(ctx, frame.OpText, []byte("h")) }()
+	synctest.Wait() // the holder's own write is in flight
+	send := func(s string) {
+		if err := c.WriteMessage(bg, frame.OpText, []byte(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send("q0")
+	g.gate <- struct{}{} // the holder's frame out; round 1 takes q0
+	synctest.Wait()
+	send("q1")
+	time.Sleep(2 * time.Second) // the holder's context ends during round 1
+	return g, c, holder, send
+}
+
+// sentPayloads returns the payloads of every frame g was given.
+func sentPayloads(t *testing.T, g *gateTransport) string {
+	var got []string
+	for _, w := range g.writes {
+		got = append(got, payloads(t, w)...)
+	}
+	return fmt.Sprint(got)
+}
+
 // A holder whose context ends while others' frames are still to be
 // written returns after the round under way: a goroutine takes over the
 // lock, writes the rounds left, in order, and releases it. (The holder
 // wrote every round, long past its context, before.)
 func TestDrainLeftWhenHolderContextEnds(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		g := &gateTransport{gate: make(chan struct{})}
-		c := New(g, &Config{Role: RoleServer})
-		bg := context.Background()
-		ctx, cancel := context.WithTimeout(bg, time.Second)
-		defer cancel()
-		holder := make(chan error, 1)
-		go func() { holder <- c.WriteMessage(ctx, frame.OpText, []byte("h")) }()
-		synctest.Wait() // the holder's own write is in flight
-		send := func(s string) {
-			if err := c.WriteMessage(bg, frame.OpText, []byte(s)); err != nil {
-				t.Fatal(err)
-			}
-		}
-		send("q0")
-		g.gate <- struct{}{} // the holder's frame out; round 1 takes q0
-		synctest.Wait()
-		send("q1")
-		time.Sleep(2 * time.Second) // the holder's context ends during round 1
-		g.gate <- struct{}{}        // round 1 ends
+		g, c, holder, send := leavingHolder(t)
+		g.gate <- struct{}{} // round 1 ends
 		if err := <-holder; err != nil {
 			t.Fatalf("holder = %v", err)
 		}
@@ -543,11 +562,7 @@ func TestDrainLeftWhenHolderContextEnds(t *testing.T) {
 		g.gate <- struct{}{}
 		g.gate <- struct{}{}
 		synctest.Wait()
-		var got []string
-		for _, w := range g.writes {
-			got = append(got, payloads(t, w)...)
-		}
-		if fmt.Sprint(got) != "[h q0 q1 q2]" || c.wlock.state.Load() != mutexUnlocked || c.Buffered() != 0 {
+		if got := sentPayloads(t, g); got != "[h q0 q1 q2]" || c.wlock.state.Load() != mutexUnlocked || c.Buffered() != 0 {
 			t.Errorf("sent %q, lock state %d, Buffered %d", got, c.wlock.state.Load(), c.Buffered())
 		}
 	})
@@ -558,24 +573,7 @@ func TestDrainLeftWhenHolderContextEnds(t *testing.T) {
 // at the same time as the goroutine wrote the queue, twice in all).
 func TestDrainLeftCarriesPongOwed(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		g := &gateTransport{gate: make(chan struct{})}
-		c := New(g, &Config{Role: RoleServer})
-		bg := context.Background()
-		ctx, cancel := context.WithTimeout(bg, time.Second)
-		defer cancel()
-		holder := make(chan error, 1)
-		go func() { holder <- c.WriteMessage(ctx, frame.OpText, []byte("h")) }()
-		synctest.Wait()
-		send := func(s string) {
-			if err := c.WriteMessage(bg, frame.OpText, []byte(s)); err != nil {
-				t.Fatal(err)
-			}
-		}
-		send("q0")
-		g.gate <- struct{}{} // round 1 takes q0
-		synctest.Wait()
-		send("q1")
-		time.Sleep(2 * time.Second) // the holder's context ends
+		g, c, holder, _ := leavingHolder(t)
 		if err := c.answerPing([]byte("p")); err != nil {
 			t.Fatal(err)
 		}
@@ -592,11 +590,7 @@ func TestDrainLeftCarriesPongOwed(t *testing.T) {
 			}
 			break
 		}
-		var got []string
-		for _, w := range g.writes {
-			got = append(got, payloads(t, w)...)
-		}
-		if fmt.Sprint(got) != "[h q0 q1 p]" {
+		if got := sentPayloads(t, g); got != "[h q0 q1 p]" {
 			t.Errorf("sent %q, want [h q0 q1 p]", got)
 		}
 	})
