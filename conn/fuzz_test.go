@@ -3,6 +3,7 @@ package conn_test
 import (
 	"context"
 	"errors"
+	"io"
 	"testing"
 	"time"
 
@@ -21,6 +22,10 @@ func FuzzRecv(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s := wstest.NewServer(func(p *wstest.Peer) {
 			p.Upgrade(nil)
+			// Read what the client sends (a close frame failing the
+			// connection), or it would wait for ReplyTimeout on the
+			// synchronous pipe, 5 s for every such input.
+			go io.Copy(io.Discard, p.Conn)
 			p.Write(data)
 		})
 		defer s.Close()

@@ -536,7 +536,8 @@ func h2Seeds() [][]byte {
 
 // FuzzH2Client feeds arbitrary server bytes, after the preface and a
 // SETTINGS that allows extended CONNECT, to a dial and a receive over
-// HTTP/2: neither may panic or hang, and every failure is an error.
+// HTTP/2, then ends the connection: neither may panic, and both must end
+// with the bytes, not at the context's deadline.
 func FuzzH2Client(f *testing.F) {
 	for _, s := range h2Seeds() {
 		f.Add(s)
@@ -555,21 +556,29 @@ func FuzzH2Client(f *testing.F) {
 				if fr.WriteSettings(http2.Setting{ID: http2.SettingEnableConnectProtocol, Val: 1}) == nil {
 					server.Write(data)
 				}
+				server.Close()
 			}()
 			d := h2Dialer(conn.HTTP2Only)
 			d.NetDial = func(context.Context, string, string) (net.Conn, error) { return client, nil }
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			defer cancel()
 			c, err := d.Dial(ctx, "ws://h2.test/")
+			if errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("Dial hung: %v", err)
+			}
 			if err != nil {
 				return
 			}
+			defer c.CloseNow()
 			for {
-				if _, _, err := c.ReadMessage(ctx); err != nil {
+				_, _, err := c.ReadMessage(ctx)
+				if errors.Is(err, context.DeadlineExceeded) {
+					t.Fatalf("ReadMessage hung: %v", err)
+				}
+				if err != nil {
 					break
 				}
 			}
-			c.CloseNow()
 		})
 	})
 }
