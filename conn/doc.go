@@ -84,8 +84,9 @@
 // [Conn.CloseNow] and [Conn.Close] may be called from any goroutine.
 //
 // A Conn starts no goroutine (but see the note on context types under
-// Cancellation and timeouts, and a sender's context ending while it
-// writes others' queued frames, below) and, between calls, holds no read or write
+// Cancellation and timeouts, a sender's context ending while it writes
+// others' queued frames, below, and a NetConn Write stopped in the middle
+// of a message, see [NetConn]) and, between calls, holds no read or write
 // buffer: they are lent from pools for the duration of a call. A sending
 // call encodes its frame into a lent buffer and writes it with one system
 // call; a frame longer than the buffer goes out in pieces of 32 KiB plus a
