@@ -41,7 +41,9 @@ var ErrUnexpectedMessage = errors.New("conn: message of an unexpected type")
 // net.Conn's CloseWrite method sends the close frame alone and lets Read
 // return what the peer sent before it read that frame (WebSocket has no
 // half-close: see CloseWrite). Once the peer has closed
-// with 1000 (or 1001, or no code), Read returns io.EOF.
+// with 1000 (or 1001, or no code), Read returns io.EOF; once Close was
+// called, Read and Write return an error matching net.ErrClosed, as a
+// socket's do.
 //
 // Deadlines stop the calls in progress and later ones, as net.Conn's do:
 // each Read and Write runs within a context that ends at the deadline
@@ -109,6 +111,9 @@ func (n *netConn) Read(p []byte) (int, error) {
 	defer n.rmu.Unlock()
 	ctx := n.rd.context()
 	for {
+		if n.closed.Load() {
+			return 0, ErrClosed // as a socket's, whatever the peer did before
+		}
 		if n.eof != nil {
 			return 0, n.eof
 		}

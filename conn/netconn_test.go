@@ -148,6 +148,13 @@ func TestNetConnCloseWrite(t *testing.T) {
 	if err := nc.Close(); err != nil {
 		t.Errorf("Close after the answer = %v", err)
 	}
+	// Closed here: as on a socket, whatever the peer did before.
+	if _, err := nc.Read(make([]byte, 1)); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Read after Close = %v, want net.ErrClosed", err)
+	}
+	if _, err := nc.Write([]byte("x")); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Write after Close = %v, want net.ErrClosed", err)
+	}
 }
 
 // A peer may answer a close with an empty close frame (no code, 1005):

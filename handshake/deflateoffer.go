@@ -29,6 +29,9 @@ func ParseDeflateOffers(values []string) (offers []DeflateParams, err error) {
 		}
 		o, err := parseDeflate(e, true)
 		if err != nil {
+			if ee, ok := errors.AsType[*ExtensionError](err); ok {
+				ee.Offer = true
+			}
 			errs = append(errs, err)
 			continue
 		}

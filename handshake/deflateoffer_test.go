@@ -3,6 +3,7 @@ package handshake
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -39,6 +40,13 @@ func TestParseDeflateOffers(t *testing.T) {
 			var n int
 			if j, ok := err.(interface{ Unwrap() []error }); ok {
 				n = len(j.Unwrap())
+				for _, e := range j.Unwrap() {
+					// An offer is no answer: the error says so.
+					ee, ok := errors.AsType[*ExtensionError](e)
+					if !ok || !ee.Offer || strings.Contains(e.Error(), "response") {
+						t.Errorf("offer left out with %v (%T), want an *ExtensionError of an offer", e, e)
+					}
+				}
 			}
 			if n != tt.bad || (n > 0 && !errors.Is(err, ErrBadExtension)) {
 				t.Errorf("err = %v, want %d offers left out with ErrBadExtension", err, tt.bad)

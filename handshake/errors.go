@@ -60,17 +60,22 @@ var ErrBadRedirect = errors.New("handshake: invalid redirect Location")
 // ExtensionError reports an extension in the server's answer that the
 // client cannot accept: one it did not offer, one answered twice, or, for
 // permessage-deflate, a parameter that RFC 7692 §7 does not allow (see
-// [ParseDeflateAnswer]). It wraps [ErrBadExtension]. websocket-client does
-// not check extensions.
+// [ParseDeflateAnswer]); or, with Offer set, an offer in a client's
+// request that a server cannot take (see [ParseDeflateOffers]). It wraps
+// [ErrBadExtension]. websocket-client does not check extensions.
 type ExtensionError struct {
 	Extension string // the extension token as received, e.g. "permessage-deflate"
 	Param     string // the parameter at fault, or "" when it is the whole element
 	Value     string // the parameter's value, unquoted, or "" when it has none
 	Reason    string // what is wrong, e.g. "outside 8-15"
+	Offer     bool   // the element is a request's offer, not the server's answer
 }
 
 func (e *ExtensionError) Error() string {
 	s := ErrHandshake.Error() + ": extension " + quoteName(e.Extension)
+	if e.Offer {
+		s = "handshake: invalid extension offer " + quoteName(e.Extension)
+	}
 	if e.Param != "" {
 		s += " parameter " + quoteName(e.Param)
 		if e.Value != "" {
