@@ -197,21 +197,30 @@ func (n *netConn) Write(p []byte) (int, error) {
 // ReadFrom writes what it reads from r until io.EOF, as Write does, in
 // pieces of the longest message a Write sends: io.Copy uses it, whose own
 // buffer of 32 KiB would go out as two messages each time (32 KiB less a
-// header, then the header's worth). The buffer is lent by the Conn's
-// pool for the copy only.
+// header, then the header's worth). With frame.OpText, the first bytes of
+// a character that a piece ends in start the next piece, so that no
+// message of one character is sent for it. The buffer is lent by the
+// Conn's pool for the copy only.
 func (n *netConn) ReadFrom(r io.Reader) (int64, error) {
 	bp := writePool.Get().(*[]byte)
 	defer putBuffer(bp)
 	buf := (*bp)[:netConnMessage]
 	var total int64
+	held := 0 // the first bytes of a character, at buf's start
 	for {
-		k, rerr := r.Read(buf)
-		if k > 0 {
-			w, werr := n.Write(buf[:k])
+		k, rerr := r.Read(buf[held:])
+		k += held
+		held = 0
+		if n.op == frame.OpText && rerr == nil {
+			held = partialChar(buf[:k])
+		}
+		if k > held {
+			w, werr := n.Write(buf[:k-held])
 			total += int64(w)
 			if werr != nil {
 				return total, werr
 			}
+			copy(buf, buf[k-held:k])
 		}
 		switch {
 		case rerr == io.EOF:

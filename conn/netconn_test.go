@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"slices"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -449,36 +450,54 @@ func TestNetConnKeptMessageSent(t *testing.T) {
 
 // io.Copy into a NetConn sends messages as long as a Write sends whole
 // (ReadFrom): 100 KiB is four messages, not a message and a 14-byte one
-// for each 32 KiB of io.Copy's own buffer.
+// for each 32 KiB of io.Copy's own buffer. Text messages end at a
+// character's end, without a message of one character where a piece
+// read splits one.
 func TestNetConnReadFromWholeMessages(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		client, _, _, sc := netPair(t)
-		p := randomBytes(100 << 10)
-		copied := make(chan error, 1)
-		go func() {
-			n, err := io.Copy(client, onlyReader{bytes.NewReader(p)})
-			if err == nil && n != int64(len(p)) {
-				err = io.ErrShortWrite
-			}
-			copied <- err
-		}()
-		var got []byte
-		sizes := []int{}
-		for len(got) < len(p) {
-			_, m, err := sc.ReadMessage(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, m...)
-			sizes = append(sizes, len(m))
-		}
-		if err := <-copied; err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, p) || len(sizes) != 4 {
-			t.Errorf("messages of %v bytes, want four, the stream whole", sizes)
-		}
-	})
+	tests := []struct {
+		name  string
+		op    frame.Opcode
+		p     []byte
+		sizes []int
+	}{
+		{"binary", frame.OpBinary, randomBytes(100 << 10), []int{32754, 32754, 32754, 4138}},
+		{"text of 4-byte characters", frame.OpText, bytes.Repeat([]byte("😀"), 25600), []int{32752, 32752, 32752, 4144}},
+		{"text of 3-byte characters", frame.OpText, bytes.Repeat([]byte("€"), 25600), []int{32754, 32754, 11292}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				a, b := net.Pipe()
+				cc, sc := conn.New(a, nil), conn.New(b, &conn.Config{Role: conn.RoleServer})
+				t.Cleanup(func() { cc.CloseNow(); sc.CloseNow() })
+				client := conn.NetConn(context.Background(), cc, tt.op)
+				copied := make(chan error, 1)
+				go func() {
+					n, err := io.Copy(client, onlyReader{bytes.NewReader(tt.p)})
+					if err == nil && n != int64(len(tt.p)) {
+						err = io.ErrShortWrite
+					}
+					copied <- err
+				}()
+				var got []byte
+				sizes := []int{}
+				for len(got) < len(tt.p) {
+					_, m, err := sc.ReadMessage(context.Background())
+					if err != nil {
+						t.Fatal(err)
+					}
+					got = append(got, m...)
+					sizes = append(sizes, len(m))
+				}
+				if err := <-copied; err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(got, tt.p) || !slices.Equal(sizes, tt.sizes) {
+					t.Errorf("messages of %v bytes, want %v, the stream whole", sizes, tt.sizes)
+				}
+			})
+		})
+	}
 }
 
 // The character a text Write held, completed by the next Write, is sent
