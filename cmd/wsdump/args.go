@@ -25,7 +25,6 @@ type options struct {
 	origin       string
 	eofWait      time.Duration
 	text         string
-	hasText      bool
 	timings      bool
 	compress     bool
 	http2        conn.HTTP2Mode
@@ -113,6 +112,10 @@ func parseArgs(args []string) (*options, error) {
 			i = len(args)
 		case strings.HasPrefix(arg, "--"):
 			name, inline, hasInline := strings.Cut(arg[2:], "=")
+			name, err := longOption(name)
+			if err != nil {
+				return nil, err
+			}
 			switch name {
 			case "help":
 				return nil, errHelp
@@ -209,6 +212,35 @@ func parseArgs(args []string) (*options, error) {
 	return o, nil
 }
 
+// longOptions are wsdump's long options, without their dashes.
+var longOptions = []string{
+	"help", "proxy", "verbose", "nocert", "raw", "compress", "subprotocols",
+	"origin", "eof-wait", "text", "timings", "headers", "http2",
+}
+
+// longOption returns the long option that name, given after "--", names:
+// itself, or, as argparse allows, the only option it begins. A name that
+// begins several is an error that lists them; one that begins none is
+// returned as it is, to be reported unrecognised.
+func longOption(name string) (string, error) {
+	var match []string
+	for _, o := range longOptions {
+		if o == name {
+			return name, nil
+		}
+		if name != "" && strings.HasPrefix(o, name) {
+			match = append(match, "--"+o)
+		}
+	}
+	switch len(match) {
+	case 0:
+		return name, nil
+	case 1:
+		return match[0][2:], nil
+	}
+	return "", usagef("ambiguous option: --%s could match %s", name, strings.Join(match, ", "))
+}
+
 func (o *options) setFlag(c byte) {
 	switch c {
 	case 'n':
@@ -287,7 +319,7 @@ func (o *options) set(name, v string) error {
 	case "origin":
 		o.origin = v
 	case "text":
-		o.text, o.hasText = v, true
+		o.text = v
 	case "eof-wait":
 		secs, err := strconv.ParseFloat(v, 64)
 		if err != nil || !(secs >= 0 && secs <= 1e6) { // NaN too

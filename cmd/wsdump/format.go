@@ -30,15 +30,43 @@ func describe(op frame.Opcode, p []byte) string {
 		return ""
 	}
 	if len(p) > 2 && p[0] == 0x1f && p[1] == 0x8b {
-		if zr, err := gzip.NewReader(bytes.NewReader(p)); err == nil {
-			if s, ok := inflate(zr); ok {
-				return "[gzip] " + s
-			}
+		if s, ok := gunzip(p); ok {
+			return "[gzip] " + s
 		}
 	} else if s, ok := inflate(flate.NewReader(bytes.NewReader(p))); ok {
 		return "[zlib] " + s
 	}
 	return pyrepr.Bytes(p)
+}
+
+// gunzip returns the text of the gzip members in p, as Python's
+// gzip.decompress reads them: zero bytes may follow each member, and
+// anything else must be another member. The text must be UTF-8 and at
+// most maxInflated bytes.
+func gunzip(p []byte) (string, bool) {
+	br := bytes.NewReader(p)
+	var text []byte
+	for br.Len() > 0 {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return "", false
+		}
+		zr.Multistream(false)
+		b, err := io.ReadAll(io.LimitReader(zr, int64(maxInflated+1-len(text))))
+		if text = append(text, b...); err != nil || len(text) > maxInflated {
+			return "", false
+		}
+		for br.Len() > 0 {
+			if c, _ := br.ReadByte(); c != 0 {
+				br.UnreadByte()
+				break
+			}
+		}
+	}
+	if !utf8.Valid(text) {
+		return "", false
+	}
+	return string(text), true
 }
 
 // inflate reads r to its end and returns the text, if it is UTF-8 and at

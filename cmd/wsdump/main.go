@@ -172,7 +172,7 @@ func runDial(ctx context.Context, netDial netDialFunc, args []string, stdin io.R
 		}
 	}
 
-	if o.hasText {
+	if o.text != "" { // as websocket-client's: an empty -t sends nothing
 		if err := c.WriteMessage(ctx, frame.OpText, []byte(o.text)); err != nil {
 			fmt.Fprintf(stderr, "wsdump: %v\n", err)
 		}

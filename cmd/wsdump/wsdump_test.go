@@ -55,7 +55,12 @@ func TestDescribe(t *testing.T) {
 		{frame.OpBinary, []byte{0, 1, 2}, `b'\x00\x01\x02'`},
 		{frame.OpBinary, deflated("deflated!"), "[zlib] deflated!"},
 		{frame.OpBinary, gzipped("gzipped!"), "[gzip] gzipped!"},
-		{frame.OpBinary, []byte{0x1f, 0x8b, 0x08, 0}, `b'\x1f\x8b\x08\x00'`},       // gzip magic, bad stream: no zlib attempt
+		{frame.OpBinary, []byte{0x1f, 0x8b, 0x08, 0}, `b'\x1f\x8b\x08\x00'`}, // gzip magic, bad stream: no zlib attempt
+		// As Python's gzip.decompress: members one after the other, zero
+		// bytes after each, nothing else.
+		{frame.OpBinary, append(gzipped("gz"), 0, 0, 0), "[gzip] gz"},
+		{frame.OpBinary, append(append(gzipped("one "), 0), gzipped("two")...), "[gzip] one two"},
+		{frame.OpBinary, append(gzipped("gz"), 0, 1), pyrepr.Bytes(append(gzipped("gz"), 0, 1))},
 		{frame.OpBinary, deflated("\xff\xfe"), pyrepr.Bytes(deflated("\xff\xfe"))}, // inflates, but not to UTF-8
 		{frame.OpPing, []byte("pi"), `b'pi'`},
 		{frame.OpPong, nil, `b''`},
@@ -120,8 +125,8 @@ func TestParseArgs(t *testing.T) {
 		{[]string{"--compress", "ws://h/"}, options{url: "ws://h/", compress: true}},
 		{[]string{"-s", "chat", "superchat", "ws://h/"}, options{url: "ws://h/", subprotocols: []string{"chat", "superchat"}}},
 		{[]string{"ws://h/", "-s", "a", "-r"}, options{url: "ws://h/", subprotocols: []string{"a"}, raw: true}},
-		{[]string{"-o", "http://o", "-t", "hi", "ws://h/"}, options{url: "ws://h/", origin: "http://o", text: "hi", hasText: true}},
-		{[]string{"-thi", "--origin=x", "ws://h/"}, options{url: "ws://h/", origin: "x", text: "hi", hasText: true}},
+		{[]string{"-o", "http://o", "-t", "hi", "ws://h/"}, options{url: "ws://h/", origin: "http://o", text: "hi"}},
+		{[]string{"-thi", "--origin=x", "ws://h/"}, options{url: "ws://h/", origin: "x", text: "hi"}},
 		{[]string{"--eof-wait", "1.5", "--timings", "ws://h/"}, options{url: "ws://h/", eofWait: 1500 * time.Millisecond, timings: true}},
 		{[]string{"--headers", "A: 1, B: two words ,", "ws://h/"}, options{url: "ws://h/", headers: http.Header{"A": {"1"}, "B": {"two words"}}}},
 		{[]string{"--", "-odd"}, options{url: "-odd"}},
@@ -129,9 +134,9 @@ func TestParseArgs(t *testing.T) {
 		{[]string{"--http2=only", "ws://h/"}, options{url: "ws://h/", http2: conn.HTTP2Only}},
 		// As argparse: "=" after an option that opens its word separates
 		// the argument; after an option inside a cluster it is part of it.
-		{[]string{"-o=https://a", "-t=hi", "ws://h/"}, options{url: "ws://h/", origin: "https://a", text: "hi", hasText: true}},
-		{[]string{"-t=", "ws://h/"}, options{url: "ws://h/", hasText: true}},
-		{[]string{"-rt=hi", "ws://h/"}, options{url: "ws://h/", raw: true, text: "=hi", hasText: true}},
+		{[]string{"-o=https://a", "-t=hi", "ws://h/"}, options{url: "ws://h/", origin: "https://a", text: "hi"}},
+		{[]string{"-t=", "ws://h/"}, options{url: "ws://h/"}},
+		{[]string{"-rt=hi", "ws://h/"}, options{url: "ws://h/", raw: true, text: "=hi"}},
 		{[]string{"-v=3", "ws://h/"}, options{url: "ws://h/", verbose: 3}},
 		{[]string{"-v", "300", "ws://h/"}, options{url: "ws://h/", verbose: 300}},
 		// websocket-client's VAction: a level that is not a number is one
@@ -144,6 +149,10 @@ func TestParseArgs(t *testing.T) {
 		// An argument in the same word is the only subprotocol taken.
 		{[]string{"-s=chat", "ws://h/"}, options{url: "ws://h/", subprotocols: []string{"chat"}}},
 		{[]string{"--subprotocols=a", "ws://h/"}, options{url: "ws://h/", subprotocols: []string{"a"}}},
+		// As argparse: a long option may be shortened to any prefix that
+		// no other begins.
+		{[]string{"--eof", "0.5", "--head=A: 1", "--verb", "--te", "hi", "--ti", "--http=only", "ws://h/"}, options{url: "ws://h/", eofWait: 500 * time.Millisecond, headers: http.Header{"A": {"1"}}, verbose: 1, text: "hi", timings: true, http2: conn.HTTP2Only}},
+		{[]string{"--sub", "a", "b", "--orig", "o", "--nocer", "--r", "--comp", "ws://h/"}, options{url: "ws://h/", subprotocols: []string{"a", "b"}, origin: "o", nocert: true, raw: true, compress: true}},
 	}
 	for _, tt := range tests {
 		got, err := parseArgs(tt.args)
@@ -193,6 +202,9 @@ func TestParseArgsErrors(t *testing.T) {
 		{"--raw=1", "ws://h/"},
 		{"--http2", "always", "ws://h/"},
 		{"--http2"},
+		{"--t", "x", "ws://h/"}, // --text or --timings
+		{"--h", "ws://h/"},      // --help, --headers or --http2
+		{"--", "ws://h/", "--r"},
 	} {
 		if _, err := parseArgs(args); err == nil || err == errHelp {
 			t.Errorf("parseArgs(%q) = %v; want a usage error", args, err)
@@ -290,12 +302,20 @@ func TestCompress(t *testing.T) {
 func TestInitialText(t *testing.T) {
 	srv := wstest.NewServer(wstest.Echo)
 	defer srv.Close()
-	code, out, errs := wsdump(t, strings.NewReader(""), "-t", "first", srv.URL)
-	if code != exitOK {
-		t.Fatalf("exit %d; stderr %s", code, errs)
-	}
-	if d := cmp.Diff([]string{"first", ""}, lines(out)); d != "" {
-		t.Errorf("output (-want +got):\n%s", d)
+	for _, tt := range []struct {
+		text string
+		want []string
+	}{
+		{"first", []string{"first", ""}},
+		{"", []string{""}}, // as websocket-client's: nothing is sent
+	} {
+		code, out, errs := wsdump(t, strings.NewReader(""), "-t", tt.text, srv.URL)
+		if code != exitOK {
+			t.Fatalf("-t %q: exit %d; stderr %s", tt.text, code, errs)
+		}
+		if d := cmp.Diff(tt.want, lines(out)); d != "" {
+			t.Errorf("-t %q: output (-want +got):\n%s", tt.text, d)
+		}
 	}
 }
 
