@@ -266,7 +266,7 @@ func (d *Dialer) dialOnce(ctx, parent context.Context, u *url.URL, st *dialState
 		}
 	}
 	if nc == nil {
-		if nc, err = d.dialVia(ctx, u, st.host, pu, http1Protos); err != nil {
+		if nc, err = d.dialVia(ctx, u, st.host, pu, http1Protos, t); err != nil {
 			return nil, err
 		}
 	}
@@ -412,7 +412,7 @@ var http1Protos = []string{"http/1.1"}
 
 // dialVia opens the transport to u: TCP, through the proxy pu if not nil,
 // then TLS for wss, offering the application protocols protos.
-func (d *Dialer) dialVia(ctx context.Context, u *url.URL, hostOverride string, pu *url.URL, protos []string) (net.Conn, error) {
+func (d *Dialer) dialVia(ctx context.Context, u *url.URL, hostOverride string, pu *url.URL, protos []string, t *tracer) (net.Conn, error) {
 	addr := handshake.Addr(u)
 	var nc net.Conn
 	var err error
@@ -423,7 +423,7 @@ func (d *Dialer) dialVia(ctx context.Context, u *url.URL, hostOverride string, p
 			nd := netDialer()
 			netDial = nd.DialContext
 		}
-		pd := &proxy.Dialer{URL: pu, Header: d.ProxyHeader, NetDial: netDial}
+		pd := &proxy.Dialer{URL: pu, Header: d.ProxyHeader, NetDial: netDial, Trace: t.proxyTrace(pu)}
 		if d.TLSConfig != nil {
 			pd.TLSConfig = d.TLSConfig.Clone()
 			pd.TLSConfig.ServerName = ""

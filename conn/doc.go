@@ -265,7 +265,9 @@
 // credentials redacted, response fields sorted and their names in
 // canonical form, received frames as they came): the request head and
 // the response's status line and header fields between "--- request header ---" and
-// "--- response header ---" banners, then two lines per frame sent or
+// "--- response header ---" banners (through an HTTP or HTTPS proxy, the
+// CONNECT request and the proxy's answers come first, in the same form),
+// then two lines per frame sent or
 // received, its wire bytes and websocket-client's str() of it, both with
 // Python bytes literals:
 //
@@ -279,6 +281,7 @@
 // slog.LevelDebug, with a constant message and typed attributes:
 //
 //	"ws handshake request"   method, url (the password, if any, as xxxxx), header
+//	                         (CONNECT and the proxy's URL for an HTTP proxy's tunnel)
 //	"ws handshake response"  status (int), header
 //	"ws frame sent"          dir ("sent"), opcode, fin, rsv, len, masked
 //	"ws frame received"      dir ("received"), opcode, fin, rsv, len, masked

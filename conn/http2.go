@@ -143,7 +143,7 @@ func (d *Dialer) dialHTTP2(ctx context.Context, u *url.URL, pu *url.URL, st *dia
 		key.serverName = d.tlsConfig(u, st.host).ServerName
 	}
 	hc, nc, err := d.HTTP2Pool.conn(ctx, key, func(ctx context.Context) (*h2Client, net.Conn, error) {
-		return d.dialH2Conn(ctx, u, st.host, pu)
+		return d.dialH2Conn(ctx, u, st.host, pu, t)
 	})
 	if err == nil && hc == nil {
 		if d.HTTP2 == HTTP2Prefer {
@@ -167,12 +167,12 @@ func (d *Dialer) dialHTTP2(ctx context.Context, u *url.URL, pu *url.URL, st *dia
 // dialH2Conn opens a new HTTP/2 connection to u, and returns it with the
 // connection under it. When TLS's ALPN chooses another protocol, it
 // returns only the TLS connection.
-func (d *Dialer) dialH2Conn(ctx context.Context, u *url.URL, hostOverride string, pu *url.URL) (*h2Client, net.Conn, error) {
+func (d *Dialer) dialH2Conn(ctx context.Context, u *url.URL, hostOverride string, pu *url.URL, t *tracer) (*h2Client, net.Conn, error) {
 	protos := []string{"h2"}
 	if d.HTTP2 == HTTP2Prefer {
 		protos = []string{"h2", "http/1.1"}
 	}
-	nc, err := d.dialVia(ctx, u, hostOverride, pu, protos)
+	nc, err := d.dialVia(ctx, u, hostOverride, pu, protos, t)
 	if noApplicationProtocol(err) {
 		return nil, nil, fmt.Errorf("%w: the server refused ALPN h2: %w", ErrHTTP2Unavailable, err)
 	}

@@ -1,14 +1,17 @@
 package conn_test
 
 import (
+	"bytes"
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/internal/proxytest"
 	"github.com/framewire/ws/proxy"
+	"github.com/framewire/ws/wstest"
 )
 
 // Dialer.Proxy gets net/http's view of the WebSocket URL: scheme http for
@@ -60,5 +63,31 @@ func TestEnvironmentProxyEachDial(t *testing.T) {
 		if reqs := p.Requests(); len(reqs) != 1 || reqs[0].Target != "ws.example:9443" {
 			t.Errorf("proxy %s saw %+v", p.Addr, reqs)
 		}
+	}
+}
+
+// The trace shows the CONNECT exchange with an HTTP proxy before the
+// handshake, as websocket-client's does, with the proxy's credentials
+// redacted.
+func TestTraceProxyConnect(t *testing.T) {
+	s := serve(t, wstest.Echo)
+	px := proxytest.NewHTTP(t, proxytest.Config{User: "u", Password: "secret"})
+	var buf bytes.Buffer
+	d := &conn.Dialer{
+		Proxy:  http.ProxyURL(&url.URL{Scheme: "http", User: url.UserPassword("u", "secret"), Host: px.Addr}),
+		Config: conn.Config{Trace: &buf},
+	}
+	dial(t, d, s.URL).CloseNow()
+	got := buf.String()
+	want := "--- request header ---\n" +
+		"CONNECT " + s.Addr + " HTTP/1.1\r\nHost: " + s.Addr + "\r\nProxy-Authorization: ***\r\n\r\n\n" +
+		"-----------------------\n" +
+		"--- response header ---\n" +
+		"HTTP/1.1 200 Connection established\n" +
+		"-----------------------\n" +
+		"--- request header ---\n" +
+		"GET / HTTP/1.1\r\n"
+	if !strings.HasPrefix(got, want) {
+		t.Errorf("trace:\n%s\nwant it to begin:\n%s", got, want)
 	}
 }

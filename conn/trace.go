@@ -14,6 +14,7 @@ import (
 
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/internal/pyrepr"
+	"github.com/framewire/ws/proxy"
 )
 
 // The messages of the records a tracer logs; see the package doc's
@@ -157,6 +158,21 @@ func (t *tracer) response(proto string, code int, reason string, h http.Header) 
 		t.l.LogAttrs(context.Background(), slog.LevelDebug, msgResponse,
 			slog.Int("status", code),
 			headerAttr(h))
+	}
+}
+
+// proxyTrace returns the hooks that report the CONNECT exchange with
+// the HTTP proxy pu as a request and its responses, or nil.
+func (t *tracer) proxyTrace(pu *url.URL) *proxy.Trace {
+	if t == nil {
+		return nil
+	}
+	return &proxy.Trace{
+		Request: func(req []byte) { t.request(pu, req) },
+		Response: func(r *http.Response) {
+			_, reason, _ := strings.Cut(r.Status, " ")
+			t.response(r.Proto, r.StatusCode, reason, r.Header)
+		},
 	}
 }
 

@@ -73,6 +73,21 @@ type Dialer struct {
 	// MaxHeaderBytes limits the CONNECT response of an HTTP proxy. Zero
 	// means DefaultMaxHeaderBytes.
 	MaxHeaderBytes int
+
+	// Trace, if not nil, is told of the CONNECT exchange with an HTTP or
+	// HTTPS proxy, as websocket-client's trace shows it.
+	Trace *Trace
+}
+
+// Trace has the hooks of [Dialer.Trace]. Either may be nil. They are
+// called on the goroutine that dials, and must not keep their arguments.
+type Trace struct {
+	// Request is called with the CONNECT request, as it will be written
+	// (credentials included), before it is written.
+	Request func(req []byte)
+	// Response is called with each response read to it, interim ones
+	// included, before it is acted on. The body is not to be read.
+	Response func(resp *http.Response)
 }
 
 // DialContext connects to addr ("host:port") through the proxy and returns
@@ -291,6 +306,9 @@ func AppendConnect(b []byte, addr string, user *url.Userinfo, header http.Header
 
 // connect sends the CONNECT request req over c and reads the answer.
 func (d *Dialer) connect(c net.Conn, req []byte) (net.Conn, error) {
+	if d.Trace != nil && d.Trace.Request != nil {
+		d.Trace.Request(req)
+	}
 	if _, err := c.Write(req); err != nil {
 		return nil, err
 	}
@@ -315,6 +333,9 @@ func (d *Dialer) connect(c net.Conn, req []byte) (net.Conn, error) {
 			return nil, err // a timeout or a broken connection
 		default:
 			return nil, fmt.Errorf("%w: malformed CONNECT response: %w", ErrProtocol, err)
+		}
+		if d.Trace != nil && d.Trace.Response != nil {
+			d.Trace.Response(resp)
 		}
 		code := resp.StatusCode
 		switch {

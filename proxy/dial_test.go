@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -456,4 +457,36 @@ func TestProxyHTTP10Answer(t *testing.T) {
 		t.Fatalf("HTTP/1.0 200 from the proxy: %v", err)
 	}
 	c.Close()
+}
+
+// Trace sees the CONNECT request as written and every answer read to
+// it, the interim one included, refused or not.
+func TestProxyTrace(t *testing.T) {
+	for _, tt := range []struct {
+		reply string
+		codes []int
+		ok    bool
+	}{
+		{"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nVia: p\r\n\r\n", []int{100, 200}, true},
+		{"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n", []int{407}, false},
+	} {
+		addr := badProxy(t, tt.reply)
+		var req []byte
+		var codes []int
+		d := &proxy.Dialer{URL: proxyURL(t, "http://u:p@"+addr), Trace: &proxy.Trace{
+			Request:  func(b []byte) { req = append(req, b...) },
+			Response: func(r *http.Response) { codes = append(codes, r.StatusCode) },
+		}}
+		c, err := d.DialContext(t.Context(), "tcp", "127.0.0.1:9")
+		if (err == nil) != tt.ok {
+			t.Errorf("%q: DialContext = %v", tt.reply, err)
+		}
+		if c != nil {
+			c.Close()
+		}
+		want, _ := proxy.AppendConnect(nil, "127.0.0.1:9", url.UserPassword("u", "p"), nil)
+		if string(req) != string(want) || !slices.Equal(codes, tt.codes) {
+			t.Errorf("%q: traced %q and %v; want %q and %v", tt.reply, req, codes, want, tt.codes)
+		}
+	}
 }
