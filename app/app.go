@@ -34,11 +34,12 @@ type App struct {
 	// Dialer connects; nil means the zero Dialer. Run uses a copy with
 	// ControlFrames set (so that OnPing and OnPong see pings and pongs),
 	// DeliverFragments set exactly when OnFragment is set, and Header
-	// extended by the Header function.
+	// updated by the Header function.
 	Dialer *conn.Dialer
 
 	// Header, if set, is called before every connection attempt; the
-	// fields it returns are added to Dialer.Header, so that a token can be
+	// fields it returns are sent with Dialer.Header's, each replacing the
+	// Dialer's field of the same name, if any, so that a token can be
 	// refreshed before a reconnect. An error fails the attempt.
 	Header func(ctx context.Context) (http.Header, error)
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +18,7 @@ import (
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/status"
+	"github.com/framewire/ws/wstest"
 )
 
 // These tests run an App over real connections to an in-bubble peer
@@ -539,4 +542,30 @@ func TestReplyBeforePeerClose(t *testing.T) {
 			t.Errorf("peer read (-want +got):\n%s", d)
 		}
 	})
+}
+
+// The fields of the Header function replace the Dialer's of the same
+// name, whatever its case, and leave the others: a refreshed token is
+// sent alone, not after the stale one.
+func TestHeaderReplacesDialers(t *testing.T) {
+	got := make(chan http.Header, 1)
+	srv := wstest.NewServer(func(p *wstest.Peer) {
+		got <- p.Request.Header
+		p.Upgrade(nil)
+		p.WriteClose(status.NormalClosure, "")
+	})
+	defer srv.Close()
+	d := srv.Dialer()
+	d.Header = http.Header{"Authorization": {"Bearer old"}, "X-Keep": {"1"}}
+	a := &app.App{URL: srv.URL, Dialer: d, Header: func(context.Context) (http.Header, error) {
+		return http.Header{"authorization": {"Bearer new"}}, nil
+	}}
+	a.Run(t.Context())
+	h := <-got
+	if v := h.Values("Authorization"); !slices.Equal(v, []string{"Bearer new"}) || h.Get("X-Keep") != "1" {
+		t.Errorf("Authorization %q, X-Keep %q; want the new token alone, and 1", v, h.Get("X-Keep"))
+	}
+	if d.Header.Get("Authorization") != "Bearer old" {
+		t.Errorf("the Dialer's own Header was changed")
+	}
 }

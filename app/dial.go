@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
@@ -26,7 +28,14 @@ func (a *App) dialConn(ctx context.Context, h http.Header) (connection, error) {
 			merged = make(http.Header, len(h))
 		}
 		for k, v := range h {
-			merged[k] = append(merged[k], v...)
+			// A field the function gives replaces the Dialer's, whatever
+			// the case of its name: a refreshed token goes out alone.
+			for m := range merged {
+				if strings.EqualFold(m, k) {
+					delete(merged, m)
+				}
+			}
+			merged[k] = slices.Clone(v)
 		}
 		d.Header = merged
 	}
