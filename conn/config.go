@@ -42,8 +42,9 @@ func (r Role) String() string {
 //
 // Numbers follow one convention here and in [Dialer]: 0 means the default,
 // a negative value turns the setting off (no limit, no bound, no
-// redirect), and any other value is used as it is. ReadBufferSize alone
-// has no off: a negative value is its default too.
+// redirect, no compression threshold), and any other value is used as it
+// is. ReadBufferSize alone has no off (a negative value is its default
+// too) and is rounded up to a power of two.
 type Config struct {
 	// Role is the end of the connection: RoleClient (the zero value) or
 	// RoleServer.

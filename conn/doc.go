@@ -136,7 +136,8 @@
 //
 // Every blocking call takes a context. Its deadline becomes the socket's
 // deadline and its cancellation sets a deadline in the past (through
-// context.AfterFunc, without a goroutine). A call stopped this way returns
+// context.AfterFunc: no goroutine waits for the context; one runs briefly
+// when it ends). A call stopped this way returns
 // a [*TimeoutError] that matches both the context's error
 // (context.DeadlineExceeded or context.Canceled) and the socket's error
 // (os.ErrDeadlineExceeded):
@@ -342,8 +343,11 @@
 //     UTF-8; Close checks the code and the reason's length. WriteMessage
 //     returns an error, not the number of bytes sent.
 //   - Received payloads belong to the caller: ReadMessage returns a new
-//     slice and ReadDataFrame and ReadFrame append to the caller's buffer,
-//     where websocket-client returns new bytes every time.
+//     slice; ReadDataFrame and ReadFrame append to the caller's buffer,
+//     or, given an empty one with room, trade it for the Conn's, whose
+//     array the payload comes back in (see [Conn.ReadDataFrame]: the
+//     array given is the Conn's then). websocket-client returns new bytes
+//     every time.
 //   - Redirects: relative Location values are resolved; running out of
 //     MaxRedirects is the error ErrTooManyRedirects, not a "connected"
 //     socket with status 30x; on a redirect to another origin (RFC 6454:

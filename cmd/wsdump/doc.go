@@ -20,7 +20,7 @@
 //	                      2: also trace the handshake and every frame on
 //	                      stderr. -vv is 2, -v 2 and --verbose=2 too
 //	-n, --nocert          do not verify the server's certificate
-//	-r, --raw             plain output, one line per frame, even on a
+//	-r, --raw             plain output, one line per message, even on a
 //	                      terminal
 //	-z, --compress        offer permessage-deflate (RFC 7692, the default
 //	                      preset); with -v, print the agreed parameters,
@@ -67,8 +67,7 @@
 // which ends the session). Piped, it prints plain lines only.
 //
 // With -vv the trace shows each frame wsdump sends before anything the
-// server sends in answer to it: while a frame is being sent, what arrives
-// waits (at most 3 seconds) to be read.
+// server sends in answer to it: a frame is traced before it is written.
 //
 // Pings are answered automatically, and so is the server's close frame.
 // At the end of stdin (Ctrl+D), or on Ctrl+C, wsdump sends a close frame
