@@ -121,9 +121,14 @@ func TestBrokenWriteKeepsEarlierMessage(t *testing.T) {
 			if err := c.WriteMessage(testCtx(t), frame.OpBinary, make([]byte, 512<<10)); err != nil {
 				t.Fatalf("first WriteMessage = %v", err)
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			// The payload is made first, and the deadline leaves time for
+			// the write to begin on a loaded machine: a deadline that
+			// passed before it did stops it cleanly (a make test run
+			// under load saw that, at 300 ms).
+			second := make([]byte, 16<<20)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			defer cancel()
-			if err := c.WriteMessage(ctx, frame.OpBinary, make([]byte, 16<<20)); !errors.Is(err, conn.ErrBroken) {
+			if err := c.WriteMessage(ctx, frame.OpBinary, second); !errors.Is(err, conn.ErrBroken) {
 				t.Fatalf("second WriteMessage = %v, want a write cut mid-frame", err)
 			}
 			close(cut)
