@@ -118,8 +118,23 @@ func (c *Conn) drain(ctx context.Context) error {
 	if c.rf.mode == modeFrame {
 		// The rest of a frame ReadFrame began is of no use to anyone.
 		c.rf.mode = modeNone
+		if h := c.rf.h; h.Opcode.IsData() || h.Opcode == frame.OpContinuation {
+			c.rf.frameMsg = !h.Fin
+		}
 		if err := c.rd.Discard(); err != nil {
 			return err
+		}
+	}
+	if c.rf.frameMsg {
+		// The rest of a message ReadFrame began: the assembler, which has
+		// not seen its first frames, drops it as binary, checking its
+		// frames' order and size but not its text.
+		c.rf.mode, c.rf.frameMsg = modeNone, false
+		if err := c.asm.Begin(frame.Header{Opcode: frame.OpBinary}); err != nil {
+			return c.readFailed(ctx, err)
+		}
+		if _, _, err := c.asm.End(); err != nil {
+			return c.readFailed(ctx, err)
 		}
 	}
 	for {

@@ -15,22 +15,23 @@ import (
 
 // ErrMixedRead reports a receiving call that cannot go on from where
 // another kind of call stopped: [Conn.ReadFrame] in the middle of a frame
-// that another receiving call began, or the reverse, and
-// [Conn.NextReader] in the middle of a message that [Conn.ReadDataFrame]
-// or [Conn.ReadMessage] began (its first fragments are held, or were
-// returned, by that call). Nothing is dropped: the call that began the
-// frame or message goes on with it.
+// or a fragmented message that another receiving call began, or the
+// reverse, and [Conn.NextReader] in the middle of a message that
+// [Conn.ReadDataFrame] or [Conn.ReadMessage] began (its first fragments
+// are held, or were returned, by that call). Nothing is dropped: the call
+// that began the frame or message goes on with it.
 var ErrMixedRead = errors.New("conn: receiving call of another kind in the middle of a frame or message; go on with the call that began it")
 
 // readMode is how a frame's payload is read: where it goes.
 type readMode uint8
 
 const (
-	modeNone    readMode = iota // between frames
-	modeMessage                 // ReadDataFrame, ReadMessage, Close: control payloads to ctl, data through the assembler
-	modeFrame                   // ReadFrame: the payload to fbuf as it arrived
-	modeStream                  // a MessageReader: data payloads to the caller's p, from a message's first frame to its last
-	modeClosing                 // ReadFrame returned the peer's close frame (header in h, payload in ctl): the next receiving call answers it
+	modeNone     readMode = iota // between frames
+	modeMessage                  // ReadDataFrame, ReadMessage, Close: control payloads to ctl, data through the assembler
+	modeFrame                    // ReadFrame: the payload to fbuf as it arrived
+	modeStream                   // a MessageReader: data payloads to the caller's p, from a message's first frame to its last
+	modeClosing                  // ReadFrame returned the peer's close frame (header in h, payload in ctl): the next receiving call answers it
+	modeFrameMsg                 // between frames, in a message ReadFrame began (frameMsg): ReadFrame goes on with it
 )
 
 // inFrame is the read state of a Conn, one for every receiving call: the
@@ -49,6 +50,9 @@ type inFrame struct {
 	// closing: Close is reading the peer's answer, under its context,
 	// which bounds the whole of Close, the linger included.
 	closing bool
+	// frameMsg: the last data frame ReadFrame returned was not final, so
+	// its message has frames to come, which only ReadFrame can take.
+	frameMsg bool
 }
 
 // claim reports ErrMixedRead when a frame that another mode began is in
@@ -58,7 +62,16 @@ type inFrame struct {
 func (c *Conn) claim(ctx context.Context, mode readMode) error {
 	switch c.rf.mode {
 	case modeNone, mode:
+		if mode == modeFrame && c.asm.Open() {
+			// ReadDataFrame or ReadMessage stopped between fragments.
+			return ErrMixedRead
+		}
 		return nil
+	case modeFrameMsg:
+		if mode == modeFrame {
+			c.rf.mode = modeNone
+			return nil
+		}
 	case modeClosing:
 		if err := c.closing(ctx); err != nil {
 			return err
@@ -543,8 +556,11 @@ func (c *Conn) ReadMessage(ctx context.Context) (frame.Opcode, []byte, error) {
 // the caller does all of that. The frame is checked like in
 // [Conn.ReadDataFrame] (a violation fails the connection), but fragment
 // order and UTF-8 are not. Its payload is appended to dst, as with
-// ReadDataFrame. Do not switch between ReadFrame and the other receiving
-// calls in the middle of a fragmented message.
+// ReadDataFrame. A fragmented message belongs to the kind of call that
+// read its first frame: between its fragments, ReadFrame refuses a
+// message that a message call began, and the message calls refuse one
+// that ReadFrame began, with [ErrMixedRead]; [Conn.Close] drops the rest
+// of it.
 //
 // The peer's close frame is returned like any other, and the Conn keeps
 // it. The caller may answer it with WriteFrame, or with Close, which
@@ -622,6 +638,12 @@ func (c *Conn) recvFrame(ctx context.Context) (frame.Frame, error) {
 	}
 	c.rf.mode = modeNone
 	f := frame.Frame{Header: c.rf.h, Payload: c.fbuf}
+	if f.Opcode.IsData() || f.Opcode == frame.OpContinuation {
+		c.rf.frameMsg = !f.Fin
+	}
+	if c.rf.frameMsg {
+		c.rf.mode = modeFrameMsg
+	}
 	if c.ext != nil && f.Opcode.IsData() {
 		if err := c.ext.skim(f.Header, f.Payload); err != nil {
 			return frame.Frame{}, c.readFailed(ctx, err)

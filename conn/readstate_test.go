@@ -127,3 +127,89 @@ func TestNextReaderAfterDataFrameStopped(t *testing.T) {
 		})
 	}
 }
+
+// A message ReadFrame began between its fragments belongs to ReadFrame,
+// and one a message call began belongs to that call: the other kind is
+// refused with ErrMixedRead, the connection stays open and the message
+// goes on with the call that began it (the calls of the other kind took
+// the peer's next fragment for a protocol error and failed the
+// connection with 1002). Close drops the rest of ReadFrame's message and
+// completes the handshake.
+func TestMixedReadBetweenFragments(t *testing.T) {
+	first := dataFrame(frame.OpText, false, false, "a\xc3")
+	last := dataFrame(frame.OpContinuation, true, false, "\xa9b")
+	ping := dataFrame(frame.OpPing, true, false, "p")
+	messageCalls := map[string]func(*Conn, context.Context) error{
+		"ReadDataFrame": func(c *Conn, ctx context.Context) error { _, err := c.ReadDataFrame(ctx, nil); return err },
+		"ReadMessage":   func(c *Conn, ctx context.Context) error { _, _, err := c.ReadMessage(ctx); return err },
+		"ReadMessages": func(c *Conn, ctx context.Context) error {
+			_, _, err := c.ReadMessages(ctx, make([]frame.Frame, 4), nil)
+			return err
+		},
+		"NextReader": func(c *Conn, ctx context.Context) error { _, _, err := c.NextReader(ctx); return err },
+	}
+	pair := func(t *testing.T) (*Conn, net.Conn) {
+		client, peer := net.Pipe()
+		c := New(client, nil)
+		go io.Copy(io.Discard, peer)
+		t.Cleanup(func() { c.CloseNow(); peer.Close() })
+		return c, peer
+	}
+	t.Run("ReadFrame first", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			c, peer := pair(t)
+			go peer.Write(wireOf(t, first, ping, last, dataFrame(frame.OpText, true, false, "next")))
+			if f, err := c.ReadFrame(shortCtx(t), nil); err != nil || f.Fin || string(f.Payload) != "a\xc3" {
+				t.Fatalf("ReadFrame = %v, %v", f, err)
+			}
+			for name, call := range messageCalls {
+				if err := call(c, shortCtx(t)); !errors.Is(err, ErrMixedRead) {
+					t.Fatalf("%s between ReadFrame's fragments = %v, want ErrMixedRead", name, err)
+				}
+			}
+			for _, want := range []frame.Frame{ping, last} {
+				if f, err := c.ReadFrame(shortCtx(t), nil); err != nil || f.Opcode != want.Opcode || string(f.Payload) != string(want.Payload) {
+					t.Fatalf("ReadFrame went on with %v, %v; want %v", f, err, want)
+				}
+			}
+			if _, p, err := c.ReadMessage(shortCtx(t)); err != nil || string(p) != "next" {
+				t.Errorf("ReadMessage after the message = %q, %v", p, err)
+			}
+		})
+	})
+	t.Run("ReadDataFrame first", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			c, peer := pair(t)
+			go peer.Write(wireOf(t, first))
+			if _, err := c.ReadDataFrame(shortCtx(t), nil); !errors.As(err, new(*TimeoutError)) {
+				t.Fatalf("ReadDataFrame = %v, want a timeout between fragments", err)
+			}
+			go peer.Write(wireOf(t, last))
+			if _, err := c.ReadFrame(shortCtx(t), nil); !errors.Is(err, ErrMixedRead) {
+				t.Fatalf("ReadFrame between ReadDataFrame's fragments = %v, want ErrMixedRead", err)
+			}
+			if f, err := c.ReadDataFrame(shortCtx(t), nil); err != nil || string(f.Payload) != "a\xc3\xa9b" {
+				t.Errorf("ReadDataFrame went on with %q, %v", f.Payload, err)
+			}
+		})
+	})
+	t.Run("Close", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			client, peer := net.Pipe()
+			c := New(client, nil)
+			defer func() { c.CloseNow(); peer.Close() }()
+			go peer.Write(wireOf(t, first))
+			if _, err := c.ReadFrame(shortCtx(t), nil); err != nil {
+				t.Fatal(err)
+			}
+			go func() {
+				io.ReadFull(peer, make([]byte, 2+4+2)) // our close frame
+				peer.Write(wireOf(t, last, dataFrame(frame.OpClose, true, false, "\x03\xe8")))
+				io.Copy(io.Discard, peer)
+			}()
+			if err := c.Close(shortCtx(t), 1000, ""); err != nil {
+				t.Errorf("Close with the rest of ReadFrame's message to come = %v, want nil", err)
+			}
+		})
+	})
+}
