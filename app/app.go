@@ -72,11 +72,14 @@ type App struct {
 	// conn.DefaultCloseTimeout.
 	CloseTimeout time.Duration
 
-	// OnOpen is called when a connection opens, or only the first one if
-	// OnReconnect is set.
+	// OnOpen is called when a connection opens, or, if OnReconnect is
+	// set, only when Run's first attempt opens one.
 	OnOpen func(a *App)
 	// OnReconnect is called when a connection opens after an earlier
-	// attempt, instead of OnOpen.
+	// attempt, failed or not, instead of OnOpen, as websocket-client's
+	// on_reconnect: an App whose first attempts fail (the server is down
+	// when it starts) calls OnReconnect, not OnOpen, when it connects. A
+	// subscription made on every connection belongs in both.
 	OnReconnect func(a *App)
 	// OnData is called for every data message (or fragment, when
 	// OnFragment is set), before OnMessage or OnFragment. op is the

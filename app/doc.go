@@ -6,8 +6,9 @@
 // # Lifecycle
 //
 // [App.Run] connects to App.URL and, when the opening handshake succeeds
-// (RFC 6455 §4), calls OnOpen (OnReconnect instead on later connections
-// if it is set). It then reads until the connection ends, calling OnData
+// (RFC 6455 §4), calls OnOpen (OnReconnect instead, if it is set, when an
+// earlier attempt was made: a connection lost, or a first attempt that
+// failed). It then reads until the connection ends, calling OnData
 // and OnMessage for each message (or OnData and OnFragment for each
 // continuation fragment when OnFragment is set), OnPing and OnPong for
 // control frames (§5.5.2, §5.5.3; pings are answered before OnPing runs).

@@ -59,7 +59,11 @@ var ErrUnexpectedMessage = errors.New("conn: message of an unexpected type")
 // sent and the connection stays usable; meanwhile a later Write waits
 // for it, within its own deadline. That is, unless the Write also carried frames
 // that other goroutines queued on the same Conn, which a stop loses: the
-// connection then fails (see the package doc, Concurrency). [Config.WriteTimeout] bounds every
+// connection then fails (see the package doc, Concurrency). Over TLS a
+// Write stopped after it began closes the connection, as every write
+// timeout of crypto/tls does (see the package doc, Cancellation and
+// timeouts): it returns an error matching [ErrClosed], not a timeout,
+// and so do later calls; the bytes it counted were sent. [Config.WriteTimeout] bounds every
 // Write too, deadline or not (a net.Conn deadline is no deadline of the
 // Write's context): a peer that takes nothing for that long fails the
 // connection with [ErrWriteTimeout], even before a later write deadline.
