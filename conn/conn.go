@@ -74,6 +74,7 @@ type Conn struct {
 	closeSent atomic.Bool // a close frame was written
 	replying  atomic.Bool // a close frame answers the peer: a pong still owed goes first
 	ended     atomic.Bool // rerr and werr are set
+	streaming atomic.Bool // a MessageWriter holds the write lock
 
 	mu   sync.Mutex
 	rerr error         // terminal error for reads
@@ -166,7 +167,37 @@ func (c *Conn) lockWrite(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return &TimeoutError{Op: "write", Ctx: err}
 	}
-	if err := c.wlock.lock(ctx, c.done); err != nil {
+	if c.wlock.tryLock() {
+		return nil
+	}
+	return c.waitWrite(ctx)
+}
+
+// waitWrite waits for the write lock, which another call holds, as
+// lockWrite does. While a [MessageWriter] holds it, a wait whose ctx has
+// no deadline ends after [ReplyTimeout] with [ErrMessageOpen], as one for
+// a message sent in fragments with WriteFrame does (awaitMessage): the
+// writer's message may never end, when its goroutine forgot to close it
+// or is the one waiting.
+func (c *Conn) waitWrite(ctx context.Context) error {
+	if c.streaming.Load() {
+		if _, ok := ctx.Deadline(); !ok {
+			wctx, cancel := context.WithTimeout(ctx, ReplyTimeout)
+			err := c.wlock.wait(wctx, c.done)
+			cancel()
+			switch {
+			case err == nil:
+				return nil
+			case err != errStopped && ctx.Err() == nil:
+				if c.streaming.Load() {
+					return ErrMessageOpen
+				}
+				return c.waitWrite(ctx) // a writer of another kind holds it now
+			}
+			return c.lockFailed(err)
+		}
+	}
+	if err := c.wlock.wait(ctx, c.done); err != nil {
 		return c.lockFailed(err)
 	}
 	return nil

@@ -329,8 +329,11 @@ type MessageWriter struct {
 // one's. Other sending calls find a write in flight: those that queue
 // their frames then (WriteMessage, WriteFrame and Ping, with the
 // exceptions [Conn.WriteFrame] lists) return, and their frames go out
-// after the message; the others (WriteMessages, Close, other writers,
-// and the exceptions) wait until Close. While a message sent
+// after the message; the others (WriteMessages, Flush, Close, other
+// writers, and the exceptions) wait until Close, bounded by their ctx,
+// and, when it has no deadline, by [ReplyTimeout], after which they
+// return [ErrMessageOpen] (a goroutine that opens a second writer before
+// closing its first gets that error rather than waiting for ever). While a message sent
 // in fragments with [Conn.WriteFrame] is open, NextWriter waits until it
 // ends, as WriteFrame says. Pongs the receiving
 // side owes are sent between fragments, as the write lock's holder does
@@ -386,6 +389,7 @@ func (c *Conn) NextWriter(ctx context.Context, op frame.Opcode) (*MessageWriter,
 			return nil, err
 		}
 	}
+	c.streaming.Store(true)
 	return &MessageWriter{
 		c:    c,
 		ctx:  ctx,
@@ -435,6 +439,7 @@ func (w *MessageWriter) Close() error {
 		*w.bp = (*w.bp)[:0]
 		writePool.Put(w.bp)
 		w.bp = nil
+		c.streaming.Store(false)
 		c.unlockWrite()
 	}()
 	err := w.err

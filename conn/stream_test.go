@@ -646,3 +646,54 @@ func TestMessageReaderEOFAtOnce(t *testing.T) {
 		t.Errorf("Read after the end, its context ended = %v, want io.EOF", err)
 	}
 }
+
+// A call that waits for an open MessageWriter, with a context that has no
+// deadline, gives up after ReplyTimeout with ErrMessageOpen, as one that
+// waits for a message sent in fragments with WriteFrame: the writer may
+// never be closed, or be closed only by the goroutine waiting. With a
+// deadline, the context bounds the wait. Once the writer is closed, the
+// calls go on.
+func TestWaitForWriterBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		client, peer := net.Pipe()
+		c := conn.New(client, nil)
+		defer func() { c.CloseNow(); peer.Close() }()
+		go io.Copy(io.Discard, peer)
+		ctx := context.Background()
+		w, err := c.NextWriter(ctx, frame.OpText)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte("first"))
+		waits := map[string]func(context.Context) error{
+			"NextWriter": func(ctx context.Context) error {
+				w, err := c.NextWriter(ctx, frame.OpBinary)
+				if err == nil {
+					err = w.Close()
+				}
+				return err
+			},
+			"WriteMessages": func(ctx context.Context) error { return c.WriteMessages(ctx, frame.OpBinary, []byte("b")) },
+			"Flush":         func(ctx context.Context) error { return c.Flush(ctx) },
+		}
+		for name, call := range waits {
+			start := time.Now()
+			if err := call(ctx); !errors.Is(err, conn.ErrMessageOpen) || time.Since(start) != conn.ReplyTimeout {
+				t.Errorf("%s behind an open writer = %v after %v, want ErrMessageOpen after %v", name, err, time.Since(start), conn.ReplyTimeout)
+			}
+			dctx, cancel := context.WithTimeout(ctx, 2*conn.ReplyTimeout)
+			if err := call(dctx); !errors.As(err, new(*conn.TimeoutError)) {
+				t.Errorf("%s with a deadline = %v, want a timeout", name, err)
+			}
+			cancel()
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		for name, call := range waits {
+			if err := call(ctx); err != nil {
+				t.Errorf("%s once the writer closed = %v", name, err)
+			}
+		}
+	})
+}

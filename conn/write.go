@@ -22,10 +22,12 @@ import (
 // (RFC 6455 §5.6). Nothing was sent.
 var ErrInvalidText = errors.New("conn: text message is not valid UTF-8")
 
-// ErrMessageOpen reports a message that could not begin because another,
-// sent in fragments with [Conn.WriteFrame], stayed open: its final frame
-// was not sent within [ReplyTimeout] and the call's context had no
-// deadline. Nothing was sent.
+// ErrMessageOpen reports a call that could not begin because a message
+// sent in fragments stayed open: with [Conn.WriteFrame], its final frame
+// was not sent within [ReplyTimeout]; with a [MessageWriter], the writer
+// was not closed within ReplyTimeout, for a call that waits for it (see
+// [Conn.NextWriter]). The call's context had no deadline. Nothing was
+// sent.
 var ErrMessageOpen = errors.New("conn: another message sent in fragments is still open")
 
 // ErrNoMessageOpen reports a continuation frame sent with [Conn.WriteFrame]
@@ -424,8 +426,8 @@ func (c *Conn) sendHeader(ctx context.Context, h frame.Header, payload []byte, m
 					return err
 				}
 			}
-			if err := c.wlock.wait(ctx, c.done); err != nil {
-				return c.lockFailed(err)
+			if err := c.waitWrite(ctx); err != nil {
+				return err
 			}
 		}
 		end, err := c.sendLocked(ctx, h, payload, msg, r, queue && h.Opcode != frame.OpClose)
