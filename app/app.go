@@ -53,7 +53,13 @@ type App struct {
 	// no effect, as in websocket-client. The failing connection sends a
 	// close frame and waits up to a second (or CloseTimeout, if shorter)
 	// for the answer before it closes, so OnError gets ErrPongTimeout up
-	// to that long after the timeout (see the package doc).
+	// to that long after the timeout (see the package doc). The wait is
+	// timed from the attempt to send the ping, as websocket-client's: a
+	// ping queued behind a frame being sent goes out after it (between
+	// the fragments of a message sent with conn's NextWriter), and then
+	// behind what the socket holds. So PingTimeout must cover the longest
+	// frame sent at once (WriteMessage sends a message as one frame) and
+	// the socket's send buffer, at the peer's pace.
 	PingTimeout time.Duration
 
 	// PingPayload is the application data of each ping: at most 125

@@ -55,6 +55,7 @@ type sendQueue struct {
 type queueChunks struct {
 	mu     sync.Mutex
 	bufs   []*[]byte    // whole frames in wire order, in chunks from writePool; under mu
+	data   int          // how many of them are data frames; under mu
 	src    *mask.Source // makes the keys of queued frames, under mu
 	closed bool         // a close frame is on its way: nothing may follow it; under mu
 	limit  int          // the most bytes queued; 0: DefaultSendQueueLimit
@@ -139,6 +140,9 @@ func (c *Conn) queue(ctx context.Context, h frame.Header, p []byte, r fragRole) 
 		c.trace.sent(frame.Frame{Header: h, Payload: p})
 	}
 	k.put(h, p)
+	if h.Opcode.IsData() {
+		k.data++
+	}
 	q.n.Add(size)
 	if q.pending.Load() {
 		// No holder has taken the queue since the sender that set
@@ -223,9 +227,39 @@ func (q *sendQueue) take(dst []*[]byte, closed, shut bool) []*[]byte {
 func (q *sendQueue) move(k *queueChunks, dst []*[]byte) []*[]byte {
 	dst = append(dst, k.bufs...)
 	clear(k.bufs)
-	k.bufs = k.bufs[:0]
+	k.bufs, k.data = k.bufs[:0], 0
 	q.pending.Store(false)
 	return dst
+}
+
+// sendControl writes the frames queued when they are all control frames,
+// which other goroutines sent while a [MessageWriter] holds the write
+// lock: they may go between the message's fragments (RFC 6455 §5.4), so
+// that a ping waits for a fragment, not for the whole message. Data
+// frames go after the message, and the control frames queued after them
+// with them, in their order. The caller holds the write lock, between two
+// fragments or before the first, with nothing kept and no call bound; the
+// write is bound as the queue's writes are (bindQueued), and its failure
+// fails the connection.
+func (c *Conn) sendControl() error {
+	k := c.q.more.Load()
+	if k == nil || !c.q.pending.Load() {
+		return nil
+	}
+	k.mu.Lock()
+	if k.data > 0 {
+		k.mu.Unlock()
+		return nil
+	}
+	c.w.pre = c.q.move(k, c.w.pre)
+	k.mu.Unlock()
+	c.bindQueued()
+	n, err := c.w.flush(c.t)
+	if err != nil {
+		err = c.wroteQueued(n, err)
+	}
+	c.wbind.Disarm()
+	return err
 }
 
 // reopen lets a close frame that was not sent be followed after all.

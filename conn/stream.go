@@ -329,16 +329,18 @@ type MessageWriter struct {
 // one's. Other sending calls find a write in flight: those that queue
 // their frames then (WriteMessage, WriteFrame and Ping, with the
 // exceptions [Conn.WriteFrame] lists) return, and their frames go out
-// after the message; the others (WriteMessages, Flush, Close, other
+// after the message (control frames before its end, see below); the others (WriteMessages, Flush, Close, other
 // writers, and the exceptions) wait until Close, bounded by their ctx,
 // and, when it has no deadline, by [ReplyTimeout], after which they
 // return [ErrMessageOpen] (a goroutine that opens a second writer before
 // closing its first gets that error rather than waiting for ever). While a message sent
 // in fragments with [Conn.WriteFrame] is open, NextWriter waits until it
 // ends, as WriteFrame says. Pongs the receiving
-// side owes are sent between fragments, as the write lock's holder does
-// (see [Conn.ReadDataFrame]); one owed while the writer is idle waits for
-// its next Write or Close. Always Close a writer.
+// side owes, and control frames other goroutines queued (pings, with no
+// data frame queued before them), are sent between fragments (RFC 6455
+// §5.4) and at the start of the writer's next Write; those owed or queued
+// while the writer is idle wait for its next Write or Close. Always Close
+// a writer.
 //
 // ctx bounds the wait for the write lock and every Write and Close. A write
 // stopped when it ends returns a [*TimeoutError]. Once a fragment has
@@ -411,6 +413,14 @@ func (w *MessageWriter) Write(p []byte) (int, error) {
 	if w.text && !w.v.Write(p) {
 		w.err = ErrInvalidText
 		return 0, w.err
+	}
+	if c := w.c; c.pongOwed.Load() || c.q.pending.Load() {
+		// A pong owed or a ping queued while the writer was idle goes
+		// out now, not with the next fragment.
+		if err := w.between(); err != nil {
+			w.err = err
+			return 0, err
+		}
 	}
 	n := 0
 	for len(p) > 0 {
@@ -501,9 +511,7 @@ func (w *MessageWriter) flush(fin bool) error {
 		c.wbind.Disarm()
 		if err == nil && !fin {
 			w.op = frame.OpContinuation
-			if c.pongOwed.Load() {
-				err = c.flushPong(time.Time{})
-			}
+			err = w.between()
 		}
 	}
 	if err != nil {
@@ -533,6 +541,19 @@ func (w *MessageWriter) flush(fin bool) error {
 	}
 	*w.bp = b[:copy(b, b[k:])]
 	return nil
+}
+
+// between writes, between two fragments of the message (or before its
+// first), the pong owed and the control frames queued, if any (see
+// sendControl). The caller holds the write lock.
+func (w *MessageWriter) between() error {
+	c := w.c
+	if c.pongOwed.Load() {
+		if err := c.flushPong(time.Time{}); err != nil {
+			return err
+		}
+	}
+	return c.sendControl()
 }
 
 // partialTail returns the length of the character that valid UTF-8 b ends

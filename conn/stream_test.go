@@ -13,6 +13,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/framewire/ws/conn"
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/status"
@@ -390,7 +392,8 @@ func TestNextWriterEmptyAndType(t *testing.T) {
 
 // Another sender's frame, queued while a writer is open, goes out after
 // the writer's Close: no frame comes between a message's fragments,
-// except a pong owed meanwhile.
+// except a pong owed meanwhile, which goes out at the writer's next
+// Write, here before its first fragment.
 func TestNextWriterAtomic(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c, p := streamPair(t, nil)
@@ -426,7 +429,7 @@ func TestNextWriterAtomic(t *testing.T) {
 			f := p.next(t)
 			seq = append(seq, f.Opcode.String())
 		}
-		want := []string{"binary", "pong", "cont", "text"}
+		want := []string{"pong", "binary", "cont", "text"}
 		if strings.Join(seq, " ") != strings.Join(want, " ") {
 			t.Errorf("peer got %v, want %v", seq, want)
 		}
@@ -696,4 +699,72 @@ func TestWaitForWriterBounded(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A ping sent while a MessageWriter holds the write lock goes out
+// between the message's fragments (RFC 6455 §5.4), at the writer's next
+// Write, not after the whole message: a keepalive's pong is not held up
+// by a long upload. Behind a data frame queued meanwhile, it keeps its
+// place, after the message.
+func TestPingBetweenWriterFragments(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		dataFirst bool
+		want      []string
+	}{
+		{"ping alone", false, []string{"binary fin=false", "ping fin=true", "cont fin=true", "text fin=true"}},
+		{"behind a data frame", true, []string{"binary fin=false", "cont fin=true", "text fin=true", "ping fin=true", "text fin=true"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				client, peer := net.Pipe()
+				c := conn.New(client, nil)
+				defer func() { c.CloseNow(); peer.Close() }()
+				got := make(chan []string, 1)
+				go func() {
+					var seen []string
+					s := conn.New(peer, &conn.Config{Role: conn.RoleServer})
+					for {
+						f, err := s.ReadFrame(context.Background(), nil)
+						if err != nil {
+							break
+						}
+						seen = append(seen, f.Opcode.String()+" fin="+map[bool]string{true: "true", false: "false"}[f.Fin])
+						if f.Opcode == frame.OpText && string(f.Payload) == "end" {
+							break
+						}
+					}
+					got <- seen
+				}()
+				ctx := context.Background()
+				w, err := c.NextWriter(ctx, frame.OpBinary)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := w.Write(make([]byte, 40<<10)); err != nil { // one fragment out, the rest held
+					t.Fatal(err)
+				}
+				if tt.dataFirst {
+					if err := c.WriteMessage(ctx, frame.OpText, []byte("d")); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := c.Ping(ctx, []byte("p")); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := w.Write([]byte{1}); err != nil {
+					t.Fatal(err)
+				}
+				if err := w.Close(); err != nil {
+					t.Fatal(err)
+				}
+				if err := c.WriteMessage(ctx, frame.OpText, []byte("end")); err != nil {
+					t.Fatal(err)
+				}
+				if d := cmp.Diff(tt.want, <-got); d != "" {
+					t.Errorf("frames on the wire (-want +got):\n%s", d)
+				}
+			})
+		})
+	}
 }
