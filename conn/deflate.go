@@ -26,7 +26,9 @@ type Compression struct {
 	// (RSV1 clear), where compression costs more than it saves: 0 means
 	// DefaultCompressionThreshold, a negative value compresses every
 	// message. WriteFrame never compresses: it is how a caller sends one
-	// message uncompressed whatever its size.
+	// message uncompressed whatever its size. A MessageWriter holds a
+	// message's first bytes until they reach Threshold, at most 1 MiB: a
+	// message still shorter then is sent as it is, in fragments.
 	Threshold int
 
 	// Offers are the permessage-deflate offers a [Dialer] makes, most
@@ -217,12 +219,25 @@ type deflater struct {
 	takeover  bool
 
 	started bool                // the message is being compressed
+	asIs    bool                // the message, streamed, reached maxPending below threshold: it is sent as it is
 	c       *deflate.Compressor // with takeover, kept once made; otherwise held during a message only
 	pending *[]byte             // the message's bytes while it is shorter than threshold; nil between messages
 	out     *[]byte             // the compressed message; nil between messages
 }
 
+// maxPending bounds the bytes of a message streamed with a MessageWriter
+// that the deflater holds while it is shorter than threshold: once it
+// reaches maxPending, still shorter, it is sent as it is, in fragments,
+// so that a large threshold never holds a message whole.
+const maxPending = maxPooledBuf
+
+func (e *deflater) plain(n int) bool { return n < e.threshold }
+
 func (e *deflater) write(p []byte) error {
+	if e.asIs {
+		*e.pending = append(*e.pending, p...)
+		return nil
+	}
 	if !e.started {
 		var pending []byte
 		if e.pending != nil {
@@ -233,6 +248,9 @@ func (e *deflater) write(p []byte) error {
 				e.pending = takeBuf()
 			}
 			*e.pending = append(*e.pending, p...)
+			if len(*e.pending) >= maxPending {
+				e.asIs = true
+			}
 			return nil
 		}
 		if e.c == nil {
@@ -267,16 +285,20 @@ func (e *deflater) compressor() *deflate.Compressor {
 }
 
 func (e *deflater) ready(n int) []byte {
-	if !e.started || len(*e.out) < n {
+	buf := e.out
+	if e.asIs {
+		buf = e.pending
+	}
+	if !e.started && !e.asIs || len(*buf) < n {
 		return nil
 	}
-	p := *e.out
-	*e.out = p[:0] // p stays valid until the next Compress
+	p := *buf
+	*buf = p[:0] // p stays valid until the next write
 	return p
 }
 
 func (e *deflater) header(h frame.Header) frame.Header {
-	h.Rsv1 = true
+	h.Rsv1 = !e.asIs
 	return h
 }
 
@@ -286,7 +308,8 @@ func (e *deflater) finish(h frame.Header) (frame.Header, []byte, error) {
 		if e.pending != nil {
 			p = *e.pending
 		}
-		if len(p) < e.threshold {
+		if len(p) < e.threshold || e.asIs {
+			e.asIs = false
 			if e.pending != nil {
 				*e.pending = p[:0] // p stays valid until release
 			}
@@ -313,7 +336,7 @@ func (e *deflater) finish(h frame.Header) (frame.Header, []byte, error) {
 // the next message is compressed as the first one was. The buffers go
 // back with release.
 func (e *deflater) forget() {
-	e.started = false
+	e.started, e.asIs = false, false
 	if e.pending != nil {
 		*e.pending = (*e.pending)[:0]
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net"
 	"runtime"
@@ -914,5 +915,66 @@ func TestDeflateStoppedSendForgotten(t *testing.T) {
 				})
 			})
 		}
+	}
+}
+
+// A MessageWriter holds a message's first bytes until they reach the
+// Threshold, at most 1 MiB: with a larger Threshold the message, still
+// shorter, leaves as it is, in fragments, while the caller writes (it
+// was held whole and sent as one frame at Close, 156 MiB of heap for 64
+// MiB written). A Threshold the message reaches within 1 MiB compresses
+// it. WriteMessage sends a message below the Threshold without copying
+// it into the encoder.
+func TestDeflateStreamThresholdBounded(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name      string
+		threshold int
+		compress  bool
+	}{
+		{"threshold never reached", math.MaxInt, false},
+		{"threshold reached within 1 MiB", 512 << 10, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, s, c2s, _ := deflatePair(handshake.DeflateParams{}, conn.Config{Compression: &conn.Compression{Threshold: tc.threshold}}, conn.Config{MaxMessageSize: -1})
+			m := proseOf(8<<20, 1)
+			w, err := c.NextWriter(ctx, frame.OpBinary)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for p := m; len(p) > 0; p = p[64<<10:] {
+				if _, err := w.Write(p[:64<<10]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if held := len(m) - c2s.Len(); !tc.compress && held > 1<<20+64<<10 {
+				t.Errorf("%d bytes of the message held before Close, want at most 1 MiB", held)
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			var got []byte
+			frames, rsv1 := 0, false
+			for fin := false; !fin; frames++ {
+				f, err := s.ReadFrame(ctx, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				fin, rsv1 = f.Fin, rsv1 || f.Rsv1
+				got = append(got, f.Payload...)
+			}
+			if rsv1 != tc.compress || frames < 2 || !tc.compress && !bytes.Equal(got, m) {
+				t.Errorf("%d frames, RSV1 %v, %d bytes; want a message in fragments, compressed %v", frames, rsv1, len(got), tc.compress)
+			}
+		})
+	}
+	c, _, c2s, _ := deflatePair(handshake.DeflateParams{}, conn.Config{Compression: &conn.Compression{Threshold: 8 << 20}}, conn.Config{})
+	m := proseOf(4<<20, 2)
+	send := func() {
+		c2s.Reset() // the wire keeps its room
+		c.WriteMessage(ctx, frame.OpBinary, m)
+	}
+	if allocs := testing.AllocsPerRun(3, send); allocs != 0 {
+		t.Errorf("WriteMessage of %d bytes below the Threshold: %v allocations, want 0", len(m), allocs)
 	}
 }

@@ -117,6 +117,8 @@ func (u *upper) ready(n int) []byte {
 
 func (u *upper) forget() { u.buf = nil }
 
+func (u *upper) plain(int) bool { return false }
+
 func (u *upper) header(h frame.Header) frame.Header {
 	h.Rsv1 = true
 	return h

@@ -283,7 +283,7 @@ func (c *Conn) sendBatch(ctx context.Context, h frame.Header, ps [][]byte) (<-ch
 	encoded := false
 	for _, p := range ps {
 		h, p := h, p
-		if c.enc != nil && h.Opcode.IsData() {
+		if c.enc != nil && h.Opcode.IsData() && !c.enc.plain(len(p)) {
 			var err error
 			if h, p, err = c.encode(h, p); err != nil {
 				return nil, err
@@ -364,6 +364,9 @@ type msgEncoder interface {
 	// release gives back what the last message held once it is written;
 	// it is called as each locked section of the write side ends.
 	release()
+	// plain reports whether a whole message of n bytes is sent as it is,
+	// not encoded, without going through the encoder: it costs no copy.
+	plain(n int) bool
 	// forget drops the message begun, if any, and the history the
 	// messages after it could refer to: after a write of encoded bytes
 	// failed, the peer may lack some of them, and a later message must
@@ -474,7 +477,7 @@ func (c *Conn) sendLocked(ctx context.Context, h frame.Header, payload []byte, m
 	}
 	opened := err == nil && r == roleStart && !h.Fin
 	ending := err == nil && r == roleCont && h.Fin
-	encoded := err == nil && msg && c.enc != nil
+	encoded := err == nil && msg && c.enc != nil && !c.enc.plain(len(payload))
 	if encoded {
 		if h, payload, err = c.encode(h, payload); err != nil {
 			c.wbind.Disarm()
