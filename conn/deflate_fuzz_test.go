@@ -95,9 +95,10 @@ var inflateTail = []byte{0x00, 0x00, 0xff, 0xff, 0x01, 0x08, 0x00, 0xf7, 0xff, '
 var inflateMark = inflateTail[9:]
 
 // inflateReadMax bounds the output inflateReference reads, in message
-// limits: a receiver that keeps its limit holds far less than that ahead
-// of what it returned.
-const inflateReadMax = 16
+// limits: a receiver that keeps its limit decodes less than a limit's
+// worth ahead of what it returned (the Conn, about its 32 KiB window),
+// and a bomb's next mebibytes cost a millisecond for every input.
+const inflateReadMax = 2
 
 // inflateReference is what RFC 7692 asks of a receiver with a message
 // limit of limit bytes for the compressed message data, after the
