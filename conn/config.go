@@ -58,7 +58,9 @@ type Config struct {
 	// fragment.DefaultMaxMessageSize (32 MiB), a negative value no limit.
 	// An empty continuation frame that does not end the message counts
 	// fragment.EmptyFrameCost (2) bytes, so that the limit bounds the
-	// frames of a message too.
+	// frames of a message too. A compressed message is held to it twice:
+	// its bytes on the wire and its inflated bytes (so a message that
+	// does not compress can fail a little below the limit).
 	MaxMessageSize int64
 
 	// ReadBufferSize is the size of the buffer received bytes are read

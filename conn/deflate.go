@@ -33,7 +33,8 @@ type Compression struct {
 
 	// Offers are the permessage-deflate offers a [Dialer] makes, most
 	// preferred first, each checked by handshake.DeflateOffer. Nil means
-	// the Preset's offers. A server that declines them all leaves the
+	// the Preset's offers; an empty, non-nil slice makes none, which
+	// leaves compression off. A server that declines them all leaves the
 	// connection uncompressed; an answer that breaks RFC 7692 fails the
 	// dial with a *[handshake.ExtensionError].
 	Offers []handshake.DeflateParams
