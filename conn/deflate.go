@@ -27,8 +27,9 @@ type Compression struct {
 	// DefaultCompressionThreshold, a negative value compresses every
 	// message. WriteFrame never compresses: it is how a caller sends one
 	// message uncompressed whatever its size. A MessageWriter holds a
-	// message's first bytes until they reach Threshold, at most 1 MiB: a
-	// message still shorter then is sent as it is, in fragments.
+	// message's first bytes until they reach Threshold, at most 512 KiB:
+	// a message still shorter then is sent uncompressed, in fragments,
+	// whatever its length in the end.
 	Threshold int
 
 	// Offers are the permessage-deflate offers a [Dialer] makes, most
@@ -229,8 +230,11 @@ type deflater struct {
 // maxPending bounds the bytes of a message streamed with a MessageWriter
 // that the deflater holds while it is shorter than threshold: once it
 // reaches maxPending, still shorter, it is sent as it is, in fragments,
-// so that a large threshold never holds a message whole.
-const maxPending = maxPooledBuf
+// so that a large threshold never holds a message whole. Half of
+// maxPooledBuf: the buffer, grown by append a write buffer at a time,
+// stays small enough to go back to msgBufs, and the next message
+// allocates nothing.
+const maxPending = maxPooledBuf / 2
 
 func (e *deflater) plain(n int) bool { return n < e.threshold }
 

@@ -919,12 +919,13 @@ func TestDeflateStoppedSendForgotten(t *testing.T) {
 }
 
 // A MessageWriter holds a message's first bytes until they reach the
-// Threshold, at most 1 MiB: with a larger Threshold the message, still
+// Threshold, at most 512 KiB: with a larger Threshold the message, still
 // shorter, leaves as it is, in fragments, while the caller writes (it
 // was held whole and sent as one frame at Close, 156 MiB of heap for 64
-// MiB written). A Threshold the message reaches within 1 MiB compresses
-// it. WriteMessage sends a message below the Threshold without copying
-// it into the encoder.
+// MiB written), and the next message allocates nothing but its writer.
+// A Threshold the message reaches within 512 KiB compresses it.
+// WriteMessage sends a message below the Threshold without copying it
+// into the encoder.
 func TestDeflateStreamThresholdBounded(t *testing.T) {
 	ctx := context.Background()
 	for _, tc := range []struct {
@@ -933,7 +934,7 @@ func TestDeflateStreamThresholdBounded(t *testing.T) {
 		compress  bool
 	}{
 		{"threshold never reached", math.MaxInt, false},
-		{"threshold reached within 1 MiB", 512 << 10, true},
+		{"threshold reached within 512 KiB", 256 << 10, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, s, c2s, _ := deflatePair(handshake.DeflateParams{}, conn.Config{Compression: &conn.Compression{Threshold: tc.threshold}}, conn.Config{MaxMessageSize: -1})
@@ -947,8 +948,8 @@ func TestDeflateStreamThresholdBounded(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if held := len(m) - c2s.Len(); !tc.compress && held > 1<<20+64<<10 {
-				t.Errorf("%d bytes of the message held before Close, want at most 1 MiB", held)
+			if held := len(m) - c2s.Len(); !tc.compress && held > 512<<10+64<<10 {
+				t.Errorf("%d bytes of the message held before Close, want at most 512 KiB", held)
 			}
 			if err := w.Close(); err != nil {
 				t.Fatal(err)
@@ -974,10 +975,21 @@ func TestDeflateStreamThresholdBounded(t *testing.T) {
 		c2s.Reset() // the wire keeps its room
 		c.WriteMessage(ctx, frame.OpBinary, m)
 	}
+	stream := func() {
+		c2s.Reset()
+		w, _ := c.NextWriter(ctx, frame.OpBinary)
+		for p := m; len(p) > 0; p = p[64<<10:] {
+			w.Write(p[:64<<10])
+		}
+		w.Close()
+	}
 	if conn.RaceEnabled {
 		return // the race detector's pools drop buffers at random
 	}
 	if allocs := testing.AllocsPerRun(3, send); allocs != 0 {
 		t.Errorf("WriteMessage of %d bytes below the Threshold: %v allocations, want 0", len(m), allocs)
+	}
+	if allocs := testing.AllocsPerRun(3, stream); allocs != 1 {
+		t.Errorf("a MessageWriter's message of %d bytes below the Threshold: %v allocations, want 1 (the writer)", len(m), allocs)
 	}
 }

@@ -238,12 +238,14 @@ func (q *sendQueue) move(k *queueChunks, dst []*[]byte) []*[]byte {
 // that a ping waits for a fragment, not for the whole message. Data
 // frames go after the message, and the control frames queued after them
 // with them, in their order. The caller holds the write lock, between two
-// fragments or before the first, with nothing kept and no call bound; the
-// write is bound as the queue's writes are (bindQueued), and its failure
-// fails the connection.
+// fragments or before the first, with no call bound; the write is bound
+// as the queue's writes are (bindQueued), and its failure fails the
+// connection. While the writer keeps the rest of a frame a stopped write
+// cut (TimeoutError.Kept), they wait: the next fragment's write sends
+// that rest first, and they follow it.
 func (c *Conn) sendControl() error {
 	k := c.q.more.Load()
-	if k == nil || !c.q.pending.Load() {
+	if k == nil || !c.q.pending.Load() || c.w.bp != nil && len(*c.w.bp) > 0 {
 		return nil
 	}
 	k.mu.Lock()

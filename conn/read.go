@@ -69,8 +69,7 @@ func (c *Conn) claim(ctx context.Context, mode readMode) error {
 		return nil
 	case modeFrameMsg:
 		if mode == modeFrame {
-			c.rf.mode = modeNone
-			return nil
+			return nil // recvFrame begins the next frame
 		}
 	case modeClosing:
 		if err := c.closing(ctx); err != nil {
@@ -615,7 +614,9 @@ func (c *Conn) recvFrame(ctx context.Context) (frame.Frame, error) {
 	if err := c.claim(ctx, modeFrame); err != nil {
 		return frame.Frame{}, err
 	}
-	if c.rf.mode == modeNone {
+	if c.rf.mode == modeNone || c.rf.mode == modeFrameMsg {
+		// A header not read whole leaves the mode as it was: the message
+		// ReadFrame began stays its own.
 		if err := c.beginFrame(modeFrame); err != nil {
 			return frame.Frame{}, c.readFailed(ctx, err)
 		}

@@ -158,10 +158,16 @@ func TestMixedReadBetweenFragments(t *testing.T) {
 	t.Run("ReadFrame first", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			c, peer := pair(t)
-			go peer.Write(wireOf(t, first, ping, last, dataFrame(frame.OpText, true, false, "next")))
+			go peer.Write(wireOf(t, first))
 			if f, err := c.ReadFrame(shortCtx(t), nil); err != nil || f.Fin || string(f.Payload) != "a\xc3" {
 				t.Fatalf("ReadFrame = %v, %v", f, err)
 			}
+			// A ReadFrame stopped before the next header leaves the
+			// message ReadFrame's.
+			if _, err := c.ReadFrame(shortCtx(t), nil); !errors.As(err, new(*TimeoutError)) {
+				t.Fatalf("ReadFrame = %v, want a timeout", err)
+			}
+			go peer.Write(wireOf(t, ping, last, dataFrame(frame.OpText, true, false, "next")))
 			for name, call := range messageCalls {
 				if err := call(c, shortCtx(t)); !errors.Is(err, ErrMixedRead) {
 					t.Fatalf("%s between ReadFrame's fragments = %v, want ErrMixedRead", name, err)

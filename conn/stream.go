@@ -317,7 +317,8 @@ type MessageWriter struct {
 // the rest at Close: the
 // message's first frame carries the extension's RSV bit (RFC 7692 §6.1).
 // A message shorter than Compression.Threshold goes out uncompressed, in
-// one frame, at Close. Text is checked as it is written: a Write holding
+// one frame, at Close; the writer holds at most 512 KiB of it to decide,
+// and a message still shorter then goes out uncompressed, in fragments. Text is checked as it is written: a Write holding
 // bytes that cannot be UTF-8 sends none of them and returns
 // [ErrInvalidText], as does every later Write; Close then ends the
 // message with the valid bytes before them, dropping a character left
@@ -331,9 +332,10 @@ type MessageWriter struct {
 // exceptions [Conn.WriteFrame] lists) return, and their frames go out
 // after the message (control frames before its end, see below); the others (WriteMessages, Flush, Close, other
 // writers, and the exceptions) wait until Close, bounded by their ctx,
-// and, when it has no deadline, by [ReplyTimeout], after which they
-// return [ErrMessageOpen] (a goroutine that opens a second writer before
-// closing its first gets that error rather than waiting for ever). While a message sent
+// and, when it has no deadline and the writer was open when they began
+// to wait, by [ReplyTimeout], after which they return [ErrMessageOpen]
+// (a goroutine that opens a second writer before closing its first gets
+// that error rather than waiting for ever). While a message sent
 // in fragments with [Conn.WriteFrame] is open, NextWriter waits until it
 // ends, as WriteFrame says. Pongs the receiving
 // side owes, and control frames other goroutines queued (pings, with no

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -768,3 +769,63 @@ func TestPingBetweenWriterFragments(t *testing.T) {
 		})
 	}
 }
+
+// A ping queued while a MessageWriter holds the write lock never goes
+// out inside the rest of a frame that an earlier stopped write kept
+// (TimeoutError.Kept): it waits until that rest is sent. (It was written
+// before it: the peer read the ping's bytes as payload and failed.)
+func TestPingAfterKeptRest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		client, peer := net.Pipe()
+		c := conn.New(client, nil)
+		defer func() { c.CloseNow(); peer.Close() }()
+		head := make([]byte, 10)
+		go io.ReadFull(peer, head)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err := c.WriteMessage(ctx, frame.OpBinary, make([]byte, 1000))
+		cancel()
+		if te, ok := errors.AsType[*conn.TimeoutError](err); !ok || !te.Kept {
+			t.Fatalf("WriteMessage = %v, want a timeout with the frame's rest kept", err)
+		}
+		got := make(chan []string, 1)
+		go func() {
+			s := conn.New(readFirst{peer, io.MultiReader(bytes.NewReader(head), peer)}, &conn.Config{Role: conn.RoleServer})
+			var seen []string
+			for len(seen) < 3 {
+				f, err := s.ReadFrame(context.Background(), nil)
+				if err != nil {
+					seen = append(seen, err.Error())
+					break
+				}
+				seen = append(seen, f.Opcode.String())
+			}
+			got <- seen
+		}()
+		bg := context.Background()
+		w, err := c.NextWriter(bg, frame.OpText)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Ping(bg, []byte("p")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write([]byte("hello")); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if seen := <-got; !slices.Equal(seen, []string{"binary", "text", "ping"}) {
+			t.Errorf("the peer read %v, want binary, text, ping", seen)
+		}
+	})
+}
+
+// readFirst is a net.Conn whose reads come from r: bytes read from the
+// connection already, then the connection.
+type readFirst struct {
+	net.Conn
+	r io.Reader
+}
+
+func (c readFirst) Read(p []byte) (int, error) { return c.r.Read(p) }
