@@ -255,13 +255,7 @@ func (c *Conn) sendControl() error {
 	}
 	c.w.pre = c.q.move(k, c.w.pre)
 	k.mu.Unlock()
-	c.bindQueued()
-	n, err := c.w.flush(c.t)
-	if err != nil {
-		err = c.wroteQueued(n, err)
-	}
-	c.wbind.Disarm()
-	return err
+	return c.writeQueued()
 }
 
 // reopen lets a close frame that was not sent be followed after all.
@@ -403,13 +397,22 @@ func (c *Conn) sendTaken(ctx context.Context) error {
 		return nil
 	}
 	c.wbind.Disarm()
+	err := c.writeQueued()
+	c.wbind.Arm(ctx)
+	return err
+}
+
+// writeQueued writes the frames taken from the queue (c.w.pre), bound as
+// the writes of frames whose senders returned are (bindQueued): its
+// failure fails the connection. The caller holds the write lock, with no
+// call bound.
+func (c *Conn) writeQueued() error {
 	c.bindQueued()
 	n, err := c.w.flush(c.t)
 	if err != nil {
 		err = c.wroteQueued(n, err)
 	}
 	c.wbind.Disarm()
-	c.wbind.Arm(ctx)
 	return err
 }
 
