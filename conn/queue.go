@@ -240,22 +240,39 @@ func (q *sendQueue) move(k *queueChunks, dst []*[]byte) []*[]byte {
 // with them, in their order. The caller holds the write lock, between two
 // fragments or before the first, with no call bound; the write is bound
 // as the queue's writes are (bindQueued), and its failure fails the
-// connection. While the writer keeps the rest of a frame a stopped write
-// cut (TimeoutError.Kept), they wait: the next fragment's write sends
-// that rest first, and they follow it.
+// connection. The rest of a frame a stopped write cut and the writer
+// kept (TimeoutError.Kept) goes out first, in a write of its own.
 func (c *Conn) sendControl() error {
 	k := c.q.more.Load()
-	if k == nil || !c.q.pending.Load() || c.w.bp != nil && len(*c.w.bp) > 0 {
+	if k == nil || !c.q.pending.Load() || !k.controlOnly() {
 		return nil
 	}
+	if c.w.bp != nil && len(*c.w.bp) > 0 {
+		c.bindQueued()
+		n, err := c.flushKept()
+		if err != nil {
+			err = c.wroteQueued(n, err)
+		}
+		c.wbind.Disarm()
+		if err != nil {
+			return err
+		}
+	}
 	k.mu.Lock()
-	if k.data > 0 {
+	if k.data > 0 { // a data frame came meanwhile: all wait for the message's end
 		k.mu.Unlock()
 		return nil
 	}
 	c.w.pre = c.q.move(k, c.w.pre)
 	k.mu.Unlock()
 	return c.writeQueued()
+}
+
+// controlOnly reports whether the frames queued are all control frames.
+func (k *queueChunks) controlOnly() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.data == 0
 }
 
 // reopen lets a close frame that was not sent be followed after all.

@@ -772,8 +772,10 @@ func TestPingBetweenWriterFragments(t *testing.T) {
 
 // A ping queued while a MessageWriter holds the write lock never goes
 // out inside the rest of a frame that an earlier stopped write kept
-// (TimeoutError.Kept): it waits until that rest is sent. (It was written
-// before it: the peer read the ping's bytes as payload and failed.)
+// (TimeoutError.Kept): at the writer's next Write that rest goes out
+// first, then the ping. (The ping was written before the rest, which the
+// peer read as payload and failed; a first fix held the ping back until
+// the message's end.)
 func TestPingAfterKeptRest(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		client, peer := net.Pipe()
@@ -815,8 +817,8 @@ func TestPingAfterKeptRest(t *testing.T) {
 		if err := w.Close(); err != nil {
 			t.Fatal(err)
 		}
-		if seen := <-got; !slices.Equal(seen, []string{"binary", "text", "ping"}) {
-			t.Errorf("the peer read %v, want binary, text, ping", seen)
+		if seen := <-got; !slices.Equal(seen, []string{"binary", "ping", "text"}) {
+			t.Errorf("the peer read %v, want binary, ping, text", seen)
 		}
 	})
 }
