@@ -95,10 +95,11 @@ func parseArgs(args []string) (*options, error) {
 	for i := 0; i < len(args); i++ {
 		arg := args[i]
 		// setValue sets the option name, spelt opt on the command line,
-		// to its argument: inline or the next one.
+		// to its argument: inline or the next one, unless that one is an
+		// option, as argparse reads it.
 		setValue := func(opt, name, inline string, hasInline bool) error {
 			if !hasInline {
-				if i+1 >= len(args) {
+				if i+1 >= len(args) || isOption(args[i+1]) {
 					return usagef("argument %s: expected one argument", opt)
 				}
 				i++
@@ -210,6 +211,28 @@ func parseArgs(args []string) (*options, error) {
 		return nil, usagef("unrecognized arguments: %s", strings.Join(positional[1:], " "))
 	}
 	return o, nil
+}
+
+// isOption reports whether argparse takes s for an option rather than an
+// argument: it begins with '-' and is not '-' alone, a negative number
+// or a string holding a space.
+func isOption(s string) bool {
+	if len(s) < 2 || s[0] != '-' || strings.Contains(s, " ") {
+		return false
+	}
+	return !isNegativeNumber(s[1:])
+}
+
+// isNegativeNumber reports whether "-"+s is a negative number as argparse
+// recognises one: digits, or digits, a point and digits, the first
+// digits optional.
+func isNegativeNumber(s string) bool {
+	whole, frac, point := strings.Cut(s, ".")
+	digits := func(d string) bool { return d != "" && strings.Trim(d, "0123456789") == "" }
+	if !point {
+		return digits(whole)
+	}
+	return (whole == "" || digits(whole)) && digits(frac)
 }
 
 // longOptions are wsdump's long options, without their dashes.

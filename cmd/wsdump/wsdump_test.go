@@ -136,6 +136,11 @@ func TestParseArgs(t *testing.T) {
 		// the argument; after an option inside a cluster it is part of it.
 		{[]string{"-o=https://a", "-t=hi", "ws://h/"}, options{url: "ws://h/", origin: "https://a", text: "hi"}},
 		{[]string{"-t=", "ws://h/"}, options{url: "ws://h/"}},
+		// Arguments argparse does not take for options: a negative
+		// number, a string with a space, "-" alone.
+		{[]string{"-t", "-5", "-o", "-", "ws://h/"}, options{url: "ws://h/", text: "-5", origin: "-"}},
+		{[]string{"--text", "-.5", "ws://h/"}, options{url: "ws://h/", text: "-.5"}},
+		{[]string{"-t", "-a b", "ws://h/"}, options{url: "ws://h/", text: "-a b"}},
 		{[]string{"-rt=hi", "ws://h/"}, options{url: "ws://h/", raw: true, text: "=hi"}},
 		{[]string{"-v=3", "ws://h/"}, options{url: "ws://h/", verbose: 3}},
 		{[]string{"-v", "300", "ws://h/"}, options{url: "ws://h/", verbose: 300}},
@@ -203,7 +208,11 @@ func TestParseArgsErrors(t *testing.T) {
 		{"--http2", "always", "ws://h/"},
 		{"--http2"},
 		{"--t", "x", "ws://h/"}, // --text or --timings
-		{"--h", "ws://h/"},      // --help, --headers or --http2
+		// As argparse: an option's argument is no option.
+		{"--text", "--timings", "ws://h/"},
+		{"-t", "-x", "ws://h/"},
+		{"-o", "--", "ws://h/"},
+		{"--h", "ws://h/"}, // --help, --headers or --http2
 		{"--", "ws://h/", "--r"},
 	} {
 		if _, err := parseArgs(args); err == nil || err == errHelp {
