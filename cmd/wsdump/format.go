@@ -3,7 +3,8 @@ package main
 import (
 	"bytes"
 	"compress/flate"
-	"compress/gzip"
+	"encoding/binary"
+	"hash/crc32"
 	"io"
 	"strconv"
 	"sync"
@@ -39,34 +40,78 @@ func describe(op frame.Opcode, p []byte) string {
 	return pyrepr.Bytes(p)
 }
 
-// gunzip returns the text of the gzip members in p, as Python's
-// gzip.decompress reads them: zero bytes may follow each member, and
-// anything else must be another member. The text must be UTF-8 and at
-// most maxInflated bytes.
+// gunzip returns the text of the gzip members in p (RFC 1952), as
+// Python's gzip.decompress reads them: each member's header (its optional
+// fields skipped whatever their length, its header checksum not checked),
+// its deflate data, and its CRC-32 and length, which must match; zero
+// bytes may follow each member, and anything else must be another. The
+// text must be UTF-8 and at most maxInflated bytes.
 func gunzip(p []byte) (string, bool) {
-	br := bytes.NewReader(p)
 	var text []byte
-	for br.Len() > 0 {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
+	for len(p) > 0 {
+		body, ok := gzipBody(p)
+		if !ok {
 			return "", false
 		}
-		zr.Multistream(false)
-		b, err := io.ReadAll(io.LimitReader(zr, int64(maxInflated+1-len(text))))
-		if text = append(text, b...); err != nil || len(text) > maxInflated {
+		br := bytes.NewReader(body)
+		fr := flate.NewReader(br)
+		m, err := io.ReadAll(io.LimitReader(fr, int64(maxInflated+1-len(text))))
+		if text = append(text, m...); err != nil || len(text) > maxInflated {
 			return "", false
 		}
-		for br.Len() > 0 {
-			if c, _ := br.ReadByte(); c != 0 {
-				br.UnreadByte()
-				break
-			}
+		if _, err := fr.Read(make([]byte, 1)); err != io.EOF {
+			return "", false // the limit stopped it inside the member
 		}
+		var trailer [8]byte
+		if _, err := io.ReadFull(br, trailer[:]); err != nil ||
+			binary.LittleEndian.Uint32(trailer[:4]) != crc32.ChecksumIEEE(m) ||
+			binary.LittleEndian.Uint32(trailer[4:]) != uint32(len(m)) {
+			return "", false
+		}
+		p = bytes.TrimLeft(body[len(body)-br.Len():], "\x00")
 	}
 	if !utf8.Valid(text) {
 		return "", false
 	}
 	return string(text), true
+}
+
+// gzipBody returns what follows the gzip member header p starts with, or
+// false when p starts with no such header.
+func gzipBody(p []byte) ([]byte, bool) {
+	const (
+		fhcrc    = 1 << 1
+		fextra   = 1 << 2
+		fname    = 1 << 3
+		fcomment = 1 << 4
+	)
+	if len(p) < 10 || p[0] != 0x1f || p[1] != 0x8b || p[2] != 8 {
+		return nil, false
+	}
+	flags, p := p[3], p[10:]
+	if flags&fextra != 0 {
+		if len(p) < 2 || len(p)-2 < int(binary.LittleEndian.Uint16(p)) {
+			return nil, false
+		}
+		p = p[2+int(binary.LittleEndian.Uint16(p)):]
+	}
+	for _, f := range []byte{fname, fcomment} {
+		if flags&f != 0 {
+			// To its zero byte, or to the end, as Python reads it.
+			if i := bytes.IndexByte(p, 0); i >= 0 {
+				p = p[i+1:]
+			} else {
+				p = p[len(p):]
+			}
+		}
+	}
+	if flags&fhcrc != 0 {
+		if len(p) < 2 {
+			return nil, false
+		}
+		p = p[2:]
+	}
+	return p, true
 }
 
 // inflate reads r to its end and returns the text, if it is UTF-8 and at

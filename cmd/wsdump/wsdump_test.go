@@ -6,6 +6,8 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/tls"
+	"encoding/binary"
+	"hash/crc32"
 	"io"
 	"net"
 	"net/http"
@@ -45,6 +47,21 @@ func gzipped(s string) []byte {
 	return b.Bytes()
 }
 
+// member returns a gzip member of text written by hand: header flags,
+// the optional fields' bytes, and the text deflated, with its CRC-32
+// plus crcOff.
+func member(t *testing.T, flags byte, fields, text string, crcOff uint32) []byte {
+	t.Helper()
+	b := append([]byte{0x1f, 0x8b, 8, flags, 0, 0, 0, 0, 0, 255}, fields...)
+	var body bytes.Buffer
+	w, _ := flate.NewWriter(&body, flate.BestSpeed)
+	w.Write([]byte(text))
+	w.Close()
+	b = append(b, body.Bytes()...)
+	b = binary.LittleEndian.AppendUint32(b, crc32.ChecksumIEEE([]byte(text))+crcOff)
+	return binary.LittleEndian.AppendUint32(b, uint32(len(text)))
+}
+
 func TestDescribe(t *testing.T) {
 	tests := []struct {
 		op   frame.Opcode
@@ -61,6 +78,11 @@ func TestDescribe(t *testing.T) {
 		{frame.OpBinary, append(gzipped("gz"), 0, 0, 0), "[gzip] gz"},
 		{frame.OpBinary, append(append(gzipped("one "), 0), gzipped("two")...), "[gzip] one two"},
 		{frame.OpBinary, append(gzipped("gz"), 0, 1), pyrepr.Bytes(append(gzipped("gz"), 0, 1))},
+		// Header fields Python skips whatever their length, a header
+		// checksum it does not check; a CRC-32 or length it does.
+		{frame.OpBinary, member(t, 1<<3|1<<4, strings.Repeat("n", 600)+"\x00comment\x00", "long name", 0), "[gzip] long name"},
+		{frame.OpBinary, member(t, 1<<2|1<<1, "\x03\x00abc\xff\xff", "extra, bad header crc", 0), "[gzip] extra, bad header crc"},
+		{frame.OpBinary, member(t, 0, "", "bad crc", 1), pyrepr.Bytes(member(t, 0, "", "bad crc", 1))},
 		{frame.OpBinary, deflated("\xff\xfe"), pyrepr.Bytes(deflated("\xff\xfe"))}, // inflates, but not to UTF-8
 		{frame.OpPing, []byte("pi"), `b'pi'`},
 		{frame.OpPong, nil, `b''`},
