@@ -118,9 +118,7 @@ func (c *Conn) drain(ctx context.Context) error {
 	if c.rf.mode == modeFrame {
 		// The rest of a frame ReadFrame began is of no use to anyone.
 		c.rf.mode = modeNone
-		if h := c.rf.h; h.Opcode.IsData() || h.Opcode == frame.OpContinuation {
-			c.rf.frameMsg = !h.Fin
-		}
+		c.rf.passed(c.rf.h)
 		if err := c.rd.Discard(); err != nil {
 			return err
 		}

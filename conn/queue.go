@@ -244,35 +244,28 @@ func (q *sendQueue) move(k *queueChunks, dst []*[]byte) []*[]byte {
 // kept (TimeoutError.Kept) goes out first, in a write of its own.
 func (c *Conn) sendControl() error {
 	k := c.q.more.Load()
-	if k == nil || !c.q.pending.Load() || !k.controlOnly() {
+	if k == nil || !c.q.pending.Load() {
 		return nil
 	}
-	if c.w.bp != nil && len(*c.w.bp) > 0 {
-		c.bindQueued()
-		n, err := c.flushKept()
-		if err != nil {
-			err = c.wroteQueued(n, err)
+	c.bindQueued()
+	defer c.wbind.Disarm()
+	n, err := c.flushKept()
+	if err == nil {
+		k.mu.Lock()
+		if k.data > 0 {
+			k.mu.Unlock()
+			return nil // they all wait for the message's end
 		}
-		c.wbind.Disarm()
-		if err != nil {
-			return err
-		}
-	}
-	k.mu.Lock()
-	if k.data > 0 { // a data frame came meanwhile: all wait for the message's end
+		c.w.pre = c.q.move(k, c.w.pre)
 		k.mu.Unlock()
-		return nil
+		var m int
+		m, err = c.w.flush(c.t)
+		n += m
 	}
-	c.w.pre = c.q.move(k, c.w.pre)
-	k.mu.Unlock()
-	return c.writeQueued()
-}
-
-// controlOnly reports whether the frames queued are all control frames.
-func (k *queueChunks) controlOnly() bool {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.data == 0
+	if err != nil {
+		err = c.wroteQueued(n, err)
+	}
+	return err
 }
 
 // reopen lets a close frame that was not sent be followed after all.

@@ -55,6 +55,15 @@ type inFrame struct {
 	frameMsg bool
 }
 
+// passed records that ReadFrame read the frame with header h whole, or
+// that Close dropped it: a data frame leaves its message open unless it
+// is final, a control frame changes nothing.
+func (f *inFrame) passed(h frame.Header) {
+	if h.Opcode.IsData() {
+		f.frameMsg = !h.Fin
+	}
+}
+
 // claim reports ErrMixedRead when a frame that another mode began is in
 // progress; a receiving call checks it before it reads. After ReadFrame
 // returned the peer's close frame, it answers it instead (see closing)
@@ -639,9 +648,7 @@ func (c *Conn) recvFrame(ctx context.Context) (frame.Frame, error) {
 	}
 	c.rf.mode = modeNone
 	f := frame.Frame{Header: c.rf.h, Payload: c.fbuf}
-	if f.Opcode.IsData() || f.Opcode == frame.OpContinuation {
-		c.rf.frameMsg = !f.Fin
-	}
+	c.rf.passed(f.Header)
 	if c.rf.frameMsg {
 		c.rf.mode = modeFrameMsg
 	}
