@@ -13,8 +13,9 @@
 //     framewire's reader and gobwas/ws.
 //   - BenchmarkRecvMemory: whole messages received through each client's
 //     API from a connection that lives in memory; framewire per call
-//     (ReadDataFrame) and in bursts (ReadMessages, the framewire-batch
-//     row).
+//     (ReadDataFrame), per call on a held Receiver (Receive, the
+//     framewire-receiver row) and in bursts (ReadMessages, the
+//     framewire-batch row).
 //   - BenchmarkEcho: one binary message sent to an echo server over
 //     loopback TCP and received back, per client.
 //   - BenchmarkIdleConn: heap, stack and goroutines per open connection,

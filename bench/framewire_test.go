@@ -11,7 +11,9 @@ import (
 // framewire's client, with the zero Dialer: WriteMessage, and
 // ReadDataFrame into a buffer the client reuses. framewire-batch receives
 // with ReadMessages instead: a burst of up to batchRoom messages a call,
-// handed out one by one.
+// handed out one by one. framewire-receiver receives one message a call
+// with a Receiver, the receiving side held by the benchmark's goroutine
+// (Conn.Receiver), as a read loop holds it.
 
 type framewireClient struct {
 	c   *conn.Conn
@@ -21,7 +23,10 @@ type framewireClient struct {
 
 func init() {
 	framewireLibrary = &library{name: "framewire", dial: dialFramewire}
-	framewireBatchLibrary = &library{name: "framewire-batch", dial: dialFramewireBatch}
+	framewireRecvLibraries = []library{
+		{name: "framewire-batch", dial: dialFramewireBatch},
+		{name: "framewire-receiver", dial: dialFramewireReceiver},
+	}
 }
 
 func dialFramewire(ctx context.Context, url string, nd netDial) (client, error) {
@@ -87,4 +92,32 @@ func (f *framewireBatchClient) recv() ([]byte, error) {
 		return m.Payload, errClosed
 	}
 	return m.Payload, nil
+}
+
+type framewireReceiverClient struct {
+	framewireClient
+	r *conn.Receiver
+}
+
+func dialFramewireReceiver(ctx context.Context, url string, nd netDial) (client, error) {
+	c, err := dialFramewire(ctx, url, nd)
+	if err != nil {
+		return nil, err
+	}
+	fc := c.(*framewireClient)
+	r, err := fc.c.Receiver(ctx)
+	if err != nil {
+		fc.close()
+		return nil, err
+	}
+	return &framewireReceiverClient{framewireClient: *fc, r: r}, nil
+}
+
+func (f *framewireReceiverClient) recv() ([]byte, error) {
+	op, p, err := f.r.Receive(f.ctx, f.buf[:0])
+	f.buf = p
+	if err == nil && op == frame.OpClose {
+		err = errClosed
+	}
+	return p, err
 }

@@ -55,11 +55,12 @@ func BenchmarkRecvLoopback(b *testing.B) {
 }
 
 // recvLibraries are the clients of the receiving benchmarks: libraries(),
-// framewire-batch after framewire, gobwas-checked and gobwas-lowlevel-16KiB.
+// framewire's other receiving rows (framewire-batch, framewire-receiver)
+// after framewire, gobwas-checked and gobwas-lowlevel-16KiB.
 func recvLibraries() []library {
 	libs := libraries()
-	if framewireBatchLibrary != nil {
-		libs = append(libs[:1:1], append([]library{*framewireBatchLibrary}, libs[1:]...)...)
+	if len(framewireRecvLibraries) > 0 {
+		libs = append(libs[:1:1], append(framewireRecvLibraries[:len(framewireRecvLibraries):len(framewireRecvLibraries)], libs[1:]...)...)
 	}
 	return append(libs,
 		library{name: "gobwas-checked", dial: dialGobwasChecked},
@@ -73,9 +74,9 @@ func dialGobwas16KiB(ctx context.Context, url string, nd netDial) (client, error
 	return dialGobwasSize(ctx, url, nd, 16<<10)
 }
 
-// framewireBatchLibrary is set by the file that drives framewire's conn
+// framewireRecvLibraries is set by the file that drives framewire's conn
 // package.
-var framewireBatchLibrary *library
+var framewireRecvLibraries []library
 
 // gobwas/ws low level, checking what a conforming client must check, the
 // way wsutil.Reader does: ws.CheckHeader for the client role (reserved

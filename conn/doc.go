@@ -77,7 +77,8 @@
 // Receiving calls are serialised: a second reader waits for the first.
 // That lock costs each call two atomic operations, as much as the rest of
 // a small message's receive; [Conn.ReadMessages] pays them once for every
-// message already whole in the read buffer. A
+// message already whole in the read buffer, and a read loop that holds
+// the receiving side ([Conn.Receiver]) once for all its calls. A
 // receiving call never waits for the write lock to answer a ping: the
 // goroutine holding it writes the pong after its frame (see Answering the
 // peer below).

@@ -147,3 +147,48 @@ func ExampleConn_ReadMessages() {
 	// text: "three"
 	// close: "\x03\xe8done"
 }
+
+func ExampleConn_Receiver() {
+	s := wstest.NewServer(func(p *wstest.Peer) {
+		p.Upgrade(nil)
+		for _, m := range []string{"tick 1", "tick 2", "tick 3"} {
+			p.WriteMessage(frame.OpText, []byte(m))
+		}
+		p.WriteClose(status.NormalClosure, "done")
+		p.ReadClose()
+	})
+	defer s.Close()
+
+	ctx := context.Background()
+	c, err := conn.Dial(ctx, s.URL)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// The read loop holds the receiving side: its calls take no lock.
+	r, err := c.Receiver(ctx)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer r.Release()
+	var buf []byte // reused: receiving allocates nothing once it has grown
+	for {
+		op, p, err := r.Receive(ctx, buf[:0])
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		buf = p
+		if op == frame.OpClose {
+			fmt.Println("closed by the server")
+			return
+		}
+		fmt.Printf("%v: %s\n", op, p)
+	}
+	// Output:
+	// text: tick 1
+	// text: tick 2
+	// text: tick 3
+	// closed by the server
+}

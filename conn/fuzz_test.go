@@ -28,8 +28,9 @@ const (
 
 // FuzzRecv feeds arbitrary server bytes after a valid handshake to a
 // client reading with ReadDataFrame (ControlFrames on, no extension), and
-// holds what it returns against recvModel, a reading of RFC 6455 written
-// apart from the library (see recvAgrees).
+// to one reading with a held Receiver's Receive, and holds what each
+// returns against recvModel, a reading of RFC 6455 written apart from the
+// library (see recvAgrees).
 func FuzzRecv(f *testing.F) {
 	f.Add([]byte("\x81\x05hello"))
 	f.Add([]byte("\x01\x03Bre\x89\x01p\x80\x03vit"))
@@ -55,10 +56,32 @@ func FuzzRecv(f *testing.F) {
 		"\x01\x01a\x81\x01b",                            // a new message inside a fragmented one
 		"\x01\x01\xc3\x80\x00",                          // text that ends inside a character
 		"\x81\x02\xc3",                                  // text cut short inside a character
+		"\x81\x02\xff\xfe",                              // a text frame, whole in the buffer, that is not UTF-8
 	} {
 		f.Add([]byte("\x82\x02ok" + bad))
 	}
-	f.Fuzz(recvAgrees)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, way := range recvWays {
+			recvAgrees(t, data, way)
+		}
+	})
+}
+
+// A recvWay is a receiving call that recvAgrees holds to the model.
+type recvWay struct {
+	name string
+	held bool // reads with a Receiver
+	read func(ctx context.Context, c *conn.Conn, r *conn.Receiver) (frame.Frame, error)
+}
+
+var recvWays = []recvWay{
+	{"ReadDataFrame", false, func(ctx context.Context, c *conn.Conn, _ *conn.Receiver) (frame.Frame, error) {
+		return c.ReadDataFrame(ctx, nil)
+	}},
+	{"Receiver.Receive", true, func(ctx context.Context, _ *conn.Conn, r *conn.Receiver) (frame.Frame, error) {
+		op, p, err := r.Receive(ctx, nil)
+		return frame.Frame{Header: frame.Header{Fin: true, Opcode: op, Length: int64(len(p))}, Payload: p}, err
+	}},
 }
 
 // TestFuzzRecvLimits holds the client to recvModel on streams at its size
@@ -85,19 +108,21 @@ func TestFuzzRecvLimits(t *testing.T) {
 		{"message at the limit", append(full, 0x80, 0x00)},
 		{"message one byte over the limit", append(full, 0x80, 0x01, 'x')},
 	} {
-		t.Run(tc.name, func(t *testing.T) { recvAgrees(t, tc.stream) })
+		for _, way := range recvWays {
+			t.Run(tc.name+"/"+way.name, func(t *testing.T) { recvAgrees(t, tc.stream, way) })
+		}
 	}
 }
 
 // recvAgrees has a client read data from the server after a valid
-// handshake, with ReadDataFrame until it fails, and holds what it returns
+// handshake, with way's call until it fails, and holds what it returns
 // against recvModel: the messages, pings and pongs the model delivers, in
 // order, and then an end the model allows. The client fails the
 // connection with a close code the model names for a violation, returns
 // the server's valid close frame and then its code and reason, or reports
 // the connection lost when the bytes end first. It must also never hang
 // and keep its payloads within its limit.
-func recvAgrees(t *testing.T, data []byte) {
+func recvAgrees(t *testing.T, data []byte, way recvWay) {
 	model := newRecvModel(data)
 	s := wstest.NewServer(func(p *wstest.Peer) {
 		p.Upgrade(nil)
@@ -116,15 +141,22 @@ func recvAgrees(t *testing.T, data []byte) {
 		t.Fatal(err)
 	}
 	defer c.CloseNow()
+	var r *conn.Receiver
+	if way.held {
+		if r, err = c.Receiver(ctx); err != nil {
+			t.Fatal(err)
+		}
+		defer r.Release()
+	}
 	var got []frame.Frame
 	for range len(data) + 2 {
-		f, err := c.ReadDataFrame(ctx, nil)
+		f, err := way.read(ctx, c, r)
 		if errors.Is(err, context.DeadlineExceeded) {
-			t.Fatal("ReadDataFrame hung")
+			t.Fatalf("%s hung", way.name)
 		}
 		if err != nil {
 			if why := model.check(got, err); why != "" {
-				t.Fatalf("%s\nthe client returned %d frames (%s), then %v\nthe model: %v", why, len(got), shownFrames(got), err, model)
+				t.Fatalf("%s: %s\nthe client returned %d frames (%s), then %v\nthe model: %v", way.name, why, len(got), shownFrames(got), err, model)
 			}
 			return
 		}

@@ -220,27 +220,46 @@ func (c *Conn) ReadDataFrame(ctx context.Context, dst []byte) (frame.Frame, erro
 			return frame.Frame{}, err
 		}
 	}
-	if !c.ended.Load() && c.wholeOK() {
-		// A message of one frame already buffered needs no I/O, so
-		// ctx is not bound to the transport. Nothing on this path
-		// panics, so it releases the lock itself, without a defer.
-		if op, p, ok := c.rd.ReadBuffered(dst); ok {
-			h := frame.Header{Fin: true, Opcode: op, Length: int64(len(p) - len(dst))}
-			c.rf.h = h
-			if err := c.asm.Whole(op, p[len(dst):]); err != nil {
-				return frame.Frame{}, c.readFailedLocked(ctx, err)
-			}
-			c.rlock.unlock()
-			return frame.Frame{Header: h, Payload: p}, nil
+	// Nothing on the path of a message already buffered panics, so it
+	// releases the lock itself, without a defer.
+	if op, p, ok, err := c.takeWhole(dst); ok {
+		if err != nil {
+			return frame.Frame{}, c.readFailedLocked(ctx, err)
 		}
+		c.rlock.unlock()
+		return frame.Frame{Header: frame.Header{Fin: true, Opcode: op, Length: int64(len(p) - len(dst))}, Payload: p}, nil
 	}
 	return c.readDataFrameLocked(ctx, dst)
+}
+
+// takeWhole is the shortcut of ReadDataFrame for a message of one frame
+// already whole in the read buffer, which needs no I/O, so ctx is not
+// bound to the transport: it appends the payload to dst and checks the
+// message ([fragment.Assembler.Whole]) without holding a copy, and c.rf.h
+// becomes the frame's header. ok is false when the next message is not
+// such, and nothing is read then; err is the assembler's, for the caller
+// to fail the connection with (readFailed). The read lock is held.
+func (c *Conn) takeWhole(dst []byte) (op frame.Opcode, p []byte, ok bool, err error) {
+	if c.ended.Load() || !c.wholeOK() {
+		return 0, nil, false, nil
+	}
+	if op, p, ok = c.rd.ReadBuffered(dst); !ok {
+		return 0, nil, false, nil
+	}
+	c.rf.h = frame.Header{Fin: true, Opcode: op, Length: int64(len(p) - len(dst))}
+	return op, p, true, c.asm.Whole(op, p[len(dst):])
 }
 
 // readDataFrameLocked is ReadDataFrame once the read lock is taken, which
 // it releases.
 func (c *Conn) readDataFrameLocked(ctx context.Context, dst []byte) (frame.Frame, error) {
 	defer c.rlock.unlock()
+	return c.readDataFrameHeld(ctx, dst)
+}
+
+// readDataFrameHeld is ReadDataFrame under the read lock, past the shortcut
+// of takeWhole.
+func (c *Conn) readDataFrameHeld(ctx context.Context, dst []byte) (frame.Frame, error) {
 	if err := c.readErr(); err != nil {
 		return frame.Frame{}, err
 	}
@@ -346,6 +365,11 @@ func (c *Conn) ReadMessages(ctx context.Context, ms []frame.Frame, buf []byte) (
 		return 0, buf, err
 	}
 	defer c.rlock.unlock()
+	return c.readMessages(ctx, ms, buf)
+}
+
+// readMessages is ReadMessages under the read lock, for a non-empty ms.
+func (c *Conn) readMessages(ctx context.Context, ms []frame.Frame, buf []byte) (n int, _ []byte, err error) {
 	if err := c.readErr(); err != nil {
 		return 0, buf, err
 	}

@@ -135,6 +135,43 @@ func Example_readMessages() {
 	// close "\x03\xe8done"
 }
 
+// Example_receiver reads with the receiving side held by the loop.
+func Example_receiver() {
+	ctx := context.Background()
+	c, srv := pipe(nil)
+	defer c.CloseNow()
+	defer srv.CloseNow()
+	go func() {
+		srv.WriteMessages(ctx, frame.OpBinary, []byte("one"), []byte("two"))
+		srv.Close(ctx, status.NormalClosure, "done")
+	}()
+	if err := receive(ctx, c); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// binary one
+	// binary two
+}
+
+// receive is the migration guide's read loop on a held Receiver.
+func receive(ctx context.Context, c *conn.Conn) error {
+	r, err := c.Receiver(ctx)
+	if err != nil {
+		return err
+	}
+	defer r.Release()
+	var buf []byte
+	for {
+		op, p, err := r.Receive(ctx, buf[:0])
+		if err != nil || op == frame.OpClose {
+			break
+		}
+		buf = p
+		fmt.Printf("%v %s\n", op, p)
+	}
+	return nil
+}
+
 // Example_writeFrame sends one message in fragments, where gorilla's
 // NextWriter would flush several frames.
 func Example_writeFrame() {

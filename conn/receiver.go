@@ -1,0 +1,114 @@
+package conn
+
+import (
+	"context"
+	"errors"
+
+	"github.com/framewire/ws/frame"
+)
+
+// ErrReleased is returned by the calls of a [Receiver] after its Release.
+var ErrReleased = errors.New("conn: Receiver used after Release")
+
+// A Receiver is a Conn's receiving side, held by one goroutine from
+// [Conn.Receiver] to Release: a read loop's. Its calls are the Conn's
+// receiving calls without the read lock, which each of those takes and
+// releases: two atomic operations per call, as much as the rest of a small
+// message's receive. Everything else is the same: the checks, the answers
+// to pings and to the peer's close, the buffer trading, the context's
+// part, the errors.
+//
+// A Receiver is not safe for concurrent use, as a bufio.Reader is not:
+// one goroutine calls it at a time. While it is held, the Conn's own
+// receiving calls (ReadDataFrame, ReadMessages, ReadFrame, ReadMessage,
+// NextReader) wait for it, bounded by their contexts, as they wait for
+// each other; sending calls and CloseNow do not. [Conn.Close] lets the
+// holder read the peer's answer, as it does a receiving call under way,
+// and waits for it, bounded by its context (3 seconds without a
+// deadline): call Close from another goroutine while the loop receives,
+// or Release first.
+type Receiver struct {
+	c *Conn // nil once released
+}
+
+// Receiver waits for the read lock, bounded by ctx as a receiving call's
+// wait is, and returns the Conn's receiving side, which holds it until
+// its Release. It allocates the Receiver, once per read loop.
+func (c *Conn) Receiver(ctx context.Context) (*Receiver, error) {
+	if err := c.lockRead(ctx); err != nil {
+		return nil, err
+	}
+	return &Receiver{c: c}, nil
+}
+
+// Release gives the read lock back, to the Conn's receiving calls or
+// another Receiver. The Receiver's calls return [ErrReleased] from then
+// on; a second Release does nothing.
+func (r *Receiver) Release() {
+	if c := r.c; c != nil {
+		r.c = nil
+		c.rlock.unlock()
+	}
+}
+
+// held returns the Conn of a Receiver not released, when ctx has not
+// ended: the checks of lockRead, apart from the lock.
+func (r *Receiver) held(ctx context.Context) (*Conn, error) {
+	if r.c == nil {
+		return nil, ErrReleased
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, &TimeoutError{Op: "read", Ctx: err}
+	}
+	return r.c, nil
+}
+
+// Receive returns the next data message, or control frame, as
+// [Conn.ReadDataFrame] does, as its opcode and payload: a result that
+// fits in registers, where ReadDataFrame's frame.Frame is returned through
+// memory, which costs a small message's receive a third more. The payload
+// is appended to dst, or an empty dst with room is traded for the buffer
+// the message arrived in, as ReadDataFrame does. With
+// Config.DeliverFragments, whose fragments differ only in Fin, use
+// ReadDataFrame.
+func (r *Receiver) Receive(ctx context.Context, dst []byte) (frame.Opcode, []byte, error) {
+	c, err := r.held(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	if op, p, ok, err := c.takeWhole(dst); ok {
+		if err != nil {
+			return 0, nil, c.readFailed(ctx, err)
+		}
+		return op, p, nil
+	}
+	f, err := c.readDataFrameHeld(ctx, dst)
+	return f.Opcode, f.Payload, err
+}
+
+// ReadDataFrame is [Conn.ReadDataFrame] on the held receiving side.
+func (r *Receiver) ReadDataFrame(ctx context.Context, dst []byte) (frame.Frame, error) {
+	c, err := r.held(ctx)
+	if err != nil {
+		return frame.Frame{}, err
+	}
+	if op, p, ok, err := c.takeWhole(dst); ok {
+		if err != nil {
+			return frame.Frame{}, c.readFailed(ctx, err)
+		}
+		return frame.Frame{Header: frame.Header{Fin: true, Opcode: op, Length: int64(len(p) - len(dst))}, Payload: p}, nil
+	}
+	return c.readDataFrameHeld(ctx, dst)
+}
+
+// ReadMessages is [Conn.ReadMessages] on the held receiving side.
+func (r *Receiver) ReadMessages(ctx context.Context, ms []frame.Frame, buf []byte) (int, []byte, error) {
+	if len(ms) == 0 {
+		return 0, buf, nil
+	}
+	c, err := r.held(ctx)
+	if err != nil {
+		return 0, buf, err
+	}
+	return c.readMessages(ctx, ms, buf)
+}

@@ -1,0 +1,327 @@
+package conn
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/framewire/ws/frame"
+	"github.com/framewire/ws/mask"
+	"github.com/framewire/ws/status"
+)
+
+// receiveFunc is one way of receiving a Conn's next message: by the Conn's
+// own call, or by a held Receiver's.
+type receiveFunc func(ctx context.Context, c *Conn, r *Receiver, dst []byte) (frame.Opcode, []byte, error)
+
+var receivers = []struct {
+	name string
+	held bool // takes a Receiver first
+	recv receiveFunc
+}{
+	{"Conn.ReadDataFrame", false, func(ctx context.Context, c *Conn, _ *Receiver, dst []byte) (frame.Opcode, []byte, error) {
+		f, err := c.ReadDataFrame(ctx, dst)
+		return f.Opcode, f.Payload, err
+	}},
+	{"Receiver.Receive", true, func(ctx context.Context, _ *Conn, r *Receiver, dst []byte) (frame.Opcode, []byte, error) {
+		return r.Receive(ctx, dst)
+	}},
+	{"Receiver.ReadDataFrame", true, func(ctx context.Context, _ *Conn, r *Receiver, dst []byte) (frame.Opcode, []byte, error) {
+		f, err := r.ReadDataFrame(ctx, dst)
+		return f.Opcode, f.Payload, err
+	}},
+	{"Receiver.ReadMessages", true, func(ctx context.Context, _ *Conn, r *Receiver, dst []byte) (frame.Opcode, []byte, error) {
+		var ms [1]frame.Frame
+		n, buf, err := r.ReadMessages(ctx, ms[:], dst)
+		if n == 0 {
+			return 0, buf, err
+		}
+		return ms[0].Opcode, ms[0].Payload, err
+	}},
+}
+
+// receiveAll reads wire, which a server wrote at once, with recv until an
+// error or the peer's close, reusing one buffer as a read loop does, and
+// returns what it received, one line per message, and the bytes the
+// client wrote (pongs, close frames; masked with a fixed key).
+func receiveAll(t *testing.T, cfg Config, wire []byte, held bool, recv receiveFunc) (got []string, sent []byte) {
+	client, peer := net.Pipe()
+	cfg.MaskKey = func() mask.Key { return mask.Key{1, 2, 3, 4} }
+	c := New(client, &cfg)
+	var out bytes.Buffer
+	read := make(chan struct{})
+	go func() {
+		io.Copy(&out, peer)
+		close(read)
+	}()
+	go peer.Write(wire)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	var r *Receiver
+	if held {
+		var err error
+		if r, err = c.Receiver(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	buf := make([]byte, 0, 64)
+	for {
+		op, p, err := recv(ctx, c, r, buf[:0])
+		if err != nil {
+			got = append(got, "error: "+err.Error())
+			break
+		}
+		got = append(got, fmt.Sprintf("%v %q", op, p))
+		buf = p
+		if op == frame.OpClose {
+			break
+		}
+	}
+	c.CloseNow()
+	peer.Close()
+	<-read
+	return got, out.Bytes()
+}
+
+// A held Receiver returns what the Conn's ReadDataFrame returns, message
+// for message, and writes the same frames: the pongs owed, the close
+// frame answering the peer's and the one failing the connection, for
+// messages whole in the read buffer (its shortcut) and the others.
+func TestReceiverAsReadDataFrame(t *testing.T) {
+	ping := frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpPing}, Payload: []byte("p")}
+	bye, _ := status.AppendClose(nil, status.GoingAway, "bye")
+	closeFrame := frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpClose}, Payload: bye}
+	long := strings.Repeat("é", 3000) // longer than the reader's first read
+	for _, tt := range []struct {
+		name string
+		cfg  Config
+		wire []frame.Frame
+	}{
+		{"whole messages, then a close", Config{}, []frame.Frame{
+			dataFrame(frame.OpBinary, true, false, "0123456789abcdef"),
+			dataFrame(frame.OpText, true, false, "héllo"),
+			dataFrame(frame.OpBinary, true, false, ""),
+			closeFrame,
+		}},
+		{"fragments with a ping between", Config{}, []frame.Frame{
+			dataFrame(frame.OpText, false, false, "ab"), ping,
+			dataFrame(frame.OpContinuation, true, false, "cd"),
+			dataFrame(frame.OpText, true, false, long),
+			closeFrame,
+		}},
+		{"control frames returned", Config{ControlFrames: true}, []frame.Frame{
+			ping, dataFrame(frame.OpBinary, true, false, "x"), closeFrame,
+		}},
+		{"text that is not UTF-8", Config{}, []frame.Frame{
+			dataFrame(frame.OpBinary, true, false, "ok"),
+			dataFrame(frame.OpText, true, false, "\xff\xfe"),
+		}},
+		{"a message over the limit", Config{MaxMessageSize: 4}, []frame.Frame{
+			dataFrame(frame.OpBinary, true, false, "four"),
+			dataFrame(frame.OpBinary, true, false, "fives"),
+		}},
+		{"a reserved bit", Config{}, []frame.Frame{
+			dataFrame(frame.OpBinary, true, false, "ok"),
+			dataFrame(frame.OpBinary, true, true, "rsv1"),
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			wire := wireOf(t, tt.wire...)
+			var wantGot []string
+			var wantSent []byte
+			for i, rc := range receivers {
+				got, sent := receiveAll(t, tt.cfg, wire, rc.held, rc.recv)
+				if i == 0 {
+					wantGot, wantSent = got, sent
+					if len(got) < 2 {
+						t.Fatalf("%s received %q: the case reads nothing", rc.name, got)
+					}
+					continue
+				}
+				if strings.Join(got, "\n") != strings.Join(wantGot, "\n") {
+					t.Errorf("%s received\n%s\nConn.ReadDataFrame\n%s", rc.name, strings.Join(got, "\n"), strings.Join(wantGot, "\n"))
+				}
+				if !bytes.Equal(sent, wantSent) {
+					t.Errorf("%s wrote %x, Conn.ReadDataFrame %x", rc.name, sent, wantSent)
+				}
+			}
+		})
+	}
+}
+
+// While a Receiver is held, the Conn's receiving calls and another
+// Receiver wait for it, bounded by their contexts, and take the read
+// side once it is released; its own calls then return ErrReleased.
+func TestReceiverHoldsReadSide(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		client, peer := net.Pipe()
+		c := New(client, nil)
+		t.Cleanup(func() { c.CloseNow(); peer.Close() })
+		go peer.Write(wireOf(t, dataFrame(frame.OpText, true, false, "one"), dataFrame(frame.OpText, true, false, "two")))
+		r, err := c.Receiver(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		start := time.Now()
+		if _, err := c.ReadDataFrame(ctx, nil); !errors.Is(err, context.DeadlineExceeded) || time.Since(start) != time.Second {
+			t.Fatalf("ReadDataFrame while a Receiver is held: %v after %v, want a timeout after 1s", err, time.Since(start))
+		}
+		if _, err := c.Receiver(ctx); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("a second Receiver: %v, want a timeout", err)
+		}
+		if _, p, err := r.Receive(t.Context(), nil); err != nil || string(p) != "one" {
+			t.Fatalf("Receive: %q, %v", p, err)
+		}
+
+		// A call waiting for the read side gets it on Release.
+		got := make(chan string, 1)
+		go func() {
+			f, err := c.ReadDataFrame(t.Context(), nil)
+			got <- fmt.Sprintf("%s %v", f.Payload, err)
+		}()
+		synctest.Wait()
+		select {
+		case s := <-got:
+			t.Fatalf("ReadDataFrame returned %q while the Receiver was held", s)
+		default:
+		}
+		r.Release()
+		if s := <-got; s != "two <nil>" {
+			t.Fatalf("ReadDataFrame after Release: %q", s)
+		}
+		r.Release() // a second Release does nothing
+		if _, _, err := r.Receive(t.Context(), nil); !errors.Is(err, ErrReleased) {
+			t.Fatalf("Receive after Release: %v", err)
+		}
+		if _, err := r.ReadDataFrame(t.Context(), nil); !errors.Is(err, ErrReleased) {
+			t.Fatalf("ReadDataFrame after Release: %v", err)
+		}
+		if _, _, err := r.ReadMessages(t.Context(), make([]frame.Frame, 1), nil); !errors.Is(err, ErrReleased) {
+			t.Fatalf("ReadMessages after Release: %v", err)
+		}
+		done, cancelDone := context.WithCancel(t.Context())
+		cancelDone()
+		r2, err := c.Receiver(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r2.Release()
+		if _, _, err := r2.Receive(done, nil); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Receive with an ended context: %v", err)
+		}
+	})
+}
+
+// Close from another goroutine lets the holder of a Receiver read the
+// peer's answer, as it does a receiving call under way; a holder that
+// does not receive leaves Close to its deadline.
+func TestReceiverClose(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		client, peer := net.Pipe()
+		c := New(client, nil)
+		t.Cleanup(func() { c.CloseNow(); peer.Close() })
+		r, err := c.Receiver(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Release()
+		received := make(chan string, 1)
+		go func() {
+			op, p, err := r.Receive(t.Context(), nil)
+			received <- fmt.Sprintf("%v %x %v", op, p, err)
+		}()
+		go func() {
+			// The server answers the client's close frame with its own.
+			var b [64]byte
+			peer.Read(b[:])
+			peer.Write(wireOf(t, frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpClose}, Payload: []byte{0x03, 0xe8}}))
+			io.Copy(io.Discard, peer)
+		}()
+		if err := c.Close(t.Context(), status.NormalClosure, ""); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		if s := <-received; s != "close 03e8 <nil>" {
+			t.Fatalf("the holder received %q", s)
+		}
+	})
+	synctest.Test(t, func(t *testing.T) {
+		client, peer := net.Pipe()
+		c := New(client, nil)
+		t.Cleanup(func() { c.CloseNow(); peer.Close() })
+		go io.Copy(io.Discard, peer)
+		r, err := c.Receiver(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Release()
+		start := time.Now()
+		err = c.Close(t.Context(), status.NormalClosure, "")
+		if te := (*TimeoutError)(nil); !errors.As(err, &te) || time.Since(start) != DefaultCloseTimeout {
+			t.Fatalf("Close while the holder does not receive: %v after %v, want a timeout after %v", err, time.Since(start), DefaultCloseTimeout)
+		}
+		if _, _, err := r.Receive(t.Context(), nil); !errors.Is(err, ErrClosed) {
+			t.Fatalf("Receive after Close: %v", err)
+		}
+	})
+}
+
+// Receive allocates nothing once the caller's buffer has grown: neither
+// for messages whole in the read buffer nor for those read in pieces.
+func TestReceiveAllocs(t *testing.T) {
+	if RaceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	whole := wireOf(t, dataFrame(frame.OpBinary, true, false, "0123456789abcdef"))
+	for _, tt := range []struct {
+		name  string
+		split bool // the frame's header and payload written apart
+	}{{"whole", false}, {"in pieces", true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			client, peer := net.Pipe()
+			c := New(client, nil)
+			defer func() { c.CloseNow(); peer.Close() }()
+			go func() {
+				for {
+					var err error
+					if tt.split {
+						_, err = peer.Write(whole[:2])
+						if err == nil {
+							_, err = peer.Write(whole[2:])
+						}
+					} else {
+						_, err = peer.Write(whole)
+					}
+					if err != nil {
+						return
+					}
+				}
+			}()
+			ctx := context.Background()
+			r, err := c.Receiver(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Release()
+			buf := make([]byte, 0, 64)
+			allocs := testing.AllocsPerRun(1000, func() {
+				op, p, err := r.Receive(ctx, buf[:0])
+				if err != nil || op != frame.OpBinary || string(p) != "0123456789abcdef" {
+					t.Fatalf("Receive: %v %q %v", op, p, err)
+				}
+				buf = p
+			})
+			if allocs != 0 {
+				t.Errorf("%v allocations per Receive, want 0", allocs)
+			}
+		})
+	}
+}
