@@ -29,10 +29,13 @@ const DefaultCloseTimeout = 3 * time.Second
 // The wait ends at ctx's deadline, or after [DefaultCloseTimeout] when ctx
 // has none; the socket is closed in every case. Once the peer answered,
 // Close waits at most half a second more for the server to close TCP, as
-// RFC 6455 §7.1.1 has it do at once, so that it holds the TIME_WAIT. If another goroutine is
-// inside a receiving call, Close lets it read the peer's answer and waits
-// for it; data frames arriving while no receiving call is under way are
-// Close's to drop. A read loop that must have everything the peer sends
+// RFC 6455 §7.1.1 has it do at once, so that it holds the TIME_WAIT. If
+// another goroutine is inside a receiving call, or holds a [Receiver],
+// Close lets it read the peer's answer and waits for it; data frames
+// arriving while no receiving call is under way are Close's to drop. A
+// goroutine that holds a Receiver releases it before it calls Close:
+// otherwise Close waits its whole deadline for an answer only that
+// goroutine could read. A read loop that must have everything the peer sends
 // before its answer sends the close frame itself instead (WriteFrame with
 // frame.OpClose; a NetConn's CloseWrite) and receives until the close
 // frame, which completes the handshake.

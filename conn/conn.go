@@ -154,7 +154,10 @@ func (c *Conn) lockRead(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return &TimeoutError{Op: "read", Ctx: err}
 	}
-	if err := c.rlock.lock(ctx, nil); err != nil {
+	if err := c.rlock.lock(ctx, c.done); err != nil {
+		if err == errStopped {
+			return c.readErr()
+		}
 		return &TimeoutError{Op: "read", Ctx: err}
 	}
 	return nil

@@ -82,7 +82,8 @@
 // receiving call never waits for the write lock to answer a ping: the
 // goroutine holding it writes the pong after its frame (see Answering the
 // peer below).
-// [Conn.CloseNow] and [Conn.Close] may be called from any goroutine.
+// [Conn.CloseNow] and [Conn.Close] may be called from any goroutine (but
+// the holder of a Receiver releases it before its own Close).
 //
 // A Conn starts no goroutine (but see the note on context types under
 // Cancellation and timeouts, a sender's context ending while it writes

@@ -158,6 +158,14 @@ func recvAgrees(t *testing.T, data []byte, way recvWay) {
 			if why := model.check(got, err); why != "" {
 				t.Fatalf("%s: %s\nthe client returned %d frames (%s), then %v\nthe model: %v", way.name, why, len(got), shownFrames(got), err, model)
 			}
+			// A violation failed the connection: the next call says so.
+			var fe, next *frame.Error
+			if errors.As(err, &fe) {
+				_, err := way.read(ctx, c, r)
+				if !errors.Is(err, conn.ErrClosed) || !errors.As(err, &next) || next.Code != fe.Code {
+					t.Fatalf("%s: after %v, the next call returned %v, want ErrClosed with code %d", way.name, fe, err, fe.Code)
+				}
+			}
 			return
 		}
 		if len(f.Payload) > recvMaxMessage {

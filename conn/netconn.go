@@ -122,13 +122,9 @@ func (n *netConn) Read(p []byte) (int, error) {
 			return 0, n.eof
 		}
 		if n.r == nil {
-			op, r, err := n.c.NextReader(ctx)
+			_, r, err := n.c.nextReader(ctx, n.op)
 			if err != nil {
 				return 0, n.opError("read", err, &n.rd)
-			}
-			if op != n.op {
-				err := fmt.Errorf("%w: %v, want %v", ErrUnexpectedMessage, op, n.op)
-				return 0, n.c.fail(status.UnsupportedData, err)
 			}
 			n.r = r
 		}

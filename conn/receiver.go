@@ -19,14 +19,20 @@ var ErrReleased = errors.New("conn: Receiver used after Release")
 // part, the errors.
 //
 // A Receiver is not safe for concurrent use, as a bufio.Reader is not:
-// one goroutine calls it at a time. While it is held, the Conn's own
-// receiving calls (ReadDataFrame, ReadMessages, ReadFrame, ReadMessage,
-// NextReader) wait for it, bounded by their contexts, as they wait for
-// each other; sending calls and CloseNow do not. [Conn.Close] lets the
-// holder read the peer's answer, as it does a receiving call under way,
-// and waits for it, bounded by its context (3 seconds without a
-// deadline): call Close from another goroutine while the loop receives,
-// or Release first.
+// one goroutine calls it, Release included, which must come after its
+// last call has returned. To stop a Receive blocked in another goroutine,
+// end its context or call [Conn.CloseNow]; Release then.
+//
+// While it is held, the Conn's own receiving calls (ReadDataFrame,
+// ReadMessages, ReadFrame, ReadMessage, NextReader) and other Receivers
+// wait for it, bounded by their contexts and by the end of the
+// connection, as they wait for each other; sending calls and CloseNow do
+// not. [Conn.Close] lets the holder read the peer's answer, as it does a
+// receiving call under way, and waits for it, bounded by its context (3
+// seconds without a deadline). So call Close from another goroutine while
+// the loop receives, or Release first: from the holder's goroutine, Close
+// waits its whole deadline and closes without the peer's answer. With
+// defers, defer Close before Release, so that Release runs first.
 type Receiver struct {
 	c *Conn // nil once released
 }
@@ -43,7 +49,9 @@ func (c *Conn) Receiver(ctx context.Context) (*Receiver, error) {
 
 // Release gives the read lock back, to the Conn's receiving calls or
 // another Receiver. The Receiver's calls return [ErrReleased] from then
-// on; a second Release does nothing.
+// on; a second Release does nothing. Call it from the goroutine that
+// receives, once its last call has returned: a Release while a Receive
+// is under way in another goroutine lets a second reader in beside it.
 func (r *Receiver) Release() {
 	if c := r.c; c != nil {
 		r.c = nil
@@ -103,7 +111,7 @@ func (r *Receiver) ReadDataFrame(ctx context.Context, dst []byte) (frame.Frame, 
 
 // ReadMessages is [Conn.ReadMessages] on the held receiving side.
 func (r *Receiver) ReadMessages(ctx context.Context, ms []frame.Frame, buf []byte) (int, []byte, error) {
-	if len(ms) == 0 {
+	if r.c != nil && len(ms) == 0 {
 		return 0, buf, nil
 	}
 	c, err := r.held(ctx)

@@ -84,6 +84,16 @@ func receiveAll(t *testing.T, cfg Config, wire []byte, held bool, recv receiveFu
 			break
 		}
 	}
+	if held {
+		// A failed call leaves the read side held, for Release to give back.
+		if c.rlock.state.Load() == mutexUnlocked {
+			t.Error("the Receiver's read lock was released by its calls")
+		}
+		r.Release()
+		if c.rlock.state.Load() != mutexUnlocked {
+			t.Error("Release left the read lock held")
+		}
+	}
 	c.CloseNow()
 	peer.Close()
 	<-read
@@ -214,9 +224,60 @@ func TestReceiverHoldsReadSide(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer r2.Release()
 		if _, _, err := r2.Receive(done, nil); !errors.Is(err, context.Canceled) {
 			t.Fatalf("Receive with an ended context: %v", err)
+		}
+
+		// Another Receiver waits for the one held, and gets it on Release.
+		next := make(chan *Receiver, 1)
+		go func() {
+			r3, err := c.Receiver(t.Context())
+			if err != nil {
+				t.Error(err)
+			}
+			next <- r3
+		}()
+		synctest.Wait()
+		if len(next) != 0 {
+			t.Fatal("a second Receiver was taken while the first was held")
+		}
+		r2.Release()
+		(<-next).Release()
+	})
+}
+
+// Calls waiting for a held Receiver end with the connection, as every
+// blocked call does, even when the holder does not receive.
+func TestReceiverWaitersEndWithConn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		client, peer := net.Pipe()
+		c := New(client, nil)
+		t.Cleanup(func() { c.CloseNow(); peer.Close() })
+		r, err := c.Receiver(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Release()
+		errs := make(chan error, 3)
+		go func() {
+			_, err := c.ReadDataFrame(t.Context(), nil)
+			errs <- err
+		}()
+		go func() {
+			_, _, err := c.ReadMessages(t.Context(), make([]frame.Frame, 4), nil)
+			errs <- err
+		}()
+		go func() {
+			_, err := c.Receiver(t.Context())
+			errs <- err
+		}()
+		synctest.Wait()
+		start := time.Now()
+		c.CloseNow()
+		for range 3 {
+			if err := <-errs; !errors.Is(err, ErrClosed) || time.Since(start) != 0 {
+				t.Fatalf("a waiting call returned %v after %v, want ErrClosed at once", err, time.Since(start))
+			}
 		}
 	})
 }

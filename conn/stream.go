@@ -10,6 +10,7 @@ import (
 
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/internal/utf8check"
+	"github.com/framewire/ws/status"
 )
 
 // errSuperseded is what a MessageReader returns once another receiving
@@ -75,6 +76,14 @@ type MessageReader struct {
 // io.ErrUnexpectedEOF. Each call allocates the small reader; the message's
 // bytes allocate nothing.
 func (c *Conn) NextReader(ctx context.Context) (frame.Opcode, *MessageReader, error) {
+	return c.nextReader(ctx, 0)
+}
+
+// nextReader is NextReader for a caller that takes only messages of type
+// want, when it is not 0: a message of another type fails the connection
+// with 1003 ([ErrUnexpectedMessage]), under the read lock as every
+// failure is.
+func (c *Conn) nextReader(ctx context.Context, want frame.Opcode) (frame.Opcode, *MessageReader, error) {
 	if err := c.lockRead(ctx); err != nil {
 		return 0, nil, err
 	}
@@ -87,6 +96,9 @@ func (c *Conn) NextReader(ctx context.Context) (frame.Opcode, *MessageReader, er
 	c.rbind.Disarm()
 	if err != nil {
 		return 0, nil, err
+	}
+	if want != 0 && op != want {
+		return 0, nil, c.fail(status.UnsupportedData, fmt.Errorf("%w: %v, want %v", ErrUnexpectedMessage, op, want))
 	}
 	return op, &MessageReader{c: c, ctx: ctx, seq: c.rs.seq}, nil
 }
