@@ -250,14 +250,7 @@ func TestReceiverHoldsReadSide(t *testing.T) {
 // blocked call does, even when the holder does not receive.
 func TestReceiverWaitersEndWithConn(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		client, peer := net.Pipe()
-		c := New(client, nil)
-		t.Cleanup(func() { c.CloseNow(); peer.Close() })
-		r, err := c.Receiver(t.Context())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer r.Release()
+		c, _, _ := heldPipe(t)
 		errs := make(chan error, 3)
 		go func() {
 			_, err := c.ReadDataFrame(t.Context(), nil)
@@ -287,14 +280,7 @@ func TestReceiverWaitersEndWithConn(t *testing.T) {
 // does not receive leaves Close to its deadline.
 func TestReceiverClose(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		client, peer := net.Pipe()
-		c := New(client, nil)
-		t.Cleanup(func() { c.CloseNow(); peer.Close() })
-		r, err := c.Receiver(t.Context())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer r.Release()
+		c, peer, r := heldPipe(t)
 		received := make(chan string, 1)
 		go func() {
 			op, p, err := r.Receive(t.Context(), nil)
@@ -385,4 +371,18 @@ func TestReceiveAllocs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// heldPipe returns a client Conn over a pipe, the pipe's other end and the
+// Conn's Receiver, which the test's end releases.
+func heldPipe(t *testing.T) (*Conn, net.Conn, *Receiver) {
+	client, peer := net.Pipe()
+	c := New(client, nil)
+	t.Cleanup(func() { c.CloseNow(); peer.Close() })
+	r, err := c.Receiver(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Release)
+	return c, peer, r
 }
