@@ -182,25 +182,37 @@ func (c *Conn) lockWrite(ctx context.Context) error {
 // a message sent in fragments with WriteFrame does (awaitMessage): the
 // writer's message may never end, when its goroutine forgot to close it
 // or is the one waiting.
+//
+// A wait that began before a MessageWriter took the lock is bounded the
+// same way from the writer's start: NextWriter sets c.streaming and then
+// rechecks the waiters (ctxMutex.recheck), which begin again here.
 func (c *Conn) waitWrite(ctx context.Context) error {
-	if c.streaming.Load() {
-		if _, ok := ctx.Deadline(); !ok {
-			wctx, cancel := context.WithTimeout(ctx, ReplyTimeout)
-			err := c.wlock.wait(wctx, c.done)
-			cancel()
-			switch {
-			case err == nil:
-				return nil
-			case err != errStopped && ctx.Err() == nil:
-				if c.streaming.Load() {
-					return ErrMessageOpen
-				}
-				return c.waitWrite(ctx) // a writer of another kind holds it now
+	_, bounded := ctx.Deadline()
+	if !bounded && c.streaming.Load() {
+		wctx, cancel := context.WithTimeout(ctx, ReplyTimeout)
+		err := c.wlock.wait(wctx, c.done, nil)
+		cancel()
+		switch {
+		case err == nil:
+			return nil
+		case err == errRecheck:
+			return c.waitWrite(ctx) // another writer opened: its own bound
+		case err != errStopped && ctx.Err() == nil:
+			if c.streaming.Load() {
+				return ErrMessageOpen
 			}
-			return c.lockFailed(err)
+			return c.waitWrite(ctx) // a writer of another kind holds it now
 		}
+		return c.lockFailed(err)
 	}
-	if err := c.wlock.wait(ctx, c.done); err != nil {
+	var recheckIf *atomic.Bool
+	if !bounded {
+		recheckIf = &c.streaming
+	}
+	if err := c.wlock.wait(ctx, c.done, recheckIf); err != nil {
+		if err == errRecheck {
+			return c.waitWrite(ctx)
+		}
 		return c.lockFailed(err)
 	}
 	return nil

@@ -11,6 +11,10 @@ import (
 // before the lock was free.
 var errStopped = errors.New("conn: lock wait stopped")
 
+// errRecheck is returned by ctxMutex.lock to a waiter that ctxMutex.recheck
+// took out of the queue, for it to look at the lock's new holder.
+var errRecheck = errors.New("conn: lock wait to be rechecked")
+
 // ctxMutex is a mutual exclusion lock whose waiters can give up when a
 // context ends. Taking a free lock and releasing one nobody waits for cost
 // one atomic compare-and-swap each; waiters queue in arrival order and the
@@ -34,21 +38,22 @@ const (
 )
 
 // A waiter is one goroutine waiting for a ctxMutex. Its channel receives
-// one value when the waiter is handed the lock; it is empty whenever the
-// node is free.
+// one value when the waiter leaves the queue other than by giving up: true
+// when it is handed the lock, false when recheck took it out. It is empty
+// whenever the node is free.
 type waiter struct {
 	next *waiter
-	ch   chan struct{}
+	ch   chan bool
 }
 
 // lock takes the lock. It gives up, having taken nothing, when ctx ends
-// (returning ctx.Err()) or when stop, which may be nil, is closed
-// (returning errStopped).
+// (returning ctx.Err()), when stop, which may be nil, is closed (returning
+// errStopped), or when the holder calls recheck (returning errRecheck).
 func (m *ctxMutex) lock(ctx context.Context, stop <-chan struct{}) error {
 	if m.state.CompareAndSwap(mutexUnlocked, mutexLocked) {
 		return nil
 	}
-	return m.wait(ctx, stop)
+	return m.wait(ctx, stop, nil)
 }
 
 // tryLock takes the lock if it is free, without waiting. It looks before
@@ -58,8 +63,10 @@ func (m *ctxMutex) tryLock() bool {
 }
 
 // wait waits until the lock is handed to the caller. It gives up as lock
-// does.
-func (m *ctxMutex) wait(ctx context.Context, stop <-chan struct{}) error {
+// does, and returns errRecheck without waiting when recheckIf, which may
+// be nil, is set as it would be queued: a holder that sets it before it
+// calls recheck so finds every waiter that did not see it set.
+func (m *ctxMutex) wait(ctx context.Context, stop <-chan struct{}, recheckIf *atomic.Bool) error {
 	m.mu.Lock()
 	for {
 		s := m.state.Load()
@@ -76,9 +83,16 @@ func (m *ctxMutex) wait(ctx context.Context, stop <-chan struct{}) error {
 			break
 		}
 	}
+	if recheckIf != nil && recheckIf.Load() {
+		if m.head == nil {
+			m.state.Store(mutexLocked) // drop the mark: nobody waits
+		}
+		m.mu.Unlock()
+		return errRecheck
+	}
 	w := m.free
 	if w == nil {
-		w = &waiter{ch: make(chan struct{}, 1)}
+		w = &waiter{ch: make(chan bool, 1)}
 	} else {
 		m.free = w.next
 	}
@@ -88,8 +102,11 @@ func (m *ctxMutex) wait(ctx context.Context, stop <-chan struct{}) error {
 
 	var err error
 	select {
-	case <-w.ch:
-		return nil
+	case handed := <-w.ch:
+		if handed {
+			return nil
+		}
+		return errRecheck
 	case <-ctx.Done():
 		err = ctx.Err()
 	case <-stop:
@@ -106,10 +123,31 @@ func (m *ctxMutex) wait(ctx context.Context, stop <-chan struct{}) error {
 		return err
 	}
 	m.mu.Unlock()
-	<-w.ch
-	// The lock was handed to w while it gave up: pass it on.
-	m.unlock()
+	if <-w.ch {
+		// The lock was handed to w while it gave up: pass it on.
+		m.unlock()
+	}
 	return err
+}
+
+// recheck takes the waiters queued now out of the queue, so that each
+// returns errRecheck and looks at the lock's holder again: the holder
+// calls it when it becomes one that waiters bound differently (see
+// Conn.waitWrite). It costs one atomic load when nobody waits.
+func (m *ctxMutex) recheck() {
+	if m.state.Load() != mutexContended {
+		return
+	}
+	m.mu.Lock()
+	for w := m.head; w != nil; {
+		next := w.next
+		w.next = nil
+		w.ch <- false
+		w = next
+	}
+	m.head, m.tail = nil, nil
+	m.state.Store(mutexLocked) // still held by the caller, nobody waiting
+	m.mu.Unlock()
 }
 
 // release clears w, whose channel is empty, and keeps it for reuse.
@@ -180,7 +218,7 @@ func (m *ctxMutex) unlock() {
 			m.tail = nil
 			m.state.Store(mutexLocked) // held by w, nobody waiting
 		}
-		w.ch <- struct{}{}
+		w.ch <- true
 	}
 	m.mu.Unlock()
 }

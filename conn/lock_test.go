@@ -49,6 +49,50 @@ func TestCtxMutexExcludes(t *testing.T) {
 	}
 }
 
+// recheck takes every queued waiter out with errRecheck and leaves the
+// lock with its holder; a waiter whose recheckIf is set when it would be
+// queued returns errRecheck at once, and one whose recheckIf is not set
+// waits on.
+func TestCtxMutexRecheck(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var m ctxMutex
+		if err := m.lock(context.Background(), nil); err != nil {
+			t.Fatal(err)
+		}
+		m.recheck() // nobody waits: nothing to do
+		errs := make(chan error, 2)
+		for range 2 {
+			go func() { errs <- m.lock(context.Background(), nil) }()
+		}
+		synctest.Wait()
+		m.recheck()
+		for range 2 {
+			if err := <-errs; err != errRecheck {
+				t.Fatalf("a waiter returned %v, want errRecheck", err)
+			}
+		}
+		if m.state.Load() != mutexLocked || m.queued() != 0 || m.tryLock() {
+			t.Fatalf("after recheck: state %d, %d waiters, want held by its holder, nobody waiting", m.state.Load(), m.queued())
+		}
+		var flag atomic.Bool
+		flag.Store(true)
+		if err := m.wait(context.Background(), nil, &flag); err != errRecheck || m.state.Load() != mutexLocked {
+			t.Fatalf("wait with recheckIf set = %v, state %d", err, m.state.Load())
+		}
+		flag.Store(false)
+		go func() { errs <- m.wait(context.Background(), nil, &flag) }()
+		synctest.Wait()
+		m.unlock()
+		if err := <-errs; err != nil {
+			t.Fatalf("wait with recheckIf clear = %v, want the lock", err)
+		}
+		m.unlock()
+		if m.state.Load() != mutexUnlocked {
+			t.Fatalf("state %d at the end", m.state.Load())
+		}
+	})
+}
+
 // A waiter gives up when its context ends or its stop channel closes, and
 // the lock still works afterwards; a waiter that stays gets it in turn.
 func TestCtxMutexGiveUp(t *testing.T) {

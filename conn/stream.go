@@ -344,8 +344,8 @@ type MessageWriter struct {
 // exceptions [Conn.WriteFrame] lists) return, and their frames go out
 // after the message (control frames before its end, see below); the others (WriteMessages, Flush, Close, other
 // writers, and the exceptions) wait until Close, bounded by their ctx,
-// and, when it has no deadline and the writer was open when they began
-// to wait, by [ReplyTimeout], after which they return [ErrMessageOpen]
+// and, when it has no deadline, by [ReplyTimeout] from the later of the
+// writer's start and their own, after which they return [ErrMessageOpen]
 // (a goroutine that opens a second writer before closing its first gets
 // that error rather than waiting for ever). While a message sent
 // in fragments with [Conn.WriteFrame] is open, NextWriter waits until it
@@ -406,6 +406,8 @@ func (c *Conn) NextWriter(ctx context.Context, op frame.Opcode) (*MessageWriter,
 		}
 	}
 	c.streaming.Store(true)
+	// Waits that began before are bounded as if they began now.
+	c.wlock.recheck()
 	return &MessageWriter{
 		c:    c,
 		ctx:  ctx,

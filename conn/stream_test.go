@@ -702,6 +702,46 @@ func TestWaitForWriterBounded(t *testing.T) {
 	})
 }
 
+// A wait for the write lock that began before a MessageWriter took it is
+// bounded as one that began after: it ends with ErrMessageOpen
+// ReplyTimeout after the writer opened, when its context has no deadline.
+func TestWaitBeforeWriterBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		client, peer := net.Pipe()
+		c := conn.New(client, nil)
+		defer func() { c.CloseNow(); peer.Close() }()
+		ctx := context.Background()
+		// The first send holds the write lock while the peer does not read.
+		sent := make(chan error, 1)
+		go func() { sent <- c.WriteMessage(ctx, frame.OpBinary, []byte("first")) }()
+		synctest.Wait()
+		writer := make(chan *conn.MessageWriter, 1)
+		go func() {
+			w, err := c.NextWriter(ctx, frame.OpText)
+			if err != nil {
+				t.Error(err)
+			}
+			writer <- w
+		}()
+		synctest.Wait() // NextWriter waits first, then WriteMessages
+		waited := make(chan error, 1)
+		go func() { waited <- c.WriteMessages(ctx, frame.OpBinary, []byte("b")) }()
+		synctest.Wait()
+		go io.Copy(io.Discard, peer)
+		if err := <-sent; err != nil {
+			t.Fatal(err)
+		}
+		w := <-writer
+		opened := time.Now()
+		if err := <-waited; !errors.Is(err, conn.ErrMessageOpen) || time.Since(opened) != conn.ReplyTimeout {
+			t.Errorf("WriteMessages waiting before the writer opened = %v after %v, want ErrMessageOpen after %v", err, time.Since(opened), conn.ReplyTimeout)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
 // A ping sent while a MessageWriter holds the write lock goes out
 // between the message's fragments (RFC 6455 §5.4), at the writer's next
 // Write, not after the whole message: a keepalive's pong is not held up
