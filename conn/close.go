@@ -32,7 +32,8 @@ const DefaultCloseTimeout = 3 * time.Second
 // RFC 6455 §7.1.1 has it do at once, so that it holds the TIME_WAIT. If
 // another goroutine is inside a receiving call, or holds a [Receiver],
 // Close lets it read the peer's answer and waits for it; data frames
-// arriving while no receiving call is under way are Close's to drop. A
+// arriving while no receiving call is under way and no Receiver is held
+// are Close's to drop (a holder's next Receive returns them). A
 // goroutine that holds a Receiver releases it before it calls Close:
 // otherwise Close waits its whole deadline for an answer only that
 // goroutine could read. A read loop that must have everything the peer sends

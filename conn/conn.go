@@ -148,7 +148,9 @@ const DefaultReadBufferSize = 16 << 10
 // drainChunk is the scratch buffer of endStream.
 const drainChunk = 4096
 
-// lockRead takes the read lock, giving up when ctx ends first. A context
+// lockRead takes the read lock, giving up when ctx ends first (a
+// *TimeoutError) or when the transport is closed while the holder keeps
+// it, as an idle Receiver does (the error later calls return). A context
 // that has ended already fails at once, even when the lock is free.
 func (c *Conn) lockRead(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
@@ -163,9 +165,9 @@ func (c *Conn) lockRead(ctx context.Context) error {
 	return nil
 }
 
-// lockWrite takes the write lock as lockRead does, giving up too when the
-// transport is closed (by CloseNow, say) while the holder keeps it, as an
-// open MessageWriter does between its Writes.
+// lockWrite takes the write lock as lockRead does, giving up when ctx ends
+// or when the transport is closed (by CloseNow, say) while the holder
+// keeps it, as an open MessageWriter does between its Writes.
 func (c *Conn) lockWrite(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return &TimeoutError{Op: "write", Ctx: err}
@@ -184,38 +186,37 @@ func (c *Conn) lockWrite(ctx context.Context) error {
 // or is the one waiting.
 //
 // A wait that began before a MessageWriter took the lock is bounded the
-// same way from the writer's start: NextWriter sets c.streaming and then
-// rechecks the waiters (ctxMutex.recheck), which begin again here.
+// same way from the writer's start, in its place in the queue: NextWriter
+// sets c.streaming and then rechecks the waiters (ctxMutex.recheck).
 func (c *Conn) waitWrite(ctx context.Context) error {
 	_, bounded := ctx.Deadline()
-	if !bounded && c.streaming.Load() {
-		wctx, cancel := context.WithTimeout(ctx, ReplyTimeout)
-		err := c.wlock.wait(wctx, c.done, nil)
-		cancel()
-		switch {
-		case err == nil:
+	for {
+		var err error
+		if !bounded && c.streaming.Load() {
+			wctx, cancel := context.WithTimeout(ctx, ReplyTimeout)
+			err = c.wlock.wait(wctx, c.done, nil, 0)
+			cancel()
+			if err != nil && err != errStopped && ctx.Err() == nil {
+				err = errHeldUp
+			}
+		} else if !bounded {
+			err = c.wlock.wait(ctx, c.done, &c.streaming, ReplyTimeout)
+		} else {
+			err = c.wlock.wait(ctx, c.done, nil, 0)
+		}
+		switch err {
+		case nil:
 			return nil
-		case err == errRecheck:
-			return c.waitWrite(ctx) // another writer opened: its own bound
-		case err != errStopped && ctx.Err() == nil:
+		case errRecheck:
+			continue // a MessageWriter opened as this call came
+		case errHeldUp:
 			if c.streaming.Load() {
 				return ErrMessageOpen
 			}
-			return c.waitWrite(ctx) // a writer of another kind holds it now
+			continue // a writer of another kind holds it now
 		}
 		return c.lockFailed(err)
 	}
-	var recheckIf *atomic.Bool
-	if !bounded {
-		recheckIf = &c.streaming
-	}
-	if err := c.wlock.wait(ctx, c.done, recheckIf); err != nil {
-		if err == errRecheck {
-			return c.waitWrite(ctx)
-		}
-		return c.lockFailed(err)
-	}
-	return nil
 }
 
 // lockFailed is the error of a wait for the write lock that err ended:

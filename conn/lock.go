@@ -5,15 +5,21 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // errStopped is returned by ctxMutex.lock when its stop channel closed
 // before the lock was free.
 var errStopped = errors.New("conn: lock wait stopped")
 
-// errRecheck is returned by ctxMutex.lock to a waiter that ctxMutex.recheck
-// took out of the queue, for it to look at the lock's new holder.
-var errRecheck = errors.New("conn: lock wait to be rechecked")
+// errRecheck is returned by ctxMutex.wait, without waiting, when its
+// recheckIf is set as it would queue: the caller looks at the lock's
+// holder again. errHeldUp is returned when a wait that recheck bounded
+// ran out of its bound.
+var (
+	errRecheck = errors.New("conn: lock wait to be rechecked")
+	errHeldUp  = errors.New("conn: lock held up past the bound of the wait")
+)
 
 // ctxMutex is a mutual exclusion lock whose waiters can give up when a
 // context ends. Taking a free lock and releasing one nobody waits for cost
@@ -38,22 +44,24 @@ const (
 )
 
 // A waiter is one goroutine waiting for a ctxMutex. Its channel receives
-// one value when the waiter leaves the queue other than by giving up: true
-// when it is handed the lock, false when recheck took it out. It is empty
-// whenever the node is free.
+// true when the waiter is handed the lock, which takes it out of the
+// queue, and, before that, false when recheck starts its bound. It is
+// empty whenever the node is free.
 type waiter struct {
-	next *waiter
-	ch   chan bool
+	next    *waiter
+	ch      chan bool     // room for the two values
+	bound   time.Duration // a recheck bounds the wait by this; 0: never
+	checked bool          // recheck has sent false
 }
 
 // lock takes the lock. It gives up, having taken nothing, when ctx ends
-// (returning ctx.Err()), when stop, which may be nil, is closed (returning
-// errStopped), or when the holder calls recheck (returning errRecheck).
+// (returning ctx.Err()) or when stop, which may be nil, is closed
+// (returning errStopped).
 func (m *ctxMutex) lock(ctx context.Context, stop <-chan struct{}) error {
 	if m.state.CompareAndSwap(mutexUnlocked, mutexLocked) {
 		return nil
 	}
-	return m.wait(ctx, stop, nil)
+	return m.wait(ctx, stop, nil, 0)
 }
 
 // tryLock takes the lock if it is free, without waiting. It looks before
@@ -63,10 +71,14 @@ func (m *ctxMutex) tryLock() bool {
 }
 
 // wait waits until the lock is handed to the caller. It gives up as lock
-// does, and returns errRecheck without waiting when recheckIf, which may
-// be nil, is set as it would be queued: a holder that sets it before it
-// calls recheck so finds every waiter that did not see it set.
-func (m *ctxMutex) wait(ctx context.Context, stop <-chan struct{}, recheckIf *atomic.Bool) error {
+// does. With recheckIf, which may be nil, it bounds itself when the
+// holder becomes one it must not wait for long: it returns errRecheck
+// without waiting when recheckIf is set as it would queue, and, queued,
+// gives up after bound from the holder's recheck, returning errHeldUp. A
+// holder that sets recheckIf before it calls recheck so bounds every
+// waiter, whether or not it saw recheckIf set; the waiters keep their
+// place in the queue.
+func (m *ctxMutex) wait(ctx context.Context, stop <-chan struct{}, recheckIf *atomic.Bool, bound time.Duration) error {
 	m.mu.Lock()
 	for {
 		s := m.state.Load()
@@ -92,28 +104,50 @@ func (m *ctxMutex) wait(ctx context.Context, stop <-chan struct{}, recheckIf *at
 	}
 	w := m.free
 	if w == nil {
-		w = &waiter{ch: make(chan bool, 1)}
+		w = &waiter{ch: make(chan bool, 2)}
 	} else {
 		m.free = w.next
+	}
+	if recheckIf != nil {
+		w.bound = bound
 	}
 	m.push(w)
 	m.mu.Unlock()
 	defer m.release(w)
 
 	var err error
-	select {
-	case handed := <-w.ch:
-		if handed {
-			return nil
+	var heldUp *time.Timer
+	for err == nil {
+		var expired <-chan time.Time
+		if heldUp != nil {
+			expired = heldUp.C
 		}
-		return errRecheck
-	case <-ctx.Done():
-		err = ctx.Err()
-	case <-stop:
-		err = errStopped
+		select {
+		case handed := <-w.ch:
+			if handed {
+				if heldUp != nil {
+					heldUp.Stop()
+				}
+				return nil
+			}
+			heldUp = time.NewTimer(w.bound)
+		case <-expired:
+			err = errHeldUp
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-stop:
+			err = errStopped
+		}
+	}
+	if heldUp != nil {
+		heldUp.Stop()
 	}
 	m.mu.Lock()
 	if m.remove(w) {
+		select {
+		case <-w.ch: // recheck's value, sent as w gave up
+		default:
+		}
 		if m.head == nil {
 			// The holder has not released (it would have handed the
 			// lock to w), so the lock is still held: drop the mark.
@@ -123,36 +157,35 @@ func (m *ctxMutex) wait(ctx context.Context, stop <-chan struct{}, recheckIf *at
 		return err
 	}
 	m.mu.Unlock()
-	if <-w.ch {
-		// The lock was handed to w while it gave up: pass it on.
-		m.unlock()
+	for !<-w.ch { // recheck's value may come before the hand-off
 	}
+	// The lock was handed to w while it gave up: pass it on.
+	m.unlock()
 	return err
 }
 
-// recheck takes the waiters queued now out of the queue, so that each
-// returns errRecheck and looks at the lock's holder again: the holder
-// calls it when it becomes one that waiters bound differently (see
-// Conn.waitWrite). It costs one atomic load when nobody waits.
+// recheck starts the bound of every queued wait that has one (see wait):
+// the holder calls it when it becomes one that such waits must not wait
+// for long (see Conn.waitWrite). It costs one atomic load when nobody
+// waits.
 func (m *ctxMutex) recheck() {
 	if m.state.Load() != mutexContended {
 		return
 	}
 	m.mu.Lock()
-	for w := m.head; w != nil; {
-		next := w.next
-		w.next = nil
-		w.ch <- false
-		w = next
+	for w := m.head; w != nil; w = w.next {
+		if w.bound > 0 && !w.checked {
+			w.checked = true
+			w.ch <- false
+		}
 	}
-	m.head, m.tail = nil, nil
-	m.state.Store(mutexLocked) // still held by the caller, nobody waiting
 	m.mu.Unlock()
 }
 
 // release clears w, whose channel is empty, and keeps it for reuse.
 func (m *ctxMutex) release(w *waiter) {
 	m.mu.Lock()
+	w.bound, w.checked = 0, false
 	w.next = m.free
 	m.free = w
 	m.mu.Unlock()

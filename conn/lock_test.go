@@ -3,6 +3,7 @@ package conn
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"slices"
@@ -49,10 +50,11 @@ func TestCtxMutexExcludes(t *testing.T) {
 	}
 }
 
-// recheck takes every queued waiter out with errRecheck and leaves the
-// lock with its holder; a waiter whose recheckIf is set when it would be
-// queued returns errRecheck at once, and one whose recheckIf is not set
-// waits on.
+// recheck starts the bound of the waits that have one and leaves every
+// waiter in its place: a bounded wait gives up its bound after the
+// recheck (errHeldUp), or takes the lock in turn if it comes first, and
+// the others wait on in arrival order. A wait whose recheckIf is set as
+// it would queue returns errRecheck at once.
 func TestCtxMutexRecheck(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var m ctxMutex
@@ -60,35 +62,63 @@ func TestCtxMutexRecheck(t *testing.T) {
 			t.Fatal(err)
 		}
 		m.recheck() // nobody waits: nothing to do
-		errs := make(chan error, 2)
-		for range 2 {
-			go func() { errs <- m.lock(context.Background(), nil) }()
+		var flag atomic.Bool
+		got := make(chan string, 4)
+		queue := func(name string, bound time.Duration) {
+			go func() {
+				var err error
+				if bound > 0 {
+					err = m.wait(context.Background(), nil, &flag, bound)
+				} else {
+					err = m.lock(context.Background(), nil)
+				}
+				got <- fmt.Sprintf("%s %v", name, err)
+			}()
+			synctest.Wait()
 		}
-		synctest.Wait()
+		queue("first", 0)
+		queue("bounded", time.Second)
+		queue("third", 0)
+		queue("bounded, served in time", 10*time.Second)
+		start := time.Now()
 		m.recheck()
-		for range 2 {
-			if err := <-errs; err != errRecheck {
-				t.Fatalf("a waiter returned %v, want errRecheck", err)
+		synctest.Wait()
+		if len(got) != 0 {
+			t.Fatalf("%q returned at the recheck", <-got)
+		}
+		for _, want := range []string{"first <nil>", "bounded conn: lock held up past the bound of the wait"} {
+			if want == "first <nil>" {
+				time.Sleep(500 * time.Millisecond)
+				m.unlock() // to the first in the queue
+			}
+			if s := <-got; s != want {
+				t.Fatalf("got %q, want %q", s, want)
 			}
 		}
-		if m.state.Load() != mutexLocked || m.queued() != 0 || m.tryLock() {
-			t.Fatalf("after recheck: state %d, %d waiters, want held by its holder, nobody waiting", m.state.Load(), m.queued())
+		if d := time.Since(start); d != time.Second {
+			t.Fatalf("the bounded wait gave up %v after the recheck, want 1s", d)
 		}
-		var flag atomic.Bool
+		m.unlock() // to third
+		if s := <-got; s != "third <nil>" {
+			t.Fatalf("got %q, want third", s)
+		}
+		m.unlock() // to the last, within its bound
+		if s := <-got; s != "bounded, served in time <nil>" {
+			t.Fatalf("got %q", s)
+		}
+		time.Sleep(time.Minute) // its stopped timer fires nothing
 		flag.Store(true)
-		if err := m.wait(context.Background(), nil, &flag); err != errRecheck || m.state.Load() != mutexLocked {
+		if err := m.wait(context.Background(), nil, &flag, time.Second); err != errRecheck || m.state.Load() != mutexLocked {
 			t.Fatalf("wait with recheckIf set = %v, state %d", err, m.state.Load())
 		}
-		flag.Store(false)
-		go func() { errs <- m.wait(context.Background(), nil, &flag) }()
-		synctest.Wait()
 		m.unlock()
-		if err := <-errs; err != nil {
-			t.Fatalf("wait with recheckIf clear = %v, want the lock", err)
+		if m.state.Load() != mutexUnlocked || m.queued() != 0 {
+			t.Fatalf("state %d, %d waiters at the end", m.state.Load(), m.queued())
 		}
-		m.unlock()
-		if m.state.Load() != mutexUnlocked {
-			t.Fatalf("state %d at the end", m.state.Load())
+		for w := m.free; w != nil; w = w.next {
+			if len(w.ch) != 0 || w.bound != 0 || w.checked {
+				t.Fatalf("a free node keeps %d values, bound %v, checked %v", len(w.ch), w.bound, w.checked)
+			}
 		}
 	})
 }

@@ -967,9 +967,6 @@ func (c *Conn) replyClose(payload []byte, dl time.Time) {
 	if !c.wlock.tryLock() {
 		ctx, cancel := context.WithDeadline(context.Background(), dl)
 		err := c.wlock.lock(ctx, c.done)
-		for err == errRecheck { // a MessageWriter opened: wait on, to dl
-			err = c.wlock.lock(ctx, c.done)
-		}
 		cancel()
 		if err != nil {
 			return

@@ -19,13 +19,13 @@ var ErrReleased = errors.New("conn: Receiver used after Release")
 // part, the errors.
 //
 // A Receiver is not safe for concurrent use, as a bufio.Reader is not:
-// one goroutine calls it, Release included, which must come after its
-// last call has returned. To stop a Receive blocked in another goroutine,
-// end its context or call [Conn.CloseNow]; Release then.
+// its calls, Release included, must not overlap, so Release comes after
+// the last call has returned. To stop a Receive blocked in another
+// goroutine, end its context or call [Conn.CloseNow]; Release then.
 //
 // While it is held, the Conn's own receiving calls (ReadDataFrame,
-// ReadMessages, ReadFrame, ReadMessage, NextReader) and other Receivers
-// wait for it, bounded by their contexts and by the end of the
+// ReadMessages, ReadFrame, ReadMessage, NextReader and a MessageReader's
+// Read, a NetConn's Read) and other Receivers wait for it, bounded by their contexts and by the end of the
 // connection, as they wait for each other; sending calls and CloseNow do
 // not. [Conn.Close] lets the holder read the peer's answer, as it does a
 // receiving call under way, and waits for it, bounded by its context (3
@@ -37,9 +37,11 @@ type Receiver struct {
 	c *Conn // nil once released
 }
 
-// Receiver waits for the read lock, bounded by ctx as a receiving call's
-// wait is, and returns the Conn's receiving side, which holds it until
-// its Release. It allocates the Receiver, once per read loop.
+// Receiver waits for the read lock, bounded by ctx and by the end of the
+// connection as a receiving call's wait is, and returns the Conn's
+// receiving side, which holds it until its Release. On a Conn that has
+// ended already it returns a Receiver whose calls return the error every
+// receiving call does. It allocates the Receiver, once per read loop.
 func (c *Conn) Receiver(ctx context.Context) (*Receiver, error) {
 	if err := c.lockRead(ctx); err != nil {
 		return nil, err

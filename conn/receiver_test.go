@@ -218,6 +218,9 @@ func TestReceiverHoldsReadSide(t *testing.T) {
 		if _, _, err := r.ReadMessages(t.Context(), make([]frame.Frame, 1), nil); !errors.Is(err, ErrReleased) {
 			t.Fatalf("ReadMessages after Release: %v", err)
 		}
+		if _, _, err := r.ReadMessages(t.Context(), nil, nil); !errors.Is(err, ErrReleased) {
+			t.Fatalf("ReadMessages with no room after Release: %v", err)
+		}
 		done, cancelDone := context.WithCancel(t.Context())
 		cancelDone()
 		r2, err := c.Receiver(t.Context())
@@ -242,7 +245,9 @@ func TestReceiverHoldsReadSide(t *testing.T) {
 			t.Fatal("a second Receiver was taken while the first was held")
 		}
 		r2.Release()
-		(<-next).Release()
+		if r3 := <-next; r3 != nil {
+			r3.Release()
+		}
 	})
 }
 

@@ -76,13 +76,16 @@ type MessageReader struct {
 // io.ErrUnexpectedEOF. Each call allocates the small reader; the message's
 // bytes allocate nothing.
 func (c *Conn) NextReader(ctx context.Context) (frame.Opcode, *MessageReader, error) {
-	return c.nextReader(ctx, 0)
+	return c.nextReader(ctx, anyMessage)
 }
 
+// anyMessage is no opcode: nextReader takes messages of every type.
+const anyMessage frame.Opcode = 0xFF
+
 // nextReader is NextReader for a caller that takes only messages of type
-// want, when it is not 0: a message of another type fails the connection
-// with 1003 ([ErrUnexpectedMessage]), under the read lock as every
-// failure is.
+// want, unless it is anyMessage: a message of another type fails the
+// connection with 1003 ([ErrUnexpectedMessage]), under the read lock as
+// every failure is.
 func (c *Conn) nextReader(ctx context.Context, want frame.Opcode) (frame.Opcode, *MessageReader, error) {
 	if err := c.lockRead(ctx); err != nil {
 		return 0, nil, err
@@ -97,7 +100,7 @@ func (c *Conn) nextReader(ctx context.Context, want frame.Opcode) (frame.Opcode,
 	if err != nil {
 		return 0, nil, err
 	}
-	if want != 0 && op != want {
+	if want != anyMessage && op != want {
 		return 0, nil, c.fail(status.UnsupportedData, fmt.Errorf("%w: %v, want %v", ErrUnexpectedMessage, op, want))
 	}
 	return op, &MessageReader{c: c, ctx: ctx, seq: c.rs.seq}, nil
