@@ -183,38 +183,20 @@ func (c *Conn) lockWrite(ctx context.Context) error {
 // no deadline ends after [ReplyTimeout] with [ErrMessageOpen], as one for
 // a message sent in fragments with WriteFrame does (awaitMessage): the
 // writer's message may never end, when its goroutine forgot to close it
-// or is the one waiting.
-//
-// A wait that began before a MessageWriter took the lock is bounded the
-// same way from the writer's start, in its place in the queue: NextWriter
-// sets c.streaming and then rechecks the waiters (ctxMutex.recheck).
+// or is the one waiting. The bound counts from the writer's start or the
+// wait's, whichever is later (NextWriter sets c.streaming and rechecks the
+// waiters), and the waiter keeps its place in the queue meanwhile.
 func (c *Conn) waitWrite(ctx context.Context) error {
-	_, bounded := ctx.Deadline()
-	for {
-		var err error
-		if !bounded && c.streaming.Load() {
-			wctx, cancel := context.WithTimeout(ctx, ReplyTimeout)
-			err = c.wlock.wait(wctx, c.done, nil, 0)
-			cancel()
-			if err != nil && err != errStopped && ctx.Err() == nil {
-				err = errHeldUp
-			}
-		} else if !bounded {
-			err = c.wlock.wait(ctx, c.done, &c.streaming, ReplyTimeout)
-		} else {
-			err = c.wlock.wait(ctx, c.done, nil, 0)
-		}
-		switch err {
-		case nil:
-			return nil
-		case errRecheck:
-			continue // a MessageWriter opened as this call came
-		case errHeldUp:
-			if c.streaming.Load() {
-				return ErrMessageOpen
-			}
-			continue // a writer of another kind holds it now
-		}
+	var heldBy *atomic.Bool
+	if _, ok := ctx.Deadline(); !ok {
+		heldBy = &c.streaming
+	}
+	switch err := c.wlock.wait(ctx, c.done, heldBy, ReplyTimeout); err {
+	case nil:
+		return nil
+	case errHeldUp:
+		return ErrMessageOpen
+	default:
 		return c.lockFailed(err)
 	}
 }

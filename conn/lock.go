@@ -12,14 +12,9 @@ import (
 // before the lock was free.
 var errStopped = errors.New("conn: lock wait stopped")
 
-// errRecheck is returned by ctxMutex.wait, without waiting, when its
-// recheckIf is set as it would queue: the caller looks at the lock's
-// holder again. errHeldUp is returned when a wait that recheck bounded
-// ran out of its bound.
-var (
-	errRecheck = errors.New("conn: lock wait to be rechecked")
-	errHeldUp  = errors.New("conn: lock held up past the bound of the wait")
-)
+// errHeldUp is returned by ctxMutex.wait when a holder of the kind that
+// bounds the wait held the lock for the bound (see wait).
+var errHeldUp = errors.New("conn: lock held up past the bound of the wait")
 
 // ctxMutex is a mutual exclusion lock whose waiters can give up when a
 // context ends. Taking a free lock and releasing one nobody waits for cost
@@ -48,10 +43,10 @@ const (
 // queue, and, before that, false when recheck starts its bound. It is
 // empty whenever the node is free.
 type waiter struct {
-	next    *waiter
-	ch      chan bool     // room for the two values
-	bound   time.Duration // a recheck bounds the wait by this; 0: never
-	checked bool          // recheck has sent false
+	next  *waiter
+	ch    chan bool     // room for the two values
+	bound time.Duration // how long a holder of the bounding kind may hold it up; 0: no bound
+	since time.Time     // when the holder that bounds it began; zero: no such holder
 }
 
 // lock takes the lock. It gives up, having taken nothing, when ctx ends
@@ -71,14 +66,12 @@ func (m *ctxMutex) tryLock() bool {
 }
 
 // wait waits until the lock is handed to the caller. It gives up as lock
-// does. With recheckIf, which may be nil, it bounds itself when the
-// holder becomes one it must not wait for long: it returns errRecheck
-// without waiting when recheckIf is set as it would queue, and, queued,
-// gives up after bound from the holder's recheck, returning errHeldUp. A
-// holder that sets recheckIf before it calls recheck so bounds every
-// waiter, whether or not it saw recheckIf set; the waiters keep their
-// place in the queue.
-func (m *ctxMutex) wait(ctx context.Context, stop <-chan struct{}, recheckIf *atomic.Bool, bound time.Duration) error {
+// does. With heldBy, which may be nil, it is bounded while the lock is
+// held by holders of a kind that set heldBy when they take it and then
+// call recheck: once one has held it for bound, counted from its start or
+// the wait's, whichever is later, the wait gives up with errHeldUp. The
+// waiter keeps its place in the queue while other holders come and go.
+func (m *ctxMutex) wait(ctx context.Context, stop <-chan struct{}, heldBy *atomic.Bool, bound time.Duration) error {
 	m.mu.Lock()
 	for {
 		s := m.state.Load()
@@ -95,52 +88,55 @@ func (m *ctxMutex) wait(ctx context.Context, stop <-chan struct{}, recheckIf *at
 			break
 		}
 	}
-	if recheckIf != nil && recheckIf.Load() {
-		if m.head == nil {
-			m.state.Store(mutexLocked) // drop the mark: nobody waits
-		}
-		m.mu.Unlock()
-		return errRecheck
-	}
 	w := m.free
 	if w == nil {
 		w = &waiter{ch: make(chan bool, 2)}
 	} else {
 		m.free = w.next
 	}
-	if recheckIf != nil {
+	var timer *time.Timer
+	var expired <-chan time.Time
+	if heldBy != nil {
 		w.bound = bound
+		// A holder that set heldBy before this load rechecked before
+		// this waiter was queued: the bound starts now. One that sets
+		// it later finds the waiter queued.
+		if heldBy.Load() {
+			w.since = time.Now()
+			timer = time.NewTimer(bound)
+			expired = timer.C
+		}
 	}
 	m.push(w)
 	m.mu.Unlock()
 	defer m.release(w)
 
 	var err error
-	var heldUp *time.Timer
 	for err == nil {
-		var expired <-chan time.Time
-		if heldUp != nil {
-			expired = heldUp.C
-		}
 		select {
 		case handed := <-w.ch:
 			if handed {
-				if heldUp != nil {
-					heldUp.Stop()
-				}
+				stopTimer(timer)
 				return nil
 			}
-			heldUp = time.NewTimer(w.bound)
+			// recheck: a holder that bounds the wait began.
+			if timer == nil {
+				timer = time.NewTimer(bound)
+			} else {
+				timer.Reset(bound)
+			}
+			expired = timer.C
 		case <-expired:
-			err = errHeldUp
+			expired, err = m.heldUp(w, heldBy, timer)
 		case <-ctx.Done():
 			err = ctx.Err()
 		case <-stop:
 			err = errStopped
 		}
 	}
-	if heldUp != nil {
-		heldUp.Stop()
+	stopTimer(timer)
+	if err == errHandedOver {
+		return nil
 	}
 	m.mu.Lock()
 	if m.remove(w) {
@@ -164,20 +160,62 @@ func (m *ctxMutex) wait(ctx context.Context, stop <-chan struct{}, recheckIf *at
 	return err
 }
 
-// recheck starts the bound of every queued wait that has one (see wait):
-// the holder calls it when it becomes one that such waits must not wait
-// for long (see Conn.waitWrite). It costs one atomic load when nobody
-// waits.
+// errHandedOver is heldUp's report that the lock was handed to the waiter
+// as its bound ran out.
+var errHandedOver = errors.New("conn: lock handed over")
+
+// heldUp decides, when w's timer fires, whether the wait gives up
+// (errHeldUp, w still queued for wait to remove), goes on with its bound
+// renewed by a later holder of the bounding kind (the timer reset, its
+// channel returned) or unbounded (no such holder holds the lock now), or
+// has the lock already (errHandedOver).
+func (m *ctxMutex) heldUp(w *waiter, heldBy *atomic.Bool, timer *time.Timer) (<-chan time.Time, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	queued := false
+	for x := m.head; x != nil && !queued; x = x.next {
+		queued = x == w
+	}
+	switch {
+	case !queued:
+		for !<-w.ch { // the hand-off, maybe after recheck's value
+		}
+		return nil, errHandedOver
+	case !heldBy.Load():
+		w.since = time.Time{} // the next recheck starts a new bound
+		return nil, nil
+	}
+	if left := w.bound - time.Since(w.since); left > 0 {
+		timer.Reset(left) // a later holder of the kind began
+		return timer.C, nil
+	}
+	return nil, errHeldUp
+}
+
+// stopTimer stops t, if any.
+func stopTimer(t *time.Timer) {
+	if t != nil {
+		t.Stop()
+	}
+}
+
+// recheck tells the waits queued now that a holder of the kind that
+// bounds them began (see wait): the caller, which holds the lock, has set
+// their heldBy. It costs one atomic load when nobody waits.
 func (m *ctxMutex) recheck() {
 	if m.state.Load() != mutexContended {
 		return
 	}
+	now := time.Now()
 	m.mu.Lock()
 	for w := m.head; w != nil; w = w.next {
-		if w.bound > 0 && !w.checked {
-			w.checked = true
-			w.ch <- false
+		if w.bound == 0 {
+			continue
 		}
+		if w.since.IsZero() {
+			w.ch <- false // start the bound
+		}
+		w.since = now // or renew it, from now
 	}
 	m.mu.Unlock()
 }
@@ -185,7 +223,7 @@ func (m *ctxMutex) recheck() {
 // release clears w, whose channel is empty, and keeps it for reuse.
 func (m *ctxMutex) release(w *waiter) {
 	m.mu.Lock()
-	w.bound, w.checked = 0, false
+	w.bound, w.since = 0, time.Time{}
 	w.next = m.free
 	m.free = w
 	m.mu.Unlock()

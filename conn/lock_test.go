@@ -50,74 +50,76 @@ func TestCtxMutexExcludes(t *testing.T) {
 	}
 }
 
-// recheck starts the bound of the waits that have one and leaves every
-// waiter in its place: a bounded wait gives up its bound after the
-// recheck (errHeldUp), or takes the lock in turn if it comes first, and
-// the others wait on in arrival order. A wait whose recheckIf is set as
-// it would queue returns errRecheck at once.
+// A bounded wait gives up (errHeldUp) once a holder of the bounding kind
+// has held the lock for its bound, counted from the holder's recheck, a
+// later holder's recheck, or the wait's own start if the holder came
+// first; while no such holder holds the lock it is unbounded. Every
+// waiter keeps its place in the queue.
 func TestCtxMutexRecheck(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var m ctxMutex
+		var heldBy atomic.Bool
 		if err := m.lock(context.Background(), nil); err != nil {
 			t.Fatal(err)
 		}
 		m.recheck() // nobody waits: nothing to do
-		var flag atomic.Bool
 		got := make(chan string, 4)
+		start := time.Now()
 		queue := func(name string, bound time.Duration) {
 			go func() {
 				var err error
 				if bound > 0 {
-					err = m.wait(context.Background(), nil, &flag, bound)
+					err = m.wait(context.Background(), nil, &heldBy, bound)
 				} else {
 					err = m.lock(context.Background(), nil)
 				}
-				got <- fmt.Sprintf("%s %v", name, err)
+				got <- fmt.Sprintf("%s %v at %v", name, err, time.Since(start))
 			}()
 			synctest.Wait()
+		}
+		expect := func(want string) {
+			t.Helper()
+			if s := <-got; s != want {
+				t.Fatalf("got %q, want %q", s, want)
+			}
 		}
 		queue("first", 0)
 		queue("bounded", time.Second)
 		queue("third", 0)
 		queue("bounded, served in time", 10*time.Second)
-		start := time.Now()
-		m.recheck()
+		time.Sleep(time.Minute) // no holder of the kind: no bound runs
+		heldBy.Store(true)
+		m.recheck() // at 1m
+		time.Sleep(500 * time.Millisecond)
+		m.recheck() // a second holder of the kind began: the bounds count from here
 		synctest.Wait()
 		if len(got) != 0 {
-			t.Fatalf("%q returned at the recheck", <-got)
+			t.Fatalf("%q returned early", <-got)
 		}
-		for _, want := range []string{"first <nil>", "bounded conn: lock held up past the bound of the wait"} {
-			if want == "first <nil>" {
-				time.Sleep(500 * time.Millisecond)
-				m.unlock() // to the first in the queue
-			}
-			if s := <-got; s != want {
-				t.Fatalf("got %q, want %q", s, want)
-			}
-		}
-		if d := time.Since(start); d != time.Second {
-			t.Fatalf("the bounded wait gave up %v after the recheck, want 1s", d)
-		}
+		expect("bounded conn: lock held up past the bound of the wait at 1m1.5s")
+		m.unlock() // to first, in turn
+		expect("first <nil> at 1m1.5s")
+		heldBy.Store(false)
 		m.unlock() // to third
-		if s := <-got; s != "third <nil>" {
-			t.Fatalf("got %q, want third", s)
+		expect("third <nil> at 1m1.5s")
+		time.Sleep(time.Minute) // the holder is of another kind: no bound
+		m.unlock()
+		expect("bounded, served in time <nil> at 2m1.5s")
+
+		heldBy.Store(true) // the holder is of the kind before the wait began
+		if err := m.wait(context.Background(), nil, &heldBy, time.Second); err != errHeldUp || time.Since(start) != 2*time.Minute+2500*time.Millisecond {
+			t.Fatalf("wait behind a holder of the kind = %v at %v", err, time.Since(start))
 		}
-		m.unlock() // to the last, within its bound
-		if s := <-got; s != "bounded, served in time <nil>" {
-			t.Fatalf("got %q", s)
-		}
-		time.Sleep(time.Minute) // its stopped timer fires nothing
-		flag.Store(true)
-		if err := m.wait(context.Background(), nil, &flag, time.Second); err != errRecheck || m.state.Load() != mutexLocked {
-			t.Fatalf("wait with recheckIf set = %v, state %d", err, m.state.Load())
+		if m.state.Load() != mutexLocked || m.queued() != 0 {
+			t.Fatalf("state %d, %d waiters", m.state.Load(), m.queued())
 		}
 		m.unlock()
-		if m.state.Load() != mutexUnlocked || m.queued() != 0 {
-			t.Fatalf("state %d, %d waiters at the end", m.state.Load(), m.queued())
+		if m.state.Load() != mutexUnlocked {
+			t.Fatalf("state %d at the end", m.state.Load())
 		}
 		for w := m.free; w != nil; w = w.next {
-			if len(w.ch) != 0 || w.bound != 0 || w.checked {
-				t.Fatalf("a free node keeps %d values, bound %v, checked %v", len(w.ch), w.bound, w.checked)
+			if len(w.ch) != 0 || w.bound != 0 || !w.since.IsZero() {
+				t.Fatalf("a free node keeps %d values, bound %v, since %v", len(w.ch), w.bound, w.since)
 			}
 		}
 	})
