@@ -47,11 +47,24 @@ type waiter struct {
 	ch    chan bool     // room for the two values
 	bound time.Duration // how long a holder of the bounding kind may hold it up; 0: no bound
 	since time.Time     // when the holder that bounds it began; zero: no such holder
+	timer *time.Timer   // the bound's, kept with the node; stopped whenever it is free
+}
+
+// arm starts w's timer for d, making it the first time.
+func (w *waiter) arm(d time.Duration) *time.Timer {
+	if w.timer == nil {
+		w.timer = time.NewTimer(d)
+	} else {
+		w.timer.Reset(d)
+	}
+	return w.timer
 }
 
 // lock takes the lock. It gives up, having taken nothing, when ctx ends
 // (returning ctx.Err()) or when stop, which may be nil, is closed
-// (returning errStopped).
+// (returning errStopped), unless the lock is handed to it as it gives up:
+// then it returns nil, holding the lock, since the holder that handed it
+// over left its caller's duties (frames queued, a pong owed) to it.
 func (m *ctxMutex) lock(ctx context.Context, stop <-chan struct{}) error {
 	if m.state.CompareAndSwap(mutexUnlocked, mutexLocked) {
 		return nil
@@ -103,7 +116,7 @@ func (m *ctxMutex) wait(ctx context.Context, stop <-chan struct{}, heldBy *atomi
 		// it later finds the waiter queued.
 		if heldBy.Load() {
 			w.since = time.Now()
-			timer = time.NewTimer(bound)
+			timer = w.arm(bound)
 			expired = timer.C
 		}
 	}
@@ -120,11 +133,7 @@ func (m *ctxMutex) wait(ctx context.Context, stop <-chan struct{}, heldBy *atomi
 				return nil
 			}
 			// recheck: a holder that bounds the wait began.
-			if timer == nil {
-				timer = time.NewTimer(bound)
-			} else {
-				timer.Reset(bound)
-			}
+			timer = w.arm(bound)
 			expired = timer.C
 		case <-expired:
 			expired, err = m.heldUp(w, heldBy, timer)
@@ -155,9 +164,10 @@ func (m *ctxMutex) wait(ctx context.Context, stop <-chan struct{}, heldBy *atomi
 	m.mu.Unlock()
 	for !<-w.ch { // recheck's value may come before the hand-off
 	}
-	// The lock was handed to w while it gave up: pass it on.
-	m.unlock()
-	return err
+	// The lock was handed to w while it gave up: w takes it, as at
+	// errHandedOver. Passing it on here would leave what the releasing
+	// holder left to w (frames queued, a pong owed) to nobody.
+	return nil
 }
 
 // errHandedOver is heldUp's report that the lock was handed to the waiter
@@ -199,6 +209,24 @@ func stopTimer(t *time.Timer) {
 	}
 }
 
+// begin sets heldBy, as a holder of the kind that bounds waits does when
+// it begins, and starts or renews the bounds of the waits queued (see
+// recheck). While waits are queued heldBy is set under m.mu, so that no
+// wait's timer finds it set with the since of an earlier holder.
+func (m *ctxMutex) begin(heldBy *atomic.Bool) {
+	if m.state.Load() == mutexContended {
+		m.mu.Lock()
+		heldBy.Store(true)
+		m.renew(time.Now())
+		m.mu.Unlock()
+		return
+	}
+	// Nobody waited: a wait that queues from now on started its since
+	// itself (it sees heldBy set) or has none (recheck starts it).
+	heldBy.Store(true)
+	m.recheck()
+}
+
 // recheck tells the waits queued now that a holder of the kind that
 // bounds them began (see wait): the caller, which holds the lock, has set
 // their heldBy. It costs one atomic load when nobody waits.
@@ -206,8 +234,14 @@ func (m *ctxMutex) recheck() {
 	if m.state.Load() != mutexContended {
 		return
 	}
-	now := time.Now()
 	m.mu.Lock()
+	m.renew(time.Now())
+	m.mu.Unlock()
+}
+
+// renew starts or renews, from now, the bounds of the waits queued; m.mu
+// is held.
+func (m *ctxMutex) renew(now time.Time) {
 	for w := m.head; w != nil; w = w.next {
 		if w.bound == 0 {
 			continue
@@ -217,7 +251,6 @@ func (m *ctxMutex) recheck() {
 		}
 		w.since = now // or renew it, from now
 	}
-	m.mu.Unlock()
 }
 
 // release clears w, whose channel is empty, and keeps it for reuse.

@@ -347,10 +347,11 @@ type MessageWriter struct {
 // exceptions [Conn.WriteFrame] lists) return, and their frames go out
 // after the message (control frames before its end, see below); the others (WriteMessages, Flush, Close, other
 // writers, and the exceptions) wait until Close, bounded by their ctx,
-// and, when it has no deadline, by [ReplyTimeout] from the later of the
-// writer's start and their own, after which they return [ErrMessageOpen]
-// (a goroutine that opens a second writer before closing its first gets
-// that error rather than waiting for ever). While a message sent
+// and, when it has no deadline, by [ReplyTimeout] of one writer's hold
+// (from the later of the writer's start and their own), after which they
+// return [ErrMessageOpen] (a goroutine that opens a second writer before
+// closing its first gets that error rather than waiting for ever); they
+// keep their turn meanwhile. While a message sent
 // in fragments with [Conn.WriteFrame] is open, NextWriter waits until it
 // ends, as WriteFrame says. Pongs the receiving
 // side owes, and control frames other goroutines queued (pings, with no
@@ -408,9 +409,8 @@ func (c *Conn) NextWriter(ctx context.Context, op frame.Opcode) (*MessageWriter,
 			return nil, err
 		}
 	}
-	c.streaming.Store(true)
 	// Waits that began before are bounded as if they began now.
-	c.wlock.recheck()
+	c.wlock.begin(&c.streaming)
 	return &MessageWriter{
 		c:    c,
 		ctx:  ctx,
