@@ -193,6 +193,13 @@ func (c *Conn) waitWrite(ctx context.Context) error {
 	}
 	switch err := c.wlock.wait(ctx, c.done, heldBy, ReplyTimeout); err {
 	case nil:
+		if err := ctx.Err(); err != nil {
+			// Handed the lock as ctx ended: do the holder's duties
+			// (frames queued, a pong owed), not this call's write,
+			// which its ended context would cut.
+			c.unlockWriteFor(ctx)
+			return &TimeoutError{Op: "write", Ctx: err}
+		}
 		return nil
 	case errHeldUp:
 		return ErrMessageOpen

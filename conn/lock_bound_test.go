@@ -3,7 +3,11 @@ package conn
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
+	"os"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -58,57 +62,114 @@ func TestCtxMutexBoundFromLaterHolder(t *testing.T) {
 	})
 }
 
-// A waiter handed the lock as its ctx ends keeps it: when it passed the
-// lock on with a plain unlock, a frame queued meanwhile (the releasing
-// holder left it to the waiter it handed the lock to) stayed in the queue
-// with the lock free, though WriteMessage had returned nil.
+// A sender handed the write lock as its context ends does what the
+// releasing holder left to it, the frames other goroutines queued, and
+// returns a timeout without writing under its ended context: when it
+// passed the lock on with a plain unlock, a frame queued meanwhile stayed
+// in the queue with the lock free, though WriteMessage had returned nil;
+// when it went on, its write failed under the past deadline and the
+// connection was lost with the queued frame.
 func TestHandOffAtGiveUpKeepsQueue(t *testing.T) {
-	stranded := 0
-	for i := 0; i < 200 && stranded == 0; i++ {
-		synctest.Test(t, func(t *testing.T) { stranded += handOffAtGiveUp(t, i) })
-	}
-	if stranded > 0 {
-		t.Errorf("queued frame stranded with the lock free")
+	for name, call := range map[string]func(context.Context, *Conn) error{
+		"WriteMessages": func(ctx context.Context, c *Conn) error { return c.WriteMessages(ctx, frame.OpText, []byte("W")) },
+		"Flush":         func(ctx context.Context, c *Conn) error { return c.Flush(ctx) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			for range 50 {
+				synctest.Test(t, func(t *testing.T) { handOffAtGiveUp(t, call) })
+			}
+		})
 	}
 }
 
-// handOffAtGiveUp is a round of TestHandOffAtGiveUpKeepsQueue: it reports
-// 1 if the queued frame was stranded.
-func handOffAtGiveUp(t *testing.T, i int) int {
-	stranded := 0
-	g := &gateTransport{}
-	c := New(g, &Config{Role: RoleClient})
+// handOffAtGiveUp is a round of TestHandOffAtGiveUpKeepsQueue.
+func handOffAtGiveUp(t *testing.T, call func(context.Context, *Conn) error) {
+	d := &deadlineTransport{}
+	c := New(d, nil)
+	defer c.CloseNow()
 	if !c.wlock.tryLock() {
 		t.Fatal("lock")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	wres := make(chan error, 1)
-	go func() { wres <- c.WriteMessages(ctx, frame.OpText, []byte("W")) }()
+	res := make(chan error, 1)
+	go func() { res <- call(ctx, c) }()
 	synctest.Wait()
 	if c.wlock.queued() == 0 {
-		t.Fatal("WriteMessages did not wait")
+		t.Fatal("the call did not wait")
 	}
 	if err := c.WriteMessage(context.Background(), frame.OpText, []byte("Q")); err != nil {
 		t.Fatal(err)
 	}
 	cancel()
-	// The holder's releaseWrite after its writeOwed: unlock, then
-	// pending but tryLock fails (the lock went to W).
-	c.releaseWrite()
-	err := <-wres
+	c.releaseWrite() // hands the lock to the call, or leaves the queue to it
+	err := <-res
 	synctest.Wait()
-	g.mu.Lock()
-	sent := false
-	for _, b := range g.writes {
-		sent = sent || bytes.Contains(b, []byte{0x81, 0x81}) // masked text len 1
+	if te := (*TimeoutError)(nil); err != nil && (!errors.As(err, &te) || te.Broken) {
+		t.Fatalf("the call returned %v, want nil or a timeout that leaves the connection usable", err)
 	}
-	g.mu.Unlock()
-	if err != nil && c.wlock.state.Load() == mutexUnlocked && c.q.pending.Load() && !sent {
-		stranded++
-		t.Logf("round %d: W %v; lock free, Q queued and unsent", i, err)
+	if werr := c.writeErr(); werr != nil {
+		t.Fatalf("the connection ended: %v", werr)
 	}
-	c.CloseNow()
-	return stranded
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, b := range d.writes {
+		if bytes.Contains(b, []byte{0x81, 0x81}) { // a masked text frame of 1 byte: Q
+			return
+		}
+	}
+	t.Fatalf("the queued frame was not written (call returned %v)", err)
+}
+
+// deadlineTransport takes every write, as a socket with room does, until
+// its write deadline has passed: then a write writes nothing and times
+// out. Reads wait for Close.
+type deadlineTransport struct {
+	mu     sync.Mutex
+	wdl    time.Time
+	writes [][]byte
+	closed chan struct{}
+	once   sync.Once
+}
+
+func (d *deadlineTransport) done() chan struct{} {
+	d.once.Do(func() { d.closed = make(chan struct{}) })
+	return d.closed
+}
+
+func (d *deadlineTransport) Read([]byte) (int, error) {
+	<-d.done()
+	return 0, io.EOF
+}
+
+func (d *deadlineTransport) Write(b []byte) (int, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.wdl.IsZero() && !d.wdl.After(time.Now()) {
+		return 0, os.ErrDeadlineExceeded
+	}
+	d.writes = append(d.writes, bytes.Clone(b))
+	return len(b), nil
+}
+
+func (d *deadlineTransport) Close() error {
+	d.done()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	select {
+	case <-d.closed:
+	default:
+		close(d.closed)
+	}
+	return nil
+}
+
+func (d *deadlineTransport) SetReadDeadline(time.Time) error { return nil }
+
+func (d *deadlineTransport) SetWriteDeadline(t time.Time) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.wdl = t
+	return nil
 }
 
 // A bounded wait allocates nothing in steady state, whether a holder of
