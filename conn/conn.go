@@ -184,8 +184,9 @@ func (c *Conn) lockWrite(ctx context.Context) error {
 // a message sent in fragments with WriteFrame does (awaitMessage): the
 // writer's message may never end, when its goroutine forgot to close it
 // or is the one waiting. The bound counts from the writer's start or the
-// wait's, whichever is later (NextWriter sets c.streaming and rechecks the
-// waiters), and the waiter keeps its place in the queue meanwhile.
+// wait's, whichever is later (NextWriter sets c.streaming with
+// ctxMutex.begin, which starts the bounds of the waits queued), and the
+// waiter keeps its place in the queue meanwhile.
 func (c *Conn) waitWrite(ctx context.Context) error {
 	var heldBy *atomic.Bool
 	if _, ok := ctx.Deadline(); !ok {
