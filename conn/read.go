@@ -234,11 +234,9 @@ func (c *Conn) ReadDataFrame(ctx context.Context, dst []byte) (frame.Frame, erro
 
 // takeWhole is the shortcut of ReadDataFrame for a message of one frame
 // already whole in the read buffer, which needs no I/O, so ctx is not
-// bound to the transport: it appends the payload to dst and checks the
-// message ([fragment.Assembler.Whole]) without holding a copy, and c.rf.h
-// becomes the frame's header. ok is false when the next message is not
-// such, and nothing is read then; err is the assembler's, for the caller
-// to fail the connection with (readFailed). The read lock is held.
+// bound to the transport: it appends the payload to dst and ends the call
+// with whole, whose error it returns. ok is false when the next message
+// is not such, and nothing is read then. The read lock is held.
 func (c *Conn) takeWhole(dst []byte) (op frame.Opcode, p []byte, ok bool, err error) {
 	if c.ended.Load() || !c.wholeOK() {
 		return 0, nil, false, nil
@@ -246,8 +244,7 @@ func (c *Conn) takeWhole(dst []byte) (op frame.Opcode, p []byte, ok bool, err er
 	if op, p, ok = c.rd.ReadBuffered(dst); !ok {
 		return 0, nil, false, nil
 	}
-	c.rf.h = frame.Header{Fin: true, Opcode: op, Length: int64(len(p) - len(dst))}
-	return op, p, true, c.asm.Whole(op, p[len(dst):])
+	return op, p, true, c.whole(op, dst, p)
 }
 
 // readDataFrameLocked is ReadDataFrame once the read lock is taken, which
@@ -289,8 +286,8 @@ func (c *Conn) readDataFrame(ctx context.Context, dst []byte) (frame.Frame, erro
 		}
 		if ok {
 			c.rbind.Disarm()
-			if err := c.whole(ctx, op, dst, p); err != nil {
-				return frame.Frame{}, err
+			if err := c.whole(op, dst, p); err != nil {
+				return frame.Frame{}, c.readFailed(ctx, err)
 			}
 			return frame.Frame{Header: c.rf.h, Payload: p}, nil
 		}
@@ -498,13 +495,12 @@ func (c *Conn) wholeOK() bool {
 // whole ends a ReadDataFrame that read a message of one frame, with opcode
 // op, into p, which is dst with the payload appended: the assembler checks
 // it as a message of its own ([fragment.Assembler.Whole]) without holding
-// a copy, and c.rf.h becomes the frame's header.
-func (c *Conn) whole(ctx context.Context, op frame.Opcode, dst, p []byte) error {
+// a copy, and c.rf.h becomes the frame's header. It returns the
+// assembler's error, for the caller to fail the connection with
+// (readFailed).
+func (c *Conn) whole(op frame.Opcode, dst, p []byte) error {
 	c.rf.h = frame.Header{Fin: true, Opcode: op, Length: int64(len(p) - len(dst))}
-	if err := c.asm.Whole(op, p[len(dst):]); err != nil {
-		return c.readFailed(ctx, err)
-	}
-	return nil
+	return c.asm.Whole(op, p[len(dst):])
 }
 
 // recvDataFrame is ReadDataFrame under the read lock, with ctx bound to

@@ -25,9 +25,9 @@ var ErrReleased = errors.New("conn: Receiver used after Release")
 //
 // While it is held, the Conn's own receiving calls (ReadDataFrame,
 // ReadMessages, ReadFrame, ReadMessage, NextReader and a MessageReader's
-// Read, a NetConn's Read) and other Receivers wait for it, bounded by their contexts and by the end of the
-// connection, as they wait for each other; sending calls and CloseNow do
-// not. [Conn.Close] lets the holder read the peer's answer, as it does a
+// Read, a NetConn's Read) and other Receivers wait for it, bounded by
+// their contexts and by the end of the connection, as they wait for each
+// other; sending calls and CloseNow do not. [Conn.Close] lets the holder read the peer's answer, as it does a
 // receiving call under way, and waits for it, bounded by its context (3
 // seconds without a deadline). So call Close from another goroutine while
 // the loop receives, or Release first: from the holder's goroutine, Close
