@@ -40,7 +40,7 @@ const (
 
 // A waiter is one goroutine waiting for a ctxMutex. Its channel receives
 // true when the waiter is handed the lock, which takes it out of the
-// queue, and, before that, false when recheck starts its bound. It is
+// queue, and, before that, false when begin starts its bound. It is
 // empty whenever the node is free.
 type waiter struct {
 	next  *waiter
@@ -80,8 +80,8 @@ func (m *ctxMutex) tryLock() bool {
 
 // wait waits until the lock is handed to the caller. It gives up as lock
 // does. With heldBy, which may be nil, it is bounded while the lock is
-// held by holders of a kind that set heldBy when they take it and then
-// call recheck: once one has held it for bound, counted from its start or
+// held by holders of a kind that set heldBy with begin when they take
+// it: once one has held it for bound, counted from its start or
 // the wait's, whichever is later, the wait gives up with errHeldUp. The
 // waiter keeps its place in the queue while other holders come and go.
 func (m *ctxMutex) wait(ctx context.Context, stop <-chan struct{}, heldBy *atomic.Bool, bound time.Duration) error {
@@ -111,9 +111,9 @@ func (m *ctxMutex) wait(ctx context.Context, stop <-chan struct{}, heldBy *atomi
 	var expired <-chan time.Time
 	if heldBy != nil {
 		w.bound = bound
-		// A holder that set heldBy before this load rechecked before
-		// this waiter was queued: the bound starts now. One that sets
-		// it later finds the waiter queued.
+		// A holder that set heldBy before this load renewed the bounds
+		// before this waiter was queued: its bound starts now. One
+		// that sets it later finds the waiter queued.
 		if heldBy.Load() {
 			w.since = time.Now()
 			timer = w.arm(bound)
@@ -132,7 +132,7 @@ func (m *ctxMutex) wait(ctx context.Context, stop <-chan struct{}, heldBy *atomi
 				stopTimer(timer)
 				return nil
 			}
-			// recheck: a holder that bounds the wait began.
+			// begin: a holder that bounds the wait began.
 			timer = w.arm(bound)
 			expired = timer.C
 		case <-expired:
@@ -150,7 +150,7 @@ func (m *ctxMutex) wait(ctx context.Context, stop <-chan struct{}, heldBy *atomi
 	m.mu.Lock()
 	if m.remove(w) {
 		select {
-		case <-w.ch: // recheck's value, sent as w gave up
+		case <-w.ch: // begin's value, sent as w gave up
 		default:
 		}
 		if m.head == nil {
@@ -162,7 +162,7 @@ func (m *ctxMutex) wait(ctx context.Context, stop <-chan struct{}, heldBy *atomi
 		return err
 	}
 	m.mu.Unlock()
-	for !<-w.ch { // recheck's value may come before the hand-off
+	for !<-w.ch { // begin's value may come before the hand-off
 	}
 	// The lock was handed to w while it gave up: w takes it, as at
 	// errHandedOver. Passing it on here would leave what the releasing
@@ -188,11 +188,11 @@ func (m *ctxMutex) heldUp(w *waiter, heldBy *atomic.Bool, timer *time.Timer) (<-
 	}
 	switch {
 	case !queued:
-		for !<-w.ch { // the hand-off, maybe after recheck's value
+		for !<-w.ch { // the hand-off, maybe after begin's value
 		}
 		return nil, errHandedOver
 	case !heldBy.Load():
-		w.since = time.Time{} // the next recheck starts a new bound
+		w.since = time.Time{} // the next begin starts a new bound
 		return nil, nil
 	}
 	if left := w.bound - time.Since(w.since); left > 0 {
@@ -210,38 +210,21 @@ func stopTimer(t *time.Timer) {
 }
 
 // begin sets heldBy, as a holder of the kind that bounds waits does when
-// it begins, and starts or renews the bounds of the waits queued (see
-// recheck). While waits are queued heldBy is set under m.mu, so that no
-// wait's timer finds it set with the since of an earlier holder.
+// it begins, and starts or renews, from now, the bounds of the waits
+// queued (see wait). While waits are queued heldBy is set under m.mu, so
+// that no wait's timer finds it set with the since of an earlier holder;
+// a wait that queues after it is set starts its own bound. It costs one
+// atomic load when nobody waits.
 func (m *ctxMutex) begin(heldBy *atomic.Bool) {
-	if m.state.Load() == mutexContended {
-		m.mu.Lock()
-		heldBy.Store(true)
-		m.renew(time.Now())
-		m.mu.Unlock()
-		return
-	}
-	// Nobody waited: a wait that queues from now on started its since
-	// itself (it sees heldBy set) or has none (recheck starts it).
-	heldBy.Store(true)
-	m.recheck()
-}
-
-// recheck tells the waits queued now that a holder of the kind that
-// bounds them began (see wait): the caller, which holds the lock, has set
-// their heldBy. It costs one atomic load when nobody waits.
-func (m *ctxMutex) recheck() {
 	if m.state.Load() != mutexContended {
-		return
+		heldBy.Store(true)
+		if m.state.Load() != mutexContended {
+			return
+		}
 	}
+	now := time.Now()
 	m.mu.Lock()
-	m.renew(time.Now())
-	m.mu.Unlock()
-}
-
-// renew starts or renews, from now, the bounds of the waits queued; m.mu
-// is held.
-func (m *ctxMutex) renew(now time.Time) {
+	heldBy.Store(true)
 	for w := m.head; w != nil; w = w.next {
 		if w.bound == 0 {
 			continue
@@ -251,6 +234,7 @@ func (m *ctxMutex) renew(now time.Time) {
 		}
 		w.since = now // or renew it, from now
 	}
+	m.mu.Unlock()
 }
 
 // release clears w, whose channel is empty, and keeps it for reuse.

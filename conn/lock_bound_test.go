@@ -27,8 +27,7 @@ func TestCtxMutexBoundFromLaterHolder(t *testing.T) {
 		var flag atomic.Bool
 		bg := context.Background()
 		m.lock(bg, nil)
-		flag.Store(true)
-		m.recheck()
+		m.begin(&flag)
 		bGot := make(chan struct{})
 		go func() { m.lock(bg, nil); close(bGot) }()
 		synctest.Wait()
@@ -227,8 +226,7 @@ func TestCtxMutexBoundAfterLapse(t *testing.T) {
 		bg := context.Background()
 		t0 := time.Now()
 		m.lock(bg, nil)
-		flag.Store(true)
-		m.recheck()
+		m.begin(&flag)
 		wres := make(chan time.Duration, 1)
 		go func() {
 			err := m.wait(bg, nil, &flag, 5*time.Second)
@@ -241,9 +239,8 @@ func TestCtxMutexBoundAfterLapse(t *testing.T) {
 		time.Sleep(2 * time.Second)
 		flag.Store(false) // A closes; X (the same goroutine) holds on
 		time.Sleep(7 * time.Second)
-		flag.Store(true) // B opens at 9s
-		m.recheck()
-		m.recheck()
+		m.begin(&flag) // B opens at 9s
+		m.begin(&flag)
 		synctest.Wait()
 		select {
 		case d := <-wres:

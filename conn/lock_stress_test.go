@@ -35,7 +35,7 @@ func checkFree(t *testing.T, m *ctxMutex, want int32) {
 	t.Logf("%d free nodes", n)
 }
 
-// ctxMutex under load: holders that recheck while holding, waiters that
+// ctxMutex under load: holders that begin a bounding hold, waiters that
 // give up by ctx or stop, bounded waiters; mutual exclusion holds and the
 // lock ends free and clean.
 func TestCtxMutexBoundStress(t *testing.T) {
@@ -88,9 +88,8 @@ func TestCtxMutexBoundStress(t *testing.T) {
 				}
 				taken.Add(1)
 				if r.IntN(4) == 0 {
-					flag.Store(true)
-					m.recheck()
-					m.recheck() // a second recheck in one hold sends nothing more
+					m.begin(&flag)
+					m.begin(&flag) // a second begin in one hold sends nothing more
 					if r.IntN(2) == 0 {
 						time.Sleep(time.Microsecond)
 					}

@@ -51,18 +51,17 @@ func TestCtxMutexExcludes(t *testing.T) {
 }
 
 // A bounded wait gives up (errHeldUp) once a holder of the bounding kind
-// has held the lock for its bound, counted from the holder's recheck, a
-// later holder's recheck, or the wait's own start if the holder came
+// has held the lock for its bound, counted from the holder's begin, a
+// later holder's begin, or the wait's own start if the holder came
 // first; while no such holder holds the lock it is unbounded. Every
 // waiter keeps its place in the queue.
-func TestCtxMutexRecheck(t *testing.T) {
+func TestCtxMutexBound(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var m ctxMutex
 		var heldBy atomic.Bool
 		if err := m.lock(context.Background(), nil); err != nil {
 			t.Fatal(err)
 		}
-		m.recheck() // nobody waits: nothing to do
 		got := make(chan string, 4)
 		start := time.Now()
 		queue := func(name string, bound time.Duration) {
@@ -88,10 +87,9 @@ func TestCtxMutexRecheck(t *testing.T) {
 		queue("third", 0)
 		queue("bounded, served in time", 10*time.Second)
 		time.Sleep(time.Minute) // no holder of the kind: no bound runs
-		heldBy.Store(true)
-		m.recheck() // at 1m
+		m.begin(&heldBy)        // at 1m
 		time.Sleep(500 * time.Millisecond)
-		m.recheck() // a second holder of the kind began: the bounds count from here
+		m.begin(&heldBy) // a second holder of the kind began: the bounds count from here
 		synctest.Wait()
 		if len(got) != 0 {
 			t.Fatalf("%q returned early", <-got)

@@ -11,12 +11,13 @@ import (
 var ErrReleased = errors.New("conn: Receiver used after Release")
 
 // A Receiver is a Conn's receiving side, held by one goroutine from
-// [Conn.Receiver] to Release: a read loop's. Its calls are the Conn's
-// receiving calls without the read lock, which each of those takes and
-// releases: two atomic operations per call, as much as the rest of a small
-// message's receive. Everything else is the same: the checks, the answers
-// to pings and to the peer's close, the buffer trading, the context's
-// part, the errors.
+// [Conn.Receiver] to Release: a read loop's. Its calls (Receive,
+// ReadDataFrame, ReadMessages) are the Conn's message calls without the
+// read lock, which each of those takes and releases: two atomic
+// operations per call, as much as the rest of a small message's receive.
+// Everything else is the same: the checks, the answers to pings and to
+// the peer's close, the buffer trading, the context's part, the errors.
+// It has no ReadFrame or NextReader: Release it, then use the Conn's.
 //
 // A Receiver is not safe for concurrent use, as a bufio.Reader is not:
 // its calls, Release included, must not overlap, so Release comes after

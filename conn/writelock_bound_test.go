@@ -32,9 +32,10 @@ func (l *evlog) String() string {
 	return strings.Join(l.ev, " ")
 }
 
-// peerPair returns a client Conn whose server peer logs each message it
-// receives in l.
-func peerPair(t *testing.T, l *evlog) *Conn {
+// peerPair returns a client Conn and the log in which its server peer
+// records each message it receives.
+func peerPair(t *testing.T) (*Conn, *evlog) {
+	l := &evlog{start: time.Now()}
 	a, b := net.Pipe()
 	c := New(a, nil)
 	p := New(b, &Config{Role: RoleServer})
@@ -48,7 +49,7 @@ func peerPair(t *testing.T, l *evlog) *Conn {
 		}
 	}()
 	t.Cleanup(func() { c.CloseNow(); p.CloseNow() })
-	return c
+	return c, l
 }
 
 // W (no deadline), queued before writer A opened, is bounded from A's
@@ -57,12 +58,9 @@ func peerPair(t *testing.T, l *evlog) *Conn {
 // W stays in its place, ahead of Z, which queued after it.
 func TestWriterBoundKeepsPlaceUnderOtherHolder(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		l := &evlog{start: time.Now()}
-		c := peerPair(t, l)
+		c, l := peerPair(t)
 		bg := context.Background()
-		if !c.wlock.tryLock() {
-			t.Fatal("lock")
-		}
+		mustLockWrite(t, c)
 		go writeFor(t, c, "A", 4*time.Second)
 		synctest.Wait()
 		go holdFor(t, c, l, "X", 3*time.Second)
@@ -107,12 +105,9 @@ func TestWriterBoundKeepsPlaceUnderOtherHolder(t *testing.T) {
 // ReplyTimeout, so W is not refused; B's start renews W's bound.
 func TestWriterBoundRenewedByNextWriter(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		l := &evlog{start: time.Now()}
-		c := peerPair(t, l)
+		c, l := peerPair(t)
 		bg := context.Background()
-		if !c.wlock.tryLock() {
-			t.Fatal("lock")
-		}
+		mustLockWrite(t, c)
 		writer := func(s string, d time.Duration) {
 			w, err := c.NextWriter(bg, frame.OpText)
 			if err != nil {
@@ -142,7 +137,7 @@ func TestWriterBoundRenewedByNextWriter(t *testing.T) {
 	})
 }
 
-// A closes exactly ReplyTimeout after its recheck: the hand-off to W and
+// A closes exactly ReplyTimeout after its start: the hand-off to W and
 // W's timer are ready together. W either takes the lock in its place or
 // gives up with ErrMessageOpen; it never passes the lock on to queue again
 // behind Y.
@@ -152,12 +147,9 @@ func TestWriterBoundAtHandOff(t *testing.T) {
 	const rounds = 200
 	for range rounds {
 		synctest.Test(t, func(t *testing.T) {
-			l := &evlog{start: time.Now()}
-			c := peerPair(t, l)
+			c, l := peerPair(t)
 			bg := context.Background()
-			if !c.wlock.tryLock() {
-				t.Fatal("lock")
-			}
+			mustLockWrite(t, c)
 			go writeFor(t, c, "A", ReplyTimeout)
 			synctest.Wait()
 			wres := make(chan error, 1)
@@ -199,8 +191,7 @@ func TestWriterBoundAtHandOff(t *testing.T) {
 // came after it.
 func TestWriterBoundFromWaitKeepsPlace(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		l := &evlog{start: time.Now()}
-		c := peerPair(t, l)
+		c, l := peerPair(t)
 		bg := context.Background()
 		w, err := c.NextWriter(bg, frame.OpText)
 		if err != nil {
@@ -256,4 +247,11 @@ func holdFor(t *testing.T, c *Conn, l *evlog, name string, d time.Duration) {
 	l.add(name)
 	time.Sleep(d)
 	c.wlock.unlock()
+}
+
+// mustLockWrite takes c's write lock, free at the start of a test.
+func mustLockWrite(t *testing.T, c *Conn) {
+	if !c.wlock.tryLock() {
+		t.Fatal("the write lock is held")
+	}
 }

@@ -18,7 +18,7 @@ import (
 // WriteMessages without a deadline starts at a random moment around it;
 // the writer is never closed. The WriteMessages ends with ErrMessageOpen
 // no later than ReplyTimeout after the writer opened, whichever of it and
-// NextWriter's recheck came first.
+// NextWriter's begin came first.
 func TestWaitAroundWriterOpenBounded(t *testing.T) {
 	counts := map[string]int{}
 	for i := range 500 {
