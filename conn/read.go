@@ -222,14 +222,43 @@ func (c *Conn) ReadDataFrame(ctx context.Context, dst []byte) (frame.Frame, erro
 	}
 	// Nothing on the path of a message already buffered panics, so it
 	// releases the lock itself, without a defer.
-	if op, p, ok, err := c.takeWhole(dst); ok {
+	for {
+		if op, p, ok, err := c.takeWhole(dst); ok {
+			if err != nil {
+				return frame.Frame{}, c.readFailedLocked(ctx, err)
+			}
+			c.rlock.unlock()
+			return frame.Frame{Header: frame.Header{Fin: true, Opcode: op, Length: int64(len(p) - len(dst))}, Payload: p}, nil
+		}
+		waited, err := c.await(ctx)
 		if err != nil {
 			return frame.Frame{}, c.readFailedLocked(ctx, err)
 		}
-		c.rlock.unlock()
-		return frame.Frame{Header: frame.Header{Fin: true, Opcode: op, Length: int64(len(p) - len(dst))}, Payload: p}, nil
+		if !waited {
+			return c.readDataFrameLocked(ctx, dst)
+		}
 	}
-	return c.readDataFrameLocked(ctx, dst)
+}
+
+// await waits, bound to ctx, for the next message's first bytes when none
+// are buffered and reading them is the receiving call's next step, and
+// reports whether it waited (see the reader's Wait): a receiving call
+// waits here, near the top of its stack, before its deeper path reads.
+// A goroutine's stack grows to fit the deepest call it makes and, once
+// grown, stays so while it waits; waiting here, a goroutine waiting for
+// the next message keeps the 2 KiB stack it started with (bench/
+// BenchmarkIdleConn, the waiting rows). An error is the transport's, for
+// readFailed. The read lock is held.
+func (c *Conn) await(ctx context.Context) (waited bool, err error) {
+	if c.ended.Load() || !c.wholeOK() || c.rd.Buffered() > 0 {
+		// Ended, or duties before any read (a pong owed, a message
+		// streamed to drop), or bytes to read at once.
+		return false, nil
+	}
+	c.rbind.Arm(ctx)
+	err = c.rd.Wait()
+	c.rbind.Disarm()
+	return c.rd.Buffered() > 0, err
 }
 
 // takeWhole is the shortcut of ReadDataFrame for a message of one frame
@@ -362,6 +391,9 @@ func (c *Conn) ReadMessages(ctx context.Context, ms []frame.Frame, buf []byte) (
 		return 0, buf, err
 	}
 	defer c.rlock.unlock()
+	if _, err := c.await(ctx); err != nil {
+		return 0, buf, c.readFailed(ctx, err)
+	}
 	return c.readMessages(ctx, ms, buf)
 }
 
@@ -565,17 +597,21 @@ func (c *Conn) control(ctx context.Context) error {
 // into a buffer of the caller's.
 func (c *Conn) ReadMessage(ctx context.Context) (frame.Opcode, []byte, error) {
 	for {
-		f, err := c.ReadDataFrame(ctx, nil)
+		if err := c.lockRead(ctx); err != nil {
+			return 0, nil, err
+		}
+		op, p, err := c.receive(ctx, nil)
+		c.rlock.unlock()
 		if err != nil {
 			return 0, nil, err
 		}
-		switch f.Opcode {
+		switch op {
 		case frame.OpPing, frame.OpPong:
 			continue
 		case frame.OpClose:
 			return 0, nil, c.readErr()
 		}
-		return f.Opcode, f.Payload, nil
+		return op, p, nil
 	}
 }
 
@@ -616,6 +652,11 @@ func (c *Conn) ReadFrame(ctx context.Context, dst []byte) (frame.Frame, error) {
 		return frame.Frame{}, err
 	}
 	defer c.rlock.unlock()
+	if !c.asm.Open() { // else a message call's fragments: ErrMixedRead
+		if _, err := c.await(ctx); err != nil {
+			return frame.Frame{}, c.readFailed(ctx, err)
+		}
+	}
 	f, err := c.recvFrame(ctx)
 	if err != nil {
 		return frame.Frame{}, err

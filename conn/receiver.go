@@ -87,11 +87,26 @@ func (r *Receiver) Receive(ctx context.Context, dst []byte) (frame.Opcode, []byt
 	if err != nil {
 		return 0, nil, err
 	}
-	if op, p, ok, err := c.takeWhole(dst); ok {
+	return c.receive(ctx, dst)
+}
+
+// receive is ReadDataFrame under the read lock, its result in registers:
+// Receive's and ReadMessage's.
+func (c *Conn) receive(ctx context.Context, dst []byte) (frame.Opcode, []byte, error) {
+	for {
+		if op, p, ok, err := c.takeWhole(dst); ok {
+			if err != nil {
+				return 0, nil, c.readFailed(ctx, err)
+			}
+			return op, p, nil
+		}
+		waited, err := c.await(ctx)
 		if err != nil {
 			return 0, nil, c.readFailed(ctx, err)
 		}
-		return op, p, nil
+		if !waited {
+			break
+		}
 	}
 	f, err := c.readDataFrameHeld(ctx, dst)
 	return f.Opcode, f.Payload, err
@@ -103,13 +118,21 @@ func (r *Receiver) ReadDataFrame(ctx context.Context, dst []byte) (frame.Frame, 
 	if err != nil {
 		return frame.Frame{}, err
 	}
-	if op, p, ok, err := c.takeWhole(dst); ok {
+	for {
+		if op, p, ok, err := c.takeWhole(dst); ok {
+			if err != nil {
+				return frame.Frame{}, c.readFailed(ctx, err)
+			}
+			return frame.Frame{Header: frame.Header{Fin: true, Opcode: op, Length: int64(len(p) - len(dst))}, Payload: p}, nil
+		}
+		waited, err := c.await(ctx)
 		if err != nil {
 			return frame.Frame{}, c.readFailed(ctx, err)
 		}
-		return frame.Frame{Header: frame.Header{Fin: true, Opcode: op, Length: int64(len(p) - len(dst))}, Payload: p}, nil
+		if !waited {
+			return c.readDataFrameHeld(ctx, dst)
+		}
 	}
-	return c.readDataFrameHeld(ctx, dst)
 }
 
 // ReadMessages is [Conn.ReadMessages] on the held receiving side.
@@ -120,6 +143,9 @@ func (r *Receiver) ReadMessages(ctx context.Context, ms []frame.Frame, buf []byt
 	c, err := r.held(ctx)
 	if err != nil {
 		return 0, buf, err
+	}
+	if _, err := c.await(ctx); err != nil {
+		return 0, buf, c.readFailed(ctx, err)
 	}
 	return c.readMessages(ctx, ms, buf)
 }

@@ -91,6 +91,11 @@ func (c *Conn) nextReader(ctx context.Context, want frame.Opcode) (frame.Opcode,
 		return 0, nil, err
 	}
 	defer c.rlock.unlock()
+	if !c.asm.Open() { // else ReadDataFrame's fragments: ErrMixedRead
+		if _, err := c.await(ctx); err != nil {
+			return 0, nil, c.readFailed(ctx, err)
+		}
+	}
 	if err := c.readErr(); err != nil {
 		return 0, nil, err
 	}

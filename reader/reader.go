@@ -164,6 +164,28 @@ func (r *Reader) Reset(src io.Reader) {
 	r.err = nil
 }
 
+// Wait waits until the next frame's first bytes arrive and reads them
+// into the buffer, as the next call would, when r is between frames with
+// nothing buffered and its source is a socket it waits on without a
+// buffer (see [NewSize]); at any other time it returns nil at once. It
+// returns the source's error, which leaves r as any read that failed
+// does: the next call reads again.
+//
+// Wait is for a caller whose reads go deep into its call stack: a
+// goroutine blocks in Wait with the stack it has at the call. One that
+// waits for the next message near the top of its stack so keeps the
+// smallest stack a goroutine starts with, and then reads what came.
+func (r *Reader) Wait() error {
+	if r.err != nil || r.rerr != nil || r.remain != 0 || r.state == stateFrame || r.r != r.w || r.bufp != nil || !r.waitsRaw() {
+		return nil
+	}
+	err := r.fillRaw()
+	if err != nil {
+		r.release()
+	}
+	return err
+}
+
 // Buffered returns the number of bytes read from the source and not yet
 // consumed.
 func (r *Reader) Buffered() int { return r.w - r.r }
@@ -748,11 +770,7 @@ func (r *Reader) fill() error {
 		return err
 	}
 	if r.bufp == nil {
-		if r.raw == nil {
-			// Made at the first wait, not in New: making it allocates.
-			r.raw = newRawWait(r)
-		}
-		if r.raw != nil {
+		if r.waitsRaw() {
 			return r.fillRaw()
 		}
 		if r.remain == 0 && (r.r == r.w || r.w < waitSize) {
@@ -773,6 +791,16 @@ func (r *Reader) fill() error {
 		return nil
 	}
 	return err
+}
+
+// waitsRaw reports whether r waits for its source without a buffer (see
+// rawWait), making the rawWait at the first wait, not in New: making it
+// allocates.
+func (r *Reader) waitsRaw() bool {
+	if r.raw == nil {
+		r.raw = newRawWait(r)
+	}
+	return r.raw != nil
 }
 
 // compact moves the buffered bytes to the start of the buffer.

@@ -1096,3 +1096,27 @@ func TestReadWholeMax(t *testing.T) {
 		t.Errorf("ReadWhole within WholeMax = %d bytes, %v, %v; want the frame", len(p), ok, err)
 	}
 }
+
+// On a source that is not a socket, Wait does nothing: the reads wait
+// with the Reader's own small buffer (see NewSize).
+func TestWaitNotSocket(t *testing.T) {
+	src := &countingReader{r: bytes.NewReader(wire(t, frame.Frame{Header: hdr(true, frame.OpText, 1), Payload: []byte("a")}))}
+	r := New(src)
+	if err := r.Wait(); err != nil || r.Buffered() != 0 || src.n != 0 {
+		t.Fatalf("Wait on a bytes.Reader: %v, %d B buffered, %d reads", err, r.Buffered(), src.n)
+	}
+	if f, err := r.ReadFrame(); err != nil || string(f.Payload) != "a" {
+		t.Fatalf("ReadFrame: %q, %v", f.Payload, err)
+	}
+}
+
+// countingReader counts the Reads of r.
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	c.n++
+	return c.r.Read(p)
+}

@@ -148,3 +148,89 @@ func TestRawSocketEnd(t *testing.T) {
 		t.Fatalf("a socket closed while waiting: %v, want net.ErrClosed", err)
 	}
 }
+
+// Wait reads the next frame's first bytes on a socket when nothing is
+// buffered between frames, and does nothing otherwise: a Wait that read
+// would meet the deadline set in the past and return its error, so a nil
+// return with nothing new buffered shows that it did not read.
+func TestWait(t *testing.T) {
+	two := wire(t,
+		frame.Frame{Header: hdr(true, frame.OpText, 2), Payload: []byte("hi")},
+		frame.Frame{Header: hdr(true, frame.OpBinary, 3), Payload: []byte{1, 2, 3}})
+	for _, tt := range []struct {
+		name    string
+		prepare func(t *testing.T, r *Reader, server net.Conn) // leaves r in the state tested
+		wantBuf int                                            // bytes buffered after the Wait
+	}{
+		{name: "between frames, nothing buffered", wantBuf: len(two), prepare: func(t *testing.T, r *Reader, server net.Conn) {
+			server.Write(two)
+		}},
+		{name: "second frame buffered", wantBuf: 5, prepare: func(t *testing.T, r *Reader, server net.Conn) {
+			server.Write(two)
+			if f, err := r.ReadFrame(); err != nil || string(f.Payload) != "hi" {
+				t.Fatalf("first frame: %q, %v", f.Payload, err)
+			}
+		}},
+		{name: "payload not read", prepare: func(t *testing.T, r *Reader, server net.Conn) {
+			server.Write(two[:2])
+			if _, err := r.ReadHeader(); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{name: "protocol error", prepare: func(t *testing.T, r *Reader, server net.Conn) {
+			server.Write([]byte{0x83, 0x00}) // reserved opcode
+			if _, err := r.ReadFrame(); !errors.As(err, new(*frame.Error)) {
+				t.Fatalf("reserved opcode: %v", err)
+			}
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			client, server := tcpPair(t)
+			r := New(client)
+			tt.prepare(t, r, server)
+			if tt.wantBuf == len(two) {
+				awaitInput(t, client, len(two))
+			} else {
+				client.SetReadDeadline(past)
+			}
+			if err := r.Wait(); err != nil {
+				t.Fatalf("Wait: %v", err)
+			}
+			if got := r.Buffered(); got != tt.wantBuf {
+				t.Errorf("Buffered() = %d after Wait, want %d", got, tt.wantBuf)
+			}
+		})
+	}
+}
+
+// past is a deadline that has passed: a read under it fails at once.
+var past = time.Unix(1, 0)
+
+// A Wait stopped by the source's error returns it and leaves the Reader
+// as a read that failed would: no buffer held, and the next call reads
+// the frame that comes later. The end of the stream is io.EOF, as
+// between frames.
+func TestWaitError(t *testing.T) {
+	client, server := tcpPair(t)
+	r := New(client)
+	client.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
+	err := r.Wait()
+	if oe, ok := errors.AsType[*net.OpError](err); !ok || oe.Op != "read" || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Wait at the deadline: %v, want a read *net.OpError for the deadline", err)
+	}
+	if r.buf != nil || r.bufp != nil || r.Buffered() != 0 {
+		t.Fatalf("a Wait that timed out holds a buffer (%d B buffered)", r.Buffered())
+	}
+	client.SetReadDeadline(time.Time{})
+	server.Write(wire(t, frame.Frame{Header: hdr(true, frame.OpText, 2), Payload: []byte("ok")}))
+	if err := r.Wait(); err != nil || r.Buffered() != 4 {
+		t.Fatalf("Wait after the timeout: %v, %d B buffered", err, r.Buffered())
+	}
+	if f, err := r.ReadFrame(); err != nil || string(f.Payload) != "ok" {
+		t.Fatalf("the frame after the timeout: %q, %v", f.Payload, err)
+	}
+	server.Close()
+	if err := r.Wait(); err != io.EOF {
+		t.Fatalf("Wait at the end of the stream: %v, want io.EOF", err)
+	}
+}

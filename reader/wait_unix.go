@@ -15,7 +15,7 @@ import (
 // after that.
 type rawWait struct {
 	rc   syscall.RawConn
-	read func(fd uintptr) bool // rawWait.readFD bound to this rawWait
+	read func(fd uintptr) bool // the callback of rc.Read, bound to this rawWait
 	r    *Reader
 	err  error // the last read's error, taken by fillRaw
 }
@@ -39,33 +39,32 @@ func newRawWait(r *Reader) *rawWait {
 		return nil
 	}
 	w := &rawWait{rc: rc, r: r}
-	w.read = w.readFD
-	return w
-}
-
-// readFD is called by the raw connection's Read, first at once, then each
-// time the socket is readable: it takes a pooled buffer and reads into it,
-// and gives the buffer back when nothing came. It reports whether the
-// read is over (bytes, the end of the stream or an error) rather than to
-// be waited for.
-func (w *rawWait) readFD(fd uintptr) bool {
-	r := w.r
-	r.acquire()
-	var n int
-	var err error
-	for {
-		n, err = syscall.Read(int(fd), r.buf[r.w:])
-		if err != syscall.EINTR {
-			break
+	// The raw connection's Read calls this first at once, then each time
+	// the socket is readable: it takes a pooled buffer and reads into it,
+	// and gives the buffer back when nothing came. It reports whether the
+	// read is over (bytes, the end of the stream or an error) rather than
+	// to be waited for. A closure, rather than a method value, which
+	// would add a wrapper's frame to the stack of every wait.
+	w.read = func(fd uintptr) bool {
+		r := w.r
+		r.acquire()
+		var n int
+		var err error
+		for {
+			n, err = syscall.Read(int(fd), r.buf[r.w:])
+			if err != syscall.EINTR {
+				break
+			}
 		}
+		if n > 0 {
+			r.w += n
+			return true
+		}
+		r.giveBack()
+		w.err = err
+		return err != syscall.EAGAIN
 	}
-	if n > 0 {
-		r.w += n
-		return true
-	}
-	r.giveBack()
-	w.err = err
-	return err != syscall.EAGAIN
+	return w
 }
 
 // fillRaw is fill for a source with a rawWait, when no pooled buffer is
@@ -78,11 +77,22 @@ func (r *Reader) fillRaw() error {
 	w.r = r // r may be a copy of the Reader that made w
 	w.err = nil
 	err := w.rc.Read(w.read)
+	if r.w > r.r {
+		w.err = nil
+		return nil
+	}
+	return r.rawFailed(err)
+}
+
+// rawFailed is fillRaw's error when nothing came: err from the raw
+// connection's Read, else that of the system call, else the end of the
+// stream. Apart, it leaves fillRaw's frame small, which every wait has on
+// its stack.
+func (r *Reader) rawFailed(err error) error {
+	w := r.raw
 	rerr := w.err
 	w.err = nil
 	switch {
-	case r.w > r.r:
-		return nil
 	case err != nil:
 		// A deadline or a close: name it as the socket's Read would.
 		if oe, ok := err.(*net.OpError); ok && oe.Op == "raw-read" {
