@@ -114,6 +114,7 @@ func newConn(t Transport, cfg *Config, tr *tracer) *Conn {
 	c.wbind.Conn = (*writeDeadline)(c)
 	c.wbind.Stall = cfg.writeTimeout()
 	c.w.deadline = &c.wbind
+	c.w.big = c.wbind.Stall <= 0 || progressSeen(t)
 	c.w.queued = &c.q.n
 	return c
 }

@@ -91,9 +91,15 @@
 // of a message, see [NetConn]) and, between calls, holds no read or write
 // buffer: they are lent from pools for the duration of a call. A sending
 // call encodes its frame into a lent buffer and writes it with one system
-// call; a frame longer than the buffer goes out in pieces of 32 KiB plus a
-// header's room (32,782 bytes), masked as each is copied, one system call
-// each. The trace's copy of a received payload is kept between frames only
+// call; a frame longer than the buffer (32 KiB) goes out from a larger
+// one, masked as it is copied, one system call each time it fills. Over a
+// TCP connection on Linux (TLS over it included), where the watchdog of
+// Config.WriteTimeout sees the peer take bytes during a system call, or
+// with no WriteTimeout, that buffer is of 64, 128 or 256 KiB plus a
+// header's room, the smallest that holds the frame: a frame of up to
+// 256 KiB leaves in one system call, a longer one in pieces of 256 KiB
+// (262,158 bytes). Over other transports each system call must end
+// within WriteTimeout, and the pieces are of 32 KiB (32,782 bytes). The trace's copy of a received payload is kept between frames only
 // when it is small (64 KiB at most).
 //
 // Writes are coalesced. A sender that finds the write lock held does not

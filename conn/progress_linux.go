@@ -32,12 +32,18 @@ func progress(t Transport) (int64, bool) {
 	return acked, ok
 }
 
+// progressSeen reports whether progress can count the bytes the peer
+// takes on t: whether a TCP connection is under it.
+func progressSeen(t Transport) bool { return tcpOf(t) != nil }
+
 // tcpOf returns the TCP connection under t, or nil.
 func tcpOf(t Transport) *net.TCPConn {
 	for {
 		switch x := t.(type) {
 		case *tcpTransport:
 			return x.tcp()
+		case *net.TCPConn:
+			return x
 		case *prefixed:
 			t = x.Transport
 		case *netTransport:

@@ -6,3 +6,6 @@ package conn
 // and elsewhere the watchdog of Config.WriteTimeout sees a Write's start
 // as its only progress.
 func progress(Transport) (int64, bool) { return 0, false }
+
+// progressSeen reports false, as progress does.
+func progressSeen(Transport) bool { return false }

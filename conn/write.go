@@ -47,34 +47,63 @@ var writePool = sync.Pool{New: func() any {
 	return &b
 }}
 
-// largePiece is how many bytes of a payload too long for a write buffer
-// go out per Write: the payload is masked as it is copied into a buffer
-// from largePool, which is written each time it fills. A piece is masked
-// in the first-level cache and the kernel copies it from there: on
-// loopback TCP a 1 MiB message sent in pieces of 32 KiB took 17-36% less
-// time than in pieces of 256 KiB, level with one Write of the whole frame
-// masked beforehand (bench/README.md). Writes of exactly 32 KiB, the
-// header's room taken from the payload's, measured slower.
-const largePiece = 32 << 10
+// largePieces are the sizes of the pieces in which a frame too long for a
+// write buffer goes out: its payload is masked as it is copied into a
+// buffer from largePools with room for frame.MaxHeaderLen bytes on top of
+// the piece, which is written each time it fills. Where the watchdog of
+// Config.WriteTimeout sees the peer take bytes during a Write (a TCP
+// connection on Linux, TLS over it included) or there is no WriteTimeout,
+// the buffer is the smallest that holds the whole frame, so that a frame
+// up to 256 KiB leaves in one Write with a buffer no larger than it needs,
+// and a longer frame in pieces of largePiece: measured on loopback
+// (bench/README.md, "1 MiB in pieces of 256 KiB"), 256 KiB pieces send
+// 1 MiB over TLS in 18% less time than 32 KiB ones, over plain TCP in
+// 0.94-1.09x their time. Elsewhere each Write must end within
+// WriteTimeout, and the pieces are the first size, 32 KiB, as the write
+// buffer: a peer that takes a few KiB a second still keeps up.
+var largePieces = [...]int{32 << 10, 64 << 10, 128 << 10, largePiece}
 
-// largePool caches the buffers of frames longer than a write buffer; a
-// writer holds one only for the locked section that writes such a frame
-// (or while it keeps that frame's end after a stopped write). Room for
-// frame.MaxHeaderLen bytes comes on top of largePiece, so that a frame's
-// payload leaves in whole pieces.
-var largePool = sync.Pool{New: func() any {
-	b := make([]byte, 0, frame.MaxHeaderLen+largePiece)
+// largePiece is the longest piece: a frame longer than it leaves in
+// several Writes.
+const largePiece = 256 << 10
+
+// largePools cache the buffers of frames longer than a write buffer, one
+// pool per piece size; a writer holds one only for the locked section that
+// writes such a frame (or while it keeps that frame's end after a stopped
+// write).
+var largePools = [len(largePieces)]sync.Pool{
+	{New: func() any { return newLarge(0) }},
+	{New: func() any { return newLarge(1) }},
+	{New: func() any { return newLarge(2) }},
+	{New: func() any { return newLarge(3) }},
+}
+
+// newLarge makes a buffer for largePools[i].
+func newLarge(i int) *[]byte {
+	b := make([]byte, 0, frame.MaxHeaderLen+largePieces[i])
 	return &b
-}}
+}
+
+// largeClass returns the index in largePieces of the buffer for a frame of
+// size bytes (header included): the smallest that holds it, or the
+// largest.
+func largeClass(size int) int {
+	for i, n := range largePieces {
+		if size <= frame.MaxHeaderLen+n {
+			return i
+		}
+	}
+	return len(largePieces) - 1
+}
 
 // putBuffer gives a writer's buffer back to the pool it came from.
 func putBuffer(bp *[]byte) {
 	*bp = (*bp)[:0]
 	if cap(*bp) == writeBufferSize {
 		writePool.Put(bp)
-	} else {
-		largePool.Put(bp)
+		return
 	}
+	largePools[largeClass(cap(*bp))].Put(bp)
 }
 
 // WriteFrame sends one frame: websocket-client's send_frame. It fills in
@@ -641,8 +670,8 @@ func (c *Conn) writeFailed(err error) error {
 // pipeline, used under the write lock. Frames are appended to a buffer
 // lent by writePool and written with one Write by flush, so that several
 // frames can leave together. A frame longer than that buffer moves what it
-// holds to a larger one from largePool, which is written each time it
-// fills (largePiece bytes of the payload per Write after the first), the
+// holds to a larger one from largePools, which is written each time it
+// fills (its piece's worth of the payload per Write after the first), the
 // payload masked as it is copied. The payload is never handed to the
 // transport itself, which would move a payload kept on the caller's stack
 // to the heap. release gives the buffer back when the lock is released:
@@ -662,6 +691,7 @@ type writer struct {
 	whole bool // the last frame appended lies whole in the buffer
 	kept  bool // the last flush stopped early and kept the rest of the buffer
 	cut   bool // the last flush stopped inside a frame that can never be finished
+	big   bool // a large frame's buffer may exceed 32 KiB (see largePieces)
 
 	// busy is read by other goroutines: the bytes in a Write that has
 	// not returned, or kept (busyBytes, see Conn.Buffered), whether a
@@ -716,8 +746,14 @@ func (w *writer) frame(t io.Writer, h frame.Header, payload []byte) (int, error)
 	w.whole = false
 	n := 0
 	size := h.Len() + len(payload)
-	if size > writeBufferSize && cap(*w.bp) == writeBufferSize {
-		w.enlarge()
+	if size > writeBufferSize {
+		i := 0
+		if w.big {
+			i = largeClass(size)
+		}
+		if cap(*w.bp) < frame.MaxHeaderLen+largePieces[i] {
+			w.enlarge(i)
+		}
 	}
 	if room := cap(*w.bp) - len(*w.bp); size > room && (size <= cap(*w.bp) || h.Len() > room) {
 		k, err := w.flush(t)
@@ -834,9 +870,9 @@ func (w *writer) abandon() {
 	}
 }
 
-// enlarge moves the bytes appended so far to a buffer from largePool.
-func (w *writer) enlarge() {
-	bp := largePool.Get().(*[]byte)
+// enlarge moves the bytes appended so far to a buffer from largePools[i].
+func (w *writer) enlarge(i int) {
+	bp := largePools[i].Get().(*[]byte)
 	*bp = append((*bp)[:0], *w.bp...)
 	putBuffer(w.bp)
 	w.bp = bp

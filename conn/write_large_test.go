@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
+	"runtime"
 	"testing"
 	"testing/synctest"
 
@@ -45,74 +47,124 @@ func unframe(t *testing.T, wire []byte, masked bool, want ...[]byte) {
 	}
 }
 
-// pieces is how many Writes a stream of n bytes that does not fit a
-// write buffer leaves in: a header's room and largePiece bytes each, the
-// last one the rest.
-func pieces(n int) int {
-	const piece = frame.MaxHeaderLen + largePiece
-	return (n + piece - 1) / piece
+// piece is the length of each Write but the last of a stream of n bytes
+// that does not fit a write buffer, for a writer with big set or not: a
+// header's room and the piece of the buffer chosen for it.
+func piece(n int, big bool) int {
+	if !big {
+		return frame.MaxHeaderLen + largePieces[0]
+	}
+	return frame.MaxHeaderLen + largePieces[largeClass(n)]
 }
 
-// A frame longer than a write buffer leaves in pieces of largePiece bytes
-// and a header's room, one Write each (the last one the rest), and the
-// bytes on
-// the wire are exactly the frame, masked for a client. A frame that fits
-// in one piece leaves in one Write. Afterwards the Conn holds no buffer.
+// pieces is how many Writes a stream of n bytes that does not fit a
+// write buffer leaves in: piece bytes each, the last one the rest.
+func pieces(n int, big bool) int {
+	return (n + piece(n, big) - 1) / piece(n, big)
+}
+
+// A frame longer than a write buffer leaves, with big pieces, in one Write
+// from the smallest large buffer that holds it, or, longer than the
+// largest, in pieces of largePiece bytes and a header's room, one Write
+// each (the last one the rest); without, in pieces of 32 KiB and a
+// header's room. The bytes on the wire are exactly the frame, masked for
+// a client. Afterwards the Conn holds no buffer.
 func TestLargeFramePieces(t *testing.T) {
-	for _, role := range []Role{RoleClient, RoleServer} {
-		for _, size := range []int{writeBufferSize + 1, 100 << 10, largePiece, 1 << 20, 1<<20 + 5, 3<<20 + 1000} {
-			g := &gateTransport{}
-			c := New(g, &Config{Role: role})
-			p := patterned(size)
-			if err := c.WriteMessage(context.Background(), frame.OpBinary, p); err != nil {
-				t.Fatal(err)
-			}
-			// Each Write but the last is a whole buffer: the header's room
-			// is the payload's in the pieces after the first.
-			stream := frame.Header{Length: int64(size), Masked: role == RoleClient}.Len() + size
-			if want := pieces(stream); len(g.writes) != want {
-				t.Errorf("%v, %d bytes: %d Writes, want %d", role, size, len(g.writes), want)
-			}
-			for i, w := range g.writes[:len(g.writes)-1] {
-				if len(w) != frame.MaxHeaderLen+largePiece {
-					t.Errorf("%v, %d bytes: Write %d of %d bytes", role, size, i, len(w))
+	for _, big := range []bool{false, true} {
+		for _, role := range []Role{RoleClient, RoleServer} {
+			for _, size := range []int{writeBufferSize + 1, 64 << 10, 64<<10 + 1, 100 << 10, 128<<10 + 1, largePiece, largePiece + 1, 1 << 20, 1<<20 + 5, 3<<20 + 1000} {
+				g := &gateTransport{}
+				c := New(g, &Config{Role: role})
+				c.w.big = big
+				p := patterned(size)
+				if err := c.WriteMessage(context.Background(), frame.OpBinary, p); err != nil {
+					t.Fatal(err)
 				}
-			}
-			unframe(t, bytes.Join(g.writes, nil), role == RoleClient, p)
-			if c.w.bp != nil {
-				t.Errorf("%v, %d bytes: the Conn holds a buffer of %d bytes after the write", role, size, cap(*c.w.bp))
+				// Each Write but the last is a whole buffer: the header's
+				// room is the payload's in the pieces after the first.
+				stream := frame.Header{Length: int64(size), Masked: role == RoleClient}.Len() + size
+				if want := pieces(stream, big); len(g.writes) != want {
+					t.Errorf("big %v, %v, %d bytes: %d Writes, want %d", big, role, size, len(g.writes), want)
+				}
+				for i, w := range g.writes[:len(g.writes)-1] {
+					if len(w) != piece(stream, big) {
+						t.Errorf("big %v, %v, %d bytes: Write %d of %d bytes", big, role, size, i, len(w))
+					}
+				}
+				unframe(t, bytes.Join(g.writes, nil), role == RoleClient, p)
+				if c.w.bp != nil {
+					t.Errorf("big %v, %v, %d bytes: the Conn holds a buffer of %d bytes after the write", big, role, size, cap(*c.w.bp))
+				}
 			}
 		}
 	}
 }
 
 // Two large frames in a burst, the first of every length around the
-// boundaries of the pieces, for both roles: the bytes on the wire are
-// exactly the two frames, and every Write but the last holds at least
-// largePiece bytes, none more than a piece and a header's room.
+// boundaries of the buffers and pieces, for both roles, with big pieces
+// and without: the bytes on the wire are exactly the two frames, no Write
+// holds more than a piece and a header's room, and every Write but the
+// last holds at least 32 KiB, unless it ends with the first frame (the
+// second, which fits a buffer, is never split: see writer).
 func TestLargeFramesBackToBack(t *testing.T) {
 	second := patterned(70000)
-	for _, role := range []Role{RoleClient, RoleServer} {
-		var sizes []int
-		for _, edge := range []int{largePiece, 2 * largePiece, 3 * largePiece} {
-			for n := edge - 30; n <= edge+30; n++ {
-				sizes = append(sizes, n)
-			}
-		}
-		for _, size := range sizes {
-			g := &gateTransport{}
-			c := New(g, &Config{Role: role})
-			first := patterned(size)
-			if err := c.WriteMessages(context.Background(), frame.OpBinary, first, second); err != nil {
-				t.Fatal(err)
-			}
-			for i, w := range g.writes {
-				if len(w) > largePiece+frame.MaxHeaderLen || i < len(g.writes)-1 && len(w) < largePiece {
-					t.Errorf("%v, %d bytes: Write %d of %d bytes", role, size, i, len(w))
+	for _, big := range []bool{false, true} {
+		for _, role := range []Role{RoleClient, RoleServer} {
+			var sizes []int
+			for _, edge := range []int{largePieces[0], largePieces[1], largePieces[2], largePiece, 2 * largePiece, 3 * largePiece} {
+				for n := edge - 30; n <= edge+30; n++ {
+					sizes = append(sizes, n)
 				}
 			}
-			unframe(t, bytes.Join(g.writes, nil), role == RoleClient, first, second)
+			for _, size := range sizes {
+				g := &gateTransport{}
+				c := New(g, &Config{Role: role})
+				c.w.big = big
+				first := patterned(size)
+				if err := c.WriteMessages(context.Background(), frame.OpBinary, first, second); err != nil {
+					t.Fatal(err)
+				}
+				firstEnd := frame.Header{Length: int64(size), Masked: role == RoleClient}.Len() + size
+				limit := piece(firstEnd, big)
+				at := 0
+				for i, w := range g.writes {
+					at += len(w)
+					if len(w) > max(limit, piece(len(second)+14, big)) || i < len(g.writes)-1 && at != firstEnd && len(w) < largePieces[0] {
+						t.Errorf("big %v, %v, %d bytes: Write %d of %d bytes", big, role, size, i, len(w))
+					}
+				}
+				unframe(t, bytes.Join(g.writes, nil), role == RoleClient, first, second)
+			}
 		}
+	}
+}
+
+// A Conn sends large frames in big pieces over a TCP connection on Linux,
+// whose progress the watchdog of WriteTimeout sees during a Write, and
+// with no WriteTimeout; over another transport with one, in pieces of
+// 32 KiB.
+func TestLargePiecesByTransport(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	if c := New(a, nil); c.w.big {
+		t.Error("big pieces over net.Pipe with the default WriteTimeout")
+	}
+	if c := New(a, &Config{WriteTimeout: -1}); !c.w.big {
+		t.Error("no big pieces with no WriteTimeout")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	tc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	if c := New(tc, nil); c.w.big != (runtime.GOOS == "linux") {
+		t.Errorf("over TCP on %s: big pieces %v", runtime.GOOS, c.w.big)
 	}
 }
 
@@ -131,10 +183,10 @@ func TestLargeFrameInBurst(t *testing.T) {
 	full := true
 	for i, w := range g.writes {
 		sizes[i] = len(w)
-		full = full && (i == len(g.writes)-1 || len(w) == frame.MaxHeaderLen+largePiece)
+		full = full && (i == len(g.writes)-1 || len(w) == piece(stream, false))
 	}
-	if want := pieces(stream); len(g.writes) != want || !full {
-		t.Errorf("Writes of %v bytes, want %d, all but the last of %d", sizes, want, frame.MaxHeaderLen+largePiece)
+	if want := pieces(stream, false); len(g.writes) != want || !full {
+		t.Errorf("Writes of %v bytes, want %d, all but the last of %d", sizes, want, piece(stream, false))
 	}
 	unframe(t, bytes.Join(g.writes, nil), true, small, large, small)
 }
