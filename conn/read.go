@@ -220,8 +220,10 @@ func (c *Conn) ReadDataFrame(ctx context.Context, dst []byte) (frame.Frame, erro
 			return frame.Frame{}, err
 		}
 	}
-	// Nothing on the path of a message already buffered panics, so it
-	// releases the lock itself, without a defer.
+	// Nothing on the path of a message already buffered, or on await's
+	// (which reads a socket of the standard library's), calls code of the
+	// caller's or panics, so it releases the lock itself, without a
+	// defer.
 	for {
 		if op, p, ok, err := c.takeWhole(dst); ok {
 			if err != nil {
@@ -250,9 +252,10 @@ func (c *Conn) ReadDataFrame(ctx context.Context, dst []byte) (frame.Frame, erro
 // BenchmarkIdleConn, the waiting rows). An error is the transport's, for
 // readFailed. The read lock is held.
 func (c *Conn) await(ctx context.Context) (waited bool, err error) {
-	if c.ended.Load() || !c.wholeOK() || c.rd.Buffered() > 0 {
+	if c.ended.Load() || !c.wholeOK() || c.rd.Buffered() > 0 || !onSocket(c.t) {
 		// Ended, or duties before any read (a pong owed, a message
-		// streamed to drop), or bytes to read at once.
+		// streamed to drop), or bytes to read at once, or a transport
+		// the reader does not wait on.
 		return false, nil
 	}
 	c.rbind.Arm(ctx)
@@ -596,12 +599,14 @@ func (c *Conn) control(ctx context.Context) error {
 // [ErrClosed]). See [Conn.ReadDataFrame] for the rest, and for reading
 // into a buffer of the caller's.
 func (c *Conn) ReadMessage(ctx context.Context) (frame.Opcode, []byte, error) {
+	if err := c.lockRead(ctx); err != nil {
+		return 0, nil, err
+	}
+	// A deferred unlock: the reads may call the caller's code (a Logger,
+	// a Transport), which may panic.
+	defer c.rlock.unlock()
 	for {
-		if err := c.lockRead(ctx); err != nil {
-			return 0, nil, err
-		}
 		op, p, err := c.receive(ctx, nil)
-		c.rlock.unlock()
 		if err != nil {
 			return 0, nil, err
 		}

@@ -212,6 +212,16 @@ func readSource(t io.Reader) io.Reader {
 	return t
 }
 
+// onSocket reports whether the frame reader of t reads a TCP or Unix
+// socket itself (readSource), which it can wait on without a buffer.
+func onSocket(t io.Reader) bool {
+	switch readSource(t).(type) {
+	case *net.TCPConn, *net.UnixConn:
+		return true
+	}
+	return false
+}
+
 // prefixed serves bytes read past the handshake before reading its
 // transport again.
 type prefixed struct {
