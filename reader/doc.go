@@ -56,7 +56,11 @@
 // when the call ends with nothing left buffered, so an idle Reader holds no
 // read buffer. The cache holds no state a caller can observe. ReadFrame's
 // payload buffer stays with the Reader for the next frame unless it grew
-// past 1 MiB.
+// past 1 MiB. A call waiting for the next frame on a TCP or Unix socket
+// holds no buffer at all: it waits for the socket to be readable, then
+// takes one. [Reader.Wait] does that wait alone, so that a goroutine can
+// wait near the top of its stack and keep the smallest stack a goroutine
+// has.
 //
 // # websocket-client
 //
