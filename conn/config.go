@@ -82,7 +82,8 @@ type Config struct {
 	// the connection with an error matching [ErrWriteTimeout], and the
 	// connection is reset, as by CloseNow: what is unsent would never
 	// leave. Progress is each write to the socket (of at most
-	// 32 KiB, or the send queue's frames) that begins and, over TCP (and
+	// 32 KiB where no acknowledgement is seen, 256 KiB where it is, or
+	// the send queue's frames) that begins and, over TCP (and
 	// TLS over it) on Linux, any byte the peer's TCP acknowledges, even
 	// while the kernel's send buffer keeps a write blocked. So a large
 	// message the peer takes slowly is never stopped. A stalled send

@@ -99,8 +99,9 @@
 // header's room, the smallest that holds the frame: a frame of up to
 // 256 KiB leaves in one system call, a longer one in pieces of 256 KiB
 // (262,158 bytes). Over other transports each system call must end
-// within WriteTimeout, and the pieces are of 32 KiB (32,782 bytes). The trace's copy of a received payload is kept between frames only
-// when it is small (64 KiB at most).
+// within WriteTimeout, and the pieces are of 32 KiB (32,782 bytes). The
+// trace's copy of a received payload is kept between frames only when it
+// is small (64 KiB at most).
 //
 // Writes are coalesced. A sender that finds the write lock held does not
 // wait: it copies its frame, masked with a fresh key, into the Conn's send
@@ -156,10 +157,13 @@
 //     lost (a call of another kind may refuse to take over: see
 //     [ErrMixedRead]).
 //   - A stopped write that had not written any byte leaves the connection
-//     usable too, and so does one stopped in the middle of frames of up to
-//     32 KiB, which are never split across system calls: their rest is
-//     kept and goes out first with the next write ([TimeoutError] Kept).
-//     One stopped in the middle of a larger frame cannot be resumed
+//     usable too, and so does one stopped in the middle of frames that lie
+//     whole in the write buffer, which are never split across system
+//     calls: every frame of up to 32 KiB, and, where large frames leave
+//     from buffers of up to 256 KiB (see Concurrency above), every frame of up
+//     to 256 KiB and the last piece of a longer one. Their rest is kept
+//     and goes out first with the next write ([TimeoutError] Kept). One
+//     stopped in the middle of another frame cannot be resumed
 //     without corrupting the stream: the [*TimeoutError] has Broken set and
 //     matches [ErrBroken], and the connection is closed (under TLS
 //     without a close_notify alert, which the peer would read as the end

@@ -110,13 +110,15 @@ var ErrConnectionLost = errors.New("conn: connection to remote host was lost")
 // A read stopped this way leaves the connection usable: the next read
 // resumes where it stopped. So does a write that had not written any byte,
 // and one stopped in the middle of frames that lie whole in the Conn's
-// write buffer (every frame up to 32 KiB): the bytes not written are kept
-// and go out, before any other frame, with the Conn's next write (a send,
-// a pong or the closing handshake). Kept reports that the call's own frame
-// is among them: it is not lost, unless the connection ends first. A
-// write stopped in the middle of a larger frame, whose rest cannot be
-// kept, sets Broken, matches [ErrBroken], and leaves the connection
-// closed.
+// write buffer (every frame up to 32 KiB; over a TCP connection on Linux,
+// or with no WriteTimeout, every frame up to 256 KiB and the last piece
+// of a longer one: see the package's Concurrency section): the bytes not
+// written are kept and go out, before any other frame, with the Conn's
+// next write (a send, a pong or the closing handshake). Kept reports that
+// the call's own frame is among them: it is not lost, unless the
+// connection ends first. A write stopped in the middle of another frame,
+// whose rest cannot be kept, sets Broken, matches [ErrBroken], and leaves
+// the connection closed.
 type TimeoutError struct {
 	Op     string // "read", "write", "dial" or "close"
 	Broken bool   // a write cut a frame: the connection is closed (ErrBroken)

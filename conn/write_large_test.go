@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/mask"
@@ -255,5 +256,53 @@ func TestLargeFrameNoAllocs(t *testing.T) {
 		}
 	}); n != 0 {
 		t.Errorf("%.1f allocations per 1 MiB message, want 0", n)
+	}
+}
+
+// A frame of 200 KiB stopped after its first bytes: with big pieces it
+// lies whole in its buffer, so its rest is kept and goes out first with
+// the next write; with 32 KiB pieces it was cut and the connection fails.
+func TestLargeFrameStoppedByPieceSize(t *testing.T) {
+	const size, read = 200 << 10, 1000
+	const frameLen = 14 + size // header with an 8-byte length and a key
+	for _, big := range []bool{false, true} {
+		t.Run(map[bool]string{false: "32 KiB pieces", true: "big pieces"}[big], func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				a, b := net.Pipe()
+				defer b.Close()
+				c := New(a, nil)
+				defer c.CloseNow()
+				c.w.big = big
+				p := patterned(size)
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				defer cancel()
+				errc := make(chan error, 1)
+				go func() { errc <- c.WriteMessage(ctx, frame.OpBinary, p) }()
+				head := make([]byte, read)
+				if _, err := io.ReadFull(b, head); err != nil {
+					t.Fatal(err)
+				}
+				err := <-errc
+				var te *TimeoutError
+				if !errors.As(err, &te) || te.Kept != big || te.Broken == big || errors.Is(err, ErrBroken) == big {
+					t.Fatalf("WriteMessage = %#v, want a timeout with Kept %v", err, big)
+				}
+				if !big {
+					return
+				}
+				if got := c.Buffered(); got != frameLen-read {
+					t.Errorf("Buffered = %d, want %d", got, frameLen-read)
+				}
+				go func() { errc <- c.WriteMessage(context.Background(), frame.OpText, []byte("next")) }()
+				rest := make([]byte, frameLen-read+2+4+4)
+				if _, err := io.ReadFull(b, rest); err != nil {
+					t.Fatal(err)
+				}
+				if err := <-errc; err != nil {
+					t.Fatalf("next write: %v", err)
+				}
+				unframe(t, append(head, rest...), true, p, []byte("next"))
+			})
+		})
 	}
 }
