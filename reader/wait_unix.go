@@ -17,7 +17,7 @@ type rawWait struct {
 	rc   syscall.RawConn
 	read func(fd uintptr) bool // the callback of rc.Read, bound to this rawWait
 	r    *Reader
-	err  error // the last read's error, taken by fillRaw
+	err  error // the last read's error, taken by rawFailed
 }
 
 // newRawWait returns a rawWait for r's source when it is a TCP or Unix
