@@ -1,6 +1,7 @@
 package conn
 
 import (
+	"crypto/tls"
 	"net"
 
 	"golang.org/x/sys/unix"
@@ -44,6 +45,8 @@ func tcpOf(t Transport) *net.TCPConn {
 			return x.tcp()
 		case *net.TCPConn:
 			return x
+		case *tls.Conn:
+			t = x.NetConn()
 		case *prefixed:
 			t = x.Transport
 		case *netTransport:

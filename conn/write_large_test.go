@@ -3,6 +3,7 @@ package conn
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -166,6 +167,9 @@ func TestLargePiecesByTransport(t *testing.T) {
 	defer tc.Close()
 	if c := New(tc, nil); c.w.big != (runtime.GOOS == "linux") {
 		t.Errorf("over TCP on %s: big pieces %v", runtime.GOOS, c.w.big)
+	}
+	if c := New(tls.Client(tc, &tls.Config{}), nil); c.w.big != (runtime.GOOS == "linux") {
+		t.Errorf("over TLS over TCP on %s: big pieces %v", runtime.GOOS, c.w.big)
 	}
 }
 
