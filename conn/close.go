@@ -73,7 +73,7 @@ func (c *Conn) Close(ctx context.Context, code status.Code, reason string) error
 			return closedBy(err)
 		}
 	}
-	switch lerr := c.rlock.lock(ctx, c.done); lerr {
+	switch lerr := c.rlock.lock(ctx, &c.done); lerr {
 	case nil:
 		err = c.drain(ctx)
 		c.rlock.unlock()

@@ -77,10 +77,10 @@ type Conn struct {
 	streaming atomic.Bool // a MessageWriter holds the write lock
 
 	mu   sync.Mutex
-	rerr error         // terminal error for reads
-	werr error         // terminal error for writes
-	done chan struct{} // closed once the transport is closed
-	ends *[]func()     // under mu: run once the transport is closed (onEnd)
+	rerr error      // terminal error for reads
+	werr error      // terminal error for writes
+	done doneSignal // fires once the transport is closed
+	ends *[]func()  // under mu: run once the transport is closed (onEnd)
 }
 
 // New returns a Conn over t, whose opening handshake is done: the server
@@ -106,7 +106,6 @@ func newConn(t Transport, cfg *Config, tr *tracer) *Conn {
 		t:     t,
 		cfg:   cfg.settings(),
 		trace: tr,
-		done:  make(chan struct{}),
 	}
 	c.rd = cfg.reader(t)
 	c.asm = cfg.assembler()
@@ -157,7 +156,7 @@ func (c *Conn) lockRead(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return &TimeoutError{Op: "read", Ctx: err}
 	}
-	if err := c.rlock.lock(ctx, c.done); err != nil {
+	if err := c.rlock.lock(ctx, &c.done); err != nil {
 		if err == errStopped {
 			return c.readErr()
 		}
@@ -193,7 +192,7 @@ func (c *Conn) waitWrite(ctx context.Context) error {
 	if _, ok := ctx.Deadline(); !ok {
 		heldBy = &c.streaming
 	}
-	switch err := c.wlock.wait(ctx, c.done, heldBy, ReplyTimeout); err {
+	switch err := c.wlock.wait(ctx, &c.done, heldBy, ReplyTimeout); err {
 	case nil:
 		if err := ctx.Err(); err != nil {
 			// Handed the lock as ctx ended: do the holder's duties
@@ -262,7 +261,7 @@ func (c *Conn) drop(rerr, werr error, closeT func() error) bool {
 	c.mu.Unlock()
 	if first {
 		closeT()
-		close(c.done)
+		c.done.fire()
 		c.rbind.Release()
 		c.wbind.Release()
 		if ends != nil {

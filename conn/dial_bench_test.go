@@ -53,9 +53,9 @@ func BenchmarkDialConn(b *testing.B) {
 }
 
 // maxDialAllocs is what a DialConn may allocate: the URL, the key, the
-// answer's text and its list of fields, and the Conn with its done channel,
-// reader and transport; 9 today, and one to spare.
-const maxDialAllocs = 10
+// answer's text and its list of fields, and the Conn with its reader and
+// transport; 8 today, and one to spare.
+const maxDialAllocs = 9
 
 // DialConn over a canned answer allocates at most maxDialAllocs times:
 // the request and the answer's reader are pooled, the answer's fields are
@@ -149,10 +149,10 @@ func upgradeOne(nc net.Conn, buf []byte) {
 }
 
 // maxDialOverRaw is what a Dial with the zero Dialer may allocate beyond a
-// raw dial over loopback TCP: 8 today (the URL, the key, the answer's
-// text and its list of fields, the Conn with its done channel and reader,
-// and the context that carries the bound's deadline), and one to spare.
-const maxDialOverRaw = 9
+// raw dial over loopback TCP: 7 today (the URL, the key, the answer's
+// text and its list of fields, the Conn with its reader, and the context
+// that carries the bound's deadline), and one to spare.
+const maxDialOverRaw = 8
 
 // A Dial with the zero Dialer over loopback TCP allocates at most
 // maxDialOverRaw times more than a raw dial: net.Dialer.DialContext with

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// errStopped is returned by ctxMutex.lock when its stop channel closed
+// errStopped is returned by ctxMutex.lock when its stop signal fired
 // before the lock was free.
 var errStopped = errors.New("conn: lock wait stopped")
 
@@ -61,11 +61,11 @@ func (w *waiter) arm(d time.Duration) *time.Timer {
 }
 
 // lock takes the lock. It gives up, having taken nothing, when ctx ends
-// (returning ctx.Err()) or when stop, which may be nil, is closed
+// (returning ctx.Err()) or when stop, which may be nil, fires
 // (returning errStopped), unless the lock is handed to it as it gives up:
 // then it returns nil, holding the lock, since the holder that handed it
 // over left its caller's duties (frames queued, a pong owed) to it.
-func (m *ctxMutex) lock(ctx context.Context, stop <-chan struct{}) error {
+func (m *ctxMutex) lock(ctx context.Context, stop *doneSignal) error {
 	if m.state.CompareAndSwap(mutexUnlocked, mutexLocked) {
 		return nil
 	}
@@ -84,7 +84,7 @@ func (m *ctxMutex) tryLock() bool {
 // it: once one has held it for bound, counted from its start or
 // the wait's, whichever is later, the wait gives up with errHeldUp. The
 // waiter keeps its place in the queue while other holders come and go.
-func (m *ctxMutex) wait(ctx context.Context, stop <-chan struct{}, heldBy *atomic.Bool, bound time.Duration) error {
+func (m *ctxMutex) wait(ctx context.Context, stop *doneSignal, heldBy *atomic.Bool, bound time.Duration) error {
 	m.mu.Lock()
 	for {
 		s := m.state.Load()
@@ -123,6 +123,10 @@ func (m *ctxMutex) wait(ctx context.Context, stop <-chan struct{}, heldBy *atomi
 	m.push(w)
 	m.mu.Unlock()
 	defer m.release(w)
+	var stopped <-chan struct{}
+	if stop != nil {
+		stopped = stop.wait()
+	}
 
 	var err error
 	for err == nil {
@@ -139,7 +143,7 @@ func (m *ctxMutex) wait(ctx context.Context, stop <-chan struct{}, heldBy *atomi
 			expired, err = m.heldUp(w, heldBy, timer)
 		case <-ctx.Done():
 			err = ctx.Err()
-		case <-stop:
+		case <-stopped:
 			err = errStopped
 		}
 	}

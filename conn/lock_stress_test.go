@@ -43,7 +43,7 @@ func TestCtxMutexBoundStress(t *testing.T) {
 	var flag atomic.Bool
 	var holders atomic.Int32
 	var taken, gaveUp, heldUpN atomic.Int64
-	stop := make(chan struct{})
+	var stop doneSignal
 	var stopOnce sync.Once
 	var wg sync.WaitGroup
 	for i := range 12 {
@@ -54,9 +54,9 @@ func TestCtxMutexBoundStress(t *testing.T) {
 				if r.IntN(3) == 0 {
 					ctx, cancel = context.WithTimeout(context.Background(), time.Duration(r.IntN(20))*time.Microsecond)
 				}
-				var st <-chan struct{}
+				var st *doneSignal
 				if r.IntN(50) == 0 {
-					st = stop
+					st = &stop
 				}
 				var err error
 				switch r.IntN(3) {
@@ -102,10 +102,10 @@ func TestCtxMutexBoundStress(t *testing.T) {
 	}
 	go func() {
 		time.Sleep(200 * time.Millisecond)
-		stopOnce.Do(func() { close(stop) })
+		stopOnce.Do(stop.fire)
 	}()
 	wg.Wait()
-	stopOnce.Do(func() { close(stop) })
+	stopOnce.Do(stop.fire)
 	t.Logf("taken %d, gave up %d (heldUp %d)", taken.Load(), gaveUp.Load(), heldUpN.Load())
 	checkFree(t, &m, mutexUnlocked)
 }

@@ -123,7 +123,7 @@ func TestCtxMutexBound(t *testing.T) {
 	})
 }
 
-// A waiter gives up when its context ends or its stop channel closes, and
+// A waiter gives up when its context ends or its stop signal fires, and
 // the lock still works afterwards; a waiter that stays gets it in turn.
 func TestCtxMutexGiveUp(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -137,10 +137,10 @@ func TestCtxMutexGiveUp(t *testing.T) {
 		if err := m.lock(ctx, nil); !errors.Is(err, context.DeadlineExceeded) || time.Since(start) != 10*time.Millisecond {
 			t.Fatalf("lock with a 10ms context = %v after %v", err, time.Since(start))
 		}
-		stop := make(chan struct{})
-		close(stop)
-		if err := m.lock(context.Background(), stop); err != errStopped {
-			t.Fatalf("lock with a closed stop = %v", err)
+		var stop doneSignal
+		stop.fire()
+		if err := m.lock(context.Background(), &stop); err != errStopped {
+			t.Fatalf("lock with a fired stop = %v", err)
 		}
 		got := make(chan struct{})
 		go func() {
@@ -165,13 +165,13 @@ func TestCtxMutexGiveUp(t *testing.T) {
 // queue starts a goroutine per context that waits for m, held by the
 // caller, each one queued before the next starts. A goroutine that takes
 // the lock sends its index on took and releases the lock; each sends what
-// lock returned on done. stops[i], if not nil, is the stop channel of
+// lock returned on done. stops[i], if not nil, is the stop signal of
 // waiter i.
-func queue(m *ctxMutex, ctxs []context.Context, stops []chan struct{}) (took chan int, done chan error) {
+func queue(m *ctxMutex, ctxs []context.Context, stops []*doneSignal) (took chan int, done chan error) {
 	took = make(chan int, len(ctxs))
 	done = make(chan error, len(ctxs))
 	for i, ctx := range ctxs {
-		var stop chan struct{}
+		var stop *doneSignal
 		if stops != nil {
 			stop = stops[i]
 		}
@@ -223,7 +223,7 @@ func TestCtxMutexArrivalOrder(t *testing.T) {
 	})
 }
 
-// A waiter whose context ends, or whose stop channel closes, leaves the
+// A waiter whose context ends, or whose stop signal fires, leaves the
 // queue: it takes nothing, the waiters behind it get the lock in their
 // order, and once the last waiter left the holder releases without
 // looking for any.
@@ -233,11 +233,11 @@ func TestCtxMutexWaiterLeaves(t *testing.T) {
 		m.lock(context.Background(), nil)
 		ctx1, cancel1 := context.WithCancel(context.Background())
 		defer cancel1()
-		stops := []chan struct{}{nil, nil, make(chan struct{}), nil}
+		stops := []*doneSignal{nil, nil, new(doneSignal), nil}
 		ctxs := []context.Context{context.Background(), ctx1, context.Background(), context.Background()}
 		took, done := queue(&m, ctxs, stops)
 		cancel1()
-		close(stops[2])
+		stops[2].fire()
 		synctest.Wait()
 		if len(done) != 2 {
 			t.Fatalf("%d waiters gave up, want the 2 told to", len(done))

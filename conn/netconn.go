@@ -157,7 +157,7 @@ func (n *netConn) Write(p []byte) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, n.opError("write", &TimeoutError{Op: "write", Ctx: err}, &n.wd)
 	}
-	if err := n.wmu.lock(ctx, n.c.done); err != nil {
+	if err := n.wmu.lock(ctx, &n.c.done); err != nil {
 		return 0, n.opError("write", n.c.lockFailed(err), &n.wd)
 	}
 	defer n.wmu.unlock()
@@ -367,7 +367,7 @@ func (n *netConn) close() error {
 // [ErrInvalidText], and no close frame is sent.
 func (n *netConn) CloseWrite() error {
 	ctx := n.wd.context()
-	if err := n.wmu.lock(ctx, n.c.done); err != nil {
+	if err := n.wmu.lock(ctx, &n.c.done); err != nil {
 		return n.opError("write", n.c.lockFailed(err), &n.wd)
 	}
 	defer n.wmu.unlock()

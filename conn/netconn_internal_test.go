@@ -42,7 +42,7 @@ func TestNetConnEndsWithConn(t *testing.T) {
 			}
 			n := nc.(*netConn)
 			tt.end(t, c, nc, peer)
-			<-c.done
+			<-c.done.wait()
 			for name, d := range map[string]*deadline{"read": &n.rd, "write": &n.wd} {
 				if d.context().Err() == nil {
 					t.Errorf("%s context live after the Conn ended", name)

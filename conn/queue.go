@@ -629,7 +629,7 @@ func (c *Conn) awaitMessage(ctx context.Context, end <-chan struct{}, limit *tim
 	select {
 	case <-end:
 		return nil
-	case <-c.done:
+	case <-c.done.wait():
 		return nil
 	case <-ctx.Done():
 		return &TimeoutError{Op: "write", Ctx: ctx.Err()}

@@ -985,19 +985,18 @@ func (c *Conn) lingerUntil(dl time.Time) {
 	if !c.closeSent.Load() {
 		return
 	}
-	select {
-	case <-c.done:
-	default:
-		// A receiving call's context stops bounding the socket: the
-		// linger has its own deadline, and a context that ended during
-		// it would cut it short, closing the socket with input unread,
-		// which resets TCP and loses what was still to be sent (the
-		// close frame among it). Close's context bounds all of Close.
-		if !c.rf.closing {
-			c.rbind.Disarm()
-		}
-		linger(c.t, dl)
+	if c.done.fired() {
+		return
 	}
+	// A receiving call's context stops bounding the socket: the linger
+	// has its own deadline, and a context that ended during it would cut
+	// it short, closing the socket with input unread, which resets TCP and
+	// loses what was still to be sent (the close frame among it). Close's
+	// context bounds all of Close.
+	if !c.rf.closing {
+		c.rbind.Disarm()
+	}
+	linger(c.t, dl)
 }
 
 // replyClose writes a close frame with payload unless one was sent
@@ -1008,7 +1007,7 @@ func (c *Conn) lingerUntil(dl time.Time) {
 func (c *Conn) replyClose(payload []byte, dl time.Time) {
 	if !c.wlock.tryLock() {
 		ctx, cancel := context.WithDeadline(context.Background(), dl)
-		err := c.wlock.lock(ctx, c.done)
+		err := c.wlock.lock(ctx, &c.done)
 		cancel()
 		if err != nil {
 			return

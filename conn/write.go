@@ -686,12 +686,13 @@ func (c *Conn) writeFailed(err error) error {
 type writer struct {
 	bp *[]byte // the lent buffer, holding the bytes not yet written; nil between locked sections unless kept
 
-	cont  bool // the buffer starts inside a frame whose first bytes were written
-	open  bool // a frame is being copied in pieces: its payload's rest is the caller's
-	whole bool // the last frame appended lies whole in the buffer
-	kept  bool // the last flush stopped early and kept the rest of the buffer
-	cut   bool // the last flush stopped inside a frame that can never be finished
-	big   bool // a large frame's buffer may exceed 32 KiB (see largePieces)
+	cont    bool // the buffer starts inside a frame whose first bytes were written
+	open    bool // a frame is being copied in pieces: its payload's rest is the caller's
+	whole   bool // the last frame appended lies whole in the buffer
+	kept    bool // the last flush stopped early and kept the rest of the buffer
+	cut     bool // the last flush stopped inside a frame that can never be finished
+	big     bool // a large frame's buffer may exceed 32 KiB (see largePieces)
+	dropped bool // the last flush failed with frames of pre (below) in it
 
 	// busy is read by other goroutines: the bytes in a Write that has
 	// not returned, or kept (busyBytes, see Conn.Buffered), whether a
@@ -708,11 +709,10 @@ type writer struct {
 	// the buffer by the next flush, in one vectored write. They count in
 	// the queue's bytes, queued, until they are written or dropped, so
 	// that the queue's limit bounds them too.
-	pre     []*[]byte
-	queued  *atomic.Int64
-	vec     net.Buffers // the buffers of that write, consumed as written
-	iov     net.Buffers // vec's array, kept for reuse
-	dropped bool        // the last flush failed with frames of pre in it
+	pre    []*[]byte
+	queued *atomic.Int64
+	vec    net.Buffers // the buffers of that write, consumed as written
+	iov    net.Buffers // vec's array, kept for reuse
 }
 
 // The parts of writer.busy.
