@@ -69,7 +69,10 @@ type Conn struct {
 
 	// A pong the receiving call left to the write lock's holder (pong.go).
 	pongOwed atomic.Bool
-	pongBox  atomic.Pointer[pongBox]
+	// closeBegun: a close frame's write began (and did not fail); it is
+	// set before closeSent, which waits for the write to return.
+	closeBegun atomic.Bool
+	pongBox    atomic.Pointer[pongBox]
 
 	closeSent atomic.Bool // a close frame was written
 	replying  atomic.Bool // a close frame answers the peer: a pong still owed goes first

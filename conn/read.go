@@ -44,7 +44,7 @@ type inFrame struct {
 	mode readMode     // the mode reading it; modeNone between frames
 
 	// peerFirst, in modeClosing, reports that the peer's close frame was
-	// read before this side sent one: the peer began the closing
+	// read before this side began writing one: the peer began the closing
 	// handshake, even if this side's close, sent since, answers it.
 	peerFirst bool
 	// closing: Close is reading the peer's answer, under its context,
@@ -587,7 +587,7 @@ func (c *Conn) control(ctx context.Context) error {
 			return c.sendPong(ctx)
 		}
 	case frame.OpClose:
-		return c.peerClosed(ctx, frame.Frame{Header: c.rf.h, Payload: c.ctl[:c.rf.h.Length]}, false)
+		return c.peerClosed(ctx, frame.Frame{Header: c.rf.h, Payload: c.ctl[:c.rf.h.Length]}, !c.closeBegun.Load())
 	}
 	return nil
 }
@@ -735,7 +735,7 @@ func (c *Conn) recvFrame(ctx context.Context) (frame.Frame, error) {
 			c.ctl = new([frame.MaxControlPayload]byte)
 		}
 		copy(c.ctl[:], f.Payload)
-		c.rf.mode, c.rf.peerFirst = modeClosing, !c.closeSent.Load()
+		c.rf.mode, c.rf.peerFirst = modeClosing, !c.closeBegun.Load()
 	}
 	c.trace.received(f)
 	return f, nil
@@ -889,8 +889,9 @@ const closeGrace = 500 * time.Millisecond
 // code unless a close frame was sent already, then closes the socket. The
 // answer is bounded by ReplyTimeout, whatever ctx, so that a writer holding
 // the write lock or a peer that stopped reading cannot keep the call
-// waiting. peerFirst says that the frame, read earlier by ReadFrame, came
-// before this side's close, which then answered it.
+// waiting. peerFirst says that the frame came before this side began
+// writing its close frame (which, sent since, answered it); otherwise the
+// frame answers ours, even if it was read before our write returned.
 func (c *Conn) peerClosed(ctx context.Context, f frame.Frame, peerFirst bool) error {
 	code, reason, err := frame.ParseClose(f.Payload, c.rd.Policy)
 	if err != nil {
@@ -915,9 +916,16 @@ func (c *Conn) peerClosed(ctx context.Context, f frame.Frame, peerFirst bool) er
 		c.terminate(end, end)
 		return nil
 	}
+	// Our close frame is unsent, or its write has not returned: then the
+	// peer's close answers it (or crossed it), and the handshake is
+	// complete once the write returns, as replyClose waits for it to.
+	var end error = ce
+	if !peerFirst {
+		end = &answered{ce}
+	}
 	var buf [2]byte
 	echo, _ := status.AppendClose(buf[:0], code, "")
-	c.closeWith(echo, ce, ce)
+	c.closeWith(echo, end, end)
 	return nil
 }
 

@@ -535,6 +535,9 @@ func (c *Conn) sendLocked(ctx context.Context, h frame.Header, payload []byte, m
 // stopped early is dropped with the bytes kept, which cuts the frames
 // before it: no data frame may follow a close frame that is not sent.
 func (c *Conn) closeWritten(err error) {
+	if err != nil {
+		c.closeBegun.Store(false)
+	}
 	switch {
 	case err == nil:
 		c.closeSent.Store(true)
@@ -597,6 +600,7 @@ func (c *Conn) put(h frame.Header, payload []byte) (int, error) {
 	n := 0
 	var err error
 	if h.Opcode == frame.OpClose {
+		c.closeBegun.Store(true)
 		n, err = c.takeQueued(true, false)
 	}
 	if err == nil {
