@@ -5,8 +5,11 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
+	"syscall"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/framewire/ws/status"
 )
@@ -66,4 +69,62 @@ func TestCloseAnsweredBeforeWriteReturns(t *testing.T) {
 			t.Errorf("a later send returned %v, want the peer's answer to our close", err)
 		}
 	})
+}
+
+// failedCloseWrite is a transport whose Write of a close frame waits for
+// release and then fails with err, having sent nothing.
+type failedCloseWrite struct {
+	net.Conn
+	begun, release chan struct{}
+	err            error
+}
+
+func (f *failedCloseWrite) Write(p []byte) (int, error) {
+	if len(p) > 0 && p[0] == 0x88 {
+		close(f.begun)
+		<-f.release
+		return 0, f.err
+	}
+	return f.Conn.Write(p)
+}
+
+// The peer's close, read while Close's write of ours is under way, is a
+// close the peer began when that write then fails: our close never left,
+// and no call reports the peer's close as its answer.
+func TestPeerCloseWhileCloseWriteFails(t *testing.T) {
+	for _, werr := range []error{syscall.EPIPE, errors.New("transport broke"), os.ErrDeadlineExceeded} {
+		t.Run(werr.Error(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				client, peer := net.Pipe()
+				defer peer.Close()
+				tr := &failedCloseWrite{Conn: client, begun: make(chan struct{}), release: make(chan struct{}), err: werr}
+				c := New(tr, nil)
+				defer c.CloseNow()
+				read := make(chan error, 1)
+				go func() {
+					_, _, err := c.ReadMessage(context.Background())
+					read <- err
+				}()
+				closed := make(chan error, 1)
+				go func() {
+					ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+					defer cancel()
+					closed <- c.Close(ctx, status.NormalClosure, "")
+				}()
+				<-tr.begun
+				go peer.Write([]byte{0x88, 0x02, 0x0f, 0xa1}) // the peer's own close: 4001
+				synctest.Wait()
+				close(tr.release)
+				<-closed
+				var a *answered
+				var ce *status.CloseError
+				if err := <-read; errors.As(err, &a) || !errors.As(err, &ce) || ce.Code != 4001 {
+					t.Errorf("the receiving call returned %v, want the close the peer began (4001)", err)
+				}
+				if err := c.WriteMessage(context.Background(), 2, []byte("x")); errors.As(err, &a) {
+					t.Errorf("a later send returned %v, want the close the peer began", err)
+				}
+			})
+		})
+	}
 }

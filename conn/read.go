@@ -898,7 +898,18 @@ func (c *Conn) peerClosed(ctx context.Context, f frame.Frame, peerFirst bool) er
 		return c.readFailed(ctx, err)
 	}
 	ce := closeErrorOf(code, reason)
-	if c.closeSent.Load() {
+	sent := c.closeSent.Load()
+	if !sent && !peerFirst {
+		// Our close frame's write began before the peer's close was
+		// read and has not returned: its outcome tells whether the
+		// peer's close answers ours. Until it is known, later calls
+		// report the peer's close.
+		c.record(ce, ce)
+		if sent = c.awaitCloseWrite(time.Now().Add(ReplyTimeout)); sent {
+			c.answeredBy(ce)
+		}
+	}
+	if sent {
 		// Our close was sent (Close or a close frame sent with
 		// WriteFrame): the handshake is complete. Later calls report
 		// ErrClosed, wrapping the peer's close, as an answer to ours
@@ -916,17 +927,39 @@ func (c *Conn) peerClosed(ctx context.Context, f frame.Frame, peerFirst bool) er
 		c.terminate(end, end)
 		return nil
 	}
-	// Our close frame is unsent, or its write has not returned: then the
-	// peer's close answers it (or crossed it), and the handshake is
-	// complete once the write returns, as replyClose waits for it to.
-	var end error = ce
-	if !peerFirst {
-		end = &answered{ce}
-	}
 	var buf [2]byte
 	echo, _ := status.AppendClose(buf[:0], code, "")
-	c.closeWith(echo, end, end)
+	c.closeWith(echo, ce, ce)
 	return nil
+}
+
+// answeredBy turns the errors recorded for the peer's close ce, if they
+// are still those, into those of an answer to our close.
+func (c *Conn) answeredBy(ce *status.CloseError) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, e := range []*error{&c.rerr, &c.werr} {
+		if cc, ok := (*e).(*closedCause); ok && cc.cause == ce {
+			*e = closedBy(&answered{ce})
+		}
+	}
+}
+
+// awaitCloseWrite waits until dl for the write of our close frame, under
+// way in another goroutine, to return (it holds the write lock), and
+// reports whether the frame was sent.
+func (c *Conn) awaitCloseWrite(dl time.Time) bool {
+	if !c.wlock.tryLock() {
+		ctx, cancel := context.WithDeadline(context.Background(), dl)
+		err := c.wlock.lock(ctx, &c.done)
+		cancel()
+		if err != nil {
+			return c.closeSent.Load()
+		}
+	}
+	sent := c.closeSent.Load()
+	c.unlockWrite()
+	return sent
 }
 
 // readFailed turns a read error into the error returned, failing or
