@@ -119,7 +119,7 @@ func BenchmarkCompressIdleConn(b *testing.B) {
 		b.Run(lib.name, func(b *testing.B) {
 			if b.N == 1 {
 				sess := &deflateSession{client: [][]byte{idleMessage}, server: [][]byte{idleMessage}, plainOK: lib.serverBits == 0}
-				res = measureIdle(b, startHoldServer(b, sess), lib.library, *idleConns, false, func(c client) error {
+				res = measureIdle(b, startHoldServer(b, sess), lib.library, *idleConns, noWait, func(c client) error {
 					err := exchange(c, idleMessage)
 					dropBuffers(c)
 					return err

@@ -19,7 +19,8 @@
 //   - BenchmarkEcho: one binary message sent to an echo server over
 //     loopback TCP and received back, per client.
 //   - BenchmarkIdleConn: heap, stack and goroutines per open connection,
-//     idle and with a goroutine waiting in receive.
+//     idle and with a goroutine waiting in receive (one started after the
+//     dial, or the one that dialled).
 //   - BenchmarkCompressIdleConn: the same per connection with
 //     permessage-deflate (RFC 7692) agreed, after one compressed message
 //     each way, per framewire preset and per peer's context takeover mode.

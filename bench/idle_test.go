@@ -115,8 +115,10 @@ func (r idleResult) report(b *testing.B) {
 // included). With prime set, it runs on each connection once dialled (to
 // exchange a message). With waiting set, each connection also has a
 // goroutine blocked in recv, as a client waiting for its next message has
-// (unless the library runs its own reading goroutine).
-func measureIdle(b *testing.B, srv idleServer, lib library, n int, waiting bool, prime func(client) error) idleResult {
+// (unless the library runs its own reading goroutine); with waiting set
+// to dialerWaits, that goroutine is the one that dialled, as in a client
+// that dials and then reads in one goroutine.
+func measureIdle(b *testing.B, srv idleServer, lib library, n int, waiting waitMode, prime func(client) error) idleResult {
 	defer srv.close()
 	clients := make([]client, 0, n)
 	var before, after runtime.MemStats
@@ -126,7 +128,21 @@ func measureIdle(b *testing.B, srv idleServer, lib library, n int, waiting bool,
 	g0 := runtime.NumGoroutine()
 	start := time.Now()
 	for range n {
-		c, err := lib.dial(context.Background(), srv.wsURL(), nil)
+		var c client
+		var err error
+		if waiting == dialerWaits && !lib.reads {
+			dialled := make(chan struct{})
+			go func() {
+				c, err = lib.dial(context.Background(), srv.wsURL(), nil)
+				close(dialled)
+				if err == nil {
+					c.recv()
+				}
+			}()
+			<-dialled
+		} else {
+			c, err = lib.dial(context.Background(), srv.wsURL(), nil)
+		}
 		if err != nil {
 			for _, c := range clients {
 				c.close()
@@ -142,14 +158,14 @@ func measureIdle(b *testing.B, srv idleServer, lib library, n int, waiting bool,
 				b.Fatalf("connection %d: %v", len(clients), err)
 			}
 		}
-		if waiting && !lib.reads {
+		if waiting == freshWaits && !lib.reads {
 			go c.recv()
 		}
 	}
 	dial := time.Since(start)
 	var allocs runtime.MemStats
 	runtime.ReadMemStats(&allocs)
-	if waiting {
+	if waiting != noWait {
 		// Let every reader reach its blocking read.
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -178,6 +194,19 @@ func measureIdle(b *testing.B, srv idleServer, lib library, n int, waiting bool,
 		allocs:     float64(allocs.Mallocs-before.Mallocs) / fn,
 	}
 }
+
+// waitMode says whether an idle connection of measureIdle has a goroutine
+// waiting in a receive, and which.
+type waitMode int
+
+const (
+	noWait      waitMode = iota
+	freshWaits           // one started once the connection is dialled
+	dialerWaits          // the one that dialled it
+)
+
+// waitModes are the modes of BenchmarkIdleConn by name.
+var waitModes = map[string]waitMode{"idle": noWait, "waiting": freshWaits, "dialer-waiting": dialerWaits}
 
 // warmGoroutines starts n goroutines and waits for them to end. The
 // runtime keeps the descriptor of every goroutine that ended (about 0.4 KB
@@ -215,7 +244,7 @@ func warmGoroutines(n int) {
 func BenchmarkIdleConn(b *testing.B) {
 	warmGoroutines(2 * *idleConns)
 	libs := append([]library{{name: "raw", dial: dialRaw}}, libraries()...)
-	for _, mode := range []string{"idle", "waiting"} {
+	for _, mode := range []string{"idle", "waiting", "dialer-waiting"} {
 		for _, lib := range libs {
 			switch {
 			case lib.name == "gorilla-ReadMessage", lib.name == "gobwas-lowlevel":
@@ -224,7 +253,7 @@ func BenchmarkIdleConn(b *testing.B) {
 			var res idleResult
 			b.Run(mode+"/"+lib.name, func(b *testing.B) {
 				if b.N == 1 {
-					res = measureIdle(b, startHoldServer(b, nil), lib, *idleConns, mode == "waiting", nil)
+					res = measureIdle(b, startHoldServer(b, nil), lib, *idleConns, waitModes[mode], nil)
 				}
 				res.report(b)
 			})
@@ -236,7 +265,7 @@ func BenchmarkIdleConn(b *testing.B) {
 				if b.N == 1 {
 					var pool conn.HTTP2Pool
 					defer pool.Close()
-					h2 = measureIdle(b, startH2HoldServer(b), framewireHTTP2(&pool), *idleConns, mode == "waiting", nil)
+					h2 = measureIdle(b, startH2HoldServer(b), framewireHTTP2(&pool), *idleConns, waitModes[mode], nil)
 				}
 				h2.report(b)
 			})

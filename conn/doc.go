@@ -103,6 +103,16 @@
 // trace's copy of a received payload is kept between frames only when it
 // is small (64 KiB at most).
 //
+// A receiving call waiting for the next message over a TCP or Unix socket
+// holds no buffer: it waits near the top of its stack for the socket to
+// become readable. A goroutine whose only deeper frames are its own small
+// ones keeps the 2 KiB stack it started with while it waits. A
+// goroutine's stack grows to fit its deepest call and stays grown while
+// it waits, so one that dialled first (connect, TLS and the opening
+// handshake go deep) waits with 4 KiB, in any Go client: with many
+// connections, read each one in a goroutine started after its dial
+// (bench/ BenchmarkIdleConn, rows waiting and dialer-waiting).
+//
 // Writes are coalesced. A sender that finds the write lock held does not
 // wait: it copies its frame, masked with a fresh key, into the Conn's send
 // queue and returns at once, the frame accepted but not yet written (nil,

@@ -116,15 +116,20 @@ func awaitWaiting(t *testing.T, ok func(int) bool) {
 	var b strings.Builder
 	for {
 		// The profile groups goroutines by stack: "count @ pcs", then
-		// one line per frame.
+		// one line per frame; the first group follows a header line.
 		b.Reset()
 		pprof.Lookup("goroutine").WriteTo(&b, 1)
 		got := 0
 		for g := range strings.SplitSeq(b.String(), "\n\n") {
-			if strings.Contains(g, "ws/conn.(*Conn).await") {
-				k, _, _ := strings.Cut(g, " ")
-				n, _ := strconv.Atoi(k)
-				got += n
+			if !strings.Contains(g, "ws/conn.(*Conn).await") {
+				continue
+			}
+			for line := range strings.Lines(g) {
+				if k, _, ok := strings.Cut(line, " @ "); ok {
+					n, _ := strconv.Atoi(k)
+					got += n
+					break
+				}
 			}
 		}
 		if ok(got) {
