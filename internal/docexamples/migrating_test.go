@@ -196,7 +196,8 @@ func Example_writeFrame() {
 // ReadDataFrame also returns pings and pongs.
 func Example_pong() {
 	ctx := context.Background()
-	c, srv := pipe(&conn.Config{ControlFrames: true})
+	cfg := conn.Config{ControlFrames: true} // a Dialer's Config, or New's: pongs are returned
+	c, srv := pipe(&cfg)
 	defer c.CloseNow()
 	defer srv.CloseNow()
 	go srv.ReadMessage(ctx) // answers the ping on its own, as every receiving call does
