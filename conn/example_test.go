@@ -192,3 +192,48 @@ func ExampleConn_Receiver() {
 	// text: tick 3
 	// closed by the server
 }
+
+// A frame-level read loop on the held receiving side: fragments and
+// control frames come as they arrived.
+func ExampleReceiver_ReadFrame() {
+	s := wstest.NewServer(func(p *wstest.Peer) {
+		p.Upgrade(nil)
+		first := frame.New(frame.OpText, []byte("Hel"))
+		first.Fin, first.Masked = false, false
+		p.WriteFrame(first)
+		p.WriteFrame(frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpPing}, Payload: []byte("are you there")})
+		p.WriteFrame(frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpContinuation}, Payload: []byte("lo")})
+		p.WriteClose(status.NormalClosure, "")
+		p.ReadClose()
+	})
+	defer s.Close()
+
+	ctx := context.Background()
+	c, err := conn.Dial(ctx, s.URL)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	r, err := c.Receiver(ctx)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer r.Release()
+	for {
+		f, err := r.ReadFrame(ctx, nil)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Printf("%v fin=%v %q\n", f.Opcode, f.Fin, f.Payload)
+		if f.Opcode == frame.OpClose {
+			return // the next receiving call, or Close, answers it
+		}
+	}
+	// Output:
+	// text fin=false "Hel"
+	// ping fin=true "are you there"
+	// cont fin=true "lo"
+	// close fin=true "\x03\xe8"
+}

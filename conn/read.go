@@ -657,11 +657,19 @@ func (c *Conn) ReadFrame(ctx context.Context, dst []byte) (frame.Frame, error) {
 		return frame.Frame{}, err
 	}
 	defer c.rlock.unlock()
+	// The wait for the next frame stays in this frame, not a deeper one:
+	// see await.
 	if !c.asm.Open() { // else a message call's fragments: ErrMixedRead
 		if _, err := c.await(ctx); err != nil {
 			return frame.Frame{}, c.readFailed(ctx, err)
 		}
 	}
+	return c.readFrameHeld(ctx, dst)
+}
+
+// readFrameHeld is ReadFrame under the read lock, past the wait: the
+// Conn's and a Receiver's.
+func (c *Conn) readFrameHeld(ctx context.Context, dst []byte) (frame.Frame, error) {
 	f, err := c.recvFrame(ctx)
 	if err != nil {
 		return frame.Frame{}, err

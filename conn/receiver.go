@@ -12,12 +12,13 @@ var ErrReleased = errors.New("conn: Receiver used after Release")
 
 // A Receiver is a Conn's receiving side, held by one goroutine from
 // [Conn.Receiver] to Release: a read loop's. Its calls (Receive,
-// ReadDataFrame, ReadMessages) are the Conn's message calls without the
-// read lock, which each of those takes and releases: two atomic
-// operations per call, as much as the rest of a small message's receive.
-// Everything else is the same: the checks, the answers to pings and to
-// the peer's close, the buffer trading, the context's part, the errors.
-// It has no ReadFrame or NextReader: Release it, then use the Conn's.
+// ReadDataFrame, ReadMessages, ReadFrame) are the Conn's receiving calls
+// without the read lock, which each of those takes and releases: two
+// atomic operations per call, as much as the rest of a small message's
+// receive. Everything else is the same: the checks, the answers to pings
+// and to the peer's close, the buffer trading, the context's part, the
+// errors. It has no NextReader, whose MessageReader takes the read lock
+// for each Read: Release it, then use the Conn's.
 //
 // A Receiver is not safe for concurrent use, as a bufio.Reader is not:
 // its calls, Release included, must not overlap, so Release comes after
@@ -133,6 +134,23 @@ func (r *Receiver) ReadDataFrame(ctx context.Context, dst []byte) (frame.Frame, 
 			return c.readDataFrameHeld(ctx, dst)
 		}
 	}
+}
+
+// ReadFrame is [Conn.ReadFrame] on the held receiving side: the next
+// frame as it arrived, control frames included, for a read loop at the
+// frame level. Mixing it with the message calls within one message fails
+// as on the Conn ([ErrMixedRead]).
+func (r *Receiver) ReadFrame(ctx context.Context, dst []byte) (frame.Frame, error) {
+	c, err := r.held(ctx)
+	if err != nil {
+		return frame.Frame{}, err
+	}
+	if !c.asm.Open() { // else a message call's fragments: ErrMixedRead
+		if _, err := c.await(ctx); err != nil {
+			return frame.Frame{}, c.readFailed(ctx, err)
+		}
+	}
+	return c.readFrameHeld(ctx, dst)
 }
 
 // ReadMessages is [Conn.ReadMessages] on the held receiving side.

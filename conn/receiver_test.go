@@ -391,3 +391,94 @@ func heldPipe(t *testing.T) (*Conn, net.Conn, *Receiver) {
 	t.Cleanup(r.Release)
 	return c, peer, r
 }
+
+// frameReaders read a Conn's next frame at the frame level: by the Conn's
+// call, or by a held Receiver's. Each returns the frame's opcode and, for
+// the comparison, its Fin bit before its payload.
+var frameReaders = []struct {
+	name string
+	held bool
+	recv receiveFunc
+}{
+	{"Conn.ReadFrame", false, func(ctx context.Context, c *Conn, _ *Receiver, dst []byte) (frame.Opcode, []byte, error) {
+		f, err := c.ReadFrame(ctx, dst)
+		return f.Opcode, append([]byte(fmt.Sprintf("fin=%v ", f.Fin)), f.Payload...), err
+	}},
+	{"Receiver.ReadFrame", true, func(ctx context.Context, _ *Conn, r *Receiver, dst []byte) (frame.Opcode, []byte, error) {
+		f, err := r.ReadFrame(ctx, dst)
+		return f.Opcode, append([]byte(fmt.Sprintf("fin=%v ", f.Fin)), f.Payload...), err
+	}},
+}
+
+// A held Receiver's ReadFrame returns what the Conn's returns, frame for
+// frame, and writes the same frames: fragments and control frames as they
+// arrived, the pongs owed, the close frame failing the connection.
+func TestReceiverAsReadFrame(t *testing.T) {
+	ping := frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpPing}, Payload: []byte("p")}
+	bye, _ := status.AppendClose(nil, status.GoingAway, "bye")
+	closeFrame := frame.Frame{Header: frame.Header{Fin: true, Opcode: frame.OpClose}, Payload: bye}
+	for _, tt := range []struct {
+		name string
+		cfg  Config
+		wire []frame.Frame
+	}{
+		{"fragments with a ping between, then a close", Config{}, []frame.Frame{
+			dataFrame(frame.OpText, false, false, "ab"), ping,
+			dataFrame(frame.OpContinuation, true, false, "cd"),
+			dataFrame(frame.OpBinary, true, false, strings.Repeat("x", 3000)),
+			closeFrame,
+		}},
+		{"a reserved bit", Config{}, []frame.Frame{
+			dataFrame(frame.OpBinary, true, false, "ok"),
+			dataFrame(frame.OpBinary, true, true, "rsv1"),
+		}},
+		{"a frame over the limit", Config{MaxFrameSize: 8}, []frame.Frame{
+			dataFrame(frame.OpBinary, true, false, "ok"),
+			dataFrame(frame.OpBinary, true, false, "nine bytes"),
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			wire := wireOf(t, tt.wire...)
+			wantGot, wantSent := receiveAll(t, tt.cfg, wire, false, frameReaders[0].recv)
+			if len(wantGot) < 2 {
+				t.Fatalf("Conn.ReadFrame read %q: the case reads nothing", wantGot)
+			}
+			got, sent := receiveAll(t, tt.cfg, wire, true, frameReaders[1].recv)
+			if strings.Join(got, "\n") != strings.Join(wantGot, "\n") {
+				t.Errorf("Receiver.ReadFrame read\n%s\nConn.ReadFrame\n%s", strings.Join(got, "\n"), strings.Join(wantGot, "\n"))
+			}
+			if !bytes.Equal(sent, wantSent) {
+				t.Errorf("Receiver.ReadFrame wrote %x, Conn.ReadFrame %x", sent, wantSent)
+			}
+		})
+	}
+}
+
+// A Receiver's ReadFrame and its message calls do not mix within one
+// message, as the Conn's do not; after Release, ReadFrame returns
+// ErrReleased.
+func TestReceiverReadFrameMixed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, peer, r := heldPipe(t)
+		go peer.Write(wireOf(t, dataFrame(frame.OpText, false, false, "ab"),
+			dataFrame(frame.OpContinuation, true, false, "cd")))
+		ctx := t.Context()
+		f, err := r.ReadFrame(ctx, nil)
+		if err != nil || f.Fin || string(f.Payload) != "ab" {
+			t.Fatalf("ReadFrame = %v, %v; want the first fragment", f, err)
+		}
+		if _, _, err := r.Receive(ctx, nil); !errors.Is(err, ErrMixedRead) {
+			t.Errorf("Receive in the middle of the message = %v, want ErrMixedRead", err)
+		}
+		if f, err := r.ReadFrame(ctx, nil); err != nil || !f.Fin || string(f.Payload) != "cd" {
+			t.Errorf("ReadFrame = %v, %v; want the last fragment", f, err)
+		}
+		r.Release()
+		if _, err := r.ReadFrame(ctx, nil); !errors.Is(err, ErrReleased) {
+			t.Errorf("ReadFrame after Release = %v, want ErrReleased", err)
+		}
+		if c.rlock.state.Load() != mutexUnlocked {
+			t.Error("the read lock is held after Release")
+		}
+	})
+}

@@ -74,6 +74,13 @@ var waitingCalls = map[string]func(ctx context.Context, c *conn.Conn) error{
 		}
 		return err
 	},
+	"Receiver.ReadFrame": func(ctx context.Context, c *conn.Conn) error {
+		r, err := c.Receiver(ctx)
+		if err == nil {
+			go r.ReadFrame(ctx, nil)
+		}
+		return err
+	},
 }
 
 // measureWaitingStack has n goroutines wait in the receiving call name, on
