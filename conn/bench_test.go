@@ -95,6 +95,40 @@ func BenchmarkRecvMemory(b *testing.B) {
 	}
 }
 
+// BenchmarkReadFrameMemory reads 16-byte frames at the frame level from a
+// connection in memory, by the Conn's ReadFrame (which takes the read
+// lock each call) and by a held Receiver's.
+func BenchmarkReadFrameMemory(b *testing.B) {
+	for _, held := range []bool{false, true} {
+		name := "Conn"
+		if held {
+			name = "Receiver"
+		}
+		b.Run(name, func(b *testing.B) {
+			c := dialMemory(b, rawFrame(true, frame.OpBinary, make([]byte, 16)))
+			ctx := context.Background()
+			read := c.ReadFrame
+			if held {
+				r, err := c.Receiver(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer r.Release()
+				read = r.ReadFrame
+			}
+			var buf []byte
+			b.ReportAllocs()
+			for b.Loop() {
+				f, err := read(ctx, buf[:0])
+				if err != nil || len(f.Payload) != 16 {
+					b.Fatal(len(f.Payload), err)
+				}
+				buf = f.Payload
+			}
+		})
+	}
+}
+
 // BenchmarkRecvMemoryContext is BenchmarkRecvMemory at 125 B with the
 // contexts applications pass: one that can be cancelled, one with a
 // deadline, and a fresh value context of the latter on every call.
