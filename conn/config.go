@@ -145,7 +145,7 @@ type Config struct {
 	// sent and received. Trace gets websocket-client's enableTrace text,
 	// Logger structured debug records (see the package doc's Tracing
 	// section). Authorization, Proxy-Authorization, Cookie and Set-Cookie
-	// values are replaced by ***.
+	// values are replaced by ***; the text shows a payload's first 16 KiB.
 	Trace  io.Writer
 	Logger *slog.Logger
 }

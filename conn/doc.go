@@ -297,8 +297,11 @@
 //	++Sent raw: b'\x81\x82abcd\x18\r'
 //	++Sent decoded: fin=1 opcode=1 data=b'yo'
 //
-// Each event is one Write, made under a lock. For this text the reader
-// keeps a copy of each received payload.
+// Each event is one Write, made under a lock. Of a payload over 16 KiB,
+// both lines show the first 16 KiB, then "... and N more payload bytes,
+// not shown": whatever a peer sends, a frame costs the trace a bounded
+// amount of memory. For this text the reader keeps a copy of the part of
+// each received payload that it shows.
 //
 // Logger, a *slog.Logger, gets one structured record per event at
 // slog.LevelDebug, with a constant message and typed attributes:

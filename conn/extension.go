@@ -69,7 +69,7 @@ func (w *wireSource) Read(p []byte) (int, error) {
 	}
 	n, err := c.payload(p)
 	if c.trace.payloads() {
-		c.tpay = append(c.tpay, p[:n]...)
+		c.keepTraced(p[:n])
 	}
 	return n, err
 }

@@ -752,6 +752,15 @@ func (c *Conn) recvFrame(ctx context.Context) (frame.Frame, error) {
 // maxRetainedFrame is the largest ReadFrame buffer kept between calls.
 const maxRetainedFrame = 64 << 10
 
+// keepTraced keeps p, bytes of the payload of the frame being read, for
+// the text trace, which shows a payload's first maxTracedPayload bytes
+// only: the rest is not kept.
+func (c *Conn) keepTraced(p []byte) {
+	if room := maxTracedPayload - len(c.tpay); room > 0 {
+		c.tpay = append(c.tpay, p[:min(len(p), room)]...)
+	}
+}
+
 // maxRetainedTrace is the largest copy of a payload kept for the trace
 // between frames.
 const maxRetainedTrace = 64 << 10
@@ -873,7 +882,7 @@ func (c *Conn) streamPayload() error {
 		n, err := c.payload(buf)
 		if n > 0 {
 			if c.trace.payloads() {
-				c.tpay = append(c.tpay, buf[:n]...)
+				c.keepTraced(buf[:n])
 			}
 			if cerr := c.asm.Commit(n); cerr != nil {
 				return cerr

@@ -272,7 +272,7 @@ func (c *Conn) passPayload(p []byte) (n int, end bool, err error) {
 		if left > 0 {
 			n, err = c.payload(p)
 			if c.trace.payloads() {
-				c.tpay = append(c.tpay, p[:n]...)
+				c.keepTraced(p[:n])
 			}
 		}
 		end = c.rf.n == c.rf.h.Length

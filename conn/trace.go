@@ -14,6 +14,7 @@ import (
 
 	"github.com/framewire/ws/frame"
 	"github.com/framewire/ws/internal/pyrepr"
+	"github.com/framewire/ws/mask"
 	"github.com/framewire/ws/proxy"
 )
 
@@ -29,6 +30,12 @@ const (
 
 // maxRetainedLine is the largest text trace buffer kept between frames.
 const maxRetainedLine = 64 << 10
+
+// maxTracedPayload is the most of a payload the text trace shows: the
+// first bytes, then how many more there were. A frame of any size costs
+// the trace a bounded amount of memory (its text is about four times the
+// bytes shown, twice), whatever length the peer sends.
+const maxTracedPayload = 16 << 10
 
 // tracer reports the handshake and every frame sent and received: as
 // websocket-client's enableTrace text to an io.Writer, and as structured
@@ -80,6 +87,16 @@ func (t *tracer) flush() {
 	if cap(t.wire) > maxRetainedLine {
 		t.wire = nil
 	}
+}
+
+// appendHidden appends, when n payload bytes were not shown, how many.
+func appendHidden(b []byte, n int64) []byte {
+	if n <= 0 {
+		return b
+	}
+	b = append(b, " ... and "...)
+	b = strconv.AppendInt(b, n, 10)
+	return append(b, " more payload bytes, not shown"...)
 }
 
 // secret reports whether a header field's value is replaced by *** in the
@@ -225,20 +242,37 @@ func (t *tracer) received(f frame.Frame) {
 }
 
 // frame reports f. The text is websocket-client's two lines: the wire
-// bytes and str() of the frame, both with Python bytes literals. The
-// record carries the header only, not the payload.
+// bytes and str() of the frame, both with Python bytes literals; of a
+// payload over maxTracedPayload, both show the first maxTracedPayload
+// bytes and then how many were not shown. The record carries the header
+// only, not the payload.
 func (t *tracer) frame(f frame.Frame, raw, decoded, msg, dir string) {
 	if t == nil {
 		return
 	}
 	if t.w != nil {
+		// The payload's length: the declared one of a received frame,
+		// whose Payload the reader kept only in part (keepTraced).
+		full := max(f.Length, int64(len(f.Payload)))
+		shown := f.Payload[:min(len(f.Payload), maxTracedPayload)]
+		hidden := full - int64(len(shown))
+		h := f.Header
+		h.Length = full
 		t.mu.Lock()
-		t.wire, _ = f.AppendBinary(t.wire[:0])
+		t.wire, _ = h.AppendBinary(t.wire[:0])
+		n := len(t.wire)
+		t.wire = append(t.wire, shown...)
+		if h.Masked {
+			mask.Apply(t.wire[n:], h.Key, 0)
+		}
 		t.line = append(t.line[:0], raw...)
 		t.line = pyrepr.AppendBytes(t.line, t.wire)
+		t.line = appendHidden(t.line, hidden)
 		t.line = append(t.line, '\n')
 		t.line = append(t.line, decoded...)
+		f.Payload = shown
 		t.line = pyrepr.AppendFrame(t.line, f)
+		t.line = appendHidden(t.line, hidden)
 		t.line = append(t.line, '\n')
 		t.flush()
 		t.mu.Unlock()
