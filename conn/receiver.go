@@ -14,8 +14,8 @@ var ErrReleased = errors.New("conn: Receiver used after Release")
 // [Conn.Receiver] to Release: a read loop's. Its calls (Receive,
 // ReadDataFrame, ReadMessages, ReadFrame) are the Conn's receiving calls
 // without the read lock, which each of those takes and releases: two
-// atomic operations per call, as much as the rest of a small message's
-// receive. Everything else is the same: the checks, the answers to pings
+// atomic operations per call, for a small message as much as the rest of
+// its receive. Everything else is the same: the checks, the answers to pings
 // and to the peer's close, the buffer trading, the context's part, the
 // errors. It has no NextReader, whose MessageReader takes the read lock
 // for each Read: Release it, then use the Conn's.
