@@ -966,17 +966,23 @@ func (c *Conn) answeredBy(ce *status.CloseError) {
 // way in another goroutine, to return (it holds the write lock), and
 // reports whether the frame was sent.
 func (c *Conn) awaitCloseWrite(dl time.Time) bool {
-	if !c.wlock.tryLock() {
-		ctx, cancel := context.WithDeadline(context.Background(), dl)
-		err := c.wlock.lock(ctx, &c.done)
-		cancel()
-		if err != nil {
-			return c.closeSent.Load()
-		}
+	if !c.lockWriteUntil(dl) {
+		return c.closeSent.Load()
 	}
 	sent := c.closeSent.Load()
 	c.unlockWrite()
 	return sent
+}
+
+// lockWriteUntil takes the write lock, waiting until dl at the latest or
+// until the connection ends, and reports whether it has it.
+func (c *Conn) lockWriteUntil(dl time.Time) bool {
+	if c.wlock.tryLock() {
+		return true
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), dl)
+	defer cancel()
+	return c.wlock.lock(ctx, &c.done) == nil
 }
 
 // readFailed turns a read error into the error returned, failing or
@@ -1063,13 +1069,8 @@ func (c *Conn) lingerUntil(dl time.Time) {
 // closed by another goroutine. A close frame that runs out of time is
 // given up: the caller closes the socket.
 func (c *Conn) replyClose(payload []byte, dl time.Time) {
-	if !c.wlock.tryLock() {
-		ctx, cancel := context.WithDeadline(context.Background(), dl)
-		err := c.wlock.lock(ctx, &c.done)
-		cancel()
-		if err != nil {
-			return
-		}
+	if !c.lockWriteUntil(dl) {
+		return
 	}
 	if !c.closeSent.Load() && !c.w.cut {
 		// A write cut a frame short: no frame may follow, a close
